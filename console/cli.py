@@ -1,0 +1,160 @@
+"""The ``careline`` command line.
+
+This module must not import Textual at import time: ``careline engine`` runs
+the phone engine process from here, and it should not carry a UI toolkit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from console import __version__
+from console.core.config import CarelineConfig, ConfigError, load_config, parse_host_port
+
+EXIT_USAGE = 2
+
+
+def _add_config(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--config",
+        type=Path,
+        metavar="FILE",
+        help="configuration file (default: careline.yaml in your user config directory)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser for ``careline`` and all its subcommands."""
+    parser = argparse.ArgumentParser(
+        prog="careline",
+        description=(
+            "careline: a keyboard-driven softphone console for healthcare call-centre agents. "
+            "Without a subcommand it opens the agent console."
+        ),
+    )
+    parser.add_argument("--version", action="version", version=f"careline {__version__}")
+    _add_config(parser)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    run = sub.add_parser("run", help="open the agent console (the default)",
+                         description="Open the agent console: starts the phone engine and the UI.")
+    _add_config(run)
+
+    demo = sub.add_parser(
+        "demo",
+        help="try careline with simulated patients calling in (no PBX or hub needed)",
+        description=(
+            "Run the console against a built-in demo caller on 127.0.0.1: synthetic patients "
+            "call in one after another, with audio. Calls are stored in demo.sqlite3 in your "
+            "user data directory. Nothing needs configuring."
+        ),
+    )
+    demo.add_argument("--interval", type=float, default=3.0, metavar="SECONDS",
+                      help="pause between one demo call ending and the next ringing (default 3)")
+    demo.add_argument("--ring-timeout", type=float, default=45.0, metavar="SECONDS",
+                      help="how long a demo caller waits for an answer before giving up (default 45)")
+
+    engine = sub.add_parser(
+        "engine",
+        help="run the phone engine headless (JSON lines on stdin/stdout)",
+        description=(
+            "Run the phone engine without a UI. Every event is printed as one JSON object per "
+            "line on stdout; commands are read as JSON lines on stdin (see docs/engine-protocol.md). "
+            "SIGTERM or SIGINT hangs up every call and exits cleanly."
+        ),
+    )
+    _add_config(engine)
+    engine.add_argument("--listen", metavar="HOST:PORT", help="SIP UDP address (overrides sip.listen)")
+    engine.add_argument("--auto-answer", nargs="?", const=200, type=int, metavar="CODE",
+                        help="answer every call with CODE (default 200), or refuse it with 4xx-6xx")
+    engine.add_argument("--socket", type=Path, metavar="PATH",
+                        help="also serve the protocol on this Unix socket (mode 0600)")
+    engine.add_argument("--no-stdio", action="store_true",
+                        help="do not use stdin/stdout (the console runs the engine this way)")
+    engine.add_argument("--log", type=Path, metavar="FILE",
+                        help="engine log file (default: engine.log in the user log directory)")
+
+    config = sub.add_parser("config", help="check and show the configuration",
+                            description="Validate the configuration and print the effective values.")
+    _add_config(config)
+
+    sub.add_parser("paths", help="show where careline keeps its files",
+                   description="Print the config, data, log and socket locations.")
+    return parser
+
+
+def _load(args: argparse.Namespace) -> CarelineConfig:
+    return load_config(args.config)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``careline`` console script; returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    command = args.command or "run"
+    try:
+        config = _load(args)
+        if command == "engine":
+            return _engine(args, config)
+        if command == "config":
+            print(config.model_dump_json(indent=2))
+            return 0
+        if command == "paths":
+            return _paths(config)
+        if command == "demo":
+            from console.launch import run_demo
+
+            return run_demo(config, interval=args.interval, ring_timeout=args.ring_timeout)
+        from console.launch import run_console
+
+        return run_console(config, config_path=args.config)
+    except ConfigError as exc:
+        print(f"careline: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+
+
+def _paths(config: CarelineConfig) -> int:
+    from console.core.config import user_config_file
+    from console.core.paths import data_dir, default_config_file, log_dir, runtime_dir
+
+    print(f"defaults:    {default_config_file()}")
+    print(f"user config: {user_config_file()}")
+    print(f"store:       {config.store.path or data_dir() / 'careline.sqlite3'}")
+    print(f"logs:        {log_dir()}")
+    print(f"socket:      {config.engine.socket or runtime_dir() / 'engine.sock'}")
+    return 0
+
+
+def _engine(args: argparse.Namespace, config: CarelineConfig) -> int:
+    from sip.server import serve
+    from sip.settings import EngineSettings
+
+    listen = args.listen or config.sip.listen
+    try:
+        host, port = parse_host_port(listen)
+    except ValueError as exc:
+        raise ConfigError(f"--listen: {exc}") from None
+    auto_answer = args.auto_answer if args.auto_answer is not None else config.sip.auto_answer
+    if auto_answer is not None and not (auto_answer == 200 or 400 <= auto_answer <= 699):
+        raise ConfigError("--auto-answer: use 200 to answer, or a 4xx-6xx code to refuse")
+    if args.log is not None:
+        log_path = args.log
+    else:
+        from console.core.paths import log_dir
+
+        log_path = log_dir() / "engine.log"
+    settings = EngineSettings(
+        listen_host=host,
+        listen_port=port,
+        auto_answer=auto_answer,
+        user_agent=config.sip.user_agent,
+        log_path=log_path,
+        log_level=config.sip.log_level,
+        log_sip_messages=config.sip.log_sip_messages,
+    )
+    return serve(settings, stdio=not args.no_stdio, socket_path=args.socket)

@@ -1,0 +1,244 @@
+"""Configuration: embedded defaults, a user file, environment overrides.
+
+Layers, later wins: ``config/careline.yaml`` (shipped defaults), the user's
+file (``--config`` or ``careline.yaml`` in the user config directory), then
+``CARELINE_<SECTION>__<FIELD>`` environment variables. The merged result is
+validated by pydantic models with ``extra="forbid"``; a problem becomes a
+:class:`ConfigError` naming the file, the line and the field.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any
+
+import yaml
+from platformdirs import user_config_path
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from console.core.paths import default_config_file
+
+ENV_PREFIX = "CARELINE_"
+
+
+class ConfigError(Exception):
+    """A configuration problem, worded for the person who wrote the file."""
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class AgentConfig(_Model):
+    """Who is using this console."""
+
+    id: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._@-]+$")] = "agent"
+    """Identifier stored on every call record; unique per person."""
+    name: Annotated[str, Field(min_length=1, max_length=80)] = "Agent"
+    """Name shown in the status bar."""
+
+
+def parse_host_port(value: str) -> tuple[str, int]:
+    """Split ``HOST:PORT`` (IPv4 or hostname) and check the port range."""
+    host, sep, port = value.rpartition(":")
+    if not sep or not host:
+        raise ValueError("expected HOST:PORT, e.g. 127.0.0.1:5070")
+    if not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ValueError(f"port {port!r} is not a number from 0 to 65535")
+    return host, int(port)
+
+
+class SipConfig(_Model):
+    """The phone engine's SIP side."""
+
+    listen: str = "127.0.0.1:5070"
+    """Where the engine listens for SIP over UDP, ``HOST:PORT`` (port 0: any free port)."""
+    auto_answer: Annotated[int, Field(ge=200, le=699)] | None = None
+    """Answer every call with this code (200), or refuse it (4xx-6xx); None: the agent answers."""
+    user_agent: Annotated[str, Field(min_length=1, max_length=80)] = "careline"
+    """SIP User-Agent header."""
+    log_level: Annotated[int, Field(ge=0, le=6)] = 3
+    """pjsip log verbosity in the engine log."""
+    log_sip_messages: bool = False
+    """Whole SIP messages in the engine log (they carry caller identity)."""
+
+    @field_validator("listen")
+    @classmethod
+    def _check_listen(cls, value: str) -> str:
+        parse_host_port(value)
+        return value
+
+    @field_validator("auto_answer")
+    @classmethod
+    def _check_auto_answer(cls, value: int | None) -> int | None:
+        if value is not None and 200 < value < 400:
+            raise ValueError("use 200 to answer, or a 4xx-6xx code to refuse")
+        return value
+
+
+class EngineConfig(_Model):
+    """How the console runs the engine process."""
+
+    socket: Path | None = None
+    """Engine Unix socket; None: ``engine.sock`` in the per-user runtime directory."""
+    restart_delay: Annotated[float, Field(ge=0.1, le=60)] = 1.0
+    """Seconds to wait before restarting an engine that died."""
+
+
+class StoreConfig(_Model):
+    """The local SQLite store."""
+
+    path: Path | None = None
+    """Database file; None: ``careline.sqlite3`` in the user data directory."""
+
+
+class UiConfig(_Model):
+    """The console's look and behaviour."""
+
+    history_size: Annotated[int, Field(ge=1, le=500)] = 20
+    """How many finished calls the history list shows."""
+    bell: bool = True
+    """Ring the terminal bell when a call starts ringing."""
+    max_caller_chars: Annotated[int, Field(ge=8, le=200)] = 48
+    """Longest caller name or number shown before it is cut with an ellipsis."""
+
+
+class CarelineConfig(_Model):
+    """The whole configuration."""
+
+    agent: AgentConfig = AgentConfig()
+    """The agent using this console."""
+    sip: SipConfig = SipConfig()
+    """SIP settings of the phone engine."""
+    engine: EngineConfig = EngineConfig()
+    """Engine process settings."""
+    store: StoreConfig = StoreConfig()
+    """Local store settings."""
+    ui: UiConfig = UiConfig()
+    """Console settings."""
+
+
+def user_config_file() -> Path:
+    """``careline.yaml`` in the user's config directory (may not exist)."""
+    return user_config_path("careline") / "careline.yaml"
+
+
+class _Source:
+    """One YAML document with the line of every key, for error messages."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise ConfigError(f"{path}: file not found") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{path}: cannot read: {exc}") from None
+        try:
+            node = yaml.compose(text, Loader=yaml.SafeLoader)
+            data = yaml.safe_load(text)
+        except yaml.MarkedYAMLError as exc:
+            mark = exc.problem_mark
+            where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "?"
+            raise ConfigError(f"{path}: {where}: YAML syntax error: {exc.problem}") from None
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{path}: YAML error: {exc}") from None
+        if data is None:
+            data = {}
+        if not isinstance(data, dict):
+            raise ConfigError(f"{path}: line 1: the top level must be a mapping of sections")
+        self.data: dict[str, Any] = data
+        self.lines: dict[tuple[str, ...], int] = {}
+        if node is not None:
+            self._index(node, ())
+
+    def _index(self, node: yaml.Node, prefix: tuple[str, ...]) -> None:
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                path = (*prefix, str(key.value))
+                self.lines[path] = key.start_mark.line + 1
+                self._index(value, path)
+
+    def line_of(self, loc: tuple[str, ...]) -> int | None:
+        """The line of the deepest key of ``loc`` this file defines."""
+        for depth in range(len(loc), 0, -1):
+            if loc[:depth] in self.lines:
+                return self.lines[loc[:depth]]
+        return None
+
+
+def _merge(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
+    overrides: dict[str, Any] = {}
+    for name, raw in environ.items():
+        if not name.startswith(ENV_PREFIX) or "__" not in name:
+            continue
+        section, _, field = name[len(ENV_PREFIX) :].lower().partition("__")
+        try:
+            value = yaml.safe_load(raw) if raw.strip() else None
+        except yaml.YAMLError:
+            value = raw
+        overrides.setdefault(section, {})[field] = value
+    return overrides
+
+
+def load_config(
+    path: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> CarelineConfig:
+    """Load and validate the layered configuration.
+
+    ``path`` is the user's file; when None the user config directory's file
+    is used if it exists. Raises :class:`ConfigError`.
+    """
+    environ = os.environ if environ is None else environ
+    defaults = _Source(default_config_file())
+    sources = [defaults]
+    user = path if path is not None else user_config_file()
+    if path is not None or user.exists():
+        sources.append(_Source(user))
+    merged: dict[str, Any] = {}
+    for source in sources:
+        merged = _merge(merged, source.data)
+    env = _env_overrides(environ)
+    merged = _merge(merged, env)
+    try:
+        return CarelineConfig.model_validate(merged)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, sources, env)) from None
+
+
+def _describe(exc: ValidationError, sources: list[_Source], env: dict[str, Any]) -> str:
+    """One clear message for the first validation error (and a count of the rest)."""
+    error = exc.errors()[0]
+    loc = tuple(str(part) for part in error["loc"])
+    field = ".".join(loc)
+    if error["type"] == "extra_forbidden":
+        problem = "unknown setting (check the spelling; see config/careline.yaml)"
+    else:
+        problem = error["msg"].removeprefix("Value error, ")
+        if "input" in error and not isinstance(error["input"], dict):
+            problem += f" (got {error['input']!r})"
+    if len(loc) >= 2 and loc[0] in env and loc[1] in env[loc[0]]:
+        where = f"environment variable {ENV_PREFIX}{loc[0].upper()}__{loc[1].upper()}"
+    else:
+        where = str(sources[-1].path)
+        for source in reversed(sources):
+            line = source.line_of(loc)
+            if line is not None:
+                where = f"{source.path}: line {line}"
+                break
+    more = len(exc.errors()) - 1
+    suffix = f" ({more} more problem{'s' if more > 1 else ''} after this one)" if more else ""
+    return f"{where}: {field}: {problem}{suffix}"

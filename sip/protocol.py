@@ -1,0 +1,153 @@
+"""The engine protocol: JSON objects, one per line, over a Unix socket or stdio.
+
+This module is plain Python (no pjsua2) so that the console, the tests and
+the benchmarks share the exact wire format with the engine. The full
+reference with examples is ``docs/engine-protocol.md``.
+
+Three kinds of message travel:
+
+* command (client → engine): ``{"id": "7", "cmd": "answer", "call": "…"}``;
+* reply (engine → the client that sent the command, exactly one per
+  command): ``{"type": "reply", "id": "7", "ok": true, "result": {…}}`` or
+  ``{"type": "reply", "id": "7", "ok": false, "error": {"code": "…",
+  "message": "…"}}``;
+* event (engine → every client): ``{"type": "event", "event": "call.state",
+  "seq": 12, "time": "2026-…Z", …}``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+PROTOCOL_VERSION = 1
+"""Bumped on any incompatible change; clients refuse a version they do not know."""
+
+MAX_LINE_BYTES = 64 * 1024
+"""A longer line is a protocol error: it protects both sides from a runaway peer."""
+
+
+class Command(StrEnum):
+    """Every command the engine accepts."""
+
+    PING = "ping"
+    STATUS = "status"
+    ANSWER = "answer"
+    REJECT = "reject"
+    HANGUP = "hangup"
+    SHUTDOWN = "shutdown"
+
+
+class Event(StrEnum):
+    """Every event the engine pushes."""
+
+    HELLO = "hello"
+    READY = "engine.ready"
+    STOPPING = "engine.stopping"
+    CALL_INCOMING = "call.incoming"
+    CALL_STATE = "call.state"
+    CALL_ENDED = "call.ended"
+
+
+class ErrorCode(StrEnum):
+    """Typed error codes carried in failed replies."""
+
+    BAD_REQUEST = "bad_request"
+    UNKNOWN_COMMAND = "unknown_command"
+    NO_SUCH_CALL = "no_such_call"
+    INVALID_STATE = "invalid_state"
+    SIP_ERROR = "sip_error"
+    SHUTTING_DOWN = "shutting_down"
+
+
+class CallState(StrEnum):
+    """Where a call is in its life, as the agent sees it."""
+
+    RINGING = "ringing"
+    CONNECTING = "connecting"
+    ACTIVE = "active"
+    ENDED = "ended"
+
+
+class EndedBy(StrEnum):
+    """Who ended a call."""
+
+    CALLER = "caller"
+    AGENT = "agent"
+    ENGINE = "engine"
+    NETWORK = "network"
+
+
+class EndReason(StrEnum):
+    """Why a call ended."""
+
+    COMPLETED = "completed"
+    """Answered, then hung up by either side."""
+    CANCELLED = "cancelled"
+    """The caller gave up before the call was answered."""
+    REJECTED = "rejected"
+    """The agent (or auto-answer) declined the call."""
+    FAILED = "failed"
+    """A SIP or network failure ended it."""
+    SHUTDOWN = "shutdown"
+    """The engine was stopping and hung the call up."""
+
+
+class ProtocolError(ValueError):
+    """A line that is not a valid protocol message."""
+
+
+@dataclass(frozen=True, slots=True)
+class CommandError(Exception):
+    """A command failed; becomes a failed reply with a typed code."""
+
+    code: ErrorCode
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.message}"
+
+
+def utc_now_iso() -> str:
+    """Current UTC time as ISO 8601 with millisecond precision and a ``Z``."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def encode(message: dict[str, Any]) -> bytes:
+    """Serialise one message as a single UTF-8 line ending in ``\\n``.
+
+    ``ensure_ascii`` keeps the line free of raw control or bidi characters
+    that a caller may have put in a display name; they travel escaped.
+    """
+    return (json.dumps(message, ensure_ascii=True, separators=(",", ":")) + "\n").encode()
+
+
+def decode(line: bytes | str) -> dict[str, Any]:
+    """Parse one line into a message object, or raise :class:`ProtocolError`."""
+    if len(line) > MAX_LINE_BYTES:
+        raise ProtocolError(f"line longer than {MAX_LINE_BYTES} bytes")
+    try:
+        value = json.loads(line)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ProtocolError(f"not JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise ProtocolError("a message must be a JSON object")
+    return value
+
+
+def reply_ok(request_id: str, result: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A successful reply to the command with ``request_id``."""
+    return {"type": "reply", "id": request_id, "ok": True, "result": result or {}}
+
+
+def reply_error(request_id: str | None, code: ErrorCode, message: str) -> dict[str, Any]:
+    """A failed reply to the command with ``request_id``."""
+    return {
+        "type": "reply",
+        "id": request_id,
+        "ok": False,
+        "error": {"code": str(code), "message": message},
+    }

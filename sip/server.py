@@ -1,0 +1,304 @@
+"""The engine process: native output to the log, the protocol over stdio and a socket.
+
+``serve()`` is what ``careline engine`` runs. The main thread owns pjsua2
+(:class:`sip.engine.PhoneEngine`); a reader thread takes commands from
+stdin, a writer thread prints JSON lines to the real stdout, and an asyncio
+thread serves the per-user Unix socket. Signals only set a flag; the main
+thread then hangs up, drains and destroys the library in order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import queue
+import signal
+import socket
+import stat
+import struct
+import sys
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from sip.protocol import (
+    PROTOCOL_VERSION,
+    ErrorCode,
+    Event,
+    MAX_LINE_BYTES,
+    ProtocolError,
+    decode,
+    encode,
+    reply_error,
+    utc_now_iso,
+)
+from sip.settings import EngineSettings
+
+log = logging.getLogger(__name__)
+
+MAX_CLIENT_BACKLOG = 1 << 20
+"""A socket client that lets this many bytes pile up unread is disconnected."""
+
+
+class NativeOutput:
+    """Point file descriptors 1 and 2 at the log, keeping the originals for us.
+
+    pjlib prints a banner (and pjsip prints assertions) straight to fd 1/2,
+    before any log configuration applies; nothing native may reach the
+    console's terminal or the JSON stream.
+    """
+
+    def __init__(self, log_path: Path | None) -> None:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        self.stdout = os.fdopen(os.dup(1), "wb", buffering=0)
+        self.stderr = os.fdopen(os.dup(2), "w", buffering=1)
+        target = os.open(log_path or os.devnull, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        os.dup2(target, 1)
+        os.dup2(target, 2)
+        os.close(target)
+
+
+class StdoutWriter:
+    """Writes protocol lines to the saved stdout from its own thread.
+
+    A slow reader of our stdout must never stall the pjsua2 thread.
+    """
+
+    def __init__(self, out: BinaryIO) -> None:
+        self._out = out
+        self._queue: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name="stdout-writer", daemon=True)
+        self._thread.start()
+
+    def send(self, message: dict[str, Any]) -> None:
+        """Queue one message."""
+        self._queue.put(encode(message))
+
+    def close(self) -> None:
+        """Flush what is queued and stop."""
+        self._queue.put(None)
+        self._thread.join(timeout=2)
+
+    def _run(self) -> None:
+        while (line := self._queue.get()) is not None:
+            try:
+                self._out.write(line)
+            except OSError:
+                return
+
+
+def read_commands(fd: int, submit: Callable[[dict[str, Any]], None],
+                  on_error: Callable[[dict[str, Any]], None]) -> None:
+    """Feed each JSON line read from ``fd`` to ``submit``; report bad lines.
+
+    Reads the raw descriptor rather than ``sys.stdin``: a daemon thread
+    blocked inside a buffered reader aborts the interpreter at exit.
+    """
+    pending = b""
+    while chunk := os.read(fd, 65536):
+        pending += chunk
+        *lines, pending = pending.split(b"\n")
+        for raw in lines:
+            if not raw.strip():
+                continue
+            try:
+                submit(decode(raw))
+            except ProtocolError as exc:
+                on_error(reply_error(None, ErrorCode.BAD_REQUEST, str(exc)))
+        if len(pending) > MAX_LINE_BYTES:
+            on_error(reply_error(None, ErrorCode.BAD_REQUEST, "line too long"))
+            pending = b""
+
+
+def peer_uid(sock: socket.socket) -> int:
+    """The uid of the process at the other end of a Unix socket (SO_PEERCRED)."""
+    creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+    return int(struct.unpack("3i", creds)[1])
+
+
+def prepare_socket_path(path: Path) -> None:
+    """Create the socket's private directory and clear a stale socket file.
+
+    Raises :class:`RuntimeError` if a live engine already answers there.
+    """
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if path.exists() or path.is_symlink():
+        if not stat.S_ISSOCK(path.lstat().st_mode):
+            raise RuntimeError(f"{path} exists and is not a socket")
+        probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            probe.connect(str(path))
+        except OSError:
+            path.unlink()
+        else:
+            raise RuntimeError(f"an engine is already running at {path}")
+        finally:
+            probe.close()
+
+
+class SocketServer:
+    """Serves the protocol on a Unix socket (mode 0600, same-user peers only)."""
+
+    def __init__(self, path: Path, submit: Callable[[dict[str, Any], Callable[[dict[str, Any]], None]], None]) -> None:
+        self.path = path
+        self._submit = submit
+        self._loop = asyncio.new_event_loop()
+        self._clients: set[asyncio.StreamWriter] = set()
+        self._started = threading.Event()
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="socket-server", daemon=True)
+
+    def start(self) -> None:
+        """Bind and listen; raises if the socket cannot be created."""
+        prepare_socket_path(self.path)
+        self._thread.start()
+        self._started.wait()
+        if self._error is not None:
+            raise self._error
+
+    def broadcast(self, message: dict[str, Any]) -> None:
+        """Send an event to every attached client (any thread)."""
+        line = encode(message)
+        with contextlib.suppress(RuntimeError):  # loop already closed at exit
+            self._loop.call_soon_threadsafe(self._write_all, line)
+
+    def stop(self) -> None:
+        """Close every client and the listener, remove the socket file."""
+        with contextlib.suppress(RuntimeError):
+            self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=2)
+        with contextlib.suppress(FileNotFoundError):
+            self.path.unlink()
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self._loop)
+        try:
+            old = os.umask(0o177)
+            try:
+                server = self._loop.run_until_complete(
+                    asyncio.start_unix_server(self._serve, path=str(self.path), limit=1 << 17)
+                )
+            finally:
+                os.umask(old)
+            os.chmod(self.path, 0o600)
+        except BaseException as exc:
+            self._error = exc
+            self._started.set()
+            return
+        self._started.set()
+        try:
+            self._loop.run_forever()
+        finally:
+            server.close()
+            for writer in list(self._clients):
+                writer.close()
+            self._loop.close()
+
+    def _write_all(self, line: bytes) -> None:
+        for writer in list(self._clients):
+            self._write(writer, line)
+
+    def _write(self, writer: asyncio.StreamWriter, line: bytes) -> None:
+        if writer.transport.get_write_buffer_size() > MAX_CLIENT_BACKLOG:
+            log.warning("dropping a client that stopped reading")
+            self._clients.discard(writer)
+            writer.close()
+            return
+        writer.write(line)
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        sock = writer.get_extra_info("socket")
+        if sock is None or peer_uid(sock) != os.getuid():
+            writer.close()
+            return
+        loop = self._loop
+
+        def send(message: dict[str, Any]) -> None:
+            line = encode(message)
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(self._write, writer, line)
+
+        def hello(status: dict[str, Any]) -> None:
+            # Runs on the engine thread, in order with events: registering the
+            # client here means no event is missed or duplicated after hello.
+            message = {"type": "event", "event": str(Event.HELLO), "time": utc_now_iso(),
+                       "protocol": PROTOCOL_VERSION, "status": status.get("result", {})}
+            line = encode(message)
+
+            def attach() -> None:
+                self._clients.add(writer)
+                self._write(writer, line)
+
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(attach)
+
+        self._submit({"id": "hello", "cmd": "status"}, hello)
+        try:
+            while raw := await reader.readline():
+                if not raw.endswith(b"\n"):
+                    break
+                try:
+                    self._submit(decode(raw), send)
+                except ProtocolError as exc:
+                    send(reply_error(None, ErrorCode.BAD_REQUEST, str(exc)))
+        except (ConnectionError, asyncio.LimitOverrunError, ValueError):
+            pass
+        finally:
+            self._clients.discard(writer)
+            writer.close()
+
+
+def serve(settings: EngineSettings, *, stdio: bool, socket_path: Path | None) -> int:
+    """Run the engine process until SIGTERM/SIGINT or a shutdown command.
+
+    Returns the process exit code: 0 after a clean stop, 2 if it could not start.
+    """
+    from sip.engine import EngineStartError, PhoneEngine  # loads pjsua2
+
+    native = NativeOutput(settings.log_path)
+    # fd 2 now points at the log file (or /dev/null), so stderr logging lands there.
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    writer = StdoutWriter(native.stdout) if stdio else None
+    server: SocketServer | None = None
+
+    def emit(message: dict[str, Any]) -> None:
+        if writer is not None:
+            writer.send(message)
+        if server is not None:
+            server.broadcast(message)
+
+    engine = PhoneEngine(settings, emit)
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: engine.request_stop())
+    if socket_path is not None:
+        server = SocketServer(socket_path, engine.submit)
+        try:
+            server.start()
+        except (OSError, RuntimeError) as exc:
+            print(f"careline engine: cannot serve {socket_path}: {exc}", file=native.stderr)
+            return 2
+    if writer is not None:
+        stdio_writer = writer
+        threading.Thread(
+            target=read_commands,
+            args=(sys.stdin.fileno(), lambda m: engine.submit(m, stdio_writer.send), stdio_writer.send),
+            name="stdin-reader",
+            daemon=True,
+        ).start()
+    code = 0
+    try:
+        engine.run()
+    except EngineStartError as exc:
+        print(f"careline engine: {exc}", file=native.stderr)
+        code = 2
+    finally:
+        if server is not None:
+            server.stop()
+        if writer is not None:
+            writer.close()
+    return code

@@ -1,0 +1,48 @@
+"""Shared fixtures: an isolated HOME and XDG directories for every test."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support import EngineProcess
+
+
+@pytest.fixture(autouse=True)
+def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test gets its own config, data, log and runtime directories."""
+    home = tmp_path / "home"
+    for name in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME"):
+        path = home / name.lower()
+        path.mkdir(parents=True)
+        monkeypatch.setenv(name, str(path))
+    runtime = home / "run"
+    runtime.mkdir(mode=0o700)
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(runtime))
+    monkeypatch.setenv("HOME", str(home))
+    for name in list(__import__("os").environ):
+        if name.startswith("CARELINE_"):
+            monkeypatch.delenv(name)
+    return home
+
+
+@pytest.fixture(scope="session")
+def sipp_available() -> str:
+    """Path of the sipp binary; the suite installs it rather than skipping."""
+    path = shutil.which("sipp")
+    if path is None:
+        pytest.fail("sipp is not installed: run the README test command (it installs sip-tester)")
+    return path
+
+
+@pytest.fixture
+def engine(tmp_path: Path, sipp_available: str) -> Iterator[EngineProcess]:
+    """A headless engine on a free port; stopped (and checked for a clean exit) after."""
+    proc = EngineProcess(tmp_path)
+    proc.wait_event("engine.ready")
+    yield proc
+    code = proc.stop()
+    assert code == 0, f"engine exited {code}: {proc.log_tail()}"

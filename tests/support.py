@@ -1,0 +1,196 @@
+"""Drivers for the real components the tests use: the engine process and SIPp.
+
+Everything listens on 127.0.0.1 on ports picked free at run time, and every
+process started here is stopped by its PID.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import IO, Any
+
+ROOT = Path(__file__).resolve().parent.parent
+SCENARIOS = Path(__file__).resolve().parent / "sipp"
+
+
+def free_udp_port() -> int:
+    """A UDP port on 127.0.0.1 that is free right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def free_port_pair() -> int:
+    """An even UDP port whose successor is free too (RTP + RTCP for SIPp media)."""
+    for _ in range(200):
+        port = free_udp_port() & ~1
+        try:
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as a, socket.socket(
+                socket.AF_INET, socket.SOCK_DGRAM
+            ) as b:
+                a.bind(("127.0.0.1", port))
+                b.bind(("127.0.0.1", port + 1))
+        except OSError:
+            continue
+        return port
+    raise RuntimeError("no free UDP port pair")
+
+
+def stop_process(proc: subprocess.Popen[Any], timeout: float = 10.0) -> int:
+    """SIGTERM by PID, wait, SIGKILL if it will not go; returns the exit code."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    return int(proc.returncode)
+
+
+class EngineProcess:
+    """``careline engine`` in stdio mode: JSON events out, JSON commands in."""
+
+    def __init__(self, workdir: Path, *extra: str, listen_port: int | None = None) -> None:
+        self.port = listen_port or free_udp_port()
+        self.log_path = workdir / f"engine-{self.port}.log"
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "console", "engine", "--listen", f"127.0.0.1:{self.port}",
+             "--log", str(self.log_path), *extra],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            cwd=ROOT,
+        )
+        self.events: list[dict[str, Any]] = []
+        self._inbox: queue.Queue[dict[str, Any]] = queue.Queue()
+        self._ids = 0
+        assert self.proc.stdout is not None
+        self._reader = threading.Thread(target=self._read, args=(self.proc.stdout,), daemon=True)
+        self._reader.start()
+
+    def _read(self, stream: IO[bytes]) -> None:
+        for line in stream:
+            self._inbox.put(json.loads(line))
+
+    def next_message(self, timeout: float) -> dict[str, Any]:
+        """The next line the engine printed, parsed."""
+        message = self._inbox.get(timeout=timeout)
+        if message.get("type") == "event":
+            self.events.append(message)
+        return message
+
+    def wait_event(self, name: str, timeout: float = 10.0, **match: Any) -> dict[str, Any]:
+        """Wait for an event called ``name`` whose top-level fields equal ``match``."""
+        for seen in self.events:
+            if seen["event"] == name and all(seen.get(k) == v for k, v in match.items()):
+                self.events.remove(seen)
+                return seen
+        deadline = time.monotonic() + timeout
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                message = self.next_message(left)
+            except queue.Empty:
+                break
+            if message.get("event") == name and all(message.get(k) == v for k, v in match.items()):
+                self.events.remove(message)
+                return message
+        raise AssertionError(f"no {name} {match} within {timeout}s; log: {self.log_tail()}")
+
+    def command(self, cmd: str, timeout: float = 10.0, **args: Any) -> dict[str, Any]:
+        """Send a command and return its reply."""
+        self._ids += 1
+        request_id = f"t{self._ids}"
+        self.send({"id": request_id, "cmd": cmd, **args})
+        deadline = time.monotonic() + timeout
+        while (left := deadline - time.monotonic()) > 0:
+            message = self.next_message(left)
+            if message.get("type") == "reply" and message.get("id") == request_id:
+                return message
+        raise AssertionError(f"no reply to {cmd}")
+
+    def send(self, message: dict[str, Any]) -> None:
+        """Write one raw JSON line to the engine's stdin."""
+        assert self.proc.stdin is not None
+        self.proc.stdin.write((json.dumps(message) + "\n").encode())
+        self.proc.stdin.flush()
+
+    def log_tail(self, lines: int = 15) -> str:
+        """The end of the engine log, for assertion messages."""
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return "(no log)"
+
+    def stop(self) -> int:
+        """SIGTERM, wait for a clean exit; returns the exit code."""
+        return stop_process(self.proc)
+
+    def stderr(self) -> str:
+        """What the engine wrote on its (real) stderr."""
+        assert self.proc.stderr is not None
+        return self.proc.stderr.read().decode(errors="replace")
+
+
+class Sipp:
+    """One SIPp run on 127.0.0.1 against a target port."""
+
+    def __init__(
+        self,
+        workdir: Path,
+        scenario: str,
+        target_port: int,
+        *,
+        callers: Sequence[tuple[str, str]] = (("Test Patient", "+15550100"),),
+        calls: int = 1,
+        concurrent: int = 1,
+        rate: float = 10.0,
+        timeout: float = 30.0,
+        service: str = "queue",
+    ) -> None:
+        self.workdir = workdir
+        self.port = free_udp_port()
+        csv = workdir / f"callers-{self.port}.csv"
+        csv.write_text("SEQUENTIAL\n" + "".join(f"{n};{u};\n" for n, u in callers), "latin-1")
+        self.errors = workdir / f"sipp-{self.port}-errors.log"
+        argv = [
+            "sipp", f"127.0.0.1:{target_port}", "-sf", str(SCENARIOS / scenario),
+            "-i", "127.0.0.1", "-p", str(self.port), "-mi", "127.0.0.1",
+            "-mp", str(free_port_pair()), "-s", service,
+            "-inf", str(csv), "-m", str(calls), "-l", str(concurrent), "-r", str(rate),
+            "-timeout", f"{int(timeout)}s", "-timeout_error", "-nostdin",
+            "-trace_err", "-error_file", str(self.errors),
+        ]
+        self.output = workdir / f"sipp-{self.port}.out"
+        with open(self.output, "wb") as out:
+            self.proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, cwd=workdir,
+                                         env={**os.environ, "TERM": "dumb"})
+
+    def wait(self, timeout: float = 40.0) -> int:
+        """Wait for SIPp to finish; returns its exit code (0: every call as scripted)."""
+        try:
+            return int(self.proc.wait(timeout))
+        except subprocess.TimeoutExpired:
+            stop_process(self.proc)
+            raise AssertionError(f"SIPp did not finish in {timeout}s") from None
+
+    def report(self) -> str:
+        """SIPp's error log, for assertion messages."""
+        try:
+            return self.errors.read_text(errors="replace")[-3000:]
+        except OSError:
+            return "(no SIPp error log)"
+
+    def stop(self) -> None:
+        """Stop SIPp by PID if it still runs."""
+        stop_process(self.proc)

@@ -1,0 +1,131 @@
+"""The phone engine against SIPp on 127.0.0.1, driven through `careline engine`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.support import EngineProcess, Sipp
+
+
+def test_incoming_call_reported_answered_and_caller_hangs_up(
+    engine: EngineProcess, tmp_path: Path
+) -> None:
+    sipp = Sipp(tmp_path, "uac_caller_hangs_up.xml", engine.port,
+                callers=[("Maria Lopez", "+15550142")])
+    incoming = engine.wait_event("call.incoming")
+    call = incoming["call"]
+    assert call["caller"] == {
+        "display_name": "Maria Lopez",
+        "number": "+15550142",
+        "uri": f"sip:+15550142@127.0.0.1:{sipp.port}",
+    }
+    assert call["called_uri"] == f"sip:queue@127.0.0.1:{engine.port}"
+    assert call["state"] == "ringing"
+    assert call["received_at"].endswith("Z")
+
+    reply = engine.command("answer", call=call["id"])
+    assert reply["ok"], reply
+    engine.wait_event("call.state", call_id=call["id"], state="active")
+    ended = engine.wait_event("call.ended", call_id=call["id"])
+    assert (ended["reason"], ended["ended_by"]) == ("completed", "caller")
+    assert [fact["fact"] for fact in ended["call"]["timeline"]] == ["ring", "answer", "end"]
+    assert sipp.wait() == 0, sipp.report()
+
+
+def test_agent_hangs_up(engine: EngineProcess, tmp_path: Path) -> None:
+    sipp = Sipp(tmp_path, "uac_agent_hangs_up.xml", engine.port)
+    call_id = engine.wait_event("call.incoming")["call"]["id"]
+    assert engine.command("answer", call=call_id)["ok"]
+    engine.wait_event("call.state", call_id=call_id, state="active")
+    assert engine.command("hangup", call=call_id)["ok"]
+    ended = engine.wait_event("call.ended", call_id=call_id)
+    assert (ended["reason"], ended["ended_by"]) == ("completed", "agent")
+    assert sipp.wait() == 0, sipp.report()
+
+
+def test_agent_rejects_with_486(engine: EngineProcess, tmp_path: Path) -> None:
+    sipp = Sipp(tmp_path, "uac_expect_busy.xml", engine.port)
+    call_id = engine.wait_event("call.incoming")["call"]["id"]
+    assert engine.command("reject", call=call_id, code=486)["ok"]
+    ended = engine.wait_event("call.ended", call_id=call_id)
+    assert (ended["reason"], ended["ended_by"], ended["sip_status"]) == ("rejected", "agent", 486)
+    assert sipp.wait() == 0, sipp.report()
+
+
+def test_caller_cancels_before_answer(engine: EngineProcess, tmp_path: Path) -> None:
+    sipp = Sipp(tmp_path, "uac_cancel.xml", engine.port)
+    call_id = engine.wait_event("call.incoming")["call"]["id"]
+    ended = engine.wait_event("call.ended", call_id=call_id)
+    assert (ended["reason"], ended["ended_by"], ended["sip_status"]) == ("cancelled", "caller", 487)
+    assert engine.command("answer", call=call_id)["error"]["code"] == "no_such_call"
+    assert sipp.wait() == 0, sipp.report()
+
+
+def test_fifth_concurrent_call_gets_486_and_engine_survives(
+    engine: EngineProcess, tmp_path: Path
+) -> None:
+    ringing = Sipp(tmp_path, "uac_ring.xml", engine.port, calls=4, concurrent=4)
+    ids = [engine.wait_event("call.incoming")["call"]["id"] for _ in range(4)]
+    fifth = Sipp(tmp_path, "uac_expect_busy.xml", engine.port)
+    assert fifth.wait() == 0, fifth.report()
+    status = engine.command("status")["result"]
+    assert status["max_calls"] == 4
+    assert len(status["calls"]) == 4
+    for call_id in ids:
+        assert engine.command("reject", call=call_id, code=486)["ok"]
+        engine.wait_event("call.ended", call_id=call_id)
+    assert ringing.wait() == 0, ringing.report()
+    # Still a working phone after hitting the cap.
+    again = Sipp(tmp_path, "uac_caller_hangs_up.xml", engine.port)
+    call_id = engine.wait_event("call.incoming")["call"]["id"]
+    assert engine.command("answer", call=call_id)["ok"]
+    engine.wait_event("call.ended", call_id=call_id)
+    assert again.wait() == 0, again.report()
+
+
+def test_commands_with_bad_input_get_typed_errors(engine: EngineProcess) -> None:
+    assert engine.command("answer")["error"]["code"] == "bad_request"
+    assert engine.command("answer", call="nope")["error"]["code"] == "no_such_call"
+    assert engine.command("fly")["error"]["code"] == "unknown_command"
+    assert engine.command("ping")["result"] == {"pong": True}
+    engine.send({"cmd": "ping"})  # no id
+    reply = engine.next_message(5)
+    assert reply["ok"] is False and reply["error"]["code"] == "bad_request"
+
+
+def test_sigterm_mid_call_hangs_up_and_exits_cleanly(tmp_path: Path, sipp_available: str) -> None:
+    engine = EngineProcess(tmp_path)
+    engine.wait_event("engine.ready")
+    sipp = Sipp(tmp_path, "uac_agent_hangs_up.xml", engine.port)
+    call_id = engine.wait_event("call.incoming")["call"]["id"]
+    assert engine.command("answer", call=call_id)["ok"]
+    engine.wait_event("call.state", call_id=call_id, state="active")
+    assert engine.stop() == 0, engine.log_tail()
+    ended = engine.wait_event("call.ended", call_id=call_id, timeout=5)
+    assert (ended["reason"], ended["ended_by"]) == ("shutdown", "engine")
+    engine.wait_event("engine.stopping", timeout=5)
+    assert sipp.wait() == 0, sipp.report()
+    assert "Assertion" not in engine.log_tail(200)
+
+
+def test_auto_answer_prints_the_whole_call(tmp_path: Path, sipp_available: str) -> None:
+    engine = EngineProcess(tmp_path, "--auto-answer")
+    try:
+        engine.wait_event("engine.ready")
+        sipp = Sipp(tmp_path, "uac_caller_hangs_up.xml", engine.port)
+        assert sipp.wait() == 0, sipp.report()
+        names = []
+        ended = engine.wait_event("call.ended")
+        names = [e["event"] for e in engine.events]
+        assert ended["reason"] == "completed"
+        assert names[:1] == ["call.incoming"]
+    finally:
+        assert engine.stop() == 0
+
+
+def test_port_in_use_is_a_clear_error(tmp_path: Path, engine: EngineProcess) -> None:
+    second = EngineProcess(tmp_path, listen_port=engine.port)
+    assert second.proc.wait(20) == 2
+    err = second.stderr()
+    assert f"cannot listen for SIP on 127.0.0.1:{engine.port}/udp" in err
+    assert "Traceback" not in err
