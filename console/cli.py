@@ -17,11 +17,14 @@ from console.core.config import CarelineConfig, ConfigError, load_config, parse_
 EXIT_USAGE = 2
 
 
-def _add_config(parser: argparse.ArgumentParser) -> None:
+def _add_config(parser: argparse.ArgumentParser, *, top: bool = False) -> None:
+    # Subcommands suppress the default so that `careline --config F engine`
+    # keeps F instead of the subparser resetting it to None.
     parser.add_argument(
         "--config",
         type=Path,
         metavar="FILE",
+        default=None if top else argparse.SUPPRESS,
         help="configuration file (default: careline.yaml in your user config directory)",
     )
 
@@ -36,11 +39,14 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     parser.add_argument("--version", action="version", version=f"careline {__version__}")
-    _add_config(parser)
+    _add_config(parser, top=True)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    run = sub.add_parser("run", help="open the agent console (the default)",
-                         description="Open the agent console: starts the phone engine and the UI.")
+    run = sub.add_parser(
+        "run",
+        help="open the agent console (the default)",
+        description="Open the agent console: starts the phone engine and the UI.",
+    )
     _add_config(run)
 
     demo = sub.add_parser(
@@ -52,37 +58,81 @@ def build_parser() -> argparse.ArgumentParser:
             "user data directory. Nothing needs configuring."
         ),
     )
-    demo.add_argument("--interval", type=float, default=3.0, metavar="SECONDS",
-                      help="pause between one demo call ending and the next ringing (default 3)")
-    demo.add_argument("--ring-timeout", type=float, default=45.0, metavar="SECONDS",
-                      help="how long a demo caller waits for an answer before giving up (default 45)")
+    _add_config(demo)
+    demo.add_argument(
+        "--interval",
+        type=float,
+        default=3.0,
+        metavar="SECONDS",
+        help="pause between one demo call ending and the next ringing (default 3)",
+    )
+    demo.add_argument(
+        "--ring-timeout",
+        type=float,
+        default=45.0,
+        metavar="SECONDS",
+        help="how long a demo caller waits for an answer before giving up (default 45)",
+    )
 
     engine = sub.add_parser(
         "engine",
         help="run the phone engine headless (JSON lines on stdin/stdout)",
         description=(
             "Run the phone engine without a UI. Every event is printed as one JSON object per "
-            "line on stdout; commands are read as JSON lines on stdin (see docs/engine-protocol.md). "
+            "line on stdout; commands are read as JSON lines on stdin "
+            "(see docs/engine-protocol.md). "
             "SIGTERM or SIGINT hangs up every call and exits cleanly."
         ),
     )
     _add_config(engine)
-    engine.add_argument("--listen", metavar="HOST:PORT", help="SIP UDP address (overrides sip.listen)")
-    engine.add_argument("--auto-answer", nargs="?", const=200, type=int, metavar="CODE",
-                        help="answer every call with CODE (default 200), or refuse it with 4xx-6xx")
-    engine.add_argument("--socket", type=Path, metavar="PATH",
-                        help="also serve the protocol on this Unix socket (mode 0600)")
-    engine.add_argument("--no-stdio", action="store_true",
-                        help="do not use stdin/stdout (the console runs the engine this way)")
-    engine.add_argument("--log", type=Path, metavar="FILE",
-                        help="engine log file (default: engine.log in the user log directory)")
+    engine.add_argument(
+        "--listen", metavar="HOST:PORT", help="SIP UDP address (overrides sip.listen)"
+    )
+    engine.add_argument(
+        "--auto-answer",
+        nargs="?",
+        const=200,
+        type=int,
+        metavar="CODE",
+        help="answer every call with CODE (default 200), or refuse it with 4xx-6xx",
+    )
+    engine.add_argument(
+        "--socket",
+        type=Path,
+        metavar="PATH",
+        help="also serve the protocol on this Unix socket (mode 0600)",
+    )
+    engine.add_argument(
+        "--orphan-exit",
+        type=float,
+        metavar="SECONDS",
+        help="with --socket: exit after SECONDS with no client attached and no call "
+        "(default: engine.orphan_exit from the config; 0 never exits)",
+    )
+    engine.add_argument(
+        "--no-stdio",
+        action="store_true",
+        help="do not use stdin/stdout (the console runs the engine this way)",
+    )
+    engine.add_argument(
+        "--log",
+        type=Path,
+        metavar="FILE",
+        help="engine log file (default: engine.log in the user log directory)",
+    )
 
-    config = sub.add_parser("config", help="check and show the configuration",
-                            description="Validate the configuration and print the effective values.")
+    config = sub.add_parser(
+        "config",
+        help="check and show the configuration",
+        description="Validate the configuration and print the effective values.",
+    )
     _add_config(config)
 
-    sub.add_parser("paths", help="show where careline keeps its files",
-                   description="Print the config, data, log and socket locations.")
+    sub.add_parser(
+        "paths",
+        help="show where careline keeps its files",
+        description="Print the config, data, log and socket locations.",
+    )
     return parser
 
 
@@ -157,4 +207,7 @@ def _engine(args: argparse.Namespace, config: CarelineConfig) -> int:
         log_level=config.sip.log_level,
         log_sip_messages=config.sip.log_sip_messages,
     )
-    return serve(settings, stdio=not args.no_stdio, socket_path=args.socket)
+    orphan_exit = args.orphan_exit if args.orphan_exit is not None else config.engine.orphan_exit
+    return serve(
+        settings, stdio=not args.no_stdio, socket_path=args.socket, orphan_exit=orphan_exit or None
+    )

@@ -126,7 +126,7 @@ class _Call(pj.Call):  # type: ignore[misc]
         self.rid = rid
 
     @_guarded
-    def onCallState(self, prm: Any) -> None:  # noqa: N802 - pjsua2 API name
+    def onCallState(self, _prm: Any) -> None:  # noqa: N802 - pjsua2 API name
         self._engine._on_call_state(self)
 
 
@@ -176,8 +176,16 @@ class PhoneEngine:
         return self._stop.is_set()
 
     # ------------------------------------------------------------------ the loop
-    def run(self, on_ready: Callable[[], None] | None = None) -> None:
-        """Start the library on this thread, serve until stopped, tear down."""
+    def run(
+        self,
+        on_ready: Callable[[], None] | None = None,
+        orphaned: Callable[[], bool] | None = None,
+    ) -> None:
+        """Start the library on this thread, serve until stopped, tear down.
+
+        ``orphaned`` is asked about once a second while no call is live; when
+        it says True the engine stops (nobody is left to use it).
+        """
         self._owner = threading.current_thread()
         self._start()
         try:
@@ -191,11 +199,17 @@ class PhoneEngine:
                 protocol=PROTOCOL_VERSION,
             )
             assert self._endpoint is not None
+            next_check = time.monotonic() + 1
             while not self._stop.is_set():
                 self._endpoint.libHandleEvents(POLL_MS)
                 self._run_deferred()
                 self._drain_commands()
                 self._bury()
+                if orphaned is not None and time.monotonic() >= next_check:
+                    next_check = time.monotonic() + 1
+                    if not self._calls and orphaned():
+                        log.info("no client and no call: engine exits")
+                        self._stop.set()
         finally:
             self._teardown()
 
@@ -350,7 +364,7 @@ class PhoneEngine:
         if state is None or state == record.state and state != CallState.ENDED:
             return
         if state == CallState.ENDED:
-            self._finish(call, record, int(info.lastStatusCode), str(info.lastReason))
+            self._finish(record, int(info.lastStatusCode), str(info.lastReason))
             return
         record.state = state
         if state == CallState.ACTIVE and record.answered_at is None:
@@ -363,7 +377,7 @@ class PhoneEngine:
             sip_status=int(info.lastStatusCode),
         )
 
-    def _finish(self, call: _Call, record: _CallRecord, status: int, reason: str) -> None:
+    def _finish(self, record: _CallRecord, status: int, reason: str) -> None:
         answered = record.answered_at is not None
         ended_by: EndedBy
         why: EndReason
@@ -384,7 +398,9 @@ class PhoneEngine:
         record.state = CallState.ENDED
         record.ended_at = utc_now_iso()
         record.mark("end", reason=str(why), ended_by=str(ended_by), sip_status=status)
-        self._emit(Event.CALL_STATE, call_id=record.id, state=str(CallState.ENDED), sip_status=status)
+        self._emit(
+            Event.CALL_STATE, call_id=record.id, state=str(CallState.ENDED), sip_status=status
+        )
         self._emit(
             Event.CALL_ENDED,
             call_id=record.id,
@@ -418,14 +434,16 @@ class PhoneEngine:
                 reply(reply_error(rid, ErrorCode.SIP_ERROR, str(exc.reason)))
             except Exception as exc:  # never let one command stop the engine
                 log.exception("command %r failed", message.get("cmd"))
-                reply(reply_error(rid, ErrorCode.SIP_ERROR, f"internal error: {type(exc).__name__}"))
+                reply(
+                    reply_error(rid, ErrorCode.SIP_ERROR, f"internal error: {type(exc).__name__}")
+                )
             else:
                 reply(reply_ok(rid or "", result))
 
     def _execute(self, message: dict[str, Any]) -> dict[str, Any]:
         name = message.get("cmd")
         try:
-            command = Command(name)
+            command = Command(str(name))
         except ValueError:
             raise CommandError(ErrorCode.UNKNOWN_COMMAND, f"unknown command {name!r}") from None
         if command == Command.PING:
@@ -441,7 +459,9 @@ class PhoneEngine:
         elif command == Command.REJECT:
             code = message.get("code", 486)
             if not isinstance(code, int) or code not in (480, 486, 600, 603):
-                raise CommandError(ErrorCode.BAD_REQUEST, "reject code must be 480, 486, 600 or 603")
+                raise CommandError(
+                    ErrorCode.BAD_REQUEST, "reject code must be 480, 486, 600 or 603"
+                )
             self._reject(record, code)
         elif command == Command.HANGUP:
             if record.state == CallState.RINGING:

@@ -20,15 +20,16 @@ import stat
 import struct
 import sys
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from sip.protocol import (
+    MAX_LINE_BYTES,
     PROTOCOL_VERSION,
     ErrorCode,
     Event,
-    MAX_LINE_BYTES,
     ProtocolError,
     decode,
     encode,
@@ -91,8 +92,9 @@ class StdoutWriter:
                 return
 
 
-def read_commands(fd: int, submit: Callable[[dict[str, Any]], None],
-                  on_error: Callable[[dict[str, Any]], None]) -> None:
+def read_commands(
+    fd: int, submit: Callable[[dict[str, Any]], None], on_error: Callable[[dict[str, Any]], None]
+) -> None:
     """Feed each JSON line read from ``fd`` to ``submit``; report bad lines.
 
     Reads the raw descriptor rather than ``sys.stdin``: a daemon thread
@@ -143,7 +145,9 @@ def prepare_socket_path(path: Path) -> None:
 class SocketServer:
     """Serves the protocol on a Unix socket (mode 0600, same-user peers only)."""
 
-    def __init__(self, path: Path, submit: Callable[[dict[str, Any], Callable[[dict[str, Any]], None]], None]) -> None:
+    def __init__(
+        self, path: Path, submit: Callable[[dict[str, Any], Callable[[dict[str, Any]], None]], None]
+    ) -> None:
         self.path = path
         self._submit = submit
         self._loop = asyncio.new_event_loop()
@@ -151,6 +155,14 @@ class SocketServer:
         self._started = threading.Event()
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="socket-server", daemon=True)
+        self._last_client = time.monotonic()
+
+    def idle_for(self) -> float:
+        """Seconds since a client was last attached (0 while one is)."""
+        now = time.monotonic()
+        if self._clients:
+            self._last_client = now
+        return now - self._last_client
 
     def start(self) -> None:
         """Bind and listen; raises if the socket cannot be created."""
@@ -225,8 +237,13 @@ class SocketServer:
         def hello(status: dict[str, Any]) -> None:
             # Runs on the engine thread, in order with events: registering the
             # client here means no event is missed or duplicated after hello.
-            message = {"type": "event", "event": str(Event.HELLO), "time": utc_now_iso(),
-                       "protocol": PROTOCOL_VERSION, "status": status.get("result", {})}
+            message = {
+                "type": "event",
+                "event": str(Event.HELLO),
+                "time": utc_now_iso(),
+                "protocol": PROTOCOL_VERSION,
+                "status": status.get("result", {}),
+            }
             line = encode(message)
 
             def attach() -> None:
@@ -252,17 +269,29 @@ class SocketServer:
             writer.close()
 
 
-def serve(settings: EngineSettings, *, stdio: bool, socket_path: Path | None) -> int:
+def serve(
+    settings: EngineSettings,
+    *,
+    stdio: bool,
+    socket_path: Path | None,
+    orphan_exit: float | None = None,
+) -> int:
     """Run the engine process until SIGTERM/SIGINT or a shutdown command.
 
+    With a socket and ``orphan_exit``, the engine also stops once no client
+    has been attached and no call has been live for that many seconds (a
+    console that crashed does not leave a phone running forever).
     Returns the process exit code: 0 after a clean stop, 2 if it could not start.
     """
     from sip.engine import EngineStartError, PhoneEngine  # loads pjsua2
 
     native = NativeOutput(settings.log_path)
     # fd 2 now points at the log file (or /dev/null), so stderr logging lands there.
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO,
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
     writer = StdoutWriter(native.stdout) if stdio else None
     server: SocketServer | None = None
 
@@ -286,13 +315,24 @@ def serve(settings: EngineSettings, *, stdio: bool, socket_path: Path | None) ->
         stdio_writer = writer
         threading.Thread(
             target=read_commands,
-            args=(sys.stdin.fileno(), lambda m: engine.submit(m, stdio_writer.send), stdio_writer.send),
+            args=(
+                sys.stdin.fileno(),
+                lambda m: engine.submit(m, stdio_writer.send),
+                stdio_writer.send,
+            ),
             name="stdin-reader",
             daemon=True,
         ).start()
+    orphaned = None
+    if server is not None and orphan_exit is not None:
+        socket_server = server
+
+        def orphaned() -> bool:
+            return socket_server.idle_for() > orphan_exit
+
     code = 0
     try:
-        engine.run()
+        engine.run(orphaned=orphaned)
     except EngineStartError as exc:
         print(f"careline engine: {exc}", file=native.stderr)
         code = 2

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -29,17 +28,8 @@ def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return home
 
 
-@pytest.fixture(scope="session")
-def sipp_available() -> str:
-    """Path of the sipp binary; the suite installs it rather than skipping."""
-    path = shutil.which("sipp")
-    if path is None:
-        pytest.fail("sipp is not installed: run the README test command (it installs sip-tester)")
-    return path
-
-
 @pytest.fixture
-def engine(tmp_path: Path, sipp_available: str) -> Iterator[EngineProcess]:
+def engine(tmp_path: Path) -> Iterator[EngineProcess]:
     """A headless engine on a free port; stopped (and checked for a clean exit) after."""
     proc = EngineProcess(tmp_path)
     proc.wait_event("engine.ready")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import queue
+import shutil
 import signal
 import socket
 import subprocess
@@ -19,8 +20,16 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, Any
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = Path(__file__).resolve().parent / "sipp"
+
+
+def require_sipp() -> None:
+    """Fail (never skip) when SIPp is missing: the README test command installs it."""
+    if shutil.which("sipp") is None:
+        pytest.fail("sipp is not installed: run the README test command (it installs sip-tester)")
 
 
 def free_udp_port() -> int:
@@ -35,9 +44,10 @@ def free_port_pair() -> int:
     for _ in range(200):
         port = free_udp_port() & ~1
         try:
-            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as a, socket.socket(
-                socket.AF_INET, socket.SOCK_DGRAM
-            ) as b:
+            with (
+                socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as a,
+                socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as b,
+            ):
                 a.bind(("127.0.0.1", port))
                 b.bind(("127.0.0.1", port + 1))
         except OSError:
@@ -65,8 +75,17 @@ class EngineProcess:
         self.port = listen_port or free_udp_port()
         self.log_path = workdir / f"engine-{self.port}.log"
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "console", "engine", "--listen", f"127.0.0.1:{self.port}",
-             "--log", str(self.log_path), *extra],
+            [
+                sys.executable,
+                "-m",
+                "console",
+                "engine",
+                "--listen",
+                f"127.0.0.1:{self.port}",
+                "--log",
+                str(self.log_path),
+                *extra,
+            ],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -158,23 +177,52 @@ class Sipp:
         timeout: float = 30.0,
         service: str = "queue",
     ) -> None:
+        require_sipp()
         self.workdir = workdir
         self.port = free_udp_port()
         csv = workdir / f"callers-{self.port}.csv"
-        csv.write_text("SEQUENTIAL\n" + "".join(f"{n};{u};\n" for n, u in callers), "latin-1")
+        csv.write_text("SEQUENTIAL\n" + "".join(f"{n};{u};\n" for n, u in callers), "utf-8")
         self.errors = workdir / f"sipp-{self.port}-errors.log"
         argv = [
-            "sipp", f"127.0.0.1:{target_port}", "-sf", str(SCENARIOS / scenario),
-            "-i", "127.0.0.1", "-p", str(self.port), "-mi", "127.0.0.1",
-            "-mp", str(free_port_pair()), "-s", service,
-            "-inf", str(csv), "-m", str(calls), "-l", str(concurrent), "-r", str(rate),
-            "-timeout", f"{int(timeout)}s", "-timeout_error", "-nostdin",
-            "-trace_err", "-error_file", str(self.errors),
+            "sipp",
+            f"127.0.0.1:{target_port}",
+            "-sf",
+            str(SCENARIOS / scenario),
+            "-i",
+            "127.0.0.1",
+            "-p",
+            str(self.port),
+            "-mi",
+            "127.0.0.1",
+            "-mp",
+            str(free_port_pair()),
+            "-s",
+            service,
+            "-inf",
+            str(csv),
+            "-m",
+            str(calls),
+            "-l",
+            str(concurrent),
+            "-r",
+            str(rate),
+            "-timeout",
+            f"{int(timeout)}s",
+            "-timeout_error",
+            "-nostdin",
+            "-trace_err",
+            "-error_file",
+            str(self.errors),
         ]
         self.output = workdir / f"sipp-{self.port}.out"
         with open(self.output, "wb") as out:
-            self.proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, cwd=workdir,
-                                         env={**os.environ, "TERM": "dumb"})
+            self.proc = subprocess.Popen(
+                argv,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                cwd=workdir,
+                env={**os.environ, "TERM": "dumb"},
+            )
 
     def wait(self, timeout: float = 40.0) -> int:
         """Wait for SIPp to finish; returns its exit code (0: every call as scripted)."""

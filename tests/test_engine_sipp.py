@@ -10,8 +10,9 @@ from tests.support import EngineProcess, Sipp
 def test_incoming_call_reported_answered_and_caller_hangs_up(
     engine: EngineProcess, tmp_path: Path
 ) -> None:
-    sipp = Sipp(tmp_path, "uac_caller_hangs_up.xml", engine.port,
-                callers=[("Maria Lopez", "+15550142")])
+    sipp = Sipp(
+        tmp_path, "uac_caller_hangs_up.xml", engine.port, callers=[("Maria Lopez", "+15550142")]
+    )
     incoming = engine.wait_event("call.incoming")
     call = incoming["call"]
     assert call["caller"] == {
@@ -90,10 +91,11 @@ def test_commands_with_bad_input_get_typed_errors(engine: EngineProcess) -> None
     assert engine.command("ping")["result"] == {"pong": True}
     engine.send({"cmd": "ping"})  # no id
     reply = engine.next_message(5)
-    assert reply["ok"] is False and reply["error"]["code"] == "bad_request"
+    assert reply["ok"] is False
+    assert reply["error"]["code"] == "bad_request"
 
 
-def test_sigterm_mid_call_hangs_up_and_exits_cleanly(tmp_path: Path, sipp_available: str) -> None:
+def test_sigterm_mid_call_hangs_up_and_exits_cleanly(tmp_path: Path) -> None:
     engine = EngineProcess(tmp_path)
     engine.wait_event("engine.ready")
     sipp = Sipp(tmp_path, "uac_agent_hangs_up.xml", engine.port)
@@ -108,7 +110,7 @@ def test_sigterm_mid_call_hangs_up_and_exits_cleanly(tmp_path: Path, sipp_availa
     assert "Assertion" not in engine.log_tail(200)
 
 
-def test_auto_answer_prints_the_whole_call(tmp_path: Path, sipp_available: str) -> None:
+def test_auto_answer_prints_the_whole_call(tmp_path: Path) -> None:
     engine = EngineProcess(tmp_path, "--auto-answer")
     try:
         engine.wait_event("engine.ready")

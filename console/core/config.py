@@ -85,6 +85,8 @@ class EngineConfig(_Model):
     """Engine Unix socket; None: ``engine.sock`` in the per-user runtime directory."""
     restart_delay: Annotated[float, Field(ge=0.1, le=60)] = 1.0
     """Seconds to wait before restarting an engine that died."""
+    orphan_exit: Annotated[float, Field(ge=0, le=86400)] = 60.0
+    """Seconds an engine with no console attached and no call waits before exiting (0: never)."""
 
 
 class StoreConfig(_Model):

@@ -41,7 +41,7 @@ class PhoneError(Exception):
         self.code = code
 
 
-class PhoneOffline(PhoneError):
+class PhoneOfflineError(PhoneError):
     """The engine is not connected right now."""
 
     def __init__(self, message: str = "the phone is offline") -> None:
@@ -100,7 +100,7 @@ class PhoneClient:
         process = self.process
         if process is not None and process.returncode is None:
             with contextlib.suppress(PhoneError, OSError):
-                await self.command("shutdown", timeout=1.0)
+                await self.command("shutdown", reply_timeout=1.0)
             try:
                 await asyncio.wait_for(process.wait(), STOP_TIMEOUT)
             except TimeoutError:
@@ -118,21 +118,23 @@ class PhoneClient:
                 await self._task
         self._close_writer()
 
-    async def command(self, cmd: str, *, timeout: float = COMMAND_TIMEOUT, **args: Any) -> dict[str, Any]:
+    async def command(
+        self, cmd: str, *, reply_timeout: float = COMMAND_TIMEOUT, **args: Any
+    ) -> dict[str, Any]:
         """Send one command and wait for its reply's result; raises :class:`PhoneError`."""
         writer = self._writer
         if writer is None or not self.status.online:
-            raise PhoneOffline()
+            raise PhoneOfflineError()
         request_id = str(next(self._ids))
         future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self._pending[request_id] = future
         try:
             writer.write(encode({"id": request_id, "cmd": cmd, **args}))
-            reply = await asyncio.wait_for(future, timeout)
+            reply = await asyncio.wait_for(future, reply_timeout)
         except TimeoutError:
             raise PhoneError("timeout", f"the phone did not answer {cmd!r} in time") from None
         except (ConnectionError, RuntimeError):
-            raise PhoneOffline() from None
+            raise PhoneOfflineError() from None
         finally:
             self._pending.pop(request_id, None)
         if not reply.get("ok"):
@@ -157,7 +159,7 @@ class PhoneClient:
 
     async def _run_once(self) -> str:
         """Spawn, connect and serve one engine lifetime; return why it ended."""
-        stderr = open(self.stderr_path, "wb") if self.stderr_path else None  # noqa: SIM115
+        stderr = open(self.stderr_path, "wb") if self.stderr_path else None  # noqa: SIM115, ASYNC230 - local file, no network wait
         try:
             self.process = await asyncio.create_subprocess_exec(
                 *self.engine_argv,
@@ -228,7 +230,7 @@ class PhoneClient:
     async def _reap(self, process: asyncio.subprocess.Process) -> None:
         for future in self._pending.values():
             if not future.done():
-                future.set_exception(PhoneOffline())
+                future.set_exception(PhoneOfflineError())
         if process.returncode is None:
             with contextlib.suppress(ProcessLookupError):
                 process.send_signal(signal.SIGTERM)
@@ -263,8 +265,19 @@ def engine_command(
     config_path: Path | None = None,
 ) -> list[str]:
     """The argv that runs ``careline engine`` headless on a socket."""
-    argv = [sys.executable, "-m", "console", "engine", "--no-stdio",
-            "--socket", str(socket_path), "--listen", listen, "--log", str(log_path)]
+    argv = [
+        sys.executable,
+        "-m",
+        "console",
+        "engine",
+        "--no-stdio",
+        "--socket",
+        str(socket_path),
+        "--listen",
+        listen,
+        "--log",
+        str(log_path),
+    ]
     if config_path is not None:
         argv += ["--config", str(config_path)]
     return argv

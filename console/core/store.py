@@ -86,7 +86,7 @@ class Store:
         except BaseException:
             await writer.close()
             raise
-        path.chmod(0o600)
+        await asyncio.to_thread(path.chmod, 0o600)
         return cls(path, writer, reader)
 
     async def close(self) -> None:
@@ -145,7 +145,8 @@ class Store:
         """Store how a call ended, with its whole timeline."""
         await self._write(
             """UPDATE calls SET ended_at = ?, end_reason = ?, ended_by = ?, sip_status = ?,
-                                answered_at = COALESCE(answered_at, ?), timeline = ?
+                                answered_at = COALESCE(answered_at, ?),
+                                timeline = COALESCE(?, timeline)
                WHERE id = ?""",
             (
                 ended_at,
@@ -153,7 +154,7 @@ class Store:
                 ended_by,
                 sip_status,
                 call.get("answered_at"),
-                json.dumps(call.get("timeline", [])),
+                json.dumps(call["timeline"]) if "timeline" in call else None,
                 call["id"],
             ),
         )
@@ -191,7 +192,8 @@ async def _migrate(db: aiosqlite.Connection, path: Path) -> None:
     known = migrations()
     if current > len(known):
         raise StoreError(
-            f"{path} was written by a newer careline (schema {current}, this one knows {len(known)})"
+            f"{path} was written by a newer careline "
+            f"(schema {current}, this one knows {len(known)})"
         )
     for number, script in known[current:]:
         sql = script.read_text(encoding="utf-8")

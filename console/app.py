@@ -1,0 +1,126 @@
+"""The Textual application: lifecycle and wiring only.
+
+:func:`create_app` is the one factory shared by the CLI and the tests. The
+app opens the store, starts the phone client, routes engine facts to the
+agent screen as messages, and on exit asks before hanging up live calls.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from textual.app import App
+from textual.binding import Binding
+
+from console.core.config import CarelineConfig
+from console.core.phone import PhoneClient, PhoneStatus
+from console.core.recorder import CallRecorder
+from console.core.store import Store
+from console.dialogs.confirm import ConfirmDialog
+from console.messages import PhoneEvent, PhoneStatusChanged
+from console.screens.agent import AgentScreen
+
+
+@dataclass(frozen=True, slots=True)
+class AppWiring:
+    """Where the app finds its engine and store (resolved by the launcher)."""
+
+    engine_argv: list[str]
+    socket_path: Path
+    store_path: Path
+    engine_stderr: Path | None = None
+
+
+class CarelineApp(App[int]):
+    """The agent console."""
+
+    CSS_PATH = "careline.tcss"
+    TITLE = "careline"
+    ENABLE_COMMAND_PALETTE = True
+    BINDINGS = [
+        Binding(
+            "q",
+            "quit_console",
+            "Quit",
+            id="app.quit",
+            tooltip="Leave careline (asks first if calls are live)",
+        ),
+        Binding(
+            "ctrl+q",
+            "quit_console",
+            "Quit",
+            show=False,
+            priority=True,
+            id="app.quit_ctrl",
+            tooltip="Leave careline (asks first if calls are live)",
+        ),
+    ]
+
+    def __init__(self, config: CarelineConfig, wiring: AppWiring) -> None:
+        super().__init__()
+        self.config = config
+        self.wiring = wiring
+        self.agent_screen = AgentScreen()
+        self.phone = PhoneClient(
+            wiring.engine_argv,
+            wiring.socket_path,
+            on_event=self._phone_event,
+            on_status=self._phone_status,
+            restart_delay=config.engine.restart_delay,
+            stderr_path=wiring.engine_stderr,
+        )
+        self._store: Store | None = None
+        self._recorder: CallRecorder | None = None
+
+    @property
+    def store(self) -> Store:
+        """The local store (open once the app is mounted)."""
+        assert self._store is not None, "store used before the app was mounted"
+        return self._store
+
+    @property
+    def recorder(self) -> CallRecorder:
+        """Writes calls into the store."""
+        assert self._recorder is not None, "recorder used before the app was mounted"
+        return self._recorder
+
+    async def on_mount(self) -> None:
+        """Open the store, show the agent screen, start the phone."""
+        self._store = await Store.open(self.wiring.store_path)
+        self._recorder = CallRecorder(self._store, self.config.agent.id)
+        await self.push_screen(self.agent_screen)
+        self.phone.start()
+
+    async def on_unmount(self) -> None:
+        """Stop the engine by PID and close the store."""
+        await self.phone.stop()
+        if self._store is not None:
+            await self._store.close()
+
+    def _phone_event(self, event: dict[str, object]) -> None:
+        self.agent_screen.post_message(PhoneEvent(dict(event)))
+
+    def _phone_status(self, status: PhoneStatus) -> None:
+        self.agent_screen.post_message(PhoneStatusChanged(status))
+
+    def action_quit_console(self) -> None:
+        """Quit, asking first when calls would be cut off."""
+        live = len(self.agent_screen.queue)
+        if not live:
+            self.exit(0)
+            return
+
+        def decided(confirmed: bool | None) -> None:
+            if confirmed:
+                self.exit(0)
+
+        self.push_screen(
+            ConfirmDialog(f"{live} call(s) are live. Quitting hangs them up. Quit anyway?"),
+            decided,
+        )
+
+
+def create_app(config: CarelineConfig, wiring: AppWiring) -> CarelineApp:
+    """Build the console app (the CLI and the tests both come through here)."""
+    return CarelineApp(config, wiring)

@@ -1,0 +1,147 @@
+"""Starting the console for real: resolve paths, run the app, clean up.
+
+``run_console`` is ``careline`` / ``careline run``; ``run_demo`` is
+``careline demo``, which adds a simulated caller on 127.0.0.1 and keeps its
+calls in a separate demo database.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+from console.app import AppWiring, create_app
+from console.core.config import CarelineConfig
+from console.core.demo import DEMO_CALLERS
+from console.core.paths import data_dir, log_dir, runtime_dir
+from console.core.phone import engine_command
+from console.core.store import Store, StoreError
+
+
+def _wiring(
+    *,
+    listen: str,
+    socket_path: Path,
+    store_path: Path,
+    config_path: Path | None,
+    log_name: str,
+) -> AppWiring:
+    logs = log_dir()
+    return AppWiring(
+        engine_argv=engine_command(
+            socket_path=socket_path,
+            listen=listen,
+            log_path=logs / f"{log_name}.log",
+            config_path=config_path,
+        ),
+        socket_path=socket_path,
+        store_path=store_path,
+        engine_stderr=logs / f"{log_name}.err",
+    )
+
+
+def _check_store(path: Path) -> None:
+    """Open the store once before the UI starts, so a bad store is a clear error."""
+    import asyncio
+
+    async def probe() -> None:
+        store = await Store.open(path)
+        await store.close()
+
+    asyncio.run(probe())
+
+
+def run_console(config: CarelineConfig, *, config_path: Path | None) -> int:
+    """Open the agent console with the user's configuration."""
+    store_path = config.store.path or data_dir() / "careline.sqlite3"
+    socket_path = config.engine.socket or runtime_dir() / "engine.sock"
+    try:
+        _check_store(store_path)
+    except StoreError as exc:
+        print(f"careline: {exc}", file=sys.stderr)
+        return 1
+    wiring = _wiring(
+        listen=config.sip.listen,
+        socket_path=socket_path,
+        store_path=store_path,
+        config_path=config_path,
+        log_name="engine",
+    )
+    result = create_app(config, wiring).run()
+    return int(result or 0)
+
+
+def free_udp_port(host: str = "127.0.0.1") -> int:
+    """A UDP port on ``host`` that is free right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def run_demo(config: CarelineConfig, *, interval: float, ring_timeout: float) -> int:
+    """The demo: engine, simulated callers and console, all on 127.0.0.1."""
+    agent_port = free_udp_port()
+    caller_port = free_udp_port()
+    demo_config = config.model_copy(
+        update={"agent": config.agent.model_copy(update={"name": "Demo Agent", "id": "demo-agent"})}
+    )
+    store_path = data_dir() / "demo.sqlite3"
+    socket_path = runtime_dir() / f"demo-{os.getpid()}.sock"
+    try:
+        _check_store(store_path)
+    except StoreError as exc:
+        print(f"careline: {exc}", file=sys.stderr)
+        return 1
+    wiring = _wiring(
+        listen=f"127.0.0.1:{agent_port}",
+        socket_path=socket_path,
+        store_path=store_path,
+        config_path=None,
+        log_name="demo-engine",
+    )
+    caller_log = log_dir() / "demo-caller.log"
+    callers = [{"name": c.name, "number": c.number} for c in DEMO_CALLERS]
+    with open(caller_log, "ab") as log_file:
+        caller = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "sip.demo_caller",
+                "--target",
+                f"sip:queue@127.0.0.1:{agent_port}",
+                "--listen",
+                f"127.0.0.1:{caller_port}",
+                "--interval",
+                str(interval),
+                "--ring-timeout",
+                str(ring_timeout),
+                "--log",
+                str(caller_log),
+                "--callers",
+                json.dumps(callers),
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=log_file,
+            stderr=log_file,
+            start_new_session=True,
+        )
+    try:
+        result = create_app(demo_config, wiring).run()
+    finally:
+        _stop(caller)
+    return int(result or 0)
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()

@@ -1,0 +1,63 @@
+"""Recent calls: the short history list under the workspace."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import DataTable
+
+from console.core.calls import format_duration, parse_time
+from console.core.store import CallRow
+from console.core.text import caller_label, safe_text
+
+_OUTCOME = {
+    ("completed", "caller"): "caller hung up",
+    ("completed", "agent"): "agent hung up",
+    ("cancelled", "caller"): "missed (caller gave up)",
+    ("rejected", "agent"): "declined",
+    ("shutdown", "engine"): "cut at shutdown",
+    ("failed", "engine"): "lost (phone restarted)",
+}
+
+
+def outcome_label(row: CallRow) -> str:
+    """How a finished call ended, in the agent's words."""
+    label = _OUTCOME.get((row.end_reason or "", row.ended_by or ""))
+    if label:
+        return label
+    return f"failed ({row.sip_status})" if row.sip_status else "failed"
+
+
+class CallHistory(DataTable[Text]):
+    """The latest finished calls, newest first."""
+
+    def __init__(self, *, max_caller_chars: int = 48, id: str | None = None) -> None:
+        super().__init__(id=id, cursor_type="row", show_cursor=False)
+        self.max_caller_chars = max_caller_chars
+
+    def on_mount(self) -> None:
+        """Set up the columns."""
+        self.add_column("Time", key="time")
+        self.add_column("Caller", key="caller")
+        self.add_column("Number", key="number")
+        self.add_column("Talk", key="talk")
+        self.add_column("Outcome", key="outcome")
+
+    def show(self, rows: list[CallRow]) -> None:
+        """Replace the list with ``rows``."""
+        self.clear()
+        for row in rows:
+            received = parse_time(row.received_at)
+            answered = parse_time(row.answered_at)
+            ended = parse_time(row.ended_at)
+            talk = (
+                format_duration((ended - answered).total_seconds()) if answered and ended else "–"
+            )
+            when = received.astimezone().strftime("%H:%M:%S") if received else "?"
+            self.add_row(
+                Text(when),
+                Text(caller_label(row.caller_name, row.caller_number, self.max_caller_chars)),
+                Text(safe_text(row.caller_number, 24)),
+                Text(talk),
+                Text(outcome_label(row)),
+                key=row.id,
+            )

@@ -1,0 +1,108 @@
+"""Configuration: layered loading and clear errors (exit 2, no traceback)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from console.core.config import ConfigError, load_config
+from tests.support import ROOT
+
+
+def careline(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "console", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+    )
+
+
+def test_defaults_load_without_any_file() -> None:
+    config = load_config(environ={})
+    assert config.sip.listen == "127.0.0.1:5070"
+    assert config.sip.auto_answer is None
+    assert config.ui.history_size == 20
+
+
+def test_user_file_and_environment_override_in_order(tmp_path: Path) -> None:
+    user = tmp_path / "c.yaml"
+    user.write_text("agent:\n  name: Robin\nsip:\n  listen: 127.0.0.1:6000\n")
+    config = load_config(user, environ={"CARELINE_SIP__LISTEN": "127.0.0.1:7000"})
+    assert config.agent.name == "Robin"
+    assert config.sip.listen == "127.0.0.1:7000"
+
+
+def test_user_config_dir_file_is_picked_up(isolated_home: Path) -> None:
+    folder = isolated_home / "xdg_config_home" / "careline"
+    folder.mkdir(parents=True)
+    (folder / "careline.yaml").write_text("ui:\n  bell: false\n")
+    assert load_config(environ={}).ui.bell is False
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("sip:\n  listen: 127.0.0.1:5070\n  lisen: x\n", "line 3: sip.lisen: unknown setting"),
+        ("ui:\n  history_size: lots\n", "line 2: ui.history_size: Input should be a valid integer"),
+        (
+            "sip:\n  listen: 127.0.0.1:99999\n",
+            "line 2: sip.listen: port '99999' is not a number from 0 to 65535",
+        ),
+        ("sip:\n  listen: [1, 2\n", "line 3, column 1: YAML syntax error"),
+        ("- just\n- a list\n", "line 1: the top level must be a mapping"),
+    ],
+)
+def test_bad_file_is_one_clear_message(tmp_path: Path, text: str, expected: str) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as info:
+        load_config(path, environ={})
+    assert str(info.value).startswith(str(path))
+    assert expected in str(info.value)
+
+
+def test_bad_environment_variable_is_named() -> None:
+    with pytest.raises(ConfigError, match="environment variable CARELINE_UI__HISTORY_SIZE"):
+        load_config(environ={"CARELINE_UI__HISTORY_SIZE": "-3"})
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ("agent:\n  nmae: x\n", "line 2: agent.nmae: unknown setting"),
+        ("sip:\n  log_level: high\n", "line 2: sip.log_level: Input should be a valid integer"),
+        ("ui: [\n", "YAML syntax error"),
+    ],
+)
+def test_cli_exits_2_with_one_line_and_no_traceback(
+    tmp_path: Path, text: str, fragment: str
+) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(text)
+    for args in (["--config", str(path), "config"], ["engine", "--config", str(path)]):
+        result = careline(*args)
+        assert result.returncode == 2, result
+        assert fragment in result.stderr
+        assert "Traceback" not in result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
+    result = careline("--config", str(tmp_path / "nope.yaml"), "config")
+    assert result.returncode == 2
+    assert "file not found" in result.stderr
+
+
+def test_every_command_has_help() -> None:
+    top = careline("--help")
+    assert top.returncode == 0
+    for command in ("run", "demo", "engine", "config", "paths"):
+        assert command in top.stdout
+        sub = careline(command, "--help")
+        assert sub.returncode == 0, sub.stderr
+        assert "usage: careline " + command in sub.stdout

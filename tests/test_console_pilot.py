@@ -1,0 +1,252 @@
+"""The console driven with Pilot against the real engine process and SIPp."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import aiosqlite
+import pytest
+from textual.pilot import Pilot
+from textual.widgets import TextArea
+
+from console.app import AppWiring, CarelineApp, create_app
+from console.core.config import CarelineConfig, load_config
+from console.core.phone import engine_command
+from console.messages import PhoneEvent
+from console.widgets.active_call import ActiveCallPanel
+from console.widgets.call_queue import CallQueueTable
+from console.widgets.history import CallHistory
+from console.widgets.status_bar import StatusBar
+from tests.support import Sipp, free_udp_port
+
+SIZE = (120, 36)
+
+
+def make_app(tmp_path: Path) -> CarelineApp:
+    """A console on a free SIP port with its own socket, store and logs."""
+    port = free_udp_port()
+    config: CarelineConfig = load_config(
+        environ={"CARELINE_UI__BELL": "false", "CARELINE_ENGINE__RESTART_DELAY": "0.2"}
+    )
+    socket_path = tmp_path / "engine.sock"
+    wiring = AppWiring(
+        engine_argv=engine_command(
+            socket_path=socket_path, listen=f"127.0.0.1:{port}", log_path=tmp_path / "engine.log"
+        ),
+        socket_path=socket_path,
+        store_path=tmp_path / "store.sqlite3",
+        engine_stderr=tmp_path / "engine.err",
+    )
+    app = create_app(config, wiring)
+    app.sip_port = port  # type: ignore[attr-defined]
+    return app
+
+
+async def wait_for(
+    pilot: Pilot[int], predicate: Callable[[], bool], seconds: float = 10.0, what: str = "condition"
+) -> None:
+    """Let the app run until ``predicate`` holds."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    while not predicate():
+        if loop.time() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await pilot.pause(0.05)
+
+
+def talking(app: CarelineApp) -> bool:
+    """True once the agent's active call is connected."""
+    call = app.agent_screen.queue.active()
+    return call is not None and call.state == "active"
+
+
+def screen_text(app: CarelineApp) -> str:
+    """Everything the given app has on screen, as plain text."""
+    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+
+
+@pytest.fixture
+async def console(tmp_path: Path) -> AsyncIterator[tuple[CarelineApp, Pilot[int]]]:
+    """The real console with a real engine, online."""
+    app = make_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.phone.status.online, 20, "phone online")
+        yield app, pilot
+
+
+def sip_port(app: CarelineApp) -> int:
+    return int(app.sip_port)  # type: ignore[attr-defined]
+
+
+async def test_ringing_call_renders_answer_key_answers_hangup_key_ends(
+    console: tuple[CarelineApp, Pilot[int]], tmp_path: Path
+) -> None:
+    app, pilot = console
+    screen = app.agent_screen
+    sipp = Sipp(
+        tmp_path, "uac_agent_hangs_up.xml", sip_port(app), callers=[("Maria Lopez", "+12025550142")]
+    )
+    await wait_for(pilot, lambda: len(screen.queue.ringing()) == 1, what="ringing call")
+    table = app.agent_screen.query_one(CallQueueTable)
+    assert table.row_count == 1
+    text = screen_text(app)
+    assert "Maria Lopez" in text
+    assert "+12025550142" in text
+    assert "ringing" in text
+
+    await pilot.press("a")
+    await wait_for(pilot, lambda: talking(app), what="answered")
+    panel = app.agent_screen.query_one(ActiveCallPanel)
+    await wait_for(pilot, lambda: "talking 0:02" in str(panel.render()), 4, "timer running")
+    assert "Maria Lopez" in str(panel.render())
+
+    await pilot.press("h")
+    history = app.agent_screen.query_one(CallHistory)
+    await wait_for(pilot, lambda: history.row_count == 1, what="history row")
+    assert not len(screen.queue)
+    assert "agent hung up" in screen_text(app)
+    assert sipp.wait() == 0, sipp.report()
+
+    async with aiosqlite.connect(tmp_path / "store.sqlite3") as db:
+        rows = await (
+            await db.execute(
+                "SELECT caller_name, caller_number, end_reason, ended_by, answered_at IS NOT NULL "
+                "FROM calls"
+            )
+        ).fetchall()
+    assert [tuple(row) for row in rows] == [
+        ("Maria Lopez", "+12025550142", "completed", "agent", 1)
+    ]
+
+
+async def test_decline_key_refuses_with_486(
+    console: tuple[CarelineApp, Pilot[int]], tmp_path: Path
+) -> None:
+    app, pilot = console
+    sipp = Sipp(tmp_path, "uac_expect_busy.xml", sip_port(app))
+    await wait_for(pilot, lambda: len(app.agent_screen.queue.ringing()) == 1, what="ringing")
+    await pilot.press("d")
+    history = app.agent_screen.query_one(CallHistory)
+    await wait_for(pilot, lambda: history.row_count == 1, what="history row")
+    assert "declined" in screen_text(app)
+    assert sipp.wait() == 0, sipp.report()
+
+
+async def test_caller_who_gives_up_shows_as_missed(
+    console: tuple[CarelineApp, Pilot[int]], tmp_path: Path
+) -> None:
+    app, pilot = console
+    sipp = Sipp(tmp_path, "uac_cancel.xml", sip_port(app))
+    history = app.agent_screen.query_one(CallHistory)
+    await wait_for(pilot, lambda: history.row_count == 1, what="history row")
+    assert "missed (caller gave up)" in screen_text(app)
+    assert sipp.wait() == 0, sipp.report()
+
+
+HOSTILE_NAME = "[bold red]Dr Evil[/] \u202egnp.exe [link=http://x]click[/link]" + "x" * 2000
+
+
+async def test_hostile_caller_text_is_shown_literally_and_cut(
+    console: tuple[CarelineApp, Pilot[int]], tmp_path: Path
+) -> None:
+    app, pilot = console
+    sipp = Sipp(
+        tmp_path, "uac_agent_hangs_up.xml", sip_port(app), callers=[(HOSTILE_NAME, "+12025550199")]
+    )
+    screen = app.agent_screen
+    await wait_for(pilot, lambda: len(screen.queue.ringing()) == 1, what="ringing")
+    await pilot.press("a")
+    await wait_for(pilot, lambda: screen.queue.active() is not None, what="answered")
+    await pilot.pause(0.3)
+    text = screen_text(app)
+    assert "[bold red]Dr Evil[/]" in text  # literal, not styled
+    assert "[link=http://x]" in text
+    assert "\u202e" not in text  # the RTL override is gone
+    assert "…" in text  # cut with an ellipsis
+    assert max(len(line) for line in text.splitlines()) <= SIZE[0]
+    await pilot.press("h")
+    await wait_for(
+        pilot, lambda: app.agent_screen.query_one(CallHistory).row_count == 1, what="history"
+    )
+    assert "[bold red]Dr Evil[/]" in screen_text(app)
+    assert sipp.wait() == 0, sipp.report()
+
+
+async def test_escape_sequences_in_caller_text_never_reach_the_terminal(
+    console: tuple[CarelineApp, Pilot[int]],
+) -> None:
+    app, pilot = console
+    event = {
+        "type": "event",
+        "event": "call.incoming",
+        "seq": 1,
+        "time": "2026-01-01T00:00:00.000Z",
+        "call": {
+            "id": "fake-1",
+            "direction": "inbound",
+            "state": "ringing",
+            "caller": {
+                "display_name": "\x1b]0;pwned\x07\x1b[2J\x1b[31mEve\r\nLine2",
+                "number": "\x1b[5m555",
+                "uri": "sip:x@y",
+            },
+            "called_uri": "sip:queue@127.0.0.1",
+            "received_at": "2026-01-01T00:00:00.000Z",
+            "answered_at": None,
+            "ended_at": None,
+            "timeline": [],
+        },
+    }
+    app.agent_screen.post_message(PhoneEvent(event))
+    await wait_for(
+        pilot, lambda: app.agent_screen.query_one(CallQueueTable).row_count == 1, what="row"
+    )
+    text = screen_text(app)
+    assert "\x1b" not in text
+    assert "\x07" not in text
+    assert "Eve Line2" in text
+    assert "\ufffd" in text  # tampering stays visible
+
+
+async def test_engine_killed_console_recovers_and_keeps_notes(
+    console: tuple[CarelineApp, Pilot[int]],
+) -> None:
+    app, pilot = console
+    status = app.agent_screen.query_one(StatusBar)
+    await pilot.press("n")
+    await pilot.press(*"caller asked for refill")
+    await pilot.press("escape")
+    notes = app.agent_screen.query_one("#notes", TextArea)
+    assert notes.text == "caller asked for refill"
+    process = app.phone.process
+    assert process is not None
+    old_pid = process.pid
+    os.kill(old_pid, signal.SIGKILL)
+    await wait_for(pilot, lambda: not status.online, 5, "offline shown")
+    assert "phone offline" in screen_text(app)
+    await wait_for(pilot, lambda: status.online, 10, "back online")
+    assert app.phone.process is not None
+    assert app.phone.process.pid != old_pid
+    assert "phone online" in screen_text(app)
+    assert notes.text == "caller asked for refill"
+    assert app.phone.restarts == 1
+
+
+async def test_quit_with_a_live_call_asks_first(
+    console: tuple[CarelineApp, Pilot[int]], tmp_path: Path
+) -> None:
+    app, pilot = console
+    sipp = Sipp(tmp_path, "uac_ring.xml", sip_port(app))
+    await wait_for(pilot, lambda: len(app.agent_screen.queue.ringing()) == 1, what="ringing")
+    await pilot.press("q")
+    await pilot.pause(0.2)
+    assert "Quitting hangs them up" in screen_text(app)
+    await pilot.press("n")
+    await pilot.pause(0.2)
+    assert app.is_running
+    await pilot.press("d")
+    assert sipp.wait() == 0, sipp.report()
