@@ -13,6 +13,7 @@ from pathlib import Path
 
 from console import __version__
 from console.core.config import CarelineConfig, ConfigError, load_config, parse_host_port
+from console.core.store import StoreError
 
 EXIT_USAGE = 2
 
@@ -164,6 +165,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"careline: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except StoreError as exc:
+        print(f"careline: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
 

@@ -20,7 +20,7 @@ from console.core.config import CarelineConfig
 from console.core.demo import DEMO_CALLERS
 from console.core.paths import data_dir, log_dir, runtime_dir
 from console.core.phone import engine_command
-from console.core.store import Store, StoreError
+from console.core.store import Store
 
 
 def _wiring(
@@ -31,6 +31,7 @@ def _wiring(
     config_path: Path | None,
     log_name: str,
 ) -> AppWiring:
+    _check_store(store_path)
     logs = log_dir()
     return AppWiring(
         engine_argv=engine_command(
@@ -46,7 +47,10 @@ def _wiring(
 
 
 def _check_store(path: Path) -> None:
-    """Open the store once before the UI starts, so a bad store is a clear error."""
+    """Open the store once before the UI starts, so a bad store is a clear error.
+
+    Raises :class:`StoreError` (the CLI prints it and exits 1).
+    """
     import asyncio
 
     async def probe() -> None:
@@ -58,17 +62,10 @@ def _check_store(path: Path) -> None:
 
 def run_console(config: CarelineConfig, *, config_path: Path | None) -> int:
     """Open the agent console with the user's configuration."""
-    store_path = config.store.path or data_dir() / "careline.sqlite3"
-    socket_path = config.engine.socket or runtime_dir() / "engine.sock"
-    try:
-        _check_store(store_path)
-    except StoreError as exc:
-        print(f"careline: {exc}", file=sys.stderr)
-        return 1
     wiring = _wiring(
         listen=config.sip.listen,
-        socket_path=socket_path,
-        store_path=store_path,
+        socket_path=config.engine.socket or runtime_dir() / "engine.sock",
+        store_path=config.store.path or data_dir() / "careline.sqlite3",
         config_path=config_path,
         log_name="engine",
     )
@@ -90,17 +87,10 @@ def run_demo(config: CarelineConfig, *, interval: float, ring_timeout: float) ->
     demo_config = config.model_copy(
         update={"agent": config.agent.model_copy(update={"name": "Demo Agent", "id": "demo-agent"})}
     )
-    store_path = data_dir() / "demo.sqlite3"
-    socket_path = runtime_dir() / f"demo-{os.getpid()}.sock"
-    try:
-        _check_store(store_path)
-    except StoreError as exc:
-        print(f"careline: {exc}", file=sys.stderr)
-        return 1
     wiring = _wiring(
         listen=f"127.0.0.1:{agent_port}",
-        socket_path=socket_path,
-        store_path=store_path,
+        socket_path=runtime_dir() / f"demo-{os.getpid()}.sock",
+        store_path=data_dir() / "demo.sqlite3",
         config_path=None,
         log_name="demo-engine",
     )

@@ -119,7 +119,7 @@ class AgentScreen(Screen[None]):
     async def _phone_event(self, message: PhoneEvent) -> None:
         event = message.event
         name = event.get("event")
-        finished = await self.careline.recorder.record(event)
+        ended_with_notes = False
         if name == "hello":
             status = event.get("status") or {}
             self.queue.reset(list(status.get("calls", [])))
@@ -134,16 +134,22 @@ class AgentScreen(Screen[None]):
                 self._start_notes(call)
         elif name == "call.ended":
             call = self.queue.apply(event)
-            if call is not None and call.id == self.notes_call_id:
-                await self._save_notes()
+            ended_with_notes = call is not None and call.id == self.notes_call_id
         self._refresh_calls()
+        # Screen first, disk second: the agent sees the ringing call without
+        # waiting for an fsync; the writes still happen in event order.
+        finished = await self.careline.recorder.record(event)
+        if ended_with_notes:
+            await self._save_notes()
         if finished:
             await self._refresh_history()
 
     def _alert_ringing(self, call: LiveCall) -> None:
         if self.careline.config.ui.bell:
             self.app.bell()
-        self.notify(
+        # After the next frame: the ringing row paints first, the toast follows.
+        self.call_after_refresh(
+            self.notify,
             f"Ringing: {caller_label(call.caller_name, call.caller_number)}",
             title="Incoming call",
             markup=False,
@@ -163,7 +169,8 @@ class AgentScreen(Screen[None]):
             panel.call = self.queue.active()
             panel.now = now
             self.query_one(StatusBar).calls = len(calls)
-            self.set_class(any(call.ringing for call in calls), "-ringing")
+            # On the pane, not the screen: a screen class restyles every widget.
+            self.query_one("#queue-pane").set_class(any(c.ringing for c in calls), "-ringing")
         # Tick only while there is something to count: an idle console does not redraw.
         if calls and self._ticker is None:
             self._ticker = self.set_interval(1, self._refresh_calls)

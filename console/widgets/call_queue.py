@@ -25,7 +25,7 @@ class CallQueueTable(DataTable[Text]):
         self.add_column("Caller", key="caller")
         self.add_column("Number", key="number")
         self.add_column("State", key="state")
-        self.add_column("Wait", key="wait")
+        self.add_column("Time", key="wait")
 
     def sync(self, calls: list[LiveCall], now: datetime) -> None:
         """Make the rows match ``calls`` without rebuilding the table."""
@@ -38,7 +38,9 @@ class CallQueueTable(DataTable[Text]):
                 _STATE_LABEL.get(call.state, safe_text(call.state, 12)),
                 style="bold" if call.ringing else "",
             )
-            wait = Text(format_duration(call.seconds_waiting(now)))
+            # Ringing: how long the patient has waited; answered: how long the talk is.
+            seconds = call.seconds_talking(now) if call.answered_at else call.seconds_waiting(now)
+            wait = Text(format_duration(seconds))
             if call.id in self.rows:
                 self.update_cell(call.id, "state", state)
                 self.update_cell(call.id, "wait", wait)

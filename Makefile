@@ -1,0 +1,51 @@
+# careline — everything a fresh machine needs is installed by these targets.
+#   make demo   run the demo console (simulated callers, no PBX, no hub, no config)
+#   make test   install what the tests need, then lint, type-check and run the whole suite
+#   make check  the same as make test
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+# Debian packages the test suite drives for real (SIPp, the TUI in tmux).
+TEST_DEBS := sip-tester tmux
+TEST_BINS := sipp tmux
+
+.PHONY: demo test check lint types pytest system-deps clean
+
+demo: $(STAMP)
+	$(BIN)/careline demo
+
+test: system-deps $(STAMP) lint types pytest
+
+check: test
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+types: $(STAMP)
+	$(BIN)/mypy
+
+# pytest's exit code 5 means no test ran: that is a failure here, never a pass.
+pytest: $(STAMP)
+	@$(BIN)/pytest $(PYTEST_ARGS); rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "make test: no tests were collected" >&2; exit 1; fi; exit $$rc
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if (3, 11) <= sys.version_info[:2] <= (3, 12) else "careline needs Python 3.11 or 3.12 (set PYTHON=...)")'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+system-deps:
+	@missing=""; for bin in $(TEST_BINS); do command -v $$bin >/dev/null || missing=yes; done; \
+	if [ -n "$$missing" ]; then \
+		sudo=""; [ "$$(id -u)" -eq 0 ] || sudo=sudo; \
+		echo "installing Debian packages: $(TEST_DEBS)"; \
+		$$sudo apt-get update -q && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -q $(TEST_DEBS); \
+	fi
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Benchmarks: scripts that report figures (median of several runs, with a baseline ratio)."""

@@ -1,0 +1,73 @@
+"""`careline demo` end to end in a real terminal: ring, answer, hang up, quit."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from tests.support import ROOT
+from tests.tmux import TmuxSession
+
+
+def processes_mentioning(text: str) -> list[str]:
+    """Command lines of live processes that contain ``text`` (our isolated HOME)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if text in cmdline and "tmux" not in cmdline:
+            found.append(f"{entry.name}: {cmdline}")
+    return found
+
+
+def test_demo_rings_answers_hangs_up_and_quits_cleanly(isolated_home: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k.startswith(("XDG_", "HOME", "PATH"))}
+    env["TERM"] = "xterm-256color"
+    session = TmuxSession([sys.executable, "-m", "console", "demo", "--interval", "1"], env)
+    try:
+        session.wait_for("phone online", 30)
+        session.wait_for("ringing", 30)
+        session.keys("a")
+        screen = session.wait_for("talking", 10)
+        assert "No call in progress" not in screen
+        time.sleep(1.5)
+        session.keys("n")
+        session.keys("-l", "Asked about [b]refill[/b]")
+        session.keys("Escape")
+        time.sleep(0.3)  # ESC followed at once by a key reads as Alt+key, as in any terminal
+        session.keys("h")
+        screen = session.wait_for("agent hung up", 10)
+        assert "Asked about [b]refill[/b]" in screen
+        session.keys("q")
+        time.sleep(0.5)
+        if "Quit anyway?" in session.screen():  # the next demo caller is already ringing
+            session.keys("y")
+        session.wait_for("CARELINE-EXIT 0", 20)
+        deadline = time.monotonic() + 10
+        while processes_mentioning(str(isolated_home)) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert processes_mentioning(str(isolated_home)) == []
+    finally:
+        session.kill()
+    store = isolated_home / "xdg_data_home" / "careline" / "demo.sqlite3"
+    rows = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("
+            "\"select count(*) from calls where notes like 'Asked about%'\").fetchone()[0])",
+            str(store),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=True,
+    )
+    assert rows.stdout.strip() == "1"

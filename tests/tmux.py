@@ -1,0 +1,62 @@
+"""Driving the real TUI in a real terminal: tmux on a private server socket."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import subprocess
+import time
+import uuid
+from collections.abc import Mapping
+
+import pytest
+
+
+class TmuxSession:
+    """One detached tmux session running a command; stopped by ``kill``."""
+
+    def __init__(
+        self, command: list[str], env: Mapping[str, str], size: tuple[int, int] = (120, 36)
+    ):
+        if shutil.which("tmux") is None:
+            pytest.fail("tmux is not installed: run the README test command (it installs tmux)")
+        self.server = f"careline-test-{uuid.uuid4().hex[:8]}"
+        self.name = "t"
+        env_prefix = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items())
+        shell = f"env {env_prefix} {shlex.join(command)}; echo CARELINE-EXIT $?; sleep 60"
+        self._tmux(
+            "new-session", "-d", "-s", self.name, "-x", str(size[0]), "-y", str(size[1]), shell
+        )
+
+    def _tmux(self, *args: str) -> str:
+        result = subprocess.run(
+            ["tmux", "-L", self.server, *args],
+            capture_output=True,
+            text=True,
+            timeout=20,
+            env={**os.environ, "TMUX": ""},
+        )
+        return result.stdout
+
+    def screen(self) -> str:
+        """What the terminal shows now."""
+        return self._tmux("capture-pane", "-p", "-t", self.name)
+
+    def keys(self, *keys: str) -> None:
+        """Type keys (tmux key names or literal text)."""
+        self._tmux("send-keys", "-t", self.name, *keys)
+
+    def wait_for(self, text: str, timeout: float = 20.0) -> str:
+        """Wait until ``text`` is on screen; returns the screen."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            screen = self.screen()
+            if text in screen:
+                return screen
+            time.sleep(0.1)
+        raise AssertionError(f"{text!r} never appeared; screen:\n{self.screen()}")
+
+    def kill(self) -> None:
+        """Kill the tmux server (and so whatever still runs in it)."""
+        self._tmux("kill-server")
