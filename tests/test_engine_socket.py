@@ -8,31 +8,24 @@ import shutil
 import socket
 import stat
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
+from console.core.phone import engine_command
 from tests.support import ROOT, free_udp_port, stop_process
+
+
+def engine_argv(sock: Path, log: Path, *extra: str) -> list[str]:
+    """The console's own engine command line, on a free port."""
+    listen = f"127.0.0.1:{free_udp_port()}"
+    return [*engine_command(socket_path=sock, listen=listen, log_path=log), *extra]
 
 
 def start_engine(tmp_path: Path, *extra: str) -> tuple[subprocess.Popen[bytes], Path]:
     sock = tmp_path / "run" / "engine.sock"
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "console",
-            "engine",
-            "--no-stdio",
-            "--socket",
-            str(sock),
-            "--listen",
-            f"127.0.0.1:{free_udp_port()}",
-            "--log",
-            str(tmp_path / "e.log"),
-            *extra,
-        ],
+        engine_argv(sock, tmp_path / "e.log", *extra),
         cwd=ROOT,
     )
     deadline = time.monotonic() + 15
@@ -122,19 +115,7 @@ def test_second_engine_on_the_same_socket_is_refused(tmp_path: Path) -> None:
     proc, sock = start_engine(tmp_path)
     try:
         second = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "console",
-                "engine",
-                "--no-stdio",
-                "--socket",
-                str(sock),
-                "--listen",
-                f"127.0.0.1:{free_udp_port()}",
-                "--log",
-                str(tmp_path / "e2.log"),
-            ],
+            engine_argv(sock, tmp_path / "e2.log"),
             cwd=ROOT,
             capture_output=True,
             text=True,
