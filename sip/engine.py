@@ -189,6 +189,7 @@ class PhoneEngine:
         self._owner = threading.current_thread()
         self._start()
         try:
+            log.info("engine listening on %s:%d/udp", self.settings.listen_host, self.bound_port)
             if on_ready is not None:
                 on_ready()
             self._emit(

@@ -20,7 +20,7 @@ class EngineSettings:
     """User-Agent header value."""
     log_path: Path | None = None
     """Engine log file; native output (pjlib banner, asserts) is sent here too."""
-    log_level: int = 3
-    """pjsip log verbosity in the log file (0-6)."""
+    log_level: int = 2
+    """pjsip log verbosity in the log file (0-6); 3+ logs caller identity in call dumps."""
     log_sip_messages: bool = False
     """Write whole SIP messages to the log. Off by default: they carry caller identity."""

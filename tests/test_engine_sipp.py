@@ -131,3 +131,17 @@ def test_port_in_use_is_a_clear_error(tmp_path: Path, engine: EngineProcess) -> 
     err = second.stderr()
     assert f"cannot listen for SIP on 127.0.0.1:{engine.port}/udp" in err
     assert "Traceback" not in err
+
+
+def test_engine_log_holds_no_caller_identity(engine: EngineProcess, tmp_path: Path) -> None:
+    sipp = Sipp(
+        tmp_path, "uac_caller_hangs_up.xml", engine.port, callers=[("Zebediah Quux", "+15550177")]
+    )
+    call_id = engine.wait_event("call.incoming")["call"]["id"]
+    assert engine.command("answer", call=call_id)["ok"]
+    engine.wait_event("call.ended", call_id=call_id)
+    assert sipp.wait() == 0, sipp.report()
+    log = engine.log_path.read_text(errors="replace")
+    assert "engine listening on" in log  # the log is being written
+    assert "Zebediah" not in log
+    assert "5550177" not in log

@@ -59,8 +59,8 @@ class SipConfig(_Model):
     """Answer every call with this code (200), or refuse it (4xx-6xx); None: the agent answers."""
     user_agent: Annotated[str, Field(min_length=1, max_length=80)] = "careline"
     """SIP User-Agent header."""
-    log_level: Annotated[int, Field(ge=0, le=6)] = 3
-    """pjsip log verbosity in the engine log."""
+    log_level: Annotated[int, Field(ge=0, le=6)] = 2
+    """pjsip log verbosity in the engine log; 3+ writes caller identity (PHI), debug only."""
     log_sip_messages: bool = False
     """Whole SIP messages in the engine log (they carry caller identity)."""
 
