@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from console import __version__
-from console.core.config import CarelineConfig, ConfigError, load_config, parse_host_port
+from console.core.config import CarelineConfig, ConfigError, load_config
 from console.core.store import StoreError
 
 EXIT_USAGE = 2
@@ -111,6 +111,11 @@ def build_parser() -> argparse.ArgumentParser:
         "(default: engine.orphan_exit from the config; 0 never exits)",
     )
     engine.add_argument(
+        "--allow-capture",
+        action="store_true",
+        help="allow the capture command (call audio to WAV files): for tests and QA only",
+    )
+    engine.add_argument(
         "--no-stdio",
         action="store_true",
         help="do not use stdin/stdout (the console runs the engine this way)",
@@ -185,33 +190,26 @@ def _paths(config: CarelineConfig) -> int:
 
 
 def _engine(args: argparse.Namespace, config: CarelineConfig) -> int:
+    from console.core.engine_settings import build_engine_settings
     from sip.server import serve
-    from sip.settings import EngineSettings
 
-    listen = args.listen or config.sip.listen
-    try:
-        host, port = parse_host_port(listen)
-    except ValueError as exc:
-        raise ConfigError(f"--listen: {exc}") from None
-    auto_answer = args.auto_answer if args.auto_answer is not None else config.sip.auto_answer
-    if auto_answer is not None and not (auto_answer == 200 or 400 <= auto_answer <= 699):
-        raise ConfigError("--auto-answer: use 200 to answer, or a 4xx-6xx code to refuse")
     if args.log is not None:
         log_path = args.log
     else:
         from console.core.paths import log_dir
 
         log_path = log_dir() / "engine.log"
-    settings = EngineSettings(
-        listen_host=host,
-        listen_port=port,
-        auto_answer=auto_answer,
-        user_agent=config.sip.user_agent,
+    settings = build_engine_settings(
+        config,
+        listen=args.listen,
+        auto_answer=args.auto_answer,
         log_path=log_path,
-        log_level=config.sip.log_level,
-        log_sip_messages=config.sip.log_sip_messages,
+        allow_capture=args.allow_capture,
     )
     orphan_exit = args.orphan_exit if args.orphan_exit is not None else config.engine.orphan_exit
     return serve(
-        settings, stdio=not args.no_stdio, socket_path=args.socket, orphan_exit=orphan_exit or None
+        settings,
+        stdio=not args.no_stdio,
+        socket_path=args.socket,
+        orphan_exit=orphan_exit or None,
     )

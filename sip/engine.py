@@ -4,8 +4,8 @@
 called on the thread that will own the library (the engine process's main
 thread). Other threads talk to it only through :meth:`PhoneEngine.submit`
 (a thread-safe command queue, the aiosqlite model) and receive plain dict
-events and replies through callables. No pjsua2 object ever leaves this
-module.
+events and replies through callables. No pjsua2 object leaves this module
+and :mod:`sip.callbacks`.
 """
 
 from __future__ import annotations
@@ -18,13 +18,24 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import pjsua2 as pj
 
+from sip.callbacks import PjAccount, PjCall, PjEndpoint
+from sip.calls import CallControl
+from sip.library import (
+    REQUESTED_MAX_CALLS,
+    StartError,
+    account_config,
+    create_transports,
+    endpoint_config,
+    measure_call_capacity,
+)
+from sip.media import MediaSource
 from sip.protocol import (
     PROTOCOL_VERSION,
+    Availability,
     CallState,
     Command,
     CommandError,
@@ -36,8 +47,10 @@ from sip.protocol import (
     reply_ok,
     utc_now_iso,
 )
+from sip.records import CallRecord
+from sip.registration import describe_registration
 from sip.settings import EngineSettings
-from sip.sipmsg import caller_of, parse_headers, request_uri
+from sip.sipmsg import caller_of, parse_headers, parse_name_addr, request_uri
 
 log = logging.getLogger(__name__)
 
@@ -48,8 +61,11 @@ POLL_MS = 5
 """How long one ``libHandleEvents`` call may wait; bounds command latency."""
 DRAIN_SECONDS = 2.0
 """How long teardown waits for hung-up calls to reach DISCONNECTED."""
+UNREGISTER_SECONDS = 2.0
+"""How long teardown waits for the un-REGISTER to be answered."""
 
 _PJ_STATE = {
+    pj.PJSIP_INV_STATE_CALLING: CallState.CALLING,
     pj.PJSIP_INV_STATE_INCOMING: CallState.RINGING,
     pj.PJSIP_INV_STATE_EARLY: CallState.RINGING,
     pj.PJSIP_INV_STATE_CONNECTING: CallState.CONNECTING,
@@ -57,92 +73,10 @@ _PJ_STATE = {
     pj.PJSIP_INV_STATE_DISCONNECTED: CallState.ENDED,
 }
 
-
-class EngineStartError(RuntimeError):
-    """The engine could not start (e.g. the SIP port is taken)."""
+EngineStartError = StartError
 
 
-def _guarded(callback: Callable[..., None]) -> Callable[..., None]:
-    """Keep Python exceptions from unwinding into pjsip's C++ (which aborts)."""
-
-    def wrapper(*args: Any) -> None:
-        try:
-            callback(*args)
-        except Exception:
-            log.exception("engine callback %s failed", callback.__name__)
-
-    wrapper.__name__ = callback.__name__
-    return wrapper
-
-
-@dataclass
-class _CallRecord:
-    """What the engine knows about one call, as plain values."""
-
-    id: str
-    direction: str
-    caller_name: str
-    caller_number: str
-    caller_uri: str
-    called_uri: str
-    received_at: str
-    state: CallState = CallState.RINGING
-    answered_at: str | None = None
-    ended_at: str | None = None
-    ended_locally_by: EndedBy | None = None
-    reject_code: int | None = None
-    sip_call_id: str = ""
-    timeline: list[dict[str, Any]] = field(default_factory=list)
-
-    def snapshot(self) -> dict[str, Any]:
-        """The call as a protocol object."""
-        return {
-            "id": self.id,
-            "direction": self.direction,
-            "state": str(self.state),
-            "caller": {
-                "display_name": self.caller_name,
-                "number": self.caller_number,
-                "uri": self.caller_uri,
-            },
-            "called_uri": self.called_uri,
-            "received_at": self.received_at,
-            "answered_at": self.answered_at,
-            "ended_at": self.ended_at,
-            "timeline": list(self.timeline),
-        }
-
-    def mark(self, fact: str, **details: Any) -> None:
-        """Append a timestamped fact to the call's timeline."""
-        self.timeline.append({"at": utc_now_iso(), "fact": fact, **details})
-
-
-class _Call(pj.Call):  # type: ignore[misc]
-    """pjsua2 call whose callbacks forward to the engine by call id."""
-
-    def __init__(self, engine: PhoneEngine, account: pj.Account, pj_call_id: int, rid: str):
-        super().__init__(account, pj_call_id)
-        self._engine = engine
-        self.rid = rid
-
-    @_guarded
-    def onCallState(self, _prm: Any) -> None:  # noqa: N802 - pjsua2 API name
-        self._engine._on_call_state(self)
-
-
-class _Account(pj.Account):  # type: ignore[misc]
-    """The agent's local account; incoming calls become :class:`_Call` objects."""
-
-    def __init__(self, engine: PhoneEngine):
-        super().__init__()
-        self._engine = engine
-
-    @_guarded
-    def onIncomingCall(self, prm: Any) -> None:  # noqa: N802 - pjsua2 API name
-        self._engine._on_incoming(self, prm.callId, prm.rdata.wholeMsg)
-
-
-class PhoneEngine:
+class PhoneEngine(CallControl):
     """A SIP user agent for one agent, driven through plain-dict commands."""
 
     def __init__(self, settings: EngineSettings, emit: Sink) -> None:
@@ -151,15 +85,21 @@ class PhoneEngine:
         self._commands: queue.SimpleQueue[tuple[dict[str, Any], Sink]] = queue.SimpleQueue()
         self._stop = threading.Event()
         self._seq = 0
-        self._calls: dict[str, _CallRecord] = {}
-        self._pj_calls: dict[str, _Call] = {}
-        self._graveyard: list[_Call] = []
-        self._deferred: list[Callable[[], None]] = []
-        self._endpoint: pj.Endpoint | None = None
-        self._account: _Account | None = None
-        self.bound_port: int = 0
-        self.max_calls = 4
-        self._owner: threading.Thread | None = None
+        self.calls: dict[str, CallRecord] = {}
+        self.pj_calls: dict[str, PjCall] = {}
+        self._graveyard: list[PjCall] = []
+        self._deferred: list[tuple[float, Callable[[], None]]] = []
+        self.endpoint: PjEndpoint | None = None
+        self.account: PjAccount | None = None
+        self.media: MediaSource | None = None
+        self.ports: dict[str, int] = {}
+        self.max_calls = 0
+        self.capacity_measured = False
+        self.availability = Availability.AVAILABLE
+        self.availability_reason = ""
+        self.availability_since = utc_now_iso()
+        self.registration: dict[str, Any] = {"state": "none"}
+        self._captures = {}
 
     # ----------------------------------------------------------- thread-safe API
     def submit(self, message: dict[str, Any], reply: Sink) -> None:
@@ -186,117 +126,148 @@ class PhoneEngine:
         ``orphaned`` is asked about once a second while no call is live; when
         it says True the engine stops (nobody is left to use it).
         """
-        self._owner = threading.current_thread()
         self._start()
         try:
-            log.info("engine listening on %s:%d/udp", self.settings.listen_host, self.bound_port)
+            log.info("engine listening on %s", self._listen_text())
             if on_ready is not None:
                 on_ready()
-            self._emit(
+            self.emit(
                 Event.READY,
-                listen=f"{self.settings.listen_host}:{self.bound_port}",
-                transport="udp",
+                listen=self._listen_text(),
+                transports=dict(self.ports),
+                transport="udp" if "udp" in self.ports else next(iter(self.ports)),
                 max_calls=self.max_calls,
+                capacity_measured=self.capacity_measured,
+                queue_capacity=self.queue_capacity,
                 protocol=PROTOCOL_VERSION,
             )
-            assert self._endpoint is not None
+            assert self.endpoint is not None
             next_check = time.monotonic() + 1
             while not self._stop.is_set():
-                self._endpoint.libHandleEvents(POLL_MS)
+                self.endpoint.libHandleEvents(POLL_MS)
                 self._run_deferred()
                 self._drain_commands()
                 self._bury()
                 if orphaned is not None and time.monotonic() >= next_check:
                     next_check = time.monotonic() + 1
-                    if not self._calls and orphaned():
+                    if not self.calls and orphaned():
                         log.info("no client and no call: engine exits")
                         self._stop.set()
         finally:
             self._teardown()
 
+    @property
+    def queue_capacity(self) -> int:
+        """Incoming calls held at once: configured, never above the library's cap."""
+        return max(1, min(self.settings.queue_capacity, self.max_calls or 4))
+
+    def _listen_text(self) -> str:
+        port = self.ports.get("udp") or next(iter(self.ports.values()), 0)
+        return f"{self.settings.listen_host}:{port}"
+
     def _start(self) -> None:
         s = self.settings
-        ep = pj.Endpoint()
+        ep = PjEndpoint()
         ep.libCreate()
-        self._endpoint = ep
+        self.endpoint = ep
         try:
-            cfg = pj.EpConfig()
-            cfg.uaConfig.threadCnt = 0
-            cfg.uaConfig.mainThreadOnly = True
-            cfg.uaConfig.maxCalls = self.max_calls
-            cfg.uaConfig.userAgent = s.user_agent
-            cfg.logConfig.consoleLevel = 0
-            cfg.logConfig.level = s.log_level
-            cfg.logConfig.msgLogging = s.log_sip_messages
-            if s.log_path is not None:
-                cfg.logConfig.filename = str(s.log_path)
-            ep.libInit(cfg)
-            tcfg = pj.TransportConfig()
-            tcfg.boundAddress = s.listen_host
-            tcfg.port = s.listen_port
-            tid = ep.transportCreate(pj.PJSIP_TRANSPORT_UDP, tcfg)
-            self.bound_port = int(ep.transportGetInfo(tid).localName.rsplit(":", 1)[1])
+            ep.libInit(endpoint_config(s))
+            transports = create_transports(ep, s)
+            self.ports = dict(transports.ports)
             ep.libStart()
             # No sound device is compiled in: the null device is the media clock.
             ep.audDevManager().setNullDev()
-            acfg = pj.AccountConfig()
-            acfg.idUri = f"sip:agent@{s.listen_host}:{self.bound_port}"
-            acfg.mediaConfig.transportConfig.boundAddress = s.listen_host
-            acfg.mediaConfig.transportConfig.port = 0
-            account = _Account(self)
-            account.create(acfg, True)
-            self._account = account
+            measured = measure_call_capacity(ep, s.listen_host) if "udp" in self.ports else None
+            self.capacity_measured = measured is not None
+            self.max_calls = measured if measured else 4
+            self.media = MediaSource(s.audio_source)
+            ep.engine = self
+            account = PjAccount(self)
+            account.create(account_config(s, transports), True)
+            self.account = account
+            if s.account is not None:
+                self.registration = {"state": "registering", "registrar": s.account.registrar}
         except pj.Error as exc:
             self._destroy_library()
-            raise EngineStartError(
-                f"cannot listen for SIP on {s.listen_host}:{s.listen_port}/udp: {exc.reason}"
-            ) from None
+            raise StartError(f"the SIP library failed to start: {exc.reason}") from None
+        except BaseException:
+            self._destroy_library()
+            raise
 
     def _teardown(self) -> None:
-        """Hang up, let events drain, drop pjsua2 objects, then destroy the library.
+        """Hang up, unregister, let events drain, drop pjsua2 objects, destroy the library.
 
         The order is what keeps pjsip from asserting at exit (DESIGN.md).
         """
-        self._emit(Event.STOPPING)
-        ep = self._endpoint
+        self.emit(Event.STOPPING)
+        ep = self.endpoint
         if ep is None:
             return
         self._hang_up_all()
         deadline = time.monotonic() + DRAIN_SECONDS
-        while self._pj_calls and time.monotonic() < deadline:
+        while self.pj_calls and time.monotonic() < deadline:
             ep.libHandleEvents(10)
+        self._unregister(ep)
         while not self._commands.empty():
             message, reply = self._commands.get_nowait()
             reply(reply_error(message.get("id"), ErrorCode.SHUTTING_DOWN, "engine stopped"))
         self._destroy_library()
 
+    def _unregister(self, ep: pj.Endpoint) -> None:
+        if self.account is None or self.registration.get("state") != "registered":
+            return
+        with contextlib.suppress(pj.Error):
+            self.account.setRegistration(False)
+            deadline = time.monotonic() + UNREGISTER_SECONDS
+            while self.registration.get("state") == "registered" and time.monotonic() < deadline:
+                ep.libHandleEvents(10)
+
     def _hang_up_all(self) -> None:
         # Its own frame on purpose: a loop variable left holding a Call in
         # _teardown would outlive libDestroy() and assert in ~Call.
-        for rid, call in list(self._pj_calls.items()):
-            record = self._calls[rid]
-            if record.ended_locally_by is None:
+        for rid, call in list(self.pj_calls.items()):
+            record = self.calls.get(rid)
+            if record is not None and record.ended_locally_by is None:
                 record.ended_locally_by = EndedBy.ENGINE
-            self._hangup_pj(call, 503 if record.state == CallState.RINGING else 200)
+            self.hangup_pj(call, 503 if record and record.state == CallState.RINGING else 200)
 
     def _destroy_library(self) -> None:
-        ep = self._endpoint
+        ep = self.endpoint
         if ep is None:
             return
-        self._graveyard.extend(self._pj_calls.values())
-        self._pj_calls.clear()
+        if self.media is not None:
+            self.media.close()
+            self.media = None
+        self.close_captures()
+        self._graveyard.extend(self.pj_calls.values())
+        self.pj_calls.clear()
         self._graveyard.clear()
-        if self._account is not None:
+        if self.account is not None:
             with contextlib.suppress(pj.Error):
-                self._account.shutdown()
-            self._account = None
+                self.account.shutdown()
+            self.account = None
+        ep.engine = None
         gc.collect()
         ep.libDestroy()
-        self._endpoint = None
+        self.endpoint = None
+
+    def defer(self, delay: float, action: Callable[[], None]) -> None:
+        """Run ``action`` on the engine thread after ``delay`` seconds, outside callbacks."""
+        self._deferred.append((time.monotonic() + delay, action))
 
     def _run_deferred(self) -> None:
-        while self._deferred:
-            self._deferred.pop(0)()
+        if not self._deferred:
+            return
+        now = time.monotonic()
+        due = [item for item in self._deferred if item[0] <= now]
+        if not due:
+            return
+        self._deferred = [item for item in self._deferred if item[0] > now]
+        for _, action in due:
+            try:
+                action()
+            except Exception:
+                log.exception("deferred engine action failed")
 
     def _bury(self) -> None:
         # A Call is deleted outside its own callbacks, on the owning thread.
@@ -304,8 +275,13 @@ class PhoneEngine:
             self._graveyard.clear()
             gc.collect()
 
+    def bury(self, call: PjCall) -> None:
+        """Schedule a finished call object for deletion on the next loop turn."""
+        self._graveyard.append(call)
+
     # ------------------------------------------------------------------ events
-    def _emit(self, event: Event, **payload: Any) -> None:
+    def emit(self, event: Event, **payload: Any) -> None:
+        """Push one event to every client."""
         self._seq += 1
         message = {"type": "event", "event": str(event), "seq": self._seq, "time": utc_now_iso()}
         message.update(payload)
@@ -313,27 +289,95 @@ class PhoneEngine:
 
     def snapshot(self) -> list[dict[str, Any]]:
         """Every live call as protocol objects (for hello/status)."""
-        return [record.snapshot() for record in self._calls.values()]
+        return [record.snapshot() for record in self.calls.values()]
 
-    def _on_incoming(self, account: _Account, pj_call_id: int, raw: str) -> None:
+    def status(self) -> dict[str, Any]:
+        """Engine facts and every live call."""
+        return {
+            "protocol": PROTOCOL_VERSION,
+            "listen": self._listen_text(),
+            "transports": dict(self.ports),
+            "max_calls": self.max_calls,
+            "capacity_measured": self.capacity_measured,
+            "queue_capacity": self.queue_capacity,
+            "availability": self.availability_fact(),
+            "registration": dict(self.registration),
+            "calls": self.snapshot(),
+        }
+
+    def availability_fact(self) -> dict[str, Any]:
+        """The agent's availability as a protocol object."""
+        return {
+            "state": str(self.availability),
+            "reason": self.availability_reason,
+            "since": self.availability_since,
+        }
+
+    # --------------------------------------------------------- library callbacks
+    def on_reg_state(self, code: int, reason: str, expiration: int) -> None:
+        """Registration progressed (REGISTER answered, failed, or refreshed)."""
+        fact = describe_registration(code, reason, expiration, self.settings.account)
+        changed = fact["state"] != self.registration.get("state") or fact.get("code") != (
+            self.registration.get("code")
+        )
+        self.registration = fact
+        if changed or fact["state"] == "failed":
+            self.emit(Event.REGISTRATION, **fact)
+
+    def on_library_rejected(self, status: int, reason: str, raw: str) -> None:
+        """pjsua refused an INVITE itself (e.g. every call slot in use)."""
+        party = caller_of(raw)
+        self.emit(
+            Event.CALL_TURNED_AWAY,
+            caller={"display_name": party.display_name, "number": party.number, "uri": party.uri},
+            called_uri=request_uri(raw),
+            reason="library_capacity" if status == 486 else "refused",
+            sip_status=status,
+            detail=reason[:200],
+        )
+
+    def on_incoming(self, account: PjAccount, pj_call_id: int, raw: str) -> None:
+        """A new INVITE: ring, turn away, or auto-answer."""
         rid = str(uuid.uuid4())
-        call = _Call(self, account, pj_call_id, rid)
+        call = PjCall(self, account, pj_call_id, rid)
         party = caller_of(raw)
         headers = parse_headers(raw)
-        record = _CallRecord(
+        called = request_uri(raw)
+        wanted = {name.lower(): name for name in self.settings.passthrough_headers}
+        passed = {wanted[k]: v[0] for k, v in headers.items() if k in wanted and v}
+        queue_name = passed.get("X-Queue") or parse_name_addr(called).number
+        record = CallRecord(
             id=rid,
             direction="inbound",
-            caller_name=party.display_name,
-            caller_number=party.number,
-            caller_uri=party.uri,
-            called_uri=request_uri(raw),
+            remote_name=party.display_name,
+            remote_number=party.number,
+            remote_uri=party.uri,
+            called_uri=called,
             received_at=utc_now_iso(),
-            sip_call_id=headers.get("call-id", [""])[0],
+            queue=queue_name[:128],
+            headers=passed,
         )
+        self.calls[rid] = record
+        self.pj_calls[rid] = call
+        refusal = self._refusal()
+        if refusal is not None:
+            code, why = refusal
+            record.turned_away = True
+            record.reject_code = code
+            record.ended_locally_by = EndedBy.ENGINE
+            self.hangup_pj(call, code)
+            self.emit(
+                Event.CALL_TURNED_AWAY,
+                caller=record.snapshot()["caller"],
+                called_uri=called,
+                queue=record.queue,
+                reason=why,
+                sip_status=code,
+                availability=self.availability_fact(),
+            )
+            return
         record.mark("ring")
-        self._calls[rid] = record
-        self._pj_calls[rid] = call
-        self._emit(Event.CALL_INCOMING, call=record.snapshot())
+        self.emit(Event.CALL_INCOMING, call=record.snapshot())
         try:
             prm = pj.CallOpParam()
             prm.statusCode = 180
@@ -342,43 +386,70 @@ class PhoneEngine:
             log.warning("could not send 180 for call %s: %s", rid, exc.reason)
         if self.settings.auto_answer is not None:
             code = self.settings.auto_answer
-            self._deferred.append(lambda: self._auto_answer(rid, code))
+            self.defer(0, lambda: self._auto_answer(rid, code))
+        elif record.queue in self.settings.auto_answer_queues:
+            record.auto_answered = True
+            self.defer(0, lambda: self._auto_answer(rid, 200))
+
+    def _refusal(self) -> tuple[int, str] | None:
+        """Why a new call must be turned away now, or None."""
+        state = self.availability
+        allowed = state == Availability.AVAILABLE or (
+            state == Availability.WRAP_UP and self.settings.accept_calls_in_wrap_up
+        )
+        if not allowed:
+            return self.settings.unavailable_code, f"agent {state}"
+        inbound = sum(
+            1
+            for r in self.calls.values()
+            if r.direction == "inbound" and r.live and not r.turned_away
+        )
+        if inbound > self.queue_capacity:  # the new call is already counted
+            return self.settings.busy_code, "queue_full"
+        return None
 
     def _auto_answer(self, rid: str, code: int) -> None:
-        record = self._calls.get(rid)
+        record = self.calls.get(rid)
         if record is None or record.state != CallState.RINGING:
             return
         try:
             if code < 300:
-                self._answer(record)
+                self.answer(record)
             else:
-                self._reject(record, code)
+                self.reject(record, code)
         except CommandError as exc:
             log.warning("auto-answer of %s failed: %s", rid, exc)
 
-    def _on_call_state(self, call: _Call) -> None:
-        record = self._calls.get(call.rid)
+    def on_call_state(self, call: PjCall) -> None:
+        """A call's INVITE session changed state."""
+        record = self.calls.get(call.rid)
         if record is None:
             return
         info = call.getInfo()
         state = _PJ_STATE.get(info.state)
-        if state is None or state == record.state and state != CallState.ENDED:
+        if state is None:
             return
         if state == CallState.ENDED:
             self._finish(record, int(info.lastStatusCode), str(info.lastReason))
+            return
+        if state == CallState.RINGING and record.direction == "outbound":
+            state = CallState.EARLY if int(info.lastStatusCode) == 183 else CallState.RINGING
+        if state == record.state:
             return
         record.state = state
         if state == CallState.ACTIVE and record.answered_at is None:
             record.answered_at = utc_now_iso()
             record.mark("answer")
-        self._emit(
+        if record.turned_away:
+            return
+        self.emit(
             Event.CALL_STATE,
             call_id=record.id,
             state=str(state),
             sip_status=int(info.lastStatusCode),
         )
 
-    def _finish(self, record: _CallRecord, status: int, reason: str) -> None:
+    def _finish(self, record: CallRecord, status: int, reason: str) -> None:
         answered = record.answered_at is not None
         ended_by: EndedBy
         why: EndReason
@@ -390,19 +461,30 @@ class PhoneEngine:
                 why = EndReason.COMPLETED if answered else EndReason.REJECTED
         elif answered and (status < 300 or status == 487):
             ended_by, why = EndedBy.CALLER, EndReason.COMPLETED
-        elif not answered and status == 487:
+        elif not answered and status == 487 and record.direction == "inbound":
             ended_by, why = EndedBy.CALLER, EndReason.CANCELLED
+        elif not answered and record.direction == "outbound" and 400 <= status < 700:
+            ended_by, why = EndedBy.CALLER, EndReason.REJECTED
         else:
             ended_by, why = EndedBy.NETWORK, EndReason.FAILED
+        if record.transfer and record.transfer.get("status") == "succeeded":
+            why = EndReason.TRANSFERRED
         if record.reject_code is not None:
             status = record.reject_code
         record.state = CallState.ENDED
         record.ended_at = utc_now_iso()
         record.mark("end", reason=str(why), ended_by=str(ended_by), sip_status=status)
-        self._emit(
+        pj_call = self.pj_calls.pop(record.id, None)
+        self.calls.pop(record.id, None)
+        self.release_media(record.id)
+        if pj_call is not None:
+            self.bury(pj_call)
+        if record.turned_away:
+            return
+        self.emit(
             Event.CALL_STATE, call_id=record.id, state=str(CallState.ENDED), sip_status=status
         )
-        self._emit(
+        self.emit(
             Event.CALL_ENDED,
             call_id=record.id,
             reason=str(why),
@@ -411,10 +493,7 @@ class PhoneEngine:
             sip_reason=reason[:200],
             call=record.snapshot(),
         )
-        del self._calls[record.id]
-        pj_call = self._pj_calls.pop(record.id, None)
-        if pj_call is not None:
-            self._graveyard.append(pj_call)
+        self.after_end(record)
 
     # ----------------------------------------------------------------- commands
     def _drain_commands(self) -> None:
@@ -454,60 +533,26 @@ class PhoneEngine:
         if command == Command.SHUTDOWN:
             self.request_stop()
             return {}
-        record = self._record(message)
-        if command == Command.ANSWER:
-            self._answer(record)
-        elif command == Command.REJECT:
-            code = message.get("code", 486)
-            if not isinstance(code, int) or code not in (480, 486, 600, 603):
-                raise CommandError(
-                    ErrorCode.BAD_REQUEST, "reject code must be 480, 486, 600 or 603"
-                )
-            self._reject(record, code)
-        elif command == Command.HANGUP:
-            if record.state == CallState.RINGING:
-                self._reject(record, 603)
-            else:
-                record.ended_locally_by = EndedBy.AGENT
-                self._hangup_pj(self._pj_calls[record.id], 200)
-        return {"call_id": record.id}
+        return self.dispatch(command, message)
 
-    def status(self) -> dict[str, Any]:
-        """Engine facts and every live call."""
-        return {
-            "protocol": PROTOCOL_VERSION,
-            "listen": f"{self.settings.listen_host}:{self.bound_port}",
-            "max_calls": self.max_calls,
-            "calls": self.snapshot(),
-        }
-
-    def _record(self, message: dict[str, Any]) -> _CallRecord:
-        call_id = message.get("call")
+    def record_for(self, message: dict[str, Any], key: str = "call") -> CallRecord:
+        """The live call named by ``message[key]``; typed errors otherwise."""
+        call_id = message.get(key)
         if not isinstance(call_id, str):
-            raise CommandError(ErrorCode.BAD_REQUEST, "this command needs a 'call' id")
-        record = self._calls.get(call_id)
-        if record is None:
+            raise CommandError(ErrorCode.BAD_REQUEST, f"this command needs a '{key}' id")
+        record = self.calls.get(call_id)
+        if record is None or record.turned_away:
             raise CommandError(ErrorCode.NO_SUCH_CALL, f"no live call {call_id}")
         return record
 
-    def _answer(self, record: _CallRecord) -> None:
-        if record.state != CallState.RINGING:
-            raise CommandError(ErrorCode.INVALID_STATE, f"call is {record.state}, not ringing")
-        prm = pj.CallOpParam()
-        prm.statusCode = 200
-        self._pj_calls[record.id].answer(prm)
+    def new_record_id(self) -> str:
+        """A fresh call id."""
+        return str(uuid.uuid4())
 
-    def _reject(self, record: _CallRecord, code: int) -> None:
-        if record.state != CallState.RINGING:
-            raise CommandError(ErrorCode.INVALID_STATE, f"call is {record.state}, not ringing")
-        record.ended_locally_by = EndedBy.AGENT
-        record.reject_code = code
-        self._hangup_pj(self._pj_calls[record.id], code)
+    def live_call_count(self) -> int:
+        """Calls holding a library slot."""
+        return len(self.pj_calls)
 
-    def _hangup_pj(self, call: _Call, code: int) -> None:
-        prm = pj.CallOpParam()
-        prm.statusCode = code
-        try:
-            call.hangup(prm)
-        except pj.Error as exc:
-            log.warning("hangup failed: %s", exc.reason)
+    def requested_max_calls(self) -> int:
+        """What the engine asked of the library (the measured cap may be lower)."""
+        return REQUESTED_MAX_CALLS

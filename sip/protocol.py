@@ -38,6 +38,20 @@ class Command(StrEnum):
     ANSWER = "answer"
     REJECT = "reject"
     HANGUP = "hangup"
+    HOLD = "hold"
+    RESUME = "resume"
+    MUTE = "mute"
+    UNMUTE = "unmute"
+    DTMF = "dtmf"
+    DIAL = "dial"
+    TRANSFER = "transfer"
+    CONSULT = "consult"
+    COMPLETE = "complete"
+    CANCEL_CONSULT = "cancel_consult"
+    SWAP = "swap"
+    AVAILABILITY = "availability"
+    CAPTURE = "capture"
+    CAPTURE_STOP = "capture_stop"
     SHUTDOWN = "shutdown"
 
 
@@ -47,9 +61,28 @@ class Event(StrEnum):
     HELLO = "hello"
     READY = "engine.ready"
     STOPPING = "engine.stopping"
+    REGISTRATION = "registration"
+    AVAILABILITY = "agent.availability"
     CALL_INCOMING = "call.incoming"
+    CALL_OUTGOING = "call.outgoing"
     CALL_STATE = "call.state"
+    CALL_HOLD = "call.hold"
+    CALL_MUTE = "call.mute"
+    CALL_DTMF = "call.dtmf"
+    CALL_TRANSFER = "call.transfer"
+    CALL_REFER = "call.refer"
+    CALL_REPLACED = "call.replaced"
+    CALL_TURNED_AWAY = "call.turned_away"
     CALL_ENDED = "call.ended"
+
+
+class Availability(StrEnum):
+    """The agent's availability, as the engine applies it to incoming calls."""
+
+    AVAILABLE = "available"
+    NOT_READY = "not_ready"
+    WRAP_UP = "wrap_up"
+    OFFLINE = "offline"
 
 
 class ErrorCode(StrEnum):
@@ -60,6 +93,9 @@ class ErrorCode(StrEnum):
     NO_SUCH_CALL = "no_such_call"
     INVALID_STATE = "invalid_state"
     SIP_ERROR = "sip_error"
+    BAD_NUMBER = "bad_number"
+    NO_CAPACITY = "no_capacity"
+    NOT_ALLOWED = "not_allowed"
     SHUTTING_DOWN = "shutting_down"
 
 
@@ -67,6 +103,11 @@ class CallState(StrEnum):
     """Where a call is in its life, as the agent sees it."""
 
     RINGING = "ringing"
+    """Inbound: waiting for the agent. Outbound: the far end is alerting (180)."""
+    CALLING = "calling"
+    """Outbound: INVITE sent, nothing back yet."""
+    EARLY = "early"
+    """Outbound: early media (183 with SDP)."""
     CONNECTING = "connecting"
     ACTIVE = "active"
     ENDED = "ended"
@@ -94,6 +135,8 @@ class EndReason(StrEnum):
     """A SIP or network failure ended it."""
     SHUTDOWN = "shutdown"
     """The engine was stopping and hung the call up."""
+    TRANSFERRED = "transferred"
+    """Handed to another party by a transfer that succeeded."""
 
 
 class ProtocolError(ValueError):

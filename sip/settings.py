@@ -1,21 +1,109 @@
-"""Plain settings for the phone engine, built by the CLI from validated config."""
+"""Plain settings for the phone engine, built by the CLI from validated config.
+
+Frozen dataclasses of plain values: no pjsua2 types and no config parsing
+here, so the engine can be started from a test or a script just as well.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 
 @dataclass(frozen=True, slots=True)
+class AccountSettings:
+    """Registration to a registrar/PBX with digest authentication."""
+
+    registrar: str
+    """Registrar URI, e.g. ``sip:pbx.example.org``."""
+    user: str
+    """SIP user (the address-of-record is ``sip:user@domain``)."""
+    domain: str
+    """SIP domain of the address-of-record."""
+    auth_user: str = ""
+    """Digest username when it differs from ``user``."""
+    password: str = ""
+    """Digest password (from the environment or a 0600 file, never from YAML)."""
+    outbound_proxy: str = ""
+    """Outbound proxy URI (``;lr`` is added when missing)."""
+    expires: int = 300
+    """Requested registration lifetime in seconds."""
+    retry_interval: int = 30
+    """Seconds between registration retries after a failure."""
+    transport: str = "udp"
+    """Transport used to reach the registrar: ``udp``, ``tcp`` or ``tls``."""
+
+
+@dataclass(frozen=True, slots=True)
+class TlsSettings:
+    """SIP over TLS (pinned to TLS 1.2: the bundled OpenSSL cannot do 1.3)."""
+
+    port: int
+    """TLS listening port on the listen host (0: any free port)."""
+    cert_file: str = ""
+    """PEM certificate presented to peers."""
+    key_file: str = ""
+    """PEM private key of ``cert_file``."""
+    ca_file: str = ""
+    """PEM CA bundle used to verify peers."""
+    verify_server: bool = True
+    """Verify the registrar's/peer's certificate when we connect."""
+    verify_client: bool = False
+    """Require and verify a client certificate on incoming TLS."""
+
+
+@dataclass(frozen=True, slots=True)
+class DialSettings:
+    """How typed numbers become SIP URIs."""
+
+    region: str = "US"
+    """Default region for numbers without a country code (ISO 3166 alpha-2)."""
+    extension_pattern: str = r"^\d{2,6}$"
+    """Numbers matching this are internal extensions and are dialled as typed."""
+    domain: str = ""
+    """Domain for dialled numbers when there is no account (``sip:NUMBER@domain``)."""
+    prefix: str = ""
+    """Prepended to external E.164 numbers (e.g. a trunk prefix); empty: none."""
+
+
+@dataclass(frozen=True, slots=True)
 class EngineSettings:
-    """Everything the engine needs to start; no pjsua2 types, no config parsing."""
+    """Everything the engine needs to start."""
 
     listen_host: str = "127.0.0.1"
-    """Address the SIP UDP transport and the RTP media bind to."""
+    """Address the SIP transports and RTP bind to."""
     listen_port: int = 5070
-    """SIP UDP port; 0 picks a free one (reported in ``engine.ready``)."""
+    """SIP UDP (and TCP) port; 0 picks a free one (reported in ``engine.ready``)."""
+    transports: tuple[str, ...] = ("udp",)
+    """Plain transports to listen on: ``udp`` and/or ``tcp``."""
+    tls: TlsSettings | None = None
+    """TLS transport, when configured."""
+    srtp: str = "off"
+    """SRTP policy for calls: ``off``, ``optional`` or ``mandatory``."""
+    account: AccountSettings | None = None
+    """Registration; None: a local account that takes calls addressed to us."""
     auto_answer: int | None = None
     """Answer every incoming call with this SIP code (200 accepts, 4xx-6xx refuse)."""
+    auto_answer_queues: tuple[str, ...] = ()
+    """Queues (X-Queue header or called user) whose calls are answered at once ("auto-in")."""
+    busy_code: int = 486
+    """Code for calls turned away because the local queue is full."""
+    unavailable_code: int = 480
+    """Code for calls turned away because the agent is not available."""
+    accept_calls_in_wrap_up: bool = False
+    """Let calls ring during after-call work."""
+    queue_capacity: int = 3
+    """Most incoming calls held at once; the library's last slot is kept for consult/dial."""
+    passthrough_headers: tuple[str, ...] = ("X-Queue", "Alert-Info", "Diversion", "Priority")
+    """Headers of an incoming INVITE passed to the console as plain strings."""
+    accept_incoming_transfer: bool = False
+    """Follow a REFER from the remote party (an agent phone normally declines it)."""
+    dial: DialSettings = field(default_factory=DialSettings)
+    """Dial plan."""
+    audio_source: str = "silence"
+    """What the engine sends into calls: ``silence``, ``tone:HZ`` or a WAV path."""
+    allow_capture: bool = False
+    """Allow the ``capture`` command (writes call audio to WAV): tests and QA only."""
     user_agent: str = "careline"
     """User-Agent header value."""
     log_path: Path | None = None

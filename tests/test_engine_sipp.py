@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from tests.support import EngineProcess, Sipp
 
@@ -62,26 +63,49 @@ def test_caller_cancels_before_answer(engine: EngineProcess, tmp_path: Path) -> 
     assert sipp.wait() == 0, sipp.report()
 
 
-def test_fifth_concurrent_call_gets_486_and_engine_survives(
-    engine: EngineProcess, tmp_path: Path
-) -> None:
-    ringing = Sipp(tmp_path, "uac_ring.xml", engine.port, calls=4, concurrent=4)
-    ids = [engine.wait_event("call.incoming")["call"]["id"] for _ in range(4)]
-    fifth = Sipp(tmp_path, "uac_expect_busy.xml", engine.port)
-    assert fifth.wait() == 0, fifth.report()
-    status = engine.command("status")["result"]
-    assert status["max_calls"] == 4
-    assert len(status["calls"]) == 4
+def fill_and_overflow(engine: EngineProcess, tmp_path: Path, ringing: int) -> dict[str, Any]:
+    """Ring ``ringing`` calls, then one more that must get 486; returns its turned_away event."""
+    held = Sipp(tmp_path, "uac_ring.xml", engine.port, calls=ringing, concurrent=ringing)
+    ids = [engine.wait_event("call.incoming")["call"]["id"] for _ in range(ringing)]
+    extra = Sipp(tmp_path, "uac_expect_busy.xml", engine.port, callers=[("Overflow", "+15550999")])
+    assert extra.wait() == 0, extra.report()
+    turned_away = engine.wait_event("call.turned_away")
+    assert len(engine.command("status")["result"]["calls"]) == ringing
     for call_id in ids:
         assert engine.command("reject", call=call_id, code=486)["ok"]
         engine.wait_event("call.ended", call_id=call_id)
-    assert ringing.wait() == 0, ringing.report()
+    assert held.wait() == 0, held.report()
     # Still a working phone after hitting the cap.
     again = Sipp(tmp_path, "uac_caller_hangs_up.xml", engine.port)
     call_id = engine.wait_event("call.incoming")["call"]["id"]
     assert engine.command("answer", call=call_id)["ok"]
     engine.wait_event("call.ended", call_id=call_id)
     assert again.wait() == 0, again.report()
+    return turned_away
+
+
+def test_full_local_queue_turns_calls_away_with_the_busy_code(
+    engine: EngineProcess, tmp_path: Path
+) -> None:
+    ready = engine.command("status")["result"]
+    assert (ready["max_calls"], ready["capacity_measured"], ready["queue_capacity"]) == (4, True, 3)
+    event = fill_and_overflow(engine, tmp_path, 3)
+    assert (event["reason"], event["sip_status"]) == ("queue_full", 486)
+    assert event["caller"]["display_name"] == "Overflow"
+
+
+def test_fifth_concurrent_call_gets_486_from_the_library_and_engine_survives(
+    tmp_path: Path,
+) -> None:
+    config = tmp_path / "c.yaml"
+    config.write_text("sip:\n  queue_capacity: 4\n")
+    engine = EngineProcess(tmp_path, "--config", str(config))
+    try:
+        engine.wait_event("engine.ready")
+        event = fill_and_overflow(engine, tmp_path, 4)
+        assert (event["reason"], event["sip_status"]) == ("library_capacity", 486)
+    finally:
+        assert engine.stop() == 0, engine.log_tail()
 
 
 def test_commands_with_bad_input_get_typed_errors(engine: EngineProcess) -> None:

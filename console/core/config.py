@@ -10,9 +10,11 @@ validated by pydantic models with ``extra="forbid"``; a problem becomes a
 from __future__ import annotations
 
 import os
+import re
+import stat
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import yaml
 from platformdirs import user_config_path
@@ -50,13 +52,127 @@ def parse_host_port(value: str) -> tuple[str, int]:
     return host, int(port)
 
 
+HEADER_NAME = r"^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$"
+DeclineCode = Literal[480, 486, 600, 603]
+
+
+class AccountConfig(_Model):
+    """Registration to a registrar/PBX. The password never lives in this file."""
+
+    registrar: Annotated[str, Field(pattern=r"^sips?:\S+$")]
+    """Registrar URI, e.g. ``sip:pbx.example.org`` or ``sip:127.0.0.1:5060``."""
+    user: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[^\s@:;]+$")]
+    """SIP user of the address-of-record."""
+    domain: Annotated[str, Field(min_length=1, max_length=255, pattern=r"^[^\s@;]+$")]
+    """SIP domain of the address-of-record."""
+    auth_user: Annotated[str, Field(max_length=64)] = ""
+    """Digest username when it differs from ``user``."""
+    password_env: Annotated[str, Field(pattern=r"^[A-Z_][A-Z0-9_]*$")] = "CARELINE_SIP_PASSWORD"
+    """Environment variable holding the digest password."""
+    password_file: Path | None = None
+    """File holding the digest password (must be mode 0600 and yours); wins over the variable."""
+    outbound_proxy: Annotated[str, Field(pattern=r"^(sips?:\S+)?$")] = ""
+    """Outbound proxy URI; empty: none."""
+    expires: Annotated[int, Field(ge=30, le=86400)] = 300
+    """Requested registration lifetime in seconds."""
+    retry_interval: Annotated[int, Field(ge=5, le=3600)] = 30
+    """Seconds between registration retries after a failure."""
+    transport: Literal["udp", "tcp", "tls"] = "udp"
+    """Transport to the registrar."""
+
+
+class TlsConfig(_Model):
+    """SIP over TLS. Only TLS 1.2: the engine's bundled OpenSSL 1.0.2 cannot do 1.3."""
+
+    port: Annotated[int, Field(ge=0, le=65535)] = 5071
+    """TLS listening port on the listen host."""
+    version: str = "1.2"
+    """TLS protocol version; must be 1.2 (1.3 is not available, older ones are refused)."""
+    cert_file: Path | None = None
+    """PEM certificate presented to peers."""
+    key_file: Path | None = None
+    """PEM private key of the certificate."""
+    ca_file: Path | None = None
+    """PEM CA bundle used to verify peers."""
+    verify_server: bool = True
+    """Verify the certificate of a registrar or peer we connect to."""
+    verify_client: bool = False
+    """Require and verify client certificates on incoming TLS connections."""
+
+    @field_validator("version", mode="before")
+    @classmethod
+    def _check_version(cls, value: object) -> str:
+        text = str(value).strip().lower().removeprefix("tlsv").removeprefix("tls").strip()
+        if text == "1.2":
+            return "1.2"
+        if text == "1.3":
+            raise ValueError(
+                "TLS 1.3 is not available: the engine's bundled OpenSSL 1.0.2 only does "
+                "TLS 1.2, and a 1.3 listener would fail every handshake; use version: '1.2'"
+            )
+        raise ValueError(f"TLS {value} is refused: weaker than TLS 1.2; use version: '1.2'")
+
+
+class DialConfig(_Model):
+    """How typed numbers become SIP URIs."""
+
+    region: Annotated[str, Field(pattern=r"^[A-Z]{2}$")] = "US"
+    """Region for numbers without a country code (ISO 3166 alpha-2, e.g. US, GB)."""
+    extension_pattern: str = r"^\d{2,6}$"
+    """Numbers matching this regular expression are internal extensions, dialled as typed."""
+    domain: str = ""
+    """Domain for dialled numbers when no account is configured."""
+    prefix: Annotated[str, Field(pattern=r"^[0-9*#+]*$")] = ""
+    """Prepended to external E.164 numbers (a trunk prefix); empty: none."""
+
+    @field_validator("extension_pattern")
+    @classmethod
+    def _check_pattern(cls, value: str) -> str:
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"not a valid regular expression: {exc}") from None
+        return value
+
+
 class SipConfig(_Model):
     """The phone engine's SIP side."""
 
     listen: str = "127.0.0.1:5070"
-    """Where the engine listens for SIP over UDP, ``HOST:PORT`` (port 0: any free port)."""
+    """Where the engine listens for SIP, ``HOST:PORT`` (port 0: any free port)."""
+    transports: list[Literal["udp", "tcp"]] = ["udp"]
+    """Plain transports on the listen address."""
+    tls: TlsConfig | None = None
+    """SIP over TLS 1.2; None: no TLS listener."""
+    srtp: Literal["off", "optional", "mandatory"] = "off"
+    """SRTP (SDES) policy; ``mandatory`` refuses calls that cannot be encrypted."""
+    account: AccountConfig | None = None
+    """Registration; None: no registrar, calls are taken directly on the listen address."""
     auto_answer: Annotated[int, Field(ge=200, le=699)] | None = None
     """Answer every call with this code (200), or refuse it (4xx-6xx); None: the agent answers."""
+    auto_answer_queues: list[Annotated[str, Field(min_length=1, max_length=64)]] = []
+    """Queues whose calls are answered at once with a beep ("auto-in"): X-Queue or called user."""
+    busy_code: DeclineCode = 486
+    """SIP code for calls turned away because the local queue is full."""
+    unavailable_code: DeclineCode = 480
+    """SIP code for calls turned away because the agent is not available."""
+    accept_calls_in_wrap_up: bool = False
+    """Let new calls ring while the agent is in after-call work."""
+    queue_capacity: Annotated[int, Field(ge=1, le=4)] = 3
+    """Incoming calls held at once; 3 keeps the library's 4th call slot free for consult/dial."""
+    passthrough_headers: list[Annotated[str, Field(pattern=HEADER_NAME)]] = [
+        "X-Queue",
+        "Alert-Info",
+        "Diversion",
+        "Priority",
+    ]
+    """Headers of an incoming INVITE shown to the console (as plain text)."""
+    accept_incoming_transfer: bool = False
+    """Follow a REFER sent by the remote party; by default it is declined."""
+    dial: DialConfig = DialConfig()
+    """Dial plan."""
+    audio_source: str = "silence"
+    """What the engine sends into calls with no headset: ``silence``, ``tone:HZ`` or a WAV file."""
     user_agent: Annotated[str, Field(min_length=1, max_length=80)] = "careline"
     """SIP User-Agent header."""
     log_level: Annotated[int, Field(ge=0, le=6)] = 2
@@ -75,6 +191,23 @@ class SipConfig(_Model):
     def _check_auto_answer(cls, value: int | None) -> int | None:
         if value is not None and 200 < value < 400:
             raise ValueError("use 200 to answer, or a 4xx-6xx code to refuse")
+        return value
+
+    @field_validator("audio_source")
+    @classmethod
+    def _check_audio_source(cls, value: str) -> str:
+        if value == "silence":
+            return value
+        if value.startswith("tone:"):
+            try:
+                hz = float(value.removeprefix("tone:"))
+            except ValueError:
+                hz = -1
+            if not 50 <= hz <= 3800:
+                raise ValueError("tone:HZ needs a frequency from 50 to 3800")
+            return value
+        if not value.lower().endswith(".wav"):
+            raise ValueError("use silence, tone:HZ or the path of a .wav file")
         return value
 
 
@@ -244,3 +377,24 @@ def _describe(exc: ValidationError, sources: list[_Source], env: dict[str, Any])
     more = len(exc.errors()) - 1
     suffix = f" ({more} more problem{'s' if more > 1 else ''} after this one)" if more else ""
     return f"{where}: {field}: {problem}{suffix}"
+
+
+def read_secret(account: AccountConfig, environ: Mapping[str, str] | None = None) -> str:
+    """The account's digest password from its 0600 file or its environment variable.
+
+    Raises :class:`ConfigError` when the file is readable by others or missing.
+    """
+    environ = os.environ if environ is None else environ
+    if account.password_file is not None:
+        path = account.password_file.expanduser()
+        try:
+            info = path.stat()
+        except OSError as exc:
+            raise ConfigError(f"sip.account.password_file: cannot read {path}: {exc}") from None
+        if stat.S_IMODE(info.st_mode) & 0o077 or info.st_uid != os.getuid():
+            raise ConfigError(
+                f"sip.account.password_file: {path} must be yours and mode 0600 "
+                f"(it is {stat.S_IMODE(info.st_mode):04o}); run: chmod 600 {path}"
+            )
+        return path.read_text(encoding="utf-8").strip()
+    return environ.get(account.password_env, "")

@@ -1,0 +1,87 @@
+"""Turning the validated configuration into the engine's plain settings."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+from console.core.config import CarelineConfig, ConfigError, parse_host_port, read_secret
+from sip.settings import AccountSettings, DialSettings, EngineSettings, TlsSettings
+
+
+def _path(value: Path | None) -> str:
+    return str(value.expanduser()) if value is not None else ""
+
+
+def build_engine_settings(
+    config: CarelineConfig,
+    *,
+    listen: str | None = None,
+    auto_answer: int | None = None,
+    log_path: Path | None = None,
+    allow_capture: bool = False,
+    environ: Mapping[str, str] | None = None,
+) -> EngineSettings:
+    """Engine settings from ``config``; ``listen``/``auto_answer`` override it (CLI flags)."""
+    sip = config.sip
+    try:
+        host, port = parse_host_port(listen or sip.listen)
+    except ValueError as exc:
+        raise ConfigError(f"--listen: {exc}") from None
+    answer = auto_answer if auto_answer is not None else sip.auto_answer
+    if answer is not None and not (answer == 200 or 400 <= answer <= 699):
+        raise ConfigError("--auto-answer: use 200 to answer, or a 4xx-6xx code to refuse")
+    account = None
+    if sip.account is not None:
+        acc = sip.account
+        account = AccountSettings(
+            registrar=acc.registrar,
+            user=acc.user,
+            domain=acc.domain,
+            auth_user=acc.auth_user,
+            password=read_secret(acc, environ),
+            outbound_proxy=acc.outbound_proxy,
+            expires=acc.expires,
+            retry_interval=acc.retry_interval,
+            transport=acc.transport,
+        )
+        if acc.transport == "tls" and sip.tls is None:
+            raise ConfigError("sip.account.transport is tls but sip.tls is not configured")
+    tls = None
+    if sip.tls is not None:
+        tls = TlsSettings(
+            port=sip.tls.port,
+            cert_file=_path(sip.tls.cert_file),
+            key_file=_path(sip.tls.key_file),
+            ca_file=_path(sip.tls.ca_file),
+            verify_server=sip.tls.verify_server,
+            verify_client=sip.tls.verify_client,
+        )
+    return EngineSettings(
+        listen_host=host,
+        listen_port=port,
+        transports=tuple(dict.fromkeys(sip.transports)),
+        tls=tls,
+        srtp=sip.srtp,
+        account=account,
+        auto_answer=answer,
+        auto_answer_queues=tuple(sip.auto_answer_queues),
+        busy_code=sip.busy_code,
+        unavailable_code=sip.unavailable_code,
+        accept_calls_in_wrap_up=sip.accept_calls_in_wrap_up,
+        queue_capacity=sip.queue_capacity,
+        passthrough_headers=tuple(sip.passthrough_headers),
+        accept_incoming_transfer=sip.accept_incoming_transfer,
+        dial=DialSettings(
+            region=sip.dial.region,
+            extension_pattern=sip.dial.extension_pattern,
+            domain=sip.dial.domain,
+            prefix=sip.dial.prefix,
+        ),
+        audio_source=sip.audio_source,
+        allow_capture=allow_capture,
+        user_agent=sip.user_agent,
+        log_path=log_path,
+        log_level=sip.log_level,
+        log_sip_messages=sip.log_sip_messages,
+    )

@@ -1,0 +1,112 @@
+"""pjsua2 subclasses whose callbacks forward plain facts to the engine.
+
+Every callback is guarded: a Python exception unwinding into pjsip's C++
+would abort the process. The objects here never leave the engine thread.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any, Protocol
+
+import pjsua2 as pj
+
+log = logging.getLogger(__name__)
+
+
+class EngineCallbacks(Protocol):
+    """What the pjsua2 callbacks tell the engine (see :class:`sip.engine.PhoneEngine`)."""
+
+    def on_call_state(self, call: PjCall) -> None: ...
+    def on_media_state(self, call: PjCall) -> None: ...
+    def on_dtmf(self, call: PjCall, digit: str, method: str) -> None: ...
+    def on_transfer_status(self, call: PjCall, code: int, reason: str, final: bool) -> bool: ...
+    def on_transfer_request(self, call: PjCall, target: str) -> tuple[int, PjCall | None]: ...
+    def on_replaced(self, call: PjCall, new_pj_id: int) -> PjCall: ...
+    def on_incoming(self, account: PjAccount, pj_call_id: int, raw: str) -> None: ...
+    def on_reg_state(self, code: int, reason: str, expiration: int) -> None: ...
+    def on_library_rejected(self, status: int, reason: str, raw: str) -> None: ...
+
+
+def guarded(callback: Callable[..., None]) -> Callable[..., None]:
+    """Keep Python exceptions from unwinding into pjsip (which aborts)."""
+
+    def wrapper(*args: Any) -> None:
+        try:
+            callback(*args)
+        except Exception:
+            log.exception("engine callback %s failed", callback.__name__)
+
+    wrapper.__name__ = callback.__name__
+    return wrapper
+
+
+class PjCall(pj.Call):  # type: ignore[misc]
+    """A pjsua2 call tied to one engine call record by ``rid``."""
+
+    def __init__(self, engine: EngineCallbacks, account: pj.Account, pj_call_id: int, rid: str):
+        super().__init__(account, pj_call_id)
+        self.engine = engine
+        self.rid = rid
+
+    @guarded
+    def onCallState(self, _prm: Any) -> None:  # noqa: N802 - pjsua2 API name
+        self.engine.on_call_state(self)
+
+    @guarded
+    def onCallMediaState(self, _prm: Any) -> None:  # noqa: N802 - pjsua2 API name
+        self.engine.on_media_state(self)
+
+    @guarded
+    def onDtmfDigit(self, prm: Any) -> None:  # noqa: N802 - pjsua2 API name
+        method = "info" if prm.method == pj.PJSUA_DTMF_METHOD_SIP_INFO else "rfc4733"
+        self.engine.on_dtmf(self, str(prm.digit), method)
+
+    @guarded
+    def onCallTransferStatus(self, prm: Any) -> None:  # noqa: N802 - pjsua2 API name
+        prm.cont = self.engine.on_transfer_status(
+            self, int(prm.statusCode), str(prm.reason), bool(prm.finalNotify)
+        )
+
+    @guarded
+    def onCallTransferRequest(self, prm: Any) -> None:  # noqa: N802 - pjsua2 API name
+        code, new_call = self.engine.on_transfer_request(self, str(prm.dstUri))
+        prm.statusCode = code
+        if new_call is not None:
+            prm.newCall = new_call
+
+    @guarded
+    def onCallReplaced(self, prm: Any) -> None:  # noqa: N802 - pjsua2 API name
+        prm.newCall = self.engine.on_replaced(self, int(prm.newCallId))
+
+
+class PjAccount(pj.Account):  # type: ignore[misc]
+    """The agent's account: incoming calls and registration state."""
+
+    def __init__(self, engine: EngineCallbacks):
+        super().__init__()
+        self.engine = engine
+
+    @guarded
+    def onIncomingCall(self, prm: Any) -> None:  # noqa: N802 - pjsua2 API name
+        self.engine.on_incoming(self, int(prm.callId), str(prm.rdata.wholeMsg))
+
+    @guarded
+    def onRegState(self, prm: Any) -> None:  # noqa: N802 - pjsua2 API name
+        self.engine.on_reg_state(int(prm.code), str(prm.reason), int(prm.expiration))
+
+
+class PjEndpoint(pj.Endpoint):  # type: ignore[misc]
+    """The library endpoint; reports INVITEs that pjsua refused by itself."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.engine: EngineCallbacks | None = None
+
+    @guarded
+    def onRejectedIncomingCall(self, prm: Any) -> None:  # noqa: N802 - pjsua2 API name
+        if self.engine is not None:
+            self.engine.on_library_rejected(
+                int(prm.statusCode), str(prm.reason), str(prm.rdata.wholeMsg)
+            )

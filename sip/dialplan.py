@@ -1,0 +1,56 @@
+"""Turning what an agent types into a SIP URI: E.164 numbers, extensions, URIs."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import phonenumbers
+
+from sip.settings import DialSettings
+
+_URI = re.compile(r"^sips?:[^\s<>\"]+$", re.IGNORECASE)
+_VISUAL = re.compile(r"[\s().\-/]")
+
+
+class DialError(ValueError):
+    """The input cannot be dialled; the message says why."""
+
+
+@dataclass(frozen=True, slots=True)
+class DialTarget:
+    """A resolved destination."""
+
+    uri: str
+    """The SIP URI to call."""
+    number: str
+    """The normalised number (E.164, or the extension), or the URI itself."""
+    kind: str
+    """``e164``, ``extension`` or ``uri``."""
+
+
+def resolve(text: str, plan: DialSettings, domain: str) -> DialTarget:
+    """Resolve typed input against the dial plan; ``domain`` is the account's domain or ''."""
+    raw = text.strip()
+    if not raw or len(raw) > 256:
+        raise DialError("nothing to dial" if not raw else "that is too long to be a number")
+    if _URI.match(raw):
+        return DialTarget(uri=raw, number=raw, kind="uri")
+    compact = _VISUAL.sub("", raw)
+    target_domain = domain or plan.domain
+    if re.match(plan.extension_pattern, compact):
+        if not target_domain:
+            raise DialError(
+                "no domain to dial extensions in: configure sip.account or sip.dial.domain"
+            )
+        return DialTarget(uri=f"sip:{compact}@{target_domain}", number=compact, kind="extension")
+    try:
+        parsed = phonenumbers.parse(compact, plan.region)
+    except phonenumbers.NumberParseException as exc:
+        raise DialError(f"{raw!r} is not a phone number ({exc._msg})") from None
+    if not phonenumbers.is_valid_number(parsed):
+        raise DialError(f"{raw!r} is not a valid phone number for region {plan.region}")
+    e164 = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+    if not target_domain:
+        raise DialError("no domain to dial numbers in: configure sip.account or sip.dial.domain")
+    return DialTarget(uri=f"sip:{plan.prefix}{e164}@{target_domain}", number=e164, kind="e164")

@@ -1,0 +1,215 @@
+"""Starting pjsua2: endpoint, transports, the agent's account, the call-capacity probe.
+
+Everything here runs on the engine thread, before or during startup.
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+import socket
+import time
+from dataclasses import dataclass
+
+import pjsua2 as pj
+
+from sip.settings import AccountSettings, EngineSettings
+from sip.sipmsg import parse_headers
+
+log = logging.getLogger(__name__)
+
+PJ_ETOOMANY = 70010
+"""pj_status_t of "too many objects": no free call slot."""
+REQUESTED_MAX_CALLS = 32
+"""Asked of the library; the wheel's compile-time cap is lower and is measured."""
+
+_SRTP = {
+    "off": pj.PJMEDIA_SRTP_DISABLED,
+    "optional": pj.PJMEDIA_SRTP_OPTIONAL,
+    "mandatory": pj.PJMEDIA_SRTP_MANDATORY,
+}
+
+
+class StartError(RuntimeError):
+    """The library could not be started as configured (message fit for the user)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Transports:
+    """Transport ids and the ports they bound."""
+
+    ids: dict[str, int]
+    ports: dict[str, int]
+
+
+def endpoint_config(settings: EngineSettings) -> pj.EpConfig:
+    """One polling thread, no worker threads, logs to the engine log only."""
+    cfg = pj.EpConfig()
+    cfg.uaConfig.threadCnt = 0
+    cfg.uaConfig.mainThreadOnly = True
+    cfg.uaConfig.maxCalls = REQUESTED_MAX_CALLS
+    cfg.uaConfig.userAgent = settings.user_agent
+    cfg.logConfig.consoleLevel = 0
+    cfg.logConfig.level = settings.log_level
+    cfg.logConfig.msgLogging = settings.log_sip_messages
+    if settings.log_path is not None:
+        cfg.logConfig.filename = str(settings.log_path)
+    return cfg
+
+
+def create_transports(ep: pj.Endpoint, settings: EngineSettings) -> Transports:
+    """UDP/TCP on the listen address (same port) and TLS 1.2 when configured."""
+    ids: dict[str, int] = {}
+    ports: dict[str, int] = {}
+    port = settings.listen_port
+    kinds = {"udp": pj.PJSIP_TRANSPORT_UDP, "tcp": pj.PJSIP_TRANSPORT_TCP}
+    for name in ("udp", "tcp"):
+        if name not in settings.transports:
+            continue
+        cfg = pj.TransportConfig()
+        cfg.boundAddress = settings.listen_host
+        cfg.port = port
+        try:
+            tid = ep.transportCreate(kinds[name], cfg)
+        except pj.Error as exc:
+            raise StartError(
+                f"cannot listen for SIP on {settings.listen_host}:{port}/{name}: {exc.reason}"
+            ) from None
+        ids[name] = tid
+        ports[name] = _bound_port(ep, tid)
+        port = ports[name]  # TCP takes the port UDP got when 0 was asked for
+    if settings.tls is not None:
+        tls = settings.tls
+        cfg = pj.TransportConfig()
+        cfg.boundAddress = settings.listen_host
+        cfg.port = tls.port
+        # The bundled OpenSSL 1.0.2 has no TLS 1.3: a 1.3 listener fails every
+        # handshake. Pin 1.2 both as method and as the only protocol.
+        cfg.tlsConfig.method = pj.PJSIP_TLSV1_2_METHOD
+        cfg.tlsConfig.proto = pj.PJ_SSL_SOCK_PROTO_TLS1_2
+        cfg.tlsConfig.certFile = tls.cert_file
+        cfg.tlsConfig.privKeyFile = tls.key_file
+        cfg.tlsConfig.CaListFile = tls.ca_file
+        cfg.tlsConfig.verifyServer = tls.verify_server
+        cfg.tlsConfig.verifyClient = tls.verify_client
+        cfg.tlsConfig.requireClientCert = tls.verify_client
+        try:
+            tid = ep.transportCreate(pj.PJSIP_TRANSPORT_TLS, cfg)
+        except pj.Error as exc:
+            raise StartError(
+                f"cannot listen for SIP over TLS on {settings.listen_host}:{tls.port}: {exc.reason}"
+            ) from None
+        ids["tls"] = tid
+        ports["tls"] = _bound_port(ep, tid)
+    if not ids:
+        raise StartError("no SIP transport configured (sip.transports is empty and no tls)")
+    return Transports(ids, ports)
+
+
+def _bound_port(ep: pj.Endpoint, tid: int) -> int:
+    return int(str(ep.transportGetInfo(tid).localName).rsplit(":", 1)[1])
+
+
+def account_config(settings: EngineSettings, transports: Transports) -> pj.AccountConfig:
+    """The agent's account: registration and credentials, or a local identity."""
+    acfg = pj.AccountConfig()
+    account = settings.account
+    first = next(iter(transports.ports.values()))
+    if account is None:
+        acfg.idUri = f"sip:agent@{settings.listen_host}:{first}"
+    else:
+        _registration(acfg, account, transports)
+    media = acfg.mediaConfig
+    media.transportConfig.boundAddress = settings.listen_host
+    media.transportConfig.port = 0
+    media.srtpUse = _SRTP[settings.srtp]
+    # SDES over plain SIP is allowed: secure signalling is the TLS setting's job.
+    media.srtpSecureSignaling = 0
+    return acfg
+
+
+def _registration(acfg: pj.AccountConfig, account: AccountSettings, transports: Transports) -> None:
+    acfg.idUri = f"sip:{account.user}@{account.domain}"
+    registrar = account.registrar
+    if account.transport != "udp" and "transport=" not in registrar:
+        registrar += f";transport={account.transport}"
+    acfg.regConfig.registrarUri = registrar
+    acfg.regConfig.timeoutSec = account.expires
+    acfg.regConfig.retryIntervalSec = account.retry_interval
+    acfg.regConfig.firstRetryIntervalSec = min(account.retry_interval, 5)
+    acfg.regConfig.randomRetryIntervalSec = 0
+    acfg.regConfig.unregWaitMsec = 1500
+    # A failed refresh must never cut a patient's call.
+    acfg.regConfig.dropCallsOnFail = False
+    cred = pj.AuthCredInfo("digest", "*", account.auth_user or account.user, 0, account.password)
+    acfg.sipConfig.authCreds.append(cred)
+    if account.outbound_proxy:
+        proxy = account.outbound_proxy
+        acfg.sipConfig.proxies.append(proxy if ";lr" in proxy else proxy + ";lr")
+    if account.transport in transports.ids:
+        acfg.sipConfig.transportId = transports.ids[account.transport]
+
+
+def measure_call_capacity(ep: pj.Endpoint, host: str) -> int | None:
+    """How many calls the library really holds at once (its compile-time cap).
+
+    Places calls to a socket of our own on ``host`` until the library says
+    "too many", answers each with 486 so the slots free at once, and counts.
+    Returns None if the probe could not run (e.g. no UDP transport).
+    """
+    probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    probe.bind((host, 0))
+    probe.setblocking(False)
+    target = f"sip:capacity-probe@{host}:{probe.getsockname()[1]}"
+    acfg = pj.AccountConfig()
+    acfg.idUri = f"sip:capacity-probe@{host}"
+    acfg.mediaConfig.transportConfig.boundAddress = host
+    account = pj.Account()
+    calls: list[pj.Call] = []
+    count: int | None = None
+    try:
+        account.create(acfg)
+        for _ in range(REQUESTED_MAX_CALLS):
+            call = pj.Call(account)
+            try:
+                call.makeCall(target, pj.CallOpParam(True))
+            except pj.Error as exc:
+                del call  # id is invalid after a failed makeCall: deleting is safe
+                if exc.status != PJ_ETOOMANY:
+                    log.warning("call-capacity probe failed: %s", exc.reason)
+                    return None
+                break
+            calls.append(call)
+        count = len(calls)
+        deadline = time.monotonic() + 3
+        while any(call.isActive() for call in calls) and time.monotonic() < deadline:
+            ep.libHandleEvents(5)
+            _refuse_all(probe)
+        return count
+    finally:
+        calls.clear()
+        gc.collect()
+        account.shutdown()
+        del account
+        gc.collect()
+        probe.close()
+
+
+def _refuse_all(probe: socket.socket) -> None:
+    """Answer every INVITE waiting on ``probe`` with 486 (responses routed by Via)."""
+    while True:
+        try:
+            data, peer = probe.recvfrom(65536)
+        except BlockingIOError:
+            return
+        text = data.decode(errors="replace")
+        if not text.startswith("INVITE "):
+            continue
+        headers = parse_headers(text)
+        lines = ["SIP/2.0 486 Busy Here"]
+        lines += [f"Via: {via}" for via in headers.get("via", [])]
+        lines += [f"From: {headers.get('from', [''])[0]}"]
+        lines += [f"To: {headers.get('to', [''])[0]};tag=probe"]
+        lines += [f"Call-ID: {headers.get('call-id', [''])[0]}"]
+        lines += [f"CSeq: {headers.get('cseq', [''])[0]}", "Content-Length: 0", "", ""]
+        probe.sendto("\r\n".join(lines).encode(), peer)

@@ -1,0 +1,70 @@
+"""What the engine sends into calls, and call-audio capture for tests and QA.
+
+No Python code runs on pjmedia's clock thread here: the source is a pjsua2
+tone generator or WAV player and capture is a WAV recorder, all native
+(callbacks on media threads are where pjsua2's GIL deadlock lives).
+"""
+
+from __future__ import annotations
+
+import logging
+
+import pjsua2 as pj
+
+log = logging.getLogger(__name__)
+
+
+class MediaSource:
+    """The agent-side audio for calls with no headset: silence, a tone, or a WAV file."""
+
+    def __init__(self, spec: str) -> None:
+        self.spec = spec
+        self._port: pj.AudioMedia | None = None
+        if spec.startswith("tone:"):
+            tone = pj.ToneGenerator()
+            tone.createToneGenerator(8000, 1)
+            desc = pj.ToneDesc()
+            desc.freq1 = int(float(spec.removeprefix("tone:")))
+            desc.freq2 = 0
+            desc.on_msec = 1000
+            desc.off_msec = 0
+            desc.volume = 0
+            tones = pj.ToneDescVector()
+            tones.append(desc)
+            tone.play(tones, True)
+            self._port = tone
+        elif spec != "silence":
+            player = pj.AudioMediaPlayer()
+            player.createPlayer(spec, 0)  # 0: loop
+            self._port = player
+
+    def connect(self, call_audio: pj.AudioMedia) -> None:
+        """Start sending the source into a call's audio."""
+        if self._port is not None:
+            self._port.startTransmit(call_audio)
+
+    def disconnect(self, call_audio: pj.AudioMedia) -> None:
+        """Stop sending the source into a call's audio."""
+        if self._port is not None:
+            try:
+                self._port.stopTransmit(call_audio)
+            except pj.Error as exc:
+                log.debug("stopTransmit: %s", exc.reason)
+
+    def close(self) -> None:
+        """Release the native port (before libDestroy)."""
+        self._port = None
+
+
+class Capture:
+    """A call's received audio written to a WAV file until stopped."""
+
+    def __init__(self, call_audio: pj.AudioMedia, path: str) -> None:
+        self.path = path
+        self._recorder = pj.AudioMediaRecorder()
+        self._recorder.createRecorder(path)
+        call_audio.startTransmit(self._recorder)
+
+    def close(self) -> None:
+        """Stop and flush the WAV file."""
+        self._recorder = None
