@@ -7,9 +7,9 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-# Debian packages the test suite drives for real (SIPp, the TUI in tmux).
-TEST_DEBS := sip-tester tmux
-TEST_BINS := sipp tmux
+# Debian packages the test suite drives for real: SIPp, the TUI in tmux, Kamailio, baresip.
+TEST_DEBS := sip-tester tmux kamailio baresip-core
+TEST_BINS := sipp tmux kamailio baresip
 
 .PHONY: demo test check lint types pytest system-deps clean
 

@@ -533,7 +533,23 @@ class PhoneEngine(CallControl):
         if command == Command.SHUTDOWN:
             self.request_stop()
             return {}
+        if command == Command.REGISTER:
+            return self._register(message)
         return self.dispatch(command, message)
+
+    def _register(self, message: dict[str, Any]) -> dict[str, Any]:
+        """Re-register now (``refresh``) or remove the registration (``unregister``)."""
+        action = message.get("action", "refresh")
+        if action not in ("refresh", "unregister"):
+            raise CommandError(ErrorCode.BAD_REQUEST, "action must be refresh or unregister")
+        if self.account is None or self.settings.account is None:
+            raise CommandError(ErrorCode.INVALID_STATE, "no account is configured (sip.account)")
+        self.account.setRegistration(action == "refresh")
+        self.registration = {
+            **self.registration,
+            "state": "registering" if action == "refresh" else "unregistering",
+        }
+        return {"action": action}
 
     def record_for(self, message: dict[str, Any], key: str = "call") -> CallRecord:
         """The live call named by ``message[key]``; typed errors otherwise."""

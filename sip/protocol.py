@@ -52,6 +52,7 @@ class Command(StrEnum):
     AVAILABILITY = "availability"
     CAPTURE = "capture"
     CAPTURE_STOP = "capture_stop"
+    REGISTER = "register"
     SHUTDOWN = "shutdown"
 
 
