@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from bench.common import isolated_home, report
-from bench.rawsip import RawCaller
+from tests.rawsip import RawCaller
 from tests.support import EngineProcess, free_udp_port
 from tests.tmux import TmuxSession
 
@@ -30,11 +30,12 @@ def baseline_runs(runs: int, workdir: Path) -> list[float]:
     times = []
     try:
         for _ in range(runs):
-            sent, dialog = caller.invite()
+            sent = time.perf_counter()
+            dialog = caller.invite()
             incoming = engine.wait_event("call.incoming")
             times.append((time.perf_counter() - sent) * 1000)
             engine.command("reject", call=incoming["call"]["id"], code=486)
-            caller.finish(dialog)
+            caller.ack(dialog, caller.final_response(dialog))
     finally:
         caller.close()
         engine.stop()
@@ -53,13 +54,14 @@ def console_runs(runs: int) -> list[float]:
         try:
             session.wait_for("phone online", 30)
             for _ in range(runs):
-                sent, dialog = caller.invite()
+                sent = time.perf_counter()
+                dialog = caller.invite()
                 while "ringing" not in session.screen():
                     if time.perf_counter() - sent > 10:
                         raise RuntimeError("the call never showed as ringing")
                 times.append((time.perf_counter() - sent) * 1000)
                 session.keys("d")  # decline it, as an agent would
-                caller.finish(dialog)
+                caller.ack(dialog, caller.final_response(dialog))
                 while "ringing" in session.screen():
                     time.sleep(0.01)
                 time.sleep(0.3)

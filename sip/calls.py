@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, cast
 
@@ -41,6 +42,8 @@ log = logging.getLogger(__name__)
 
 TRANSFER_TIMEOUT = 45.0
 """Seconds a transfer may stay without a final NOTIFY before the caller is taken back."""
+REINVITE_RETRY_SECONDS = 3.0
+"""How long a hold/resume waits for a pending INVITE transaction on the same call."""
 HOLD_SETTLE_TIMEOUT = 2.0
 """Seconds to wait for the hold re-INVITE before sending a blind REFER anyway."""
 _DTMF = re.compile(r"^[0-9*#A-Da-d]{1,64}$")
@@ -189,8 +192,8 @@ class CallControl:
         self._require(record, CallState.ACTIVE)
         if record.local_hold:
             return
-        self._pj(record).setHold(pj.CallOpParam())
         record.local_hold = True
+        self._send_hold(record.id, True, time.monotonic() + REINVITE_RETRY_SECONDS)
         self._fact(record, Event.CALL_HOLD, "hold", local=True, remote=record.remote_hold)
 
     def resume(self, record: CallRecord) -> None:
@@ -198,11 +201,39 @@ class CallControl:
         self._require(record, CallState.ACTIVE)
         if not record.local_hold:
             return
-        prm = pj.CallOpParam()
-        prm.opt.flag = pj.PJSUA_CALL_UNHOLD
-        self._pj(record).reinvite(prm)
         record.local_hold = False
+        self._send_hold(record.id, False, time.monotonic() + REINVITE_RETRY_SECONDS)
         self._fact(record, Event.CALL_HOLD, "resume", local=False, remote=record.remote_hold)
+
+    def _send_hold(self, rid: str, hold: bool, give_up_at: float) -> None:
+        """Send the hold or resume re-INVITE; while another INVITE transaction is
+        still pending on the dialog (a quick swap), try again shortly."""
+        record = self.calls.get(rid)
+        call = self.pj_calls.get(rid)
+        if record is None or call is None or record.local_hold != hold:
+            return  # ended, or the agent changed their mind meanwhile
+        try:
+            if hold:
+                call.setHold(pj.CallOpParam())
+            else:
+                # CallOpParam(True): default call settings (one audio stream). A bare
+                # CallOpParam() with a flag set means "zero audio streams": port 0.
+                prm = pj.CallOpParam(True)
+                prm.opt.flag |= pj.PJSUA_CALL_UNHOLD
+                call.reinvite(prm)
+        except pj.Error as exc:
+            if time.monotonic() < give_up_at:
+                self.defer(0.1, lambda: self._send_hold(rid, hold, give_up_at))
+                return
+            record.local_hold = not hold
+            self._fact(
+                record,
+                Event.CALL_HOLD,
+                "hold_failed",
+                local=record.local_hold,
+                remote=record.remote_hold,
+                detail=str(exc.reason)[:200],
+            )
 
     def _cmd_hold(self, message: dict[str, Any]) -> dict[str, Any]:
         record = self.record_for(message)
@@ -314,7 +345,7 @@ class CallControl:
             code = ErrorCode.NO_CAPACITY if exc.status == PJ_ETOOMANY else ErrorCode.SIP_ERROR
             raise CommandError(code, f"cannot call {target.uri}: {exc.reason}") from None
         record.mark("dial", target=target.uri)
-        self.emit(Event.CALL_OUTGOING, call=record.snapshot())
+        self.emit(Event.CALL_OUTGOING, call_id=record.id, call=record.snapshot())
         return record
 
     def _hold_talking(self, except_id: str | None = None) -> None:
@@ -401,6 +432,8 @@ class CallControl:
                 "the consult call is not answered yet: wait, or cancel the consult",
             )
         self._require(original, CallState.ACTIVE)
+        if original.transfer and original.transfer.get("status") in ("trying", "ringing"):
+            raise CommandError(ErrorCode.INVALID_STATE, "a transfer is already in progress")
         original.transfer = {
             "kind": "attended",
             "target": consult.remote_uri,
@@ -541,6 +574,7 @@ class CallControl:
         record = self.calls.get(call.rid)
         if record is None:
             return 603, None
+        target = parse_name_addr(target).uri[:512]  # the Refer-To value without <>
         accepted = self.settings.accept_incoming_transfer and self.account is not None
         record.mark("refer_received", accepted=accepted)
         self.emit(Event.CALL_REFER, call_id=record.id, target=target[:512], accepted=accepted)
@@ -560,7 +594,7 @@ class CallControl:
         new_call = PjCall(self._callbacks(), self.account, pj.PJSUA_INVALID_ID, new.id)
         self.calls[new.id] = new
         self.pj_calls[new.id] = new_call
-        self.emit(Event.CALL_OUTGOING, call=new.snapshot())
+        self.emit(Event.CALL_OUTGOING, call_id=new.id, call=new.snapshot())
         return 202, new_call
 
     def on_replaced(self, call: PjCall, new_pj_id: int) -> PjCall:
@@ -615,7 +649,9 @@ class CallControl:
                 remote=remote_hold,
             )
         if local_held and record.transfer and not record.transfer.get("refer_sent"):
-            self._send_refer(record.id)
+            # Not from inside this callback: pjsip sends the ACK of the hold
+            # re-INVITE after it, and a REFER overtaking that ACK confuses peers.
+            self.defer(0.2, lambda: self._send_refer(record.id))
 
     # ------------------------------------------------------------ availability
     def _cmd_availability(self, message: dict[str, Any]) -> dict[str, Any]:

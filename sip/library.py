@@ -125,6 +125,9 @@ def account_config(settings: EngineSettings, transports: Transports) -> pj.Accou
     media.srtpUse = _SRTP[settings.srtp]
     # SDES over plain SIP is allowed: secure signalling is the TLS setting's job.
     media.srtpSecureSignaling = 0
+    # pjsua re-INVITEs after answering a multi-codec offer to "lock" one codec;
+    # that extra transaction confuses peers (and races a hold or a REFER).
+    media.lockCodecEnabled = False
     return acfg
 
 

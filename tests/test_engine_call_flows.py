@@ -1,0 +1,380 @@
+"""Mid-call SIP flows of the engine against real SIPp (and a raw UDP caller) on 127.0.0.1.
+
+Hold and resume from either side, re-INVITE without SDP, UPDATE, early media
+on an outbound call, DTMF both ways (RFC 4733 and SIP INFO), a REFER from the
+caller, and CANCEL racing the agent's answer. The SIPp scenarios check the
+SDP the engine sends (``<ereg check_it="true">``), so a wrong direction makes
+SIPp exit non-zero.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+from tests.rawsip import RawCaller
+from tests.support import (
+    SCENARIOS,
+    EngineProcess,
+    Sipp,
+    free_port_pair,
+    free_udp_port,
+    require_sipp,
+    stop_process,
+)
+
+SETTLE = 0.5
+"""Seconds for a SIP exchange the engine reports no event for (e.g. a re-INVITE's 200)."""
+
+
+class SippUas:
+    """One SIPp run as a UAS on 127.0.0.1 (one call), for the engine's outbound calls."""
+
+    def __init__(self, workdir: Path, scenario: str, *, timeout: float = 20.0) -> None:
+        require_sipp()
+        self.port = free_udp_port()
+        self.errors = workdir / f"sipp-uas-{self.port}-errors.log"
+        self.output = workdir / f"sipp-uas-{self.port}.out"
+        argv = [
+            "sipp",
+            "-sf",
+            str(SCENARIOS / scenario),
+            "-i",
+            "127.0.0.1",
+            "-p",
+            str(self.port),
+            "-mi",
+            "127.0.0.1",
+            "-mp",
+            str(free_port_pair()),
+            "-m",
+            "1",
+            "-timeout",
+            f"{int(timeout)}s",
+            "-timeout_error",
+            "-nostdin",
+            "-trace_err",
+            "-error_file",
+            str(self.errors),
+        ]
+        with open(self.output, "wb") as out:
+            self.proc = subprocess.Popen(
+                argv,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                cwd=workdir,
+                env={**os.environ, "TERM": "dumb"},
+            )
+
+    def wait(self, timeout: float = 20.0) -> int:
+        """Wait for SIPp to finish; returns its exit code (0: the call went as scripted)."""
+        try:
+            return int(self.proc.wait(timeout))
+        except subprocess.TimeoutExpired:
+            stop_process(self.proc)
+            raise AssertionError(f"SIPp UAS did not finish in {timeout}s") from None
+
+    def report(self) -> str:
+        """SIPp's error log, for assertion messages."""
+        try:
+            return self.errors.read_text(errors="replace")[-3000:]
+        except OSError:
+            return "(no SIPp error log)"
+
+    def stop(self) -> None:
+        """Stop SIPp by PID if it still runs."""
+        stop_process(self.proc)
+
+
+def wait_incoming(engine: EngineProcess, sipp: Sipp, timeout: float = 10.0) -> str:
+    """Wait for SIPp's call to ring; fails at once (with SIPp's output) if SIPp died."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return str(engine.wait_event("call.incoming", timeout=0.2)["call"]["id"])
+        except AssertionError:
+            code = sipp.proc.poll()
+            if code is not None:
+                output = sipp.output.read_text(errors="replace")[-2000:]
+                raise AssertionError(f"SIPp exited {code} before calling: {output}") from None
+            if time.monotonic() > deadline:
+                raise
+
+
+def answer_incoming(engine: EngineProcess, sipp: Sipp) -> str:
+    """Wait for SIPp's call, answer it, wait until it is active; returns its id."""
+    call_id = wait_incoming(engine, sipp)
+    reply = engine.command("answer", call=call_id)
+    assert reply["ok"], reply
+    engine.wait_event("call.state", call_id=call_id, state="active")
+    return call_id
+
+
+def facts(ended: dict[str, Any]) -> list[str]:
+    """The fact names of a call.ended event's timeline, in order."""
+    return [str(fact["fact"]) for fact in ended["call"]["timeline"]]
+
+
+def live_calls(engine: EngineProcess) -> list[dict[str, Any]]:
+    """The calls the engine's ``status`` reports as live."""
+    reply = engine.command("status")
+    assert reply["ok"], reply
+    return list(reply["result"]["calls"])
+
+
+def assert_no_event(engine: EngineProcess, name: str, call_id: str) -> None:
+    """Fail if the engine has reported ``name`` for ``call_id`` (and no one consumed it)."""
+    while True:
+        try:
+            engine.next_message(0.05)
+        except queue.Empty:
+            break
+    seen = [e for e in engine.events if e["event"] == name and e.get("call_id") == call_id]
+    assert not seen, seen
+
+
+def finish(sipp: Sipp | SippUas) -> None:
+    """SIPp must have played its whole scenario (exit 0)."""
+    try:
+        code = sipp.wait()
+    finally:
+        sipp.stop()
+    assert code == 0, f"SIPp exited {code}: {sipp.report()}"
+
+
+# --------------------------------------------------------------------- hold
+def test_agent_hold_and_resume_send_sendonly_then_sendrecv(
+    engine: EngineProcess, tmp_path: Path
+) -> None:
+    sipp = Sipp(tmp_path, "uac_held_by_agent.xml", engine.port)
+    call_id = answer_incoming(engine, sipp)
+
+    assert engine.command("hold", call=call_id)["ok"]
+    held = engine.wait_event("call.hold", call_id=call_id)
+    assert (held["local"], held["remote"]) == (True, False)
+    # No event says the hold re-INVITE was answered; give SIPp the time to answer it.
+    time.sleep(SETTLE)
+    reply = engine.command("resume", call=call_id)
+    assert reply["ok"], reply
+    resumed = engine.wait_event("call.hold", call_id=call_id)
+    assert (resumed["local"], resumed["remote"]) == (False, False)
+
+    ended = engine.wait_event("call.ended", call_id=call_id)
+    assert (ended["reason"], ended["ended_by"]) == ("completed", "caller")
+    timeline = facts(ended)
+    assert [f for f in timeline if f in ("hold", "resume", "end")] == ["hold", "resume", "end"]
+    finish(sipp)
+
+
+def test_remote_hold_is_answered_recvonly_and_reported(
+    engine: EngineProcess, tmp_path: Path
+) -> None:
+    sipp = Sipp(tmp_path, "uac_remote_hold.xml", engine.port)
+    call_id = answer_incoming(engine, sipp)
+
+    held = engine.wait_event("call.hold", call_id=call_id)
+    assert (held["local"], held["remote"]) == (False, True)
+    assert held["call"]["hold"] == {"local": False, "remote": True}
+    resumed = engine.wait_event("call.hold", call_id=call_id)
+    assert (resumed["local"], resumed["remote"]) == (False, False)
+
+    ended = engine.wait_event("call.ended", call_id=call_id)
+    assert (ended["reason"], ended["ended_by"]) == ("completed", "caller")
+    timeline = facts(ended)
+    assert timeline.index("remote_hold") < timeline.index("remote_resume"), timeline
+    finish(sipp)
+
+
+def test_caller_hangs_up_while_held(engine: EngineProcess, tmp_path: Path) -> None:
+    sipp = Sipp(tmp_path, "uac_bye_while_held.xml", engine.port)
+    call_id = answer_incoming(engine, sipp)
+
+    assert engine.command("hold", call=call_id)["ok"]
+    assert engine.wait_event("call.hold", call_id=call_id)["local"] is True
+    ended = engine.wait_event("call.ended", call_id=call_id)
+    assert (ended["reason"], ended["ended_by"], ended["sip_status"]) == ("completed", "caller", 200)
+    assert ended["call"]["hold"]["local"] is True
+    assert "hold" in facts(ended)
+    assert live_calls(engine) == []
+    finish(sipp)
+
+
+# ------------------------------------------------------- offers and answers
+def test_reinvite_without_sdp_gets_an_offer_and_the_call_goes_on(
+    engine: EngineProcess, tmp_path: Path
+) -> None:
+    sipp = Sipp(tmp_path, "uac_reinvite_nosdp.xml", engine.port)
+    call_id = answer_incoming(engine, sipp)
+
+    # SIPp re-INVITEs 200 ms after its ACK; the exchange itself raises no event.
+    time.sleep(2 * SETTLE)
+    assert_no_event(engine, "call.ended", call_id)
+    assert [c["state"] for c in live_calls(engine)] == ["active"]
+    assert engine.command("hangup", call=call_id)["ok"]
+    ended = engine.wait_event("call.ended", call_id=call_id)
+    assert (ended["reason"], ended["ended_by"]) == ("completed", "agent")
+    finish(sipp)
+
+
+def test_update_with_sdp_is_answered_and_the_call_goes_on(
+    engine: EngineProcess, tmp_path: Path
+) -> None:
+    sipp = Sipp(tmp_path, "uac_update.xml", engine.port)
+    call_id = answer_incoming(engine, sipp)
+
+    ended = engine.wait_event("call.ended", call_id=call_id)
+    assert (ended["reason"], ended["ended_by"], ended["sip_status"]) == ("completed", "caller", 200)
+    assert facts(ended) == ["ring", "answer", "end"]
+    finish(sipp)
+
+
+# --------------------------------------------------------------- outbound
+def test_outbound_call_with_early_media(engine: EngineProcess, tmp_path: Path) -> None:
+    uas = SippUas(tmp_path, "uas_early_media.xml")
+    target = f"sip:target@127.0.0.1:{uas.port}"
+    reply = engine.command("dial", number=target)
+    assert reply["ok"], reply
+    assert reply["result"]["uri"] == target
+    call_id = reply["result"]["call_id"]
+
+    outgoing = engine.wait_event("call.outgoing")
+    assert outgoing["call"]["id"] == call_id
+    assert outgoing["call"]["direction"] == "outbound"
+    early = engine.wait_event("call.state", call_id=call_id, state="early")
+    assert early["sip_status"] == 183
+    active = engine.wait_event("call.state", call_id=call_id, state="active")
+    assert active["sip_status"] == 200
+    states = [e["state"] for e in engine.events if e["event"] == "call.state"]
+    assert "ringing" not in states, states
+
+    assert engine.command("hangup", call=call_id)["ok"]
+    ended = engine.wait_event("call.ended", call_id=call_id)
+    assert (ended["reason"], ended["ended_by"]) == ("completed", "agent")
+    finish(uas)
+
+
+# ------------------------------------------------------------------- DTMF
+def test_incoming_rfc4733_dtmf_is_reported(engine: EngineProcess, tmp_path: Path) -> None:
+    sipp = Sipp(tmp_path, "uac_dtmf_2833.xml", engine.port)
+    call_id = answer_incoming(engine, sipp)
+
+    dtmf = engine.wait_event("call.dtmf", call_id=call_id, timeout=5)
+    assert (dtmf["digit"], dtmf["method"]) == ("1", "rfc4733")
+    ended = engine.wait_event("call.ended", call_id=call_id)
+    assert ended["ended_by"] == "caller"
+    # One key press: the pcap's three end-of-event packets must not repeat the digit.
+    assert_no_event(engine, "call.dtmf", call_id)
+    assert facts(ended).count("dtmf_received") == 1
+    finish(sipp)
+
+
+def test_incoming_sip_info_dtmf_is_reported(engine: EngineProcess, tmp_path: Path) -> None:
+    sipp = Sipp(tmp_path, "uac_dtmf_info.xml", engine.port)
+    call_id = answer_incoming(engine, sipp)
+
+    dtmf = engine.wait_event("call.dtmf", call_id=call_id, timeout=5)
+    assert (dtmf["digit"], dtmf["method"]) == ("5", "info")
+    ended = engine.wait_event("call.ended", call_id=call_id)
+    assert (ended["reason"], ended["ended_by"]) == ("completed", "caller")
+    assert_no_event(engine, "call.dtmf", call_id)
+    assert facts(ended).count("dtmf_received") == 1
+    finish(sipp)
+
+
+def test_outgoing_dtmf_by_sip_info(engine: EngineProcess, tmp_path: Path) -> None:
+    sipp = Sipp(tmp_path, "uac_expect_info_dtmf.xml", engine.port)
+    call_id = answer_incoming(engine, sipp)
+
+    reply = engine.command("dtmf", call=call_id, digits="7", method="info")
+    assert reply["ok"], reply
+    assert reply["result"]["sent"] == 1
+    ended = engine.wait_event("call.ended", call_id=call_id)
+    assert (ended["reason"], ended["ended_by"]) == ("completed", "caller")
+    sent = [
+        (f["method"], f["count"]) for f in ended["call"]["timeline"] if f["fact"] == "dtmf_sent"
+    ]
+    assert sent == [("info", 1)]
+    finish(sipp)
+
+
+# ------------------------------------------------------------------ REFER
+def test_incoming_refer_is_declined_and_the_call_goes_on(
+    engine: EngineProcess, tmp_path: Path
+) -> None:
+    sipp = Sipp(tmp_path, "uac_sends_refer.xml", engine.port)
+    call_id = answer_incoming(engine, sipp)
+
+    refer = engine.wait_event("call.refer", call_id=call_id)
+    assert refer["accepted"] is False
+    assert refer["target"] == "sip:elsewhere@127.0.0.1:9"
+    ended = engine.wait_event("call.ended", call_id=call_id)
+    assert (ended["reason"], ended["ended_by"]) == ("completed", "caller")
+    assert "refer_received" in facts(ended)
+    assert not [e for e in engine.events if e["event"] == "call.outgoing"]
+    finish(sipp)
+
+
+# ----------------------------------------------------------- CANCEL race
+def wait_reply(engine: EngineProcess, request_id: str, timeout: float = 5.0) -> dict[str, Any]:
+    """The reply to a command sent with :meth:`EngineProcess.send`."""
+    deadline = time.monotonic() + timeout
+    while (left := deadline - time.monotonic()) > 0:
+        message = engine.next_message(left)
+        if message.get("type") == "reply" and message.get("id") == request_id:
+            return message
+    raise AssertionError(f"no reply to {request_id}")
+
+
+RACE_DELAYS = (0.0, 0.0, 0.002, 0.004, 0.006, 0.008, 0.010, 0.015, 0.020, 0.030)
+"""Seconds between sending ``answer`` to the engine and CANCEL to the wire, per attempt."""
+
+
+def test_cancel_racing_the_answer_leaves_the_engine_consistent(
+    engine: EngineProcess,
+) -> None:
+    caller = RawCaller(engine.port)
+    outcomes: list[int] = []
+    try:
+        for attempt in range(len(RACE_DELAYS)):
+            number = f"+1555020{attempt:02d}"
+            dialog = caller.invite(number=number)
+            incoming = engine.wait_event("call.incoming")
+            assert incoming["call"]["caller"]["number"] == number
+            call_id = incoming["call"]["id"]
+
+            request_id = f"race{attempt}"
+            engine.send({"id": request_id, "cmd": "answer", "call": call_id})
+            # The answer travels through a pipe and the engine's command queue, the
+            # CANCEL straight to pjsip: sweep a small head start so both can win.
+            time.sleep(RACE_DELAYS[attempt])
+            caller.cancel(dialog)
+            final = caller.final_response(dialog)
+            caller.ack(dialog, final)
+            reply = wait_reply(engine, request_id)
+            outcomes.append(final.status)
+
+            if final.status == 200:
+                assert reply["ok"], reply
+                engine.wait_event("call.state", call_id=call_id, state="active")
+                assert caller.bye(dialog) == 200
+                ended = engine.wait_event("call.ended", call_id=call_id)
+                assert (ended["reason"], ended["ended_by"]) == ("completed", "caller")
+            else:
+                assert final.status == 487, final.raw
+                assert not reply["ok"], reply
+                assert reply["error"]["code"] in ("no_such_call", "invalid_state"), reply
+                ended = engine.wait_event("call.ended", call_id=call_id)
+                assert (ended["reason"], ended["ended_by"], ended["sip_status"]) == (
+                    "cancelled",
+                    "caller",
+                    487,
+                )
+            assert live_calls(engine) == [], f"attempt {attempt}: outcomes {outcomes}"
+    finally:
+        caller.close()
+    assert live_calls(engine) == []
+    assert "Assertion" not in engine.log_tail(400)
