@@ -377,6 +377,10 @@ class PhoneEngine(CallControl):
             )
             return
         record.mark("ring")
+        auto_code = self.settings.auto_answer
+        if auto_code is None and record.queue in self.settings.auto_answer_queues:
+            auto_code = 200
+            record.auto_answered = True  # "auto-in": the console beeps instead of ringing
         self.emit(Event.CALL_INCOMING, call=record.snapshot())
         try:
             prm = pj.CallOpParam()
@@ -384,12 +388,9 @@ class PhoneEngine(CallControl):
             call.answer(prm)
         except pj.Error as exc:
             log.warning("could not send 180 for call %s: %s", rid, exc.reason)
-        if self.settings.auto_answer is not None:
-            code = self.settings.auto_answer
+        if auto_code is not None:
+            code = auto_code
             self.defer(0, lambda: self._auto_answer(rid, code))
-        elif record.queue in self.settings.auto_answer_queues:
-            record.auto_answered = True
-            self.defer(0, lambda: self._auto_answer(rid, 200))
 
     def _refusal(self) -> tuple[int, str] | None:
         """Why a new call must be turned away now, or None."""
