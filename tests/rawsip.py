@@ -78,12 +78,12 @@ def parse_response(data: str) -> SipResponse | None:
 class RawCaller:
     """One UDP socket on 127.0.0.1 that places calls to ``target_port``."""
 
-    def __init__(self, target_port: int) -> None:
+    def __init__(self, target_port: int, user: str = "queue") -> None:
         self.target = ("127.0.0.1", target_port)
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.sock.bind(("127.0.0.1", 0))
         self.port = int(self.sock.getsockname()[1])
-        self.uri = f"sip:queue@127.0.0.1:{target_port}"
+        self.uri = f"sip:{user}@127.0.0.1:{target_port}"
 
     # ----------------------------------------------------------- requests
     def invite(self, number: str = "+15550100", name: str = "Raw Caller") -> Dialog:
@@ -159,6 +159,20 @@ class RawCaller:
                 return response
             dialog.responses.append(response)
         raise AssertionError(f"no final response to {method} within {timeout}s")
+
+    def wait_status(self, dialog: Dialog, status: int, timeout: float = 5.0) -> SipResponse:
+        """Wait for a response with ``status`` to the INVITE (earlier ones are recorded)."""
+        deadline = time.monotonic() + timeout
+        while (left := deadline - time.monotonic()) > 0:
+            response = self._receive(dialog, left)
+            if response is None:
+                break
+            dialog.responses.append(response)
+            if response.status == status and response.method == "INVITE":
+                if status >= 200:
+                    dialog.to = response.header("to")
+                return response
+        raise AssertionError(f"no {status} to the INVITE within {timeout}s")
 
     def _receive(self, dialog: Dialog, timeout: float) -> SipResponse | None:
         """The next response for ``dialog``; other calls' stray datagrams are dropped."""
