@@ -38,6 +38,26 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICKS
 
 
+def engine_answerer(engine: EngineProcess) -> Callable[[], None]:
+    """Answers the next call ringing at ``engine``."""
+
+    def answer() -> None:
+        call_id = engine.wait_event("call.incoming")["call"]["id"]
+        engine.command("answer", call=call_id)
+
+    return answer
+
+
+def baresip_answerer(peer: Baresip) -> Callable[[], None]:
+    """Accepts the next call ringing at ``peer``."""
+
+    def answer() -> None:
+        peer.wait_event("CALL_INCOMING")
+        peer.accept()
+
+    return answer
+
+
 def one_run(
     pid: int, uri: str, answer: Callable[[], None], calls: int, window: float, workdir: Path
 ) -> tuple[float, float, float]:
@@ -73,11 +93,6 @@ def main() -> None:
             config.write_text("sip:\n  audio_source: tone:1000\n")
             engine = EngineProcess(workdir, "--config", str(config))
             engine.wait_event("engine.ready")
-
-            def engine_answer() -> None:
-                call_id = engine.wait_event("call.incoming")["call"]["id"]
-                engine.command("answer", call=call_id)
-
             try:
                 engine_runs.append(
                     one_run(
