@@ -98,7 +98,7 @@ def main() -> None:
                     one_run(
                         engine.proc.pid,
                         f"sip:queue@127.0.0.1:{engine.port}",
-                        engine_answer,
+                        engine_answerer(engine),
                         args.calls,
                         args.window,
                         workdir,
@@ -108,16 +108,11 @@ def main() -> None:
                 engine.stop()
             with Baresip(workdir, user="subject", tone_hz=1000) as subject:
                 assert subject.proc is not None
-
-                def baresip_answer() -> None:
-                    subject.wait_event("CALL_INCOMING")
-                    subject.accept()
-
                 baresip_runs.append(
                     one_run(
                         subject.proc.pid,
                         subject.uri,
-                        baresip_answer,
+                        baresip_answerer(subject),
                         args.calls,
                         args.window,
                         workdir,
