@@ -46,7 +46,7 @@ from typing import IO, Any
 import pytest
 
 from tests.audio_tone import write_tone_wav
-from tests.support import free_udp_port, stop_process
+from tests.support import free_udp_tcp_port, stop_process
 
 __all__ = ["Baresip", "baresip_module_path", "free_sip_port", "free_tcp_port", "require_baresip"]
 
@@ -93,15 +93,7 @@ def free_tcp_port() -> int:
 
 def free_sip_port() -> int:
     """A port free for both UDP and TCP on 127.0.0.1 (baresip's sip_listen binds both)."""
-    for _ in range(100):
-        port = free_udp_port()
-        try:
-            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-                sock.bind(("127.0.0.1", port))
-        except OSError:
-            continue
-        return port
-    raise RuntimeError("no port free for both UDP and TCP")
+    return free_udp_tcp_port()
 
 
 def netstring(payload: bytes) -> bytes:

@@ -16,9 +16,8 @@ What the config does:
   host: relayed as they are. In-dialog requests: ``loose_route`` +
   ``t_relay``. OPTIONS to the proxy itself (no user part): 200.
 
-``SippProcess`` runs SIPp with what ``tests.support.Sipp`` does not offer:
-digest credentials (-au/-ap) for REGISTER, a port of the test's choosing (the
-Contact a REGISTER put in the location service), and UAS mode (no target).
+SIPp runs against it through ``tests.support.Sipp`` (``auth=`` for digest
+credentials, ``port=`` for the Contact a REGISTER put in the location service).
 """
 
 from __future__ import annotations
@@ -34,15 +33,14 @@ import subprocess
 import tempfile
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType, TracebackType
-from typing import Any
 
 import pytest
 
-from tests.support import SCENARIOS, free_udp_port, require_sipp, stop_process
+from tests.support import free_udp_tcp_port, stop_process
 
 TEMPLATE = Path(__file__).resolve().parent / "kamailio" / "kamailio.cfg.in"
 DEFAULT_USERS: Mapping[str, str] = MappingProxyType({"agent": "secret"})
@@ -61,19 +59,6 @@ def require_kamailio() -> None:
     for tool in ("kamailio", "kamcmd"):
         if shutil.which(tool) is None:
             pytest.fail(f"{tool} is not installed: apt-get install -y kamailio")
-
-
-def free_udp_tcp_port() -> int:
-    """A port on 127.0.0.1 that is free for both UDP and TCP right now."""
-    for _ in range(200):
-        port = free_udp_port()
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-            try:
-                sock.bind((HOST, port))
-            except OSError:
-                continue
-        return port
-    raise RuntimeError("no port free for both UDP and TCP")
 
 
 def live_group_members(pgid: int) -> list[int]:
@@ -452,95 +437,3 @@ class Kamailio:
         if not contacts:
             raise AssertionError(f"{user} not registered in {timeout}s:\n{self.log_tail()}")
         return contacts
-
-
-class SippProcess:
-    """One SIPp run on 127.0.0.1 with the options the tests.support ``Sipp`` does not take.
-
-    ``remote_port``: the target (None for a UAS that only waits for requests);
-    ``port``: its own port (default: a free one), e.g. the Contact of an earlier
-    REGISTER; ``auth``: (user, password) for ``[authentication]`` (-au/-ap);
-    ``service``: the ``[service]`` keyword (-s), the user part in the scenarios.
-    """
-
-    def __init__(
-        self,
-        workdir: Path,
-        scenario: str,
-        *,
-        remote_port: int | None = None,
-        port: int | None = None,
-        service: str | None = None,
-        auth: tuple[str, str] | None = None,
-        calls: int = 1,
-        timeout: float = 30.0,
-        extra: Sequence[str] = (),
-    ) -> None:
-        require_sipp()
-        self.port = port or free_udp_port()
-        self.errors = workdir / f"sipp-{self.port}-errors.log"
-        self.output = workdir / f"sipp-{self.port}.out"
-        argv = ["sipp"]
-        if remote_port is not None:
-            argv.append(f"{HOST}:{remote_port}")
-        argv += ["-sf", str(SCENARIOS / scenario), "-i", HOST, "-p", str(self.port)]
-        if service is not None:
-            argv += ["-s", service]
-        if auth is not None:
-            argv += ["-au", auth[0], "-ap", auth[1]]
-        argv += [
-            "-m",
-            str(calls),
-            "-timeout",
-            f"{int(timeout)}s",
-            "-timeout_error",
-            "-nostdin",
-            "-trace_err",
-            "-error_file",
-            str(self.errors),
-            *extra,
-        ]
-        with open(self.output, "ab") as out:
-            self.proc: subprocess.Popen[Any] = subprocess.Popen(
-                argv,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                cwd=workdir,
-                env={**os.environ, "TERM": "dumb"},
-            )
-
-    def wait_listening(self, timeout: float = 5.0) -> None:
-        """Wait until SIPp has bound its UDP port (so a request sent now reaches it)."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise AssertionError(f"SIPp exited {self.proc.returncode}: {self.report()}")
-            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-                try:
-                    sock.bind((HOST, self.port))
-                except OSError:
-                    return
-            time.sleep(0.05)
-        raise AssertionError(f"SIPp did not bind {HOST}:{self.port} in {timeout}s")
-
-    def wait(self, timeout: float = 40.0) -> int:
-        """Wait for SIPp to finish; returns its exit code (0: every call as scripted)."""
-        try:
-            return int(self.proc.wait(timeout))
-        except subprocess.TimeoutExpired:
-            stop_process(self.proc)
-            raise AssertionError(f"SIPp did not finish in {timeout}s") from None
-
-    def report(self) -> str:
-        """SIPp's error log and the end of its output, for assertion messages."""
-        parts = []
-        for path in (self.errors, self.output):
-            try:
-                parts.append(path.read_text(errors="replace")[-2000:])
-            except OSError:
-                parts.append(f"(no {path.name})")
-        return "\n".join(parts)
-
-    def stop(self) -> None:
-        """Stop SIPp by PID if it still runs."""
-        stop_process(self.proc)

@@ -39,6 +39,19 @@ def free_udp_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def free_udp_tcp_port() -> int:
+    """A port on 127.0.0.1 that is free for both UDP and TCP right now."""
+    for _ in range(200):
+        port = free_udp_port()
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        return port
+    raise RuntimeError("no port free for both UDP and TCP")
+
+
 def free_port_pair() -> int:
     """An even UDP port whose successor is free too (RTP + RTCP for SIPp media)."""
     for _ in range(200):
@@ -131,12 +144,18 @@ class EngineProcess:
         self._ids += 1
         request_id = f"t{self._ids}"
         self.send({"id": request_id, "cmd": cmd, **args})
+        return self.wait_reply(request_id, timeout, what=cmd)
+
+    def wait_reply(
+        self, request_id: str, timeout: float = 5.0, *, what: str | None = None
+    ) -> dict[str, Any]:
+        """The reply to request ``request_id`` (e.g. one written with :meth:`send`)."""
         deadline = time.monotonic() + timeout
         while (left := deadline - time.monotonic()) > 0:
             message = self.next_message(left)
             if message.get("type") == "reply" and message.get("id") == request_id:
                 return message
-        raise AssertionError(f"no reply to {cmd}")
+        raise AssertionError(f"no reply to {what or request_id}")
 
     def send(self, message: dict[str, Any]) -> None:
         """Write one raw JSON line to the engine's stdin."""
@@ -161,33 +180,54 @@ class EngineProcess:
         return self.proc.stderr.read().decode(errors="replace")
 
 
+DEFAULT_CALLERS: Sequence[tuple[str, str]] = (("Test Patient", "+15550100"),)
+"""The (display name, number) rows of the CSV a SIPp caller reads ``[field0]``/``[field1]`` from."""
+
+
 class Sipp:
-    """One SIPp run on 127.0.0.1 against a target port."""
+    """One SIPp run on 127.0.0.1: a UAC against ``target_port``, or a UAS when that is None.
+
+    ``scenario``: a file in ``tests/sipp`` (``*.xml``, -sf) or the name of a SIPp
+    built-in scenario such as ``uac`` (-sn). ``callers``: the rows of the -inf
+    CSV; ``calls``/``concurrent``/``rate``: -m/-l/-r; ``timeout``: SIPp's own
+    (-timeout, an error when reached); ``service``: the ``[service]`` keyword
+    (-s), the user part in the scenarios. ``port``: its own SIP port (default: a
+    free one), e.g. the Contact an earlier REGISTER put in a location service;
+    ``auth``: (user, password) for ``[authentication]`` (-au/-ap); ``extra``:
+    more arguments, as they are. Media (-mi/-mp) always goes to a free port pair.
+    """
 
     def __init__(
         self,
         workdir: Path,
         scenario: str,
-        target_port: int,
+        target_port: int | None = None,
         *,
-        callers: Sequence[tuple[str, str]] = (("Test Patient", "+15550100"),),
+        callers: Sequence[tuple[str, str]] = DEFAULT_CALLERS,
         calls: int = 1,
         concurrent: int = 1,
         rate: float = 10.0,
         timeout: float = 30.0,
         service: str = "queue",
+        port: int | None = None,
+        auth: tuple[str, str] | None = None,
+        extra: Sequence[str] = (),
     ) -> None:
         require_sipp()
         self.workdir = workdir
-        self.port = free_udp_port()
+        self.port = port or free_udp_port()
         csv = workdir / f"callers-{self.port}.csv"
         csv.write_text("SEQUENTIAL\n" + "".join(f"{n};{u};\n" for n, u in callers), "utf-8")
         self.errors = workdir / f"sipp-{self.port}-errors.log"
-        argv = [
-            "sipp",
-            f"127.0.0.1:{target_port}",
-            "-sf",
-            str(SCENARIOS / scenario),
+        self.output = workdir / f"sipp-{self.port}.out"
+        argv = ["sipp"]
+        if target_port is not None:
+            argv.append(f"127.0.0.1:{target_port}")
+        if scenario.endswith(".xml"):
+            argv += ["-sf", str(SCENARIOS / scenario)]
+        else:
+            argv += ["-sn", scenario]
+        argv += [
             "-i",
             "127.0.0.1",
             "-p",
@@ -198,6 +238,10 @@ class Sipp:
             str(free_port_pair()),
             "-s",
             service,
+        ]
+        if auth is not None:
+            argv += ["-au", auth[0], "-ap", auth[1]]
+        argv += [
             "-inf",
             str(csv),
             "-m",
@@ -213,16 +257,31 @@ class Sipp:
             "-trace_err",
             "-error_file",
             str(self.errors),
+            *extra,
         ]
-        self.output = workdir / f"sipp-{self.port}.out"
-        with open(self.output, "wb") as out:
-            self.proc = subprocess.Popen(
+        # Appended to: a SIPp UAS may reuse the port (and so the file) of an earlier run.
+        with open(self.output, "ab") as out:
+            self.proc: subprocess.Popen[bytes] = subprocess.Popen(
                 argv,
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 cwd=workdir,
                 env={**os.environ, "TERM": "dumb"},
             )
+
+    def wait_listening(self, timeout: float = 5.0) -> None:
+        """Wait until SIPp has bound its UDP port (so a request sent now reaches it)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"SIPp exited {self.proc.returncode}: {self.report()}")
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+                try:
+                    sock.bind(("127.0.0.1", self.port))
+                except OSError:
+                    return
+            time.sleep(0.05)
+        raise AssertionError(f"SIPp did not bind 127.0.0.1:{self.port} in {timeout}s")
 
     def wait(self, timeout: float = 40.0) -> int:
         """Wait for SIPp to finish; returns its exit code (0: every call as scripted)."""
@@ -233,11 +292,14 @@ class Sipp:
             raise AssertionError(f"SIPp did not finish in {timeout}s") from None
 
     def report(self) -> str:
-        """SIPp's error log, for assertion messages."""
-        try:
-            return self.errors.read_text(errors="replace")[-3000:]
-        except OSError:
-            return "(no SIPp error log)"
+        """SIPp's error log and the end of its output, for assertion messages."""
+        parts = []
+        for path in (self.errors, self.output):
+            try:
+                parts.append(path.read_text(errors="replace")[-2000:])
+            except OSError:
+                parts.append(f"(no {path.name})")
+        return "\n".join(parts)
 
     def stop(self) -> None:
         """Stop SIPp by PID if it still runs."""

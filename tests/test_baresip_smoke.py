@@ -5,9 +5,6 @@ Real components only: baresip 1.0.0 and SIPp on 127.0.0.1, nothing mocked.
 
 from __future__ import annotations
 
-import errno
-import socket
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +13,7 @@ import pytest
 
 from tests.audio_tone import dominant_frequency, read_wav_mono16, rms, write_tone_wav
 from tests.baresip import Baresip
-from tests.support import Sipp, free_port_pair, free_udp_port, require_sipp, stop_process
+from tests.support import Sipp
 
 
 @pytest.fixture
@@ -33,21 +30,6 @@ def started(phones: list[Baresip], phone: Baresip) -> Baresip:
     phones.append(phone)
     phone.start()
     return phone
-
-
-def wait_udp_bound(port: int, timeout: float = 5.0) -> None:
-    """Wait until some process (SIPp) has bound UDP ``port`` on 127.0.0.1."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-            try:
-                sock.bind(("127.0.0.1", port))
-            except OSError as exc:
-                if exc.errno == errno.EADDRINUSE:
-                    return
-                raise
-        time.sleep(0.05)
-    raise AssertionError(f"nothing bound UDP port {port} within {timeout}s")
 
 
 def test_audio_tone_round_trip(tmp_path: Path) -> None:
@@ -75,52 +57,20 @@ def test_baresip_starts_answers_ctrl_tcp_and_stops(phones: list[Baresip], tmp_pa
 
 def test_sipp_calls_baresip_auto_answer(phones: list[Baresip], tmp_path: Path) -> None:
     """SIPp's built-in UAC calls baresip, which answers by itself; SIPp hangs up."""
-    require_sipp()
     phone = started(phones, Baresip(tmp_path, auto_answer=True))
-    sipp_port = free_udp_port()
-    errors = tmp_path / "sipp-uac-errors.log"
-    with open(tmp_path / "sipp-uac.out", "wb") as out:
-        sipp = subprocess.Popen(
-            [
-                "sipp",
-                f"127.0.0.1:{phone.sip_port}",
-                "-sn",
-                "uac",
-                "-s",
-                "baresip",
-                "-i",
-                "127.0.0.1",
-                "-p",
-                str(sipp_port),
-                "-mi",
-                "127.0.0.1",
-                "-mp",
-                str(free_port_pair()),
-                "-m",
-                "1",
-                "-d",
-                "1000",
-                "-timeout",
-                "10s",
-                "-timeout_error",
-                "-nostdin",
-                "-trace_err",
-                "-error_file",
-                str(errors),
-            ],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            cwd=tmp_path,
-        )
+    # SIPp's built-in "uac": INVITE, ACK, a 1 s pause (-d), BYE.
+    sipp = Sipp(
+        tmp_path, "uac", phone.sip_port, service="baresip", timeout=10, extra=["-d", "1000"]
+    )
     try:
         established = phone.wait_event("CALL_ESTABLISHED")
         assert established["direction"] == "incoming"
-        assert established["peeruri"] == f"sip:sipp@127.0.0.1:{sipp_port}"
+        assert established["peeruri"] == f"sip:sipp@127.0.0.1:{sipp.port}"
         closed = phone.wait_event("CALL_CLOSED")
         assert closed["id"] == established["id"]
-        assert sipp.wait(10) == 0, errors.read_text() if errors.exists() else "(no error log)"
+        assert sipp.wait(10) == 0, sipp.report()
     finally:
-        stop_process(sipp)
+        sipp.stop()
     # answermode=auto answers inside baresip: 1.0.0 emits no CALL_INCOMING then.
     assert "CALL_INCOMING" not in phone.event_types()
 
@@ -146,7 +96,7 @@ def test_baresip_dials_sipp_hold_resume_hangup(phones: list[Baresip], tmp_path: 
     phone = started(phones, Baresip(tmp_path))
     sipp = Sipp(tmp_path, "uas_baresip_smoke.xml", phone.sip_port, timeout=15)
     try:
-        wait_udp_bound(sipp.port)
+        sipp.wait_listening()
         phone.dial(f"sip:service@127.0.0.1:{sipp.port}")
         established = phone.wait_event("CALL_ESTABLISHED")
         call_id = established["id"]

@@ -9,85 +9,16 @@ SIPp exit non-zero.
 
 from __future__ import annotations
 
-import os
 import queue
-import subprocess
 import time
 from pathlib import Path
 from typing import Any
 
 from tests.rawsip import RawCaller
-from tests.support import (
-    SCENARIOS,
-    EngineProcess,
-    Sipp,
-    free_port_pair,
-    free_udp_port,
-    require_sipp,
-    stop_process,
-)
+from tests.support import EngineProcess, Sipp
 
 SETTLE = 0.5
 """Seconds for a SIP exchange the engine reports no event for (e.g. a re-INVITE's 200)."""
-
-
-class SippUas:
-    """One SIPp run as a UAS on 127.0.0.1 (one call), for the engine's outbound calls."""
-
-    def __init__(self, workdir: Path, scenario: str, *, timeout: float = 20.0) -> None:
-        require_sipp()
-        self.port = free_udp_port()
-        self.errors = workdir / f"sipp-uas-{self.port}-errors.log"
-        self.output = workdir / f"sipp-uas-{self.port}.out"
-        argv = [
-            "sipp",
-            "-sf",
-            str(SCENARIOS / scenario),
-            "-i",
-            "127.0.0.1",
-            "-p",
-            str(self.port),
-            "-mi",
-            "127.0.0.1",
-            "-mp",
-            str(free_port_pair()),
-            "-m",
-            "1",
-            "-timeout",
-            f"{int(timeout)}s",
-            "-timeout_error",
-            "-nostdin",
-            "-trace_err",
-            "-error_file",
-            str(self.errors),
-        ]
-        with open(self.output, "wb") as out:
-            self.proc = subprocess.Popen(
-                argv,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                cwd=workdir,
-                env={**os.environ, "TERM": "dumb"},
-            )
-
-    def wait(self, timeout: float = 20.0) -> int:
-        """Wait for SIPp to finish; returns its exit code (0: the call went as scripted)."""
-        try:
-            return int(self.proc.wait(timeout))
-        except subprocess.TimeoutExpired:
-            stop_process(self.proc)
-            raise AssertionError(f"SIPp UAS did not finish in {timeout}s") from None
-
-    def report(self) -> str:
-        """SIPp's error log, for assertion messages."""
-        try:
-            return self.errors.read_text(errors="replace")[-3000:]
-        except OSError:
-            return "(no SIPp error log)"
-
-    def stop(self) -> None:
-        """Stop SIPp by PID if it still runs."""
-        stop_process(self.proc)
 
 
 def wait_incoming(engine: EngineProcess, sipp: Sipp, timeout: float = 10.0) -> str:
@@ -99,8 +30,9 @@ def wait_incoming(engine: EngineProcess, sipp: Sipp, timeout: float = 10.0) -> s
         except AssertionError:
             code = sipp.proc.poll()
             if code is not None:
-                output = sipp.output.read_text(errors="replace")[-2000:]
-                raise AssertionError(f"SIPp exited {code} before calling: {output}") from None
+                raise AssertionError(
+                    f"SIPp exited {code} before calling:\n{sipp.report()}"
+                ) from None
             if time.monotonic() > deadline:
                 raise
 
@@ -137,7 +69,7 @@ def assert_no_event(engine: EngineProcess, name: str, call_id: str) -> None:
     assert not seen, seen
 
 
-def finish(sipp: Sipp | SippUas) -> None:
+def finish(sipp: Sipp) -> None:
     """SIPp must have played its whole scenario (exit 0)."""
     try:
         code = sipp.wait()
@@ -234,7 +166,7 @@ def test_update_with_sdp_is_answered_and_the_call_goes_on(
 
 # --------------------------------------------------------------- outbound
 def test_outbound_call_with_early_media(engine: EngineProcess, tmp_path: Path) -> None:
-    uas = SippUas(tmp_path, "uas_early_media.xml")
+    uas = Sipp(tmp_path, "uas_early_media.xml", timeout=20)
     target = f"sip:target@127.0.0.1:{uas.port}"
     reply = engine.command("dial", number=target)
     assert reply["ok"], reply
@@ -319,16 +251,6 @@ def test_incoming_refer_is_declined_and_the_call_goes_on(
 
 
 # ----------------------------------------------------------- CANCEL race
-def wait_reply(engine: EngineProcess, request_id: str, timeout: float = 5.0) -> dict[str, Any]:
-    """The reply to a command sent with :meth:`EngineProcess.send`."""
-    deadline = time.monotonic() + timeout
-    while (left := deadline - time.monotonic()) > 0:
-        message = engine.next_message(left)
-        if message.get("type") == "reply" and message.get("id") == request_id:
-            return message
-    raise AssertionError(f"no reply to {request_id}")
-
-
 RACE_DELAYS = (0.0, 0.0, 0.002, 0.004, 0.006, 0.008, 0.010, 0.015, 0.020, 0.030)
 """Seconds between sending ``answer`` to the engine and CANCEL to the wire, per attempt."""
 
@@ -354,7 +276,7 @@ def test_cancel_racing_the_answer_leaves_the_engine_consistent(
             caller.cancel(dialog)
             final = caller.final_response(dialog)
             caller.ack(dialog, final)
-            reply = wait_reply(engine, request_id)
+            reply = engine.wait_reply(request_id)
             outcomes.append(final.status)
 
             if final.status == 200:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.kamailio import Kamailio, SippProcess
-from tests.support import EngineProcess
+from tests.kamailio import Kamailio
+from tests.support import EngineProcess, Sipp
 
 
 def account_config(tmp_path: Path, kamailio: Kamailio, *, transport: str = "udp") -> Path:
@@ -63,14 +63,12 @@ def test_registers_with_digest_and_takes_a_call_through_the_proxy(
         status = engine.command("status")["result"]
         assert status["registration"]["state"] == "registered"
 
-        callers = tmp_path / "callers.csv"
-        callers.write_text("SEQUENTIAL\nRouted Patient;+15550123;\n")
-        sipp = SippProcess(
+        sipp = Sipp(
             tmp_path,
             "uac_call_kamailio.xml",
-            remote_port=kamailio.port,
+            kamailio.port,
+            callers=[("Routed Patient", "+15550123")],
             service="agent",
-            extra=["-inf", str(callers)],
         )
         incoming = engine.wait_event("call.incoming")
         assert incoming["call"]["caller"]["display_name"] == "Routed Patient"

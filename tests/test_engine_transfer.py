@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.kamailio import SippProcess
 from tests.support import EngineProcess, Sipp
 
 
@@ -17,9 +16,9 @@ def answered(engine: EngineProcess, sipp_scenario: str, tmp_path: Path) -> tuple
     return sipp, call_id
 
 
-def target(tmp_path: Path, scenario: str) -> SippProcess:
+def target(tmp_path: Path, scenario: str) -> Sipp:
     """A SIPp UAS playing a transfer or consult target."""
-    uas = SippProcess(tmp_path, scenario)
+    uas = Sipp(tmp_path, scenario)
     uas.wait_listening()
     return uas
 

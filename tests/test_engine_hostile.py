@@ -1,0 +1,101 @@
+"""Malformed and hostile SIP traffic never takes the engine down."""
+
+from __future__ import annotations
+
+import random
+import socket
+import time
+from pathlib import Path
+
+from tests.support import EngineProcess, Sipp
+
+INVITE = (
+    "INVITE sip:queue@127.0.0.1:{port} SIP/2.0\r\n"
+    "Via: SIP/2.0/UDP 127.0.0.1:{me};branch=z9hG4bK{n}\r\n"
+    'From: "{name}" <sip:{number}@127.0.0.1:{me}>;tag={n}\r\n'
+    "To: <sip:queue@127.0.0.1:{port}>\r\n"
+    "Call-ID: hostile-{n}\r\nCSeq: 1 INVITE\r\n"
+    "Contact: <sip:x@127.0.0.1:{me}>\r\nMax-Forwards: 70\r\n"
+    "Content-Type: application/sdp\r\nContent-Length: {length}\r\n\r\n{body}"
+)
+
+
+def hostile_messages(port: int, me: int) -> list[bytes]:
+    """A mix of malformed, oversized and nonsensical SIP (and non-SIP) datagrams."""
+    rng = random.Random(3125)
+    sdp = (
+        "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\n"
+        "t=0 0\r\nm=audio 9 RTP/AVP 0\r\n"
+    )
+    cases = [
+        b"",
+        b"\x00" * 100,
+        bytes(rng.randrange(256) for _ in range(1400)),
+        b"INVITE\r\n\r\n",
+        b"INVITE sip:queue@127.0.0.1 SIP/2.0\r\n\r\n",  # no headers at all
+        b"SIP/2.0 200 OK\r\nCall-ID: nowhere\r\n\r\n",  # stray response
+        b"BYE sip:x@127.0.0.1 SIP/2.0\r\nCall-ID: unknown\r\nCSeq: 1 BYE\r\n\r\n",
+    ]
+    variants = [
+        {"name": "x" * 4000, "number": "1", "body": sdp},  # huge display name
+        {"name": '\\"\x1b[31m', "number": "\u202e123", "body": sdp},  # escapes, RTL
+        {"name": "ok", "number": "1", "body": "v=0\r\nm=audio abc RTP/AVP\r\n"},  # bad SDP
+        {"name": "ok", "number": "1", "body": "not sdp at all"},
+        {"name": "ok", "number": "1", "body": sdp * 40},  # very long body
+        {"name": "ok", "number": "1", "body": sdp.replace("IN IP4", "IN IP9")},
+    ]
+    for n, fields in enumerate(variants):
+        body = str(fields["body"])
+        text = INVITE.format(
+            port=port,
+            me=me,
+            n=n,
+            name=fields["name"],
+            number=fields["number"],
+            length=len(body.encode()),
+            body=body,
+        )
+        cases.append(text.encode("utf-8", errors="surrogateescape"))
+        cases.append(text.replace("Content-Length", "Content-Length: 99999\r\nX-Dup").encode())
+        cut = text.encode()
+        cases.append(cut[: rng.randrange(10, len(cut))])  # truncated mid-message
+    return cases
+
+
+def test_hostile_datagrams_then_a_normal_call(engine: EngineProcess, tmp_path: Path) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        me = int(sock.getsockname()[1])
+        for _ in range(3):
+            for message in hostile_messages(engine.port, me):
+                sock.sendto(message[:65000], ("127.0.0.1", engine.port))
+    assert engine.command("ping")["result"] == {"pong": True}
+    # Whatever of that was well-formed enough to ring is declined...
+    deadline = time.monotonic() + 10
+    while calls := engine.command("status")["result"]["calls"]:
+        for call in calls:
+            engine.command("reject", call=call["id"], code=486)
+        assert time.monotonic() < deadline, calls
+        time.sleep(0.2)
+    # ...and a normal call works as before.
+    sipp = Sipp(tmp_path, "uac_caller_hangs_up.xml", engine.port, callers=[("After Storm", "+1")])
+    deadline = time.monotonic() + 10
+    while True:
+        incoming = engine.wait_event("call.incoming", timeout=10)["call"]
+        if incoming["caller"]["display_name"] == "After Storm":
+            break
+        assert time.monotonic() < deadline
+    assert engine.command("answer", call=incoming["id"])["ok"]
+    assert engine.wait_event("call.ended", call_id=incoming["id"])["ended_by"] == "caller"
+    assert sipp.wait() == 0, sipp.report()
+    assert "Assertion" not in engine.log_tail(400)
+
+
+def test_protocol_garbage_on_stdin_gets_errors_not_a_crash(engine: EngineProcess) -> None:
+    assert engine.proc.stdin is not None
+    for line in (b"\xff\xfe\n", b"[1,2,3]\n", b'{"id": 5, "cmd": "ping"}\n', b"x" * 70000 + b"\n"):
+        engine.proc.stdin.write(line)
+        engine.proc.stdin.flush()
+    errors = [engine.next_message(5) for _ in range(4)]
+    assert all(reply["ok"] is False for reply in errors), errors
+    assert engine.command("ping")["ok"]
