@@ -13,6 +13,7 @@ from pathlib import Path
 from textual.app import App
 from textual.binding import Binding
 
+from console.commands import AgentActions
 from console.core.config import CarelineConfig
 from console.core.phone import PhoneClient, PhoneStatus
 from console.core.recorder import CallRecorder
@@ -20,6 +21,7 @@ from console.core.store import Store
 from console.dialogs.confirm import ConfirmDialog
 from console.messages import PhoneEvent, PhoneStatusChanged
 from console.screens.agent import AgentScreen
+from console.themes import THEMES
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +40,7 @@ class CarelineApp(App[int]):
     CSS_PATH = "careline.tcss"
     TITLE = "careline"
     ENABLE_COMMAND_PALETTE = True
+    COMMANDS = App.COMMANDS | {AgentActions}
     BINDINGS = [
         Binding(
             "q",
@@ -87,9 +90,21 @@ class CarelineApp(App[int]):
 
     async def on_mount(self) -> None:
         """Open the store, show the agent screen, start the phone."""
+        for theme in THEMES.values():
+            self.register_theme(theme)
+        self.theme = self.config.ui.theme
+        self.set_keymap(dict(self.config.keymap))
         self._store = await Store.open(self.wiring.store_path)
         self._recorder = CallRecorder(self._store, self.config.agent.id)
         await self.push_screen(self.agent_screen)
+        unknown = set(self.config.keymap) - {row.binding_id for row in self.agent_screen.key_rows()}
+        if unknown:
+            self.notify(
+                f"keymap: no binding with id {', '.join(sorted(unknown))} "
+                "(the help screen, ?, lists the ids)",
+                severity="warning",
+                markup=False,
+            )
         self.phone.start()
 
     async def on_unmount(self) -> None:

@@ -56,6 +56,7 @@ async def wait_for(
         if loop.time() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         await pilot.pause(0.05)
+    await pilot.pause()  # let the frame that shows it be painted
 
 
 def talking(app: CarelineApp) -> bool:

@@ -1,17 +1,20 @@
 """The console's picture of live calls, built from engine events.
 
 :class:`CallQueue` holds what the agent sees: ringing calls waiting, the call
-being talked on, and when each started. It is updated only from protocol
-events, so it is the same after a reconnect (the ``hello`` snapshot rebuilds
-it) as before.
+being talked on, calls on hold, consult legs, and when each started. It is
+updated only from protocol events, so it is the same after a reconnect (the
+``hello`` snapshot rebuilds it) as before.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
+
+_PRIORITY_RANK = {"emergency": 0, "urgent": 1, "normal": 2, "non-urgent": 3}
+"""RFC 3261 Priority values, most pressing first; anything else counts as normal."""
 
 
 def parse_time(value: object) -> datetime | None:
@@ -35,11 +38,28 @@ class LiveCall:
     state: str
     received_at: datetime
     answered_at: datetime | None = None
+    direction: str = "inbound"
+    queue: str = ""
+    priority: str = ""
+    local_hold: bool = False
+    remote_hold: bool = False
+    muted: bool = False
+    auto_answered: bool = False
+    consult_for: str | None = None
+    consult_id: str | None = None
+    transfer_status: str = ""
+    transfer_target: str = ""
+    dtmf_sent: str = ""
+    """Digits the agent sent on this call (shown while the call is up, never stored)."""
+    headers: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_protocol(cls, call: dict[str, Any]) -> LiveCall:
         """Build from a protocol call object (untrusted strings kept verbatim)."""
         caller = call.get("caller") or {}
+        hold = call.get("hold") or {}
+        transfer = call.get("transfer") or {}
+        headers = {str(k): str(v) for k, v in (call.get("headers") or {}).items()}
         return cls(
             id=str(call["id"]),
             caller_name=str(caller.get("display_name", "")),
@@ -48,12 +68,34 @@ class LiveCall:
             state=str(call.get("state", "ringing")),
             received_at=parse_time(call.get("received_at")) or datetime.now(UTC),
             answered_at=parse_time(call.get("answered_at")),
+            direction=str(call.get("direction", "inbound")),
+            queue=str(call.get("queue", "")),
+            priority=headers.get("Priority", "").strip().lower(),
+            local_hold=bool(hold.get("local", False)),
+            remote_hold=bool(hold.get("remote", False)),
+            muted=bool(call.get("muted", False)),
+            auto_answered=bool(call.get("auto_answered", False)),
+            consult_for=call.get("consult_for") or None,
+            consult_id=call.get("consult_id") or None,
+            transfer_status=str(transfer.get("status", "")),
+            transfer_target=str(transfer.get("target", "")),
+            headers=headers,
         )
 
     @property
     def ringing(self) -> bool:
-        """Waiting for the agent to answer."""
-        return self.state == "ringing"
+        """An inbound call waiting for the agent to answer."""
+        return self.state == "ringing" and self.direction == "inbound"
+
+    @property
+    def talking(self) -> bool:
+        """Answered and not on hold at our side."""
+        return self.state == "active" and not self.local_hold
+
+    @property
+    def priority_rank(self) -> int:
+        """0 for emergency … 3 for non-urgent."""
+        return _PRIORITY_RANK.get(self.priority, 2)
 
     def seconds_waiting(self, now: datetime) -> float:
         """Time since the call arrived."""
@@ -67,7 +109,7 @@ class LiveCall:
 
 
 class CallQueue:
-    """Live calls in arrival order, updated from engine events."""
+    """Live calls, priority first then longest waiting, updated from engine events."""
 
     def __init__(self) -> None:
         self._calls: dict[str, LiveCall] = {}
@@ -79,22 +121,37 @@ class CallQueue:
         return iter(self.calls())
 
     def calls(self) -> list[LiveCall]:
-        """Every live call, longest waiting first."""
-        return sorted(self._calls.values(), key=lambda call: call.received_at)
+        """Every live call: priority on top, then longest waiting first."""
+        return sorted(self._calls.values(), key=lambda c: (c.priority_rank, c.received_at))
 
     def get(self, call_id: str) -> LiveCall | None:
         """The live call with this id."""
         return self._calls.get(call_id)
 
     def ringing(self) -> list[LiveCall]:
-        """Calls waiting to be answered, longest waiting first."""
+        """Inbound calls waiting to be answered, in queue order."""
         return [call for call in self.calls() if call.ringing]
 
     def active(self) -> LiveCall | None:
-        """The call the agent is talking on (or connecting), if any."""
+        """The call the agent is talking on (or connecting/dialling), if any."""
         for call in self.calls():
-            if call.state in ("active", "connecting"):
+            if (
+                call.talking
+                or call.state in ("connecting", "calling", "early")
+                or (call.state == "ringing" and call.direction == "outbound")
+            ):
                 return call
+        return None
+
+    def held(self) -> list[LiveCall]:
+        """Answered calls the agent has on hold."""
+        return [call for call in self.calls() if call.state == "active" and call.local_hold]
+
+    def consult_pair(self) -> tuple[LiveCall, LiveCall] | None:
+        """(call being transferred, consult call) when a consult is up."""
+        for call in self._calls.values():
+            if call.consult_for and call.consult_for in self._calls:
+                return self._calls[call.consult_for], call
         return None
 
     def reset(self, calls: list[dict[str, Any]]) -> None:
@@ -110,28 +167,63 @@ class CallQueue:
         self._calls = {}
         return dropped
 
+    def note_dtmf(self, call_id: str, digits: str) -> None:
+        """Remember digits the agent sent (for the call panel)."""
+        call = self._calls.get(call_id)
+        if call is not None:
+            self._calls[call_id] = replace(call, dtmf_sent=(call.dtmf_sent + digits)[-24:])
+
     def apply(self, event: dict[str, Any]) -> LiveCall | None:
         """Update from one event; returns the call it concerned, if any."""
         name = event.get("event")
-        if name == "call.incoming":
+        if name in ("call.incoming", "call.outgoing"):
             call = LiveCall.from_protocol(event["call"])
+            self._calls[call.id] = call
+            original = self._calls.get(call.consult_for or "")
+            if original is not None:
+                self._calls[original.id] = replace(original, consult_id=call.id)
+            return call
+        if name == "call.replaced":
+            self._calls.pop(str(event.get("call_id", "")), None)
+            call = LiveCall.from_protocol(event["new_call"])
             self._calls[call.id] = call
             return call
         call_id = str(event.get("call_id", ""))
         current = self._calls.get(call_id)
         if current is None:
             return None
+        updated: LiveCall | None = None
         if name == "call.state":
             state = str(event.get("state", current.state))
             answered = current.answered_at
             if state == "active" and answered is None:
                 answered = parse_time(event.get("time")) or datetime.now(UTC)
             updated = replace(current, state=state, answered_at=answered)
-            self._calls[call_id] = updated
-            return updated
-        if name == "call.ended":
-            return self._calls.pop(call_id)
-        return None
+        elif name == "call.hold":
+            updated = replace(
+                current, local_hold=bool(event.get("local")), remote_hold=bool(event.get("remote"))
+            )
+        elif name == "call.mute":
+            updated = replace(current, muted=bool(event.get("muted")))
+        elif name == "call.transfer":
+            updated = replace(
+                current,
+                transfer_status=str(event.get("status", "")),
+                transfer_target=str(event.get("target", "")),
+            )
+        elif name == "call.ended":
+            removed = self._calls.pop(call_id)
+            for other_id, other in list(self._calls.items()):
+                if other.consult_id == call_id or other.consult_for == call_id:
+                    self._calls[other_id] = replace(other, consult_id=None, consult_for=None)
+            return removed
+        if updated is not None and name == "call.transfer" and "call" in event:
+            linked = LiveCall.from_protocol(event["call"])
+            updated = replace(updated, consult_id=linked.consult_id)
+        if updated is None:
+            return None
+        self._calls[call_id] = updated
+        return updated
 
 
 def format_duration(seconds: float) -> str:

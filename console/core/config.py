@@ -229,8 +229,35 @@ class StoreConfig(_Model):
     """Database file; None: ``careline.sqlite3`` in the user data directory."""
 
 
+class DirectoryEntry(_Model):
+    """A transfer or dial target in the agent's directory."""
+
+    name: Annotated[str, Field(min_length=1, max_length=60)]
+    """What the agent searches for and sees, e.g. "Nurse line"."""
+    number: Annotated[str, Field(min_length=1, max_length=256)]
+    """A number, an extension or a SIP URI (resolved by the dial plan)."""
+    description: Annotated[str, Field(max_length=200)] = ""
+    """One line on when to use it."""
+    hours: Annotated[str, Field(max_length=60)] = ""
+    """When it is staffed, as text (e.g. "Mon-Fri 08:00-18:00")."""
+    type: Literal["queue", "person", "external", "emergency"] = "queue"
+    """Kind of target; emergency targets are listed first and marked."""
+
+
 class UiConfig(_Model):
     """The console's look and behaviour."""
+
+    theme: Literal["careline", "high-contrast", "monochrome"] = "careline"
+    """Colour theme: the default, a high-contrast one, or monochrome-safe."""
+    not_ready_reasons: list[Annotated[str, Field(min_length=1, max_length=40)]] = [
+        "Break",
+        "Lunch",
+        "Meeting",
+        "Training",
+        "Coaching",
+        "Admin",
+    ]
+    """Reasons offered when the agent goes Not ready."""
 
     history_size: Annotated[int, Field(ge=1, le=500)] = 20
     """How many finished calls the history list shows."""
@@ -253,6 +280,13 @@ class CarelineConfig(_Model):
     """Local store settings."""
     ui: UiConfig = UiConfig()
     """Console settings."""
+    directory: list[DirectoryEntry] = []
+    """Transfer and dial targets offered in the picker."""
+    keymap: dict[
+        Annotated[str, Field(pattern=r"^[a-z_]+\.[a-z_]+$")],
+        Annotated[str, Field(min_length=1, max_length=40)],
+    ] = {}
+    """Key overrides by binding id, e.g. {"call.hold": "f5"} (see the help screen for ids)."""
 
 
 def user_config_file() -> Path:

@@ -1,21 +1,27 @@
-"""The agent's main screen: call queue, active call, notes, recent calls."""
+"""The agent's main screen: queue, active call, patient and guidance panes, notes, history."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, cast
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer, Label, TextArea
+from textual.widgets import Footer, Label, Static, TextArea
 
+from console.core.agent_state import AgentState
 from console.core.calls import CallQueue, LiveCall
 from console.core.phone import PhoneError
 from console.core.text import caller_label
+from console.dialogs.availability import AvailabilityPicker
+from console.dialogs.dtmf_pad import DtmfPad
+from console.dialogs.help import HelpScreen, KeyHelp
+from console.dialogs.target_picker import PickedTarget, TargetPicker
 from console.messages import PhoneEvent, PhoneStatusChanged
 from console.widgets.active_call import ActiveCallPanel
 from console.widgets.call_queue import CallQueueTable
@@ -24,6 +30,14 @@ from console.widgets.status_bar import StatusBar
 
 if TYPE_CHECKING:
     from console.app import CarelineApp
+
+COMPACT_HEIGHT = 30
+"""Below this many rows the history pane gives its space to the workspace."""
+
+# Which actions apply in which situation drives both the footer and the palette.
+_NEEDS_RINGING = {"answer", "decline"}
+_NEEDS_CALL = {"hangup", "hold", "mute", "transfer", "consult", "dtmf"}
+_NEEDS_CONSULT = {"complete", "cancel_consult", "swap"}
 
 
 class AgentScreen(Screen[None]):
@@ -45,6 +59,80 @@ class AgentScreen(Screen[None]):
             id="call.decline",
             tooltip="Refuse the selected ringing call (486 Busy Here)",
         ),
+        Binding(
+            "o",
+            "hold",
+            "Hold",
+            id="call.hold",
+            tooltip="Put the call on hold, or take the selected held call back",
+        ),
+        Binding("m", "mute", "Mute", id="call.mute", tooltip="Mute or unmute your side"),
+        Binding(
+            "t",
+            "transfer",
+            "Transfer",
+            id="call.transfer",
+            tooltip="Blind transfer: pick a target, the caller is handed over",
+        ),
+        Binding(
+            "c",
+            "consult",
+            "Consult",
+            id="call.consult",
+            tooltip="Hold the caller and call a target first (attended transfer)",
+        ),
+        Binding(
+            "f",
+            "complete",
+            "Complete",
+            id="call.complete",
+            tooltip="Finish the attended transfer: connect caller and target",
+        ),
+        Binding(
+            "x",
+            "cancel_consult",
+            "Cancel consult",
+            id="call.cancel_consult",
+            tooltip="End the consult call and go back to the caller",
+        ),
+        Binding(
+            "s",
+            "swap",
+            "Swap",
+            id="call.swap",
+            tooltip="Switch between the caller and the consult call",
+        ),
+        Binding("p", "dial", "Dial", id="call.dial", tooltip="Call a number or a directory entry"),
+        Binding(
+            "number_sign",
+            "dtmf",
+            "Keypad",
+            id="call.dtmf",
+            key_display="#",
+            tooltip="Send DTMF tones (IVR menus, extensions)",
+        ),
+        Binding(
+            "tab",
+            "next_call",
+            "Next call",
+            id="queue.next",
+            show=False,
+            tooltip="Select the next call in the queue",
+        ),
+        Binding(
+            "r",
+            "agent_state",
+            "State",
+            id="agent.state",
+            tooltip="Ready, Not ready (with a reason) or Offline",
+        ),
+        Binding(
+            "w",
+            "why",
+            "Why no calls?",
+            id="agent.why",
+            tooltip="Explain why calls are (not) reaching you right now",
+        ),
         Binding("n", "notes", "Notes", id="notes.focus", tooltip="Type notes for this call"),
         Binding(
             "escape",
@@ -54,11 +142,20 @@ class AgentScreen(Screen[None]):
             show=False,
             tooltip="Back to the call queue",
         ),
+        Binding(
+            "question_mark",
+            "help",
+            "Help",
+            id="app.help",
+            key_display="?",
+            tooltip="Every key and what it does",
+        ),
     ]
 
     def __init__(self) -> None:
         super().__init__()
         self.queue = CallQueue()
+        self.agent = AgentState()
         self.notes_call_id: str | None = None
         self._ticker: Timer | None = None
 
@@ -68,40 +165,62 @@ class AgentScreen(Screen[None]):
         return cast("CarelineApp", self.app)
 
     def compose(self) -> ComposeResult:
-        """Status bar, queue and active call side by side, notes, history, footer."""
+        """Status bar; queue and history beside call, patient and guidance; notes; footer."""
         ui = self.careline.config.ui
         yield StatusBar(id="status")
         with Horizontal(id="workspace"):
-            with Vertical(id="queue-pane", classes="pane"):
-                yield Label("Call queue", classes="pane-title")
-                yield CallQueueTable(max_caller_chars=ui.max_caller_chars, id="queue")
-                yield Label("No calls waiting.", id="queue-empty", classes="empty")
-            with Vertical(id="call-pane", classes="pane"):
-                yield Label("Active call", classes="pane-title")
-                yield ActiveCallPanel(max_caller_chars=ui.max_caller_chars, id="active")
+            with Vertical(id="left"):
+                with Vertical(id="queue-pane", classes="pane"):
+                    yield Label("Call queue", classes="pane-title")
+                    yield CallQueueTable(max_caller_chars=ui.max_caller_chars, id="queue")
+                    yield Label("No calls waiting.", id="queue-empty", classes="empty")
+                with Vertical(id="history-pane", classes="pane"):
+                    yield Label("Recent calls", classes="pane-title")
+                    yield CallHistory(max_caller_chars=ui.max_caller_chars, id="history")
+            with Vertical(id="right"):
+                with Vertical(id="call-pane", classes="pane"):
+                    yield ActiveCallPanel(max_caller_chars=ui.max_caller_chars, id="active")
+                with Vertical(id="patient-pane", classes="pane"):
+                    yield Label("Patient", classes="pane-title")
+                    yield Static(
+                        "No patient yet: the caller's record appears here when a call rings.",
+                        classes="empty",
+                        markup=False,
+                    )
+                with Vertical(id="guidance-pane", classes="pane"):
+                    yield Label("Guidance", classes="pane-title")
+                    yield Static(
+                        "No script for this call: call guidance appears here once a "
+                        "call is answered.",
+                        classes="empty",
+                        markup=False,
+                    )
         with Vertical(id="notes-pane", classes="pane"):
             yield Label("Notes (n to type, Esc when done)", classes="pane-title")
             yield TextArea(id="notes", soft_wrap=True, show_line_numbers=False)
-        with Vertical(id="history-pane", classes="pane"):
-            yield Label("Recent calls", classes="pane-title")
-            yield CallHistory(max_caller_chars=ui.max_caller_chars, id="history")
         yield Footer()
 
     async def on_mount(self) -> None:
         """Fill the history and start with the queue focused."""
-        status = self.query_one(StatusBar)
-        status.agent_name = self.careline.config.agent.name
+        self.query_one(StatusBar).agent_name = self.careline.config.agent.name
         self.query_one(CallQueueTable).focus()
         self._refresh_calls()
         await self._refresh_history()
 
+    def on_resize(self, event: events.Resize) -> None:
+        """Small terminals (80×24) drop the history to keep the call panes usable."""
+        self.set_class(event.size.height < COMPACT_HEIGHT, "-compact")
+
     # ------------------------------------------------------------ engine facts
+    def _set_agent(self, agent: AgentState) -> None:
+        self.agent = agent
+        self.query_one(StatusBar).state = agent
+
     @on(PhoneStatusChanged)
     async def _phone_status(self, message: PhoneStatusChanged) -> None:
-        status = self.query_one(StatusBar)
-        status.online = message.status.online
-        status.detail = message.status.listen if message.status.online else message.status.detail
-        if not message.status.online:
+        status = message.status
+        self._set_agent(replace(self.agent, phone_online=status.online, phone_detail=status.detail))
+        if not status.online:
             lost = self.queue.clear()
             if lost:
                 await self.careline.recorder.engine_lost(lost)
@@ -120,21 +239,24 @@ class AgentScreen(Screen[None]):
         event = message.event
         name = event.get("event")
         ended_with_notes = False
+        self._set_agent(self.agent.apply(event))
         if name == "hello":
-            status = event.get("status") or {}
-            self.queue.reset(list(status.get("calls", [])))
-            self.query_one(StatusBar).capacity = int(status.get("max_calls", 4))
-        elif name == "call.incoming":
-            call = self.queue.apply(event)
-            if call is not None:
-                self._alert_ringing(call)
-        elif name == "call.state":
-            call = self.queue.apply(event)
-            if call is not None and call.state == "active" and self.notes_call_id != call.id:
-                self._start_notes(call)
+            self.queue.reset(list((event.get("status") or {}).get("calls", [])))
         elif name == "call.ended":
             call = self.queue.apply(event)
             ended_with_notes = call is not None and call.id == self.notes_call_id
+        else:
+            call = self.queue.apply(event)
+            if call is not None:
+                if (
+                    name == "call.state"
+                    and call.state == "active"
+                    and call.direction == "inbound"
+                    and self.notes_call_id != call.id
+                ):
+                    await self._save_notes()  # the previous call's notes, before the box clears
+                    self._start_notes(call)
+                self._react(name, call, event)
         self._refresh_calls()
         # Screen first, disk second: the agent sees the ringing call without
         # waiting for an fsync; the writes still happen in event order.
@@ -144,7 +266,24 @@ class AgentScreen(Screen[None]):
         if finished:
             await self._refresh_history()
 
+    def _react(self, name: object, call: LiveCall, event: dict[str, Any]) -> None:
+        if name == "call.incoming":
+            self._alert_ringing(call)
+        elif name == "call.transfer" and call.transfer_status == "failed":
+            self.notify(
+                f"Transfer failed ({event.get('detail') or event.get('sip_status')}); "
+                "the caller is back with you.",
+                severity="error",
+                markup=False,
+                timeout=8,
+            )
+        elif name == "call.transfer" and call.transfer_status == "succeeded":
+            self.notify("Transfer completed.", markup=False)
+
     def _alert_ringing(self, call: LiveCall) -> None:
+        if call.auto_answered:
+            self.app.bell()  # auto-in: a beep instead of ringing
+            return
         if self.careline.config.ui.bell:
             self.app.bell()
         # After the next frame: the ringing row paints first, the toast follows.
@@ -166,11 +305,19 @@ class AgentScreen(Screen[None]):
             self.query_one("#queue-empty").display = not calls
             table.display = bool(calls)
             panel = self.query_one(ActiveCallPanel)
-            panel.call = self.queue.active()
+            active = self.queue.active()
+            pair = self.queue.consult_pair()
+            if active is None and pair is not None:
+                active = pair[0]
+            panel.call = active
+            panel.consult = None
+            if pair is not None and active is not None:
+                panel.consult = pair[1] if active.id == pair[0].id else pair[0]
             panel.now = now
             self.query_one(StatusBar).calls = len(calls)
             # On the pane, not the screen: a screen class restyles every widget.
             self.query_one("#queue-pane").set_class(any(c.ringing for c in calls), "-ringing")
+        self.refresh_bindings()
         # Tick only while there is something to count: an idle console does not redraw.
         if calls and self._ticker is None:
             self._ticker = self.set_interval(1, self._refresh_calls)
@@ -186,8 +333,7 @@ class AgentScreen(Screen[None]):
     def _start_notes(self, call: LiveCall) -> None:
         """A newly answered call gets a fresh notes box (the old notes are saved)."""
         self.notes_call_id = call.id
-        notes = self.query_one("#notes", TextArea)
-        notes.text = ""
+        self.query_one("#notes", TextArea).text = ""
 
     async def _save_notes(self) -> None:
         if self.notes_call_id is None:
@@ -196,37 +342,56 @@ class AgentScreen(Screen[None]):
         if text.strip():
             await self.careline.store.save_notes(self.notes_call_id, text)
 
-    # ----------------------------------------------------------------- actions
-    def _target_ringing(self) -> LiveCall | None:
+    # ------------------------------------------------------- which keys apply
+    def _selected(self) -> LiveCall | None:
         selected = self.query_one(CallQueueTable).selected_call_id()
-        call = self.queue.get(selected) if selected else None
+        return self.queue.get(selected) if selected else None
+
+    def _target_ringing(self) -> LiveCall | None:
+        call = self._selected()
         if call is not None and call.ringing:
             return call
         ringing = self.queue.ringing()
         return ringing[0] if ringing else None
 
+    def _current(self) -> LiveCall | None:
+        """The call an in-call action applies to: the one talking, else the selected one."""
+        active = self.queue.active()
+        if active is not None:
+            return active
+        selected = self._selected()
+        if selected is not None and selected.state == "active":
+            return selected
+        held = self.queue.held()
+        return held[0] if held else None
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:  # noqa: ARG002 - Textual API
+        """Keys apply only when they can act (a hidden key does nothing), so the footer lists
+        exactly the keys that apply right now."""
+        if action in _NEEDS_RINGING:
+            return bool(self.queue.ringing())
+        if action in _NEEDS_CALL:
+            return self._current() is not None
+        if action in _NEEDS_CONSULT:
+            return self.queue.consult_pair() is not None
+        return True
+
+    # ----------------------------------------------------------------- actions
     def action_answer(self) -> None:
-        """Answer the selected ringing call, or the one waiting longest."""
-        if self.queue.active() is not None:
-            self.notify(
-                "Hang up the current call before answering another.",
-                severity="warning",
-                markup=False,
-            )
-            return
+        """Answer the selected (or longest waiting) ringing call; a talking call is held."""
         call = self._target_ringing()
         if call is None:
             self.notify("No call is ringing.", severity="warning", markup=False)
             return
-        self._send("answer", call.id)
+        self._send("answer", call=call.id)
 
     def action_hangup(self) -> None:
-        """End the call in progress."""
-        call = self.queue.active()
+        """End the call in progress (or the selected held call)."""
+        call = self._current()
         if call is None:
             self.notify("There is no call in progress.", severity="warning", markup=False)
             return
-        self._send("hangup", call.id)
+        self._send("hangup", call=call.id)
 
     def action_decline(self) -> None:
         """Refuse the selected (or longest waiting) ringing call with 486 Busy Here."""
@@ -234,7 +399,121 @@ class AgentScreen(Screen[None]):
         if call is None:
             self.notify("No call is ringing.", severity="warning", markup=False)
             return
-        self._send("reject", call.id, code=486)
+        self._send("reject", call=call.id, code=486)
+
+    def action_hold(self) -> None:
+        """Hold the talking call; with none talking, take the selected (or only) held call back."""
+        active = self.queue.active()
+        if active is not None and active.state == "active":
+            self._send("hold", call=active.id)
+            return
+        selected = self._selected()
+        held = selected if selected is not None and selected.local_hold else None
+        held = held or (self.queue.held()[0] if self.queue.held() else None)
+        if held is None:
+            self.notify("There is no call to hold or resume.", severity="warning", markup=False)
+            return
+        self._send("resume", call=held.id)
+
+    def action_mute(self) -> None:
+        """Mute or unmute the agent's side of the call."""
+        call = self._current()
+        if call is None:
+            self.notify("There is no call to mute.", severity="warning", markup=False)
+            return
+        self._send("unmute" if call.muted else "mute", call=call.id)
+
+    def _pick(self, title: str, then: str) -> None:
+        def chosen(target: PickedTarget | None) -> None:
+            if target is None:
+                return
+            call = self._current()
+            if then == "dial":
+                self._send("dial", number=target.number)
+            elif call is None:
+                self.notify("The call ended meanwhile.", severity="warning", markup=False)
+            else:
+                self._send(then, call=call.id, target=target.number)
+
+        self.app.push_screen(TargetPicker(title, list(self.careline.config.directory)), chosen)
+
+    def action_transfer(self) -> None:
+        """Blind transfer the call to a target from the directory (or typed)."""
+        if self._current() is None:
+            self.notify("There is no call to transfer.", severity="warning", markup=False)
+            return
+        self._pick("Transfer the caller to…", "transfer")
+
+    def action_consult(self) -> None:
+        """Hold the caller and call a target (attended transfer)."""
+        if self._current() is None:
+            self.notify("There is no call to consult about.", severity="warning", markup=False)
+            return
+        self._pick("Consult (caller waits on hold)…", "consult")
+
+    def action_dial(self) -> None:
+        """Call a number, an extension or a directory entry."""
+        self._pick("Dial…", "dial")
+
+    def _consult_command(self, cmd: str) -> None:
+        pair = self.queue.consult_pair()
+        if pair is None:
+            self.notify("No consult call is up.", severity="warning", markup=False)
+            return
+        self._send(cmd, call=pair[0].id)
+
+    def action_complete(self) -> None:
+        """Connect the caller with the consulted target."""
+        self._consult_command("complete")
+
+    def action_cancel_consult(self) -> None:
+        """Hang up the consult call and go back to the caller."""
+        self._consult_command("cancel_consult")
+
+    def action_swap(self) -> None:
+        """Switch between caller and consult call."""
+        self._consult_command("swap")
+
+    def action_dtmf(self) -> None:
+        """Open the keypad; each key sends a tone on the call."""
+        if self._current() is None:
+            self.notify("There is no call to send tones on.", severity="warning", markup=False)
+            return
+        self.app.push_screen(DtmfPad())
+
+    @on(DtmfPad.Digit)
+    def _dtmf_digit(self, message: DtmfPad.Digit) -> None:
+        call = self._current()
+        if call is not None:
+            self.queue.note_dtmf(call.id, message.digit)
+            self._send("dtmf", call=call.id, digits=message.digit)
+            self._refresh_calls()
+
+    def action_next_call(self) -> None:
+        """Select the next call in the queue."""
+        self.query_one(CallQueueTable).select_next()
+
+    def action_agent_state(self) -> None:
+        """Pick Ready, Not ready (with a reason) or Offline."""
+
+        def chosen(choice: tuple[str, str] | None) -> None:
+            if choice is not None:
+                state, reason = choice
+                self._send("availability", state=state, reason=reason)
+
+        current = self.agent.availability + (f" ({self.agent.reason})" if self.agent.reason else "")
+        self.app.push_screen(
+            AvailabilityPicker(list(self.careline.config.ui.not_ready_reasons), current), chosen
+        )
+
+    def action_why(self) -> None:
+        """Explain in one sentence why calls are (not) arriving."""
+        self.notify(
+            self.agent.explain(datetime.now(UTC)),
+            title="Why am I (not) getting calls?",
+            markup=False,
+            timeout=10,
+        )
 
     def action_notes(self) -> None:
         """Move the cursor into the notes box."""
@@ -244,9 +523,33 @@ class AgentScreen(Screen[None]):
         """Back to the call queue."""
         self.query_one(CallQueueTable).focus()
 
+    def key_rows(self) -> list[KeyHelp]:
+        """Every binding of this screen and the app, with the keys in force (keymap applied)."""
+        rows = []
+        bindings = list(self.BINDINGS) + list(self.app.BINDINGS)
+        keymap = self.careline.config.keymap
+        for binding in bindings:
+            if not isinstance(binding, Binding) or binding.id is None:
+                continue
+            keys = keymap.get(binding.id, binding.key_display or binding.key)
+            rows.append(KeyHelp(keys, binding.description, binding.id, binding.tooltip))
+        return rows
+
+    def palette_entries(self) -> list[tuple[str, str, str]]:
+        """(label, action, help) for the command palette: every screen action."""
+        return [
+            (b.description, b.action, b.tooltip)
+            for b in self.BINDINGS
+            if isinstance(b, Binding) and b.id not in ("notes.leave",)
+        ]
+
+    def action_help(self) -> None:
+        """Show every key."""
+        self.app.push_screen(HelpScreen(self.key_rows()))
+
     @work(group="phone-commands")
-    async def _send(self, cmd: str, call_id: str, **args: Any) -> None:
+    async def _send(self, cmd: str, **args: Any) -> None:
         try:
-            await self.careline.phone.command(cmd, call=call_id, **args)
+            await self.careline.phone.command(cmd, **args)
         except PhoneError as exc:
-            self.notify(f"Could not {cmd}: {exc}", severity="error", markup=False)
+            self.notify(f"Could not {cmd.replace('_', ' ')}: {exc}", severity="error", markup=False)

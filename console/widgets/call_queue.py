@@ -1,4 +1,4 @@
-"""The call queue: every call at the engine, longest waiting first."""
+"""The call queue: every call at the engine, priority first, longest waiting first."""
 
 from __future__ import annotations
 
@@ -10,7 +10,18 @@ from textual.widgets import DataTable
 from console.core.calls import LiveCall, format_duration
 from console.core.text import caller_label, safe_text
 
-_STATE_LABEL = {"ringing": "ringing", "connecting": "answering", "active": "talking"}
+
+def state_label(call: LiveCall) -> Text:
+    """How the queue names a call's state."""
+    if call.ringing:
+        return Text("ringing", style="bold")
+    if call.state == "active":
+        if call.local_hold:
+            return Text("on hold", style="reverse")
+        return Text("consult" if call.consult_for else "talking")
+    if call.direction == "outbound":
+        return Text("dialling" if call.state in ("calling", "ringing", "early") else call.state)
+    return Text({"connecting": "answering"}.get(call.state, safe_text(call.state, 12)))
 
 
 class CallQueueTable(DataTable[Text]):
@@ -24,31 +35,38 @@ class CallQueueTable(DataTable[Text]):
         """Set up the columns."""
         self.add_column("Caller", key="caller")
         self.add_column("Number", key="number")
+        self.add_column("Queue", key="queue")
         self.add_column("State", key="state")
         self.add_column("Time", key="wait")
 
     def sync(self, calls: list[LiveCall], now: datetime) -> None:
-        """Make the rows match ``calls`` without rebuilding the table."""
-        wanted = {call.id for call in calls}
-        for key in list(self.rows):
-            if key.value not in wanted:
-                self.remove_row(key)
+        """Make the rows match ``calls`` (order included) without flicker."""
+        wanted = [call.id for call in calls]
+        current = [str(key.value) for key in self.rows]
+        if current != wanted[: len(current)] or set(current) - set(wanted):
+            # Order changed (a priority call arrived) or calls left: rebuild, keep the cursor.
+            selected = self.selected_call_id()
+            self.clear()
+            current = []
+            if selected in wanted:
+                self.move_cursor(row=wanted.index(selected))
         for call in calls:
-            state = Text(
-                _STATE_LABEL.get(call.state, safe_text(call.state, 12)),
-                style="bold" if call.ringing else "",
-            )
             # Ringing: how long the patient has waited; answered: how long the talk is.
             seconds = call.seconds_talking(now) if call.answered_at else call.seconds_waiting(now)
             wait = Text(format_duration(seconds))
-            if call.id in self.rows:
-                self.update_cell(call.id, "state", state)
+            queue = safe_text(call.queue, 16)
+            if call.priority and call.priority != "normal":
+                queue = f"{queue} !{safe_text(call.priority, 10)}".strip()
+            if call.id in current:
+                self.update_cell(call.id, "state", state_label(call))
                 self.update_cell(call.id, "wait", wait)
+                self.update_cell(call.id, "queue", Text(queue))
             else:
                 self.add_row(
                     Text(caller_label(call.caller_name, call.caller_number, self.max_caller_chars)),
-                    Text(safe_text(call.caller_number, 24)),
-                    state,
+                    Text(safe_text(call.caller_number, 20)),
+                    Text(queue),
+                    state_label(call),
                     wait,
                     key=call.id,
                 )
@@ -59,3 +77,8 @@ class CallQueueTable(DataTable[Text]):
             return None
         key = self.coordinate_to_cell_key(self.cursor_coordinate).row_key
         return str(key.value) if key.value is not None else None
+
+    def select_next(self) -> None:
+        """Move the cursor to the next call, wrapping around."""
+        if self.row_count:
+            self.move_cursor(row=(self.cursor_row + 1) % self.row_count)

@@ -1,54 +1,80 @@
-"""The status bar: who is working, whether the phone works, how busy it is."""
+"""The status bar: who is working, in what state, whether the phone works, how busy it is."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from rich.text import Text
 from textual.reactive import reactive
 from textual.widgets import Static
 
+from console.core.agent_state import AgentState
 from console.core.text import safe_text
+
+_STATE_LABEL = {
+    "available": "Ready",
+    "not_ready": "Not ready",
+    "wrap_up": "Wrap-up",
+    "offline": "Offline",
+}
+
+
+def time_in_state(seconds: float) -> str:
+    """Minutes in the current state: ``7m``, ``1h05m``."""
+    minutes = max(0, int(seconds // 60))
+    return f"{minutes // 60}h{minutes % 60:02d}m" if minutes >= 60 else f"{minutes}m"
 
 
 class StatusBar(Static):
-    """One line across the top: agent, phone state, call count, clock."""
+    """One line across the top: agent, state and time in it, phone, registration, calls, clock."""
 
     agent_name: reactive[str] = reactive("")
     """The signed-in agent's name."""
-    online: reactive[bool] = reactive(False)
-    """True while the phone engine is connected."""
-    detail: reactive[str] = reactive("starting")
-    """Why the phone is offline, or where it listens when online."""
+    state: reactive[AgentState] = reactive(AgentState)
+    """Phone, availability and registration facts."""
     calls: reactive[int] = reactive(0)
     """Live calls at the engine."""
-    capacity: reactive[int] = reactive(4)
-    """Most calls the engine can hold at once."""
     clock: reactive[str] = reactive("")
     """Local wall-clock time, HH:MM."""
 
     def on_mount(self) -> None:
-        """Start the minute clock (one redraw a minute, not a second)."""
+        """Tick every 15 s: the clock and the time-in-state (minutes) need no more."""
         self._tick()
         self.set_interval(15, self._tick)
 
     def _tick(self) -> None:
         self.clock = datetime.now().astimezone().strftime("%H:%M")
+        self.refresh()
 
-    def watch_online(self, online: bool) -> None:
-        """Colour the bar by phone state."""
-        self.set_class(not online, "-offline")
+    def watch_state(self, state: AgentState) -> None:
+        """Colour the bar by what matters most: offline phone, then not ready."""
+        self.set_class(not state.phone_online or state.registration == "failed", "-offline")
+        self.set_class(state.phone_online and state.availability != "available", "-not-ready")
+
+    # Online/detail kept as properties for callers that only know about the phone.
+    @property
+    def online(self) -> bool:
+        """True while the phone engine is connected."""
+        return self.state.phone_online
 
     def render(self) -> Text:
-        """Literal text only: the agent name comes from config, the detail from the engine."""
+        """Literal text only: names come from config, details from the engine."""
+        s = self.state
         line = Text(no_wrap=True, overflow="ellipsis")
         line.append(" careline ", style="bold")
-        line.append(f" {safe_text(self.agent_name, 30)} ")
-        if self.online:
-            line.append(" ● phone online ", style="bold")
-            line.append(safe_text(self.detail, 30))
+        line.append(f" {safe_text(self.agent_name, 24)} ")
+        label = _STATE_LABEL.get(s.availability, s.availability)
+        if s.reason:
+            label += f": {safe_text(s.reason, 20)}"
+        if s.since is not None:
+            label += f" {time_in_state((datetime.now(UTC) - s.since).total_seconds())}"
+        line.append(f" {label} ", style="bold reverse")
+        if s.phone_online:
+            line.append(" ● phone online ")
         else:
-            line.append(" ○ phone offline ", style="bold reverse")
-            line.append(" " + safe_text(self.detail, 60))
-        line.append(f"  calls {self.calls}/{self.capacity}  {self.clock}")
+            line.append(" ○ phone offline ", style="bold")
+            line.append(safe_text(s.phone_detail, 50) + " ")
+        if s.registration not in ("none", ""):
+            line.append(f" reg: {safe_text(s.registration, 14)} ")
+        line.append(f" calls {self.calls}/{s.queue_capacity}  {self.clock} ")
         return line

@@ -1,0 +1,74 @@
+"""The help screen: every key, what it does, and its id for remapping."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import DataTable, Label
+
+
+@dataclass(frozen=True, slots=True)
+class KeyHelp:
+    """One line of the help screen."""
+
+    keys: str
+    description: str
+    binding_id: str
+    tooltip: str
+
+
+class HelpScreen(ModalScreen[None]):
+    """A table of keys; Esc or ? closes it."""
+
+    BINDINGS = [
+        Binding("escape,question_mark,q", "close", "Close", id="help.close", tooltip="Close help"),
+    ]
+
+    DEFAULT_CSS = """
+    HelpScreen { align: center middle; }
+    HelpScreen > Vertical {
+        width: 100; max-width: 98%; height: auto; max-height: 95%;
+        border: thick $accent; background: $surface; padding: 0 1;
+    }
+    HelpScreen DataTable { height: auto; max-height: 30; }
+    HelpScreen .hint { color: $text-muted; }
+    """
+
+    def __init__(self, rows: list[KeyHelp]) -> None:
+        super().__init__()
+        self.rows = rows
+
+    def compose(self) -> ComposeResult:
+        """Title, the key table, how to remap."""
+        with Vertical():
+            yield Label(
+                "careline keys — every action is also in the command palette (Ctrl+P)", markup=False
+            )
+            yield DataTable(cursor_type="row", zebra_stripes=True)
+            yield Label(
+                "Remap a key in your config: keymap: {call.hold: f5}  ·  Esc closes",
+                classes="hint",
+                markup=False,
+            )
+
+    def on_mount(self) -> None:
+        """Fill the table."""
+        table = self.query_one(DataTable)
+        table.add_columns("Key", "Action", "What it does", "Id")
+        for row in self.rows:
+            table.add_row(
+                Text(row.keys, style="bold"),
+                Text(row.description),
+                Text(row.tooltip),
+                Text(row.binding_id, style="dim"),
+            )
+        table.focus()
+
+    def action_close(self) -> None:
+        """Close help."""
+        self.dismiss(None)
