@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiosqlite
@@ -13,61 +12,14 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import TextArea
 
-from console.app import AppWiring, CarelineApp, create_app
-from console.core.config import CarelineConfig, load_config
-from console.core.phone import engine_command
+from console.app import CarelineApp
 from console.messages import PhoneEvent
 from console.widgets.active_call import ActiveCallPanel
 from console.widgets.call_queue import CallQueueTable
 from console.widgets.history import CallHistory
 from console.widgets.status_bar import StatusBar
-from tests.support import Sipp, free_udp_port
-
-SIZE = (120, 36)
-
-
-def make_app(tmp_path: Path) -> CarelineApp:
-    """A console on a free SIP port with its own socket, store and logs."""
-    port = free_udp_port()
-    config: CarelineConfig = load_config(
-        environ={"CARELINE_UI__BELL": "false", "CARELINE_ENGINE__RESTART_DELAY": "0.2"}
-    )
-    socket_path = tmp_path / "engine.sock"
-    wiring = AppWiring(
-        engine_argv=engine_command(
-            socket_path=socket_path, listen=f"127.0.0.1:{port}", log_path=tmp_path / "engine.log"
-        ),
-        socket_path=socket_path,
-        store_path=tmp_path / "store.sqlite3",
-        engine_stderr=tmp_path / "engine.err",
-    )
-    app = create_app(config, wiring)
-    app.sip_port = port  # type: ignore[attr-defined]
-    return app
-
-
-async def wait_for(
-    pilot: Pilot[int], predicate: Callable[[], bool], seconds: float = 10.0, what: str = "condition"
-) -> None:
-    """Let the app run until ``predicate`` holds."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + seconds
-    while not predicate():
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await pilot.pause(0.05)
-    await pilot.pause()  # let the frame that shows it be painted
-
-
-def talking(app: CarelineApp) -> bool:
-    """True once the agent's active call is connected."""
-    call = app.agent_screen.queue.active()
-    return call is not None and call.state == "active"
-
-
-def screen_text(app: CarelineApp) -> str:
-    """Everything the given app has on screen, as plain text."""
-    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+from tests.console_app import SIZE, make_app, screen_text, sip_port, talking, wait_for
+from tests.support import Sipp
 
 
 @pytest.fixture
@@ -77,10 +29,6 @@ async def console(tmp_path: Path) -> AsyncIterator[tuple[CarelineApp, Pilot[int]
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: app.phone.status.online, 20, "phone online")
         yield app, pilot
-
-
-def sip_port(app: CarelineApp) -> int:
-    return int(app.sip_port)  # type: ignore[attr-defined]
 
 
 async def test_ringing_call_renders_answer_key_answers_hangup_key_ends(

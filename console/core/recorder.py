@@ -25,8 +25,10 @@ class CallRecorder:
     async def record(self, event: dict[str, Any]) -> bool:
         """Store what ``event`` says; True if a call was finished (history changed)."""
         name = event.get("event")
-        if name == "call.incoming":
+        if name in ("call.incoming", "call.outgoing"):
             await self.store.call_started(self.agent_id, event["call"])
+        elif name == "call.replaced":
+            await self.store.call_started(self.agent_id, event["new_call"])
         elif name == "hello":
             for call in (event.get("status") or {}).get("calls", []):
                 await self.store.call_started(self.agent_id, call)

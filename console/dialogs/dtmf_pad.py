@@ -7,6 +7,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
+from textual.message_pump import MessagePump
 from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 
@@ -28,14 +29,15 @@ class DtmfPad(ModalScreen[None]):
     """
 
     class Digit(Message):
-        """The agent pressed a DTMF key."""
+        """The agent pressed a DTMF key (sent to the screen that opened the pad)."""
 
         def __init__(self, digit: str) -> None:
             super().__init__()
             self.digit = digit
 
-    def __init__(self) -> None:
+    def __init__(self, opener: MessagePump) -> None:
         super().__init__()
+        self.opener = opener
         self.sent = ""
 
     def compose(self) -> ComposeResult:
@@ -52,7 +54,7 @@ class DtmfPad(ModalScreen[None]):
             event.stop()
             self.sent = (self.sent + char.upper())[-24:]
             self.query_one("#digits", Label).update(self.sent)
-            self.app.post_message(self.Digit(char.upper()))
+            self.opener.post_message(self.Digit(char.upper()))
 
     def action_close(self) -> None:
         """Close the pad."""

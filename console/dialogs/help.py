@@ -59,13 +59,13 @@ class HelpScreen(ModalScreen[None]):
     def on_mount(self) -> None:
         """Fill the table."""
         table = self.query_one(DataTable)
-        table.add_columns("Key", "Action", "What it does", "Id")
+        table.add_columns("Key", "Action", "Id (for keymap)", "What it does")
         for row in self.rows:
             table.add_row(
                 Text(row.keys, style="bold"),
                 Text(row.description),
-                Text(row.tooltip),
                 Text(row.binding_id, style="dim"),
+                Text(row.tooltip),
             )
         table.focus()
 

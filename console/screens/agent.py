@@ -309,6 +309,10 @@ class AgentScreen(Screen[None]):
             pair = self.queue.consult_pair()
             if active is None and pair is not None:
                 active = pair[0]
+            if active is None and self.queue.held():
+                # Nobody talking: show the held call the agent would take back.
+                selected = self._selected()
+                active = selected if selected and selected.local_hold else self.queue.held()[0]
             panel.call = active
             panel.consult = None
             if pair is not None and active is not None:
@@ -479,7 +483,7 @@ class AgentScreen(Screen[None]):
         if self._current() is None:
             self.notify("There is no call to send tones on.", severity="warning", markup=False)
             return
-        self.app.push_screen(DtmfPad())
+        self.app.push_screen(DtmfPad(self))
 
     @on(DtmfPad.Digit)
     def _dtmf_digit(self, message: DtmfPad.Digit) -> None:

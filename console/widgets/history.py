@@ -14,6 +14,8 @@ _OUTCOME = {
     ("completed", "agent"): "agent hung up",
     ("cancelled", "caller"): "missed (caller gave up)",
     ("rejected", "agent"): "declined",
+    ("rejected", "caller"): "not answered",
+    ("transferred", "agent"): "transferred",
     ("shutdown", "engine"): "cut at shutdown",
     ("failed", "engine"): "lost (phone restarted)",
 }

@@ -1,0 +1,72 @@
+"""Running the real console (with its real engine) under Textual's Pilot."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from pathlib import Path
+
+from textual.pilot import Pilot
+
+from console.app import AppWiring, CarelineApp, create_app
+from console.core.config import load_config
+from console.core.phone import engine_command
+from tests.support import free_udp_port
+
+SIZE = (120, 36)
+
+
+def make_app(tmp_path: Path, config_text: str = "") -> CarelineApp:
+    """A console on a free SIP port with its own socket, store and logs.
+
+    ``config_text`` is YAML for the console's own configuration file.
+    """
+    port = free_udp_port()
+    path = None
+    if config_text:
+        path = tmp_path / "console.yaml"
+        path.write_text(config_text)
+    config = load_config(
+        path, environ={"CARELINE_UI__BELL": "false", "CARELINE_ENGINE__RESTART_DELAY": "0.2"}
+    )
+    socket_path = tmp_path / "engine.sock"
+    wiring = AppWiring(
+        engine_argv=engine_command(
+            socket_path=socket_path, listen=f"127.0.0.1:{port}", log_path=tmp_path / "engine.log"
+        ),
+        socket_path=socket_path,
+        store_path=tmp_path / "store.sqlite3",
+        engine_stderr=tmp_path / "engine.err",
+    )
+    app = create_app(config, wiring)
+    app.sip_port = port  # type: ignore[attr-defined]
+    return app
+
+
+def sip_port(app: CarelineApp) -> int:
+    """The SIP port the app's engine listens on."""
+    return int(app.sip_port)  # type: ignore[attr-defined]
+
+
+async def wait_for(
+    pilot: Pilot[int], predicate: Callable[[], bool], seconds: float = 10.0, what: str = "condition"
+) -> None:
+    """Let the app run until ``predicate`` holds, then let that frame be painted."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    while not predicate():
+        if loop.time() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await pilot.pause(0.05)
+    await pilot.pause()
+
+
+def talking(app: CarelineApp) -> bool:
+    """True once the agent's active call is connected."""
+    call = app.agent_screen.queue.active()
+    return call is not None and call.state == "active"
+
+
+def screen_text(app: CarelineApp) -> str:
+    """Everything the app has on screen (top screen, modals included), as plain text."""
+    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
