@@ -17,7 +17,7 @@ from pathlib import Path
 
 from console.app import AppWiring, create_app
 from console.core.config import CarelineConfig
-from console.core.demo import DEMO_CALLERS
+from console.core.demo import DEMO_CALLERS, demo_directory
 from console.core.paths import data_dir, log_dir, runtime_dir
 from console.core.phone import engine_command
 from console.core.store import Store
@@ -81,11 +81,15 @@ def free_udp_port(host: str = "127.0.0.1") -> int:
 
 
 def run_demo(config: CarelineConfig, *, interval: float, ring_timeout: float) -> int:
-    """The demo: engine, simulated callers and console, all on 127.0.0.1."""
+    """The demo: engine, simulated callers, transfer targets and console, all on 127.0.0.1."""
     agent_port = free_udp_port()
     caller_port = free_udp_port()
+    targets_port = free_udp_port()
     demo_config = config.model_copy(
-        update={"agent": config.agent.model_copy(update={"name": "Demo Agent", "id": "demo-agent"})}
+        update={
+            "agent": config.agent.model_copy(update={"name": "Demo Agent", "id": "demo-agent"}),
+            "directory": demo_directory(targets_port),
+        }
     )
     wiring = _wiring(
         listen=f"127.0.0.1:{agent_port}",
@@ -94,37 +98,42 @@ def run_demo(config: CarelineConfig, *, interval: float, ring_timeout: float) ->
         config_path=None,
         log_name="demo-engine",
     )
-    caller_log = log_dir() / "demo-caller.log"
     callers = [{"name": c.name, "number": c.number} for c in DEMO_CALLERS]
-    with open(caller_log, "ab") as log_file:
-        caller = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "sip.demo_caller",
-                "--target",
-                f"sip:queue@127.0.0.1:{agent_port}",
-                "--listen",
-                f"127.0.0.1:{caller_port}",
-                "--interval",
-                str(interval),
-                "--ring-timeout",
-                str(ring_timeout),
-                "--log",
-                str(caller_log),
-                "--callers",
-                json.dumps(callers),
-            ],
+    # Patients and transfer targets are separate processes: each pjsua2 holds
+    # at most 4 calls, and an attended transfer needs 4 at the patients' side.
+    patients = _demo_process(
+        "demo-caller",
+        "--target",
+        f"sip:queue@127.0.0.1:{agent_port}",
+        "--listen",
+        f"127.0.0.1:{caller_port}",
+        "--interval",
+        str(interval),
+        "--ring-timeout",
+        str(ring_timeout),
+        "--callers",
+        json.dumps(callers),
+    )
+    targets = _demo_process("demo-targets", "--listen", f"127.0.0.1:{targets_port}", "--lines", "0")
+    try:
+        result = create_app(demo_config, wiring).run()
+    finally:
+        _stop(patients)
+        _stop(targets)
+    return int(result or 0)
+
+
+def _demo_process(name: str, *args: str) -> subprocess.Popen[bytes]:
+    """Start one ``sip.demo_caller`` process logging to ``<name>.log``."""
+    log_path = log_dir() / f"{name}.log"
+    with open(log_path, "ab") as log_file:
+        return subprocess.Popen(
+            [sys.executable, "-m", "sip.demo_caller", *args, "--log", str(log_path)],
             stdin=subprocess.DEVNULL,
             stdout=log_file,
             stderr=log_file,
             start_new_session=True,
         )
-    try:
-        result = create_app(demo_config, wiring).run()
-    finally:
-        _stop(caller)
-    return int(result or 0)
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> None:

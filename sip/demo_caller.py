@@ -1,15 +1,18 @@
 """The demo caller: synthetic patients calling the agent, with audio.
 
-A small pjsua2 user agent on 127.0.0.1 that calls the target one caller at a
-time: it rings until answered (or gives up after ``--ring-timeout``), plays
-a generated voice-band tone pattern into the call, and hangs up after a
-while if the agent has not. It exits on SIGTERM/SIGINT or when the process
-that started it goes away. Run ``python -m sip.demo_caller --help``.
+A small pjsua2 user agent on 127.0.0.1 that calls the target on several
+lines at once (``--lines``): each call rings until answered (or gives up
+after ``--ring-timeout``), plays a generated voice-band tone pattern into the
+call, and hangs up after a while if the agent has not. It also plays two
+transfer targets on its own address: ``sip:nurse@…`` answers, and
+``sip:billing@…`` is busy; a patient that is transferred follows the REFER.
+It exits on SIGTERM/SIGINT or when the process that started it goes away. Run ``python -m sip.demo_caller --help``.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import ctypes
 import gc
 import json
@@ -27,6 +30,7 @@ from typing import Any
 import pjsua2 as pj
 
 from sip.server import NativeOutput
+from sip.sipmsg import request_uri
 
 SAMPLE_RATE = 8000
 
@@ -63,12 +67,28 @@ def die_with_parent() -> None:
         pass
 
 
+class _Voice:
+    """The one audio player, held here (not by calls) so teardown can drop it.
+
+    A call handed to pjsua2 (``prm.newCall``) may outlive our references until
+    libDestroy; it must not keep the player alive past that (pjmedia asserts).
+    """
+
+    def __init__(self, player: pj.AudioMediaPlayer) -> None:
+        self.player: pj.AudioMediaPlayer | None = player
+
+
 class _DemoCall(pj.Call):  # type: ignore[misc]
-    def __init__(self, account: pj.Account, player: pj.AudioMediaPlayer) -> None:
-        super().__init__(account)
-        self.player = player
+    """A demo call (placed by a patient line, or received by a demo target)."""
+
+    def __init__(self, account: pj.Account, voice: _Voice, call_id: int = -1) -> None:
+        super().__init__(account, call_id)
+        self.account = account
+        self.voice = voice
         self.state = pj.PJSIP_INV_STATE_NULL
         self.answered_at: float | None = None
+        self.started = time.monotonic()
+        self.transferred_to: _DemoCall | None = None
 
     def onCallState(self, _prm: Any) -> None:  # noqa: N802 - pjsua2 API name
         try:
@@ -85,19 +105,87 @@ class _DemoCall(pj.Call):  # type: ignore[misc]
                 if (
                     media.type == pj.PJMEDIA_TYPE_AUDIO
                     and media.status == pj.PJSUA_CALL_MEDIA_ACTIVE
-                ):
-                    self.player.startTransmit(self.getAudioMedia(index))
+                ) and self.voice.player is not None:
+                    self.voice.player.startTransmit(self.getAudioMedia(index))
         except pj.Error:
             pass
 
+    def onCallTransferRequest(self, prm: Any) -> None:  # noqa: N802 - pjsua2 API name
+        # The patient follows the agent's transfer, as a real phone would.
+        self.transferred_to = _DemoCall(self.account, self.voice)
+        prm.newCall = self.transferred_to
+
+    def onCallReplaced(self, prm: Any) -> None:  # noqa: N802 - pjsua2 API name
+        # An attended transfer: the patient's INVITE/Replaces takes over this
+        # target call. Python must own the new call so it dies before libDestroy.
+        self.transferred_to = _DemoCall(self.account, self.voice, prm.newCallId)
+        prm.newCall = self.transferred_to
+
+
+class _Targets(pj.Account):  # type: ignore[misc]
+    """Demo transfer targets on the same address: ``nurse`` answers, ``billing`` is busy."""
+
+    def __init__(self, voice: _Voice) -> None:
+        super().__init__()
+        self.voice = voice
+        self.calls: list[_DemoCall] = []
+        self.pending: list[tuple[float, _DemoCall, int]] = []
+
+    def onIncomingCall(self, prm: Any) -> None:  # noqa: N802 - pjsua2 API name
+        try:
+            call = _DemoCall(self, self.voice, prm.callId)
+            user = request_uri(str(prm.rdata.wholeMsg)).split("@", 1)[0].removeprefix("sip:")
+            self.calls.append(call)
+            ringing = pj.CallOpParam()
+            ringing.statusCode = 180
+            call.answer(ringing)
+            code = 486 if user.startswith("billing") else 200
+            self.pending.append((time.monotonic() + (0.2 if code == 486 else 1.5), call, code))
+        except pj.Error:
+            pass
+
+    def tick(self) -> None:
+        """Answer or refuse due calls; hang up targets that talked long enough; drop ended ones."""
+        now = time.monotonic()
+        for due, call, code in list(self.pending):
+            if due <= now:
+                self.pending.remove((due, call, code))
+                prm = pj.CallOpParam()
+                prm.statusCode = code
+                try:
+                    if code == 200:
+                        call.answer(prm)
+                    else:
+                        call.hangup(prm)
+                except pj.Error:
+                    pass
+        for call in list(self.calls):
+            if call.answered_at is not None and now - call.answered_at > 60 and call.isActive():
+                with contextlib.suppress(pj.Error):
+                    call.hangup(pj.CallOpParam())
+            if call.state == pj.PJSIP_INV_STATE_DISCONNECTED:
+                self.calls.remove(call)
+                if call.transferred_to is not None:
+                    self.calls.append(call.transferred_to)
+
+
+class _Line:
+    """One patient line: calls, waits for the end, pauses, calls again."""
+
+    def __init__(self, index: int) -> None:
+        self.index = index
+        self.call: _DemoCall | None = None
+        self.next_start = time.monotonic() + index * 6.0  # stagger the lines
+
 
 class DemoCaller:
-    """Places one call after another to the agent."""
+    """Places calls to the agent on several lines at once, and plays transfer targets."""
 
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
         self.stop = False
         self.parent = os.getppid()
+        self.turn = 0
 
     def _alive(self) -> bool:
         return not self.stop and os.getppid() == self.parent
@@ -114,7 +202,7 @@ class DemoCaller:
         cfg.uaConfig.mainThreadOnly = True
         cfg.uaConfig.userAgent = "careline-demo-caller"
         cfg.logConfig.consoleLevel = 0
-        cfg.logConfig.level = 3
+        cfg.logConfig.level = 2
         cfg.logConfig.filename = args.log
         ep.libInit(cfg)
         tcfg = pj.TransportConfig()
@@ -128,6 +216,13 @@ class DemoCaller:
         write_voice_wav(wav)
         player = pj.AudioMediaPlayer()
         player.createPlayer(str(wav), 0)
+        voice = _Voice(player)
+        del player
+        targets = _Targets(voice)
+        tacfg = pj.AccountConfig()
+        tacfg.idUri = f"sip:targets@{host}:{port}"
+        tacfg.mediaConfig.transportConfig.boundAddress = host
+        targets.create(tacfg, True)  # default account: takes the demo transfer targets
         accounts = []
         for caller in callers:
             acfg = pj.AccountConfig()
@@ -141,77 +236,100 @@ class DemoCaller:
             acc = pj.Account()
             acc.create(acfg)
             accounts.append(acc)
+        lines = [_Line(i) for i in range(args.lines)] if accounts else []
         try:
-            index = 0
             while self._alive():
-                self._one_call(ep, accounts[index % len(accounts)], player)
-                index += 1
-                self._pump(ep, args.interval)
+                ep.libHandleEvents(20)
+                targets.tick()
+                for line in lines:
+                    self._step(line, accounts, voice)
+            for line in lines:
+                self._end(line)
+            targets.pending.clear()
+            for call in targets.calls:
+                if call.isActive():
+                    with contextlib.suppress(pj.Error):
+                        call.hangup(pj.CallOpParam())
+            deadline = time.monotonic() + 2
+            while time.monotonic() < deadline and (
+                any(line.call and line.call.isActive() for line in lines)
+                or any(call.isActive() for call in targets.calls)
+            ):
+                ep.libHandleEvents(20)
         finally:
+            # Calls before accounts, everything before libDestroy (DESIGN.md).
+            for line in lines:
+                line.call = None
+            targets.calls.clear()
+            targets.pending.clear()
+            voice.player = None
             gc.collect()
-            del player
             for acc in accounts:
                 acc.shutdown()
             accounts.clear()
+            targets.shutdown()
+            del targets
             gc.collect()
             ep.libDestroy()
             wav.unlink(missing_ok=True)
             workdir.rmdir()
         return 0
 
-    def _pump(self, ep: pj.Endpoint, seconds: float) -> None:
-        deadline = time.monotonic() + seconds
-        while self._alive() and time.monotonic() < deadline:
-            ep.libHandleEvents(20)
-
-    def _one_call(self, ep: pj.Endpoint, account: pj.Account, player: pj.AudioMediaPlayer) -> None:
-        call = _DemoCall(account, player)
-        prm = pj.CallOpParam(True)
-        try:
-            call.makeCall(self.args.target, prm)
-        except pj.Error:
-            # The agent is offline (engine restarting): try again later.
-            del call
-            gc.collect()
-            self._pump(ep, 2.0)
+    def _step(self, line: _Line, accounts: list[pj.Account], voice: _Voice) -> None:
+        now = time.monotonic()
+        call = line.call
+        if call is None:
+            if now < line.next_start:
+                return
+            account = accounts[self.turn % len(accounts)]
+            self.turn += 1
+            call = _DemoCall(account, voice)
+            try:
+                call.makeCall(self.args.target, pj.CallOpParam(True))
+            except pj.Error:
+                # The agent is offline (engine restarting): try again a little later.
+                line.next_start = now + 2.0
+                return
+            line.call = call
             return
-        started = time.monotonic()
-        while call.state != pj.PJSIP_INV_STATE_DISCONNECTED:
-            ep.libHandleEvents(20)
-            now = time.monotonic()
-            unanswered = call.answered_at is None and now - started > self.args.ring_timeout
-            talked_enough = call.answered_at is not None and now - call.answered_at > self.args.talk
-            if not self._alive() or unanswered or talked_enough:
-                try:
-                    call.hangup(pj.CallOpParam())
-                except pj.Error:
-                    break
-                self._drain(ep, call)
-                break
-        # Delete the call on this thread, outside its callbacks, before anything else.
-        del call
-        gc.collect()
+        if call.transferred_to is not None and call.state == pj.PJSIP_INV_STATE_DISCONNECTED:
+            line.call = call.transferred_to  # the patient is now with the transfer target
+            return
+        if call.state == pj.PJSIP_INV_STATE_DISCONNECTED:
+            line.call = None  # deleted here, on this thread, outside its callbacks
+            line.next_start = now + self.args.interval
+            return
+        unanswered = call.answered_at is None and now - call.started > self.args.ring_timeout
+        talked_enough = call.answered_at is not None and now - call.answered_at > self.args.talk
+        if unanswered or talked_enough:
+            self._end(line)
 
     @staticmethod
-    def _drain(ep: pj.Endpoint, call: _DemoCall) -> None:
-        deadline = time.monotonic() + 3
-        while call.state != pj.PJSIP_INV_STATE_DISCONNECTED and time.monotonic() < deadline:
-            ep.libHandleEvents(20)
+    def _end(line: _Line) -> None:
+        if line.call is not None and line.call.isActive():
+            with contextlib.suppress(pj.Error):
+                line.call.hangup(pj.CallOpParam())
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point: ``python -m sip.demo_caller``."""
     parser = argparse.ArgumentParser(prog="careline-demo-caller", description=__doc__)
     parser.add_argument(
-        "--target", required=True, help="SIP URI to call, e.g. sip:queue@127.0.0.1:5070"
+        "--target", default="", help="SIP URI to call, e.g. sip:queue@127.0.0.1:5070"
     )
     parser.add_argument("--listen", default="127.0.0.1:0", help="our SIP UDP address HOST:PORT")
-    parser.add_argument("--callers", required=True, help='JSON list of {"name": …, "number": …}')
+    parser.add_argument("--callers", default="[]", help='JSON list of {"name": …, "number": …}')
     parser.add_argument("--interval", type=float, default=3.0, help="seconds between calls")
     parser.add_argument(
         "--ring-timeout", type=float, default=45.0, help="give up after SECONDS ringing"
     )
     parser.add_argument("--talk", type=float, default=120.0, help="hang up after SECONDS talking")
+    parser.add_argument(
+        "--lines",
+        type=int,
+        default=2,
+        help="patients calling at the same time (0: only play transfer targets)",
+    )
     parser.add_argument("--log", default=os.devnull, help="log file")
     args = parser.parse_args(argv)
     NativeOutput(Path(args.log) if args.log != os.devnull else None)

@@ -37,13 +37,24 @@ def test_demo_rings_answers_hangs_up_and_quits_cleanly(isolated_home: Path) -> N
         session.keys("a")
         screen = session.wait_for("talking", 10)
         assert "No call in progress" not in screen
-        time.sleep(1.5)
+        session.keys("o")  # hold
+        session.wait_for("on hold", 10)
+        time.sleep(0.5)
+        session.keys("o")  # and back
+        session.wait_for("● talking", 10)
+        time.sleep(0.5)
         session.keys("n")
         session.keys("-l", "Asked about [b]refill[/b]")
         session.keys("Escape")
         time.sleep(0.3)  # ESC followed at once by a key reads as Alt+key, as in any terminal
-        session.keys("h")
-        screen = session.wait_for("agent hung up", 10)
+        session.keys("c")  # consult the demo nurse line
+        session.wait_for("Consult (caller waits on hold)", 10)
+        session.keys("-l", "nurse")
+        session.keys("Enter")
+        session.wait_for("caller held:", 15)
+        session.wait_for("● talking", 15)  # the nurse line answered (not "dialling…")
+        session.keys("f")  # complete the attended transfer
+        screen = session.wait_for("transferred", 20)
         assert "Asked about [b]refill[/b]" in screen
         session.keys("q")
         time.sleep(0.5)

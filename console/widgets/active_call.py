@@ -22,9 +22,9 @@ _TRANSFER = {
 class ActiveCallPanel(Static):
     """Caller, state, timer, hold/mute, consult and transfer progress, DTMF sent."""
 
-    call: reactive[LiveCall | None] = reactive(None)
+    call: reactive[LiveCall | None] = reactive(None, layout=True)
     """The call being talked on (or dialled), or None."""
-    consult: reactive[LiveCall | None] = reactive(None)
+    consult: reactive[LiveCall | None] = reactive(None, layout=True)
     """The other leg of a consult, when one is up."""
     now: reactive[datetime] = reactive(lambda: datetime.now(UTC))
     """Time used for the durations; ticks once a second while a call is up."""
