@@ -6,7 +6,8 @@ after ``--ring-timeout``), plays a generated voice-band tone pattern into the
 call, and hangs up after a while if the agent has not. It also plays two
 transfer targets on its own address: ``sip:nurse@…`` answers, and
 ``sip:billing@…`` is busy; a patient that is transferred follows the REFER.
-It exits on SIGTERM/SIGINT or when the process that started it goes away. Run ``python -m sip.demo_caller --help``.
+It exits on SIGTERM/SIGINT or when the process that started it goes away.
+Run ``python -m sip.demo_caller --help``.
 """
 
 from __future__ import annotations
