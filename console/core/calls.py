@@ -167,6 +167,16 @@ class CallQueue:
         self._calls = {}
         return dropped
 
+    def name_outbound(self, call_id: str, names: dict[str, str]) -> None:
+        """Give a dialled call the directory name of its number or URI, when it has none."""
+        call = self._calls.get(call_id)
+        if call is None or call.caller_name:
+            return
+        for key in (call.called_uri, call.caller_number):
+            if key in names:
+                self._calls[call_id] = replace(call, caller_name=names[key])
+                return
+
     def note_dtmf(self, call_id: str, digits: str) -> None:
         """Remember digits the agent sent (for the call panel)."""
         call = self._calls.get(call_id)

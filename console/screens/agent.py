@@ -267,7 +267,10 @@ class AgentScreen(Screen[None]):
             await self._refresh_history()
 
     def _react(self, name: object, call: LiveCall, event: dict[str, Any]) -> None:
-        if name == "call.incoming":
+        if name == "call.outgoing":
+            directory = self.careline.config.directory
+            self.queue.name_outbound(call.id, {entry.number: entry.name for entry in directory})
+        elif name == "call.incoming":
             self._alert_ringing(call)
         elif name == "call.transfer" and call.transfer_status == "failed":
             self.notify(
