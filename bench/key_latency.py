@@ -1,0 +1,124 @@
+"""Key press → SIP message sent: answer (a → 200 OK) and hold (o → re-INVITE).
+
+The console runs in tmux; a raw UDP caller in this process places the call
+and timestamps what arrives on its socket. The key is sent with tmux
+send-keys, timed just before. Baseline, same run: the same message caused by
+a protocol command sent straight to the engine's socket (no UI, no terminal).
+Run: .venv/bin/python -m bench.key_latency [--runs 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import socket
+import sys
+import time
+from pathlib import Path
+
+from bench.common import isolated_home, report
+from tests.rawsip import Dialog, RawCaller
+from tests.support import free_udp_port
+from tests.tmux import TmuxSession
+
+
+def wait_request(caller: RawCaller, method: str, timeout: float = 5.0) -> float:
+    """perf_counter when a request ``method`` arrives on the caller's socket."""
+    caller.sock.settimeout(timeout)
+    while True:
+        data = caller.sock.recv(65536).decode(errors="replace")
+        if data.startswith(method + " "):
+            return time.perf_counter()
+
+
+def socket_command(path: Path, message: dict[str, object]) -> None:
+    """Send one protocol command over the engine's Unix socket (reply not awaited)."""
+    with socket.socket(socket.AF_UNIX) as conn:
+        conn.connect(str(path))
+        conn.recv(65536)  # hello
+        conn.sendall((json.dumps(message) + "\n").encode())
+        conn.recv(65536)
+
+
+def one_call(
+    session: TmuxSession, caller: RawCaller, via_keys: bool, sock: Path
+) -> tuple[float, float]:
+    """(answer ms, hold ms) for one call, by keys or by socket commands."""
+    dialog: Dialog = caller.invite()
+    caller.wait_status(dialog, 180)
+    session.wait_for("ringing", 10)
+    call_id = ""
+    if not via_keys:
+        calls = _status(sock)["calls"]
+        assert isinstance(calls, list)
+        call_id = str(calls[0]["id"])
+    start = time.perf_counter()
+    if via_keys:
+        session.keys("a")
+    else:
+        socket_command(sock, {"id": "1", "cmd": "answer", "call": call_id})
+    ok = caller.wait_status(dialog, 200)
+    answer_ms = (time.perf_counter() - start) * 1000
+    caller.ack(dialog, ok)
+    session.wait_for("● talking", 10)
+    time.sleep(0.3)
+    start = time.perf_counter()
+    if via_keys:
+        session.keys("o")
+    else:
+        socket_command(sock, {"id": "2", "cmd": "hold", "call": call_id})
+    hold_ms = (wait_request(caller, "INVITE") - start) * 1000
+    session.keys("h")  # the re-INVITE goes unanswered; hanging up ends it all
+    time.sleep(1.0)
+    return answer_ms, hold_ms
+
+
+def _status(sock: Path) -> dict[str, object]:
+    with socket.socket(socket.AF_UNIX) as conn:
+        conn.connect(str(sock))
+        hello = json.loads(conn.recv(65536).split(b"\n")[0])
+        return dict(hello["status"])
+
+
+def main() -> None:
+    """Measure and print."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    port = free_udp_port()
+    results: dict[bool, list[tuple[float, float]]] = {True: [], False: []}
+    with isolated_home() as env:
+        env["CARELINE_SIP__LISTEN"] = f"127.0.0.1:{port}"
+        env["CARELINE_UI__BELL"] = "false"
+        sock = Path(env["XDG_RUNTIME_DIR"]) / "careline" / "engine.sock"
+        session = TmuxSession([sys.executable, "-m", "console", "run"], env)
+        caller = RawCaller(port)
+        try:
+            session.wait_for("phone online", 30)
+            for _ in range(args.runs):
+                for via_keys in (True, False):
+                    results[via_keys].append(one_call(session, caller, via_keys, sock))
+        finally:
+            caller.close()
+            session.keys("q")
+            time.sleep(1)
+            session.kill()
+    keys, direct = results[True], results[False]
+    report(
+        "key a → 200 OK sent",
+        "ms",
+        [r[0] for r in keys],
+        [r[0] for r in direct],
+        "protocol answer command",
+    )
+    report(
+        "key o → hold re-INVITE sent",
+        "ms",
+        [r[1] for r in keys],
+        [r[1] for r in direct],
+        "protocol hold command",
+    )
+
+
+if __name__ == "__main__":
+    main()
