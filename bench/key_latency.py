@@ -17,18 +17,34 @@ import time
 from pathlib import Path
 
 from bench.common import isolated_home, report
-from tests.rawsip import Dialog, RawCaller
+from sip.sipmsg import parse_headers
+from tests.rawsip import SDP, Dialog, RawCaller
 from tests.support import free_udp_port
 from tests.tmux import TmuxSession
 
 
-def wait_request(caller: RawCaller, method: str, timeout: float = 5.0) -> float:
-    """perf_counter when a request ``method`` arrives on the caller's socket."""
+def wait_request(caller: RawCaller, method: str, timeout: float = 5.0) -> tuple[float, str]:
+    """(perf_counter, text) when a request ``method`` arrives on the caller's socket."""
     caller.sock.settimeout(timeout)
     while True:
         data = caller.sock.recv(65536).decode(errors="replace")
         if data.startswith(method + " "):
-            return time.perf_counter()
+            return time.perf_counter(), data
+
+
+def respond_ok(caller: RawCaller, request: str, with_sdp: bool) -> None:
+    """Answer an in-dialog request 200 OK (with an SDP answer for a re-INVITE)."""
+    headers = parse_headers(request)
+    body = SDP.format(port=caller.port + 2) if with_sdp else ""
+    lines = ["SIP/2.0 200 OK"]
+    lines += [f"Via: {via}" for via in headers.get("via", [])]
+    for name in ("from", "to", "call-id", "cseq"):
+        lines.append(f"{name.title()}: {headers.get(name, [''])[0]}")
+    lines.append(f"Contact: <sip:raw@127.0.0.1:{caller.port}>")
+    if body:
+        lines.append("Content-Type: application/sdp")
+    lines += [f"Content-Length: {len(body)}", "", body]
+    caller.sock.sendto("\r\n".join(lines).encode(), caller.target)
 
 
 def socket_command(path: Path, message: dict[str, object]) -> None:
@@ -67,9 +83,15 @@ def one_call(
         session.keys("o")
     else:
         socket_command(sock, {"id": "2", "cmd": "hold", "call": call_id})
-    hold_ms = (wait_request(caller, "INVITE") - start) * 1000
-    session.keys("h")  # the re-INVITE goes unanswered; hanging up ends it all
-    time.sleep(1.0)
+    arrived, reinvite = wait_request(caller, "INVITE")
+    hold_ms = (arrived - start) * 1000
+    respond_ok(caller, reinvite, with_sdp=True)
+    time.sleep(0.3)
+    session.keys("h")
+    _, bye = wait_request(caller, "BYE")
+    respond_ok(caller, bye, with_sdp=False)
+    session.wait_for("agent hung up", 10)
+    time.sleep(0.5)
     return answer_ms, hold_ms
 
 

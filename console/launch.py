@@ -101,8 +101,12 @@ def run_demo(config: CarelineConfig, *, interval: float, ring_timeout: float) ->
     callers = [{"name": c.name, "number": c.number} for c in DEMO_CALLERS]
     # Patients and transfer targets are separate processes: each pjsua2 holds
     # at most 4 calls, and an attended transfer needs 4 at the patients' side.
+    # The peers start a moment after the console, so their start-up (three
+    # pjsua2 processes on a small machine) does not delay the first paint.
     patients = _demo_process(
         "demo-caller",
+        "--start-delay",
+        "1.0",
         "--target",
         f"sip:queue@127.0.0.1:{agent_port}",
         "--listen",
@@ -114,7 +118,15 @@ def run_demo(config: CarelineConfig, *, interval: float, ring_timeout: float) ->
         "--callers",
         json.dumps(callers),
     )
-    targets = _demo_process("demo-targets", "--listen", f"127.0.0.1:{targets_port}", "--lines", "0")
+    targets = _demo_process(
+        "demo-targets",
+        "--start-delay",
+        "1.0",
+        "--listen",
+        f"127.0.0.1:{targets_port}",
+        "--lines",
+        "0",
+    )
     try:
         result = create_app(demo_config, wiring).run()
     finally:

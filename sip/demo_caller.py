@@ -332,9 +332,15 @@ def main(argv: list[str] | None = None) -> int:
         help="patients calling at the same time (0: only play transfer targets)",
     )
     parser.add_argument("--log", default=os.devnull, help="log file")
+    parser.add_argument(
+        "--start-delay",
+        type=float,
+        default=0.0,
+        help="wait SECONDS before starting (lets the console paint first)",
+    )
     args = parser.parse_args(argv)
     NativeOutput(Path(args.log) if args.log != os.devnull else None)
-    caller = DemoCaller(args)
+    caller = DemoCaller(args)  # remembers the parent before anything can outlive it
     die_with_parent()
 
     def _stop(*_: object) -> None:
@@ -342,7 +348,10 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
-    return caller.run()
+    deadline = time.monotonic() + args.start_delay
+    while time.monotonic() < deadline and not caller.stop:
+        time.sleep(0.05)
+    return 0 if caller.stop else caller.run()
 
 
 if __name__ == "__main__":

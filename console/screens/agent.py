@@ -158,6 +158,7 @@ class AgentScreen(Screen[None]):
         self.agent = AgentState()
         self.notes_call_id: str | None = None
         self._ticker: Timer | None = None
+        self._usable: tuple[bool, bool, bool] | None = None
 
     @property
     def careline(self) -> CarelineApp:
@@ -324,7 +325,15 @@ class AgentScreen(Screen[None]):
             self.query_one(StatusBar).calls = len(calls)
             # On the pane, not the screen: a screen class restyles every widget.
             self.query_one("#queue-pane").set_class(any(c.ringing for c in calls), "-ringing")
-        self.refresh_bindings()
+        # Rebuilding the footer is not free: only when the set of usable keys changes.
+        usable = (
+            bool(self.queue.ringing()),
+            self._current() is not None,
+            self.queue.consult_pair() is not None,
+        )
+        if usable != self._usable:
+            self._usable = usable
+            self.refresh_bindings()
         # Tick only while there is something to count: an idle console does not redraw.
         if calls and self._ticker is None:
             self._ticker = self.set_interval(1, self._refresh_calls)
