@@ -7,7 +7,9 @@ agent screen as messages, and on exit asks before hanging up live calls.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from textual.app import App
@@ -22,6 +24,9 @@ from console.dialogs.confirm import ConfirmDialog
 from console.messages import PhoneEvent, PhoneStatusChanged
 from console.screens.agent import AgentScreen
 from console.themes import THEMES
+
+Clock = Callable[[], datetime]
+"""Returns the current time as an aware datetime."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,10 +65,20 @@ class CarelineApp(App[int]):
         ),
     ]
 
-    def __init__(self, config: CarelineConfig, wiring: AppWiring) -> None:
+    def __init__(
+        self,
+        config: CarelineConfig,
+        wiring: AppWiring,
+        *,
+        clock: Clock | None = None,
+        start_phone: bool = True,
+    ) -> None:
         super().__init__()
         self.config = config
         self.wiring = wiring
+        self.now: Clock = clock or (lambda: datetime.now(UTC))
+        """Current time (UTC); tests freeze it for snapshots."""
+        self.start_phone = start_phone
         self.agent_screen = AgentScreen()
         self.phone = PhoneClient(
             wiring.engine_argv,
@@ -105,7 +120,8 @@ class CarelineApp(App[int]):
                 severity="warning",
                 markup=False,
             )
-        self.phone.start()
+        if self.start_phone:
+            self.phone.start()
 
     async def on_unmount(self) -> None:
         """Stop the engine by PID and close the store."""
@@ -136,6 +152,16 @@ class CarelineApp(App[int]):
         )
 
 
-def create_app(config: CarelineConfig, wiring: AppWiring) -> CarelineApp:
-    """Build the console app (the CLI and the tests both come through here)."""
-    return CarelineApp(config, wiring)
+def create_app(
+    config: CarelineConfig,
+    wiring: AppWiring,
+    *,
+    clock: Clock | None = None,
+    start_phone: bool = True,
+) -> CarelineApp:
+    """Build the console app (the CLI and the tests both come through here).
+
+    ``clock`` and ``start_phone=False`` exist for snapshot tests, which feed
+    engine events by hand at a frozen time.
+    """
+    return CarelineApp(config, wiring, clock=clock, start_phone=start_phone)

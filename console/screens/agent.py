@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, cast
 
 from textual import events, on, work
@@ -168,7 +167,7 @@ class AgentScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         """Status bar; queue and history beside call, patient and guidance; notes; footer."""
         ui = self.careline.config.ui
-        yield StatusBar(id="status")
+        yield StatusBar(clock=self.careline.now, id="status")
         with Horizontal(id="workspace"):
             with Vertical(id="left"):
                 with Vertical(id="queue-pane", classes="pane"):
@@ -301,7 +300,7 @@ class AgentScreen(Screen[None]):
 
     # ------------------------------------------------------------------ display
     def _refresh_calls(self) -> None:
-        now = datetime.now(UTC)
+        now = self.careline.now()
         calls = self.queue.calls()
         table = self.query_one(CallQueueTable)
         with self.app.batch_update():
@@ -525,7 +524,7 @@ class AgentScreen(Screen[None]):
     def action_why(self) -> None:
         """Explain in one sentence why calls are (not) arriving."""
         self.notify(
-            self.agent.explain(datetime.now(UTC)),
+            self.agent.explain(self.careline.now()),
             title="Why am I (not) getting calls?",
             markup=False,
             timeout=10,

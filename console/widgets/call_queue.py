@@ -33,11 +33,12 @@ class CallQueueTable(DataTable[Text]):
 
     def on_mount(self) -> None:
         """Set up the columns."""
+        # What matters most first: at 80 columns the right-hand columns scroll away.
         self.add_column("Caller", key="caller")
-        self.add_column("Number", key="number")
-        self.add_column("Queue", key="queue")
         self.add_column("State", key="state")
         self.add_column("Time", key="wait")
+        self.add_column("Queue", key="queue")
+        self.add_column("Number", key="number")
 
     def sync(self, calls: list[LiveCall], now: datetime) -> None:
         """Make the rows match ``calls`` (order included) without flicker."""
@@ -64,10 +65,10 @@ class CallQueueTable(DataTable[Text]):
             else:
                 self.add_row(
                     Text(caller_label(call.caller_name, call.caller_number, self.max_caller_chars)),
-                    Text(safe_text(call.caller_number, 20)),
-                    Text(queue),
                     state_label(call),
                     wait,
+                    Text(queue),
+                    Text(safe_text(call.caller_number, 20)),
                     key=call.id,
                 )
 

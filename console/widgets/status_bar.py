@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from rich.text import Text
@@ -37,13 +38,19 @@ class StatusBar(Static):
     clock: reactive[str] = reactive("")
     """Local wall-clock time, HH:MM."""
 
+    def __init__(
+        self, *, clock: Callable[[], datetime] | None = None, id: str | None = None
+    ) -> None:
+        super().__init__(id=id)
+        self.now = clock or (lambda: datetime.now(UTC))
+
     def on_mount(self) -> None:
         """Tick every 15 s: the clock and the time-in-state (minutes) need no more."""
         self._tick()
         self.set_interval(15, self._tick)
 
     def _tick(self) -> None:
-        self.clock = datetime.now().astimezone().strftime("%H:%M")
+        self.clock = self.now().astimezone().strftime("%H:%M")
         self.refresh()
 
     def watch_state(self, state: AgentState) -> None:
@@ -67,7 +74,7 @@ class StatusBar(Static):
         if s.reason:
             label += f": {safe_text(s.reason, 20)}"
         if s.since is not None:
-            label += f" {time_in_state((datetime.now(UTC) - s.since).total_seconds())}"
+            label += f" {time_in_state((self.now() - s.since).total_seconds())}"
         line.append(f" {label} ", style="bold reverse")
         if s.phone_online:
             line.append(" ● phone online ")
