@@ -12,6 +12,7 @@ from console.app import CarelineApp
 from console.dialogs.availability import AvailabilityPicker
 from console.dialogs.help import HelpScreen
 from console.dialogs.target_picker import TargetPicker
+from console.messages import PhoneEvent
 from console.widgets.active_call import ActiveCallPanel
 from console.widgets.history import CallHistory
 from console.widgets.status_bar import StatusBar
@@ -217,3 +218,36 @@ async def test_small_terminal_keeps_the_calls_usable(tmp_path: Path) -> None:
         await wait_for(pilot, lambda: talking(app))
         await pilot.press("h")
         assert sipp.wait() == 0, sipp.report()
+
+
+async def test_ringing_toast_shows_hostile_caller_text_literally(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    async with app.run_test(size=(120, 36), notifications=True) as pilot:
+        await wait_for(pilot, lambda: app.phone.status.online, 20)
+        event = {
+            "type": "event",
+            "event": "call.incoming",
+            "seq": 1,
+            "time": "2026-01-01T00:00:00.000Z",
+            "call": {
+                "id": "fake-1",
+                "direction": "inbound",
+                "state": "ringing",
+                "caller": {
+                    "display_name": "[bold red]Dr Evil[/] \x1b[2J\u202e",
+                    "number": "+1555",
+                    "uri": "sip:x@y",
+                },
+                "called_uri": "sip:queue@127.0.0.1",
+                "received_at": "2026-01-01T00:00:00.000Z",
+                "answered_at": None,
+                "ended_at": None,
+                "timeline": [],
+            },
+        }
+        app.agent_screen.post_message(PhoneEvent(event))
+        await wait_for(pilot, lambda: "Incoming call" in screen_text(app), what="toast")
+        text = screen_text(app)
+        assert "Ringing: [bold red]Dr Evil[/]" in text
+        assert "\x1b" not in text
+        assert "\u202e" not in text
