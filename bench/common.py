@@ -40,10 +40,9 @@ def report(
         f"max {max(values):.1f}, n={len(values)})"
     )
     if baseline:
-        line += (
-            f"; {baseline_name} median {median(baseline):.1f} {unit}; "
-            f"ratio {median(values) / median(baseline):.2f}x"
-        )
+        base = median(baseline)
+        ratio = f"ratio {median(values) / base:.2f}x" if base else "ratio n/a (baseline 0)"
+        line += f"; {baseline_name} median {base:.1f} {unit}; {ratio}"
     print(line, flush=True)
 
 
