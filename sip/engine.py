@@ -25,7 +25,6 @@ import pjsua2 as pj
 from sip.callbacks import PjAccount, PjCall, PjEndpoint
 from sip.calls import CallControl
 from sip.library import (
-    REQUESTED_MAX_CALLS,
     StartError,
     account_config,
     create_transports,
@@ -565,11 +564,3 @@ class PhoneEngine(CallControl):
     def new_record_id(self) -> str:
         """A fresh call id."""
         return str(uuid.uuid4())
-
-    def live_call_count(self) -> int:
-        """Calls holding a library slot."""
-        return len(self.pj_calls)
-
-    def requested_max_calls(self) -> int:
-        """What the engine asked of the library (the measured cap may be lower)."""
-        return REQUESTED_MAX_CALLS

@@ -13,7 +13,6 @@ import asyncio
 import contextlib
 import itertools
 import logging
-import os
 import signal
 import sys
 from collections.abc import Callable, Sequence
@@ -281,14 +280,3 @@ def engine_command(
     if config_path is not None:
         argv += ["--config", str(config_path)]
     return argv
-
-
-def pid_alive(pid: int) -> bool:
-    """True if a process with ``pid`` exists."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
