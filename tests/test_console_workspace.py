@@ -16,6 +16,7 @@ from console.messages import PhoneEvent
 from console.widgets.active_call import ActiveCallPanel
 from console.widgets.history import CallHistory
 from console.widgets.status_bar import StatusBar
+from tests.baresip import Baresip
 from tests.console_app import make_app, screen_text, sip_port, talking, wait_for
 from tests.support import Sipp
 
@@ -251,3 +252,58 @@ async def test_ringing_toast_shows_hostile_caller_text_literally(tmp_path: Path)
         assert "Ringing: [bold red]Dr Evil[/]" in text
         assert "\x1b" not in text
         assert "\u202e" not in text
+
+
+async def test_swap_cancel_consult_dial_and_next_call_keys(
+    console: tuple[CarelineApp, Pilot[int]], tmp_path: Path
+) -> None:
+    app, pilot = console
+    screen = app.agent_screen
+    history = screen.query_one(CallHistory)
+    with (
+        Baresip(tmp_path, user="patient") as patient,
+        Baresip(tmp_path, user="nurse", auto_answer=True) as nurse,
+    ):
+        patient.dial(f"sip:queue@127.0.0.1:{sip_port(app)}")
+        await wait_for(pilot, lambda: bool(screen.queue.ringing()), what="ringing")
+        await pilot.press("a")
+        await wait_for(pilot, lambda: talking(app), what="answered")
+        caller_id = screen.queue.calls()[0].id
+        await pilot.press("c")
+        await wait_for(pilot, lambda: isinstance(app.screen, TargetPicker), what="picker")
+        await pilot.press(*nurse.uri)
+        await pilot.press("enter")
+
+        def consult_up() -> bool:
+            pair = screen.queue.consult_pair()
+            return pair is not None and pair[1].state == "active"
+
+        def caller_held() -> bool:
+            caller = screen.queue.get(caller_id)
+            return caller is not None and caller.local_hold
+
+        await wait_for(pilot, consult_up, what="consult answered")
+        assert caller_held()
+        await pilot.pause(0.5)
+        await pilot.press("s")  # back to the patient; the nurse waits
+        await wait_for(pilot, lambda: not caller_held(), what="swapped to the patient")
+        await pilot.pause(0.5)
+        await pilot.press("s")  # and to the nurse again
+        await wait_for(pilot, caller_held, what="swapped to the nurse")
+        await pilot.pause(0.5)
+        await pilot.press("x")  # the nurse is not needed after all
+        await wait_for(pilot, lambda: screen.queue.consult_pair() is None, what="consult ended")
+        nurse.wait_event("CALL_CLOSED")
+        await wait_for(pilot, lambda: not caller_held(), what="patient back")
+        await pilot.press("h")
+        await wait_for(pilot, lambda: history.row_count == 2, 15, "both calls in history")
+        patient.wait_event("CALL_CLOSED")
+
+        await pilot.press("p")  # dial the nurse directly
+        await wait_for(pilot, lambda: isinstance(app.screen, TargetPicker), what="picker")
+        await pilot.press(*nurse.uri)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: talking(app), what="dialled call answered")
+        await pilot.press("tab")  # one call: the selection stays on it
+        await pilot.press("h")
+        await wait_for(pilot, lambda: history.row_count == 3, 15, "dialled call ended")
