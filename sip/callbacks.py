@@ -20,6 +20,7 @@ class EngineCallbacks(Protocol):
 
     def on_call_state(self, call: PjCall) -> None: ...
     def on_media_state(self, call: PjCall) -> None: ...
+    def on_reinvite_failed(self, call: PjCall, status: int, reason: str) -> None: ...
     def on_dtmf(self, call: PjCall, digit: str, method: str) -> None: ...
     def on_transfer_status(self, call: PjCall, code: int, reason: str, final: bool) -> bool: ...
     def on_transfer_request(self, call: PjCall, target: str) -> tuple[int, PjCall | None]: ...
@@ -57,6 +58,22 @@ class PjCall(pj.Call):  # type: ignore[misc]
     @guarded
     def onCallMediaState(self, _prm: Any) -> None:  # noqa: N802 - pjsua2 API name
         self.engine.on_media_state(self)
+
+    @guarded
+    def onCallTsxState(self, prm: Any) -> None:  # noqa: N802 - pjsua2 API name
+        # Only the outcome of our own re-INVITEs matters here (a refused hold).
+        event = prm.e
+        if event.type != pj.PJSIP_EVENT_TSX_STATE:
+            return
+        tsx = event.body.tsxState.tsx
+        if (
+            tsx.role == pj.PJSIP_ROLE_UAC
+            and tsx.method == "INVITE"
+            and tsx.state == pj.PJSIP_TSX_STATE_COMPLETED
+            and tsx.statusCode >= 300
+            and self.getInfo().state == pj.PJSIP_INV_STATE_CONFIRMED
+        ):
+            self.engine.on_reinvite_failed(self, int(tsx.statusCode), str(tsx.statusText))
 
     @guarded
     def onDtmfDigit(self, prm: Any) -> None:  # noqa: N802 - pjsua2 API name

@@ -212,6 +212,7 @@ class CallControl:
         call = self.pj_calls.get(rid)
         if record is None or call is None or record.local_hold != hold:
             return  # ended, or the agent changed their mind meanwhile
+        record.pending_hold = hold
         try:
             if hold:
                 call.setHold(pj.CallOpParam())
@@ -618,12 +619,31 @@ class CallControl:
         self.emit(Event.CALL_REPLACED, call_id=call.rid, new_call=new.snapshot())
         return new_call
 
+    def on_reinvite_failed(self, call: PjCall, status: int, reason: str) -> None:
+        """The far end refused one of our re-INVITEs: undo the hold state we showed."""
+        record = self.calls.get(call.rid)
+        if record is None or record.pending_hold is None:
+            return
+        wanted = record.pending_hold
+        record.pending_hold = None
+        record.local_hold = not wanted
+        verb = "hold" if wanted else "resume"
+        self._fact(
+            record,
+            Event.CALL_HOLD,
+            "hold_failed",
+            local=record.local_hold,
+            remote=record.remote_hold,
+            detail=f"the far end refused the {verb} ({status} {reason})"[:200],
+        )
+
     # ------------------------------------------------------------ media state
     def on_media_state(self, call: PjCall) -> None:
         """Media changed: connect the source, apply mute, detect remote hold, send REFER."""
         record = self.calls.get(call.rid)
         if record is None:
             return
+        record.pending_hold = None  # our re-INVITE (if any) went through
         info = call.getInfo()
         remote_hold = any(
             m.type == pj.PJMEDIA_TYPE_AUDIO and m.status == pj.PJSUA_CALL_MEDIA_REMOTE_HOLD

@@ -28,6 +28,8 @@ class CallRecord:
     ended_at: str | None = None
     local_hold: bool = False
     remote_hold: bool = False
+    pending_hold: bool | None = None
+    """The hold (True) or resume (False) re-INVITE awaiting its answer."""
     muted: bool = False
     auto_answered: bool = False
     consult_for: str | None = None
