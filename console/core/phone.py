@@ -103,14 +103,7 @@ class PhoneClient:
             try:
                 await asyncio.wait_for(process.wait(), STOP_TIMEOUT)
             except TimeoutError:
-                with contextlib.suppress(ProcessLookupError):
-                    process.send_signal(signal.SIGTERM)
-                try:
-                    await asyncio.wait_for(process.wait(), STOP_TIMEOUT)
-                except TimeoutError:
-                    with contextlib.suppress(ProcessLookupError):
-                        process.kill()
-                    await process.wait()
+                await _terminate(process)
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -231,14 +224,7 @@ class PhoneClient:
             if not future.done():
                 future.set_exception(PhoneOfflineError())
         if process.returncode is None:
-            with contextlib.suppress(ProcessLookupError):
-                process.send_signal(signal.SIGTERM)
-            try:
-                await asyncio.wait_for(process.wait(), STOP_TIMEOUT)
-            except TimeoutError:
-                with contextlib.suppress(ProcessLookupError):
-                    process.kill()
-                await process.wait()
+            await _terminate(process)
 
     def _close_writer(self) -> None:
         if self._writer is not None:
@@ -254,6 +240,18 @@ class PhoneClient:
         except OSError:
             return ""
         return lines[-1].removeprefix("careline engine: ")[:200] if lines else ""
+
+
+async def _terminate(process: asyncio.subprocess.Process) -> None:
+    """SIGTERM by PID, then SIGKILL if the engine does not exit in time."""
+    with contextlib.suppress(ProcessLookupError):
+        process.send_signal(signal.SIGTERM)
+    try:
+        await asyncio.wait_for(process.wait(), STOP_TIMEOUT)
+    except TimeoutError:
+        with contextlib.suppress(ProcessLookupError):
+            process.kill()
+        await process.wait()
 
 
 def engine_command(
