@@ -134,6 +134,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_config(config)
 
+    patients = sub.add_parser(
+        "patients",
+        help="import, generate and look up patients in the local directory",
+        description="Manage the patient directory in the local store.",
+    )
+    _add_config(patients)
+    from console.core.patients.commands import add_subcommands
+
+    add_subcommands(patients)
+
     sub.add_parser(
         "paths",
         help="show where careline keeps its files",
@@ -160,6 +170,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         if command == "paths":
             return _paths(config)
+        if command == "patients":
+            from console.core.patients.commands import run
+
+            return run(args, config)
         if command == "demo":
             from console.launch import run_demo
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -95,15 +97,33 @@ class Store:
             await self._reader.close()
             await self._writer.close()
 
-    async def _write(self, sql: str, params: tuple[Any, ...]) -> None:
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """One explicit write transaction on the writer connection.
+
+        Commits when the block ends, rolls back if it raises. Other modules
+        (the patient directory) write through this so that every write still
+        goes through the one lock.
+        """
         async with self._write_lock:
             await self._writer.execute("BEGIN IMMEDIATE")
             try:
-                await self._writer.execute(sql, params)
+                yield self._writer
             except BaseException:
                 await self._writer.execute("ROLLBACK")
                 raise
             await self._writer.execute("COMMIT")
+
+    async def fetch_all(self, sql: str, params: Iterable[Any] = ()) -> list[tuple[Any, ...]]:
+        """Rows of one query on the reader connection (runs beside a write)."""
+        cursor = await self._reader.execute(sql, tuple(params))
+        rows = await cursor.fetchall()
+        await cursor.close()
+        return [tuple(row) for row in rows]
+
+    async def _write(self, sql: str, params: tuple[Any, ...]) -> None:
+        async with self.transaction() as db:
+            await db.execute(sql, params)
 
     async def call_started(self, agent_id: str, call: dict[str, Any]) -> None:
         """Record a call the engine reported (``call`` is a protocol call object)."""

@@ -1,0 +1,191 @@
+"""The patient directory in the local store: batched upserts and phone lookup."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from console.core.patients.importers import Format, open_source, read_source
+from console.core.patients.phones import normalise
+from console.core.patients.records import (
+    FLAGS,
+    ImportSummary,
+    PatientRecord,
+    PatientSummary,
+    Rejection,
+)
+from console.core.store import Store
+
+BATCH_SIZE = 1000
+"""Records per write transaction: large enough to amortise the fsync of
+``synchronous=FULL``, small enough that the write lock is never held long."""
+
+Progress = Callable[[int, int | None], None]
+"""Called after each batch with (records done, records expected or None)."""
+
+_IN_CHUNK = 500  # host parameters per IN (...) query, far below SQLite's limit
+
+_UPSERT = f"""
+INSERT INTO patients (id, mrn, family_name, given_names, birth_date, preferred_language,
+                      interpreter_needed, {", ".join(FLAGS)}, source, updated_at)
+VALUES ({", ".join("?" * (9 + len(FLAGS)))})
+ON CONFLICT (mrn) DO UPDATE SET
+    family_name = excluded.family_name,
+    given_names = excluded.given_names,
+    birth_date = excluded.birth_date,
+    preferred_language = excluded.preferred_language,
+    interpreter_needed = excluded.interpreter_needed,
+    {", ".join(f"{flag} = excluded.{flag}" for flag in FLAGS)},
+    source = excluded.source,
+    updated_at = excluded.updated_at
+"""
+
+_SUMMARY_COLUMNS = (
+    "p.id, p.mrn, p.family_name, p.given_names, p.birth_date, p.preferred_language, "
+    f"p.interpreter_needed, {', '.join(f'p.{flag}' for flag in FLAGS)}"
+)
+
+
+class PatientDirectory:
+    """Patients cached at this workstation, kept in the agent's local store."""
+
+    def __init__(self, store: Store, region: str) -> None:
+        self._store = store
+        self.region = region
+        """Region for numbers without a country code (config ``sip.dial.region``)."""
+
+    async def import_file(
+        self,
+        path: Path,
+        fmt: Format | Literal["auto"] = "auto",
+        *,
+        progress: Progress | None = None,
+    ) -> ImportSummary:
+        """Import one file; raises ``ImportFileError`` if it cannot be read at all."""
+        source = await asyncio.to_thread(open_source, path, fmt)
+        # Parsing runs in a worker thread a batch at a time, so a large file
+        # never stalls the event loop between write transactions.
+        records = await asyncio.to_thread(read_source, source, self.region)
+        return await self.import_records(records, total=source.total, progress=progress)
+
+    async def import_records(
+        self,
+        records: Iterable[PatientRecord | Rejection],
+        *,
+        total: int | None = None,
+        progress: Progress | None = None,
+    ) -> ImportSummary:
+        """Upsert ``records`` by MRN in batches; rejections are collected, not written."""
+        summary = ImportSummary()
+        iterator = iter(records)
+        done = 0
+        while batch := await asyncio.to_thread(_take, iterator, BATCH_SIZE):
+            good = [item for item in batch if isinstance(item, PatientRecord)]
+            summary.rejected.extend(item for item in batch if isinstance(item, Rejection))
+            if good:
+                imported, updated = await self._write_batch(good)
+                summary.imported += imported
+                summary.updated += updated
+            done += len(batch)
+            if progress is not None:
+                progress(done, max(total, done) if total is not None else None)
+        return summary
+
+    async def _write_batch(self, batch: list[PatientRecord]) -> tuple[int, int]:
+        """Write one batch in one transaction; returns (imported, updated)."""
+        latest: dict[str, PatientRecord] = {}
+        repeats = 0
+        for record in batch:
+            # The same MRN twice in a batch: the later record wins and the
+            # earlier one counts as an update, as it would in separate batches.
+            repeats += record.mrn in latest
+            latest[record.mrn] = record
+        now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+        async with self._store.transaction() as db:
+            existing: dict[str, str] = {}
+            mrns = list(latest)
+            for start in range(0, len(mrns), _IN_CHUNK):
+                chunk = mrns[start : start + _IN_CHUNK]
+                cursor = await db.execute(
+                    f"SELECT mrn, id FROM patients WHERE mrn IN ({', '.join('?' * len(chunk))})",
+                    chunk,
+                )
+                existing.update((str(mrn), str(pid)) for mrn, pid in await cursor.fetchall())
+                await cursor.close()
+            rows: list[tuple[Any, ...]] = []
+            phones: list[tuple[str, str, str]] = []
+            for mrn, record in latest.items():
+                pid = existing.get(mrn) or str(uuid.uuid4())
+                rows.append(_row(pid, record, now))
+                phones.extend((pid, e164, kind) for e164, kind in record.phones)
+            await db.executemany(
+                "DELETE FROM patient_phones WHERE patient_id = ?",
+                [(pid,) for pid in existing.values()],
+            )
+            await db.executemany(_UPSERT, rows)
+            await db.executemany(
+                "INSERT INTO patient_phones (patient_id, e164, kind) VALUES (?, ?, ?)", phones
+            )
+        updated = len(existing) + repeats
+        return len(batch) - updated, updated
+
+    async def find_by_phone(self, text: str) -> list[PatientSummary]:
+        """Every patient with this number (a family phone gives several); [] if none.
+
+        ``text`` may be in any common format, a ``tel:`` or SIP URI, or a SIP
+        user part; it is normalised to E.164 first. Not a number: [].
+        """
+        e164 = normalise(text, self.region)
+        if e164 is None:
+            return []
+        rows = await self._store.fetch_all(
+            f"""SELECT {_SUMMARY_COLUMNS}
+                FROM patient_phones ph JOIN patients p ON p.id = ph.patient_id
+                WHERE ph.e164 = ?
+                ORDER BY p.family_name, p.given_names, p.id""",
+            (e164,),
+        )
+        return [_summary(row) for row in rows]
+
+    async def count(self) -> int:
+        """How many patients the directory holds."""
+        rows = await self._store.fetch_all("SELECT count(*) FROM patients")
+        return int(rows[0][0])
+
+
+def _take(iterator: Iterator[PatientRecord | Rejection], size: int) -> list[Any]:
+    return list(itertools.islice(iterator, size))
+
+
+def _row(pid: str, record: PatientRecord, now: str) -> tuple[Any, ...]:
+    return (
+        pid,
+        record.mrn,
+        record.family_name,
+        record.given_names,
+        record.birth_date,
+        record.preferred_language,
+        int(record.interpreter_needed),
+        *(int(flag in record.flags) for flag in FLAGS),
+        record.source,
+        now,
+    )
+
+
+def _summary(row: tuple[Any, ...]) -> PatientSummary:
+    flags = row[7 : 7 + len(FLAGS)]
+    return PatientSummary(
+        id=row[0],
+        mrn=row[1],
+        family_name=row[2],
+        given_names=row[3],
+        birth_date=row[4],
+        preferred_language=row[5],
+        interpreter_needed=bool(row[6]),
+        flags=frozenset(name for name, on in zip(FLAGS, flags, strict=True) if on),
+    )

@@ -1,0 +1,408 @@
+"""Reading patients from FHIR R4 (Bundle JSON, NDJSON) and CSV files.
+
+Each reader yields a :class:`PatientRecord` for every good record and a
+:class:`Rejection` (position and reason, no patient data) for every bad one,
+so one bad record never stops the rest. A file that cannot be read at all
+(missing, not UTF-8, not JSON, no ``mrn`` column) raises
+:class:`ImportFileError` before anything from it is imported.
+
+CSV columns (a header row is required; names are case-insensitive, unknown
+columns are ignored, only ``mrn`` is required):
+
+``mrn``
+    the medical record number (required).
+``family``, ``given``
+    names; several given names separated by spaces.
+``birth_date``
+    ``YYYY-MM-DD``.
+``phone``
+    one or more numbers separated by ``;``, in any common format; numbers
+    without a country code use the configured region (``sip.dial.region``).
+``language``
+    preferred language code (``en``, ``es``, ``zh`` ...).
+``interpreter``
+    ``yes`` or ``no`` (also ``true``/``false``, ``1``/``0``; empty: no).
+``flags``
+    ``;``-separated: ``hearing_impaired``, ``minor``, ``guardian_restriction``,
+    ``do_not_disclose``.
+
+FHIR Patient mapping: the MRN is the identifier whose type has the v2-0203
+code ``MR``, else the first identifier; the official name (else the first);
+``birthDate``; ``telecom`` phones and SMS numbers (``use: old`` is skipped:
+an old number may belong to someone else now); the preferred
+``communication`` language; the ``patient-interpreterRequired`` extension;
+flags as ``meta.tag`` codes in the :data:`FLAG_SYSTEM` code system.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import json
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from console.core.patients.phones import normalise
+from console.core.patients.records import FLAGS, PatientRecord, Rejection
+
+FLAG_SYSTEM = "https://careline.invalid/fhir/CodeSystem/patient-flag"
+"""``meta.tag`` system of careline's patient flags (codes as in :data:`FLAGS`)."""
+INTERPRETER_EXTENSION = "http://hl7.org/fhir/StructureDefinition/patient-interpreterRequired"
+"""The standard FHIR extension for "needs an interpreter" (``valueBoolean``)."""
+
+Format = Literal["fhir", "ndjson", "csv"]
+FORMATS: tuple[Format, ...] = ("fhir", "ndjson", "csv")
+
+_FHIR_DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
+_CHUNK = 1 << 20
+
+
+class ImportFileError(Exception):
+    """A whole file cannot be imported; the message names the file and the problem."""
+
+
+class RecordError(ValueError):
+    """One record is rejected; the message is the reason (never patient data)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ImportSource:
+    """A file checked and ready to read."""
+
+    path: Path
+    format: Format
+    total: int | None
+    """Records expected (lines or Bundle entries), for progress; None if unknown."""
+
+
+def open_source(path: Path, fmt: Format | Literal["auto"] = "auto") -> ImportSource:
+    """Check that ``path`` is readable UTF-8 and work out its format and size.
+
+    Raises :class:`ImportFileError` with a message fit for the user.
+    """
+    lines = _check_utf8(path)
+    if fmt == "auto":
+        fmt = _detect(path)
+    total: int | None
+    if fmt == "fhir":
+        total = None  # known once the Bundle is parsed
+    elif fmt == "csv":
+        total = max(lines - 1, 0)
+    else:
+        total = lines
+    return ImportSource(path, fmt, total)
+
+
+def _check_utf8(path: Path) -> int:
+    """Decode the whole file as UTF-8 once (cheap) and count its lines.
+
+    Checking first means a file with a bad byte near the end is refused
+    before any of it is imported, rather than half-imported.
+    """
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="strict")
+    newlines = 0
+    last = b""
+    try:
+        with path.open("rb") as handle:
+            while chunk := handle.read(_CHUNK):
+                pending = len(decoder.getstate()[0])
+                try:
+                    decoder.decode(chunk)
+                except UnicodeDecodeError as exc:
+                    offset = max(exc.start - pending, 0)
+                    line = newlines + chunk.count(b"\n", 0, offset) + 1
+                    raise ImportFileError(
+                        f"{path}: not UTF-8 text (byte 0x{chunk[offset]:02x} on line {line}); "
+                        "save or convert the file as UTF-8"
+                    ) from None
+                newlines += chunk.count(b"\n")
+                last = chunk[-1:]
+            decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        raise ImportFileError(f"{path}: not UTF-8 text (truncated character at the end)") from None
+    except OSError as exc:
+        raise ImportFileError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    return newlines + (1 if last not in (b"", b"\n") else 0)
+
+
+def _detect(path: Path) -> Format:
+    suffix = path.suffix.lower()
+    if suffix in (".ndjson", ".jsonl"):
+        return "ndjson"
+    if suffix == ".csv":
+        return "csv"
+    with path.open(encoding="utf-8-sig") as handle:
+        first = handle.readline()
+    if not first.lstrip().startswith("{"):
+        return "csv"
+    try:
+        json.loads(first)
+    except ValueError:
+        return "fhir"  # a JSON document over several lines: a Bundle
+    # One object on the first line: NDJSON, unless the whole file is that one line
+    return "fhir" if suffix == ".json" else "ndjson"
+
+
+def read_source(
+    source: ImportSource, region: str, *, today: date | None = None
+) -> Iterator[PatientRecord | Rejection]:
+    """Every record of ``source``, good or rejected, in file order."""
+    today = today or datetime.now(UTC).date()
+    if source.format == "csv":
+        return _read_csv(source.path, region, today)
+    if source.format == "ndjson":
+        return _read_ndjson(source.path, region, today)
+    return _read_bundle(source.path, region, today)
+
+
+def _read_bundle(path: Path, region: str, today: date) -> Iterator[PatientRecord | Rejection]:
+    try:
+        with path.open(encoding="utf-8-sig") as handle:
+            bundle = json.load(handle)
+    except json.JSONDecodeError as exc:
+        raise ImportFileError(
+            f"{path}: not JSON (line {exc.lineno} column {exc.colno}: {exc.msg})"
+        ) from None
+    except OSError as exc:
+        raise ImportFileError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    if not isinstance(bundle, dict) or bundle.get("resourceType") != "Bundle":
+        raise ImportFileError(f"{path}: not a FHIR Bundle (expected resourceType 'Bundle')")
+    entries = bundle.get("entry", [])
+    if not isinstance(entries, list):
+        raise ImportFileError(f"{path}: the Bundle's entry is not a list")
+    return _bundle_entries(path, entries, region, today)
+
+
+def _bundle_entries(
+    path: Path, entries: list[Any], region: str, today: date
+) -> Iterator[PatientRecord | Rejection]:
+    for index, entry in enumerate(entries):
+        position = f"entry {index}"
+        resource = entry.get("resource") if isinstance(entry, dict) else None
+        if not isinstance(resource, dict):
+            yield Rejection(str(path), position, "entry has no resource object")
+            continue
+        yield _from_fhir(path, position, resource, region, today)
+
+
+def _read_ndjson(path: Path, region: str, today: date) -> Iterator[PatientRecord | Rejection]:
+    with path.open(encoding="utf-8-sig") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            position = f"line {number}"
+            try:
+                resource = json.loads(line)
+            except json.JSONDecodeError as exc:
+                yield Rejection(str(path), position, f"not JSON ({exc.msg} at column {exc.colno})")
+                continue
+            if not isinstance(resource, dict):
+                yield Rejection(str(path), position, "not a JSON object")
+                continue
+            yield _from_fhir(path, position, resource, region, today)
+
+
+def _from_fhir(
+    path: Path, position: str, resource: dict[str, Any], region: str, today: date
+) -> PatientRecord | Rejection:
+    try:
+        return patient_from_fhir(resource, region, today=today)
+    except RecordError as bad:
+        return Rejection(str(path), position, str(bad))
+
+
+def patient_from_fhir(
+    resource: Mapping[str, Any], region: str, *, today: date | None = None
+) -> PatientRecord:
+    """A FHIR R4 Patient resource as a record; raises :class:`RecordError` if it is bad."""
+    today = today or datetime.now(UTC).date()
+    kind = resource.get("resourceType")
+    if kind != "Patient":
+        if not isinstance(kind, str) or not kind:
+            raise RecordError("no resourceType")
+        raise RecordError(f"unsupported resourceType {_short(kind)!r} (only Patient is imported)")
+    mrn = _fhir_mrn(resource.get("identifier"))
+    family, given = _fhir_name(resource.get("name"))
+    birth = resource.get("birthDate")
+    if birth is not None:
+        birth = _check_date(birth, today, full=False)
+    return PatientRecord(
+        mrn=mrn,
+        family_name=family,
+        given_names=given,
+        birth_date=birth,
+        preferred_language=_fhir_language(resource.get("communication")),
+        interpreter_needed=_fhir_interpreter(resource.get("extension")),
+        flags=_fhir_flags(resource.get("meta")),
+        phones=_fhir_phones(resource.get("telecom"), region),
+        source="fhir",
+    )
+
+
+def _fhir_mrn(identifiers: Any) -> str:
+    if not isinstance(identifiers, list) or not identifiers:
+        raise RecordError("missing MRN (no identifier)")
+    chosen = identifiers[0]
+    for identifier in identifiers:
+        if not isinstance(identifier, dict):
+            continue
+        coding = (identifier.get("type") or {}).get("coding") or []
+        if any(isinstance(c, dict) and c.get("code") == "MR" for c in coding):
+            chosen = identifier
+            break
+    value = chosen.get("value") if isinstance(chosen, dict) else None
+    if not isinstance(value, str) or not value.strip():
+        raise RecordError("missing MRN (the identifier has no value)")
+    return value.strip()
+
+
+def _fhir_name(names: Any) -> tuple[str, str]:
+    if not isinstance(names, list) or not names:
+        return "", ""
+    usable = [n for n in names if isinstance(n, dict)]
+    if not usable:
+        raise RecordError("name is not a list of HumanName objects")
+    chosen = next((n for n in usable if n.get("use") == "official"), usable[0])
+    family = chosen.get("family", "")
+    given = chosen.get("given", [])
+    if not isinstance(family, str) or not isinstance(given, list):
+        raise RecordError("name has a family that is not text or a given that is not a list")
+    return family.strip(), " ".join(str(g).strip() for g in given if str(g).strip())
+
+
+def _fhir_language(communication: Any) -> str | None:
+    if not isinstance(communication, list):
+        return None
+    items = [c for c in communication if isinstance(c, dict)]
+    chosen = next((c for c in items if c.get("preferred") is True), items[0] if items else None)
+    if chosen is None:
+        return None
+    language = chosen.get("language") or {}
+    for coding in language.get("coding") or []:
+        if isinstance(coding, dict) and isinstance(coding.get("code"), str):
+            return str(coding["code"]).strip() or None
+    text = language.get("text")
+    return text.strip() if isinstance(text, str) and text.strip() else None
+
+
+def _fhir_interpreter(extensions: Any) -> bool:
+    for extension in extensions if isinstance(extensions, list) else []:
+        if isinstance(extension, dict) and extension.get("url") == INTERPRETER_EXTENSION:
+            return extension.get("valueBoolean") is True
+    return False
+
+
+def _fhir_flags(meta: Any) -> frozenset[str]:
+    tags = meta.get("tag") if isinstance(meta, dict) else None
+    return frozenset(
+        tag["code"]
+        for tag in (tags if isinstance(tags, list) else [])
+        if isinstance(tag, dict) and tag.get("system") == FLAG_SYSTEM and tag.get("code") in FLAGS
+    )
+
+
+def _fhir_phones(telecom: Any, region: str) -> tuple[tuple[str, str], ...]:
+    phones: dict[str, str] = {}
+    for index, point in enumerate(telecom if isinstance(telecom, list) else []):
+        if not isinstance(point, dict) or point.get("system") not in ("phone", "sms"):
+            continue
+        use = point.get("use") or ("mobile" if point.get("system") == "sms" else "home")
+        if use == "old":
+            continue
+        value = point.get("value")
+        e164 = normalise(value, region) if isinstance(value, str) else None
+        if e164 is None:
+            raise RecordError(f"unparseable phone number (telecom {index})")
+        phones.setdefault(e164, str(use))
+    return tuple(phones.items())
+
+
+def _check_date(value: Any, today: date, *, full: bool) -> str:
+    expected = "YYYY-MM-DD" if full else "YYYY, YYYY-MM or YYYY-MM-DD"
+    if not isinstance(value, str) or not _FHIR_DATE.match(value) or (full and len(value) != 10):
+        raise RecordError(f"bad birth date (expected {expected})")
+    year, month, day = (value.split("-") + ["01", "01"])[:3]
+    try:
+        born = date(int(year), int(month), int(day))
+    except ValueError:
+        raise RecordError("bad birth date (no such day)") from None
+    if born > today:
+        raise RecordError("bad birth date (in the future)")
+    return value
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= 40 else text[:40] + "…"
+
+
+_YES = {"yes", "y", "true", "1"}
+_NO = {"no", "n", "false", "0", ""}
+
+
+def _read_csv(path: Path, region: str, today: date) -> Iterator[PatientRecord | Rejection]:
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        reader = csv.reader(handle)
+        try:
+            header = next(reader, None)
+        except csv.Error as exc:
+            raise ImportFileError(f"{path}: line 1: not CSV ({exc})") from None
+        columns = [name.strip().lower() for name in header or []]
+        if "mrn" not in columns:
+            raise ImportFileError(
+                f"{path}: the first line must be a header with an 'mrn' column "
+                "(columns: mrn, family, given, birth_date, phone, language, interpreter, flags)"
+            )
+        while True:
+            try:
+                row = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                yield Rejection(str(path), f"line {reader.line_num}", f"not CSV ({exc})")
+                continue
+            if not any(cell.strip() for cell in row):
+                continue
+            fields = {name: cell.strip() for name, cell in zip(columns, row, strict=False)}
+            try:
+                yield _from_csv_row(fields, region, today)
+            except RecordError as bad:
+                yield Rejection(str(path), f"line {reader.line_num}", str(bad))
+
+
+def _from_csv_row(fields: dict[str, str], region: str, today: date) -> PatientRecord:
+    mrn = fields.get("mrn", "")
+    if not mrn:
+        raise RecordError("missing MRN")
+    birth = fields.get("birth_date", "")
+    phones: dict[str, str] = {}
+    for index, text in enumerate(p for p in fields.get("phone", "").split(";") if p.strip()):
+        e164 = normalise(text, region)
+        if e164 is None:
+            raise RecordError(f"unparseable phone number (phone {index + 1})")
+        phones.setdefault(e164, "home")
+    interpreter = fields.get("interpreter", "").lower()
+    if interpreter not in _YES | _NO:
+        raise RecordError("bad interpreter value (expected yes or no)")
+    flags: set[str] = set()
+    for text in fields.get("flags", "").split(";"):
+        name = re.sub(r"[\s-]+", "_", text.strip().lower())
+        if not name:
+            continue
+        if name not in FLAGS:
+            raise RecordError(f"unknown flag (expected some of: {', '.join(FLAGS)})")
+        flags.add(name)
+    return PatientRecord(
+        mrn=mrn,
+        family_name=fields.get("family", ""),
+        given_names=" ".join(fields.get("given", "").split()),
+        birth_date=_check_date(birth, today, full=True) if birth else None,
+        preferred_language=fields.get("language") or None,
+        interpreter_needed=interpreter in _YES,
+        flags=frozenset(flags),
+        phones=tuple(phones.items()),
+        source="csv",
+    )

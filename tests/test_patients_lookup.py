@@ -1,0 +1,98 @@
+"""Phone normalisation, lookup by phone, and the synthetic generator."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import phonenumbers
+import pytest
+
+from console.core.patients.directory import PatientDirectory
+from console.core.patients.generate import fictional_numbers, generate
+from console.core.patients.importers import patient_from_fhir
+from console.core.patients.phones import normalise
+from console.core.store import Store
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "(202) 555-0142",
+        "202.555.0142",
+        "202-555-0142",
+        "2025550142",
+        "+1 202 555 0142",
+        "+1-202-555-0142",
+        "12025550142",
+        "1 (202) 555-0142",
+        "011 1 202 555 0142",
+        "+12025550142",
+        "tel:+1-202-555-0142",
+        "tel:+12025550142;ext=12",
+        "sip:+12025550142@pbx.example;user=phone",
+        "sips:12025550142@pbx.example",
+        "  +1 (202) 555 0142  ",
+    ],
+)
+def test_every_common_format_normalises_to_e164(text: str) -> None:
+    assert normalise(text, "US") == "+12025550142"
+
+
+@pytest.mark.parametrize("text", ["", "anonymous", "555-01", "+1 000 555 0142", "12" * 20])
+def test_non_numbers_normalise_to_none(text: str) -> None:
+    assert normalise(text, "US") is None
+
+
+def test_region_applies_to_national_numbers_only() -> None:
+    assert normalise("020 7946 0018", "GB") == "+442079460018"
+    assert normalise("+1 202 555 0142", "GB") == "+12025550142"
+
+
+@pytest.fixture
+async def directory(tmp_path: Path) -> AsyncIterator[PatientDirectory]:
+    store = await Store.open(tmp_path / "s.sqlite3")
+    yield PatientDirectory(store, "US")
+    await store.close()
+
+
+async def test_family_phone_finds_every_member_and_no_one_else(
+    directory: PatientDirectory,
+) -> None:
+    resources = list(generate(300, seed=11))
+    await directory.import_records(patient_from_fhir(r, "US") for r in resources)
+    homes: dict[str, set[str]] = {}
+    for r in resources:
+        for point in r["telecom"]:
+            homes.setdefault(point["value"], set()).add(r["identifier"][0]["value"])
+    shared = next(number for number, mrns in homes.items() if len(mrns) >= 3)
+    national = phonenumbers.format_number(
+        phonenumbers.parse(shared), phonenumbers.PhoneNumberFormat.NATIONAL
+    )
+
+    found = await directory.find_by_phone(national)
+
+    assert {p.mrn for p in found} == homes[shared]
+    unused = next(number for number in fictional_numbers() if number not in homes)
+    assert await directory.find_by_phone(unused) == []
+    assert await directory.find_by_phone("not a number") == []
+
+
+def test_generator_is_deterministic_and_varied() -> None:
+    first = list(generate(2000, seed=42))
+    assert first == list(generate(2000, seed=42))
+    assert first != list(generate(2000, seed=43))
+    assert len({r["identifier"][0]["value"] for r in first}) == 2000
+    languages = {r["communication"][0]["language"]["coding"][0]["code"] for r in first}
+    assert languages == {"en", "es", "zh", "vi", "ar", "fr"}
+    records = [patient_from_fhir(r, "US") for r in first]  # all valid for the importer
+    assert any("minor" in r.flags for r in records)
+    assert any(r.interpreter_needed for r in records)
+    phones = [e164 for r in records for e164, _ in r.phones]
+    assert all(e164[5:9] == "5550" and 100 <= int(e164[8:]) <= 199 for e164 in phones)
+    assert len(set(phones)) < len(phones)  # households share a number
+
+
+def test_generator_prefix_is_stable_for_a_smaller_count() -> None:
+    assert list(generate(50, seed=7)) == list(itertools.islice(generate(500, seed=7), 50))
