@@ -16,7 +16,9 @@ from textual.app import App
 from textual.binding import Binding
 
 from console.commands import AgentActions
+from console.core.audit import Action, AuditLog, Category, Outcome
 from console.core.config import CarelineConfig
+from console.core.patients.directory import PatientDirectory
 from console.core.phone import PhoneClient, PhoneStatus
 from console.core.recorder import CallRecorder
 from console.core.store import Store
@@ -24,6 +26,9 @@ from console.dialogs.confirm import ConfirmDialog
 from console.messages import PhoneEvent, PhoneStatusChanged
 from console.screens.agent import AgentScreen
 from console.themes import THEMES
+
+_AUDIT_CATEGORY: dict[Action, Category] = {"search": "search", "verify": "verification"}
+"""What kind of patient data an action touches; a view after verification is demographics."""
 
 Clock = Callable[[], datetime]
 """Returns the current time as an aware datetime."""
@@ -90,12 +95,28 @@ class CarelineApp(App[int]):
         )
         self._store: Store | None = None
         self._recorder: CallRecorder | None = None
+        self._directory: PatientDirectory | None = None
+        self._audit: AuditLog | None = None
 
     @property
     def store(self) -> Store:
         """The local store (open once the app is mounted)."""
         assert self._store is not None, "store used before the app was mounted"
         return self._store
+
+    @property
+    def directory(self) -> PatientDirectory:
+        """The local patient directory (open once the app is mounted)."""
+        assert self._directory is not None, "directory used before the app was mounted"
+        return self._directory
+
+    async def audit_view(self, patient_id: str | None, action: Action, outcome: Outcome) -> None:
+        """Record a look at patient data (search, verification, view) in the audit log."""
+        assert self._audit is not None, "audit used before the app was mounted"
+        category = _AUDIT_CATEGORY.get(action, "demographics")
+        await self._audit.append(
+            self.config.agent.id, action, category, outcome, patient_id=patient_id
+        )
 
     @property
     def recorder(self) -> CallRecorder:
@@ -111,6 +132,8 @@ class CarelineApp(App[int]):
         self.set_keymap(dict(self.config.keymap))
         self._store = await Store.open(self.wiring.store_path)
         self._recorder = CallRecorder(self._store, self.config.agent.id)
+        self._directory = PatientDirectory(self._store, self.config.sip.dial.region)
+        self._audit = AuditLog(self._store, clock=self.now)
         await self.push_screen(self.agent_screen)
         unknown = set(self.config.keymap) - {row.binding_id for row in self.agent_screen.key_rows()}
         if unknown:

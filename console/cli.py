@@ -144,6 +144,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_subcommands(patients)
 
+    audit = sub.add_parser(
+        "audit",
+        help="verify the audit log's hash chain and export it as CSV",
+        description="Check and export the append-only audit log of patient data access.",
+    )
+    _add_config(audit)
+    from console.core.audit_commands import add_subcommands as add_audit_subcommands
+
+    add_audit_subcommands(audit)
+
     sub.add_parser(
         "paths",
         help="show where careline keeps its files",
@@ -174,6 +184,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from console.core.patients.commands import run
 
             return run(args, config)
+        if command == "audit":
+            from console.core.audit_commands import run as run_audit
+
+            return run_audit(args, config)
         if command == "demo":
             from console.launch import run_demo
 

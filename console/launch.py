@@ -17,8 +17,9 @@ from pathlib import Path
 
 from console.app import AppWiring, create_app
 from console.core.config import CarelineConfig
-from console.core.demo import DEMO_CALLERS, demo_directory
+from console.core.demo import DEMO_CALLERS, demo_directory, demo_patients
 from console.core.paths import data_dir, log_dir, runtime_dir
+from console.core.patients.directory import PatientDirectory
 from console.core.phone import engine_command
 from console.core.store import Store
 
@@ -60,6 +61,20 @@ def _check_store(path: Path) -> None:
     asyncio.run(probe())
 
 
+def _load_demo_patients(path: Path, region: str) -> None:
+    """Put the demo's invented patients in the demo store (re-import safe)."""
+    import asyncio
+
+    async def load() -> None:
+        store = await Store.open(path)
+        try:
+            await PatientDirectory(store, region).import_records(demo_patients())
+        finally:
+            await store.close()
+
+    asyncio.run(load())
+
+
 def run_console(config: CarelineConfig, *, config_path: Path | None) -> int:
     """Open the agent console with the user's configuration."""
     wiring = _wiring(
@@ -98,6 +113,7 @@ def run_demo(config: CarelineConfig, *, interval: float, ring_timeout: float) ->
         config_path=None,
         log_name="demo-engine",
     )
+    _load_demo_patients(wiring.store_path, demo_config.sip.dial.region)
     callers = [{"name": c.name, "number": c.number} for c in DEMO_CALLERS]
     # Patients and transfer targets are separate processes: each pjsua2 holds
     # at most 4 calls, and an attended transfer needs 4 at the patients' side.

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from console.core.config import DirectoryEntry
+from console.core.patients.records import PatientRecord
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,4 +47,43 @@ def demo_directory(targets_port: int) -> list[DirectoryEntry]:
             hours="Mon-Fri 09:00-17:00",
             type="queue",
         ),
+    ]
+
+
+# (mrn, given, family, born, language, interpreter, flags, phone) — invented people.
+_DEMO_PATIENTS = (
+    ("DEMO-0001", "Maria", "Lopez", "1961-03-09", "en", False, (), "+12025550142"),
+    (
+        "DEMO-0002",
+        "James",
+        "Okafor",
+        "1978-11-20",
+        "en",
+        False,
+        ("hearing_impaired",),
+        "+12025550117",
+    ),
+    ("DEMO-0003", "Ana María", "Núñez-O'Connor", "1990-06-30", "es", True, (), "+12025550163"),
+    ("DEMO-0004", "Wei", "Chen", "1949-02-14", "zh", True, (), "+12025550188"),
+    ("DEMO-0005", "Fatima", "Haddad", "1985-08-01", "ar", False, (), "+12025550129"),
+    ("DEMO-0006", "Layla", "Haddad", "2015-04-22", "ar", False, ("minor",), "+12025550129"),
+)
+
+
+def demo_patients() -> list[PatientRecord]:
+    """The demo directory: most demo callers are known, one shares a family phone,
+    and +12025550100 is deliberately unknown."""
+    return [
+        PatientRecord(
+            mrn=mrn,
+            family_name=family,
+            given_names=given,
+            birth_date=born,
+            preferred_language=language,
+            interpreter_needed=interpreter,
+            flags=frozenset(flags),
+            phones=((phone, "mobile"),),
+            source="demo",
+        )
+        for mrn, given, family, born, language, interpreter, flags, phone in _DEMO_PATIENTS
     ]

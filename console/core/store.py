@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import sqlite3
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -229,6 +230,20 @@ async def _migrate(db: aiosqlite.Connection, path: Path) -> None:
 
 
 def _statements(sql: str) -> list[str]:
-    """Split a migration into statements (they hold no semicolons in literals)."""
+    """Split a migration into statements (they hold no semicolons in literals).
+
+    A trigger body holds semicolons of its own, so pieces are joined until
+    SQLite says the statement is complete (``CREATE TRIGGER … END;``).
+    """
     lines = [line for line in sql.splitlines() if not line.strip().startswith("--")]
-    return [part.strip() for part in "\n".join(lines).split(";") if part.strip()]
+    statements: list[str] = []
+    pending = ""
+    for part in "\n".join(lines).split(";"):
+        pending += part + ";"
+        if sqlite3.complete_statement(pending):
+            if pending.strip(" \n;"):
+                statements.append(pending.strip().removesuffix(";").strip())
+            pending = ""
+    if pending.strip(" \n;"):
+        statements.append(pending.strip().removesuffix(";").strip())
+    return statements

@@ -1,0 +1,113 @@
+"""Screen pop and verification in the real console, with the real engine and SIPp."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from console.core.audit import AuditLog
+from console.core.patients.directory import PatientDirectory
+from console.core.patients.records import PatientRecord
+from console.core.store import Store
+from console.dialogs.verify import VerifyDialog
+from console.widgets.patient_card import PatientCard
+from tests.console_app import make_app, screen_text, sip_port, talking, wait_for
+from tests.support import Sipp
+
+FAMILY_PHONE = "+12025550142"
+
+
+def patient(
+    mrn: str, given: str, family: str, born: str, flags: frozenset[str] = frozenset()
+) -> PatientRecord:
+    return PatientRecord(
+        mrn=mrn,
+        family_name=family,
+        given_names=given,
+        birth_date=born,
+        preferred_language="es",
+        interpreter_needed=True,
+        flags=flags,
+        phones=((FAMILY_PHONE, "home"),),
+        source="csv",
+    )
+
+
+async def seed(path: Path, records: list[PatientRecord]) -> None:
+    store = await Store.open(path)
+    try:
+        await PatientDirectory(store, "US").import_records(records)
+    finally:
+        await store.close()
+
+
+async def test_one_match_greets_then_verification_gates_details(tmp_path: Path) -> None:
+    await seed(tmp_path / "store.sqlite3", [patient("MRN-7", "Maria José", "Lopez", "1961-03-09")])
+    app = make_app(tmp_path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_for(pilot, lambda: app.phone.status.online, 20)
+        sipp = Sipp(
+            tmp_path, "uac_agent_hangs_up.xml", sip_port(app), callers=[("M Lopez", FAMILY_PHONE)]
+        )
+        card = app.agent_screen.query_one(PatientCard)
+        await wait_for(pilot, lambda: card.matches is not None, what="screen pop")
+        text = screen_text(app)
+        assert "Greet: Maria" in text
+        for secret in ("1961", "MRN-7", "Lopez", "José", "interpreter", "INTERPRETER"):
+            assert secret not in str(card.render())  # nothing beyond the greeting
+        await pilot.press("a")
+        await wait_for(pilot, lambda: talking(app))
+        await pilot.press("v")
+        await wait_for(pilot, lambda: isinstance(app.screen, VerifyDialog), what="verify form")
+        await pilot.press(*"1961-03-10", "enter", *"lopez", "enter")  # wrong date
+        await wait_for(pilot, lambda: "Not verified" in screen_text(app), what="refusal")
+        assert card.verified is None
+        dob = app.screen.query_one("#dob")
+        dob.value = "03/09/1961"  # type: ignore[attr-defined]
+        app.screen.query_one("#name").focus()
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: card.verified is not None, what="verified")
+        text = screen_text(app)
+        assert "Maria José Lopez" in text
+        assert "MRN-7" in text
+        assert "INTERPRETER NEEDED" in text
+        await pilot.press("h")
+        assert sipp.wait() == 0, sipp.report()
+    store = await Store.open(tmp_path / "store.sqlite3")
+    try:
+        log = AuditLog(store)
+        assert (await log.verify()).ok
+        rows = await store.fetch_all("SELECT action, outcome, patient_id IS NOT NULL FROM audit")
+        assert [tuple(r) for r in rows] == [
+            ("search", "ok", 0),
+            ("verify", "fail", 0),
+            ("verify", "pass", 1),
+            ("view", "ok", 1),
+        ]
+    finally:
+        await store.close()
+
+
+async def test_family_phone_lists_first_names_and_unknown_caller(tmp_path: Path) -> None:
+    await seed(
+        tmp_path / "store.sqlite3",
+        [
+            patient("MRN-1", "Fatima", "Haddad", "1980-01-02"),
+            patient("MRN-2", "Layla", "Haddad", "2014-05-06", frozenset({"minor"})),
+        ],
+    )
+    app = make_app(tmp_path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_for(pilot, lambda: app.phone.status.online, 20)
+        card = app.agent_screen.query_one(PatientCard)
+        family = Sipp(tmp_path, "uac_ring.xml", sip_port(app), callers=[("Haddad", FAMILY_PHONE)])
+        await wait_for(pilot, lambda: card.matches is not None, what="screen pop")
+        assert "2 patients share this number: Fatima, Layla" in str(card.render())
+        await pilot.press("d")
+        assert family.wait() == 0, family.report()
+        stranger = Sipp(tmp_path, "uac_ring.xml", sip_port(app), callers=[("?", "+12025550199")])
+        await wait_for(pilot, lambda: card.matches == (), what="no match")
+        assert "Unknown caller" in str(card.render())
+        await asyncio.sleep(0)
+        await pilot.press("d")
+        assert stranger.wait() == 0, stranger.report()
