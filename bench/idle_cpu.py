@@ -14,8 +14,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.call_resources import cpu_seconds
-from bench.common import isolated_home, report
+from bench.common import cpu_seconds, isolated_home, report
 from bench.idle_memory import pids_with
 from tests.baresip import Baresip
 from tests.support import free_udp_port

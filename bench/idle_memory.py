@@ -15,7 +15,7 @@ import sys
 import time
 from pathlib import Path
 
-from bench.common import BASELINE_TEXTUAL_APP, isolated_home, report
+from bench.common import BASELINE_TEXTUAL_APP, isolated_home, report, rss_mib
 from tests.support import free_udp_port
 from tests.tmux import TmuxSession
 
@@ -31,14 +31,6 @@ BARE_PJSUA2 = (
     "while time.time() < end: ep.libHandleEvents(10)\n"
     "ep.libDestroy()\n"
 )
-
-
-def rss_mib(pid: int) -> float:
-    """VmRSS of ``pid`` in MiB."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError(f"no VmRSS for {pid}")
 
 
 def pids_with(text: str) -> list[int]:

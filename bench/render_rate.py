@@ -24,8 +24,7 @@ import threading
 import time
 from pathlib import Path
 
-from bench.call_resources import cpu_seconds
-from bench.common import isolated_home, report
+from bench.common import cpu_seconds, isolated_home, report
 from tests.support import Sipp, free_udp_port
 
 GAP = 0.004

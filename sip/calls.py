@@ -226,15 +226,7 @@ class CallControl:
             if time.monotonic() < give_up_at:
                 self.defer(0.1, lambda: self._send_hold(rid, hold, give_up_at))
                 return
-            record.local_hold = not hold
-            self._fact(
-                record,
-                Event.CALL_HOLD,
-                "hold_failed",
-                local=record.local_hold,
-                remote=record.remote_hold,
-                detail=str(exc.reason)[:200],
-            )
+            self._hold_failed(record, hold, str(exc.reason))
 
     def _cmd_hold(self, message: dict[str, Any]) -> dict[str, Any]:
         record = self.record_for(message)
@@ -626,15 +618,19 @@ class CallControl:
             return
         wanted = record.pending_hold
         record.pending_hold = None
-        record.local_hold = not wanted
         verb = "hold" if wanted else "resume"
+        self._hold_failed(record, wanted, f"the far end refused the {verb} ({status} {reason})")
+
+    def _hold_failed(self, record: CallRecord, wanted: bool, detail: str) -> None:
+        """A hold or resume did not happen: show the state the call is really in."""
+        record.local_hold = not wanted
         self._fact(
             record,
             Event.CALL_HOLD,
             "hold_failed",
             local=record.local_hold,
             remote=record.remote_hold,
-            detail=f"the far end refused the {verb} ({status} {reason})"[:200],
+            detail=detail[:200],
         )
 
     # ------------------------------------------------------------ media state
