@@ -469,6 +469,14 @@ class PhoneEngine(CallControl):
             ended_by, why = EndedBy.NETWORK, EndReason.FAILED
         if record.transfer and record.transfer.get("status") == "succeeded":
             why = EndReason.TRANSFERRED
+        original = self.calls.get(record.consult_for or "")
+        if original is not None and (original.transfer or {}).get("status") in (
+            "trying",
+            "ringing",
+        ):
+            # The target ends the consult leg itself once the caller's INVITE with
+            # Replaces has taken it over, often before the NOTIFY 200 reaches us.
+            ended_by, why = EndedBy.AGENT, EndReason.TRANSFERRED
         if record.reject_code is not None:
             status = record.reject_code
         record.state = CallState.ENDED

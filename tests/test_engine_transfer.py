@@ -137,3 +137,21 @@ def test_transfer_input_errors(engine: EngineProcess, tmp_path: Path) -> None:
     engine.command("hold", call=call_id)
     engine.command("resume", call=call_id)
     assert sipp.wait() == 0, sipp.report()
+
+
+def test_consult_leg_ended_by_the_target_during_completion_counts_as_transferred(
+    engine: EngineProcess, tmp_path: Path
+) -> None:
+    sipp, call_id = answered(engine, "uac_transferee_late_notify.xml", tmp_path)
+    uas = target(tmp_path, "uas_target_replaced.xml")
+    consult_id = engine.command("consult", call=call_id, target=f"sip:target@127.0.0.1:{uas.port}")[
+        "result"
+    ]["consult_id"]
+    engine.wait_event("call.state", call_id=consult_id, state="active")
+    assert engine.command("complete", call=call_id)["ok"]
+    consult = engine.wait_event("call.ended", call_id=consult_id)
+    assert (consult["reason"], consult["ended_by"]) == ("transferred", "agent")
+    transfer_statuses(engine, call_id, "succeeded")
+    assert engine.wait_event("call.ended", call_id=call_id)["reason"] == "transferred"
+    assert sipp.wait() == 0, sipp.report()
+    assert uas.wait() == 0, uas.report()
