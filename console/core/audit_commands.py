@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 from console.core.audit import AuditLog, terminal_label
-from console.core.config import CarelineConfig
+from console.core.config import CarelineConfig, store_key
 from console.core.patients.commands import store_path
 from console.core.store import Store
 
@@ -58,7 +58,7 @@ def run(args: argparse.Namespace, config: CarelineConfig) -> int:
 
 
 async def _with_log(args: argparse.Namespace, config: CarelineConfig) -> int:
-    store = await Store.open(store_path(config))
+    store = await Store.open(store_path(config), store_key(config))
     try:
         log = AuditLog(store)
         if args.audit_command == "verify":

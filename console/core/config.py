@@ -14,15 +14,24 @@ import re
 import stat
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Self
 
 import yaml
 from platformdirs import user_config_path
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from console.core.paths import default_config_file
+from console.core.store import StoreKey
 
 ENV_PREFIX = "CARELINE_"
+ENV_NAME = r"^[A-Z_][A-Z0-9_]*$"
 
 
 class ConfigError(Exception):
@@ -67,7 +76,7 @@ class AccountConfig(_Model):
     """SIP domain of the address-of-record."""
     auth_user: Annotated[str, Field(max_length=64)] = ""
     """Digest username when it differs from ``user``."""
-    password_env: Annotated[str, Field(pattern=r"^[A-Z_][A-Z0-9_]*$")] = "CARELINE_SIP_PASSWORD"
+    password_env: Annotated[str, Field(pattern=ENV_NAME)] = "CARELINE_SIP_PASSWORD"
     """Environment variable holding the digest password."""
     password_file: Path | None = None
     """File holding the digest password (must be mode 0600 and yours); wins over the variable."""
@@ -222,11 +231,28 @@ class EngineConfig(_Model):
     """Seconds an engine with no console attached and no call waits before exiting (0: never)."""
 
 
+class StoreEncryptionConfig(_Model):
+    """Encryption at rest of the local store (SQLCipher). The key never lives in this file."""
+
+    key_env: Annotated[str, Field(pattern=ENV_NAME)] | None = None
+    """Environment variable holding the store's passphrase; None: not from the environment."""
+    key_file: Path | None = None
+    """File holding the passphrase (must be mode 0600 and yours); None: not from a file."""
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Self:
+        if self.key_env is not None and self.key_file is not None:
+            raise ValueError("set key_env or key_file, not both")
+        return self
+
+
 class StoreConfig(_Model):
     """The local SQLite store."""
 
     path: Path | None = None
     """Database file; None: ``careline.sqlite3`` in the user data directory."""
+    encryption: StoreEncryptionConfig = StoreEncryptionConfig()
+    """Encryption at rest; with neither key setting the store is plain SQLite (the default)."""
 
 
 class DirectoryEntry(_Model):
@@ -413,6 +439,28 @@ def _describe(exc: ValidationError, sources: list[_Source], env: dict[str, Any])
     return f"{where}: {field}: {problem}{suffix}"
 
 
+def read_secret_file(path: Path, setting: str) -> str:
+    """The text of a secret file (surrounding whitespace stripped), named ``setting`` in errors.
+
+    Raises :class:`ConfigError` when the file is readable by others, not
+    yours, missing or unreadable.
+    """
+    path = path.expanduser()
+    try:
+        info = path.stat()
+    except OSError as exc:
+        raise ConfigError(f"{setting}: cannot read {path}: {exc}") from None
+    if stat.S_IMODE(info.st_mode) & 0o077 or info.st_uid != os.getuid():
+        raise ConfigError(
+            f"{setting}: {path} must be yours and mode 0600 "
+            f"(it is {stat.S_IMODE(info.st_mode):04o}); run: chmod 600 {path}"
+        )
+    try:
+        return path.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{setting}: cannot read {path}: {exc}") from None
+
+
 def read_secret(account: AccountConfig, environ: Mapping[str, str] | None = None) -> str:
     """The account's digest password from its 0600 file or its environment variable.
 
@@ -420,15 +468,35 @@ def read_secret(account: AccountConfig, environ: Mapping[str, str] | None = None
     """
     environ = os.environ if environ is None else environ
     if account.password_file is not None:
-        path = account.password_file.expanduser()
-        try:
-            info = path.stat()
-        except OSError as exc:
-            raise ConfigError(f"sip.account.password_file: cannot read {path}: {exc}") from None
-        if stat.S_IMODE(info.st_mode) & 0o077 or info.st_uid != os.getuid():
-            raise ConfigError(
-                f"sip.account.password_file: {path} must be yours and mode 0600 "
-                f"(it is {stat.S_IMODE(info.st_mode):04o}); run: chmod 600 {path}"
-            )
-        return path.read_text(encoding="utf-8").strip()
+        return read_secret_file(account.password_file, "sip.account.password_file")
     return environ.get(account.password_env, "")
+
+
+def store_key(config: CarelineConfig, environ: Mapping[str, str] | None = None) -> StoreKey | None:
+    """The key that opens the local store, or None for a plain SQLite store (the default).
+
+    Every command that opens the store asks this, so they all open it the
+    same way. Raises :class:`ConfigError` when encryption is configured but
+    the key file is not 0600 or unreadable, or the key is missing or empty.
+    """
+    environ = os.environ if environ is None else environ
+    encryption = config.store.encryption
+    if encryption.key_file is not None:
+        setting = "store.encryption.key_file"
+        path = encryption.key_file.expanduser()
+        passphrase = read_secret_file(path, setting)
+        source = f"key file {path}"
+    elif encryption.key_env is not None:
+        setting = "store.encryption.key_env"
+        source = f"environment variable {encryption.key_env}"
+        if encryption.key_env not in environ:
+            raise ConfigError(f"{setting}: {source} is not set (it holds the store's key)")
+        passphrase = environ[encryption.key_env]
+    else:
+        return None
+    # Whitespace alone is as good as no key; a NUL would be cut off in C.
+    if not passphrase.strip():
+        raise ConfigError(f"{setting}: the key in {source} is empty")
+    if "\x00" in passphrase:
+        raise ConfigError(f"{setting}: the key in {source} holds a NUL character")
+    return StoreKey(passphrase, source=source)

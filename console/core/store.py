@@ -4,28 +4,61 @@ One writer connection serialises every write transaction (an asyncio lock
 around it); a second connection serves reads, which WAL lets run beside a
 write. Schema changes are numbered ``migrations/NNNN_*.sql`` files tracked
 by ``PRAGMA user_version``.
+
+Encryption at rest is optional: given a :class:`StoreKey`, both connections
+are SQLCipher connections (``sqlcipher3``, a drop-in DB-API module that
+aiosqlite wraps like ``sqlite3``), which encrypt every page of the database
+and of its WAL. Without a key the store is plain SQLite, as before.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import re
 import sqlite3
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import aiosqlite
 
+if TYPE_CHECKING:
+    import sqlcipher3.dbapi2
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+_PLAINTEXT_HEADER = b"SQLite format 3\x00"
+"""The first 16 bytes of every plain SQLite file; SQLCipher files start with a random salt."""
+_SQLITE_NOTADB = 26
+"""SQLite's result code for a file that is not a database (or does not decrypt)."""
 
 
 class StoreError(Exception):
     """The store cannot be opened or used (message fit for the agent)."""
+
+
+@dataclass(frozen=True, slots=True)
+class StoreKey:
+    """The passphrase of an encrypted store, and where it came from.
+
+    The passphrase is left out of ``repr`` (and so of ``str``), so that a log
+    line or a traceback that shows locals never prints it.
+    """
+
+    passphrase: str = field(repr=False)
+    """SQLCipher passphrase (stretched by SQLCipher's own PBKDF2)."""
+    source: str = "the configured key"
+    """Where it came from, for messages, e.g. "environment variable CARELINE_STORE_KEY"."""
+
+    def __post_init__(self) -> None:
+        # An empty key would silently mean "no encryption" to SQLCipher, and a
+        # NUL would cut the key short in the C string.
+        if not self.passphrase or "\x00" in self.passphrase:
+            raise ValueError(f"the store key from {self.source} is empty or holds a NUL")
 
 
 def migrations() -> list[tuple[int, Path]]:
@@ -74,18 +107,28 @@ class Store:
         self._write_lock = asyncio.Lock()
 
     @classmethod
-    async def open(cls, path: Path) -> Store:
-        """Open (creating if needed) and migrate the database at ``path``."""
+    async def open(cls, path: Path, key: StoreKey | None = None) -> Store:
+        """Open (creating if needed) and migrate the database at ``path``.
+
+        With ``key`` the store is (or becomes, when new) a SQLCipher database
+        unlocked by it; without, a plain SQLite one. Raises :class:`StoreError`
+        when the file cannot be opened, the key does not open it, or it is
+        plaintext while a key is given (or encrypted while none is).
+        """
         try:
             path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-            writer = await aiosqlite.connect(path, isolation_level=None)
-        except (OSError, aiosqlite.Error) as exc:
+        except OSError as exc:
             raise StoreError(f"cannot open the local store {path}: {exc}") from None
+        writer = await _connect(path, key)
         try:
             await _configure(writer)
             await _migrate(writer, path)
-            reader = await aiosqlite.connect(path, isolation_level=None)
-            await _configure(reader)
+            reader = await _connect(path, key)
+            try:
+                await _configure(reader)
+            except BaseException:
+                await reader.close()
+                raise
         except BaseException:
             await writer.close()
             raise
@@ -203,6 +246,92 @@ class Store:
         rows = await cursor.fetchall()
         await cursor.close()
         return [str(row[0]) for row in rows]
+
+
+async def _connect(path: Path, key: StoreKey | None) -> aiosqlite.Connection:
+    """One connection, unlocked and checked by a first read, or a :class:`StoreError`."""
+    if key is not None and await asyncio.to_thread(_header, path) == _PLAINTEXT_HEADER:
+        # SQLCipher would only say "file is not a database"; this case is
+        # recognisable, and it needs a migration, not a different key.
+        raise StoreError(
+            f"the local store {path} is not encrypted but store.encryption is set: "
+            "move it aside to start an encrypted one, or remove store.encryption"
+        )
+    errors: tuple[type[Exception], ...] = (OSError, sqlite3.Error)
+    if key is None:
+        db = aiosqlite.connect(path, isolation_level=None)
+    else:
+        # Imported here so that the plaintext path (and the engine process,
+        # which imports this module through the CLI) never loads SQLCipher.
+        import sqlcipher3.dbapi2
+
+        errors = (*errors, sqlcipher3.dbapi2.Error)
+        # aiosqlite only calls DB-API methods on what the connector returns,
+        # so a SQLCipher connection stands in for a sqlite3 one. The key is
+        # set inside the connector: aiosqlite debug-logs the repr of every
+        # queued call, and this one's shows the StoreKey, never the passphrase.
+        connector = functools.partial(_sqlcipher_connect, str(path), key)
+        db = aiosqlite.Connection(
+            cast(Callable[[], sqlite3.Connection], connector), iter_chunk_size=64
+        )
+    try:
+        await db
+    except errors as exc:
+        raise StoreError(f"cannot open the local store {path}: {exc}") from None
+    try:
+        # The first read is what decrypts page 1. Exhaust and close the cursor:
+        # an open statement would keep a read transaction that blocks WAL mode.
+        async with db.execute("SELECT count(*) FROM sqlite_master") as cursor:
+            await cursor.fetchall()
+    except errors as exc:
+        await db.close()
+        # Only "not a database" means the bytes do not decode; anything else
+        # (locked, unreadable) is reported as it is.
+        if getattr(exc, "sqlite_errorcode", None) != _SQLITE_NOTADB:
+            raise StoreError(f"cannot open the local store {path}: {exc}") from None
+        if key is not None:
+            raise StoreError(
+                f"the local store {path} is encrypted and the key from {key.source} "
+                "does not open it (a wrong key, or a damaged file)"
+            ) from None
+        raise StoreError(
+            f"the local store {path} is not a plain SQLite database: it is encrypted "
+            "(set store.encryption to its key) or damaged"
+        ) from None
+    except BaseException:
+        await db.close()
+        raise
+    return db
+
+
+def _sqlcipher_connect(path: str, key: StoreKey) -> sqlcipher3.dbapi2.Connection:
+    """A SQLCipher connection with ``key`` applied (runs on aiosqlite's thread)."""
+    import sqlcipher3.dbapi2
+
+    db = sqlcipher3.dbapi2.connect(path, isolation_level=None)
+    try:
+        # SQLCipher logs a failed page check to stderr, which would scribble
+        # over the console; the StoreError of the first read says it instead.
+        db.execute("PRAGMA cipher_log_level = NONE")
+        # PRAGMA takes no bound parameters, so the key is a quoted SQL literal
+        # (quotes doubled). Not the x'hex' form: that is a raw 256-bit key and
+        # would skip SQLCipher's stretching of a passphrase.
+        db.execute("PRAGMA key = '" + key.passphrase.replace("'", "''") + "'")
+    except BaseException:
+        db.close()
+        raise
+    return db
+
+
+def _header(path: Path) -> bytes:
+    """The first 16 bytes of the file (empty when it does not exist yet)."""
+    try:
+        with path.open("rb") as file:
+            return file.read(len(_PLAINTEXT_HEADER))
+    except FileNotFoundError:
+        return b""
+    except OSError as exc:
+        raise StoreError(f"cannot open the local store {path}: {exc}") from None
 
 
 async def _migrate(db: aiosqlite.Connection, path: Path) -> None:
