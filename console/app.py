@@ -7,7 +7,7 @@ agent screen as messages, and on exit asks before hanging up live calls.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,7 +21,7 @@ from console.core.config import CarelineConfig
 from console.core.patients.directory import PatientDirectory
 from console.core.phone import PhoneClient, PhoneStatus
 from console.core.recorder import CallRecorder
-from console.core.store import Store
+from console.core.store import Store, StoreKey
 from console.dialogs.confirm import ConfirmDialog
 from console.messages import PhoneEvent, PhoneStatusChanged
 from console.screens.agent import AgentScreen
@@ -42,6 +42,8 @@ class AppWiring:
     socket_path: Path
     store_path: Path
     engine_stderr: Path | None = None
+    store_key: StoreKey | None = None
+    """Key of an encrypted store; None: plain SQLite."""
 
 
 class CarelineApp(App[int]):
@@ -110,10 +112,20 @@ class CarelineApp(App[int]):
         assert self._directory is not None, "directory used before the app was mounted"
         return self._directory
 
-    async def audit_view(self, patient_id: str | None, action: Action, outcome: Outcome) -> None:
-        """Record a look at patient data (search, verification, view) in the audit log."""
+    async def audit_view(
+        self,
+        patient_id: str | None,
+        action: Action,
+        outcome: Outcome,
+        categories: Sequence[Category] = (),
+    ) -> None:
+        """Record a look at patient data (search, verification, view) in the audit log.
+
+        ``categories`` lists the kinds of data a view put on screen; by default
+        the action's own category (search, verification) or demographics.
+        """
         assert self._audit is not None, "audit used before the app was mounted"
-        category = _AUDIT_CATEGORY.get(action, "demographics")
+        category = categories or _AUDIT_CATEGORY.get(action, "demographics")
         await self._audit.append(
             self.config.agent.id, action, category, outcome, patient_id=patient_id
         )
@@ -130,7 +142,7 @@ class CarelineApp(App[int]):
             self.register_theme(theme)
         self.theme = self.config.ui.theme
         self.set_keymap(dict(self.config.keymap))
-        self._store = await Store.open(self.wiring.store_path)
+        self._store = await Store.open(self.wiring.store_path, self.wiring.store_key)
         self._recorder = CallRecorder(self._store, self.config.agent.id)
         self._directory = PatientDirectory(self._store, self.config.sip.dial.region)
         self._audit = AuditLog(self._store, clock=self.now)

@@ -13,15 +13,16 @@ import signal
 import socket
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 from console.app import AppWiring, create_app
-from console.core.config import CarelineConfig
-from console.core.demo import DEMO_CALLERS, demo_directory, demo_patients
+from console.core.config import CarelineConfig, store_key
+from console.core.demo import DEMO_CALLERS, demo_care, demo_directory, demo_patients
 from console.core.paths import data_dir, log_dir, runtime_dir
 from console.core.patients.directory import PatientDirectory
 from console.core.phone import engine_command
-from console.core.store import Store
+from console.core.store import Store, StoreKey
 
 
 def _wiring(
@@ -29,10 +30,11 @@ def _wiring(
     listen: str,
     socket_path: Path,
     store_path: Path,
+    key: StoreKey | None = None,
     config_path: Path | None,
     log_name: str,
 ) -> AppWiring:
-    _check_store(store_path)
+    _check_store(store_path, key)
     logs = log_dir()
     return AppWiring(
         engine_argv=engine_command(
@@ -43,11 +45,12 @@ def _wiring(
         ),
         socket_path=socket_path,
         store_path=store_path,
+        store_key=key,
         engine_stderr=logs / f"{log_name}.err",
     )
 
 
-def _check_store(path: Path) -> None:
+def _check_store(path: Path, key: StoreKey | None) -> None:
     """Open the store once before the UI starts, so a bad store is a clear error.
 
     Raises :class:`StoreError` (the CLI prints it and exits 1).
@@ -55,7 +58,7 @@ def _check_store(path: Path) -> None:
     import asyncio
 
     async def probe() -> None:
-        store = await Store.open(path)
+        store = await Store.open(path, key)
         await store.close()
 
     asyncio.run(probe())
@@ -68,7 +71,10 @@ def _load_demo_patients(path: Path, region: str) -> None:
     async def load() -> None:
         store = await Store.open(path)
         try:
-            await PatientDirectory(store, region).import_records(demo_patients())
+            today = datetime.now(UTC).date()
+            await PatientDirectory(store, region).import_records(
+                [*demo_patients(), *demo_care(today)]
+            )
         finally:
             await store.close()
 
@@ -81,6 +87,7 @@ def run_console(config: CarelineConfig, *, config_path: Path | None) -> int:
         listen=config.sip.listen,
         socket_path=config.engine.socket or runtime_dir() / "engine.sock",
         store_path=config.store.path or data_dir() / "careline.sqlite3",
+        key=store_key(config),
         config_path=config_path,
         log_name="engine",
     )

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 
 from tests.support import ROOT
@@ -25,7 +27,15 @@ def test_generate_import_reimport_and_lookup(tmp_path: Path) -> None:
     out = tmp_path / "p.ndjson"
     assert (
         careline(
-            "patients", "generate", "--count", "1200", "--seed", "5", "--out", str(out)
+            "patients",
+            "generate",
+            "--count",
+            "1200",
+            "--seed",
+            "5",
+            "--patients-only",
+            "--out",
+            str(out),
         ).returncode
         == 0
     )
@@ -43,6 +53,29 @@ def test_generate_import_reimport_and_lookup(tmp_path: Path) -> None:
     missing = careline("patients", "lookup", "+1 202 555 0100")
     assert (missing.returncode, missing.stdout) == (1, "no patient with +12025550100\n")
     assert careline("patients", "lookup", "anonymous").returncode == 2
+
+
+def test_generated_clinical_context_is_imported_and_counted(tmp_path: Path) -> None:
+    out = tmp_path / "care.ndjson"
+    assert careline("patients", "generate", "--count", "300", "--out", str(out)).returncode == 0
+    kinds = Counter(json.loads(line)["resourceType"] for line in out.read_text().splitlines())
+    assert kinds["Patient"] == 300
+    assert kinds["PractitionerRole"] == 200
+    assert kinds["Appointment"] > 0
+    assert kinds["MedicationRequest"] > 0
+    assert kinds["CareTeam"] > 0
+
+    first = careline("patients", "import", str(out))
+    again = careline("patients", "import", str(out))
+
+    assert (first.returncode, again.returncode) == (0, 0), first.stderr
+    written = (
+        f"  also written: {kinds['Appointment']} appointments, "
+        f"{kinds['MedicationRequest']} medications, {kinds['CareTeam']} care teams, "
+        "200 practitioner roles\n"
+    )
+    assert first.stdout == f"{out}: 300 imported, 0 updated, 0 rejected\n" + written
+    assert again.stdout == f"{out}: 0 imported, 300 updated, 0 rejected\n" + written
 
 
 def test_rejections_and_unreadable_files_set_the_exit_code(tmp_path: Path) -> None:
@@ -74,4 +107,5 @@ def test_rejections_and_unreadable_files_set_the_exit_code(tmp_path: Path) -> No
 def test_generate_with_import_fills_the_directory() -> None:
     result = careline("patients", "generate", "--count", "300", "--seed", "9", "--import")
     assert result.returncode == 0, result.stderr
-    assert result.stdout == "generated patients: 300 imported, 0 updated, 0 rejected\n"
+    assert result.stdout.startswith("generated patients: 300 imported, 0 updated, 0 rejected\n")
+    assert "200 practitioner roles" in result.stdout

@@ -104,7 +104,11 @@ async def test_bundle_rejections_name_the_entry(
     assert summary.imported == 1
     assert [(r.position, r.reason) for r in summary.rejected] == [
         ("entry 1", "missing MRN (no identifier)"),
-        ("entry 2", "unsupported resourceType 'Observation' (only Patient is imported)"),
+        (
+            "entry 2",
+            "unsupported resourceType 'Observation' "
+            "(imported: Patient, Appointment, MedicationRequest, CareTeam, PractitionerRole)",
+        ),
         ("entry 3", "entry has no resource object"),
     ]
 
@@ -122,7 +126,7 @@ async def test_ndjson_rejects_each_class_of_bad_record(
             patient("M5", phone="555-01"),
             "{not json",
             "[1, 2]",
-            {"resourceType": "Appointment"},
+            {"resourceType": "Observation"},
             {"identifier": [{"value": "M9"}]},
             patient("M10", birthDate="2999-01-01"),
         ],
@@ -139,7 +143,8 @@ async def test_ndjson_rejects_each_class_of_bad_record(
         "line 5": "unparseable phone number (telecom 0)",
         "line 6": reasons["line 6"],
         "line 7": "not a JSON object",
-        "line 8": "unsupported resourceType 'Appointment' (only Patient is imported)",
+        "line 8": "unsupported resourceType 'Observation' "
+        "(imported: Patient, Appointment, MedicationRequest, CareTeam, PractitionerRole)",
         "line 9": "no resourceType",
         "line 10": "bad birth date (in the future)",
     }

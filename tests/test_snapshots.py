@@ -8,6 +8,7 @@ driven against the real engine in test_console_workspace.py.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -19,8 +20,12 @@ from textual.pilot import Pilot
 
 from console.app import AppWiring, CarelineApp, create_app
 from console.core.config import load_config
+from console.core.demo import demo_care, demo_patients
+from console.core.patients.directory import PatientDirectory
 from console.core.phone import PhoneStatus
+from console.core.store import Store
 from console.messages import PhoneEvent, PhoneStatusChanged
+from console.widgets.patient_card import PatientCard
 
 NOW = datetime(2026, 11, 26, 10, 0, 0, tzinfo=UTC)
 
@@ -170,3 +175,60 @@ def feed(state: str) -> Callable[[Pilot[int]], Any]:
 @pytest.mark.parametrize("state", list(STATES))
 def test_main_screen(snap_compare: Any, tmp_path: Path, state: str, size: tuple[int, int]) -> None:
     assert snap_compare(make(tmp_path), terminal_size=size, run_before=feed(state))
+
+
+def seed_demo_patients(path: Path) -> None:
+    """The demo's invented patients and their context, dated from NOW."""
+
+    async def load() -> None:
+        store = await Store.open(path)
+        try:
+            await PatientDirectory(store, "US").import_records(
+                [*demo_patients(), *demo_care(NOW.date())]
+            )
+        finally:
+            await store.close()
+
+    asyncio.run(load())
+
+
+def patient_card(verified: bool) -> Callable[[Pilot[int]], Any]:
+    """Maria rings; optionally the agent verifies her (date of birth + family name)."""
+    ringing = feed("ringing")
+
+    async def run_before(pilot: Pilot[int]) -> None:
+        await ringing(pilot)
+        app = pilot.app
+        assert isinstance(app, CarelineApp)
+        card = app.agent_screen.query_one(PatientCard)
+        while card.matches is None:
+            await pilot.pause(0.05)
+        if verified:
+            await pilot.press("v", *"1961-03-09", "enter", *"lopez", "enter")
+            while card.context is None:
+                await pilot.pause(0.05)
+        await pilot.pause(0.3)
+
+    return run_before
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 48)], ids=["80x24", "160x48"])
+@pytest.mark.parametrize("verified", [False, True], ids=["greeting_only", "verified"])
+def test_patient_card(
+    snap_compare: Any, tmp_path: Path, verified: bool, size: tuple[int, int]
+) -> None:
+    """Before verification the card shows a first name and hints, nothing else."""
+    seed_demo_patients(tmp_path / "store.sqlite3")
+    assert snap_compare(make(tmp_path), terminal_size=size, run_before=patient_card(verified))
+
+
+async def test_nothing_beyond_the_greeting_before_verification(tmp_path: Path) -> None:
+    """The whole screen, not just the card: no detail of Maria's leaks anywhere."""
+    await asyncio.to_thread(seed_demo_patients, tmp_path / "store.sqlite3")
+    app = make(tmp_path)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await patient_card(verified=False)(pilot)
+        text = "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+        assert "Greet: Maria" in text
+        for detail in ("1961", "DEMO-0001", "Diabetes", "Metformin", "Moreau", "Riverside"):
+            assert detail not in text

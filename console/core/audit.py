@@ -21,7 +21,7 @@ import csv
 import hashlib
 import json
 import os
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -149,12 +149,15 @@ class AuditLog:
         self,
         agent_id: str,
         action: Action,
-        category: Category,
+        category: Category | Sequence[Category],
         outcome: Outcome,
         patient_id: str | None = None,
         terminal: str | None = None,
     ) -> int:
         """Append one row and return its ``seq``.
+
+        One look at several kinds of data (a card with appointments and
+        prescriptions) is one row whose category lists them, comma-separated.
 
         The last row is read and the new one inserted in one write transaction
         (the store's lock in this process, ``BEGIN IMMEDIATE`` across
@@ -172,7 +175,7 @@ class AuditLog:
                 "at": at,
                 "agent_id": agent_id,
                 "patient_id": patient_id,
-                "category": category,
+                "category": category if isinstance(category, str) else ",".join(category),
                 "action": action,
                 "outcome": outcome,
                 "terminal": where,

@@ -7,9 +7,17 @@ None of these is a real person. The numbers are in the North American
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
 
 from console.core.config import DirectoryEntry
-from console.core.patients.records import PatientRecord
+from console.core.patients.records import (
+    AppointmentRecord,
+    CareTeamRecord,
+    ClinicalRecord,
+    MedicationRecord,
+    PatientRecord,
+    PractitionerRoleRecord,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,4 +94,106 @@ def demo_patients() -> list[PatientRecord]:
             source="demo",
         )
         for mrn, given, family, born, language, interpreter, flags, phone in _DEMO_PATIENTS
+    ]
+
+
+def demo_care(today: date) -> list[ClinicalRecord]:
+    """The demo patients' appointments (from ``today`` on), prescriptions and care teams.
+
+    Maria has an appointment in two days and a prescription out of refills
+    (both greeting hints); James has an expired prescription; Wei's team names
+    its doctor only by reference, resolved through a PractitionerRole.
+    """
+
+    def at(days: int, hour: int) -> str:
+        moment = datetime.combine(today + timedelta(days=days), time(hour, 30), tzinfo=UTC)
+        return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    def until(days: int) -> str:
+        return (today + timedelta(days=days)).isoformat()
+
+    return [
+        PractitionerRoleRecord(
+            "PractitionerRole/demo-pcp-1",
+            "Dr. Ines Moreau",
+            "Practitioner/demo-moreau",
+            "Primary care physician",
+            "Internal medicine",
+            "+12025551001",
+        ),
+        AppointmentRecord(
+            "Appointment/demo-1",
+            "mrn:DEMO-0001",
+            at(2, 14),
+            "booked",
+            "Diabetes follow-up",
+            "Dr. Ines Moreau",
+            "Riverside Clinic",
+        ),  # fmt: skip
+        AppointmentRecord(
+            "Appointment/demo-2",
+            "mrn:DEMO-0001",
+            at(30, 16),
+            "booked",
+            "Eye examination",
+            "Dr. Hiro Tanaka",
+            "Northgate Health Centre",
+        ),  # fmt: skip
+        MedicationRecord(
+            "MedicationRequest/demo-1",
+            "mrn:DEMO-0001",
+            "Metformin 500 mg tablet",
+            "active",
+            "1 tablet twice daily with meals",
+            until(-300),
+            0,
+            until(60),
+            "Dr. Ines Moreau",
+        ),  # fmt: skip
+        MedicationRecord(
+            "MedicationRequest/demo-2",
+            "mrn:DEMO-0001",
+            "Lisinopril 10 mg tablet",
+            "active",
+            "1 tablet once daily",
+            until(-100),
+            3,
+            until(265),
+            "Dr. Ines Moreau",
+        ),  # fmt: skip
+        CareTeamRecord(
+            "CareTeam/demo-1",
+            "mrn:DEMO-0001",
+            "active",
+            (
+                ("Primary care", "", "PractitionerRole/demo-pcp-1"),
+                ("Care coordinator", "Grace Lindqvist, RN", ""),
+            ),
+        ),  # fmt: skip
+        MedicationRecord(
+            "MedicationRequest/demo-3",
+            "mrn:DEMO-0002",
+            "Atorvastatin 20 mg tablet",
+            "active",
+            "1 tablet at bedtime",
+            until(-400),
+            2,
+            until(-10),
+            "Dr. Ben Okafor",
+        ),  # fmt: skip
+        AppointmentRecord(
+            "Appointment/demo-3",
+            "mrn:DEMO-0004",
+            at(5, 15),
+            "booked",
+            "Cardiology consult (Mandarin interpreter booked)",
+            "Dr. Dev Patel",
+            "Northgate Health Centre",
+        ),  # fmt: skip
+        CareTeamRecord(
+            "CareTeam/demo-2",
+            "mrn:DEMO-0004",
+            "active",
+            (("Primary care", "", "Practitioner/demo-moreau"),),
+        ),  # fmt: skip
     ]

@@ -48,6 +48,12 @@ class CallRecorder:
             return True
         return False
 
+    async def link_patient(self, call_id: str, patient_id: str) -> None:
+        """Note on the call which patient the agent verified (the card's
+        "recent interactions" and, later, the hub sync read it)."""
+        async with self.store.transaction() as db:
+            await db.execute("UPDATE calls SET patient_id = ? WHERE id = ?", (patient_id, call_id))
+
     async def engine_lost(self, calls: list[LiveCall]) -> None:
         """Close calls that died with the engine."""
         now = utc_now_iso()

@@ -8,22 +8,21 @@ from typing import TYPE_CHECKING, Any, cast
 from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Label, Static, TextArea
 
 from console.core.agent_state import AgentState
 from console.core.calls import CallQueue, LiveCall
-from console.core.patients.records import PatientSummary
 from console.core.phone import PhoneError
 from console.core.text import caller_label
 from console.dialogs.availability import AvailabilityPicker
 from console.dialogs.dtmf_pad import DtmfPad
 from console.dialogs.help import HelpScreen, KeyHelp
 from console.dialogs.target_picker import PickedTarget, TargetPicker
-from console.dialogs.verify import VerifyDialog
 from console.messages import PhoneEvent, PhoneStatusChanged
+from console.screens.patient_flow import PatientFlow
 from console.widgets.active_call import ActiveCallPanel
 from console.widgets.call_queue import CallQueueTable
 from console.widgets.history import CallHistory
@@ -168,12 +167,8 @@ class AgentScreen(Screen[None]):
         self.notes_call_id: str | None = None
         self._ticker: Timer | None = None
         self._usable: tuple[bool, bool, bool, bool] | None = None
-        self.matches: dict[str, list[PatientSummary]] = {}
-        """Directory matches per call id (absent: lookup not done yet)."""
-        self.verified: dict[str, PatientSummary] = {}
-        """The patient verified on each call."""
-        self.failures: dict[str, int] = {}
-        """Failed verification attempts per call."""
+        self.patients = PatientFlow(self)
+        """Screen pop, verification and the card, per call."""
 
     @property
     def careline(self) -> CarelineApp:
@@ -196,7 +191,7 @@ class AgentScreen(Screen[None]):
             with Vertical(id="right"):
                 with Vertical(id="call-pane", classes="pane"):
                     yield ActiveCallPanel(max_caller_chars=ui.max_caller_chars, id="active")
-                with Vertical(id="patient-pane", classes="pane"):
+                with VerticalScroll(id="patient-pane", classes="pane"):
                     yield Label("Patient", classes="pane-title")
                     yield PatientCard(id="patient")
                 with Vertical(id="guidance-pane", classes="pane"):
@@ -255,15 +250,13 @@ class AgentScreen(Screen[None]):
         if name == "hello":
             self.queue.reset(list((event.get("status") or {}).get("calls", [])))
             for live in self.queue.calls():
-                if live.direction == "inbound" and live.id not in self.matches:
-                    self._lookup(live.id, live.caller_number)
+                if live.direction == "inbound" and not self.patients.looked_up(live.id):
+                    self.patients.lookup(live.id, live.caller_number)
         elif name == "call.ended":
             call = self.queue.apply(event)
             ended_with_notes = call is not None and call.id == self.notes_call_id
             call_id = str(event.get("call_id", ""))
-            self.matches.pop(call_id, None)
-            self.verified.pop(call_id, None)
-            self.failures.pop(call_id, None)
+            self.patients.forget(call_id)
         else:
             call = self.queue.apply(event)
             if call is not None:
@@ -287,7 +280,7 @@ class AgentScreen(Screen[None]):
 
     def _react(self, name: object, call: LiveCall, event: dict[str, Any]) -> None:
         if name == "call.incoming":
-            self._lookup(call.id, call.caller_number)
+            self.patients.lookup(call.id, call.caller_number)
         if name == "call.outgoing":
             directory = self.careline.config.directory
             self.queue.name_outbound(call.id, {entry.number: entry.name for entry in directory})
@@ -335,7 +328,7 @@ class AgentScreen(Screen[None]):
                 active = pair[0]
             if active is None and self.queue.held():
                 # Nobody talking: show the held call the agent would take back.
-                selected = self._selected()
+                selected = self.selected_call()
                 active = selected if selected and selected.local_hold else self.queue.held()[0]
             panel.call = active
             panel.consult = None
@@ -346,12 +339,12 @@ class AgentScreen(Screen[None]):
             # On the pane, not the screen: a screen class restyles every widget.
             self.query_one("#queue-pane").set_class(any(c.ringing for c in calls), "-ringing")
         # Rebuilding the footer is not free: only when the set of usable keys changes.
-        self._refresh_patient()
+        self.patients.refresh()
         usable = (
             bool(self.queue.ringing()),
             self._current() is not None,
             self.queue.consult_pair() is not None,
-            self._verifiable() is not None,
+            self.patients.verifiable() is not None,
         )
         if usable != self._usable:
             self._usable = usable
@@ -368,77 +361,9 @@ class AgentScreen(Screen[None]):
         self.query_one(CallHistory).show(rows)
 
     # ---------------------------------------------------------------- patients
-    def _focus_call(self) -> LiveCall | None:
-        """The inbound call the patient pane is about: talking, else selected, else ringing."""
-        for call in (self.queue.active(), self._selected(), *self.queue.ringing()):
-            if call is not None and call.direction == "inbound":
-                return call
-        return None
-
-    @work(group="patient-lookup")
-    async def _lookup(self, call_id: str, number: str) -> None:
-        """Screen pop: look the caller up after the ringing row is on screen."""
-        found = await self.careline.directory.find_by_phone(number)
-        if self.queue.get(call_id) is None:
-            return  # the call ended meanwhile
-        self.matches[call_id] = found
-        await self.careline.audit_view(None, "search", "ok")
-        self._refresh_patient()
-        self.refresh_bindings()
-
-    def _refresh_patient(self) -> None:
-        card = self.query_one(PatientCard)
-        call = self._focus_call()
-        card.today = self.careline.now().date()
-        if call is None:
-            card.matches, card.verified = None, None
-            return
-        found = self.matches.get(call.id)
-        card.matches = tuple(found) if found is not None else None
-        card.verified = self.verified.get(call.id)
-
-    def _verifiable(self) -> LiveCall | None:
-        call = self._focus_call()
-        if call is None or call.id not in self.matches or call.id in self.verified:
-            return None
-        return call
-
     def action_verify(self) -> None:
-        """Check the caller's identifiers; details show only after a pass."""
-        call = self._verifiable()
-        if call is None:
-            self.notify("No caller to verify.", severity="warning", markup=False)
-            return
-        candidates = self.matches[call.id]
-        if not candidates:
-            self.notify(
-                "This number is not in the directory; a search by name and date of "
-                "birth comes later: take a message.",
-                markup=False,
-                timeout=8,
-            )
-            return
-
-        def attempt(patient: PatientSummary | None, passed: bool) -> None:
-            if not passed:
-                self.failures[call.id] = self.failures.get(call.id, 0) + 1
-            self.run_worker(
-                self.careline.audit_view(
-                    patient.id if patient else None, "verify", "pass" if passed else "fail"
-                )
-            )
-
-        async def verified(patient: PatientSummary | None) -> None:
-            if patient is None or self.queue.get(call.id) is None:
-                return
-            self.verified[call.id] = patient
-            await self.careline.audit_view(patient.id, "view", "ok")
-            self._refresh_patient()
-            self.refresh_bindings()
-
-        self.app.push_screen(
-            VerifyDialog(candidates, self.failures.get(call.id, 0), attempt), verified
-        )
+        """Verify the caller's identity (or search for them first, if unknown)."""
+        self.patients.verify()
 
     # ------------------------------------------------------------------- notes
     def _start_notes(self, call: LiveCall) -> None:
@@ -454,12 +379,12 @@ class AgentScreen(Screen[None]):
             await self.careline.store.save_notes(self.notes_call_id, text)
 
     # ------------------------------------------------------- which keys apply
-    def _selected(self) -> LiveCall | None:
+    def selected_call(self) -> LiveCall | None:
         selected = self.query_one(CallQueueTable).selected_call_id()
         return self.queue.get(selected) if selected else None
 
     def _target_ringing(self) -> LiveCall | None:
-        call = self._selected()
+        call = self.selected_call()
         if call is not None and call.ringing:
             return call
         ringing = self.queue.ringing()
@@ -470,7 +395,7 @@ class AgentScreen(Screen[None]):
         active = self.queue.active()
         if active is not None:
             return active
-        selected = self._selected()
+        selected = self.selected_call()
         if selected is not None and selected.state == "active":
             return selected
         held = self.queue.held()
@@ -486,7 +411,7 @@ class AgentScreen(Screen[None]):
         if action in _NEEDS_CONSULT:
             return self.queue.consult_pair() is not None
         if action == "verify":
-            return self._verifiable() is not None
+            return self.patients.verifiable() is not None
         return True
 
     # ----------------------------------------------------------------- actions
@@ -520,7 +445,7 @@ class AgentScreen(Screen[None]):
         if active is not None and active.state == "active":
             self._send("hold", call=active.id)
             return
-        selected = self._selected()
+        selected = self.selected_call()
         held = selected if selected is not None and selected.local_hold else None
         held = held or (self.queue.held()[0] if self.queue.held() else None)
         if held is None:

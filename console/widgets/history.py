@@ -38,11 +38,13 @@ class CallHistory(DataTable[Text]):
 
     def on_mount(self) -> None:
         """Set up the columns."""
+        # The outcome before the number: in a narrow pane the last column is
+        # the one cut, and "missed" matters more than a number already shown.
         self.add_column("Time", key="time")
         self.add_column("Caller", key="caller")
-        self.add_column("Number", key="number")
-        self.add_column("Talk", key="talk")
         self.add_column("Outcome", key="outcome")
+        self.add_column("Talk", key="talk")
+        self.add_column("Number", key="number")
 
     def show(self, rows: list[CallRow]) -> None:
         """Replace the list with ``rows``."""
@@ -58,8 +60,8 @@ class CallHistory(DataTable[Text]):
             self.add_row(
                 Text(when),
                 Text(caller_label(row.caller_name, row.caller_number, self.max_caller_chars)),
-                Text(safe_text(row.caller_number, 24)),
-                Text(talk),
                 Text(outcome_label(row)),
+                Text(talk),
+                Text(safe_text(row.caller_number, 24)),
                 key=row.id,
             )

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from rich.text import Text
 from textual.reactive import reactive
 from textual.widgets import Static
 
+from console.core.patients.context import PatientContext
 from console.core.patients.records import PatientSummary
 from console.core.patients.verification import first_name
 from console.core.text import safe_text
@@ -18,26 +19,45 @@ _FLAG_TEXT = {
     "hearing_impaired": "HEARING IMPAIRED",
     "minor": "MINOR",
 }
+_LINE = 70  # cells for one free-text field on the card
 
 
 class PatientCard(Static):
-    """Screen pop for the call in focus; shows nothing beyond a first name until verified."""
+    """Screen pop for the call in focus; shows nothing beyond a first name and
+    reason hints until verified."""
 
     matches: reactive[tuple[PatientSummary, ...] | None] = reactive(None, layout=True)
     """Directory matches for the caller's number (None: no call, or lookup pending)."""
+    hints: reactive[tuple[str, ...]] = reactive((), layout=True)
+    """What the call is likely about (categories, no detail), for a single match."""
     verified: reactive[PatientSummary | None] = reactive(None, layout=True)
     """The patient whose identity the agent verified on this call."""
+    context: reactive[PatientContext | None] = reactive(None, layout=True)
+    """The verified patient's appointments, prescriptions, team and past calls."""
     today: reactive[date] = reactive(date.today)
-    """For working out minors."""
+    """For working out minors and refill eligibility."""
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id, markup=False)
+
+    DEFAULT_CSS = """
+    /* One line per fact, cut with "…" at the pane's edge: wrapped lines
+       would push the last sections out of sight. */
+    PatientCard.-details { text-wrap: nowrap; text-overflow: ellipsis; }
+    """
+
+    def watch_verified(self, patient: PatientSummary | None) -> None:
+        """The greeting and prompts wrap; the details are cut to one line each."""
+        self.set_class(patient is not None, "-details")
 
     def render(self) -> Text:
         """Literal text only; every field is patient data from an import."""
         patient = self.verified
         if patient is not None:
-            return self._details(patient)
+            text = self._details(patient)
+            if self.context is not None:
+                self._sections(text, self.context)
+            return text
         matches = self.matches
         if matches is None:
             return Text(
@@ -47,12 +67,14 @@ class PatientCard(Static):
         if not matches:
             return Text(
                 "Unknown caller: no patient has this number.\n"
-                "Verify who is calling before giving any details (v).",
+                "Search by name, date of birth, MRN or phone, then verify: press v.",
                 style="italic",
             )
         if len(matches) == 1:
             text = Text()
             text.append(f"Greet: {safe_text(first_name(matches[0]), 30)}\n", style="bold")
+            if self.hints:
+                text.append(f"Likely about: {' · '.join(self.hints)}\n")
             text.append(
                 "Verify two identifiers (date of birth + name or MRN) before any detail: press v."
             )
@@ -69,17 +91,77 @@ class PatientCard(Static):
         flags = [_FLAG_TEXT[f] for f in sorted(patient.flags) if f in _FLAG_TEXT]
         if patient.is_minor(self.today) and "MINOR" not in flags:
             flags.append("MINOR")
+        if patient.interpreter_needed:
+            # In the banner, not at the end of a line that may be cut short.
+            flags.insert(0, "INTERPRETER NEEDED")
         if flags:
             text.append(" " + " · ".join(flags) + " ", style="bold reverse")
             text.append("\n")
         name = f"{patient.given_names} {patient.family_name}".strip()
         text.append(f"{safe_text(name, 40)}  ✓ verified\n", style="bold")
         text.append(
-            f"DOB {safe_text(patient.birth_date or '?', 10)}  MRN {safe_text(patient.mrn, 20)}\n"
+            f"DOB {safe_text(patient.birth_date or '?', 10)}  MRN {safe_text(patient.mrn, 20)}  "
         )
         language = safe_text(patient.preferred_language or "not recorded", 12)
-        text.append(f"Language: {language}")
-        if patient.interpreter_needed:
-            text.append("  INTERPRETER NEEDED", style="bold")
-        text.append("\n")
+        text.append(f"Language: {language}\n")
         return text
+
+    def _sections(self, text: Text, context: PatientContext) -> None:
+        text.append("Upcoming appointments\n", style="bold underline")
+        if not context.appointments:
+            text.append("  none booked\n", style="dim")
+        for appointment in context.appointments:
+            when = appointment.start.astimezone().strftime("%a %d %b %H:%M")
+            parts = [appointment.description or "appointment", appointment.with_whom]
+            parts.append(appointment.location)
+            detail = " · ".join(part for part in parts if part)
+            text.append(f"  {when}  ")
+            text.append(safe_text(detail, _LINE))
+            if appointment.status != "booked":
+                text.append(f" ({safe_text(appointment.status, 12)})", style="italic")
+            text.append("\n")
+        text.append("Medications\n", style="bold underline")
+        if not context.medications:
+            text.append("  none current\n", style="dim")
+        for medication in context.medications:
+            text.append(f"  {safe_text(medication.name, 40)}", style="bold")
+            if medication.dosage:
+                text.append(f" — {safe_text(medication.dosage, _LINE - 30)}")
+            refill, eligible = medication.refill(self.today)
+            text.append("\n    ")
+            text.append(
+                f"{'✓' if eligible else '✗'} {safe_text(refill, _LINE)}",
+                style="green" if eligible else "yellow",
+            )
+            text.append("\n")
+        text.append("Care team\n", style="bold underline")
+        if not context.care_team:
+            text.append("  none recorded\n", style="dim")
+        for member in context.care_team:
+            who = member.name or "(name not on file)"
+            line = f"{member.role + ': ' if member.role else ''}{who}"
+            if member.specialty:
+                line += f" ({member.specialty})"
+            if member.phone:
+                line += f"  {member.phone}"
+            text.append("  " + safe_text(line, _LINE + 10) + "\n")
+        text.append("Recent interactions\n", style="bold underline")
+        if not context.interactions:
+            text.append("  none at this desk\n", style="dim")
+        for call in context.interactions:
+            when = _local(call.received_at)
+            outcome = "answered" if call.answered else (call.end_reason or "missed")
+            note = call.notes.strip().splitlines()[0] if call.notes.strip() else ""
+            text.append(f"  {when}  {call.direction} {safe_text(outcome, 20)}")
+            if note:
+                text.append(f" — {safe_text(note, _LINE - 30)}")
+            text.append("\n")
+
+
+def _local(stamp: str) -> str:
+    """A stored UTC time stamp as the agent's local day and time."""
+    try:
+        moment = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    except ValueError:
+        return safe_text(stamp, 20)
+    return moment.astimezone().strftime("%a %d %b %H:%M")

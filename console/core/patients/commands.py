@@ -11,10 +11,11 @@ import asyncio
 import sys
 import time
 from collections.abc import Iterator
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Literal
 
-from console.core.config import CarelineConfig
+from console.core.config import CarelineConfig, store_key
 from console.core.patients.directory import PatientDirectory
 from console.core.patients.generate import generate, write_ndjson, write_ndjson_file
 from console.core.patients.importers import (
@@ -22,10 +23,10 @@ from console.core.patients.importers import (
     Format,
     ImportFileError,
     RecordError,
-    patient_from_fhir,
+    record_from_fhir,
 )
 from console.core.patients.phones import normalise
-from console.core.patients.records import ImportSummary, PatientRecord, PatientSummary, Rejection
+from console.core.patients.records import ImportItem, ImportSummary, PatientSummary, Rejection
 from console.core.store import Store
 
 EXIT_REJECTED = 1
@@ -60,12 +61,19 @@ def add_subcommands(patients: argparse.ArgumentParser) -> None:
         description=(
             "Generate synthetic FHIR R4 Patient resources with fictional 555-01xx numbers: "
             "households sharing a phone, minors, several languages. The same seed gives the "
-            "same patients. Writes NDJSON to --out (default: standard output)."
+            "same patients. Each patient comes with its clinical context (appointments "
+            "from today on, prescriptions, a care team) unless --patients-only. "
+            "Writes NDJSON to --out (default: standard output)."
         ),
     )
     gen.add_argument("--count", type=int, required=True, metavar="N")
     gen.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default 0)")
     gen.add_argument("--out", type=Path, metavar="FILE", help="NDJSON file to write")
+    gen.add_argument(
+        "--patients-only",
+        action="store_true",
+        help="Patient resources only (no appointments, prescriptions or care teams)",
+    )
     gen.add_argument(
         "--import",
         dest="do_import",
@@ -89,9 +97,11 @@ def run(args: argparse.Namespace, config: CarelineConfig) -> int:
             return EXIT_UNREADABLE
         if not args.do_import:
             if args.out is None:
-                write_ndjson(generate(args.count, args.seed), sys.stdout)
+                write_ndjson(
+                    generate(args.count, args.seed, care_from=_care_from(args)), sys.stdout
+                )
             else:
-                write_ndjson_file(args.count, args.seed, args.out)
+                write_ndjson_file(args.count, args.seed, args.out, care_from=_care_from(args))
             return 0
     if command == "lookup" and normalise(args.phone, config.sip.dial.region) is None:
         print(f"careline: not a phone number: {args.phone!r}", file=sys.stderr)
@@ -107,17 +117,17 @@ def store_path(config: CarelineConfig) -> Path:
 
 
 async def _with_directory(args: argparse.Namespace, config: CarelineConfig) -> int:
-    store = await Store.open(store_path(config))
+    store = await Store.open(store_path(config), store_key(config))
     try:
         directory = PatientDirectory(store, config.sip.dial.region)
         if args.patients_command == "lookup":
             return await _lookup(directory, args.phone)
         if args.patients_command == "generate":
             if args.out is not None:
-                write_ndjson_file(args.count, args.seed, args.out)
+                write_ndjson_file(args.count, args.seed, args.out, care_from=_care_from(args))
                 return await _import(directory, [args.out], "auto")
             summary = await directory.import_records(
-                _records(args.count, args.seed, config.sip.dial.region),
+                _records(args.count, args.seed, config.sip.dial.region, _care_from(args)),
                 total=args.count,
                 progress=_ProgressLine("generated patients"),
             )
@@ -128,12 +138,19 @@ async def _with_directory(args: argparse.Namespace, config: CarelineConfig) -> i
         await store.close()
 
 
-def _records(count: int, seed: int, region: str) -> Iterator[PatientRecord | Rejection]:
-    for index, resource in enumerate(generate(count, seed)):
+def _care_from(args: argparse.Namespace) -> date | None:
+    """Generated appointments start after today, unless only patients are wanted."""
+    return None if args.patients_only else datetime.now(UTC).date()
+
+
+def _records(
+    count: int, seed: int, region: str, care_from: date | None
+) -> Iterator[ImportItem | Rejection]:
+    for index, resource in enumerate(generate(count, seed, care_from=care_from)):
         try:
-            yield patient_from_fhir(resource, region)
+            yield record_from_fhir(resource, region)
         except RecordError as bad:
-            yield Rejection("generated", f"patient {index}", str(bad))
+            yield Rejection("generated", f"resource {index}", str(bad))
 
 
 async def _import(
@@ -149,9 +166,7 @@ async def _import(
             code = EXIT_UNREADABLE
             continue
         _print_summary(str(path), summary)
-        total.imported += summary.imported
-        total.updated += summary.updated
-        total.rejected.extend(summary.rejected)
+        total.add(summary)
         if summary.rejected and code == 0:
             code = EXIT_REJECTED
     if len(files) > 1:
@@ -164,6 +179,14 @@ def _print_summary(label: str, summary: ImportSummary, *, details: bool = True) 
         f"{label}: {summary.imported} imported, {summary.updated} updated, "
         f"{len(summary.rejected)} rejected"
     )
+    if summary.resources:
+        written = ", ".join(f"{count} {kind}" for kind, count in summary.resources.items())
+        print(f"  also written: {written}")
+    if summary.unmatched:
+        print(
+            f"  {summary.unmatched} of those name a patient not in the directory yet: "
+            "kept, and shown once that patient is imported"
+        )
     if details:
         for rejection in summary.rejected:
             print(f"  rejected: {rejection}")

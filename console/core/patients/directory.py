@@ -10,10 +10,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
+from console.core.patients.context import write_clinical
 from console.core.patients.importers import Format, open_source, read_source
 from console.core.patients.phones import normalise
 from console.core.patients.records import (
     FLAGS,
+    ClinicalRecord,
+    ImportItem,
     ImportSummary,
     PatientRecord,
     PatientSummary,
@@ -32,8 +35,8 @@ _IN_CHUNK = 500  # host parameters per IN (...) query, far below SQLite's limit
 
 _UPSERT = f"""
 INSERT INTO patients (id, mrn, family_name, given_names, birth_date, preferred_language,
-                      interpreter_needed, {", ".join(FLAGS)}, source, updated_at)
-VALUES ({", ".join("?" * (9 + len(FLAGS)))})
+                      interpreter_needed, {", ".join(FLAGS)}, source, updated_at, fhir_id)
+VALUES ({", ".join("?" * (10 + len(FLAGS)))})
 ON CONFLICT (mrn) DO UPDATE SET
     family_name = excluded.family_name,
     given_names = excluded.given_names,
@@ -42,13 +45,16 @@ ON CONFLICT (mrn) DO UPDATE SET
     interpreter_needed = excluded.interpreter_needed,
     {", ".join(f"{flag} = excluded.{flag}" for flag in FLAGS)},
     source = excluded.source,
-    updated_at = excluded.updated_at
+    updated_at = excluded.updated_at,
+    -- a CSV re-import has no FHIR id: keep the one an earlier FHIR import gave
+    fhir_id = coalesce(excluded.fhir_id, patients.fhir_id)
 """
 
-_SUMMARY_COLUMNS = (
+SUMMARY_COLUMNS = (
     "p.id, p.mrn, p.family_name, p.given_names, p.birth_date, p.preferred_language, "
-    f"p.interpreter_needed, {', '.join(f'p.{flag}' for flag in FLAGS)}"
+    f"p.interpreter_needed, {', '.join(f'p.{flag}' for flag in FLAGS)}, p.fhir_id"
 )
+"""The ``patients p`` columns :func:`summary_from_row` reads, in its order."""
 
 
 class PatientDirectory:
@@ -75,22 +81,26 @@ class PatientDirectory:
 
     async def import_records(
         self,
-        records: Iterable[PatientRecord | Rejection],
+        records: Iterable[ImportItem | Rejection],
         *,
         total: int | None = None,
         progress: Progress | None = None,
     ) -> ImportSummary:
-        """Upsert ``records`` by MRN in batches; rejections are collected, not written."""
+        """Upsert ``records`` in batches (patients by MRN, other resources by their
+        FHIR id); rejections are collected, not written."""
         summary = ImportSummary()
         iterator = iter(records)
         done = 0
         while batch := await asyncio.to_thread(_take, iterator, BATCH_SIZE):
             good = [item for item in batch if isinstance(item, PatientRecord)]
+            clinical = [item for item in batch if not isinstance(item, PatientRecord | Rejection)]
             summary.rejected.extend(item for item in batch if isinstance(item, Rejection))
             if good:
                 imported, updated = await self._write_batch(good)
                 summary.imported += imported
                 summary.updated += updated
+            if clinical:
+                await self._write_clinical(clinical, summary)
             done += len(batch)
             if progress is not None:
                 progress(done, max(total, done) if total is not None else None)
@@ -105,7 +115,7 @@ class PatientDirectory:
             # earlier one counts as an update, as it would in separate batches.
             repeats += record.mrn in latest
             latest[record.mrn] = record
-        now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+        now = _now()
         async with self._store.transaction() as db:
             existing: dict[str, str] = {}
             mrns = list(latest)
@@ -134,6 +144,13 @@ class PatientDirectory:
         updated = len(existing) + repeats
         return len(batch) - updated, updated
 
+    async def _write_clinical(self, batch: list[ClinicalRecord], summary: ImportSummary) -> None:
+        async with self._store.transaction() as db:
+            counts, unmatched = await write_clinical(db, batch, _now())
+        for kind, count in counts.items():
+            summary.resources[kind] = summary.resources.get(kind, 0) + count
+        summary.unmatched += unmatched
+
     async def find_by_phone(self, text: str) -> list[PatientSummary]:
         """Every patient with this number (a family phone gives several); [] if none.
 
@@ -144,13 +161,13 @@ class PatientDirectory:
         if e164 is None:
             return []
         rows = await self._store.fetch_all(
-            f"""SELECT {_SUMMARY_COLUMNS}
+            f"""SELECT {SUMMARY_COLUMNS}
                 FROM patient_phones ph JOIN patients p ON p.id = ph.patient_id
                 WHERE ph.e164 = ?
                 ORDER BY p.family_name, p.given_names, p.id""",
             (e164,),
         )
-        return [_summary(row) for row in rows]
+        return [summary_from_row(row) for row in rows]
 
     async def count(self) -> int:
         """How many patients the directory holds."""
@@ -158,7 +175,11 @@ class PatientDirectory:
         return int(rows[0][0])
 
 
-def _take(iterator: Iterator[PatientRecord | Rejection], size: int) -> list[Any]:
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def _take(iterator: Iterator[ImportItem | Rejection], size: int) -> list[Any]:
     return list(itertools.islice(iterator, size))
 
 
@@ -174,10 +195,12 @@ def _row(pid: str, record: PatientRecord, now: str) -> tuple[Any, ...]:
         *(int(flag in record.flags) for flag in FLAGS),
         record.source,
         now,
+        record.fhir_id,
     )
 
 
-def _summary(row: tuple[Any, ...]) -> PatientSummary:
+def summary_from_row(row: tuple[Any, ...]) -> PatientSummary:
+    """A :data:`SUMMARY_COLUMNS` row as a summary."""
     flags = row[7 : 7 + len(FLAGS)]
     return PatientSummary(
         id=row[0],
@@ -188,4 +211,5 @@ def _summary(row: tuple[Any, ...]) -> PatientSummary:
         preferred_language=row[5],
         interpreter_needed=bool(row[6]),
         flags=frozenset(name for name, on in zip(FLAGS, flags, strict=True) if on),
+        fhir_id=row[7 + len(FLAGS)],
     )

@@ -27,6 +27,7 @@ from typing import Any, TextIO
 import phonenumbers
 
 from console.core.patients.importers import FLAG_SYSTEM, INTERPRETER_EXTENSION
+from console.core.patients.synthetic_care import CareGenerator, practitioner_roles
 
 REFERENCE_DAY = date(2026, 1, 1)
 """Ages are computed from this day, not today, so the output never drifts."""
@@ -201,9 +202,19 @@ def fictional_numbers() -> tuple[str, ...]:
     return tuple(f"+1{npa}555{line:04d}" for npa in area_codes for line in range(100, 200))
 
 
-def generate(count: int, seed: int = 0) -> Iterator[dict[str, Any]]:
-    """``count`` synthetic FHIR R4 Patient resources, the same for the same seed."""
+def generate(
+    count: int, seed: int = 0, *, care_from: date | None = None
+) -> Iterator[dict[str, Any]]:
+    """``count`` synthetic FHIR R4 Patient resources, the same for the same seed.
+
+    With ``care_from`` (a day, usually today), each patient is followed by its
+    appointments (after that day), prescriptions and care team, and the
+    practitioner roles come first; the patients themselves do not change.
+    """
     rng = random.Random(seed)
+    care = CareGenerator(seed, care_from) if care_from is not None else None
+    if care is not None:
+        yield from practitioner_roles(seed)
     pool = fictional_numbers()
     # A seeded walk through the pool: numbers are handed out without repeats
     # until the pool is used up, then it starts over.
@@ -246,7 +257,9 @@ def generate(count: int, seed: int = 0) -> Iterator[dict[str, Any]]:
             if rng.random() < 0.01:
                 flags.append("do_not_disclose")
             made += 1
+            patient_id = f"syn{seed}-{made:08d}"
             yield _patient(
+                patient_id=patient_id,
                 mrn=f"SYN{seed}-{made:08d}",
                 family=family,
                 given=rng.choice(culture.given),
@@ -256,10 +269,13 @@ def generate(count: int, seed: int = 0) -> Iterator[dict[str, Any]]:
                 telecom=telecom,
                 flags=flags,
             )
+            if care is not None:
+                yield from care.for_patient(patient_id, minor=minor)
 
 
 def _patient(
     *,
+    patient_id: str,
     mrn: str,
     family: str,
     given: str,
@@ -271,6 +287,7 @@ def _patient(
 ) -> dict[str, Any]:
     resource: dict[str, Any] = {
         "resourceType": "Patient",
+        "id": patient_id,
         "identifier": [
             {
                 "type": {
@@ -303,7 +320,8 @@ def write_ndjson(resources: Iterator[dict[str, Any]], out: TextIO) -> int:
     return written
 
 
-def write_ndjson_file(count: int, seed: int, path: Path) -> int:
-    """Generate ``count`` patients with ``seed`` into an NDJSON file at ``path``."""
+def write_ndjson_file(count: int, seed: int, path: Path, *, care_from: date | None = None) -> int:
+    """Generate ``count`` patients with ``seed`` into an NDJSON file at ``path``;
+    returns how many resources were written (see :func:`generate` for ``care_from``)."""
     with path.open("w", encoding="utf-8") as out:
-        return write_ndjson(generate(count, seed), out)
+        return write_ndjson(generate(count, seed, care_from=care_from), out)

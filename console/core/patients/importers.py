@@ -31,7 +31,10 @@ code ``MR``, else the first identifier; the official name (else the first);
 ``birthDate``; ``telecom`` phones and SMS numbers (``use: old`` is skipped:
 an old number may belong to someone else now); the preferred
 ``communication`` language; the ``patient-interpreterRequired`` extension;
-flags as ``meta.tag`` codes in the :data:`FLAG_SYSTEM` code system.
+flags as ``meta.tag`` codes in the :data:`FLAG_SYSTEM` code system; the
+resource ``id``, which Appointment, MedicationRequest and CareTeam resources
+name as ``Patient/<id>`` (those are read by :mod:`fhir_clinical`, in any order
+and from any file: a Bundle, NDJSON, or FHIR bulk export's per-type files).
 """
 
 from __future__ import annotations
@@ -46,8 +49,27 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, Literal
 
+from console.core.patients.fhir_clinical import CLINICAL_TYPES, clinical_from_fhir
 from console.core.patients.phones import normalise
-from console.core.patients.records import FLAGS, PatientRecord, Rejection
+from console.core.patients.records import (
+    FLAGS,
+    ImportItem,
+    PatientRecord,
+    RecordError,
+    Rejection,
+)
+
+__all__ = [
+    "FORMATS",
+    "Format",
+    "ImportFileError",
+    "ImportSource",
+    "RecordError",
+    "open_source",
+    "patient_from_fhir",
+    "read_source",
+    "record_from_fhir",
+]
 
 FLAG_SYSTEM = "https://careline.invalid/fhir/CodeSystem/patient-flag"
 """``meta.tag`` system of careline's patient flags (codes as in :data:`FLAGS`)."""
@@ -63,10 +85,6 @@ _CHUNK = 1 << 20
 
 class ImportFileError(Exception):
     """A whole file cannot be imported; the message names the file and the problem."""
-
-
-class RecordError(ValueError):
-    """One record is rejected; the message is the reason (never patient data)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,7 +167,7 @@ def _detect(path: Path) -> Format:
 
 def read_source(
     source: ImportSource, region: str, *, today: date | None = None
-) -> Iterator[PatientRecord | Rejection]:
+) -> Iterator[ImportItem | Rejection]:
     """Every record of ``source``, good or rejected, in file order."""
     today = today or datetime.now(UTC).date()
     if source.format == "csv":
@@ -159,7 +177,7 @@ def read_source(
     return _read_bundle(source.path, region, today)
 
 
-def _read_bundle(path: Path, region: str, today: date) -> Iterator[PatientRecord | Rejection]:
+def _read_bundle(path: Path, region: str, today: date) -> Iterator[ImportItem | Rejection]:
     try:
         with path.open(encoding="utf-8-sig") as handle:
             bundle = json.load(handle)
@@ -179,17 +197,47 @@ def _read_bundle(path: Path, region: str, today: date) -> Iterator[PatientRecord
 
 def _bundle_entries(
     path: Path, entries: list[Any], region: str, today: date
-) -> Iterator[PatientRecord | Rejection]:
+) -> Iterator[ImportItem | Rejection]:
+    urls = _bundle_patient_urls(entries)
     for index, entry in enumerate(entries):
         position = f"entry {index}"
         resource = entry.get("resource") if isinstance(entry, dict) else None
         if not isinstance(resource, dict):
             yield Rejection(str(path), position, "entry has no resource object")
             continue
-        yield _from_fhir(path, position, resource, region, today)
+        full_url = entry.get("fullUrl")
+        yield _from_fhir(
+            path,
+            position,
+            resource,
+            region,
+            today,
+            full_url=full_url if isinstance(full_url, str) else None,
+            urls=urls,
+        )
 
 
-def _read_ndjson(path: Path, region: str, today: date) -> Iterator[PatientRecord | Rejection]:
+def _bundle_patient_urls(entries: list[Any]) -> dict[str, str]:
+    """``fullUrl`` → patient key for the Bundle's Patient entries, so that
+    ``urn:uuid:`` references inside the Bundle resolve to a stored patient."""
+    urls: dict[str, str] = {}
+    for entry in entries:
+        if not isinstance(entry, dict) or not isinstance(entry.get("fullUrl"), str):
+            continue
+        resource = entry.get("resource")
+        if not isinstance(resource, dict) or resource.get("resourceType") != "Patient":
+            continue
+        fhir_id = _fhir_id(resource)
+        try:
+            urls[entry["fullUrl"]] = (
+                f"id:{fhir_id}" if fhir_id else f"mrn:{_fhir_mrn(resource.get('identifier'))}"
+            )
+        except RecordError:
+            continue  # the Patient itself is rejected, with its reason, in the main pass
+    return urls
+
+
+def _read_ndjson(path: Path, region: str, today: date) -> Iterator[ImportItem | Rejection]:
     with path.open(encoding="utf-8-sig") as handle:
         for number, line in enumerate(handle, start=1):
             if not line.strip():
@@ -207,12 +255,33 @@ def _read_ndjson(path: Path, region: str, today: date) -> Iterator[PatientRecord
 
 
 def _from_fhir(
-    path: Path, position: str, resource: dict[str, Any], region: str, today: date
-) -> PatientRecord | Rejection:
+    path: Path,
+    position: str,
+    resource: dict[str, Any],
+    region: str,
+    today: date,
+    *,
+    full_url: str | None = None,
+    urls: Mapping[str, str] | None = None,
+) -> ImportItem | Rejection:
     try:
-        return patient_from_fhir(resource, region, today=today)
+        return record_from_fhir(resource, region, today=today, full_url=full_url, urls=urls)
     except RecordError as bad:
         return Rejection(str(path), position, str(bad))
+
+
+def record_from_fhir(
+    resource: Mapping[str, Any],
+    region: str,
+    *,
+    today: date | None = None,
+    full_url: str | None = None,
+    urls: Mapping[str, str] | None = None,
+) -> ImportItem:
+    """Any resource careline imports as a record; raises :class:`RecordError`."""
+    if resource.get("resourceType") in CLINICAL_TYPES:
+        return clinical_from_fhir(resource, full_url, urls)
+    return patient_from_fhir(resource, region, today=today)
 
 
 def patient_from_fhir(
@@ -224,7 +293,10 @@ def patient_from_fhir(
     if kind != "Patient":
         if not isinstance(kind, str) or not kind:
             raise RecordError("no resourceType")
-        raise RecordError(f"unsupported resourceType {_short(kind)!r} (only Patient is imported)")
+        raise RecordError(
+            f"unsupported resourceType {_short(kind)!r} "
+            f"(imported: Patient, {', '.join(CLINICAL_TYPES)})"
+        )
     mrn = _fhir_mrn(resource.get("identifier"))
     family, given = _fhir_name(resource.get("name"))
     birth = resource.get("birthDate")
@@ -240,7 +312,13 @@ def patient_from_fhir(
         flags=_fhir_flags(resource.get("meta")),
         phones=_fhir_phones(resource.get("telecom"), region),
         source="fhir",
+        fhir_id=_fhir_id(resource),
     )
+
+
+def _fhir_id(resource: Mapping[str, Any]) -> str | None:
+    value = resource.get("id")
+    return value.strip() if isinstance(value, str) and value.strip() else None
 
 
 def _fhir_mrn(identifiers: Any) -> str:
@@ -343,7 +421,7 @@ _YES = {"yes", "y", "true", "1"}
 _NO = {"no", "n", "false", "0", ""}
 
 
-def _read_csv(path: Path, region: str, today: date) -> Iterator[PatientRecord | Rejection]:
+def _read_csv(path: Path, region: str, today: date) -> Iterator[ImportItem | Rejection]:
     with path.open(encoding="utf-8-sig", newline="") as handle:
         reader = csv.reader(handle)
         try:

@@ -1,0 +1,163 @@
+"""The patient side of a call: screen pop, search, verification and the card.
+
+Per call it keeps the directory matches, the greeting hints, the verified
+patient and that patient's context, and it writes one audit row for every
+look at patient data: the lookup and each search (``search``), each
+verification attempt (``verify``, pass or fail) and the card's details
+(``view``, with the categories shown).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from console.core.calls import LiveCall
+from console.core.patients.context import PatientContext, greeting_hints, load_context
+from console.core.patients.records import PatientSummary
+from console.core.patients.search import SearchResult, search_patients
+from console.dialogs.patient_search import PatientSearchDialog
+from console.dialogs.verify import VerifyDialog
+from console.widgets.patient_card import PatientCard
+
+if TYPE_CHECKING:
+    from console.app import CarelineApp
+    from console.screens.agent import AgentScreen
+
+
+class PatientFlow:
+    """What the agent screen knows about the patient on each call."""
+
+    def __init__(self, screen: AgentScreen) -> None:
+        self.screen = screen
+        self.matches: dict[str, list[PatientSummary]] = {}
+        """Directory matches per call id (absent: lookup not done yet)."""
+        self.hints: dict[str, tuple[str, ...]] = {}
+        """Greeting hints per call with a single match."""
+        self.verified: dict[str, PatientSummary] = {}
+        """The patient verified on each call."""
+        self.contexts: dict[str, PatientContext] = {}
+        """The verified patient's context, per call."""
+        self.failures: dict[str, int] = {}
+        """Failed verification attempts per call."""
+
+    @property
+    def careline(self) -> CarelineApp:
+        """The app (store, directory, audit)."""
+        return self.screen.careline
+
+    def looked_up(self, call_id: str) -> bool:
+        """Whether the screen pop for this call has been done."""
+        return call_id in self.matches
+
+    def forget(self, call_id: str) -> None:
+        """Drop everything about an ended call: no patient data outlives its call."""
+        for table in (self.matches, self.hints, self.verified, self.contexts, self.failures):
+            table.pop(call_id, None)
+
+    def focus_call(self) -> LiveCall | None:
+        """The inbound call the patient pane is about: talking, else selected, else ringing."""
+        queue = self.screen.queue
+        for call in (queue.active(), self.screen.selected_call(), *queue.ringing()):
+            if call is not None and call.direction == "inbound":
+                return call
+        return None
+
+    # ------------------------------------------------------------ screen pop
+    def lookup(self, call_id: str, number: str) -> None:
+        """Start the screen pop in a worker: ringing never waits for the directory."""
+        self.screen.run_worker(self._lookup(call_id, number), group="patient-lookup")
+
+    async def _lookup(self, call_id: str, number: str) -> None:
+        found = await self.careline.directory.find_by_phone(number)
+        hints: tuple[str, ...] = ()
+        if len(found) == 1:
+            hints = await greeting_hints(self.careline.store, found[0], self.careline.now())
+        if self.screen.queue.get(call_id) is None:
+            return  # the call ended meanwhile
+        self.matches[call_id] = found
+        self.hints[call_id] = hints
+        await self.careline.audit_view(None, "search", "ok")
+        self.refresh()
+        self.screen.refresh_bindings()
+
+    def refresh(self) -> None:
+        """Show the focused call's patient (or nothing) on the card."""
+        card = self.screen.query_one(PatientCard)
+        call = self.focus_call()
+        card.today = self.careline.now().date()
+        if call is None:
+            card.matches, card.hints, card.verified, card.context = None, (), None, None
+            self.screen.query_one("#patient-pane").set_class(False, "-verified")
+            return
+        found = self.matches.get(call.id)
+        card.matches = tuple(found) if found is not None else None
+        card.hints = self.hints.get(call.id, ())
+        card.verified = self.verified.get(call.id)
+        card.context = self.contexts.get(call.id)
+        self.screen.query_one("#patient-pane").set_class(card.context is not None, "-verified")
+
+    # ---------------------------------------------------------- verification
+    def verifiable(self) -> LiveCall | None:
+        """The call whose caller can be verified now, if any."""
+        call = self.focus_call()
+        if call is None or call.id not in self.matches or call.id in self.verified:
+            return None
+        return call
+
+    def verify(self) -> None:
+        """Check the caller's identifiers; details show only after a pass."""
+        call = self.verifiable()
+        if call is None:
+            self.screen.notify("No caller to verify.", severity="warning", markup=False)
+            return
+        candidates = self.matches[call.id]
+        if candidates:
+            self._verify_among(call, candidates)
+            return
+
+        async def audited_search(query: str) -> SearchResult:
+            try:
+                return await search_patients(
+                    self.careline.store, self.careline.directory.region, query
+                )
+            finally:
+                # Every search is a look at the directory, a refused one too
+                # (it may already have matched an MRN).
+                await self.careline.audit_view(None, "search", "ok")
+
+        def picked(chosen: list[PatientSummary] | None) -> None:
+            if chosen and self.screen.queue.get(call.id) is not None:
+                self._verify_among(call, chosen)
+
+        self.screen.app.push_screen(PatientSearchDialog(audited_search), picked)
+
+    def _verify_among(self, call: LiveCall, candidates: list[PatientSummary]) -> None:
+        def attempt(patient: PatientSummary | None, passed: bool) -> None:
+            if not passed:
+                self.failures[call.id] = self.failures.get(call.id, 0) + 1
+            self.screen.run_worker(
+                self.careline.audit_view(
+                    patient.id if patient else None, "verify", "pass" if passed else "fail"
+                )
+            )
+
+        async def verified(patient: PatientSummary | None) -> None:
+            if patient is None or self.screen.queue.get(call.id) is None:
+                return
+            await self._show(call, patient)
+
+        self.screen.app.push_screen(
+            VerifyDialog(candidates, self.failures.get(call.id, 0), attempt), verified
+        )
+
+    async def _show(self, call: LiveCall, patient: PatientSummary) -> None:
+        """The caller is verified: link the call, load the context, audit the view."""
+        self.verified[call.id] = patient
+        await self.careline.recorder.link_patient(call.id, patient.id)
+        context = await load_context(self.careline.store, patient, self.careline.now())
+        if self.screen.queue.get(call.id) is None:
+            return
+        self.contexts[call.id] = context
+        await self.careline.audit_view(patient.id, "view", "ok", context.categories())
+        self.refresh()
+        self.screen.refresh_bindings()
