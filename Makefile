@@ -11,12 +11,12 @@ STAMP  := $(VENV)/.installed
 TEST_DEBS := sip-tester tmux kamailio baresip-core
 TEST_BINS := sipp tmux kamailio baresip
 
-.PHONY: demo test check lint types pytest system-deps clean
+.PHONY: demo test check lint types scripts pytest system-deps clean
 
 demo: $(STAMP)
 	$(BIN)/careline demo
 
-test: system-deps $(STAMP) lint types pytest
+test: system-deps $(STAMP) lint types scripts pytest
 
 check: test
 
@@ -26,6 +26,10 @@ lint: $(STAMP)
 
 types: $(STAMP)
 	$(BIN)/mypy
+
+# The shipped call scripts and wrap-up forms must pass their checker.
+scripts: $(STAMP)
+	$(BIN)/careline scripts check
 
 # pytest's exit code 5 means no test ran: that is a failure here, never a pass.
 pytest: $(STAMP)

@@ -154,6 +154,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_audit_subcommands(audit)
 
+    scripts = sub.add_parser(
+        "scripts",
+        help="check and list call scripts and wrap-up forms",
+        description="Validate and list the YAML call scripts and wrap-up forms.",
+    )
+    _add_config(scripts)
+    from console.core.scripts.commands import add_subcommands as add_scripts_subcommands
+
+    add_scripts_subcommands(scripts)
+
     sub.add_parser(
         "paths",
         help="show where careline keeps its files",
@@ -188,6 +198,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from console.core.audit_commands import run as run_audit
 
             return run_audit(args, config)
+        if command == "scripts":
+            from console.core.scripts.commands import run as run_scripts
+
+            return run_scripts(args)
         if command == "demo":
             from console.launch import run_demo
 

@@ -1,0 +1,324 @@
+"""``careline scripts check``: every rule a script or form must follow beyond its schema.
+
+The models check each field; this module checks how the fields fit
+together, across a whole library: step targets exist, every step can be
+reached, every loop has a way out to an end, placeholders are known,
+conditions can actually match the question they test, hot keys and ids are
+unique, and form fields pre-fill from questions that exist. Every problem is
+reported, each with its file, line and field.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterator
+from pathlib import Path
+
+from console.core.scripts.loader import (
+    Library,
+    LoadedDocument,
+    Loc,
+    Problem,
+    load_library,
+)
+from console.core.scripts.models import (
+    ChoiceQuestion,
+    Condition,
+    DateQuestion,
+    Form,
+    NumberQuestion,
+    Question,
+    Script,
+    Step,
+    TextQuestion,
+    YesNoQuestion,
+)
+from console.core.scripts.placeholders import ANSWER_PREFIX, PLACEHOLDERS, slots
+
+RESERVED_FIELDS = frozenset({"disposition", "notes", "follow_up", "feedback_consent"})
+"""Form value keys the wrap-up uses itself; a field cannot take these ids."""
+
+
+def check_path(path: Path | None = None) -> list[Problem]:
+    """Load the library at ``path`` (default: the shipped one) and check it."""
+    return check_library(load_library(path))
+
+
+def check_library(library: Library) -> list[Problem]:
+    """Every problem of ``library``: files that did not load, then the rules here, sorted."""
+    problems = list(library.problems)
+    problems += _unique_ids(library)
+    for loaded in library.documents:
+        if isinstance(loaded.document, Script):
+            problems += _check_script(loaded, loaded.document)
+        else:
+            problems += _check_form(loaded, loaded.document, library)
+    return sorted(set(problems), key=lambda p: (str(p.file), p.line or 0, p.field, p.message))
+
+
+def _unique_ids(library: Library) -> Iterator[Problem]:
+    seen: dict[tuple[str, str], LoadedDocument] = {}
+    default: dict[str, LoadedDocument] = {}
+    for loaded in library.documents:
+        document = loaded.document
+        kind = document.kind
+        first = seen.setdefault((kind, document.id), loaded)
+        if first is not loaded:
+            yield loaded.problem(
+                ("id",), f"{kind} id {document.id!r} is already used by {first.path}"
+            )
+        if document.default:
+            other = default.setdefault(kind, loaded)
+            if other is not loaded:
+                yield loaded.problem(
+                    ("default",), f"more than one default {kind} (also {other.path})"
+                )
+
+
+def _check_script(loaded: LoadedDocument, script: Script) -> Iterator[Problem]:
+    index = {step.id: number for number, step in reversed(list(enumerate(script.steps)))}
+    unique = True
+    for number, step in enumerate(script.steps):
+        if index[step.id] != number:
+            unique = False
+            line = loaded.lines.line_of(("steps", index[step.id]))
+            yield loaded.problem(
+                ("steps", number, "id"), f"duplicate step id {step.id!r} (also at line {line})"
+            )
+    rule_ids: set[str] = set()
+    for number, rule in enumerate(script.red_flags):
+        if rule.id in rule_ids:
+            yield loaded.problem(("red_flags", number, "id"), f"duplicate red flag id {rule.id!r}")
+        rule_ids.add(rule.id)
+
+    def target(loc: Loc, step_id: str | None) -> Iterator[Problem]:
+        if step_id is not None and step_id not in index:
+            yield loaded.problem(loc, f"unknown step {step_id!r}")
+
+    yield from target(("start",), script.start)
+    for number, step in enumerate(script.steps):
+        yield from target(("steps", number, "next"), step.next)
+        for b, branch in enumerate(step.branches):
+            loc: Loc = ("steps", number, "branches", b)
+            yield from target((*loc, "goto"), branch.goto)
+            yield from _check_condition(loaded, script, (*loc, "when"), branch.when, step.id)
+        yield from _check_text(loaded, script, ("steps", number), step)
+    for number, rule in enumerate(script.red_flags):
+        yield from target(("red_flags", number, "goto"), rule.goto)
+        for c, condition in enumerate(rule.when):
+            loc = ("red_flags", number, "when", c)
+            yield from _check_condition(loaded, script, loc, condition, None)
+        for name in ("instruction", "say"):
+            yield from _check_template(
+                loaded, script, ("red_flags", number, name), getattr(rule, name)
+            )
+    if unique:  # with two steps of one id, "where does 'a' go" has no single answer
+        yield from _check_graph(loaded, script, index)
+
+
+def _check_text(loaded: LoadedDocument, script: Script, loc: Loc, step: Step) -> Iterator[Problem]:
+    for name in ("title", "say", "note"):
+        yield from _check_template(loaded, script, (*loc, name), getattr(step, name))
+    if step.question is not None:
+        for name in ("prompt", "help"):
+            yield from _check_template(
+                loaded, script, (*loc, "question", name), getattr(step.question, name)
+            )
+
+
+def _check_template(
+    loaded: LoadedDocument, script: Script, loc: Loc, template: str
+) -> Iterator[Problem]:
+    asked = {step.id for step in script.steps if step.question is not None}
+    for slot in slots(template):
+        if slot.name is None:
+            yield loaded.problem(loc, "unmatched brace (write {{ or }} for a literal brace)")
+        elif slot.name.startswith(ANSWER_PREFIX):
+            if slot.name.removeprefix(ANSWER_PREFIX) not in asked:
+                yield loaded.problem(
+                    loc, f"unknown placeholder {{{slot.name}}}: no step of that id asks a question"
+                )
+        elif slot.name not in PLACEHOLDERS:
+            close = difflib.get_close_matches(slot.name, list(PLACEHOLDERS), n=1)
+            hint = f" (did you mean {{{close[0]}}}?)" if close else " (see docs/scripts.md)"
+            yield loaded.problem(loc, f"unknown placeholder {{{slot.name}}}{hint}")
+
+
+def _check_condition(
+    loaded: LoadedDocument,
+    script: Script,
+    loc: Loc,
+    condition: Condition,
+    own_step: str | None,
+) -> Iterator[Problem]:
+    step_id = condition.question or own_step
+    if step_id is None:  # the model refuses this for red flags; branches have own_step
+        return
+    try:
+        question = script.step(step_id).question
+    except KeyError:
+        yield loaded.problem((*loc, "question"), f"unknown step {step_id!r}")
+        return
+    if question is None:
+        yield loaded.problem((*loc, "question"), f"step {step_id!r} asks no question")
+        return
+    expected = _answers(question)
+    if condition.at_least is not None or condition.at_most is not None:
+        if not isinstance(question, NumberQuestion):
+            yield loaded.problem(
+                loc, f"at_least/at_most need a number question; step {step_id!r} is {expected}"
+            )
+        return
+    values = [condition.equals] if condition.equals is not None else condition.one_of or []
+    for value in values:
+        if not _can_match(question, value):
+            yield loaded.problem(
+                loc, f"{value!r} can never match the answer to step {step_id!r} ({expected})"
+            )
+
+
+def _answers(question: Question) -> str:
+    if isinstance(question, YesNoQuestion):
+        return "yes/no: true or false"
+    if isinstance(question, ChoiceQuestion):
+        return "choice: " + ", ".join(option.value for option in question.options)
+    if isinstance(question, NumberQuestion):
+        return "a number"
+    if isinstance(question, DateQuestion):
+        return "a date"
+    return "text"
+
+
+def _can_match(question: Question, value: object) -> bool:
+    if isinstance(question, YesNoQuestion):
+        return isinstance(value, bool)
+    if isinstance(question, ChoiceQuestion):
+        return isinstance(value, str) and value in {o.value for o in question.options}
+    if isinstance(question, NumberQuestion):
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if isinstance(question, TextQuestion):
+        return isinstance(value, str)
+    return False  # a date answer is a date; YAML conditions cannot spell one
+
+
+def _check_graph(
+    loaded: LoadedDocument, script: Script, index: dict[str, int]
+) -> Iterator[Problem]:
+    if script.start_id not in index:
+        return  # already reported; without a start nothing is reachable
+    steps = {step.id: step for step in script.steps}
+    edges = {
+        step_id: [t for t in script.successors(step) if t in index]
+        for step_id, step in steps.items()
+    }
+    reachable = _reach(script.start_id, edges)
+    for number, step in enumerate(script.steps):
+        if step.id not in reachable and index[step.id] == number:
+            yield loaded.problem(
+                ("steps", number, "id"),
+                f"step {step.id!r} is unreachable from the start step {script.start_id!r}",
+            )
+    can_end = {s for s in steps if script.default_next(steps[s]) is None}
+    changed = True
+    while changed:
+        changed = False
+        for step_id, targets in edges.items():
+            if step_id not in can_end and any(t in can_end for t in targets):
+                can_end.add(step_id)
+                changed = True
+    stuck = reachable - can_end
+    reported: set[str] = set()
+    for number, step in enumerate(script.steps):
+        if step.id in stuck and step.id not in reported and index[step.id] == number:
+            cycle = _cycle_from(step.id, edges, stuck)
+            if cycle is None:
+                continue  # leads into a loop reported at the loop's own first step
+            reported.update(
+                n for n in stuck if cycle[0] in _reach(n, edges) and n in _reach(cycle[0], edges)
+            )
+            yield loaded.problem(
+                ("steps", number, "id"),
+                "loop without exit: " + " → ".join([*cycle, cycle[0]]) + " never reaches an end",
+            )
+
+
+def _reach(start: str, edges: dict[str, list[str]]) -> set[str]:
+    """Every step reachable from ``start`` (itself included)."""
+    seen: set[str] = set()
+    todo = [start]
+    while todo:
+        node = todo.pop()
+        if node not in seen:
+            seen.add(node)
+            todo.extend(edges[node])
+    return seen
+
+
+def _cycle_from(start: str, edges: dict[str, list[str]], within: set[str]) -> list[str] | None:
+    """A path start → … → start through ``within``, or None when start is on no loop."""
+    path: list[str] = [start]
+    seen: set[str] = {start}
+
+    def walk(node: str) -> bool:
+        for target in edges[node]:
+            if target == start:
+                return True
+            if target in within and target not in seen:
+                seen.add(target)
+                path.append(target)
+                if walk(target):
+                    return True
+                path.pop()
+        return False
+
+    return path if walk(start) else None
+
+
+def _check_form(loaded: LoadedDocument, form: Form, library: Library) -> Iterator[Problem]:
+    ids: set[str] = set()
+    keys: dict[str, str] = {}
+    for number, disposition in enumerate(form.dispositions):
+        loc: Loc = ("dispositions", number)
+        if disposition.id in ids:
+            yield loaded.problem((*loc, "id"), f"duplicate disposition id {disposition.id!r}")
+        ids.add(disposition.id)
+        owner = keys.setdefault(disposition.key, disposition.id)
+        if owner != disposition.id:
+            yield loaded.problem(
+                (*loc, "key"), f"hot key {disposition.key!r} is already used by {owner!r}"
+            )
+    if any(d.requires_follow_up for d in form.dispositions) and form.follow_up is None:
+        yield loaded.problem(
+            ("dispositions",), "a disposition requires a follow-up but the form has no follow_up"
+        )
+    known_scripts = {script.id for script in library.scripts}
+    for number, script_id in enumerate(form.scripts):
+        if script_id not in known_scripts:
+            yield loaded.problem(("scripts", number), f"unknown script {script_id!r}")
+    sources = [s for s in library.scripts if not form.scripts or s.id in form.scripts]
+    questions: dict[str, list[Question]] = {}
+    for script in sources:
+        for step in script.steps:
+            if step.question is not None:
+                questions.setdefault(step.id, []).append(step.question)
+    field_ids: set[str] = set()
+    for number, form_field in enumerate(form.fields):
+        loc = ("fields", number)
+        if form_field.id in RESERVED_FIELDS:
+            yield loaded.problem((*loc, "id"), f"{form_field.id!r} is reserved for the wrap-up")
+        elif form_field.id in field_ids:
+            yield loaded.problem((*loc, "id"), f"duplicate field id {form_field.id!r}")
+        field_ids.add(form_field.id)
+        source = form_field.prefill_from
+        if source is not None and source not in questions:
+            yield loaded.problem(
+                (*loc, "prefill_from"), f"no script step {source!r} asks a question"
+            )
+    consent = form.feedback_consent
+    if consent is not None and consent.prefill_from is not None:
+        found = questions.get(consent.prefill_from, [])
+        if not any(isinstance(q, YesNoQuestion) for q in found):
+            yield loaded.problem(
+                ("feedback_consent", "prefill_from"),
+                f"no script step {consent.prefill_from!r} asks a yes/no question",
+            )

@@ -1,0 +1,265 @@
+"""Reading the script library: YAML files into :class:`Script` and :class:`Form` models.
+
+Like the configuration loader (:mod:`console.core.config`), every problem
+names the file, the line and the field, and nothing here raises on a bad
+file: a YAML syntax error, a wrong type or an unknown key becomes a
+:class:`Problem`, and the other files still load. Unlike the configuration,
+these documents are mostly lists (steps, options, dispositions), so the line
+index here also covers list items, and every validation error is reported,
+not only the first, because an author fixes a script in one go.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from console.core.scripts.models import Document, Form, Script
+
+Loc = tuple[str | int, ...]
+"""A position in a YAML document: keys and list indexes."""
+
+SUFFIXES = (".yaml", ".yml")
+# A script is a few kilobytes; anything this large is a mistake, not a script.
+MAX_BYTES = 1_000_000
+
+
+def library_dir() -> Path:
+    """The shipped library: the ``scripts_library`` package directory."""
+    import scripts_library
+
+    return Path(scripts_library.__file__).resolve().parent
+
+
+def field_name(loc: Loc) -> str:
+    """``("steps", 2, "next")`` as ``steps[2].next``."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else part
+    return out
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    """One thing wrong in a library file; ``str()`` is ``file:line: field: message``."""
+
+    file: Path
+    """The file."""
+    line: int | None
+    """1-based line, when known."""
+    field: str
+    """Dotted field path such as ``steps[2].branches[0].goto``; "" for the whole file."""
+    message: str
+    """What is wrong, worded for the script's author."""
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line is not None else str(self.file)
+        return (
+            f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
+        )
+
+
+class LineIndex:
+    """The line of every key and list item of one YAML document."""
+
+    def __init__(self) -> None:
+        self.lines: dict[Loc, int] = {}
+        self.duplicates: list[tuple[Loc, int]] = []
+
+    @classmethod
+    def of(cls, node: yaml.Node | None) -> LineIndex:
+        """Index the composed document ``node``."""
+        index = cls()
+        if node is not None:
+            index._walk(node, ())
+        return index
+
+    def _walk(self, node: yaml.Node, prefix: Loc) -> None:
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                loc = (*prefix, str(key.value))
+                if loc in self.lines:
+                    self.duplicates.append((loc, key.start_mark.line + 1))
+                self.lines[loc] = key.start_mark.line + 1
+                self._walk(value, loc)
+        elif isinstance(node, yaml.SequenceNode):
+            for number, item in enumerate(node.value):
+                loc = (*prefix, number)
+                self.lines[loc] = item.start_mark.line + 1
+                self._walk(item, loc)
+
+    def line_of(self, loc: Loc) -> int | None:
+        """The line of the deepest part of ``loc`` present in the file."""
+        for depth in range(len(loc), 0, -1):
+            if loc[:depth] in self.lines:
+                return self.lines[loc[:depth]]
+        return None
+
+    def visible(self, loc: Loc) -> Loc:
+        """``loc`` without the parts pydantic adds that are not in the file.
+
+        A discriminated union puts the tag (``choice``) into the location;
+        the author never wrote that key, so it is left out of the field name.
+        """
+        kept: list[str | int] = []
+        for number, part in enumerate(loc):
+            candidate = (*kept, part)
+            if candidate in self.lines or number == len(loc) - 1:
+                kept.append(part)
+        return tuple(kept)
+
+
+@dataclass(frozen=True)
+class LoadedDocument:
+    """A library file that parsed into a model, with its line index."""
+
+    path: Path
+    """The file."""
+    document: Document
+    """The script or form."""
+    lines: LineIndex = field(compare=False)
+    """Where each field is, for the checker's messages."""
+
+    def problem(self, loc: Loc, message: str) -> Problem:
+        """A :class:`Problem` at ``loc`` of this document."""
+        return Problem(self.path, self.lines.line_of(loc), field_name(loc), message)
+
+
+@dataclass(frozen=True)
+class Library:
+    """Every script and form found under a path, and the files that did not load."""
+
+    documents: tuple[LoadedDocument, ...] = ()
+    """The files that loaded, in path order."""
+    problems: tuple[Problem, ...] = ()
+    """Files that could not be read, parsed or validated."""
+
+    @property
+    def scripts(self) -> tuple[Script, ...]:
+        """The scripts, in path order."""
+        return tuple(d.document for d in self.documents if isinstance(d.document, Script))
+
+    @property
+    def forms(self) -> tuple[Form, ...]:
+        """The wrap-up forms, in path order."""
+        return tuple(d.document for d in self.documents if isinstance(d.document, Form))
+
+    def script(self, script_id: str) -> Script:
+        """The script called ``script_id``; raises KeyError."""
+        for script in self.scripts:
+            if script.id == script_id:
+                return script
+        raise KeyError(script_id)
+
+    def form(self, form_id: str) -> Form:
+        """The form called ``form_id``; raises KeyError."""
+        for form in self.forms:
+            if form.id == form_id:
+                return form
+        raise KeyError(form_id)
+
+
+def load_document(path: Path) -> LoadedDocument | list[Problem]:
+    """One YAML file as a script or form, or the problems that stop it loading."""
+    try:
+        if path.stat().st_size > MAX_BYTES:
+            return [Problem(path, None, "", f"file is larger than {MAX_BYTES} bytes")]
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return [Problem(path, None, "", "file not found")]
+    except UnicodeDecodeError:
+        return [Problem(path, None, "", "not UTF-8 text")]
+    except OSError as exc:
+        return [Problem(path, None, "", f"cannot read: {exc.strerror or exc}")]
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        line = mark.line + 1 if mark else None
+        where = f"column {mark.column + 1}: " if mark else ""
+        return [Problem(path, line, "", f"{where}YAML syntax error: {exc.problem}")]
+    except yaml.YAMLError as exc:
+        return [Problem(path, None, "", f"YAML error: {exc}")]
+    if not isinstance(data, dict):
+        kind = "empty" if data is None else f"a {type(data).__name__}, not a mapping"
+        return [Problem(path, 1, "", f"the file is {kind}; expected kind: script or kind: form")]
+    lines = LineIndex.of(node)
+    problems = [
+        Problem(path, line, field_name(loc), "duplicate key (the later one would win silently)")
+        for loc, line in lines.duplicates
+    ]
+    model: type[BaseModel]
+    if data.get("kind") == "script":
+        model = Script
+    elif data.get("kind") == "form":
+        model = Form
+    else:
+        got = f" (got {data['kind']!r})" if "kind" in data else ""
+        message = f"must be script or form{got}" if got else "required field is missing"
+        return [*problems, Problem(path, lines.line_of(("kind",)) or 1, "kind", message)]
+    try:
+        document = model.model_validate(data)
+    except ValidationError as exc:
+        return problems + [_problem(path, lines, error) for error in exc.errors()]
+    if problems:
+        return problems
+    assert isinstance(document, Script | Form)
+    return LoadedDocument(path, document, lines)
+
+
+def _problem(path: Path, lines: LineIndex, error: Any) -> Problem:
+    loc = lines.visible(tuple(error["loc"]))
+    kind = error["type"]
+    value = error.get("input")
+    if kind == "extra_forbidden":
+        message = "unknown field (check the spelling; see docs/scripts.md)"
+    elif kind == "missing":
+        message = "required field is missing"
+    elif kind == "union_tag_invalid":
+        tag = error.get("ctx", {}).get("tag", value)
+        message = f"unknown kind {tag!r} (expected yes_no, choice, text, date or number)"
+    elif kind == "union_tag_not_found":
+        message = "kind is missing (yes_no, choice, text, date or number)"
+    else:
+        message = str(error["msg"]).removeprefix("Value error, ")
+        if isinstance(value, bool) and kind == "string_type":
+            message += " (YAML reads yes/no/on/off as true/false: put the value in quotes)"
+        elif not isinstance(value, dict | list):
+            message += f" (got {value!r})"
+    # A field missing at the top level has no line of its own: point at the start.
+    return Problem(path, lines.line_of(loc) or 1, field_name(loc), message)
+
+
+def library_files(path: Path) -> list[Path]:
+    """The YAML files under ``path`` (or ``path`` itself), sorted."""
+    if path.is_dir():
+        return sorted(p for p in path.rglob("*") if p.suffix in SUFFIXES and p.is_file())
+    return [path]
+
+
+def load_library(path: Path | None = None) -> Library:
+    """Every script and form under ``path`` (default: the shipped library).
+
+    Never raises: files that cannot be loaded are listed in
+    :attr:`Library.problems` and left out; the rest is usable.
+    """
+    root = library_dir() if path is None else path
+    if not root.exists():
+        return Library(problems=(Problem(root, None, "", "no such file or directory"),))
+    documents: list[LoadedDocument] = []
+    problems: list[Problem] = []
+    for file in library_files(root):
+        result = load_document(file)
+        if isinstance(result, LoadedDocument):
+            documents.append(result)
+        else:
+            problems.extend(result)
+    return Library(tuple(documents), tuple(problems))

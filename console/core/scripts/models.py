@@ -1,0 +1,552 @@
+"""Typed models of call scripts and wrap-up forms (the YAML in ``scripts_library/``).
+
+Every model forbids unknown fields, so a misspelt key is an error with its
+line rather than a silently ignored instruction. The format is documented,
+field by field, in ``docs/scripts.md``. Graph rules that span several fields
+(targets exist, every step is reachable, loops have an exit, placeholders
+are known) are the checker's job (:mod:`console.core.scripts.checker`), so
+that one file yields every problem at once instead of the first only.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+Answer = bool | int | float | str | date | None
+"""A parsed answer: yes/no → bool, number → int or float, date → date, choice/text → str."""
+
+Scalar = bool | int | float | str
+"""A value a condition compares an answer with."""
+
+StepId = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
+"""A step, rule, field or disposition id: lower case, digits and underscores."""
+
+DocumentId = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=64)]
+"""A script or form id: lower case, digits and hyphens."""
+
+Line = Annotated[str, Field(max_length=200)]
+"""A short single-line label."""
+
+
+class AnswerError(ValueError):
+    """An answer that does not fit its question; ``str()`` is the message for the agent."""
+
+
+class Urgency(StrEnum):
+    """How urgent an interaction is; it can be raised, never lowered."""
+
+    ROUTINE = "routine"
+    URGENT = "urgent"
+    EMERGENCY = "emergency"
+
+    @property
+    def rank(self) -> int:
+        """0 for routine, 1 for urgent, 2 for emergency."""
+        return _URGENCY_ORDER.index(self)
+
+    def raised_to(self, other: Urgency) -> Urgency:
+        """The higher of this urgency and ``other``: urgency never goes down."""
+        return other if other.rank > self.rank else self
+
+
+_URGENCY_ORDER = (Urgency.ROUTINE, Urgency.URGENT, Urgency.EMERGENCY)
+
+
+class TransferKind(StrEnum):
+    """Who a red flag sends the caller to."""
+
+    EMERGENCY = "emergency"
+    NURSE = "nurse"
+    CRISIS = "crisis"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _is_blank(raw: object) -> bool:
+    return raw is None or (isinstance(raw, str) and not raw.strip())
+
+
+class _QuestionBase(_Model):
+    prompt: Annotated[str, Field(max_length=500)] = ""
+    """Short label shown next to the input (what the agent records), e.g. "Reason"."""
+    required: bool = True
+    """An answer is needed to advance; when false an empty answer is recorded as none."""
+    help: Annotated[str, Field(max_length=500)] = ""
+    """Extra guidance for the agent shown with the input."""
+
+    def _empty(self) -> None:
+        if self.required:
+            raise AnswerError("an answer is required")
+
+
+class YesNoQuestion(_QuestionBase):
+    """A yes/no question; the answer is a bool."""
+
+    kind: Literal["yes_no"]
+    """Question kind."""
+
+    def parse(self, raw: object, *, today: date | None = None) -> Answer:  # noqa: ARG002
+        """``raw`` (bool, "yes"/"no"/"y"/"n") as a bool; raises :class:`AnswerError`."""
+        if _is_blank(raw):
+            self._empty()
+            return None
+        if isinstance(raw, bool):
+            return raw
+        text = str(raw).strip().casefold()
+        if text in ("y", "yes", "true"):
+            return True
+        if text in ("n", "no", "false"):
+            return False
+        raise AnswerError("answer yes or no")
+
+
+class ChoiceOption(_Model):
+    """One answer of a choice question."""
+
+    value: Annotated[str, Field(min_length=1, max_length=64)]
+    """Stored value and what branches compare with (quote yes/no/on/off in YAML)."""
+    label: Line
+    """What the agent sees."""
+
+
+class ChoiceQuestion(_QuestionBase):
+    """Pick one of a short list of options; the answer is the option's ``value``."""
+
+    kind: Literal["choice"]
+    """Question kind."""
+    options: Annotated[list[ChoiceOption], Field(min_length=2, max_length=12)]
+    """The options, in the order offered (the agent may type the number, value or label)."""
+
+    def parse(self, raw: object, *, today: date | None = None) -> Answer:  # noqa: ARG002
+        """The value of the option ``raw`` names (its value, label or 1-based number)."""
+        if _is_blank(raw):
+            self._empty()
+            return None
+        text = str(raw).strip()
+        for number, option in enumerate(self.options, start=1):
+            if text == option.value or text.casefold() == option.label.casefold():
+                return option.value
+            if text == str(number):
+                return option.value
+        listed = ", ".join(f"{n} {o.label}" for n, o in enumerate(self.options, start=1))
+        raise AnswerError(f"choose one of: {listed}")
+
+
+class TextQuestion(_QuestionBase):
+    """Free text on one line, optionally checked against a pattern."""
+
+    kind: Literal["text"]
+    """Question kind."""
+    min_length: Annotated[int, Field(ge=0, le=2000)] = 0
+    """Fewest characters accepted (after trimming)."""
+    max_length: Annotated[int, Field(ge=1, le=2000)] = 500
+    """Most characters accepted."""
+    pattern: str | None = None
+    """Regular expression the whole answer must match, e.g. ``^[A-Z]{2}[0-9]{6}$``."""
+    pattern_hint: Line = ""
+    """Said to the agent when the pattern does not match, e.g. "two letters then six digits"."""
+
+    @field_validator("pattern")
+    @classmethod
+    def _compiles(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise ValueError(f"not a valid regular expression: {exc}") from None
+        return value
+
+    def parse(self, raw: object, *, today: date | None = None) -> Answer:  # noqa: ARG002
+        """``raw`` trimmed, within the length limits and matching ``pattern``."""
+        if _is_blank(raw):
+            self._empty()
+            return None
+        text = str(raw).strip()
+        if len(text) < self.min_length:
+            raise AnswerError(f"enter at least {self.min_length} characters")
+        if len(text) > self.max_length:
+            raise AnswerError(f"enter at most {self.max_length} characters")
+        if self.pattern is not None and re.fullmatch(self.pattern, text) is None:
+            raise AnswerError(self.pattern_hint or "this does not look right; check the format")
+        return text
+
+
+class DateQuestion(_QuestionBase):
+    """A calendar date, typed as YYYY-MM-DD."""
+
+    kind: Literal["date"]
+    """Question kind."""
+    allowed: Literal["any", "past", "future"] = "any"
+    """``past``: today or earlier (a date of birth); ``future``: today or later (a booking)."""
+
+    def parse(self, raw: object, *, today: date | None = None) -> Answer:
+        """``raw`` (a date or YYYY-MM-DD) as a date within ``allowed`` of ``today``."""
+        if _is_blank(raw):
+            self._empty()
+            return None
+        if isinstance(raw, datetime):
+            value = raw.date()
+        elif isinstance(raw, date):
+            value = raw
+        else:
+            try:
+                value = date.fromisoformat(str(raw).strip())
+            except ValueError:
+                raise AnswerError("enter a date as YYYY-MM-DD") from None
+        # The agent's calendar day, not UTC's: "today" is where the call happens.
+        today = today or datetime.now(UTC).astimezone().date()
+        if self.allowed == "past" and value > today:
+            raise AnswerError("the date cannot be in the future")
+        if self.allowed == "future" and value < today:
+            raise AnswerError("the date cannot be in the past")
+        return value
+
+
+class NumberQuestion(_QuestionBase):
+    """A number, optionally whole and within a range."""
+
+    kind: Literal["number"]
+    """Question kind."""
+    minimum: float | None = None
+    """Smallest value accepted."""
+    maximum: float | None = None
+    """Largest value accepted."""
+    integer: bool = False
+    """Only whole numbers."""
+    unit: Annotated[str, Field(max_length=20)] = ""
+    """Shown after the input, e.g. "days" or "°F"."""
+
+    @model_validator(mode="after")
+    def _range(self) -> NumberQuestion:
+        if self.minimum is not None and self.maximum is not None and self.minimum > self.maximum:
+            raise ValueError("minimum is larger than maximum")
+        return self
+
+    def parse(self, raw: object, *, today: date | None = None) -> Answer:  # noqa: ARG002
+        """``raw`` as an int (whole numbers) or float within the range."""
+        if _is_blank(raw):
+            self._empty()
+            return None
+        if isinstance(raw, bool):
+            raise AnswerError("enter a number")
+        try:
+            value = float(str(raw).strip().replace(",", ""))
+        except ValueError:
+            raise AnswerError("enter a number") from None
+        if value != value or value in (float("inf"), float("-inf")):
+            raise AnswerError("enter a number")
+        if self.integer and not value.is_integer():
+            raise AnswerError("enter a whole number")
+        unit = f" {self.unit}" if self.unit else ""
+        if self.minimum is not None and value < self.minimum:
+            raise AnswerError(f"must be at least {_number(self.minimum)}{unit}")
+        if self.maximum is not None and value > self.maximum:
+            raise AnswerError(f"must be at most {_number(self.maximum)}{unit}")
+        return int(value) if value.is_integer() else value
+
+
+def _number(value: float) -> str:
+    return str(int(value)) if value.is_integer() else str(value)
+
+
+Question = Annotated[
+    YesNoQuestion | ChoiceQuestion | TextQuestion | DateQuestion | NumberQuestion,
+    Field(discriminator="kind"),
+]
+"""Any question kind, chosen by its ``kind`` field."""
+
+
+class Condition(_Model):
+    """A test on an answer: ``equals``, ``one_of``, or a number range."""
+
+    question: StepId | None = None
+    """Step whose answer is tested; in a branch it defaults to the branch's own step."""
+    equals: Scalar | None = None
+    """The answer is exactly this (yes/no answers compare with true/false)."""
+    one_of: list[Scalar] | None = None
+    """The answer is one of these."""
+    at_least: float | None = None
+    """A number answer is this or more."""
+    at_most: float | None = None
+    """A number answer is this or less."""
+
+    @model_validator(mode="after")
+    def _one_test(self) -> Condition:
+        tests = [self.equals is not None, self.one_of is not None]
+        if sum(tests) > 1:
+            raise ValueError("use either equals or one_of, not both")
+        if not any(tests) and self.at_least is None and self.at_most is None:
+            raise ValueError("a condition needs equals, one_of, at_least or at_most")
+        if any(tests) and (self.at_least is not None or self.at_most is not None):
+            raise ValueError("at_least/at_most cannot be combined with equals or one_of")
+        return self
+
+    def matches(self, answer: Answer) -> bool:
+        """Whether ``answer`` passes this test (an unanswered question never does)."""
+        if answer is None:
+            return False
+        if self.equals is not None:
+            return _same(answer, self.equals)
+        if self.one_of is not None:
+            return any(_same(answer, expected) for expected in self.one_of)
+        if isinstance(answer, bool) or not isinstance(answer, int | float):
+            return False
+        if self.at_least is not None and answer < self.at_least:
+            return False
+        return not (self.at_most is not None and answer > self.at_most)
+
+
+def _same(answer: Answer, expected: Scalar) -> bool:
+    # True == 1 in Python; a yes/no answer must not match a number or vice versa.
+    if isinstance(answer, bool) or isinstance(expected, bool):
+        return isinstance(answer, bool) and isinstance(expected, bool) and answer is expected
+    if isinstance(answer, str) or isinstance(expected, str):
+        return str(answer) == str(expected)
+    return answer == expected
+
+
+class Branch(_Model):
+    """Go to another step when the answer matches."""
+
+    when: Condition
+    """The test; the first branch that matches wins."""
+    goto: StepId
+    """Step to go to."""
+
+
+class RedFlagRule(_Model):
+    """An answer that means the caller may be in danger: escalate at once."""
+
+    id: StepId
+    """Rule id, recorded with the interaction."""
+    title: Line
+    """Banner headline, e.g. "Possible stroke (FAST)"."""
+    when: Annotated[list[Condition], Field(min_length=1)]
+    """Raised when any of these matches; each names its ``question``."""
+    urgency: Urgency = Urgency.EMERGENCY
+    """What the interaction's urgency is raised to: ``urgent`` or ``emergency``."""
+    transfer: TransferKind
+    """Who to transfer to: emergency, nurse or crisis."""
+    instruction: Annotated[str, Field(min_length=1, max_length=1000)]
+    """What the agent must do now; placeholders allowed, e.g. ``{org.emergency_number}``."""
+    say: Annotated[str, Field(max_length=1000)] = ""
+    """What to tell the caller, word for word."""
+    goto: StepId | None = None
+    """Step the script continues at (e.g. a closing step); None: carry on as normal."""
+
+    @model_validator(mode="after")
+    def _questions_named(self) -> RedFlagRule:
+        if self.urgency is Urgency.ROUTINE:
+            raise ValueError("a red flag raises urgency to urgent or emergency, not routine")
+        if any(condition.question is None for condition in self.when):
+            raise ValueError("every condition of a red flag must name its question")
+        return self
+
+
+class Step(_Model):
+    """One step of a script: what to say, at most one question, where to go next."""
+
+    id: StepId
+    """Step id, unique in the script; answers are recorded under it."""
+    title: Line = ""
+    """Short name for the outline and progress, e.g. "Confirm identity"."""
+    say: Annotated[str, Field(max_length=2000)] = ""
+    """What the agent says, with placeholders such as ``{patient.first_name}``."""
+    note: Annotated[str, Field(max_length=2000)] = ""
+    """Guidance for the agent only (not to be read out)."""
+    question: Question | None = None
+    """The question asked at this step; None: the agent just acknowledges and moves on."""
+    branches: list[Branch] = []
+    """Tested in order after the answer; the first match decides the next step."""
+    next: StepId | None = None
+    """Next step when no branch matches; default: the following step in the list."""
+    end: bool = False
+    """The script ends after this step (the last step in the list ends anyway)."""
+
+    @model_validator(mode="after")
+    def _end_is_final(self) -> Step:
+        if self.end and (self.next is not None or self.branches):
+            raise ValueError("an end step cannot have next or branches")
+        if self.branches and self.question is None:
+            raise ValueError("branches need a question on the step")
+        return self
+
+
+class AppliesTo(_Model):
+    """Which calls a script or form is chosen for."""
+
+    queues: list[Annotated[str, Field(min_length=1, max_length=64)]] = []
+    """Queue names (X-Queue header or called user), e.g. ``appointments``."""
+    dids: list[Annotated[str, Field(pattern=r"^\+?[0-9]{2,15}$")]] = []
+    """Dialled numbers (E.164 or extension) the call came in on."""
+
+
+class Script(_Model):
+    """A call script: metadata, steps and red-flag rules."""
+
+    kind: Literal["script"]
+    """Document kind: ``script``."""
+    id: DocumentId
+    """Script id, unique in the library, e.g. ``appointment-scheduling``."""
+    title: Line
+    """Name the agent picks it by."""
+    version: Annotated[int, Field(ge=1)]
+    """Raise it when the wording changes; recorded with every answer."""
+    description: Annotated[str, Field(max_length=1000)] = ""
+    """What the script is for."""
+    applies_to: AppliesTo = AppliesTo()
+    """Queues and DIDs it is chosen for automatically."""
+    languages: Annotated[
+        list[Annotated[str, Field(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")]],
+        Field(min_length=1),
+    ] = ["en"]
+    """Languages the wording is in (BCP 47 codes such as ``en`` or ``es``)."""
+    default: bool = False
+    """Chosen when no script matches the call (at most one script in a library)."""
+    start: StepId | None = None
+    """First step; default: the first in ``steps``."""
+    steps: Annotated[list[Step], Field(min_length=1)]
+    """The steps."""
+    red_flags: list[RedFlagRule] = []
+    """Rules checked after every answer."""
+
+    @property
+    def start_id(self) -> str:
+        """The id of the first step."""
+        return self.start or self.steps[0].id
+
+    def step(self, step_id: str) -> Step:
+        """The step called ``step_id``; raises KeyError."""
+        for step in self.steps:
+            if step.id == step_id:
+                return step
+        raise KeyError(step_id)
+
+    def successors(self, step: Step) -> list[str]:
+        """Every step ``step`` can lead to (branches, next, red-flag jumps), in order."""
+        if step.end:
+            targets: list[str] = []
+        else:
+            targets = [branch.goto for branch in step.branches]
+            following = self.default_next(step)
+            if following is not None:
+                targets.append(following)
+        for rule in self.red_flags:
+            if rule.goto is not None and any(c.question == step.id for c in rule.when):
+                targets.append(rule.goto)
+        return list(dict.fromkeys(targets))
+
+    def default_next(self, step: Step) -> str | None:
+        """Where ``step`` goes when no branch matches; None when it ends the script."""
+        if step.end:
+            return None
+        if step.next is not None:
+            return step.next
+        index = self.steps.index(step)
+        return self.steps[index + 1].id if index + 1 < len(self.steps) else None
+
+
+class Disposition(_Model):
+    """How the call ended, picked with one key on the wrap-up screen."""
+
+    id: StepId
+    """Stored value, e.g. ``appointment_booked``."""
+    label: Line
+    """What the agent sees."""
+    key: Annotated[str, Field(pattern=r"^[a-z0-9]$")]
+    """Hot key: one lower-case letter or digit, unique in the form."""
+    requires_follow_up: bool = False
+    """A follow-up task must be filled in with this disposition."""
+
+
+class FormField(_Model):
+    """A field of a wrap-up form."""
+
+    id: StepId
+    """Field id (not ``disposition``, ``notes``, ``follow_up`` or ``feedback_consent``)."""
+    label: Line
+    """What the agent sees."""
+    input: Question
+    """The kind of value and its validation (same kinds as script questions)."""
+    prefill_from: StepId | None = None
+    """Id of the script step whose answer pre-fills this field."""
+
+
+class NotesSpec(_Model):
+    """The free-text notes box."""
+
+    label: Line = "Notes"
+    """What the agent sees."""
+    required: bool = False
+    """Notes must not be empty."""
+    max_length: Annotated[int, Field(ge=1, le=20000)] = 4000
+    """Most characters accepted."""
+
+
+class FollowUpSpec(_Model):
+    """A follow-up task: a callback with a due time, an owner and a reason."""
+
+    owners: Annotated[list[Annotated[str, Field(min_length=1, max_length=64)]], Field(min_length=1)]
+    """Who can own the task, e.g. ``me``, ``team``, ``nurse``; the first is the default."""
+    default_due_hours: Annotated[int, Field(ge=1, le=24 * 30)] = 24
+    """Due time suggested, in hours from the end of the call."""
+    max_due_days: Annotated[int, Field(ge=1, le=365)] = 30
+    """A due time further out than this is refused (likely a typo)."""
+
+
+class FeedbackConsentSpec(_Model):
+    """Whether the caller agreed to a post-call feedback survey."""
+
+    label: Line = "Caller agrees to a feedback survey"
+    """What the agent sees."""
+    required: bool = True
+    """A yes or no must be recorded."""
+    prefill_from: StepId | None = None
+    """Id of the script step whose yes/no answer pre-fills it."""
+
+
+class Form(_Model):
+    """A wrap-up form filled in after the call."""
+
+    kind: Literal["form"]
+    """Document kind: ``form``."""
+    id: DocumentId
+    """Form id, unique in the library."""
+    title: Line
+    """Heading of the wrap-up screen."""
+    version: Annotated[int, Field(ge=1)]
+    """Raise it when the form changes; recorded with the wrap-up."""
+    description: Annotated[str, Field(max_length=1000)] = ""
+    """What the form is for."""
+    scripts: list[DocumentId] = []
+    """Scripts this form follows; empty with ``default: true``: every other script."""
+    default: bool = False
+    """Used when no form lists the call's script (at most one form in a library)."""
+    dispositions: Annotated[list[Disposition], Field(min_length=1, max_length=10)]
+    """How the call ended; keep the list short."""
+    fields: list[FormField] = []
+    """Further fields."""
+    notes: NotesSpec = NotesSpec()
+    """The notes box."""
+    follow_up: FollowUpSpec | None = None
+    """Follow-up tasks; None: the form has none."""
+    feedback_consent: FeedbackConsentSpec | None = None
+    """Feedback consent; None: not asked."""
+
+    def disposition(self, disposition_id: str) -> Disposition:
+        """The disposition called ``disposition_id``; raises KeyError."""
+        for disposition in self.dispositions:
+            if disposition.id == disposition_id:
+                return disposition
+        raise KeyError(disposition_id)
+
+
+Document = Script | Form
+"""A parsed YAML file of the library."""
