@@ -111,6 +111,9 @@ def run_demo(config: CarelineConfig, *, interval: float, ring_timeout: float) ->
         update={
             "agent": config.agent.model_copy(update={"name": "Demo Agent", "id": "demo-agent"}),
             "directory": demo_directory(targets_port),
+            "guidance": config.guidance.model_copy(
+                update={"nurse_target": "Nurse line", "crisis_target": "Crisis line (demo)"}
+            ),
         }
     )
     wiring = _wiring(
@@ -121,7 +124,7 @@ def run_demo(config: CarelineConfig, *, interval: float, ring_timeout: float) ->
         log_name="demo-engine",
     )
     _load_demo_patients(wiring.store_path, demo_config.sip.dial.region)
-    callers = [{"name": c.name, "number": c.number} for c in DEMO_CALLERS]
+    callers = [{"name": c.name, "number": c.number, "queue": c.queue} for c in DEMO_CALLERS]
     # Patients and transfer targets are separate processes: each pjsua2 holds
     # at most 4 calls, and an attended transfer needs 4 at the patients' side.
     # The peers start a moment after the console, so their start-up (three

@@ -19,6 +19,7 @@ import gc
 import json
 import math
 import os
+import re
 import signal
 import struct
 import sys
@@ -187,6 +188,8 @@ class DemoCaller:
         self.stop = False
         self.parent = os.getppid()
         self.turn = 0
+        self.queues: list[str] = []
+        """Per caller account: the queue it calls (empty: the --target user)."""
 
     def _alive(self) -> bool:
         return not self.stop and os.getppid() == self.parent
@@ -237,6 +240,7 @@ class DemoCaller:
             acc = pj.Account()
             acc.create(acfg)
             accounts.append(acc)
+            self.queues.append(str(caller.get("queue") or ""))
         lines = [_Line(i) for i in range(args.lines)] if accounts else []
         try:
             while self._alive():
@@ -282,11 +286,16 @@ class DemoCaller:
         if call is None:
             if now < line.next_start:
                 return
-            account = accounts[self.turn % len(accounts)]
+            index = self.turn % len(accounts)
+            account = accounts[index]
             self.turn += 1
             call = _DemoCall(account, voice)
+            target = self.args.target
+            if self.queues[index]:
+                # The caller's queue is the called user: the console picks its script.
+                target = re.sub(r"^sip:[^@]*@", f"sip:{self.queues[index]}@", target)
             try:
-                call.makeCall(self.args.target, pj.CallOpParam(True))
+                call.makeCall(target, pj.CallOpParam(True))
             except pj.Error:
                 # The agent is offline (engine restarting): try again a little later.
                 line.next_start = now + 2.0
@@ -319,7 +328,11 @@ def main(argv: list[str] | None = None) -> int:
         "--target", default="", help="SIP URI to call, e.g. sip:queue@127.0.0.1:5070"
     )
     parser.add_argument("--listen", default="127.0.0.1:0", help="our SIP UDP address HOST:PORT")
-    parser.add_argument("--callers", default="[]", help='JSON list of {"name": …, "number": …}')
+    parser.add_argument(
+        "--callers",
+        default="[]",
+        help='JSON list of {"name": …, "number": …, "queue": … (optional: the called user)}',
+    )
     parser.add_argument("--interval", type=float, default=3.0, help="seconds between calls")
     parser.add_argument(
         "--ring-timeout", type=float, default=45.0, help="give up after SECONDS ringing"

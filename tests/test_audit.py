@@ -18,7 +18,7 @@ import pytest
 from console.core.audit import GENESIS, AuditLog, VerifyResult, row_hash, terminal_label
 from console.core.config import load_config
 from console.core.patients.commands import store_path
-from console.core.store import Store
+from console.core.store import Store, migrations
 from tests.support import ROOT
 
 JAN_1 = datetime(2026, 1, 1, 9, 0, tzinfo=UTC)
@@ -264,3 +264,24 @@ def test_terminal_label_without_ssh_is_the_tty_or_local() -> None:
     finally:
         for fd in (leader, follower, read_end, write_end):
             os.close(fd)
+
+
+async def test_rebuilding_the_table_for_escalations_keeps_the_chain(store: Store) -> None:
+    """Migration 0007 copies every row into a table whose CHECK allows 'escalate';
+    re-run on a log with rows, the chain still verifies and stays append-only."""
+    log = AuditLog(store)
+    await three_rows(log)
+    await store.close()
+    migration = next(path for number, path in migrations() if number == 7)
+    with sqlite3.connect(store.path) as db:
+        db.executescript(migration.read_text(encoding="utf-8"))
+    reopened = await Store.open(store.path)
+    try:
+        log = AuditLog(reopened)
+        await log.append("agent-1", "escalate", "red_flag", "ok", "p-1", terminal="/dev/pts/1")
+        result = await log.verify()
+        assert (result.ok, result.checked) == (True, 4)
+    finally:
+        await reopened.close()
+    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+        tamper(store.path, "DELETE FROM audit WHERE seq = 1")

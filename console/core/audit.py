@@ -29,7 +29,7 @@ from typing import Literal, TextIO
 
 from console.core.store import Store
 
-Action = Literal["view", "search", "verify", "export", "lock", "unlock"]
+Action = Literal["view", "search", "verify", "export", "lock", "unlock", "escalate"]
 """What the agent did."""
 Outcome = Literal["ok", "pass", "fail", "denied"]
 """How it went: ``pass``/``fail`` for identity verification, ``denied`` when refused."""
@@ -44,8 +44,10 @@ Category = Literal[
     "verification",
     "export",
     "session",
+    "red_flag",
 ]
-"""The kind of data touched (``session`` for console lock and unlock)."""
+"""The kind of data touched (``session`` for console lock and unlock, ``red_flag``
+for a clinical escalation raised by a call script)."""
 
 GENESIS = "0" * 64
 """The ``prev_hash`` of the first row."""

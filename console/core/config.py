@@ -293,6 +293,45 @@ class UiConfig(_Model):
     """Longest caller name or number shown before it is cut with an ellipsis."""
 
 
+class GuidanceConfig(_Model):
+    """Call scripts and clinical escalation."""
+
+    scripts: Path | None = None
+    """A directory of your own scripts and forms (YAML), used beside the shipped
+    library; one with the same id replaces the shipped one. None: shipped only."""
+    organisation: Annotated[str, Field(min_length=1, max_length=80)] = "Careline Health"
+    """How scripts name the organisation (``{org.name}``)."""
+    emergency_number: Annotated[str, Field(pattern=r"^[0-9+*#]{2,15}$")] = "911"
+    """The local emergency number red flags tell the agent to use (``{org.emergency_number}``)."""
+    crisis_line: Annotated[str, Field(pattern=r"^[0-9+*#]{2,15}$")] = "988"
+    """The suicide and crisis line (``{org.crisis_line}``)."""
+    nurse_line: Annotated[str, Field(max_length=80)] = ""
+    """How callers reach the nurse advice line (``{org.nurse_line}``); empty: not said."""
+    hours: Annotated[str, Field(max_length=120)] = ""
+    """Opening hours as scripts should say them (``{org.hours}``); empty: not said."""
+    emergency_target: Annotated[str, Field(max_length=60)] = ""
+    """Directory entry (by name) the one-key escalation transfers to for an
+    emergency; empty: the first directory entry of type ``emergency``."""
+    nurse_target: Annotated[str, Field(max_length=60)] = ""
+    """Directory entry (by name) for red flags that need a nurse; empty: none."""
+    crisis_target: Annotated[str, Field(max_length=60)] = ""
+    """Directory entry (by name) for the crisis line; empty: none."""
+
+
+class WrapUpConfig(_Model):
+    """After-call work."""
+
+    mode: Literal["optional", "mandatory", "timed"] = "timed"
+    """optional: the agent may skip it; mandatory: no new call until a
+    disposition is saved; timed: a countdown, then the default disposition."""
+    seconds: Annotated[int, Field(ge=5, le=3600)] = 90
+    """Length of a timed wrap-up."""
+    extension_seconds: Annotated[int, Field(ge=5, le=3600)] = 60
+    """A timed wrap-up can be extended once, by this much, with a reason."""
+    default_disposition: Annotated[str, Field(min_length=1, max_length=64)] = "no_disposition"
+    """Disposition id saved when a timed wrap-up runs out (must exist in the form)."""
+
+
 class CarelineConfig(_Model):
     """The whole configuration."""
 
@@ -308,6 +347,10 @@ class CarelineConfig(_Model):
     """Console settings."""
     directory: list[DirectoryEntry] = []
     """Transfer and dial targets offered in the picker."""
+    guidance: GuidanceConfig = GuidanceConfig()
+    """Call scripts and escalation targets."""
+    wrap_up: WrapUpConfig = WrapUpConfig()
+    """After-call work."""
     keymap: dict[
         Annotated[str, Field(pattern=r"^[a-z_]+\.[a-z_]+$")],
         Annotated[str, Field(min_length=1, max_length=40)],

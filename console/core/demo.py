@@ -26,21 +26,37 @@ class DemoCaller:
 
     name: str
     number: str
+    queue: str
+    """The queue called (the called user), which picks the call script."""
 
 
 DEMO_CALLERS: tuple[DemoCaller, ...] = (
-    DemoCaller("Maria Lopez", "+12025550142"),
-    DemoCaller("James Okafor", "+12025550117"),
-    DemoCaller("Ana María Núñez-O'Connor", "+12025550163"),
-    DemoCaller("Wei Chen", "+12025550188"),
-    DemoCaller("Fatima Haddad", "+12025550129"),
-    DemoCaller("", "+12025550100"),
+    DemoCaller("Maria Lopez", "+12025550142", "refills"),
+    DemoCaller("James Okafor", "+12025550117", "after-hours"),
+    DemoCaller("Ana María Núñez-O'Connor", "+12025550163", "appointments"),
+    DemoCaller("Wei Chen", "+12025550188", "results"),
+    DemoCaller("Fatima Haddad", "+12025550129", "billing"),
+    DemoCaller("", "+12025550100", "general"),
 )
 
 
 def demo_directory(targets_port: int) -> list[DirectoryEntry]:
-    """Transfer targets played by the demo caller on 127.0.0.1: one answers, one is busy."""
+    """Transfer targets played by the demo caller on 127.0.0.1: billing is busy, the rest answer."""
     return [
+        DirectoryEntry(
+            name="Emergency services (demo)",
+            number=f"sip:emergency@127.0.0.1:{targets_port}",
+            description="Stands in for 911 in the demo (answers)",
+            hours="24/7",
+            type="emergency",
+        ),
+        DirectoryEntry(
+            name="Crisis line (demo)",
+            number=f"sip:crisis@127.0.0.1:{targets_port}",
+            description="Stands in for 988 in the demo (answers)",
+            hours="24/7",
+            type="external",
+        ),
         DirectoryEntry(
             name="Nurse line",
             number=f"sip:nurse@127.0.0.1:{targets_port}",

@@ -11,22 +11,27 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer, Label, Static, TextArea
+from textual.widgets import Footer, Label, TextArea
 
 from console.core.agent_state import AgentState
 from console.core.calls import CallQueue, LiveCall
 from console.core.phone import PhoneError
+from console.core.scripts.models import Script
 from console.core.text import caller_label
 from console.dialogs.availability import AvailabilityPicker
 from console.dialogs.dtmf_pad import DtmfPad
 from console.dialogs.help import HelpScreen, KeyHelp
+from console.dialogs.script_picker import ScriptPicker
 from console.dialogs.target_picker import PickedTarget, TargetPicker
 from console.messages import PhoneEvent, PhoneStatusChanged
+from console.screens.guidance_flow import GuidanceFlow
 from console.screens.patient_flow import PatientFlow
 from console.widgets.active_call import ActiveCallPanel
 from console.widgets.call_queue import CallQueueTable
+from console.widgets.guidance import GuidancePane
 from console.widgets.history import CallHistory
 from console.widgets.patient_card import PatientCard
+from console.widgets.red_flag import RedFlagBanner
 from console.widgets.status_bar import StatusBar
 
 if TYPE_CHECKING:
@@ -128,6 +133,20 @@ class AgentScreen(Screen[None]):
             tooltip="Check the caller's date of birth and name or MRN before details",
         ),
         Binding(
+            "g",
+            "guidance",
+            "Script",
+            id="guidance.focus",
+            tooltip="Work through the call script (digits answer, Enter next, ← back)",
+        ),
+        Binding(
+            "e",
+            "escalate",
+            "ESCALATE",
+            id="guidance.escalate",
+            tooltip="Red flag: transfer the caller to the emergency, nurse or crisis target",
+        ),
+        Binding(
             "r",
             "agent_state",
             "State",
@@ -169,6 +188,8 @@ class AgentScreen(Screen[None]):
         self._usable: tuple[bool, bool, bool, bool] | None = None
         self.patients = PatientFlow(self)
         """Screen pop, verification and the card, per call."""
+        self.guidance = GuidanceFlow(self)
+        """The call script, red flags and escalation, per call."""
 
     @property
     def careline(self) -> CarelineApp:
@@ -179,6 +200,7 @@ class AgentScreen(Screen[None]):
         """Status bar; queue and history beside call, patient and guidance; notes; footer."""
         ui = self.careline.config.ui
         yield StatusBar(clock=self.careline.now, id="status")
+        yield RedFlagBanner(id="red-flag")
         with Horizontal(id="workspace"):
             with Vertical(id="left"):
                 with Vertical(id="queue-pane", classes="pane"):
@@ -195,13 +217,8 @@ class AgentScreen(Screen[None]):
                     yield Label("Patient", classes="pane-title")
                     yield PatientCard(id="patient")
                 with Vertical(id="guidance-pane", classes="pane"):
-                    yield Label("Guidance", classes="pane-title")
-                    yield Static(
-                        "No script for this call: call guidance appears here once a "
-                        "call is answered.",
-                        classes="empty",
-                        markup=False,
-                    )
+                    yield Label("Guidance (g)", classes="pane-title")
+                    yield GuidancePane(id="guidance")
         with Vertical(id="notes-pane", classes="pane"):
             yield Label("Notes (n to type, Esc when done)", classes="pane-title")
             yield TextArea(id="notes", soft_wrap=True, show_line_numbers=False)
@@ -211,6 +228,7 @@ class AgentScreen(Screen[None]):
         """Fill the history and start with the queue focused."""
         self.query_one(StatusBar).agent_name = self.careline.config.agent.name
         self.query_one(CallQueueTable).focus()
+        self.guidance.load()
         self._refresh_calls()
         await self._refresh_history()
 
@@ -268,6 +286,7 @@ class AgentScreen(Screen[None]):
                 ):
                     await self._save_notes()  # the previous call's notes, before the box clears
                     self._start_notes(call)
+                    self.guidance.start(call)
                 self._react(name, call, event)
         self._refresh_calls()
         # Screen first, disk second: the agent sees the ringing call without
@@ -340,6 +359,7 @@ class AgentScreen(Screen[None]):
             self.query_one("#queue-pane").set_class(any(c.ringing for c in calls), "-ringing")
         # Rebuilding the footer is not free: only when the set of usable keys changes.
         self.patients.refresh()
+        self.guidance.refresh()
         usable = (
             bool(self.queue.ringing()),
             self._current() is not None,
@@ -364,6 +384,51 @@ class AgentScreen(Screen[None]):
     def action_verify(self) -> None:
         """Verify the caller's identity (or search for them first, if unknown)."""
         self.patients.verify()
+
+    # ---------------------------------------------------------------- guidance
+    def action_guidance(self) -> None:
+        """Put the keys on the call script."""
+        self.query_one(GuidancePane).focus()
+
+    @on(GuidancePane.RedFlags)
+    async def _red_flags(self, message: GuidancePane.RedFlags) -> None:
+        await self.guidance.raised(message.flags)
+        self.refresh_bindings()
+
+    @on(GuidancePane.Changed)
+    def _script_moved(self) -> None:
+        self.guidance.refresh()
+
+    @on(GuidancePane.SwitchRequested)
+    def _switch_script(self) -> None:
+        current = self.guidance.current()
+        library = self.guidance.library
+        if current is None or library is None:
+            return
+        call = current[0]
+
+        def picked(script: Script | None) -> None:
+            if script is not None:
+                self.guidance.switch(call.id, script)
+
+        self.app.push_screen(ScriptPicker(library.scripts, current[1].script.id), picked)
+
+    def action_escalate(self) -> None:
+        """Transfer the caller to the target for the red flag raised (one key)."""
+        current = self.guidance.current()
+        target = self.guidance.escalation_target()
+        if current is None:
+            return
+        if target is None:
+            self.notify(
+                "No transfer target is configured for this red flag: follow the "
+                "instruction in the banner (guidance.*_target in the config).",
+                severity="error",
+                markup=False,
+                timeout=10,
+            )
+            return
+        self._send("transfer", call=current[0].id, target=target.number)
 
     # ------------------------------------------------------------------- notes
     def _start_notes(self, call: LiveCall) -> None:
@@ -412,6 +477,9 @@ class AgentScreen(Screen[None]):
             return self.queue.consult_pair() is not None
         if action == "verify":
             return self.patients.verifiable() is not None
+        if action == "escalate":
+            current = self.guidance.current()
+            return current is not None and bool(current[1].red_flags)
         return True
 
     # ----------------------------------------------------------------- actions

@@ -160,4 +160,5 @@ class PatientFlow:
         self.contexts[call.id] = context
         await self.careline.audit_view(patient.id, "view", "ok", context.categories())
         self.refresh()
+        self.screen.guidance.patient_changed(call.id)
         self.screen.refresh_bindings()

@@ -1,0 +1,242 @@
+"""The script side of a call: which script runs, its context, red flags, escalation.
+
+A run starts when an inbound call is answered: the script is chosen by the
+number the caller dialled (DID), then the queue, then the library's default,
+and the agent can switch. Placeholders get the organisation's settings and,
+once the caller is verified, the patient's name and next appointment (before
+that, the first name only — what the agent may say anyway). A red flag shows
+the banner at once, raises the call's urgency, rings the bell and writes an
+``escalate`` audit row; ``e`` then transfers the caller to the configured
+target for that kind of flag.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from console.core.calls import LiveCall
+from console.core.config import DirectoryEntry, GuidanceConfig
+from console.core.patients.context import PatientContext
+from console.core.patients.records import PatientSummary
+from console.core.patients.verification import first_name
+from console.core.scripts.loader import load_library
+from console.core.scripts.models import Form, Script, TransferKind
+from console.core.scripts.runner import RaisedRedFlag, ScriptRun, select_script
+from console.screens.patient_flow import PatientFlow
+from console.widgets.guidance import GuidancePane
+from console.widgets.red_flag import RedFlagBanner
+
+if TYPE_CHECKING:
+    from console.app import CarelineApp
+    from console.screens.agent import AgentScreen
+
+
+@dataclass(frozen=True)
+class ScriptLibrary:
+    """The scripts and wrap-up forms the console runs."""
+
+    scripts: tuple[Script, ...]
+    forms: tuple[Form, ...]
+    problems: tuple[str, ...]
+    """Files left out, as "file:line: field: message" lines."""
+
+
+def load_scripts(custom: Path | None) -> ScriptLibrary:
+    """The shipped library plus the configured directory's (same id: the custom one).
+
+    A broken file never stops the console: it is left out and reported.
+    """
+    libraries = [load_library()]
+    if custom is not None:
+        libraries.append(load_library(custom.expanduser()))
+    scripts: dict[str, Script] = {}
+    forms: dict[str, Form] = {}
+    problems: list[str] = []
+    for library in libraries:
+        problems.extend(str(problem) for problem in library.problems)
+        scripts.update((script.id, script) for script in library.scripts)
+        forms.update((form.id, form) for form in library.forms)
+    return ScriptLibrary(tuple(scripts.values()), tuple(forms.values()), tuple(problems))
+
+
+def dialled_number(called_uri: str) -> str:
+    """The user part of the number the caller dialled (the DID), '' if none."""
+    match = re.match(r"^(?:sips?|tel):\+?([0-9]{2,15})(?:[@;]|$)", called_uri.strip())
+    return match.group(1) if match else ""
+
+
+def org_context(guidance: GuidanceConfig, agent_name: str) -> dict[str, object]:
+    """Placeholder values from the configuration."""
+    return {
+        "org.name": guidance.organisation,
+        "org.emergency_number": guidance.emergency_number,
+        "org.crisis_line": guidance.crisis_line,
+        "org.nurse_line": guidance.nurse_line or None,
+        "org.hours": guidance.hours or None,
+        "agent.name": agent_name,
+    }
+
+
+def patient_context(
+    greeting: PatientSummary | None,
+    verified: PatientSummary | None,
+    context: PatientContext | None,
+) -> dict[str, object]:
+    """Placeholder values from the patient: the first name once greeted, the rest
+    only once verified."""
+    values: dict[str, object] = {}
+    if greeting is not None:
+        values["patient.first_name"] = first_name(greeting)
+    if verified is not None:
+        values["patient.first_name"] = first_name(verified)
+        values["patient.last_name"] = verified.family_name or None
+        values["patient.full_name"] = (
+            f"{verified.given_names} {verified.family_name}".strip() or None
+        )
+        values["patient.preferred_language"] = verified.preferred_language
+        if context is not None and context.appointments:
+            start = context.appointments[0].start.astimezone()
+            values["patient.next_appointment"] = start.strftime("%A %d %B at %H:%M")
+    return values
+
+
+class GuidanceFlow:
+    """What the agent screen knows about the script on each call."""
+
+    def __init__(self, screen: AgentScreen) -> None:
+        self.screen = screen
+        self.library: ScriptLibrary | None = None
+        self.runs: dict[str, ScriptRun] = {}
+        """The script run per call (kept after the call ends, for its wrap-up)."""
+
+    @property
+    def careline(self) -> CarelineApp:
+        """The app (config, audit, phone)."""
+        return self.screen.careline
+
+    def load(self) -> None:
+        """Read the library once; say which files were left out."""
+        self.library = load_scripts(self.careline.config.guidance.scripts)
+        if self.library.problems:
+            self.screen.notify(
+                f"{len(self.library.problems)} script file(s) left out; "
+                "`careline scripts check` shows why.",
+                severity="warning",
+                markup=False,
+                timeout=10,
+            )
+
+    # ------------------------------------------------------------- runs
+    def start(self, call: LiveCall) -> None:
+        """The agent answered ``call``: run the script that fits it."""
+        if call.id in self.runs or self.library is None:
+            return
+        patients = self.screen.patients
+        script = select_script(
+            self.library.scripts,
+            queue=call.queue or None,
+            did=dialled_number(call.called_uri) or None,
+            language=self._language(call),
+        )
+        if script is None:
+            return
+        values = org_context(self.careline.config.guidance, self.careline.config.agent.name)
+        values["call.number"] = call.caller_number
+        values["call.queue"] = call.queue or None
+        values.update(self._patient_values(call.id, patients))
+        self.runs[call.id] = ScriptRun(script, values, clock=self.careline.now)
+        self.refresh()
+
+    def _language(self, call: LiveCall) -> str | None:
+        verified = self.screen.patients.verified.get(call.id)
+        return verified.preferred_language if verified else None
+
+    @staticmethod
+    def _patient_values(call_id: str, patients: PatientFlow) -> dict[str, object]:
+        matches = patients.matches.get(call_id) or []
+        return patient_context(
+            matches[0] if len(matches) == 1 else None,
+            patients.verified.get(call_id),
+            patients.contexts.get(call_id),
+        )
+
+    def patient_changed(self, call_id: str) -> None:
+        """The caller was verified (or looked up): fill the patient placeholders."""
+        run = self.runs.get(call_id)
+        if run is not None:
+            run.context.update(self._patient_values(call_id, self.screen.patients))
+            self.refresh()
+
+    def switch(self, call_id: str, script: Script) -> None:
+        """Run ``script`` instead; urgency and red flags carry over."""
+        run = self.runs.get(call_id)
+        if run is not None:
+            self.runs[call_id] = run.switch_to(script)
+            self.refresh()
+
+    def take(self, call_id: str) -> ScriptRun | None:
+        """The run of a finished call, removed (its wrap-up records it)."""
+        return self.runs.pop(call_id, None)
+
+    def current(self) -> tuple[LiveCall, ScriptRun] | None:
+        """The call the pane is about (the inbound call in progress) and its run."""
+        call = self.screen.queue.active()
+        if call is None or call.direction != "inbound":
+            return None
+        run = self.runs.get(call.id)
+        return (call, run) if run is not None else None
+
+    def refresh(self) -> None:
+        """Show the current call's run (or none) and its red flags."""
+        pane = self.screen.query_one(GuidancePane)
+        banner = self.screen.query_one(RedFlagBanner)
+        current = self.current()
+        run = current[1] if current else None
+        if pane.run is not run:
+            pane.show(run)
+        banner.flags = run.red_flags if run is not None else ()
+        banner.target = (
+            self._target_name(run.red_flags[-1].transfer) if run and run.red_flags else ""
+        )
+
+    # -------------------------------------------------------- escalation
+    async def raised(self, flags: tuple[RaisedRedFlag, ...]) -> None:
+        """Red flags were just raised on the current call: banner, bell, audit."""
+        current = self.current()
+        self.refresh()
+        if self.careline.config.ui.bell:
+            self.screen.app.bell()
+        patient = self.screen.patients.verified.get(current[0].id) if current else None
+        for _ in flags:
+            await self.careline.audit_view(
+                patient.id if patient else None, "escalate", "ok", ("red_flag",)
+            )
+
+    def escalation_target(self) -> DirectoryEntry | None:
+        """Where ``e`` sends the caller: the target for the latest red flag's kind."""
+        current = self.current()
+        if current is None or not current[1].red_flags:
+            return None
+        return self._target(current[1].red_flags[-1].transfer)
+
+    def _target(self, kind: TransferKind) -> DirectoryEntry | None:
+        guidance = self.careline.config.guidance
+        wanted = {
+            TransferKind.EMERGENCY: guidance.emergency_target,
+            TransferKind.NURSE: guidance.nurse_target,
+            TransferKind.CRISIS: guidance.crisis_target,
+        }[kind]
+        directory = self.careline.config.directory
+        for entry in directory:
+            if wanted and entry.name.casefold() == wanted.casefold():
+                return entry
+        if kind is TransferKind.EMERGENCY and not wanted:
+            return next((entry for entry in directory if entry.type == "emergency"), None)
+        return None
+
+    def _target_name(self, kind: TransferKind) -> str:
+        target = self._target(kind)
+        return target.name if target is not None else ""
