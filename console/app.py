@@ -18,6 +18,7 @@ from textual.binding import Binding
 from console.commands import AgentActions
 from console.core.audit import Action, AuditLog, Category, Outcome
 from console.core.config import CarelineConfig
+from console.core.interactions import InteractionStore
 from console.core.patients.directory import PatientDirectory
 from console.core.phone import PhoneClient, PhoneStatus
 from console.core.recorder import CallRecorder
@@ -99,6 +100,7 @@ class CarelineApp(App[int]):
         self._recorder: CallRecorder | None = None
         self._directory: PatientDirectory | None = None
         self._audit: AuditLog | None = None
+        self._interactions: InteractionStore | None = None
 
     @property
     def store(self) -> Store:
@@ -131,6 +133,12 @@ class CarelineApp(App[int]):
         )
 
     @property
+    def interactions(self) -> InteractionStore:
+        """Finished interactions, wrap-up drafts, callbacks and the outbox."""
+        assert self._interactions is not None, "interactions used before the app was mounted"
+        return self._interactions
+
+    @property
     def recorder(self) -> CallRecorder:
         """Writes calls into the store."""
         assert self._recorder is not None, "recorder used before the app was mounted"
@@ -146,6 +154,7 @@ class CarelineApp(App[int]):
         self._recorder = CallRecorder(self._store, self.config.agent.id)
         self._directory = PatientDirectory(self._store, self.config.sip.dial.region)
         self._audit = AuditLog(self._store, clock=self.now)
+        self._interactions = InteractionStore(self._store, clock=self.now)
         await self.push_screen(self.agent_screen)
         unknown = set(self.config.keymap) - {row.binding_id for row in self.agent_screen.key_rows()}
         if unknown:

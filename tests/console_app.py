@@ -11,15 +11,18 @@ from textual.pilot import Pilot
 from console.app import AppWiring, CarelineApp, create_app
 from console.core.config import load_config
 from console.core.phone import engine_command
-from tests.support import free_udp_port
+from console.core.scripts.runner import ScriptRun
+from console.widgets.guidance import GuidancePane
+from tests.support import Sipp, free_udp_port
 
 SIZE = (120, 36)
 
 
-def make_app(tmp_path: Path, config_text: str = "") -> CarelineApp:
+def make_app(tmp_path: Path, config_text: str = "", *, wrap_up: str = "off") -> CarelineApp:
     """A console on a free SIP port with its own socket, store and logs.
 
-    ``config_text`` is YAML for the console's own configuration file.
+    ``config_text`` is YAML for the console's own configuration file;
+    ``wrap_up`` the wrap-up mode (off unless a test is about wrap-up).
     """
     port = free_udp_port()
     path = None
@@ -27,7 +30,12 @@ def make_app(tmp_path: Path, config_text: str = "") -> CarelineApp:
         path = tmp_path / "console.yaml"
         path.write_text(config_text)
     config = load_config(
-        path, environ={"CARELINE_UI__BELL": "false", "CARELINE_ENGINE__RESTART_DELAY": "0.2"}
+        path,
+        environ={
+            "CARELINE_UI__BELL": "false",
+            "CARELINE_ENGINE__RESTART_DELAY": "0.2",
+            "CARELINE_WRAP_UP__MODE": wrap_up,
+        },
     )
     socket_path = tmp_path / "engine.sock"
     wiring = AppWiring(
@@ -70,3 +78,17 @@ def talking(app: CarelineApp) -> bool:
 def screen_text(app: CarelineApp) -> str:
     """Everything the app has on screen (top screen, modals included), as plain text."""
     return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+
+
+async def scripted_call(
+    app: CarelineApp, pilot: Pilot[int], tmp_path: Path, scenario: str, queue: str
+) -> tuple[Sipp, ScriptRun]:
+    """A SIPp caller on ``queue``, answered, with the script it chose running."""
+    sipp = Sipp(tmp_path, scenario, sip_port(app), service=queue)
+    await wait_for(pilot, lambda: bool(app.agent_screen.queue.ringing()), what="ringing")
+    await pilot.press("a")
+    await wait_for(pilot, lambda: talking(app), what="answered")
+    pane = app.agent_screen.query_one(GuidancePane)
+    await wait_for(pilot, lambda: pane.run is not None, what="script")
+    assert pane.run is not None
+    return sipp, pane.run

@@ -106,3 +106,12 @@ def test_every_command_has_help() -> None:
         sub = careline(command, "--help")
         assert sub.returncode == 0, sub.stderr
         assert "usage: careline " + command in sub.stdout
+
+
+def test_wrap_up_mode_off_survives_yaml_booleans(tmp_path: Path) -> None:
+    """``off`` unquoted is a YAML boolean: in the file and in the environment it
+    still means the mode."""
+    path = tmp_path / "c.yaml"
+    path.write_text("wrap_up:\n  mode: off\n", encoding="utf-8")
+    assert load_config(path, environ={}).wrap_up.mode == "off"
+    assert load_config(None, environ={"CARELINE_WRAP_UP__MODE": "off"}).wrap_up.mode == "off"

@@ -10,8 +10,7 @@ from console.dialogs.script_picker import ScriptPicker
 from console.widgets.guidance import GuidancePane
 from console.widgets.history import CallHistory
 from console.widgets.red_flag import RedFlagBanner
-from tests.console_app import make_app, screen_text, sip_port, talking, wait_for
-from tests.support import Sipp
+from tests.console_app import make_app, screen_text, scripted_call, wait_for
 
 CONFIG = """
 directory:
@@ -28,15 +27,11 @@ async def test_red_flag_banner_and_one_key_emergency_transfer(tmp_path: Path) ->
     app = make_app(tmp_path, CONFIG)
     async with app.run_test(size=(160, 48)) as pilot:
         await wait_for(pilot, lambda: app.phone.status.online, 20, "phone online")
-        sipp = Sipp(tmp_path, "uac_transferee_ok.xml", sip_port(app), service="after-hours")
-        await wait_for(pilot, lambda: bool(app.agent_screen.queue.ringing()), what="ringing")
+        sipp, run = await scripted_call(
+            app, pilot, tmp_path, "uac_transferee_ok.xml", "after-hours"
+        )
+        assert run.script.id == "after-hours-symptom-screening"  # chosen by the queue
         assert "e ESCALATE" not in screen_text(app)
-        await pilot.press("a")
-        await wait_for(pilot, lambda: talking(app), what="answered")
-        pane = app.agent_screen.query_one(GuidancePane)
-        await wait_for(pilot, lambda: pane.run is not None, what="script")
-        assert pane.run is not None
-        assert pane.run.script.id == "after-hours-symptom-screening"  # chosen by the queue
         assert "[b]Evil[/b] Clinic" in screen_text(app)  # config text shown literally
         await pilot.press("g", "enter", "1")
         await wait_for(pilot, lambda: "chest" in screen_text(app).lower(), what="chest question")
@@ -67,14 +62,9 @@ async def test_steps_back_and_switching_scripts(tmp_path: Path) -> None:
     app = make_app(tmp_path)
     async with app.run_test(size=(120, 36)) as pilot:
         await wait_for(pilot, lambda: app.phone.status.online, 20, "phone online")
-        sipp = Sipp(tmp_path, "uac_agent_hangs_up.xml", sip_port(app), service="refills")
-        await wait_for(pilot, lambda: bool(app.agent_screen.queue.ringing()), what="ringing")
-        await pilot.press("a")
-        await wait_for(pilot, lambda: talking(app), what="answered")
+        sipp, run = await scripted_call(app, pilot, tmp_path, "uac_agent_hangs_up.xml", "refills")
+        assert run.script.id == "medication-refill"
         pane = app.agent_screen.query_one(GuidancePane)
-        await wait_for(pilot, lambda: pane.run is not None, what="script")
-        assert pane.run is not None
-        assert pane.run.script.id == "medication-refill"
         await pilot.press("g", "enter")
         await wait_for(pilot, lambda: "step 2 of" in screen_text(app), what="step 2")
         await pilot.press("left")

@@ -54,6 +54,11 @@ def test_demo_rings_answers_hangs_up_and_quits_cleanly(isolated_home: Path) -> N
         session.wait_for("caller held:", 15)
         session.wait_for("● talking", 15)  # the nurse line answered (not "dialling…")
         session.keys("f")  # complete the attended transfer
+        session.wait_for("ctrl+s save", 20)  # the wrap-up opens for the transferred caller
+        session.keys("t")  # disposition: transferred (its hot key)
+        time.sleep(0.3)
+        session.keys("C-s")
+        screen = session.wait_for("Ready", 10)
         screen = session.wait_for("transferred", 20)
         deadline = time.monotonic() + 10
         while screen.count("transferred") < 2 and time.monotonic() < deadline:

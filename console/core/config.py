@@ -321,14 +321,23 @@ class GuidanceConfig(_Model):
 class WrapUpConfig(_Model):
     """After-call work."""
 
-    mode: Literal["optional", "mandatory", "timed"] = "timed"
+    mode: Literal["optional", "mandatory", "timed", "off"] = "timed"
     """optional: the agent may skip it; mandatory: no new call until a
-    disposition is saved; timed: a countdown, then the default disposition."""
+    disposition is saved; timed: a countdown, then the default disposition;
+    off: no wrap-up screen, the interaction is saved at once with the default
+    disposition (supervisors, test rigs)."""
     seconds: Annotated[int, Field(ge=5, le=3600)] = 90
     """Length of a timed wrap-up."""
+
+    @field_validator("mode", mode="before")
+    @classmethod
+    def _off_is_not_false(cls, value: object) -> object:
+        """YAML reads a bare ``off`` as false: take it as the mode it was meant to be."""
+        return "off" if value is False else value
+
     extension_seconds: Annotated[int, Field(ge=5, le=3600)] = 60
     """A timed wrap-up can be extended once, by this much, with a reason."""
-    default_disposition: Annotated[str, Field(min_length=1, max_length=64)] = "no_disposition"
+    default_disposition: Annotated[str, Field(min_length=1, max_length=64)] = "not_recorded"
     """Disposition id saved when a timed wrap-up runs out (must exist in the form)."""
 
 

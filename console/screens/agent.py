@@ -14,7 +14,7 @@ from textual.timer import Timer
 from textual.widgets import Footer, Label, TextArea
 
 from console.core.agent_state import AgentState
-from console.core.calls import CallQueue, LiveCall
+from console.core.calls import CallQueue, LiveCall, parse_time
 from console.core.phone import PhoneError
 from console.core.scripts.models import Script
 from console.core.text import caller_label
@@ -26,6 +26,7 @@ from console.dialogs.target_picker import PickedTarget, TargetPicker
 from console.messages import PhoneEvent, PhoneStatusChanged
 from console.screens.guidance_flow import GuidanceFlow
 from console.screens.patient_flow import PatientFlow
+from console.screens.wrap_up_flow import WrapUpFlow
 from console.widgets.active_call import ActiveCallPanel
 from console.widgets.call_queue import CallQueueTable
 from console.widgets.guidance import GuidancePane
@@ -190,6 +191,8 @@ class AgentScreen(Screen[None]):
         """Screen pop, verification and the card, per call."""
         self.guidance = GuidanceFlow(self)
         """The call script, red flags and escalation, per call."""
+        self.wrap_up = WrapUpFlow(self)
+        """After-call work: wrap-up forms, drafts, interactions."""
 
     @property
     def careline(self) -> CarelineApp:
@@ -231,6 +234,7 @@ class AgentScreen(Screen[None]):
         self.guidance.load()
         self._refresh_calls()
         await self._refresh_history()
+        await self.wrap_up.restore()
 
     def on_resize(self, event: events.Resize) -> None:
         """Small terminals (80×24) drop the history to keep the call panes usable."""
@@ -264,6 +268,7 @@ class AgentScreen(Screen[None]):
         event = message.event
         name = event.get("event")
         ended_with_notes = False
+        wrap_up: tuple[LiveCall, str | None] | None = None
         self._set_agent(self.agent.apply(event))
         if name == "hello":
             self.queue.reset(list((event.get("status") or {}).get("calls", [])))
@@ -274,6 +279,9 @@ class AgentScreen(Screen[None]):
             call = self.queue.apply(event)
             ended_with_notes = call is not None and call.id == self.notes_call_id
             call_id = str(event.get("call_id", ""))
+            if call is not None and call.direction == "inbound" and call.answered_at is not None:
+                verified = self.patients.verified.get(call_id)
+                wrap_up = (call, verified.id if verified else None)
             self.patients.forget(call_id)
         else:
             call = self.queue.apply(event)
@@ -296,6 +304,13 @@ class AgentScreen(Screen[None]):
             await self._save_notes()
         if finished:
             await self._refresh_history()
+        if wrap_up is not None:
+            ended_at = parse_time(str(event.get("time") or "")) or self.careline.now()
+            await self.wrap_up.call_ended(
+                wrap_up[0], ended_at, self.guidance.take(wrap_up[0].id), wrap_up[1]
+            )
+        elif name == "call.ended":
+            self.guidance.take(str(event.get("call_id", "")))
 
     def _react(self, name: object, call: LiveCall, event: dict[str, Any]) -> None:
         if name == "call.incoming":
@@ -652,6 +667,10 @@ class AgentScreen(Screen[None]):
     def action_help(self) -> None:
         """Show every key."""
         self.app.push_screen(HelpScreen(self.key_rows()))
+
+    def send_command(self, cmd: str, **args: Any) -> None:
+        """Send an engine command in the background; a failure is shown, not raised."""
+        self._send(cmd, **args)
 
     @work(group="phone-commands")
     async def _send(self, cmd: str, **args: Any) -> None:

@@ -1,0 +1,258 @@
+"""After-call work: the wrap-up of each answered call, saved as an interaction.
+
+When an answered inbound call ends, the agent goes into ``wrap_up`` (the
+engine then declines new calls unless ``sip.accept_calls_in_wrap_up``) and
+the wrap-up form opens, pre-filled from the script's answers and the notes.
+Every change is saved as a draft — the call's facts, the script record and
+the form so far, under an interaction id fixed when the wrap-up opens — so a
+console killed mid-wrap-up reopens it on the next start. Saving writes the
+interaction, its callbacks and its outbox row in one transaction (a retry
+with the same id writes nothing twice) and makes the agent available again.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import deque
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from console.core.calls import LiveCall
+from console.core.interactions import FollowUp, Interaction, InteractionError
+from console.core.scripts.forms import prefill, select_form
+from console.core.scripts.models import Form
+from console.core.scripts.runner import ScriptRun
+from console.core.text import caller_label
+from console.core.wrap_up import WrapUpResult
+from console.dialogs.wrap_up import WrapUpDialog
+
+if TYPE_CHECKING:
+    from console.app import CarelineApp
+    from console.screens.agent import AgentScreen
+
+
+@dataclass
+class WrapUp:
+    """One call's wrap-up: what is needed to write its interaction."""
+
+    body: dict[str, Any]
+    """The draft: interaction id, call facts, script record, the form so far."""
+
+    @property
+    def call_id(self) -> str:
+        """The call wrapped up."""
+        return str(self.body["call"]["id"])
+
+
+def call_facts(call: LiveCall, ended_at: datetime, patient_id: str | None) -> dict[str, Any]:
+    """The facts of a finished call a draft keeps (the rest is in the calls table)."""
+    return {
+        "id": call.id,
+        "caller": caller_label(call.caller_name, call.caller_number, 40),
+        "number": call.caller_number,
+        "received_at": call.received_at.astimezone(UTC).isoformat(),
+        "ended_at": ended_at.astimezone(UTC).isoformat(),
+        "talked": int((ended_at - (call.answered_at or ended_at)).total_seconds()),
+        "patient_id": patient_id,
+    }
+
+
+def interaction_from(
+    wrap: WrapUp, result: WrapUpResult | None, agent_id: str, default_disposition: str
+) -> tuple[Interaction, list[FollowUp]]:
+    """The interaction (and callbacks) a finished or skipped wrap-up stands for."""
+    body = wrap.body
+    call = body["call"]
+    run = body.get("run") or {}
+    fields = dict(result.fields) if result is not None else {}
+    interaction = Interaction(
+        id=body["interaction_id"],
+        agent_id=agent_id,
+        call_id=call["id"],
+        patient_id=call.get("patient_id"),
+        started_at=datetime.fromisoformat(call["received_at"]),
+        ended_at=datetime.fromisoformat(call["ended_at"]),
+        disposition=(result.disposition if result is not None else "") or default_disposition,
+        script_id=run.get("script_id"),
+        script_version=str(run["script_version"]) if run.get("script_version") else None,
+        answers=[
+            {"question": entry["step_id"], "value": entry["value"], "at": entry["at"]}
+            for entry in run.get("log", [])
+        ],
+        red_flags=[{"rule": flag["id"], "at": flag["at"]} for flag in run.get("red_flags", [])],
+        urgency=run.get("urgency", "routine"),
+        notes=result.notes if result is not None else str(body.get("notes", "")),
+        form={key: _json(value) for key, value in fields.items()},
+        feedback_consent=bool(result.feedback_consent) if result is not None else False,
+    )
+    follow_ups = []
+    if result is not None and result.follow_up is not None:
+        task = result.follow_up
+        follow_ups.append(
+            FollowUp(
+                number=call["number"],
+                due_at=task.due,
+                owner=task.owner,
+                reason=task.reason,
+                patient_id=call.get("patient_id"),
+            )
+        )
+    return interaction, follow_ups
+
+
+def _json(value: object) -> object:
+    return value.isoformat() if hasattr(value, "isoformat") else value
+
+
+class WrapUpFlow:
+    """Opens one wrap-up at a time (others wait), saves drafts, writes interactions."""
+
+    def __init__(self, screen: AgentScreen) -> None:
+        self.screen = screen
+        self.waiting: deque[WrapUp] = deque()
+        self.open: WrapUp | None = None
+        self._pending_drafts: dict[str, dict[str, Any]] = {}
+        self._saving = False
+        self._was_available = False
+
+    @property
+    def careline(self) -> CarelineApp:
+        """The app (config, interactions store, phone)."""
+        return self.screen.careline
+
+    # ---------------------------------------------------------------- start
+    async def call_ended(
+        self, call: LiveCall, ended_at: datetime, run: ScriptRun | None, patient_id: str | None
+    ) -> None:
+        """An answered inbound call ended: its wrap-up (or, with mode off, its record)."""
+        notes = await self._notes(call.id)
+        wrap = WrapUp(
+            {
+                "interaction_id": str(uuid.uuid4()),
+                "call": call_facts(call, ended_at, patient_id),
+                "run": run.to_record() if run is not None else None,
+                "notes": notes,
+                "values": {k: _json(v) for k, v in self._prefill(run).items()},
+                "dialog": None,
+            }
+        )
+        if self.careline.config.wrap_up.mode == "off":
+            await self._write(wrap, None)
+            return
+        await self._save_now(wrap)  # a crash from here on reopens this wrap-up
+        self.waiting.append(wrap)
+        self._open_next()
+
+    async def restore(self) -> None:
+        """Reopen the wrap-ups a previous console left unsaved (their calls have ended)."""
+        for draft in await self.careline.interactions.load_drafts():
+            if draft.call_finished and "interaction_id" in draft.body:
+                self.waiting.append(WrapUp(draft.body))
+        self._open_next()
+
+    def _prefill(self, run: ScriptRun | None) -> dict[str, Any]:
+        form = self._form(run.script.id if run else None)
+        return prefill(form, run.answers) if form is not None and run is not None else {}
+
+    def _form(self, script_id: str | None) -> Form | None:
+        library = self.screen.guidance.library
+        return select_form(library.forms, script_id) if library is not None else None
+
+    async def _notes(self, call_id: str) -> str:
+        rows = await self.careline.store.fetch_all(
+            "SELECT notes FROM calls WHERE id = ?", (call_id,)
+        )
+        return str(rows[0][0]) if rows else ""
+
+    # --------------------------------------------------------------- dialog
+    def _open_next(self) -> None:
+        if self.open is not None or not self.waiting:
+            return
+        wrap = self.waiting.popleft()
+        run = wrap.body.get("run") or {}
+        form = self._form(run.get("script_id"))
+        if form is None:
+            # No form in the library (a broken custom library): record the call anyway.
+            self.screen.run_worker(self._write(wrap, None))
+            return
+        self.open = wrap
+        self._enter_wrap_up()
+        settings = self.careline.config.wrap_up
+        call = wrap.body["call"]
+        talked = divmod(int(call.get("talked", 0)), 60)
+        dialog = WrapUpDialog(
+            form=form,
+            title=f"{call['caller']} · talked {talked[0]}:{talked[1]:02d}",
+            values=wrap.body.get("values") or {},
+            notes=str(wrap.body.get("notes", "")),
+            mode="timed" if settings.mode == "off" else settings.mode,
+            seconds=settings.seconds,
+            extension_seconds=settings.extension_seconds,
+            default_disposition=settings.default_disposition,
+            draft=wrap.body.get("dialog"),
+            on_change=lambda dialog_body: self._changed(wrap, dialog_body),
+            clock=self.careline.now,
+        )
+
+        async def done(result: WrapUpResult | None) -> None:
+            await self._write(wrap, result)
+            self.open = None
+            if not self.waiting:
+                self._leave_wrap_up()
+            self._open_next()
+
+        self.screen.app.push_screen(dialog, done)
+
+    def _enter_wrap_up(self) -> None:
+        """Tell the engine the agent is in wrap-up (new calls are declined)."""
+        if self.screen.agent.availability == "available":
+            self._was_available = True
+            self.screen.send_command("availability", state="wrap_up", reason="")
+
+    def _leave_wrap_up(self) -> None:
+        if self._was_available:
+            self._was_available = False
+            self.screen.send_command("availability", state="available", reason="")
+
+    # --------------------------------------------------------------- drafts
+    def _changed(self, wrap: WrapUp, dialog_body: dict[str, Any]) -> None:
+        wrap.body["dialog"] = dialog_body
+        self._pending_drafts[wrap.call_id] = dict(wrap.body)
+        if not self._saving:
+            self._saving = True
+            self.screen.run_worker(self._drain_drafts(), group="wrap-up-drafts")
+
+    async def _drain_drafts(self) -> None:
+        """Save the latest body per call, oldest call first; a burst of keys is one write."""
+        try:
+            while self._pending_drafts:
+                call_id = next(iter(self._pending_drafts))
+                body = self._pending_drafts.pop(call_id)
+                await self.careline.interactions.save_draft(call_id, body)
+        finally:
+            self._saving = False
+
+    async def _save_now(self, wrap: WrapUp) -> None:
+        await self.careline.interactions.save_draft(wrap.call_id, wrap.body)
+
+    # ---------------------------------------------------------------- write
+    async def _write(self, wrap: WrapUp, result: WrapUpResult | None) -> None:
+        self._pending_drafts.pop(wrap.call_id, None)
+        settings = self.careline.config.wrap_up
+        try:
+            interaction, follow_ups = interaction_from(
+                wrap, result, self.careline.config.agent.id, settings.default_disposition
+            )
+            await self.careline.interactions.finish(interaction, follow_ups)
+        except InteractionError as exc:
+            # The draft stays: the wrap-up reopens at the next start.
+            self.screen.notify(
+                f"The wrap-up could not be saved ({exc}); it is kept as a draft.",
+                severity="error",
+                markup=False,
+                timeout=10,
+            )
+            return
+        if result is not None and result.follow_up is not None:
+            self.screen.notify("Callback scheduled (b lists callbacks).", markup=False)
