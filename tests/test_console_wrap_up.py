@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 from console.core.store import Store
+from console.dialogs.callbacks import CallbacksDialog
 from console.dialogs.wrap_up import WrapUpDialog
 from tests.console_app import make_app, screen_text, scripted_call, sip_port, wait_for
 from tests.support import Sipp, free_udp_port
@@ -35,7 +36,7 @@ async def interactions(path: Path) -> list[tuple[object, ...]]:
 
 async def test_scripted_call_wraps_up_with_a_hot_key_and_a_callback(tmp_path: Path) -> None:
     app = make_app(tmp_path, wrap_up="mandatory")
-    async with app.run_test(size=(120, 36)) as pilot:
+    async with app.run_test(size=(120, 36), notifications=True) as pilot:
         await wait_for(pilot, lambda: app.phone.status.online, 20, "phone online")
         sipp, _ = await scripted_call(app, pilot, tmp_path, "uac_agent_hangs_up.xml", "refills")
         await pilot.press("g", "enter", "1")  # greeting, identity verified: yes
@@ -53,7 +54,13 @@ async def test_scripted_call_wraps_up_with_a_hot_key_and_a_callback(tmp_path: Pa
         await wait_for(pilot, lambda: not isinstance(app.screen, WrapUpDialog), what="saved")
         await wait_for(pilot, lambda: app.agent_screen.agent.availability == "available")
         assert sipp.wait() == 0, sipp.report()
-    [row] = await interactions(tmp_path / "store.sqlite3")
+        await pilot.press("b")  # the callbacks list has the new one
+        await wait_for(pilot, lambda: isinstance(app.screen, CallbacksDialog), what="callbacks")
+        assert "pharmacy" in screen_text(app)
+        await pilot.press("x")  # done without calling
+        await wait_for(pilot, lambda: "Callback done and recorded." in screen_text(app))
+    [row, closed] = await interactions(tmp_path / "store.sqlite3")
+    assert closed[0] == "callback_closed"
     disposition, script_id, answers, urgency, outbox, callbacks = row
     assert (disposition, script_id, urgency, outbox, callbacks) == (
         "callback_needed",

@@ -18,7 +18,9 @@ from console.core.calls import CallQueue, LiveCall, parse_time
 from console.core.phone import PhoneError
 from console.core.scripts.models import Script
 from console.core.text import caller_label
+from console.core.wrap_up import CallbackChoice
 from console.dialogs.availability import AvailabilityPicker
+from console.dialogs.callbacks import CallbacksDialog
 from console.dialogs.dtmf_pad import DtmfPad
 from console.dialogs.help import HelpScreen, KeyHelp
 from console.dialogs.script_picker import ScriptPicker
@@ -146,6 +148,13 @@ class AgentScreen(Screen[None]):
             "ESCALATE",
             id="guidance.escalate",
             tooltip="Red flag: transfer the caller to the emergency, nurse or crisis target",
+        ),
+        Binding(
+            "b",
+            "callbacks",
+            "Callbacks",
+            id="callbacks.list",
+            tooltip="Due and overdue callbacks: Enter dials, x marks done",
         ),
         Binding(
             "r",
@@ -311,6 +320,9 @@ class AgentScreen(Screen[None]):
             )
         elif name == "call.ended":
             self.guidance.take(str(event.get("call_id", "")))
+            if call is not None and call.direction == "outbound":
+                ended_at = parse_time(str(event.get("time") or "")) or self.careline.now()
+                await self.wrap_up.outbound_ended(call, ended_at)
 
     def _react(self, name: object, call: LiveCall, event: dict[str, Any]) -> None:
         if name == "call.incoming":
@@ -444,6 +456,22 @@ class AgentScreen(Screen[None]):
             )
             return
         self._send("transfer", call=current[0].id, target=target.number)
+
+    # ---------------------------------------------------------------- callbacks
+    async def action_callbacks(self) -> None:
+        """The callbacks list: dial one, or mark it done."""
+        now = self.careline.now()
+        due = await self.careline.interactions.callbacks(now)
+
+        def chosen(choice: CallbackChoice | None) -> None:
+            if choice is None:
+                return
+            if choice.action == "dial":
+                self.wrap_up.dial_callback(choice.callback)
+            else:
+                self.run_worker(self.wrap_up.callback_done(choice.callback))
+
+        self.app.push_screen(CallbacksDialog(due, now), chosen)
 
     # ------------------------------------------------------------------- notes
     def _start_notes(self, call: LiveCall) -> None:

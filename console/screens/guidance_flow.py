@@ -111,6 +111,8 @@ class GuidanceFlow:
         self.library: ScriptLibrary | None = None
         self.runs: dict[str, ScriptRun] = {}
         """The script run per call (kept after the call ends, for its wrap-up)."""
+        self.earlier: dict[str, list[ScriptRun]] = {}
+        """Runs the agent switched away from, per call."""
 
     @property
     def careline(self) -> CarelineApp:
@@ -171,15 +173,19 @@ class GuidanceFlow:
             self.refresh()
 
     def switch(self, call_id: str, script: Script) -> None:
-        """Run ``script`` instead; urgency and red flags carry over."""
+        """Run ``script`` instead; urgency and red flags carry over, and the
+        answers given so far stay recorded (and pre-fill the wrap-up)."""
         run = self.runs.get(call_id)
         if run is not None:
+            self.earlier.setdefault(call_id, []).append(run)
             self.runs[call_id] = run.switch_to(script)
             self.refresh()
 
-    def take(self, call_id: str) -> ScriptRun | None:
-        """The run of a finished call, removed (its wrap-up records it)."""
-        return self.runs.pop(call_id, None)
+    def take(self, call_id: str) -> tuple[ScriptRun, ...]:
+        """Every run of a finished call, oldest first, removed (its wrap-up records them)."""
+        current = self.runs.pop(call_id, None)
+        earlier = self.earlier.pop(call_id, [])
+        return (*earlier, current) if current is not None else tuple(earlier)
 
     def current(self) -> tuple[LiveCall, ScriptRun] | None:
         """The call the pane is about (the inbound call in progress) and its run."""

@@ -14,14 +14,15 @@ from __future__ import annotations
 
 import uuid
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from console.core.calls import LiveCall
-from console.core.interactions import FollowUp, Interaction, InteractionError
+from console.core.interactions import Callback, FollowUp, Interaction, InteractionError
 from console.core.scripts.forms import prefill, select_form
-from console.core.scripts.models import Form
+from console.core.scripts.models import Answer, Form
 from console.core.scripts.runner import ScriptRun
 from console.core.text import caller_label
 from console.core.wrap_up import WrapUpResult
@@ -56,6 +57,29 @@ def call_facts(call: LiveCall, ended_at: datetime, patient_id: str | None) -> di
         "talked": int((ended_at - (call.answered_at or ended_at)).total_seconds()),
         "patient_id": patient_id,
     }
+
+
+def script_record(runs: Sequence[ScriptRun]) -> dict[str, Any] | None:
+    """What the call's scripts recorded: the last run's record, with every
+    run's answer log (a switch keeps what was already asked)."""
+    if not runs:
+        return None
+    records = [run.to_record() for run in runs]
+    combined = dict(records[-1])
+    combined["log"] = [entry for record in records for entry in record["log"]]
+    combined["scripts"] = [
+        {"script_id": record["script_id"], "script_version": record["script_version"]}
+        for record in records
+    ]
+    return combined
+
+
+def merged_answers(runs: Sequence[ScriptRun]) -> dict[str, Answer]:
+    """Answers from every run of the call, a later answer to the same step winning."""
+    answers: dict[str, Answer] = {}
+    for run in runs:
+        answers.update(run.answers)
+    return answers
 
 
 def interaction_from(
@@ -115,6 +139,8 @@ class WrapUpFlow:
         self._pending_drafts: dict[str, dict[str, Any]] = {}
         self._saving = False
         self._was_available = False
+        self.dialled_callbacks: dict[str, Callback] = {}
+        """Callbacks being dialled, by the number dialled."""
 
     @property
     def careline(self) -> CarelineApp:
@@ -123,7 +149,11 @@ class WrapUpFlow:
 
     # ---------------------------------------------------------------- start
     async def call_ended(
-        self, call: LiveCall, ended_at: datetime, run: ScriptRun | None, patient_id: str | None
+        self,
+        call: LiveCall,
+        ended_at: datetime,
+        runs: Sequence[ScriptRun],
+        patient_id: str | None,
     ) -> None:
         """An answered inbound call ended: its wrap-up (or, with mode off, its record)."""
         notes = await self._notes(call.id)
@@ -131,9 +161,9 @@ class WrapUpFlow:
             {
                 "interaction_id": str(uuid.uuid4()),
                 "call": call_facts(call, ended_at, patient_id),
-                "run": run.to_record() if run is not None else None,
+                "run": script_record(runs),
                 "notes": notes,
-                "values": {k: _json(v) for k, v in self._prefill(run).items()},
+                "values": {k: _json(v) for k, v in self._prefill(runs).items()},
                 "dialog": None,
             }
         )
@@ -151,9 +181,9 @@ class WrapUpFlow:
                 self.waiting.append(WrapUp(draft.body))
         self._open_next()
 
-    def _prefill(self, run: ScriptRun | None) -> dict[str, Any]:
-        form = self._form(run.script.id if run else None)
-        return prefill(form, run.answers) if form is not None and run is not None else {}
+    def _prefill(self, runs: Sequence[ScriptRun]) -> dict[str, Any]:
+        form = self._form(runs[-1].script.id if runs else None)
+        return prefill(form, merged_answers(runs)) if form is not None and runs else {}
 
     def _form(self, script_id: str | None) -> Form | None:
         library = self.screen.guidance.library
@@ -235,6 +265,48 @@ class WrapUpFlow:
 
     async def _save_now(self, wrap: WrapUp) -> None:
         await self.careline.interactions.save_draft(wrap.call_id, wrap.body)
+
+    # ------------------------------------------------------------ callbacks
+    def dial_callback(self, callback: Callback) -> None:
+        """Call a callback's number; when that call is answered and ends, it is done."""
+        self.dialled_callbacks[callback.number] = callback
+        self.screen.send_command("dial", number=callback.number)
+
+    async def outbound_ended(self, call: LiveCall, ended_at: datetime) -> None:
+        """An outbound call ended: if it was a callback that got through, record it."""
+        callback = self.dialled_callbacks.pop(call.caller_number, None)
+        if callback is None or call.answered_at is None:
+            return  # not a callback, or nobody answered: it stays on the list
+        await self._complete(callback, call.received_at, ended_at, call.id, "callback_completed")
+
+    async def callback_done(self, callback: Callback) -> None:
+        """The agent marked a callback done without calling (e.g. the patient called in)."""
+        now = self.careline.now()
+        await self._complete(callback, now, now, None, "callback_closed")
+
+    async def _complete(
+        self,
+        callback: Callback,
+        started: datetime,
+        ended: datetime,
+        call_id: str | None,
+        disposition: str,
+    ) -> None:
+        outcome = Interaction(
+            agent_id=self.careline.config.agent.id,
+            started_at=started,
+            ended_at=ended,
+            disposition=disposition,
+            call_id=call_id,
+            patient_id=callback.patient_id,
+            notes=f"Callback: {callback.reason}" if callback.reason else "Callback",
+        )
+        try:
+            await self.careline.interactions.complete_callback(callback.id, outcome)
+        except InteractionError as exc:
+            self.screen.notify(f"Callback not recorded: {exc}", severity="error", markup=False)
+            return
+        self.screen.notify("Callback done and recorded.", markup=False)
 
     # ---------------------------------------------------------------- write
     async def _write(self, wrap: WrapUp, result: WrapUpResult | None) -> None:
