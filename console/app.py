@@ -18,6 +18,7 @@ from textual.binding import Binding
 from console.commands import AgentActions
 from console.core.audit import Action, AuditLog, Category, Outcome
 from console.core.config import CarelineConfig
+from console.core.floor import FloorReporter
 from console.core.interactions import InteractionStore
 from console.core.patients.directory import PatientDirectory
 from console.core.phone import PhoneClient, PhoneStatus
@@ -101,6 +102,7 @@ class CarelineApp(App[int]):
         self._directory: PatientDirectory | None = None
         self._audit: AuditLog | None = None
         self._interactions: InteractionStore | None = None
+        self._floor: FloorReporter | None = None
 
     @property
     def store(self) -> Store:
@@ -139,6 +141,12 @@ class CarelineApp(App[int]):
         return self._interactions
 
     @property
+    def floor(self) -> FloorReporter:
+        """Agent state and call events for supervisors, through the outbox."""
+        assert self._floor is not None, "floor used before the app was mounted"
+        return self._floor
+
+    @property
     def recorder(self) -> CallRecorder:
         """Writes calls into the store."""
         assert self._recorder is not None, "recorder used before the app was mounted"
@@ -155,6 +163,9 @@ class CarelineApp(App[int]):
         self._directory = PatientDirectory(self._store, self.config.sip.dial.region)
         self._audit = AuditLog(self._store, clock=self.now)
         self._interactions = InteractionStore(self._store, clock=self.now)
+        self._floor = FloorReporter(
+            self._interactions, self.config.agent.id, self.config.agent.name, self.now
+        )
         await self.push_screen(self.agent_screen)
         unknown = set(self.config.keymap) - {row.binding_id for row in self.agent_screen.key_rows()}
         if unknown:

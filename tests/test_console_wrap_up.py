@@ -61,6 +61,26 @@ async def test_scripted_call_wraps_up_with_a_hot_key_and_a_callback(tmp_path: Pa
         await wait_for(pilot, lambda: "Callback done and recorded." in screen_text(app))
     [row, closed] = await interactions(tmp_path / "store.sqlite3")
     assert closed[0] == "callback_closed"
+    store = await Store.open(tmp_path / "store.sqlite3")
+    try:
+        events = await store.fetch_all(
+            "SELECT json_extract(payload, '$.event'), json_extract(payload, '$.queue') "
+            "FROM outbox WHERE kind = 'call_event' ORDER BY seq"
+        )
+        states = await store.fetch_all(
+            "SELECT json_extract(payload, '$.availability'), json_extract(payload, '$.on_call') "
+            "FROM outbox WHERE kind = 'agent_state' ORDER BY seq"
+        )
+    finally:
+        await store.close()
+    assert [tuple(e) for e in events] == [
+        ("offered", "refills"),
+        ("answered", "refills"),
+        ("ended", "refills"),
+        ("wrapped", "refills"),
+    ]
+    assert ("wrap_up", 0) in [tuple(s) for s in states]
+    assert tuple(states[-1]) == ("available", 0)
     disposition, script_id, answers, urgency, outbox, callbacks = row
     assert (disposition, script_id, urgency, outbox, callbacks) == (
         "callback_needed",

@@ -37,7 +37,7 @@ URGENCIES: tuple[Urgency, ...] = get_args(Urgency)
 """Urgencies from lowest to highest."""
 CallbackStatus = Literal["open", "done", "cancelled"]
 """Where a callback stands."""
-OutboxKind = Literal["interaction", "callback"]
+OutboxKind = Literal["interaction", "callback", "agent_state", "call_event", "audit_head"]
 """What an outbox row describes."""
 PAYLOAD_SCHEMA = 1
 """The ``schema`` number in every outbox payload, for the hub to tell shapes apart."""
@@ -482,6 +482,17 @@ class InteractionStore:
             OutboxRow(int(seq), kind, str(entity), json.loads(payload), _parse_time(created))
             for seq, kind, entity, payload, created in rows
         ]
+
+    async def publish(self, kind: OutboxKind, entity_id: str, payload: Mapping[str, Any]) -> int:
+        """Queue one record for the hub on its own (agent state, a call event, an
+        audit head); returns its outbox ``seq``. Interactions and callbacks are
+        queued by :meth:`finish` and :meth:`complete_callback` instead."""
+        body = json.dumps({"schema": PAYLOAD_SCHEMA, **payload}, allow_nan=False)
+        async with self._store.transaction() as db:
+            cursor = await db.execute(_INSERT_OUTBOX, (kind, entity_id, body, self._now()))
+            seq = int(cursor.lastrowid or 0)
+            await cursor.close()
+        return seq
 
     async def mark_sent(self, seqs: Iterable[int]) -> int:
         """Mark outbox rows delivered; returns how many were unsent until now."""

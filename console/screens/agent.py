@@ -313,6 +313,7 @@ class AgentScreen(Screen[None]):
             await self._save_notes()
         if finished:
             await self._refresh_history()
+        await self._report_floor(name, call if name != "hello" else None, event)
         if wrap_up is not None:
             ended_at = parse_time(str(event.get("time") or "")) or self.careline.now()
             await self.wrap_up.call_ended(
@@ -323,6 +324,27 @@ class AgentScreen(Screen[None]):
             if call is not None and call.direction == "outbound":
                 ended_at = parse_time(str(event.get("time") or "")) or self.careline.now()
                 await self.wrap_up.outbound_ended(call, ended_at)
+
+    async def _report_floor(
+        self, name: object, call: LiveCall | None, event: dict[str, Any]
+    ) -> None:
+        """Agent state and call events for the floor (supervisors, queue tail)."""
+        floor = self.careline.floor
+        if call is not None:
+            at = parse_time(str(event.get("time") or "")) or None
+            if name == "call.incoming":
+                await floor.call_event("offered", call, at=at)
+            elif name == "call.state" and call.state == "active" and event.get("state") == "active":
+                await floor.call_event("answered", call, at=at)
+            elif name == "call.ended":
+                if call.answered_at is not None:
+                    kind = "ended"
+                elif event.get("ended_by") == "caller":
+                    kind = "abandoned"
+                else:
+                    kind = "missed"
+                await floor.call_event(kind, call, at=at)
+        await floor.agent_state(self.agent, self.queue.active())
 
     def _react(self, name: object, call: LiveCall, event: dict[str, Any]) -> None:
         if name == "call.incoming":

@@ -55,6 +55,7 @@ def call_facts(call: LiveCall, ended_at: datetime, patient_id: str | None) -> di
         "received_at": call.received_at.astimezone(UTC).isoformat(),
         "ended_at": ended_at.astimezone(UTC).isoformat(),
         "talked": int((ended_at - (call.answered_at or ended_at)).total_seconds()),
+        "queue": call.queue,
         "patient_id": patient_id,
     }
 
@@ -326,5 +327,10 @@ class WrapUpFlow:
                 timeout=10,
             )
             return
+        call = wrap.body["call"]
+        acw = self.careline.now() - datetime.fromisoformat(call["ended_at"])
+        await self.careline.floor.wrapped(
+            call["id"], str(call.get("queue", "")), acw.total_seconds()
+        )
         if result is not None and result.follow_up is not None:
             self.screen.notify("Callback scheduled (b lists callbacks).", markup=False)

@@ -1,0 +1,119 @@
+"""What the floor sees of this console: agent state changes and call events.
+
+Both go through the outbox (to the hub when there is one; read from the
+local store by ``careline supervise`` and ``careline queue tail`` when there
+is not). No patient data: a call event names the call, its queue and times.
+
+Payloads (``schema`` 1, times UTC ISO 8601 ending in Z):
+
+``agent_state`` (entity: the agent id), published when availability, its
+reason or being on a call changes::
+
+    {"agent_id", "agent_name", "availability": available|not_ready|wrap_up|offline,
+     "reason", "since", "on_call": bool, "call_since": time or null, "at"}
+
+``call_event`` (entity: the call id), for queue statistics::
+
+    {"agent_id", "call_id", "queue", "event": offered|answered|abandoned|missed|ended|wrapped,
+     "wait_s": seconds from ringing to answer or give-up (offered: 0),
+     "talk_s": seconds talked (ended), "acw_s": seconds of wrap-up (wrapped), "at"}
+
+``abandoned``: the caller gave up while it rang; ``missed``: it rang out or was
+declined here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from console.core.agent_state import AgentState
+from console.core.calls import LiveCall
+from console.core.interactions import InteractionStore
+
+CALL_EVENTS = ("offered", "answered", "abandoned", "missed", "ended", "wrapped")
+"""Every ``call_event`` kind, in the order a call goes through them."""
+
+
+class FloorReporter:
+    """Turns engine events into floor records in the outbox (inbound calls only)."""
+
+    def __init__(
+        self,
+        interactions: InteractionStore,
+        agent_id: str,
+        agent_name: str,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self._outbox = interactions
+        self.agent_id = agent_id
+        self.agent_name = agent_name
+        self._clock = clock
+        self._last_state: tuple[str, str, bool] | None = None
+
+    def _utc(self, moment: datetime | None = None) -> str:
+        moment = moment or self._clock()
+        return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+    async def agent_state(self, agent: AgentState, active: LiveCall | None) -> None:
+        """Publish the agent's state if it changed since the last one published."""
+        on_call = active is not None
+        key = (agent.availability, agent.reason, on_call)
+        if key == self._last_state:
+            return
+        self._last_state = key
+        payload: dict[str, Any] = {
+            "agent_id": self.agent_id,
+            "agent_name": self.agent_name,
+            "availability": agent.availability,
+            "reason": agent.reason,
+            "since": self._utc(agent.since) if agent.since else None,
+            "on_call": on_call,
+            "call_since": self._utc(active.answered_at)
+            if active is not None and active.answered_at
+            else None,
+            "at": self._utc(),
+        }
+        await self._outbox.publish("agent_state", self.agent_id, payload)
+
+    async def call_event(
+        self, event: str, call: LiveCall, *, at: datetime | None = None, acw_s: float = 0.0
+    ) -> None:
+        """Publish one event of an inbound call's life."""
+        if call.direction != "inbound" or event not in CALL_EVENTS:
+            return
+        moment = at or self._clock()
+        answered = call.answered_at
+        if event in ("answered", "ended") and answered is not None:
+            wait = (answered - call.received_at).total_seconds()
+        elif event in ("abandoned", "missed"):
+            wait = (moment - call.received_at).total_seconds()
+        else:
+            wait = 0.0
+        talk = (moment - answered).total_seconds() if event == "ended" and answered else 0.0
+        payload = {
+            "agent_id": self.agent_id,
+            "call_id": call.id,
+            "queue": call.queue or "",
+            "event": event,
+            "wait_s": round(max(wait, 0.0), 3),
+            "talk_s": round(max(talk, 0.0), 3),
+            "acw_s": round(max(acw_s, 0.0), 3),
+            "at": self._utc(moment),
+        }
+        await self._outbox.publish("call_event", call.id, payload)
+
+    async def wrapped(self, call_id: str, queue: str, acw_s: float) -> None:
+        """The wrap-up of a call was saved after ``acw_s`` seconds of after-call work."""
+        payload = {
+            "agent_id": self.agent_id,
+            "call_id": call_id,
+            "queue": queue,
+            "event": "wrapped",
+            "wait_s": 0.0,
+            "talk_s": 0.0,
+            "acw_s": round(max(acw_s, 0.0), 3),
+            "at": self._utc(),
+        }
+        await self._outbox.publish("call_event", call_id, payload)
