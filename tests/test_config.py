@@ -115,3 +115,11 @@ def test_wrap_up_mode_off_survives_yaml_booleans(tmp_path: Path) -> None:
     path.write_text("wrap_up:\n  mode: off\n", encoding="utf-8")
     assert load_config(path, environ={}).wrap_up.mode == "off"
     assert load_config(None, environ={"CARELINE_WRAP_UP__MODE": "off"}).wrap_up.mode == "off"
+
+
+def test_hub_password_never_in_the_dsn(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text('hub:\n  dsn: "host=127.0.0.1 user=alice password=secret"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match="hub.dsn: .*password_file") as caught:
+        load_config(path, environ={})
+    assert "secret" not in str(caught.value)

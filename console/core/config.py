@@ -341,6 +341,41 @@ class WrapUpConfig(_Model):
     """Disposition id saved when a timed wrap-up runs out (must exist in the form)."""
 
 
+class HubConfig(_Model):
+    """The central hub (PostgreSQL) the console syncs its outbox to."""
+
+    dsn: Annotated[str, Field(max_length=500)] = ""
+    """libpq connection string without the password, e.g.
+    ``host=127.0.0.1 port=5432 dbname=careline user=alice``; empty: no hub
+    (everything stays local; supervise and queue tail read the local store)."""
+    password_env: Annotated[str, Field(pattern=ENV_NAME)] = "CARELINE_HUB_PASSWORD"
+    """Environment variable holding the agent's hub password."""
+    password_file: Path | None = None
+    """File holding the hub password (mode 0600, yours); takes precedence over the variable."""
+
+    @field_validator("dsn")
+    @classmethod
+    def _no_password(cls, value: str) -> str:
+        if re.search(r"(^|\s)password\s*=|://[^/@\s]*:[^/@\s]*@", value):
+            raise ValueError("put the password in hub.password_file or its variable, not the DSN")
+        return value
+
+
+class SuperviseConfig(_Model):
+    """Thresholds of the supervisor's wallboard and alerts."""
+
+    service_level_target: Annotated[float, Field(gt=0, le=1)] = 0.80
+    """Share of calls to answer within the threshold (80%)."""
+    service_level_seconds: Annotated[int, Field(ge=1, le=600)] = 20
+    """The service level threshold in seconds (20 s)."""
+    wrap_up_alert_minutes: Annotated[int, Field(ge=1, le=240)] = 5
+    """Alert when an agent has been in wrap-up this long."""
+    not_ready_alert_minutes: Annotated[int, Field(ge=1, le=480)] = 15
+    """Alert when an agent has been not ready this long."""
+    stale_sync_minutes: Annotated[int, Field(ge=1, le=240)] = 2
+    """Alert when nothing has been heard from an agent's console this long."""
+
+
 class CarelineConfig(_Model):
     """The whole configuration."""
 
@@ -360,6 +395,10 @@ class CarelineConfig(_Model):
     """Call scripts and escalation targets."""
     wrap_up: WrapUpConfig = WrapUpConfig()
     """After-call work."""
+    hub: HubConfig = HubConfig()
+    """The central hub; none by default."""
+    supervise: SuperviseConfig = SuperviseConfig()
+    """The supervisor's wallboard."""
     keymap: dict[
         Annotated[str, Field(pattern=r"^[a-z_]+\.[a-z_]+$")],
         Annotated[str, Field(min_length=1, max_length=40)],
@@ -475,7 +514,10 @@ def _describe(exc: ValidationError, sources: list[_Source], env: dict[str, Any])
         problem = "unknown setting (check the spelling; see config/careline.yaml)"
     else:
         problem = error["msg"].removeprefix("Value error, ")
-        if "input" in error and not isinstance(error["input"], dict):
+        # Echo what was given, except where it may hold a secret (a DSN with
+        # a password in it, a key): the message ends up in terminals and logs.
+        secret = any(word in field for word in ("dsn", "password", "key", "secret"))
+        if "input" in error and not isinstance(error["input"], dict) and not secret:
             problem += f" (got {error['input']!r})"
     if len(loc) >= 2 and loc[0] in env and loc[1] in env[loc[0]]:
         where = f"environment variable {ENV_PREFIX}{loc[0].upper()}__{loc[1].upper()}"
@@ -522,6 +564,17 @@ def read_secret(account: AccountConfig, environ: Mapping[str, str] | None = None
     if account.password_file is not None:
         return read_secret_file(account.password_file, "sip.account.password_file")
     return environ.get(account.password_env, "")
+
+
+def hub_password(config: CarelineConfig, environ: Mapping[str, str] | None = None) -> str:
+    """The hub password from its 0600 file or its environment variable ('' if none).
+
+    Raises :class:`ConfigError` when the file is readable by others or missing.
+    """
+    environ = os.environ if environ is None else environ
+    if config.hub.password_file is not None:
+        return read_secret_file(config.hub.password_file, "hub.password_file")
+    return environ.get(config.hub.password_env, "")
 
 
 def store_key(config: CarelineConfig, environ: Mapping[str, str] | None = None) -> StoreKey | None:
