@@ -7,9 +7,12 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-# Debian packages the test suite drives for real: SIPp, the TUI in tmux, Kamailio, baresip.
-TEST_DEBS := sip-tester tmux kamailio baresip-core
+# Debian packages the test suite drives for real: SIPp, the TUI in tmux, Kamailio, baresip,
+# and the PostgreSQL server the hub tests start their own throwaway cluster from.
+TEST_DEBS := sip-tester tmux kamailio baresip-core postgresql
 TEST_BINS := sipp tmux kamailio baresip
+# PostgreSQL's server binaries are not on PATH; the newest major installed is used.
+PG_INITDB = $(shell ls /usr/lib/postgresql/*/bin/initdb 2>/dev/null | sort -V | tail -1)
 
 .PHONY: demo test check lint types scripts pytest system-deps clean
 
@@ -45,6 +48,7 @@ $(STAMP): pyproject.toml
 
 system-deps:
 	@missing=""; for bin in $(TEST_BINS); do command -v $$bin >/dev/null || missing=yes; done; \
+	[ -n "$(PG_INITDB)" ] || missing=yes; \
 	if [ -n "$$missing" ]; then \
 		sudo=""; [ "$$(id -u)" -eq 0 ] || sudo=sudo; \
 		echo "installing Debian packages: $(TEST_DEBS)"; \

@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from textual.app import App
 from textual.binding import Binding
@@ -25,8 +26,13 @@ from console.core.phone import PhoneClient, PhoneStatus
 from console.core.recorder import CallRecorder
 from console.core.store import Store, StoreKey
 from console.dialogs.confirm import ConfirmDialog
+from console.hub_link import start_sync
 from console.messages import PhoneEvent, PhoneStatusChanged
 from console.screens.agent import AgentScreen
+from console.widgets.status_bar import StatusBar
+
+if TYPE_CHECKING:
+    from console.hub.sync import SyncWorker
 from console.themes import THEMES
 
 _AUDIT_CATEGORY: dict[Action, Category] = {"search": "search", "verify": "verification"}
@@ -103,6 +109,8 @@ class CarelineApp(App[int]):
         self._audit: AuditLog | None = None
         self._interactions: InteractionStore | None = None
         self._floor: FloorReporter | None = None
+        self.sync: SyncWorker | None = None
+        """The hub sync, when a hub is configured."""
 
     @property
     def store(self) -> Store:
@@ -177,6 +185,11 @@ class CarelineApp(App[int]):
             )
         if self.start_phone:
             self.phone.start()
+        self.sync = start_sync(self)
+
+    def show_sync(self, label: tuple[str, bool]) -> None:
+        """Put the hub sync's state in the status bar."""
+        self.agent_screen.query_one(StatusBar).sync = label
 
     async def on_unmount(self) -> None:
         """Stop the engine by PID and close the store."""

@@ -164,6 +164,38 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_scripts_subcommands(scripts)
 
+    queue = sub.add_parser(
+        "queue",
+        help="follow the floor's events as lines (tail -f style)",
+        description="Stream agent state changes and call events, from the hub or the local store.",
+    )
+    _add_config(queue)
+    from console.floor_view.commands import add_queue_subcommands, add_supervise_arguments
+
+    add_queue_subcommands(queue)
+
+    supervise = sub.add_parser(
+        "supervise",
+        help="open the supervisor's live wallboard of queues and agents",
+        description=(
+            "A live wallboard: per queue calls waiting, service levels and handle times; per "
+            "agent state and time in state; alerts. Reads the hub with --dsn, else the local store."
+        ),
+    )
+    _add_config(supervise)
+    add_supervise_arguments(supervise)
+
+    hub = sub.add_parser(
+        "hub",
+        help="set up the central PostgreSQL hub: schema, agents, supervisors",
+        description="Initialise the hub database, add agent and supervisor logins, "
+        "show its status.",
+    )
+    _add_config(hub)
+    from console.hub.commands import add_subcommands as add_hub_subcommands
+
+    add_hub_subcommands(hub)
+
     sub.add_parser(
         "paths",
         help="show where careline keeps its files",
@@ -202,6 +234,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             from console.core.scripts.commands import run as run_scripts
 
             return run_scripts(args)
+        if command == "queue":
+            from console.floor_view.commands import run_queue
+
+            return run_queue(args, config)
+        if command == "supervise":
+            from console.floor_view.commands import run_supervise
+
+            return run_supervise(args, config)
+        if command == "hub":
+            from console.hub.commands import run as run_hub
+
+            return run_hub(args)
         if command == "demo":
             from console.launch import run_demo
 

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.support import EngineProcess
+
+# The real PostgreSQL cluster and per-test hub databases (fixtures pg_cluster, hub).
+pytest_plugins = ["tests.pg"]
 
 
 @pytest.fixture(autouse=True)
@@ -36,3 +40,13 @@ def engine(tmp_path: Path) -> Iterator[EngineProcess]:
     yield proc
     code = proc.stop()
     assert code == 0, f"engine exited {code}: {proc.log_tail()}"
+
+
+@pytest.fixture
+def utc_local_time(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Local time is UTC (snapshots and clocks on screen match on any machine)."""
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()

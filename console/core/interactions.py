@@ -309,6 +309,12 @@ class InteractionStore:
     def __init__(self, store: Store, clock: Callable[[], datetime] | None = None) -> None:
         self._store = store
         self._clock = clock or (lambda: datetime.now(UTC))
+        self.on_outbox: Callable[[], None] | None = None
+        """Called after a commit that added outbox rows (the hub sync wakes up)."""
+
+    def _queued(self) -> None:
+        if self.on_outbox is not None:
+            self.on_outbox()
 
     def _now(self) -> str:
         return utc_text(self._clock(), "clock")
@@ -383,6 +389,7 @@ class InteractionStore:
             if await _exists(db, interaction.id):
                 return False
             await self._write(db, interaction, follow_ups, callback_id=None)
+        self._queued()
         return True
 
     async def get(self, interaction_id: str) -> Interaction | None:
@@ -454,6 +461,7 @@ class InteractionStore:
             await self._close_callback(
                 db, callback_id, "done", utc_text(outcome.ended_at), outcome.id
             )
+        self._queued()
         return True
 
     async def cancel_callback(self, callback_id: str, at: datetime) -> None:
@@ -468,6 +476,7 @@ class InteractionStore:
             if row[0] != "open":
                 raise InteractionError(f"callback {callback_id} is already {row[0]}")
             await self._close_callback(db, callback_id, "cancelled", stamp, None)
+        self._queued()
 
     # -- outbox -----------------------------------------------------------
 
@@ -492,6 +501,7 @@ class InteractionStore:
             cursor = await db.execute(_INSERT_OUTBOX, (kind, entity_id, body, self._now()))
             seq = int(cursor.lastrowid or 0)
             await cursor.close()
+        self._queued()
         return seq
 
     async def mark_sent(self, seqs: Iterable[int]) -> int:

@@ -36,6 +36,8 @@ class StatusBar(Static):
     calls: reactive[int] = reactive(0)
     """Live calls at the engine."""
     clock: reactive[str] = reactive("")
+    sync: reactive[tuple[str, bool]] = reactive(("", False))
+    """Hub sync summary (text, needs attention); empty text: no hub configured."""
     """Local wall-clock time, HH:MM."""
 
     def __init__(
@@ -83,5 +85,8 @@ class StatusBar(Static):
             line.append(safe_text(s.phone_detail, 50) + " ")
         if s.registration not in ("none", ""):
             line.append(f" reg: {safe_text(s.registration, 14)} ")
+        sync, alarm = self.sync
+        if sync:
+            line.append(f" {safe_text(sync, 40)} ", style="bold reverse" if alarm else "")
         line.append(f" calls {self.calls}/{s.queue_capacity}  {self.clock} ")
         return line

@@ -1,0 +1,351 @@
+"""``careline supervise``: the live wallboard (Textual).
+
+A queue table, the waiting-calls sparkline, an agent table and the alerts,
+folded by :class:`~console.floor_view.stats.FloorState` from a
+:class:`~console.floor_view.source.FloorSource`. A worker reads events as
+they come and redraws at once unless it drew less than ``refresh_s`` ago; a
+timer catches up the rest, and redraws only when an event arrived or the
+shown second changed. Rows are updated in place by key;
+only the cells whose text changed are touched.
+
+Every name, reason and queue is untrusted: cells are :class:`rich.text.Text`
+(never markup) cleaned by :func:`console.core.text.safe_text`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual.app import App, ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.widgets import DataTable, Footer, Static
+
+from console.core.text import safe_text
+from console.floor_view.source import FloorSource, HubFloor
+from console.floor_view.stats import (
+    AgentRow,
+    FloorState,
+    QueueRow,
+    Thresholds,
+    duration,
+    percent,
+    sparkline,
+)
+
+Clock = Callable[[], datetime]
+"""Returns the current time as an aware datetime."""
+
+SORTS = ("state", "time", "name")
+"""Agent orders ``s`` cycles through."""
+
+_STATE_ORDER = {"available": 0, "wrap_up": 1, "not_ready": 2, "offline": 3}
+
+QUEUE_COLUMNS = (
+    ("queue", "Queue"),
+    ("waiting", "Waiting"),
+    ("longest", "Longest"),
+    ("answered", "Ans"),
+    ("abandoned", "Aband"),
+    ("sl", "SL"),
+    ("sl_ab", "SL+ab"),
+    ("aht", "AHT"),
+    ("acw", "ACW"),
+)
+AGENT_COLUMNS = (
+    ("agent", "Agent"),
+    ("state", "State"),
+    ("reason", "Reason"),
+    ("in_state", "In state"),
+    ("call", "Call"),
+    ("sync", "Last sync"),
+)
+
+HELP = (
+    "Waiting: the most calls waiting in each minute of the last hour (newest right).\n"
+    "s  sort agents (state → time in state → name)\n"
+    "f  filter by queue (all → each queue)\n"
+    "t  filter by team (when agents report one)\n"
+    "?  this help      q  quit\n"
+    "SL = answered within threshold / answered; SL+ab also counts abandoned calls."
+)
+
+
+class KeyedText(Text):
+    """A first-column cell that carries its row key, so that rows sort by key."""
+
+    def __init__(self, text: str, row_key: str) -> None:
+        super().__init__(text, no_wrap=True)
+        self.row_key = row_key
+
+
+def _cell(value: str, width: int = 32) -> Text:
+    return Text(safe_text(value, width), no_wrap=True)
+
+
+def queue_cells(row: QueueRow) -> dict[str, Text]:
+    """The queue table's cells for one queue."""
+    return {
+        "queue": KeyedText(safe_text(row.queue, 24) or "(none)", row.queue),
+        "waiting": Text(str(row.waiting)),
+        "longest": Text(duration(row.longest_wait_s) if row.waiting else "–"),
+        "answered": Text(str(row.answered)),
+        "abandoned": Text(str(row.abandoned)),
+        "sl": Text(percent(row.sl_answered)),
+        "sl_ab": Text(percent(row.sl_abandon)),
+        "aht": Text(duration(row.aht_s)),
+        "acw": Text(duration(row.acw_s)),
+    }
+
+
+def agent_cells(row: AgentRow) -> dict[str, Text]:
+    """The agent table's cells for one agent."""
+    state = row.availability.replace("_", " ") + (" · on call" if row.on_call else "")
+    return {
+        "agent": KeyedText(safe_text(row.name, 24), row.agent_id),
+        "state": _cell(state, 24),
+        "reason": _cell(row.reason, 24),
+        "in_state": Text(duration(row.in_state_s)),
+        "call": Text(duration(row.call_s) if row.on_call else ""),
+        "sync": Text(f"{duration(row.sync_age_s)} ago" if row.sync_age_s is not None else "–"),
+    }
+
+
+class LiveTable(DataTable[Text]):
+    """A DataTable kept equal to a keyed set of rows by in-place cell updates."""
+
+    def __init__(self, columns: tuple[tuple[str, str], ...], **kwargs: Any) -> None:
+        super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
+        self._columns_spec = columns
+        self._shown: dict[str, dict[str, str]] = {}
+        self.rows_added = 0
+        """Rows ever added (a filter change adds; an update never does)."""
+
+    def on_mount(self) -> None:
+        """Add the columns."""
+        for key, label in self._columns_spec:
+            self.add_column(label, key=key)
+
+    def sync_rows(self, rows: dict[str, dict[str, Text]], order: list[str]) -> None:
+        """Show exactly ``rows`` (by key) in ``order``, touching only changed cells."""
+        for key in [key for key in self._shown if key not in rows]:
+            self.remove_row(key)
+            del self._shown[key]
+        for key, cells in rows.items():
+            plain = {column: cell.plain for column, cell in cells.items()}
+            shown = self._shown.get(key)
+            if shown is None:
+                self.add_row(*(cells[column] for column, _ in self._columns_spec), key=key)
+                self.rows_added += 1
+            else:
+                for column, text in plain.items():
+                    if shown[column] != text:
+                        self.update_cell(key, column, cells[column])
+            self._shown[key] = plain
+        current = [row.key.value for row in self.ordered_rows]
+        if current != order:
+            rank = {key: index for index, key in enumerate(order)}
+            self.sort(self._columns_spec[0][0], key=lambda cell: rank.get(_key_of(cell), 0))
+
+
+def _key_of(cell: object) -> str:
+    return cell.row_key if isinstance(cell, KeyedText) else str(cell)
+
+
+class SupervisorApp(App[int]):
+    """The supervisor's wallboard of queues and agents."""
+
+    CSS_PATH = "supervise.tcss"
+    TITLE = "careline supervise"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("s", "cycle_sort", "Sort", id="supervise.sort", tooltip="Change the agent order"),
+        Binding("f", "cycle_queue", "Queue", id="supervise.queue", tooltip="Filter by queue"),
+        Binding("t", "cycle_team", "Team", id="supervise.team", tooltip="Filter by team"),
+        Binding("question_mark", "toggle_help", "Help", id="supervise.help", tooltip="Keys"),
+        Binding("q", "quit", "Quit", id="supervise.quit", tooltip="Close the wallboard"),
+    ]
+
+    def __init__(
+        self,
+        open_source: Callable[[], Awaitable[FloorSource]],
+        *,
+        clock: Clock | None = None,
+        thresholds: Thresholds | None = None,
+        queue: str | None = None,
+        refresh_s: float = 0.25,
+        since: datetime | None = None,
+    ) -> None:
+        super().__init__()
+        self._open_source = open_source
+        self._clock = clock or (lambda: datetime.now(UTC))
+        self.floor = FloorState(thresholds, since)
+        self.queue_filter = queue
+        """The queue shown (None: all)."""
+        self.team_filter: str | None = None
+        """The team shown (None: all)."""
+        self.sort_mode = "state"
+        """How agents are ordered: one of :data:`SORTS`."""
+        self.refresh_s = refresh_s
+        self._dirty = True
+        self._shown_second: int | None = None
+        self._drawn_at = 0.0
+        self.source: FloorSource | None = None
+        self.source_news = ""
+        """The latest news about the hub connection ("" when there is none)."""
+
+    def compose(self) -> ComposeResult:
+        """Status line, queues, sparkline, agents, alerts, help, footer."""
+        yield Static(id="view", markup=False)
+        yield LiveTable(QUEUE_COLUMNS, id="queues")
+        yield Static(id="spark", markup=False)
+        yield LiveTable(AGENT_COLUMNS, id="agents")
+        with Vertical(id="alerts"):
+            yield Static(id="alert-lines", markup=False)
+        yield Static(HELP, id="help", markup=False)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        """Start reading events and the redraw timer."""
+        self.query_one("#help").display = False
+        self.run_worker(self._follow(), exclusive=True, group="floor")
+        self.set_interval(self.refresh_s, self._tick)
+
+    async def _follow(self) -> None:
+        self.source = source = await self._open_source()
+        if isinstance(source, HubFloor):
+            source.on_status = self._source_status
+        while True:
+            events = await source.events_after(self.floor.last_seq, 1000)
+            if events:
+                self.floor.apply_all(events)
+                self._dirty = True
+                # Throttled, not delayed: draw now unless a draw just happened.
+                if time.monotonic() - self._drawn_at >= self.refresh_s:
+                    self._tick()
+            else:
+                await source.wait(1.0)
+
+    def _source_status(self, news: str) -> None:
+        # Never printed: stderr would land on the wallboard.
+        self.source_news = news
+        self._dirty = True
+        self.notify(safe_text(news, 100), severity="warning" if "lost" in news else "information")
+
+    async def on_unmount(self) -> None:
+        """Stop reading and close the source (its connections are threads or sockets)."""
+        self.workers.cancel_group(self, "floor")
+        if self.source is not None:
+            source, self.source = self.source, None
+            await source.close()
+
+    def _tick(self) -> None:
+        now = self._clock()
+        second = int(now.timestamp())
+        if not self._dirty and second == self._shown_second:
+            return
+        self._dirty = False
+        self._shown_second = second
+        self._drawn_at = time.monotonic()
+        self.redraw(now)
+
+    def redraw(self, now: datetime | None = None) -> None:
+        """Bring every panel up to date with the floor at ``now``."""
+        now = now or self._clock()
+        floor = self.floor
+        queue, team = self.queue_filter, self.team_filter
+        with self.batch_update():
+            queue_rows = floor.queues(now, queue)
+            self.query_one("#queues", LiveTable).sync_rows(
+                {row.queue: queue_cells(row) for row in queue_rows},
+                [row.queue for row in queue_rows],
+            )
+            agents = floor.agent_rows(now, queue, team)
+            self.query_one("#agents", LiveTable).sync_rows(
+                {row.agent_id: agent_cells(row) for row in agents},
+                [row.agent_id for row in self._sorted(agents)],
+            )
+            history = floor.waiting_history(now, queue)
+            spark = Text("Waiting ")
+            spark.append(sparkline(history))
+            spark.append(f"  now {history[-1] if history else 0}")
+            self.query_one("#spark", Static).update(spark)
+            alerts = floor.alerts(now, queue, team)
+            lines = Text("\n".join(safe_text(a.text, 100) for a in alerts) or "No alerts")
+            panel = self.query_one("#alerts")
+            panel.set_class(bool(alerts), "-alerting")
+            panel.border_title = f"Alerts ({len(alerts)})"
+            self.query_one("#alert-lines", Static).update(lines)
+            view = f"Queue: {safe_text(queue, 24) if queue else 'all'} · Sort: {self.sort_mode}"
+            if floor.team_names():
+                view += f" · Team: {safe_text(team, 24) if team else 'all'}"
+            if self.source_news:
+                view += f" · {safe_text(self.source_news, 60)}"
+            self.query_one("#view", Static).update(Text(view))
+
+    def _sorted(self, agents: list[AgentRow]) -> list[AgentRow]:
+        if self.sort_mode == "time":
+            return sorted(agents, key=lambda a: (-(a.in_state_s or 0.0), a.name, a.agent_id))
+        if self.sort_mode == "name":
+            return sorted(agents, key=lambda a: (a.name.casefold(), a.agent_id))
+        return sorted(
+            agents,
+            key=lambda a: (_STATE_ORDER.get(a.availability, 9), not a.on_call, a.name, a.agent_id),
+        )
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """The team filter exists only once some agent reports a team."""
+        del parameters
+        return action != "cycle_team" or bool(self.floor.team_names())
+
+    def _changed(self) -> None:
+        self._dirty = True
+        self.refresh_bindings()
+        self._tick()
+
+    def action_cycle_sort(self) -> None:
+        """Next agent order."""
+        self.sort_mode = SORTS[(SORTS.index(self.sort_mode) + 1) % len(SORTS)]
+        self._changed()
+
+    def action_cycle_queue(self) -> None:
+        """All queues → each queue in turn → all."""
+        self.queue_filter = _next(self.floor.queue_names(), self.queue_filter)
+        self._changed()
+
+    def action_cycle_team(self) -> None:
+        """All teams → each team in turn → all."""
+        self.team_filter = _next(self.floor.team_names(), self.team_filter)
+        self._changed()
+
+    def action_toggle_help(self) -> None:
+        """Show or hide the key help."""
+        panel = self.query_one("#help")
+        panel.display = not panel.display
+
+
+def _next(names: list[str], current: str | None) -> str | None:
+    choices: list[str | None] = [None, *names]
+    index = choices.index(current) if current in choices else 0
+    return choices[(index + 1) % len(choices)]
+
+
+def create_supervisor(
+    open_source: Callable[[], Awaitable[FloorSource]],
+    *,
+    queue: str | None = None,
+    clock: Clock | None = None,
+    thresholds: Thresholds | None = None,
+    since: datetime | None = None,
+) -> SupervisorApp:
+    """The wallboard app, shared by the CLI and the tests.
+
+    Queue statistics count from ``since`` (default: the start of the local day).
+    """
+    if since is None:
+        local = (clock or (lambda: datetime.now(UTC)))().astimezone()
+        since = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    return SupervisorApp(open_source, clock=clock, thresholds=thresholds, queue=queue, since=since)

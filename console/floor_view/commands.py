@@ -1,0 +1,146 @@
+"""``careline queue tail`` and ``careline supervise``: arguments and dispatch.
+
+With ``--dsn`` both read the hub; without, this machine's local store (the
+outbox every console on it writes), so an after-hours machine is supervised
+without PostgreSQL. No Textual import here: the tail never loads it.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from console.core.config import CarelineConfig, hub_password, store_key
+from console.core.patients.commands import store_path
+from console.floor_view.source import FloorSource, HubFloor, LocalFloor
+from console.floor_view.stats import Thresholds
+
+
+def _seq(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a sequence number: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError("a sequence number is 0 or more")
+    return value
+
+
+def _dsn(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--dsn",
+        metavar="DSN",
+        default=None,
+        help="read the hub at this PostgreSQL DSN (default: this machine's local store)",
+    )
+
+
+def add_queue_subcommands(queue: argparse.ArgumentParser) -> None:
+    """The ``tail`` subcommand of ``careline queue``."""
+    sub = queue.add_subparsers(dest="queue_command", metavar="COMMAND", required=True)
+    tail = sub.add_parser(
+        "tail",
+        help="print agent state changes and call events as they happen (never ends)",
+        description=(
+            "Print one line per floor event, as it happens, until interrupted; pipe into grep "
+            "or jq. Starts with the last 10 events, or after --from-seq. With --queue, only "
+            "that queue's call events (agent state changes belong to no queue)."
+        ),
+    )
+    tail.add_argument("--json", action="store_true", help="one JSON object per line")
+    tail.add_argument("--queue", metavar="Q", default=None, help="only call events of queue Q")
+    tail.add_argument(
+        "--from-seq",
+        type=_seq,
+        default=None,
+        metavar="N",
+        help="print every event after sequence number N (0: from the beginning)",
+    )
+    _dsn(tail)
+
+
+def add_supervise_arguments(supervise: argparse.ArgumentParser) -> None:
+    """The options of ``careline supervise``."""
+    _dsn(supervise)
+    supervise.add_argument(
+        "--queue", metavar="Q", default=None, help="start filtered to queue Q (f changes it)"
+    )
+
+
+def source_opener(args: argparse.Namespace, config: CarelineConfig) -> FloorSourceOpener:
+    """How to open the floor: the hub (``--dsn``, else ``hub.dsn`` from the config)
+    or, with neither, the local store.
+
+    The password comes from ``hub.password_file`` / its variable when set, else
+    libpq's own PGPASSWORD or ~/.pgpass; it is never put on the command line.
+    """
+    dsn: str | None = args.dsn or config.hub.dsn or None
+    if dsn:
+        password = hub_password(config)
+        if password:
+            from psycopg.conninfo import make_conninfo
+
+            dsn = make_conninfo(dsn, password=password)
+        return _HubOpener(dsn)
+    return _LocalOpener(config)
+
+
+def thresholds(config: CarelineConfig) -> Thresholds:
+    """The wallboard's targets and alert limits from the ``supervise`` config."""
+    settings = config.supervise
+    return Thresholds(
+        sl_target=settings.service_level_target,
+        sl_threshold_s=float(settings.service_level_seconds),
+        state_limits={
+            "wrap_up": settings.wrap_up_alert_minutes * 60.0,
+            "not_ready": settings.not_ready_alert_minutes * 60.0,
+        },
+        stale_sync_s=settings.stale_sync_minutes * 60.0,
+    )
+
+
+class FloorSourceOpener:
+    """Opens a floor source inside the running event loop."""
+
+    async def __call__(self) -> FloorSource:
+        """The opened source."""
+        raise NotImplementedError
+
+
+class _HubOpener(FloorSourceOpener):
+    def __init__(self, dsn: str) -> None:
+        self.dsn = dsn
+
+    async def __call__(self) -> FloorSource:
+        return HubFloor(self.dsn)
+
+
+class _LocalOpener(FloorSourceOpener):
+    def __init__(self, config: CarelineConfig) -> None:
+        self.path = store_path(config)
+        self.key = store_key(config)
+
+    async def __call__(self) -> FloorSource:
+        return await LocalFloor.open(self.path, self.key)
+
+
+def run_queue(args: argparse.Namespace, config: CarelineConfig) -> int:
+    """Run ``careline queue tail``; returns the exit code."""
+    from console.floor_view.tail import run_tail
+
+    return run_tail(
+        source_opener(args, config),
+        queue=args.queue,
+        as_json=args.json,
+        from_seq=args.from_seq,
+    )
+
+
+def run_supervise(args: argparse.Namespace, config: CarelineConfig) -> int:
+    """Run the ``careline supervise`` wallboard; returns the exit code."""
+    from console.floor_view.app import create_supervisor
+
+    app = create_supervisor(
+        source_opener(args, config), queue=args.queue, thresholds=thresholds(config)
+    )
+    app.run()
+    return 0

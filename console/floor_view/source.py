@@ -1,0 +1,279 @@
+"""Where the floor's events come from: the hub, or this machine's local store.
+
+Both sources hand out :class:`FloorEvent` records in sequence order and let a
+reader wait for more. A reader remembers the last ``seq`` it handled and asks
+for what comes after it, so a reconnect (or a restart with ``--from-seq``)
+neither misses nor repeats an event.
+
+This module is plain Python (no Textual): ``careline queue tail`` runs it
+without a UI.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import random
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+from console.core.store import Store, StoreKey
+
+if TYPE_CHECKING:
+    import psycopg
+
+FLOOR_KINDS = ("agent_state", "call_event")
+"""The outbox kinds the floor reads (see :mod:`console.core.floor`)."""
+
+APPLICATION_NAME = "careline-tail"
+"""``application_name`` of every hub connection a floor reader opens."""
+
+CHANNEL = "careline_floor"
+"""The hub's doorbell: ``pg_notify('careline_floor', seq::text)`` on every insert."""
+
+
+@dataclass(frozen=True, slots=True)
+class FloorEvent:
+    """One agent state change or call event, as the floor sees it."""
+
+    seq: int
+    """Position in the source's sequence (outbox seq locally, hub seq on the hub)."""
+    agent_id: str
+    """The agent the event is about."""
+    kind: str
+    """``agent_state`` or ``call_event``."""
+    payload: dict[str, Any]
+    """The record as :mod:`console.core.floor` publishes it (untrusted text)."""
+    at: datetime
+    """When it happened (the payload's ``at``; else when it was stored), aware UTC."""
+
+
+class FloorSource(Protocol):
+    """A sequence of floor events that can be read from any point and waited on."""
+
+    async def events_after(self, seq: int, limit: int = 500) -> list[FloorEvent]:
+        """Up to ``limit`` events with a sequence number above ``seq``, in order."""
+        ...
+
+    async def wait(self, max_wait_s: float) -> None:
+        """Return when new events may be there, or after ``max_wait_s`` seconds."""
+        ...
+
+    async def last_seq(self) -> int:
+        """The highest sequence number stored now (0 when there is none)."""
+        ...
+
+    async def close(self) -> None:
+        """Release connections; the source is not used afterwards."""
+        ...
+
+
+def parse_time(value: object, fallback: datetime) -> datetime:
+    """An ISO 8601 time from a payload as aware UTC; ``fallback`` if it is not one."""
+    if isinstance(value, str):
+        try:
+            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return fallback
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        return moment.astimezone(UTC)
+    return fallback
+
+
+def event_from_row(
+    seq: int, kind: str, entity_id: str, payload: dict[str, Any], stored_at: datetime
+) -> FloorEvent:
+    """A :class:`FloorEvent` from one stored record (outbox or hub row)."""
+    agent = payload.get("agent_id")
+    agent_id = agent if isinstance(agent, str) and agent else entity_id
+    return FloorEvent(seq, agent_id, kind, payload, parse_time(payload.get("at"), stored_at))
+
+
+class LocalFloor:
+    """The floor as this machine's local store records it (no hub needed).
+
+    Reads the outbox's ``agent_state`` and ``call_event`` rows, whether or not
+    they were delivered to a hub yet, and polls for new ones.
+    """
+
+    def __init__(self, store: Store, poll_s: float = 0.25) -> None:
+        self._store = store
+        self.poll_s = poll_s
+
+    @classmethod
+    async def open(
+        cls, path: Path, key: StoreKey | None = None, poll_s: float = 0.25
+    ) -> LocalFloor:
+        """Open the store at ``path`` (a :class:`~console.core.store.StoreError` if it cannot)."""
+        return cls(await Store.open(path, key), poll_s)
+
+    async def events_after(self, seq: int, limit: int = 500) -> list[FloorEvent]:
+        """Up to ``limit`` floor rows of the outbox after ``seq``, in order."""
+        rows = await self._store.fetch_all(
+            "SELECT seq, kind, entity_id, payload, created_at FROM outbox "
+            "WHERE seq > ? AND kind IN ('agent_state', 'call_event') ORDER BY seq LIMIT ?",
+            (seq, limit),
+        )
+        events = []
+        for number, kind, entity_id, payload, created_at in rows:
+            body = json.loads(payload)
+            stored = parse_time(created_at, datetime.now(UTC))
+            events.append(event_from_row(int(number), kind, entity_id, body, stored))
+        return events
+
+    async def wait(self, max_wait_s: float) -> None:
+        """SQLite has no doorbell: sleep one poll interval (at most ``max_wait_s``)."""
+        await asyncio.sleep(min(self.poll_s, max_wait_s))
+
+    async def last_seq(self) -> int:
+        """The highest floor seq in the outbox now."""
+        rows = await self._store.fetch_all(
+            "SELECT coalesce(max(seq), 0) FROM outbox WHERE kind IN ('agent_state', 'call_event')"
+        )
+        return int(rows[0][0])
+
+    async def close(self) -> None:
+        """Close the store."""
+        await self._store.close()
+
+
+def _log(message: str) -> None:
+    print(f"careline: {message}", file=sys.stderr, flush=True)
+
+
+class HubFloor:
+    """The floor as the hub records it: ``careline.floor_events`` in PostgreSQL.
+
+    One connection LISTENs on the ``careline_floor`` doorbell, another runs
+    the catch-up queries. When either drops, both are reopened with capped
+    exponential backoff and jitter; the caller's next ``events_after(last)``
+    resumes where it left off. The methods never raise for a lost hub: they
+    keep reconnecting (``on_status`` hears "connected"/"reconnecting").
+
+    Reading ``seq > last`` misses nothing because the hub hands out seqs
+    under a transaction lock held until commit (``careline.next_in_order``):
+    seqs become visible in order. Gaps (rolled-back inserts, the serial's own
+    default) are normal and skipped.
+    """
+
+    def __init__(
+        self,
+        dsn: str,
+        *,
+        max_backoff_s: float = 5.0,
+        on_status: Callable[[str], None] = _log,
+    ) -> None:
+        self.dsn = dsn
+        self.max_backoff_s = max_backoff_s
+        self.on_status = on_status
+        """Hears connection news (a wallboard shows it; the tail prints it to stderr)."""
+        self._listen: psycopg.AsyncConnection[Any] | None = None
+        self._query: psycopg.AsyncConnection[Any] | None = None
+        self.reconnects = 0
+        """How many times the connections were reopened after a failure."""
+
+    async def _connect(self) -> tuple[psycopg.AsyncConnection[Any], psycopg.AsyncConnection[Any]]:
+        import psycopg
+
+        delay = 0.1
+        failed = False
+        while True:
+            if self._listen is not None and self._query is not None:
+                return self._listen, self._query
+            try:
+                listen = await psycopg.AsyncConnection.connect(
+                    self.dsn, autocommit=True, application_name=APPLICATION_NAME
+                )
+                query = await psycopg.AsyncConnection.connect(
+                    self.dsn, autocommit=True, application_name=APPLICATION_NAME
+                )
+                await listen.execute(f"LISTEN {CHANNEL}")
+            except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
+                await self._drop()
+                if not failed:
+                    self.on_status(f"hub unreachable ({_first_line(exc)}); retrying")
+                failed = True
+                await asyncio.sleep(delay * (0.5 + random.random()))
+                delay = min(delay * 2, self.max_backoff_s)
+                continue
+            self._listen, self._query = listen, query
+            if failed:
+                self.on_status("hub connection restored")
+            return listen, query
+
+    async def _drop(self) -> None:
+        for conn in (self._listen, self._query):
+            if conn is not None:
+                # A broken connection may fail to close; it is dropped either way.
+                with contextlib.suppress(Exception):
+                    await conn.close()
+        self._listen = self._query = None
+
+    async def _lost(self, exc: Exception) -> None:
+        self.reconnects += 1
+        self.on_status(f"hub connection lost ({_first_line(exc)}); reconnecting")
+        await self._drop()
+
+    async def events_after(self, seq: int, limit: int = 500) -> list[FloorEvent]:
+        """Up to ``limit`` hub events after ``seq``, in order."""
+        import psycopg
+
+        while True:
+            _, query = await self._connect()
+            try:
+                cursor = await query.execute(
+                    "SELECT seq, agent_id, kind, payload, at FROM careline.floor_events "
+                    "WHERE seq > %s ORDER BY seq LIMIT %s",
+                    (seq, limit),
+                )
+                rows = await cursor.fetchall()
+                break
+            except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
+                await self._lost(exc)
+        events: list[FloorEvent] = []
+        for number, agent_id, kind, payload, at in rows:
+            body = payload if isinstance(payload, dict) else json.loads(payload)
+            stored = at if isinstance(at, datetime) else datetime.now(UTC)
+            events.append(event_from_row(int(number), str(kind), str(agent_id or ""), body, stored))
+        return events
+
+    async def wait(self, max_wait_s: float) -> None:
+        """Until the doorbell rings (or ``max_wait_s``)."""
+        import psycopg
+
+        listen, _ = await self._connect()
+        try:
+            async for _ in listen.notifies(timeout=max_wait_s, stop_after=1):
+                break
+        except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
+            await self._lost(exc)
+
+    async def last_seq(self) -> int:
+        """The highest seq on the hub now."""
+        import psycopg
+
+        while True:
+            _, query = await self._connect()
+            try:
+                cursor = await query.execute(
+                    "SELECT coalesce(max(seq), 0) FROM careline.floor_events"
+                )
+                row = await cursor.fetchone()
+                return int(row[0]) if row else 0
+            except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
+                await self._lost(exc)
+
+    async def close(self) -> None:
+        """Close both connections."""
+        await self._drop()
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__

@@ -1,0 +1,247 @@
+"""``careline hub``: set up and inspect the central PostgreSQL hub.
+
+``init`` migrates the hub and creates the group roles; ``add-agent`` and
+``add-supervisor`` create (or re-password) a login role; ``status`` shows the
+schema version and row counts. Passwords come from files readable by their
+owner only (or PGPASSWORD / ~/.pgpass for the connection), never from the
+command line, and are never printed; errors are one line with an exit code:
+
+- 1: the hub refused (privileges, a conflicting role, a database error)
+- 2: usage (bad DSN, bad password file, bad name)
+- 3: cannot connect
+- 4: authentication failed
+
+psycopg is imported only when a subcommand runs, so ``careline`` itself
+starts without it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import stat
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import psycopg
+
+EXIT_REFUSED = 1
+EXIT_USAGE = 2
+EXIT_CONNECT = 3
+EXIT_AUTH = 4
+
+
+class _CommandError(Exception):
+    """A one-line error and the exit code that goes with it."""
+
+    def __init__(self, message: str, code: int) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def add_subcommands(parser: argparse.ArgumentParser) -> None:
+    """Attach ``init``, ``add-agent``, ``add-supervisor`` and ``status`` to ``parser``."""
+    sub = parser.add_subparsers(dest="hub_command", metavar="ACTION", required=True)
+
+    def connection(command: argparse.ArgumentParser, *, password_flag: bool) -> None:
+        command.add_argument(
+            "--dsn",
+            required=True,
+            metavar="DSN",
+            help="libpq connection string or URI of the hub database, as its owner "
+            "(the password from PGPASSWORD, ~/.pgpass or a password file, not the DSN)",
+        )
+        flags = ["--dsn-password-file"]
+        if password_flag:
+            flags.insert(0, "--password-file")
+        command.add_argument(
+            *flags,
+            dest="dsn_password_file",
+            type=Path,
+            metavar="FILE",
+            help="file (mode 0600) holding the password for the DSN's user",
+        )
+
+    init = sub.add_parser(
+        "init",
+        help="create or upgrade the hub schema and its roles",
+        description="Apply the hub migrations and create the careline_agent and "
+        "careline_supervisor roles. Safe to run again.",
+    )
+    connection(init, password_flag=True)
+
+    for name, who in (("add-agent", "agent"), ("add-supervisor", "supervisor")):
+        add = sub.add_parser(
+            name,
+            help=f"create a {who} login role, or set its password",
+            description=f"Create the login role for a {who} (a member of careline_{who}), "
+            "or replace its password if it exists.",
+        )
+        add.add_argument("name", metavar="AGENT_ID" if who == "agent" else "NAME")
+        connection(add, password_flag=False)
+        add.add_argument(
+            "--password-file",
+            required=True,
+            type=Path,
+            metavar="FILE",
+            help=f"file (mode 0600) holding the {who}'s new password",
+        )
+
+    status = sub.add_parser(
+        "status",
+        help="show the hub's schema version and row counts",
+        description="Print the schema version, rows per table and logins per role.",
+    )
+    connection(status, password_flag=True)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the ``careline hub`` subcommand in ``args``; returns the exit code."""
+    action: Callable[[psycopg.AsyncConnection[Any], argparse.Namespace], Awaitable[None]]
+    action = {
+        "init": _init,
+        "add-agent": _add_login,
+        "add-supervisor": _add_login,
+        "status": _status,
+    }[args.hub_command]
+    try:
+        asyncio.run(_connected(args, action))
+    except _CommandError as failure:
+        print(f"careline hub: {failure}", file=sys.stderr)
+        return failure.code
+    return 0
+
+
+def read_password_file(path: Path) -> str:
+    """The password in ``path`` (its first line), if only its owner can read it."""
+    try:
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode):
+            raise _CommandError(f"{path} is not a file", EXIT_USAGE)
+        if info.st_mode & 0o077:
+            raise _CommandError(
+                f"{path} can be read by others: `chmod 600 {path}` first", EXIT_USAGE
+            )
+        text = path.read_text("utf-8")
+    except OSError as exc:
+        raise _CommandError(f"cannot read {path}: {exc.strerror}", EXIT_USAGE) from None
+    except UnicodeDecodeError:
+        raise _CommandError(f"{path} is not UTF-8 text", EXIT_USAGE) from None
+    password = text.splitlines()[0] if text else ""
+    if not password:
+        raise _CommandError(f"{path} holds no password", EXIT_USAGE)
+    return password
+
+
+def _where(params: dict[str, Any]) -> str:
+    host = params.get("host") or params.get("hostaddr") or "local socket"
+    port = params.get("port") or "5432"
+    return f"{host}:{port}/{params.get('dbname') or params.get('user') or ''}"
+
+
+async def _connected(
+    args: argparse.Namespace,
+    action: Callable[[psycopg.AsyncConnection[Any], argparse.Namespace], Awaitable[None]],
+) -> None:
+    import psycopg
+    from psycopg.conninfo import conninfo_to_dict
+
+    from console.hub.schema import HubError
+
+    try:
+        params = conninfo_to_dict(args.dsn)
+    except psycopg.ProgrammingError:
+        # The parser's message can quote the DSN, password included.
+        raise _CommandError("--dsn is not a valid connection string or URI", EXIT_USAGE) from None
+    overrides: dict[str, Any] = {"connect_timeout": params.get("connect_timeout") or 10}
+    if args.dsn_password_file is not None:
+        overrides["password"] = read_password_file(args.dsn_password_file)
+    where = _where(params)
+    try:
+        conn = await psycopg.AsyncConnection.connect(args.dsn, **overrides)
+    except psycopg.OperationalError as exc:
+        raise _connect_failure(exc, where, params) from None
+    try:
+        async with conn:
+            await action(conn, args)
+    except HubError as exc:
+        raise _CommandError(str(exc), EXIT_REFUSED) from None
+    except psycopg.errors.InsufficientPrivilege as exc:
+        raise _CommandError(
+            f"not allowed on {where}: {exc.diag.message_primary} "
+            "(the DSN's user must own the database and be able to create roles)",
+            EXIT_REFUSED,
+        ) from None
+    except psycopg.OperationalError as exc:
+        raise _CommandError(
+            f"lost the connection to {where}: {_reason(exc)}", EXIT_CONNECT
+        ) from None
+    except psycopg.Error as exc:
+        raise _CommandError(
+            f"the hub at {where} refused: {exc.diag.message_primary or type(exc).__name__}",
+            EXIT_REFUSED,
+        ) from None
+
+
+def _reason(exc: Exception) -> str:
+    # libpq's first line names the server; the detail is on the last one.
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    if not lines:
+        return type(exc).__name__
+    last = lines[-1] if not lines[-1].startswith("Is the server") else lines[0]
+    return last.rsplit("failed: ", 1)[-1]
+
+
+def _connect_failure(exc: Exception, where: str, params: dict[str, Any]) -> _CommandError:
+    text = str(exc)
+    user = params.get("user") or "(default user)"
+    if "password authentication failed" in text or "authentication failed" in text:
+        return _CommandError(f"authentication failed for {user} on {where}", EXIT_AUTH)
+    if "no password supplied" in text or "password is required" in text:
+        return _CommandError(
+            f"{where} wants a password for {user}: use --password-file, PGPASSWORD or ~/.pgpass",
+            EXIT_AUTH,
+        )
+    return _CommandError(f"cannot connect to {where}: {_reason(exc)}", EXIT_CONNECT)
+
+
+async def _init(conn: psycopg.AsyncConnection[Any], args: argparse.Namespace) -> None:
+    del args
+    from console.hub.schema import current_version, migrate
+
+    applied = await migrate(conn)
+    version = await current_version(conn)
+    if applied:
+        print(f"hub schema at version {version} (applied {', '.join(map(str, applied))})")
+    else:
+        print(f"hub schema already at version {version}")
+
+
+async def _add_login(conn: psycopg.AsyncConnection[Any], args: argparse.Namespace) -> None:
+    from console.hub.schema import HubError, LoginKind, add_login, check_login_name
+
+    kind: LoginKind = "agent" if args.hub_command == "add-agent" else "supervisor"
+    try:
+        check_login_name(args.name)
+    except HubError as exc:
+        raise _CommandError(str(exc), EXIT_USAGE) from None
+    password = read_password_file(args.password_file)
+    created = await add_login(conn, args.name, password, kind)
+    print(f"{kind} {args.name} {'created' if created else 'updated (new password)'}")
+
+
+async def _status(conn: psycopg.AsyncConnection[Any], args: argparse.Namespace) -> None:
+    del args
+    from console.hub.schema import status
+
+    report = await status(conn)
+    if report.version == 0:
+        print(f"hub not initialised (careline knows version {report.latest})")
+    else:
+        behind = "" if report.version >= report.latest else f" (latest {report.latest})"
+        print(f"schema version {report.version}{behind}")
+    for name, count in report.counts.items():
+        print(f"{name + ':':<14}{count}")

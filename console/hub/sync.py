@@ -1,0 +1,651 @@
+"""The hub sync: delivers the local outbox to the hub and pulls what agents need.
+
+Plain asyncio, no Textual. :class:`SyncWorker` runs beside the UI on the same
+event loop; every database call awaits (aiosqlite's thread for the local store,
+psycopg's async connection for the hub) and batches are bounded, so it never
+holds the loop for long.
+
+Delivery. Unsent outbox rows go to ``careline.ingest(source, records)`` in
+``seq`` order, a batch per hub transaction. The hub names every record by
+(this workstation's id, outbox seq) and answers ``stored``, ``duplicate``
+(already there: delivered) or ``rejected: <reason>`` for each. Only after the
+hub has committed are the local rows marked sent, so a crash between the two
+re-sends the batch and the hub answers ``duplicate``: exactly one copy.
+
+Order. A batch is always the first unsent rows, so a row is never delivered
+before an earlier one, except past a row the hub rejected: that one is parked
+(``dead_at``) and the rest go on. It stays visible (:attr:`SyncStatus.dead`,
+:meth:`SyncWorker.dead_letters`) until :meth:`SyncWorker.retry_dead`.
+
+Backoff. When the hub cannot be reached (or fails the whole call), the rows of
+the batch get ``attempts + 1``, ``last_error`` and ``next_attempt_at = now +
+uniform(0, min(cap, base * 2**attempts))`` (capped exponential, full jitter),
+so a restarted console waits out the same backoff. The head of the outbox
+decides when the next try is due; rows queued since wait behind it.
+
+Pull. The patient directory follows the hub's ``careline.patients`` from the
+last seq pulled (kept in the local ``sync_state`` table), at start and every
+``pull_interval`` seconds.
+
+No error text here holds patient data or a password: hub errors are reduced
+to their class and SQLSTATE (connection errors keep psycopg's message, which
+names host and port only, with anything that looks like a password removed).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import random
+import re
+import time
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+import psycopg
+
+from console.core.patients.directory import PatientDirectory
+from console.core.patients.importers import record_from_fhir
+from console.core.patients.records import ImportItem, RecordError, Rejection
+from console.core.store import Store
+
+log = logging.getLogger(__name__)
+
+SyncState = Literal["off", "ok", "retrying", "offline"]
+"""``off``: no hub configured; ``ok``: the last contact worked; ``retrying``:
+the last try failed, the worker backs off; ``offline``: several tries in a row
+failed (:data:`OFFLINE_AFTER`)."""
+OFFLINE_AFTER = 3
+"""Consecutive failed tries after which the state is ``offline``, not ``retrying``."""
+PATIENTS_SEQ = "patients_seq"
+"""The ``sync_state`` key of the hub patients seq pulled up to."""
+_ERROR_CHARS = 160
+
+Connect = Callable[[], Awaitable[psycopg.AsyncConnection[Any]]]
+"""Opens a new connection to the hub (autocommit or not: every use is a
+``transaction()`` block)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SyncStatus:
+    """Where the sync stands, for the status bar (no patient data, no password)."""
+
+    state: SyncState
+    backlog: int
+    """Outbox rows not yet delivered and not dead."""
+    oldest_age_s: float | None
+    """Age in seconds of the oldest of those rows; None when there are none."""
+    dead: int
+    """Rows the hub rejected, parked until retried."""
+    last_ok: datetime | None
+    """When the hub last answered (UTC); None if never since start."""
+    last_error: str | None
+    """The last failure, short; None after a success."""
+
+
+@dataclass(frozen=True, slots=True)
+class RecentInteraction:
+    """Another agent's interaction with a patient, as the hub reports it."""
+
+    at: datetime
+    agent_id: str
+    disposition: str
+    urgency: str
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    """An outbox row the hub rejected (the payload is not shown: it may be PHI)."""
+
+    seq: int
+    kind: str
+    entity_id: str
+    dead_at: datetime
+    reason: str
+
+
+class HubUnavailableError(Exception):
+    """The hub could not answer a lookup (message without PHI or password)."""
+
+
+def backoff_delay(attempts: int, base: float, cap: float, rng: random.Random) -> float:
+    """Seconds to wait before try ``attempts + 1``: full jitter over a capped
+    exponential, ``uniform(0, min(cap, base * 2**attempts))``."""
+    ceiling = cap if attempts >= 64 else min(cap, base * 2.0**attempts)
+    return rng.uniform(0.0, ceiling)
+
+
+def hub_connector(
+    conninfo: str, password: str | None = None, *, connect_timeout: int = 5
+) -> Connect:
+    """A :data:`Connect` for ``conninfo`` (libpq DSN or URL, without the password),
+    with the password passed apart so that it never sits in a DSN string."""
+
+    async def connect() -> psycopg.AsyncConnection[Any]:
+        extra: dict[str, Any] = {"connect_timeout": connect_timeout}
+        if password is not None:
+            extra["password"] = password
+        return await psycopg.AsyncConnection.connect(
+            conninfo, autocommit=True, application_name="careline-console", **extra
+        )
+
+    return connect
+
+
+async def outbox_status(
+    store: Store, *, state: SyncState = "off", clock: Callable[[], datetime] | None = None
+) -> SyncStatus:
+    """The outbox backlog as a :class:`SyncStatus` (``off`` by default: for a
+    console with no hub configured)."""
+    now = (clock or _utcnow)()
+    backlog, oldest, dead = await _counts(store)
+    return SyncStatus(state, backlog, _age(oldest, now), dead, None, None)
+
+
+class SyncWorker:
+    """Delivers this store's outbox to the hub and pulls the patient directory.
+
+    ``connect`` opens a hub connection (see :func:`hub_connector`); ``region``
+    is the dialling region for the directory import. ``after_commit`` is a test
+    hook run after the hub committed a batch and before the local mark.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        connect: Connect,
+        *,
+        region: str,
+        batch: int = 500,
+        clock: Callable[[], datetime] | None = None,
+        on_status: Callable[[SyncStatus], None] | None = None,
+        backoff_base: float = 1.0,
+        backoff_cap: float = 300.0,
+        rng: random.Random | None = None,
+        after_commit: Callable[[], None] | None = None,
+        poll_interval: float = 5.0,
+        pull_interval: float = 30.0,
+        connect_timeout: float = 10.0,
+        lookup_timeout: float = 3.0,
+    ) -> None:
+        if batch < 1:
+            raise ValueError("batch must be at least 1")
+        self._store = store
+        self._connect_hub = connect
+        self._directory = PatientDirectory(store, region)
+        self._region = region
+        self._batch = batch
+        self._clock = clock or _utcnow
+        self._on_status = on_status
+        self._base = backoff_base
+        self._cap = backoff_cap
+        self._rng = rng or random.Random()
+        self._after_commit = after_commit
+        self._poll = poll_interval
+        self._pull_every = pull_interval
+        self._connect_timeout = connect_timeout
+        self._lookup_timeout = lookup_timeout
+        self._wake = asyncio.Event()
+        self._conn: psycopg.AsyncConnection[Any] | None = None
+        self._lookup: psycopg.AsyncConnection[Any] | None = None
+        self._hub_lock = asyncio.Lock()
+        self._lookup_lock = asyncio.Lock()
+        self._source: str | None = None
+        self._failures = 0
+        self._last_ok: datetime | None = None
+        self._last_error: str | None = None
+        self._last_status: SyncStatus | None = None
+        self._counts = {"stored": 0, "duplicate": 0, "rejected": 0}
+
+    # -- public -----------------------------------------------------------
+
+    @property
+    def answers(self) -> dict[str, int]:
+        """How many records the hub answered ``stored``, ``duplicate`` and
+        ``rejected`` since this worker started."""
+        return dict(self._counts)
+
+    def wake(self) -> None:
+        """Look at the outbox now (the console calls this after each publish).
+
+        Rows still backing off stay waiting; idle rows go at once.
+        """
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Deliver and pull until cancelled; closes the hub connections at the end."""
+        next_pull = 0.0
+        try:
+            while True:
+                self._wake.clear()
+                if time.monotonic() >= next_pull:
+                    await self.pull()
+                    next_pull = time.monotonic() + self._pull_every
+                await self.deliver()
+                due = await self._seconds_until_due()
+                timeout = min(self._poll, max(0.0, next_pull - time.monotonic()))
+                if due is not None:
+                    timeout = min(timeout, due)
+                await self._report()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), timeout)
+        finally:
+            await self.close()
+
+    async def deliver(self) -> int:
+        """Deliver every due row now, batch by batch; returns how many the hub
+        took (stored or duplicate). Stops at the first failed batch (recorded
+        as backoff on its rows); never raises for hub errors."""
+        delivered = 0
+        while True:
+            rows = await self._head()
+            if not rows or not self._due(rows):
+                break
+            taken = await self._deliver_batch(rows)
+            if taken is None:
+                break
+            delivered += taken
+        await self._report()
+        return delivered
+
+    async def pull(self) -> int:
+        """Pull new patient directory resources from the hub; returns how many
+        were read. Hub errors are recorded in the status, not raised."""
+        pulled = 0
+        try:
+            rows = await self._store.fetch_all(
+                "SELECT value FROM sync_state WHERE key = ?", (PATIENTS_SEQ,)
+            )
+            after = int(rows[0][0]) if rows else 0
+            while True:
+                async with self._hub_lock:
+                    conn = await self._connection()
+                    async with conn.transaction(), conn.cursor() as cursor:
+                        await cursor.execute(
+                            "SELECT seq, resource_type, resource_id, resource "
+                            "FROM careline.patients WHERE seq > %s ORDER BY seq LIMIT %s",
+                            (after, self._batch),
+                        )
+                        page = await cursor.fetchall()
+                if not page:
+                    break
+                items = await asyncio.to_thread(self._records, page)
+                await self._directory.import_records(items)
+                after = int(page[-1][0])
+                async with self._store.transaction() as db:
+                    await db.execute(
+                        "INSERT INTO sync_state (key, value) VALUES (?, ?) "
+                        "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                        (PATIENTS_SEQ, str(after)),
+                    )
+                pulled += len(page)
+                if len(page) < self._batch:
+                    break
+        except (psycopg.Error, OSError, TimeoutError) as exc:
+            await self._hub_failed(exc)
+        else:
+            self._hub_answered()
+        await self._report()
+        return pulled
+
+    async def status(self) -> SyncStatus:
+        """The current :class:`SyncStatus` (reads the outbox counts)."""
+        backlog, oldest, dead = await _counts(self._store)
+        if self._failures == 0:
+            state: SyncState = "ok"
+        elif self._failures < OFFLINE_AFTER:
+            state = "retrying"
+        else:
+            state = "offline"
+        return SyncStatus(
+            state,
+            backlog,
+            _age(oldest, self._clock()),
+            dead,
+            self._last_ok,
+            self._last_error,
+        )
+
+    async def dead_letters(self) -> list[DeadLetter]:
+        """The parked rows, oldest first."""
+        rows = await self._store.fetch_all(
+            "SELECT seq, kind, entity_id, dead_at, coalesce(last_error, '') FROM outbox "
+            "WHERE dead_at IS NOT NULL ORDER BY seq"
+        )
+        return [
+            DeadLetter(int(seq), str(kind), str(entity), datetime.fromisoformat(at), str(reason))
+            for seq, kind, entity, at, reason in rows
+        ]
+
+    async def retry_dead(self, seqs: Iterable[int] | None = None) -> int:
+        """Put parked rows (all, or those of ``seqs``) back in line with a fresh
+        backoff; returns how many. Wakes the worker."""
+        async with self._store.transaction() as db:
+            sql = (
+                "UPDATE outbox SET dead_at = NULL, attempts = 0, next_attempt_at = NULL, "
+                "last_error = NULL WHERE dead_at IS NOT NULL AND sent_at IS NULL"
+            )
+            if seqs is None:
+                cursor = await db.execute(sql)
+                count = cursor.rowcount
+                await cursor.close()
+            else:
+                count = 0
+                for seq in sorted(set(seqs)):
+                    cursor = await db.execute(sql + " AND seq = ?", (int(seq),))
+                    count += cursor.rowcount
+                    await cursor.close()
+        self.wake()
+        await self._report()
+        return count
+
+    async def recent_for_patient(self, patient_id: str, limit: int = 5) -> list[RecentInteraction]:
+        """Recent interactions of every agent with this patient, newest first.
+
+        Runs on a connection of its own (a lookup never waits behind a
+        delivery batch). Raises :class:`HubUnavailableError` when the hub does not
+        answer within ``lookup_timeout`` seconds or fails.
+        """
+        try:
+            async with asyncio.timeout(self._lookup_timeout), self._lookup_lock:
+                if self._lookup is None or self._lookup.closed:
+                    self._lookup = await self._connect_hub()
+                conn = self._lookup
+                async with conn.transaction(), conn.cursor() as cursor:
+                    await cursor.execute(
+                        "SELECT at, agent_id, disposition, urgency "
+                        "FROM careline.recent_interactions_for_patient(%s, %s)",
+                        (patient_id, limit),
+                    )
+                    rows = await cursor.fetchall()
+        except TimeoutError:
+            await self._drop_lookup()
+            raise HubUnavailableError("the hub did not answer in time") from None
+        except psycopg.Error as exc:
+            if isinstance(exc, psycopg.OperationalError):
+                await self._drop_lookup()
+            raise HubUnavailableError(_describe(exc)) from None
+        return [
+            RecentInteraction(_aware(at), str(agent), str(disposition), str(urgency))
+            for at, agent, disposition, urgency in rows
+        ]
+
+    async def close(self) -> None:
+        """Close the hub connections (the worker reconnects if used again)."""
+        await self._drop_connection()
+        await self._drop_lookup()
+
+    # -- delivery ---------------------------------------------------------
+
+    async def _head(self) -> list[tuple[Any, ...]]:
+        """The first unsent, live rows, in seq order, at most one batch."""
+        return await self._store.fetch_all(
+            "SELECT seq, kind, entity_id, payload, created_at, attempts, next_attempt_at "
+            "FROM outbox WHERE sent_at IS NULL AND dead_at IS NULL ORDER BY seq LIMIT ?",
+            (self._batch,),
+        )
+
+    def _due(self, rows: Sequence[tuple[Any, ...]]) -> bool:
+        waits = [str(row[6]) for row in rows if row[6] is not None]
+        return not waits or max(waits) <= _stamp(self._clock())
+
+    async def _seconds_until_due(self) -> float | None:
+        rows = await self._store.fetch_all(
+            "SELECT max(next_attempt_at) FROM (SELECT next_attempt_at FROM outbox "
+            "WHERE sent_at IS NULL AND dead_at IS NULL ORDER BY seq LIMIT ?)",
+            (self._batch,),
+        )
+        rows_left = await self._store.fetch_all(
+            "SELECT 1 FROM outbox WHERE sent_at IS NULL AND dead_at IS NULL LIMIT 1"
+        )
+        if not rows_left:
+            return None
+        if not rows or rows[0][0] is None:
+            return 0.0
+        wait = (datetime.fromisoformat(str(rows[0][0])) - self._clock()).total_seconds()
+        return max(0.0, wait)
+
+    async def _deliver_batch(self, rows: Sequence[tuple[Any, ...]]) -> int | None:
+        """One hub transaction for ``rows``; returns how many were delivered,
+        or None when the batch failed as a whole (backoff recorded)."""
+        try:
+            answers = await self._ingest(rows)
+        except (psycopg.DataError, psycopg.IntegrityError) as exc:
+            # The hub refused the call over some row's content rather than
+            # answering 'rejected' for it: go one row at a time to find it.
+            if len(rows) > 1:
+                return await self._deliver_singly(rows)
+            await self._settle({}, {int(rows[0][0]): "rejected: " + _describe(exc)})
+            self._counts["rejected"] += 1
+            self._hub_answered()
+            return 0
+        except (psycopg.Error, OSError, TimeoutError) as exc:
+            await self._hub_failed(exc, rows)
+            return None
+        sent: dict[int, str] = {}
+        dead: dict[int, str] = {}
+        for seq, status in answers.items():
+            if status in ("stored", "duplicate"):
+                sent[seq] = status
+                self._counts[status] += 1
+            elif status.startswith("rejected"):
+                dead[seq] = status[:_ERROR_CHARS]
+            else:
+                dead[seq] = f"the hub answered {status[:40]!r}"
+        self._counts["rejected"] += len(dead)
+        missing = [int(row[0]) for row in rows if int(row[0]) not in answers]
+        if missing:
+            # Committed but incomplete: the answered rows are done; the others
+            # go again (and come back 'duplicate' if the hub did store them).
+            log.warning("hub answered %d of %d records", len(answers), len(rows))
+        await self._settle(sent, dead)
+        self._hub_answered()
+        if missing:
+            await self._record_failure(
+                [row for row in rows if int(row[0]) in missing], "the hub skipped records"
+            )
+            return len(sent) if sent else None
+        return len(sent)
+
+    async def _deliver_singly(self, rows: Sequence[tuple[Any, ...]]) -> int | None:
+        delivered = 0
+        for row in rows:
+            taken = await self._deliver_batch([row])
+            if taken is None:
+                return delivered or None
+            delivered += taken
+        return delivered
+
+    async def _ingest(self, rows: Sequence[tuple[Any, ...]]) -> dict[int, str]:
+        source = await self._source_id()
+        # Payloads are stored as checked JSON text: spliced in as they are,
+        # not parsed and serialised again.
+        records = "[" + ",".join(_record_json(row) for row in rows) + "]"
+        async with self._hub_lock:
+            conn = await self._connection()
+            try:
+                async with conn.transaction(), conn.cursor() as cursor:
+                    await cursor.execute(
+                        "SELECT source_seq, status FROM careline.ingest(%s::uuid, %s::jsonb)",
+                        (source, records),
+                    )
+                    answers = {int(seq): str(status) for seq, status in await cursor.fetchall()}
+            except psycopg.OperationalError:
+                await self._drop_connection()
+                raise
+        if self._after_commit is not None:
+            self._after_commit()
+        return answers
+
+    async def _settle(self, sent: dict[int, str], dead: dict[int, str]) -> None:
+        """Mark delivered rows sent and rejected ones dead, in one local transaction."""
+        stamp = _stamp(self._clock())
+        async with self._store.transaction() as db:
+            seqs = sorted(sent)
+            for start in range(0, len(seqs), 500):
+                chunk = seqs[start : start + 500]
+                await db.execute(
+                    "UPDATE outbox SET sent_at = ?, next_attempt_at = NULL, last_error = NULL "
+                    f"WHERE sent_at IS NULL AND seq IN ({', '.join('?' * len(chunk))})",
+                    (stamp, *chunk),
+                )
+            await db.executemany(
+                "UPDATE outbox SET dead_at = ?, last_error = ?, attempts = attempts + 1 "
+                "WHERE seq = ? AND sent_at IS NULL",
+                [(stamp, reason, seq) for seq, reason in sorted(dead.items())],
+            )
+        if dead:
+            log.warning("the hub rejected %d outbox rows (parked)", len(dead))
+
+    async def _hub_failed(
+        self, exc: BaseException, rows: Sequence[tuple[Any, ...]] | None = None
+    ) -> None:
+        self._failures += 1
+        self._last_error = _describe(exc)
+        if isinstance(exc, psycopg.OperationalError | OSError | TimeoutError):
+            await self._drop_connection()
+        log.info("hub sync failed (%d in a row): %s", self._failures, self._last_error)
+        if rows:
+            await self._record_failure(rows, self._last_error)
+
+    async def _record_failure(self, rows: Sequence[tuple[Any, ...]], error: str) -> None:
+        attempts = max(int(row[5]) for row in rows)
+        delay = backoff_delay(attempts, self._base, self._cap, self._rng)
+        retry_at = _stamp(self._clock() + timedelta(seconds=delay))
+        seqs = [int(row[0]) for row in rows]
+        async with self._store.transaction() as db:
+            for start in range(0, len(seqs), 500):
+                chunk = seqs[start : start + 500]
+                await db.execute(
+                    "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, "
+                    f"last_error = ? WHERE sent_at IS NULL AND seq IN "
+                    f"({', '.join('?' * len(chunk))})",
+                    (retry_at, error[:_ERROR_CHARS], *chunk),
+                )
+
+    def _hub_answered(self) -> None:
+        self._failures = 0
+        self._last_ok = self._clock()
+        self._last_error = None
+
+    # -- plumbing ---------------------------------------------------------
+
+    async def _connection(self) -> psycopg.AsyncConnection[Any]:
+        if self._conn is None or self._conn.closed:
+            self._conn = await asyncio.wait_for(self._connect_hub(), self._connect_timeout)
+        return self._conn
+
+    async def _drop_connection(self) -> None:
+        conn, self._conn = self._conn, None
+        await _close_quietly(conn)
+
+    async def _drop_lookup(self) -> None:
+        conn, self._lookup = self._lookup, None
+        await _close_quietly(conn)
+
+    async def _source_id(self) -> str:
+        if self._source is None:
+            rows = await self._store.fetch_all("SELECT id FROM workstation")
+            self._source = str(rows[0][0])
+        return self._source
+
+    def _records(self, page: Sequence[tuple[Any, ...]]) -> list[ImportItem | Rejection]:
+        items: list[ImportItem | Rejection] = []
+        for seq, kind, _resource_id, resource in page:
+            body = resource if isinstance(resource, dict) else json.loads(resource)
+            try:
+                items.append(record_from_fhir(body, self._region))
+            except RecordError as exc:
+                items.append(Rejection("hub", f"seq {seq} ({kind})", str(exc)))
+        return items
+
+    async def _report(self) -> None:
+        if self._on_status is None:
+            return
+        status = await self.status()
+        if status != self._last_status:
+            self._last_status = status
+            self._on_status(status)
+
+
+async def _close_quietly(conn: psycopg.AsyncConnection[Any] | None) -> None:
+    if conn is not None and not conn.closed:
+        with contextlib.suppress(psycopg.Error, OSError):
+            await conn.close()
+
+
+async def _counts(store: Store) -> tuple[int, str | None, int]:
+    rows = await store.fetch_all(
+        "SELECT count(*), min(created_at), "
+        "(SELECT count(*) FROM outbox WHERE dead_at IS NOT NULL AND sent_at IS NULL) "
+        "FROM outbox WHERE sent_at IS NULL AND dead_at IS NULL"
+    )
+    backlog, oldest, dead = rows[0]
+    return int(backlog), (str(oldest) if oldest is not None else None), int(dead)
+
+
+def _record_json(row: tuple[Any, ...]) -> str:
+    seq, kind, entity_id, payload, created_at = row[:5]
+    return (
+        f'{{"source_seq":{int(seq)},"kind":{json.dumps(kind)},'
+        f'"entity_id":{json.dumps(entity_id)},"payload":{payload},'
+        f'"created_at":{json.dumps(created_at)}}}'
+    )
+
+
+_SECRET = re.compile(r"(password|passwd|pwd)\s*=\s*\S+", re.IGNORECASE)
+
+
+def _describe(exc: BaseException) -> str:
+    """A short, PHI-free text for a failure."""
+    if isinstance(exc, TimeoutError):
+        return "the hub did not answer in time"
+    if isinstance(exc, psycopg.OperationalError | OSError):
+        # Connection failures name host and port; nothing of the data.
+        lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+        text = _SECRET.sub(r"\1=***", lines[0] if lines else type(exc).__name__)
+        return f"hub unreachable: {text}"[:_ERROR_CHARS]
+    if isinstance(exc, psycopg.Error):
+        # Other server messages may quote a value from a record.
+        state = exc.sqlstate or "no SQLSTATE"
+        return f"hub error {type(exc).__name__} ({state})"
+    return type(exc).__name__
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _age(oldest: str | None, now: datetime) -> float | None:
+    if oldest is None:
+        return None
+    return max(0.0, (now - datetime.fromisoformat(oldest)).total_seconds())
+
+
+def _aware(value: Any) -> datetime:
+    if isinstance(value, datetime):
+        return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    return datetime.fromisoformat(str(value))
+
+
+__all__ = [
+    "OFFLINE_AFTER",
+    "Connect",
+    "DeadLetter",
+    "HubUnavailableError",
+    "RecentInteraction",
+    "SyncState",
+    "SyncStatus",
+    "SyncWorker",
+    "backoff_delay",
+    "hub_connector",
+    "outbox_status",
+]

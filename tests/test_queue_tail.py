@@ -1,0 +1,257 @@
+"""``careline queue tail``: a real subprocess following a store (and the hub, when there is one)."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import json
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from console.core.interactions import InteractionStore
+from console.core.store import Store
+from tests.support import ROOT
+
+
+def tail(store: Path, *args: str, stdout: int = subprocess.PIPE) -> subprocess.Popen[str]:
+    env = {**os.environ, "CARELINE_STORE__PATH": str(store)}
+    return subprocess.Popen(
+        [sys.executable, "-m", "console", "queue", "tail", *args],
+        cwd=ROOT,
+        env=env,
+        stdout=stdout,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+_READERS: dict[int, queue.Queue[str]] = {}
+
+
+def read_lines(proc: subprocess.Popen[str], count: int, timeout: float = 20.0) -> list[str]:
+    """Up to ``count`` lines the process prints within ``timeout`` (a thread reads its stdout)."""
+    lines_in = _READERS.get(proc.pid)
+    if lines_in is None:
+        lines_in = _READERS[proc.pid] = queue.Queue()
+        stdout = proc.stdout
+        assert stdout is not None
+
+        def pump(sink: queue.Queue[str] = lines_in) -> None:
+            for line in stdout:
+                sink.put(line)
+
+        threading.Thread(target=pump, daemon=True).start()
+    lines: list[str] = []
+    deadline = time.monotonic() + timeout
+    while len(lines) < count:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            break
+        try:
+            lines.append(lines_in.get(timeout=left))
+        except queue.Empty:
+            break
+    return lines
+
+
+@pytest.fixture
+def procs() -> Iterator[list[subprocess.Popen[str]]]:
+    started: list[subprocess.Popen[str]] = []
+    yield started
+    for proc in started:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(10)
+
+
+async def publish_calls(store_path: Path, count: int, start: int = 0) -> list[int]:
+    store = await Store.open(store_path)
+    try:
+        outbox = InteractionStore(store)
+        seqs = []
+        for n in range(start, start + count):
+            queue = "nurse" if n % 2 == 0 else "billing"
+            payload: dict[str, Any] = {
+                "agent_id": f"agent-{n % 3}",
+                "call_id": f"call-{n}",
+                "queue": queue,
+                "event": "offered",
+                "wait_s": 0.0,
+                "talk_s": 0.0,
+                "acw_s": 0.0,
+                "at": "2026-11-26T10:00:00.000Z",
+            }
+            seqs.append(await outbox.publish("call_event", f"call-{n}", payload))
+            if n % 10 == 0:
+                state = {
+                    "agent_id": f"agent-{n % 3}",
+                    "agent_name": "Ann \x1b[31m[b]red[/b]",
+                    "availability": "available",
+                    "reason": "",
+                    "since": "2026-11-26T10:00:00.000Z",
+                    "on_call": False,
+                    "call_since": None,
+                    "at": "2026-11-26T10:00:00.000Z",
+                }
+                seqs.append(await outbox.publish("agent_state", f"agent-{n % 3}", state))
+        # Not floor records: the tail never shows them.
+        await outbox.publish("audit_head", "x", {"hash": "0"})
+        return seqs
+    finally:
+        await store.close()
+
+
+async def test_json_tail_prints_every_event_once_in_order(
+    tmp_path: Path, procs: list[subprocess.Popen[str]]
+) -> None:
+    store = tmp_path / "store.sqlite3"
+    before = await publish_calls(store, 5)
+    proc = tail(store, "--json", "--from-seq", "0")
+    procs.append(proc)
+    assert [json.loads(line)["seq"] for line in read_lines(proc, len(before))] == before
+    after = await publish_calls(store, 40, start=5)
+    lines = read_lines(proc, len(after))
+    records = [json.loads(line) for line in lines]
+    assert [record["seq"] for record in records] == after
+    assert records[-1]["payload"]["call_id"] == "call-44"
+    assert read_lines(proc, 1, timeout=1.0) == []  # nothing repeated
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(10) == 0
+    assert proc.stderr is not None
+    assert "Traceback" not in proc.stderr.read()
+
+
+async def test_queue_filter_and_safe_human_lines(
+    tmp_path: Path, procs: list[subprocess.Popen[str]]
+) -> None:
+    store = tmp_path / "store.sqlite3"
+    await publish_calls(store, 1)
+    proc = tail(store, "--queue", "billing", "--from-seq", "0")
+    procs.append(proc)
+    await publish_calls(store, 10, start=1)
+    lines = read_lines(proc, 5)
+    assert [line.split()[5] for line in lines] == ["queue=billing"] * 5
+    assert [line.split()[6] for line in lines] == [f"call=call-{n}" for n in (1, 3, 5, 7, 9)]
+    assert read_lines(proc, 1, timeout=1.0) == []
+    human = tail(store, "--from-seq", "0")
+    procs.append(human)
+    state_line = read_lines(human, 2)[1]  # after call-0's offer
+    assert state_line.split()[2:] == ["agent-0", "agent_state", "available"]
+    shown = read_lines(human, 30, timeout=2.0)
+    assert all("\x1b" not in line for line in shown)
+
+
+async def test_default_start_is_the_last_ten(
+    tmp_path: Path, procs: list[subprocess.Popen[str]]
+) -> None:
+    store = tmp_path / "store.sqlite3"
+    seqs = await publish_calls(store, 30)
+    proc = tail(store, "--json")
+    procs.append(proc)
+    assert [json.loads(line)["seq"] for line in read_lines(proc, 10)] == seqs[-10:]
+
+
+def test_piped_into_head_exits_quietly(tmp_path: Path) -> None:
+    store = tmp_path / "store.sqlite3"
+    asyncio.run(publish_calls(store, 50))
+    env = {**os.environ, "CARELINE_STORE__PATH": str(store)}
+    pipeline = subprocess.Popen(
+        f"set -o pipefail; {sys.executable} -m console queue tail --from-seq 0 | head -n 3",
+        shell=True,
+        executable="/bin/bash",
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # so that a hung tail can be stopped with the shell
+    )
+    try:
+        stdout, stderr = pipeline.communicate(timeout=30)
+    finally:
+        if pipeline.poll() is None:
+            os.killpg(pipeline.pid, signal.SIGKILL)
+            pipeline.wait(10)
+    result = subprocess.CompletedProcess(pipeline.args, pipeline.returncode, stdout, stderr)
+    assert len(result.stdout.splitlines()) == 3
+    assert result.returncode == 141
+    assert result.stderr == ""
+
+
+HUB = importlib.util.find_spec("tests.pg") is not None
+if HUB:
+    from tests.pg import hub, pg_cluster  # noqa: F401 - fixtures for the hub test
+
+
+@pytest.mark.skipif(not HUB, reason="tests/pg.py (the hub fixtures) is not there yet")
+def test_hub_tail_survives_a_killed_connection(request: pytest.FixtureRequest) -> None:
+    """The tail's backend is terminated, 100 events come in, each is printed once in order."""
+    import psycopg
+
+    hub = request.getfixturevalue("hub")
+    dsn: str = hub.add_supervisor("sup")
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "console",
+            "queue",
+            "tail",
+            "--json",
+            "--from-seq",
+            "0",
+            "--dsn",
+            dsn,
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        with psycopg.connect(hub.owner_dsn, autocommit=True) as db:
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline:
+                row = db.execute(
+                    "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'careline-tail'"
+                ).fetchone()
+                if row and row[0] >= 2:
+                    break
+                time.sleep(0.1)
+            db.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE application_name = 'careline-tail'"
+            )
+            seqs = []
+            source = uuid.uuid4()
+            for n in range(100):
+                row = db.execute(
+                    "INSERT INTO careline.floor_events "
+                    "(agent_id, kind, payload, at, source, source_seq) "
+                    "VALUES (%s, 'call_event', %s, now(), %s, %s) RETURNING seq",
+                    (
+                        f"agent-{n % 7}",
+                        json.dumps({"call_id": f"c{n}", "queue": "nurse", "event": "offered"}),
+                        source,
+                        n,
+                    ),
+                ).fetchone()
+                assert row is not None
+                seqs.append(int(row[0]))
+        printed = [json.loads(line)["seq"] for line in read_lines(proc, 100, timeout=30)]
+        assert printed == seqs
+        assert read_lines(proc, 1, timeout=1.0) == []
+    finally:
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(10) == 0
