@@ -51,18 +51,28 @@ class FloorReporter:
         self.agent_name = agent_name
         self._clock = clock
         self._last_state: tuple[str, str, bool] | None = None
+        self._last_at: datetime | None = None
 
     def _utc(self, moment: datetime | None = None) -> str:
         moment = moment or self._clock()
         return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
-    async def agent_state(self, agent: AgentState, active: LiveCall | None) -> None:
-        """Publish the agent's state if it changed since the last one published."""
+    async def agent_state(
+        self, agent: AgentState, active: LiveCall | None, *, heartbeat_s: float | None = None
+    ) -> None:
+        """Publish the agent's state if it changed since the last one published, or
+        (with ``heartbeat_s``) if nothing was published for that long: supervisors
+        tell a quiet console from a lost one by it."""
         on_call = active is not None
         key = (agent.availability, agent.reason, on_call)
-        if key == self._last_state:
+        now = self._clock()
+        quiet = self._last_at is None or (
+            heartbeat_s is not None and (now - self._last_at).total_seconds() >= heartbeat_s
+        )
+        if key == self._last_state and not quiet:
             return
         self._last_state = key
+        self._last_at = now
         payload: dict[str, Any] = {
             "agent_id": self.agent_id,
             "agent_name": self.agent_name,

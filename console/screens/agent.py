@@ -40,6 +40,9 @@ from console.widgets.status_bar import StatusBar
 if TYPE_CHECKING:
     from console.app import CarelineApp
 
+HEARTBEAT_S = 60.0
+"""Seconds between agent-state records when nothing changes (supervisors' "last heard")."""
+
 COMPACT_HEIGHT = 30
 """Below this many rows the history pane gives its space to the workspace."""
 
@@ -244,6 +247,13 @@ class AgentScreen(Screen[None]):
         self._refresh_calls()
         await self._refresh_history()
         await self.wrap_up.restore()
+        # A state record at least every minute: the wallboard's "last heard".
+        self.set_interval(HEARTBEAT_S / 2, self._heartbeat)
+
+    async def _heartbeat(self) -> None:
+        await self.careline.floor.agent_state(
+            self.agent, self.queue.active(), heartbeat_s=HEARTBEAT_S
+        )
 
     def on_resize(self, event: events.Resize) -> None:
         """Small terminals (80×24) drop the history to keep the call panes usable."""
