@@ -185,6 +185,25 @@ async def test_engine_killed_console_recovers_and_keeps_notes(
     assert app.phone.restarts == 1
 
 
+async def test_calls_lost_with_the_engine_are_closed_for_the_floor(
+    console: tuple[CarelineApp, Pilot[int]], tmp_path: Path
+) -> None:
+    """A ringing call that dies with the engine is reported missed, not waiting forever."""
+    app, pilot = console
+    sipp = Sipp(tmp_path, "uac_ring.xml", sip_port(app))
+    await wait_for(pilot, lambda: len(app.agent_screen.queue.ringing()) == 1, what="ringing")
+    process = app.phone.process
+    assert process is not None
+    os.kill(process.pid, signal.SIGKILL)
+    status = app.agent_screen.query_one(StatusBar)
+    await wait_for(pilot, lambda: status.online, 10, "back online")
+    rows = await app.store.fetch_all(
+        "SELECT json_extract(payload, '$.event') FROM outbox WHERE kind = 'call_event' ORDER BY seq"
+    )
+    assert [r[0] for r in rows] == ["offered", "missed"]
+    sipp.stop()
+
+
 async def test_quit_with_a_live_call_asks_first(
     console: tuple[CarelineApp, Pilot[int]], tmp_path: Path
 ) -> None:

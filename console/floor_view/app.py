@@ -144,7 +144,7 @@ class LiveTable(DataTable[Text]):
             else:
                 for column, text in plain.items():
                     if shown[column] != text:
-                        self.update_cell(key, column, cells[column])
+                        self.update_cell(key, column, cells[column], update_width=True)
             self._shown[key] = plain
         current = [row.key.value for row in self.ordered_rows]
         if current != order:

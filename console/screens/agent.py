@@ -272,6 +272,9 @@ class AgentScreen(Screen[None]):
             lost = self.queue.clear()
             if lost:
                 await self.careline.recorder.engine_lost(lost)
+                for call in lost:  # so the wallboard does not count them waiting forever
+                    kind = "ended" if call.answered_at is not None else "missed"
+                    await self.careline.floor.call_event(kind, call)
                 await self._save_notes()
                 self.notify(
                     f"The phone engine stopped; {len(lost)} call(s) were lost. "
