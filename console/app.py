@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from textual import events
 from textual.app import App
 from textual.binding import Binding
 
@@ -27,6 +28,7 @@ from console.core.recorder import CallRecorder
 from console.core.store import Store, StoreKey
 from console.dialogs.confirm import ConfirmDialog
 from console.hub_link import start_sync
+from console.idle import SessionLock
 from console.messages import PhoneEvent, PhoneStatusChanged
 from console.screens.agent import AgentScreen
 from console.widgets.status_bar import StatusBar
@@ -78,6 +80,15 @@ class CarelineApp(App[int]):
             id="app.quit_ctrl",
             tooltip="Leave careline (asks first if calls are live)",
         ),
+        Binding(
+            "ctrl+l",
+            "lock",
+            "Lock",
+            show=False,
+            priority=True,
+            id="session.lock",
+            tooltip="Lock the screen now (calls go on; the PIN unlocks)",
+        ),
     ]
 
     def __init__(
@@ -111,6 +122,8 @@ class CarelineApp(App[int]):
         self._floor: FloorReporter | None = None
         self.sync: SyncWorker | None = None
         """The hub sync, when a hub is configured."""
+        self.session_lock = SessionLock(self)
+        """The idle lock (console/idle.py)."""
 
     @property
     def store(self) -> Store:
@@ -186,6 +199,21 @@ class CarelineApp(App[int]):
         if self.start_phone:
             self.phone.start()
         self.sync = start_sync(self)
+        self.session_lock.start()
+
+    async def on_event(self, event: events.Event) -> None:
+        """Any key or mouse input restarts the idle lock's time."""
+        if isinstance(event, events.Key | events.MouseEvent):
+            self.session_lock.touch()
+        await super().on_event(event)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Quitting and the command palette wait while the screen is locked."""
+        return self.session_lock.allows(action) and super().check_action(action, parameters)
+
+    async def action_lock(self) -> None:
+        """Lock the screen now (ctrl+l)."""
+        await self.session_lock.lock()
 
     def show_sync(self, label: tuple[str, bool]) -> None:
         """Put the hub sync's state in the status bar."""

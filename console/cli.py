@@ -50,6 +50,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_config(run)
 
+    attach = sub.add_parser(
+        "attach",
+        help="bring the console back to the phone engine left running (calls kept)",
+        description=(
+            "Reconnect to the phone engine that kept running after the console exited or its "
+            "SSH session dropped: calls, their timers and an unsaved wrap-up come back. Only "
+            "the same OS user can attach. Fails if no engine is running (use `careline run`)."
+        ),
+    )
+    _add_config(attach)
+
     demo = sub.add_parser(
         "demo",
         help="try careline with simulated patients calling in (no PBX or hub needed)",
@@ -196,6 +207,26 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_hub_subcommands(hub)
 
+    pin = sub.add_parser(
+        "pin",
+        help="set the PIN that unlocks the console after an idle lock",
+        description="Manage your unlock PIN (a salted hash in a 0600 file).",
+    )
+    _add_config(pin)
+    from console.core.pin import add_subcommands as add_pin_subcommands
+
+    add_pin_subcommands(pin)
+
+    doctor = sub.add_parser(
+        "doctor",
+        help="check the store, engine socket, registration, audio, hub, clock and TLS",
+        description="Check what careline needs on this machine and print what to fix.",
+    )
+    _add_config(doctor)
+    from console.doctor import add_arguments as add_doctor_arguments
+
+    add_doctor_arguments(doctor)
+
     sub.add_parser(
         "paths",
         help="show where careline keeps its files",
@@ -214,6 +245,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     command = args.command or "run"
     try:
+        if command == "doctor":  # before loading: a bad config is one of its findings
+            from console.doctor import run as run_doctor
+
+            return run_doctor(args)
         config = _load(args)
         if command == "engine":
             return _engine(args, config)
@@ -230,6 +265,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from console.core.audit_commands import run as run_audit
 
             return run_audit(args, config)
+        if command == "pin":
+            from console.core.pin import run as run_pin
+
+            return run_pin(args, config.agent.id, config.session.pin_file)
         if command == "scripts":
             from console.core.scripts.commands import run as run_scripts
 
@@ -252,7 +291,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_demo(config, interval=args.interval, ring_timeout=args.ring_timeout)
         from console.launch import run_console
 
-        return run_console(config, config_path=args.config)
+        return run_console(config, config_path=args.config, attach_only=command == "attach")
     except ConfigError as exc:
         print(f"careline: {exc}", file=sys.stderr)
         return EXIT_USAGE

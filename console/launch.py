@@ -81,8 +81,15 @@ def _load_demo_patients(path: Path, region: str) -> None:
     asyncio.run(load())
 
 
-def run_console(config: CarelineConfig, *, config_path: Path | None) -> int:
-    """Open the agent console with the user's configuration."""
+def run_console(
+    config: CarelineConfig, *, config_path: Path | None, attach_only: bool = False
+) -> int:
+    """Open the agent console with the user's configuration.
+
+    An engine already running on the socket (left by a console that exited or
+    lost its terminal) is attached to, calls and all; ``attach_only`` refuses
+    to start a new one.
+    """
     wiring = _wiring(
         listen=config.sip.listen,
         socket_path=config.engine.socket or runtime_dir() / "engine.sock",
@@ -91,8 +98,28 @@ def run_console(config: CarelineConfig, *, config_path: Path | None) -> int:
         config_path=config_path,
         log_name="engine",
     )
-    result = create_app(config, wiring).run()
+    if attach_only and not _engine_answers(wiring.socket_path):
+        print(
+            f"careline: no phone engine is running on {wiring.socket_path} "
+            "(start one with `careline run`)",
+            file=sys.stderr,
+        )
+        return 1
+    app = create_app(config, wiring)
+    app.phone.attach_only = attach_only
+    result = app.run()
     return int(result or 0)
+
+
+def _engine_answers(path: Path) -> bool:
+    """Whether something accepts connections on the engine socket."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+        probe.settimeout(2)
+        try:
+            probe.connect(str(path))
+        except OSError:
+            return False
+    return True
 
 
 def free_udp_port(host: str = "127.0.0.1") -> int:

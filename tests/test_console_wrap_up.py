@@ -17,7 +17,7 @@ from console.dialogs.wrap_up import WrapUpDialog
 from tests.console_app import make_app, screen_text, scripted_call, sip_port, wait_for
 from tests.support import Sipp, free_udp_port
 from tests.test_demo_tmux import processes_mentioning
-from tests.tmux import TmuxSession
+from tests.tmux import TmuxSession, console_pid
 
 
 async def interactions(path: Path) -> list[tuple[object, ...]]:
@@ -132,14 +132,7 @@ def test_a_killed_console_reopens_the_wrap_up_draft(tmp_path: Path, isolated_hom
         first.keys("m")  # refill requested
         time.sleep(0.5)  # the draft is saved on the change, in the background
         assert sipp.wait() == 0, sipp.report()
-        consoles = [
-            line
-            for line in processes_mentioning(str(config))
-            if line.split(": ", 1)[1].startswith(sys.executable.rsplit("/", 1)[0])
-            and line.rstrip().endswith(" run")  # the console, not the engine it started
-        ]
-        assert len(consoles) == 1, consoles
-        os.kill(int(consoles[0].split(":", 1)[0]), signal.SIGKILL)
+        os.kill(console_pid(str(config)), signal.SIGKILL)
         first.wait_for("CARELINE-EXIT", 10)
 
         second = TmuxSession(command, env)

@@ -6,6 +6,7 @@ import os
 import shlex
 import shutil
 import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Mapping
@@ -60,3 +61,17 @@ class TmuxSession:
     def kill(self) -> None:
         """Kill the tmux server (and so whatever still runs in it)."""
         self._tmux("kill-server")
+
+
+def console_pid(config: str) -> int:
+    """PID of the one console started with ``--config config`` … ``run`` (not its engine)."""
+    from tests.test_demo_tmux import processes_mentioning
+
+    python_dir = sys.executable.rsplit("/", 1)[0]
+    consoles = [
+        line
+        for line in processes_mentioning(config)
+        if line.split(": ", 1)[1].startswith(python_dir) and line.rstrip().endswith(" run")
+    ]
+    assert len(consoles) == 1, consoles
+    return int(consoles[0].split(":", 1)[0])

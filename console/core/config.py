@@ -376,6 +376,17 @@ class SuperviseConfig(_Model):
     """Alert when nothing has been heard from an agent's console this long."""
 
 
+class SessionConfig(_Model):
+    """The agent's sign-in PIN and the idle screen lock."""
+
+    idle_lock_minutes: Annotated[float, Field(ge=0, le=480)] = 10
+    """Lock the screen (hiding all patient data) after this many minutes without
+    a key or mouse event; the call goes on. 0: never lock by itself."""
+    pin_file: Path | None = None
+    """The agent's PIN file (salted scrypt hash, mode 0600) written by
+    ``careline pin set``; default: ``careline-pin`` in the user config directory."""
+
+
 class CarelineConfig(_Model):
     """The whole configuration."""
 
@@ -399,6 +410,8 @@ class CarelineConfig(_Model):
     """The central hub; none by default."""
     supervise: SuperviseConfig = SuperviseConfig()
     """The supervisor's wallboard."""
+    session: SessionConfig = SessionConfig()
+    """Sign-in PIN and idle lock."""
     keymap: dict[
         Annotated[str, Field(pattern=r"^[a-z_]+\.[a-z_]+$")],
         Annotated[str, Field(min_length=1, max_length=40)],

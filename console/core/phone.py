@@ -87,6 +87,10 @@ class PhoneClient:
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
         self.restarts = 0
+        self.attached = False
+        """True when serving an engine an earlier console left running."""
+        self.attach_only = False
+        """Never spawn: only attach to a running engine (``careline attach``)."""
 
     # ------------------------------------------------------------------ control
     def start(self) -> None:
@@ -94,7 +98,11 @@ class PhoneClient:
         self._task = asyncio.get_running_loop().create_task(self._supervise())
 
     async def stop(self) -> None:
-        """Stop the engine: a shutdown command, then SIGTERM, then SIGKILL, by PID."""
+        """Stop the engine: a shutdown command, then SIGTERM, then SIGKILL, by PID.
+
+        An engine this console attached to (not its child) gets the shutdown
+        command only: its PID is not ours to signal.
+        """
         self._stopping = True
         process = self.process
         if process is not None and process.returncode is None:
@@ -104,6 +112,9 @@ class PhoneClient:
                 await asyncio.wait_for(process.wait(), STOP_TIMEOUT)
             except TimeoutError:
                 await _terminate(process)
+        elif self.attached and self.status.online:
+            with contextlib.suppress(PhoneError, OSError):
+                await self.command("shutdown", reply_timeout=1.0)
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -150,7 +161,24 @@ class PhoneClient:
             await asyncio.sleep(self.restart_delay)
 
     async def _run_once(self) -> str:
-        """Spawn, connect and serve one engine lifetime; return why it ended."""
+        """Attach to a running engine, or spawn one; serve it; return why it ended."""
+        attached = await self._attach()
+        if attached is not None:
+            # An engine outlived an earlier console (a dropped SSH session, a
+            # detach): take over its calls instead of starting a second one.
+            self.process = None
+            self.attached = True
+            self._writer = attached[1]
+            try:
+                await self._read(attached[0])
+            finally:
+                self._close_writer()
+                self._fail_pending()
+            return "lost the connection to the phone engine"
+        if self.attach_only:
+            self._stopping = True
+            return "no phone engine is running to attach to"
+        self.attached = False
         stderr = open(self.stderr_path, "wb") if self.stderr_path else None  # noqa: SIM115, ASYNC230 - local file, no network wait
         try:
             self.process = await asyncio.create_subprocess_exec(
@@ -178,6 +206,17 @@ class PhoneClient:
             self._close_writer()
             await self._reap(process)
         return self._engine_error() or f"phone engine stopped (exit {process.returncode})"
+
+    async def _attach(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter] | None:
+        """A connection to an engine already serving our socket, or None.
+
+        The socket lives in a 0700 directory and the engine checks the peer's
+        uid (SO_PEERCRED): only the same OS user gets here.
+        """
+        try:
+            return await asyncio.open_unix_connection(str(self.socket_path), limit=1 << 17)
+        except OSError:
+            return None
 
     async def _connect(
         self, process: asyncio.subprocess.Process
@@ -219,10 +258,13 @@ class PhoneClient:
                 self._set_status(PhoneStatus(True, "online", str(status.get("listen", ""))))
             self._on_event(message)
 
-    async def _reap(self, process: asyncio.subprocess.Process) -> None:
+    def _fail_pending(self) -> None:
         for future in self._pending.values():
             if not future.done():
                 future.set_exception(PhoneOfflineError())
+
+    async def _reap(self, process: asyncio.subprocess.Process) -> None:
+        self._fail_pending()
         if process.returncode is None:
             await _terminate(process)
 

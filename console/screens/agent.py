@@ -275,7 +275,7 @@ class AgentScreen(Screen[None]):
                 for call in lost:  # so the wallboard does not count them waiting forever
                     kind = "ended" if call.answered_at is not None else "missed"
                     await self.careline.floor.call_event(kind, call)
-                await self._save_notes()
+                await self.save_notes()
                 self.notify(
                     f"The phone engine stopped; {len(lost)} call(s) were lost. "
                     "Restarting the phone…",
@@ -314,7 +314,7 @@ class AgentScreen(Screen[None]):
                     and call.direction == "inbound"
                     and self.notes_call_id != call.id
                 ):
-                    await self._save_notes()  # the previous call's notes, before the box clears
+                    await self.save_notes()  # the previous call's notes, before the box clears
                     self._start_notes(call)
                     self.guidance.start(call)
                 self._react(name, call, event)
@@ -323,7 +323,7 @@ class AgentScreen(Screen[None]):
         # waiting for an fsync; the writes still happen in event order.
         finished = await self.careline.recorder.record(event)
         if ended_with_notes:
-            await self._save_notes()
+            await self.save_notes()
         if finished:
             await self._refresh_history()
         await self._report_floor(name, call if name != "hello" else None, event)
@@ -514,7 +514,8 @@ class AgentScreen(Screen[None]):
         self.notes_call_id = call.id
         self.query_one("#notes", TextArea).text = ""
 
-    async def _save_notes(self) -> None:
+    async def save_notes(self) -> None:
+        """Save the notes box to the call it belongs to (nothing when it is empty)."""
         if self.notes_call_id is None:
             return
         text = self.query_one("#notes", TextArea).text

@@ -1,0 +1,69 @@
+"""A console that dies never drops the call: the engine (its own session)
+keeps the call, and `careline attach` brings the screen back to it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.support import ROOT, Sipp, free_udp_port
+from tests.test_demo_tmux import processes_mentioning
+from tests.tmux import TmuxSession, console_pid
+
+
+def test_console_killed_mid_call_keeps_the_call_and_attach_restores_it(
+    tmp_path: Path, isolated_home: Path
+) -> None:
+    port = free_udp_port()
+    config = tmp_path / "console.yaml"
+    config.write_text("wrap_up:\n  mode: optional\n", encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if k.startswith(("XDG_", "HOME", "PATH"))}
+    env.update(
+        TERM="xterm-256color", CARELINE_SIP__LISTEN=f"127.0.0.1:{port}", CARELINE_UI__BELL="false"
+    )
+    careline = [sys.executable, "-m", "console", "--config", str(config)]
+    first = TmuxSession([*careline, "run"], env)
+    second: TmuxSession | None = None
+    sipp: Sipp | None = None
+    try:
+        first.wait_for("phone online", 30)
+        sipp = Sipp(tmp_path, "uac_agent_hangs_up.xml", port)
+        first.wait_for("ringing", 15)
+        first.keys("a")
+        first.wait_for("talking", 10)
+        os.kill(console_pid(str(config)), signal.SIGKILL)
+        first.wait_for("CARELINE-EXIT", 10)
+        engines = [p for p in processes_mentioning(str(isolated_home)) if " engine " in p]
+        assert len(engines) == 1, engines  # the engine, with its call, is still there
+        assert sipp.proc.poll() is None  # and the caller is still connected
+
+        second = TmuxSession([*careline, "attach"], env)
+        screen = second.wait_for("talking 0:", 30)  # the call and its running timer
+        assert "Test Patient" in screen or "+1" in screen
+        second.keys("h")
+        assert sipp.wait() == 0, sipp.report()
+        second.wait_for("Esc", 15)  # the wrap-up of the call taken before the drop
+    finally:
+        first.kill()
+        if second is not None:
+            second.kill()
+        if sipp is not None:
+            sipp.stop()
+        for line in processes_mentioning(str(isolated_home)):
+            os.kill(int(line.split(":", 1)[0]), signal.SIGTERM)
+
+
+def test_attach_without_an_engine_says_so() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "console", "attach"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+        env={**os.environ, "TERM": "dumb"},
+    )
+    assert result.returncode == 1
+    assert "no phone engine is running" in result.stderr

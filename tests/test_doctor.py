@@ -1,0 +1,223 @@
+"""``careline doctor`` through the real command line, in an isolated HOME."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.pg import Hub
+from tests.support import ROOT, free_udp_port, stop_process
+
+
+def doctor(*args: str) -> tuple[int, dict[str, dict[str, Any]], str]:
+    done = subprocess.run(
+        [sys.executable, "-m", "console", *args, "doctor", "--json"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=90,
+    )
+    checks = {check["name"]: check for check in json.loads(done.stdout)}
+    return done.returncode, checks, done.stdout + done.stderr
+
+
+def runtime() -> Path:
+    return Path(os.environ["XDG_RUNTIME_DIR"]) / "careline"
+
+
+def write_config(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "careline.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_fresh_environment_is_healthy() -> None:
+    code, checks, output = doctor()
+
+    assert code == 0, output
+    assert checks["config"]["status"] == "ok"
+    store = checks["store"]
+    assert store["status"] == "ok"
+    for fact in ("WAL", "0600", "migrations 9/9", "created"):
+        assert fact in store["detail"]
+    assert checks["socket"]["status"] == "ok"
+    assert "no engine running" in checks["socket"]["detail"]
+    assert checks["hub"]["status"] == "skip"
+    assert checks["registration"]["status"] == "skip"
+    assert checks["tls"]["status"] == "skip"
+    assert checks["audio mode"]["status"] == "skip"
+    assert all(c["status"] in {"ok", "warn", "skip"} for c in checks.values())
+
+
+def test_human_output_is_aligned_lines() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "console", "doctor"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=90,
+    )
+
+    assert done.returncode == 0, done.stderr
+    first = done.stdout.splitlines()[:3]
+    assert first[0].startswith("✓ config ")
+    assert first[1].startswith("✓ store ")
+    # One-word names: the detail column starts after the padded name.
+    assert len({len(re.match(r"\S \S+\s+", line)[0]) for line in first}) == 1  # type: ignore[index]
+
+
+def test_store_readable_by_others_is_reported_with_a_fix() -> None:
+    assert doctor()[0] == 0
+    store = Path(os.environ["XDG_DATA_HOME"]) / "careline" / "careline.sqlite3"
+    store.chmod(0o644)
+
+    _, checks, _ = doctor()
+
+    assert checks["store"]["status"] in {"warn", "fail"}
+    assert "0644" in checks["store"]["detail"]
+    assert f"chmod 600 {store}" in checks["store"]["fix"]
+
+
+def test_socket_directory_open_to_others_fails_with_a_fix() -> None:
+    runtime().mkdir(mode=0o700)
+    runtime().chmod(0o755)
+
+    code, checks, _ = doctor()
+
+    assert code == 1
+    assert checks["socket"]["status"] == "fail"
+    assert "0755" in checks["socket"]["detail"]
+    assert checks["socket"]["fix"] == f"run chmod 700 {runtime()}"
+
+
+def test_bad_config_fails_and_names_the_problem(tmp_path: Path) -> None:
+    config = write_config(tmp_path, "sip:\n  listen: nowhere\n")
+
+    code, checks, _ = doctor("--config", str(config))
+
+    assert code == 1
+    assert checks["config"]["status"] == "fail"
+    assert "sip.listen" in checks["config"]["detail"]
+    assert checks["config"]["fix"]
+    assert checks["store"]["status"] == "skip"
+
+
+def test_stale_socket_is_a_warning() -> None:
+    import socket
+
+    runtime().mkdir(mode=0o700)
+    path = runtime() / "engine.sock"
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.bind(str(path))  # bound, never listening: what a killed engine leaves
+
+    code, checks, _ = doctor()
+
+    assert code == 0
+    assert checks["socket"]["status"] == "warn"
+    assert "stale socket" in checks["socket"]["detail"]
+    assert f"rm {path}" in checks["socket"]["fix"]
+
+
+def test_running_engine_answers_hello(tmp_path: Path) -> None:
+    port = free_udp_port()
+    path = runtime() / "engine.sock"
+    engine = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "console",
+            "engine",
+            "--no-stdio",
+            "--listen",
+            f"127.0.0.1:{port}",
+            "--socket",
+            str(path),
+            "--log",
+            str(tmp_path / "engine.log"),
+            "--orphan-exit",
+            "0",
+        ],
+        cwd=ROOT,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while not path.exists() and time.monotonic() < deadline and engine.poll() is None:
+            time.sleep(0.05)
+        assert path.exists(), "the engine did not open its socket"
+
+        code, checks, output = doctor()
+    finally:
+        assert stop_process(engine) == 0
+
+    assert code == 0, output
+    socket_check = checks["socket"]
+    assert socket_check["status"] == "ok"
+    assert f"listen 127.0.0.1:{port}" in socket_check["detail"]
+    assert "registration none" in socket_check["detail"]
+    assert "0 call(s)" in socket_check["detail"]
+    assert checks["registration"]["status"] == "skip"
+
+
+def hub_config(tmp_path: Path, hub: Hub, password: str) -> Path:
+    secret = tmp_path / "hub.password"
+    secret.write_text(password + "\n", encoding="utf-8")
+    secret.chmod(0o600)
+    dsn = hub.cluster.dsn("alice", None, hub.dbname)
+    return write_config(
+        tmp_path,
+        f"agent:\n  id: alice\nhub:\n  dsn: {json.dumps(dsn)}\n  password_file: {secret}\n",
+    )
+
+
+def test_reachable_hub_is_ok_and_the_clock_compared(tmp_path: Path, hub: Hub) -> None:
+    hub.add_agent("alice")
+    config = hub_config(tmp_path, hub, hub.passwords["alice"])
+
+    code, checks, output = doctor("--config", str(config))
+
+    assert code == 0, output
+    assert checks["hub"]["status"] == "ok", checks["hub"]
+    assert "schema version" in checks["hub"]["detail"]
+    assert checks["clock"]["status"] == "ok"
+    assert "the hub" in checks["clock"]["detail"]
+    assert hub.passwords["alice"] not in output
+
+
+def test_wrong_hub_password_fails_without_showing_it(tmp_path: Path, hub: Hub) -> None:
+    hub.add_agent("alice")
+    wrong = "not-the-Password-42"
+    config = hub_config(tmp_path, hub, wrong)
+
+    code, checks, output = doctor("--config", str(config))
+
+    assert code == 1
+    assert checks["hub"]["status"] == "fail"
+    assert "authentication failed" in checks["hub"]["detail"]
+    assert checks["hub"]["fix"]
+    assert wrong not in output
+    assert hub.passwords["alice"] not in output
+
+
+@pytest.mark.parametrize("mode", [0o644])
+def test_tls_key_readable_by_others_fails(tmp_path: Path, mode: int) -> None:
+    key = tmp_path / "agent.key"
+    key.write_text("-----BEGIN PRIVATE KEY-----\n", encoding="utf-8")
+    key.chmod(mode)
+    config = write_config(tmp_path, f"sip:\n  tls:\n    key_file: {key}\n")
+
+    code, checks, _ = doctor("--config", str(config))
+
+    assert code == 1
+    assert checks["tls"]["status"] == "fail"
+    assert f"chmod 600 {key}" in checks["tls"]["fix"]
