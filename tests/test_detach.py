@@ -1,5 +1,6 @@
-"""A console that dies never drops the call: the engine (its own session)
-keeps the call, and `careline attach` brings the screen back to it."""
+"""A dropped SSH session never drops the call: the terminal's hangup ends the
+console, the engine (in its own session) keeps the call, and `careline attach`
+brings the screen back to it."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from tests.support import ROOT, Sipp, free_udp_port
@@ -14,7 +16,7 @@ from tests.test_demo_tmux import processes_mentioning
 from tests.tmux import TmuxSession, console_pid
 
 
-def test_console_killed_mid_call_keeps_the_call_and_attach_restores_it(
+def test_terminal_hangup_mid_call_keeps_the_call_and_attach_restores_it(
     tmp_path: Path, isolated_home: Path
 ) -> None:
     port = free_udp_port()
@@ -34,8 +36,12 @@ def test_console_killed_mid_call_keeps_the_call_and_attach_restores_it(
         first.wait_for("ringing", 15)
         first.keys("a")
         first.wait_for("talking", 10)
-        os.kill(console_pid(str(config)), signal.SIGKILL)
-        first.wait_for("CARELINE-EXIT", 10)
+        console = console_pid(str(config))
+        first.kill()  # the terminal goes away: SIGHUP to the console, as when SSH drops
+        deadline = time.monotonic() + 10
+        while Path(f"/proc/{console}").exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not Path(f"/proc/{console}").exists()
         engines = [p for p in processes_mentioning(str(isolated_home)) if " engine " in p]
         assert len(engines) == 1, engines  # the engine, with its call, is still there
         assert sipp.proc.poll() is None  # and the caller is still connected
