@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -14,6 +15,12 @@ from pathlib import Path
 from tests.support import ROOT, Sipp, free_udp_port
 from tests.test_demo_tmux import processes_mentioning
 from tests.tmux import TmuxSession, console_pid
+
+
+def stored_notes(store: Path) -> list[tuple[str]]:
+    """The notes of every call in the console's store."""
+    with sqlite3.connect(store) as db:
+        return [(str(row[0]),) for row in db.execute("SELECT notes FROM calls")]
 
 
 def test_terminal_hangup_mid_call_keeps_the_call_and_attach_restores_it(
@@ -36,18 +43,27 @@ def test_terminal_hangup_mid_call_keeps_the_call_and_attach_restores_it(
         first.wait_for("ringing", 15)
         first.keys("a")
         first.wait_for("talking", 10)
+        first.keys("n")
+        first.keys("-l", "caller asked about a refill")
+        store = isolated_home / "xdg_data_home" / "careline" / "careline.sqlite3"
+        deadline = time.monotonic() + 10  # typed, not saved by hand: saved once typing stops
+        while stored_notes(store) != [("caller asked about a refill",)]:
+            assert time.monotonic() < deadline, stored_notes(store)
+            time.sleep(0.2)
         console = console_pid(str(config))
         first.kill()  # the terminal goes away: SIGHUP to the console, as when SSH drops
         deadline = time.monotonic() + 10
         while Path(f"/proc/{console}").exists() and time.monotonic() < deadline:
             time.sleep(0.1)
         assert not Path(f"/proc/{console}").exists()
+        assert stored_notes(store) == [("caller asked about a refill",)]  # still there
         engines = [p for p in processes_mentioning(str(isolated_home)) if " engine " in p]
         assert len(engines) == 1, engines  # the engine, with its call, is still there
         assert sipp.proc.poll() is None  # and the caller is still connected
 
         second = TmuxSession([*careline, "attach"], env)
         screen = second.wait_for("talking 0:", 30)  # the call and its running timer
+        screen = second.wait_for("caller asked about a refill", 10)  # and its notes
         assert "Test Patient" in screen or "+1" in screen
         second.keys("h")
         assert sipp.wait() == 0, sipp.report()

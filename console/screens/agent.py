@@ -40,6 +40,9 @@ from console.widgets.status_bar import StatusBar
 if TYPE_CHECKING:
     from console.app import CarelineApp
 
+NOTES_SAVE_DELAY = 1.0
+"""Seconds after the last keystroke in the notes box before they are saved."""
+
 HEARTBEAT_S = 60.0
 """Seconds between agent-state records when nothing changes (supervisors' "last heard")."""
 
@@ -198,6 +201,7 @@ class AgentScreen(Screen[None]):
         self.agent = AgentState()
         self.notes_call_id: str | None = None
         self._ticker: Timer | None = None
+        self._notes_timer: Timer | None = None
         self._usable: tuple[bool, bool, bool, bool] | None = None
         self.patients = PatientFlow(self)
         """Screen pop, verification and the card, per call."""
@@ -297,6 +301,7 @@ class AgentScreen(Screen[None]):
             for live in self.queue.calls():
                 if live.direction == "inbound" and not self.patients.looked_up(live.id):
                     self.patients.lookup(live.id, live.caller_number)
+            await self._resume_notes()
         elif name == "call.ended":
             call = self.queue.apply(event)
             ended_with_notes = call is not None and call.id == self.notes_call_id
@@ -513,6 +518,26 @@ class AgentScreen(Screen[None]):
         """A newly answered call gets a fresh notes box (the old notes are saved)."""
         self.notes_call_id = call.id
         self.query_one("#notes", TextArea).text = ""
+
+    async def _resume_notes(self) -> None:
+        """Attached to an engine mid-call: the notes box is that call's again,
+        with what was typed before the terminal went away."""
+        active = self.queue.active()
+        if active is None or active.direction != "inbound" or self.notes_call_id == active.id:
+            return
+        self.notes_call_id = active.id
+        rows = await self.careline.store.fetch_all(
+            "SELECT notes FROM calls WHERE id = ?", (active.id,)
+        )
+        self.query_one("#notes", TextArea).text = str(rows[0][0]) if rows else ""
+
+    @on(TextArea.Changed, "#notes")
+    def _notes_typed(self) -> None:
+        """Notes are saved a second after typing stops, not only when the call
+        ends: a terminal that drops mid-call must not take them with it."""
+        if self._notes_timer is not None:
+            self._notes_timer.stop()
+        self._notes_timer = self.set_timer(NOTES_SAVE_DELAY, self.save_notes)
 
     async def save_notes(self) -> None:
         """Save the notes box to the call it belongs to (nothing when it is empty)."""
