@@ -218,6 +218,10 @@ class PgCluster:
 
     def stop(self) -> None:
         """Stop the server (fast: open sessions are cut off)."""
+        if not self.data.exists():
+            # The files are gone (removed under us): no server can run from them.
+            self._running = False
+            return
         done = self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop")
         if done.returncode != 0 and "not running" not in done.stderr:
             raise RuntimeError(f"pg_ctl stop failed: {done.stdout}{done.stderr}")
