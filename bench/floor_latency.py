@@ -12,7 +12,24 @@ an after-hours machine with no hub). Three readers, same run, same changes:
 - baseline: a bare ``SELECT … WHERE seq > ?`` loop on a plain ``sqlite3``
   connection polling every 0.25 s (LocalFloor's interval) in a thread.
 
-Run: .venv/bin/python -m bench.floor_latency [--agents 200] [--changes 400]
+Hub mode (``--hub``; by default both modes run, local then hub): a throwaway
+PostgreSQL cluster (tests/pg.py, fsync off, 127.0.0.1), a migrated hub
+database, a supervisor login and one agent login per simulated agent
+(``add_login``). Each change is one committed ``careline.ingest`` call made as
+that agent (``SET LOCAL ROLE`` on one publishing connection), so it lands in
+``careline.floor_events`` and rings the ``careline_floor`` doorbell. Readers:
+
+- ``queue tail``: ``careline queue tail --json --dsn`` (the supervisor, no
+  password on the command line: PGPASSWORD in the child's environment);
+- wallboard: ``SupervisorApp`` over a ``HubFloor`` as the supervisor;
+- baseline: a bare psycopg ``LISTEN careline_floor`` connection; the time the
+  notification for a seq arrives.
+
+Every figure runs from just before the publish (the local insert, or the hub
+``ingest`` call and its commit) to the reader seeing the change.
+
+Run: .venv/bin/python -m bench.floor_latency [--local | --hub] [--agents 200]
+[--changes 400] [--samples 100]
 """
 
 from __future__ import annotations
@@ -23,6 +40,7 @@ import json
 import os
 import queue
 import random
+import secrets
 import sqlite3
 import statistics
 import subprocess
@@ -30,14 +48,21 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import psycopg
+from psycopg import sql
+
 from console.core.interactions import InteractionStore
 from console.core.store import Store
 from console.floor_view.app import LiveTable, create_supervisor
-from console.floor_view.source import LocalFloor
+from console.floor_view.source import HubFloor, LocalFloor
+from console.hub.schema import FLOOR_CHANNEL, add_login, migrate
+from tests.pg import PgCluster
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -168,18 +193,234 @@ async def wallboard(path: Path, agents: int, samples: int) -> None:
     line("wallboard row (in-process)", seen)
 
 
+# ---- hub mode ---------------------------------------------------------------
+
+SUPERVISOR = "bench-supervisor"
+
+
+@dataclass
+class Hub:
+    """A migrated hub database on a throwaway cluster, with its logins."""
+
+    cluster: PgCluster
+    dbname: str
+    password: str
+    """The one password of every bench login (supervisor and agents)."""
+    sources: dict[int, str] = field(default_factory=dict)
+    """Each agent's console id (``careline.ingest``'s source)."""
+    sent: dict[int, int] = field(default_factory=dict)
+    """The last source_seq each agent sent."""
+
+    @property
+    def owner_dsn(self) -> str:
+        """The cluster superuser on the hub database (in-process only)."""
+        return self.cluster.dsn(
+            self.cluster.superuser, self.cluster.superuser_password, self.dbname
+        )
+
+    def supervisor_dsn(self, with_password: bool) -> str:
+        """The supervisor login; without the password for a child's argv (PGPASSWORD)."""
+        return self.cluster.dsn(SUPERVISOR, self.password if with_password else None, self.dbname)
+
+
+async def fresh_hub(cluster: PgCluster, agents: int) -> Hub:
+    """A migrated hub with a supervisor and ``agents`` agent logins."""
+    name = f"bench_{uuid.uuid4().hex[:10]}"
+    async with await psycopg.AsyncConnection.connect(
+        cluster.superuser_dsn, autocommit=True
+    ) as conn:
+        await conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    hub = Hub(cluster, name, secrets.token_urlsafe(12))
+    async with await psycopg.AsyncConnection.connect(hub.owner_dsn) as conn:
+        await migrate(conn)
+        await add_login(conn, SUPERVISOR, hub.password, "supervisor")
+        for agent in range(agents):
+            await add_login(conn, f"agent-{agent:03d}", hub.password, "agent")
+    return hub
+
+
+async def hub_publish(conn: psycopg.AsyncConnection[Any], hub: Hub, agent: int, n: int) -> None:
+    """Agent ``agent`` ingests its ``n``-th state change (one transaction, committed).
+
+    The publishing connection is the owner's, but each change is ingested
+    under ``SET LOCAL ROLE agent-NNN``: ``careline.ingest`` runs as that agent
+    (RLS, the payload agent check) without 200 open connections.
+    """
+    body = state(agent, n)
+    seq = hub.sent.get(agent, 0) + 1
+    hub.sent[agent] = seq
+    source = hub.sources.setdefault(agent, str(uuid.uuid4()))
+    record = {
+        "source_seq": seq,
+        "kind": "agent_state",
+        "entity_id": body["agent_id"],
+        "payload": body,
+        "created_at": body["at"],
+    }
+    async with conn.transaction():
+        await conn.execute(sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(body["agent_id"])))
+        cursor = await conn.execute(
+            "SELECT status FROM careline.ingest(%s::uuid, %s::jsonb)",
+            (source, json.dumps([record])),
+        )
+        rows = await cursor.fetchall()
+    if [row[0] for row in rows] != ["stored"]:
+        raise RuntimeError(f"ingest answered {rows}")
+
+
+def bare_listen(
+    dsn: str, heard: dict[int, float], ready: threading.Event, stop: threading.Event
+) -> None:
+    """The baseline: a plain psycopg LISTEN on the doorbell; notes when each seq rang."""
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(f"LISTEN {FLOOR_CHANNEL}")
+        ready.set()
+        while not stop.is_set():
+            for note in conn.notifies(timeout=0.2):
+                heard[int(note.payload)] = time.time()
+
+
+def start_hub_tail(hub: Hub, start: int) -> subprocess.Popen[str]:
+    """``careline queue tail --json --dsn`` as the supervisor; the password only in PGPASSWORD."""
+    env = {**os.environ, "PGPASSWORD": hub.password}
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "console",
+            "queue",
+            "tail",
+            "--json",
+            "--from-seq",
+            str(start),
+            "--dsn",
+            hub.supervisor_dsn(with_password=False),
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+
+
+async def hub_tail_and_baseline(hub: Hub, agents: int, changes: int) -> None:
+    """Stream changes at about 50 a second to a hub tail subprocess and the bare LISTEN."""
+    async with await psycopg.AsyncConnection.connect(hub.owner_dsn, autocommit=True) as conn:
+        for agent in range(agents):  # every agent known before the clock starts
+            await hub_publish(conn, hub, agent, 0)
+        cursor = await conn.execute("SELECT coalesce(max(seq), 0) FROM careline.floor_events")
+        row = await cursor.fetchone()
+        start = int(row[0]) if row else 0
+        proc = await asyncio.to_thread(start_hub_tail, hub, start)
+        try:
+            printed: queue.Queue[float] = queue.Queue()
+
+            def pump() -> None:
+                assert proc.stdout is not None
+                for text in proc.stdout:
+                    printed.put((time.time() - json.loads(text)["payload"]["bench_t"]) * 1000)
+
+            threading.Thread(target=pump, daemon=True).start()
+            heard: dict[int, float] = {}
+            ready = threading.Event()
+            stop = threading.Event()
+            listener = threading.Thread(
+                target=bare_listen,
+                args=(hub.supervisor_dsn(with_password=True), heard, ready, stop),
+                daemon=True,
+            )
+            listener.start()
+            await asyncio.to_thread(ready.wait, 10)
+            await asyncio.sleep(1.5)  # the tail is up
+            for n in range(1, changes + 1):
+                await hub_publish(conn, hub, random.randrange(agents), n)
+                await asyncio.sleep(random.uniform(0.0, 0.04))
+            await asyncio.sleep(1.5)
+            stop.set()
+            await asyncio.to_thread(listener.join, 5)
+        finally:
+            proc.terminate()
+            await asyncio.to_thread(proc.wait, 10)
+        cursor = await conn.execute(
+            "SELECT seq, (payload ->> 'bench_t')::float8 FROM careline.floor_events WHERE seq > %s",
+            (start,),
+        )
+        sent_at = {int(seq): float(t) for seq, t in await cursor.fetchall()}
+    rang = [(heard[seq] - t) * 1000 for seq, t in sent_at.items() if seq in heard]
+    line(
+        f"hub: queue tail --dsn (subprocess, LISTEN/NOTIFY), {changes} changes", list(printed.queue)
+    )
+    line("hub baseline: bare psycopg LISTEN 'careline_floor' notification", rang)
+
+
+async def hub_wallboard(hub: Hub, agents: int, samples: int) -> None:
+    """One change at a time; time until the agent's row on a HubFloor wallboard shows it."""
+    dsn = hub.supervisor_dsn(with_password=True)
+    app = create_supervisor(lambda: _hub_floor(dsn))
+    seen: list[float] = []
+    async with (
+        await psycopg.AsyncConnection.connect(hub.owner_dsn, autocommit=True) as conn,
+        app.run_test(size=(160, 48)) as pilot,
+    ):
+        table = app.query_one("#agents", LiveTable)
+        deadline = time.monotonic() + 30
+        while table.row_count < agents and time.monotonic() < deadline:
+            await pilot.pause(0.05)
+        await pilot.pause(1.0)
+        for n in range(samples):
+            agent = random.randrange(agents)
+            before = time.time()
+            await hub_publish(conn, hub, agent, 100_000 + n)
+            key, reason = f"agent-{agent:03d}", f"change {100_000 + n}"
+            while True:
+                try:
+                    if table.get_cell(key, "reason").plain == reason:
+                        break
+                except Exception:  # noqa: S112 - the row may not exist yet
+                    pass
+                await asyncio.sleep(0.002)
+            seen.append((time.time() - before) * 1000)
+            await asyncio.sleep(random.uniform(0.0, 0.3))
+        await pilot.press("q")
+    line("hub: wallboard row (in-process, HubFloor)", seen)
+
+
+async def _hub_floor(dsn: str) -> HubFloor:
+    return HubFloor(dsn)
+
+
+async def hub_mode(agents: int, changes: int, samples: int) -> None:
+    """A throwaway cluster and hub; the three hub readers; the cluster removed after."""
+    cluster = PgCluster()
+    try:
+        cluster.start()
+        hub = await fresh_hub(cluster, agents)
+        await hub_tail_and_baseline(hub, agents, changes)
+        await hub_wallboard(hub, agents, samples)
+    finally:
+        if cluster.running:
+            cluster.stop()
+        cluster.remove()
+
+
 def main() -> None:
-    """Run the three readers and print p50/p95 for each."""
+    """Run the three readers of each mode and print p50/p95 for each."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--agents", type=int, default=200)
     parser.add_argument("--changes", type=int, default=400)
     parser.add_argument("--samples", type=int, default=100)
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--local", action="store_true", help="only the local-store mode")
+    mode.add_argument("--hub", action="store_true", help="only the hub mode")
     args = parser.parse_args()
     random.seed(7)
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "floor.sqlite3"
-        asyncio.run(tail_and_baseline(path, args.agents, args.changes))
-        asyncio.run(wallboard(path, args.agents, args.samples))
+    if not args.hub:
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "floor.sqlite3"
+            asyncio.run(tail_and_baseline(path, args.agents, args.changes))
+            asyncio.run(wallboard(path, args.agents, args.samples))
+    if not args.local:
+        asyncio.run(hub_mode(args.agents, args.changes, args.samples))
 
 
 if __name__ == "__main__":

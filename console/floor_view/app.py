@@ -24,6 +24,7 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.widgets import DataTable, Footer, Static
+from textual.widgets.data_table import ColumnKey
 
 from console.core.text import safe_text
 from console.floor_view.source import FloorSource, HubFloor
@@ -144,7 +145,10 @@ class LiveTable(DataTable[Text]):
             else:
                 for column, text in plain.items():
                     if shown[column] != text:
-                        self.update_cell(key, column, cells[column], update_width=True)
+                        # Widening is costly (the whole table is measured again):
+                        # only when the new text does not fit the column.
+                        wider = cells[column].cell_len > self.columns[ColumnKey(column)].width
+                        self.update_cell(key, column, cells[column], update_width=wider)
             self._shown[key] = plain
         current = [row.key.value for row in self.ordered_rows]
         if current != order:
