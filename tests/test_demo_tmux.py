@@ -44,6 +44,7 @@ def test_demo_rings_answers_hangs_up_and_quits_cleanly(isolated_home: Path) -> N
         session.wait_for("● talking", 10)
         time.sleep(0.5)
         session.keys("n")
+        time.sleep(0.3)  # the focus moves on the next frame; tmux would deliver all at once
         session.keys("-l", "Asked about [b]refill[/b]")
         session.keys("Escape")
         time.sleep(0.3)  # ESC followed at once by a key reads as Alt+key, as in any terminal

@@ -44,11 +44,13 @@ def test_terminal_hangup_mid_call_keeps_the_call_and_attach_restores_it(
         first.keys("a")
         first.wait_for("talking", 10)
         first.keys("n")
+        time.sleep(0.3)  # the focus moves on the next frame; tmux would deliver all at once
         first.keys("-l", "caller asked about a refill")
+        first.wait_for("caller asked about a refill", 10)
         store = isolated_home / "xdg_data_home" / "careline" / "careline.sqlite3"
         deadline = time.monotonic() + 10  # typed, not saved by hand: saved once typing stops
         while stored_notes(store) != [("caller asked about a refill",)]:
-            assert time.monotonic() < deadline, stored_notes(store)
+            assert time.monotonic() < deadline, (stored_notes(store), first.screen())
             time.sleep(0.2)
         console = console_pid(str(config))
         first.kill()  # the terminal goes away: SIGHUP to the console, as when SSH drops
