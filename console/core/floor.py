@@ -87,10 +87,8 @@ class FloorReporter:
         }
         await self._outbox.publish("agent_state", self.agent_id, payload)
 
-    async def call_event(
-        self, event: str, call: LiveCall, *, at: datetime | None = None, acw_s: float = 0.0
-    ) -> None:
-        """Publish one event of an inbound call's life."""
+    async def call_event(self, event: str, call: LiveCall, *, at: datetime | None = None) -> None:
+        """Publish one event of an inbound call's life (``wrapped``: see :meth:`wrapped`)."""
         if call.direction != "inbound" or event not in CALL_EVENTS:
             return
         moment = at or self._clock()
@@ -102,28 +100,31 @@ class FloorReporter:
         else:
             wait = 0.0
         talk = (moment - answered).total_seconds() if event == "ended" and answered else 0.0
-        payload = {
-            "agent_id": self.agent_id,
-            "call_id": call.id,
-            "queue": call.queue or "",
-            "event": event,
-            "wait_s": round(max(wait, 0.0), 3),
-            "talk_s": round(max(talk, 0.0), 3),
-            "acw_s": round(max(acw_s, 0.0), 3),
-            "at": self._utc(moment),
-        }
-        await self._outbox.publish("call_event", call.id, payload)
+        await self._call_record(call.id, call.queue, event, moment, wait_s=wait, talk_s=talk)
 
     async def wrapped(self, call_id: str, queue: str, acw_s: float) -> None:
         """The wrap-up of a call was saved after ``acw_s`` seconds of after-call work."""
+        await self._call_record(call_id, queue, "wrapped", self._clock(), acw_s=acw_s)
+
+    async def _call_record(
+        self,
+        call_id: str,
+        queue: str,
+        event: str,
+        moment: datetime,
+        *,
+        wait_s: float = 0.0,
+        talk_s: float = 0.0,
+        acw_s: float = 0.0,
+    ) -> None:
         payload = {
             "agent_id": self.agent_id,
             "call_id": call_id,
-            "queue": queue,
-            "event": "wrapped",
-            "wait_s": 0.0,
-            "talk_s": 0.0,
+            "queue": queue or "",
+            "event": event,
+            "wait_s": round(max(wait_s, 0.0), 3),
+            "talk_s": round(max(talk_s, 0.0), 3),
             "acw_s": round(max(acw_s, 0.0), 3),
-            "at": self._utc(),
+            "at": self._utc(moment),
         }
         await self._outbox.publish("call_event", call_id, payload)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
 
 from textual import events, on, work
@@ -331,25 +332,24 @@ class AgentScreen(Screen[None]):
             await self.save_notes()
         if finished:
             await self._refresh_history()
-        await self._report_floor(name, call if name != "hello" else None, event)
+        # The engine's time of the event, parsed once for the floor and the wrap-up.
+        at = parse_time(str(event.get("time") or "")) or self.careline.now()
+        await self._report_floor(name, call if name != "hello" else None, event, at)
         if wrap_up is not None:
-            ended_at = parse_time(str(event.get("time") or "")) or self.careline.now()
             await self.wrap_up.call_ended(
-                wrap_up[0], ended_at, self.guidance.take(wrap_up[0].id), wrap_up[1]
+                wrap_up[0], at, self.guidance.take(wrap_up[0].id), wrap_up[1]
             )
         elif name == "call.ended":
             self.guidance.take(str(event.get("call_id", "")))
             if call is not None and call.direction == "outbound":
-                ended_at = parse_time(str(event.get("time") or "")) or self.careline.now()
-                await self.wrap_up.outbound_ended(call, ended_at)
+                await self.wrap_up.outbound_ended(call, at)
 
     async def _report_floor(
-        self, name: object, call: LiveCall | None, event: dict[str, Any]
+        self, name: object, call: LiveCall | None, event: dict[str, Any], at: datetime
     ) -> None:
         """Agent state and call events for the floor (supervisors, queue tail)."""
         floor = self.careline.floor
         if call is not None:
-            at = parse_time(str(event.get("time") or "")) or None
             if name == "call.incoming":
                 await floor.call_event("offered", call, at=at)
             elif name == "call.state" and call.state == "active" and event.get("state") == "active":
