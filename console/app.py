@@ -123,7 +123,7 @@ class CarelineApp(App[int]):
         self.sync: SyncWorker | None = None
         """The hub sync, when a hub is configured."""
         self.session_lock = SessionLock(self)
-        """The idle lock (console/idle.py)."""
+        """The sign-in at start and the idle lock (console/idle.py)."""
 
     @property
     def store(self) -> Store:
@@ -199,7 +199,8 @@ class CarelineApp(App[int]):
         if self.start_phone:
             self.phone.start()
         self.sync = start_sync(self)
-        self.session_lock.start()
+        # Still inside Textual's first batch: nothing is painted before the sign-in covers it.
+        await self.session_lock.start()
 
     async def on_event(self, event: events.Event) -> None:
         """Any key or mouse input restarts the idle lock's time."""

@@ -1,9 +1,17 @@
-"""The console's lock: after ``session.idle_lock_minutes`` without input, or on ctrl+l.
+"""The console's session: the sign-in at start, then the lock after idle time or on ctrl+l.
 
-Any key or mouse event (:meth:`SessionLock.touch`) restarts the idle time.
-Locking pushes a :class:`~console.screens.lock.LockScreen` over every screen
-(dialogs included) and audits ``lock``; a dialog that opens while locked gets
-another lock screen on top. Calls are never touched.
+Sign-in (``session.sign_in``, rule in :func:`~console.core.pin.sign_in_pin`):
+when the console starts or a terminal attaches, a
+:class:`~console.screens.sign_in.SignInScreen` covers it until the agent id and
+PIN are right; every attempt is audited as ``sign_in``. Then, or at once when
+there is no sign-in, :class:`~console.messages.SignedIn` goes to the agent
+screen: once per console start.
+
+Lock: any key or mouse event (:meth:`SessionLock.touch`) restarts the idle
+time. Locking pushes a :class:`~console.screens.lock.LockScreen` over every
+screen (dialogs included) and audits ``lock``; a dialog that opens while locked
+(or before sign-in) gets another lock (or sign-in) screen on top. Calls are
+never touched.
 """
 
 from __future__ import annotations
@@ -11,18 +19,21 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
-from console.core.audit import Outcome
-from console.core.pin import PinError, load_pin_file, pin_path
+from console.core.audit import Action, AuditLog, Outcome
+from console.core.pin import AgentPin, PinAttempts, PinError, agent_pin, sign_in_pin
+from console.messages import SignedIn
 from console.screens.lock import LockScreen
+from console.screens.sign_in import SignInScreen
 
 if TYPE_CHECKING:
     from console.app import CarelineApp
 
 _BLOCKED_WHILE_LOCKED = frozenset({"quit_console", "command_palette"})
+_PIN_ACTIONS: tuple[Action, ...] = ("sign_in", "unlock")
 
 
 class SessionLock:
-    """The idle timer and the locked state of one console."""
+    """The sign-in, the idle timer and the locked state of one console."""
 
     def __init__(self, app: CarelineApp) -> None:
         self.app = app
@@ -30,23 +41,60 @@ class SessionLock:
         """Idle time before the lock; 0 never locks by itself."""
         self.locked = False
         """True from the lock until a successful unlock."""
+        self.signing_in = False
+        """True from the start until the agent signs in (when there is a sign-in)."""
+        self.attempts = PinAttempts()
+        """Wrong PINs in a row, at sign-in and at unlock alike."""
+        self._sign_in_pin: AgentPin | None = None
         self._last_input = time.monotonic()
 
-    def start(self) -> None:
-        """Check the idle time, and that the lock is on top, four times a second."""
+    async def start(self) -> None:
+        """Cover the console with the sign-in (or say the agent is signed in); then
+        check the idle time, and that the sign-in or lock is on top, four times a second."""
+        config = self.app.config
+        try:
+            pin = sign_in_pin(config.session.sign_in, config.agent.id, config.session.pin_file)
+        except PinError:
+            # The launcher refuses to start like this; an app built some other way
+            # still shows no patient data: a sign-in that says why it cannot succeed.
+            pin = agent_pin(config.agent.id, config.session.pin_file)
+        if pin is None:
+            self._signed_in()
+        else:
+            self._sign_in_pin = pin
+            self.signing_in = True
+            await self._carry_over_failures()
+            await self.app.push_screen(self._sign_in_screen(pin))
         period = min(0.25, self.idle_seconds / 4) if self.idle_seconds else 0.25
         self.app.set_interval(period, self._tick)
 
+    async def _carry_over_failures(self) -> None:
+        # A new terminal (careline attach) must not start the count of wrong PINs afresh.
+        log = AuditLog(self.app.store, clock=self.app.now)
+        failures, last = await log.failures_in_a_row(self.app.config.agent.id, _PIN_ACTIONS)
+        if last is not None:
+            ago = max(0.0, (self.app.now() - last).total_seconds())
+            self.attempts.carry_over(failures, ago, time.monotonic())
+
     def allows(self, action: str) -> bool:
         """False for app actions that must wait for the unlock: quitting (it hangs
-        up calls) and the command palette (it reaches the agent screen)."""
-        return not (self.locked and action in _BLOCKED_WHILE_LOCKED)
+        up calls) and the command palette (it reaches the agent screen). Before
+        sign-in, quitting is allowed while no call is live."""
+        if action not in _BLOCKED_WHILE_LOCKED or not (self.locked or self.signing_in):
+            return True
+        return (
+            not self.locked and action == "quit_console" and len(self.app.agent_screen.queue) == 0
+        )
 
     def touch(self) -> None:
         """Input arrived: restart the idle time."""
         self._last_input = time.monotonic()
 
     async def _tick(self) -> None:
+        if self.signing_in and self._sign_in_pin is not None:
+            if not isinstance(self.app.screen, SignInScreen):
+                await self.app.push_screen(self._sign_in_screen(self._sign_in_pin))
+            return
         if self.locked:
             if not isinstance(self.app.screen, LockScreen):
                 await self.app.push_screen(self._screen())
@@ -56,8 +104,8 @@ class SessionLock:
             await self.lock()
 
     async def lock(self) -> None:
-        """Lock now (no-op when already locked) and audit it."""
-        if self.locked:
+        """Lock now (no-op when already locked or not signed in yet) and audit it."""
+        if self.locked or self.signing_in:
             return
         self.locked = True
         await self.app.push_screen(self._screen())
@@ -65,24 +113,25 @@ class SessionLock:
 
     def _screen(self) -> LockScreen:
         config = self.app.config
-        pin_hash: str | None = None
-        problem = "No PIN set"
-        try:
-            stored = load_pin_file(pin_path(config.session.pin_file))
-        except PinError as exc:
-            stored, problem = None, f"PIN file unusable ({exc})"
-        if stored is not None:
-            if stored[0] == config.agent.id:
-                pin_hash = stored[1]
-            else:
-                problem = f"The PIN file is for {stored[0]}, not {config.agent.id}"
+        pin = agent_pin(config.agent.id, config.session.pin_file)
         return LockScreen(
             config.agent.name,
-            pin_hash,
-            problem,
+            pin.pin_hash,
+            pin.problem,
             lambda: len(self.app.agent_screen.queue),
             self._attempt,
             lambda: self.locked,
+            self.attempts,
+        )
+
+    def _sign_in_screen(self, pin: AgentPin) -> SignInScreen:
+        queue = self.app.agent_screen.queue
+        return SignInScreen(
+            pin,
+            self.attempts,
+            lambda: (len(queue.ringing()), len(queue)),
+            self._sign_in_attempt,
+            lambda: self.signing_in,
         )
 
     async def _attempt(self, outcome: Outcome) -> None:
@@ -90,3 +139,13 @@ class SessionLock:
             self.locked = False
             self.touch()
         await self.app.audit_view(None, "unlock", outcome, ("session",))
+
+    async def _sign_in_attempt(self, outcome: Outcome) -> None:
+        await self.app.audit_view(None, "sign_in", outcome, ("session",))
+        if outcome == "pass":
+            self.signing_in = False
+            self.touch()
+            self._signed_in()
+
+    def _signed_in(self) -> None:
+        self.app.agent_screen.post_message(SignedIn(self.app.config.agent.id))

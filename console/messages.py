@@ -1,4 +1,4 @@
-"""Messages that carry engine facts into the Textual message pump."""
+"""Messages that carry engine and session facts into the Textual message pump."""
 
 from __future__ import annotations
 
@@ -23,3 +23,14 @@ class PhoneStatusChanged(Message):
     def __init__(self, status: PhoneStatus) -> None:
         super().__init__()
         self.status = status
+
+
+class SignedIn(Message):
+    """The agent is signed in: once per console start (``careline run`` or
+    ``attach``), after the sign-in screen or at once when there is none
+    (``session.sign_in``). Posted to the agent screen."""
+
+    def __init__(self, agent_id: str) -> None:
+        super().__init__()
+        self.agent_id = agent_id
+        """``agent.id`` of the agent who signed in."""

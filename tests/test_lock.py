@@ -30,6 +30,7 @@ from console.core.store import Store
 from console.dialogs.confirm import ConfirmDialog
 from console.messages import PhoneEvent, PhoneStatusChanged
 from console.screens.lock import LockScreen
+from console.screens.sign_in import SignInScreen
 from console.widgets.patient_card import PatientCard
 from tests.console_app import make_app, screen_text, sip_port, talking, wait_for
 from tests.support import ROOT, Sipp
@@ -47,14 +48,26 @@ def pin_file(tmp_path: Path, agent_id: str = "agent") -> Path:
     return path
 
 
-def make(tmp_path: Path, *, idle_minutes: str = "0", pin: Path | None = None) -> CarelineApp:
-    """A console with no engine at a frozen time, its PIN file in tmp_path."""
+def make(
+    tmp_path: Path,
+    *,
+    idle_minutes: str = "0",
+    pin: Path | None = None,
+    sign_in: str = "off",
+    agent_id: str = "agent",
+) -> CarelineApp:
+    """A console with no engine at a frozen time, its PIN file in tmp_path.
+
+    The sign-in at start is off unless a test is about it (tests/test_sign_in.py).
+    """
     config = load_config(
         environ={
             "CARELINE_UI__BELL": "false",
             "CARELINE_AGENT__NAME": "Robin",
+            "CARELINE_AGENT__ID": agent_id,
             "CARELINE_SESSION__IDLE_LOCK_MINUTES": idle_minutes,
             "CARELINE_SESSION__PIN_FILE": str(pin or tmp_path / "no-pin"),
+            "CARELINE_SESSION__SIGN_IN": sign_in,
         }
     )
     wiring = AppWiring(
@@ -65,12 +78,16 @@ def make(tmp_path: Path, *, idle_minutes: str = "0", pin: Path | None = None) ->
     return create_app(config, wiring, clock=lambda: NOW, start_phone=False)
 
 
-async def audit_rows(path: Path) -> list[tuple[str, str, str, str]]:
+async def audit_rows(
+    path: Path, actions: tuple[str, ...] = ("lock", "unlock")
+) -> list[tuple[str, str, str, str]]:
+    """``(action, outcome, category, terminal)`` of the audit rows of ``actions``."""
     store = await Store.open(path)
     try:
         rows = await store.fetch_all(
             "SELECT action, outcome, category, terminal FROM audit "
-            "WHERE action IN ('lock', 'unlock') ORDER BY seq"
+            f"WHERE action IN ({', '.join('?' * len(actions))}) ORDER BY seq",
+            actions,
         )
     finally:
         await store.close()
@@ -201,6 +218,9 @@ async def test_call_goes_on_while_locked(tmp_path: Path) -> None:
     path = pin_file(tmp_path)
     app = make_app(tmp_path, f"session:\n  idle_lock_minutes: 0\n  pin_file: {path}\n")
     async with app.run_test(size=(120, 36)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, SignInScreen), what="sign-in")
+        await pilot.press(*PIN, "enter")  # a PIN file: the agent signs in first
+        await wait_for(pilot, lambda: app.screen is app.agent_screen, what="signed in")
         await wait_for(pilot, lambda: app.phone.status.online, 20, "engine")
         sipp = Sipp(tmp_path, "uac_agent_hangs_up.xml", sip_port(app))
         await wait_for(pilot, lambda: bool(app.agent_screen.queue.ringing()), what="ringing")

@@ -29,8 +29,8 @@ from typing import Literal, TextIO
 
 from console.core.store import Store
 
-Action = Literal["view", "search", "verify", "export", "lock", "unlock", "escalate"]
-"""What the agent did."""
+Action = Literal["view", "search", "verify", "export", "lock", "unlock", "escalate", "sign_in"]
+"""What the agent did (``sign_in``: agent id and PIN when the console starts or attaches)."""
 Outcome = Literal["ok", "pass", "fail", "denied"]
 """How it went: ``pass``/``fail`` for identity verification, ``denied`` when refused."""
 Category = Literal[
@@ -46,7 +46,7 @@ Category = Literal[
     "session",
     "red_flag",
 ]
-"""The kind of data touched (``session`` for console lock and unlock, ``red_flag``
+"""The kind of data touched (``session`` for sign-in, lock and unlock, ``red_flag``
 for a clinical escalation raised by a call script)."""
 
 GENESIS = "0" * 64
@@ -188,6 +188,23 @@ class AuditLog:
                 (*fields.values(), prev, digest),
             )
         return seq
+
+    async def failures_in_a_row(
+        self, agent_id: str, actions: Sequence[Action]
+    ) -> tuple[int, datetime | None]:
+        """How many of ``agent_id``'s latest ``actions`` rows are ``fail`` in a row
+        (e.g. wrong PINs at sign-in and unlock), and when the last of them was."""
+        marks = ", ".join("?" * len(actions))
+        rows = await self._store.fetch_all(
+            f"SELECT outcome, at FROM audit WHERE agent_id = ? AND action IN ({marks}) "
+            "ORDER BY seq DESC LIMIT 64",
+            (agent_id, *actions),
+        )
+        count = 0
+        while count < len(rows) and rows[count][0] == "fail":
+            count += 1
+        last = datetime.fromisoformat(str(rows[0][1]).replace("Z", "+00:00")) if count else None
+        return count, last
 
     async def head(self) -> tuple[int, str] | None:
         """The last row's ``(seq, hash)``, to keep outside the store; None when empty."""

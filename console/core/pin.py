@@ -3,6 +3,10 @@
 The file holds one line, ``AGENT_ID HASH``, where the hash is
 ``scrypt$n$r$p$salt_b64$hash_b64``. The PIN itself is never stored. A file
 that the group or others can read is refused, like the other secret files.
+
+The same PIN signs the agent in when the console starts (``session.sign_in``,
+:func:`sign_in_pin`) and unlocks the idle lock; wrong PINs in a row earn a
+growing pause (:class:`PinAttempts`), shared by both.
 """
 
 from __future__ import annotations
@@ -15,7 +19,9 @@ import hmac
 import os
 import secrets
 import sys
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from platformdirs import user_config_path
 
@@ -25,6 +31,16 @@ SCRYPT_N = 2**14
 SCRYPT_R = 8
 SCRYPT_P = 1
 _DKLEN = 32
+
+MAX_FAILURES = 5
+"""Wrong PINs in a row before the first pause."""
+FIRST_PAUSE_SECONDS = 30.0
+"""The pause after MAX_FAILURES wrong PINs; each further wrong PIN doubles it."""
+LONGEST_PAUSE_SECONDS = 900.0
+"""The pause stops growing here (15 minutes)."""
+
+SignInMode = Literal["auto", "required", "off"]
+"""``session.sign_in``: when the console asks for the agent id and PIN at start."""
 
 
 class PinError(Exception):
@@ -120,14 +136,105 @@ def pin_path(configured: Path | None) -> Path:
     return configured.expanduser() if configured is not None else default_pin_file()
 
 
+@dataclass(frozen=True, slots=True)
+class AgentPin:
+    """The PIN hash of the configured agent, or why there is none."""
+
+    agent_id: str
+    """``agent.id``: the agent this console is set up for."""
+    pin_hash: str | None
+    """The stored hash, when the PIN file is usable and was set for ``agent_id``."""
+    problem: str = ""
+    """Why there is no hash (no file, unusable, set for another agent); '' with a hash."""
+    file_found: bool = False
+    """Whether a PIN file exists at all (even one that cannot be used)."""
+
+
+def agent_pin(agent_id: str, configured: Path | None) -> AgentPin:
+    """Look up the PIN of ``agent_id`` in the PIN file (``session.pin_file``)."""
+    path = pin_path(configured)
+    try:
+        stored = load_pin_file(path)
+    except PinError as exc:
+        return AgentPin(agent_id, None, f"PIN file unusable ({exc})", file_found=True)
+    if stored is None:
+        return AgentPin(agent_id, None, "No PIN set")
+    if stored[0] != agent_id:
+        problem = f"The PIN file is for {stored[0]}, not {agent_id}"
+        return AgentPin(agent_id, None, problem, file_found=True)
+    return AgentPin(agent_id, stored[1], file_found=True)
+
+
+def sign_in_pin(mode: SignInMode, agent_id: str, configured: Path | None) -> AgentPin | None:
+    """The PIN the agent signs in with at start; None: the console starts without sign-in.
+
+    ``off`` never signs in, ``auto`` only when a PIN file exists. Raises
+    :class:`PinError` (one line saying what to run) when sign-in is wanted and
+    no usable PIN of ``agent_id`` exists: a missing file with ``required``, or a
+    file that is unusable or was set for another agent.
+    """
+    if mode == "off":
+        return None
+    pin = agent_pin(agent_id, configured)
+    if pin.pin_hash is not None:
+        return pin
+    if mode == "auto" and not pin.file_found:
+        return None
+    if not pin.file_found:
+        raise PinError(
+            f"session.sign_in is required and no PIN is set for {agent_id}; run: careline pin set"
+        )
+    raise PinError(f"cannot sign in: {pin.problem}; run: careline pin set")
+
+
+@dataclass(slots=True)
+class PinAttempts:
+    """Wrong PINs in a row and the pause they earned (shared by sign-in and unlock).
+
+    Times are ``time.monotonic()`` seconds.
+    """
+
+    failures: int = 0
+    """Wrong PINs since the last right one."""
+    paused_until: float = 0.0
+    """No PIN is taken before this time."""
+
+    def failed(self, now: float) -> float:
+        """Count a wrong PIN; returns the pause it starts (0 before MAX_FAILURES)."""
+        self.failures += 1
+        if self.failures < MAX_FAILURES:
+            return 0.0
+        doublings = min(self.failures - MAX_FAILURES, 16)
+        pause = min(FIRST_PAUSE_SECONDS * float(1 << doublings), LONGEST_PAUSE_SECONDS)
+        self.paused_until = now + pause
+        return pause
+
+    def carry_over(self, failures: int, seconds_ago: float, now: float) -> None:
+        """Go on from ``failures`` wrong PINs in a row made before this console started
+        (another terminal), the last one ``seconds_ago``: its pause still holds."""
+        if failures > 0:
+            self.failures = failures - 1
+            self.failed(now - seconds_ago)
+
+    def passed(self) -> None:
+        """The right PIN: the count and any pause start over."""
+        self.failures = 0
+        self.paused_until = 0.0
+
+    def wait(self, now: float) -> float:
+        """Seconds left of the current pause (0 when a PIN may be entered)."""
+        return max(0.0, self.paused_until - now)
+
+
 def add_subcommands(parser: argparse.ArgumentParser) -> None:
     """Add ``careline pin set`` to the ``pin`` parser."""
     sub = parser.add_subparsers(dest="pin_command", metavar="ACTION", required=True)
     set_ = sub.add_parser(
         "set",
-        help="set the PIN that unlocks your console (asked twice, not echoed)",
+        help="set the PIN that signs you in and unlocks your console (asked twice, not echoed)",
         description=(
-            "Set the PIN or passphrase that unlocks the console for the configured agent.id "
+            "Set the PIN or passphrase that signs the configured agent.id in and unlocks "
+            "the console "
             "(at least 6 digits, or 8+ characters). It is stored as a salted scrypt hash in "
             "session.pin_file (mode 0600)."
         ),
