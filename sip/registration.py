@@ -21,6 +21,32 @@ _REASONS = {
     504: "gateway timeout (504)",
 }
 
+# pjsip reports a TLS connection that failed as a locally made 503 whose reason
+# is the pj_status_t text, e.g. "SSL certificate verification error
+# (PJSIP_TLS_ECERTVERIF)" for an untrusted issuer or another name alike.
+_TLS_CERT_MARKERS = ("PJSIP_TLS_ECERTVERIF", "certificate verification")
+_TLS_MARKERS = ("PJSIP_TLS_", "SSL", "TLS")
+
+
+def _tls_failure(reason: str) -> str | None:
+    """What to tell the agent when the REGISTER failed in the TLS layer (None: it did not).
+
+    The words before the first colon are the gist the status bar shows.
+    """
+    text = reason[:120]
+    if any(marker in reason for marker in _TLS_CERT_MARKERS):
+        return (
+            "TLS certificate not trusted: the registrar's certificate could not be verified "
+            f"({text}); it is not signed by a CA in sip.tls.ca_file, or not issued to the "
+            "registrar's address: check sip.tls.ca_file and sip.account.registrar"
+        )
+    if any(marker in reason for marker in _TLS_MARKERS):
+        return (
+            f"TLS connection failed: no TLS 1.2 session with the registrar ({text}): "
+            "check sip.tls and sip.account.registrar"
+        )
+    return None
+
 
 def describe_registration(
     code: int, reason: str, expiration: int, account: AccountSettings | None
@@ -41,7 +67,7 @@ def describe_registration(
         else:
             fact.update(state="unregistered", expires=0, detail="unregistered")
         return fact
-    detail = _REASONS.get(code)
+    detail = _tls_failure(reason) or _REASONS.get(code)
     if detail is None:
         detail = f"registration failed: {code} {reason}".strip()
     retry = account.retry_interval if account else 0

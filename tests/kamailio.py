@@ -16,6 +16,10 @@ What the config does:
   host: relayed as they are. In-dialog requests: ``loose_route`` +
   ``t_relay``. OPTIONS to the proxy itself (no user part): 200.
 
+With ``tls=TlsIdentity(...)`` it also listens for SIP over TLS 1.2 on
+``tls_port`` (the ``tls`` module, ``tests/kamailio/tls.cfg.in``), presenting the
+given certificate; the UDP/TCP listeners stay as they are.
+
 SIPp runs against it through ``tests.support.Sipp`` (``auth=`` for digest
 credentials, ``port=`` for the Contact a REGISTER put in the location service).
 """
@@ -43,6 +47,7 @@ import pytest
 from tests.support import free_udp_tcp_port, stop_process
 
 TEMPLATE = Path(__file__).resolve().parent / "kamailio" / "kamailio.cfg.in"
+TLS_TEMPLATE = TEMPLATE.with_name("tls.cfg.in")
 DEFAULT_USERS: Mapping[str, str] = MappingProxyType({"agent": "secret"})
 ALGORITHMS = ("MD5", "SHA-256")
 HOST = "127.0.0.1"
@@ -97,6 +102,18 @@ def sip_options(port: int, local_port: int, tag: str) -> bytes:
         "CSeq: 1 OPTIONS\r\n"
         "Content-Length: 0\r\n\r\n"
     ).encode()
+
+
+@dataclass(frozen=True)
+class TlsIdentity:
+    """What Kamailio presents on its TLS listener, and the CA it trusts going out."""
+
+    cert: Path
+    """PEM certificate presented to TLS clients (e.g. the engine registering)."""
+    key: Path
+    """Its private key."""
+    ca: Path
+    """PEM CA list for the connections Kamailio opens itself."""
 
 
 @dataclass(frozen=True)
@@ -222,6 +239,7 @@ class Kamailio:
         realm: str = "careline.test",
         algorithm: str = "MD5",
         port: int | None = None,
+        tls: TlsIdentity | None = None,
     ) -> None:
         if algorithm not in ALGORITHMS:
             raise ValueError(f"algorithm must be one of {ALGORITHMS}, not {algorithm!r}")
@@ -234,8 +252,13 @@ class Kamailio:
         self.realm = realm
         self.algorithm = algorithm
         self.port = port or free_udp_tcp_port()
+        self.tls = tls
+        self.tls_port = 0
+        while tls is not None and self.tls_port in (0, self.port):
+            self.tls_port = free_udp_tcp_port()
         self.dir = workdir / f"kamailio-{self.port}"
         self.config_path = self.dir / "kamailio.cfg"
+        self.tls_config_path = self.dir / "tls.cfg"
         self.log_path = self.dir / "kamailio.log"
         self.pid_path = self.dir / "kamailio.pid"
         self.run_dir = self.dir / "run"
@@ -261,6 +284,29 @@ class Kamailio:
         """``sip:user@127.0.0.1:port`` (or the proxy's own URI without a user)."""
         return f"sip:{user}@{HOST}:{self.port}" if user else f"sip:{HOST}:{self.port}"
 
+    def tls_uri(self) -> str:
+        """The proxy's own URI on its TLS listener (``;transport=tls``)."""
+        if self.tls is None:
+            raise RuntimeError("this Kamailio has no TLS listener")
+        return f"sip:{HOST}:{self.tls_port};transport=tls"
+
+    def render_tls_config(self) -> str:
+        """The tls module's profiles for this instance."""
+        if self.tls is None:
+            raise RuntimeError("this Kamailio has no TLS listener")
+        text = TLS_TEMPLATE.read_text("utf-8")
+        for marker, path in (
+            ("@@CERT@@", self.tls.cert),
+            ("@@KEY@@", self.tls.key),
+            ("@@CA@@", self.tls.ca),
+        ):
+            if any(ch.isspace() or ch in "#;" for ch in str(path)):
+                raise ValueError(f"unusable path for tls.cfg: {path}")
+            text = text.replace(marker, str(path))
+        if "@@" in text:
+            raise AssertionError(f"unfilled marker in {TLS_TEMPLATE}")
+        return text
+
     def render_config(self) -> str:
         """The config text for this instance (the template with its markers filled)."""
         lines = [
@@ -277,6 +323,9 @@ class Kamailio:
             ("@@REALM@@", self.realm),
             ("@@ALGORITHM@@", self.algorithm),
             ("@@CTL@@", str(self.ctl_socket)),
+            ("@@DEFINES@@", "#!define WITH_TLS" if self.tls is not None else ""),
+            ("@@TLS_PORT@@", str(self.tls_port)),
+            ("@@TLS_CONFIG@@", str(self.tls_config_path)),
         ):
             text = text.replace(marker, value)
         if "@@" in text:
@@ -293,6 +342,8 @@ class Kamailio:
             self._short_dir = Path(tempfile.mkdtemp(prefix="careline-kam-"))
             self.ctl_socket = self._short_dir / "ctl.sock"
         self.config_path.write_text(self.render_config(), "utf-8")
+        if self.tls is not None:
+            self.tls_config_path.write_text(self.render_tls_config(), "utf-8")
         argv = [
             "kamailio",
             "-DD",
