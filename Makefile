@@ -8,8 +8,10 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 # Debian packages the test suite drives for real: SIPp, the TUI in tmux, Kamailio, baresip,
-# and the PostgreSQL server the hub tests start their own throwaway cluster from.
-TEST_DEBS := sip-tester tmux kamailio baresip-core postgresql
+# and the PostgreSQL server the hub tests start their own throwaway cluster from;
+# Kamailio's TLS module (a TLS 1.2 registrar) and PortAudio (the headset bridge,
+# tested against a virtual ALSA device).
+TEST_DEBS := sip-tester tmux kamailio kamailio-tls-modules baresip-core postgresql libportaudio2
 TEST_BINS := sipp tmux kamailio baresip
 # PostgreSQL's server binaries are not on PATH; the newest major installed is used.
 PG_INITDB = $(shell ls /usr/lib/postgresql/*/bin/initdb 2>/dev/null | sort -V | tail -1)
@@ -49,6 +51,7 @@ $(STAMP): pyproject.toml
 system-deps:
 	@missing=""; for bin in $(TEST_BINS); do command -v $$bin >/dev/null || missing=yes; done; \
 	[ -n "$(PG_INITDB)" ] || missing=yes; \
+	if command -v dpkg >/dev/null; then dpkg -s $(TEST_DEBS) >/dev/null 2>&1 || missing=yes; fi; \
 	if [ -n "$$missing" ]; then \
 		sudo=""; [ "$$(id -u)" -eq 0 ] || sudo=sudo; \
 		echo "installing Debian packages: $(TEST_DEBS)"; \

@@ -30,6 +30,26 @@ def _add_config(parser: argparse.ArgumentParser, *, top: bool = False) -> None:
     )
 
 
+def _add_audio_mode(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--audio",
+        dest="audio_mode",
+        choices=("headset", "station", "none"),
+        help="how you hear callers, overriding audio.mode: headset, station (your own phone, "
+        "audio.station.number) or none",
+    )
+
+
+def _with_audio_mode(config: CarelineConfig, mode: str | None) -> CarelineConfig:
+    """``config`` with ``--audio`` applied (checked like the file's audio.mode)."""
+    if mode is None:
+        return config
+    if mode == "station" and not config.audio.station.number.strip():
+        raise ConfigError("--audio station needs audio.station.number (your own phone)")
+    audio = config.audio.model_copy(update={"mode": mode})
+    return config.model_copy(update={"audio": audio})
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for ``careline`` and all its subcommands."""
     parser = argparse.ArgumentParser(
@@ -49,6 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Open the agent console: starts the phone engine and the UI.",
     )
     _add_config(run)
+    _add_audio_mode(run)
 
     attach = sub.add_parser(
         "attach",
@@ -60,6 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     _add_config(attach)
+    _add_audio_mode(attach)
 
     demo = sub.add_parser(
         "demo",
@@ -71,6 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     _add_config(demo)
+    _add_audio_mode(demo)
     demo.add_argument(
         "--interval",
         type=float,
@@ -97,6 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     _add_config(engine)
+    _add_audio_mode(engine)
     engine.add_argument(
         "--listen", metavar="HOST:PORT", help="SIP UDP address (overrides sip.listen)"
     )
@@ -217,6 +241,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_pin_subcommands(pin)
 
+    audio = sub.add_parser(
+        "audio",
+        help="list sound devices and test the headset (tone out, microphone level in)",
+        description="List the sound devices and test the headset before a shift.",
+    )
+    _add_config(audio)
+    from console.audio_cli import add_subcommands as add_audio_subcommands
+
+    add_audio_subcommands(audio)
+
     doctor = sub.add_parser(
         "doctor",
         help="check the store, engine socket, registration, audio, hub, clock and TLS",
@@ -249,7 +283,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             from console.doctor import run as run_doctor
 
             return run_doctor(args)
-        config = _load(args)
+        config = _with_audio_mode(_load(args), getattr(args, "audio_mode", None))
         if command == "engine":
             return _engine(args, config)
         if command == "config":
@@ -281,6 +315,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from console.floor_view.commands import run_supervise
 
             return run_supervise(args, config)
+        if command == "audio":
+            from console.audio_cli import run as run_audio
+
+            return run_audio(args, config)
         if command == "hub":
             from console.hub.commands import run as run_hub
 

@@ -442,15 +442,104 @@ async def _registration_from_new_engine(
 
 # ------------------------------------------------------------------- audio
 async def _check_audio_mode(config: CarelineConfig) -> Check:
-    mode = getattr(config, "audio", None)
-    if mode is None:
+    audio = config.audio
+    if audio.mode == "none":
         return Check(
             "audio mode",
-            "skip",
-            "audio mode not configured (headset/station come with issue 8); "
-            f"sip.audio_source is {config.sip.audio_source}",
+            "ok",
+            f"none: no agent audio (sip.audio_source {config.sip.audio_source} is sent into calls)",
         )
-    return Check("audio mode", "ok", str(getattr(mode, "mode", mode)))
+    if audio.mode == "station":
+        return _check_station(config)
+    return await _check_headset(config)
+
+
+def _check_station(config: CarelineConfig) -> Check:
+    from console.core.engine_settings import build_engine_settings
+    from sip.dialplan import DialError, resolve
+
+    number = config.audio.station.number.strip()
+    if not number:
+        return Check(
+            "audio mode",
+            "fail",
+            "station: no station number",
+            "set audio.station.number (your own phone), or use audio.mode: headset",
+        )
+    try:
+        settings = build_engine_settings(config)
+    except ConfigError as exc:
+        return Check("audio mode", "fail", f"station: {exc}", "fix the sip settings")
+    domain = settings.account.domain if settings.account else ""
+    try:
+        target = resolve(number, settings.dial, domain)
+    except DialError as exc:
+        return Check(
+            "audio mode",
+            "fail",
+            f"station: {number!r} cannot be dialled: {exc}",
+            "fix audio.station.number or the dial plan (sip.dial)",
+        )
+    return Check(
+        "audio mode",
+        "ok",
+        f"station: the engine calls {target.uri} at sign-in "
+        f"(rings up to {config.audio.station.answer_seconds} s)",
+    )
+
+
+_HEADSET_PROBE = (
+    "import json, sys\n"
+    "from sip.headset import HeadsetError, try_devices\n"
+    "try:\n"
+    "    print(json.dumps({'ok': True, **try_devices(sys.argv[1], sys.argv[2])}))\n"
+    "except HeadsetError as exc:\n"
+    "    print(json.dumps({'ok': False, 'error': str(exc)}))\n"
+)
+
+
+async def _check_headset(config: CarelineConfig) -> Check:
+    headset = config.audio.headset
+    # In a child: PortAudio probes every ALSA device and can abort the
+    # process on a broken ALSA configuration.
+    done = await asyncio.to_thread(
+        lambda: subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                _HEADSET_PROBE,
+                headset.output_device or "",
+                headset.input_device or "",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+    )
+    try:
+        result = json.loads(done.stdout.strip().splitlines()[-1])
+    except (IndexError, ValueError):
+        return Check(
+            "audio mode",
+            "fail",
+            f"headset: probing the sound devices crashed (exit {done.returncode})",
+            "check the ALSA configuration (`careline audio devices`), or use audio.mode: station",
+        )
+    if not result["ok"]:
+        return Check(
+            "audio mode",
+            "fail",
+            f"headset: {result['error']}",
+            "install/plug a headset and check it with `careline audio test`, "
+            "or use audio.mode: station",
+        )
+    return Check(
+        "audio mode",
+        "ok",
+        f"headset: output {result['output_device']!r}, microphone {result['input_device']!r} "
+        f"open at {result['sample_rate']} Hz (buffer {headset.buffer_ms} ms)",
+    )
 
 
 def _python(code: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:

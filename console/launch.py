@@ -22,6 +22,7 @@ from console.core.demo import DEMO_CALLERS, demo_care, demo_directory, demo_pati
 from console.core.paths import data_dir, log_dir, runtime_dir
 from console.core.patients.directory import PatientDirectory
 from console.core.phone import engine_command
+from console.core.pin import PinError, sign_in_pin
 from console.core.store import Store, StoreKey
 
 
@@ -33,6 +34,7 @@ def _wiring(
     key: StoreKey | None = None,
     config_path: Path | None,
     log_name: str,
+    audio_mode: str | None = None,
 ) -> AppWiring:
     _check_store(store_path, key)
     logs = log_dir()
@@ -42,6 +44,7 @@ def _wiring(
             listen=listen,
             log_path=logs / f"{log_name}.log",
             config_path=config_path,
+            audio_mode=audio_mode,
         ),
         socket_path=socket_path,
         store_path=store_path,
@@ -88,8 +91,14 @@ def run_console(
 
     An engine already running on the socket (left by a console that exited or
     lost its terminal) is attached to, calls and all; ``attach_only`` refuses
-    to start a new one.
+    to start a new one. When the agent must sign in (``session.sign_in``) and
+    has no usable PIN, nothing starts: one line says to run ``careline pin set``.
     """
+    try:
+        sign_in_pin(config.session.sign_in, config.agent.id, config.session.pin_file)
+    except PinError as exc:
+        print(f"careline: {exc}", file=sys.stderr)
+        return 1
     wiring = _wiring(
         listen=config.sip.listen,
         socket_path=config.engine.socket or runtime_dir() / "engine.sock",
@@ -97,6 +106,7 @@ def run_console(
         key=store_key(config),
         config_path=config_path,
         log_name="engine",
+        audio_mode=config.audio.mode,
     )
     if attach_only and not _engine_answers(wiring.socket_path):
         print(
@@ -137,6 +147,8 @@ def run_demo(config: CarelineConfig, *, interval: float, ring_timeout: float) ->
     demo_config = config.model_copy(
         update={
             "agent": config.agent.model_copy(update={"name": "Demo Agent", "id": "demo-agent"}),
+            # Invented patients and a made-up agent: no PIN of the user's applies.
+            "session": config.session.model_copy(update={"sign_in": "off"}),
             "directory": demo_directory(targets_port),
             "guidance": config.guidance.model_copy(
                 update={"nurse_target": "Nurse line", "crisis_target": "Crisis line (demo)"}
@@ -149,6 +161,7 @@ def run_demo(config: CarelineConfig, *, interval: float, ring_timeout: float) ->
         store_path=data_dir() / "demo.sqlite3",
         config_path=None,
         log_name="demo-engine",
+        audio_mode=_demo_audio_mode(demo_config),
     )
     _load_demo_patients(wiring.store_path, demo_config.sip.dial.region)
     callers = [{"name": c.name, "number": c.number, "queue": c.queue} for c in DEMO_CALLERS]
@@ -186,6 +199,18 @@ def run_demo(config: CarelineConfig, *, interval: float, ring_timeout: float) ->
         _stop(patients)
         _stop(targets)
     return int(result or 0)
+
+
+def _demo_audio_mode(config: CarelineConfig) -> str:
+    """The demo's audio: the configured mode, but no headset where there is no sound
+    device (over SSH, in CI), so the status bar does not show a fault that is not one."""
+    mode = config.audio.mode
+    if mode == "headset":
+        from sip.headset import list_devices
+
+        if not any(device["outputs"] > 0 for device in list_devices()):
+            return "none"
+    return mode
 
 
 def _demo_process(name: str, *args: str) -> subprocess.Popen[bytes]:

@@ -17,10 +17,11 @@ from typing import TYPE_CHECKING, Any, cast
 
 import pjsua2 as pj
 
+from sip.agent_audio import AgentAudio
 from sip.callbacks import EngineCallbacks, PjAccount, PjCall
 from sip.dialplan import DialError, DialTarget, resolve
 from sip.library import PJ_ETOOMANY
-from sip.media import Capture, MediaSource
+from sip.media import Capture
 from sip.protocol import (
     Availability,
     CallState,
@@ -34,6 +35,7 @@ from sip.protocol import (
 from sip.records import CallRecord
 from sip.settings import EngineSettings
 from sip.sipmsg import parse_name_addr
+from sip.station import STATION_RID, StationLeg
 
 if TYPE_CHECKING:
     from sip.protocol import Event as EventType
@@ -62,7 +64,8 @@ class CallControl:
     calls: dict[str, CallRecord]
     pj_calls: dict[str, PjCall]
     account: PjAccount | None
-    media: MediaSource | None
+    audio: AgentAudio | None
+    station: StationLeg
     max_calls: int
     availability: Availability
     availability_reason: str
@@ -308,7 +311,7 @@ class CallControl:
         """Place an outbound call to ``target``; returns its record."""
         if self.account is None:
             raise CommandError(ErrorCode.SIP_ERROR, "the phone is not ready")
-        if len(self.pj_calls) >= self.max_calls:
+        if len(self.pj_calls) + self.station.live >= self.max_calls:
             raise CommandError(
                 ErrorCode.NO_CAPACITY,
                 f"all {self.max_calls} call slots are in use: end or decline a call first",
@@ -635,7 +638,10 @@ class CallControl:
 
     # ------------------------------------------------------------ media state
     def on_media_state(self, call: PjCall) -> None:
-        """Media changed: connect the source, apply mute, detect remote hold, send REFER."""
+        """Media changed: connect the agent's audio, apply mute, detect remote hold, send REFER."""
+        if call.rid == STATION_RID:
+            self.station.on_media_state(call)
+            return
         record = self.calls.get(call.rid)
         if record is None:
             return
@@ -650,11 +656,15 @@ class CallControl:
             for m in info.media
         )
         audio = self._audio(call)
-        if audio is not None:
-            if self.media is not None:
-                self.media.connect(audio)
-            if record.muted:
-                audio.adjustRxLevel(0.0)
+        if self.audio is not None:
+            # Held here (or no audio): cut from the agent, so a held patient
+            # never hears the agent's side.
+            if audio is not None and not local_held:
+                self.audio.attach(record.id, audio)
+            else:
+                self.audio.detach(record.id)
+        if audio is not None and record.muted:
+            audio.adjustRxLevel(0.0)
         if remote_hold != record.remote_hold:
             record.remote_hold = remote_hold
             self._fact(

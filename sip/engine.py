@@ -22,6 +22,7 @@ from typing import Any
 
 import pjsua2 as pj
 
+from sip.agent_audio import AgentAudio, AudioModeError
 from sip.callbacks import PjAccount, PjCall, PjEndpoint
 from sip.calls import CallControl
 from sip.library import (
@@ -50,6 +51,7 @@ from sip.records import CallRecord
 from sip.registration import describe_registration
 from sip.settings import EngineSettings
 from sip.sipmsg import caller_of, parse_headers, parse_name_addr, request_uri
+from sip.station import STATION_RID, StationError, StationLeg
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +92,8 @@ class PhoneEngine(CallControl):
         self._deferred: list[tuple[float, Callable[[], None]]] = []
         self.endpoint: PjEndpoint | None = None
         self.account: PjAccount | None = None
-        self.media: MediaSource | None = None
+        self.audio: AgentAudio | None = None
+        self.station = StationLeg(self, self._station_audio, self._audio_changed)
         self.ports: dict[str, int] = {}
         self.max_calls = 0
         self.capacity_measured = False
@@ -138,6 +141,7 @@ class PhoneEngine(CallControl):
                 max_calls=self.max_calls,
                 capacity_measured=self.capacity_measured,
                 queue_capacity=self.queue_capacity,
+                audio=self.audio_fact(),
                 protocol=PROTOCOL_VERSION,
             )
             assert self.endpoint is not None
@@ -158,7 +162,9 @@ class PhoneEngine(CallControl):
     @property
     def queue_capacity(self) -> int:
         """Incoming calls held at once: configured, never above the library's cap."""
-        return max(1, min(self.settings.queue_capacity, self.max_calls or 4))
+        # The station leg (station mode) holds one of the library's slots.
+        slots = (self.max_calls or 4) - self.station.live
+        return max(1, min(self.settings.queue_capacity, slots))
 
     def _listen_text(self) -> str:
         port = self.ports.get("udp") or next(iter(self.ports.values()), 0)
@@ -179,7 +185,8 @@ class PhoneEngine(CallControl):
             measured = measure_call_capacity(ep, s.listen_host) if "udp" in self.ports else None
             self.capacity_measured = measured is not None
             self.max_calls = measured if measured else 4
-            self.media = MediaSource(s.audio_source)
+            self.audio = AgentAudio(s.audio, MediaSource(s.audio_source), self._audio_changed)
+            self.audio.start()
             ep.engine = self
             account = PjAccount(self)
             account.create(account_config(s, transports), True)
@@ -203,8 +210,9 @@ class PhoneEngine(CallControl):
         if ep is None:
             return
         self._hang_up_all()
+        self.station.disconnect()
         deadline = time.monotonic() + DRAIN_SECONDS
-        while self.pj_calls and time.monotonic() < deadline:
+        while (self.pj_calls or self.station.live) and time.monotonic() < deadline:
             ep.libHandleEvents(10)
         self._unregister(ep)
         while not self._commands.empty():
@@ -234,11 +242,14 @@ class PhoneEngine(CallControl):
         ep = self.endpoint
         if ep is None:
             return
-        if self.media is not None:
-            self.media.close()
-            self.media = None
+        if self.audio is not None:
+            self.audio.close()
+            self.audio = None
         self.close_captures()
         self._graveyard.extend(self.pj_calls.values())
+        if self.station.call is not None:
+            self._graveyard.append(self.station.call)
+            self.station.call = None
         self.pj_calls.clear()
         self._graveyard.clear()
         if self.account is not None:
@@ -301,6 +312,7 @@ class PhoneEngine(CallControl):
             "queue_capacity": self.queue_capacity,
             "availability": self.availability_fact(),
             "registration": dict(self.registration),
+            "audio": self.audio_fact(),
             "calls": self.snapshot(),
         }
 
@@ -324,15 +336,25 @@ class PhoneEngine(CallControl):
             self.emit(Event.REGISTRATION, **fact)
 
     def on_library_rejected(self, status: int, reason: str, raw: str) -> None:
-        """pjsua refused an INVITE itself (e.g. every call slot in use)."""
+        """pjsua refused an INVITE itself (e.g. every call slot in use, or unencrypted media)."""
         party = caller_of(raw)
+        why, detail = "refused", reason[:200]
+        if status == 486:
+            why = "library_capacity"
+        elif status == 488 and self.settings.srtp == "mandatory":
+            # Under a mandatory SRTP policy pjsua answers 488 itself, before
+            # onIncomingCall, to an offer without SDES crypto (plain RTP/AVP).
+            sdp = raw.partition("\r\n\r\n")[2]
+            if "a=crypto:" not in sdp and "RTP/SAVP" not in sdp:
+                why = "not_encrypted"
+                detail = "the caller offered unencrypted media (plain RTP); sip.srtp is mandatory"
         self.emit(
             Event.CALL_TURNED_AWAY,
             caller={"display_name": party.display_name, "number": party.number, "uri": party.uri},
             called_uri=request_uri(raw),
-            reason="library_capacity" if status == 486 else "refused",
+            reason=why,
             sip_status=status,
-            detail=reason[:200],
+            detail=detail,
         )
 
     def on_incoming(self, account: PjAccount, pj_call_id: int, raw: str) -> None:
@@ -422,6 +444,9 @@ class PhoneEngine(CallControl):
 
     def on_call_state(self, call: PjCall) -> None:
         """A call's INVITE session changed state."""
+        if call.rid == STATION_RID:
+            self.station.on_call_state(call)
+            return
         record = self.calls.get(call.rid)
         if record is None:
             return
@@ -485,6 +510,8 @@ class PhoneEngine(CallControl):
         pj_call = self.pj_calls.pop(record.id, None)
         self.calls.pop(record.id, None)
         self.release_media(record.id)
+        if self.audio is not None:
+            self.audio.forget(record.id)
         if pj_call is not None:
             self.bury(pj_call)
         if record.turned_away:
@@ -543,6 +570,10 @@ class PhoneEngine(CallControl):
             return {}
         if command == Command.REGISTER:
             return self._register(message)
+        if command == Command.AUDIO:
+            return self._cmd_audio(message)
+        if command == Command.STATION:
+            return self._cmd_station(message)
         return self.dispatch(command, message)
 
     def _register(self, message: dict[str, Any]) -> dict[str, Any]:
@@ -558,6 +589,62 @@ class PhoneEngine(CallControl):
             "state": "registering" if action == "refresh" else "unregistering",
         }
         return {"action": action}
+
+    # ------------------------------------------------------------------ audio
+    def audio_fact(self) -> dict[str, Any]:
+        """The agent's audio path (mode, health, station leg) as a protocol object."""
+        fact = self.audio.fact() if self.audio is not None else {"mode": "none", "ok": False}
+        fact["station"] = self.station.fact()
+        return fact
+
+    def _audio_changed(self) -> None:
+        self.emit(Event.AUDIO, **self.audio_fact())
+
+    def _station_audio(self, audio: pj.AudioMedia | None) -> None:
+        if self.audio is not None:
+            self.audio.station_audio(audio)
+
+    def _cmd_audio(self, message: dict[str, Any]) -> dict[str, Any]:
+        """Report the audio path, or switch mode (``mode``); station mode calls the phone."""
+        mode = message.get("mode")
+        if mode is None:
+            return self.audio_fact()
+        if self.audio is None:
+            raise CommandError(ErrorCode.INVALID_STATE, "the phone is not ready")
+        try:
+            self.audio.switch(str(mode))
+        except AudioModeError as exc:
+            raise CommandError(ErrorCode.INVALID_STATE, str(exc)) from None
+        if mode == "station":
+            self._station_connect()
+        else:
+            self.station.disconnect()
+        return self.audio_fact()
+
+    def _cmd_station(self, message: dict[str, Any]) -> dict[str, Any]:
+        """Call the agent's phone (``connect``, idempotent) or hang it up (``disconnect``)."""
+        action = message.get("action", "connect")
+        if action not in ("connect", "disconnect"):
+            raise CommandError(ErrorCode.BAD_REQUEST, "action must be connect or disconnect")
+        if action == "disconnect":
+            self.station.disconnect()
+        elif self.audio is None or self.audio.mode != "station":
+            raise CommandError(ErrorCode.INVALID_STATE, "audio mode is not station")
+        else:
+            self._station_connect()
+        return self.audio_fact()
+
+    def _station_connect(self) -> None:
+        if self.station.live:
+            return
+        if len(self.pj_calls) >= self.max_calls:
+            raise CommandError(
+                ErrorCode.NO_CAPACITY, "every call slot is in use: end a call, then try again"
+            )
+        try:
+            self.station.connect()
+        except StationError as exc:
+            raise CommandError(ErrorCode.SIP_ERROR, str(exc)) from None
 
     def record_for(self, message: dict[str, Any], key: str = "call") -> CallRecord:
         """The live call named by ``message[key]``; typed errors otherwise."""

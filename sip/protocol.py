@@ -53,6 +53,8 @@ class Command(StrEnum):
     CAPTURE = "capture"
     CAPTURE_STOP = "capture_stop"
     REGISTER = "register"
+    AUDIO = "audio"
+    STATION = "station"
     SHUTDOWN = "shutdown"
 
 
@@ -75,6 +77,7 @@ class Event(StrEnum):
     CALL_REPLACED = "call.replaced"
     CALL_TURNED_AWAY = "call.turned_away"
     CALL_ENDED = "call.ended"
+    AUDIO = "audio"
 
 
 class Availability(StrEnum):

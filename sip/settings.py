@@ -67,6 +67,32 @@ class DialSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class HeadsetSettings:
+    """The PortAudio devices of the headset bridge."""
+
+    output_device: str = ""
+    """Device index or part of its name; empty: the system default."""
+    input_device: str = ""
+    """Microphone device index or part of its name; empty: the system default."""
+    buffer_ms: int = 60
+    """Most audio queued each way before the oldest is dropped."""
+
+
+@dataclass(frozen=True, slots=True)
+class AudioSettings:
+    """How the agent hears and is heard."""
+
+    mode: str = "none"
+    """``headset``, ``station`` or ``none`` (the audio source is sent into calls)."""
+    headset: HeadsetSettings = field(default_factory=HeadsetSettings)
+    """Headset devices (mode ``headset``)."""
+    station_number: str = ""
+    """The agent's own phone (mode ``station``), dialled with the dial plan."""
+    station_answer_seconds: int = 30
+    """How long the station phone may ring."""
+
+
+@dataclass(frozen=True, slots=True)
 class EngineSettings:
     """Everything the engine needs to start."""
 
@@ -102,6 +128,8 @@ class EngineSettings:
     """Dial plan."""
     audio_source: str = "silence"
     """What the engine sends into calls: ``silence``, ``tone:HZ`` or a WAV path."""
+    audio: AudioSettings = field(default_factory=AudioSettings)
+    """The agent's audio path."""
     allow_capture: bool = False
     """Allow the ``capture`` command (writes call audio to WAV): tests and QA only."""
     user_agent: str = "careline"

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import EngineProcess
+from tests.support import EngineProcess, patient_engine
 
 # The real PostgreSQL cluster and per-test hub databases (fixtures pg_cluster, hub).
-pytest_plugins = ["tests.pg"]
+pytest_plugins = ["tests.pg", "tests.alsa"]
 
 
 @pytest.fixture(autouse=True)
@@ -50,3 +50,11 @@ def utc_local_time(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     yield
     monkeypatch.undo()
     time.tzset()
+
+
+@pytest.fixture
+def patient(tmp_path: Path) -> Iterator[EngineProcess]:
+    """An engine playing the patient (tests.support.patient_engine), stopped after the test."""
+    engine = patient_engine(tmp_path)
+    yield engine
+    assert engine.stop() == 0, engine.log_tail()

@@ -40,7 +40,11 @@ def make_app(tmp_path: Path, config_text: str = "", *, wrap_up: str = "off") -> 
     socket_path = tmp_path / "engine.sock"
     wiring = AppWiring(
         engine_argv=engine_command(
-            socket_path=socket_path, listen=f"127.0.0.1:{port}", log_path=tmp_path / "engine.log"
+            socket_path=socket_path,
+            listen=f"127.0.0.1:{port}",
+            log_path=tmp_path / "engine.log",
+            config_path=path,
+            audio_mode=config.audio.mode,
         ),
         socket_path=socket_path,
         store_path=tmp_path / "store.sqlite3",

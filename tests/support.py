@@ -84,7 +84,14 @@ def stop_process(proc: subprocess.Popen[Any], timeout: float = 10.0) -> int:
 class EngineProcess:
     """``careline engine`` in stdio mode: JSON events out, JSON commands in."""
 
-    def __init__(self, workdir: Path, *extra: str, listen_port: int | None = None) -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        *extra: str,
+        listen_port: int | None = None,
+        env: dict[str, str] | None = None,
+    ) -> None:
+        """``env``: the child's whole environment (default: inherit this one)."""
         self.port = listen_port or free_udp_port()
         self.log_path = workdir / f"engine-{self.port}.log"
         self.proc = subprocess.Popen(
@@ -103,6 +110,7 @@ class EngineProcess:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             cwd=ROOT,
+            env=env,
         )
         self.events: list[dict[str, Any]] = []
         self._inbox: queue.Queue[dict[str, Any]] = queue.Queue()
@@ -304,3 +312,53 @@ class Sipp:
     def stop(self) -> None:
         """Stop SIPp by PID if it still runs."""
         stop_process(self.proc)
+
+
+PATIENT_TONE = 1000.0
+"""The tone a test patient's engine sends into its calls."""
+
+
+def patient_engine(workdir: Path) -> EngineProcess:
+    """An engine playing the patient: no agent audio, a 1 kHz tone into its calls, capture on."""
+    config = workdir / "patient.yaml"
+    config.write_text(f"audio:\n  mode: none\nsip:\n  audio_source: tone:{int(PATIENT_TONE)}\n")
+    engine = EngineProcess(workdir, "--config", str(config), "--allow-capture")
+    engine.wait_event("engine.ready")
+    return engine
+
+
+def patient_calls(patient: EngineProcess, agent: EngineProcess) -> tuple[str, str]:
+    """The patient dials the agent, who answers; returns (patient's id, agent's id)."""
+    reply = patient.command("dial", number=f"sip:queue@127.0.0.1:{agent.port}")
+    assert reply["ok"], reply
+    incoming = agent.wait_event("call.incoming")["call"]["id"]
+    assert agent.command("answer", call=incoming)["ok"]
+    outgoing = reply["result"]["call_id"]
+    patient.wait_event("call.state", call_id=outgoing, state="active")
+    return str(outgoing), str(incoming)
+
+
+def capture(engine: EngineProcess, call_id: str, path: Path, seconds: float) -> None:
+    """Record ``seconds`` of what ``engine`` receives on the call into ``path``."""
+    assert engine.command("capture", call=call_id, path=str(path))["ok"]
+    time.sleep(seconds)
+    assert engine.command("capture_stop", call=call_id)["ok"]
+
+
+def capture_held_then_resumed(
+    agent: EngineProcess,
+    patient: EngineProcess,
+    calls: tuple[str, str],
+    held: Path,
+    resumed: Path,
+) -> None:
+    """The agent holds the call: record 1.5 s of what the patient hears; resume, again.
+
+    ``calls`` is (patient's id, agent's id) as :func:`patient_calls` returns them.
+    """
+    outgoing, incoming = calls
+    for command, path in (("hold", held), ("resume", resumed)):
+        assert agent.command(command, call=incoming)["ok"]
+        agent.wait_event("call.hold", call_id=incoming)
+        time.sleep(0.5)
+        capture(patient, outgoing, path, 1.5)

@@ -12,9 +12,13 @@ import sys
 import time
 from pathlib import Path
 
+from tests.audio_tone import dominant_frequency, read_wav_mono16, rms
+from tests.baresip import Baresip
 from tests.support import ROOT, Sipp, free_udp_port
 from tests.test_demo_tmux import processes_mentioning
 from tests.tmux import TmuxSession, console_pid
+
+AGENT_TONE = 1000.0
 
 
 def stored_notes(store: Path) -> list[tuple[str]]:
@@ -91,3 +95,43 @@ def test_attach_without_an_engine_says_so() -> None:
     )
     assert result.returncode == 1
     assert "no phone engine is running" in result.stderr
+
+
+def test_the_caller_keeps_hearing_the_agent_side_after_the_terminal_drops(
+    tmp_path: Path, isolated_home: Path
+) -> None:
+    """The call's audio does not depend on the console: baresip records a tone
+    the engine sends, before and after the console dies with its terminal."""
+    port = free_udp_port()
+    env = {k: v for k, v in os.environ.items() if k.startswith(("XDG_", "HOME", "PATH"))}
+    env.update(
+        TERM="xterm-256color",
+        CARELINE_SIP__LISTEN=f"127.0.0.1:{port}",
+        CARELINE_SIP__AUDIO_SOURCE=f"tone:{int(AGENT_TONE)}",
+        CARELINE_AUDIO__MODE="none",
+        CARELINE_UI__BELL="false",
+        CARELINE_WRAP_UP__MODE="optional",
+    )
+    heard = tmp_path / "caller-heard.wav"
+    session = TmuxSession([sys.executable, "-m", "console", "run"], env)
+    try:
+        session.wait_for("phone online", 30)
+        with Baresip(tmp_path, user="patient", tone_hz=600, record_to=heard) as caller:
+            caller.dial(f"sip:queue@127.0.0.1:{port}")
+            session.wait_for("ringing", 15)
+            session.keys("a")
+            caller.wait_event("CALL_ESTABLISHED")
+            time.sleep(1.0)
+            session.kill()  # SIGHUP to the console
+            time.sleep(3.0)  # the last seconds of the recording are all after the drop
+            caller.hangup()
+            caller.wait_event("CALL_CLOSED")
+            caller.save_recording()
+    finally:
+        session.kill()
+        for line in processes_mentioning(str(isolated_home)):
+            os.kill(int(line.split(":", 1)[0]), signal.SIGTERM)
+    rate, samples = read_wav_mono16(heard)
+    after_drop = samples[-2 * rate :]
+    assert rms(after_drop) > 1000, "the caller heard nothing after the terminal dropped"
+    assert abs(dominant_frequency(after_drop, rate) - AGENT_TONE) < 15

@@ -13,8 +13,16 @@ from typing import Any
 
 import pytest
 
+from tests.alsa import make_no_sound, make_virtual_alsa
 from tests.pg import Hub
 from tests.support import ROOT, free_udp_port, stop_process
+
+
+@pytest.fixture(autouse=True)
+def headset_device(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The default audio mode is headset: give every doctor a (virtual) sound device."""
+    alsa = make_virtual_alsa(tmp_path / "alsa", mic_seconds=5)
+    monkeypatch.setenv("ALSA_CONFIG_PATH", str(alsa.asoundrc))
 
 
 def doctor(*args: str) -> tuple[int, dict[str, dict[str, Any]], str]:
@@ -46,14 +54,18 @@ def test_fresh_environment_is_healthy() -> None:
     assert checks["config"]["status"] == "ok"
     store = checks["store"]
     assert store["status"] == "ok"
-    for fact in ("WAL", "0600", "migrations 9/9", "created"):
+    for fact in ("WAL", "0600", "migrations 10/10", "created"):
         assert fact in store["detail"]
     assert checks["socket"]["status"] == "ok"
     assert "no engine running" in checks["socket"]["detail"]
     assert checks["hub"]["status"] == "skip"
     assert checks["registration"]["status"] == "skip"
     assert checks["tls"]["status"] == "skip"
-    assert checks["audio mode"]["status"] == "skip"
+    assert checks["audio mode"]["status"] == "ok"
+    assert (
+        "headset: output 'default', microphone 'default' open at 16000 Hz"
+        in (checks["audio mode"]["detail"])
+    )
     assert all(c["status"] in {"ok", "warn", "skip"} for c in checks.values())
 
 
@@ -221,3 +233,78 @@ def test_tls_key_readable_by_others_fails(tmp_path: Path, mode: int) -> None:
     assert code == 1
     assert checks["tls"]["status"] == "fail"
     assert f"chmod 600 {key}" in checks["tls"]["fix"]
+
+
+def test_headset_with_no_sound_device_fails_with_a_fix(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env = make_no_sound(tmp_path / "none")
+    monkeypatch.setenv("ALSA_CONFIG_PATH", env["ALSA_CONFIG_PATH"])
+
+    code, checks, _ = doctor()
+
+    assert code == 1
+    audio = checks["audio mode"]
+    assert audio["status"] == "fail"
+    assert "no sound device" in audio["detail"]
+    assert "audio.mode: station" in audio["fix"]
+
+
+def test_headset_device_not_found_names_the_devices_there(tmp_path: Path) -> None:
+    config = write_config(tmp_path, "audio:\n  headset:\n    input_device: usb headset\n")
+
+    code, checks, _ = doctor("--config", str(config))
+
+    assert code == 1
+    detail = checks["audio mode"]["detail"]
+    assert "no microphone (input) device named like 'usb headset'" in detail
+    assert "'default'" in detail
+    assert "audio.headset.input_device" in detail
+
+
+def test_headset_device_chosen_by_name_opens(tmp_path: Path) -> None:
+    config = write_config(
+        tmp_path, "audio:\n  headset:\n    output_device: speaker\n    input_device: mic\n"
+    )
+
+    code, checks, output = doctor("--config", str(config))
+
+    assert code == 0, output
+    assert "output 'careline_speaker', microphone 'careline_mic'" in checks["audio mode"]["detail"]
+
+
+@pytest.mark.parametrize(
+    ("number", "status", "said"),
+    [
+        ("sip:agent7@127.0.0.1", "ok", "calls sip:agent7@127.0.0.1 at sign-in"),
+        ("2001", "ok", "calls sip:2001@clinic.example at sign-in"),
+        ("not a phone", "fail", "'not a phone' cannot be dialled"),
+    ],
+)
+def test_station_number_is_resolved_with_the_dial_plan(
+    tmp_path: Path, number: str, status: str, said: str
+) -> None:
+    config = write_config(
+        tmp_path,
+        "sip:\n  dial:\n    domain: clinic.example\n"
+        f"audio:\n  mode: station\n  station:\n    number: '{number}'\n",
+    )
+
+    _, checks, output = doctor("--config", str(config))
+
+    assert checks["audio mode"]["status"] == status, output
+    assert said in checks["audio mode"]["detail"]
+
+
+def test_mode_none_sends_the_audio_source(tmp_path: Path) -> None:
+    config = write_config(tmp_path, "sip:\n  audio_source: tone:440\naudio:\n  mode: none\n")
+
+    code, checks, output = doctor("--config", str(config))
+
+    assert code == 0, output
+    assert checks["audio mode"] == {
+        "name": "audio mode",
+        "status": "ok",
+        "detail": "none: no agent audio (sip.audio_source tone:440 is sent into calls)",
+        "fix": "",
+    }

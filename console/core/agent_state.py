@@ -12,6 +12,22 @@ from datetime import datetime
 from typing import Any
 
 from console.core.calls import parse_time
+from console.core.text import caller_label
+
+_REFUSED_BECAUSE = {
+    "not_encrypted": "it could not be encrypted (SRTP required)",
+}
+"""Turn-away reasons the agent must be told about at once (not routine busy/not-ready)."""
+
+
+def refusal_notice(event: dict[str, Any]) -> str:
+    """The on-screen sentence for a ``call.turned_away`` the agent must see ("" if routine)."""
+    why = _REFUSED_BECAUSE.get(str(event.get("reason", "")))
+    if why is None:
+        return ""
+    caller = event.get("caller") or {}
+    label = caller_label(str(caller.get("display_name", "")), str(caller.get("number", "")))
+    return f"Call from {label} refused: {why}."
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +47,16 @@ class AgentState:
     last_turned_away: str = ""
     """Why the most recent call was turned away, if one was."""
     last_turned_away_at: datetime | None = None
+    refusal_notice: str = ""
+    """The sentence to show for the latest turned-away call when the agent must know ("")."""
+    audio_mode: str = ""
+    """``headset``, ``station`` or ``none``; empty until the engine says."""
+    audio_ok: bool = True
+    """False when the headset could not be opened."""
+    audio_detail: str = ""
+    station_state: str = "off"
+    """The station leg: ``off``, ``calling``, ``up`` or ``down``."""
+    station_detail: str = ""
 
     def apply(self, event: dict[str, Any]) -> AgentState:
         """The state after one engine event."""
@@ -40,7 +66,7 @@ class AgentState:
             availability = status.get("availability") or {}
             registration = status.get("registration") or {}
             return replace(
-                self,
+                self._with_audio(status.get("audio") or {}),
                 availability=str(availability.get("state", "available")),
                 reason=str(availability.get("reason", "")),
                 since=parse_time(availability.get("since")),
@@ -62,13 +88,45 @@ class AgentState:
                 registration=str(event.get("state", "failed")),
                 registration_detail=str(event.get("detail", "")),
             )
+        if name == "audio":
+            return self._with_audio(event)
         if name == "call.turned_away":
             return replace(
                 self,
-                last_turned_away=str(event.get("reason", "")),
+                last_turned_away=_REFUSED_BECAUSE.get(
+                    str(event.get("reason", "")), str(event.get("reason", ""))
+                ),
                 last_turned_away_at=parse_time(event.get("time")),
+                refusal_notice=refusal_notice(event),
             )
         return self
+
+    def _with_audio(self, fact: dict[str, Any]) -> AgentState:
+        if not fact:
+            return self
+        station = fact.get("station") or {}
+        return replace(
+            self,
+            audio_mode=str(fact.get("mode", "")),
+            audio_ok=bool(fact.get("ok", True)),
+            audio_detail=str(fact.get("detail", "")),
+            station_state=str(station.get("state", "off")),
+            station_detail=str(station.get("detail", "")),
+        )
+
+    def audio_label(self) -> tuple[str, bool]:
+        """How the agent hears callers, in a few words, and whether it needs attention."""
+        if self.audio_mode == "headset":
+            return ("headset", False) if self.audio_ok else ("headset: no device", True)
+        if self.audio_mode == "station":
+            if self.station_state == "up":
+                return "phone connected", False
+            if self.station_state == "calling":
+                return "calling your phone…", True
+            return "phone not connected (u)", True
+        if self.audio_mode == "none":
+            return "no audio", False
+        return "", False
 
     def explain(self, now: datetime) -> str:
         """One sentence: why calls are (not) reaching this agent right now."""

@@ -102,7 +102,8 @@ class TlsConfig(_Model):
     key_file: Path | None = None
     """PEM private key of the certificate."""
     ca_file: Path | None = None
-    """PEM CA bundle used to verify peers."""
+    """PEM CA bundle used to verify peers; None: the system bundle (Debian's
+    ca-certificates) when verify_server or verify_client is on."""
     verify_server: bool = True
     """Verify the certificate of a registrar or peer we connect to."""
     verify_client: bool = False
@@ -385,6 +386,57 @@ class SessionConfig(_Model):
     pin_file: Path | None = None
     """The agent's PIN file (salted scrypt hash, mode 0600) written by
     ``careline pin set``; default: ``careline-pin`` in the user config directory."""
+    sign_in: Literal["auto", "required", "off"] = "auto"
+    """Ask for the agent id and PIN when the console starts (``careline run`` and
+    ``careline attach``), before any patient data shows. ``auto``: when a PIN file
+    exists; ``required``: refuse to start without a PIN for ``agent.id``; ``off``: never."""
+
+    @field_validator("sign_in", mode="before")
+    @classmethod
+    def _sign_in_off_is_not_false(cls, value: object) -> object:
+        """YAML reads a bare ``off`` as false, as in ``wrap_up.mode``."""
+        return WrapUpConfig._off_is_not_false(value)
+
+
+class HeadsetConfig(_Model):
+    """The sound device of the machine running the console (PortAudio)."""
+
+    output_device: Annotated[str, Field(max_length=200)] | None = None
+    """Where the caller is heard: a device index or part of its name
+    (``careline audio devices`` lists them); None: the system default."""
+    input_device: Annotated[str, Field(max_length=200)] | None = None
+    """The microphone, the same way; None: the system default."""
+    buffer_ms: Annotated[int, Field(ge=20, le=500)] = 60
+    """Most audio held between the call and the device each way; more is dropped
+    (a slower device never lets the delay grow past this)."""
+
+
+class StationConfig(_Model):
+    """The agent's own phone, called by the engine when the agent signs in."""
+
+    number: Annotated[str, Field(max_length=200)] = ""
+    """The phone to call: a number, an extension or a SIP URI (dialled with the dial plan)."""
+    answer_seconds: Annotated[int, Field(ge=5, le=120)] = 30
+    """How long the station phone may ring before the attempt is given up."""
+
+
+class AudioConfig(_Model):
+    """How the agent hears the caller and is heard."""
+
+    mode: Literal["headset", "station", "none"] = "headset"
+    """``headset``: the sound device here; ``station``: the engine calls the
+    agent's own phone at sign-in and bridges every call to it; ``none``: no
+    agent audio (headless, monitoring, tests: ``sip.audio_source`` is sent)."""
+    headset: HeadsetConfig = HeadsetConfig()
+    """Headset devices."""
+    station: StationConfig = StationConfig()
+    """The station phone."""
+
+    @model_validator(mode="after")
+    def _station_needs_number(self) -> Self:
+        if self.mode == "station" and not self.station.number.strip():
+            raise ValueError("mode station needs station.number (the agent's own phone)")
+        return self
 
 
 class CarelineConfig(_Model):
@@ -394,6 +446,8 @@ class CarelineConfig(_Model):
     """The agent using this console."""
     sip: SipConfig = SipConfig()
     """SIP settings of the phone engine."""
+    audio: AudioConfig = AudioConfig()
+    """How the agent hears and is heard (headset, station phone, or none)."""
     engine: EngineConfig = EngineConfig()
     """Engine process settings."""
     store: StoreConfig = StoreConfig()

@@ -5,12 +5,42 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-from console.core.config import CarelineConfig, ConfigError, parse_host_port, read_secret
-from sip.settings import AccountSettings, DialSettings, EngineSettings, TlsSettings
+from console.core.config import (
+    CarelineConfig,
+    ConfigError,
+    TlsConfig,
+    parse_host_port,
+    read_secret,
+)
+from sip.settings import (
+    AccountSettings,
+    AudioSettings,
+    DialSettings,
+    EngineSettings,
+    HeadsetSettings,
+    TlsSettings,
+)
 
 
 def _path(value: Path | None) -> str:
     return str(value.expanduser()) if value is not None else ""
+
+
+SYSTEM_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
+"""Debian's bundle of trusted CAs (package ca-certificates)."""
+
+
+def _system_ca_bundle(tls: TlsConfig) -> str:
+    """Without ``ca_file``, peers are verified against the system's CAs: never against
+    nothing, which would refuse every certificate with a misleading reason."""
+    if not (tls.verify_server or tls.verify_client):
+        return ""
+    if not SYSTEM_CA_BUNDLE.is_file():
+        raise ConfigError(
+            f"sip.tls verifies certificates but has no ca_file, and there is no system CA "
+            f"bundle ({SYSTEM_CA_BUNDLE}): set sip.tls.ca_file or install ca-certificates"
+        )
+    return str(SYSTEM_CA_BUNDLE)
 
 
 def build_engine_settings(
@@ -53,7 +83,7 @@ def build_engine_settings(
             port=sip.tls.port,
             cert_file=_path(sip.tls.cert_file),
             key_file=_path(sip.tls.key_file),
-            ca_file=_path(sip.tls.ca_file),
+            ca_file=_path(sip.tls.ca_file) or _system_ca_bundle(sip.tls),
             verify_server=sip.tls.verify_server,
             verify_client=sip.tls.verify_client,
         )
@@ -79,6 +109,16 @@ def build_engine_settings(
             prefix=sip.dial.prefix,
         ),
         audio_source=sip.audio_source,
+        audio=AudioSettings(
+            mode=config.audio.mode,
+            headset=HeadsetSettings(
+                output_device=config.audio.headset.output_device or "",
+                input_device=config.audio.headset.input_device or "",
+                buffer_ms=config.audio.headset.buffer_ms,
+            ),
+            station_number=config.audio.station.number.strip(),
+            station_answer_seconds=config.audio.station.answer_seconds,
+        ),
         allow_capture=allow_capture,
         user_agent=sip.user_agent,
         log_path=log_path,

@@ -302,6 +302,7 @@ def engine_command(
     listen: str,
     log_path: Path,
     config_path: Path | None = None,
+    audio_mode: str | None = None,
 ) -> list[str]:
     """The argv that runs ``careline engine`` headless on a socket."""
     argv = [
@@ -319,4 +320,6 @@ def engine_command(
     ]
     if config_path is not None:
         argv += ["--config", str(config_path)]
+    if audio_mode is not None:
+        argv += ["--audio", audio_mode]
     return argv

@@ -22,11 +22,12 @@ from console.core.text import caller_label
 from console.core.wrap_up import CallbackChoice
 from console.dialogs.availability import AvailabilityPicker
 from console.dialogs.callbacks import CallbacksDialog
+from console.dialogs.choice import ChoicePicker
 from console.dialogs.dtmf_pad import DtmfPad
 from console.dialogs.help import HelpScreen, KeyHelp
 from console.dialogs.script_picker import ScriptPicker
 from console.dialogs.target_picker import PickedTarget, TargetPicker
-from console.messages import PhoneEvent, PhoneStatusChanged
+from console.messages import PhoneEvent, PhoneStatusChanged, SignedIn
 from console.screens.guidance_flow import GuidanceFlow
 from console.screens.patient_flow import PatientFlow
 from console.screens.wrap_up_flow import WrapUpFlow
@@ -177,6 +178,14 @@ class AgentScreen(Screen[None]):
             id="agent.why",
             tooltip="Explain why calls are (not) reaching you right now",
         ),
+        Binding(
+            "u",
+            "audio",
+            "Audio",
+            id="agent.audio",
+            show=False,  # rarely needed; the status bar and its alerts name the key
+            tooltip="Headset, your own phone (station) or no audio; call your phone again",
+        ),
         Binding("n", "notes", "Notes", id="notes.focus", tooltip="Type notes for this call"),
         Binding(
             "escape",
@@ -204,6 +213,8 @@ class AgentScreen(Screen[None]):
         self._ticker: Timer | None = None
         self._notes_timer: Timer | None = None
         self._usable: tuple[bool, bool, bool, bool] | None = None
+        self.signed_in = False
+        """Set once the agent has signed in (station mode then calls their phone)."""
         self.patients = PatientFlow(self)
         """Screen pop, verification and the card, per call."""
         self.guidance = GuidanceFlow(self)
@@ -296,8 +307,13 @@ class AgentScreen(Screen[None]):
         name = event.get("event")
         ended_with_notes = False
         wrap_up: tuple[LiveCall, str | None] | None = None
+        call: LiveCall | None = None
+        before = self.agent
         self._set_agent(self.agent.apply(event))
-        if name == "hello":
+        if name == "audio":
+            self._audio_changed(before)
+        elif name == "hello":
+            self._connect_station()
             self.queue.reset(list((event.get("status") or {}).get("calls", [])))
             for live in self.queue.calls():
                 if live.direction == "inbound" and not self.patients.looked_up(live.id):
@@ -334,7 +350,7 @@ class AgentScreen(Screen[None]):
             await self._refresh_history()
         # The engine's time of the event, parsed once for the floor and the wrap-up.
         at = parse_time(str(event.get("time") or "")) or self.careline.now()
-        await self._report_floor(name, call if name != "hello" else None, event, at)
+        await self._report_floor(name, call, event, at)
         if wrap_up is not None:
             await self.wrap_up.call_ended(
                 wrap_up[0], at, self.guidance.take(wrap_up[0].id), wrap_up[1]
@@ -389,10 +405,14 @@ class AgentScreen(Screen[None]):
             return
         if self.careline.config.ui.bell:
             self.app.bell()
+        # Over the lock or sign-in screen a toast must not name the caller (PHI).
+        session = self.careline.session_lock
+        hidden = session.locked or session.signing_in
+        text = "A call is ringing" if hidden else caller_label(call.caller_name, call.caller_number)
         # After the next frame: the ringing row paints first, the toast follows.
         self.call_after_refresh(
             self.notify,
-            f"Ringing: {caller_label(call.caller_name, call.caller_number)}",
+            f"Ringing: {text}" if not hidden else text,
             title="Incoming call",
             markup=False,
             timeout=4,
@@ -715,6 +735,65 @@ class AgentScreen(Screen[None]):
         self.app.push_screen(
             AvailabilityPicker(list(self.careline.config.ui.not_ready_reasons), current), chosen
         )
+
+    # -------------------------------------------------------------------- audio
+    @on(SignedIn)
+    def _signed_in(self, _message: SignedIn) -> None:
+        self.signed_in = True
+        self._connect_station()
+
+    def _connect_station(self) -> None:
+        """Station mode: once signed in with the phone online, the engine calls the
+        agent's phone (a no-op at the engine when the leg is already up)."""
+        # The audio mode is known only once the engine has said hello.
+        agent = self.agent
+        if self.signed_in and agent.audio_mode == "station" and agent.station_state == "off":
+            self._send("station", action="connect")
+
+    def _audio_changed(self, before: AgentState) -> None:
+        """Tell the agent when their phone drops or the headset fails."""
+        now = self.agent
+        if now.station_state == "down" and before.station_state != "down":
+            self.notify(
+                f"{now.station_detail or 'Your phone is not connected'}. Press u to call it again.",
+                title="Your phone",
+                severity="error",
+                markup=False,
+                timeout=10,
+            )
+        elif now.station_state == "up" and before.station_state != "up":
+            self.notify("Your phone is connected: calls come to it.", markup=False)
+        if now.audio_mode == "headset" and not now.audio_ok and before.audio_ok:
+            self.notify(
+                f"Headset: {now.audio_detail}", title="Audio", severity="error", markup=False
+            )
+
+    def action_audio(self) -> None:
+        """Pick how to hear callers: headset, your own phone, or none."""
+        agent = self.agent
+        number = self.careline.config.audio.station.number.strip()
+        choices: list[tuple[str, str]] = []
+        if agent.audio_mode == "station" and agent.station_state != "up":
+            choices.append(("reconnect", f"Call my phone again ({number})"))
+        choices.append(("headset", "Headset on this computer"))
+        choices.append(
+            (
+                "station",
+                f"My phone: {number}" if number else "My phone (audio.station.number unset)",
+            )
+        )
+        choices.append(("none", "No audio (monitoring)"))
+        label, _ = agent.audio_label()
+        detail = agent.station_detail or agent.audio_detail
+
+        def chosen(choice: str | None) -> None:
+            if choice == "reconnect":
+                self._send("station", action="connect")
+            elif choice is not None:
+                self._send("audio", mode=choice)
+
+        title = f"Audio (now: {label or agent.audio_mode})" + (f" — {detail}" if detail else "")
+        self.app.push_screen(ChoicePicker(title, choices), chosen)
 
     def action_why(self) -> None:
         """Explain in one sentence why calls are (not) arriving."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -55,8 +56,34 @@ class StatusBar(Static):
         self.clock = self.now().astimezone().strftime("%H:%M")
         self.refresh()
 
-    def watch_state(self, state: AgentState) -> None:
-        """Colour the bar by what matters most: offline phone, then not ready."""
+    def watch_state(self, old: AgentState, state: AgentState) -> None:
+        """Colour the bar by what matters most: offline phone, then not ready.
+
+        A failed registration (with its reason) and a call refused for a reason
+        the agent must know about (e.g. it could not be encrypted) also pop up
+        once, in full: the bar itself has room for the start of the reason only.
+        """
+        if state.registration == "failed" and (
+            old.registration != "failed" or old.registration_detail != state.registration_detail
+        ):
+            self.notify(
+                f"Your phone is not registered: {state.registration_detail}",
+                title="Registration failed",
+                severity="error",
+                markup=False,
+                timeout=15,
+            )
+        if state.refusal_notice and state.last_turned_away_at != old.last_turned_away_at:
+            # Who called is PHI: named only while this screen is on top (not under the lock).
+            self.notify(
+                state.refusal_notice
+                if self.app.screen is self.screen
+                else f"A call was refused: {state.last_turned_away}.",
+                title="Call refused",
+                severity="error",
+                markup=False,
+                timeout=15,
+            )
         self.set_class(not state.phone_online or state.registration == "failed", "-offline")
         self.set_class(state.phone_online and state.availability != "available", "-not-ready")
 
@@ -83,8 +110,15 @@ class StatusBar(Static):
         else:
             line.append(" ○ phone offline ", style="bold")
             line.append(safe_text(s.phone_detail, 50) + " ")
-        if s.registration not in ("none", ""):
+        if s.registration == "failed" and s.registration_detail:
+            # The gist (the words before " (" or ": "); the whole reason is in the toast.
+            gist = re.split(r" \(|: ", s.registration_detail, maxsplit=1)[0]
+            line.append(f" not registered: {safe_text(gist, 40)} ", style="bold reverse")
+        elif s.registration not in ("none", ""):
             line.append(f" reg: {safe_text(s.registration, 14)} ")
+        audio, attention = s.audio_label()
+        if audio and s.phone_online:
+            line.append(f" {safe_text(audio, 30)} ", style="bold reverse" if attention else "")
         sync, alarm = self.sync
         if sync:
             line.append(f" {safe_text(sync, 40)} ", style="bold reverse" if alarm else "")

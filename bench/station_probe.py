@@ -1,0 +1,132 @@
+"""The patient and the agent's phone in one pjsua2 process, for bench.audio_latency.
+
+    python -m bench.station_probe --listen 5090 --call sip:queue@127.0.0.1:5070 \
+        --wait-station --seconds 6 --record out.wav
+
+The *phone* (account on ``--listen``) answers any call and loops what it
+hears straight back into it, like a handset whose microphone hears its own
+earpiece. The *patient* calls ``--call`` and sends a 10 ms 1 kHz burst every
+second; one WAV recorder takes the burst as sent and what comes back, so both
+onsets share a time base. With ``--wait-station`` the patient dials only once
+the engine's station call has reached the phone (station mode); without it
+the patient calls the phone directly (the baseline: one RTP hop each way).
+The last line printed is JSON: ``{"ok": true}`` or ``{"ok": false, "error"}``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import sys
+import time
+from typing import Any
+
+import pjsua2 as pj
+
+from tests.headset_probe import new_endpoint, tone_generator
+
+
+class LoopCall(pj.Call):  # type: ignore[misc]
+    """A call whose received audio is sent straight back (the phone's side)."""
+
+    def onCallMediaState(self, _prm: Any) -> None:  # noqa: N802 - pjsua2 API name
+        info = self.getInfo()
+        for index, media in enumerate(info.media):
+            if media.type == pj.PJMEDIA_TYPE_AUDIO and media.status == pj.PJSUA_CALL_MEDIA_ACTIVE:
+                audio = self.getAudioMedia(index)
+                audio.startTransmit(audio)
+
+
+class Phone(pj.Account):  # type: ignore[misc]
+    """Answers every call with a loop."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[LoopCall] = []
+
+    def onIncomingCall(self, prm: Any) -> None:  # noqa: N802 - pjsua2 API name
+        call = LoopCall(self, prm.callId)
+        self.calls.append(call)
+        answer = pj.CallOpParam()
+        answer.statusCode = 200
+        call.answer(answer)
+
+    def answered(self) -> bool:
+        """True once a call to the phone is confirmed."""
+        return any(c.getInfo().state == pj.PJSIP_INV_STATE_CONFIRMED for c in self.calls)
+
+
+class PatientCall(pj.Call):  # type: ignore[misc]
+    """The patient's call: burst out, everything recorded."""
+
+    def __init__(self, account: pj.Account, tone: Any, recorder: Any) -> None:
+        super().__init__(account)
+        self.tone = tone
+        self.recorder = recorder
+
+    def onCallMediaState(self, _prm: Any) -> None:  # noqa: N802 - pjsua2 API name
+        info = self.getInfo()
+        for index, media in enumerate(info.media):
+            if media.type == pj.PJMEDIA_TYPE_AUDIO and media.status == pj.PJSUA_CALL_MEDIA_ACTIVE:
+                audio = self.getAudioMedia(index)
+                self.tone.startTransmit(audio)
+                audio.startTransmit(self.recorder)
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    """Listen, (wait for the station leg,) call, record for ``args.seconds``."""
+    ep = new_endpoint(args.listen)
+    acfg = pj.AccountConfig()
+    acfg.idUri = f"sip:phone@127.0.0.1:{args.listen}"
+    acfg.mediaConfig.transportConfig.boundAddress = "127.0.0.1"
+    phone = Phone()
+    phone.create(acfg, True)
+    tone = tone_generator(1000, on_ms=args.burst_ms, off_ms=1000 - args.burst_ms)
+    recorder = pj.AudioMediaRecorder()
+    recorder.createRecorder(args.record)
+    tone.startTransmit(recorder)
+    patient: PatientCall | None = None
+    print(json.dumps({"listening": args.listen}), flush=True)
+    try:
+        if args.wait_station:
+            deadline = time.monotonic() + 20
+            while not phone.answered():
+                if time.monotonic() > deadline:
+                    return {"ok": False, "error": "the station call never reached the phone"}
+                ep.libHandleEvents(10)
+        patient = PatientCall(phone, tone, recorder)
+        patient.makeCall(args.call, pj.CallOpParam(True))
+        end = time.monotonic() + args.seconds
+        while time.monotonic() < end:
+            ep.libHandleEvents(10)
+        return {"ok": True}
+    finally:
+        ep.hangupAllCalls()
+        for _ in range(50):
+            ep.libHandleEvents(10)
+        patient = None
+        phone.calls.clear()
+        tone = recorder = None
+        phone.shutdown()
+        del phone
+        gc.collect()
+        ep.libDestroy()
+
+
+def main() -> int:
+    """Entry point; prints one JSON line last."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--listen", type=int, required=True, help="the phone's SIP UDP port")
+    parser.add_argument("--call", required=True, help="the URI the patient calls")
+    parser.add_argument("--wait-station", action="store_true")
+    parser.add_argument("--seconds", type=float, default=6.0)
+    parser.add_argument("--burst-ms", type=int, default=10)
+    parser.add_argument("--record", required=True)
+    result = run(parser.parse_args())
+    print(json.dumps(result), flush=True)
+    return 0 if result["ok"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

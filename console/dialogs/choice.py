@@ -1,0 +1,51 @@
+"""A small modal list: pick one of a few labelled values, or Esc for none."""
+
+from __future__ import annotations
+
+from typing import Generic, TypeVar
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Label, OptionList
+from textual.widgets.option_list import Option
+
+T = TypeVar("T")
+
+
+class ChoicePicker(ModalScreen[T | None], Generic[T]):
+    """Dismisses with the chosen value, or None on Esc. Labels are plain text."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="choice.cancel", tooltip="Change nothing")]
+
+    DEFAULT_CSS = """
+    ChoicePicker { align: center middle; }
+    ChoicePicker > Vertical {
+        width: 56; height: auto; border: thick $accent; background: $surface; padding: 0 1;
+    }
+    ChoicePicker OptionList { height: auto; max-height: 14; }
+    """
+
+    def __init__(self, title: str, choices: list[tuple[T, str]]) -> None:
+        super().__init__()
+        self.title_text = title
+        self.choices = choices
+
+    def compose(self) -> ComposeResult:
+        """The title and the choices."""
+        with Vertical():
+            yield Label(self.title_text, markup=False)
+            yield OptionList(
+                *[Option(label, id=str(i)) for i, (_, label) in enumerate(self.choices)],
+                markup=False,
+            )
+
+    @on(OptionList.OptionSelected)
+    def _selected(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(self.choices[int(event.option.id or 0)][0])
+
+    def action_cancel(self) -> None:
+        """Change nothing."""
+        self.dismiss(None)

@@ -1,0 +1,175 @@
+"""Station mode: the engine calls the agent's own phone (baresip here) and bridges calls to it.
+
+Three real parties on 127.0.0.1: the patient (an engine sending a 1000 Hz
+tone), the agent's engine in ``station`` mode, and the agent's phone (baresip
+answering by itself, sending 600 Hz). The tones are measured at both ends.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from console.dialogs.choice import ChoicePicker
+from console.widgets.status_bar import StatusBar
+from tests.audio_tone import dominant_frequency, read_wav_mono16, rms
+from tests.baresip import Baresip
+from tests.console_app import make_app, screen_text, wait_for
+from tests.support import (
+    PATIENT_TONE,
+    EngineProcess,
+    capture,
+    capture_held_then_resumed,
+    patient_calls,
+)
+
+AGENT_TONE = 600.0
+
+
+def station_engine(tmp_path: Path, number: str, extra: str = "") -> EngineProcess:
+    config = tmp_path / "station.yaml"
+    config.write_text(
+        f"audio:\n  mode: station\n  station:\n    number: '{number}'\n{extra}"
+        "sip:\n  audio_source: tone:440\n"
+    )
+    engine = EngineProcess(tmp_path, "--config", str(config))
+    ready = engine.wait_event("engine.ready")
+    assert ready["audio"]["mode"] == "station"
+    assert ready["audio"]["station"]["state"] == "off"
+    return engine
+
+
+def test_tones_cross_the_station_bridge_both_ways(patient: EngineProcess, tmp_path: Path) -> None:
+    phone_heard = tmp_path / "phone-heard.wav"
+    patient_heard = tmp_path / "patient-heard.wav"
+    with Baresip(
+        tmp_path, user="phone", tone_hz=AGENT_TONE, record_to=phone_heard, auto_answer=True
+    ) as phone:
+        agent = station_engine(tmp_path, phone.uri)
+        try:
+            reply = agent.command("station", action="connect")
+            assert reply["ok"], reply
+            up = wait_station(agent, "up")
+            assert (up["mode"], up["station"]["number"]) == ("station", phone.uri)
+            # Idempotent: a second sign-in does not ring the phone again.
+            assert agent.command("station", action="connect")["ok"]
+            outgoing, incoming = patient_calls(patient, agent)
+            capture(patient, outgoing, patient_heard, 2.5)
+            assert agent.command("hangup", call=incoming)["ok"]
+            patient.wait_event("call.ended", call_id=outgoing)
+            # The station leg outlives the patient's call.
+            assert agent.command("status")["result"]["audio"]["station"]["state"] == "up"
+        finally:
+            assert agent.stop() == 0, agent.log_tail()
+        phone.wait_event("CALL_CLOSED")
+        phone.save_recording()
+    rate, heard = read_wav_mono16(patient_heard)
+    assert rms(heard) > 1000, "the patient heard nothing from the agent's phone"
+    assert abs(dominant_frequency(heard, rate) - AGENT_TONE) < 15
+    rate, at_phone = read_wav_mono16(phone_heard)
+    assert rms(at_phone) > 1000, "the agent's phone heard nothing from the patient"
+    assert abs(dominant_frequency(at_phone, rate) - PATIENT_TONE) < 15
+
+
+def test_a_held_patient_does_not_hear_the_station(patient: EngineProcess, tmp_path: Path) -> None:
+    patient_heard, resumed = tmp_path / "patient-heard.wav", tmp_path / "resumed.wav"
+    with Baresip(tmp_path, user="phone", tone_hz=AGENT_TONE, auto_answer=True) as phone:
+        agent = station_engine(tmp_path, phone.uri)
+        try:
+            assert agent.command("station", action="connect")["ok"]
+            wait_station(agent, "up")
+            calls = patient_calls(patient, agent)
+            capture_held_then_resumed(agent, patient, calls, patient_heard, resumed)
+            incoming = calls[1]
+            assert agent.command("hangup", call=incoming)["ok"]
+        finally:
+            assert agent.stop() == 0, agent.log_tail()
+    _rate, heard = read_wav_mono16(patient_heard)
+    assert rms(heard) < 200, rms(heard)
+    rate, heard = read_wav_mono16(resumed)
+    assert rms(heard) > 1000, "after resume the patient hears the agent's phone again"
+    assert abs(dominant_frequency(heard, rate) - AGENT_TONE) < 15
+
+
+def test_a_phone_that_does_not_answer_is_reported(tmp_path: Path) -> None:
+    with Baresip(tmp_path, user="phone", tone_hz=AGENT_TONE) as phone:
+        agent = station_engine(tmp_path, phone.uri)
+        try:
+            assert agent.command("station", action="connect")["ok"]
+            phone.wait_event("CALL_INCOMING")
+            wait_station(agent, "calling")
+            phone.hangup()  # the agent declines on the phone
+            down = wait_station(agent, "down")
+            assert down["station"]["detail"].startswith("your phone"), down
+        finally:
+            assert agent.stop() == 0, agent.log_tail()
+
+
+def test_station_mode_needs_a_number(tmp_path: Path) -> None:
+    config = tmp_path / "bad.yaml"
+    config.write_text("audio:\n  mode: station\n")
+    engine = EngineProcess(tmp_path, "--config", str(config))
+    assert engine.proc.wait(timeout=20) != 0
+    assert "station.number" in engine.stderr()
+
+
+def test_switching_modes_while_running(tmp_path: Path) -> None:
+    with Baresip(tmp_path, user="phone", tone_hz=AGENT_TONE, auto_answer=True) as phone:
+        agent = station_engine(tmp_path, phone.uri)
+        try:
+            reply = agent.command("audio", mode="none")
+            assert reply["result"]["mode"] == "none"
+            assert not agent.command("station", action="connect")["ok"]
+            reply = agent.command("audio", mode="station")
+            assert reply["ok"], reply
+            wait_station(agent, "up")
+            reply = agent.command("audio", mode="none")
+            assert reply["result"]["station"]["state"] == "off"
+            phone.wait_event("CALL_CLOSED")
+            bad = agent.command("audio", mode="speaker")
+            assert not bad["ok"]
+            assert "headset, station, none" in bad["error"]["message"]
+        finally:
+            assert agent.stop() == 0, agent.log_tail()
+
+
+def wait_station(engine: EngineProcess, state: str, timeout: float = 15.0) -> dict[str, Any]:
+    """The next ``audio`` event whose station leg is in ``state``."""
+    deadline = time.monotonic() + timeout
+    while (left := deadline - time.monotonic()) > 0:
+        event = engine.wait_event("audio", timeout=left)
+        if event["station"]["state"] == state:
+            return event
+    raise AssertionError(f"station never {state}; log: {engine.log_tail()}")
+
+
+async def test_console_calls_the_phone_at_sign_in_and_shows_its_state(tmp_path: Path) -> None:
+    with Baresip(tmp_path, user="phone", tone_hz=AGENT_TONE, auto_answer=True) as phone:
+        app = make_app(
+            tmp_path, f"audio:\n  mode: station\n  station:\n    number: '{phone.uri}'\n"
+        )
+        async with app.run_test(size=(140, 36), notifications=True) as pilot:
+            status = app.agent_screen.query_one(StatusBar)
+            await wait_for(pilot, lambda: status.state.station_state == "up", 20, "phone up")
+            assert "phone connected" in screen_text(app)
+            phone.wait_event("CALL_ESTABLISHED")
+            # The agent hangs up their phone: the console says so and how to fix it.
+            phone.hangup()
+            await wait_for(pilot, lambda: status.state.station_state == "down", 15, "down")
+            text = " ".join(screen_text(app).split())
+            assert "phone not connected (u)" in text
+            assert "your phone hung up. Press u to call it again." in text
+            # u, then the first choice: call my phone again.
+            await pilot.press("u")
+            await wait_for(pilot, lambda: isinstance(app.screen, ChoicePicker), what="picker")
+            assert "Call my phone again" in screen_text(app)
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: status.state.station_state == "up", 20, "phone up again")
+            # u, then "No audio": the phone is hung up.
+            await pilot.press("u")
+            await wait_for(pilot, lambda: isinstance(app.screen, ChoicePicker), what="picker")
+            await pilot.press("down", "down", "enter")
+            await wait_for(pilot, lambda: status.state.audio_mode == "none", what="mode none")
+            assert status.state.station_state == "off"
+            assert "no audio" in screen_text(app)
