@@ -63,6 +63,7 @@ class SessionLock:
         else:
             self._sign_in_pin = pin
             self.signing_in = True
+            self.app.clear_notifications()
             await self._carry_over_failures()
             await self.app.push_screen(self._sign_in_screen(pin))
         period = min(0.25, self.idle_seconds / 4) if self.idle_seconds else 0.25
@@ -108,6 +109,7 @@ class SessionLock:
         if self.locked or self.signing_in:
             return
         self.locked = True
+        self.app.clear_notifications()  # a toast may name a caller
         await self.app.push_screen(self._screen())
         await self.app.audit_view(None, "lock", "ok", ("session",))
 
@@ -138,6 +140,7 @@ class SessionLock:
         if outcome != "fail":
             self.locked = False
             self.touch()
+            self.app.agent_screen.wrap_up.open_waiting()
         await self.app.audit_view(None, "unlock", outcome, ("session",))
 
     async def _sign_in_attempt(self, outcome: Outcome) -> None:

@@ -202,15 +202,25 @@ def run_demo(config: CarelineConfig, *, interval: float, ring_timeout: float) ->
 
 
 def _demo_audio_mode(config: CarelineConfig) -> str:
-    """The demo's audio: the configured mode, but no headset where there is no sound
-    device (over SSH, in CI), so the status bar does not show a fault that is not one."""
-    mode = config.audio.mode
-    if mode == "headset":
-        from sip.headset import list_devices
-
-        if not any(device["outputs"] > 0 for device in list_devices()):
-            return "none"
-    return mode
+    """The demo's audio: the headset when this machine has a sound device, else none
+    (over SSH, in CI), so the status bar shows no fault that is not one. Never
+    station: the demo's made-up agent has no phone of their own."""
+    if config.audio.mode != "headset":
+        return "none"
+    # In a child: PortAudio probes every ALSA device and can abort the process
+    # on a broken ALSA configuration; the console must not go with it.
+    probe = (
+        "import sys\n"
+        "from sip.headset import list_devices\n"
+        "sys.exit(0 if any(d['outputs'] > 0 for d in list_devices()) else 3)\n"
+    )
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", probe], capture_output=True, timeout=20, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return "none"
+    return "headset" if done.returncode == 0 else "none"
 
 
 def _demo_process(name: str, *args: str) -> subprocess.Popen[bytes]:

@@ -83,6 +83,20 @@ class AgentAudio:
             self._headset.close()
             self._headset = None
 
+    def check(self) -> None:
+        """Once a second (engine loop): a headset that stopped is reported and its
+        calls get the source, instead of silence the agent cannot explain."""
+        if self.mode != "headset" or self._headset is None or self._headset.healthy():
+            return
+        self._each_call(self._disconnect)
+        self._headset.close()
+        self._headset = None
+        self.ok = False
+        self.detail = "the headset stopped (unplugged?): plug it in and press u, or use your phone"
+        log.warning("headset stopped")
+        self._each_call(self._connect)
+        self._on_change()
+
     def _open_headset(self) -> None:
         # Imported here: PortAudio is loaded only by an engine that uses it.
         from sip.headset import Headset, HeadsetError
@@ -90,9 +104,10 @@ class AgentAudio:
         headset = Headset(self.settings.headset)
         try:
             headset.open()
-        except HeadsetError as exc:
+        except Exception as exc:  # a headset problem must never stop the phone
             headset.close()
-            raise AudioModeError(str(exc)) from None
+            reason = str(exc) if isinstance(exc, HeadsetError) else f"headset failed: {exc!r}"
+            raise AudioModeError(reason) from None
         self._headset = headset
 
     # ----------------------------------------------------------------- facts
@@ -180,6 +195,9 @@ class AgentAudio:
             raise AudioModeError("station mode needs audio.station.number (your own phone)")
         if mode == self.mode and self.ok:
             return
+        if mode == "headset" and self._headset is not None and not self._headset.healthy():
+            self._headset.close()
+            self._headset = None
         if mode == "headset" and self._headset is None:
             self._open_headset()  # raises before anything changes
         self._each_call(self._disconnect)

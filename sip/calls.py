@@ -196,6 +196,10 @@ class CallControl:
         if record.local_hold:
             return
         record.local_hold = True
+        # Cut the agent off now, not when the re-INVITE is answered: the next
+        # call's greeting (verification, names) must not reach the held patient.
+        if self.audio is not None:
+            self.audio.detach(record.id)
         self._send_hold(record.id, True, time.monotonic() + REINVITE_RETRY_SECONDS)
         self._fact(record, Event.CALL_HOLD, "hold", local=True, remote=record.remote_hold)
 
@@ -307,8 +311,8 @@ class CallControl:
         except DialError as exc:
             raise CommandError(ErrorCode.BAD_NUMBER, str(exc)) from None
 
-    def place_call(self, target: DialTarget, *, consult_for: str | None = None) -> CallRecord:
-        """Place an outbound call to ``target``; returns its record."""
+    def _check_capacity(self) -> None:
+        """Raise unless a call can be placed now (checked before anyone is put on hold)."""
         if self.account is None:
             raise CommandError(ErrorCode.SIP_ERROR, "the phone is not ready")
         if len(self.pj_calls) + self.station.live >= self.max_calls:
@@ -316,6 +320,10 @@ class CallControl:
                 ErrorCode.NO_CAPACITY,
                 f"all {self.max_calls} call slots are in use: end or decline a call first",
             )
+
+    def place_call(self, target: DialTarget, *, consult_for: str | None = None) -> CallRecord:
+        """Place an outbound call to ``target``; returns its record."""
+        self._check_capacity()
         party = parse_name_addr(target.uri)
         record = CallRecord(
             id=self.new_record_id(),
@@ -351,6 +359,7 @@ class CallControl:
 
     def _cmd_dial(self, message: dict[str, Any]) -> dict[str, Any]:
         target = self._target(message, "number")
+        self._check_capacity()
         self._hold_talking()
         record = self.place_call(target)
         return {"call_id": record.id, "uri": target.uri, "number": target.number}
@@ -403,6 +412,7 @@ class CallControl:
         if record.consult_id is not None and record.consult_id in self.calls:
             raise CommandError(ErrorCode.INVALID_STATE, "a consult call is already up")
         target = self._target(message, "target")
+        self._check_capacity()
         self._hold_talking()
         consult = self.place_call(target, consult_for=record.id)
         record.consult_id = consult.id
@@ -627,6 +637,10 @@ class CallControl:
     def _hold_failed(self, record: CallRecord, wanted: bool, detail: str) -> None:
         """A hold or resume did not happen: show the state the call is really in."""
         record.local_hold = not wanted
+        call = self.pj_calls.get(record.id)
+        audio = self._audio(call) if call is not None else None
+        if wanted and audio is not None and self.audio is not None:
+            self.audio.attach(record.id, audio)  # still talking: reconnect the agent
         self._fact(
             record,
             Event.CALL_HOLD,
@@ -659,7 +673,7 @@ class CallControl:
         if self.audio is not None:
             # Held here (or no audio): cut from the agent, so a held patient
             # never hears the agent's side.
-            if audio is not None and not local_held:
+            if audio is not None and not (local_held or record.local_hold):
                 self.audio.attach(record.id, audio)
             else:
                 self.audio.detach(record.id)

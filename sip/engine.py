@@ -151,9 +151,11 @@ class PhoneEngine(CallControl):
                 self._run_deferred()
                 self._drain_commands()
                 self._bury()
-                if orphaned is not None and time.monotonic() >= next_check:
+                if time.monotonic() >= next_check:
                     next_check = time.monotonic() + 1
-                    if not self.calls and orphaned():
+                    if self.audio is not None:
+                        self.audio.check()
+                    if orphaned is not None and not self.calls and orphaned():
                         log.info("no client and no call: engine exits")
                         self._stop.set()
         finally:
@@ -162,8 +164,10 @@ class PhoneEngine(CallControl):
     @property
     def queue_capacity(self) -> int:
         """Incoming calls held at once: configured, never above the library's cap."""
-        # The station leg (station mode) holds one of the library's slots.
-        slots = (self.max_calls or 4) - self.station.live
+        # Station mode keeps one of the library's slots for the leg to the
+        # agent's phone, even while it is down, so it can always be called back.
+        station = self.station.live or (self.audio is not None and self.audio.mode == "station")
+        slots = (self.max_calls or 4) - station
         return max(1, min(self.settings.queue_capacity, slots))
 
     def _listen_text(self) -> str:
@@ -595,6 +599,7 @@ class PhoneEngine(CallControl):
         """The agent's audio path (mode, health, station leg) as a protocol object."""
         fact = self.audio.fact() if self.audio is not None else {"mode": "none", "ok": False}
         fact["station"] = self.station.fact()
+        fact["queue_capacity"] = self.queue_capacity
         return fact
 
     def _audio_changed(self) -> None:
@@ -611,12 +616,20 @@ class PhoneEngine(CallControl):
             return self.audio_fact()
         if self.audio is None:
             raise CommandError(ErrorCode.INVALID_STATE, "the phone is not ready")
+        previous = self.audio.mode
+        if mode == "station" and not self.station.live:
+            self._station_callable()  # before anything changes: the mode stays as it was
         try:
             self.audio.switch(str(mode))
         except AudioModeError as exc:
             raise CommandError(ErrorCode.INVALID_STATE, str(exc)) from None
         if mode == "station":
-            self._station_connect()
+            try:
+                self._station_connect()
+            except CommandError:
+                with contextlib.suppress(AudioModeError):
+                    self.audio.switch(previous)
+                raise
         else:
             self.station.disconnect()
         return self.audio_fact()
@@ -634,13 +647,20 @@ class PhoneEngine(CallControl):
             self._station_connect()
         return self.audio_fact()
 
-    def _station_connect(self) -> None:
-        if self.station.live:
-            return
+    def _station_callable(self) -> None:
+        """Raise unless the station phone can be called now (number, account, a free slot)."""
+        try:
+            self.station.target_uri()
+        except StationError as exc:
+            raise CommandError(ErrorCode.SIP_ERROR, str(exc)) from None
         if len(self.pj_calls) >= self.max_calls:
             raise CommandError(
                 ErrorCode.NO_CAPACITY, "every call slot is in use: end a call, then try again"
             )
+
+    def _station_connect(self) -> None:
+        if not self.station.live:
+            self._station_callable()
         try:
             self.station.connect()
         except StationError as exc:

@@ -73,6 +73,8 @@ SILENCE_DBFS = -96.0
 """Level reported for digital silence (the floor of 16-bit audio)."""
 _ACTIVE_SECONDS = 0.2
 """A queue's other side counts as running if it touched the queue this recently."""
+STALL_SECONDS = 2.0
+"""A device whose callback has not run for this long has stopped (see Headset.healthy)."""
 _TRIM_BLOCKS = 50
 """A queue whose depth stayed above one frame for this many reads (1 s) is trimmed."""
 
@@ -98,6 +100,16 @@ def _sounddevice() -> Any:
             f"the sounddevice package is missing ({exc}): reinstall careline"
         ) from None
     return sounddevice
+
+
+def _rescan_devices() -> None:
+    """Make PortAudio list the devices afresh (it scans once, at initialisation), so
+    a headset plugged in after the engine started is found. Only while no stream
+    of this process is open: the engine opens one headset at a time."""
+    with contextlib.suppress(Exception):
+        sd = _sounddevice()
+        sd._terminate()
+        sd._initialize()
 
 
 def list_devices() -> list[dict[str, Any]]:
@@ -344,6 +356,10 @@ class _FrameQueue:
             if now - self._last_put < _ACTIVE_SECONDS:
                 self.underruns += 1
             return self.silence
+
+    def last_taken(self) -> float:
+        """``time.monotonic()`` of the reader's latest take (0: never)."""
+        return self._last_take
 
     def depth_ms(self) -> int:
         """Audio currently queued."""
@@ -592,6 +608,7 @@ class Headset:
         self._mic: _FrameQueue | None = None
         self._output: dict[str, Any] = {}
         self._input: dict[str, Any] = {}
+        self._opened_at = 0.0
         self.speaker_level = LevelMeter()
         """What the agent hears (blocks handed to the device)."""
         self.mic_level = LevelMeter()
@@ -607,6 +624,7 @@ class Headset:
 
         if self._port is not None:
             return
+        _rescan_devices()
         self._output = resolve_device(self.settings.output_device, "output")
         self._input = resolve_device(self.settings.input_device, "input")
         bridge_rate = self._clock_rate or int(pj.EpConfig().medConfig.clockRate)
@@ -635,8 +653,17 @@ class Headset:
             raise HeadsetError(
                 f"the headset port cannot join the call audio: {exc.reason}"
             ) from None
-        self._stream = open_stream(self._output, self._input, rate, play, record)
+        try:
+            self._stream = open_stream(self._output, self._input, rate, play, record)
+        except Exception as exc:
+            # Drop the port here, on the engine thread: a traceback keeping it
+            # alive past libDestroy() would abort the engine (DESIGN.md).
+            del port
+            if isinstance(exc, HeadsetError):
+                raise
+            raise HeadsetError(f"the sound device failed to start: {exc}") from None
         self._speaker, self._mic, self._port = speaker, mic, port
+        self._opened_at = time.monotonic()
 
     @property
     def port(self) -> pj.AudioMedia:
@@ -663,6 +690,16 @@ class Headset:
             "mic": _direction_facts(mic, self.mic_level),
             "port_errors": int(getattr(self._port, "errors", 0)),
         }
+
+    def healthy(self, now: float | None = None) -> bool:
+        """False once the device stopped playing (unplugged, a driver error): its
+        callback takes a frame every 20 ms while the stream runs."""
+        if self._stream is None or self._speaker is None:
+            return False
+        now = time.monotonic() if now is None else now
+        last = max(self._speaker.last_taken(), self._opened_at)
+        active = all(bool(getattr(s, "active", True)) for s in self._stream.streams)
+        return active and now - last < STALL_SECONDS
 
     def close(self) -> None:
         """Stop the device and drop the port (before ``libDestroy``); safe to repeat."""

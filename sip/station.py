@@ -74,6 +74,8 @@ class StationLeg:
         self.detail = ""
         self.call: PjCall | None = None
         self._attempt = 0
+        self._call_again = False
+        """Asked to connect while the previous leg was still being hung up."""
 
     @property
     def live(self) -> bool:
@@ -94,10 +96,8 @@ class StationLeg:
             self._on_change()
 
     # -------------------------------------------------------------- commands
-    def connect(self) -> None:
-        """Call the agent's phone; nothing happens if the leg is already calling or up."""
-        if self.call is not None:
-            return
+    def target_uri(self) -> str:
+        """The URI the leg calls; StationError when it cannot be called at all."""
         host = self._host
         number = host.settings.audio.station_number
         if not number:
@@ -106,12 +106,22 @@ class StationLeg:
             raise StationError("the phone is not ready")
         domain = host.settings.account.domain if host.settings.account else ""
         try:
-            target = resolve(number, host.settings.dial, domain)
+            return resolve(number, host.settings.dial, domain).uri
         except DialError as exc:
             raise StationError(f"audio.station.number: {exc}") from None
+
+    def connect(self) -> None:
+        """Call the agent's phone; nothing happens if the leg is already calling or up."""
+        if self.call is not None:
+            # Still hanging up after a disconnect: call again once it is gone.
+            self._call_again = self.state == "off"
+            return
+        host = self._host
+        number = host.settings.audio.station_number
+        uri = self.target_uri()
         call = PjCall(host._callbacks(), host.account, pj.PJSUA_INVALID_ID, STATION_RID)
         try:
-            call.makeCall(target.uri, pj.CallOpParam(True))
+            call.makeCall(uri, pj.CallOpParam(True))
         except pj.Error as exc:
             raise StationError(f"cannot call your phone: {exc.reason}") from None
         self.call = call
@@ -122,6 +132,7 @@ class StationLeg:
 
     def disconnect(self) -> None:
         """Hang the leg up (sign-out, another mode, shutdown)."""
+        self._call_again = False
         if self.call is not None:
             self._host.hangup_pj(self.call, 200 if self.state == "up" else 487)
         self._set("off")
@@ -137,7 +148,8 @@ class StationLeg:
         """The leg's INVITE session changed state."""
         info = call.getInfo()
         if info.state == pj.PJSIP_INV_STATE_CONFIRMED:
-            self._set("up", "")
+            if self.state == "calling":  # not after a disconnect (a 200 crossing our CANCEL)
+                self._set("up", "")
         elif info.state == pj.PJSIP_INV_STATE_DISCONNECTED:
             was_up = self.state == "up"
             self.call = None
@@ -145,6 +157,15 @@ class StationLeg:
             self._on_audio(None)
             if self.state == "calling" or was_up:
                 self._set("down", _why_down(int(info.lastStatusCode), str(info.lastReason), was_up))
+            if self._call_again:
+                self._call_again = False
+                self._host.defer(0, self._connect_again)
+
+    def _connect_again(self) -> None:
+        try:
+            self.connect()
+        except StationError as exc:
+            self._set("down", str(exc))
 
     def on_media_state(self, call: PjCall) -> None:
         """The leg's audio is up: it becomes the agent's ear and mouth."""

@@ -291,3 +291,35 @@ def test_an_engine_without_a_sound_device_starts_and_says_why(
         assert "no sound device" in ready["audio"]["detail"]
     finally:
         assert agent.stop() == 0, agent.log_tail()
+
+
+class _StoppedHeadset:
+    """Stands in for a Headset whose device stopped calling back."""
+
+    closed = False
+
+    def healthy(self) -> bool:
+        return False
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def test_a_headset_that_stops_is_reported_once() -> None:
+    from sip.agent_audio import AgentAudio
+    from sip.media import MediaSource
+    from sip.settings import AudioSettings
+
+    changes: list[str] = []
+    audio = AgentAudio(
+        AudioSettings(mode="headset"), MediaSource("silence"), lambda: changes.append("x")
+    )
+    stopped = _StoppedHeadset()
+    audio._headset = stopped  # type: ignore[assignment]
+    audio.check()
+    audio.check()
+    assert stopped.closed
+    fact = audio.fact()
+    assert (fact["mode"], fact["ok"]) == ("headset", False)
+    assert "unplugged" in fact["detail"]
+    assert changes == ["x"]

@@ -182,6 +182,13 @@ async def test_a_call_ringing_under_the_lock_shows_no_caller_either(tmp_path: Pa
             assert secret not in text
 
 
+async def enter_wrong_pins(pilot: Pilot[int], app: CarelineApp, count: int) -> None:
+    """Type ``count`` wrong PINs, each refused on screen before the next."""
+    for n in range(1, count + 1):
+        await pilot.press(*WRONG, "enter")
+        await wait_for(pilot, shows(app, f"Wrong PIN ({n}"), what=f"refusal {n}")
+
+
 async def test_wrong_pins_are_refused_paused_and_audited_without_the_pin(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -191,9 +198,7 @@ async def test_wrong_pins_are_refused_paused_and_audited_without_the_pin(
         screen = app.screen
         assert isinstance(screen, SignInScreen)
         field = screen.query_one("#pin", Input)
-        for n in range(1, 5):
-            await pilot.press(*WRONG, "enter")
-            await wait_for(pilot, shows(app, f"Wrong PIN ({n})"), what=f"refusal {n}")
+        await enter_wrong_pins(pilot, app, 4)
         assert not field.disabled
         await pilot.press(*WRONG, "enter")
         await wait_for(pilot, lambda: "Wrong PIN (5 in a row): wait 30 s" in screen_text(app))
@@ -222,9 +227,7 @@ async def test_a_new_terminal_goes_on_with_the_pause(tmp_path: Path) -> None:
     """Wrong PINs counted in the audit log hold across consoles (careline attach)."""
     first = make(tmp_path, pin=pin_file(tmp_path), sign_in="auto")
     async with first.run_test(size=(120, 36)) as pilot:
-        for n in range(1, 6):
-            await pilot.press(*WRONG, "enter")
-            await wait_for(pilot, shows(first, f"Wrong PIN ({n}"), what=f"refusal {n}")
+        await enter_wrong_pins(pilot, first, 5)
     second = make(tmp_path, pin=pin_file(tmp_path), sign_in="auto")  # the same store
     async with second.run_test(size=(120, 36)) as pilot:
         await wait_for(pilot, shows(second, "Wrong PIN (5 in a row): wait 30 s"), what="pause")
@@ -236,6 +239,18 @@ async def test_a_new_terminal_goes_on_with_the_pause(tmp_path: Path) -> None:
     third = make(tmp_path, pin=pin_file(tmp_path), sign_in="auto")
     async with third.run_test(size=(120, 36)):
         assert third.session_lock.attempts.failures == 0  # the right PIN ended the run
+
+
+async def test_a_wrong_agent_id_does_not_reset_the_count_of_wrong_pins(tmp_path: Path) -> None:
+    first = make(tmp_path, pin=pin_file(tmp_path), sign_in="auto")
+    async with first.run_test(size=(120, 36)) as pilot:
+        await enter_wrong_pins(pilot, first, 4)
+        first.screen.query_one("#agent-id", Input).value = "somebody-else"
+        await pilot.press(*WRONG, "enter")
+        await wait_for(pilot, shows(first, "set up for agent"), what="denied")
+    second = make(tmp_path, pin=pin_file(tmp_path), sign_in="auto")  # the same store
+    async with second.run_test(size=(120, 36)):
+        assert second.session_lock.attempts.failures == 4
 
 
 async def test_another_agent_id_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

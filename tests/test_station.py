@@ -126,7 +126,11 @@ def test_switching_modes_while_running(tmp_path: Path) -> None:
             wait_station(agent, "up")
             reply = agent.command("audio", mode="none")
             assert reply["result"]["station"]["state"] == "off"
-            phone.wait_event("CALL_CLOSED")
+            # Straight back to station while the old leg is still being hung up:
+            # the phone is called again once it is gone.
+            assert agent.command("audio", mode="station")["ok"]
+            wait_station(agent, "up")
+            assert agent.command("audio", mode="none")["ok"]
             bad = agent.command("audio", mode="speaker")
             assert not bad["ok"]
             assert "headset, station, none" in bad["error"]["message"]
@@ -173,3 +177,34 @@ async def test_console_calls_the_phone_at_sign_in_and_shows_its_state(tmp_path: 
             await wait_for(pilot, lambda: status.state.audio_mode == "none", what="mode none")
             assert status.state.station_state == "off"
             assert "no audio" in screen_text(app)
+
+
+def test_a_station_that_cannot_be_called_leaves_the_mode_as_it_was(tmp_path: Path) -> None:
+    config = tmp_path / "agent.yaml"
+    config.write_text("audio:\n  mode: none\n  station:\n    number: 'not a number'\n")
+    agent = EngineProcess(tmp_path, "--config", str(config))
+    try:
+        agent.wait_event("engine.ready")
+        reply = agent.command("audio", mode="station")
+        assert not reply["ok"]
+        assert "audio.station.number" in reply["error"]["message"]
+        status = agent.command("audio")["result"]
+        assert (status["mode"], status["station"]["state"]) == ("none", "off")
+    finally:
+        assert agent.stop() == 0, agent.log_tail()
+
+
+def test_station_mode_keeps_a_call_slot_for_the_phone(tmp_path: Path) -> None:
+    config = tmp_path / "agent.yaml"
+    config.write_text(
+        "sip:\n  queue_capacity: 4\naudio:\n  mode: none\n  station:\n"
+        "    number: 'sip:phone@127.0.0.1:9'\n"
+    )
+    agent = EngineProcess(tmp_path, "--config", str(config))
+    try:
+        ready = agent.wait_event("engine.ready")
+        assert ready["queue_capacity"] == 4
+        reply = agent.command("audio", mode="station")
+        assert reply["result"]["queue_capacity"] == 3, reply
+    finally:
+        assert agent.stop() == 0, agent.log_tail()

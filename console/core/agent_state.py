@@ -107,6 +107,7 @@ class AgentState:
         station = fact.get("station") or {}
         return replace(
             self,
+            queue_capacity=int(fact.get("queue_capacity") or self.queue_capacity),
             audio_mode=str(fact.get("mode", "")),
             audio_ok=bool(fact.get("ok", True)),
             audio_detail=str(fact.get("detail", "")),

@@ -193,11 +193,14 @@ class AuditLog:
         self, agent_id: str, actions: Sequence[Action]
     ) -> tuple[int, datetime | None]:
         """How many of ``agent_id``'s latest ``actions`` rows are ``fail`` in a row
-        (e.g. wrong PINs at sign-in and unlock), and when the last of them was."""
+        (e.g. wrong PINs at sign-in and unlock), and when the last of them was.
+
+        Only a ``pass`` (or an ``ok``) ends the streak: a ``denied`` attempt (a
+        wrong agent id) between wrong PINs must not reset the pause."""
         marks = ", ".join("?" * len(actions))
         rows = await self._store.fetch_all(
             f"SELECT outcome, at FROM audit WHERE agent_id = ? AND action IN ({marks}) "
-            "ORDER BY seq DESC LIMIT 64",
+            "AND outcome != 'denied' ORDER BY seq DESC LIMIT 64",
             (agent_id, *actions),
         )
         count = 0

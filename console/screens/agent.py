@@ -405,18 +405,17 @@ class AgentScreen(Screen[None]):
             return
         if self.careline.config.ui.bell:
             self.app.bell()
+        # After the next frame: the ringing row paints first, the toast follows.
+        self.call_after_refresh(self._ringing_toast, call)
+
+    def _ringing_toast(self, call: LiveCall) -> None:
         # Over the lock or sign-in screen a toast must not name the caller (PHI).
         session = self.careline.session_lock
-        hidden = session.locked or session.signing_in
-        text = "A call is ringing" if hidden else caller_label(call.caller_name, call.caller_number)
-        # After the next frame: the ringing row paints first, the toast follows.
-        self.call_after_refresh(
-            self.notify,
-            f"Ringing: {text}" if not hidden else text,
-            title="Incoming call",
-            markup=False,
-            timeout=4,
-        )
+        if session.locked or session.signing_in:
+            text = "A call is ringing"
+        else:
+            text = f"Ringing: {caller_label(call.caller_name, call.caller_number)}"
+        self.notify(text, title="Incoming call", markup=False, timeout=4)
 
     # ------------------------------------------------------------------ display
     def _refresh_calls(self) -> None:
@@ -740,14 +739,17 @@ class AgentScreen(Screen[None]):
     @on(SignedIn)
     def _signed_in(self, _message: SignedIn) -> None:
         self.signed_in = True
-        self._connect_station()
+        self._connect_station(after_sign_in=True)
+        self.wrap_up.open_waiting()
 
-    def _connect_station(self) -> None:
+    def _connect_station(self, *, after_sign_in: bool = False) -> None:
         """Station mode: once signed in with the phone online, the engine calls the
         agent's phone (a no-op at the engine when the leg is already up)."""
         # The audio mode is known only once the engine has said hello.
         agent = self.agent
-        if self.signed_in and agent.audio_mode == "station" and agent.station_state == "off":
+        # Signing in also calls a phone that dropped (e.g. before an attach).
+        wanted = ("off", "down") if after_sign_in else ("off",)
+        if self.signed_in and agent.audio_mode == "station" and agent.station_state in wanted:
             self._send("station", action="connect")
 
     def _audio_changed(self, before: AgentState) -> None:

@@ -197,8 +197,17 @@ class WrapUpFlow:
         return str(rows[0][0]) if rows else ""
 
     # --------------------------------------------------------------- dialog
+    def open_waiting(self) -> None:
+        """Open the next waiting wrap-up now that the agent is back (signed in, unlocked)."""
+        self._open_next()
+
     def _open_next(self) -> None:
         if self.open is not None or not self.waiting:
+            return
+        session = self.careline.session_lock
+        if session.locked or session.signing_in:
+            # Not over the lock or sign-in screen: the caller's name is in its
+            # title, and it would take the PIN's keystrokes. It opens on return.
             return
         wrap = self.waiting.popleft()
         run = wrap.body.get("run") or {}

@@ -87,6 +87,8 @@ class PinEntry(Vertical):
     async def _submitted(self, event: Input.Submitted) -> None:
         event.stop()
         pin, event.input.value = event.value, ""
+        if self.attempts.wait(time.monotonic()):
+            return  # paused after wrong PINs: nothing counts, not even a refusal
         refused = self.refusal()
         if refused is not None:
             self.say(refused)
@@ -95,7 +97,7 @@ class PinEntry(Vertical):
         if self.pin_hash is None:
             self.post_message(self.Checked("ok"))
             return
-        if not pin or self.attempts.wait(time.monotonic()):
+        if not pin:
             return
         if await asyncio.to_thread(check_pin, pin, self.pin_hash):
             self.attempts.passed()
