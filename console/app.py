@@ -124,6 +124,9 @@ class CarelineApp(App[int]):
         """The hub sync, when a hub is configured."""
         self.session_lock = SessionLock(self)
         """The sign-in at start and the idle lock (console/idle.py)."""
+        self.audio_choice: str | None = None
+        """The audio mode the agent asked for (``--audio``, then ``u``): applied to an
+        engine that reports another one (attached to, or restarted)."""
 
     @property
     def store(self) -> Store:

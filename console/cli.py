@@ -329,7 +329,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_demo(config, interval=args.interval, ring_timeout=args.ring_timeout)
         from console.launch import run_console
 
-        return run_console(config, config_path=args.config, attach_only=command == "attach")
+        return run_console(
+            config,
+            config_path=args.config,
+            attach_only=command == "attach",
+            audio_choice=getattr(args, "audio_mode", None),
+        )
     except ConfigError as exc:
         print(f"careline: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -85,7 +85,11 @@ def _load_demo_patients(path: Path, region: str) -> None:
 
 
 def run_console(
-    config: CarelineConfig, *, config_path: Path | None, attach_only: bool = False
+    config: CarelineConfig,
+    *,
+    config_path: Path | None,
+    attach_only: bool = False,
+    audio_choice: str | None = None,
 ) -> int:
     """Open the agent console with the user's configuration.
 
@@ -117,6 +121,7 @@ def run_console(
         return 1
     app = create_app(config, wiring)
     app.phone.attach_only = attach_only
+    app.audio_choice = audio_choice
     result = app.run()
     return int(result or 0)
 

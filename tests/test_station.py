@@ -177,6 +177,20 @@ async def test_console_calls_the_phone_at_sign_in_and_shows_its_state(tmp_path: 
             await wait_for(pilot, lambda: status.state.audio_mode == "none", what="mode none")
             assert status.state.station_state == "off"
             assert "no audio" in screen_text(app)
+            # The engine dies and is restarted in the configured (station) mode:
+            # the console puts back the agent's choice.
+            process = app.phone.process
+            assert process is not None
+            process.kill()
+            await wait_for(pilot, lambda: not app.phone.status.online, 10, "engine gone")
+            await wait_for(pilot, lambda: app.phone.status.online, 30, "engine back")
+            for _ in range(100):  # the new engine started in station mode
+                reply = await app.phone.command("audio")
+                if reply["mode"] == "none":
+                    break
+                await pilot.pause(0.1)
+            assert reply["mode"] == "none", reply
+            assert "Could not" not in screen_text(app)
 
 
 def test_a_station_that_cannot_be_called_leaves_the_mode_as_it_was(tmp_path: Path) -> None:

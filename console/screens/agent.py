@@ -51,6 +51,9 @@ HEARTBEAT_S = 60.0
 COMPACT_HEIGHT = 30
 """Below this many rows the history pane gives its space to the workspace."""
 
+_COMMAND_WORDS = {"audio": "switch the audio", "station": "call your phone"}
+"""How a failed engine command reads in "Could not …", where its name does not fit."""
+
 # Which actions apply in which situation drives both the footer and the palette.
 _NEEDS_RINGING = {"answer", "decline"}
 _NEEDS_CALL = {"hangup", "hold", "mute", "transfer", "consult", "dtmf"}
@@ -313,7 +316,8 @@ class AgentScreen(Screen[None]):
         if name == "audio":
             self._audio_changed(before)
         elif name == "hello":
-            self._connect_station()
+            if not self._apply_audio_choice():  # a switch to station calls the phone itself
+                self._connect_station()
             self.queue.reset(list((event.get("status") or {}).get("calls", [])))
             for live in self.queue.calls():
                 if live.direction == "inbound" and not self.patients.looked_up(live.id):
@@ -739,7 +743,8 @@ class AgentScreen(Screen[None]):
     @on(SignedIn)
     def _signed_in(self, _message: SignedIn) -> None:
         self.signed_in = True
-        self._connect_station(after_sign_in=True)
+        if not self._apply_audio_choice():
+            self._connect_station(after_sign_in=True)
         self.wrap_up.open_waiting()
 
     def _connect_station(self, *, after_sign_in: bool = False) -> None:
@@ -751,6 +756,15 @@ class AgentScreen(Screen[None]):
         wanted = ("off", "down") if after_sign_in else ("off",)
         if self.signed_in and agent.audio_mode == "station" and agent.station_state in wanted:
             self._send("station", action="connect")
+
+    def _apply_audio_choice(self) -> bool:
+        """An engine attached to (or restarted) in another mode than the agent chose:
+        switch it; True when a switch was sent."""
+        choice = self.careline.audio_choice
+        if self.signed_in and choice and self.agent.audio_mode not in ("", choice):
+            self._send("audio", mode=choice)
+            return True
+        return False
 
     def _audio_changed(self, before: AgentState) -> None:
         """Tell the agent when their phone drops or the headset fails."""
@@ -792,6 +806,7 @@ class AgentScreen(Screen[None]):
             if choice == "reconnect":
                 self._send("station", action="connect")
             elif choice is not None:
+                self.careline.audio_choice = choice
                 self._send("audio", mode=choice)
 
         title = f"Audio (now: {label or agent.audio_mode})" + (f" — {detail}" if detail else "")
@@ -847,4 +862,5 @@ class AgentScreen(Screen[None]):
         try:
             await self.careline.phone.command(cmd, **args)
         except PhoneError as exc:
-            self.notify(f"Could not {cmd.replace('_', ' ')}: {exc}", severity="error", markup=False)
+            what = _COMMAND_WORDS.get(cmd, cmd.replace("_", " "))
+            self.notify(f"Could not {what}: {exc}", severity="error", markup=False)
