@@ -24,7 +24,8 @@ from typing import Any
 
 import pjsua2 as pj
 
-from tests.headset_probe import new_endpoint, tone_generator
+from sip.media import tone_generator
+from tests.headset_probe import new_endpoint
 
 
 class LoopCall(pj.Call):  # type: ignore[misc]
@@ -82,7 +83,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     acfg.mediaConfig.transportConfig.boundAddress = "127.0.0.1"
     phone = Phone()
     phone.create(acfg, True)
-    tone = tone_generator(1000, on_ms=args.burst_ms, off_ms=1000 - args.burst_ms)
+    tone = tone_generator(1000, on_ms=args.burst_ms, off_ms=1000 - args.burst_ms, clock_rate=16000)
     recorder = pj.AudioMediaRecorder()
     recorder.createRecorder(args.record)
     tone.startTransmit(recorder)

@@ -160,15 +160,17 @@ def run_demo(config: CarelineConfig, *, interval: float, ring_timeout: float) ->
             ),
         }
     )
+    sound_probe = _start_sound_probe(demo_config)
+    store_path = data_dir() / "demo.sqlite3"
+    _load_demo_patients(store_path, demo_config.sip.dial.region)  # a bad store: StoreError
     wiring = _wiring(
         listen=f"127.0.0.1:{agent_port}",
         socket_path=runtime_dir() / f"demo-{os.getpid()}.sock",
-        store_path=data_dir() / "demo.sqlite3",
+        store_path=store_path,
         config_path=None,
         log_name="demo-engine",
-        audio_mode=_demo_audio_mode(demo_config),
+        audio_mode=_demo_audio_mode(sound_probe),
     )
-    _load_demo_patients(wiring.store_path, demo_config.sip.dial.region)
     callers = [{"name": c.name, "number": c.number, "queue": c.queue} for c in DEMO_CALLERS]
     # Patients and transfer targets are separate processes: each pjsua2 holds
     # at most 4 calls, and an attended transfer needs 4 at the patients' side.
@@ -206,26 +208,40 @@ def run_demo(config: CarelineConfig, *, interval: float, ring_timeout: float) ->
     return int(result or 0)
 
 
-def _demo_audio_mode(config: CarelineConfig) -> str:
-    """The demo's audio: the headset when this machine has a sound device, else none
-    (over SSH, in CI), so the status bar shows no fault that is not one. Never
-    station: the demo's made-up agent has no phone of their own."""
+def _start_sound_probe(config: CarelineConfig) -> subprocess.Popen[bytes] | None:
+    """For the demo's audio: a child that exits 0 when this machine has a sound device.
+
+    In a child because PortAudio probes every ALSA device and can abort the
+    process on a broken ALSA configuration; started early so that it runs
+    while the demo store loads. None when the headset is not wanted.
+    """
     if config.audio.mode != "headset":
-        return "none"
-    # In a child: PortAudio probes every ALSA device and can abort the process
-    # on a broken ALSA configuration; the console must not go with it.
+        return None
     probe = (
         "import sys\n"
         "from sip.headset import list_devices\n"
         "sys.exit(0 if any(d['outputs'] > 0 for d in list_devices()) else 3)\n"
     )
     try:
-        done = subprocess.run(
-            [sys.executable, "-c", probe], capture_output=True, timeout=20, check=False
+        return subprocess.Popen(
+            [sys.executable, "-c", probe], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
-    except (OSError, subprocess.TimeoutExpired):
+    except OSError:
+        return None
+
+
+def _demo_audio_mode(probe: subprocess.Popen[bytes] | None) -> str:
+    """The demo's audio: the headset when the probe found a sound device, else none (over
+    SSH, in CI: no fault shown that is not one). Never station: the demo's made-up
+    agent has no phone of their own."""
+    if probe is None:
         return "none"
-    return "headset" if done.returncode == 0 else "none"
+    try:
+        return "headset" if probe.wait(timeout=20) == 0 else "none"
+    except subprocess.TimeoutExpired:
+        probe.kill()
+        probe.wait()
+        return "none"
 
 
 def _demo_process(name: str, *args: str) -> subprocess.Popen[bytes]:

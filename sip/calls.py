@@ -21,7 +21,7 @@ from sip.agent_audio import AgentAudio
 from sip.callbacks import EngineCallbacks, PjAccount, PjCall
 from sip.dialplan import DialError, DialTarget, resolve
 from sip.library import PJ_ETOOMANY
-from sip.media import Capture
+from sip.media import Capture, active_audio
 from sip.protocol import (
     Availability,
     CallState,
@@ -123,23 +123,6 @@ class CallControl:
         if record.state not in states:
             wanted = " or ".join(str(s) for s in states)
             raise CommandError(ErrorCode.INVALID_STATE, f"call is {record.state}, not {wanted}")
-
-    def _audio(self, call: PjCall) -> pj.AudioMedia | None:
-        """The call's active audio media, if any."""
-        try:
-            info = call.getInfo()
-        except pj.Error:
-            return None
-        for index, media in enumerate(info.media):
-            if media.type == pj.PJMEDIA_TYPE_AUDIO and media.status in (
-                pj.PJSUA_CALL_MEDIA_ACTIVE,
-                pj.PJSUA_CALL_MEDIA_REMOTE_HOLD,
-            ):
-                try:
-                    return call.getAudioMedia(index)
-                except pj.Error:
-                    return None
-        return None
 
     def _fact(self, record: CallRecord, event: EventType, fact: str, **details: Any) -> None:
         record.mark(fact, **details)
@@ -255,7 +238,7 @@ class CallControl:
     def _set_mute(self, record: CallRecord, muted: bool) -> None:
         self._require(record, CallState.ACTIVE, CallState.CONNECTING, CallState.EARLY)
         record.muted = muted
-        audio = self._audio(self._pj(record))
+        audio = active_audio(self._pj(record))
         if audio is not None:
             # The level of what the bridge sends into the call: 0 mutes the agent.
             audio.adjustRxLevel(0.0 if muted else 1.0)
@@ -638,7 +621,7 @@ class CallControl:
         """A hold or resume did not happen: show the state the call is really in."""
         record.local_hold = not wanted
         call = self.pj_calls.get(record.id)
-        audio = self._audio(call) if call is not None else None
+        audio = active_audio(call) if call is not None else None
         if wanted and audio is not None and self.audio is not None:
             self.audio.attach(record.id, audio)  # still talking: reconnect the agent
         self._fact(
@@ -669,7 +652,7 @@ class CallControl:
             m.type == pj.PJMEDIA_TYPE_AUDIO and m.status == pj.PJSUA_CALL_MEDIA_LOCAL_HOLD
             for m in info.media
         )
-        audio = self._audio(call)
+        audio = active_audio(call)
         if self.audio is not None:
             # Held here (or no audio): cut from the agent, so a held patient
             # never hears the agent's side.
@@ -722,7 +705,7 @@ class CallControl:
         path = message.get("path")
         if not isinstance(path, str) or not path.endswith(".wav"):
             raise CommandError(ErrorCode.BAD_REQUEST, "capture needs a 'path' ending in .wav")
-        audio = self._audio(self._pj(record))
+        audio = active_audio(self._pj(record))
         if audio is None:
             raise CommandError(ErrorCode.INVALID_STATE, "the call has no active audio")
         self.release_media(record.id)

@@ -653,10 +653,7 @@ class PhoneEngine(CallControl):
             self.station.target_uri()
         except StationError as exc:
             raise CommandError(ErrorCode.SIP_ERROR, str(exc)) from None
-        if len(self.pj_calls) >= self.max_calls:
-            raise CommandError(
-                ErrorCode.NO_CAPACITY, "every call slot is in use: end a call, then try again"
-            )
+        self._check_capacity()
 
     def _station_connect(self) -> None:
         if not self.station.live:

@@ -14,6 +14,42 @@ import pjsua2 as pj
 log = logging.getLogger(__name__)
 
 
+def active_audio(call: pj.Call) -> pj.AudioMedia | None:
+    """A call's audio that flows (active, or held by the far end), if any."""
+    try:
+        info = call.getInfo()
+    except pj.Error:
+        return None
+    for index, media in enumerate(info.media):
+        if media.type == pj.PJMEDIA_TYPE_AUDIO and media.status in (
+            pj.PJSUA_CALL_MEDIA_ACTIVE,
+            pj.PJSUA_CALL_MEDIA_REMOTE_HOLD,
+        ):
+            try:
+                return call.getAudioMedia(index)
+            except pj.Error:
+                return None
+    return None
+
+
+def tone_generator(
+    hz: int, *, on_ms: int = 1000, off_ms: int = 0, clock_rate: int = 8000
+) -> pj.ToneGenerator:
+    """A playing tone of ``hz``: ``on_ms`` on, ``off_ms`` off, looped."""
+    tone = pj.ToneGenerator()
+    tone.createToneGenerator(clock_rate, 1)
+    desc = pj.ToneDesc()
+    desc.freq1 = hz
+    desc.freq2 = 0
+    desc.on_msec = on_ms
+    desc.off_msec = off_ms
+    desc.volume = 0
+    tones = pj.ToneDescVector()
+    tones.append(desc)
+    tone.play(tones, True)
+    return tone
+
+
 class MediaSource:
     """The agent-side audio for calls with no headset: silence, a tone, or a WAV file."""
 
@@ -21,18 +57,7 @@ class MediaSource:
         self.spec = spec
         self._port: pj.AudioMedia | None = None
         if spec.startswith("tone:"):
-            tone = pj.ToneGenerator()
-            tone.createToneGenerator(8000, 1)
-            desc = pj.ToneDesc()
-            desc.freq1 = int(float(spec.removeprefix("tone:")))
-            desc.freq2 = 0
-            desc.on_msec = 1000
-            desc.off_msec = 0
-            desc.volume = 0
-            tones = pj.ToneDescVector()
-            tones.append(desc)
-            tone.play(tones, True)
-            self._port = tone
+            self._port = tone_generator(int(float(spec.removeprefix("tone:"))))
         elif spec != "silence":
             player = pj.AudioMediaPlayer()
             player.createPlayer(spec, 0)  # 0: loop

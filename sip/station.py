@@ -18,6 +18,7 @@ import pjsua2 as pj
 
 from sip.callbacks import EngineCallbacks, PjCall
 from sip.dialplan import DialError, resolve
+from sip.media import active_audio
 from sip.settings import EngineSettings
 
 log = logging.getLogger(__name__)
@@ -169,11 +170,6 @@ class StationLeg:
 
     def on_media_state(self, call: PjCall) -> None:
         """The leg's audio is up: it becomes the agent's ear and mouth."""
-        info = call.getInfo()
-        for index, media in enumerate(info.media):
-            if media.type == pj.PJMEDIA_TYPE_AUDIO and media.status in (
-                pj.PJSUA_CALL_MEDIA_ACTIVE,
-                pj.PJSUA_CALL_MEDIA_REMOTE_HOLD,
-            ):
-                self._on_audio(call.getAudioMedia(index))
-                return
+        audio = active_audio(call)
+        if audio is not None:
+            self._on_audio(audio)

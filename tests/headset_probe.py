@@ -27,6 +27,7 @@ from typing import Any
 import pjsua2 as pj
 
 from sip.headset import Headset, HeadsetError
+from sip.media import tone_generator
 from sip.settings import HeadsetSettings
 
 
@@ -50,22 +51,6 @@ class EchoPort(pj.AudioMediaPort):  # type: ignore[misc]
             frame.type = pj.PJMEDIA_FRAME_TYPE_AUDIO
             frame.buf = self.frames.popleft()
             frame.size = len(frame.buf)
-
-
-def tone_generator(hz: int, rate: int = 16000, on_ms: int = 1000, off_ms: int = 0) -> Any:
-    """A pjsua2 tone generator playing ``hz``: ``on_ms`` on, ``off_ms`` off, looped."""
-    tone = pj.ToneGenerator()
-    tone.createToneGenerator(rate, 1)
-    desc = pj.ToneDesc()
-    desc.freq1 = hz
-    desc.freq2 = 0
-    desc.on_msec = on_ms
-    desc.off_msec = off_ms
-    desc.volume = 0
-    tones = pj.ToneDescVector()
-    tones.append(desc)
-    tone.play(tones, True)
-    return tone
 
 
 def new_endpoint(udp_port: int | None = None) -> Any:
@@ -108,9 +93,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             port = headset.port
         if args.tone:
             if args.burst_ms:
-                tone = tone_generator(args.tone, on_ms=args.burst_ms, off_ms=1000 - args.burst_ms)
+                tone = tone_generator(
+                    args.tone, on_ms=args.burst_ms, off_ms=1000 - args.burst_ms, clock_rate=16000
+                )
             else:
-                tone = tone_generator(args.tone)
+                tone = tone_generator(args.tone, clock_rate=16000)
         if args.record:
             recorder = pj.AudioMediaRecorder()
             recorder.createRecorder(args.record)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Generic, TypeVar
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -16,7 +18,8 @@ T = TypeVar("T")
 
 
 class ChoicePicker(ModalScreen[T | None], Generic[T]):
-    """Dismisses with the chosen value, or None on Esc. Labels are plain text."""
+    """Dismisses with the chosen value, or None on Esc. Labels are plain text (or a
+    ``Text`` already styled); the list starts on ``highlight``."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="choice.cancel", tooltip="Change nothing")]
 
@@ -28,10 +31,13 @@ class ChoicePicker(ModalScreen[T | None], Generic[T]):
     ChoicePicker OptionList { height: auto; max-height: 14; }
     """
 
-    def __init__(self, title: str, choices: list[tuple[T, str]]) -> None:
+    def __init__(
+        self, title: str, choices: Sequence[tuple[T, str | Text]], *, highlight: int = 0
+    ) -> None:
         super().__init__()
         self.title_text = title
         self.choices = choices
+        self.highlight = highlight
 
     def compose(self) -> ComposeResult:
         """The title and the choices."""
@@ -41,6 +47,12 @@ class ChoicePicker(ModalScreen[T | None], Generic[T]):
                 *[Option(label, id=str(i)) for i, (_, label) in enumerate(self.choices)],
                 markup=False,
             )
+
+    def on_mount(self) -> None:
+        """Start on the highlighted choice."""
+        listing = self.query_one(OptionList)
+        listing.highlighted = self.highlight
+        listing.focus()
 
     @on(OptionList.OptionSelected)
     def _selected(self, event: OptionList.OptionSelected) -> None:
