@@ -151,6 +151,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="allow the capture command (call audio to WAV files): for tests and QA only",
     )
     engine.add_argument(
+        "--library-media-defaults",
+        action="store_true",
+        help="ignore sip.codecs and keep pjsua's codec order and VAD (Speex first, "
+        "silence suppression on): the audio benchmark's baseline, never for patients",
+    )
+    engine.add_argument(
         "--no-stdio",
         action="store_true",
         help="do not use stdin/stdout (the console runs the engine this way)",
@@ -373,6 +379,7 @@ def _engine(args: argparse.Namespace, config: CarelineConfig) -> int:
         auto_answer=args.auto_answer,
         log_path=log_path,
         allow_capture=args.allow_capture,
+        library_media_defaults=args.library_media_defaults,
     )
     orphan_exit = args.orphan_exit if args.orphan_exit is not None else config.engine.orphan_exit
     return serve(

@@ -12,6 +12,8 @@ from typing import Any, Protocol
 
 import pjsua2 as pj
 
+from sip.codecs import sdp_body
+
 log = logging.getLogger(__name__)
 
 
@@ -28,6 +30,8 @@ class EngineCallbacks(Protocol):
     def on_incoming(self, account: PjAccount, pj_call_id: int, raw: str) -> None: ...
     def on_reg_state(self, code: int, reason: str, expiration: int) -> None: ...
     def on_library_rejected(self, status: int, reason: str, raw: str) -> None: ...
+    def on_offer(self, sdp: str) -> None: ...
+    def on_sdp_created(self) -> None: ...
 
 
 def guarded(callback: Callable[..., None]) -> Callable[..., None]:
@@ -76,6 +80,15 @@ class PjCall(pj.Call):  # type: ignore[misc]
             self.engine.on_reinvite_failed(self, int(tsx.statusCode), str(tsx.statusText))
 
     @guarded
+    def onCallRxOffer(self, prm: Any) -> None:  # noqa: N802 - pjsua2 API name
+        # A re-INVITE/UPDATE offer: our answer is built right after this returns.
+        self.engine.on_offer(str(prm.offer.wholeSdp))
+
+    @guarded
+    def onCallSdpCreated(self, _prm: Any) -> None:  # noqa: N802 - pjsua2 API name
+        self.engine.on_sdp_created()
+
+    @guarded
     def onDtmfDigit(self, prm: Any) -> None:  # noqa: N802 - pjsua2 API name
         method = "info" if prm.method == pj.PJSUA_DTMF_METHOD_SIP_INFO else "rfc4733"
         self.engine.on_dtmf(self, str(prm.digit), method)
@@ -115,11 +128,19 @@ class PjAccount(pj.Account):  # type: ignore[misc]
 
 
 class PjEndpoint(pj.Endpoint):  # type: ignore[misc]
-    """The library endpoint; reports INVITEs that pjsua refused by itself."""
+    """The library endpoint; sees every new INVITE first, reports those pjsua refused itself."""
 
     def __init__(self) -> None:
         super().__init__()
         self.engine: EngineCallbacks | None = None
+
+    @guarded
+    def onSelectAccount(self, prm: Any) -> None:  # noqa: N802 - pjsua2 API name
+        # Called for a new INVITE before pjsua builds our SDP for its offer.
+        if self.engine is not None:
+            raw = str(prm.rdata.wholeMsg)
+            if raw.startswith("INVITE "):
+                self.engine.on_offer(sdp_body(raw))
 
     @guarded
     def onRejectedIncomingCall(self, prm: Any) -> None:  # noqa: N802 - pjsua2 API name

@@ -21,7 +21,7 @@ from sip.agent_audio import AgentAudio
 from sip.callbacks import EngineCallbacks, PjAccount, PjCall
 from sip.dialplan import DialError, DialTarget, resolve
 from sip.library import PJ_ETOOMANY
-from sip.media import Capture, active_audio
+from sip.media import Capture, active_audio, stream_codec
 from sip.protocol import (
     Availability,
     CallState,
@@ -652,6 +652,7 @@ class CallControl:
             m.type == pj.PJMEDIA_TYPE_AUDIO and m.status == pj.PJSUA_CALL_MEDIA_LOCAL_HOLD
             for m in info.media
         )
+        self._note_codec(record, call)
         audio = active_audio(call)
         if self.audio is not None:
             # Held here (or no audio): cut from the agent, so a held patient
@@ -675,6 +676,14 @@ class CallControl:
             # Not from inside this callback: pjsip sends the ACK of the hold
             # re-INVITE after it, and a REFER overtaking that ACK confuses peers.
             self.defer(0.2, lambda: self._send_refer(record.id))
+
+    def _note_codec(self, record: CallRecord, call: PjCall) -> None:
+        """Keep the codec of every (re-)negotiation: on the call, in its timeline, as an event."""
+        codec = stream_codec(call)
+        if codec is None:
+            return
+        record.codec = codec.fact()
+        self._fact(record, Event.CALL_CODEC, "codec", **record.codec)
 
     # ------------------------------------------------------------ availability
     def _cmd_availability(self, message: dict[str, Any]) -> dict[str, Any]:

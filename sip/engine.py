@@ -25,6 +25,8 @@ import pjsua2 as pj
 from sip.agent_audio import AgentAudio, AudioModeError
 from sip.callbacks import PjAccount, PjCall, PjEndpoint
 from sip.calls import CallControl
+from sip.codec_policy import CodecPolicy, enabled_codecs
+from sip.codecs import CodecPolicyError, best_for, offered, sdp_body
 from sip.library import (
     StartError,
     account_config,
@@ -93,6 +95,7 @@ class PhoneEngine(CallControl):
         self.endpoint: PjEndpoint | None = None
         self.account: PjAccount | None = None
         self.audio: AgentAudio | None = None
+        self.codecs: CodecPolicy | None = None
         self.station = StationLeg(self, self._station_audio, self._audio_changed)
         self.ports: dict[str, int] = {}
         self.max_calls = 0
@@ -142,12 +145,14 @@ class PhoneEngine(CallControl):
                 capacity_measured=self.capacity_measured,
                 queue_capacity=self.queue_capacity,
                 audio=self.audio_fact(),
+                codecs=self.codec_labels(),
                 protocol=PROTOCOL_VERSION,
             )
             assert self.endpoint is not None
             next_check = time.monotonic() + 1
             while not self._stop.is_set():
                 self.endpoint.libHandleEvents(POLL_MS)
+                self.on_sdp_created()  # a narrowed codec list never outlives one pass
                 self._run_deferred()
                 self._drain_commands()
                 self._bury()
@@ -181,6 +186,13 @@ class PhoneEngine(CallControl):
         self.endpoint = ep
         try:
             ep.libInit(endpoint_config(s))
+            if not s.library_media_defaults:
+                try:
+                    self.codecs = CodecPolicy(
+                        ep, s.codecs, allow_risky=s.allow_speex_despite_dropouts
+                    )
+                except CodecPolicyError as exc:
+                    raise StartError(str(exc)) from None
             transports = create_transports(ep, s)
             self.ports = dict(transports.ports)
             ep.libStart()
@@ -250,6 +262,7 @@ class PhoneEngine(CallControl):
             self.audio.close()
             self.audio = None
         self.close_captures()
+        self.codecs = None
         self._graveyard.extend(self.pj_calls.values())
         if self.station.call is not None:
             self._graveyard.append(self.station.call)
@@ -317,8 +330,13 @@ class PhoneEngine(CallControl):
             "availability": self.availability_fact(),
             "registration": dict(self.registration),
             "audio": self.audio_fact(),
+            "codecs": self.codec_labels(),
             "calls": self.snapshot(),
         }
+
+    def codec_labels(self) -> list[str]:
+        """The codecs calls may use, in order, as the library has them enabled."""
+        return [codec.label for codec in enabled_codecs(self.endpoint)] if self.endpoint else []
 
     def availability_fact(self) -> dict[str, Any]:
         """The agent's availability as a protocol object."""
@@ -339,19 +357,43 @@ class PhoneEngine(CallControl):
         if changed or fact["state"] == "failed":
             self.emit(Event.REGISTRATION, **fact)
 
+    def on_offer(self, sdp: str) -> None:
+        """An SDP offer is about to be answered: answer with our best codec among its own."""
+        if self.codecs is not None:
+            self.codecs.narrow_to_offer(sdp)
+
+    def on_sdp_created(self) -> None:
+        """Our SDP for an offer exists: the whole codec policy applies again."""
+        if self.codecs is not None:
+            self.codecs.restore()
+
     def on_library_rejected(self, status: int, reason: str, raw: str) -> None:
         """pjsua refused an INVITE itself (e.g. every call slot in use, or unencrypted media)."""
+        self.on_sdp_created()
         party = caller_of(raw)
         why, detail = "refused", reason[:200]
+        sdp = sdp_body(raw)
         if status == 486:
             why = "library_capacity"
-        elif status == 488 and self.settings.srtp == "mandatory":
+        elif (
+            status == 488
+            and self.settings.srtp == "mandatory"
+            and ("a=crypto:" not in sdp and "RTP/SAVP" not in sdp)
+        ):
             # Under a mandatory SRTP policy pjsua answers 488 itself, before
             # onIncomingCall, to an offer without SDES crypto (plain RTP/AVP).
-            sdp = raw.partition("\r\n\r\n")[2]
-            if "a=crypto:" not in sdp and "RTP/SAVP" not in sdp:
-                why = "not_encrypted"
-                detail = "the caller offered unencrypted media (plain RTP); sip.srtp is mandatory"
+            why = "not_encrypted"
+            detail = "the caller offered unencrypted media (plain RTP); sip.srtp is mandatory"
+        elif status == 488 and self.codecs is not None:
+            theirs = offered(sdp)
+            if best_for(theirs, self.codecs.allowed) is None:
+                why = "no_allowed_codec"
+                detail = (
+                    "the caller offered only "
+                    + (", ".join(c.label for c in theirs[:8]) or "no audio codec")
+                    + "; sip.codecs allows "
+                    + ", ".join(c.label for c in self.codecs.allowed)
+                )[:200]
         self.emit(
             Event.CALL_TURNED_AWAY,
             caller={"display_name": party.display_name, "number": party.number, "uri": party.uri},
@@ -448,6 +490,9 @@ class PhoneEngine(CallControl):
 
     def on_call_state(self, call: PjCall) -> None:
         """A call's INVITE session changed state."""
+        # A new INVITE's SDP is made once its media transport is ready, which
+        # can be after onIncomingCall; its first state change comes after that.
+        self.on_sdp_created()
         if call.rid == STATION_RID:
             self.station.on_call_state(call)
             return

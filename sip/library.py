@@ -49,6 +49,9 @@ def endpoint_config(settings: EngineSettings) -> pj.EpConfig:
     cfg.uaConfig.mainThreadOnly = True
     cfg.uaConfig.maxCalls = REQUESTED_MAX_CALLS
     cfg.uaConfig.userAgent = settings.user_agent
+    # No silence suppression on any stream: VAD/DTX sends nothing on a quiet,
+    # clean signal, which the far end hears as drop-outs (see sip.codecs).
+    cfg.medConfig.noVad = not settings.library_media_defaults
     cfg.logConfig.consoleLevel = 0
     cfg.logConfig.level = settings.log_level
     cfg.logConfig.msgLogging = settings.log_sip_messages

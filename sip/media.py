@@ -11,6 +11,8 @@ import logging
 
 import pjsua2 as pj
 
+from sip.codecs import Codec
+
 log = logging.getLogger(__name__)
 
 
@@ -29,6 +31,19 @@ def active_audio(call: pj.Call) -> pj.AudioMedia | None:
                 return call.getAudioMedia(index)
             except pj.Error:
                 return None
+    return None
+
+
+def stream_codec(call: pj.Call) -> Codec | None:
+    """The codec a call's audio stream runs with now (what negotiation chose), if any."""
+    try:
+        info = call.getInfo()
+        for index, media in enumerate(info.media):
+            if media.type == pj.PJMEDIA_TYPE_AUDIO and media.status != pj.PJSUA_CALL_MEDIA_NONE:
+                stream = call.getStreamInfo(index)
+                return Codec(str(stream.codecName), int(stream.codecClockRate))
+    except pj.Error:
+        return None
     return None
 
 

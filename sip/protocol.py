@@ -70,6 +70,7 @@ class Event(StrEnum):
     CALL_OUTGOING = "call.outgoing"
     CALL_STATE = "call.state"
     CALL_HOLD = "call.hold"
+    CALL_CODEC = "call.codec"
     CALL_MUTE = "call.mute"
     CALL_DTMF = "call.dtmf"
     CALL_TRANSFER = "call.transfer"

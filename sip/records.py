@@ -41,6 +41,8 @@ class CallRecord:
     ended_locally_by: EndedBy | None = None
     reject_code: int | None = None
     turned_away: bool = False
+    codec: dict[str, Any] | None = None
+    """The audio codec negotiated last (``name``, ``clock_rate``, ``channels``)."""
     timeline: list[dict[str, Any]] = field(default_factory=list)
 
     def mark(self, fact: str, **details: Any) -> None:
@@ -75,5 +77,6 @@ class CallRecord:
             "consult_for": self.consult_for,
             "consult_id": self.consult_id,
             "transfer": dict(self.transfer) if self.transfer else None,
+            "codec": dict(self.codec) if self.codec else None,
             "timeline": list(self.timeline),
         }

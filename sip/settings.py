@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sip.codecs import DEFAULT_CODECS
+
 
 @dataclass(frozen=True, slots=True)
 class AccountSettings:
@@ -106,6 +108,10 @@ class EngineSettings:
     """TLS transport, when configured."""
     srtp: str = "off"
     """SRTP policy for calls: ``off``, ``optional`` or ``mandatory``."""
+    codecs: tuple[str, ...] = DEFAULT_CODECS
+    """The audio codecs calls may use, most preferred first; every other codec is off."""
+    allow_speex_despite_dropouts: bool = False
+    """Let ``codecs`` name Speex, whose silence suppression drops quiet audio (see sip.codecs)."""
     account: AccountSettings | None = None
     """Registration; None: a local account that takes calls addressed to us."""
     auto_answer: int | None = None
@@ -130,6 +136,8 @@ class EngineSettings:
     """What the engine sends into calls: ``silence``, ``tone:HZ`` or a WAV path."""
     audio: AudioSettings = field(default_factory=AudioSettings)
     """The agent's audio path."""
+    library_media_defaults: bool = False
+    """pjsua's own codec order and VAD instead of ``codecs``: the audio benchmark's baseline."""
     allow_capture: bool = False
     """Allow the ``capture`` command (writes call audio to WAV): tests and QA only."""
     user_agent: str = "careline"

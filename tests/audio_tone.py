@@ -8,12 +8,21 @@ from a 600 Hz one after a trip through G.711.
 from __future__ import annotations
 
 import math
+import statistics
 import struct
 import wave
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["dominant_frequency", "read_wav_mono16", "rms", "write_tone_wav"]
+__all__ = [
+    "Continuity",
+    "continuity",
+    "dominant_frequency",
+    "read_wav_mono16",
+    "rms",
+    "write_tone_wav",
+]
 
 
 def write_tone_wav(
@@ -113,3 +122,92 @@ def rms(samples: Sequence[int]) -> float:
     if not samples:
         return 0.0
     return math.sqrt(sum(x * x for x in samples) / len(samples))
+
+
+CLIP = 32767
+"""A sample at or beyond this magnitude is clipped (full scale)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Continuity:
+    """How steady a captured tone stays, measured per short window."""
+
+    windows: int
+    """Windows measured (after the skipped start)."""
+    median_rms: float
+    """The median window's RMS level."""
+    lowest_ratio: float
+    """The quietest window's RMS over the median (1.0: perfectly steady)."""
+    dips: int
+    """Windows whose RMS is below ``floor`` × the median: what a listener hears as a drop-out."""
+    clipped: int
+    """Samples at full scale (±32767): what a listener hears as a burst of noise."""
+
+    @property
+    def dip_share(self) -> float:
+        """Dips as a share of all windows (0.0 … 1.0)."""
+        return self.dips / self.windows if self.windows else 0.0
+
+    def __str__(self) -> str:
+        return (
+            f"{self.windows} windows, median RMS {self.median_rms:.0f}, lowest "
+            f"{self.lowest_ratio:.2f}x, {self.dips} dips, {self.clipped} clipped samples"
+        )
+
+
+def continuity(
+    samples: Sequence[int],
+    rate: int,
+    *,
+    skip_ms: int = 200,
+    window_ms: int = 20,
+    floor: float = 0.7,
+) -> Continuity:
+    """Per ``window_ms`` window after the first ``skip_ms``: level against the median.
+
+    Clipped samples are counted over the whole capture, the skipped start included.
+    """
+    size = rate * window_ms // 1000
+    start = rate * skip_ms // 1000
+    levels = [rms(samples[at : at + size]) for at in range(start, len(samples) - size + 1, size)]
+    clipped = sum(1 for x in samples if x >= CLIP or x <= -CLIP)
+    if not levels:
+        return Continuity(0, 0.0, 0.0, 0, clipped)
+    median = statistics.median(levels)
+    lowest = min(levels) / median if median else 0.0
+    dips = sum(1 for level in levels if level < floor * median)
+    return Continuity(len(levels), median, lowest, dips, clipped)
+
+
+def tone_segments(
+    samples: Sequence[int], rate: int, *, min_gap_ms: int = 700, window_ms: int = 20
+) -> list[Sequence[int]]:
+    """The stretches of ``samples`` that carry sound, split at silences of ``min_gap_ms`` or more.
+
+    For a recording of a whole call (a headset, a phone): a hold is a long
+    silence and splits it; a codec's drop-out (hundreds of ms) is shorter and
+    stays inside its stretch, where :func:`continuity` finds it. The last two
+    windows of a stretch (cut mid-window by the hold) are left out.
+    """
+    size = rate * window_ms // 1000
+    levels = [rms(samples[at : at + size]) for at in range(0, len(samples) - size + 1, size)]
+    if not levels:
+        return []
+    loud = sorted(levels)[int(len(levels) * 0.9)] * 0.25
+    gap = min_gap_ms // window_ms
+    stretches: list[tuple[int, int]] = []
+    quiet_run = 0
+    start: int | None = None
+    for index, level in enumerate(levels):
+        if level >= loud and loud > 0:
+            if start is None:
+                start = index
+            elif quiet_run >= gap:
+                stretches.append((start, index - quiet_run))
+                start = index
+            quiet_run = 0
+        elif start is not None:
+            quiet_run += 1
+    if start is not None:
+        stretches.append((start, len(levels) - quiet_run))
+    return [samples[a * size : max(a, b - 2) * size] for a, b in stretches]

@@ -30,7 +30,11 @@ def test_incoming_call_reported_answered_and_caller_hangs_up(
     engine.wait_event("call.state", call_id=call["id"], state="active")
     ended = engine.wait_event("call.ended", call_id=call["id"])
     assert (ended["reason"], ended["ended_by"]) == ("completed", "caller")
-    assert [fact["fact"] for fact in ended["call"]["timeline"]] == ["ring", "answer", "end"]
+    timeline = ended["call"]["timeline"]
+    assert [fact["fact"] for fact in timeline] == ["ring", "codec", "answer", "end"]
+    # SIPp offers G.711 only: the stream runs PCMU, and the call says so.
+    assert (timeline[1]["name"], timeline[1]["clock_rate"]) == ("PCMU", 8000)
+    assert ended["call"]["codec"]["name"] == "PCMU"
     assert sipp.wait() == 0, sipp.report()
 
 

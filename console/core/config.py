@@ -29,6 +29,7 @@ from pydantic import (
 
 from console.core.paths import default_config_file
 from console.core.store import StoreKey
+from sip.codecs import DEFAULT_CODECS, RISKY, check_name
 
 ENV_PREFIX = "CARELINE_"
 ENV_NAME = r"^[A-Z_][A-Z0-9_]*$"
@@ -156,6 +157,13 @@ class SipConfig(_Model):
     """SIP over TLS 1.2; None: no TLS listener."""
     srtp: Literal["off", "optional", "mandatory"] = "off"
     """SRTP (SDES) policy; ``mandatory`` refuses calls that cannot be encrypted."""
+    codecs: Annotated[list[str], Field(min_length=1, max_length=16)] = list(DEFAULT_CODECS)
+    """Audio codecs calls may use, most preferred first (``G722``, ``PCMU``, ``speex/8000``…);
+    every other codec is off. ``careline doctor`` lists what this engine has."""
+    allow_speex_despite_dropouts: bool = False
+    """Allow Speex in ``codecs``. Its silence suppression sends nothing for 400 ms at a time
+    on quiet, clean audio, and after a hold/resume its decoder can play ~1 s of full-scale
+    noise: patients hear gaps and bursts. Off unless a peer can do nothing else."""
     account: AccountConfig | None = None
     """Registration; None: no registrar, calls are taken directly on the listen address."""
     auto_answer: Annotated[int, Field(ge=200, le=699)] | None = None
@@ -195,6 +203,26 @@ class SipConfig(_Model):
     def _check_listen(cls, value: str) -> str:
         parse_host_port(value)
         return value
+
+    @field_validator("codecs")
+    @classmethod
+    def _check_codecs(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            check_name(entry)
+        lowered = [entry.lower() for entry in value]
+        if len(set(lowered)) != len(lowered):
+            raise ValueError("a codec is named twice")
+        return value
+
+    @model_validator(mode="after")
+    def _check_speex(self) -> SipConfig:
+        named = [e for e in self.codecs if e.split("/")[0].lower() in RISKY]
+        if named and not self.allow_speex_despite_dropouts:
+            raise ValueError(
+                f"codecs: {named[0]} drops out on quiet audio and can burst into noise after "
+                "a hold; set sip.allow_speex_despite_dropouts: true to use it anyway"
+            )
+        return self
 
     @field_validator("auto_answer")
     @classmethod

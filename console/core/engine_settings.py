@@ -50,6 +50,7 @@ def build_engine_settings(
     auto_answer: int | None = None,
     log_path: Path | None = None,
     allow_capture: bool = False,
+    library_media_defaults: bool = False,
     environ: Mapping[str, str] | None = None,
 ) -> EngineSettings:
     """Engine settings from ``config``; ``listen``/``auto_answer`` override it (CLI flags)."""
@@ -93,6 +94,8 @@ def build_engine_settings(
         transports=tuple(dict.fromkeys(sip.transports)),
         tls=tls,
         srtp=sip.srtp,
+        codecs=tuple(sip.codecs),
+        allow_speex_despite_dropouts=sip.allow_speex_despite_dropouts,
         account=account,
         auto_answer=answer,
         auto_answer_queues=tuple(sip.auto_answer_queues),
@@ -120,6 +123,7 @@ def build_engine_settings(
             station_answer_seconds=config.audio.station.answer_seconds,
         ),
         allow_capture=allow_capture,
+        library_media_defaults=library_media_defaults,
         user_agent=sip.user_agent,
         log_path=log_path,
         log_level=sip.log_level,
