@@ -115,7 +115,7 @@ async def diagnose(config_path: Path | None, *, start_engine: bool = False) -> l
 
     await guarded("config", lambda: _check_config(config_path, found))
     if found.config is None:
-        for name in ("store", "socket", "registration", "hub", "clock", "tls"):
+        for name in ("store", "socket", "registration", "codecs", "hub", "clock", "tls"):
             checks.append(Check(name, "skip", "the configuration does not load"))
         await guarded("audio", _check_audio_libraries)
         return checks
@@ -127,6 +127,7 @@ async def diagnose(config_path: Path | None, *, start_engine: bool = False) -> l
     )
     await guarded("audio mode", lambda: _check_audio_mode(config))
     await guarded("audio", _check_audio_libraries)
+    await guarded("codecs", lambda: _check_codecs(config, found))
     await guarded("hub", lambda: _check_hub(config, found))
     await guarded("clock", lambda: _check_clock(found))
     await guarded("tls", lambda: _check_tls(config))
@@ -575,6 +576,40 @@ async def _check_audio_libraries() -> Check:
         "pjsua2 loads; PortAudio not found (needed for a headset on this machine)",
         "sudo apt install libportaudio2",
     )
+
+
+async def _check_codecs(config: CarelineConfig, found: _Findings) -> Check:
+    """The codecs calls may use, in order: from the running engine, else from the library."""
+    running = (found.engine_status or {}).get("codecs")
+    if isinstance(running, list) and running:
+        return Check("codecs", "ok", f"{', '.join(map(str, running))} (the running engine)")
+    sip = config.sip
+    argv = ["-m", "sip.codec_policy", *sip.codecs]
+    if sip.allow_speex_despite_dropouts:
+        argv.append("--allow-risky")
+    done = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, *argv],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    try:
+        result = json.loads((done.stdout.strip().splitlines() or ["{}"])[-1])
+    except json.JSONDecodeError:
+        result = {}
+    if "enabled" in result:
+        warn = any(str(c).lower().startswith("speex/") for c in result["enabled"])
+        return Check(
+            "codecs",
+            "warn" if warn else "ok",
+            ", ".join(result["enabled"]),
+            "Speex drops out on quiet audio: remove it from sip.codecs" if warn else "",
+        )
+    if "error" in result:
+        return Check("codecs", "fail", str(result["error"]), "correct sip.codecs")
+    return Check("codecs", "fail", "the phone library could not be asked", "run careline engine")
 
 
 # --------------------------------------------------------------------- hub

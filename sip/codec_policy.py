@@ -24,7 +24,7 @@ from collections.abc import Sequence
 
 import pjsua2 as pj
 
-from sip.codecs import Codec, best_for, offered, resolve
+from sip.codecs import Codec, CodecPolicyError, best_for, offered, resolve
 
 log = logging.getLogger(__name__)
 
@@ -80,3 +80,37 @@ class CodecPolicy:
                 self._ep.codecSetPriority(codec.id, rank.get(codec, 0))
             except pj.Error as exc:
                 log.warning("codec priority of %s: %s", codec.id, exc.reason)
+
+
+def describe(wanted: Sequence[str], *, allow_risky: bool) -> dict[str, object]:
+    """What the policy gives on this machine's library, without starting an engine.
+
+    For ``careline doctor`` (run in a child process: only ``sip`` loads pjsua2):
+    ``enabled`` (labels in order) and ``available``, or ``error``.
+    """
+    ep = pj.Endpoint()
+    ep.libCreate()
+    try:
+        cfg = pj.EpConfig()
+        cfg.uaConfig.threadCnt = 0
+        cfg.uaConfig.mainThreadOnly = True
+        cfg.logConfig.consoleLevel = 0
+        cfg.logConfig.level = 0
+        ep.libInit(cfg)
+        available = [codec.label for codec in library_codecs(ep)]
+        try:
+            CodecPolicy(ep, wanted, allow_risky=allow_risky)
+        except CodecPolicyError as exc:
+            return {"error": str(exc), "available": available}
+        return {"enabled": [codec.label for codec in enabled_codecs(ep)], "available": available}
+    finally:
+        ep.libDestroy()
+
+
+if __name__ == "__main__":  # python -m sip.codec_policy [--allow-risky] CODEC...
+    import json
+    import sys
+
+    args = sys.argv[1:]
+    risky = "--allow-risky" in args
+    print(json.dumps(describe([a for a in args if a != "--allow-risky"], allow_risky=risky)))

@@ -86,10 +86,12 @@ class RawCaller:
         self.uri = f"sip:{user}@127.0.0.1:{target_port}"
 
     # ----------------------------------------------------------- requests
-    def invite(self, number: str = "+15550100", name: str = "Raw Caller") -> Dialog:
-        """Send an INVITE with an SDP offer; returns the new dialog."""
+    def invite(
+        self, number: str = "+15550100", name: str = "Raw Caller", *, sdp: str = SDP
+    ) -> Dialog:
+        """Send an INVITE with an SDP offer (``sdp``, ``{port}`` filled in); returns the dialog."""
         dialog = Dialog(uuid.uuid4().hex, _branch(), uuid.uuid4().hex[:8], number)
-        body = SDP.format(port=self.port + 2)
+        body = sdp.format(port=self.port + 2)
         head = (
             f"INVITE {self.uri} SIP/2.0\r\n"
             f"Via: SIP/2.0/UDP 127.0.0.1:{self.port};branch={dialog.branch};rport\r\n"

@@ -63,8 +63,12 @@ async def test_hold_and_resume_with_one_key(
     app, pilot = console
     sipp = await answered_call(app, pilot, tmp_path, "uac_held_by_agent.xml")
     assert "o Hold" in screen_text(app)  # the footer offers it now
+    # SIPp offers PCMA, PCMU: the answer takes our preference...
+    await wait_for(pilot, lambda: "· PCMU 8 kHz" in panel(app), what="the codec shown")
     await pilot.press("o")
     await wait_for(pilot, lambda: "on hold" in panel(app), what="held")
+    # ...and its answer to our hold re-INVITE picks PCMA: the panel follows.
+    await wait_for(pilot, lambda: "· PCMA 8 kHz" in panel(app), what="the renegotiated codec")
     assert "on hold" in screen_text(app)
     await pilot.pause(0.5)
     await pilot.press("o")

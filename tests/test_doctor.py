@@ -67,6 +67,35 @@ def test_fresh_environment_is_healthy() -> None:
         in (checks["audio mode"]["detail"])
     )
     assert all(c["status"] in {"ok", "warn", "skip"} for c in checks.values())
+    assert checks["codecs"] == {
+        "name": "codecs",
+        "status": "ok",
+        "detail": "G722/16000, PCMU/8000, PCMA/8000",
+        "fix": "",
+    }
+
+
+def test_codecs_the_engine_lacks_fail_with_the_list_it_has(tmp_path: Path) -> None:
+    config = write_config(tmp_path, "sip:\n  codecs: [opus, PCMU]\n")
+
+    code, checks, output = doctor("--config", str(config))
+
+    assert code == 1, output
+    assert checks["codecs"]["status"] == "fail"
+    assert "this engine has no codec 'opus'; it has: speex/16000" in checks["codecs"]["detail"]
+    assert checks["codecs"]["fix"] == "correct sip.codecs"
+
+
+def test_speex_allowed_on_purpose_is_still_a_warning(tmp_path: Path) -> None:
+    config = write_config(
+        tmp_path, "sip:\n  codecs: [speex/8000, PCMU]\n  allow_speex_despite_dropouts: true\n"
+    )
+
+    _code, checks, output = doctor("--config", str(config))
+
+    assert checks["codecs"]["status"] == "warn", output
+    assert checks["codecs"]["detail"] == "speex/8000, PCMU/8000"
+    assert "drops out" in checks["codecs"]["fix"]
 
 
 def test_human_output_is_aligned_lines() -> None:
@@ -179,6 +208,7 @@ def test_running_engine_answers_hello(tmp_path: Path) -> None:
     assert "registration none" in socket_check["detail"]
     assert "0 call(s)" in socket_check["detail"]
     assert checks["registration"]["status"] == "skip"
+    assert checks["codecs"]["detail"] == "G722/16000, PCMU/8000, PCMA/8000 (the running engine)"
 
 
 def hub_config(tmp_path: Path, hub: Hub, password: str) -> Path:

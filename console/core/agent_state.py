@@ -12,22 +12,29 @@ from datetime import datetime
 from typing import Any
 
 from console.core.calls import parse_time
-from console.core.text import caller_label
+from console.core.text import caller_label, safe_text
 
 _REFUSED_BECAUSE = {
     "not_encrypted": "it could not be encrypted (SRTP required)",
+    "no_allowed_codec": "its phone offered no codec careline allows",
 }
 """Turn-away reasons the agent must be told about at once (not routine busy/not-ready)."""
+_WITH_DETAIL = {"no_allowed_codec"}
+"""Reasons whose engine detail (which codecs each side has) helps whoever fixes it."""
 
 
 def refusal_notice(event: dict[str, Any]) -> str:
     """The on-screen sentence for a ``call.turned_away`` the agent must see ("" if routine)."""
-    why = _REFUSED_BECAUSE.get(str(event.get("reason", "")))
+    reason = str(event.get("reason", ""))
+    why = _REFUSED_BECAUSE.get(reason)
     if why is None:
         return ""
     caller = event.get("caller") or {}
     label = caller_label(str(caller.get("display_name", "")), str(caller.get("number", "")))
-    return f"Call from {label} refused: {why}."
+    detail = str(event.get("detail", "")) if reason in _WITH_DETAIL else ""
+    # The detail names the caller's codecs: untrusted text, shown as one plain line.
+    suffix = f" ({safe_text(detail, 120)})" if detail else ""
+    return f"Call from {label} refused: {why}{suffix}."
 
 
 @dataclass(frozen=True, slots=True)

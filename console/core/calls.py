@@ -52,6 +52,8 @@ class LiveCall:
     dtmf_sent: str = ""
     """Digits the agent sent on this call (shown while the call is up, never stored)."""
     headers: dict[str, str] = field(default_factory=dict)
+    codec: str = ""
+    """The audio codec negotiated last, for people: ``G722 16 kHz``; empty before media."""
 
     @classmethod
     def from_protocol(cls, call: dict[str, Any]) -> LiveCall:
@@ -80,6 +82,7 @@ class LiveCall:
             transfer_status=str(transfer.get("status", "")),
             transfer_target=str(transfer.get("target", "")),
             headers=headers,
+            codec=codec_label(call.get("codec")),
         )
 
     @property
@@ -213,6 +216,8 @@ class CallQueue:
             updated = replace(
                 current, local_hold=bool(event.get("local")), remote_hold=bool(event.get("remote"))
             )
+        elif name == "call.codec":
+            updated = replace(current, codec=codec_label(event))
         elif name == "call.mute":
             updated = replace(current, muted=bool(event.get("muted")))
         elif name == "call.transfer":
@@ -234,6 +239,20 @@ class CallQueue:
             return None
         self._calls[call_id] = updated
         return updated
+
+
+def codec_label(fact: object) -> str:
+    """``G722 16 kHz`` from a protocol codec object (``name``, ``clock_rate``); "" if none."""
+    if not isinstance(fact, dict):
+        return ""
+    name = str(fact.get("name", ""))[:32]
+    rate = fact.get("clock_rate")
+    if not name:
+        return ""
+    if not isinstance(rate, int) or rate <= 0:
+        return name
+    khz = rate / 1000
+    return f"{name} {khz:g} kHz"
 
 
 def format_duration(seconds: float) -> str:

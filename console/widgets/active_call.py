@@ -79,6 +79,8 @@ class ActiveCallPanel(Static):
             text.append(safe_text(call.caller_number, self.max_caller_chars))
         if call.queue:
             text.append(f"  via {safe_text(call.queue, 24)}", style="dim")
+        if call.codec:
+            text.append(f"  · {safe_text(call.codec, 20)}", style="dim")
         text.append("\n")
         text.append_text(self._status(call))
         text.append("\n")
