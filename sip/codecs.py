@@ -169,6 +169,18 @@ def best_for(offer: Sequence[Codec], allowed: Sequence[Codec]) -> Codec | None:
     return None
 
 
+def codec_mismatch(offer: Sequence[Codec], allowed: Sequence[Codec]) -> str:
+    """Why ``offer`` cannot be answered, in words ("" when it can): both codec lists.
+
+    The offer's names come from the caller: cut to a few, each at most 32 characters.
+    """
+    if best_for(offer, allowed) is not None:
+        return ""
+    theirs = ", ".join(codec.label[:32] for codec in offer[:8]) or "no audio codec"
+    ours = ", ".join(codec.label for codec in allowed)
+    return f"the caller offered only {theirs}; sip.codecs allows {ours}"
+
+
 def sdp_body(message: str) -> str:
     """The body of a raw SIP message (empty when it has none)."""
     return message.partition("\r\n\r\n")[2]

@@ -26,7 +26,7 @@ from sip.agent_audio import AgentAudio, AudioModeError
 from sip.callbacks import PjAccount, PjCall, PjEndpoint
 from sip.calls import CallControl
 from sip.codec_policy import CodecPolicy, enabled_codecs
-from sip.codecs import CodecPolicyError, best_for, offered, sdp_body
+from sip.codecs import CodecPolicyError, codec_mismatch, offered, sdp_body
 from sip.library import (
     StartError,
     account_config,
@@ -152,7 +152,7 @@ class PhoneEngine(CallControl):
             next_check = time.monotonic() + 1
             while not self._stop.is_set():
                 self.endpoint.libHandleEvents(POLL_MS)
-                self.on_sdp_created()  # a narrowed codec list never outlives one pass
+                self.restore_codecs()  # a narrowed codec list never outlives one pass
                 self._run_deferred()
                 self._drain_commands()
                 self._bury()
@@ -364,12 +364,16 @@ class PhoneEngine(CallControl):
 
     def on_sdp_created(self) -> None:
         """Our SDP for an offer exists: the whole codec policy applies again."""
+        self.restore_codecs()
+
+    def restore_codecs(self) -> None:
+        """Undo :meth:`on_offer`'s narrowing (cheap when there is none)."""
         if self.codecs is not None:
             self.codecs.restore()
 
     def on_library_rejected(self, status: int, reason: str, raw: str) -> None:
         """pjsua refused an INVITE itself (e.g. every call slot in use, or unencrypted media)."""
-        self.on_sdp_created()
+        self.restore_codecs()
         party = caller_of(raw)
         why, detail = "refused", reason[:200]
         sdp = sdp_body(raw)
@@ -385,15 +389,9 @@ class PhoneEngine(CallControl):
             why = "not_encrypted"
             detail = "the caller offered unencrypted media (plain RTP); sip.srtp is mandatory"
         elif status == 488 and self.codecs is not None:
-            theirs = offered(sdp)
-            if best_for(theirs, self.codecs.allowed) is None:
-                why = "no_allowed_codec"
-                detail = (
-                    "the caller offered only "
-                    + (", ".join(c.label for c in theirs[:8]) or "no audio codec")
-                    + "; sip.codecs allows "
-                    + ", ".join(c.label for c in self.codecs.allowed)
-                )[:200]
+            mismatch = codec_mismatch(offered(sdp), self.codecs.allowed)
+            if mismatch:
+                why, detail = "no_allowed_codec", mismatch
         self.emit(
             Event.CALL_TURNED_AWAY,
             caller={"display_name": party.display_name, "number": party.number, "uri": party.uri},
@@ -492,7 +490,7 @@ class PhoneEngine(CallControl):
         """A call's INVITE session changed state."""
         # A new INVITE's SDP is made once its media transport is ready, which
         # can be after onIncomingCall; its first state change comes after that.
-        self.on_sdp_created()
+        self.restore_codecs()
         if call.rid == STATION_RID:
             self.station.on_call_state(call)
             return

@@ -1,0 +1,192 @@
+"""Audio continuity and clipping of call audio: the codec policy against pjsua's defaults.
+
+Two engines on 127.0.0.1, a patient (1 kHz tone) and an agent in one of the
+audio modes (none: a 440 Hz source; headset: a virtual ALSA device whose
+microphone plays 600 Hz; station: baresip as the agent's phone, 600 Hz).
+Both engines run either careline's codec policy (G.722, PCMU, PCMA; VAD off)
+or, as the baseline in the same run, pjsua's own defaults
+(``--library-media-defaults``: Speex first, VAD on) — what careline shipped
+before the policy.
+
+- continuity: each run records what both sides receive for ``--seconds``
+  (after the stream is up) and counts the 20 ms windows below 0.7x the median
+  level (after the first 200 ms): the share of drop-out windows, per mode.
+- clipping (none mode): ``--cycles`` hold/resume cycles by the agent; after
+  each resume, the first 2 s both sides receive, counting full-scale samples.
+
+``--codecs`` sets ``sip.codecs`` for the policy side (e.g. ``opus,G722,PCMU``
+on an engine library that has Opus), to decide an order by measurement.
+
+Run: .venv/bin/python -m bench.audio_continuity
+     .venv/bin/python -m bench.audio_continuity --mode headset --runs 3 --seconds 10 --cycles 20
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from tests.alsa import make_virtual_alsa
+from tests.audio_tone import Continuity, continuity, read_wav_mono16
+from tests.baresip import Baresip
+from tests.support import (
+    EngineProcess,
+    capture_both,
+    patient_calls,
+    renegotiate,
+    wait_station,
+)
+
+MODES = ("none", "headset", "station")
+VARIANTS = {"policy": (), "library defaults": ("--library-media-defaults",)}
+"""Engine flags of the two sides compared; both engines of a call get the same."""
+CLIP_SECONDS = 2.0
+
+
+@dataclass
+class Tally:
+    """Windows and drop-outs (or clipped samples) added up over runs."""
+
+    windows: int = 0
+    dips: int = 0
+    clipped: int = 0
+
+    def add(self, heard: Continuity) -> None:
+        self.windows += heard.windows
+        self.dips += heard.dips
+        self.clipped += heard.clipped
+
+    @property
+    def share(self) -> float:
+        return 100.0 * self.dips / self.windows if self.windows else 0.0
+
+
+@contextmanager
+def call_pair(
+    work: Path, mode: str, flags: tuple[str, ...], codecs: str
+) -> Iterator[tuple[EngineProcess, ...]]:
+    """A patient engine and an agent engine in ``mode``, both with ``flags``; stopped after."""
+    with ExitStack() as stack:
+        sip = f"sip:\n  codecs: [{codecs}]\n" if codecs else "sip:\n"
+        patient_yaml = work / "patient.yaml"
+        patient_yaml.write_text(f"audio:\n  mode: none\n{sip}  audio_source: tone:1000\n")
+        agent_yaml = work / "agent.yaml"
+        env = None
+        if mode == "headset":
+            env = make_virtual_alsa(work / "alsa").env
+            agent_yaml.write_text(f"audio:\n  mode: headset\n{sip}  audio_source: tone:440\n")
+        elif mode == "station":
+            phone = stack.enter_context(Baresip(work, user="phone", tone_hz=600, auto_answer=True))
+            agent_yaml.write_text(
+                f"audio:\n  mode: station\n  station:\n    number: '{phone.uri}'\n"
+                f"{sip}  audio_source: tone:440\n"
+            )
+        else:
+            agent_yaml.write_text(f"audio:\n  mode: none\n{sip}  audio_source: tone:440\n")
+        engines = []
+        for config, extra_env in ((patient_yaml, None), (agent_yaml, env)):
+            engine = EngineProcess(
+                work, "--config", str(config), "--allow-capture", *flags, env=extra_env
+            )
+            stack.callback(engine.stop)
+            engine.wait_event("engine.ready")
+            engines.append(engine)
+        patient, agent = engines
+        if mode == "station":
+            assert agent.command("station", action="connect")["ok"]
+            wait_station(agent, "up")
+        yield patient, agent
+
+
+def heard(path: Path) -> Continuity:
+    rate, samples = read_wav_mono16(path)
+    return continuity(samples, rate)
+
+
+def measure_continuity(
+    mode: str, flags: tuple[str, ...], codecs: str, runs: int, seconds: float
+) -> Tally:
+    tally = Tally()
+    with tempfile.TemporaryDirectory(prefix="careline-bench-") as tmp:
+        work = Path(tmp)
+        with call_pair(work, mode, flags, codecs) as (patient, agent):
+            for run in range(runs):
+                outgoing, incoming = patient_calls(patient, agent)
+                by_patient, by_agent = work / f"p{run}.wav", work / f"a{run}.wav"
+                capture_both((patient, outgoing, by_patient), (agent, incoming, by_agent), seconds)
+                assert agent.command("hangup", call=incoming)["ok"]
+                patient.wait_event("call.ended", call_id=outgoing)
+                tally.add(heard(by_patient))
+                tally.add(heard(by_agent))
+    return tally
+
+
+def measure_clipping(flags: tuple[str, ...], codecs: str, cycles: int) -> list[int]:
+    """Clipped samples in the first 2 s after each resume (both sides added)."""
+    counts: list[int] = []
+    with tempfile.TemporaryDirectory(prefix="careline-bench-") as tmp:
+        work = Path(tmp)
+        with call_pair(work, "none", flags, codecs) as (patient, agent):
+            outgoing, incoming = patient_calls(patient, agent)
+            for cycle in range(cycles):
+                renegotiate(agent, "hold", incoming)
+                renegotiate(agent, "resume", incoming)
+                by_patient, by_agent = work / f"p{cycle}.wav", work / f"a{cycle}.wav"
+                capture_both(
+                    (patient, outgoing, by_patient), (agent, incoming, by_agent), CLIP_SECONDS
+                )
+                counts.append(heard(by_patient).clipped + heard(by_agent).clipped)
+    return counts
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--mode", choices=(*MODES, "all"), default="all")
+    parser.add_argument("--runs", type=int, default=3, help="calls per mode and variant")
+    parser.add_argument("--seconds", type=float, default=10.0, help="recorded per call")
+    parser.add_argument("--cycles", type=int, default=20, help="hold/resume cycles (0: skip)")
+    parser.add_argument(
+        "--codecs",
+        default="",
+        help="sip.codecs of the policy side, comma-separated (default: G722,PCMU,PCMA)",
+    )
+    args = parser.parse_args()
+    codecs = {"policy": args.codecs, "library defaults": ""}
+    modes = MODES if args.mode == "all" else (args.mode,)
+    for mode in modes:
+        results = {
+            name: measure_continuity(mode, flags, codecs[name], args.runs, args.seconds)
+            for name, flags in VARIANTS.items()
+        }
+        new, old = results["policy"], results["library defaults"]
+        print(
+            f"continuity, {mode} mode ({args.runs} calls x {args.seconds:g} s, both sides): "
+            f"drop-out windows {new.share:.1f} % ({new.dips}/{new.windows}) with the policy, "
+            f"{old.share:.1f} % ({old.dips}/{old.windows}) with the library defaults",
+            flush=True,
+        )
+    if args.cycles:
+        clipped = {
+            name: measure_clipping(flags, codecs[name], args.cycles)
+            for name, flags in VARIANTS.items()
+        }
+        new_counts, old_counts = clipped["policy"], clipped["library defaults"]
+        print(
+            f"clipping, {args.cycles} hold/resume cycles (first {CLIP_SECONDS:g} s after each "
+            f"resume, both sides): {sum(new_counts)} clipped samples with the policy "
+            f"(median {statistics.median(new_counts):g}/cycle, "
+            f"{sum(1 for c in new_counts if c)} cycles with any), "
+            f"{sum(old_counts)} with the library defaults "
+            f"(median {statistics.median(old_counts):g}/cycle, "
+            f"{sum(1 for c in old_counts if c)} cycles with any)",
+            flush=True,
+        )
+
+
+if __name__ == "__main__":
+    main()
