@@ -43,6 +43,20 @@ def hostile_messages(port: int, me: int) -> list[bytes]:
         {"name": "ok", "number": "1", "body": "not sdp at all"},
         {"name": "ok", "number": "1", "body": sdp * 40},  # very long body
         {"name": "ok", "number": "1", "body": sdp.replace("IN IP4", "IN IP9")},
+        # Offers the codec policy reads before pjsua does: invalid UTF-8,
+        # thousands of payload types, rtpmaps of nothing.
+        {"name": "ok", "number": "1", "body": sdp.replace("s=-", "s=\udcff\udcfe") + "a=x\r\n"},
+        {
+            "name": "ok",
+            "number": "1",
+            "body": sdp.replace("RTP/AVP 0", "RTP/AVP " + " ".join(map(str, range(3000)))),
+        },
+        {
+            "name": "ok",
+            "number": "1",
+            "body": sdp.replace("RTP/AVP 0", "RTP/AVP 96 9")
+            + "a=rtpmap:96\r\na=rtpmap:9 /\r\na=rtpmap: G722\r\n",
+        },
     ]
     for n, fields in enumerate(variants):
         body = str(fields["body"])
@@ -52,12 +66,13 @@ def hostile_messages(port: int, me: int) -> list[bytes]:
             n=n,
             name=fields["name"],
             number=fields["number"],
-            length=len(body.encode()),
+            length=len(body.encode(errors="surrogateescape")),
             body=body,
         )
-        cases.append(text.encode("utf-8", errors="surrogateescape"))
-        cases.append(text.replace("Content-Length", "Content-Length: 99999\r\nX-Dup").encode())
-        cut = text.encode()
+        raw = text.encode("utf-8", errors="surrogateescape")  # lone surrogates: invalid bytes
+        cases.append(raw)
+        cases.append(raw.replace(b"Content-Length", b"Content-Length: 99999\r\nX-Dup"))
+        cut = raw
         cases.append(cut[: rng.randrange(10, len(cut))])  # truncated mid-message
     return cases
 
@@ -85,8 +100,13 @@ def test_hostile_datagrams_then_a_normal_call(engine: EngineProcess, tmp_path: P
         if incoming["caller"]["display_name"] == "After Storm":
             break
         assert time.monotonic() < deadline
+    # The codec policy was never left narrowed by a hostile offer.
+    codecs = engine.command("status")["result"]["codecs"]
+    assert codecs == ["G722/16000", "PCMU/8000", "PCMA/8000"]
     assert engine.command("answer", call=incoming["id"])["ok"]
-    assert engine.wait_event("call.ended", call_id=incoming["id"])["ended_by"] == "caller"
+    ended = engine.wait_event("call.ended", call_id=incoming["id"])
+    assert ended["ended_by"] == "caller"
+    assert ended["call"]["codec"]["name"] == "PCMU"  # SIPp offers PCMA, PCMU
     assert sipp.wait() == 0, sipp.report()
     assert "Assertion" not in engine.log_tail(400)
 
