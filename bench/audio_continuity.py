@@ -28,7 +28,7 @@ import statistics
 import tempfile
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from tests.alsa import make_virtual_alsa
@@ -55,6 +55,8 @@ class Tally:
     windows: int = 0
     dips: int = 0
     clipped: int = 0
+    codecs: set[str] = field(default_factory=set)
+    """What the calls landed on (``G722/16000``)."""
 
     def add(self, heard: Continuity) -> None:
         self.windows += heard.windows
@@ -117,6 +119,8 @@ def measure_continuity(
         with call_pair(work, mode, flags, codecs) as (patient, agent):
             for run in range(runs):
                 outgoing, incoming = patient_calls(patient, agent)
+                (call,) = agent.command("status")["result"]["calls"]
+                tally.codecs.add(f"{call['codec']['name']}/{call['codec']['clock_rate']}")
                 by_patient, by_agent = work / f"p{run}.wav", work / f"a{run}.wav"
                 capture_both((patient, outgoing, by_patient), (agent, incoming, by_agent), seconds)
                 assert agent.command("hangup", call=incoming)["ok"]
@@ -166,8 +170,9 @@ def main() -> None:
         new, old = results["policy"], results["library defaults"]
         print(
             f"continuity, {mode} mode ({args.runs} calls x {args.seconds:g} s, both sides): "
-            f"drop-out windows {new.share:.1f} % ({new.dips}/{new.windows}) with the policy, "
-            f"{old.share:.1f} % ({old.dips}/{old.windows}) with the library defaults",
+            f"drop-out windows {new.share:.1f} % ({new.dips}/{new.windows}) with the policy "
+            f"({', '.join(sorted(new.codecs))}), {old.share:.1f} % ({old.dips}/{old.windows}) "
+            f"with the library defaults ({', '.join(sorted(old.codecs))})",
             flush=True,
         )
     if args.cycles:

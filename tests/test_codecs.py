@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,9 @@ from pydantic import ValidationError
 
 from console.core.agent_state import AgentState
 from console.core.config import SipConfig
+from console.widgets.status_bar import StatusBar
 from sip.codecs import Codec, CodecPolicyError, best_for, offered, resolve
+from tests.console_app import make_app, screen_text, wait_for
 from tests.rawsip import RawCaller
 from tests.support import ROOT, EngineProcess
 
@@ -267,3 +270,21 @@ def test_an_offer_with_none_of_our_codecs_is_refused_488_with_the_reason(
     assert engine.command("status")["result"]["codecs"] == ["G722/16000", "PCMU/8000", "PCMA/8000"]
     payload, _codec = answered_codec(engine, PJSUA_DEFAULT_OFFER)
     assert payload == "9"
+
+
+async def test_the_console_says_why_the_phone_cannot_start_and_backs_off(tmp_path: Path) -> None:
+    app = make_app(tmp_path, "sip:\n  codecs: [opus, G722]\n")  # restart delay 0.2 s
+    async with app.run_test(size=(160, 40)) as pilot:
+        status = app.agent_screen.query_one(StatusBar)
+        await wait_for(
+            pilot, lambda: "no codec 'opus'" in screen_text(app), 30, "the reason on screen"
+        )
+        assert not status.online
+        # Each failed start waits twice as long as the last: 0.2, 0.4, 0.8, 1.6 s...
+        seen: dict[int, float] = {}
+        while len(seen) < 5:
+            seen.setdefault(app.phone.restarts, time.monotonic())
+            await pilot.pause(0.02)
+        first, *_, last = sorted(seen)
+        gaps = [seen[n + 1] - seen[n] for n in sorted(seen)[:-1]]
+        assert gaps[-1] > gaps[0] + 1.0, (first, last, gaps)

@@ -29,6 +29,8 @@ CONNECT_TIMEOUT = 15.0
 COMMAND_TIMEOUT = 5.0
 """How long a command may wait for its reply."""
 STOP_TIMEOUT = 5.0
+MAX_RESTART_DELAY = 30.0
+"""The longest wait between restarts of an engine that keeps failing to start."""
 """How long the engine gets to hang up and exit before it is killed."""
 
 
@@ -87,6 +89,7 @@ class PhoneClient:
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
         self.restarts = 0
+        self._came_online = False
         self.attached = False
         """True when serving an engine an earlier console left running."""
         self.attach_only = False
@@ -152,13 +155,19 @@ class PhoneClient:
         self._on_status(status)
 
     async def _supervise(self) -> None:
+        failed_starts = 0
         while not self._stopping:
+            self._came_online = False
             detail = await self._run_once()
             if self._stopping:
                 return
             self._set_status(PhoneStatus(False, detail))
             self.restarts += 1
-            await asyncio.sleep(self.restart_delay)
+            # An engine that dies before it is online (a config error, a port in
+            # use) fails the same way again at once: wait longer each time.
+            failed_starts = 0 if self._came_online else failed_starts + 1
+            delay = self.restart_delay * 2 ** max(0, failed_starts - 1)
+            await asyncio.sleep(min(delay, max(MAX_RESTART_DELAY, self.restart_delay)))
 
     async def _run_once(self) -> str:
         """Attach to a running engine, or spawn one; serve it; return why it ended."""
@@ -255,6 +264,7 @@ class PhoneClient:
                     log.error("engine speaks protocol %s", message.get("protocol"))
                     return
                 status = message.get("status") or {}
+                self._came_online = True
                 self._set_status(PhoneStatus(True, "online", str(status.get("listen", ""))))
             self._on_event(message)
 
