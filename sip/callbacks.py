@@ -13,6 +13,7 @@ from typing import Any, Protocol
 import pjsua2 as pj
 
 from sip.codecs import sdp_body
+from sip.sipmsg import network_text
 
 log = logging.getLogger(__name__)
 
@@ -77,12 +78,12 @@ class PjCall(pj.Call):  # type: ignore[misc]
             and tsx.statusCode >= 300
             and self.getInfo().state == pj.PJSIP_INV_STATE_CONFIRMED
         ):
-            self.engine.on_reinvite_failed(self, int(tsx.statusCode), str(tsx.statusText))
+            self.engine.on_reinvite_failed(self, int(tsx.statusCode), network_text(tsx.statusText))
 
     @guarded
     def onCallRxOffer(self, prm: Any) -> None:  # noqa: N802 - pjsua2 API name
         # A re-INVITE/UPDATE offer: our answer is built right after this returns.
-        self.engine.on_offer(str(prm.offer.wholeSdp))
+        self.engine.on_offer(network_text(prm.offer.wholeSdp))
 
     @guarded
     def onCallSdpCreated(self, _prm: Any) -> None:  # noqa: N802 - pjsua2 API name
@@ -91,17 +92,17 @@ class PjCall(pj.Call):  # type: ignore[misc]
     @guarded
     def onDtmfDigit(self, prm: Any) -> None:  # noqa: N802 - pjsua2 API name
         method = "info" if prm.method == pj.PJSUA_DTMF_METHOD_SIP_INFO else "rfc4733"
-        self.engine.on_dtmf(self, str(prm.digit), method)
+        self.engine.on_dtmf(self, network_text(prm.digit), method)
 
     @guarded
     def onCallTransferStatus(self, prm: Any) -> None:  # noqa: N802 - pjsua2 API name
         prm.cont = self.engine.on_transfer_status(
-            self, int(prm.statusCode), str(prm.reason), bool(prm.finalNotify)
+            self, int(prm.statusCode), network_text(prm.reason), bool(prm.finalNotify)
         )
 
     @guarded
     def onCallTransferRequest(self, prm: Any) -> None:  # noqa: N802 - pjsua2 API name
-        code, new_call = self.engine.on_transfer_request(self, str(prm.dstUri))
+        code, new_call = self.engine.on_transfer_request(self, network_text(prm.dstUri))
         prm.statusCode = code
         if new_call is not None:
             prm.newCall = new_call
@@ -120,11 +121,11 @@ class PjAccount(pj.Account):  # type: ignore[misc]
 
     @guarded
     def onIncomingCall(self, prm: Any) -> None:  # noqa: N802 - pjsua2 API name
-        self.engine.on_incoming(self, int(prm.callId), str(prm.rdata.wholeMsg))
+        self.engine.on_incoming(self, int(prm.callId), network_text(prm.rdata.wholeMsg))
 
     @guarded
     def onRegState(self, prm: Any) -> None:  # noqa: N802 - pjsua2 API name
-        self.engine.on_reg_state(int(prm.code), str(prm.reason), int(prm.expiration))
+        self.engine.on_reg_state(int(prm.code), network_text(prm.reason), int(prm.expiration))
 
 
 class PjEndpoint(pj.Endpoint):  # type: ignore[misc]
@@ -138,7 +139,7 @@ class PjEndpoint(pj.Endpoint):  # type: ignore[misc]
     def onSelectAccount(self, prm: Any) -> None:  # noqa: N802 - pjsua2 API name
         # Called for a new INVITE before pjsua builds our SDP for its offer.
         if self.engine is not None:
-            raw = str(prm.rdata.wholeMsg)
+            raw = network_text(prm.rdata.wholeMsg)
             if raw.startswith("INVITE "):
                 self.engine.on_offer(sdp_body(raw))
 
@@ -146,5 +147,5 @@ class PjEndpoint(pj.Endpoint):  # type: ignore[misc]
     def onRejectedIncomingCall(self, prm: Any) -> None:  # noqa: N802 - pjsua2 API name
         if self.engine is not None:
             self.engine.on_library_rejected(
-                int(prm.statusCode), str(prm.reason), str(prm.rdata.wholeMsg)
+                int(prm.statusCode), network_text(prm.reason), network_text(prm.rdata.wholeMsg)
             )

@@ -52,7 +52,7 @@ from sip.protocol import (
 from sip.records import CallRecord
 from sip.registration import describe_registration
 from sip.settings import EngineSettings
-from sip.sipmsg import caller_of, parse_headers, parse_name_addr, request_uri
+from sip.sipmsg import caller_of, network_text, parse_headers, parse_name_addr, request_uri
 from sip.station import STATION_RID, StationError, StationLeg
 
 log = logging.getLogger(__name__)
@@ -502,7 +502,7 @@ class PhoneEngine(CallControl):
         if state is None:
             return
         if state == CallState.ENDED:
-            self._finish(record, int(info.lastStatusCode), str(info.lastReason))
+            self._finish(record, int(info.lastStatusCode), network_text(info.lastReason))
             return
         if state == CallState.RINGING and record.direction == "outbound":
             state = CallState.EARLY if int(info.lastStatusCode) == 183 else CallState.RINGING

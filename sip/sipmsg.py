@@ -18,6 +18,18 @@ _URI_IN_BRACKETS = re.compile(r"<([^>]*)>")
 _USER_PART = re.compile(r"^(?:sips?|tel):([^@;?>]*)", re.IGNORECASE)
 
 
+def network_text(value: object) -> str:
+    """Text from the network as valid Unicode: bytes that were not UTF-8 become U+FFFD.
+
+    pjsua2's binding hands such bytes over as lone surrogates (``\\udcff``),
+    which no UTF-8 encoder downstream (JSON readers, SQLite) accepts.
+    """
+    text = str(value)
+    if text.isascii():
+        return text  # the common case, and no surrogate can hide in ASCII
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
 @dataclass(frozen=True, slots=True)
 class Party:
     """A name-addr split into what the agent's screen needs."""

@@ -20,6 +20,7 @@ from sip.callbacks import EngineCallbacks, PjCall
 from sip.dialplan import DialError, resolve
 from sip.media import active_audio
 from sip.settings import EngineSettings
+from sip.sipmsg import network_text
 
 log = logging.getLogger(__name__)
 
@@ -157,7 +158,10 @@ class StationLeg:
             self._host.bury(call)
             self._on_audio(None)
             if self.state == "calling" or was_up:
-                self._set("down", _why_down(int(info.lastStatusCode), str(info.lastReason), was_up))
+                self._set(
+                    "down",
+                    _why_down(int(info.lastStatusCode), network_text(info.lastReason), was_up),
+                )
             if self._call_again:
                 self._call_again = False
                 self._host.defer(0, self._connect_again)

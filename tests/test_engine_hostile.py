@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import random
 import socket
 import time
 from pathlib import Path
 
+from console.core.store import Store
 from tests.support import EngineProcess, Sipp
 
 INVITE = (
@@ -119,3 +121,36 @@ def test_protocol_garbage_on_stdin_gets_errors_not_a_crash(engine: EngineProcess
     errors = [engine.next_message(5) for _ in range(4)]
     assert all(reply["ok"] is False for reply in errors), errors
     assert engine.command("ping")["ok"]
+
+
+async def test_invalid_utf8_from_the_network_reaches_the_store_as_replacement_characters(
+    engine: EngineProcess, tmp_path: Path
+) -> None:
+    """Bytes that are not UTF-8 in a caller's display name become U+FFFD in the engine."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        me = int(sock.getsockname()[1])
+        sdp = (
+            "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\n"
+            "t=0 0\r\nm=audio 9 RTP/AVP 0\r\n"
+        )
+        text = INVITE.format(
+            port=engine.port,
+            me=me,
+            n="utf8",
+            name="Dr \udcff\udcfe Evil",
+            number="+15550142",
+            length=len(sdp),
+            body=sdp,
+        )
+        sock.sendto(text.encode("utf-8", errors="surrogateescape"), ("127.0.0.1", engine.port))
+        call = engine.wait_event("call.incoming")["call"]
+    assert call["caller"]["display_name"] == "Dr \ufffd\ufffd Evil"
+    assert "\udcff" not in json.dumps(call, ensure_ascii=False).encode("utf-8", "replace").decode()
+    store = await Store.open(tmp_path / "store.sqlite3")
+    try:
+        await store.call_started("agent-1", call)
+        assert await store.unfinished_calls() == [call["id"]]
+    finally:
+        await store.close()
+    assert engine.command("reject", call=call["id"], code=486)["ok"]

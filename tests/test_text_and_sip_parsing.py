@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from console.core.text import caller_label, safe_text
-from sip.sipmsg import caller_of, parse_name_addr, request_uri
+from sip.sipmsg import caller_of, network_text, parse_name_addr, request_uri
 
 INVITE = (
     "INVITE sip:queue@127.0.0.1:5070 SIP/2.0\r\n"
@@ -78,3 +78,11 @@ def test_long_and_wide_text_is_cut_by_cells() -> None:
 def test_caller_label_falls_back() -> None:
     assert caller_label("", "+1555") == "+1555"
     assert caller_label("", "") == "Unknown caller"
+
+
+def test_network_text_replaces_what_was_not_utf8() -> None:
+    assert network_text("Dr \udcff\udcfe Evil") == "Dr \ufffd\ufffd Evil"
+    assert network_text("Ana María Núñez") == "Ana María Núñez"
+    assert network_text("plain") == "plain"
+    # A valid sequence split into surrogate-escaped bytes is put back together.
+    assert network_text("\udcc3\udca9") == "é"
