@@ -147,5 +147,7 @@ class PjEndpoint(pj.Endpoint):  # type: ignore[misc]
     def onRejectedIncomingCall(self, prm: Any) -> None:  # noqa: N802 - pjsua2 API name
         if self.engine is not None:
             self.engine.on_library_rejected(
-                int(prm.statusCode), network_text(prm.reason), network_text(prm.rdata.wholeMsg)
+                int(prm.statusCode),
+                network_text(prm.reason),
+                network_text(prm.rdata.wholeMsg),
             )

@@ -91,6 +91,8 @@ class PhoneEngine(CallControl):
         self.calls: dict[str, CallRecord] = {}
         self.pj_calls: dict[str, PjCall] = {}
         self._graveyard: list[PjCall] = []
+        self._ended_this_turn: set[str] = set()
+        """SIP Call-IDs of calls that ended in this loop turn (see on_library_rejected)."""
         self._deferred: list[tuple[float, Callable[[], None]]] = []
         self.endpoint: PjEndpoint | None = None
         self.account: PjAccount | None = None
@@ -297,6 +299,7 @@ class PhoneEngine(CallControl):
                 log.exception("deferred engine action failed")
 
     def _bury(self) -> None:
+        self._ended_this_turn.clear()
         # A Call is deleted outside its own callbacks, on the owning thread.
         if self._graveyard:
             self._graveyard.clear()
@@ -374,6 +377,12 @@ class PhoneEngine(CallControl):
     def on_library_rejected(self, status: int, reason: str, raw: str) -> None:
         """pjsua refused an INVITE itself (e.g. every call slot in use, or unencrypted media)."""
         self.restore_codecs()
+        sip_call_id = (parse_headers(raw).get("call-id") or [""])[0]
+        if sip_call_id and sip_call_id in self._ended_this_turn:
+            # Refused after it rang (its media failed, e.g. 406 for broken SRTP
+            # crypto): call.ended has told the clients already; once is enough.
+            log.info("library refused a call that had rung (%d): reported as ended", status)
+            return
         party = caller_of(raw)
         why, detail = "refused", reason[:200]
         sdp = sdp_body(raw)
@@ -555,6 +564,9 @@ class PhoneEngine(CallControl):
         record.ended_at = utc_now_iso()
         record.mark("end", reason=str(why), ended_by=str(ended_by), sip_status=status)
         pj_call = self.pj_calls.pop(record.id, None)
+        if pj_call is not None:
+            with contextlib.suppress(pj.Error):
+                self._ended_this_turn.add(network_text(pj_call.getInfo().callIdString))
         self.calls.pop(record.id, None)
         self.release_media(record.id)
         if self.audio is not None:

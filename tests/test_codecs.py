@@ -258,6 +258,9 @@ def test_an_offer_with_none_of_our_codecs_is_refused_488_with_the_reason(
 
     assert refused.status == 488
     away = engine.wait_event("call.turned_away")
+    # Refused before it rang: one event, no call.incoming/call.ended pair.
+    engine.forget("call.turned_away")
+    assert [e["event"] for e in engine.events if e["event"].startswith("call.")] == []
     assert (away["reason"], away["sip_status"]) == ("no_allowed_codec", 488)
     assert away["detail"] == (
         "the caller offered only speex/16000, iLBC/8000, GSM/8000; "

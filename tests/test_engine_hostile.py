@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 from console.core.store import Store
+from tests.rawsip import RawCaller
 from tests.support import EngineProcess, Sipp
 
 INVITE = (
@@ -154,3 +155,33 @@ async def test_invalid_utf8_from_the_network_reaches_the_store_as_replacement_ch
     finally:
         await store.close()
     assert engine.command("reject", call=call["id"], code=486)["ok"]
+
+
+def test_a_call_the_library_refuses_after_it_rang_is_reported_once(tmp_path: Path) -> None:
+    """An offer pjsua accepts at first and refuses once media is set up (406) rang
+    already: it ends as that call (call.ended), never also as a call turned away."""
+    config = tmp_path / "srtp.yaml"
+    config.write_text("sip:\n  srtp: optional\n")
+    engine = EngineProcess(tmp_path, "--config", str(config))
+    engine.wait_event("engine.ready")
+    broken_crypto = (
+        "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+        "m=audio {port} RTP/SAVP 0\r\na=rtpmap:0 PCMU/8000\r\n"
+        "a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:short\r\n"
+    )
+    caller = RawCaller(engine.port)
+    try:
+        dialog = caller.invite(sdp=broken_crypto)
+        refused = caller.final_response(dialog, "INVITE")
+        caller.ack(dialog, refused)
+        assert refused.status == 406
+        call_id = engine.wait_event("call.incoming")["call"]["id"]
+        ended = engine.wait_event("call.ended", call_id=call_id)
+        assert (ended["reason"], ended["sip_status"]) == ("failed", 406)
+        time.sleep(0.3)
+        engine.forget("none")  # reads every event waiting (and drops no real one)
+        assert [e for e in engine.events if e["event"] == "call.turned_away"] == []
+        assert engine.command("status")["result"]["calls"] == []
+    finally:
+        caller.close()
+        assert engine.stop() == 0, engine.log_tail()
