@@ -62,6 +62,8 @@ Sink = Callable[[dict[str, Any]], None]
 
 POLL_MS = 5
 """How long one ``libHandleEvents`` call may wait; bounds command latency."""
+LOST_CALL_CHECKS = 2
+"""Once-a-second checks a call must fail before its record is ended as lost by the library."""
 DRAIN_SECONDS = 2.0
 """How long teardown waits for hung-up calls to reach DISCONNECTED."""
 UNREGISTER_SECONDS = 2.0
@@ -90,7 +92,10 @@ class PhoneEngine(CallControl):
         self._seq = 0
         self.calls: dict[str, CallRecord] = {}
         self.pj_calls: dict[str, PjCall] = {}
-        self._graveyard: list[PjCall] = []
+        self._lost_checks: dict[str, int] = {}
+        self._orphans: list[PjCall] = []
+        """Library calls gone without a DISCONNECTED callback: kept until teardown, since
+        deleting one now would hang up whatever call holds its slot today."""
         self._ended_this_turn: set[str] = set()
         """SIP Call-IDs of calls that ended in this loop turn (see on_library_rejected)."""
         self._deferred: list[tuple[float, Callable[[], None]]] = []
@@ -157,9 +162,10 @@ class PhoneEngine(CallControl):
                 self.restore_codecs()  # a narrowed codec list never outlives one pass
                 self._run_deferred()
                 self._drain_commands()
-                self._bury()
+                self._end_turn()
                 if time.monotonic() >= next_check:
                     next_check = time.monotonic() + 1
+                    self.reconcile()
                     if self.audio is not None:
                         self.audio.check()
                     if orphaned is not None and not self.calls and orphaned():
@@ -265,12 +271,10 @@ class PhoneEngine(CallControl):
             self.audio = None
         self.close_captures()
         self.codecs = None
-        self._graveyard.extend(self.pj_calls.values())
-        if self.station.call is not None:
-            self._graveyard.append(self.station.call)
-            self.station.call = None
+        # Every Call goes before libDestroy(): one destroyed after it asserts.
+        self.station.call = None
         self.pj_calls.clear()
-        self._graveyard.clear()
+        self._orphans.clear()
         if self.account is not None:
             with contextlib.suppress(pj.Error):
                 self.account.shutdown()
@@ -279,6 +283,32 @@ class PhoneEngine(CallControl):
         gc.collect()
         ep.libDestroy()
         self.endpoint = None
+
+    def reconcile(self) -> None:
+        """End every record whose library call is gone: none stays ringing or connecting.
+
+        A call the agent's side did not end, with a library id, that the library
+        no longer holds in :data:`LOST_CALL_CHECKS` checks in a row is over.
+        """
+        for rid, call in list(self.pj_calls.items()):
+            record = self.calls.get(rid)
+            try:
+                alive = call.getId() == pj.PJSUA_INVALID_ID or call.isActive()
+            except pj.Error:
+                alive = False
+            if record is None or record.ended_locally_by is not None or alive:
+                self._lost_checks.pop(rid, None)
+                continue
+            checks = self._lost_checks.get(rid, 0) + 1
+            if checks < LOST_CALL_CHECKS:
+                self._lost_checks[rid] = checks
+                continue
+            del self._lost_checks[rid]
+            log.warning("call %s: the phone library no longer has it; ending its record", rid)
+            self._orphans.append(call)
+            self._finish(record, 0, "the phone library lost this call")
+        for rid in [rid for rid in self._lost_checks if rid not in self.pj_calls]:
+            del self._lost_checks[rid]  # ended meanwhile
 
     def defer(self, delay: float, action: Callable[[], None]) -> None:
         """Run ``action`` on the engine thread after ``delay`` seconds, outside callbacks."""
@@ -298,16 +328,8 @@ class PhoneEngine(CallControl):
             except Exception:
                 log.exception("deferred engine action failed")
 
-    def _bury(self) -> None:
+    def _end_turn(self) -> None:
         self._ended_this_turn.clear()
-        # A Call is deleted outside its own callbacks, on the owning thread.
-        if self._graveyard:
-            self._graveyard.clear()
-            gc.collect()
-
-    def bury(self, call: PjCall) -> None:
-        """Schedule a finished call object for deletion on the next loop turn."""
-        self._graveyard.append(call)
 
     # ------------------------------------------------------------------ events
     def emit(self, event: Event, **payload: Any) -> None:
@@ -563,6 +585,10 @@ class PhoneEngine(CallControl):
         record.state = CallState.ENDED
         record.ended_at = utc_now_iso()
         record.mark("end", reason=str(why), ended_by=str(ended_by), sip_status=status)
+        # The engine's last reference to the library call goes here, inside its
+        # DISCONNECTED callback: pjsua2 deletes it as the callback returns, while
+        # its slot is still its own. Deleted a turn later, Call::~Call hangs up
+        # whatever new call took the slot meanwhile (ghost calls under load).
         pj_call = self.pj_calls.pop(record.id, None)
         if pj_call is not None:
             with contextlib.suppress(pj.Error):
@@ -571,8 +597,7 @@ class PhoneEngine(CallControl):
         self.release_media(record.id)
         if self.audio is not None:
             self.audio.forget(record.id)
-        if pj_call is not None:
-            self.bury(pj_call)
+        del pj_call
         if record.turned_away:
             return
         self.emit(

@@ -36,7 +36,6 @@ class StationHost(Protocol):
 
     def _callbacks(self) -> EngineCallbacks: ...
     def defer(self, delay: float, action: Callable[[], None]) -> None: ...
-    def bury(self, call: PjCall) -> None: ...
     def hangup_pj(self, call: PjCall, code: int) -> None: ...
 
 
@@ -154,8 +153,7 @@ class StationLeg:
                 self._set("up", "")
         elif info.state == pj.PJSIP_INV_STATE_DISCONNECTED:
             was_up = self.state == "up"
-            self.call = None
-            self._host.bury(call)
+            self.call = None  # released in its DISCONNECTED callback (see PhoneEngine._finish)
             self._on_audio(None)
             if self.state == "calling" or was_up:
                 self._set(

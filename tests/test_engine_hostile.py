@@ -185,3 +185,37 @@ def test_a_call_the_library_refuses_after_it_rang_is_reported_once(tmp_path: Pat
     finally:
         caller.close()
         assert engine.stop() == 0, engine.log_tail()
+
+
+def test_a_burst_of_callers_leaves_no_ghost_and_the_next_call_rings_at_once(
+    engine: EngineProcess, tmp_path: Path
+) -> None:
+    """500 INVITEs at 50/s, four at a time, each cancelled after 30 ms: calls end
+    while new ones take their library slots. Nothing is left behind."""
+    burst = Sipp(
+        tmp_path,
+        "uac_cancel_after_pause.xml",
+        engine.port,
+        calls=500,
+        concurrent=4,
+        rate=50,
+        timeout=60,
+        extra=("-d", "30"),
+    )
+    # 0: every call as scripted; 1: some were turned away (486, the queue is full).
+    assert burst.wait(90) in (0, 1), burst.report()
+    deadline = time.monotonic() + 5
+    while (status := engine.command("status")["result"])["calls"]:
+        assert time.monotonic() < deadline, status["calls"]  # a ghost record
+        time.sleep(0.2)
+    assert status["queue_capacity"] == 3
+    started = time.monotonic()
+    sipp = Sipp(tmp_path, "uac_caller_hangs_up.xml", engine.port, callers=[("After Burst", "+1")])
+    incoming = engine.wait_event("call.incoming", timeout=5)
+    while incoming["call"]["caller"]["display_name"] != "After Burst":
+        incoming = engine.wait_event("call.incoming", timeout=5)
+    assert time.monotonic() - started < 2.0
+    assert engine.command("answer", call=incoming["call"]["id"])["ok"]
+    assert engine.wait_event("call.ended", call_id=incoming["call"]["id"])["ended_by"] == "caller"
+    assert sipp.wait() == 0, sipp.report()
+    assert engine.stop() == 0, engine.log_tail()
