@@ -88,15 +88,13 @@ def describe(wanted: Sequence[str], *, allow_risky: bool) -> dict[str, object]:
     For ``careline doctor`` (run in a child process: only ``sip`` loads pjsua2):
     ``enabled`` (labels in order) and ``available``, or ``error``.
     """
+    from sip.library import endpoint_config
+    from sip.settings import EngineSettings
+
     ep = pj.Endpoint()
     ep.libCreate()
     try:
-        cfg = pj.EpConfig()
-        cfg.uaConfig.threadCnt = 0
-        cfg.uaConfig.mainThreadOnly = True
-        cfg.logConfig.consoleLevel = 0
-        cfg.logConfig.level = 0
-        ep.libInit(cfg)
+        ep.libInit(endpoint_config(EngineSettings(log_level=0)))
         available = [codec.label for codec in library_codecs(ep)]
         try:
             CodecPolicy(ep, wanted, allow_risky=allow_risky)

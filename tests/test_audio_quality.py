@@ -21,6 +21,7 @@ from tests.audio_tone import continuity, dominant_frequency, read_wav_mono16, to
 from tests.baresip import Baresip
 from tests.support import (
     PATIENT_TONE,
+    STEADY_SECONDS,
     EngineProcess,
     assert_steady,
     capture,
@@ -45,6 +46,27 @@ def hold_and_resume(engine: EngineProcess, call_id: str) -> None:
     time.sleep(HELD_SECONDS)
     resumed = renegotiate(engine, "resume", call_id)
     assert (resumed["name"], resumed["clock_rate"]) == ("G722", 16000), resumed
+
+
+def patient_hears_steady(
+    patient: EngineProcess,
+    agent: EngineProcess,
+    calls: tuple[str, str],
+    tmp_path: Path,
+    hz: float,
+    source: str,
+) -> None:
+    """After the answer, a hold/resume by the agent and one by the patient, what the
+    patient hears (``hz`` from ``source``) is steady for :data:`STEADY_SECONDS`."""
+    outgoing, incoming = calls
+    for moment in ("answer", "agent", "patient"):
+        if moment == "agent":
+            hold_and_resume(agent, incoming)
+        elif moment == "patient":
+            hold_and_resume(patient, outgoing)
+        heard = tmp_path / f"{moment}.wav"
+        capture(patient, outgoing, heard, STEADY_SECONDS)
+        assert_steady(heard, hz, what=f"patient hearing {source} after {moment}")
 
 
 def codec_facts(engine: EngineProcess, call_id: str) -> list[str]:
@@ -103,14 +125,7 @@ def test_headset_mode_both_directions_steady(
     assert agent.wait_event("engine.ready")["audio"]["ok"] is True
     try:
         outgoing, incoming = patient_calls(patient, agent)
-        for moment in ("answer", "agent", "patient"):
-            if moment == "agent":
-                hold_and_resume(agent, incoming)
-            elif moment == "patient":
-                hold_and_resume(patient, outgoing)
-            heard = tmp_path / f"{moment}.wav"
-            capture(patient, outgoing, heard, 4.5)
-            assert_steady(heard, MIC_HZ, what=f"patient (the headset's microphone) after {moment}")
+        patient_hears_steady(patient, agent, (outgoing, incoming), tmp_path, MIC_HZ, "headset")
         assert agent.command("hangup", call=incoming)["ok"]
         patient.wait_event("call.ended", call_id=outgoing)
     finally:
@@ -131,14 +146,8 @@ def test_station_mode_both_directions_steady(patient: EngineProcess, tmp_path: P
             assert agent.command("station", action="connect")["ok"]
             wait_station(agent, "up")
             outgoing, incoming = patient_calls(patient, agent)
-            for moment in ("answer", "agent", "patient"):
-                if moment == "agent":
-                    hold_and_resume(agent, incoming)
-                elif moment == "patient":
-                    hold_and_resume(patient, outgoing)
-                heard = tmp_path / f"{moment}.wav"
-                capture(patient, outgoing, heard, 4.5)
-                assert_steady(heard, PHONE_TONE, what=f"patient (the agent's phone) after {moment}")
+            calls = (outgoing, incoming)
+            patient_hears_steady(patient, agent, calls, tmp_path, PHONE_TONE, "the agent's phone")
             assert agent.command("hangup", call=incoming)["ok"]
             patient.wait_event("call.ended", call_id=outgoing)
             assert agent.command("station", action="disconnect")["ok"]
