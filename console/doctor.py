@@ -578,11 +578,21 @@ async def _check_audio_libraries() -> Check:
     )
 
 
+def _judge_codecs(enabled: list[str], where: str = "") -> Check:
+    """ok, or a warning when Speex is among the enabled codecs."""
+    detail = ", ".join(enabled) + where
+    if any(codec.lower().startswith("speex/") for codec in enabled):
+        return Check(
+            "codecs", "warn", detail, "Speex drops out on quiet audio: remove it from sip.codecs"
+        )
+    return Check("codecs", "ok", detail)
+
+
 async def _check_codecs(config: CarelineConfig, found: _Findings) -> Check:
     """The codecs calls may use, in order: from the running engine, else from the library."""
     running = (found.engine_status or {}).get("codecs")
     if isinstance(running, list) and running:
-        return Check("codecs", "ok", f"{', '.join(map(str, running))} (the running engine)")
+        return _judge_codecs([str(codec) for codec in running], " (the running engine)")
     sip = config.sip
     argv = ["-m", "sip.codec_policy", *sip.codecs]
     if sip.allow_speex_despite_dropouts:
@@ -600,13 +610,7 @@ async def _check_codecs(config: CarelineConfig, found: _Findings) -> Check:
     except json.JSONDecodeError:
         result = {}
     if "enabled" in result:
-        warn = any(str(c).lower().startswith("speex/") for c in result["enabled"])
-        return Check(
-            "codecs",
-            "warn" if warn else "ok",
-            ", ".join(result["enabled"]),
-            "Speex drops out on quiet audio: remove it from sip.codecs" if warn else "",
-        )
+        return _judge_codecs([str(codec) for codec in result["enabled"]])
     if "error" in result:
         return Check("codecs", "fail", str(result["error"]), "correct sip.codecs")
     return Check("codecs", "fail", "the phone library could not be asked", "run careline engine")

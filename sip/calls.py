@@ -46,6 +46,8 @@ TRANSFER_TIMEOUT = 45.0
 """Seconds a transfer may stay without a final NOTIFY before the caller is taken back."""
 REINVITE_RETRY_SECONDS = 3.0
 """How long a hold/resume waits for a pending INVITE transaction on the same call."""
+MAX_CODEC_FACTS = 50
+"""Codec facts kept per call; past this, only a codec that changed is recorded."""
 HOLD_SETTLE_TIMEOUT = 2.0
 """Seconds to wait for the hold re-INVITE before sending a blind REFER anyway."""
 _DTMF = re.compile(r"^[0-9*#A-Da-d]{1,64}$")
@@ -682,8 +684,14 @@ class CallControl:
         codec = stream_codec(call)
         if codec is None:
             return
-        record.codec = codec.fact()
-        self._fact(record, Event.CALL_CODEC, "codec", **record.codec)
+        fact = codec.fact()
+        # Every renegotiation is kept, up to a bound: a peer re-offering without
+        # end must not grow the timeline (and each event carrying it) without end.
+        if record.codec_facts >= MAX_CODEC_FACTS and fact == record.codec:
+            return
+        record.codec = fact
+        record.codec_facts += 1
+        self._fact(record, Event.CALL_CODEC, "codec", **fact)
 
     # ------------------------------------------------------------ availability
     def _cmd_availability(self, message: dict[str, Any]) -> dict[str, Any]:

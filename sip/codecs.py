@@ -31,7 +31,7 @@ _STATIC_PAYLOADS = {
     "9": ("G722", 8000),
     "18": ("G729", 8000),
 }
-_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9.-]{0,31}(/\d{1,6}(/\d)?)?$")
+_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9.-]{0,31}(/\d{1,6}(/\d)?)?$", re.ASCII)
 
 
 class CodecPolicyError(ValueError):
@@ -51,8 +51,9 @@ class Codec:
         """From a library codec id (``speex/16000/1``) or an rtpmap (``opus/48000/2``)."""
         parts = codec_id.strip().split("/")
         name = parts[0]
-        rate = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 0
-        channels = int(parts[2]) if len(parts) > 2 and parts[2].isdigit() else 1
+        # isdecimal, not isdigit: "²" is a digit that int() refuses.
+        rate = int(parts[1]) if len(parts) > 1 and parts[1].isdecimal() else 0
+        channels = int(parts[2]) if len(parts) > 2 and parts[2].isdecimal() else 1
         return cls(name, rate, channels)
 
     @property
@@ -182,5 +183,6 @@ def codec_mismatch(offer: Sequence[Codec], allowed: Sequence[Codec]) -> str:
 
 
 def sdp_body(message: str) -> str:
-    """The body of a raw SIP message (empty when it has none)."""
-    return message.partition("\r\n\r\n")[2]
+    """The body of a raw SIP message (empty when it has none); bare line feeds work too."""
+    head, sep, body = message.partition("\r\n\r\n")
+    return body if sep else message.partition("\n\n")[2]

@@ -64,6 +64,8 @@ POLL_MS = 5
 """How long one ``libHandleEvents`` call may wait; bounds command latency."""
 LOST_CALL_CHECKS = 2
 """Once-a-second checks a call must fail before its record is ended as lost by the library."""
+UNPLACED_CALL_CHECKS = 5
+"""The same for a call the library never gave an id (a followed REFER it could not place)."""
 DRAIN_SECONDS = 2.0
 """How long teardown waits for hung-up calls to reach DISCONNECTED."""
 UNREGISTER_SECONDS = 2.0
@@ -93,6 +95,8 @@ class PhoneEngine(CallControl):
         self.calls: dict[str, CallRecord] = {}
         self.pj_calls: dict[str, PjCall] = {}
         self._lost_checks: dict[str, int] = {}
+        self._sip_call_ids: dict[str, str] = {}
+        """The SIP Call-ID each call had when first checked: a slot holding another is lost."""
         self._orphans: list[PjCall] = []
         """Library calls gone without a DISCONNECTED callback: kept until teardown, since
         deleting one now would hang up whatever call holds its slot today."""
@@ -292,23 +296,31 @@ class PhoneEngine(CallControl):
         """
         for rid, call in list(self.pj_calls.items()):
             record = self.calls.get(rid)
-            try:
-                alive = call.getId() == pj.PJSUA_INVALID_ID or call.isActive()
-            except pj.Error:
-                alive = False
-            if record is None or record.ended_locally_by is not None or alive:
+            if record is None or record.ended_locally_by is not None or self._holds(rid, call):
                 self._lost_checks.pop(rid, None)
                 continue
             checks = self._lost_checks.get(rid, 0) + 1
-            if checks < LOST_CALL_CHECKS:
+            unplaced = call.getId() == pj.PJSUA_INVALID_ID
+            if checks < (UNPLACED_CALL_CHECKS if unplaced else LOST_CALL_CHECKS):
                 self._lost_checks[rid] = checks
                 continue
             del self._lost_checks[rid]
             log.warning("call %s: the phone library no longer has it; ending its record", rid)
             self._orphans.append(call)
             self._finish(record, 0, "the phone library lost this call")
-        for rid in [rid for rid in self._lost_checks if rid not in self.pj_calls]:
-            del self._lost_checks[rid]  # ended meanwhile
+        for table in (self._lost_checks, self._sip_call_ids):
+            for rid in [rid for rid in table if rid not in self.pj_calls]:
+                del table[rid]  # ended meanwhile
+
+    def _holds(self, rid: str, call: PjCall) -> bool:
+        """Whether the library still has this call, and not another one in its slot."""
+        try:
+            if call.getId() == pj.PJSUA_INVALID_ID or not call.isActive():
+                return False
+            sip_call_id = network_text(call.getInfo().callIdString)
+        except pj.Error:
+            return False
+        return self._sip_call_ids.setdefault(rid, sip_call_id) == sip_call_id
 
     def defer(self, delay: float, action: Callable[[], None]) -> None:
         """Run ``action`` on the engine thread after ``delay`` seconds, outside callbacks."""

@@ -43,6 +43,8 @@ class CallRecord:
     turned_away: bool = False
     codec: dict[str, Any] | None = None
     """The audio codec negotiated last (``name``, ``clock_rate``, ``channels``)."""
+    codec_facts: int = 0
+    """How many ``codec`` facts the timeline holds (bounded, see CallControl._note_codec)."""
     timeline: list[dict[str, Any]] = field(default_factory=list)
 
     def mark(self, fact: str, **details: Any) -> None:

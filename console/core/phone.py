@@ -29,9 +29,9 @@ CONNECT_TIMEOUT = 15.0
 COMMAND_TIMEOUT = 5.0
 """How long a command may wait for its reply."""
 STOP_TIMEOUT = 5.0
+"""How long the engine gets to hang up and exit before it is killed."""
 MAX_RESTART_DELAY = 30.0
 """The longest wait between restarts of an engine that keeps failing to start."""
-"""How long the engine gets to hang up and exit before it is killed."""
 
 
 class PhoneError(Exception):
@@ -166,7 +166,8 @@ class PhoneClient:
             # An engine that dies before it is online (a config error, a port in
             # use) fails the same way again at once: wait longer each time.
             failed_starts = 0 if self._came_online else failed_starts + 1
-            delay = self.restart_delay * 2 ** max(0, failed_starts - 1)
+            # (The exponent is capped: 2**1024 would overflow a float after hours.)
+            delay = self.restart_delay * 2 ** min(max(0, failed_starts - 1), 16)
             await asyncio.sleep(min(delay, max(MAX_RESTART_DELAY, self.restart_delay)))
 
     async def _run_once(self) -> str:
