@@ -50,18 +50,16 @@ CLIP_SECONDS = 2.0
 
 @dataclass
 class Tally:
-    """Windows and drop-outs (or clipped samples) added up over runs."""
+    """Windows and drop-outs added up over runs."""
 
     windows: int = 0
     dips: int = 0
-    clipped: int = 0
     codecs: set[str] = field(default_factory=set)
     """What the calls landed on (``G722/16000``)."""
 
     def add(self, heard: Continuity) -> None:
         self.windows += heard.windows
         self.dips += heard.dips
-        self.clipped += heard.clipped
 
     @property
     def share(self) -> float:

@@ -654,7 +654,7 @@ class CallControl:
             m.type == pj.PJMEDIA_TYPE_AUDIO and m.status == pj.PJSUA_CALL_MEDIA_LOCAL_HOLD
             for m in info.media
         )
-        self._note_codec(record, call)
+        self._note_codec(record, call, info)
         audio = active_audio(call)
         if self.audio is not None:
             # Held here (or no audio): cut from the agent, so a held patient
@@ -679,9 +679,9 @@ class CallControl:
             # re-INVITE after it, and a REFER overtaking that ACK confuses peers.
             self.defer(0.2, lambda: self._send_refer(record.id))
 
-    def _note_codec(self, record: CallRecord, call: PjCall) -> None:
+    def _note_codec(self, record: CallRecord, call: PjCall, info: pj.CallInfo) -> None:
         """Keep the codec of every (re-)negotiation: on the call, in its timeline, as an event."""
-        codec = stream_codec(call)
+        codec = stream_codec(call, info)
         if codec is None:
             return
         fact = codec.fact()

@@ -34,10 +34,12 @@ def active_audio(call: pj.Call) -> pj.AudioMedia | None:
     return None
 
 
-def stream_codec(call: pj.Call) -> Codec | None:
-    """The codec a call's audio stream runs with now (what negotiation chose), if any."""
+def stream_codec(call: pj.Call, info: pj.CallInfo) -> Codec | None:
+    """The codec a call's audio stream runs with now (what negotiation chose), if any.
+
+    ``info`` is the call's ``getInfo()``, which the media-state handler has already.
+    """
     try:
-        info = call.getInfo()
         for index, media in enumerate(info.media):
             if media.type == pj.PJMEDIA_TYPE_AUDIO and media.status != pj.PJSUA_CALL_MEDIA_NONE:
                 stream = call.getStreamInfo(index)
