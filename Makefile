@@ -1,6 +1,8 @@
 # careline — everything a fresh machine needs is installed by these targets.
 #   make demo   run the demo console (simulated callers, no PBX, no hub, no config)
-#   make test   install what the tests need, then lint, type-check and run the whole suite
+#   make test   install what the tests need (the hardened phone library too), then lint,
+#               type-check and run the whole suite
+#   make library  build the hardened pjsua2 (pinned pjproject source) into the venv
 #   make check  the same as make test
 
 PYTHON ?= python3
@@ -13,15 +15,19 @@ STAMP  := $(VENV)/.installed
 # tested against a virtual ALSA device).
 TEST_DEBS := sip-tester tmux kamailio kamailio-tls-modules baresip-core postgresql libportaudio2
 TEST_BINS := sipp tmux kamailio baresip
+# What pjproject/build.py needs to build the hardened pjsua2 (OpenSSL 3, Opus, ALSA).
+BUILD_DEBS := build-essential swig libssl-dev libasound2-dev libopus-dev uuid-dev pkg-config
 # PostgreSQL's server binaries are not on PATH; the newest major installed is used.
 PG_INITDB = $(shell ls /usr/lib/postgresql/*/bin/initdb 2>/dev/null | sort -V | tail -1)
 
-.PHONY: demo test check lint types scripts pytest system-deps clean
+.PHONY: demo test check library lint types scripts pytest system-deps clean
 
 demo: $(STAMP)
 	$(BIN)/careline demo
 
-test: system-deps $(STAMP) lint types scripts pytest
+# The suite runs on the hardened library, as production does (the demo takes whatever
+# pjsua2 the venv has: the PyPI wheel on a fresh clone, so a first run needs no compiler).
+test: system-deps $(STAMP) library lint types scripts pytest
 
 check: test
 
@@ -36,6 +42,10 @@ types: $(STAMP)
 scripts: $(STAMP)
 	$(BIN)/careline scripts check
 
+# Built once, then taken from the cache (~/.cache/careline) and installed in seconds.
+library: $(STAMP)
+	$(BIN)/python pjproject/build.py --venv $(VENV)
+
 # pytest's exit code 5 means no test ran: that is a failure here, never a pass.
 pytest: $(STAMP)
 	@$(BIN)/pytest $(PYTEST_ARGS); rc=$$?; \
@@ -49,13 +59,16 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 system-deps:
-	@missing=""; for bin in $(TEST_BINS); do command -v $$bin >/dev/null || missing=yes; done; \
+	@missing=""; debs="$(TEST_DEBS) $(BUILD_DEBS)"; \
+	for bin in $(TEST_BINS) swig; do command -v $$bin >/dev/null || missing=yes; done; \
 	[ -n "$(PG_INITDB)" ] || missing=yes; \
-	if command -v dpkg >/dev/null; then dpkg -s $(TEST_DEBS) >/dev/null 2>&1 || missing=yes; fi; \
+	if command -v dpkg >/dev/null; then dpkg -s $$debs >/dev/null 2>&1 || missing=yes; fi; \
+	$(PYTHON) -c 'import os, sys, sysconfig; sys.exit(not os.path.exists(sysconfig.get_paths()["include"] + "/Python.h"))' \
+		|| { missing=yes; debs="$$debs python3-dev"; }; \
 	if [ -n "$$missing" ]; then \
 		sudo=""; [ "$$(id -u)" -eq 0 ] || sudo=sudo; \
-		echo "installing Debian packages: $(TEST_DEBS)"; \
-		$$sudo apt-get update -q && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -q $(TEST_DEBS); \
+		echo "installing Debian packages: $$debs"; \
+		$$sudo apt-get update -q && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -q $$debs; \
 	fi
 
 clean:

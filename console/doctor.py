@@ -115,7 +115,7 @@ async def diagnose(config_path: Path | None, *, start_engine: bool = False) -> l
 
     await guarded("config", lambda: _check_config(config_path, found))
     if found.config is None:
-        for name in ("store", "socket", "registration", "codecs", "hub", "clock", "tls"):
+        for name in ("store", "socket", "registration", "library", "codecs", "hub", "clock", "tls"):
             checks.append(Check(name, "skip", "the configuration does not load"))
         await guarded("audio", _check_audio_libraries)
         return checks
@@ -127,6 +127,7 @@ async def diagnose(config_path: Path | None, *, start_engine: bool = False) -> l
     )
     await guarded("audio mode", lambda: _check_audio_mode(config))
     await guarded("audio", _check_audio_libraries)
+    await guarded("library", lambda: _check_library(config, found))
     await guarded("codecs", lambda: _check_codecs(config, found))
     await guarded("hub", lambda: _check_hub(config, found))
     await guarded("clock", lambda: _check_clock(found))
@@ -588,15 +589,8 @@ def _judge_codecs(enabled: list[str], where: str = "") -> Check:
     return Check("codecs", "ok", detail)
 
 
-async def _check_codecs(config: CarelineConfig, found: _Findings) -> Check:
-    """The codecs calls may use, in order: from the running engine, else from the library."""
-    running = (found.engine_status or {}).get("codecs")
-    if isinstance(running, list) and running:
-        return _judge_codecs([str(codec) for codec in running], " (the running engine)")
-    sip = config.sip
-    argv = ["-m", "sip.codec_policy", *sip.codecs]
-    if sip.allow_speex_despite_dropouts:
-        argv.append("--allow-risky")
+async def _ask_library(argv: list[str]) -> dict[str, Any]:
+    """Run a ``sip`` module in a child (only the engine side loads pjsua2); its last JSON line."""
     done = await asyncio.to_thread(
         subprocess.run,
         [sys.executable, *argv],
@@ -608,7 +602,52 @@ async def _check_codecs(config: CarelineConfig, found: _Findings) -> Check:
     try:
         result = json.loads((done.stdout.strip().splitlines() or ["{}"])[-1])
     except json.JSONDecodeError:
-        result = {}
+        return {}
+    return result if isinstance(result, dict) else {}
+
+
+HARDEN_FIX = "make library (builds the hardened pjsua2: OpenSSL 3, TLS 1.3, DTLS-SRTP, 32 calls)"
+
+
+async def _check_library(config: CarelineConfig, found: _Findings) -> Check:
+    """Which pjsua2 the engine runs, and whether the configuration fits it."""
+    from sip.library_report import summary
+
+    running = (found.engine_status or {}).get("library")
+    where = " (the running engine)" if isinstance(running, dict) and running else ""
+    library = running if where else await _ask_library(["-m", "sip.library_report"])
+    if not library:
+        return Check(
+            "library", "fail", "the phone library could not be asked", "run careline engine"
+        )
+    detail = summary(library) + where
+    slots = int(library.get("call_slots") or 0)
+    sip = config.sip
+    if "dtls" in sip.srtp_keying and not library.get("dtls"):
+        return Check("library", "fail", detail + "; sip.srtp_keying lists dtls", HARDEN_FIX)
+    if slots and sip.queue_capacity > slots - 1:
+        return Check(
+            "library",
+            "warn",
+            f"{detail}; sip.queue_capacity {sip.queue_capacity} is more than its "
+            f"{slots} slots allow ({max(1, slots - 1)} calls held, one slot kept to dial)",
+            HARDEN_FIX if not library.get("hardened") else "lower sip.queue_capacity",
+        )
+    if not library.get("hardened"):
+        return Check("library", "warn", detail, HARDEN_FIX)
+    return Check("library", "ok", detail)
+
+
+async def _check_codecs(config: CarelineConfig, found: _Findings) -> Check:
+    """The codecs calls may use, in order: from the running engine, else from the library."""
+    running = (found.engine_status or {}).get("codecs")
+    if isinstance(running, list) and running:
+        return _judge_codecs([str(codec) for codec in running], " (the running engine)")
+    sip = config.sip
+    argv = ["-m", "sip.codec_policy", *sip.codecs]
+    if sip.allow_speex_despite_dropouts:
+        argv.append("--allow-risky")
+    result = await _ask_library(argv)
     if "enabled" in result:
         return _judge_codecs([str(codec) for codec in result["enabled"]])
     if "error" in result:

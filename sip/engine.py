@@ -34,6 +34,8 @@ from sip.library import (
     endpoint_config,
     measure_call_capacity,
 )
+from sip.library_report import describe as describe_library
+from sip.library_report import summary as library_summary
 from sip.media import MediaSource
 from sip.protocol import (
     PROTOCOL_VERSION,
@@ -111,6 +113,8 @@ class PhoneEngine(CallControl):
         self.ports: dict[str, int] = {}
         self.max_calls = 0
         self.capacity_measured = False
+        self.library: dict[str, Any] = {}
+        """Which pjsua2 build runs here (see sip.library_report)."""
         self.availability = Availability.AVAILABLE
         self.availability_reason = ""
         self.availability_since = utc_now_iso()
@@ -157,6 +161,7 @@ class PhoneEngine(CallControl):
                 queue_capacity=self.queue_capacity,
                 audio=self.audio_fact(),
                 codecs=self.codec_labels(),
+                library=dict(self.library),
                 protocol=PROTOCOL_VERSION,
             )
             assert self.endpoint is not None
@@ -213,6 +218,8 @@ class PhoneEngine(CallControl):
             measured = measure_call_capacity(ep, s.listen_host) if "udp" in self.ports else None
             self.capacity_measured = measured is not None
             self.max_calls = measured if measured else 4
+            self.library = describe_library(ep, self.max_calls, measured=self.capacity_measured)
+            log.info("phone library: %s", library_summary(self.library))
             self.audio = AgentAudio(s.audio, MediaSource(s.audio_source), self._audio_changed)
             self.audio.start()
             ep.engine = self
@@ -368,6 +375,7 @@ class PhoneEngine(CallControl):
             "registration": dict(self.registration),
             "audio": self.audio_fact(),
             "codecs": self.codec_labels(),
+            "library": dict(self.library),
             "calls": self.snapshot(),
         }
 

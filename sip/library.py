@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import pjsua2 as pj
 
+from sip.library_report import build_facts, tls_versions
 from sip.settings import AccountSettings, EngineSettings
 from sip.sipmsg import parse_headers
 
@@ -28,6 +29,9 @@ _SRTP = {
     "optional": pj.PJMEDIA_SRTP_OPTIONAL,
     "mandatory": pj.PJMEDIA_SRTP_MANDATORY,
 }
+
+
+_KEYING = {"sdes": pj.PJMEDIA_SRTP_KEYING_SDES, "dtls": pj.PJMEDIA_SRTP_KEYING_DTLS_SRTP}
 
 
 class StartError(RuntimeError):
@@ -86,10 +90,13 @@ def create_transports(ep: pj.Endpoint, settings: EngineSettings) -> Transports:
         cfg = pj.TransportConfig()
         cfg.boundAddress = settings.listen_host
         cfg.port = tls.port
-        # The bundled OpenSSL 1.0.2 has no TLS 1.3: a 1.3 listener fails every
-        # handshake. Pin 1.2 both as method and as the only protocol.
+        # TLS 1.2 is the minimum; 1.3 too where the library's OpenSSL has it (the
+        # hardened build). The PyPI wheel's OpenSSL 1.0.2 has not: a 1.3 listener
+        # there fails every handshake, so it is offered only when its suites exist.
         cfg.tlsConfig.method = pj.PJSIP_TLSV1_2_METHOD
         cfg.tlsConfig.proto = pj.PJ_SSL_SOCK_PROTO_TLS1_2
+        if "1.3" in tls_versions(ep):
+            cfg.tlsConfig.proto |= pj.PJ_SSL_SOCK_PROTO_TLS1_3
         cfg.tlsConfig.certFile = tls.cert_file
         cfg.tlsConfig.privKeyFile = tls.key_file
         cfg.tlsConfig.CaListFile = tls.ca_file
@@ -126,12 +133,28 @@ def account_config(settings: EngineSettings, transports: Transports) -> pj.Accou
     media.transportConfig.boundAddress = settings.listen_host
     media.transportConfig.port = 0
     media.srtpUse = _SRTP[settings.srtp]
+    media.srtpOpt.keyings = srtp_keyings(settings.srtp_keying)
     # SDES over plain SIP is allowed: secure signalling is the TLS setting's job.
     media.srtpSecureSignaling = 0
     # pjsua re-INVITEs after answering a multi-codec offer to "lock" one codec;
     # that extra transaction confuses peers (and races a hold or a REFER).
     media.lockCodecEnabled = False
     return acfg
+
+
+def srtp_keyings(wanted: tuple[str, ...]) -> pj.IntVector:
+    """The SRTP key exchanges in the order asked; empty asks for all the library has."""
+    dtls = bool(build_facts().get("dtls"))
+    names = list(wanted) or (["sdes", "dtls"] if dtls else ["sdes"])
+    if "dtls" in names and not dtls:
+        raise StartError(
+            "sip.srtp_keying lists dtls, but this engine's pjsua2 has no DTLS-SRTP "
+            "(build the hardened library: make library)"
+        )
+    keyings = pj.IntVector()
+    for name in names:
+        keyings.append(_KEYING[name])
+    return keyings
 
 
 def _registration(acfg: pj.AccountConfig, account: AccountSettings, transports: Transports) -> None:

@@ -108,6 +108,8 @@ class EngineSettings:
     """TLS transport, when configured."""
     srtp: str = "off"
     """SRTP policy for calls: ``off``, ``optional`` or ``mandatory``."""
+    srtp_keying: tuple[str, ...] = ()
+    """SRTP key exchanges in order (``sdes``, ``dtls``); empty: all the library has, SDES first."""
     codecs: tuple[str, ...] = DEFAULT_CODECS
     """The audio codecs calls may use, most preferred first; every other codec is off."""
     allow_speex_despite_dropouts: bool = False

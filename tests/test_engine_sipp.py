@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -79,36 +80,74 @@ def fill_and_overflow(engine: EngineProcess, tmp_path: Path, ringing: int) -> di
         assert engine.command("reject", call=call_id, code=486)["ok"]
         engine.wait_event("call.ended", call_id=call_id)
     assert held.wait() == 0, held.report()
-    # Still a working phone after hitting the cap.
+    takes_a_normal_call(engine, tmp_path)  # still a working phone after hitting the cap
+    return turned_away
+
+
+def takes_a_normal_call(engine: EngineProcess, tmp_path: Path) -> None:
+    """A SIPp caller rings, is answered, hangs up: the phone works."""
     again = Sipp(tmp_path, "uac_caller_hangs_up.xml", engine.port)
     call_id = engine.wait_event("call.incoming")["call"]["id"]
     assert engine.command("answer", call=call_id)["ok"]
     engine.wait_event("call.ended", call_id=call_id)
     assert again.wait() == 0, again.report()
-    return turned_away
 
 
 def test_full_local_queue_turns_calls_away_with_the_busy_code(
     engine: EngineProcess, tmp_path: Path
 ) -> None:
     ready = engine.command("status")["result"]
-    assert (ready["max_calls"], ready["capacity_measured"], ready["queue_capacity"]) == (4, True, 3)
+    assert (ready["max_calls"], ready["capacity_measured"], ready["queue_capacity"]) == (
+        32,
+        True,
+        3,
+    )
     event = fill_and_overflow(engine, tmp_path, 3)
     assert (event["reason"], event["sip_status"]) == ("queue_full", 486)
     assert event["caller"]["display_name"] == "Overflow"
 
 
-def test_fifth_concurrent_call_gets_486_from_the_library_and_engine_survives(
-    tmp_path: Path,
-) -> None:
+def test_a_queue_of_thirty_is_no_longer_squeezed_into_four_slots(tmp_path: Path) -> None:
     config = tmp_path / "c.yaml"
-    config.write_text("sip:\n  queue_capacity: 4\n")
+    config.write_text("sip:\n  queue_capacity: 30\n")
     engine = EngineProcess(tmp_path, "--config", str(config))
     try:
-        engine.wait_event("engine.ready")
-        event = fill_and_overflow(engine, tmp_path, 4)
-        assert (event["reason"], event["sip_status"]) == ("library_capacity", 486)
+        ready = engine.wait_event("engine.ready")
+        assert (ready["max_calls"], ready["queue_capacity"]) == (32, 30)
+        event = fill_and_overflow(engine, tmp_path, 30)
+        assert (event["reason"], event["sip_status"]) == ("queue_full", 486)
     finally:
+        assert engine.stop() == 0, engine.log_tail()
+
+
+def test_when_every_library_slot_is_taken_the_caller_gets_486_and_engine_survives(
+    tmp_path: Path,
+) -> None:
+    """4 calls dialled out and 28 callers ringing fill the library's 32 slots: the
+    library itself refuses the next caller (the queue of 30 still had room)."""
+    config = tmp_path / "c.yaml"
+    config.write_text("sip:\n  queue_capacity: 30\n")
+    engine = EngineProcess(tmp_path, "--config", str(config))
+    silent = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)  # never answers: dials stay up
+    silent.bind(("127.0.0.1", 0))
+    try:
+        engine.wait_event("engine.ready")
+        target = f"sip:void@127.0.0.1:{silent.getsockname()[1]}"
+        dialled = [engine.command("dial", number=target)["result"]["call_id"] for _ in range(4)]
+        held = Sipp(tmp_path, "uac_ring.xml", engine.port, calls=28, concurrent=28)
+        ringing = [engine.wait_event("call.incoming")["call"]["id"] for _ in range(28)]
+        extra = Sipp(tmp_path, "uac_expect_busy.xml", engine.port, callers=[("Over", "+15550999")])
+        assert extra.wait() == 0, extra.report()
+        event = engine.wait_event("call.turned_away")
+        assert (event["reason"], event["sip_status"]) == ("library_capacity", 486)
+        for call_id in dialled:
+            assert engine.command("hangup", call=call_id)["ok"]
+        for call_id in ringing:
+            assert engine.command("reject", call=call_id, code=486)["ok"]
+        assert held.wait() == 0, held.report()
+        takes_a_normal_call(engine, tmp_path)
+    finally:
+        silent.close()
         assert engine.stop() == 0, engine.log_tail()
 
 

@@ -8,9 +8,12 @@ answering by itself, sending 600 Hz). The tones are measured at both ends.
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 
 from console.dialogs.choice import ChoicePicker
 from console.widgets.status_bar import StatusBar
+from sip.engine import PhoneEngine
+from sip.settings import EngineSettings
 from tests.audio_tone import dominant_frequency, read_wav_mono16, rms
 from tests.baresip import Baresip
 from tests.console_app import make_app, screen_text, wait_for
@@ -184,17 +187,27 @@ def test_a_station_that_cannot_be_called_leaves_the_mode_as_it_was(tmp_path: Pat
         assert agent.stop() == 0, agent.log_tail()
 
 
-def test_station_mode_keeps_a_call_slot_for_the_phone(tmp_path: Path) -> None:
+def test_station_mode_on_32_slots_leaves_the_largest_queue_whole(tmp_path: Path) -> None:
     config = tmp_path / "agent.yaml"
     config.write_text(
-        "sip:\n  queue_capacity: 4\naudio:\n  mode: none\n  station:\n"
+        "sip:\n  queue_capacity: 30\naudio:\n  mode: none\n  station:\n"
         "    number: 'sip:phone@127.0.0.1:9'\n"
     )
     agent = EngineProcess(tmp_path, "--config", str(config))
     try:
         ready = agent.wait_event("engine.ready")
-        assert ready["queue_capacity"] == 4
+        assert (ready["max_calls"], ready["queue_capacity"]) == (32, 30)
         reply = agent.command("audio", mode="station")
-        assert reply["result"]["queue_capacity"] == 3, reply
+        assert reply["result"]["queue_capacity"] == 30, reply
     finally:
         assert agent.stop() == 0, agent.log_tail()
+
+
+def test_station_mode_keeps_a_call_slot_for_the_phone_on_a_small_library() -> None:
+    """On a 4-slot library (the PyPI wheel) the station leg's slot comes off the queue."""
+    events: list[dict[str, object]] = []
+    engine = PhoneEngine(EngineSettings(queue_capacity=4), events.append)
+    engine.max_calls = 4
+    assert engine.queue_capacity == 4
+    engine.audio = SimpleNamespace(mode="station")  # type: ignore[assignment]
+    assert engine.queue_capacity == 3

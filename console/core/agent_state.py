@@ -13,6 +13,7 @@ from typing import Any
 
 from console.core.calls import parse_time
 from console.core.text import caller_label, safe_text
+from sip.library_report import summary as library_summary
 
 _REFUSED_BECAUSE = {
     "not_encrypted": "it could not be encrypted (SRTP required)",
@@ -51,6 +52,8 @@ class AgentState:
     registration_detail: str = ""
     live_calls: int = 0
     queue_capacity: int = 3
+    library: str = ""
+    """The engine's phone library in one line (pjsua2 build, OpenSSL, TLS, slots)."""
     last_turned_away: str = ""
     """Why the most recent call was turned away, if one was."""
     last_turned_away_at: datetime | None = None
@@ -81,6 +84,7 @@ class AgentState:
                 registration_detail=str(registration.get("detail", "")),
                 queue_capacity=int(status.get("queue_capacity") or status.get("max_calls") or 3),
                 live_calls=len(status.get("calls") or []),
+                library=library_summary(status.get("library") or {}),
             )
         if name == "agent.availability":
             return replace(

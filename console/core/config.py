@@ -146,6 +146,11 @@ class DialConfig(_Model):
         return value
 
 
+MAX_QUEUE_CAPACITY = 30
+"""Most calls one agent's queue may hold: the hardened library's 32 slots less a consult
+and a station leg."""
+
+
 class SipConfig(_Model):
     """The phone engine's SIP side."""
 
@@ -156,7 +161,10 @@ class SipConfig(_Model):
     tls: TlsConfig | None = None
     """SIP over TLS 1.2; None: no TLS listener."""
     srtp: Literal["off", "optional", "mandatory"] = "off"
-    """SRTP (SDES) policy; ``mandatory`` refuses calls that cannot be encrypted."""
+    """SRTP policy; ``mandatory`` refuses calls that cannot be encrypted."""
+    srtp_keying: Annotated[list[Literal["sdes", "dtls"]], Field(max_length=2)] = []
+    """SRTP key exchanges, preferred first (``sdes``, ``dtls``); empty: every one the engine's
+    library has, SDES first. ``dtls`` needs the hardened library (``make library``)."""
     codecs: Annotated[list[str], Field(min_length=1, max_length=16)] = list(DEFAULT_CODECS)
     """Audio codecs calls may use, most preferred first (``G722``, ``PCMU``, ``speex/8000``…);
     every other codec is off. ``careline doctor`` lists what this engine has."""
@@ -176,8 +184,10 @@ class SipConfig(_Model):
     """SIP code for calls turned away because the agent is not available."""
     accept_calls_in_wrap_up: bool = False
     """Let new calls ring while the agent is in after-call work."""
-    queue_capacity: Annotated[int, Field(ge=1, le=4)] = 3
-    """Incoming calls held at once; 3 keeps the library's 4th call slot free for consult/dial."""
+    queue_capacity: Annotated[int, Field(ge=1, le=MAX_QUEUE_CAPACITY)] = 3
+    """Incoming calls held at once. The engine holds fewer when its library has fewer call
+    slots (the PyPI wheel has 4, the hardened build 32): one slot always stays free for
+    a consult call or a dial, and one more for the station leg in station mode."""
     passthrough_headers: list[Annotated[str, Field(pattern=HEADER_NAME)]] = [
         "X-Queue",
         "Alert-Info",

@@ -94,6 +94,7 @@ def build_engine_settings(
         transports=tuple(dict.fromkeys(sip.transports)),
         tls=tls,
         srtp=sip.srtp,
+        srtp_keying=tuple(dict.fromkeys(sip.srtp_keying)),
         codecs=tuple(sip.codecs),
         allow_speex_despite_dropouts=sip.allow_speex_despite_dropouts,
         account=account,

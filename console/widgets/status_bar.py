@@ -84,6 +84,8 @@ class StatusBar(Static):
                 markup=False,
                 timeout=15,
             )
+        # The phone's details on hover: the library it runs (engine-reported, shown literally).
+        self.tooltip = Text(state.library) if state.library else None
         self.set_class(not state.phone_online or state.registration == "failed", "-offline")
         self.set_class(state.phone_online and state.availability != "available", "-not-ready")
 

@@ -1,0 +1,164 @@
+"""Which phone library this engine runs: pjsua2 build, OpenSSL, TLS, DTLS, call slots, sound.
+
+The hardened build (``make library``, ``pjproject/build.py``) carries its build
+facts in ``pjsua2.BUILD``; any other pjsua2 (the PyPI wheel) is described from
+what can be asked at run time. Reported in the engine's hello and status, by
+``careline doctor`` (``python -m sip.library_report``, a child process) and in
+the console's status bar (``summary`` only: this module imports pjsua2 only inside
+the functions that ask the library, so the console can use it without loading it).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+from importlib import metadata
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pjsua2 as pj
+
+log = logging.getLogger(__name__)
+
+TLS13_SUITES = frozenset({0x1301, 0x1302, 0x1303})
+"""IANA ids of the suites that exist only in TLS 1.3 (TLS_AES_128_GCM_SHA256 …):
+the library can speak 1.3 when it lists one."""
+
+
+def build_facts() -> dict[str, Any]:
+    """The hardened build's recorded facts, or an empty dict for any other pjsua2."""
+    import pjsua2 as pj
+
+    facts = getattr(pj, "BUILD", None)
+    return dict(facts) if isinstance(facts, dict) else {}
+
+
+def openssl_version() -> str | None:
+    """The OpenSSL that pjsua2 runs with, asked of the loaded libcrypto itself."""
+    for path in _libcrypto_candidates():
+        try:
+            lib = ctypes.CDLL(str(path))
+        except OSError:
+            continue
+        for name in ("OpenSSL_version", "SSLeay_version"):  # 1.1+ / 1.0.x
+            func = getattr(lib, name, None)
+            if func is not None:
+                func.restype = ctypes.c_char_p
+                func.argtypes = [ctypes.c_int]
+                raw = func(0)
+                return raw.decode(errors="replace").strip() if raw else None
+    return None
+
+
+def _libcrypto_candidates() -> list[Path]:
+    # The PyPI wheel bundles its own (renamed) libcrypto beside the package; a
+    # build against the system links the one mapped into this process.
+    import pjsua2 as pj
+
+    package = Path(pj.__file__).resolve().parent
+    bundled = sorted((package.parent / "pjsua2_python.libs").glob("libcrypto*.so*"))
+    if bundled:
+        return bundled
+    mapped: list[Path] = []
+    try:
+        for line in Path("/proc/self/maps").read_text().splitlines():
+            path = line.split(maxsplit=5)[-1] if line.count(" ") >= 5 else ""
+            if "/libcrypto" in path and Path(path) not in mapped:
+                mapped.append(Path(path))
+    except OSError:
+        pass
+    return mapped
+
+
+def tls_versions(ep: pj.Endpoint) -> list[str]:
+    """The TLS versions the library can speak (1.2 always; 1.3 when its suites exist)."""
+    import pjsua2 as pj
+
+    try:
+        ciphers = {int(cipher) for cipher in ep.utilSslGetAvailableCiphers()}
+    except pj.Error:
+        return []
+    return ["1.2", "1.3"] if ciphers & TLS13_SUITES else ["1.2"]
+
+
+def sound_devices(ep: pj.Endpoint) -> list[str]:
+    """Names of the sound devices the library itself can open (none in the wheel)."""
+    import pjsua2 as pj
+
+    try:
+        return [str(dev.name) for dev in ep.audDevManager().enumDev2()]
+    except pj.Error:
+        return []
+
+
+def describe(ep: pj.Endpoint, call_slots: int, *, measured: bool) -> dict[str, Any]:
+    """Everything a user or a supervisor needs to know about the library, as one dict."""
+    facts = build_facts()
+    if facts:
+        build = f"careline hardened {facts.get('key', '')}".strip()
+    else:
+        try:
+            build = f"pjsua2-python {metadata.version('pjsua2-python')} (PyPI wheel)"
+        except metadata.PackageNotFoundError:
+            build = "pjsua2 of unknown origin"
+    return {
+        "pjsua2": str(ep.libVersion().full),
+        "build": build,
+        "hardened": bool(facts),
+        "openssl": openssl_version(),
+        "tls": tls_versions(ep),
+        "dtls": bool(facts.get("dtls", False)),
+        "call_slots": call_slots,
+        "call_slots_measured": measured,
+        "sound_devices": sound_devices(ep),
+    }
+
+
+def summary(library: object) -> str:
+    """One line for a status bar or a doctor check, e.g.
+    ``pjsua2 2.15.1 (careline hardened) · OpenSSL 3.0.15 · TLS 1.2/1.3 · DTLS · 32 calls``.
+    """
+    if not isinstance(library, dict) or not library:
+        return ""
+    build = "careline hardened" if library.get("hardened") else "PyPI wheel"
+    parts = [f"pjsua2 {library.get('pjsua2', '?')} ({build})"]
+    openssl = str(library.get("openssl") or "")
+    if openssl:
+        parts.append(" ".join(openssl.split()[:2]))
+    tls = library.get("tls") or []
+    if tls:
+        parts.append("TLS " + "/".join(str(v) for v in tls))
+    parts.append("DTLS-SRTP" if library.get("dtls") else "no DTLS-SRTP")
+    parts.append(f"{library.get('call_slots', '?')} call slots")
+    devices = library.get("sound_devices") or []
+    parts.append(f"{len(devices)} sound devices" if devices else "no sound devices")
+    return " · ".join(parts)
+
+
+def probe() -> dict[str, Any]:
+    """Start a throwaway endpoint on 127.0.0.1 and describe it (for ``careline doctor``)."""
+    import pjsua2 as pj
+
+    from sip.library import endpoint_config, measure_call_capacity
+    from sip.settings import EngineSettings
+
+    ep = pj.Endpoint()
+    ep.libCreate()
+    try:
+        ep.libInit(endpoint_config(EngineSettings(log_level=0)))
+        cfg = pj.TransportConfig()
+        cfg.boundAddress = "127.0.0.1"
+        ep.transportCreate(pj.PJSIP_TRANSPORT_UDP, cfg)
+        ep.libStart()
+        ep.audDevManager().setNullDev()
+        slots = measure_call_capacity(ep, "127.0.0.1")
+        return describe(ep, slots or 0, measured=slots is not None)
+    finally:
+        ep.libDestroy()
+
+
+if __name__ == "__main__":  # python -m sip.library_report
+    import json
+
+    print(json.dumps(probe()))
