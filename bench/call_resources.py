@@ -1,10 +1,13 @@
-"""Engine memory idle and per active call, and CPU per active call (G.711, 20 ms).
+"""Engine memory and CPU per active call as calls are added up to the slot limit, vs baresip.
 
 Side by side with baresip in the same run and the same call shape: the
 subject (careline's engine, then a baresip instance) answers calls from
-baresip callers that send a tone, and sends a tone back. Memory is VmRSS;
-CPU is utime+stime from /proc over a fixed window with the calls up.
-Run: .venv/bin/python -m bench.call_resources [--runs 5] [--calls 2] [--window 5]
+baresip callers that send a tone, and sends a tone back (G.711, 20 ms). Calls
+are added one by one and measured at each step of ``--calls`` (default 1, 8,
+16, 30: the hardened library's 32 slots less a consult and a spare), with the
+earlier calls still up. Memory is VmRSS; CPU is utime+stime from /proc over a
+fixed window.
+Run: .venv/bin/python -m bench.call_resources [--runs 3] [--calls 1,8,16,30] [--window 5]
 """
 
 from __future__ import annotations
@@ -41,76 +44,102 @@ def baresip_answerer(peer: Baresip) -> Callable[[], None]:
     return answer
 
 
+Step = tuple[float, float, float]
+"""(RSS MiB, MiB per call above idle, CPU % per call) at one number of calls."""
+
+
 def one_run(
-    pid: int, uri: str, answer: Callable[[], None], calls: int, window: float, workdir: Path
-) -> tuple[float, float, float]:
-    """(idle MiB, MiB per call, CPU % per call) for the subject process ``pid``."""
+    pid: int, uri: str, answer: Callable[[], None], steps: list[int], window: float, workdir: Path
+) -> tuple[float, list[Step]]:
+    """Idle MiB, then one :data:`Step` per entry of ``steps`` for the subject ``pid``."""
     time.sleep(1.0)
     idle = rss_mib(pid)
+    figures: list[Step] = []
     with ExitStack() as stack:
-        for index in range(calls):
-            caller = stack.enter_context(Baresip(workdir, user=f"caller{index}", tone_hz=440))
-            caller.dial(uri)
-            answer()
-            caller.wait_event("CALL_ESTABLISHED", timeout=10)
-        time.sleep(1.0)  # let jitter buffers and streams settle
-        before = cpu_seconds(pid)
-        time.sleep(window)
-        cpu = (cpu_seconds(pid) - before) / window * 100
-        busy = rss_mib(pid)
-    return idle, (busy - idle) / calls, cpu / calls
+        up = 0
+        for target in steps:
+            while up < target:
+                caller = stack.enter_context(Baresip(workdir, user=f"caller{up}", tone_hz=440))
+                caller.dial(uri)
+                answer()
+                caller.wait_event("CALL_ESTABLISHED", timeout=10)
+                up += 1
+            time.sleep(1.0)  # let jitter buffers and streams settle
+            before = cpu_seconds(pid)
+            time.sleep(window)
+            cpu = (cpu_seconds(pid) - before) / window * 100
+            busy = rss_mib(pid)
+            figures.append((busy, (busy - idle) / target, cpu / target))
+    return idle, figures
 
 
 def main() -> None:
     """Measure and print."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--calls", type=int, default=2)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--calls", default="1,8,16,30", help="numbers of calls to measure at")
     parser.add_argument("--window", type=float, default=5.0)
     args = parser.parse_args()
+    steps = sorted({int(n) for n in args.calls.split(",")})
     engine_runs, baresip_runs = [], []
+    slots = 0
     for _ in range(args.runs):
         with tempfile.TemporaryDirectory() as tmp:
             workdir = Path(tmp)
             config = workdir / "engine.yaml"
-            config.write_text("sip:\n  audio_source: tone:1000\n")
+            config.write_text(
+                f"sip:\n  audio_source: tone:1000\n  queue_capacity: {min(30, max(steps))}\n"
+            )
             engine = EngineProcess(workdir, "--config", str(config))
-            engine.wait_event("engine.ready")
+            slots = engine.wait_event("engine.ready")["max_calls"]
+            if max(steps) > slots - 1:
+                raise SystemExit(f"this engine's library holds {slots} calls: --calls too high")
             try:
                 engine_runs.append(
                     one_run(
                         engine.proc.pid,
                         f"sip:queue@127.0.0.1:{engine.port}",
                         engine_answerer(engine),
-                        args.calls,
+                        steps,
                         args.window,
                         workdir,
                     )
                 )
             finally:
                 engine.stop()
-            with Baresip(workdir, user="subject", tone_hz=1000) as subject:
+            with Baresip(
+                workdir, user="subject", tone_hz=1000, max_calls=max(steps) + 1
+            ) as subject:
                 assert subject.proc is not None
                 baresip_runs.append(
                     one_run(
                         subject.proc.pid,
                         subject.uri,
                         baresip_answerer(subject),
-                        args.calls,
+                        steps,
                         args.window,
                         workdir,
                     )
                 )
-    for index, (name, unit) in enumerate(
-        [("RSS idle", "MiB"), ("RSS per active call", "MiB"), ("CPU per active call", "%")]
-    ):
-        report(
-            f"engine {name}",
-            unit,
-            [r[index] for r in engine_runs],
-            [r[index] for r in baresip_runs],
-            "baresip",
-        )
+    print(f"engine library: {slots} call slots")
+    report(
+        "engine RSS idle",
+        "MiB",
+        [r[0] for r in engine_runs],
+        [r[0] for r in baresip_runs],
+        "baresip",
+    )
+    for index, calls in enumerate(steps):
+        for field, (name, unit) in enumerate(
+            [("RSS", "MiB"), ("RSS per call", "MiB"), ("CPU per call", "%")]
+        ):
+            report(
+                f"engine {name} at {calls} calls",
+                unit,
+                [r[1][index][field] for r in engine_runs],
+                [r[1][index][field] for r in baresip_runs],
+                "baresip",
+            )
 
 
 if __name__ == "__main__":

@@ -625,12 +625,12 @@ async def _check_library(config: CarelineConfig, found: _Findings) -> Check:
     sip = config.sip
     if "dtls" in sip.srtp_keying and not library.get("dtls"):
         return Check("library", "fail", detail + "; sip.srtp_keying lists dtls", HARDEN_FIX)
-    if slots and sip.queue_capacity > slots - 1:
+    if slots and sip.queue_capacity >= slots:
         return Check(
             "library",
             "warn",
-            f"{detail}; sip.queue_capacity {sip.queue_capacity} is more than its "
-            f"{slots} slots allow ({max(1, slots - 1)} calls held, one slot kept to dial)",
+            f"{detail}; sip.queue_capacity {sip.queue_capacity} leaves none of its {slots} "
+            "call slots for a consult call or a dial",
             HARDEN_FIX if not library.get("hardened") else "lower sip.queue_capacity",
         )
     if not library.get("hardened"):

@@ -220,6 +220,14 @@ class PhoneEngine(CallControl):
             self.max_calls = measured if measured else 4
             self.library = describe_library(ep, self.max_calls, measured=self.capacity_measured)
             log.info("phone library: %s", library_summary(self.library))
+            if s.queue_capacity > self.queue_capacity:
+                log.warning(
+                    "sip.queue_capacity %d is more than this library's %d call slots allow: "
+                    "%d calls are held at once (the hardened library has 32: make library)",
+                    s.queue_capacity,
+                    self.max_calls,
+                    self.queue_capacity,
+                )
             self.audio = AgentAudio(s.audio, MediaSource(s.audio_source), self._audio_changed)
             self.audio.start()
             ep.engine = self

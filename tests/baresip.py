@@ -114,8 +114,11 @@ class Baresip:
         auto_answer: bool = False,
         tone_seconds: float = 60.0,
         sip_trace: bool = False,
+        max_calls: int = 4,
     ) -> None:
+        """``max_calls``: calls it holds at once (baresip's ``call_max_calls``)."""
         self.workdir = workdir
+        self.max_calls = max_calls
         self.user = user
         self.tone_hz = tone_hz
         self.record_to = record_to
@@ -170,6 +173,7 @@ class Baresip:
             "module_app\t\tctrl_tcp.so",
             f"ctrl_tcp_listen\t\t127.0.0.1:{self.ctrl_port}",
             "statmode_default\toff",
+            f"call_max_calls\t\t{self.max_calls}",
         ]
         if self.record_to is not None:
             lines.append(f"snd_path\t\t{self.sound_dir}")

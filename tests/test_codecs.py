@@ -179,14 +179,14 @@ def test_a_bad_codec_list_stops_careline_with_the_file_and_field(tmp_path: Path)
 
 def test_a_codec_the_engine_lacks_stops_it_with_the_list_it_has(tmp_path: Path) -> None:
     config = tmp_path / "careline.yaml"
-    config.write_text("sip:\n  codecs: [opus, PCMU]\n")
+    config.write_text("sip:\n  codecs: [G729, PCMU]\n")
     engine = EngineProcess(tmp_path, "--config", str(config))
     try:
         assert engine.proc.wait(30) == 2
         stderr = engine.stderr()
     finally:
         engine.stop()
-    assert "this engine has no codec 'opus'; it has: speex/16000" in stderr
+    assert "this engine has no codec 'G729'; it has: speex/16000" in stderr
     assert "G722/16000" in stderr
     assert "Traceback" not in stderr
 
@@ -277,11 +277,11 @@ def test_an_offer_with_none_of_our_codecs_is_refused_488_with_the_reason(
 
 
 async def test_the_console_says_why_the_phone_cannot_start_and_backs_off(tmp_path: Path) -> None:
-    app = make_app(tmp_path, "sip:\n  codecs: [opus, G722]\n")  # restart delay 0.2 s
+    app = make_app(tmp_path, "sip:\n  codecs: [G729, G722]\n")  # restart delay 0.2 s
     async with app.run_test(size=(160, 40)) as pilot:
         status = app.agent_screen.query_one(StatusBar)
         await wait_for(
-            pilot, lambda: "no codec 'opus'" in screen_text(app), 30, "the reason on screen"
+            pilot, lambda: "no codec 'G729'" in screen_text(app), 30, "the reason on screen"
         )
         assert not status.online
         # Each failed start waits twice as long as the last: 0.2, 0.4, 0.8, 1.6 s...

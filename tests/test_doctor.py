@@ -76,13 +76,13 @@ def test_fresh_environment_is_healthy() -> None:
 
 
 def test_codecs_the_engine_lacks_fail_with_the_list_it_has(tmp_path: Path) -> None:
-    config = write_config(tmp_path, "sip:\n  codecs: [opus, PCMU]\n")
+    config = write_config(tmp_path, "sip:\n  codecs: [G729, PCMU]\n")
 
     code, checks, output = doctor("--config", str(config))
 
     assert code == 1, output
     assert checks["codecs"]["status"] == "fail"
-    assert "this engine has no codec 'opus'; it has: speex/16000" in checks["codecs"]["detail"]
+    assert "this engine has no codec 'G729'; it has: speex/16000" in checks["codecs"]["detail"]
     assert checks["codecs"]["fix"] == "correct sip.codecs"
 
 
@@ -338,3 +338,49 @@ def test_mode_none_sends_the_audio_source(tmp_path: Path) -> None:
         "detail": "none: no agent audio (sip.audio_source tone:440 is sent into calls)",
         "fix": "",
     }
+
+
+def test_the_library_check_names_the_hardened_build(tmp_path: Path) -> None:
+    config = write_config(tmp_path, "sip:\n  queue_capacity: 30\n  srtp_keying: [dtls, sdes]\n")
+
+    code, checks, output = doctor("--config", str(config))
+
+    library = checks["library"]
+    assert library["status"] == "ok", output
+    assert library["detail"].startswith("pjsua2 2.15.1 (careline hardened) · OpenSSL 3.")
+    assert "TLS 1.2/1.3 · DTLS-SRTP · 32 call slots" in library["detail"]
+
+
+WHEEL = {
+    "pjsua2": "2.15.1",
+    "build": "pjsua2-python 2.15.1.post1 (PyPI wheel)",
+    "hardened": False,
+    "openssl": "OpenSSL 1.0.2k-fips  26 Jan 2017",
+    "tls": ["1.2"],
+    "dtls": False,
+    "call_slots": 4,
+    "call_slots_measured": True,
+    "sound_devices": [],
+}
+
+
+@pytest.mark.parametrize(
+    ("sip", "status", "says"),
+    [
+        ({}, "warn", "make library"),
+        ({"queue_capacity": 4}, "warn", "leaves none of its 4 call slots"),
+        ({"srtp_keying": ["dtls"]}, "fail", "sip.srtp_keying lists dtls"),
+    ],
+)
+async def test_the_library_check_on_the_pypi_wheel_says_what_to_do(
+    sip: dict[str, Any], status: str, says: str
+) -> None:
+    from console.core.config import CarelineConfig
+    from console.doctor import _check_library, _Findings
+
+    config = CarelineConfig.model_validate({"sip": sip})
+    check = await _check_library(config, _Findings(engine_status={"library": WHEEL}))
+    assert check.status == status
+    assert says in check.detail + " " + check.fix
+    assert "PyPI wheel" in check.detail
+    assert "(the running engine)" in check.detail

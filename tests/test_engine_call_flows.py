@@ -165,6 +165,21 @@ def test_update_with_sdp_is_answered_and_the_call_goes_on(
     finish(sipp)
 
 
+def test_a_caller_requiring_100rel_gets_a_reliable_180_and_an_early_update_is_declined_politely(
+    engine: EngineProcess, tmp_path: Path
+) -> None:
+    """Carriers and some SBCs send ``Require: 100rel``: the 180 carries RSeq and is
+    PRACKed. An UPDATE while it rings (the INVITE's offer still unanswered) gets
+    RFC 3311's 500 + Retry-After, and the call goes on to be answered."""
+    sipp = Sipp(tmp_path, "uac_100rel_update_while_ringing.xml", engine.port)
+    call_id = wait_incoming(engine, sipp)
+    time.sleep(0.5)  # PRACK and UPDATE come and go while it rings
+    assert engine.command("answer", call=call_id)["ok"]
+    ended = engine.wait_event("call.ended", call_id=call_id)
+    assert (ended["reason"], ended["ended_by"]) == ("completed", "caller")
+    finish(sipp)
+
+
 # --------------------------------------------------------------- outbound
 def test_outbound_call_with_early_media(engine: EngineProcess, tmp_path: Path) -> None:
     uas = Sipp(tmp_path, "uas_early_media.xml", timeout=20)

@@ -18,7 +18,7 @@ INVITE = (
     'From: "{name}" <sip:{number}@127.0.0.1:{me}>;tag={n}\r\n'
     "To: <sip:queue@127.0.0.1:{port}>\r\n"
     "Call-ID: hostile-{n}\r\nCSeq: 1 INVITE\r\n"
-    "Contact: <sip:x@127.0.0.1:{me}>\r\nMax-Forwards: 70\r\n"
+    "Contact: <sip:x@127.0.0.1:{me}>\r\nMax-Forwards: 70\r\n{extra}"
     "Content-Type: application/sdp\r\nContent-Length: {length}\r\n\r\n{body}"
 )
 
@@ -60,6 +60,20 @@ def hostile_messages(port: int, me: int) -> list[bytes]:
             "body": sdp.replace("RTP/AVP 0", "RTP/AVP 96 9")
             + "a=rtpmap:96\r\na=rtpmap:9 /\r\na=rtpmap: G722\r\n",
         },
+        # 200 media lines; ports out of range, zero, negative, not a number.
+        {"name": "ok", "number": "1", "body": sdp + "m=audio 4000 RTP/AVP 0\r\n" * 199},
+        {"name": "ok", "number": "1", "body": sdp.replace("audio 9", "audio 70000")},
+        {"name": "ok", "number": "1", "body": sdp.replace("audio 9", "audio 0")},
+        {"name": "ok", "number": "1", "body": sdp.replace("audio 9", "audio -5")},
+        {"name": "ok", "number": "1", "body": sdp.replace("audio 9", "audio 9/99999")},
+        # Huge headers: one of 60 KB, and 2,000 small ones.
+        {"name": "ok", "number": "1", "body": sdp, "extra": "X-Big: " + "a" * 60000 + "\r\n"},
+        {
+            "name": "ok",
+            "number": "1",
+            "body": sdp,
+            "extra": "".join(f"X-H{i}: v\r\n" for i in range(2000)),
+        },
     ]
     for n, fields in enumerate(variants):
         body = str(fields["body"])
@@ -71,10 +85,12 @@ def hostile_messages(port: int, me: int) -> list[bytes]:
             number=fields["number"],
             length=len(body.encode(errors="surrogateescape")),
             body=body,
+            extra=fields.get("extra", ""),
         )
         raw = text.encode("utf-8", errors="surrogateescape")  # lone surrogates: invalid bytes
         cases.append(raw)
         cases.append(raw.replace(b"Content-Length", b"Content-Length: 99999\r\nX-Dup"))
+        cases.append(raw.replace(b"Content-Length: ", b"Content-Length: 5\r\nX-Was: "))
         cut = raw
         cases.append(cut[: rng.randrange(10, len(cut))])  # truncated mid-message
     return cases
@@ -141,6 +157,7 @@ async def test_invalid_utf8_from_the_network_reaches_the_store_as_replacement_ch
             number="+15550142",
             length=len(sdp),
             body=sdp,
+            extra="",
         )
         sock.sendto(text.encode("utf-8", errors="surrogateescape"), ("127.0.0.1", engine.port))
         call = engine.wait_event("call.incoming")["call"]

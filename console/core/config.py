@@ -147,8 +147,8 @@ class DialConfig(_Model):
 
 
 MAX_QUEUE_CAPACITY = 30
-"""Most calls one agent's queue may hold: the hardened library's 32 slots less a consult
-and a station leg."""
+"""Most calls one agent's queue may hold: the hardened library's 32 slots less a station
+leg and a consult call."""
 
 
 class SipConfig(_Model):
@@ -186,8 +186,8 @@ class SipConfig(_Model):
     """Let new calls ring while the agent is in after-call work."""
     queue_capacity: Annotated[int, Field(ge=1, le=MAX_QUEUE_CAPACITY)] = 3
     """Incoming calls held at once. The engine holds fewer when its library has fewer call
-    slots (the PyPI wheel has 4, the hardened build 32): one slot always stays free for
-    a consult call or a dial, and one more for the station leg in station mode."""
+    slots (the PyPI wheel has 4, the hardened build 32), less one for the station leg in
+    station mode. Keep it below the slots so a consult call or a dial always has one."""
     passthrough_headers: list[Annotated[str, Field(pattern=HEADER_NAME)]] = [
         "X-Queue",
         "Alert-Info",
