@@ -56,6 +56,13 @@ def endpoint_config(settings: EngineSettings) -> pj.EpConfig:
     # No silence suppression on any stream: VAD/DTX sends nothing on a quiet,
     # clean signal, which the far end hears as drop-outs (see sip.codecs).
     cfg.medConfig.noVad = not settings.library_media_defaults
+    # The (null) sound device is the conference bridge's clock, and the bridge
+    # adds and removes call ports only on its clock ticks. pjsua closes the
+    # device after a second with nothing connected to it — which, with no
+    # headset, is while calls are up — and every port removal then waits, its
+    # slot taken: under a few hundred calls with holds the 254-slot bridge was
+    # full and every call after failed (PJ_ETOOMANY). The clock runs always.
+    cfg.medConfig.sndAutoCloseTime = -1
     cfg.logConfig.consoleLevel = 0
     cfg.logConfig.level = settings.log_level
     cfg.logConfig.msgLogging = settings.log_sip_messages

@@ -234,3 +234,27 @@ def test_a_burst_of_callers_leaves_no_ghost_and_the_next_call_rings_at_once(
     assert engine.wait_event("call.ended", call_id=incoming["call"]["id"])["ended_by"] == "caller"
     assert sipp.wait() == 0, sipp.report()
     assert engine.stop() == 0, engine.log_tail()
+
+
+def test_hundreds_of_answered_calls_each_holding_the_last_never_fill_the_bridge(
+    tmp_path: Path,
+) -> None:
+    """Each answer holds the call before it (a re-INVITE that rebuilds its stream): 250
+    callers, three at a time. With pjsua's sound-device auto-close the bridge's clock
+    stopped between calls, port removals waited, and after ~150 such calls the 254-slot
+    bridge was full: every later call failed (PJ_ETOOMANY). All must be answered."""
+    config = tmp_path / "auto.yaml"
+    config.write_text("sip:\n  auto_answer: 200\n")
+    engine = EngineProcess(tmp_path, "--config", str(config))
+    engine.wait_event("engine.ready")
+    callers = Sipp(
+        tmp_path, "uac_burst_call.xml", engine.port, calls=250, concurrent=3, rate=25, timeout=60
+    )
+    assert callers.wait(90) == 0, callers.report()
+    engine.forget("none")
+    reasons = [e["reason"] for e in engine.events if e["event"] == "call.ended"]
+    assert reasons.count("completed") == 250, sorted(set(reasons))
+    assert engine.command("status")["result"]["calls"] == []
+    probe = Sipp(tmp_path, "uac_burst_call.xml", engine.port)
+    assert probe.wait() == 0, probe.report()
+    assert engine.stop() == 0, engine.log_tail()
