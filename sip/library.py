@@ -100,9 +100,16 @@ def create_transports(ep: pj.Endpoint, settings: EngineSettings) -> Transports:
         # TLS 1.2 is the minimum; 1.3 too where the library's OpenSSL has it (the
         # hardened build). The PyPI wheel's OpenSSL 1.0.2 has not: a 1.3 listener
         # there fails every handshake, so it is offered only when its suites exist.
+        has_13 = "1.3" in tls_versions(ep)
+        if tls.min_version == "1.3" and not has_13:
+            raise StartError(
+                "sip.tls.version is 1.3, but this engine's pjsua2 has no TLS 1.3 "
+                "(its OpenSSL is too old): build the hardened library (make library) "
+                "or use version: '1.2'"
+            )
         cfg.tlsConfig.method = pj.PJSIP_TLSV1_2_METHOD
-        cfg.tlsConfig.proto = pj.PJ_SSL_SOCK_PROTO_TLS1_2
-        if "1.3" in tls_versions(ep):
+        cfg.tlsConfig.proto = 0 if tls.min_version == "1.3" else pj.PJ_SSL_SOCK_PROTO_TLS1_2
+        if has_13:
             cfg.tlsConfig.proto |= pj.PJ_SSL_SOCK_PROTO_TLS1_3
         cfg.tlsConfig.certFile = tls.cert_file
         cfg.tlsConfig.privKeyFile = tls.key_file

@@ -38,10 +38,12 @@ class AccountSettings:
 
 @dataclass(frozen=True, slots=True)
 class TlsSettings:
-    """SIP over TLS (pinned to TLS 1.2: the bundled OpenSSL cannot do 1.3)."""
+    """SIP over TLS: 1.2 and, where the library has it, 1.3."""
 
     port: int
     """TLS listening port on the listen host (0: any free port)."""
+    min_version: str = "1.2"
+    """``1.2`` (1.2 and 1.3 where the library has it) or ``1.3`` (1.3 only)."""
     cert_file: str = ""
     """PEM certificate presented to peers."""
     key_file: str = ""

@@ -1,4 +1,4 @@
-"""SIP over TLS 1.2 (the bundled OpenSSL 1.0.2 cannot do 1.3), SRTP, and their errors.
+"""SIP over TLS 1.2 and 1.3 (hardened library: the system's OpenSSL 3), SRTP, and their errors.
 
 Engine to engine, and engine to a real Kamailio registrar listening on TLS 1.2
 with certificates from a test CA made here (tests/tls_certs.py).
@@ -46,13 +46,15 @@ def certificate(tmp_path: Path) -> tuple[Path, Path]:
     return key, cert
 
 
-def tls_engine(tmp_path: Path, name: str, key: Path, cert: Path) -> tuple[EngineProcess, int]:
+def tls_engine(
+    tmp_path: Path, name: str, key: Path, cert: Path, version: str = "1.2"
+) -> tuple[EngineProcess, int]:
     port = free_udp_port()
     config = tmp_path / f"{name}.yaml"
     config.write_text(
         "sip:\n  tls:\n"
         f"    port: {port}\n    cert_file: {cert}\n    key_file: {key}\n    ca_file: {cert}\n"
-        "    verify_server: false\n"
+        f"    verify_server: false\n    version: '{version}'\n"
     )
     engine = EngineProcess(tmp_path, "--config", str(config))
     ready = engine.wait_event("engine.ready")
@@ -91,11 +93,30 @@ def test_tls_listener_speaks_tls_1_2_and_a_call_goes_over_it(
         assert callee.stop() == 0
 
 
+def test_the_listener_speaks_tls_1_3_too_and_only_1_3_when_asked(
+    tmp_path: Path, certificate: tuple[Path, Path]
+) -> None:
+    key, cert = certificate
+    both, both_port = tls_engine(tmp_path, "both", key, cert)
+    only, only_port = tls_engine(tmp_path, "only13", key, cert, version="1.3")
+    try:
+        assert "TLSv1.3" in str(handshake(both_port, "tls1_3"))
+        assert "TLSv1.2" in str(handshake(both_port, "tls1_2"))
+        assert "TLSv1.3" in str(handshake(only_port, "tls1_3"))
+        refused = handshake(only_port, "tls1_2")
+        assert "TLSv1.2" not in refused.stdout, refused
+        assert refused.returncode != 0, refused
+        assert "TLSv1.1" not in str(handshake(both_port, "tls1_1"))
+    finally:
+        assert both.stop() == 0
+        assert only.stop() == 0
+
+
 @pytest.mark.parametrize(
     ("version", "message"),
-    [("1.3", "TLS 1.3 is not available"), ("1.1", "weaker than TLS 1.2")],
+    [("1.1", "weaker than TLS 1.2"), ("1.0", "weaker than TLS 1.2")],
 )
-def test_tls_versions_other_than_1_2_are_refused_clearly(
+def test_tls_versions_older_than_1_2_are_refused_clearly(
     tmp_path: Path, version: str, message: str
 ) -> None:
     config = tmp_path / "tls.yaml"

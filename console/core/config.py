@@ -92,12 +92,13 @@ class AccountConfig(_Model):
 
 
 class TlsConfig(_Model):
-    """SIP over TLS. Only TLS 1.2: the engine's bundled OpenSSL 1.0.2 cannot do 1.3."""
+    """SIP over TLS: 1.2 and 1.3 (1.3 on the hardened library only), nothing older."""
 
     port: Annotated[int, Field(ge=0, le=65535)] = 5071
     """TLS listening port on the listen host."""
     version: str = "1.2"
-    """TLS protocol version; must be 1.2 (1.3 is not available, older ones are refused)."""
+    """The lowest TLS version spoken: ``1.2`` (1.2, and 1.3 where the engine's library has
+    it) or ``1.3`` (1.3 only: needs the hardened library). Older versions are refused."""
     cert_file: Path | None = None
     """PEM certificate presented to peers."""
     key_file: Path | None = None
@@ -114,13 +115,8 @@ class TlsConfig(_Model):
     @classmethod
     def _check_version(cls, value: object) -> str:
         text = str(value).strip().lower().removeprefix("tlsv").removeprefix("tls").strip()
-        if text == "1.2":
-            return "1.2"
-        if text == "1.3":
-            raise ValueError(
-                "TLS 1.3 is not available: the engine's bundled OpenSSL 1.0.2 only does "
-                "TLS 1.2, and a 1.3 listener would fail every handshake; use version: '1.2'"
-            )
+        if text in ("1.2", "1.3"):
+            return text
         raise ValueError(f"TLS {value} is refused: weaker than TLS 1.2; use version: '1.2'")
 
 

@@ -82,6 +82,7 @@ def build_engine_settings(
     if sip.tls is not None:
         tls = TlsSettings(
             port=sip.tls.port,
+            min_version=sip.tls.version,
             cert_file=_path(sip.tls.cert_file),
             key_file=_path(sip.tls.key_file),
             ca_file=_path(sip.tls.ca_file) or _system_ca_bundle(sip.tls),

@@ -1,0 +1,38 @@
+"""The phone-library benchmarks still run (tiny sizes: their figures are not checked here).
+
+A benchmark nobody runs rots; these run in the suite on every change. The build
+benchmark (``bench.library_build``) compiles pjproject for minutes and is left to
+its own command; ``make library`` exercises the same script on every test run.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from tests.support import ROOT
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["bench.invite_burst", "--runs", "1", "--calls", "20", "--rate", "20"],
+        ["bench.invite_burst", "--runs", "1", "--calls", "20", "--rate", "20", "--ring-ms", "200"],
+        ["bench.call_resources", "--runs", "1", "--calls", "1,2", "--window", "0.5"],
+    ],
+    ids=["burst answered", "burst ringing", "calls per engine"],
+)
+def test_the_benchmark_runs_and_reports_ratios(argv: list[str]) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", *argv],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "median" in done.stdout
+    assert "ratio" in done.stdout
