@@ -37,6 +37,7 @@ lint: $(STAMP)
 
 types: $(STAMP)
 	$(BIN)/mypy
+	$(BIN)/mypy --strict pjproject/build.py
 
 # The shipped call scripts and wrap-up forms must pass their checker.
 scripts: $(STAMP)

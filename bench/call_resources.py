@@ -2,7 +2,9 @@
 
 Side by side with baresip in the same run and the same call shape: the
 subject (careline's engine, then a baresip instance) answers calls from
-baresip callers that send a tone, and sends a tone back (G.711, 20 ms). Calls
+baresip callers that send a tone, and sends a tone back (G.711, 20 ms); no
+call is held (the engine runs with ``--keep-calls-talking``, baresip
+auto-answers), so every call carries audio both ways. Calls
 are added one by one and measured at each step of ``--calls`` (default 1, 8,
 16, 30: the hardened library's 32 slots less a consult and a spare), with the
 earlier calls still up. Memory is VmRSS; CPU is utime+stime from /proc over a
@@ -35,11 +37,11 @@ def engine_answerer(engine: EngineProcess) -> Callable[[], None]:
 
 
 def baresip_answerer(peer: Baresip) -> Callable[[], None]:
-    """Accepts the next call ringing at ``peer``."""
+    """Nothing to do: ``peer`` auto-answers (its ``accept`` would hold the other calls);
+    the caller waits until the call is established."""
 
     def answer() -> None:
-        peer.wait_event("CALL_INCOMING")
-        peer.accept()
+        peer.wait_event("CALL_ESTABLISHED")
 
     return answer
 
@@ -90,7 +92,8 @@ def main() -> None:
             config.write_text(
                 f"sip:\n  audio_source: tone:1000\n  queue_capacity: {min(30, max(steps))}\n"
             )
-            engine = EngineProcess(workdir, "--config", str(config))
+            # Every call talks (answering holds nothing), as every baresip call does.
+            engine = EngineProcess(workdir, "--config", str(config), "--keep-calls-talking")
             slots = engine.wait_event("engine.ready")["max_calls"]
             if max(steps) > slots - 1:
                 raise SystemExit(f"this engine's library holds {slots} calls: --calls too high")
@@ -108,7 +111,11 @@ def main() -> None:
             finally:
                 engine.stop()
             with Baresip(
-                workdir, user="subject", tone_hz=1000, max_calls=max(steps) + 1
+                workdir,
+                user="subject",
+                tone_hz=1000,
+                max_calls=max(steps) + 1,
+                auto_answer=True,
             ) as subject:
                 assert subject.proc is not None
                 baresip_runs.append(

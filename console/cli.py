@@ -157,6 +157,12 @@ def build_parser() -> argparse.ArgumentParser:
         "silence suppression on): the audio benchmark's baseline, never for patients",
     )
     engine.add_argument(
+        "--keep-calls-talking",
+        action="store_true",
+        help="answering does not hold the other calls, so every call carries audio both "
+        "ways: the calls-per-engine benchmark, never for an agent",
+    )
+    engine.add_argument(
         "--no-stdio",
         action="store_true",
         help="do not use stdin/stdout (the console runs the engine this way)",
@@ -380,6 +386,7 @@ def _engine(args: argparse.Namespace, config: CarelineConfig) -> int:
         log_path=log_path,
         allow_capture=args.allow_capture,
         library_media_defaults=args.library_media_defaults,
+        hold_on_answer=not args.keep_calls_talking,
     )
     orphan_exit = args.orphan_exit if args.orphan_exit is not None else config.engine.orphan_exit
     return serve(

@@ -136,7 +136,7 @@ class CallControl:
         self._require(record, CallState.RINGING)
         if record.direction != "inbound":
             raise CommandError(ErrorCode.INVALID_STATE, "only an incoming call can be answered")
-        for other in list(self.calls.values()):
+        for other in list(self.calls.values()) if self.settings.hold_on_answer else []:
             if other.id != record.id and other.state == CallState.ACTIVE and not other.local_hold:
                 self.hold(other)
         prm = pj.CallOpParam()

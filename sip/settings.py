@@ -142,6 +142,8 @@ class EngineSettings:
     """The agent's audio path."""
     library_media_defaults: bool = False
     """pjsua's own codec order and VAD instead of ``codecs``: the audio benchmark's baseline."""
+    hold_on_answer: bool = True
+    """Answering holds the call the agent is talking on (False: the capacity benchmark)."""
     allow_capture: bool = False
     """Allow the ``capture`` command (writes call audio to WAV): tests and QA only."""
     user_agent: str = "careline"

@@ -101,6 +101,10 @@ def netstring(payload: bytes) -> bytes:
     return str(len(payload)).encode() + b":" + payload + b","
 
 
+class PortTakenError(AssertionError):
+    """baresip could not bind a port that was free a moment before."""
+
+
 class Baresip:
     """baresip 1.0.0, headless, on 127.0.0.1: a softphone peer driven over ctrl_tcp."""
 
@@ -187,7 +191,23 @@ class Baresip:
         (self.config_dir / "contacts").write_text("", "utf-8")
 
     def start(self, timeout: float = 10.0) -> None:
-        """Write the config dir, start ``baresip -f DIR`` and wait until ctrl_tcp accepts."""
+        """Write the config dir, start ``baresip -f DIR`` and wait until ctrl_tcp accepts.
+
+        A port found free can be taken before baresip binds it (another process's
+        outgoing connection, under load): then it is started again on new ports.
+        """
+        for attempt in range(3):
+            try:
+                self._start_once(timeout)
+                return
+            except PortTakenError:
+                if attempt == 2:
+                    raise
+                self.sip_port = free_sip_port()
+                self.ctrl_port = free_tcp_port()
+                self.uri = f"sip:{self.user}@127.0.0.1:{self.sip_port}"
+
+    def _start_once(self, timeout: float) -> None:
         binary = require_baresip()
         self.write_config()
         argv = [binary, "-f", str(self.config_dir)]
@@ -204,9 +224,10 @@ class Baresip:
         deadline = time.monotonic() + timeout
         while True:
             if self.proc.poll() is not None:
-                raise AssertionError(
-                    f"baresip exited {self.proc.returncode} at start; log:\n{self.log_tail()}"
-                )
+                message = f"baresip exited {self.proc.returncode} at start; log:\n{self.log_tail()}"
+                if "Address already in use" in message:
+                    raise PortTakenError(message)
+                raise AssertionError(message)
             try:
                 sock = socket.create_connection(("127.0.0.1", self.ctrl_port), timeout=1.0)
                 break

@@ -159,3 +159,13 @@ def test_tls_registration_failures_are_told_apart_from_other_503s() -> None:
     assert cert["detail"].endswith("check sip.tls.ca_file and sip.account.registrar")
     plain = describe_registration(503, "Service Unavailable", 0, account)
     assert plain["detail"] == "service unavailable (503): the registrar or the network is down"
+
+
+async def test_the_status_bar_tooltip_names_the_phone_library(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        bar = app.agent_screen.query_one(StatusBar)
+        await wait_for(pilot, lambda: bar.tooltip is not None, 20, "the library reported")
+        tip = str(bar.tooltip)
+        assert tip.startswith("pjsua2 2.15.1 (careline hardened) · OpenSSL 3.")
+        assert "TLS 1.2/1.3 · DTLS-SRTP · 32 call slots" in tip

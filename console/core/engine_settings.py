@@ -51,6 +51,7 @@ def build_engine_settings(
     log_path: Path | None = None,
     allow_capture: bool = False,
     library_media_defaults: bool = False,
+    hold_on_answer: bool = True,
     environ: Mapping[str, str] | None = None,
 ) -> EngineSettings:
     """Engine settings from ``config``; ``listen``/``auto_answer`` override it (CLI flags)."""
@@ -126,6 +127,7 @@ def build_engine_settings(
         ),
         allow_capture=allow_capture,
         library_media_defaults=library_media_defaults,
+        hold_on_answer=hold_on_answer,
         user_agent=sip.user_agent,
         log_path=log_path,
         log_level=sip.log_level,
