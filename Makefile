@@ -48,7 +48,7 @@ library: $(STAMP)
 	$(BIN)/python pjproject/build.py --venv $(VENV)
 
 # pytest's exit code 5 means no test ran: that is a failure here, never a pass.
-pytest: $(STAMP)
+pytest: $(STAMP) library
 	@$(BIN)/pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: no tests were collected" >&2; exit 1; fi; exit $$rc
 

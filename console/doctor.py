@@ -590,7 +590,10 @@ def _judge_codecs(enabled: list[str], where: str = "") -> Check:
 
 
 async def _ask_library(argv: list[str]) -> dict[str, Any]:
-    """Run a ``sip`` module in a child (only the engine side loads pjsua2); its last JSON line."""
+    """Run a ``sip`` module in a child (only the engine side loads pjsua2); its last JSON line.
+
+    When the child gives no answer, ``{"failure": …}`` holds its last line of errors.
+    """
     done = await asyncio.to_thread(
         subprocess.run,
         [sys.executable, *argv],
@@ -602,8 +605,11 @@ async def _ask_library(argv: list[str]) -> dict[str, Any]:
     try:
         result = json.loads((done.stdout.strip().splitlines() or ["{}"])[-1])
     except json.JSONDecodeError:
-        return {}
-    return result if isinstance(result, dict) else {}
+        result = {}
+    if isinstance(result, dict) and result:
+        return result
+    last = (done.stderr.strip().splitlines() or [f"exit {done.returncode}"])[-1]
+    return {"failure": last[:200]}
 
 
 HARDEN_FIX = "make library (builds the hardened pjsua2: OpenSSL 3, TLS 1.3, DTLS-SRTP, 32 calls)"
@@ -615,16 +621,25 @@ async def _check_library(config: CarelineConfig, found: _Findings) -> Check:
 
     running = (found.engine_status or {}).get("library")
     where = " (the running engine)" if isinstance(running, dict) and running else ""
-    library = running if where else await _ask_library(["-m", "sip.library_report"])
-    if not library:
+    library: dict[str, Any] = (
+        running
+        if isinstance(running, dict) and where
+        else await _ask_library(["-m", "sip.library_report"])
+    )
+    if "failure" in library:
         return Check(
-            "library", "fail", "the phone library could not be asked", "run careline engine"
+            "library",
+            "fail",
+            f"the phone library could not be asked: {library['failure']}",
+            HARDEN_FIX,
         )
     detail = summary(library) + where
     slots = int(library.get("call_slots") or 0)
     sip = config.sip
     if "dtls" in sip.srtp_keying and not library.get("dtls"):
         return Check("library", "fail", detail + "; sip.srtp_keying lists dtls", HARDEN_FIX)
+    if sip.tls is not None and sip.tls.version == "1.3" and "1.3" not in library.get("tls", []):
+        return Check("library", "fail", detail + "; sip.tls.version is 1.3", HARDEN_FIX)
     if slots and sip.queue_capacity >= slots:
         return Check(
             "library",

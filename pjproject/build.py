@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import base64
 import csv
+import gzip
 import hashlib
 import io
 import os
@@ -40,13 +41,32 @@ from typing import IO
 
 HERE = Path(__file__).resolve().parent
 VERSION = "2.15.1"
-SHA256 = "380bb718c991a662a15288210d580861ab4ce25222f50043313159ad3f267b8e"
-"""Of ``git archive --prefix=pjproject-2.15.1/ 2.15.1 | gzip`` of the upstream repository."""
+SHA256 = "f55f97a5500117384bafd66d7dc02bbadcad023df0e4f375a90bdac50ce847c3"
+"""Of the *uncompressed* tar of ``git archive --prefix=pjproject-2.15.1/ 2.15.1`` (tag commit
+7de6e686fee1642f5443a3f39f0e5ad5e478a117): the same whatever gzip compressed it, so a
+vendored tarball, a local ``git archive | gzip`` and GitHub's release archive all match."""
 TARBALL = f"pjproject-{VERSION}.tar.gz"
 UPSTREAM = f"https://github.com/pjsip/pjproject/archive/refs/tags/{VERSION}.tar.gz"
 WHEEL_BASE_VERSION = "2.15.1.post1"
 """The PyPI wheel's version: ours is it plus a local label, which its pin accepts."""
-CONFIGURE = ["--disable-shared", "--disable-video", "--disable-libwebrtc", "--disable-libyuv"]
+CONFIGURE = [
+    "--disable-shared",
+    "--disable-video",
+    "--disable-libwebrtc",
+    "--disable-libyuv",
+    # Optional libraries configure would pick up if a machine happens to have them:
+    # off, so a cached wheel never depends on one another machine lacks.
+    "--disable-upnp",
+    "--disable-sdl",
+    "--disable-ffmpeg",
+    "--disable-v4l2",
+    "--disable-openh264",
+    "--disable-vpx",
+    "--disable-opencore-amr",
+    "--disable-silk",
+    "--disable-bcg729",
+    "--disable-lyra",
+]
 CFLAGS = "-fPIC -O2"
 DEBS = "build-essential swig libssl-dev libasound2-dev libopus-dev uuid-dev pkg-config"
 TOOLS = ("cc", "c++", "make", "swig", "patch", "pkg-config")
@@ -67,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         wheel = build(args.venv, jobs=args.jobs, force=args.force)
         if not args.no_install:
-            install(args.venv, wheel)
+            install(args.venv, wheel, force=args.force)
     except BuildError as exc:
         print(f"pjproject/build.py: {exc}", file=sys.stderr)
         return 1
@@ -82,14 +102,9 @@ def cache_dir() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "careline"
 
 
-PACKAGING = 1
-"""Bump when the wheel's packaging (``INIT``, ``write_wheel``) or the build steps change:
-it is part of the cache key, so cached wheels of the old shape are not reused."""
-
-
 def inputs() -> list[Path]:
-    """Every file whose content goes into the build."""
-    return [HERE / "config_site.h", *patches()]
+    """Every file whose content goes into the build, this script included."""
+    return [Path(__file__).resolve(), HERE / "config_site.h", *patches()]
 
 
 def patches() -> list[Path]:
@@ -99,8 +114,7 @@ def patches() -> list[Path]:
 
 def build_key(python: str) -> str:
     """A short digest of the source, the settings and the target Python."""
-    recipe = [SHA256, python, " ".join(CONFIGURE), CFLAGS, str(PACKAGING)]
-    digest = hashlib.sha256("\0".join(recipe).encode())
+    digest = hashlib.sha256(f"{SHA256}\0{python}".encode())
     for path in inputs():
         digest.update(path.name.encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()[:12]
@@ -140,6 +154,7 @@ def build(venv: Path, *, jobs: int, force: bool) -> Path:
         print(f"hardened pjsua2: cached build {key} ({wheel})")
         return wheel
     check_prerequisites(facts)
+    ensure_setuptools(python)
     tarball = source_tarball()
     work = cache_dir() / "build"
     work.mkdir(parents=True, exist_ok=True)
@@ -162,7 +177,8 @@ def build(venv: Path, *, jobs: int, force: bool) -> Path:
             "patches": [p.name for p in patches()],
             "configure": " ".join(CONFIGURE),
             "build_seconds": round(seconds),
-            "dtls": True,
+            "dtls": config_site_defines().get("PJMEDIA_SRTP_HAS_DTLS") == "1",
+            "libcrypto": linked_libcrypto(built),
             "sound": "alsa",
         }
         wheels.mkdir(parents=True, exist_ok=True)
@@ -171,6 +187,27 @@ def build(venv: Path, *, jobs: int, force: bool) -> Path:
         partial.replace(wheel)  # a killed build never leaves a half wheel behind
     print(f"hardened pjsua2: built in {seconds:.0f} s ({wheel})")
     return wheel
+
+
+def config_site_defines() -> dict[str, str]:
+    """``#define NAME VALUE`` lines of config_site.h."""
+    defines = {}
+    for line in (HERE / "config_site.h").read_text().splitlines():
+        parts = line.split()
+        if len(parts) >= 3 and parts[0] == "#define":
+            defines[parts[1]] = parts[2]
+    return defines
+
+
+def linked_libcrypto(built: dict[str, Path]) -> str:
+    """The libcrypto the binding links (so the engine can ask that one its version)."""
+    module = next(path for name, path in built.items() if name.startswith("_pjsua2"))
+    out = subprocess.run(["ldd", str(module)], capture_output=True, text=True, check=False)
+    for line in out.stdout.splitlines():
+        name, _, where = line.strip().partition(" => ")
+        if name.startswith("libcrypto"):
+            return where.split(" (")[0].strip() or name
+    return ""
 
 
 def check_prerequisites(facts: dict[str, str]) -> None:
@@ -187,6 +224,14 @@ def check_prerequisites(facts: dict[str, str]) -> None:
             + ", ".join(missing)
             + f"\n  on Debian/Ubuntu: sudo apt-get install {DEBS} python3-dev"
         )
+
+
+def ensure_setuptools(python: Path) -> None:
+    """The binding's setup.py needs setuptools, which a Python 3.12 venv does not have."""
+    has = subprocess.run([str(python), "-c", "import setuptools"], capture_output=True)
+    if has.returncode != 0:
+        print("hardened pjsua2: installing setuptools into the venv (the binding's setup.py)")
+        subprocess.run([str(python), "-m", "pip", "install", "--quiet", "setuptools"], check=True)
 
 
 def pkg_config_version(package: str) -> str | None:
@@ -212,17 +257,20 @@ def source_tarball() -> Path:
 
 
 def verify(path: Path) -> None:
-    """Stop unless ``path`` is the pinned tarball."""
+    """Stop unless ``path`` is the pinned source (its tar stream, however compressed)."""
     digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
+    try:
+        with gzip.open(path, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                digest.update(block)
+    except (OSError, EOFError) as exc:
+        raise BuildError(f"{path} is not a gzip-compressed tarball ({exc})") from None
     if digest.hexdigest() != SHA256:
         raise BuildError(
             f"{path} is not pjproject {VERSION} as pinned:\n"
-            f"  sha256 {digest.hexdigest()}\n  wanted {SHA256}\n"
+            f"  sha256 of its tar {digest.hexdigest()}\n  wanted {SHA256}\n"
             f"  make it with: git clone https://github.com/pjsip/pjproject && cd pjproject && "
-            f"git archive --prefix=pjproject-{VERSION}/ {VERSION} | gzip -n > {TARBALL}\n"
+            f"git archive --prefix=pjproject-{VERSION}/ {VERSION} | gzip > {TARBALL}\n"
             "  and point PJPROJECT_TARBALL at it"
         )
 
@@ -300,7 +348,7 @@ INIT = '''"""pjsua2 built by careline from pinned pjproject source (see pjprojec
 from ._careline_build import BUILD
 from .pjsua2 import *  # noqa: F403
 
-__version__ = "{version}"
+__version__ = "{version}"  # the PyPI wheel's, which this one stands in for
 '''
 
 
@@ -310,7 +358,7 @@ def write_wheel(path: Path, version: str, built: dict[str, Path], facts: dict[st
     platform = path.name.split("-")[4].split(".")[0]
     dist = f"pjsua2_python-{version}.dist-info"
     files: dict[str, bytes] = {
-        "pjsua2/__init__.py": INIT.format(version=VERSION).encode(),
+        "pjsua2/__init__.py": INIT.format(version=WHEEL_BASE_VERSION).encode(),
         "pjsua2/_careline_build.py": f"BUILD = {facts!r}\n".encode(),
     }
     for name, source in built.items():
@@ -336,13 +384,13 @@ def write_wheel(path: Path, version: str, built: dict[str, Path], facts: dict[st
             wheel.writestr(name, data)
 
 
-def install(venv: Path, wheel: Path) -> None:
+def install(venv: Path, wheel: Path, *, force: bool = False) -> None:
     """Replace whatever pjsua2 the venv has with ``wheel``, then check it imports."""
     python = str(venv_python(venv))
     key = wheel.name.split("+careline.")[1].split("-")[0]
     asked = "import pjsua2; print(getattr(pjsua2, 'BUILD', {}).get('key', ''))"
     current = subprocess.run([python, "-c", asked], capture_output=True, text=True)
-    if current.returncode == 0 and current.stdout.strip() == key:
+    if current.returncode == 0 and current.stdout.strip() == key and not force:
         print(f"hardened pjsua2: build {key} already installed in {venv}")
         return
     subprocess.run(

@@ -187,10 +187,13 @@ class PhoneEngine(CallControl):
     def queue_capacity(self) -> int:
         """Incoming calls held at once: configured, never above the library's cap."""
         # Station mode keeps one of the library's slots for the leg to the
-        # agent's phone, even while it is down, so it can always be called back.
+        # agent's phone, even while it is down, so it can always be called back;
+        # when the configured queue is more than the slots, one more stays free
+        # for a consult call or a dial.
         station = self.station.live or (self.audio is not None and self.audio.mode == "station")
         slots = (self.max_calls or 4) - station
-        return max(1, min(self.settings.queue_capacity, slots))
+        wanted = self.settings.queue_capacity
+        return max(1, wanted if wanted < slots else slots - 1)
 
     def _listen_text(self) -> str:
         port = self.ports.get("udp") or next(iter(self.ports.values()), 0)
@@ -213,12 +216,16 @@ class PhoneEngine(CallControl):
             transports = create_transports(ep, s)
             self.ports = dict(transports.ports)
             ep.libStart()
-            # No sound device is compiled in: the null device is the media clock.
+            # The null device is the media clock; the agent's audio is the engine's
+            # own (a PortAudio headset port or a station leg), never pjsua's devices.
             ep.audDevManager().setNullDev()
             measured = measure_call_capacity(ep, s.listen_host) if "udp" in self.ports else None
             self.capacity_measured = measured is not None
             self.max_calls = measured if measured else 4
-            self.library = describe_library(ep, self.max_calls, measured=self.capacity_measured)
+            try:
+                self.library = describe_library(ep, self.max_calls, measured=self.capacity_measured)
+            except Exception:  # a report must never stop the phone from starting
+                log.exception("could not describe the phone library")
             log.info("phone library: %s", library_summary(self.library))
             if s.queue_capacity > self.queue_capacity:
                 log.warning(

@@ -72,7 +72,7 @@ def endpoint_config(settings: EngineSettings) -> pj.EpConfig:
 
 
 def create_transports(ep: pj.Endpoint, settings: EngineSettings) -> Transports:
-    """UDP/TCP on the listen address (same port) and TLS 1.2 when configured."""
+    """UDP/TCP on the listen address (same port) and TLS (1.2+) when configured."""
     ids: dict[str, int] = {}
     ports: dict[str, int] = {}
     port = settings.listen_port

@@ -52,10 +52,13 @@ def openssl_version() -> str | None:
 
 
 def _libcrypto_candidates() -> list[Path]:
-    # The PyPI wheel bundles its own (renamed) libcrypto beside the package; a
-    # build against the system links the one mapped into this process.
+    # The hardened build records the libcrypto its binding links; the PyPI wheel
+    # bundles its own (renamed) one beside the package. Else: whatever is mapped.
     import pjsua2 as pj
 
+    linked = str(build_facts().get("libcrypto") or "")
+    if linked and Path(linked).exists():
+        return [Path(linked)]
     package = Path(pj.__file__).resolve().parent
     bundled = sorted((package.parent / "pjsua2_python.libs").glob("libcrypto*.so*"))
     if bundled:
@@ -116,24 +119,38 @@ def describe(ep: pj.Endpoint, call_slots: int, *, measured: bool) -> dict[str, A
 
 
 def summary(library: object) -> str:
-    """One line for a status bar or a doctor check, e.g.
-    ``pjsua2 2.15.1 (careline hardened) · OpenSSL 3.0.15 · TLS 1.2/1.3 · DTLS · 32 calls``.
+    """One plain line for a status bar or a doctor check, e.g. ``pjsua2 2.15.1 (careline
+    hardened) · OpenSSL 3.0.19 · TLS 1.2/1.3 · DTLS-SRTP · 32 call slots · no sound devices``.
+
+    Whatever the report holds, the line is printable text of bounded length.
     """
     if not isinstance(library, dict) or not library:
         return ""
-    build = "careline hardened" if library.get("hardened") else "PyPI wheel"
-    parts = [f"pjsua2 {library.get('pjsua2', '?')} ({build})"]
-    openssl = str(library.get("openssl") or "")
+    build = "careline hardened" if library.get("hardened") is True else "PyPI wheel"
+    parts = [f"pjsua2 {_word(library.get('pjsua2'))} ({build})"]
+    openssl = _plain(library.get("openssl"))
     if openssl:
         parts.append(" ".join(openssl.split()[:2]))
-    tls = library.get("tls") or []
-    if tls:
-        parts.append("TLS " + "/".join(str(v) for v in tls))
-    parts.append("DTLS-SRTP" if library.get("dtls") else "no DTLS-SRTP")
-    parts.append(f"{library.get('call_slots', '?')} call slots")
-    devices = library.get("sound_devices") or []
-    parts.append(f"{len(devices)} sound devices" if devices else "no sound devices")
+    tls = library.get("tls")
+    if isinstance(tls, list) and tls:
+        parts.append("TLS " + "/".join(_word(v) for v in tls[:4]))
+    parts.append("DTLS-SRTP" if library.get("dtls") is True else "no DTLS-SRTP")
+    parts.append(f"{_word(library.get('call_slots'))} call slots")
+    devices = library.get("sound_devices")
+    count = len(devices) if isinstance(devices, list) else 0
+    parts.append(f"{count} sound devices" if count else "no sound devices")
     return " · ".join(parts)
+
+
+def _plain(value: object, limit: int = 60) -> str:
+    """``value`` as one line of printable characters, at most ``limit`` long."""
+    text = "".join(ch if ch.isprintable() else " " for ch in str(value or ""))
+    return " ".join(text.split())[:limit]
+
+
+def _word(value: object) -> str:
+    """A short token (a version, a count), or ``?``."""
+    return _plain(value, 16).replace(" ", "") or "?"
 
 
 def probe() -> dict[str, Any]:

@@ -42,7 +42,7 @@ def _tls_failure(reason: str) -> str | None:
         )
     if any(marker in reason for marker in _TLS_MARKERS):
         return (
-            f"TLS connection failed: no TLS 1.2 session with the registrar ({text}): "
+            f"TLS connection failed: no TLS session with the registrar ({text}): "
             "check sip.tls and sip.account.registrar"
         )
     return None

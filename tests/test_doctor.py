@@ -370,6 +370,7 @@ WHEEL = {
         ({}, "warn", "make library"),
         ({"queue_capacity": 4}, "warn", "leaves none of its 4 call slots"),
         ({"srtp_keying": ["dtls"]}, "fail", "sip.srtp_keying lists dtls"),
+        ({"tls": {"version": "1.3"}}, "fail", "sip.tls.version is 1.3"),
     ],
 )
 async def test_the_library_check_on_the_pypi_wheel_says_what_to_do(

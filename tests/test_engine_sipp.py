@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 from typing import Any
 
@@ -128,11 +127,12 @@ def test_when_every_library_slot_is_taken_the_caller_gets_486_and_engine_survive
     config = tmp_path / "c.yaml"
     config.write_text("sip:\n  queue_capacity: 30\n")
     engine = EngineProcess(tmp_path, "--config", str(config))
-    silent = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)  # never answers: dials stay up
-    silent.bind(("127.0.0.1", 0))
+    # Rings until cancelled: the dialled calls hold their slots as long as the test needs.
+    far_end = Sipp(tmp_path, "uas_target_never_answers.xml", calls=4, concurrent=4, timeout=60)
+    far_end.wait_listening()
     try:
         engine.wait_event("engine.ready")
-        target = f"sip:void@127.0.0.1:{silent.getsockname()[1]}"
+        target = f"sip:target@127.0.0.1:{far_end.port}"
         dialled = [engine.command("dial", number=target)["result"]["call_id"] for _ in range(4)]
         held = Sipp(tmp_path, "uac_ring.xml", engine.port, calls=28, concurrent=28)
         ringing = [engine.wait_event("call.incoming")["call"]["id"] for _ in range(28)]
@@ -145,9 +145,10 @@ def test_when_every_library_slot_is_taken_the_caller_gets_486_and_engine_survive
         for call_id in ringing:
             assert engine.command("reject", call=call_id, code=486)["ok"]
         assert held.wait() == 0, held.report()
+        assert far_end.wait() == 0, far_end.report()
         takes_a_normal_call(engine, tmp_path)
     finally:
-        silent.close()
+        far_end.stop()
         assert engine.stop() == 0, engine.log_tail()
 
 

@@ -45,14 +45,11 @@ def test_the_suite_runs_on_the_hardened_library() -> None:
     assert facts["dtls"] is True
     assert facts["patches"] == [p.name for p in build.patches()]
     assert "PJSUA_MAX_CALLS 32" in facts["config_site"]
+    assert "libcrypto.so" in facts["libcrypto"]
 
 
 def test_every_patch_applies_to_the_pinned_source_and_says_why(tmp_path: Path) -> None:
-    tarball = ROOT.parent / "shared" / "vendor" / build.TARBALL
-    if not tarball.exists():
-        tarball = build.cache_dir() / build.TARBALL
-    assert tarball.exists(), "the pinned tarball is where make library found it"
-    build.verify(tarball)
+    tarball = build.source_tarball()  # where make library found it (checked by sha256)
     src = build.unpack(tarball, tmp_path)
     patched = (src / "pjsip/src/pjsua-lib/pjsua_call.c").read_text()
     assert patched.count("if (call->inv && call->inv->dlg) {") == 2
@@ -68,14 +65,34 @@ def test_every_patch_applies_to_the_pinned_source_and_says_why(tmp_path: Path) -
 def test_a_tarball_that_is_not_the_pinned_one_is_refused_with_how_to_make_it(
     tmp_path: Path,
 ) -> None:
+    import gzip
+
     fake = tmp_path / build.TARBALL
-    fake.write_bytes(b"not pjproject")
+    fake.write_bytes(gzip.compress(b"not pjproject"))
     with pytest.raises(build.BuildError) as caught:
         build.verify(fake)
     message = str(caught.value)
     assert hashlib.sha256(b"not pjproject").hexdigest() in message
     assert build.SHA256 in message
     assert "git archive --prefix=pjproject-2.15.1/" in message
+
+
+def test_the_pin_is_of_the_tar_so_any_gzip_of_it_matches(tmp_path: Path) -> None:
+    """The vendored tarball was made with gzip -9; the same tar at another level must pass."""
+    import gzip
+
+    original = build.source_tarball()
+    again = tmp_path / build.TARBALL
+    with gzip.open(original, "rb") as tar, gzip.open(again, "wb", compresslevel=1) as out:
+        out.write(tar.read())
+    assert (
+        hashlib.sha256(again.read_bytes()).digest()
+        != hashlib.sha256(original.read_bytes()).digest()
+    )
+    build.verify(again)
+    (tmp_path / "not.tar.gz").write_bytes(b"plain bytes")
+    with pytest.raises(build.BuildError, match="not a gzip-compressed tarball"):
+        build.verify(tmp_path / "not.tar.gz")
 
 
 def test_a_missing_tarball_named_by_the_environment_is_an_error(
@@ -98,11 +115,16 @@ def test_the_script_says_what_is_missing_and_exits_1(tmp_path: Path) -> None:
     assert "Traceback" not in done.stderr
 
 
-def test_the_cache_key_follows_what_goes_into_the_build(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_cache_key_follows_what_goes_into_the_build(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     key = build.build_key("cp311")
     assert key == build.build_key("cp311")
     assert key != build.build_key("cp312")
-    monkeypatch.setattr(build, "CONFIGURE", [*build.CONFIGURE, "--enable-epoll"])
+    assert Path(str(build.__file__)).resolve() in build.inputs()  # flags and packaging live there
+    changed = tmp_path / "config_site.h"
+    changed.write_text((ROOT / "pjproject" / "config_site.h").read_text() + "\n#define X 1\n")
+    monkeypatch.setattr(build, "inputs", lambda: [changed, *build.patches()])
     assert build.build_key("cp311") != key
 
 

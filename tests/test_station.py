@@ -204,10 +204,15 @@ def test_station_mode_on_32_slots_leaves_the_largest_queue_whole(tmp_path: Path)
 
 
 def test_station_mode_keeps_a_call_slot_for_the_phone_on_a_small_library() -> None:
-    """On a 4-slot library (the PyPI wheel) the station leg's slot comes off the queue."""
+    """On a 4-slot library (the PyPI wheel) the station leg's slot comes off the queue,
+    and a queue asked for more than the slots keeps one free for a consult call."""
     events: list[dict[str, object]] = []
-    engine = PhoneEngine(EngineSettings(queue_capacity=4), events.append)
+    engine = PhoneEngine(EngineSettings(queue_capacity=10), events.append)
     engine.max_calls = 4
-    assert engine.queue_capacity == 4
-    engine.audio = SimpleNamespace(mode="station")  # type: ignore[assignment]
     assert engine.queue_capacity == 3
+    engine.audio = SimpleNamespace(mode="station")  # type: ignore[assignment]
+    assert engine.queue_capacity == 2
+    small = PhoneEngine(EngineSettings(queue_capacity=2), events.append)
+    small.max_calls = 4
+    small.audio = SimpleNamespace(mode="station")  # type: ignore[assignment]
+    assert small.queue_capacity == 2

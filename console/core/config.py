@@ -155,7 +155,7 @@ class SipConfig(_Model):
     transports: list[Literal["udp", "tcp"]] = ["udp"]
     """Plain transports on the listen address."""
     tls: TlsConfig | None = None
-    """SIP over TLS 1.2; None: no TLS listener."""
+    """SIP over TLS (1.2, and 1.3 on the hardened library); None: no TLS listener."""
     srtp: Literal["off", "optional", "mandatory"] = "off"
     """SRTP policy; ``mandatory`` refuses calls that cannot be encrypted."""
     srtp_keying: Annotated[list[Literal["sdes", "dtls"]], Field(max_length=2)] = []
@@ -181,9 +181,9 @@ class SipConfig(_Model):
     accept_calls_in_wrap_up: bool = False
     """Let new calls ring while the agent is in after-call work."""
     queue_capacity: Annotated[int, Field(ge=1, le=MAX_QUEUE_CAPACITY)] = 3
-    """Incoming calls held at once. The engine holds fewer when its library has fewer call
-    slots (the PyPI wheel has 4, the hardened build 32), less one for the station leg in
-    station mode. Keep it below the slots so a consult call or a dial always has one."""
+    """Incoming calls held at once. A library with fewer call slots (the PyPI wheel has 4,
+    the hardened build 32; one less in station mode) holds one fewer than its slots, so a
+    consult call or a dial always has one."""
     passthrough_headers: list[Annotated[str, Field(pattern=HEADER_NAME)]] = [
         "X-Queue",
         "Alert-Info",
