@@ -53,6 +53,8 @@ def test_every_patch_applies_to_the_pinned_source_and_says_why(tmp_path: Path) -
     src = build.unpack(tarball, tmp_path)
     patched = (src / "pjsip/src/pjsua-lib/pjsua_call.c").read_text()
     assert patched.count("if (call->inv && call->inv->dlg) {") == 2
+    wrapper = (src / "pjsip/src/pjsua2/endpoint.cpp").read_text()
+    assert "if (!call->incoming_data)\n        return;" in wrapper
     assert (src / "pjlib/include/pj/config_site.h").read_text() == (
         ROOT / "pjproject" / "config_site.h"
     ).read_text()
