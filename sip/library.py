@@ -68,6 +68,9 @@ def endpoint_config(settings: EngineSettings) -> pj.EpConfig:
     cfg.logConfig.msgLogging = settings.log_sip_messages
     if settings.log_path is not None:
         cfg.logConfig.filename = str(settings.log_path)
+        # Append, never truncate: after a crash the console restarts the engine,
+        # and the crashed run's log is exactly what is needed then.
+        cfg.logConfig.fileFlags = pj.PJ_O_APPEND
     return cfg
 
 

@@ -44,6 +44,20 @@ MAX_CLIENT_BACKLOG = 1 << 20
 """A socket client that lets this many bytes pile up unread is disconnected."""
 
 
+LOG_ROTATE_BYTES = 8 * 1024 * 1024
+"""An engine log past this size at start is kept as ``<name>.1`` and a new one begun."""
+
+
+def rotate_log(path: Path, limit: int = LOG_ROTATE_BYTES) -> None:
+    """Keep the log bounded: every run appends (a crashed run's log survives the
+    restart), and one previous generation is kept when it grows past ``limit``."""
+    try:
+        if path.stat().st_size > limit:
+            os.replace(path, path.with_name(path.name + ".1"))
+    except OSError:
+        pass  # no log yet, or it cannot be moved: appending to it is still right
+
+
 class NativeOutput:
     """Point file descriptors 1 and 2 at the log, keeping the originals for us.
 
@@ -57,6 +71,8 @@ class NativeOutput:
         sys.stderr.flush()
         self.stdout = os.fdopen(os.dup(1), "wb", buffering=0)
         self.stderr = os.fdopen(os.dup(2), "w", buffering=1)
+        if log_path is not None:
+            rotate_log(log_path)
         target = os.open(log_path or os.devnull, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         os.dup2(target, 1)
         os.dup2(target, 2)
