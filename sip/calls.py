@@ -136,9 +136,8 @@ class CallControl:
         self._require(record, CallState.RINGING)
         if record.direction != "inbound":
             raise CommandError(ErrorCode.INVALID_STATE, "only an incoming call can be answered")
-        for other in list(self.calls.values()) if self.settings.hold_on_answer else []:
-            if other.id != record.id and other.state == CallState.ACTIVE and not other.local_hold:
-                self.hold(other)
+        if self.settings.hold_on_answer:
+            self._hold_talking(except_id=record.id)
         prm = pj.CallOpParam()
         prm.statusCode = 200
         self._pj(record).answer(prm)
