@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from tests.rawsip import RawCaller
 from tests.support import EngineProcess, Sipp
 
 
@@ -136,8 +137,15 @@ def test_when_every_library_slot_is_taken_the_caller_gets_486_and_engine_survive
         dialled = [engine.command("dial", number=target)["result"]["call_id"] for _ in range(4)]
         held = Sipp(tmp_path, "uac_ring.xml", engine.port, calls=28, concurrent=28)
         ringing = [engine.wait_event("call.incoming")["call"]["id"] for _ in range(28)]
-        extra = Sipp(tmp_path, "uac_expect_busy.xml", engine.port, callers=[("Over", "+15550999")])
-        assert extra.wait() == 0, extra.report()
+        # A raw caller: no media socket of its own to race the engine's 64 RTP ports for.
+        over = RawCaller(engine.port)
+        try:
+            dialog = over.invite("+15550999", "Over")
+            refused = over.final_response(dialog, "INVITE")
+            over.ack(dialog, refused)
+        finally:
+            over.close()
+        assert refused.status == 486
         event = engine.wait_event("call.turned_away")
         assert (event["reason"], event["sip_status"]) == ("library_capacity", 486)
         for call_id in dialled:
