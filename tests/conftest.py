@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.support import EngineProcess, patient_engine
+from tests.tiny_disk import TinyDisk
 
 # The real PostgreSQL cluster and per-test hub databases (fixtures pg_cluster, hub).
 pytest_plugins = ["tests.pg", "tests.alsa"]
@@ -58,3 +59,11 @@ def patient(tmp_path: Path) -> Iterator[EngineProcess]:
     engine = patient_engine(tmp_path)
     yield engine
     assert engine.stop() == 0, engine.log_tail()
+
+
+@pytest.fixture
+def tiny_disk(tmp_path: Path) -> Iterator[TinyDisk]:
+    """A mounted 8 MiB tmpfs (tests.tiny_disk) to fill up; unmounted after the test."""
+    disk = TinyDisk(tmp_path / "disk")
+    yield disk
+    disk.unmount()

@@ -14,6 +14,8 @@ and of its WAL. Without a key the store is plain SQLite, as before.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import errno
 import functools
 import json
 import re
@@ -39,6 +41,60 @@ _SQLITE_NOTADB = 26
 
 class StoreError(Exception):
     """The store cannot be opened or used (message fit for the agent)."""
+
+
+class StorageFaultError(StoreError):
+    """The disk refused a write: full, an I/O error, read-only or locked for too long.
+
+    The transaction was rolled back and nothing of it is on disk; the same
+    write may succeed later (space freed, the lock released), so callers keep
+    what they wanted to write and retry (see ``console/core/held_writes.py``).
+    The message names the condition, never the data (it may be PHI).
+    """
+
+
+_FAULTS = {
+    5: "the local store is locked by another program",  # SQLITE_BUSY
+    6: "the local store is locked",  # SQLITE_LOCKED
+    8: "the local store is read-only",  # SQLITE_READONLY
+    10: "the disk holding the local store reported an I/O error",  # SQLITE_IOERR
+    13: "the disk holding the local store is full",  # SQLITE_FULL
+    14: "the local store's files cannot be opened",  # SQLITE_CANTOPEN
+}
+"""SQLite primary result codes that mean "not now", not "never": the write may be retried."""
+_FAULT_TEXTS = {
+    "database or disk is full": 13,
+    "disk i/o error": 10,
+    "attempt to write a readonly database": 8,
+    "database is locked": 5,
+    "unable to open database file": 14,
+}
+"""The same, by message, for DB-API modules (SQLCipher) that do not expose the code."""
+_OS_FAULTS = {
+    errno.ENOSPC: 13,
+    errno.EDQUOT: 13,
+    errno.EIO: 10,
+    errno.EROFS: 8,
+}
+
+
+def storage_fault(exc: BaseException) -> StorageFaultError | None:
+    """``exc`` as a :class:`StorageFaultError` when it is the disk refusing a write, else None."""
+    if isinstance(exc, StorageFaultError):
+        return exc
+    code: int | None = None
+    if isinstance(exc, OSError) and exc.errno in _OS_FAULTS:
+        code = _OS_FAULTS[exc.errno]
+    elif type(exc).__module__.startswith(("sqlite3", "sqlcipher3")):
+        raw = getattr(exc, "sqlite_errorcode", None)
+        if isinstance(raw, int):
+            code = raw & 0xFF  # extended codes (SQLITE_IOERR_WRITE…) keep the primary low byte
+        else:
+            text = str(exc).lower()
+            code = next((c for t, c in _FAULT_TEXTS.items() if t in text), None)
+    if code not in _FAULTS:
+        return None
+    return StorageFaultError(_FAULTS[code])
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,18 +201,38 @@ class Store:
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
         """One explicit write transaction on the writer connection.
 
-        Commits when the block ends, rolls back if it raises. Other modules
-        (the patient directory) write through this so that every write still
-        goes through the one lock.
+        Commits when the block ends, rolls back if it or the commit raises.
+        Other modules (the patient directory) write through this so that every
+        write still goes through the one lock. The disk refusing the write
+        (full, I/O error, locked) raises :class:`StorageFaultError`, with nothing of
+        the transaction kept and the connection ready for the next one.
         """
         async with self._write_lock:
-            await self._writer.execute("BEGIN IMMEDIATE")
+            await self._rollback()  # nothing may be left open by a failure before
+            try:
+                await self._writer.execute("BEGIN IMMEDIATE")
+            except Exception as exc:
+                if (fault := storage_fault(exc)) is not None:
+                    raise fault from None
+                raise
             try:
                 yield self._writer
-            except BaseException:
-                await self._writer.execute("ROLLBACK")
+                await self._writer.execute("COMMIT")
+            except BaseException as exc:
+                await self._rollback()
+                if isinstance(exc, Exception) and (fault := storage_fault(exc)) is not None:
+                    # from None: the chained SQLite error adds nothing, and a
+                    # traceback printing its frames' locals could show the row.
+                    raise fault from None
                 raise
-            await self._writer.execute("COMMIT")
+
+    async def _rollback(self) -> None:
+        """Roll back what is open, if anything is: SQLite has already rolled back
+        some failures itself (a full disk during COMMIT), and a second ROLLBACK
+        would fail with "no transaction is active"."""
+        if self._writer.in_transaction:
+            with contextlib.suppress(Exception):
+                await self._writer.execute("ROLLBACK")
 
     async def fetch_all(self, sql: str, params: Iterable[Any] = ()) -> list[tuple[Any, ...]]:
         """Rows of one query on the reader connection (runs beside a write)."""
