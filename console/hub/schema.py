@@ -144,8 +144,9 @@ async def add_login(
     """Create or update the login role ``name`` as an agent or supervisor.
 
     Returns True if the role was created, False if it existed and its
-    password was replaced. Refuses roles that are superusers, can create
-    roles, or already belong to the other group.
+    password was replaced. Refuses roles with any administrative attribute
+    (superuser, CREATEROLE, CREATEDB, REPLICATION, BYPASSRLS) or that already
+    belong to the other group.
     """
     check_login_name(name)
     if not password:
@@ -166,8 +167,8 @@ async def add_login(
     role = sql.Identifier(name)
     async with conn.transaction():
         cur = await conn.execute(
-            "SELECT rolsuper OR rolcreaterole, pg_has_role(oid, %s, 'MEMBER') "
-            "FROM pg_roles WHERE rolname = %s",
+            "SELECT rolsuper OR rolcreaterole OR rolcreatedb OR rolreplication OR rolbypassrls, "
+            "pg_has_role(oid, %s, 'MEMBER') FROM pg_roles WHERE rolname = %s",
             (other, name),
         )
         existing = await cur.fetchone()
@@ -176,10 +177,12 @@ async def add_login(
                 raise HubError(f"role {name!r} is an administrative role; pick another name")
             if existing[1]:
                 raise HubError(f"role {name!r} is already a member of {other}")
+            # Only what changes: a non-superuser owner (CREATEROLE, as the
+            # README sets it up) may not name SUPERUSER in ALTER ROLE, nor
+            # CREATEDB without having it (PostgreSQL 16). The role holds none
+            # of those attributes: checked just above.
             await conn.execute(
-                sql.SQL(
-                    "ALTER ROLE {} WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD {}"
-                ).format(role, sql.Literal(verifier))
+                sql.SQL("ALTER ROLE {} WITH LOGIN PASSWORD {}").format(role, sql.Literal(verifier))
             )
         else:
             await conn.execute(
