@@ -208,7 +208,10 @@ async def test_killed_after_hub_commit_before_local_mark(store: Store, hub: Hub)
     )
     assert again.returncode == 0, again.stderr.decode()[-2000:]
     answer = json.loads(again.stdout)
-    assert answer == {"answers": {"stored": 0, "duplicate": total, "rejected": 0}, "backlog": 0}
+    assert answer == {
+        "answers": {"stored": 0, "duplicate": total, "rejected": 0, "conflict": 0},
+        "backlog": 0,
+    }
     rows = await outbox(store)
     assert all(sent is not None for _, sent, *_ in rows)
     order, records, interactions = await hub_view(hub, await source_of(store))
@@ -226,7 +229,7 @@ async def test_replaying_the_whole_outbox_adds_nothing(store: Store, hub: Hub) -
     assert (await sync.status()).backlog == first
     assert await sync.deliver() == first
     await sync.close()
-    assert sync.answers == {"stored": first, "duplicate": first, "rejected": 0}
+    assert sync.answers == {"stored": first, "duplicate": first, "rejected": 0, "conflict": 0}
     assert await hub_view(hub, await source_of(store)) == before
     assert before[2] == 6
     recent = await sync.recent_for_patient("patient-9", 3)

@@ -8,14 +8,22 @@ holds the loop for long.
 Delivery. Unsent outbox rows go to ``careline.ingest(source, records)`` in
 ``seq`` order, a batch per hub transaction. The hub names every record by
 (this workstation's id, outbox seq) and answers ``stored``, ``duplicate``
-(already there: delivered) or ``rejected: <reason>`` for each. Only after the
-hub has committed are the local rows marked sent, so a crash between the two
-re-sends the batch and the hub answers ``duplicate``: exactly one copy.
+(the same record is already there: delivered), ``rejected: <reason>`` or
+``conflict: <reason>`` for each. Only after the hub has committed are the
+local rows marked sent, so a crash between the two re-sends the batch and the
+hub answers ``duplicate``: exactly one copy.
+
+Conflict. The hub holds a different record under the same key (a store
+restored from backup or a cloned workstation numbers new rows with seqs the
+hub already has), or this workstation id belongs to another agent. Such a row
+was not stored: it is parked like a rejected one, with the hub's sentence as
+its reason, and logged as an error, never marked sent.
 
 Order. A batch is always the first unsent rows, so a row is never delivered
-before an earlier one, except past a row the hub rejected: that one is parked
-(``dead_at``) and the rest go on. It stays visible (:attr:`SyncStatus.dead`,
-:meth:`SyncWorker.dead_letters`) until :meth:`SyncWorker.retry_dead`.
+before an earlier one, except past a row the hub rejected or found in
+conflict: that one is parked (``dead_at``) and the rest go on. It stays
+visible (:attr:`SyncStatus.dead`, :meth:`SyncWorker.dead_letters`) until
+:meth:`SyncWorker.retry_dead`.
 
 Backoff. When the hub cannot be reached (or fails the whole call), the rows of
 the batch get ``attempts + 1``, ``last_error`` and ``next_attempt_at = now +
@@ -199,14 +207,14 @@ class SyncWorker:
         self._last_ok: datetime | None = None
         self._last_error: str | None = None
         self._last_status: SyncStatus | None = None
-        self._counts = {"stored": 0, "duplicate": 0, "rejected": 0}
+        self._counts = {"stored": 0, "duplicate": 0, "rejected": 0, "conflict": 0}
 
     # -- public -----------------------------------------------------------
 
     @property
     def answers(self) -> dict[str, int]:
-        """How many records the hub answered ``stored``, ``duplicate`` and
-        ``rejected`` since this worker started."""
+        """How many records the hub answered ``stored``, ``duplicate``,
+        ``rejected`` and ``conflict`` since this worker started."""
         return dict(self._counts)
 
     def wake(self) -> None:
@@ -432,11 +440,22 @@ class SyncWorker:
             if status in ("stored", "duplicate"):
                 sent[seq] = status
                 self._counts[status] += 1
-            elif status.startswith("rejected"):
+            elif status.startswith(("rejected", "conflict")):
                 dead[seq] = status[:_ERROR_CHARS]
             else:
                 dead[seq] = f"the hub answered {status[:40]!r}"
-        self._counts["rejected"] += len(dead)
+        clashes = sorted(seq for seq, reason in dead.items() if reason.startswith("conflict"))
+        self._counts["rejected"] += len(dead) - len(clashes)
+        self._counts["conflict"] += len(clashes)
+        if clashes:
+            # Loud: real records the hub did not take. Only the outbox seqs
+            # are logged, never a payload (it may be PHI).
+            log.error(
+                "the hub found %d outbox rows of this workstation in conflict "
+                "(restored backup or cloned workstation?): parked seq %s",
+                len(clashes),
+                ", ".join(map(str, clashes[:20])),
+            )
         missing = [int(row[0]) for row in rows if int(row[0]) not in answers]
         if missing:
             # Committed but incomplete: the answered rows are done; the others
