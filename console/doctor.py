@@ -707,7 +707,7 @@ async def _check_hub(config: CarelineConfig, found: _Findings) -> Check:
         async with asyncio.timeout(HUB_TIMEOUT):
             version = await current_version(conn)
             before = time.time()
-            cur = await conn.execute("SELECT now()")
+            cur = await conn.execute("SELECT now(), session_user")
             row = await cur.fetchone()
             after = time.time()
     finally:
@@ -723,7 +723,19 @@ async def _check_hub(config: CarelineConfig, found: _Findings) -> Check:
             f"{target}: hub schema version {version}, this careline needs {shipped}",
             "ask your administrator to run careline hub init against the hub",
         )
-    return Check("hub", "ok", f"{target}: schema version {version}")
+    login = str(row[1]) if row is not None else config.agent.id
+    if login != config.agent.id:
+        # The hub stamps every record with the login and refuses a payload
+        # naming anyone else: nothing this console sends would be stored.
+        return Check(
+            "hub",
+            "fail",
+            f"{target}: logs in as {login!r} but this console's agent.id is "
+            f"{config.agent.id!r}: the hub refuses every record it sends",
+            f"set agent.id: {login} in the config if this console is {login}'s, else "
+            f"user={config.agent.id} in hub.dsn (with that login's password)",
+        )
+    return Check("hub", "ok", f"{target}: schema version {version}, agent {login}")
 
 
 HUB_CONNECT_FIX = (

@@ -385,3 +385,22 @@ async def test_the_library_check_on_the_pypi_wheel_says_what_to_do(
     assert says in check.detail + " " + check.fix
     assert "PyPI wheel" in check.detail
     assert "(the running engine)" in check.detail
+
+
+def test_hub_login_other_than_the_agent_id_fails(tmp_path: Path, hub: Hub) -> None:
+    # Every record would be refused by the hub: the payloads name agent.id.
+    hub.add_agent("alice")
+    config = hub_config(tmp_path, hub, hub.passwords["alice"])
+    config.write_text(config.read_text().replace("id: alice", "id: agent-17"), encoding="utf-8")
+
+    code, checks, output = doctor("--config", str(config))
+
+    assert code == 1, output
+    assert checks["hub"]["status"] == "fail", checks["hub"]
+    assert checks["hub"]["detail"].endswith(
+        "logs in as 'alice' but this console's agent.id is 'agent-17': "
+        "the hub refuses every record it sends"
+    )
+    assert "agent.id: alice" in checks["hub"]["fix"]
+    assert "user=agent-17" in checks["hub"]["fix"]
+    assert hub.passwords["alice"] not in output
