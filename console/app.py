@@ -7,12 +7,15 @@ agent screen as messages, and on exit asks before hanging up live calls.
 
 from __future__ import annotations
 
+import functools
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from rich.segment import Segments
 from textual import events
 from textual.app import App
 from textual.binding import Binding
@@ -21,6 +24,7 @@ from console.commands import AgentActions
 from console.core.audit import Action, AuditLog, Category, Outcome
 from console.core.config import CarelineConfig
 from console.core.floor import FloorReporter
+from console.core.held_writes import HeldWrites
 from console.core.interactions import InteractionStore
 from console.core.patients.directory import PatientDirectory
 from console.core.phone import PhoneClient, PhoneStatus
@@ -115,6 +119,8 @@ class CarelineApp(App[int]):
             stderr_path=wiring.engine_stderr,
         )
         self._store: Store | None = None
+        self.held = HeldWrites(on_change=self._held_changed, on_saved=self._held_saved)
+        """Writes the disk refused (full, failing), kept in memory and retried."""
         self._recorder: CallRecorder | None = None
         self._directory: PatientDirectory | None = None
         self._audit: AuditLog | None = None
@@ -154,8 +160,14 @@ class CarelineApp(App[int]):
         """
         assert self._audit is not None, "audit used before the app was mounted"
         category = categories or _AUDIT_CATEGORY.get(action, "demographics")
-        await self._audit.append(
-            self.config.agent.id, action, category, outcome, patient_id=patient_id
+        audit = self._audit
+        agent_id = self.config.agent.id
+        # The row's time is taken now, so a held (disk full) entry keeps it.
+        await self.held.run(
+            "audit entry",
+            functools.partial(
+                audit.append, agent_id, action, category, outcome, patient_id, at=self.now()
+            ),
         )
 
     @property
@@ -183,12 +195,12 @@ class CarelineApp(App[int]):
         self.theme = self.config.ui.theme
         self.set_keymap(dict(self.config.keymap))
         self._store = await Store.open(self.wiring.store_path, self.wiring.store_key)
-        self._recorder = CallRecorder(self._store, self.config.agent.id)
+        self._recorder = CallRecorder(self._store, self.config.agent.id, self.held)
         self._directory = PatientDirectory(self._store, self.config.sip.dial.region)
         self._audit = AuditLog(self._store, clock=self.now)
         self._interactions = InteractionStore(self._store, clock=self.now)
         self._floor = FloorReporter(
-            self._interactions, self.config.agent.id, self.config.agent.name, self.now
+            self._interactions, self.config.agent.id, self.config.agent.name, self.now, self.held
         )
         await self.push_screen(self.agent_screen)
         unknown = set(self.config.keymap) - {row.binding_id for row in self.agent_screen.key_rows()}
@@ -224,10 +236,57 @@ class CarelineApp(App[int]):
         self.agent_screen.query_one(StatusBar).sync = label
 
     async def on_unmount(self) -> None:
-        """Stop the engine by PID and close the store."""
+        """Stop the engine by PID, write what the disk held back if it can, close the store."""
         await self.phone.stop()
+        await self.held.close()
         if self._store is not None:
+            if self.held.count:
+                await self.held.flush()
             await self._store.close()
+        if self.held.count:
+            # Said on the terminal after the screen is gone, and the exit code says it too.
+            self._return_code = 1
+            print(
+                f"careline: {self.held.count} record(s) could not be saved "
+                f"({self.held.fault or 'the store refused them'}): {self.held.summary()}. "
+                "Their calls are closed as lost at the next start.",
+                file=sys.stderr,
+            )
+
+    def _held_changed(self) -> None:
+        """The disk refused a write, or took the held ones: say it in the status bar."""
+        bar = self.agent_screen.query(StatusBar)
+        before = bar.first().storage if bar else ""
+        text = f"{self.held.fault} — {self.held.summary()}" if self.held.count else ""
+        if bar:
+            bar.first().storage = text
+        if text and not before:
+            self.notify(
+                f"{self.held.fault}: call records, notes and wrap-ups are kept in memory "
+                f"and NOT saved until space is freed (careline retries every "
+                f"{self.held.retry_s:.0f} s). Calls go on; do not quit careline.",
+                title="Not saving",
+                severity="error",
+                markup=False,
+                timeout=30,
+            )
+        elif before and not text:
+            self.notify("The store takes writes again: everything held is saved.", markup=False)
+
+    async def _held_saved(self) -> None:
+        await self.agent_screen.refresh_history()
+
+    def _fatal_error(self) -> None:
+        """Exit after an unhandled exception, printing the traceback without the
+        frames' local variables: they hold callers' names, numbers and notes."""
+        from rich.traceback import Traceback
+
+        self.bell()
+        traceback = Traceback(show_locals=False, width=None)
+        self._exit_renderables.append(
+            Segments(self.console.render(traceback, self.console.options))
+        )
+        self._close_messages_no_wait()
 
     def _phone_event(self, event: dict[str, object]) -> None:
         self.agent_screen.post_message(PhoneEvent(dict(event)))
@@ -236,9 +295,17 @@ class CarelineApp(App[int]):
         self.agent_screen.post_message(PhoneStatusChanged(status))
 
     def action_quit_console(self) -> None:
-        """Quit, asking first when calls would be cut off."""
+        """Quit, asking first when calls would be cut off or records are not saved."""
         live = len(self.agent_screen.queue)
-        if not live:
+        warnings = []
+        if live:
+            warnings.append(f"{live} call(s) are live. Quitting hangs them up.")
+        if self.held.count:
+            warnings.append(
+                f"{self.held.count} record(s) are not saved ({self.held.fault}): "
+                "quitting loses them."
+            )
+        if not warnings:
             self.exit(0)
             return
 
@@ -246,10 +313,7 @@ class CarelineApp(App[int]):
             if confirmed:
                 self.exit(0)
 
-        self.push_screen(
-            ConfirmDialog(f"{live} call(s) are live. Quitting hangs them up. Quit anyway?"),
-            decided,
-        )
+        self.push_screen(ConfirmDialog(" ".join(warnings) + " Quit anyway?"), decided)
 
 
 def create_app(

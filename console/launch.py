@@ -16,7 +16,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from console.app import AppWiring, create_app
+from console.app import AppWiring, CarelineApp, create_app
 from console.core.config import CarelineConfig, store_key
 from console.core.demo import DEMO_CALLERS, demo_care, demo_directory, demo_patients
 from console.core.paths import data_dir, log_dir, runtime_dir
@@ -122,8 +122,7 @@ def run_console(
     app = create_app(config, wiring)
     app.phone.attach_only = attach_only
     app.audio_choice = audio_choice
-    result = app.run()
-    return int(result or 0)
+    return _exit_code(app, app.run())
 
 
 def _engine_answers(path: Path) -> bool:
@@ -201,11 +200,18 @@ def run_demo(config: CarelineConfig, *, interval: float, ring_timeout: float) ->
         "0",
     )
     try:
-        result = create_app(demo_config, wiring).run()
+        app = create_app(demo_config, wiring)
+        result = app.run()
     finally:
         _stop(patients)
         _stop(targets)
-    return int(result or 0)
+    return _exit_code(app, result)
+
+
+def _exit_code(app: CarelineApp, result: int | None) -> int:
+    """The console's exit code: never 0 after a crash (Textual's ``run`` then returns
+    None, which would read as success) or with records left unsaved."""
+    return app.return_code or int(result or 0)
 
 
 def _start_sound_probe(config: CarelineConfig) -> subprocess.Popen[bytes] | None:

@@ -161,28 +161,45 @@ async def test_escape_sequences_in_caller_text_never_reach_the_terminal(
     assert "\ufffd" in text  # tampering stays visible
 
 
-async def test_engine_killed_console_recovers_and_keeps_notes(
-    console: tuple[CarelineApp, Pilot[int]],
+async def test_engine_killed_mid_call_keeps_the_notes_and_wraps_the_call_up(
+    tmp_path: Path,
 ) -> None:
-    app, pilot = console
-    status = app.agent_screen.query_one(StatusBar)
-    await pilot.press("n")
-    await pilot.press(*"caller asked for refill")
-    await pilot.press("escape")
-    notes = app.agent_screen.query_one("#notes", TextArea)
-    assert notes.text == "caller asked for refill"
-    process = app.phone.process
-    assert process is not None
-    old_pid = process.pid
-    os.kill(old_pid, signal.SIGKILL)
-    await wait_for(pilot, lambda: not status.online, 5, "offline shown")
-    assert "phone offline" in screen_text(app)
-    await wait_for(pilot, lambda: status.online, 10, "back online")
-    assert app.phone.process is not None
-    assert app.phone.process.pid != old_pid
-    assert "phone online" in screen_text(app)
-    assert notes.text == "caller asked for refill"
-    assert app.phone.restarts == 1
+    """Notes typed on a call survive the engine dying under it: the call is closed
+    as lost, the notes are on disk, and its wrap-up opens with them (a call back)."""
+    app = make_app(tmp_path, wrap_up="mandatory")
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.phone.status.online, 20, "phone online")
+        status = app.agent_screen.query_one(StatusBar)
+        notes = app.agent_screen.query_one("#notes", TextArea)
+        assert notes.read_only  # no call: nothing typed could belong anywhere
+        sipp = Sipp(tmp_path, "uac_agent_hangs_up.xml", sip_port(app))
+        screen = app.agent_screen
+        await wait_for(pilot, lambda: len(screen.queue.ringing()) == 1, what="ringing")
+        await pilot.press("a")
+        await wait_for(pilot, lambda: talking(app), what="answered")
+        call_id = screen.queue.active().id  # type: ignore[union-attr]
+        await pilot.press("n")
+        await pilot.press(*"caller asked for refill")
+        await pilot.press("escape")
+        assert notes.text == "caller asked for refill"
+        process = app.phone.process
+        assert process is not None
+        old_pid = process.pid
+        os.kill(old_pid, signal.SIGKILL)
+        await wait_for(pilot, lambda: not status.online, 5, "offline shown")
+        await wait_for(pilot, lambda: status.online, 10, "back online")
+        assert app.phone.process is not None
+        assert app.phone.process.pid != old_pid
+        assert app.phone.restarts == 1
+        await wait_for(pilot, lambda: screen.wrap_up.open is not None, 5, "wrap-up open")
+        assert "CALL LOST" in screen_text(app)
+        rows = await app.store.fetch_all(
+            "SELECT notes, end_reason FROM calls WHERE id = ?", (call_id,)
+        )
+        assert rows == [("caller asked for refill", "lost")]
+        assert notes.text == ""
+        assert notes.read_only
+        sipp.stop()
 
 
 async def test_calls_lost_with_the_engine_are_closed_for_the_floor(

@@ -54,7 +54,7 @@ def test_fresh_environment_is_healthy() -> None:
     assert checks["config"]["status"] == "ok"
     store = checks["store"]
     assert store["status"] == "ok"
-    for fact in ("WAL", "0600", "migrations 10/10", "created"):
+    for fact in ("WAL", "0600", "migrations 11/11", "created"):
         assert fact in store["detail"]
     assert checks["socket"]["status"] == "ok"
     assert "no engine running" in checks["socket"]["detail"]

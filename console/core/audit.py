@@ -155,8 +155,12 @@ class AuditLog:
         outcome: Outcome,
         patient_id: str | None = None,
         terminal: str | None = None,
+        at: datetime | None = None,
     ) -> int:
         """Append one row and return its ``seq``.
+
+        ``at`` is when the look happened (default: now); a write the disk held
+        back and retries later keeps the time it was made.
 
         One look at several kinds of data (a card with appointments and
         prescriptions) is one row whose category lists them, comma-separated.
@@ -165,7 +169,7 @@ class AuditLog:
         (the store's lock in this process, ``BEGIN IMMEDIATE`` across
         processes), so two writers cannot both extend the same head.
         """
-        at = utc_stamp(self._clock())
+        stamp = utc_stamp(at or self._clock())
         where = terminal_label() if terminal is None else terminal
         async with self._store.transaction() as db:
             cursor = await db.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
@@ -174,7 +178,7 @@ class AuditLog:
             seq, prev = (int(last[0]) + 1, str(last[1])) if last else (1, GENESIS)
             fields: dict[str, object] = {
                 "seq": seq,
-                "at": at,
+                "at": stamp,
                 "agent_id": agent_id,
                 "patient_id": patient_id,
                 "category": category if isinstance(category, str) else ",".join(category),

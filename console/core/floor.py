@@ -14,12 +14,15 @@ reason or being on a call changes::
 
 ``call_event`` (entity: the call id), for queue statistics::
 
-    {"agent_id", "call_id", "queue", "event": offered|answered|abandoned|missed|ended|wrapped,
+    {"agent_id", "call_id", "queue",
+     "event": offered|answered|abandoned|missed|ended|wrapped|turned_away,
      "wait_s": seconds from ringing to answer or give-up (offered: 0),
      "talk_s": seconds talked (ended), "acw_s": seconds of wrap-up (wrapped), "at"}
 
 ``abandoned``: the caller gave up while it rang; ``missed``: it rang out or was
-declined here.
+declined here; ``turned_away``: the engine refused it without ringing (busy in
+wrap-up, not ready, queue full…), with the engine's ``reason`` code in an
+extra ``reason`` field.
 """
 
 from __future__ import annotations
@@ -30,9 +33,10 @@ from typing import Any
 
 from console.core.agent_state import AgentState
 from console.core.calls import LiveCall
-from console.core.interactions import InteractionStore
+from console.core.held_writes import HeldWrites
+from console.core.interactions import InteractionStore, OutboxKind
 
-CALL_EVENTS = ("offered", "answered", "abandoned", "missed", "ended", "wrapped")
+CALL_EVENTS = ("offered", "answered", "abandoned", "missed", "ended", "wrapped", "turned_away")
 """Every ``call_event`` kind, in the order a call goes through them."""
 
 
@@ -45,8 +49,10 @@ class FloorReporter:
         agent_id: str,
         agent_name: str,
         clock: Callable[[], datetime],
+        held: HeldWrites | None = None,
     ) -> None:
         self._outbox = interactions
+        self._held = held or HeldWrites()
         self.agent_id = agent_id
         self.agent_name = agent_name
         self._clock = clock
@@ -85,7 +91,7 @@ class FloorReporter:
             else None,
             "at": self._utc(),
         }
-        await self._outbox.publish("agent_state", self.agent_id, payload)
+        await self._publish("agent_state", self.agent_id, payload)
 
     async def call_event(self, event: str, call: LiveCall, *, at: datetime | None = None) -> None:
         """Publish one event of an inbound call's life (``wrapped``: see :meth:`wrapped`)."""
@@ -102,6 +108,10 @@ class FloorReporter:
         talk = (moment - answered).total_seconds() if event == "ended" and answered else 0.0
         await self._call_record(call.id, call.queue, event, moment, wait_s=wait, talk_s=talk)
 
+    async def turned_away(self, call_id: str, queue: str, reason: str, at: datetime) -> None:
+        """A call was refused without ringing, for ``reason`` (the engine's code)."""
+        await self._call_record(call_id, queue, "turned_away", at, reason=reason)
+
     async def wrapped(self, call_id: str, queue: str, acw_s: float) -> None:
         """The wrap-up of a call was saved after ``acw_s`` seconds of after-call work."""
         await self._call_record(call_id, queue, "wrapped", self._clock(), acw_s=acw_s)
@@ -116,8 +126,9 @@ class FloorReporter:
         wait_s: float = 0.0,
         talk_s: float = 0.0,
         acw_s: float = 0.0,
+        reason: str | None = None,
     ) -> None:
-        payload = {
+        payload: dict[str, Any] = {
             "agent_id": self.agent_id,
             "call_id": call_id,
             "queue": queue or "",
@@ -127,4 +138,10 @@ class FloorReporter:
             "acw_s": round(max(acw_s, 0.0), 3),
             "at": self._utc(moment),
         }
-        await self._outbox.publish("call_event", call_id, payload)
+        if reason is not None:
+            payload["reason"] = reason
+        await self._publish("call_event", call_id, payload)
+
+    async def _publish(self, kind: OutboxKind, entity: str, payload: dict[str, Any]) -> None:
+        # A full disk holds the record (in order) rather than failing the call.
+        await self._held.run("floor event", lambda: self._outbox.publish(kind, entity, payload))

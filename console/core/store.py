@@ -144,6 +144,23 @@ class CallRow:
     ended_by: str | None
     sip_status: int | None
     notes: str
+    end_detail: str = ""
+    """Why a turned-away call was refused (the engine's reason code)."""
+
+
+@dataclass(frozen=True, slots=True)
+class OpenCall:
+    """A stored call that was never closed (its console or engine died with it)."""
+
+    id: str
+    direction: str
+    caller_name: str
+    caller_number: str
+    called_uri: str
+    received_at: str
+    answered_at: str | None
+    queue: str
+    patient_id: str | None
 
 
 async def _configure(db: aiosqlite.Connection) -> None:
@@ -250,8 +267,8 @@ class Store:
         caller = call.get("caller", {})
         await self._write(
             """INSERT INTO calls (id, agent_id, direction, caller_name, caller_number,
-                                  caller_uri, called_uri, received_at, timeline)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                  caller_uri, called_uri, received_at, timeline, queue)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                ON CONFLICT (id) DO NOTHING""",
             (
                 call["id"],
@@ -263,6 +280,36 @@ class Store:
                 str(call.get("called_uri", "")),
                 call["received_at"],
                 json.dumps(call.get("timeline", [])),
+                str(call.get("queue") or ""),
+            ),
+        )
+
+    async def call_turned_away(
+        self, agent_id: str, call_id: str, event: dict[str, Any], reason: str
+    ) -> None:
+        """Record a call the engine refused without ringing (``call.turned_away``):
+        one finished row, ``end_reason`` ``turned_away``, ``end_detail`` the reason."""
+        caller = event.get("caller") or {}
+        at = str(event.get("time") or "")
+        status = event.get("sip_status")
+        await self._write(
+            """INSERT INTO calls (id, agent_id, direction, caller_name, caller_number,
+                                  caller_uri, called_uri, received_at, ended_at, end_reason,
+                                  ended_by, sip_status, queue, end_detail)
+               VALUES (?, ?, 'inbound', ?, ?, ?, ?, ?, ?, 'turned_away', 'engine', ?, ?, ?)
+               ON CONFLICT (id) DO NOTHING""",
+            (
+                call_id,
+                agent_id,
+                str(caller.get("display_name", "")),
+                str(caller.get("number", "")),
+                str(caller.get("uri", "")),
+                str(event.get("called_uri", "")),
+                at,
+                at,
+                status if isinstance(status, int) else None,
+                str(event.get("queue") or ""),
+                reason,
             ),
         )
 
@@ -307,7 +354,7 @@ class Store:
         """The latest finished calls, newest first."""
         cursor = await self._reader.execute(
             """SELECT id, caller_name, caller_number, received_at, answered_at, ended_at,
-                      end_reason, ended_by, sip_status, notes
+                      end_reason, ended_by, sip_status, notes, end_detail
                FROM calls WHERE ended_at IS NOT NULL
                ORDER BY received_at DESC LIMIT ?""",
             (limit,),
@@ -315,6 +362,16 @@ class Store:
         rows = await cursor.fetchall()
         await cursor.close()
         return [CallRow(*row) for row in rows]
+
+    async def open_calls(self, agent_id: str) -> list[OpenCall]:
+        """``agent_id``'s calls stored as started and never ended, oldest first."""
+        rows = await self.fetch_all(
+            """SELECT id, direction, caller_name, caller_number, called_uri, received_at,
+                      answered_at, queue, patient_id
+               FROM calls WHERE ended_at IS NULL AND agent_id = ? ORDER BY received_at""",
+            (agent_id,),
+        )
+        return [OpenCall(*row) for row in rows]
 
     async def unfinished_calls(self) -> list[str]:
         """Ids of calls stored as started but never ended (the engine was lost)."""

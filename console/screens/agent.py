@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
@@ -16,8 +17,11 @@ from textual.widgets import Footer, Label, TextArea
 
 from console.core.agent_state import AgentState
 from console.core.calls import CallQueue, LiveCall, parse_time
+from console.core.interactions import Draft
 from console.core.phone import PhoneError
+from console.core.recorder import turned_away_reason
 from console.core.scripts.models import Script
+from console.core.scripts.runner import ScriptRun
 from console.core.text import caller_label
 from console.core.wrap_up import CallbackChoice
 from console.dialogs.availability import AvailabilityPicker
@@ -29,6 +33,7 @@ from console.dialogs.script_picker import ScriptPicker
 from console.dialogs.target_picker import PickedTarget, TargetPicker
 from console.messages import PhoneEvent, PhoneStatusChanged, SignedIn
 from console.screens.guidance_flow import GuidanceFlow
+from console.screens.notes_flow import NotesFlow
 from console.screens.patient_flow import PatientFlow
 from console.screens.wrap_up_flow import WrapUpFlow
 from console.widgets.active_call import ActiveCallPanel
@@ -42,8 +47,6 @@ from console.widgets.status_bar import StatusBar
 if TYPE_CHECKING:
     from console.app import CarelineApp
 
-NOTES_SAVE_DELAY = 1.0
-"""Seconds after the last keystroke in the notes box before they are saved."""
 
 HEARTBEAT_S = 60.0
 """Seconds between agent-state records when nothing changes (supervisors' "last heard")."""
@@ -212,9 +215,7 @@ class AgentScreen(Screen[None]):
         super().__init__()
         self.queue = CallQueue()
         self.agent = AgentState()
-        self.notes_call_id: str | None = None
         self._ticker: Timer | None = None
-        self._notes_timer: Timer | None = None
         self._usable: tuple[bool, bool, bool, bool] | None = None
         self.signed_in = False
         """Set once the agent has signed in (station mode then calls their phone)."""
@@ -224,6 +225,8 @@ class AgentScreen(Screen[None]):
         """The call script, red flags and escalation, per call."""
         self.wrap_up = WrapUpFlow(self)
         """After-call work: wrap-up forms, drafts, interactions."""
+        self.notes = NotesFlow(self)
+        """The notes box, tied to one call at a time."""
 
     @property
     def careline(self) -> CarelineApp:
@@ -262,9 +265,10 @@ class AgentScreen(Screen[None]):
         """Fill the history and start with the queue focused."""
         self.query_one(StatusBar).agent_name = self.careline.config.agent.name
         self.query_one(CallQueueTable).focus()
+        self.notes.mount()
         self.guidance.load()
         self._refresh_calls()
-        await self._refresh_history()
+        await self.refresh_history()
         await self.wrap_up.restore()
         # A state record at least every minute: the wallboard's "last heard".
         self.set_interval(HEARTBEAT_S / 2, self._heartbeat)
@@ -289,26 +293,100 @@ class AgentScreen(Screen[None]):
         self._set_agent(replace(self.agent, phone_online=status.online, phone_detail=status.detail))
         if not status.online:
             lost = self.queue.clear()
+            await self.notes.follow()  # saves the lost call's notes, empties the box
+            now = self.careline.now()
+            for call in lost:
+                verified = self.patients.verified.get(call.id)
+                runs = self.guidance.take(call.id)
+                self.patients.forget(call.id)
+                await self._close_lost(call, now, verified.id if verified else None, runs)
             if lost:
-                await self.careline.recorder.engine_lost(lost)
-                for call in lost:  # so the wallboard does not count them waiting forever
-                    kind = "ended" if call.answered_at is not None else "missed"
-                    await self.careline.floor.call_event(kind, call)
-                await self.save_notes()
+                restarting = "" if self.careline.phone.attach_only else " Restarting the phone…"
                 self.notify(
-                    f"The phone engine stopped; {len(lost)} call(s) were lost. "
-                    "Restarting the phone…",
+                    f"The phone engine stopped; {len(lost)} call(s) were lost "
+                    f"(answered ones open for wrap-up).{restarting}",
                     severity="error",
                     markup=False,
                 )
             self._refresh_calls()
-            await self._refresh_history()
+            await self.refresh_history()
+        # The floor sees the agent offline while the phone is (no calls can reach them).
+        await self.careline.floor.agent_state(self.agent, self.queue.active())
+
+    async def _close_lost(
+        self,
+        call: LiveCall,
+        at: datetime,
+        patient_id: str | None,
+        runs: Sequence[ScriptRun] = (),
+        draft: Draft | None = None,
+    ) -> None:
+        """A call that died with the engine or a console: closed as lost, closed for the
+        floor, and (answered inbound) wrapped up, so someone decides on a call back.
+
+        The wrap-up's draft is written before the call is closed: a console killed
+        in between finds the call still open at its next start and does this again.
+        """
+        kind = "ended" if call.answered_at is not None else "missed"
+        await self.careline.floor.call_event(kind, call, at=at)
+        if call.direction == "inbound" and call.answered_at is not None:
+            if draft is not None:
+                self.wrap_up.reopen(draft)
+            else:
+                await self.wrap_up.call_ended(call, at, runs, patient_id, lost=True)
+        await self.careline.recorder.lost(call, at)
+
+    async def _close_left_open(self) -> None:
+        """After ``hello``: calls the store holds open that the engine does not know
+        (a console and engine killed together, a power cut, a call that ended while
+        no console was attached) are closed as lost, at the last moment known."""
+        careline = self.careline
+        live = {call.id for call in self.queue.calls()}
+        left = [
+            row
+            for row in await careline.store.open_calls(careline.config.agent.id)
+            if row.id not in live
+        ]
+        if not left:
+            return
+        drafts = {draft.call_id: draft for draft in await careline.interactions.load_drafts()}
+        answered = 0
+        for row in left:
+            call = LiveCall(
+                id=row.id,
+                caller_name=row.caller_name,
+                caller_number=row.caller_number,
+                called_uri=row.called_uri,
+                state="disconnected",
+                received_at=parse_time(row.received_at) or careline.now(),
+                answered_at=parse_time(row.answered_at),
+                direction=row.direction,
+                queue=row.queue,
+            )
+            answered += call.answered_at is not None and call.direction == "inbound"
+            await self._close_lost(
+                call, call.answered_at or call.received_at, row.patient_id, draft=drafts.get(row.id)
+            )
+        self.notify(
+            f"{len(left)} call(s) left open when careline or its phone last stopped were "
+            f"closed as lost; {answered} answered one(s) open for wrap-up (call back?).",
+            severity="warning",
+            markup=False,
+            timeout=15,
+        )
+        await self.refresh_history()
+
+    async def _turned_away(self, event: dict[str, Any], at: datetime) -> None:
+        """A call the engine refused without ringing: in the history and on the floor."""
+        call_id = await self.careline.recorder.turned_away(event)
+        queue = str(event.get("queue") or "")
+        await self.careline.floor.turned_away(call_id, queue, turned_away_reason(event), at)
+        await self.refresh_history()
 
     @on(PhoneEvent)
     async def _phone_event(self, message: PhoneEvent) -> None:
         event = message.event
         name = event.get("event")
-        ended_with_notes = False
         wrap_up: tuple[LiveCall, str | None] | None = None
         call: LiveCall | None = None
         before = self.agent
@@ -322,10 +400,8 @@ class AgentScreen(Screen[None]):
             for live in self.queue.calls():
                 if live.direction == "inbound" and not self.patients.looked_up(live.id):
                     self.patients.lookup(live.id, live.caller_number)
-            await self._resume_notes()
         elif name == "call.ended":
             call = self.queue.apply(event)
-            ended_with_notes = call is not None and call.id == self.notes_call_id
             call_id = str(event.get("call_id", ""))
             if call is not None and call.direction == "inbound" and call.answered_at is not None:
                 verified = self.patients.verified.get(call_id)
@@ -334,28 +410,17 @@ class AgentScreen(Screen[None]):
         else:
             call = self.queue.apply(event)
             if call is not None:
-                if (
-                    name == "call.state"
-                    and call.state == "active"
-                    and call.direction == "inbound"
-                    and self.notes_call_id != call.id
-                ):
-                    await self.save_notes()  # the previous call's notes, before the box clears
-                    self._start_notes(call)
+                if name == "call.state" and call.state == "active" and call.direction == "inbound":
                     self.guidance.start(call)
                 self._react(name, call, event)
         self._refresh_calls()
-        # Screen first, disk second: the agent sees the ringing call without
-        # waiting for an fsync; the writes still happen in event order.
-        finished = await self.careline.recorder.record(event)
-        if ended_with_notes:
-            await self.save_notes()
-        if finished:
-            await self._refresh_history()
         # The engine's time of the event, parsed once for the floor and the wrap-up.
         at = parse_time(str(event.get("time") or "")) or self.careline.now()
+        # The box follows the call: saved before it moves or its call's wrap-up opens.
+        await self.notes.follow()
         await self._report_floor(name, call, event, at)
         if wrap_up is not None:
+            # The draft is on disk before the call is closed (see _close_lost).
             await self.wrap_up.call_ended(
                 wrap_up[0], at, self.guidance.take(wrap_up[0].id), wrap_up[1]
             )
@@ -363,6 +428,14 @@ class AgentScreen(Screen[None]):
             self.guidance.take(str(event.get("call_id", "")))
             if call is not None and call.direction == "outbound":
                 await self.wrap_up.outbound_ended(call, at)
+        # Screen first, disk second: the agent sees the ringing call without
+        # waiting for an fsync; the writes still happen in event order.
+        if await self.careline.recorder.record(event):
+            await self.refresh_history()
+        if name == "hello":
+            await self._close_left_open()
+        elif name == "call.turned_away":
+            await self._turned_away(event, at)
 
     async def _report_floor(
         self, name: object, call: LiveCall | None, event: dict[str, Any], at: datetime
@@ -466,7 +539,8 @@ class AgentScreen(Screen[None]):
             self._ticker.stop()
             self._ticker = None
 
-    async def _refresh_history(self) -> None:
+    async def refresh_history(self) -> None:
+        """Show the latest finished calls from the store."""
         rows = await self.careline.store.recent_calls(self.careline.config.ui.history_size)
         self.query_one(CallHistory).show(rows)
 
@@ -537,38 +611,11 @@ class AgentScreen(Screen[None]):
         self.app.push_screen(CallbacksDialog(due, now), chosen)
 
     # ------------------------------------------------------------------- notes
-    def _start_notes(self, call: LiveCall) -> None:
-        """A newly answered call gets a fresh notes box (the old notes are saved)."""
-        self.notes_call_id = call.id
-        self.query_one("#notes", TextArea).text = ""
-
-    async def _resume_notes(self) -> None:
-        """Attached to an engine mid-call: the notes box is that call's again,
-        with what was typed before the terminal went away."""
-        active = self.queue.active()
-        if active is None or active.direction != "inbound" or self.notes_call_id == active.id:
-            return
-        self.notes_call_id = active.id
-        rows = await self.careline.store.fetch_all(
-            "SELECT notes FROM calls WHERE id = ?", (active.id,)
-        )
-        self.query_one("#notes", TextArea).text = str(rows[0][0]) if rows else ""
-
     @on(TextArea.Changed, "#notes")
     def _notes_typed(self) -> None:
         """Notes are saved a second after typing stops, not only when the call
         ends: a terminal that drops mid-call must not take them with it."""
-        if self._notes_timer is not None:
-            self._notes_timer.stop()
-        self._notes_timer = self.set_timer(NOTES_SAVE_DELAY, self.save_notes)
-
-    async def save_notes(self) -> None:
-        """Save the notes box to the call it belongs to (nothing when it is empty)."""
-        if self.notes_call_id is None:
-            return
-        text = self.query_one("#notes", TextArea).text
-        if text.strip():
-            await self.careline.store.save_notes(self.notes_call_id, text)
+        self.notes.typed()
 
     # ------------------------------------------------------- which keys apply
     def selected_call(self) -> LiveCall | None:

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from console.core.calls import LiveCall
-from console.core.interactions import Callback, FollowUp, Interaction, InteractionError
+from console.core.interactions import Callback, Draft, FollowUp, Interaction, InteractionError
 from console.core.scripts.forms import prefill, select_form
 from console.core.scripts.models import Answer, Form
 from console.core.scripts.runner import ScriptRun
@@ -155,13 +155,19 @@ class WrapUpFlow:
         ended_at: datetime,
         runs: Sequence[ScriptRun],
         patient_id: str | None,
+        *,
+        lost: bool = False,
     ) -> None:
-        """An answered inbound call ended: its wrap-up (or, with mode off, its record)."""
+        """An answered inbound call ended: its wrap-up (or, with mode off, its record).
+
+        ``lost``: it died with the engine or a console, not hung up: the wrap-up
+        says so, for the agent to decide on a call back.
+        """
         notes = await self._notes(call.id)
         wrap = WrapUp(
             {
                 "interaction_id": str(uuid.uuid4()),
-                "call": call_facts(call, ended_at, patient_id),
+                "call": call_facts(call, ended_at, patient_id) | {"lost": lost},
                 "run": script_record(runs),
                 "notes": notes,
                 "values": {k: _json(v) for k, v in self._prefill(runs).items()},
@@ -174,6 +180,15 @@ class WrapUpFlow:
         await self._save_now(wrap)  # a crash from here on reopens this wrap-up
         self.waiting.append(wrap)
         self._open_next()
+
+    def reopen(self, draft: Draft) -> None:
+        """Queue the saved wrap-up of a call found lost at start (its draft was on
+        disk, the call not yet closed, when the last console stopped)."""
+        if "interaction_id" in draft.body and all(
+            wrap.call_id != draft.call_id for wrap in self.waiting
+        ):
+            self.waiting.append(WrapUp(draft.body))
+            self._open_next()
 
     async def restore(self) -> None:
         """Reopen the wrap-ups a previous console left unsaved (their calls have ended)."""
@@ -191,10 +206,10 @@ class WrapUpFlow:
         return select_form(library.forms, script_id) if library is not None else None
 
     async def _notes(self, call_id: str) -> str:
-        rows = await self.careline.store.fetch_all(
-            "SELECT notes FROM calls WHERE id = ?", (call_id,)
-        )
-        return str(rows[0][0]) if rows else ""
+        # From the notes box's memory first: a full disk may be holding the save back.
+        text = await self.screen.notes.text_of(call_id)
+        self.screen.notes.forget(call_id)  # the draft holds them from here on
+        return text
 
     # --------------------------------------------------------------- dialog
     def open_waiting(self) -> None:
@@ -223,7 +238,8 @@ class WrapUpFlow:
         talked = divmod(int(call.get("talked", 0)), 60)
         dialog = WrapUpDialog(
             form=form,
-            title=f"{call['caller']} · talked {talked[0]}:{talked[1]:02d}",
+            title=f"{call['caller']} · talked {talked[0]}:{talked[1]:02d}"
+            + (" · CALL LOST: call back?" if call.get("lost") else ""),
             values=wrap.body.get("values") or {},
             notes=str(wrap.body.get("notes", "")),
             mode="timed" if settings.mode == "off" else settings.mode,
@@ -268,13 +284,21 @@ class WrapUpFlow:
         try:
             while self._pending_drafts:
                 call_id = next(iter(self._pending_drafts))
-                body = self._pending_drafts.pop(call_id)
-                await self.careline.interactions.save_draft(call_id, body)
+                await self._save_draft(call_id, self._pending_drafts.pop(call_id))
         finally:
             self._saving = False
 
     async def _save_now(self, wrap: WrapUp) -> None:
-        await self.careline.interactions.save_draft(wrap.call_id, wrap.body)
+        await self._save_draft(wrap.call_id, wrap.body)
+
+    async def _save_draft(self, call_id: str, body: dict[str, Any]) -> None:
+        # Held in memory on a full disk; a newer draft of the call replaces a held one.
+        interactions = self.careline.interactions
+        await self.careline.held.run(
+            "wrap-up draft",
+            lambda: interactions.save_draft(call_id, body),
+            key=("draft", call_id),
+        )
 
     # ------------------------------------------------------------ callbacks
     def dial_callback(self, callback: Callback) -> None:
@@ -311,12 +335,20 @@ class WrapUpFlow:
             patient_id=callback.patient_id,
             notes=f"Callback: {callback.reason}" if callback.reason else "Callback",
         )
+        interactions = self.careline.interactions
         try:
-            await self.careline.interactions.complete_callback(callback.id, outcome)
+            saved = await self.careline.held.run(
+                "callback", lambda: interactions.complete_callback(callback.id, outcome)
+            )
         except InteractionError as exc:
             self.screen.notify(f"Callback not recorded: {exc}", severity="error", markup=False)
             return
-        self.screen.notify("Callback done and recorded.", markup=False)
+        self.screen.notify(
+            "Callback done and recorded."
+            if saved is not None
+            else "Callback done: kept in memory, saved when the disk takes writes again.",
+            markup=False,
+        )
 
     # ---------------------------------------------------------------- write
     async def _write(self, wrap: WrapUp, result: WrapUpResult | None) -> None:
@@ -326,7 +358,10 @@ class WrapUpFlow:
             interaction, follow_ups = interaction_from(
                 wrap, result, self.careline.config.agent.id, settings.default_disposition
             )
-            await self.careline.interactions.finish(interaction, follow_ups)
+            interactions = self.careline.interactions
+            saved = await self.careline.held.run(
+                "wrap-up", lambda: interactions.finish(interaction, follow_ups)
+            )
         except InteractionError as exc:
             # The draft stays: the wrap-up reopens at the next start.
             self.screen.notify(
@@ -336,6 +371,13 @@ class WrapUpFlow:
                 timeout=10,
             )
             return
+        if saved is None:
+            self.screen.notify(
+                "The wrap-up is kept in memory and saved when the disk takes writes again.",
+                severity="warning",
+                markup=False,
+                timeout=10,
+            )
         call = wrap.body["call"]
         acw = self.careline.now() - datetime.fromisoformat(call["ended_at"])
         await self.careline.floor.wrapped(

@@ -18,11 +18,23 @@ _OUTCOME = {
     ("transferred", "agent"): "transferred",
     ("shutdown", "engine"): "cut at shutdown",
     ("failed", "engine"): "lost (phone restarted)",
+    ("lost", "console"): "lost (careline or phone stopped)",
+}
+_TURNED_AWAY = {
+    "queue_full": "queue full",
+    "agent not_ready": "you were not ready",
+    "agent wrap_up": "you were in wrap-up",
+    "agent offline": "you were offline",
+    "library_capacity": "phone full",
+    "not_encrypted": "not encrypted",
+    "no_allowed_codec": "no usable codec",
 }
 
 
 def outcome_label(row: CallRow) -> str:
     """How a finished call ended, in the agent's words."""
+    if row.end_reason == "turned_away":
+        return f"turned away ({_TURNED_AWAY.get(row.end_detail, 'refused')})"
     label = _OUTCOME.get((row.end_reason or "", row.ended_by or ""))
     if label:
         return label

@@ -37,9 +37,11 @@ class StatusBar(Static):
     calls: reactive[int] = reactive(0)
     """Live calls at the engine."""
     clock: reactive[str] = reactive("")
+    """Local wall-clock time, HH:MM."""
     sync: reactive[tuple[str, bool]] = reactive(("", False))
     """Hub sync summary (text, needs attention); empty text: no hub configured."""
-    """Local wall-clock time, HH:MM."""
+    storage: reactive[str] = reactive("")
+    """What the local store is refusing to save, in words ("": everything is saved)."""
 
     def __init__(
         self, *, clock: Callable[[], datetime] | None = None, id: str | None = None
@@ -89,6 +91,10 @@ class StatusBar(Static):
         self.set_class(not state.phone_online or state.registration == "failed", "-offline")
         self.set_class(state.phone_online and state.availability != "available", "-not-ready")
 
+    def watch_storage(self, storage: str) -> None:
+        """Unsaved records colour the bar like an offline phone: both lose work."""
+        self.set_class(bool(storage), "-unsaved")
+
     # Online/detail kept as properties for callers that only know about the phone.
     @property
     def online(self) -> bool:
@@ -112,6 +118,8 @@ class StatusBar(Static):
         else:
             line.append(" ○ phone offline ", style="bold")
             line.append(safe_text(s.phone_detail, 50) + " ")
+        if self.storage:
+            line.append(f" NOT SAVED: {safe_text(self.storage, 60)} ", style="bold reverse")
         if s.registration == "failed" and s.registration_detail:
             # The gist (the words before " (" or ": "); the whole reason is in the toast.
             gist = re.split(r" \(|: ", s.registration_detail, maxsplit=1)[0]

@@ -1,0 +1,170 @@
+"""Writes the disk refused, kept in memory in order and retried until it takes them.
+
+A full disk (or an I/O error, or a store locked for too long) must not cost a
+call record, an agent's notes or a wrap-up, and must not stop the call. The
+console sends every write of its own through :meth:`HeldWrites.run`:
+
+- while the store takes writes, ``run`` is just the write, and returns its result;
+- when the store raises :class:`~console.core.store.StorageFaultError`, the write
+  is held (in memory, in order) and ``run`` returns None; so is every later
+  write until the held ones are on disk, so that they land in the order made
+  (a call's answer never before its ring);
+- a retry every ``retry_s`` seconds writes what is held, oldest first, and
+  stops at the first refusal.
+
+A write given a ``key`` replaces a held write with the same key instead of
+queueing behind it (the notes of one call: only the latest text matters).
+
+What is held is lost if the console is killed before the disk frees up; the
+start-up recovery (``console/core/recovery.py``) then closes the calls it
+finds open, so nothing is silently dropped, and the console says all along
+what is not saved (:meth:`HeldWrites.summary`). Nothing here logs the data.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+from console.core.store import StorageFaultError, storage_fault
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+RETRY_S = 5.0
+"""Seconds between attempts to write what is held."""
+
+
+@dataclass(slots=True)
+class _Held:
+    what: str
+    """What it is, for the agent: "call record", "notes", "wrap-up"…"""
+    write: Callable[[], Awaitable[object]]
+    key: object | None
+
+
+class HeldWrites:
+    """The console's writes, held in memory while the store refuses them.
+
+    ``on_change`` is called whenever the set of held writes or the fault
+    changes (the status bar shows it); ``on_saved`` after held writes reach
+    the disk (the history list refreshes).
+    """
+
+    def __init__(
+        self,
+        *,
+        on_change: Callable[[], None] | None = None,
+        on_saved: Callable[[], Awaitable[None]] | None = None,
+        retry_s: float = RETRY_S,
+    ) -> None:
+        self._held: list[_Held] = []
+        self._lock = asyncio.Lock()
+        self._retry: asyncio.Task[None] | None = None
+        self.on_change = on_change
+        self.on_saved = on_saved
+        self.retry_s = retry_s
+        self.fault: StorageFaultError | None = None
+        """Why writes are held (None when nothing is)."""
+        self.dropped = 0
+        """Held writes the store later refused for good (not a disk fault): logged, counted."""
+
+    @property
+    def count(self) -> int:
+        """How many writes are held."""
+        return len(self._held)
+
+    def summary(self) -> str:
+        """What is not on disk yet, in words ("" when nothing): "2 call records, notes"."""
+        counts = Counter(held.what for held in self._held)
+        return ", ".join(
+            f"{n} {what}s" if n > 1 and not what.endswith("s") else what
+            for what, n in counts.items()
+        )
+
+    async def run(
+        self, what: str, write: Callable[[], Awaitable[T]], *, key: object | None = None
+    ) -> T | None:
+        """``write()``'s result, or None when it is held (the disk refused it, or
+        older writes are still held). Other errors propagate as before."""
+        async with self._lock:
+            if self._held:
+                self._hold(_Held(what, write, key))
+                return None
+            try:
+                return await write()
+            except Exception as exc:
+                fault = storage_fault(exc)
+                if fault is None:
+                    raise
+                self.fault = fault
+                self._hold(_Held(what, write, key))
+                log.warning("store refused a write (%s); holding it in memory", fault)
+                return None
+
+    async def flush(self) -> bool:
+        """Write what is held, oldest first, until the store refuses; True when all is on disk."""
+        wrote = 0
+        async with self._lock:
+            while self._held:
+                held = self._held[0]
+                try:
+                    await held.write()
+                except Exception as exc:
+                    fault = storage_fault(exc)
+                    if fault is not None:
+                        self.fault = fault
+                        break
+                    # Not the disk: this write will never succeed (a bug, a row the
+                    # store refuses). Say so without the data, and go on with the rest.
+                    self.dropped += 1
+                    log.error("a held %s could not be written: %s", held.what, type(exc).__name__)
+                self._held.pop(0)
+                wrote += 1
+            if not self._held:
+                self.fault = None
+        if wrote:
+            self._changed()
+            if self.on_saved is not None:
+                await self.on_saved()
+        return not self._held
+
+    async def close(self) -> None:
+        """Stop retrying (what is still held stays in :attr:`count`)."""
+        if self._retry is not None:
+            self._retry.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._retry
+            self._retry = None
+
+    def _hold(self, held: _Held) -> None:
+        if held.key is not None:
+            for index, older in enumerate(self._held):
+                if older.key == held.key:
+                    self._held[index] = held
+                    self._changed()
+                    return
+        self._held.append(held)
+        self._changed()
+        if self._retry is None or self._retry.done():
+            self._retry = asyncio.get_running_loop().create_task(self._retry_until_saved())
+
+    async def _retry_until_saved(self) -> None:
+        while True:
+            await asyncio.sleep(self.retry_s)
+            try:
+                if await self.flush():
+                    return
+            except Exception as exc:  # noqa: BLE001 - a retry loop must outlive any one failure
+                # The type only: a message or traceback could carry the data.
+                log.error("retrying held writes failed: %s", type(exc).__name__)
+
+    def _changed(self) -> None:
+        if self.on_change is not None:
+            self.on_change()
