@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import json
 import os
 import queue
@@ -17,15 +16,25 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 
 from console.core.interactions import InteractionStore
 from console.core.store import Store
+from tests.pg import Hub
 from tests.support import ROOT
+
+AGENT = "agent-0"
+"""The agent of the workstation whose local store the tail reads."""
+
+
+def local_env(store: Path) -> dict[str, str]:
+    """The environment of a tail reading ``store`` on ``AGENT``'s workstation."""
+    return {**os.environ, "CARELINE_STORE__PATH": str(store), "CARELINE_AGENT__ID": AGENT}
 
 
 def tail(store: Path, *args: str, stdout: int = subprocess.PIPE) -> subprocess.Popen[str]:
-    env = {**os.environ, "CARELINE_STORE__PATH": str(store)}
+    env = local_env(store)
     return subprocess.Popen(
         [sys.executable, "-m", "console", "queue", "tail", *args],
         cwd=ROOT,
@@ -83,7 +92,7 @@ async def publish_calls(store_path: Path, count: int, start: int = 0) -> list[in
         for n in range(start, start + count):
             queue = "nurse" if n % 2 == 0 else "billing"
             payload: dict[str, Any] = {
-                "agent_id": f"agent-{n % 3}",
+                "agent_id": AGENT,
                 "call_id": f"call-{n}",
                 "queue": queue,
                 "event": "offered",
@@ -95,7 +104,7 @@ async def publish_calls(store_path: Path, count: int, start: int = 0) -> list[in
             seqs.append(await outbox.publish("call_event", f"call-{n}", payload))
             if n % 10 == 0:
                 state = {
-                    "agent_id": f"agent-{n % 3}",
+                    "agent_id": AGENT,
                     "agent_name": "Ann \x1b[31m[b]red[/b]",
                     "availability": "available",
                     "reason": "",
@@ -104,7 +113,7 @@ async def publish_calls(store_path: Path, count: int, start: int = 0) -> list[in
                     "call_since": None,
                     "at": "2026-11-26T10:00:00.000Z",
                 }
-                seqs.append(await outbox.publish("agent_state", f"agent-{n % 3}", state))
+                seqs.append(await outbox.publish("agent_state", AGENT, state))
         # Not floor records: the tail never shows them.
         await outbox.publish("audit_head", "x", {"hash": "0"})
         return seqs
@@ -165,7 +174,7 @@ async def test_default_start_is_the_last_ten(
 def test_piped_into_head_exits_quietly(tmp_path: Path) -> None:
     store = tmp_path / "store.sqlite3"
     asyncio.run(publish_calls(store, 50))
-    env = {**os.environ, "CARELINE_STORE__PATH": str(store)}
+    env = local_env(store)
     pipeline = subprocess.Popen(
         f"set -o pipefail; {sys.executable} -m console queue tail --from-seq 0 | head -n 3",
         shell=True,
@@ -189,17 +198,8 @@ def test_piped_into_head_exits_quietly(tmp_path: Path) -> None:
     assert result.stderr == ""
 
 
-HUB = importlib.util.find_spec("tests.pg") is not None
-if HUB:
-    from tests.pg import hub, pg_cluster  # noqa: F401 - fixtures for the hub test
-
-
-@pytest.mark.skipif(not HUB, reason="tests/pg.py (the hub fixtures) is not there yet")
-def test_hub_tail_survives_a_killed_connection(request: pytest.FixtureRequest) -> None:
+def test_hub_tail_survives_a_killed_connection(hub: Hub) -> None:
     """The tail's backend is terminated, 100 events come in, each is printed once in order."""
-    import psycopg
-
-    hub = request.getfixturevalue("hub")
     dsn: str = hub.add_supervisor("sup")
     proc = subprocess.Popen(
         [

@@ -1,8 +1,9 @@
 """``careline queue tail`` and ``careline supervise``: arguments and dispatch.
 
 With ``--dsn`` both read the hub; without, this machine's local store (the
-outbox every console on it writes), so an after-hours machine is supervised
-without PostgreSQL. No Textual import here: the tail never loads it.
+outbox its console writes, every row of it this workstation's agent's:
+``agent.id``), so an after-hours machine is supervised without PostgreSQL.
+No Textual import here: the tail never loads it.
 """
 
 from __future__ import annotations
@@ -118,9 +119,10 @@ class _LocalOpener(FloorSourceOpener):
     def __init__(self, config: CarelineConfig) -> None:
         self.path = store_path(config)
         self.key = store_key(config)
+        self.agent_id = config.agent.id
 
     async def __call__(self) -> FloorSource:
-        return await LocalFloor.open(self.path, self.key)
+        return await LocalFloor.open(self.path, self.key, agent_id=self.agent_id)
 
 
 def run_queue(args: argparse.Namespace, config: CarelineConfig) -> int:

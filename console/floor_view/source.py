@@ -5,6 +5,12 @@ reader wait for more. A reader remembers the last ``seq`` it handled and asks
 for what comes after it, so a reconnect (or a restart with ``--from-seq``)
 neither misses nor repeats an event.
 
+Every row is checked (:func:`~console.floor_view.rows.check_row`): a row
+that is not a floor record comes out as a :class:`BadRow` in its place, so
+readers report it and move past it. Whose event a row is comes from where it
+was written (the hub login; locally, this workstation's agent), never from
+the payload.
+
 This module is plain Python (no Textual): ``careline queue tail`` runs it
 without a UI.
 """
@@ -13,22 +19,26 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import random
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from console.core.config import AgentConfig
 from console.core.store import Store, StoreKey
+from console.floor_view.rows import (
+    MAX_PAYLOAD_BYTES,
+    BadRow,
+    FloorEvent,
+    FloorRecord,
+    check_row,
+    parse_time,
+)
 
 if TYPE_CHECKING:
     import psycopg
-
-FLOOR_KINDS = ("agent_state", "call_event")
-"""The outbox kinds the floor reads (see :mod:`console.core.floor`)."""
 
 APPLICATION_NAME = "careline-tail"
 """``application_name`` of every hub connection a floor reader opens."""
@@ -37,27 +47,18 @@ CHANNEL = "careline_floor"
 """The hub's doorbell: ``pg_notify('careline_floor', seq::text)`` on every insert."""
 
 
-@dataclass(frozen=True, slots=True)
-class FloorEvent:
-    """One agent state change or call event, as the floor sees it."""
+__all__ = ["BadRow", "FloorEvent", "FloorRecord", "FloorSource", "HubFloor", "LocalFloor"]
 
-    seq: int
-    """Position in the source's sequence (outbox seq locally, hub seq on the hub)."""
-    agent_id: str
-    """The agent the event is about."""
-    kind: str
-    """``agent_state`` or ``call_event``."""
-    payload: dict[str, Any]
-    """The record as :mod:`console.core.floor` publishes it (untrusted text)."""
-    at: datetime
-    """When it happened (the payload's ``at``; else when it was stored), aware UTC."""
+DEFAULT_AGENT_ID = AgentConfig().id
+"""The agent of a workstation whose configuration names none."""
 
 
 class FloorSource(Protocol):
     """A sequence of floor events that can be read from any point and waited on."""
 
-    async def events_after(self, seq: int, limit: int = 500) -> list[FloorEvent]:
-        """Up to ``limit`` events with a sequence number above ``seq``, in order."""
+    async def events_after(self, seq: int, limit: int = 500) -> list[FloorRecord]:
+        """Up to ``limit`` rows with a sequence number above ``seq``, in order, each
+        a :class:`FloorEvent` or (not a floor record) a :class:`BadRow`."""
         ...
 
     async def wait(self, max_wait_s: float) -> None:
@@ -73,59 +74,53 @@ class FloorSource(Protocol):
         ...
 
 
-def parse_time(value: object, fallback: datetime) -> datetime:
-    """An ISO 8601 time from a payload as aware UTC; ``fallback`` if it is not one."""
-    if isinstance(value, str):
-        try:
-            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            return fallback
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=UTC)
-        return moment.astimezone(UTC)
-    return fallback
-
-
-def event_from_row(
-    seq: int, kind: str, entity_id: str, payload: dict[str, Any], stored_at: datetime
-) -> FloorEvent:
-    """A :class:`FloorEvent` from one stored record (outbox or hub row)."""
-    agent = payload.get("agent_id")
-    agent_id = agent if isinstance(agent, str) and agent else entity_id
-    return FloorEvent(seq, agent_id, kind, payload, parse_time(payload.get("at"), stored_at))
-
-
 class LocalFloor:
     """The floor as this machine's local store records it (no hub needed).
 
     Reads the outbox's ``agent_state`` and ``call_event`` rows, whether or not
-    they were delivered to a hub yet, and polls for new ones.
+    they were delivered to a hub yet, and polls for new ones. Every row is
+    this workstation's agent's (``agent_id``): one naming another is bad.
     """
 
-    def __init__(self, store: Store, poll_s: float = 0.25) -> None:
+    def __init__(self, store: Store, poll_s: float = 0.25, *, agent_id: str) -> None:
         self._store = store
         self.poll_s = poll_s
+        self.agent_id = agent_id
+        """This workstation's agent: whose every row in the store is."""
 
     @classmethod
     async def open(
-        cls, path: Path, key: StoreKey | None = None, poll_s: float = 0.25
+        cls,
+        path: Path,
+        key: StoreKey | None = None,
+        poll_s: float = 0.25,
+        *,
+        agent_id: str = DEFAULT_AGENT_ID,
     ) -> LocalFloor:
         """Open the store at ``path`` (a :class:`~console.core.store.StoreError` if it cannot)."""
-        return cls(await Store.open(path, key), poll_s)
+        return cls(await Store.open(path, key), poll_s, agent_id=agent_id)
 
-    async def events_after(self, seq: int, limit: int = 500) -> list[FloorEvent]:
+    async def events_after(self, seq: int, limit: int = 500) -> list[FloorRecord]:
         """Up to ``limit`` floor rows of the outbox after ``seq``, in order."""
+        # An over-long payload is measured, not fetched.
         rows = await self._store.fetch_all(
-            "SELECT seq, kind, entity_id, payload, created_at FROM outbox "
+            "SELECT seq, kind, CASE WHEN length(CAST(payload AS BLOB)) <= ? THEN payload END, "
+            "length(CAST(payload AS BLOB)), substr(created_at, 1, 40) FROM outbox "
             "WHERE seq > ? AND kind IN ('agent_state', 'call_event') ORDER BY seq LIMIT ?",
-            (seq, limit),
+            (MAX_PAYLOAD_BYTES, seq, limit),
         )
-        events = []
-        for number, kind, entity_id, payload, created_at in rows:
-            body = json.loads(payload)
-            stored = parse_time(created_at, datetime.now(UTC))
-            events.append(event_from_row(int(number), kind, entity_id, body, stored))
-        return events
+        now = datetime.now(UTC)
+        return [
+            check_row(
+                int(number),
+                str(kind),
+                self.agent_id,
+                payload if isinstance(payload, str) else None,
+                parse_time(created_at, now),
+                int(size or 0),
+            )
+            for number, kind, payload, size, created_at in rows
+        ]
 
     async def wait(self, max_wait_s: float) -> None:
         """SQLite has no doorbell: sleep one poll interval (at most ``max_wait_s``)."""
@@ -141,6 +136,19 @@ class LocalFloor:
     async def close(self) -> None:
         """Close the store."""
         await self._store.close()
+
+
+# The payload comes as text, so that this module parses it (a depth bomb is a
+# bad row, not a crash in the driver); over-long payloads and out-of-range
+# times (which Python cannot represent) are not fetched at all.
+_HUB_ROWS = """
+SELECT seq, left(agent_id, 65), left(kind, 32),
+       CASE WHEN octet_length(body) <= %s THEN body END, octet_length(body),
+       CASE WHEN at >= '2000-01-01Z' AND at < '2100-01-01Z' THEN at END
+FROM (SELECT seq, agent_id, kind, payload::text AS body, at FROM careline.floor_events
+      WHERE seq > %s ORDER BY seq LIMIT %s) AS page
+ORDER BY seq
+"""
 
 
 def _log(message: str) -> None:
@@ -220,28 +228,30 @@ class HubFloor:
         self.on_status(f"hub connection lost ({_first_line(exc)}); reconnecting")
         await self._drop()
 
-    async def events_after(self, seq: int, limit: int = 500) -> list[FloorEvent]:
-        """Up to ``limit`` hub events after ``seq``, in order."""
+    async def events_after(self, seq: int, limit: int = 500) -> list[FloorRecord]:
+        """Up to ``limit`` hub rows after ``seq``, in order."""
         import psycopg
 
         while True:
             _, query = await self._connect()
             try:
-                cursor = await query.execute(
-                    "SELECT seq, agent_id, kind, payload, at FROM careline.floor_events "
-                    "WHERE seq > %s ORDER BY seq LIMIT %s",
-                    (seq, limit),
-                )
+                cursor = await query.execute(_HUB_ROWS, (MAX_PAYLOAD_BYTES, seq, limit))
                 rows = await cursor.fetchall()
                 break
             except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
                 await self._lost(exc)
-        events: list[FloorEvent] = []
-        for number, agent_id, kind, payload, at in rows:
-            body = payload if isinstance(payload, dict) else json.loads(payload)
-            stored = at if isinstance(at, datetime) else datetime.now(UTC)
-            events.append(event_from_row(int(number), str(kind), str(agent_id or ""), body, stored))
-        return events
+        now = datetime.now(UTC)
+        return [
+            check_row(
+                int(number),
+                str(kind),
+                str(agent_id or ""),
+                payload if isinstance(payload, str) else None,
+                at if isinstance(at, datetime) else now,
+                int(size or 0),
+            )
+            for number, agent_id, kind, payload, size, at in rows
+        ]
 
     async def wait(self, max_wait_s: float) -> None:
         """Until the doorbell rings (or ``max_wait_s``)."""

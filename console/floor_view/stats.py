@@ -5,7 +5,8 @@ and answers, for a moment ``now``, what the wallboard shows: per queue the
 calls waiting, the longest wait, answered and abandoned counts, both service
 level definitions, average handle and after-call-work times; per agent the
 state, reason, time in state, call duration and the age of its last event;
-a sparkline of waiting calls; and the alerts.
+a sparkline of waiting calls; and the alerts. Rows that are not floor
+records (:class:`~console.floor_view.rows.BadRow`) are counted, never applied.
 
 Definitions (``T`` = :attr:`Thresholds.sl_threshold_s`):
 
@@ -27,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from types import MappingProxyType
 
-from console.floor_view.source import FloorEvent, parse_time
+from console.floor_view.rows import BadRow, FloorEvent, FloorRecord, parse_time
 
 SPARK_BARS = "▁▂▃▄▅▆▇█"
 """Sparkline glyphs, lowest to highest."""
@@ -116,7 +117,7 @@ class Alert:
     """Something a supervisor should look at."""
 
     kind: str
-    """``service_level``, ``state_too_long`` or ``stale_sync``."""
+    """``service_level``, ``state_too_long``, ``stale_sync`` or ``bad_rows``."""
     subject: str
     """The queue or agent id it is about."""
     text: str
@@ -173,19 +174,28 @@ class FloorState:
         self._waiting: dict[str, int] = {}
         # Per queue: (time, waiting count from then on), in time order.
         self._history: dict[str, list[tuple[datetime, int]]] = {}
+        self.bad_rows = 0
+        """Rows read that were not floor records (never applied)."""
+        self.last_bad: BadRow | None = None
+        """The latest of them."""
 
     # -- folding ------------------------------------------------------------
 
-    def apply_all(self, events: Iterable[FloorEvent]) -> None:
+    def apply_all(self, events: Iterable[FloorRecord]) -> None:
         """Apply events in order."""
         for event in events:
             self.apply(event)
 
-    def apply(self, event: FloorEvent) -> None:
-        """Fold one event in (events at or below :attr:`last_seq` are ignored)."""
+    def apply(self, event: FloorRecord) -> None:
+        """Fold one event in (events at or below :attr:`last_seq` are ignored; a bad
+        row is counted)."""
         if event.seq <= self.last_seq:
             return
         self.last_seq = event.seq
+        if isinstance(event, BadRow):
+            self.bad_rows += 1
+            self.last_bad = event
+            return
         agent = self.agents.get(event.agent_id)
         if agent is None:
             agent = self.agents[event.agent_id] = AgentStatus(event.agent_id)
@@ -361,7 +371,7 @@ class FloorState:
     def alerts(
         self, now: datetime, queue: str | None = None, team: str | None = None
     ) -> list[Alert]:
-        """Service levels under target, agents too long in a state, stale agents."""
+        """Service levels under target, agents too long in a state, stale agents, bad rows."""
         found: list[Alert] = []
         target = self.thresholds.sl_target
         for row in self.queues(now, queue):
@@ -397,6 +407,16 @@ class FloorState:
                         f"{agent.name}: no update for {duration(agent.sync_age_s)}",
                     )
                 )
+        if self.last_bad is not None:
+            rows = "row" if self.bad_rows == 1 else "rows"
+            found.append(
+                Alert(
+                    "bad_rows",
+                    str(self.last_bad.seq),
+                    f"{self.bad_rows} bad floor {rows} ignored "
+                    f"(last: seq {self.last_bad.seq}, {self.last_bad.problem})",
+                )
+            )
         return found
 
 

@@ -17,8 +17,13 @@ Formats. Human (the default)::
     <seq> <HH:MM:SS UTC> <agent> <kind> <details>
 
 where every untrusted value is cleaned of control characters and escapes.
-``--json``: one JSON object per line, ``{"seq", "at", "agent_id", "kind",
-"payload"}``.
+``--json``: one JSON object per
+line, ``{"seq", "at", "agent_id", "kind", "payload"}`` (the checked payload;
+``agent_id`` is the row's).
+
+A row that is not a floor record is not printed: a notice on stderr names its
+seq and what is wrong (``careline: seq 42: bad floor row ignored (payload is a
+list, not an object)``), never its content, and the tail goes on.
 
 Exit status: 0 on SIGINT (Ctrl-C), 141 (128 + SIGPIPE) when the reader of
 the pipe went away (``| head``), with no traceback either way.
@@ -38,7 +43,7 @@ from datetime import UTC
 from typing import TextIO
 
 from console.core.text import safe_text
-from console.floor_view.source import FloorEvent, FloorSource
+from console.floor_view.source import BadRow, FloorEvent, FloorSource
 
 DEFAULT_BACKLOG = 10
 """Events shown from before the start when no ``--from-seq`` is given."""
@@ -84,6 +89,11 @@ def human_line(event: FloorEvent) -> str:
     return f"{head} {details}"
 
 
+def bad_row_notice(row: BadRow) -> str:
+    """The stderr line for a row that is not a floor record (no content of it)."""
+    return f"careline: seq {row.seq}: bad floor row ignored ({row.problem})"
+
+
 def json_line(event: FloorEvent) -> str:
     """The event as one compact JSON object (``ensure_ascii``: no raw escapes reach a terminal)."""
     record = {
@@ -120,8 +130,11 @@ async def follow(
     from_seq: int | None = None,
     backlog: int = DEFAULT_BACKLOG,
     stop: Callable[[], bool] = lambda: False,
+    err: TextIO | None = None,
 ) -> int:
     """Print events from ``source`` until ``stop()`` is true; returns the last seq seen.
+
+    Bad rows are reported on ``err`` (default: standard error) and skipped.
 
     ``from_seq`` None starts ``backlog`` events before the current end.
     A write that fails with ``BrokenPipeError`` propagates to the caller.
@@ -139,7 +152,9 @@ async def follow(
             continue
         for event in events:
             last = event.seq
-            if matches(event, queue):
+            if isinstance(event, BadRow):
+                print(bad_row_notice(event), file=err or sys.stderr, flush=True)
+            elif matches(event, queue):
                 out.write(render(event) + "\n")
         out.flush()
     return last
