@@ -135,3 +135,95 @@ def test_the_caller_keeps_hearing_the_agent_side_after_the_terminal_drops(
     after_drop = samples[-2 * rate :]
     assert rms(after_drop) > 1000, "the caller heard nothing after the terminal dropped"
     assert abs(dominant_frequency(after_drop, rate) - AGENT_TONE) < 15
+
+
+def _console_env(port: int) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k.startswith(("XDG_", "HOME", "PATH"))}
+    env.update(
+        TERM="xterm-256color",
+        CARELINE_SIP__LISTEN=f"127.0.0.1:{port}",
+        CARELINE_UI__BELL="false",
+        CARELINE_WRAP_UP__MODE="optional",
+    )
+    return env
+
+
+def _engine_pids(home: Path) -> list[int]:
+    return [
+        int(line.split(":", 1)[0]) for line in processes_mentioning(str(home)) if " engine " in line
+    ]
+
+
+def test_attach_restarts_an_engine_that_dies_under_it(isolated_home: Path) -> None:
+    """`careline attach` serves a running engine; when that engine dies, it starts a
+    new one as `careline run` would, instead of staying offline for good."""
+    env = _console_env(free_udp_port())
+    careline = [sys.executable, "-m", "console"]
+    first = TmuxSession([*careline, "run"], env)
+    second: TmuxSession | None = None
+    try:
+        first.wait_for("phone online", 30)
+        first.kill()  # the terminal goes; the engine stays
+        time.sleep(1.0)
+        [engine] = _engine_pids(isolated_home)
+        second = TmuxSession([*careline, "attach"], env)
+        second.wait_for("phone online", 30)
+        os.kill(engine, signal.SIGKILL)
+        second.wait_for("phone offline", 10)
+        second.wait_for("phone online", 30)
+        pids = _engine_pids(isolated_home)
+        assert len(pids) == 1
+        assert pids != [engine]
+    finally:
+        first.kill()
+        if second is not None:
+            second.kill()
+        for line in processes_mentioning(str(isolated_home)):
+            os.kill(int(line.split(":", 1)[0]), signal.SIGTERM)
+
+
+def test_a_power_cut_mid_call_is_closed_as_lost_and_wrapped_up_at_the_next_start(
+    tmp_path: Path, isolated_home: Path
+) -> None:
+    """Console and engine killed together (SIGKILL) mid-call: the next `careline run`
+    closes the call as lost, keeps its notes and opens its wrap-up."""
+    port = free_udp_port()
+    env = _console_env(port)
+    config = tmp_path / "console.yaml"  # names the console's process (console_pid)
+    config.write_text("wrap_up:\n  mode: optional\n", encoding="utf-8")
+    careline = [sys.executable, "-m", "console", "--config", str(config)]
+    first = TmuxSession([*careline, "run"], env)
+    second: TmuxSession | None = None
+    sipp: Sipp | None = None
+    store = isolated_home / "xdg_data_home" / "careline" / "careline.sqlite3"
+    try:
+        first.wait_for("phone online", 30)
+        sipp = Sipp(tmp_path, "uac_agent_hangs_up.xml", port)
+        first.wait_for("ringing", 15)
+        first.keys("a")
+        first.wait_for("talking", 10)
+        first.keys("n")
+        time.sleep(0.3)
+        first.keys("-l", "wants a call back about results")
+        deadline = time.monotonic() + 10
+        while stored_notes(store) != [("wants a call back about results",)]:
+            assert time.monotonic() < deadline, first.screen()
+            time.sleep(0.2)
+        for pid in [*_engine_pids(isolated_home), console_pid(str(config))]:
+            os.kill(pid, signal.SIGKILL)  # the power goes
+        sipp.stop()
+        first.kill()
+        second = TmuxSession([*careline, "run"], env)
+        screen = second.wait_for("CALL LOST", 30)  # its wrap-up is open
+        assert "wants a call back about results" in screen
+        with sqlite3.connect(store) as db:
+            rows = db.execute("SELECT end_reason, answered_at IS NOT NULL FROM calls").fetchall()
+        assert rows == [("lost", 1)]
+    finally:
+        first.kill()
+        if second is not None:
+            second.kill()
+        if sipp is not None:
+            sipp.stop()
+        for line in processes_mentioning(str(isolated_home)):
+            os.kill(int(line.split(":", 1)[0]), signal.SIGTERM)

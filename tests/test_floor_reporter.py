@@ -16,13 +16,17 @@ async def test_state_changes_and_heartbeats(tmp_path: Path) -> None:
     store = await Store.open(tmp_path / "s.sqlite3")
     try:
         reporter = FloorReporter(InteractionStore(store), "alice", "Alice", lambda: now[0])
-        ready = AgentState(availability="available")
+        ready = AgentState(phone_online=True, availability="available")
 
         await reporter.agent_state(ready, None, heartbeat_s=60)
         await reporter.agent_state(ready, None, heartbeat_s=60)  # same, too soon: nothing
         now[0] += timedelta(seconds=61)
         await reporter.agent_state(ready, None, heartbeat_s=60)  # quiet a minute: heartbeat
-        await reporter.agent_state(AgentState(availability="not_ready", reason="Break"), None)
+        await reporter.agent_state(
+            AgentState(phone_online=True, availability="not_ready", reason="Break"), None
+        )
+        # The phone goes: offline for the floor, whatever the agent chose.
+        await reporter.agent_state(AgentState(phone_online=False, availability="available"), None)
 
         rows = await store.fetch_all(
             "SELECT json_extract(payload, '$.availability'), json_extract(payload, '$.at') "
@@ -34,4 +38,5 @@ async def test_state_changes_and_heartbeats(tmp_path: Path) -> None:
         ("available", "2026-11-26T10:00:00.000Z"),
         ("available", "2026-11-26T10:01:01.000Z"),
         ("not_ready", "2026-11-26T10:01:01.000Z"),
+        ("offline", "2026-11-26T10:01:01.000Z"),
     ]

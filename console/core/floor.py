@@ -70,7 +70,10 @@ class FloorReporter:
         (with ``heartbeat_s``) if nothing was published for that long: supervisors
         tell a quiet console from a lost one by it."""
         on_call = active is not None
-        key = (agent.availability, agent.reason, on_call)
+        # No phone, no calls: the floor sees the agent offline whatever they chose.
+        availability = agent.availability if agent.phone_online else "offline"
+        reason = agent.reason if agent.phone_online else "phone offline"
+        key = (availability, reason, on_call)
         now = self._clock()
         quiet = self._last_at is None or (
             heartbeat_s is not None and (now - self._last_at).total_seconds() >= heartbeat_s
@@ -82,8 +85,8 @@ class FloorReporter:
         payload: dict[str, Any] = {
             "agent_id": self.agent_id,
             "agent_name": self.agent_name,
-            "availability": agent.availability,
-            "reason": agent.reason,
+            "availability": availability,
+            "reason": reason,
             "since": self._utc(agent.since) if agent.since else None,
             "on_call": on_call,
             "call_since": self._utc(active.answered_at)

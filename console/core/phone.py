@@ -93,7 +93,8 @@ class PhoneClient:
         self.attached = False
         """True when serving an engine an earlier console left running."""
         self.attach_only = False
-        """Never spawn: only attach to a running engine (``careline attach``)."""
+        """Do not spawn the first engine: only attach to a running one (``careline
+        attach``); cleared once attached, so a dead engine is restarted."""
 
     # ------------------------------------------------------------------ control
     def start(self) -> None:
@@ -178,6 +179,9 @@ class PhoneClient:
             # detach): take over its calls instead of starting a second one.
             self.process = None
             self.attached = True
+            # Only the first engine must be found running (``careline attach``):
+            # one that dies under this console is restarted as ``careline run`` does.
+            self.attach_only = False
             self._writer = attached[1]
             try:
                 await self._read(attached[0])
