@@ -235,3 +235,26 @@ async def test_quit_with_a_live_call_asks_first(
     assert app.is_running
     await pilot.press("d")
     assert sipp.wait() == 0, sipp.report()
+
+
+async def test_a_call_turned_away_is_in_the_history_and_on_the_floor(
+    console: tuple[CarelineApp, Pilot[int]], tmp_path: Path
+) -> None:
+    """A caller refused with 480 while the agent is not ready leaves a trace: a
+    history row saying why, and a turned_away floor event with the reason."""
+    app, pilot = console
+    await app.phone.command("availability", state="not_ready", reason="Lunch")
+    sipp = Sipp(tmp_path, "uac_queue_call.xml", sip_port(app), callers=[("Eve", "+15550123")])
+    assert sipp.wait() == 0, sipp.report()
+    history = app.agent_screen.query_one(CallHistory)
+    await wait_for(pilot, lambda: history.row_count == 1, 5, "history row")
+    assert "turned away (you were not ready)" in screen_text(app)
+    rows = await app.store.fetch_all(
+        "SELECT caller_name, end_reason, end_detail, sip_status, queue FROM calls"
+    )
+    assert rows == [("Eve", "turned_away", "agent not_ready", 480, "nurse-line")]
+    events = await app.store.fetch_all(
+        "SELECT json_extract(payload, '$.event'), json_extract(payload, '$.reason'), "
+        "json_extract(payload, '$.queue') FROM outbox WHERE kind = 'call_event'"
+    )
+    assert [tuple(e) for e in events] == [("turned_away", "agent not_ready", "nurse-line")]
