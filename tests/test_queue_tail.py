@@ -7,6 +7,7 @@ import json
 import os
 import queue
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -255,3 +256,47 @@ def test_hub_tail_survives_a_killed_connection(hub: Hub) -> None:
     finally:
         proc.send_signal(signal.SIGINT)
         assert proc.wait(10) == 0
+
+
+def test_a_refused_login_ends_the_tail_with_status_2(hub: Hub) -> None:
+    """A wrong password is a configuration error: one line, exit 2, no retrying."""
+    hub.add_supervisor("sup")
+    wrong = hub.dsn("sup", "not-the-password")
+    done = subprocess.run(
+        [sys.executable, "-m", "console", "queue", "tail", "--dsn", wrong],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert done.stderr.splitlines() == [
+        f"careline: the hub refused the login of sup to {hub.dbname}: password authentication "
+        "failed; check the DSN and the password (hub.password_file, PGPASSWORD or ~/.pgpass)"
+    ]
+
+
+def test_an_unreachable_hub_is_retried(procs: list[subprocess.Popen[str]]) -> None:
+    """Nothing listens on the port: the tail says so once and keeps trying."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    dsn = f"host=127.0.0.1 port={port} dbname=careline user=sup password=x connect_timeout=2"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "console", "queue", "tail", "--dsn", dsn],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    procs.append(proc)
+    time.sleep(4)
+    assert proc.poll() is None  # still retrying
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(10) == 0
+    assert proc.stderr is not None
+    errors = proc.stderr.read()
+    assert errors.startswith("careline: hub unreachable (")
+    assert errors.count("hub unreachable") == 1
+    assert "Traceback" not in errors

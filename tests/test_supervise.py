@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import sys
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -19,6 +21,7 @@ from textual.pilot import Pilot
 from console.floor_view.app import LiveTable, SupervisorApp, create_supervisor
 from console.floor_view.source import HubFloor
 from tests.pg import Hub
+from tests.tmux import TmuxSession
 
 NOW = datetime(2026, 11, 26, 10, 0, 0, tzinfo=UTC)
 
@@ -244,3 +247,36 @@ async def test_wallboard_over_the_hub(hub: Hub) -> None:
             await pilot.pause(0.05)
         assert cells(app, "#agents")[-1][:2] == ["Bo", "not ready"]
         await pilot.press("q")
+
+
+async def test_a_refused_login_closes_the_wallboard_with_status_2(hub: Hub) -> None:
+    hub.add_supervisor("sup")
+    wrong = hub.dsn("sup", "not-the-password")
+
+    async def open_hub() -> HubFloor:
+        return HubFloor(wrong)
+
+    app = create_supervisor(open_hub, clock=lambda: NOW)
+    async with app.run_test(size=(120, 30)) as pilot:
+        for _ in range(200):
+            if app.return_code is not None:
+                break
+            await pilot.pause(0.05)
+    assert app.return_code == 2
+    assert "password authentication failed" in str(app.refusal)
+
+
+def test_supervise_with_a_wrong_password_says_so_and_exits_2(hub: Hub) -> None:
+    """The real CLI in a real terminal: the error is printed after the screen is restored."""
+    hub.add_supervisor("sup")
+    wrong = hub.dsn("sup", "not-the-password")
+    session = TmuxSession(
+        [sys.executable, "-m", "console", "supervise", "--dsn", wrong], dict(os.environ)
+    )
+    try:
+        screen = session.wait_for("CARELINE-EXIT", timeout=30)
+    finally:
+        session.kill()
+    assert "CARELINE-EXIT 2" in screen
+    assert "careline: the hub refused the login of sup" in screen
+    assert "Traceback" not in screen

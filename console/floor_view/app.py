@@ -27,7 +27,7 @@ from textual.widgets import DataTable, Footer, Static
 from textual.widgets.data_table import ColumnKey
 
 from console.core.text import safe_text
-from console.floor_view.source import FloorSource, HubFloor
+from console.floor_view.source import FloorSource, HubFloor, HubLoginRefusedError
 from console.floor_view.stats import (
     AgentRow,
     FloorState,
@@ -200,6 +200,8 @@ class SupervisorApp(App[int]):
         self.source: FloorSource | None = None
         self.source_news = ""
         """The latest news about the hub connection ("" when there is none)."""
+        self.refusal: HubLoginRefusedError | None = None
+        """Why the hub refused the login, when it did (the app exits with 2)."""
 
     def compose(self) -> ComposeResult:
         """Status line, queues, sparkline, agents, alerts, help, footer."""
@@ -219,6 +221,14 @@ class SupervisorApp(App[int]):
         self.set_interval(self.refresh_s, self._tick)
 
     async def _follow(self) -> None:
+        try:
+            await self._read()
+        except HubLoginRefusedError as exc:
+            # No retry can fix it: leave, and let the CLI say why on a clean screen.
+            self.refusal = exc
+            self.exit(return_code=2)
+
+    async def _read(self) -> None:
         self.source = source = await self._open_source()
         if isinstance(source, HubFloor):
             source.on_status = self._source_status

@@ -3,7 +3,9 @@
 With ``--dsn`` both read the hub; without, this machine's local store (the
 outbox its console writes, every row of it this workstation's agent's:
 ``agent.id``), so an after-hours machine is supervised without PostgreSQL.
-No Textual import here: the tail never loads it.
+A hub that refuses the login ends either with a one-line error and exit
+status 2 (a configuration error). No Textual import here: the tail never
+loads it.
 """
 
 from __future__ import annotations
@@ -145,4 +147,6 @@ def run_supervise(args: argparse.Namespace, config: CarelineConfig) -> int:
         source_opener(args, config), queue=args.queue, thresholds=thresholds(config)
     )
     app.run()
+    if app.refusal is not None:
+        raise app.refusal  # the CLI prints it and exits 2, after the screen is restored
     return 0

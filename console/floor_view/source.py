@@ -11,6 +11,10 @@ readers report it and move past it. Whose event a row is comes from where it
 was written (the hub login; locally, this workstation's agent), never from
 the payload.
 
+A hub that refuses the login (wrong password, unknown user or database) is a
+configuration error, :class:`HubLoginRefusedError`; a hub that cannot be reached
+is retried for as long as it takes.
+
 This module is plain Python (no Textual): ``careline queue tail`` runs it
 without a UI.
 """
@@ -26,8 +30,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from console.core.config import AgentConfig
+from console.core.config import AgentConfig, ConfigError
 from console.core.store import Store, StoreKey
+from console.core.text import safe_text
 from console.floor_view.rows import (
     MAX_PAYLOAD_BYTES,
     BadRow,
@@ -51,6 +56,10 @@ __all__ = ["BadRow", "FloorEvent", "FloorRecord", "FloorSource", "HubFloor", "Lo
 
 DEFAULT_AGENT_ID = AgentConfig().id
 """The agent of a workstation whose configuration names none."""
+
+
+class HubLoginRefusedError(ConfigError):
+    """The hub refused the login: retrying cannot help, the configuration must change."""
 
 
 class FloorSource(Protocol):
@@ -162,7 +171,8 @@ class HubFloor:
     the catch-up queries. When either drops, both are reopened with capped
     exponential backoff and jitter; the caller's next ``events_after(last)``
     resumes where it left off. The methods never raise for a lost hub: they
-    keep reconnecting (``on_status`` hears "connected"/"reconnecting").
+    keep reconnecting (``on_status`` hears "connected"/"reconnecting"). A
+    refused login raises :class:`HubLoginRefusedError` instead: no retry fixes it.
 
     Reading ``seq > last`` misses nothing because the hub hands out seqs
     under a transaction lock held until commit (``careline.next_in_order``):
@@ -204,6 +214,9 @@ class HubFloor:
                 await listen.execute(f"LISTEN {CHANNEL}")
             except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
                 await self._drop()
+                refusal = login_refusal(exc, self.dsn)
+                if refusal is not None:
+                    raise HubLoginRefusedError(refusal) from None
                 if not failed:
                     self.on_status(f"hub unreachable ({_first_line(exc)}); retrying")
                 failed = True
@@ -282,6 +295,41 @@ class HubFloor:
     async def close(self) -> None:
         """Close both connections."""
         await self._drop()
+
+
+# libpq reports a refused login as a connection failure without a SQLSTATE:
+# its message tells it from a hub that is down.
+_REFUSALS = (
+    ("password authentication failed", "password authentication failed"),
+    ("no password supplied", "no password was given"),
+    ("no pg_hba.conf entry", "the hub does not accept this login from here (pg_hba.conf)"),
+    ("is not permitted to log in", "the role may not log in"),
+    ("does not exist", "the user or database does not exist"),
+)
+_REFUSED_STATES = ("28P01", "28000", "3D000")
+
+
+def login_refusal(exc: Exception, dsn: str) -> str | None:
+    """One line saying why the hub refused the login of ``dsn``, or None when the
+    failure is not about the login (the hub is down or unreachable: retry)."""
+    from psycopg.conninfo import conninfo_to_dict
+
+    text = str(exc)
+    what = next((phrase for needle, phrase in _REFUSALS if needle in text), None)
+    if what is None:
+        if getattr(exc, "sqlstate", None) not in _REFUSED_STATES:
+            return None
+        what = "the login was refused"
+    try:
+        params = conninfo_to_dict(dsn)
+    except Exception:  # an unparsable DSN would not have got this far; name nobody
+        params = {}
+    user = safe_text(params.get("user") or "(default user)", 64)
+    dbname = safe_text(params.get("dbname") or "(default database)", 64)
+    return (
+        f"the hub refused the login of {user} to {dbname}: {what}; check the DSN and the "
+        "password (hub.password_file, PGPASSWORD or ~/.pgpass)"
+    )
 
 
 def _first_line(exc: BaseException) -> str:

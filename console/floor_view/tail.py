@@ -26,7 +26,8 @@ seq and what is wrong (``careline: seq 42: bad floor row ignored (payload is a
 list, not an object)``), never its content, and the tail goes on.
 
 Exit status: 0 on SIGINT (Ctrl-C), 141 (128 + SIGPIPE) when the reader of
-the pipe went away (``| head``), with no traceback either way.
+the pipe went away (``| head``), with no traceback either way; 2 when the hub
+refuses the login (raised as a configuration error for the CLI to report).
 """
 
 from __future__ import annotations
