@@ -240,3 +240,28 @@ def test_cli_exit_codes(tmp_path: Path) -> None:
     listed = careline("scripts", "list")
     assert listed.returncode == 0
     assert "script  general-information v1: General information (default)" in listed.stdout
+
+
+def _chain(count: int, back_to: int) -> str:
+    """Steps s0 … s(count-1), each going to the next, the last going back to ``back_to``."""
+    steps = "".join(
+        f"  - {{id: s{n}, next: s{n + 1 if n + 1 < count else back_to}}}\n" for n in range(count)
+    )
+    return HEADER + "steps:\n" + steps
+
+
+def test_a_long_loop_is_reported_without_exhausting_the_stack(tmp_path: Path) -> None:
+    # Before: the loop search recursed once per step (RecursionError past ~1,000 steps).
+    [problem] = problems(tmp_path, _chain(1000, 990))
+    assert problem == (
+        f"{tmp_path}/demo.yaml:996: steps[990].id: loop without exit: "
+        + " → ".join(f"s{n}" for n in [*range(990, 1000), 990])
+        + " never reaches an end"
+    )
+
+
+def test_a_script_of_thousands_of_steps_is_refused_not_analysed(tmp_path: Path) -> None:
+    assert problems(tmp_path, _chain(1001, 0)) == [
+        f"{tmp_path}/demo.yaml:5: steps: more than 1,000 steps: split the script "
+        "(not checked further)"
+    ]

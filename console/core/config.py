@@ -27,12 +27,15 @@ from pydantic import (
     model_validator,
 )
 
+from console.core.bounded_load import LimitError, Limits, compose_yaml, read_text
 from console.core.paths import default_config_file
 from console.core.store import StoreKey
 from sip.codecs import DEFAULT_CODECS, RISKY, check_name
 
 ENV_PREFIX = "CARELINE_"
 ENV_NAME = r"^[A-Z_][A-Z0-9_]*$"
+CONFIG_LIMITS = Limits(max_bytes=1_000_000)
+"""A configuration is a few kilobytes: past these it is a mistake or an attack, not a config."""
 
 
 class ConfigError(Exception):
@@ -518,14 +521,17 @@ class _Source:
     def __init__(self, path: Path) -> None:
         self.path = path
         try:
-            text = path.read_text(encoding="utf-8")
+            text = read_text(path, CONFIG_LIMITS.max_bytes)
         except FileNotFoundError:
             raise ConfigError(f"{path}: file not found") from None
+        except LimitError as exc:
+            raise ConfigError(f"{path}: {exc} for a configuration file") from None
         except (OSError, UnicodeDecodeError) as exc:
             raise ConfigError(f"{path}: cannot read: {exc}") from None
         try:
-            node = yaml.compose(text, Loader=yaml.SafeLoader)
-            data = yaml.safe_load(text)
+            node, data = compose_yaml(text, CONFIG_LIMITS)
+        except LimitError as exc:
+            raise ConfigError(f"{path}: {exc}") from None
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark
             where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "?"
@@ -573,7 +579,9 @@ def _env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
             continue
         section, _, field = name[len(ENV_PREFIX) :].lower().partition("__")
         try:
-            value = yaml.safe_load(raw) if raw.strip() else None
+            value = compose_yaml(raw, CONFIG_LIMITS)[1] if raw.strip() else None
+        except LimitError as exc:
+            raise ConfigError(f"environment variable {name}: {exc}") from None
         except yaml.YAMLError:
             value = raw
         overrides.setdefault(section, {})[field] = value

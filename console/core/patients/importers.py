@@ -43,12 +43,20 @@ import codecs
 import csv
 import json
 import re
+import stat
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, Literal
 
+from console.core.bounded_load import (
+    BoundedLines,
+    LimitError,
+    LineTooLongError,
+    loads_json,
+    read_text,
+)
 from console.core.patients.fhir_clinical import CLINICAL_TYPES, clinical_from_fhir
 from console.core.patients.phones import normalise
 from console.core.patients.records import (
@@ -65,8 +73,10 @@ __all__ = [
     "ImportFileError",
     "ImportSource",
     "RecordError",
+    "Positioned",
     "open_source",
     "patient_from_fhir",
+    "read_positioned",
     "read_source",
     "record_from_fhir",
 ]
@@ -79,8 +89,20 @@ INTERPRETER_EXTENSION = "http://hl7.org/fhir/StructureDefinition/patient-interpr
 Format = Literal["fhir", "ndjson", "csv"]
 FORMATS: tuple[Format, ...] = ("fhir", "ndjson", "csv")
 
+MAX_FILE_BYTES = 4 << 30
+"""Largest import file. CSV and NDJSON are read a line at a time, so this bounds only
+the time an import takes; a JSON document has the lower limit below."""
+MAX_DOCUMENT_BYTES = 64 << 20
+"""Largest JSON document (a Bundle or an array), which is parsed whole: a larger export
+is NDJSON, one resource per line, as FHIR bulk export writes it."""
+MAX_LINE_CHARS = 1 << 20
+"""Longest CSV or NDJSON line: one record is a few kilobytes."""
+MAX_DEPTH = 64
+"""Deepest JSON nesting: a FHIR resource nests a dozen levels, a Bundle two more."""
+
 _FHIR_DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
 _CHUNK = 1 << 20
+_SNIFF_CHARS = 1 << 16
 
 
 class ImportFileError(Exception):
@@ -97,22 +119,48 @@ class ImportSource:
     """Records expected (lines or Bundle entries), for progress; None if unknown."""
 
 
+Positioned = tuple[str, ImportItem | Rejection]
+"""A record and where it is in its file (``line N``, ``entry N``, ``item N``)."""
+
+
 def open_source(path: Path, fmt: Format | Literal["auto"] = "auto") -> ImportSource:
-    """Check that ``path`` is readable UTF-8 and work out its format and size.
+    """Check that ``path`` is a readable UTF-8 file within the limits; work out its format and size.
 
     Raises :class:`ImportFileError` with a message fit for the user.
     """
+    size = _check_file(path)
     lines = _check_utf8(path)
     if fmt == "auto":
         fmt = _detect(path)
     total: int | None
     if fmt == "fhir":
+        if size > MAX_DOCUMENT_BYTES:
+            raise ImportFileError(
+                f"{path}: a JSON document larger than the limit of {MAX_DOCUMENT_BYTES:,} bytes "
+                "(it is read whole): export NDJSON instead, one resource per line"
+            )
         total = None  # known once the Bundle is parsed
     elif fmt == "csv":
         total = max(lines - 1, 0)
     else:
         total = lines
     return ImportSource(path, fmt, total)
+
+
+def _check_file(path: Path) -> int:
+    """The size of ``path``, a regular file within :data:`MAX_FILE_BYTES`."""
+    try:
+        info = path.stat()
+    except OSError as exc:
+        raise ImportFileError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    # A device or a FIFO has no end to check and cannot be read a second time.
+    if not stat.S_ISREG(info.st_mode):
+        raise ImportFileError(
+            f"{path}: not a regular file (an import reads its file twice: save it to a file first)"
+        )
+    if info.st_size > MAX_FILE_BYTES:
+        raise ImportFileError(f"{path}: larger than the limit of {MAX_FILE_BYTES:,} bytes")
+    return info.st_size
 
 
 def _check_utf8(path: Path) -> int:
@@ -123,10 +171,16 @@ def _check_utf8(path: Path) -> int:
     """
     decoder = codecs.getincrementaldecoder("utf-8")(errors="strict")
     newlines = 0
+    size = 0
     last = b""
     try:
         with path.open("rb") as handle:
             while chunk := handle.read(_CHUNK):
+                size += len(chunk)
+                if size > MAX_FILE_BYTES:  # it grew since it was checked
+                    raise ImportFileError(
+                        f"{path}: larger than the limit of {MAX_FILE_BYTES:,} bytes"
+                    )
                 pending = len(decoder.getstate()[0])
                 try:
                     decoder.decode(chunk)
@@ -148,72 +202,108 @@ def _check_utf8(path: Path) -> int:
 
 
 def _detect(path: Path) -> Format:
-    suffix = path.suffix.lower()
-    if suffix in (".ndjson", ".jsonl"):
-        return "ndjson"
-    if suffix == ".csv":
-        return "csv"
+    """The format from the content (the name may lie): JSON starts with ``{`` or ``[``."""
     with path.open(encoding="utf-8-sig") as handle:
-        first = handle.readline()
-    if not first.lstrip().startswith("{"):
-        return "csv"
-    try:
-        json.loads(first)
-    except ValueError:
-        return "fhir"  # a JSON document over several lines: a Bundle
-    # One object on the first line: NDJSON, unless the whole file is that one line
-    return "fhir" if suffix == ".json" else "ndjson"
+        start = handle.read(_SNIFF_CHARS).lstrip()[:1]
+        if start == "[":
+            return "fhir"  # a JSON array of resources
+        if start != "{":
+            return "csv"
+        if path.suffix.lower() in (".ndjson", ".jsonl"):
+            return "ndjson"
+        handle.seek(0)
+        try:
+            first = next(BoundedLines(handle, MAX_LINE_CHARS), "")
+            resource = loads_json(first, MAX_DEPTH)
+        except ValueError:  # not JSON on its own, too deep or too long: one document
+            return "fhir"
+    # One object on the first line: a one-line Bundle, else the first NDJSON resource
+    bundle = isinstance(resource, dict) and resource.get("resourceType") == "Bundle"
+    return "fhir" if bundle else "ndjson"
 
 
 def read_source(
     source: ImportSource, region: str, *, today: date | None = None
 ) -> Iterator[ImportItem | Rejection]:
     """Every record of ``source``, good or rejected, in file order."""
+    positioned = read_positioned(source, region, today=today)
+    return (item for _, item in positioned)
+
+
+def read_positioned(
+    source: ImportSource, region: str, *, today: date | None = None
+) -> Iterator[Positioned]:
+    """Every record of ``source`` with its position, in file order.
+
+    A JSON document is parsed here, so its problems raise
+    :class:`ImportFileError` at once; CSV and NDJSON are read as iterated.
+    """
     today = today or datetime.now(UTC).date()
     if source.format == "csv":
         return _read_csv(source.path, region, today)
     if source.format == "ndjson":
         return _read_ndjson(source.path, region, today)
-    return _read_bundle(source.path, region, today)
+    return _read_document(source.path, region, today)
 
 
-def _read_bundle(path: Path, region: str, today: date) -> Iterator[ImportItem | Rejection]:
+def _read_document(path: Path, region: str, today: date) -> Iterator[Positioned]:
     try:
-        with path.open(encoding="utf-8-sig") as handle:
-            bundle = json.load(handle)
+        text = read_text(path, MAX_DOCUMENT_BYTES).removeprefix("\ufeff")
+        document = loads_json(text, MAX_DEPTH)
+    except LimitError as exc:
+        raise ImportFileError(f"{path}: {exc}") from None
     except json.JSONDecodeError as exc:
         raise ImportFileError(
             f"{path}: not JSON (line {exc.lineno} column {exc.colno}: {exc.msg})"
         ) from None
+    except UnicodeDecodeError:
+        raise ImportFileError(f"{path}: not UTF-8 text") from None
     except OSError as exc:
         raise ImportFileError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    if not isinstance(bundle, dict) or bundle.get("resourceType") != "Bundle":
-        raise ImportFileError(f"{path}: not a FHIR Bundle (expected resourceType 'Bundle')")
-    entries = bundle.get("entry", [])
+    if isinstance(document, list):
+        return _array_items(path, document, region, today)
+    if not isinstance(document, dict) or document.get("resourceType") != "Bundle":
+        raise ImportFileError(
+            f"{path}: not a FHIR Bundle (expected resourceType 'Bundle') "
+            "nor a JSON array of resources"
+        )
+    entries = document.get("entry", [])
     if not isinstance(entries, list):
         raise ImportFileError(f"{path}: the Bundle's entry is not a list")
     return _bundle_entries(path, entries, region, today)
 
 
+def _array_items(path: Path, items: list[Any], region: str, today: date) -> Iterator[Positioned]:
+    for index, resource in enumerate(items):
+        position = f"item {index}"
+        if not isinstance(resource, dict):
+            yield position, Rejection(str(path), position, "not a JSON object")
+            continue
+        yield position, _from_fhir(path, position, resource, region, today)
+
+
 def _bundle_entries(
     path: Path, entries: list[Any], region: str, today: date
-) -> Iterator[ImportItem | Rejection]:
+) -> Iterator[Positioned]:
     urls = _bundle_patient_urls(entries)
     for index, entry in enumerate(entries):
         position = f"entry {index}"
         resource = entry.get("resource") if isinstance(entry, dict) else None
         if not isinstance(resource, dict):
-            yield Rejection(str(path), position, "entry has no resource object")
+            yield position, Rejection(str(path), position, "entry has no resource object")
             continue
         full_url = entry.get("fullUrl")
-        yield _from_fhir(
-            path,
+        yield (
             position,
-            resource,
-            region,
-            today,
-            full_url=full_url if isinstance(full_url, str) else None,
-            urls=urls,
+            _from_fhir(
+                path,
+                position,
+                resource,
+                region,
+                today,
+                full_url=full_url if isinstance(full_url, str) else None,
+                urls=urls,
+            ),
         )
 
 
@@ -237,21 +327,37 @@ def _bundle_patient_urls(entries: list[Any]) -> dict[str, str]:
     return urls
 
 
-def _read_ndjson(path: Path, region: str, today: date) -> Iterator[ImportItem | Rejection]:
+def _read_ndjson(path: Path, region: str, today: date) -> Iterator[Positioned]:
     with path.open(encoding="utf-8-sig") as handle:
-        for number, line in enumerate(handle, start=1):
+        lines = BoundedLines(handle, MAX_LINE_CHARS)
+        while True:
+            try:
+                line = next(lines)
+            except StopIteration:
+                return
+            except LineTooLongError as exc:
+                position = f"line {exc.number}"
+                yield position, Rejection(str(path), position, _TOO_LONG)
+                continue
             if not line.strip():
                 continue
-            position = f"line {number}"
+            position = f"line {lines.number}"
             try:
-                resource = json.loads(line)
+                resource = loads_json(line, MAX_DEPTH)
+            except LimitError as exc:
+                yield position, Rejection(str(path), position, exc.reason)
+                continue
             except json.JSONDecodeError as exc:
-                yield Rejection(str(path), position, f"not JSON ({exc.msg} at column {exc.colno})")
+                reason = f"not JSON ({exc.msg} at column {exc.colno})"
+                yield position, Rejection(str(path), position, reason)
                 continue
             if not isinstance(resource, dict):
-                yield Rejection(str(path), position, "not a JSON object")
+                yield position, Rejection(str(path), position, "not a JSON object")
                 continue
-            yield _from_fhir(path, position, resource, region, today)
+            yield position, _from_fhir(path, position, resource, region, today)
+
+
+_TOO_LONG = f"longer than the limit of {MAX_LINE_CHARS:,} characters for one record"
 
 
 def _from_fhir(
@@ -421,13 +527,16 @@ _YES = {"yes", "y", "true", "1"}
 _NO = {"no", "n", "false", "0", ""}
 
 
-def _read_csv(path: Path, region: str, today: date) -> Iterator[ImportItem | Rejection]:
+def _read_csv(path: Path, region: str, today: date) -> Iterator[Positioned]:
     with path.open(encoding="utf-8-sig", newline="") as handle:
-        reader = csv.reader(handle)
+        lines = BoundedLines(handle, MAX_LINE_CHARS)
+        reader = csv.reader(lines)
         try:
             header = next(reader, None)
         except csv.Error as exc:
             raise ImportFileError(f"{path}: line 1: not CSV ({exc})") from None
+        except LineTooLongError:
+            raise ImportFileError(f"{path}: line 1: {_TOO_LONG}: not a CSV header") from None
         columns = [name.strip().lower() for name in header or []]
         if "mrn" not in columns:
             raise ImportFileError(
@@ -440,15 +549,23 @@ def _read_csv(path: Path, region: str, today: date) -> Iterator[ImportItem | Rej
             except StopIteration:
                 return
             except csv.Error as exc:
-                yield Rejection(str(path), f"line {reader.line_num}", f"not CSV ({exc})")
+                position = f"line {lines.number}"
+                yield position, Rejection(str(path), position, f"not CSV ({exc})")
+                continue
+            except LineTooLongError as exc:
+                position = f"line {exc.number}"
+                yield position, Rejection(str(path), position, _TOO_LONG)
                 continue
             if not any(cell.strip() for cell in row):
                 continue
+            position = f"line {lines.number}"
             fields = {name: cell.strip() for name, cell in zip(columns, row, strict=False)}
+            item: ImportItem | Rejection
             try:
-                yield _from_csv_row(fields, region, today)
+                item = _from_csv_row(fields, region, today)
             except RecordError as bad:
-                yield Rejection(str(path), f"line {reader.line_num}", str(bad))
+                item = Rejection(str(path), position, str(bad))
+            yield position, item
 
 
 def _from_csv_row(fields: dict[str, str], region: str, today: date) -> PatientRecord:

@@ -37,6 +37,9 @@ from console.core.scripts.placeholders import ANSWER_PREFIX, PLACEHOLDERS, slots
 
 RESERVED_FIELDS = frozenset({"disposition", "notes", "follow_up", "feedback_consent"})
 """Form value keys the wrap-up uses itself; a field cannot take these ids."""
+MAX_STEPS = 1000
+"""Most steps the cross checks look at: a call script has tens; a file of thousands is
+a mistake, and some checks take time that grows with the square of the step count."""
 
 
 def check_path(path: Path | None = None) -> list[Problem]:
@@ -76,6 +79,11 @@ def _unique_ids(library: Library) -> Iterator[Problem]:
 
 
 def _check_script(loaded: LoadedDocument, script: Script) -> Iterator[Problem]:
+    if len(script.steps) > MAX_STEPS:
+        yield loaded.problem(
+            ("steps",), f"more than {MAX_STEPS:,} steps: split the script (not checked further)"
+        )
+        return
     index = {step.id: number for number, step in reversed(list(enumerate(script.steps)))}
     unique = True
     for number, step in enumerate(script.steps):
@@ -218,28 +226,36 @@ def _check_graph(
                 ("steps", number, "id"),
                 f"step {step.id!r} is unreachable from the start step {script.start_id!r}",
             )
-    can_end = {s for s in steps if script.default_next(steps[s]) is None}
-    changed = True
-    while changed:
-        changed = False
-        for step_id, targets in edges.items():
-            if step_id not in can_end and any(t in can_end for t in targets):
-                can_end.add(step_id)
-                changed = True
-    stuck = reachable - can_end
+    stuck = reachable - _can_end(script, steps, edges)
+    loops = _loops(edges, stuck)
     reported: set[str] = set()
     for number, step in enumerate(script.steps):
-        if step.id in stuck and step.id not in reported and index[step.id] == number:
-            cycle = _cycle_from(step.id, edges, stuck)
-            if cycle is None:
-                continue  # leads into a loop reported at the loop's own first step
-            reported.update(
-                n for n in stuck if cycle[0] in _reach(n, edges) and n in _reach(cycle[0], edges)
-            )
-            yield loaded.problem(
-                ("steps", number, "id"),
-                "loop without exit: " + " → ".join([*cycle, cycle[0]]) + " never reaches an end",
-            )
+        first = loops.get(step.id)
+        if first is None or first in reported or index[step.id] != number:
+            continue  # on no loop (perhaps leading into one), or its loop is reported
+        reported.add(first)
+        members = {n for n, root in loops.items() if root == first}
+        cycle = _cycle_from(step.id, edges, members)
+        yield loaded.problem(
+            ("steps", number, "id"),
+            "loop without exit: " + " → ".join([*cycle, cycle[0]]) + " never reaches an end",
+        )
+
+
+def _can_end(script: Script, steps: dict[str, Step], edges: dict[str, list[str]]) -> set[str]:
+    """The steps from which some path reaches an end (walked backwards from the ends)."""
+    before: dict[str, list[str]] = {step_id: [] for step_id in steps}
+    for step_id, targets in edges.items():
+        for target in targets:
+            before[target].append(step_id)
+    can_end = {s for s in steps if script.default_next(steps[s]) is None}
+    todo = list(can_end)
+    while todo:
+        for step_id in before[todo.pop()]:
+            if step_id not in can_end:
+                can_end.add(step_id)
+                todo.append(step_id)
+    return can_end
 
 
 def _reach(start: str, edges: dict[str, list[str]]) -> set[str]:
@@ -254,24 +270,72 @@ def _reach(start: str, edges: dict[str, list[str]]) -> set[str]:
     return seen
 
 
-def _cycle_from(start: str, edges: dict[str, list[str]], within: set[str]) -> list[str] | None:
-    """A path start → … → start through ``within``, or None when start is on no loop."""
-    path: list[str] = [start]
-    seen: set[str] = {start}
+def _loops(edges: dict[str, list[str]], within: set[str]) -> dict[str, str]:
+    """The steps of ``within`` that lie on a loop inside it, each mapped to a name of
+    its loop (the strongly connected components with a cycle; Tarjan's algorithm,
+    without recursion, so thousands of steps in one loop cannot exhaust the stack)."""
+    order: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: dict[str, str] = {}
+    for root in sorted(within):
+        if root in order:
+            continue
+        order[root] = low[root] = len(order)
+        stack.append(root)
+        on_stack.add(root)
+        work = [(root, iter(edges[root]))]
+        while work:
+            node, targets = work[-1]
+            for target in targets:
+                if target not in within:
+                    continue
+                if target not in order:
+                    order[target] = low[target] = len(order)
+                    stack.append(target)
+                    on_stack.add(target)
+                    work.append((target, iter(edges[target])))
+                    break
+                if target in on_stack:
+                    low[node] = min(low[node], order[target])
+            else:
+                work.pop()
+                if work:
+                    parent = work[-1][0]
+                    low[parent] = min(low[parent], low[node])
+                if low[node] == order[node]:
+                    members: list[str] = []
+                    while not members or members[-1] != node:
+                        members.append(stack.pop())
+                        on_stack.discard(members[-1])
+                    if len(members) > 1 or node in edges[node]:
+                        found.update((member, node) for member in members)
+    return found
 
-    def walk(node: str) -> bool:
-        for target in edges[node]:
+
+def _cycle_from(start: str, edges: dict[str, list[str]], within: set[str]) -> list[str]:
+    """A path start → … → start through ``within`` (a loop that holds ``start``).
+
+    Depth first, in the order the steps name their targets, with a stack of
+    its own rather than recursion.
+    """
+    path = [start]
+    seen = {start}
+    pending = [iter(edges[start])]
+    while pending:
+        for target in pending[-1]:
             if target == start:
-                return True
+                return path
             if target in within and target not in seen:
                 seen.add(target)
                 path.append(target)
-                if walk(target):
-                    return True
-                path.pop()
-        return False
-
-    return path if walk(start) else None
+                pending.append(iter(edges[target]))
+                break
+        else:
+            pending.pop()
+            path.pop()
+    raise ValueError(f"{start!r} is on no loop inside the given steps")
 
 
 def _check_form(loaded: LoadedDocument, form: Form, library: Library) -> Iterator[Problem]:

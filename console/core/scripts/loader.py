@@ -18,14 +18,16 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from console.core.bounded_load import LimitError, Limits, compose_yaml, read_text
 from console.core.scripts.models import Document, Form, Script
 
 Loc = tuple[str | int, ...]
 """A position in a YAML document: keys and list indexes."""
 
 SUFFIXES = (".yaml", ".yml")
-# A script is a few kilobytes; anything this large is a mistake, not a script.
-MAX_BYTES = 1_000_000
+# A script is a few kilobytes and a few hundred values; past these limits a
+# file is a mistake or an attack, not a script (the console loads these too).
+LIMITS = Limits(max_bytes=1_000_000)
 
 
 def library_dir() -> Path:
@@ -169,9 +171,9 @@ class Library:
 def load_document(path: Path) -> LoadedDocument | list[Problem]:
     """One YAML file as a script or form, or the problems that stop it loading."""
     try:
-        if path.stat().st_size > MAX_BYTES:
-            return [Problem(path, None, "", f"file is larger than {MAX_BYTES} bytes")]
-        text = path.read_text(encoding="utf-8")
+        text = read_text(path, LIMITS.max_bytes)
+    except LimitError as exc:
+        return [Problem(path, None, "", f"file is {exc.reason}")]
     except FileNotFoundError:
         return [Problem(path, None, "", "file not found")]
     except UnicodeDecodeError:
@@ -179,8 +181,9 @@ def load_document(path: Path) -> LoadedDocument | list[Problem]:
     except OSError as exc:
         return [Problem(path, None, "", f"cannot read: {exc.strerror or exc}")]
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        node, data = compose_yaml(text, LIMITS)
+    except LimitError as exc:
+        return [Problem(path, exc.line, "", exc.reason)]
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         line = mark.line + 1 if mark else None
