@@ -115,7 +115,8 @@ def test_agent_time_in_state_call_duration_and_sync_age() -> None:
     feed.state("a1", "available", ago(300), on_call=True, call_since=z(ago(75)), team="east")
     feed.state("a2", "not_ready", ago(65), reason="Break [b]x[/b]")
     rows = {row.agent_id: row for row in folded(feed).agent_rows(NOW)}
-    assert (rows["a1"].in_state_s, rows["a1"].call_s, rows["a1"].team) == (300, 75, "east")
+    # On a call: in that state since the call began, not since she became available.
+    assert (rows["a1"].in_state_s, rows["a1"].call_s, rows["a1"].team) == (75, 75, "east")
     assert (rows["a2"].reason, rows["a2"].call_s, rows["a2"].sync_age_s) == (
         "Break [b]x[/b]",
         None,
@@ -171,3 +172,40 @@ def test_duration_text() -> None:
         "1:05",
         "1:02:05",
     ]
+
+
+def test_call_time_starts_at_the_answer_and_state_time_at_the_call() -> None:
+    """A console says "on call" as the agent picks up, before the answer, and says
+    nothing more for a minute: the answered call event starts the call clock."""
+    feed = Feed()
+    feed.add(
+        "agent_state",
+        "a1",
+        ago(20),
+        agent_name="Ann",
+        availability="available",
+        since=z(ago(300)),
+        on_call=True,
+        call_since=None,
+    )
+    feed.call("a1", "c1", "offered", ago(25))
+    feed.call("a1", "c1", "answered", ago(18), wait_s=7)
+    row = folded(feed).agent_rows(NOW)[0]
+    assert (row.on_call, row.call_s, row.in_state_s) == (True, 18, 18)
+
+    feed.call("a1", "c1", "ended", ago(10), wait_s=7, talk_s=8)
+    feed.state("a1", "available", ago(300), name="Ann")  # the console's next state
+    row = folded(feed).agent_rows(NOW)[0]
+    assert (row.on_call, row.call_s, row.in_state_s) == (False, None, 10)
+
+
+def test_waiting_now_is_the_current_count_not_the_minutes_peak() -> None:
+    feed = Feed()
+    for call in ("c1", "c2", "c3"):
+        feed.call("a1", call, "offered", ago(50))
+    feed.call("a1", "c1", "answered", ago(20), wait_s=30)
+    feed.call("a1", "c2", "abandoned", ago(10), wait_s=40)
+    state = folded(feed)
+    assert state.waiting_history(NOW)[-1] == 3  # the sparkline's bar: the minute's peak
+    assert state.waiting_now() == 1
+    assert (state.waiting_now("nurse"), state.waiting_now("billing")) == (1, 0)

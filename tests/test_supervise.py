@@ -158,7 +158,8 @@ async def test_wallboard_updates_rows_in_place_filters_and_sorts(hub: Hub) -> No
         ]
         agents = cells(app, "#agents")
         assert [row[0] for row in agents] == ["Ann Lee", "Di Evans", "Cy Diaz", "Bo [b]Chen[/b]"]
-        assert agents[0][1:5] == ["available · on call", "", "5:00", "1:15"]
+        # In state since the call began, not since she became available.
+        assert agents[0][1:5] == ["available · on call", "", "1:15", "1:15"]
         assert agents[3][2] == "Break �[31m"  # the escape is shown as a mark, never sent
         alerts = str(app.query_one("#alert-lines").render())
         assert "nurse-line: service level 50% under target 80%" in alerts
@@ -280,3 +281,84 @@ def test_supervise_with_a_wrong_password_says_so_and_exits_2(hub: Hub) -> None:
     assert "CARELINE-EXIT 2" in screen
     assert "careline: the hub refused the login of sup" in screen
     assert "Traceback" not in screen
+
+
+async def test_call_time_and_waiting_now_start_at_the_answer(hub: Hub) -> None:
+    last = await floor(hub)
+    app = make(hub)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot, last)
+        assert str(app.query_one("#spark").render()).endswith("now 2")
+        agents = Agents(hub)
+        # Di picks up (her console says "on call", not yet answered) ...
+        await agents.publish(
+            "agent_state",
+            "a4",
+            state_payload("a4", "Di Evans", "available", 30, on_call=6) | {"call_since": None},
+        )
+        # ... the call is answered 5 s ago, and her console says nothing more for a minute.
+        await agents.call("a4", "c4", "answered", 5, "billing", wait_s=45)
+        await settle(pilot, agents.last_seq)
+        di = next(row for row in cells(app, "#agents") if row[0] == "Di Evans")
+        assert di[1:5] == ["available · on call", "", "0:05", "0:05"]
+        # One call waits now; two did earlier in this minute (the sparkline's bar).
+        assert str(app.query_one("#spark").render()).endswith("now 1")
+        await pilot.press("q")
+
+
+async def busy_floor(hub: Hub) -> int:
+    """20 agents (the first 6 not heard from for 5 minutes) and 6 queues with a call each."""
+    agents = Agents(hub)
+    for n in range(20):
+        await agents.state(f"a{n:02d}", f"Agent {n:02d}", "available", 300 if n < 6 else 30)
+    for n in range(6):
+        await agents.call("a06", f"c{n}", "offered", 20, f"queue-{n}")
+    return agents.last_seq
+
+
+def visible_agents(app: SupervisorApp) -> int:
+    """Agent rows on screen without scrolling."""
+    table = app.query_one("#agents", LiveTable)
+    return max(min(table.row_count, table.scrollable_content_region.height - 1), 0)
+
+
+@pytest.mark.parametrize(("size", "fit"), [((80, 24), 13), ((160, 48), 20)])
+async def test_a_busy_floor_shows_most_agents_on_a_small_terminal(
+    hub: Hub, size: tuple[int, int], fit: int
+) -> None:
+    last = await busy_floor(hub)
+    app = make(hub)
+    async with app.run_test(size=size) as pilot:
+        await settle(pilot, last)
+        assert len(app.floor.alerts(NOW)) == 6
+        assert visible_agents(app) >= fit
+        await pilot.press("q")
+
+
+async def test_a_small_terminal_shows_a_few_alerts_and_a_shows_all(hub: Hub) -> None:
+    last = await busy_floor(hub)
+    app = make(hub)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot, last)
+        lines = str(app.query_one("#alert-lines").render()).splitlines()
+        assert lines == [
+            "Agent 00: no update for 5:00",
+            "Agent 01: no update for 5:00",
+            "+4 more alerts (a: show all)",
+        ]
+        view = str(app.query_one("#view").render())
+        assert view.startswith("Queue: all · Sort: state · Waiting ▁▁")
+        assert view.endswith("█  now 6")
+        await pilot.press("a")
+        await pilot.pause(0.1)
+        assert len(str(app.query_one("#alert-lines").render()).splitlines()) == 6
+        assert app.query_one("#alerts").region.height == 6
+        await pilot.press("a")
+        await pilot.pause(0.1)
+        assert app.query_one("#alerts").region.height == 3
+        await pilot.resize_terminal(120, 40)  # roomy again: the full layout, every alert
+        await pilot.pause(0.3)
+        assert app.check_action("toggle_alerts", ()) is False
+        assert app.query_one("#spark").display
+        assert len(str(app.query_one("#alert-lines").render()).splitlines()) == 6
+        await pilot.press("q")

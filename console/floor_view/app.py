@@ -8,6 +8,11 @@ timer catches up the rest, and redraws only when an event arrived or the
 shown second changed. Rows are updated in place by key;
 only the cells whose text changed are touched.
 
+Below :data:`COMPACT_HEIGHT` lines (80×24) the wallboard is compact, so
+that the agents get the room: the sparkline moves into the status line, the
+queue table shows a few queues (it scrolls), and the alerts lose their border
+and show :data:`COMPACT_ALERTS` lines (``a`` shows them all).
+
 Every name, reason and queue is untrusted: cells are :class:`rich.text.Text`
 (never markup) cleaned by :func:`console.core.text.safe_text`.
 """
@@ -19,7 +24,9 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
+from rich.cells import cell_len
 from rich.text import Text
+from textual import events
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
@@ -44,6 +51,12 @@ Clock = Callable[[], datetime]
 SORTS = ("state", "time", "name")
 """Agent orders ``s`` cycles through."""
 
+COMPACT_HEIGHT = 30
+"""Terminals with fewer lines get the compact layout."""
+
+COMPACT_ALERTS = 3
+"""Alert lines shown in the compact layout (unless ``a`` shows them all)."""
+
 _STATE_ORDER = {"available": 0, "wrap_up": 1, "not_ready": 2, "offline": 3}
 
 QUEUE_COLUMNS = (
@@ -67,10 +80,12 @@ AGENT_COLUMNS = (
 )
 
 HELP = (
-    "Waiting: the most calls waiting in each minute of the last hour (newest right).\n"
+    "Waiting: the most calls waiting in each minute of the last hour (newest right); "
+    "now: waiting at this moment.\n"
     "s  sort agents (state → time in state → name)\n"
     "f  filter by queue (all → each queue)\n"
     "t  filter by team (when agents report one)\n"
+    "a  every alert (small terminals show a few)\n"
     "?  this help      q  quit\n"
     "SL = answered within threshold / answered; SL+ab also counts abandoned calls."
 )
@@ -169,6 +184,13 @@ class SupervisorApp(App[int]):
         Binding("s", "cycle_sort", "Sort", id="supervise.sort", tooltip="Change the agent order"),
         Binding("f", "cycle_queue", "Queue", id="supervise.queue", tooltip="Filter by queue"),
         Binding("t", "cycle_team", "Team", id="supervise.team", tooltip="Filter by team"),
+        Binding(
+            "a",
+            "toggle_alerts",
+            "Alerts",
+            id="supervise.alerts",
+            tooltip="Show every alert, or a few to leave room for the agents",
+        ),
         Binding("question_mark", "toggle_help", "Help", id="supervise.help", tooltip="Keys"),
         Binding("q", "quit", "Quit", id="supervise.quit", tooltip="Close the wallboard"),
     ]
@@ -202,6 +224,8 @@ class SupervisorApp(App[int]):
         """The latest news about the hub connection ("" when there is none)."""
         self.refusal: HubLoginRefusedError | None = None
         """Why the hub refused the login, when it did (the app exits with 2)."""
+        self.all_alerts = False
+        """Show every alert even in the compact layout."""
 
     def compose(self) -> ComposeResult:
         """Status line, queues, sparkline, agents, alerts, help, footer."""
@@ -214,9 +238,15 @@ class SupervisorApp(App[int]):
         yield Static(HELP, id="help", markup=False)
         yield Footer()
 
+    @property
+    def compact(self) -> bool:
+        """Whether the terminal is small enough for the compact layout."""
+        return self.has_class("-compact")
+
     def on_mount(self) -> None:
         """Start reading events and the redraw timer."""
         self.query_one("#help").display = False
+        self._fit(self.size.height)
         self.run_worker(self._follow(), exclusive=True, group="floor")
         self.set_interval(self.refresh_s, self._tick)
 
@@ -242,6 +272,17 @@ class SupervisorApp(App[int]):
                     self._tick()
             else:
                 await source.wait(1.0)
+
+    def on_resize(self, event: events.Resize) -> None:
+        """Switch between the full and the compact layout."""
+        self._fit(event.size.height)
+
+    def _fit(self, height: int) -> None:
+        compact = height < COMPACT_HEIGHT
+        if compact != self.compact:
+            self.set_class(compact, "-compact")
+            self.refresh_bindings()
+        self._dirty = True
 
     def _source_status(self, news: str) -> None:
         # Never printed: stderr would land on the wallboard.
@@ -282,22 +323,25 @@ class SupervisorApp(App[int]):
                 {row.agent_id: agent_cells(row) for row in agents},
                 [row.agent_id for row in self._sorted(agents)],
             )
-            history = floor.waiting_history(now, queue)
-            spark = Text("Waiting ")
-            spark.append(sparkline(history))
-            spark.append(f"  now {history[-1] if history else 0}")
-            self.query_one("#spark", Static).update(spark)
-            alerts = floor.alerts(now, queue, team)
-            lines = Text("\n".join(safe_text(a.text, 100) for a in alerts) or "No alerts")
+            history = sparkline(floor.waiting_history(now, queue))
+            waiting = f"now {floor.waiting_now(queue)}"
+            self.query_one("#spark", Static).update(Text(f"Waiting {history}  {waiting}"))
+            alerts = [safe_text(alert.text, 100) for alert in floor.alerts(now, queue, team)]
             panel = self.query_one("#alerts")
             panel.set_class(bool(alerts), "-alerting")
             panel.border_title = f"Alerts ({len(alerts)})"
-            self.query_one("#alert-lines", Static).update(lines)
+            if self.compact and not self.all_alerts and len(alerts) > COMPACT_ALERTS:
+                more = len(alerts) - COMPACT_ALERTS + 1
+                alerts = [*alerts[: COMPACT_ALERTS - 1], f"+{more} more alerts (a: show all)"]
+            self.query_one("#alert-lines", Static).update(Text("\n".join(alerts) or "No alerts"))
             view = f"Queue: {safe_text(queue, 24) if queue else 'all'} · Sort: {self.sort_mode}"
             if floor.team_names():
                 view += f" · Team: {safe_text(team, 24) if team else 'all'}"
             if self.source_news:
                 view += f" · {safe_text(self.source_news, 60)}"
+            if self.compact:
+                view += " · "
+                view += _squeezed(history, waiting, self.size.width - 2 - cell_len(view))
             self.query_one("#view", Static).update(Text(view))
 
     def _sorted(self, agents: list[AgentRow]) -> list[AgentRow]:
@@ -311,9 +355,14 @@ class SupervisorApp(App[int]):
         )
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """The team filter exists only once some agent reports a team."""
+        """The team filter exists only once some agent reports a team; the alerts
+        toggle only in the compact layout."""
         del parameters
-        return action != "cycle_team" or bool(self.floor.team_names())
+        if action == "cycle_team":
+            return bool(self.floor.team_names())
+        if action == "toggle_alerts":
+            return self.compact
+        return True
 
     def _changed(self) -> None:
         self._dirty = True
@@ -335,10 +384,24 @@ class SupervisorApp(App[int]):
         self.team_filter = _next(self.floor.team_names(), self.team_filter)
         self._changed()
 
+    def action_toggle_alerts(self) -> None:
+        """Every alert, or a few (compact layout)."""
+        self.all_alerts = not self.all_alerts
+        self.set_class(self.all_alerts, "-all-alerts")
+        self._changed()
+
     def action_toggle_help(self) -> None:
         """Show or hide the key help."""
         panel = self.query_one("#help")
         panel.display = not panel.display
+
+
+def _squeezed(history: str, waiting: str, room: int) -> str:
+    """The sparkline's newest minutes and the waiting count in ``room`` cells."""
+    bars = room - len("Waiting   ") - len(waiting)
+    if bars < 5:
+        return f"waiting {waiting}"
+    return f"Waiting {history[-bars:]}  {waiting}"
 
 
 def _next(names: list[str], current: str | None) -> str | None:

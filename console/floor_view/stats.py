@@ -15,7 +15,11 @@ Definitions (``T`` = :attr:`Thresholds.sl_threshold_s`):
 - SL (abandon-inclusive) = answered within T / (answered + abandoned);
 - AHT = mean of talk + after-call work over ended calls (after-call work
   counts once the call is wrapped; an ended call not wrapped yet counts talk);
-- ACW = mean after-call work over wrapped calls.
+- ACW = mean after-call work over wrapped calls;
+- time in state: since the agent's availability, or the call it is on, or the
+  call it last ended, began, whichever is latest;
+- call duration: from the answer (the ``answered`` call event, or the state's
+  ``call_since``).
 
 A service level with nothing to divide by is ``None`` (shown as "–").
 """
@@ -80,6 +84,17 @@ class AgentStatus:
     last_event_at: datetime | None = None
     queues: set[str] = field(default_factory=set)
     """Queues this agent was offered calls from."""
+    talking: dict[str, datetime] = field(default_factory=dict)
+    """Calls answered and not ended yet: when each was answered."""
+    call_ended_at: datetime | None = None
+    """When the agent's last answered call ended."""
+
+    def state_began(self) -> datetime | None:
+        """When what the agent is doing now began: the availability, else the call
+        it is on or last ended, whichever is latest."""
+        moments = [self.since, self.call_since if self.on_call else self.call_ended_at]
+        known = [moment for moment in moments if moment is not None]
+        return max(known) if known else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +137,10 @@ class Alert:
     """The queue or agent id it is about."""
     text: str
     """One line for people (contains untrusted names: render literally)."""
+
+
+_MAX_TALKING = 16
+"""Answered calls remembered per agent (an agent talks on one and holds a few)."""
 
 
 def _mean(values: list[float]) -> float | None:
@@ -214,18 +233,44 @@ class FloorState:
         agent.since = parse_time(body.get("since"), event.at) if body.get("since") else event.at
         agent.on_call = body.get("on_call") is True
         call_since = body.get("call_since")
-        agent.call_since = (
-            parse_time(call_since, event.at) if agent.on_call and call_since else None
-        )
+        if not agent.on_call:
+            agent.call_since = None
+        elif call_since:
+            agent.call_since = parse_time(call_since, event.at)
+        else:
+            # A console reports "on call" as the agent picks up, before the
+            # answer; the answered call event says when the talk began.
+            agent.call_since = max(agent.talking.values(), default=None)
+        if agent.availability == "offline":
+            agent.talking.clear()
         if "team" in body:
             agent.team = _text(body.get("team"))
+
+    def _agent_call(self, agent: AgentStatus, call_id: str, kind: str, at: datetime) -> None:
+        """What a call event says about the agent: on a call since its answer, or not."""
+        if kind == "answered":
+            agent.talking[call_id] = at
+            if len(agent.talking) > _MAX_TALKING:  # ends lost: forget the oldest
+                del agent.talking[min(agent.talking, key=agent.talking.__getitem__)]
+            # The latest answer is the call talked on (the others are held).
+            if not agent.on_call or agent.call_since is None or at > agent.call_since:
+                agent.call_since = at
+            agent.on_call = True
+        elif kind == "ended":
+            agent.talking.pop(call_id, None)
+            agent.call_ended_at = at
+            agent.call_since = max(agent.talking.values(), default=None)
+            agent.on_call = agent.call_since is not None
 
     def _call_event(self, agent: AgentStatus, event: FloorEvent) -> None:
         body = event.payload
         call_id = _text(body.get("call_id"))
         kind = _text(body.get("event"))
         queue = _text(body.get("queue"))
-        if not call_id or (self.since is not None and event.at < self.since):
+        if not call_id:
+            return
+        self._agent_call(agent, call_id, kind, event.at)
+        if self.since is not None and event.at < self.since:
             return
         if queue:
             agent.queues.add(queue)
@@ -328,12 +373,18 @@ class FloorState:
                     availability=agent.availability,
                     on_call=agent.on_call,
                     reason=agent.reason,
-                    in_state_s=_age(now, agent.since),
+                    in_state_s=_age(now, agent.state_began()),
                     call_s=_age(now, agent.call_since) if agent.on_call else None,
                     sync_age_s=_age(now, agent.last_event_at),
                 )
             )
         return rows
+
+    def waiting_now(self, queue: str | None = None) -> int:
+        """Calls waiting now (in ``queue``, or in all)."""
+        if queue is not None:
+            return self._waiting.get(queue, 0)
+        return sum(self._waiting.values())
 
     def waiting_history(self, now: datetime, queue: str | None = None) -> list[int]:
         """Most calls waiting in each minute of the last hour (oldest first; ``now``'s last)."""
