@@ -33,6 +33,7 @@ from console.hub.sync import (
     hub_connector,
 )
 from tests.pg import Hub
+from tests.tiny_disk import TinyDisk
 
 AGENT = "agent-7"
 ROOT = Path(__file__).resolve().parent.parent
@@ -354,3 +355,42 @@ async def test_unreachable_hub_backs_off_per_row_and_goes_offline(store: Store) 
     assert tries == 1 + OFFLINE_AFTER
     assert (await sync.status()).state == "offline"
     assert {row[2] for row in await outbox(store)} == {1 + OFFLINE_AFTER}
+
+
+async def test_a_full_disk_pauses_the_sync_and_it_resumes_when_space_returns(
+    hub: Hub, tiny_disk: TinyDisk
+) -> None:
+    """The hub takes the records but the local mark cannot be written: the worker
+    keeps going (no dead task, no crash), and once space returns every row is
+    marked sent with nothing stored twice on the hub."""
+    store = await Store.open(tiny_disk.path / "careline.db")
+    await take_calls(store, 3)
+    sync = worker(store, hub, poll_interval=0.05, backoff_base=0.05, backoff_cap=0.2)
+    tiny_disk.fill()
+    task = asyncio.create_task(sync.run())
+    try:
+        await asyncio.sleep(1.0)
+        assert not task.done()
+        assert all(sent is None for _, sent, *_ in await outbox(store))
+        tiny_disk.free()
+        async with asyncio.timeout(20):
+            while any(sent is None for _, sent, *_ in await outbox(store)):
+                sync.wake()
+                await asyncio.sleep(0.1)
+    finally:
+        tiny_disk.free()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        await store.close()
+    _, records, interactions = await hub_view(hub, await source_of_path(tiny_disk))
+    assert interactions == 3
+    assert records == 3 + 3 + 1  # interactions, agent states, one follow-up
+
+
+async def source_of_path(disk: TinyDisk) -> str:
+    store = await Store.open(disk.path / "careline.db")
+    try:
+        return await source_of(store)
+    finally:
+        await store.close()

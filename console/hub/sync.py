@@ -59,7 +59,7 @@ import psycopg
 from console.core.patients.directory import PatientDirectory
 from console.core.patients.importers import record_from_fhir
 from console.core.patients.records import ImportItem, RecordError, Rejection
-from console.core.store import Store
+from console.core.store import StorageFaultError, Store
 
 log = logging.getLogger(__name__)
 
@@ -230,15 +230,22 @@ class SyncWorker:
         try:
             while True:
                 self._wake.clear()
-                if time.monotonic() >= next_pull:
-                    await self.pull()
-                    next_pull = time.monotonic() + self._pull_every
-                await self.deliver()
-                due = await self._seconds_until_due()
+                try:
+                    if time.monotonic() >= next_pull:
+                        await self.pull()
+                        next_pull = time.monotonic() + self._pull_every
+                    await self.deliver()
+                    due = await self._seconds_until_due()
+                    await self._report()
+                except StorageFaultError as exc:
+                    # The local disk refused a write (full): a row the hub took but
+                    # could not be marked sent is delivered again later, and the hub
+                    # answers "duplicate". Wait, then try again; never die.
+                    log.warning("sync paused: %s", exc)
+                    due = None
                 timeout = min(self._poll, max(0.0, next_pull - time.monotonic()))
                 if due is not None:
                     timeout = min(timeout, due)
-                await self._report()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), timeout)
         finally:
