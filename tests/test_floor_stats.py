@@ -32,7 +32,13 @@ class Feed:
         self.events.append(FloorEvent(len(self.events) + 1, agent, kind, body, at))
 
     def call(
-        self, agent: str, call: str, event: str, at: datetime, queue: str = "nurse", **times: float
+        self,
+        agent: str,
+        call: str,
+        event: str,
+        at: datetime,
+        queue: str = "nurse",
+        **times: float | str,
     ) -> None:
         self.add("call_event", agent, at, call_id=call, queue=queue, event=event, **times)
 
@@ -51,8 +57,10 @@ class Feed:
         )
 
 
-def folded(feed: Feed, thresholds: Thresholds | None = None) -> FloorState:
-    state = FloorState(thresholds)
+def folded(
+    feed: Feed, thresholds: Thresholds | None = None, since: datetime | None = None
+) -> FloorState:
+    state = FloorState(thresholds, since)
     state.apply_all(feed.events)
     return state
 
@@ -209,3 +217,24 @@ def test_waiting_now_is_the_current_count_not_the_minutes_peak() -> None:
     assert state.waiting_history(NOW)[-1] == 3  # the sparkline's bar: the minute's peak
     assert state.waiting_now() == 1
     assert (state.waiting_now("nurse"), state.waiting_now("billing")) == (1, 0)
+
+
+def test_calls_turned_away_are_counted_per_queue_with_the_commonest_reason() -> None:
+    feed = queue_feed()
+    for n, reason in enumerate(("agent not_ready", "queue_full", "agent not_ready")):
+        feed.call("a1", f"t{n}", "turned_away", ago(60 - n), reason=reason)
+    feed.call("a1", "t0", "turned_away", ago(30), reason="agent not_ready")  # again: once
+    feed.call("a2", "t9", "turned_away", ago(5), queue="billing", reason="queue_full")
+    state = folded(feed)
+    rows = {row.queue: row for row in state.queues(NOW)}
+    nurse, billing = rows["nurse"], rows["billing"]
+    assert (nurse.turned_away, nurse.top_reason, nurse.waiting) == (3, "agent not_ready", 2)
+    assert (billing.turned_away, billing.top_reason, billing.waiting) == (1, "queue_full", 1)
+    assert (nurse.answered, nurse.abandoned) == (2, 1)  # no other count moves
+    alerts = {(a.kind, a.subject): a.text for a in state.alerts(NOW) if a.kind == "turned_away"}
+    assert alerts == {
+        ("turned_away", "nurse"): "nurse: 3 calls turned away, most often agent not_ready",
+        ("turned_away", "billing"): "billing: 1 call turned away, most often queue_full",
+    }
+    # Before the day's start they count no more than other calls do.
+    assert [row.turned_away for row in folded(feed, since=ago(3)).queues(NOW)] == []

@@ -300,3 +300,35 @@ def test_an_unreachable_hub_is_retried(procs: list[subprocess.Popen[str]]) -> No
     assert errors.startswith("careline: hub unreachable (")
     assert errors.count("hub unreachable") == 1
     assert "Traceback" not in errors
+
+
+async def test_a_call_turned_away_reads_with_its_reason(
+    tmp_path: Path, procs: list[subprocess.Popen[str]]
+) -> None:
+    store = tmp_path / "store.sqlite3"
+    db = await Store.open(store)
+    outbox = InteractionStore(db)
+    for call, reason in (("c1", "agent not_ready"), ("c2", "queue_full")):
+        payload = {
+            "agent_id": AGENT,
+            "call_id": call,
+            "queue": "nurse",
+            "event": "turned_away",
+            "reason": reason,
+            "wait_s": 0.0,
+            "talk_s": 0.0,
+            "acw_s": 0.0,
+            "at": "2026-11-26T10:00:00.000Z",
+        }
+        await outbox.publish("call_event", call, payload)
+    await db.close()
+    human = tail(store, "--from-seq", "0")
+    procs.append(human)
+    assert [line.split(" ", 3)[3] for line in read_lines(human, 2)] == [
+        'call_event turned_away queue=nurse call=c1 reason="agent not_ready"\n',
+        "call_event turned_away queue=nurse call=c2 reason=queue_full\n",
+    ]
+    as_json = tail(store, "--from-seq", "0", "--json")
+    procs.append(as_json)
+    records = [json.loads(line) for line in read_lines(as_json, 2)]
+    assert [record["payload"]["reason"] for record in records] == ["agent not_ready", "queue_full"]

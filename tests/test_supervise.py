@@ -99,7 +99,7 @@ class Agents:
         await self.publish("agent_state", agent, payload)
 
     async def call(
-        self, agent: str, call: str, event: str, ago: float, queue: str, **t: float
+        self, agent: str, call: str, event: str, ago: float, queue: str, **t: Any
     ) -> None:
         await self.publish("call_event", agent, call_payload(agent, call, event, ago, queue, **t))
 
@@ -120,6 +120,7 @@ async def floor(hub: Hub) -> int:
     await agents.call("a4", "c3", "abandoned", 180, "nurse-line", wait_s=20)
     await agents.call("a4", "c4", "offered", 50, "billing")
     await agents.call("a4", "c5", "offered", 25, "billing")
+    await agents.call("a4", "c6", "turned_away", 15, "billing", reason="queue_full")
     return agents.last_seq
 
 
@@ -153,8 +154,8 @@ async def test_wallboard_updates_rows_in_place_filters_and_sorts(hub: Hub) -> No
     async with app.run_test(size=(160, 48)) as pilot:
         await settle(pilot, last)
         assert cells(app, "#queues") == [
-            ["billing", "2", "0:50", "0", "0", "–", "–", "–", "–"],
-            ["nurse-line", "0", "–", "2", "1", "50%", "33%", "5:20", "–"],
+            ["billing", "2", "0:50", "0", "0", "1", "–", "–", "–", "–"],
+            ["nurse-line", "0", "–", "2", "1", "0", "50%", "33%", "5:20", "–"],
         ]
         agents = cells(app, "#agents")
         assert [row[0] for row in agents] == ["Ann Lee", "Di Evans", "Cy Diaz", "Bo [b]Chen[/b]"]
@@ -164,6 +165,7 @@ async def test_wallboard_updates_rows_in_place_filters_and_sorts(hub: Hub) -> No
         alerts = str(app.query_one("#alert-lines").render())
         assert "nurse-line: service level 50% under target 80%" in alerts
         assert "Bo [b]Chen[/b]: not_ready for 16:40" in alerts
+        assert "billing: 1 call turned away, most often queue_full" in alerts
         table = app.query_one("#agents", LiveTable)
         added = table.rows_added
 
@@ -361,4 +363,25 @@ async def test_a_small_terminal_shows_a_few_alerts_and_a_shows_all(hub: Hub) -> 
         assert app.check_action("toggle_alerts", ()) is False
         assert app.query_one("#spark").display
         assert len(str(app.query_one("#alert-lines").render()).splitlines()) == 6
+        await pilot.press("q")
+
+
+async def test_calls_turned_away_show_per_queue_with_the_commonest_reason(hub: Hub) -> None:
+    last = await floor(hub)
+    app = make(hub)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot, last)
+        assert [row[5] for row in cells(app, "#queues")] == ["1", "0"]
+        agents = Agents(hub)
+        for n, reason in enumerate(("agent not_ready", "queue_full", "agent not_ready")):
+            payload = call_payload("a2", f"t{n}", "turned_away", 10 - n, "nurse-line")
+            await agents.publish("call_event", "a2", payload | {"reason": reason})
+        await settle(pilot, agents.last_seq)
+        queues = cells(app, "#queues")
+        assert [row[:6] for row in queues] == [
+            ["billing", "2", "0:50", "0", "0", "1"],
+            ["nurse-line", "0", "–", "2", "1", "3"],
+        ]
+        alerts = str(app.query_one("#alert-lines").render())
+        assert "nurse-line: 3 calls turned away, most often agent not_ready" in alerts
         await pilot.press("q")

@@ -65,6 +65,7 @@ QUEUE_COLUMNS = (
     ("longest", "Longest"),
     ("answered", "Ans"),
     ("abandoned", "Aband"),
+    ("away", "Away"),
     ("sl", "SL"),
     ("sl_ab", "SL+ab"),
     ("aht", "AHT"),
@@ -87,7 +88,8 @@ HELP = (
     "t  filter by team (when agents report one)\n"
     "a  every alert (small terminals show a few)\n"
     "?  this help      q  quit\n"
-    "SL = answered within threshold / answered; SL+ab also counts abandoned calls."
+    "SL = answered within threshold / answered; SL+ab also counts abandoned calls.\n"
+    "Away: calls turned away without ringing (the alerts say the commonest reason)."
 )
 
 
@@ -111,6 +113,7 @@ def queue_cells(row: QueueRow) -> dict[str, Text]:
         "longest": Text(duration(row.longest_wait_s) if row.waiting else "–"),
         "answered": Text(str(row.answered)),
         "abandoned": Text(str(row.abandoned)),
+        "away": Text(str(row.turned_away)),
         "sl": Text(percent(row.sl_answered)),
         "sl_ab": Text(percent(row.sl_abandon)),
         "aht": Text(duration(row.aht_s)),

@@ -29,8 +29,8 @@ from console.core.floor import CALL_EVENTS
 FLOOR_KINDS = ("agent_state", "call_event")
 """The outbox kinds the floor reads (see :mod:`console.core.floor`)."""
 
-READ_EVENTS = CALL_EVENTS
-"""Every ``call_event`` kind the floor understands."""
+READ_EVENTS = tuple(dict.fromkeys((*CALL_EVENTS, "turned_away")))
+"""Every ``call_event`` kind the floor understands (``turned_away``: refused without ringing)."""
 
 AVAILABILITIES = ("available", "not_ready", "wrap_up", "offline")
 """Every ``availability`` an ``agent_state`` may report."""

@@ -2,10 +2,10 @@
 
 :class:`FloorState` takes events in sequence order (:meth:`FloorState.apply`)
 and answers, for a moment ``now``, what the wallboard shows: per queue the
-calls waiting, the longest wait, answered and abandoned counts, both service
-level definitions, average handle and after-call-work times; per agent the
-state, reason, time in state, call duration and the age of its last event;
-a sparkline of waiting calls; and the alerts. Rows that are not floor
+calls waiting, the longest wait, answered, abandoned and turned-away counts,
+both service level definitions, average handle and after-call-work times; per
+agent the state, reason, time in state, call duration and the age of its last
+event; a sparkline of waiting calls; and the alerts. Rows that are not floor
 records (:class:`~console.floor_view.rows.BadRow`) are counted, never applied.
 
 Definitions (``T`` = :attr:`Thresholds.sl_threshold_s`):
@@ -16,6 +16,8 @@ Definitions (``T`` = :attr:`Thresholds.sl_threshold_s`):
 - AHT = mean of talk + after-call work over ended calls (after-call work
   counts once the call is wrapped; an ended call not wrapped yet counts talk);
 - ACW = mean after-call work over wrapped calls;
+- turned away: calls refused without ringing (queue full, agent not ready, …),
+  with the most common reason;
 - time in state: since the agent's availability, or the call it is on, or the
   call it last ended, began, whichever is latest;
 - call duration: from the answer (the ``answered`` call event, or the state's
@@ -27,6 +29,7 @@ A service level with nothing to divide by is ``None`` (shown as "–").
 from __future__ import annotations
 
 import bisect
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -67,6 +70,8 @@ class _Call:
     wait_s: float = 0.0
     talk_s: float | None = None
     acw_s: float | None = None
+    reason: str = ""
+    """Why it was turned away (``turned_away`` only)."""
 
 
 @dataclass(slots=True)
@@ -106,6 +111,10 @@ class QueueRow:
     longest_wait_s: float
     answered: int
     abandoned: int
+    turned_away: int
+    """Calls refused without ringing."""
+    top_reason: str
+    """The most common reason they were turned away ("" when none were)."""
     sl_answered: float | None
     sl_abandon: float | None
     aht_s: float | None
@@ -132,7 +141,8 @@ class Alert:
     """Something a supervisor should look at."""
 
     kind: str
-    """``service_level``, ``state_too_long``, ``stale_sync`` or ``bad_rows``."""
+    """``service_level``, ``turned_away``, ``state_too_long``, ``stale_sync`` or
+    ``bad_rows``."""
     subject: str
     """The queue or agent id it is about."""
     text: str
@@ -275,6 +285,14 @@ class FloorState:
         if queue:
             agent.queues.add(queue)
         call = self._calls.get(call_id)
+        if kind == "turned_away":
+            if call is None:
+                call = self._calls[call_id] = _Call(queue, event.at)
+            elif call.outcome is None:
+                self._set_waiting(call.queue, -1, event.at)
+            call.outcome = kind
+            call.reason = _text(body.get("reason"))
+            return
         if kind == "offered":
             if call is None:
                 self._calls[call_id] = _Call(queue, event.at)
@@ -329,6 +347,7 @@ class FloorState:
             waiting = [call for call in calls if call.outcome is None]
             answered = [call for call in calls if call.outcome == "answered"]
             abandoned = sum(1 for call in calls if call.outcome == "abandoned")
+            reasons = Counter(call.reason for call in calls if call.outcome == "turned_away")
             within = sum(1 for call in answered if call.wait_s <= limit)
             handled = [
                 (call.talk_s or 0.0) + (call.acw_s or 0.0)
@@ -344,6 +363,8 @@ class FloorState:
                     ),
                     answered=len(answered),
                     abandoned=abandoned,
+                    turned_away=reasons.total(),
+                    top_reason=_top(reasons),
                     sl_answered=within / len(answered) if answered else None,
                     sl_abandon=within / (len(answered) + abandoned)
                     if answered or abandoned
@@ -422,7 +443,8 @@ class FloorState:
     def alerts(
         self, now: datetime, queue: str | None = None, team: str | None = None
     ) -> list[Alert]:
-        """Service levels under target, agents too long in a state, stale agents, bad rows."""
+        """Service levels under target, calls turned away, agents too long in a state,
+        stale agents, bad rows."""
         found: list[Alert] = []
         target = self.thresholds.sl_target
         for row in self.queues(now, queue):
@@ -433,6 +455,16 @@ class FloorState:
                         row.queue,
                         f"{row.queue}: service level {percent(row.sl_answered)} "
                         f"under target {percent(target)}",
+                    )
+                )
+            if row.turned_away:
+                calls = "call" if row.turned_away == 1 else "calls"
+                found.append(
+                    Alert(
+                        "turned_away",
+                        row.queue,
+                        f"{row.queue}: {row.turned_away} {calls} turned away, "
+                        f"most often {row.top_reason}",
                     )
                 )
         for agent in self.agent_rows(now, queue, team):
@@ -469,6 +501,14 @@ class FloorState:
                 )
             )
         return found
+
+
+def _top(reasons: Counter[str]) -> str:
+    """The most common reason (ties: the first alphabetically); "unknown" for a blank one."""
+    if not reasons:
+        return ""
+    reason = min(reasons, key=lambda name: (-reasons[name], name))
+    return reason or "unknown"
 
 
 def _age(now: datetime, since: datetime | None) -> float | None:

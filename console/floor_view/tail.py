@@ -17,7 +17,8 @@ Formats. Human (the default)::
     <seq> <HH:MM:SS UTC> <agent> <kind> <details>
 
 where every untrusted value is cleaned of control characters and escapes.
-``--json``: one JSON object per
+A call turned away without ringing ends with ``reason=…`` (quoted when it
+has a space: ``reason="agent not_ready"``). ``--json``: one JSON object per
 line, ``{"seq", "at", "agent_id", "kind", "payload"}`` (the checked payload;
 ``agent_id`` is the row's).
 
@@ -87,6 +88,9 @@ def human_line(event: FloorEvent) -> str:
         value = body.get(name)
         if isinstance(value, int | float) and not isinstance(value, bool) and value:
             details += f" {name}={value:g}"
+    if body.get("event") == "turned_away":
+        reason = _clean(body.get("reason") or "unknown")
+        details += f' reason="{reason}"' if " " in reason else f" reason={reason}"
     return f"{head} {details}"
 
 
