@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import os
 import resource
+import signal
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,12 +35,25 @@ class LimitedRun:
     """Peak resident memory of the CLI process, MiB."""
 
 
-def _ceiling() -> None:
-    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_CEILING, MEMORY_CEILING))
+def _ceilings(file_size_limit: int | None) -> Callable[[], None]:
+    def apply() -> None:  # runs in the child, between fork and exec
+        resource.setrlimit(resource.RLIMIT_AS, (MEMORY_CEILING, MEMORY_CEILING))
+        if file_size_limit is not None:
+            # A write past the limit fails with EFBIG instead of killing the process.
+            signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+            resource.setrlimit(resource.RLIMIT_FSIZE, (file_size_limit, file_size_limit))
+
+    return apply
 
 
-def run_limited(*args: str, tmp_path: Path, timeout: float = 60) -> LimitedRun:
-    """``python -m console ARGS`` under the memory ceiling; killed (by PID) after ``timeout``."""
+def run_limited(
+    *args: str, tmp_path: Path, timeout: float = 60, file_size_limit: int | None = None
+) -> LimitedRun:
+    """``python -m console ARGS`` under the memory ceiling; killed (by PID) after ``timeout``.
+
+    ``file_size_limit``: the largest file the run may write (``RLIMIT_FSIZE``), a
+    full disk for a store where no small filesystem can be mounted.
+    """
     out_path, err_path = tmp_path / "limited.out", tmp_path / "limited.err"
     with out_path.open("wb") as out, err_path.open("wb") as err:
         proc = subprocess.Popen(
@@ -47,7 +62,7 @@ def run_limited(*args: str, tmp_path: Path, timeout: float = 60) -> LimitedRun:
             stdin=subprocess.DEVNULL,
             stdout=out,
             stderr=err,
-            preexec_fn=_ceiling,
+            preexec_fn=_ceilings(file_size_limit),
         )
         timer = threading.Timer(timeout, proc.kill)
         timer.start()

@@ -18,19 +18,29 @@ from typing import Literal
 from console.core.config import CarelineConfig, store_key
 from console.core.patients.directory import PatientDirectory
 from console.core.patients.generate import generate, write_ndjson, write_ndjson_file
+from console.core.patients.import_batches import (
+    BATCH_SIZE,
+    MAX_REJECTED,
+    ImportReport,
+    import_positioned,
+)
 from console.core.patients.importers import (
     FORMATS,
     Format,
     ImportFileError,
+    Positioned,
     RecordError,
+    open_source,
+    read_positioned,
     record_from_fhir,
 )
 from console.core.patients.phones import normalise
-from console.core.patients.records import ImportItem, ImportSummary, PatientSummary, Rejection
+from console.core.patients.records import ImportSummary, PatientSummary, Rejection
 from console.core.store import Store
 
 EXIT_REJECTED = 1
 EXIT_UNREADABLE = 2
+EXIT_STOPPED = 3
 
 
 def add_subcommands(patients: argparse.ArgumentParser) -> None:
@@ -40,12 +50,23 @@ def add_subcommands(patients: argparse.ArgumentParser) -> None:
         "import",
         help="import patients from FHIR R4 (Bundle JSON, NDJSON) or CSV files",
         description=(
-            "Import patients into the local directory. Re-importing updates patients by MRN. "
-            "Rejected records are listed with their position and reason; the rest is imported. "
-            "CSV columns: mrn (required), family, given, birth_date (YYYY-MM-DD), phone "
-            "(several separated by ';'), language, interpreter (yes/no), flags (';'-separated: "
-            "hearing_impaired, minor, guardian_restriction, do_not_disclose). "
-            "Exit status: 0 all imported, 1 some records rejected, 2 a file could not be read."
+            "Import patients into the local directory. Re-importing updates patients by MRN, "
+            "replacing the whole record. Rejected records are listed with their position and "
+            "reason, never their content; the rest is imported. A record is rejected when a "
+            "value is malformed or when it would remove the birth date or every phone number "
+            "of a patient already in the directory. "
+            f"Records are written {BATCH_SIZE} at a time, each batch whole or not at all; a "
+            "batch more than half rejected, more rejections than --max-rejected, or a store "
+            "that refuses the write (a full disk) stops the import with what was written kept "
+            "and listed: importing the same file again is safe and completes it. "
+            "CSV columns: mrn (required), family, given (one of the two required), birth_date "
+            "(YYYY-MM-DD), phone (several separated by ';'), language, interpreter (yes/no), "
+            "flags (';'-separated: hearing_impaired, minor, guardian_restriction, "
+            "do_not_disclose). "
+            "Exit status: 0 every record imported (or, with --dry-run, would be); "
+            "1 some records rejected, the rest imported; 2 a file could not be read (nothing "
+            "from it imported); 3 the import stopped part-way (too many rejections, a file "
+            "that is not patient data, or the store refused to write)."
         ),
     )
     imp.add_argument("files", nargs="+", type=Path, metavar="FILE")
@@ -53,7 +74,20 @@ def add_subcommands(patients: argparse.ArgumentParser) -> None:
         "--format",
         choices=("auto", *FORMATS),
         default="auto",
-        help="file format (default: auto, from the extension and content; fhir = Bundle JSON)",
+        help="file format (default: auto, from the content; fhir = a Bundle or a JSON array)",
+    )
+    imp.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="check everything and report what would be added, updated, left unchanged and "
+        "rejected, without writing",
+    )
+    imp.add_argument(
+        "--max-rejected",
+        type=int,
+        default=MAX_REJECTED,
+        metavar="N",
+        help=f"stop after more than N rejected records (default {MAX_REJECTED})",
     )
     gen = sub.add_parser(
         "generate",
@@ -103,6 +137,9 @@ def run(args: argparse.Namespace, config: CarelineConfig) -> int:
             else:
                 write_ndjson_file(args.count, args.seed, args.out, care_from=_care_from(args))
             return 0
+    if command == "import" and args.max_rejected < 0:
+        print("careline: --max-rejected must be 0 or more", file=sys.stderr)
+        return EXIT_UNREADABLE
     if command == "lookup" and normalise(args.phone, config.sip.dial.region) is None:
         print(f"careline: not a phone number: {args.phone!r}", file=sys.stderr)
         return EXIT_UNREADABLE
@@ -125,15 +162,26 @@ async def _with_directory(args: argparse.Namespace, config: CarelineConfig) -> i
         if args.patients_command == "generate":
             if args.out is not None:
                 write_ndjson_file(args.count, args.seed, args.out, care_from=_care_from(args))
-                return await _import(directory, [args.out], "auto")
-            summary = await directory.import_records(
+                return await _import(directory, store, [args.out], "auto")
+            label = "generated patients"
+            report = await import_positioned(
+                directory,
+                store,
                 _records(args.count, args.seed, config.sip.dial.region, _care_from(args)),
+                source="generated",
                 total=args.count,
-                progress=_ProgressLine("generated patients"),
+                progress=_ProgressLine(label),
             )
-            _print_summary("generated patients", summary)
-            return EXIT_REJECTED if summary.rejected else 0
-        return await _import(directory, args.files, args.format)
+            _print_report(label, report)
+            return _code(report)
+        return await _import(
+            directory,
+            store,
+            args.files,
+            args.format,
+            dry_run=args.dry_run,
+            max_rejected=args.max_rejected,
+        )
     finally:
         await store.close()
 
@@ -143,38 +191,92 @@ def _care_from(args: argparse.Namespace) -> date | None:
     return None if args.patients_only else datetime.now(UTC).date()
 
 
-def _records(
-    count: int, seed: int, region: str, care_from: date | None
-) -> Iterator[ImportItem | Rejection]:
+def _records(count: int, seed: int, region: str, care_from: date | None) -> Iterator[Positioned]:
     for index, resource in enumerate(generate(count, seed, care_from=care_from)):
+        position = f"resource {index}"
         try:
-            yield record_from_fhir(resource, region)
+            yield position, record_from_fhir(resource, region)
         except RecordError as bad:
-            yield Rejection("generated", f"resource {index}", str(bad))
+            yield position, Rejection("generated", position, str(bad))
 
 
 async def _import(
-    directory: PatientDirectory, files: list[Path], fmt: Format | Literal["auto"]
+    directory: PatientDirectory,
+    store: Store,
+    files: list[Path],
+    fmt: Format | Literal["auto"],
+    *,
+    dry_run: bool = False,
+    max_rejected: int = MAX_REJECTED,
 ) -> int:
     code = 0
     total = ImportSummary()
-    for path in files:
+    for number, path in enumerate(files):
         try:
-            summary = await directory.import_file(path, fmt, progress=_ProgressLine(str(path)))
+            source = await asyncio.to_thread(open_source, path, fmt)
+            records = await asyncio.to_thread(read_positioned, source, directory.region)
+            report = await import_positioned(
+                directory,
+                store,
+                records,
+                source=str(path),
+                dry_run=dry_run,
+                max_rejected=max_rejected,
+                total=source.total,
+                progress=_ProgressLine(str(path)),
+            )
         except ImportFileError as exc:
             print(f"careline: {exc}", file=sys.stderr)
-            code = EXIT_UNREADABLE
+            code = max(code, EXIT_UNREADABLE)
             continue
-        _print_summary(str(path), summary)
-        total.add(summary)
-        if summary.rejected and code == 0:
-            code = EXIT_REJECTED
-    if len(files) > 1:
-        _print_summary("total", total, details=False)
+        _print_report(str(path), report, dry_run=dry_run, listed=max(max_rejected, 10))
+        total.add(report.summary)
+        code = max(code, _code(report))
+        if report.store_failed:
+            left = files[number + 1 :]
+            if left:
+                print(f"  not imported either: {', '.join(map(str, left))}")
+            break
+    if len(files) > 1 and not dry_run:
+        _print_counts("total", total)
     return code
 
 
-def _print_summary(label: str, summary: ImportSummary, *, details: bool = True) -> None:
+def _code(report: ImportReport) -> int:
+    if report.stopped is not None:
+        return EXIT_STOPPED
+    return EXIT_REJECTED if report.summary.rejected else 0
+
+
+def _print_report(
+    label: str, report: ImportReport, *, dry_run: bool = False, listed: int = MAX_REJECTED
+) -> None:
+    summary = report.summary
+    if dry_run:
+        print(
+            f"{label}: dry run, nothing written: {summary.imported} to add, "
+            f"{summary.updated} to update, {report.unchanged} unchanged, "
+            f"{len(summary.rejected)} rejected"
+        )
+        if report.other:
+            print(f"  also to write: {report.other} other resources")
+    else:
+        _print_counts(label, summary)
+    for rejection in summary.rejected[:listed]:
+        print(f"  rejected: {rejection}")
+    if len(summary.rejected) > listed:
+        print(f"  … and {len(summary.rejected) - listed} more rejected records")
+    if report.stopped is not None:
+        print(f"  stopped: {report.stopped}")
+    if report.store_failed:
+        print(
+            f"  the {report.batches} batch{'es' if report.batches != 1 else ''} before it "
+            "were written and are kept; once the store can be written again, import the "
+            "same file again: records already imported are updated in place, not doubled"
+        )
+
+
+def _print_counts(label: str, summary: ImportSummary) -> None:
     print(
         f"{label}: {summary.imported} imported, {summary.updated} updated, "
         f"{len(summary.rejected)} rejected"
@@ -187,9 +289,6 @@ def _print_summary(label: str, summary: ImportSummary, *, details: bool = True) 
             f"  {summary.unmatched} of those name a patient not in the directory yet: "
             "kept, and shown once that patient is imported"
         )
-    if details:
-        for rejection in summary.rejected:
-            print(f"  rejected: {rejection}")
 
 
 async def _lookup(directory: PatientDirectory, phone: str) -> int:

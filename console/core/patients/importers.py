@@ -6,15 +6,21 @@ so one bad record never stops the rest. A file that cannot be read at all
 (missing, not UTF-8, not JSON, no ``mrn`` column) raises
 :class:`ImportFileError` before anything from it is imported.
 
+The format comes from the content: a JSON array (of resources) or a Bundle is
+a JSON document, other lines starting with ``{`` are NDJSON, the rest CSV.
+Files are read within limits (:data:`MAX_FILE_BYTES`, :data:`MAX_DOCUMENT_BYTES`
+for a JSON document, :data:`MAX_LINE_CHARS` per line, :data:`MAX_DEPTH`) through
+:mod:`console.core.bounded_load`, and only regular files are read.
+
 CSV columns (a header row is required; names are case-insensitive, unknown
-columns are ignored, only ``mrn`` is required):
+columns are ignored; ``mrn`` and a name are required):
 
 ``mrn``
-    the medical record number (required).
+    the medical record number (required; printable, at most 64 characters).
 ``family``, ``given``
-    names; several given names separated by spaces.
+    names; several given names separated by spaces. At least one is required.
 ``birth_date``
-    ``YYYY-MM-DD``.
+    ``YYYY-MM-DD``, a real date, not in the future nor more than 130 years ago.
 ``phone``
     one or more numbers separated by ``;``, in any common format; numbers
     without a country code use the configured region (``sip.dial.region``).
@@ -100,7 +106,15 @@ MAX_LINE_CHARS = 1 << 20
 MAX_DEPTH = 64
 """Deepest JSON nesting: a FHIR resource nests a dozen levels, a Bundle two more."""
 
+MAX_MRN_CHARS = 64
+MAX_NAME_CHARS = 100
+"""Longest family name, and longest given names together."""
+MAX_LANGUAGE_CHARS = 35
+OLDEST_YEARS = 130
+"""A birth date further back than this is a typo (1089 for 1989), not a patient."""
+
 _FHIR_DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
+_FHIR_ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
 _CHUNK = 1 << 20
 _SNIFF_CHARS = 1 << 16
 
@@ -403,8 +417,8 @@ def patient_from_fhir(
             f"unsupported resourceType {_short(kind)!r} "
             f"(imported: Patient, {', '.join(CLINICAL_TYPES)})"
         )
-    mrn = _fhir_mrn(resource.get("identifier"))
-    family, given = _fhir_name(resource.get("name"))
+    mrn = _check_mrn(_fhir_mrn(resource.get("identifier")))
+    family, given = _check_names(*_fhir_name(resource.get("name")))
     birth = resource.get("birthDate")
     if birth is not None:
         birth = _check_date(birth, today, full=False)
@@ -413,7 +427,7 @@ def patient_from_fhir(
         family_name=family,
         given_names=given,
         birth_date=birth,
-        preferred_language=_fhir_language(resource.get("communication")),
+        preferred_language=_check_language(_fhir_language(resource.get("communication"))),
         interpreter_needed=_fhir_interpreter(resource.get("extension")),
         flags=_fhir_flags(resource.get("meta")),
         phones=_fhir_phones(resource.get("telecom"), region),
@@ -424,7 +438,11 @@ def patient_from_fhir(
 
 def _fhir_id(resource: Mapping[str, Any]) -> str | None:
     value = resource.get("id")
-    return value.strip() if isinstance(value, str) and value.strip() else None
+    if not isinstance(value, str) or not value.strip():
+        return None
+    if not _FHIR_ID.match(value.strip()):
+        raise RecordError("bad resource id (expected 1 to 64 letters, digits, '-' or '.')")
+    return value.strip()
 
 
 def _fhir_mrn(identifiers: Any) -> str:
@@ -516,6 +534,36 @@ def _check_date(value: Any, today: date, *, full: bool) -> str:
         raise RecordError("bad birth date (no such day)") from None
     if born > today:
         raise RecordError("bad birth date (in the future)")
+    if born.year < today.year - OLDEST_YEARS:
+        raise RecordError(f"bad birth date (more than {OLDEST_YEARS} years ago)")
+    return value
+
+
+def _check_mrn(value: str) -> str:
+    if not value:
+        raise RecordError("missing MRN")
+    if len(value) > MAX_MRN_CHARS:
+        raise RecordError(f"bad MRN (longer than {MAX_MRN_CHARS} characters)")
+    if not value.isprintable():
+        raise RecordError("bad MRN (control or other non-printable characters)")
+    return value
+
+
+def _check_names(family: str, given: str) -> tuple[str, str]:
+    """Both names, checked: at least one of them, printable, of a bounded length."""
+    if not family and not given:
+        raise RecordError("missing name (family and given are both empty)")
+    for field, value in (("family", family), ("given", given)):
+        if len(value) > MAX_NAME_CHARS:
+            raise RecordError(f"bad {field} name (longer than {MAX_NAME_CHARS} characters)")
+        if not value.isprintable():
+            raise RecordError(f"bad {field} name (control or other non-printable characters)")
+    return family, given
+
+
+def _check_language(value: str | None) -> str | None:
+    if value is not None and (len(value) > MAX_LANGUAGE_CHARS or not value.isprintable()):
+        raise RecordError("bad language (expected a code such as en or es-MX)")
     return value
 
 
@@ -569,10 +617,12 @@ def _read_csv(path: Path, region: str, today: date) -> Iterator[Positioned]:
 
 
 def _from_csv_row(fields: dict[str, str], region: str, today: date) -> PatientRecord:
-    mrn = fields.get("mrn", "")
-    if not mrn:
-        raise RecordError("missing MRN")
+    mrn = _check_mrn(fields.get("mrn", ""))
+    family, given = _check_names(
+        fields.get("family", ""), " ".join(fields.get("given", "").split())
+    )
     birth = fields.get("birth_date", "")
+    birth_date = _check_date(birth, today, full=True) if birth else None
     phones: dict[str, str] = {}
     for index, text in enumerate(p for p in fields.get("phone", "").split(";") if p.strip()):
         e164 = normalise(text, region)
@@ -592,10 +642,10 @@ def _from_csv_row(fields: dict[str, str], region: str, today: date) -> PatientRe
         flags.add(name)
     return PatientRecord(
         mrn=mrn,
-        family_name=fields.get("family", ""),
-        given_names=" ".join(fields.get("given", "").split()),
-        birth_date=_check_date(birth, today, full=True) if birth else None,
-        preferred_language=fields.get("language") or None,
+        family_name=family,
+        given_names=given,
+        birth_date=birth_date,
+        preferred_language=_check_language(fields.get("language") or None),
         interpreter_needed=interpreter in _YES,
         flags=frozenset(flags),
         phones=tuple(phones.items()),
