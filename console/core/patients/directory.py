@@ -10,12 +10,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
+import aiosqlite
+
 from console.core.patients.context import write_clinical
 from console.core.patients.importers import Format, open_source, read_source
 from console.core.patients.phones import normalise
 from console.core.patients.records import (
     FLAGS,
-    ClinicalRecord,
     ImportItem,
     ImportSummary,
     PatientRecord,
@@ -87,7 +88,9 @@ class PatientDirectory:
         progress: Progress | None = None,
     ) -> ImportSummary:
         """Upsert ``records`` in batches (patients by MRN, other resources by their
-        FHIR id); rejections are collected, not written."""
+        FHIR id); rejections are collected, not written. Each batch is one
+        transaction, patients first (so its other resources find them): a batch
+        is written whole or not at all."""
         summary = ImportSummary()
         iterator = iter(records)
         done = 0
@@ -95,61 +98,24 @@ class PatientDirectory:
             good = [item for item in batch if isinstance(item, PatientRecord)]
             clinical = [item for item in batch if not isinstance(item, PatientRecord | Rejection)]
             summary.rejected.extend(item for item in batch if isinstance(item, Rejection))
-            if good:
-                imported, updated = await self._write_batch(good)
-                summary.imported += imported
-                summary.updated += updated
-            if clinical:
-                await self._write_clinical(clinical, summary)
+            if good or clinical:
+                async with self._store.transaction() as db:
+                    if good:
+                        imported, updated = await _write_patients(db, good)
+                    if clinical:
+                        counts, unmatched = await write_clinical(db, clinical, _now())
+                # Counted once committed: a batch the store refused adds nothing.
+                if good:
+                    summary.imported += imported
+                    summary.updated += updated
+                if clinical:
+                    for kind, count in counts.items():
+                        summary.resources[kind] = summary.resources.get(kind, 0) + count
+                    summary.unmatched += unmatched
             done += len(batch)
             if progress is not None:
                 progress(done, max(total, done) if total is not None else None)
         return summary
-
-    async def _write_batch(self, batch: list[PatientRecord]) -> tuple[int, int]:
-        """Write one batch in one transaction; returns (imported, updated)."""
-        latest: dict[str, PatientRecord] = {}
-        repeats = 0
-        for record in batch:
-            # The same MRN twice in a batch: the later record wins and the
-            # earlier one counts as an update, as it would in separate batches.
-            repeats += record.mrn in latest
-            latest[record.mrn] = record
-        now = _now()
-        async with self._store.transaction() as db:
-            existing: dict[str, str] = {}
-            mrns = list(latest)
-            for start in range(0, len(mrns), _IN_CHUNK):
-                chunk = mrns[start : start + _IN_CHUNK]
-                cursor = await db.execute(
-                    f"SELECT mrn, id FROM patients WHERE mrn IN ({', '.join('?' * len(chunk))})",
-                    chunk,
-                )
-                existing.update((str(mrn), str(pid)) for mrn, pid in await cursor.fetchall())
-                await cursor.close()
-            rows: list[tuple[Any, ...]] = []
-            phones: list[tuple[str, str, str]] = []
-            for mrn, record in latest.items():
-                pid = existing.get(mrn) or str(uuid.uuid4())
-                rows.append(_row(pid, record, now))
-                phones.extend((pid, e164, kind) for e164, kind in record.phones)
-            await db.executemany(
-                "DELETE FROM patient_phones WHERE patient_id = ?",
-                [(pid,) for pid in existing.values()],
-            )
-            await db.executemany(_UPSERT, rows)
-            await db.executemany(
-                "INSERT INTO patient_phones (patient_id, e164, kind) VALUES (?, ?, ?)", phones
-            )
-        updated = len(existing) + repeats
-        return len(batch) - updated, updated
-
-    async def _write_clinical(self, batch: list[ClinicalRecord], summary: ImportSummary) -> None:
-        async with self._store.transaction() as db:
-            counts, unmatched = await write_clinical(db, batch, _now())
-        for kind, count in counts.items():
-            summary.resources[kind] = summary.resources.get(kind, 0) + count
-        summary.unmatched += unmatched
 
     async def find_by_phone(self, text: str) -> list[PatientSummary]:
         """Every patient with this number (a family phone gives several); [] if none.
@@ -173,6 +139,44 @@ class PatientDirectory:
         """How many patients the directory holds."""
         rows = await self._store.fetch_all("SELECT count(*) FROM patients")
         return int(rows[0][0])
+
+
+async def _write_patients(db: aiosqlite.Connection, batch: list[PatientRecord]) -> tuple[int, int]:
+    """Upsert one batch of patients in the open transaction; returns (imported, updated)."""
+    latest: dict[str, PatientRecord] = {}
+    repeats = 0
+    for record in batch:
+        # The same MRN twice in a batch: the later record wins and the
+        # earlier one counts as an update, as it would in separate batches.
+        repeats += record.mrn in latest
+        latest[record.mrn] = record
+    now = _now()
+    existing: dict[str, str] = {}
+    mrns = list(latest)
+    for start in range(0, len(mrns), _IN_CHUNK):
+        chunk = mrns[start : start + _IN_CHUNK]
+        cursor = await db.execute(
+            f"SELECT mrn, id FROM patients WHERE mrn IN ({', '.join('?' * len(chunk))})",
+            chunk,
+        )
+        existing.update((str(mrn), str(pid)) for mrn, pid in await cursor.fetchall())
+        await cursor.close()
+    rows: list[tuple[Any, ...]] = []
+    phones: list[tuple[str, str, str]] = []
+    for mrn, record in latest.items():
+        pid = existing.get(mrn) or str(uuid.uuid4())
+        rows.append(_row(pid, record, now))
+        phones.extend((pid, e164, kind) for e164, kind in record.phones)
+    await db.executemany(
+        "DELETE FROM patient_phones WHERE patient_id = ?",
+        [(pid,) for pid in existing.values()],
+    )
+    await db.executemany(_UPSERT, rows)
+    await db.executemany(
+        "INSERT INTO patient_phones (patient_id, e164, kind) VALUES (?, ?, ?)", phones
+    )
+    updated = len(existing) + repeats
+    return len(batch) - updated, updated
 
 
 def _now() -> str:

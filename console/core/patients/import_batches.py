@@ -220,15 +220,10 @@ def _same(record: PatientRecord, stored: _Stored) -> bool:
 async def _write(
     directory: PatientDirectory, items: list[ImportItem], summary: ImportSummary
 ) -> str | None:
-    """Write one batch (patients, then the other resources); None, or why it failed."""
-    patients = [item for item in items if isinstance(item, PatientRecord)]
-    others = [item for item in items if not isinstance(item, PatientRecord)]
+    """Write one batch in one transaction (patients, then the other resources);
+    None, or why it failed (then nothing of it was written)."""
     try:
-        summary.add(await directory.import_records(patients))
+        summary.add(await directory.import_records(items))
     except StoreError as exc:
         return f"{exc}; nothing of this batch was written"
-    try:
-        summary.add(await directory.import_records(others))
-    except StoreError as exc:
-        return f"{exc}; its patients were written, its other resources were not"
     return None
