@@ -1,4 +1,4 @@
-"""The phone-library benchmarks still run (tiny sizes: their figures are not checked here).
+"""The phone-library and records benchmarks still run (tiny sizes: their figures are not checked here).
 
 A benchmark nobody runs rots; these run in the suite on every change. The build
 benchmark (``bench.library_build``) compiles pjproject for minutes and is left to
@@ -21,8 +21,9 @@ from tests.support import ROOT
         ["bench.invite_burst", "--runs", "1", "--calls", "20", "--rate", "40"],
         ["bench.invite_burst", "--runs", "1", "--calls", "20", "--rate", "40", "--ring-ms", "100"],
         ["bench.call_resources", "--runs", "1", "--calls", "1", "--window", "0.5"],
+        ["bench.records_campaign", "--runs", "2", "--no-fault-runs", "1", "--seed", "3"],
     ],
-    ids=["burst answered", "burst ringing", "calls per engine"],
+    ids=["burst answered", "burst ringing", "calls per engine", "records campaign"],
 )
 def test_the_benchmark_runs_and_reports_ratios(argv: list[str]) -> None:
     done = subprocess.run(
@@ -39,3 +40,5 @@ def test_the_benchmark_runs_and_reports_ratios(argv: list[str]) -> None:
     if argv[0] == "bench.invite_burst":  # a small burst loses nothing and leaves nothing
         assert "lost: median 0.0" in done.stdout, done.stdout
         assert "ghosts: median 0.0" in done.stdout, done.stdout
+    if argv[0] == "bench.records_campaign":  # a kill or a full disk loses nothing
+        assert "lost 0, duplicated 0, left open 0" in done.stdout, done.stdout
