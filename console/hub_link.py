@@ -28,6 +28,10 @@ def sync_label(status: SyncStatus) -> tuple[str, bool]:
     if status.oldest_age_s is not None and status.backlog:
         age = f", oldest {_short(status.oldest_age_s)}"
     rejected = f" · {status.dead} rejected" if status.dead else ""
+    if status.conflicts:
+        # Loud: the hub holds other records under this workstation's keys (a
+        # restored backup, a cloned disk); every such record waits until it is sorted out.
+        rejected += f" · {status.conflicts} CONFLICT (cloned or restored store?)"
     if status.state in ("retrying", "offline"):
         return f"hub {status.state}: {status.backlog} queued{age}{rejected}", True
     if status.backlog:

@@ -24,6 +24,7 @@ from psycopg import sql
 from console.core.store import Store
 from console.hub.schema import migrate, migrations
 from console.hub.sync import SyncWorker, hub_connector
+from console.hub_link import sync_label
 from tests.pg import Hub, PgCluster, run_async
 from tests.test_hub_schema import (
     careline,
@@ -328,6 +329,9 @@ async def test_a_cloned_workstation_parks_its_clashing_rows(
         assert await second.deliver() == 0
         status = await second.status()
         assert (status.state, status.backlog, status.dead) == ("ok", 0, len(clashing))
+        assert status.conflicts == len(clashing)
+        assert "CONFLICT" in sync_label(status)[0]  # loud in the status bar
+        assert sync_label(status)[1]
         parked = await second.dead_letters()
         assert [item.entity_id for item in parked] == clashing
         assert {item.reason for item in parked} == {

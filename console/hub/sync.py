@@ -93,6 +93,9 @@ class SyncStatus:
     """When the hub last answered (UTC); None if never since start."""
     last_error: str | None
     """The last failure, short; None after a success."""
+    conflicts: int = 0
+    """Of the parked rows, those the hub holds a different record for under the same
+    key (a restored backup or a cloned workstation): never "duplicate", always shown."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,8 +153,8 @@ async def outbox_status(
     """The outbox backlog as a :class:`SyncStatus` (``off`` by default: for a
     console with no hub configured)."""
     now = (clock or _utcnow)()
-    backlog, oldest, dead = await _counts(store)
-    return SyncStatus(state, backlog, _age(oldest, now), dead, None, None)
+    backlog, oldest, dead, conflicts = await _counts(store)
+    return SyncStatus(state, backlog, _age(oldest, now), dead, None, None, conflicts)
 
 
 class SyncWorker:
@@ -309,7 +312,7 @@ class SyncWorker:
 
     async def status(self) -> SyncStatus:
         """The current :class:`SyncStatus` (reads the outbox counts)."""
-        backlog, oldest, dead = await _counts(self._store)
+        backlog, oldest, dead, conflicts = await _counts(self._store)
         if self._failures == 0:
             state: SyncState = "ok"
         elif self._failures < OFFLINE_AFTER:
@@ -323,6 +326,7 @@ class SyncWorker:
             dead,
             self._last_ok,
             self._last_error,
+            conflicts,
         )
 
     async def dead_letters(self) -> list[DeadLetter]:
@@ -604,14 +608,17 @@ async def _close_quietly(conn: psycopg.AsyncConnection[Any] | None) -> None:
             await conn.close()
 
 
-async def _counts(store: Store) -> tuple[int, str | None, int]:
+async def _counts(store: Store) -> tuple[int, str | None, int, int]:
+    """(backlog, oldest unsent created_at, parked rows, parked conflicts)."""
     rows = await store.fetch_all(
         "SELECT count(*), min(created_at), "
-        "(SELECT count(*) FROM outbox WHERE dead_at IS NOT NULL AND sent_at IS NULL) "
+        "(SELECT count(*) FROM outbox WHERE dead_at IS NOT NULL AND sent_at IS NULL), "
+        "(SELECT count(*) FROM outbox WHERE dead_at IS NOT NULL AND sent_at IS NULL "
+        " AND last_error LIKE 'conflict%') "
         "FROM outbox WHERE sent_at IS NULL AND dead_at IS NULL"
     )
-    backlog, oldest, dead = rows[0]
-    return int(backlog), (str(oldest) if oldest is not None else None), int(dead)
+    backlog, oldest, dead, conflicts = rows[0]
+    return int(backlog), (str(oldest) if oldest is not None else None), int(dead), int(conflicts)
 
 
 def _record_json(row: tuple[Any, ...]) -> str:
