@@ -1,7 +1,9 @@
 """Agent state change → printed by ``careline queue tail`` / visible on the wallboard (p50/p95).
 
-200 simulated agents publish state changes into one local store (the mode of
-an after-hours machine with no hub). Three readers, same run, same changes:
+Local mode: one agent (a local store is one workstation's: the readers take
+every row as this agent's, and a row naming another is a bad row) publishes
+state changes into its store (an after-hours machine with no hub). Three
+readers, same run, same changes:
 
 - ``queue tail``: a real ``careline queue tail --json`` subprocess; each
   change carries the wall-clock time it was published (``bench_t``), the
@@ -29,7 +31,7 @@ Every figure runs from just before the publish (the local insert, or the hub
 ``ingest`` call and its commit) to the reader seeing the change.
 
 Run: .venv/bin/python -m bench.floor_latency [--local | --hub] [--agents 200]
-[--changes 400] [--samples 100]
+[--changes 400] [--samples 100] (``--agents``: hub mode)
 """
 
 from __future__ import annotations
@@ -65,6 +67,10 @@ from console.hub.schema import FLOOR_CHANNEL, add_login, migrate
 from tests.pg import PgCluster
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+LOCAL_AGENT = "agent-000"
+"""The workstation's agent in local mode (``state(0, …)`` publishes as it)."""
 
 
 def _z(moment: datetime) -> str:
@@ -119,7 +125,7 @@ def bare_poll(path: Path, start: int, seen: queue.Queue[float], stop: threading.
 
 def start_tail(path: Path, start: int) -> subprocess.Popen[str]:
     """``careline queue tail --json`` on the store at ``path``, after ``start``."""
-    env = {**os.environ, "CARELINE_STORE__PATH": str(path)}
+    env = {**os.environ, "CARELINE_STORE__PATH": str(path), "CARELINE_AGENT__ID": LOCAL_AGENT}
     return subprocess.Popen(
         [sys.executable, "-m", "console", "queue", "tail", "--json", "--from-seq", str(start)],
         cwd=ROOT,
@@ -168,7 +174,7 @@ async def wallboard(path: Path, agents: int, samples: int) -> None:
     """One change at a time; time until the agent's row shows it."""
     writer = await Store.open(path)
     outbox = InteractionStore(writer)
-    app = create_supervisor(lambda: LocalFloor.open(path))
+    app = create_supervisor(lambda: LocalFloor.open(path, agent_id=LOCAL_AGENT))
     seen: list[float] = []
     async with app.run_test(size=(160, 48)) as pilot:
         table = app.query_one("#agents", LiveTable)
@@ -417,8 +423,9 @@ def main() -> None:
     if not args.hub:
         with tempfile.TemporaryDirectory() as folder:
             path = Path(folder) / "floor.sqlite3"
-            asyncio.run(tail_and_baseline(path, args.agents, args.changes))
-            asyncio.run(wallboard(path, args.agents, args.samples))
+            # One workstation's store holds one agent's rows (LOCAL_AGENT).
+            asyncio.run(tail_and_baseline(path, 1, args.changes))
+            asyncio.run(wallboard(path, 1, args.samples))
     if not args.local:
         asyncio.run(hub_mode(args.agents, args.changes, args.samples))
 
