@@ -15,7 +15,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from rich.segment import Segments
 from textual import events
 from textual.app import App
 from textual.binding import Binding
@@ -30,6 +29,7 @@ from console.core.patients.directory import PatientDirectory
 from console.core.phone import PhoneClient, PhoneStatus
 from console.core.recorder import CallRecorder
 from console.core.store import Store, StoreKey
+from console.crash import fatal_error_without_locals
 from console.dialogs.confirm import ConfirmDialog
 from console.hub_link import start_sync
 from console.idle import SessionLock
@@ -279,14 +279,7 @@ class CarelineApp(App[int]):
     def _fatal_error(self) -> None:
         """Exit after an unhandled exception, printing the traceback without the
         frames' local variables: they hold callers' names, numbers and notes."""
-        from rich.traceback import Traceback
-
-        self.bell()
-        traceback = Traceback(show_locals=False, width=None)
-        self._exit_renderables.append(
-            Segments(self.console.render(traceback, self.console.options))
-        )
-        self._close_messages_no_wait()
+        fatal_error_without_locals(self)
 
     def _phone_event(self, event: dict[str, object]) -> None:
         self.agent_screen.post_message(PhoneEvent(dict(event)))

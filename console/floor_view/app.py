@@ -34,6 +34,7 @@ from textual.widgets import DataTable, Footer, Static
 from textual.widgets.data_table import ColumnKey
 
 from console.core.text import safe_text
+from console.crash import fatal_error_without_locals
 from console.floor_view.source import FloorSource, HubFloor, HubLoginRefusedError
 from console.floor_view.stats import (
     AgentRow,
@@ -229,6 +230,10 @@ class SupervisorApp(App[int]):
         """Why the hub refused the login, when it did (the app exits with 2)."""
         self.all_alerts = False
         """Show every alert even in the compact layout."""
+
+    def _fatal_error(self) -> None:
+        """A crash prints no frame's locals: they hold floor payloads and agent names."""
+        fatal_error_without_locals(self)
 
     def compose(self) -> ComposeResult:
         """Status line, queues, sparkline, agents, alerts, help, footer."""
