@@ -239,6 +239,17 @@ def one_run(base: Path, disk: TinyDisk, fault: str, rng: random.Random, tally: T
         if fault == "kill":
             _kill_all(run_dir, child)
         elif fault == "fill":
+            usage = shutil.disk_usage(disk.path)
+            if usage.used > usage.total // 2:  # what fills it besides the ballast?
+                print(
+                    f"  {run_dir.name}: the disk holds {usage.used} bytes before the fill: "
+                    + ", ".join(
+                        f"{p.relative_to(disk.path)} {p.stat().st_size}"
+                        for p in disk.path.rglob("*")
+                        if p.is_file()
+                    ),
+                    flush=True,
+                )
             disk.fill()
             time.sleep(rng.uniform(0.5, 3.0))
             disk.free()

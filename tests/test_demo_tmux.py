@@ -55,7 +55,8 @@ def test_demo_rings_answers_hangs_up_and_quits_cleanly(isolated_home: Path) -> N
         session.wait_for("caller held:", 15)
         session.wait_for("● talking", 15)  # the nurse line answered (not "dialling…")
         session.keys("f")  # complete the attended transfer
-        session.wait_for("ctrl+s save", 20)  # the wrap-up opens for the transferred caller
+        screen = session.wait_for("ctrl+s save", 20)  # the wrap-up opens for the transferred caller
+        assert "Asked about [b]refill[/b]" in screen  # its notes, shown literally
         session.keys("t")  # disposition: transferred (its hot key)
         time.sleep(0.3)
         session.keys("C-s")
@@ -66,7 +67,8 @@ def test_demo_rings_answers_hangs_up_and_quits_cleanly(isolated_home: Path) -> N
             time.sleep(0.2)  # the nurse leg, ended by the target's Replaces, is a transfer too
             screen = session.screen()
         assert screen.count("transferred") == 2, screen
-        assert "Asked about [b]refill[/b]" in screen
+        # The call is over: its notes left the box with it (saved, in the wrap-up).
+        assert "Asked about [b]refill[/b]" not in screen
         session.keys("q")
         time.sleep(0.5)
         if "Quit anyway?" in session.screen():  # the next demo caller is already ringing

@@ -48,12 +48,18 @@ class TinyDisk:
 
     def fill(self) -> None:
         """Take every free byte, so the next write that grows a file fails with ENOSPC."""
-        with self._ballast.open("ab") as ballast:
+        try:
+            # Unbuffered: a buffered file would fail again flushing its tail at close.
+            ballast_file = self._ballast.open("ab", buffering=0)
+        except OSError as exc:
+            if exc.errno == errno.ENOSPC:
+                return  # full already
+            raise
+        with ballast_file as ballast:
             chunk = b"\0" * 65536
             with contextlib.suppress(OSError):
                 while True:
                     ballast.write(chunk)
-                    ballast.flush()
             # Whatever a 64 KiB chunk did not fit, byte by byte.
             for size in (4096, 512, 1):
                 try:

@@ -216,6 +216,7 @@ class AgentScreen(Screen[None]):
         self.queue = CallQueue()
         self.agent = AgentState()
         self._ticker: Timer | None = None
+        self._history_timer: Timer | None = None
         self._usable: tuple[bool, bool, bool, bool] | None = None
         self.signed_in = False
         """Set once the agent has signed in (station mode then calls their phone)."""
@@ -381,6 +382,12 @@ class AgentScreen(Screen[None]):
         call_id = await self.careline.recorder.turned_away(event)
         queue = str(event.get("queue") or "")
         await self.careline.floor.turned_away(call_id, queue, turned_away_reason(event), at)
+        # A burst of refused INVITEs (a flood) is one history redraw, not one each.
+        if self._history_timer is None:
+            self._history_timer = self.set_timer(0.5, self._refresh_history_later)
+
+    async def _refresh_history_later(self) -> None:
+        self._history_timer = None
         await self.refresh_history()
 
     @on(PhoneEvent)
