@@ -121,6 +121,7 @@ class CarelineApp(App[int]):
         self._store: Store | None = None
         self.held = HeldWrites(on_change=self._held_changed, on_saved=self._held_saved)
         """Writes the disk refused (full, failing), kept in memory and retried."""
+        self._dropped_shown = 0
         self._recorder: CallRecorder | None = None
         self._directory: PatientDirectory | None = None
         self._audit: AuditLog | None = None
@@ -239,10 +240,19 @@ class CarelineApp(App[int]):
         """Stop the engine by PID, write what the disk held back if it can, close the store."""
         await self.phone.stop()
         await self.held.close()
+        # The screens are gone: a last flush must not try to redraw them.
+        self.held.on_change = self.held.on_saved = None
         if self._store is not None:
             if self.held.count:
                 await self.held.flush()
             await self._store.close()
+        if self.held.dropped:
+            self._return_code = 1
+            print(
+                f"careline: {self.held.dropped} held record(s) were refused by the store "
+                "when written later (see the log)",
+                file=sys.stderr,
+            )
         if self.held.count:
             # Said on the terminal after the screen is gone, and the exit code says it too.
             self._return_code = 1
@@ -260,6 +270,15 @@ class CarelineApp(App[int]):
         text = f"{self.held.fault} — {self.held.summary()}" if self.held.count else ""
         if bar:
             bar.first().storage = text
+        if self.held.dropped > self._dropped_shown:
+            self._dropped_shown = self.held.dropped
+            self.notify(
+                f"{self.held.dropped} record(s) held while the disk was full were refused "
+                "by the store when written (see the log).",
+                severity="error",
+                markup=False,
+                timeout=30,
+            )
         if text and not before:
             self.notify(
                 f"{self.held.fault}: call records, notes and wrap-ups are kept in memory "

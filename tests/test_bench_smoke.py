@@ -1,4 +1,4 @@
-"""The phone-library and records benchmarks still run (tiny sizes: their figures are not checked here).
+"""The phone-library and records benchmarks still run (tiny sizes: figures not checked here).
 
 A benchmark nobody runs rots; these run in the suite on every change. The build
 benchmark (``bench.library_build``) compiles pjproject for minutes and is left to

@@ -148,3 +148,23 @@ async def test_the_next_caller_rings_on_an_empty_box(tmp_path: Path) -> None:
         # Typing with no call goes nowhere, and says so by refusing the keys.
         await type_notes(pilot, "stray")
         assert box.text == ""
+
+
+async def test_selecting_another_held_call_moves_the_box(tmp_path: Path) -> None:
+    app = make(tmp_path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await start(
+            pilot,
+            [
+                call(*MARIA, state="active", waited=200, talked=180, hold=True),
+                call(*JAMES, state="active", waited=70, talked=65, hold=True),
+            ],
+        )
+        screen = app.agent_screen
+        first = screen.notes.call_id
+        assert first in ("c1", "c2")
+        table = screen.query_one("#queue")
+        table.focus()
+        await pilot.press("down" if first == "c1" else "up")
+        await wait_for(pilot, lambda: screen.notes.call_id not in (first, None), 3, "box moved")
+        assert screen.notes.call_id == screen.selected_call().id  # type: ignore[union-attr]

@@ -16,8 +16,8 @@ A write given a ``key`` replaces a held write with the same key instead of
 queueing behind it (the notes of one call: only the latest text matters).
 
 What is held is lost if the console is killed before the disk frees up; the
-start-up recovery (``console/core/recovery.py``) then closes the calls it
-finds open, so nothing is silently dropped, and the console says all along
+start-up recovery (``AgentScreen._close_left_open``, at the engine's hello)
+then closes the calls it finds open, so nothing is silently dropped, and the console says all along
 what is not saved (:meth:`HeldWrites.summary`). Nothing here logs the data.
 """
 

@@ -263,13 +263,16 @@ class Store:
             await db.execute(sql, params)
 
     async def call_started(self, agent_id: str, call: dict[str, Any]) -> None:
-        """Record a call the engine reported (``call`` is a protocol call object)."""
+        """Record a call the engine reported (``call`` is a protocol call object);
+        again (a hello after an attach) only adds an answer the store missed."""
         caller = call.get("caller", {})
         await self._write(
             """INSERT INTO calls (id, agent_id, direction, caller_name, caller_number,
-                                  caller_uri, called_uri, received_at, timeline, queue)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-               ON CONFLICT (id) DO NOTHING""",
+                                  caller_uri, called_uri, received_at, timeline, queue,
+                                  answered_at)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+               ON CONFLICT (id) DO UPDATE
+               SET answered_at = COALESCE(calls.answered_at, excluded.answered_at)""",
             (
                 call["id"],
                 agent_id,
@@ -281,6 +284,9 @@ class Store:
                 call["received_at"],
                 json.dumps(call.get("timeline", [])),
                 str(call.get("queue") or ""),
+                # An engine's snapshot (hello) of a call answered while no console
+                # was attached: it was answered, whatever this store saw.
+                call["answered_at"] if isinstance(call.get("answered_at"), str) else None,
             ),
         )
 

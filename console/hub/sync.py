@@ -59,7 +59,7 @@ import psycopg
 from console.core.patients.directory import PatientDirectory
 from console.core.patients.importers import record_from_fhir
 from console.core.patients.records import ImportItem, RecordError, Rejection
-from console.core.store import StorageFaultError, Store
+from console.core.store import Store, storage_fault
 
 log = logging.getLogger(__name__)
 
@@ -240,11 +240,16 @@ class SyncWorker:
                     await self.deliver()
                     due = await self._seconds_until_due()
                     await self._report()
-                except StorageFaultError as exc:
-                    # The local disk refused a write (full): a row the hub took but
-                    # could not be marked sent is delivered again later, and the hub
-                    # answers "duplicate". Wait, then try again; never die.
-                    log.warning("sync paused: %s", exc)
+                except Exception as exc:
+                    fault = storage_fault(exc)
+                    if fault is None:
+                        raise
+                    # The local disk refused a write (full, failing): a row the hub
+                    # took but could not be marked sent is delivered again later,
+                    # and the hub answers "duplicate". Wait, then try again; never
+                    # die, and do not re-pull the directory at once.
+                    log.warning("sync paused: %s", fault)
+                    next_pull = max(next_pull, time.monotonic() + self._poll)
                     due = None
                 timeout = min(self._poll, max(0.0, next_pull - time.monotonic()))
                 if due is not None:

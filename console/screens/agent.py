@@ -13,7 +13,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer, Label, TextArea
+from textual.widgets import DataTable, Footer, Label, TextArea
 
 from console.core.agent_state import AgentState
 from console.core.calls import CallQueue, LiveCall, parse_time
@@ -217,6 +217,8 @@ class AgentScreen(Screen[None]):
         self.agent = AgentState()
         self._ticker: Timer | None = None
         self._history_timer: Timer | None = None
+        self._finished: set[str] = set()
+        """Calls this console saw end or closed as lost (see _close_left_open)."""
         self._usable: tuple[bool, bool, bool, bool] | None = None
         self.signed_in = False
         """Set once the agent has signed in (station mode then calls their phone)."""
@@ -295,6 +297,11 @@ class AgentScreen(Screen[None]):
         if not status.online:
             lost = self.queue.clear()
             await self.notes.follow()  # saves the lost call's notes, empties the box
+            if self.careline.phone.attached:
+                # An engine this console attached to is not its child: it may well be
+                # alive with its calls (the link dropped). The next hello says: its
+                # live calls come back, the others are closed then (_close_left_open).
+                lost = []
             now = self.careline.now()
             for call in lost:
                 verified = self.patients.verified.get(call.id)
@@ -328,6 +335,7 @@ class AgentScreen(Screen[None]):
         The wrap-up's draft is written before the call is closed: a console killed
         in between finds the call still open at its next start and does this again.
         """
+        self._finished.add(call.id)
         kind = "ended" if call.answered_at is not None else "missed"
         await self.careline.floor.call_event(kind, call, at=at)
         if call.direction == "inbound" and call.answered_at is not None:
@@ -342,11 +350,13 @@ class AgentScreen(Screen[None]):
         (a console and engine killed together, a power cut, a call that ended while
         no console was attached) are closed as lost, at the last moment known."""
         careline = self.careline
-        live = {call.id for call in self.queue.calls()}
+        # Calls this console saw end are not open, whatever the disk says: their
+        # closing writes may be held in memory (a full disk) and not on it yet.
+        known = {call.id for call in self.queue.calls()} | self._finished
         left = [
             row
             for row in await careline.store.open_calls(careline.config.agent.id)
-            if row.id not in live
+            if row.id not in known
         ]
         if not left:
             return
@@ -365,8 +375,12 @@ class AgentScreen(Screen[None]):
                 queue=row.queue,
             )
             answered += call.answered_at is not None and call.direction == "inbound"
+            draft = drafts.get(row.id)
+            # The last moment known: the draft's end (the call ended, the console died
+            # before closing it), else its answer or its ring.
+            at = parse_time((draft.body.get("call") or {}).get("ended_at")) if draft else None
             await self._close_lost(
-                call, call.answered_at or call.received_at, row.patient_id, draft=drafts.get(row.id)
+                call, at or call.answered_at or call.received_at, row.patient_id, draft=draft
             )
         self.notify(
             f"{len(left)} call(s) left open when careline or its phone last stopped were "
@@ -407,9 +421,17 @@ class AgentScreen(Screen[None]):
             for live in self.queue.calls():
                 if live.direction == "inbound" and not self.patients.looked_up(live.id):
                     self.patients.lookup(live.id, live.caller_number)
+        elif name == "call.replaced":  # the same conversation under a new call id
+            self.notes.renamed(
+                str(event.get("call_id", "")), str((event.get("new_call") or {}).get("id", ""))
+            )
+            call = self.queue.apply(event)
+            if call is not None:
+                self._react(name, call, event)
         elif name == "call.ended":
             call = self.queue.apply(event)
             call_id = str(event.get("call_id", ""))
+            self._finished.add(call_id)
             if call is not None and call.direction == "inbound" and call.answered_at is not None:
                 verified = self.patients.verified.get(call_id)
                 wrap_up = (call, verified.id if verified else None)
@@ -439,6 +461,8 @@ class AgentScreen(Screen[None]):
         # waiting for an fsync; the writes still happen in event order.
         if await self.careline.recorder.record(event):
             await self.refresh_history()
+        if name == "call.replaced":
+            await self.notes.save()  # under the new call's id, now that it is recorded
         if name == "hello":
             await self._close_left_open()
         elif name == "call.turned_away":
@@ -618,6 +642,11 @@ class AgentScreen(Screen[None]):
         self.app.push_screen(CallbacksDialog(due, now), chosen)
 
     # ------------------------------------------------------------------- notes
+    @on(DataTable.RowHighlighted, "#queue")
+    async def _queue_moved(self) -> None:
+        """With no call talking, the notes box is the selected held call's."""
+        await self.notes.follow()
+
     @on(TextArea.Changed, "#notes")
     def _notes_typed(self) -> None:
         """Notes are saved a second after typing stops, not only when the call

@@ -72,15 +72,28 @@ class NotesFlow:
         target_id = target.id if target is not None else None
         if target_id == self.call_id:
             return
-        await self.save()
-        text = await self.text_of(target_id) if target_id is not None else ""
-        self.call_id = target_id
-        if target_id is not None:
-            self._texts[target_id] = text  # so setting it below does not count as typing
         box = self.box
+        # The box changes hands: what it holds now is the old call's; nothing typed
+        # until the new call's text is in may land on either, so it is read-only.
+        old_id, old_text = self.call_id, box.text
+        box.read_only = True
+        if self._timer is not None:
+            self._timer.stop()
+            self._timer = None
+        text = ""
+        if target_id is not None:
+            known = self._texts.get(target_id)
+            text = known if known is not None else await self._stored(target_id)
+            self._texts[target_id] = text  # so setting it below does not count as typing
+        self.call_id = target_id
         box.text = text
         box.read_only = target_id is None
         box.placeholder = "" if target_id is not None else NO_CALL
+        if old_id is not None:
+            await self._save(old_id, old_text)
+        now = self.target()
+        if (now.id if now is not None else None) != target_id:
+            await self.follow()  # the calls moved on while this one was read
 
     def typed(self) -> None:
         """The text changed: save it a second after typing stops."""
@@ -96,15 +109,26 @@ class NotesFlow:
         if self._timer is not None:
             self._timer.stop()
             self._timer = None
-        call_id = self.call_id
-        if call_id is None:
-            return
-        text = self.box.text
+        if self.call_id is not None:
+            await self._save(self.call_id, self.box.text)
+
+    async def _save(self, call_id: str, text: str) -> None:
         self._texts[call_id] = text
         if self._saved.get(call_id) == text:
             return
         self._saved[call_id] = text
         await self.screen.careline.recorder.save_notes(call_id, text)
+
+    def renamed(self, old_id: str, new_id: str) -> None:
+        """The call goes on under a new id (``call.replaced``): so do its notes
+        (written under it by the next :meth:`save`, once the new call is recorded)."""
+        if not new_id:
+            return
+        if old_id == self.call_id:
+            self._texts[new_id] = self.box.text
+            self.call_id = new_id
+        elif old_id in self._texts:
+            self._texts[new_id] = self._texts[old_id]
 
     async def text_of(self, call_id: str) -> str:
         """The latest notes of a call: this console's memory first, else the store's."""
@@ -112,6 +136,9 @@ class NotesFlow:
             return self.box.text
         if call_id in self._texts:
             return self._texts[call_id]
+        return await self._stored(call_id)
+
+    async def _stored(self, call_id: str) -> str:
         rows = await self.screen.careline.store.fetch_all(
             "SELECT notes FROM calls WHERE id = ?", (call_id,)
         )

@@ -184,9 +184,8 @@ class WrapUpFlow:
     def reopen(self, draft: Draft) -> None:
         """Queue the saved wrap-up of a call found lost at start (its draft was on
         disk, the call not yet closed, when the last console stopped)."""
-        if "interaction_id" in draft.body and all(
-            wrap.call_id != draft.call_id for wrap in self.waiting
-        ):
+        queued = [*self.waiting, *([self.open] if self.open is not None else [])]
+        if "interaction_id" in draft.body and all(wrap.call_id != draft.call_id for wrap in queued):
             self.waiting.append(WrapUp(draft.body))
             self._open_next()
 
