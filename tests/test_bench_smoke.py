@@ -21,7 +21,7 @@ from tests.support import ROOT
         ["bench.invite_burst", "--runs", "1", "--calls", "20", "--rate", "40"],
         ["bench.invite_burst", "--runs", "1", "--calls", "20", "--rate", "40", "--ring-ms", "100"],
         ["bench.call_resources", "--runs", "1", "--calls", "1", "--window", "0.5"],
-        ["bench.records_campaign", "--runs", "2", "--no-fault-runs", "1", "--seed", "3"],
+        ["bench.records_campaign", "--runs", "1", "--no-fault-runs", "1", "--seed", "3"],
     ],
     ids=["burst answered", "burst ringing", "calls per engine", "records campaign"],
 )

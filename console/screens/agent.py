@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
@@ -17,11 +16,8 @@ from textual.widgets import DataTable, Footer, Label, TextArea
 
 from console.core.agent_state import AgentState
 from console.core.calls import CallQueue, LiveCall, parse_time
-from console.core.interactions import Draft
 from console.core.phone import PhoneError
-from console.core.recorder import turned_away_reason
 from console.core.scripts.models import Script
-from console.core.scripts.runner import ScriptRun
 from console.core.text import caller_label
 from console.core.wrap_up import CallbackChoice
 from console.dialogs.availability import AvailabilityPicker
@@ -32,7 +28,9 @@ from console.dialogs.help import HelpScreen, KeyHelp
 from console.dialogs.script_picker import ScriptPicker
 from console.dialogs.target_picker import PickedTarget, TargetPicker
 from console.messages import PhoneEvent, PhoneStatusChanged, SignedIn
+from console.screens.agent_bindings import AGENT_BINDINGS
 from console.screens.guidance_flow import GuidanceFlow
+from console.screens.lost_calls_flow import LostCallsFlow
 from console.screens.notes_flow import NotesFlow
 from console.screens.patient_flow import PatientFlow
 from console.screens.wrap_up_flow import WrapUpFlow
@@ -66,159 +64,13 @@ _NEEDS_CONSULT = {"complete", "cancel_consult", "swap"}
 class AgentScreen(Screen[None]):
     """Where an agent takes calls: everything on one screen, every action one key."""
 
-    BINDINGS = [
-        Binding(
-            "a",
-            "answer",
-            "Answer",
-            id="call.answer",
-            tooltip="Answer the selected ringing call (or the longest waiting)",
-        ),
-        Binding("h", "hangup", "Hang up", id="call.hangup", tooltip="End the call in progress"),
-        Binding(
-            "d",
-            "decline",
-            "Decline",
-            id="call.decline",
-            tooltip="Refuse the selected ringing call (486 Busy Here)",
-        ),
-        Binding(
-            "o",
-            "hold",
-            "Hold",
-            id="call.hold",
-            tooltip="Put the call on hold, or take the selected held call back",
-        ),
-        Binding("m", "mute", "Mute", id="call.mute", tooltip="Mute or unmute your side"),
-        Binding(
-            "t",
-            "transfer",
-            "Transfer",
-            id="call.transfer",
-            tooltip="Blind transfer: pick a target, the caller is handed over",
-        ),
-        Binding(
-            "c",
-            "consult",
-            "Consult",
-            id="call.consult",
-            tooltip="Hold the caller and call a target first (attended transfer)",
-        ),
-        Binding(
-            "f",
-            "complete",
-            "Complete",
-            id="call.complete",
-            tooltip="Finish the attended transfer: connect caller and target",
-        ),
-        Binding(
-            "x",
-            "cancel_consult",
-            "Cancel consult",
-            id="call.cancel_consult",
-            tooltip="End the consult call and go back to the caller",
-        ),
-        Binding(
-            "s",
-            "swap",
-            "Swap",
-            id="call.swap",
-            tooltip="Switch between the caller and the consult call",
-        ),
-        Binding("p", "dial", "Dial", id="call.dial", tooltip="Call a number or a directory entry"),
-        Binding(
-            "number_sign",
-            "dtmf",
-            "Keypad",
-            id="call.dtmf",
-            key_display="#",
-            tooltip="Send DTMF tones (IVR menus, extensions)",
-        ),
-        Binding(
-            "tab",
-            "next_call",
-            "Next call",
-            id="queue.next",
-            show=False,
-            tooltip="Select the next call in the queue",
-        ),
-        Binding(
-            "v",
-            "verify",
-            "Verify",
-            id="patient.verify",
-            tooltip="Check the caller's date of birth and name or MRN before details",
-        ),
-        Binding(
-            "g",
-            "guidance",
-            "Script",
-            id="guidance.focus",
-            tooltip="Work through the call script (digits answer, Enter next, ← back)",
-        ),
-        Binding(
-            "e",
-            "escalate",
-            "ESCALATE",
-            id="guidance.escalate",
-            tooltip="Red flag: transfer the caller to the emergency, nurse or crisis target",
-        ),
-        Binding(
-            "b",
-            "callbacks",
-            "Callbacks",
-            id="callbacks.list",
-            tooltip="Due and overdue callbacks: Enter dials, x marks done",
-        ),
-        Binding(
-            "r",
-            "agent_state",
-            "State",
-            id="agent.state",
-            tooltip="Ready, Not ready (with a reason) or Offline",
-        ),
-        Binding(
-            "w",
-            "why",
-            "Why no calls?",
-            id="agent.why",
-            tooltip="Explain why calls are (not) reaching you right now",
-        ),
-        Binding(
-            "u",
-            "audio",
-            "Audio",
-            id="agent.audio",
-            show=False,  # rarely needed; the status bar and its alerts name the key
-            tooltip="Headset, your own phone (station) or no audio; call your phone again",
-        ),
-        Binding("n", "notes", "Notes", id="notes.focus", tooltip="Type notes for this call"),
-        Binding(
-            "escape",
-            "leave_notes",
-            "Done typing",
-            id="notes.leave",
-            show=False,
-            tooltip="Back to the call queue",
-        ),
-        Binding(
-            "question_mark",
-            "help",
-            "Help",
-            id="app.help",
-            key_display="?",
-            tooltip="Every key and what it does",
-        ),
-    ]
+    BINDINGS = AGENT_BINDINGS
 
     def __init__(self) -> None:
         super().__init__()
         self.queue = CallQueue()
         self.agent = AgentState()
         self._ticker: Timer | None = None
-        self._history_timer: Timer | None = None
-        self._finished: set[str] = set()
-        """Calls this console saw end or closed as lost (see _close_left_open)."""
         self._usable: tuple[bool, bool, bool, bool] | None = None
         self.signed_in = False
         """Set once the agent has signed in (station mode then calls their phone)."""
@@ -230,6 +82,8 @@ class AgentScreen(Screen[None]):
         """After-call work: wrap-up forms, drafts, interactions."""
         self.notes = NotesFlow(self)
         """The notes box, tied to one call at a time."""
+        self.lost_calls = LostCallsFlow(self)
+        """Calls lost with an engine or a console, and calls turned away: closed and recorded."""
 
     @property
     def careline(self) -> CarelineApp:
@@ -297,112 +151,11 @@ class AgentScreen(Screen[None]):
         if not status.online:
             lost = self.queue.clear()
             await self.notes.follow()  # saves the lost call's notes, empties the box
-            if self.careline.phone.attached:
-                # An engine this console attached to is not its child: it may well be
-                # alive with its calls (the link dropped). The next hello says: its
-                # live calls come back, the others are closed then (_close_left_open).
-                lost = []
-            now = self.careline.now()
-            for call in lost:
-                verified = self.patients.verified.get(call.id)
-                runs = self.guidance.take(call.id)
-                self.patients.forget(call.id)
-                await self._close_lost(call, now, verified.id if verified else None, runs)
-            if lost:
-                restarting = "" if self.careline.phone.attach_only else " Restarting the phone…"
-                self.notify(
-                    f"The phone engine stopped; {len(lost)} call(s) were lost "
-                    f"(answered ones open for wrap-up).{restarting}",
-                    severity="error",
-                    markup=False,
-                )
+            await self.lost_calls.engine_lost(lost)
             self._refresh_calls()
             await self.refresh_history()
         # The floor sees the agent offline while the phone is (no calls can reach them).
         await self.careline.floor.agent_state(self.agent, self.queue.active())
-
-    async def _close_lost(
-        self,
-        call: LiveCall,
-        at: datetime,
-        patient_id: str | None,
-        runs: Sequence[ScriptRun] = (),
-        draft: Draft | None = None,
-    ) -> None:
-        """A call that died with the engine or a console: closed as lost, closed for the
-        floor, and (answered inbound) wrapped up, so someone decides on a call back.
-
-        The wrap-up's draft is written before the call is closed: a console killed
-        in between finds the call still open at its next start and does this again.
-        """
-        self._finished.add(call.id)
-        kind = "ended" if call.answered_at is not None else "missed"
-        await self.careline.floor.call_event(kind, call, at=at)
-        if call.direction == "inbound" and call.answered_at is not None:
-            if draft is not None:
-                self.wrap_up.reopen(draft)
-            else:
-                await self.wrap_up.call_ended(call, at, runs, patient_id, lost=True)
-        await self.careline.recorder.lost(call, at)
-
-    async def _close_left_open(self) -> None:
-        """After ``hello``: calls the store holds open that the engine does not know
-        (a console and engine killed together, a power cut, a call that ended while
-        no console was attached) are closed as lost, at the last moment known."""
-        careline = self.careline
-        # Calls this console saw end are not open, whatever the disk says: their
-        # closing writes may be held in memory (a full disk) and not on it yet.
-        known = {call.id for call in self.queue.calls()} | self._finished
-        left = [
-            row
-            for row in await careline.store.open_calls(careline.config.agent.id)
-            if row.id not in known
-        ]
-        if not left:
-            return
-        drafts = {draft.call_id: draft for draft in await careline.interactions.load_drafts()}
-        answered = 0
-        for row in left:
-            call = LiveCall(
-                id=row.id,
-                caller_name=row.caller_name,
-                caller_number=row.caller_number,
-                called_uri=row.called_uri,
-                state="disconnected",
-                received_at=parse_time(row.received_at) or careline.now(),
-                answered_at=parse_time(row.answered_at),
-                direction=row.direction,
-                queue=row.queue,
-            )
-            answered += call.answered_at is not None and call.direction == "inbound"
-            draft = drafts.get(row.id)
-            # The last moment known: the draft's end (the call ended, the console died
-            # before closing it), else its answer or its ring.
-            at = parse_time((draft.body.get("call") or {}).get("ended_at")) if draft else None
-            await self._close_lost(
-                call, at or call.answered_at or call.received_at, row.patient_id, draft=draft
-            )
-        self.notify(
-            f"{len(left)} call(s) left open when careline or its phone last stopped were "
-            f"closed as lost; {answered} answered one(s) open for wrap-up (call back?).",
-            severity="warning",
-            markup=False,
-            timeout=15,
-        )
-        await self.refresh_history()
-
-    async def _turned_away(self, event: dict[str, Any], at: datetime) -> None:
-        """A call the engine refused without ringing: in the history and on the floor."""
-        call_id = await self.careline.recorder.turned_away(event)
-        queue = str(event.get("queue") or "")
-        await self.careline.floor.turned_away(call_id, queue, turned_away_reason(event), at)
-        # A burst of refused INVITEs (a flood) is one history redraw, not one each.
-        if self._history_timer is None:
-            self._history_timer = self.set_timer(0.5, self._refresh_history_later)
-
-    async def _refresh_history_later(self) -> None:
-        self._history_timer = None
-        await self.refresh_history()
 
     @on(PhoneEvent)
     async def _phone_event(self, message: PhoneEvent) -> None:
@@ -431,7 +184,7 @@ class AgentScreen(Screen[None]):
         elif name == "call.ended":
             call = self.queue.apply(event)
             call_id = str(event.get("call_id", ""))
-            self._finished.add(call_id)
+            self.lost_calls.finished.add(call_id)
             if call is not None and call.direction == "inbound" and call.answered_at is not None:
                 verified = self.patients.verified.get(call_id)
                 wrap_up = (call, verified.id if verified else None)
@@ -449,7 +202,7 @@ class AgentScreen(Screen[None]):
         await self.notes.follow()
         await self._report_floor(name, call, event, at)
         if wrap_up is not None:
-            # The draft is on disk before the call is closed (see _close_lost).
+            # The draft is on disk before the call is closed (see LostCallsFlow.close).
             await self.wrap_up.call_ended(
                 wrap_up[0], at, self.guidance.take(wrap_up[0].id), wrap_up[1]
             )
@@ -464,9 +217,9 @@ class AgentScreen(Screen[None]):
         if name == "call.replaced":
             await self.notes.save()  # under the new call's id, now that it is recorded
         if name == "hello":
-            await self._close_left_open()
+            await self.lost_calls.close_left_open()
         elif name == "call.turned_away":
-            await self._turned_away(event, at)
+            await self.lost_calls.turned_away(event, at)
 
     async def _report_floor(
         self, name: object, call: LiveCall | None, event: dict[str, Any], at: datetime

@@ -1,0 +1,143 @@
+"""Calls that end without a hang-up: lost with the engine or a console, or turned away.
+
+- The engine died under this console (its child): its calls are closed as lost
+  at once, and each answered inbound one opens its wrap-up (marked CALL LOST,
+  for the agent to decide on a call back). An engine this console attached to
+  is not its child and may live on: its calls wait for its next hello.
+- At every hello, calls the store holds open that the engine does not know (a
+  console and engine killed together, a power cut, a call that ended while no
+  console was attached) are closed the same way, at the last moment known,
+  reusing a wrap-up draft already saved.
+- A call the engine refused without ringing is a history row and a
+  ``turned_away`` floor event.
+
+The wrap-up's draft is written before the call is closed, so a console killed
+in between finds the call still open at its next start and does this again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from textual.timer import Timer
+
+from console.core.calls import LiveCall, parse_time
+from console.core.interactions import Draft
+from console.core.recorder import turned_away_reason
+from console.core.scripts.runner import ScriptRun
+
+if TYPE_CHECKING:
+    from console.app import CarelineApp
+    from console.screens.agent import AgentScreen
+
+
+class LostCallsFlow:
+    """Closes lost calls (with their wrap-ups) and records turned-away ones."""
+
+    def __init__(self, screen: AgentScreen) -> None:
+        self.screen = screen
+        self.finished: set[str] = set()
+        """Calls this console saw end or closed as lost: never "left open", whatever
+        the disk says (their closing writes may be held in memory, a full disk)."""
+        self._history_timer: Timer | None = None
+
+    @property
+    def careline(self) -> CarelineApp:
+        """The app (store, recorder, floor, phone)."""
+        return self.screen.careline
+
+    async def engine_lost(self, lost: Sequence[LiveCall]) -> None:
+        """The phone went offline with ``lost`` in the queue (already cleared)."""
+        if self.careline.phone.attached:
+            return  # an attached engine may be alive with its calls: its hello decides
+        screen = self.screen
+        now = self.careline.now()
+        for call in lost:
+            verified = screen.patients.verified.get(call.id)
+            runs = screen.guidance.take(call.id)
+            screen.patients.forget(call.id)
+            await self.close(call, now, verified.id if verified else None, runs)
+        if lost:
+            restarting = "" if self.careline.phone.attach_only else " Restarting the phone…"
+            screen.notify(
+                f"The phone engine stopped; {len(lost)} call(s) were lost "
+                f"(answered ones open for wrap-up).{restarting}",
+                severity="error",
+                markup=False,
+            )
+
+    async def close(
+        self,
+        call: LiveCall,
+        at: datetime,
+        patient_id: str | None,
+        runs: Sequence[ScriptRun] = (),
+        draft: Draft | None = None,
+    ) -> None:
+        """Close one lost call: for the floor, its wrap-up (answered inbound), then its row."""
+        self.finished.add(call.id)
+        kind = "ended" if call.answered_at is not None else "missed"
+        await self.careline.floor.call_event(kind, call, at=at)
+        if call.direction == "inbound" and call.answered_at is not None:
+            if draft is not None:
+                self.screen.wrap_up.reopen(draft)
+            else:
+                await self.screen.wrap_up.call_ended(call, at, runs, patient_id, lost=True)
+        await self.careline.recorder.lost(call, at)
+
+    async def close_left_open(self) -> None:
+        """After ``hello``: close the calls left open that the engine does not know."""
+        careline = self.careline
+        known = {call.id for call in self.screen.queue.calls()} | self.finished
+        left = [
+            row
+            for row in await careline.store.open_calls(careline.config.agent.id)
+            if row.id not in known
+        ]
+        if not left:
+            return
+        drafts = {draft.call_id: draft for draft in await careline.interactions.load_drafts()}
+        answered = 0
+        for row in left:
+            call = LiveCall(
+                id=row.id,
+                caller_name=row.caller_name,
+                caller_number=row.caller_number,
+                called_uri=row.called_uri,
+                state="disconnected",
+                received_at=parse_time(row.received_at) or careline.now(),
+                answered_at=parse_time(row.answered_at),
+                direction=row.direction,
+                queue=row.queue,
+            )
+            answered += call.answered_at is not None and call.direction == "inbound"
+            draft = drafts.get(row.id)
+            # The last moment known: the draft's end (the call ended, the console died
+            # before closing it), else its answer or its ring.
+            at = parse_time((draft.body.get("call") or {}).get("ended_at")) if draft else None
+            await self.close(
+                call, at or call.answered_at or call.received_at, row.patient_id, draft=draft
+            )
+        self.screen.notify(
+            f"{len(left)} call(s) left open when careline or its phone last stopped were "
+            f"closed as lost; {answered} answered one(s) open for wrap-up (call back?).",
+            severity="warning",
+            markup=False,
+            timeout=15,
+        )
+        await self.screen.refresh_history()
+
+    async def turned_away(self, event: dict[str, Any], at: datetime) -> None:
+        """A call the engine refused without ringing: in the history and on the floor."""
+        call_id = await self.careline.recorder.turned_away(event)
+        queue = str(event.get("queue") or "")
+        await self.careline.floor.turned_away(call_id, queue, turned_away_reason(event), at)
+        # A burst of refused INVITEs (a flood) is one history redraw, not one each.
+        if self._history_timer is None:
+            self._history_timer = self.screen.set_timer(0.5, self._refresh_history)
+
+    async def _refresh_history(self) -> None:
+        self._history_timer = None
+        await self.screen.refresh_history()
