@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+from textual.app import App
 from textual.pilot import Pilot
 
 from console.app import AppWiring, CarelineApp, create_app
@@ -79,8 +81,12 @@ def talking(app: CarelineApp) -> bool:
     return call is not None and call.state == "active"
 
 
-def screen_text(app: CarelineApp) -> str:
-    """Everything the app has on screen (top screen, modals included), as plain text."""
+def screen_text(app: App[Any]) -> str:
+    """Everything the app has on screen (top screen, modals included), as plain text.
+
+    The one place the tests read Textual's compositor (there is no public API for
+    the rendered text); every test that reads the screen comes through here.
+    """
     return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
 
 

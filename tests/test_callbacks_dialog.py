@@ -12,7 +12,7 @@ from textual.widgets import OptionList
 from console.core.interactions import Callback, CallbackStatus
 from console.core.wrap_up import CallbackChoice, describe_due, overdue_by
 from console.dialogs.callbacks import EMPTY, CallbacksDialog
-from tests.console_app import wait_for
+from tests.console_app import screen_text, wait_for
 
 LOCAL = timezone(timedelta(hours=-5))
 NOW = datetime(2026, 3, 5, 19, 0, tzinfo=UTC)  # Thursday 14:00 local
@@ -66,10 +66,6 @@ class CallbacksApp(App[int]):
 def rows(app: App[Any]) -> list[str]:
     options = app.screen.query_one(OptionList)
     return [str(options.get_option_at_index(i).prompt) for i in range(options.option_count)]
-
-
-def screen_text(app: App[Any]) -> str:
-    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
 
 
 async def test_open_callbacks_by_due_with_the_overdue_marked() -> None:

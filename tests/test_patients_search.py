@@ -27,7 +27,7 @@ from console.core.patients.search import (
 )
 from console.core.store import MIGRATIONS, Store
 from console.dialogs.patient_search import PatientSearchDialog
-from tests.console_app import wait_for
+from tests.console_app import screen_text, wait_for
 
 SHARED_PHONE = "+12025550142"
 
@@ -410,7 +410,7 @@ async def test_markup_in_names_is_shown_literally(store: Store) -> None:
         await pilot.press(*"1999-09-09", "enter")
         await wait_for(pilot, lambda: bool(options(app)), what="results")
         assert options(app) == ["[red]Evil[/red], [bold]x[/bold]  born 1999"]
-        screen = "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+        screen = screen_text(app)
         assert "[red]Evil[/red], [bold]x[/bold]" in screen
 
 

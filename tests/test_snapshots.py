@@ -25,6 +25,7 @@ from console.core.phone import PhoneStatus
 from console.core.store import Store
 from console.messages import PhoneEvent, PhoneStatusChanged
 from console.widgets.patient_card import PatientCard
+from tests.console_app import screen_text
 
 NOW = datetime(2026, 11, 26, 10, 0, 0, tzinfo=UTC)
 
@@ -220,7 +221,7 @@ async def test_nothing_beyond_the_greeting_before_verification(tmp_path: Path) -
     app = make(tmp_path)
     async with app.run_test(size=(160, 48)) as pilot:
         await patient_card(verified=False)(pilot)
-        text = "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+        text = screen_text(app)
         assert "Greet: Maria" in text
         for detail in ("1961", "DEMO-0001", "Diabetes", "Metformin", "Moreau", "Riverside"):
             assert detail not in text

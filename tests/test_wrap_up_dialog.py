@@ -13,7 +13,7 @@ from console.core.scripts.forms import FollowUpTask, prefill
 from console.core.scripts.models import Form
 from console.core.wrap_up import DueError, WrapUpResult, parse_due
 from console.dialogs.wrap_up import MANDATORY_MESSAGE, ChoiceBar, WrapUpDialog
-from tests.console_app import wait_for
+from tests.console_app import screen_text, wait_for
 
 LOCAL = timezone(timedelta(hours=-5))  # the agent's zone: UTC-5, no DST to trip on
 START = datetime(2026, 3, 5, 15, 0, tzinfo=UTC)  # 10:00 local, a Thursday
@@ -94,10 +94,6 @@ class WrapUpApp(App[int]):
     def dialog(self) -> WrapUpDialog:
         assert isinstance(self.screen, WrapUpDialog)
         return self.screen
-
-
-def screen_text(app: App[Any]) -> str:
-    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
 
 
 def message(app: WrapUpApp) -> str:

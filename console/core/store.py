@@ -356,6 +356,11 @@ class Store:
         """Save the agent's notes for a call."""
         await self._write("UPDATE calls SET notes = ? WHERE id = ?", (notes, call_id))
 
+    async def call_notes(self, call_id: str) -> str:
+        """The notes saved for a call ("" when none, or the call is not stored)."""
+        rows = await self.fetch_all("SELECT notes FROM calls WHERE id = ?", (call_id,))
+        return str(rows[0][0] or "") if rows else ""
+
     async def recent_calls(self, limit: int) -> list[CallRow]:
         """The latest finished calls, newest first."""
         cursor = await self._reader.execute(

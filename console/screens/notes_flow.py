@@ -139,10 +139,7 @@ class NotesFlow:
         return await self._stored(call_id)
 
     async def _stored(self, call_id: str) -> str:
-        rows = await self.screen.careline.store.fetch_all(
-            "SELECT notes FROM calls WHERE id = ?", (call_id,)
-        )
-        text = str(rows[0][0] or "") if rows else ""
+        text = await self.screen.careline.store.call_notes(call_id)
         self._saved[call_id] = text
         return text
 
