@@ -490,16 +490,6 @@ def _check_station(config: CarelineConfig) -> Check:
     )
 
 
-_HEADSET_PROBE = (
-    "import json, sys\n"
-    "from sip.headset import HeadsetError, try_devices\n"
-    "try:\n"
-    "    print(json.dumps({'ok': True, **try_devices(sys.argv[1], sys.argv[2])}))\n"
-    "except HeadsetError as exc:\n"
-    "    print(json.dumps({'ok': False, 'error': str(exc)}))\n"
-)
-
-
 async def _check_headset(config: CarelineConfig) -> Check:
     headset = config.audio.headset
     # In a child: PortAudio probes every ALSA device and can abort the
@@ -508,8 +498,9 @@ async def _check_headset(config: CarelineConfig) -> Check:
         lambda: subprocess.run(
             [
                 sys.executable,
-                "-c",
-                _HEADSET_PROBE,
+                "-m",
+                "sip.audio_probe",
+                "headset",
                 headset.output_device or "",
                 headset.input_device or "",
             ],
@@ -544,16 +535,20 @@ async def _check_headset(config: CarelineConfig) -> Check:
     )
 
 
-def _python(code: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
-    # In a child: only sip/ imports pjsua2, and a broken native library
-    # cannot take the doctor down with it.
+def _probe(what: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
+    # In a child (sip/audio_probe.py): only sip/ imports pjsua2, and a broken
+    # native library cannot take the doctor down with it.
     return subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=timeout, check=False
+        [sys.executable, "-m", "sip.audio_probe", what],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
     )
 
 
 async def _check_audio_libraries() -> Check:
-    engine = await asyncio.to_thread(_python, "import pjsua2")
+    engine = await asyncio.to_thread(_probe, "pjsua2")
     if engine.returncode != 0:
         last = (engine.stderr.strip().splitlines() or ["?"])[-1]
         return Check(
@@ -562,9 +557,7 @@ async def _check_audio_libraries() -> Check:
             f"the phone engine cannot load pjsua2: {last}",
             "reinstall careline (pip install --force-reinstall careline) in this environment",
         )
-    devices = await asyncio.to_thread(
-        _python, "import sounddevice; print(len(sounddevice.query_devices()))"
-    )
+    devices = await asyncio.to_thread(_probe, "count")
     if devices.returncode == 0:
         return Check(
             "audio", "ok", f"pjsua2 loads; PortAudio sees {devices.stdout.strip()} device(s)"

@@ -223,14 +223,11 @@ def _start_sound_probe(config: CarelineConfig) -> subprocess.Popen[bytes] | None
     """
     if config.audio.mode != "headset":
         return None
-    probe = (
-        "import sys\n"
-        "from sip.headset import list_devices\n"
-        "sys.exit(0 if any(d['outputs'] > 0 for d in list_devices()) else 3)\n"
-    )
     try:
         return subprocess.Popen(
-            [sys.executable, "-c", probe], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            [sys.executable, "-m", "sip.audio_probe", "has-output"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
     except OSError:
         return None
