@@ -60,7 +60,7 @@ def run(args: argparse.Namespace, config: CarelineConfig) -> int:
 
 
 def _devices(*, as_json: bool) -> int:
-    from sip.headset import HeadsetError, _sounddevice, list_devices
+    from sip.headset import HeadsetError, check_portaudio, list_devices
 
     rows = list_devices()
     if as_json:
@@ -68,7 +68,7 @@ def _devices(*, as_json: bool) -> int:
         return 0
     if not rows:
         try:
-            _sounddevice()
+            check_portaudio()
         except HeadsetError as exc:
             print(f"careline: {exc}", file=sys.stderr)
             return 1

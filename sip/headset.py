@@ -102,6 +102,11 @@ def _sounddevice() -> Any:
     return sounddevice
 
 
+def check_portaudio() -> None:
+    """Raise :class:`HeadsetError` saying what to install when PortAudio cannot load."""
+    _sounddevice()
+
+
 def _rescan_devices() -> None:
     """Make PortAudio list the devices afresh (it scans once, at initialisation), so
     a headset plugged in after the engine started is found. Only while no stream
