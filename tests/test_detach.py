@@ -27,6 +27,20 @@ def stored_notes(store: Path) -> list[tuple[str]]:
         return [(str(row[0]),) for row in db.execute("SELECT notes FROM calls")]
 
 
+def clean_up(
+    home: Path, first: TmuxSession, second: TmuxSession | None, sipp: Sipp | None = None
+) -> None:
+    """Close both consoles' terminals, stop the caller, and SIGTERM whatever this
+    test's home still runs (the engine lives on in its own session)."""
+    first.kill()
+    if second is not None:
+        second.kill()
+    if sipp is not None:
+        sipp.stop()
+    for line in processes_mentioning(str(home)):
+        os.kill(int(line.split(":", 1)[0]), signal.SIGTERM)
+
+
 def test_terminal_hangup_mid_call_keeps_the_call_and_attach_restores_it(
     tmp_path: Path, isolated_home: Path
 ) -> None:
@@ -75,13 +89,7 @@ def test_terminal_hangup_mid_call_keeps_the_call_and_attach_restores_it(
         assert sipp.wait() == 0, sipp.report()
         second.wait_for("Esc", 15)  # the wrap-up of the call taken before the drop
     finally:
-        first.kill()
-        if second is not None:
-            second.kill()
-        if sipp is not None:
-            sipp.stop()
-        for line in processes_mentioning(str(isolated_home)):
-            os.kill(int(line.split(":", 1)[0]), signal.SIGTERM)
+        clean_up(isolated_home, first, second, sipp)
 
 
 def test_attach_without_an_engine_says_so() -> None:
@@ -175,11 +183,7 @@ def test_attach_restarts_an_engine_that_dies_under_it(isolated_home: Path) -> No
         assert len(pids) == 1
         assert pids != [engine]
     finally:
-        first.kill()
-        if second is not None:
-            second.kill()
-        for line in processes_mentioning(str(isolated_home)):
-            os.kill(int(line.split(":", 1)[0]), signal.SIGTERM)
+        clean_up(isolated_home, first, second)
 
 
 def test_a_power_cut_mid_call_is_closed_as_lost_and_wrapped_up_at_the_next_start(
@@ -220,10 +224,4 @@ def test_a_power_cut_mid_call_is_closed_as_lost_and_wrapped_up_at_the_next_start
             rows = db.execute("SELECT end_reason, answered_at IS NOT NULL FROM calls").fetchall()
         assert rows == [("lost", 1)]
     finally:
-        first.kill()
-        if second is not None:
-            second.kill()
-        if sipp is not None:
-            sipp.stop()
-        for line in processes_mentioning(str(isolated_home)):
-            os.kill(int(line.split(":", 1)[0]), signal.SIGTERM)
+        clean_up(isolated_home, first, second, sipp)
