@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import pjsua2 as pj
 
-from sip.library_report import build_facts, tls_versions
+from sip.library_facts import build_facts, tls_versions
 from sip.settings import AccountSettings, EngineSettings
 from sip.sipmsg import parse_headers
 

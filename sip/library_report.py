@@ -16,22 +16,12 @@ from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from sip.library_facts import build_facts, tls_versions
+
 if TYPE_CHECKING:
     import pjsua2 as pj
 
 log = logging.getLogger(__name__)
-
-TLS13_SUITES = frozenset({0x1301, 0x1302, 0x1303})
-"""IANA ids of the suites that exist only in TLS 1.3 (TLS_AES_128_GCM_SHA256 …):
-the library can speak 1.3 when it lists one."""
-
-
-def build_facts() -> dict[str, Any]:
-    """The hardened build's recorded facts, or an empty dict for any other pjsua2."""
-    import pjsua2 as pj
-
-    facts = getattr(pj, "BUILD", None)
-    return dict(facts) if isinstance(facts, dict) else {}
 
 
 def openssl_version() -> str | None:
@@ -72,17 +62,6 @@ def _libcrypto_candidates() -> list[Path]:
     except OSError:
         pass
     return mapped
-
-
-def tls_versions(ep: pj.Endpoint) -> list[str]:
-    """The TLS versions the library can speak (1.2 always; 1.3 when its suites exist)."""
-    import pjsua2 as pj
-
-    try:
-        ciphers = {int(cipher) for cipher in ep.utilSslGetAvailableCiphers()}
-    except pj.Error:
-        return []
-    return ["1.2", "1.3"] if ciphers & TLS13_SUITES else ["1.2"]
 
 
 def sound_devices(ep: pj.Endpoint) -> list[str]:

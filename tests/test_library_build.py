@@ -18,7 +18,8 @@ import pjsua2 as pj
 import pytest
 
 from sip import library
-from sip.library_report import build_facts, summary
+from sip.library_facts import build_facts
+from sip.library_report import summary
 
 ROOT = Path(__file__).resolve().parents[1]
 
