@@ -3,38 +3,30 @@
 The dialog never loses work: every change is handed to ``on_change`` as a
 JSON-ready draft body (see :meth:`WrapUpDialog.draft_body`) that the caller
 saves durably, and a dialog built with that body as ``draft`` shows exactly
-the same wrap-up again.
+the same wrap-up again. The form itself is a
+:class:`~console.widgets.wrap_up_form.WrapUpForm`; this module adds the
+clock, the one extension, saving and skipping.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, date, datetime, timedelta, tzinfo
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any, Literal
 
-from rich.text import Text
 from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.message import Message
-from textual.reactive import reactive
+from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widget import Widget
-from textual.widgets import Input, Label, Static, TextArea
+from textual.widgets import Input, Label, TextArea
 
-from console.core.scripts.forms import FieldError, FollowUpTask, default_follow_up, validate_form
-from console.core.scripts.models import (
-    Answer,
-    AnswerError,
-    ChoiceQuestion,
-    Form,
-    FormField,
-    YesNoQuestion,
-)
+from console.core.scripts.forms import FieldError, FollowUpTask
+from console.core.scripts.models import Answer, Form
 from console.core.text import safe_text
-from console.core.wrap_up import DUE_FORMATS, DueError, WrapUpResult, format_due_input, parse_due
+from console.core.wrap_up import WrapUpResult
+from console.widgets.wrap_up_form import ChoiceBar, ChoiceValue, WrapUpForm, as_mapping
 
 WrapUpMode = Literal["optional", "mandatory", "timed"]
 """``optional``: Esc skips; ``mandatory``: a disposition is needed; ``timed``: and a deadline."""
@@ -45,130 +37,10 @@ DRAFT_SCHEMA = 1
 MANDATORY_MESSAGE = "A disposition is required before the next call."
 """Shown when Esc is pressed and the wrap-up cannot be skipped."""
 
-ChoiceValue = str | bool | None
-"""What a :class:`ChoiceBar` holds: an option value, yes/no, or nothing yet."""
-
-
-def _same(a: ChoiceValue, b: ChoiceValue) -> bool:
-    # True == 1 and "1" != 1: compare types too so yes/no never matches anything else.
-    return type(a) is type(b) and a == b
-
-
-class ChoiceBar(Static, can_focus=True):
-    """A one-line pick among a few options; Left/Right or Space move the choice."""
-
-    BINDINGS = [
-        Binding(
-            "right,space",
-            "step(1)",
-            "Next",
-            show=False,
-            id="wrap_up.choice.next",
-            tooltip="Choose the next option",
-        ),
-        Binding(
-            "left",
-            "step(-1)",
-            "Previous",
-            show=False,
-            id="wrap_up.choice.previous",
-            tooltip="Choose the previous option",
-        ),
-    ]
-
-    DEFAULT_CSS = """
-    ChoiceBar { width: 1fr; height: auto; }
-    ChoiceBar:focus { background: $boost; }
-    """
-
-    value: reactive[ChoiceValue] = reactive[ChoiceValue](None, init=False)
-    """The chosen option's value; None: nothing chosen yet."""
-
-    class Changed(Message):
-        """The choice changed (by key or by the dialog)."""
-
-        def __init__(self, bar: ChoiceBar, value: ChoiceValue) -> None:
-            super().__init__()
-            self.bar = bar
-            """The bar that changed."""
-            self.value = value
-            """Its new value."""
-
-        @property
-        def control(self) -> ChoiceBar:
-            """The bar that changed."""
-            return self.bar
-
-    def __init__(
-        self,
-        options: Sequence[tuple[ChoiceValue, str]],
-        value: ChoiceValue = None,
-        *,
-        allow_none: bool = False,
-        id: str | None = None,
-    ) -> None:
-        """``options`` as (value, label); ``allow_none``: stepping can come back to no choice."""
-        super().__init__(id=id, markup=False)
-        self.options = list(options)
-        self.allow_none = allow_none
-        self.set_reactive(ChoiceBar.value, value if self.has(value) else None)
-
-    def has(self, value: ChoiceValue) -> bool:
-        """Whether ``value`` is one of the options."""
-        return any(_same(value, option) for option, _ in self.options)
-
-    def render(self) -> Text:
-        """Every option, the chosen one highlighted; labels are literal text."""
-        text = Text()
-        for index, (value, label) in enumerate(self.options):
-            if index:
-                text.append("  ")
-            chosen = _same(value, self.value)
-            text.append(safe_text(label, 40), style="bold reverse" if chosen else "")
-        if self.value is None:
-            text.append("  (not set)", style="dim italic")
-        return text
-
-    def watch_value(self, value: ChoiceValue) -> None:
-        """Tell the dialog."""
-        self.post_message(self.Changed(self, value))
-
-    def action_step(self, step: int) -> None:
-        """Choose the next (1) or previous (-1) option."""
-        values: list[ChoiceValue] = [value for value, _ in self.options]
-        if self.allow_none:
-            values.insert(0, None)
-        current = next((i for i, value in enumerate(values) if _same(value, self.value)), None)
-        if current is None:
-            self.value = values[0] if step > 0 else values[-1]
-        else:
-            self.value = values[(current + step) % len(values)]
-
-
-def _input_text(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, date):
-        return value.isoformat()
-    return str(value)
-
 
 def _comparable(body: dict[str, Any]) -> dict[str, Any]:
     # The countdown alone is no change worth a durable write.
     return {**body, "remaining_seconds": None}
-
-
-_PLACEHOLDERS = {"date": "YYYY-MM-DD", "number": "a number", "text": "type here"}
-
-
-def _mapping(value: object) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
-
-
-def _choice_value(value: object) -> ChoiceValue:
-    return value if isinstance(value, str | bool) else None
 
 
 class WrapUpDialog(ModalScreen[WrapUpResult | None]):
@@ -266,35 +138,12 @@ class WrapUpDialog(ModalScreen[WrapUpResult | None]):
         self._dismissed = False
         self._ready = False
         self._last_body: dict[str, Any] | None = None
-        self._hot_keys = {d.key: d.id for d in form.dispositions}
-        self._labels = self._error_labels()
         now = self.clock()
-
-        body = _mapping(draft)
-        initial = dict(values or {})
-        fields = _mapping(body.get("fields")) if draft is not None else initial
-        self._initial_fields: dict[str, object] = {f.id: fields.get(f.id) for f in form.fields}
-        self._initial_notes = str(body.get("notes") or "") if draft is not None else notes
-        disposition = body.get("disposition")
-        self._initial_disposition = disposition if isinstance(disposition, str) else None
-        consent = (
-            body.get("feedback_consent") if draft is not None else initial.get("feedback_consent")
+        body = as_mapping(draft)
+        self.entry = WrapUpForm(
+            form, values=values, notes=notes, draft=draft, now=now, tz=tz, id="body"
         )
-        self._initial_consent = consent if isinstance(consent, bool) else None
-
-        suggested = default_follow_up(form, now)
-        follow_up = _mapping(body.get("follow_up"))
-        self._follow_up_on = bool(follow_up.get("enabled", False))
-        self._initial_due = (
-            str(follow_up["due"])
-            if "due" in follow_up
-            else (format_due_input(suggested.due, tz) if suggested else "")
-        )
-        owner = follow_up.get("owner")
-        self._initial_owner = owner if isinstance(owner, str) else None
-        if self._initial_owner is None and suggested is not None:
-            self._initial_owner = suggested.owner
-        self._initial_reason = str(follow_up.get("reason") or "")
+        """The form's widgets."""
 
         self.extended = bool(body.get("extended", False))
         """The one extension has been used."""
@@ -312,57 +161,11 @@ class WrapUpDialog(ModalScreen[WrapUpResult | None]):
     # ----------------------------------------------------------------- layout
     def compose(self) -> ComposeResult:
         """Header with countdown, the form (scrolling), messages and keys."""
-        form = self.form
         with Vertical():
             with Horizontal(id="header"):
                 yield Label(self.title_text, id="title", markup=False)
                 yield Label("", id="countdown", markup=False)
-            with VerticalScroll(id="body"):
-                with Horizontal(classes="row"):
-                    yield Label("Disposition", markup=False)
-                    yield ChoiceBar(
-                        [(d.id, f"{d.key} {d.label}") for d in form.dispositions],
-                        self._initial_disposition,
-                        id="disposition",
-                    )
-                for form_field in form.fields:
-                    with Horizontal(classes="row"):
-                        yield Label(safe_text(form_field.label, 17), markup=False)
-                        yield self._field_widget(form_field)
-                yield Label(safe_text(form.notes.label, 40), markup=False)
-                yield TextArea(self._initial_notes, id="notes", compact=True)
-                if form.follow_up is not None:
-                    with Vertical(id="follow-up"):
-                        yield Label("Follow-up (ctrl+f to remove)", id="follow-up-title")
-                        with Horizontal(classes="row"):
-                            yield Label("Due", markup=False)
-                            yield Input(
-                                self._initial_due, placeholder=DUE_FORMATS, id="due", compact=True
-                            )
-                        with Horizontal(classes="row"):
-                            yield Label("Owner", markup=False)
-                            yield ChoiceBar(
-                                [(owner, owner) for owner in form.follow_up.owners],
-                                self._initial_owner,
-                                id="owner",
-                            )
-                        with Horizontal(classes="row"):
-                            yield Label("Reason", markup=False)
-                            yield Input(
-                                self._initial_reason,
-                                placeholder="why the callback",
-                                id="reason",
-                                compact=True,
-                            )
-                if form.feedback_consent is not None:
-                    with Horizontal(classes="row"):
-                        yield Label(safe_text(form.feedback_consent.label, 17), markup=False)
-                        yield ChoiceBar(
-                            [(True, "yes"), (False, "no")],
-                            self._initial_consent,
-                            allow_none=not form.feedback_consent.required,
-                            id="consent",
-                        )
+            yield self.entry
             with Horizontal(classes="row", id="extend-row"):
                 yield Label("Why more time?", markup=False)
                 yield Input(
@@ -370,32 +173,6 @@ class WrapUpDialog(ModalScreen[WrapUpResult | None]):
                 )
             yield Label("", id="message", markup=False)
             yield Label(self._hint(), classes="hint", markup=False)
-
-    def _field_widget(self, form_field: FormField) -> Widget:
-        question = form_field.input
-        value = self._initial_fields.get(form_field.id)
-        widget_id = f"field-{form_field.id}"
-        if isinstance(question, YesNoQuestion):
-            if isinstance(value, str):
-                try:
-                    value = question.parse(value)
-                except AnswerError:
-                    value = None
-            return ChoiceBar(
-                [(True, "yes"), (False, "no")],
-                _choice_value(value),
-                allow_none=not question.required,
-                id=widget_id,
-            )
-        if isinstance(question, ChoiceQuestion):
-            return ChoiceBar(
-                [(option.value, option.label) for option in question.options],
-                _choice_value(value),
-                allow_none=not question.required,
-                id=widget_id,
-            )
-        hint = question.help or _PLACEHOLDERS.get(question.kind, "")
-        return Input(_input_text(value), placeholder=hint[:60], id=widget_id, compact=True)
 
     def _hint(self) -> str:
         keys = "ctrl+s save"
@@ -407,23 +184,10 @@ class WrapUpDialog(ModalScreen[WrapUpResult | None]):
             keys += "  ·  Esc skip"
         return keys
 
-    def _error_labels(self) -> dict[str, str]:
-        labels = {
-            "disposition": "Disposition",
-            "notes": safe_text(self.form.notes.label, 30),
-            "follow_up": "Follow-up",
-            "follow_up.due": "Follow-up due",
-            "follow_up.owner": "Follow-up owner",
-            "follow_up.reason": "Follow-up reason",
-            "feedback_consent": "Feedback consent",
-        }
-        labels.update({f.id: safe_text(f.label, 30) for f in self.form.fields})
-        return labels
-
     def on_mount(self) -> None:
         """Show or hide the follow-up, start the countdown, focus the dispositions."""
         self.query_one("#extend-row").display = False
-        self._show_follow_up(self._follow_up_on)
+        self._show_follow_up(self.entry.follow_up_on)
         self.query_one("#disposition", ChoiceBar).focus()
         if self.deadline is not None:
             self.tick()
@@ -434,34 +198,10 @@ class WrapUpDialog(ModalScreen[WrapUpResult | None]):
         self._ready = True
 
     # ------------------------------------------------------------------ state
-    def _field_raw(self, form_field: FormField) -> str | bool | None:
-        widget = self.query_one(f"#field-{form_field.id}")
-        if isinstance(widget, ChoiceBar):
-            return widget.value
-        assert isinstance(widget, Input)
-        return widget.value
-
     @property
     def disposition(self) -> str | None:
         """The disposition chosen so far."""
-        value = self.query_one("#disposition", ChoiceBar).value
-        return value if isinstance(value, str) else None
-
-    def _follow_up_raw(self) -> dict[str, Any]:
-        if self.form.follow_up is None:
-            return {}
-        owner = self.query_one("#owner", ChoiceBar).value
-        return {
-            "due": self.query_one("#due", Input).value,
-            "owner": owner if isinstance(owner, str) else None,
-            "reason": self.query_one("#reason", Input).value,
-        }
-
-    def _consent(self) -> bool | None:
-        if self.form.feedback_consent is None:
-            return None
-        value = self.query_one("#consent", ChoiceBar).value
-        return value if isinstance(value, bool) else None
+        return self.entry.disposition
 
     def remaining_seconds(self) -> int | None:
         """Whole seconds left (rounded up) in timed mode; None otherwise."""
@@ -472,25 +212,16 @@ class WrapUpDialog(ModalScreen[WrapUpResult | None]):
     def draft_body(self) -> dict[str, Any]:
         """Everything entered so far, as JSON-ready plain values (restorable via ``draft``).
 
-        Keys: ``schema``, ``form_id``, ``form_version``, ``disposition`` (id or
-        None), ``fields`` (field id → text typed, or yes/no/choice value),
-        ``notes``, ``follow_up`` (``enabled``, ``due`` as typed, ``owner``,
-        ``reason``; None when the form has none), ``feedback_consent`` (bool or
-        None), ``remaining_seconds`` (None unless timed), ``extended``,
-        ``extension_reason``.
+        Keys: ``schema``, ``form_id``, ``form_version``, the form's parts
+        (:meth:`WrapUpForm.draft_parts`: ``disposition``, ``fields``,
+        ``notes``, ``follow_up``, ``feedback_consent``), ``remaining_seconds``
+        (None unless timed), ``extended``, ``extension_reason``.
         """
-        follow_up: dict[str, Any] | None = None
-        if self.form.follow_up is not None:
-            follow_up = {"enabled": self._follow_up_on, **self._follow_up_raw()}
         return {
             "schema": DRAFT_SCHEMA,
             "form_id": self.form.id,
             "form_version": self.form.version,
-            "disposition": self.disposition,
-            "fields": {f.id: self._field_raw(f) for f in self.form.fields},
-            "notes": self.query_one("#notes", TextArea).text,
-            "follow_up": follow_up,
-            "feedback_consent": self._consent(),
+            **self.entry.draft_parts(),
             "remaining_seconds": self.remaining_seconds(),
             "extended": self.extended,
             "extension_reason": self.extension_reason,
@@ -513,29 +244,19 @@ class WrapUpDialog(ModalScreen[WrapUpResult | None]):
             self._changed()
 
     @on(TextArea.Changed)
-    def _notes_changed(self) -> None:
-        self._changed()
-
     @on(ChoiceBar.Changed)
-    def _choice_changed(self, event: ChoiceBar.Changed) -> None:
-        if event.bar.id == "disposition" and isinstance(event.value, str):
-            try:
-                needs = self.form.disposition(event.value).requires_follow_up
-            except KeyError:
-                needs = False
-            if needs and self.form.follow_up is not None and not self._follow_up_on:
-                self._show_follow_up(True)
+    def _form_changed(self) -> None:
         self._changed()
 
     def on_key(self, event: events.Key) -> None:
         """A disposition's hot key chooses it (text boxes keep their letters)."""
         if isinstance(self.focused, Input | TextArea) or event.character is None:
             return
-        disposition_id = self._hot_keys.get(event.character)
+        disposition_id = self.entry.hot_keys.get(event.character)
         if disposition_id is not None:
             event.stop()
             event.prevent_default()
-            self.query_one("#disposition", ChoiceBar).value = disposition_id
+            self.entry.choose(disposition_id)
 
     @on(Input.Submitted)
     def _submitted(self, event: Input.Submitted) -> None:
@@ -547,53 +268,17 @@ class WrapUpDialog(ModalScreen[WrapUpResult | None]):
 
     # ---------------------------------------------------------------- actions
     def _show_follow_up(self, on: bool) -> None:
-        if self.form.follow_up is None:
-            return
-        self._follow_up_on = on
-        self.query_one("#follow-up").display = on
-        self._changed()
+        if self.entry.show_follow_up(on):
+            self._changed()
 
     def action_toggle_follow_up(self) -> None:
         """Add the follow-up callback (focusing its due time) or remove it."""
         if self.form.follow_up is None:
             self._say("This form has no follow-up.")
             return
-        self._show_follow_up(not self._follow_up_on)
-        if self._follow_up_on:
+        self._show_follow_up(not self.entry.follow_up_on)
+        if self.entry.follow_up_on:
             self.query_one("#due", Input).focus()
-
-    def _values(self) -> tuple[dict[str, object], str | None]:
-        """Form values for ``validate_form``, and the due-time error if it cannot be read."""
-        values: dict[str, object] = {
-            "disposition": self.disposition,
-            "notes": self.query_one("#notes", TextArea).text,
-        }
-        for form_field in self.form.fields:
-            values[form_field.id] = self._field_raw(form_field)
-        consent = self._consent()
-        if consent is not None:
-            values["feedback_consent"] = consent
-        due_error = None
-        if self.form.follow_up is not None and self._follow_up_on:
-            raw = self._follow_up_raw()
-            due: datetime | None = None
-            try:
-                due = parse_due(raw["due"], self.clock(), self.tz)
-            except DueError as exc:
-                due_error = str(exc)
-            values["follow_up"] = {
-                "due": due,
-                "owner": raw["owner"],
-                "reason": str(raw["reason"]).strip(),
-            }
-        return values, due_error
-
-    def _errors(self, values: Mapping[str, object], due_error: str | None) -> list[FieldError]:
-        errors = validate_form(self.form, values, now=self.clock())
-        if due_error is not None:
-            errors = [e for e in errors if e.field != "follow_up.due"]
-            errors.append(FieldError("follow_up.due", due_error))
-        return errors
 
     def _result(
         self, values: Mapping[str, object], errors: list[FieldError], *, expired: bool
@@ -633,33 +318,19 @@ class WrapUpDialog(ModalScreen[WrapUpResult | None]):
         """Save when valid; otherwise list what is missing and go to the first problem."""
         if self._dismissed:
             return
-        values, due_error = self._values()
-        errors = self._errors(values, due_error)
+        values, due_error = self.entry.values(self.clock)
+        errors = self.entry.errors(values, due_error, self.clock())
         if errors:
             # One run of text so that several problems still fit in three lines.
-            self._say(
-                "; ".join(f"{self._labels.get(e.field, e.field)}: {e.message}" for e in errors)
-            )
+            self._say(self.entry.describe(errors))
             self._focus_error(errors[0].field)
             return
         self._finish(self._result(values, errors, expired=False))
 
     def _focus_error(self, name: str) -> None:
-        targets = {
-            "disposition": "#disposition",
-            "notes": "#notes",
-            "feedback_consent": "#consent",
-            "follow_up.due": "#due",
-            "follow_up.owner": "#owner",
-            "follow_up.reason": "#reason",
-        }
-        selector = targets.get(name, f"#field-{name}")
-        if name == "follow_up" and self.form.follow_up is not None:
+        if name == "follow_up":
             self._show_follow_up(True)
-            selector = "#due"
-        matches = self.query(selector)
-        if matches:
-            matches.first().focus()
+        self.entry.focus_error(name)
 
     def action_cancel(self) -> None:
         """Skip the wrap-up (optional mode); otherwise say a disposition is needed."""
@@ -703,6 +374,17 @@ class WrapUpDialog(ModalScreen[WrapUpResult | None]):
         minutes, seconds = divmod(left, 60)
         self.query_one("#countdown", Label).update(f"Wrap-up {minutes}:{seconds:02d} left")
         if left <= 0:
-            values, due_error = self._values()
-            result = self._result(values, self._errors(values, due_error), expired=True)
+            values, due_error = self.entry.values(self.clock)
+            errors = self.entry.errors(values, due_error, self.clock())
+            result = self._result(values, errors, expired=True)
             self._finish(result)
+
+
+__all__ = [
+    "DRAFT_SCHEMA",
+    "MANDATORY_MESSAGE",
+    "ChoiceBar",
+    "ChoiceValue",
+    "WrapUpDialog",
+    "WrapUpMode",
+]
