@@ -1,0 +1,24 @@
+"""What every part of the configuration shares: its error, its model base, its limits."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+
+from console.core.bounded_load import Limits
+
+ENV_PREFIX = "CARELINE_"
+"""Environment variables that override settings start with this."""
+ENV_NAME = r"^[A-Z_][A-Z0-9_]*$"
+"""What a setting naming an environment variable must look like."""
+CONFIG_LIMITS = Limits(max_bytes=1_000_000)
+"""A configuration is a few kilobytes: past these it is a mistake or an attack, not a config."""
+
+
+class ConfigError(Exception):
+    """A configuration problem, worded for the person who wrote the file."""
+
+
+class Section(BaseModel):
+    """A part of the configuration: unknown settings are refused, values are frozen."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)

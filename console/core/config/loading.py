@@ -1,0 +1,152 @@
+"""Loading the configuration: shipped defaults, the user's file, the environment.
+
+A problem becomes a :class:`ConfigError` naming the file, the line and the field.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+from platformdirs import user_config_path
+from pydantic import ValidationError
+
+from console.core.bounded_load import LimitError, compose_yaml, read_text
+from console.core.config.base import CONFIG_LIMITS, ENV_PREFIX, ConfigError
+from console.core.config.sections import CarelineConfig
+from console.core.paths import default_config_file
+
+
+def user_config_file() -> Path:
+    """``careline.yaml`` in the user's config directory (may not exist)."""
+    return user_config_path("careline") / "careline.yaml"
+
+
+class _Source:
+    """One YAML document with the line of every key, for error messages."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            text = read_text(path, CONFIG_LIMITS.max_bytes)
+        except FileNotFoundError:
+            raise ConfigError(f"{path}: file not found") from None
+        except LimitError as exc:
+            raise ConfigError(f"{path}: {exc} for a configuration file") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{path}: cannot read: {exc}") from None
+        try:
+            node, data = compose_yaml(text, CONFIG_LIMITS)
+        except LimitError as exc:
+            raise ConfigError(f"{path}: {exc}") from None
+        except yaml.MarkedYAMLError as exc:
+            mark = exc.problem_mark
+            where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "?"
+            raise ConfigError(f"{path}: {where}: YAML syntax error: {exc.problem}") from None
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{path}: YAML error: {exc}") from None
+        if data is None:
+            data = {}
+        if not isinstance(data, dict):
+            raise ConfigError(f"{path}: line 1: the top level must be a mapping of sections")
+        self.data: dict[str, Any] = data
+        self.lines: dict[tuple[str, ...], int] = {}
+        if node is not None:
+            self._index(node, ())
+
+    def _index(self, node: yaml.Node, prefix: tuple[str, ...]) -> None:
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                path = (*prefix, str(key.value))
+                self.lines[path] = key.start_mark.line + 1
+                self._index(value, path)
+
+    def line_of(self, loc: tuple[str, ...]) -> int | None:
+        """The line of the deepest key of ``loc`` this file defines."""
+        for depth in range(len(loc), 0, -1):
+            if loc[:depth] in self.lines:
+                return self.lines[loc[:depth]]
+        return None
+
+
+def _merge(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
+    overrides: dict[str, Any] = {}
+    for name, raw in environ.items():
+        if not name.startswith(ENV_PREFIX) or "__" not in name:
+            continue
+        section, _, field = name[len(ENV_PREFIX) :].lower().partition("__")
+        try:
+            value = compose_yaml(raw, CONFIG_LIMITS)[1] if raw.strip() else None
+        except LimitError as exc:
+            raise ConfigError(f"environment variable {name}: {exc}") from None
+        except yaml.YAMLError:
+            value = raw
+        overrides.setdefault(section, {})[field] = value
+    return overrides
+
+
+def load_config(
+    path: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> CarelineConfig:
+    """Load and validate the layered configuration.
+
+    ``path`` is the user's file; when None the user config directory's file
+    is used if it exists. Raises :class:`ConfigError`.
+    """
+    environ = os.environ if environ is None else environ
+    defaults = _Source(default_config_file())
+    sources = [defaults]
+    user = path if path is not None else user_config_file()
+    if path is not None or user.exists():
+        sources.append(_Source(user))
+    merged: dict[str, Any] = {}
+    for source in sources:
+        merged = _merge(merged, source.data)
+    env = _env_overrides(environ)
+    merged = _merge(merged, env)
+    try:
+        return CarelineConfig.model_validate(merged)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, sources, env)) from None
+
+
+def _describe(exc: ValidationError, sources: list[_Source], env: dict[str, Any]) -> str:
+    """One clear message for the first validation error (and a count of the rest)."""
+    error = exc.errors()[0]
+    loc = tuple(str(part) for part in error["loc"])
+    field = ".".join(loc)
+    if error["type"] == "extra_forbidden":
+        problem = "unknown setting (check the spelling; see config/careline.yaml)"
+    else:
+        problem = error["msg"].removeprefix("Value error, ")
+        # Echo what was given, except where it may hold a secret (a DSN with
+        # a password in it, a key): the message ends up in terminals and logs.
+        secret = any(word in field for word in ("dsn", "password", "key", "secret"))
+        if "input" in error and not isinstance(error["input"], dict) and not secret:
+            problem += f" (got {error['input']!r})"
+    if len(loc) >= 2 and loc[0] in env and loc[1] in env[loc[0]]:
+        where = f"environment variable {ENV_PREFIX}{loc[0].upper()}__{loc[1].upper()}"
+    else:
+        where = str(sources[-1].path)
+        for source in reversed(sources):
+            line = source.line_of(loc)
+            if line is not None:
+                where = f"{source.path}: line {line}"
+                break
+    more = len(exc.errors()) - 1
+    suffix = f" ({more} more problem{'s' if more > 1 else ''} after this one)" if more else ""
+    return f"{where}: {field}: {problem}{suffix}"
