@@ -15,106 +15,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import errno
-import functools
 import json
 import re
 import sqlite3
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any
 
 import aiosqlite
 
-if TYPE_CHECKING:
-    import sqlcipher3.dbapi2
+from console.core.store_connection import StoreKey, configure, connect
+from console.core.store_faults import StorageFaultError, StoreError, storage_fault
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
-_PLAINTEXT_HEADER = b"SQLite format 3\x00"
-"""The first 16 bytes of every plain SQLite file; SQLCipher files start with a random salt."""
-_SQLITE_NOTADB = 26
-"""SQLite's result code for a file that is not a database (or does not decrypt)."""
-
-
-class StoreError(Exception):
-    """The store cannot be opened or used (message fit for the agent)."""
-
-
-class StorageFaultError(StoreError):
-    """The disk refused a write: full, an I/O error, read-only or locked for too long.
-
-    The transaction was rolled back and nothing of it is on disk; the same
-    write may succeed later (space freed, the lock released), so callers keep
-    what they wanted to write and retry (see ``console/core/held_writes.py``).
-    The message names the condition, never the data (it may be PHI).
-    """
-
-
-_FAULTS = {
-    5: "the local store is locked by another program",  # SQLITE_BUSY
-    6: "the local store is locked",  # SQLITE_LOCKED
-    8: "the local store is read-only",  # SQLITE_READONLY
-    10: "the disk holding the local store reported an I/O error",  # SQLITE_IOERR
-    13: "the disk holding the local store is full",  # SQLITE_FULL
-    14: "the local store's files cannot be opened",  # SQLITE_CANTOPEN
-}
-"""SQLite primary result codes that mean "not now", not "never": the write may be retried."""
-_FAULT_TEXTS = {
-    "database or disk is full": 13,
-    "disk i/o error": 10,
-    "attempt to write a readonly database": 8,
-    "database is locked": 5,
-    "unable to open database file": 14,
-}
-"""The same, by message, for DB-API modules (SQLCipher) that do not expose the code."""
-_OS_FAULTS = {
-    errno.ENOSPC: 13,
-    errno.EDQUOT: 13,
-    errno.EIO: 10,
-    errno.EROFS: 8,
-}
-
-
-def storage_fault(exc: BaseException) -> StorageFaultError | None:
-    """``exc`` as a :class:`StorageFaultError` when it is the disk refusing a write, else None."""
-    if isinstance(exc, StorageFaultError):
-        return exc
-    code: int | None = None
-    if isinstance(exc, OSError) and exc.errno in _OS_FAULTS:
-        code = _OS_FAULTS[exc.errno]
-    elif type(exc).__module__.startswith(("sqlite3", "sqlcipher3")):
-        raw = getattr(exc, "sqlite_errorcode", None)
-        if isinstance(raw, int):
-            code = raw & 0xFF  # extended codes (SQLITE_IOERR_WRITE…) keep the primary low byte
-        else:
-            text = str(exc).lower()
-            code = next((c for t, c in _FAULT_TEXTS.items() if t in text), None)
-    if code not in _FAULTS:
-        return None
-    return StorageFaultError(_FAULTS[code])
-
-
-@dataclass(frozen=True, slots=True)
-class StoreKey:
-    """The passphrase of an encrypted store, and where it came from.
-
-    The passphrase is left out of ``repr`` (and so of ``str``), so that a log
-    line or a traceback that shows locals never prints it.
-    """
-
-    passphrase: str = field(repr=False)
-    """SQLCipher passphrase (stretched by SQLCipher's own PBKDF2)."""
-    source: str = "the configured key"
-    """Where it came from, for messages, e.g. "environment variable CARELINE_STORE_KEY"."""
-
-    def __post_init__(self) -> None:
-        # An empty key would silently mean "no encryption" to SQLCipher, and a
-        # NUL would cut the key short in the C string.
-        if not self.passphrase or "\x00" in self.passphrase:
-            raise ValueError(f"the store key from {self.source} is empty or holds a NUL")
 
 
 def migrations() -> list[tuple[int, Path]]:
@@ -163,13 +79,6 @@ class OpenCall:
     patient_id: str | None
 
 
-async def _configure(db: aiosqlite.Connection) -> None:
-    await db.execute("PRAGMA journal_mode=WAL")
-    await db.execute("PRAGMA synchronous=FULL")
-    await db.execute("PRAGMA foreign_keys=ON")
-    await db.execute("PRAGMA busy_timeout=5000")
-
-
 class Store:
     """The agent's local database."""
 
@@ -192,13 +101,13 @@ class Store:
             path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         except OSError as exc:
             raise StoreError(f"cannot open the local store {path}: {exc}") from None
-        writer = await _connect(path, key)
+        writer = await connect(path, key)
         try:
-            await _configure(writer)
+            await configure(writer)
             await _migrate(writer, path)
-            reader = await _connect(path, key)
+            reader = await connect(path, key)
             try:
-                await _configure(reader)
+                await configure(reader)
             except BaseException:
                 await reader.close()
                 raise
@@ -392,92 +301,6 @@ class Store:
         return [str(row[0]) for row in rows]
 
 
-async def _connect(path: Path, key: StoreKey | None) -> aiosqlite.Connection:
-    """One connection, unlocked and checked by a first read, or a :class:`StoreError`."""
-    if key is not None and await asyncio.to_thread(_header, path) == _PLAINTEXT_HEADER:
-        # SQLCipher would only say "file is not a database"; this case is
-        # recognisable, and it needs a migration, not a different key.
-        raise StoreError(
-            f"the local store {path} is not encrypted but store.encryption is set: "
-            "move it aside to start an encrypted one, or remove store.encryption"
-        )
-    errors: tuple[type[Exception], ...] = (OSError, sqlite3.Error)
-    if key is None:
-        db = aiosqlite.connect(path, isolation_level=None)
-    else:
-        # Imported here so that the plaintext path (and the engine process,
-        # which imports this module through the CLI) never loads SQLCipher.
-        import sqlcipher3.dbapi2
-
-        errors = (*errors, sqlcipher3.dbapi2.Error)
-        # aiosqlite only calls DB-API methods on what the connector returns,
-        # so a SQLCipher connection stands in for a sqlite3 one. The key is
-        # set inside the connector: aiosqlite debug-logs the repr of every
-        # queued call, and this one's shows the StoreKey, never the passphrase.
-        connector = functools.partial(_sqlcipher_connect, str(path), key)
-        db = aiosqlite.Connection(
-            cast(Callable[[], sqlite3.Connection], connector), iter_chunk_size=64
-        )
-    try:
-        await db
-    except errors as exc:
-        raise StoreError(f"cannot open the local store {path}: {exc}") from None
-    try:
-        # The first read is what decrypts page 1. Exhaust and close the cursor:
-        # an open statement would keep a read transaction that blocks WAL mode.
-        async with db.execute("SELECT count(*) FROM sqlite_master") as cursor:
-            await cursor.fetchall()
-    except errors as exc:
-        await db.close()
-        # Only "not a database" means the bytes do not decode; anything else
-        # (locked, unreadable) is reported as it is.
-        if getattr(exc, "sqlite_errorcode", None) != _SQLITE_NOTADB:
-            raise StoreError(f"cannot open the local store {path}: {exc}") from None
-        if key is not None:
-            raise StoreError(
-                f"the local store {path} is encrypted and the key from {key.source} "
-                "does not open it (a wrong key, or a damaged file)"
-            ) from None
-        raise StoreError(
-            f"the local store {path} is not a plain SQLite database: it is encrypted "
-            "(set store.encryption to its key) or damaged"
-        ) from None
-    except BaseException:
-        await db.close()
-        raise
-    return db
-
-
-def _sqlcipher_connect(path: str, key: StoreKey) -> sqlcipher3.dbapi2.Connection:
-    """A SQLCipher connection with ``key`` applied (runs on aiosqlite's thread)."""
-    import sqlcipher3.dbapi2
-
-    db = sqlcipher3.dbapi2.connect(path, isolation_level=None)
-    try:
-        # SQLCipher logs a failed page check to stderr, which would scribble
-        # over the console; the StoreError of the first read says it instead.
-        db.execute("PRAGMA cipher_log_level = NONE")
-        # PRAGMA takes no bound parameters, so the key is a quoted SQL literal
-        # (quotes doubled). Not the x'hex' form: that is a raw 256-bit key and
-        # would skip SQLCipher's stretching of a passphrase.
-        db.execute("PRAGMA key = '" + key.passphrase.replace("'", "''") + "'")
-    except BaseException:
-        db.close()
-        raise
-    return db
-
-
-def _header(path: Path) -> bytes:
-    """The first 16 bytes of the file (empty when it does not exist yet)."""
-    try:
-        with path.open("rb") as file:
-            return file.read(len(_PLAINTEXT_HEADER))
-    except FileNotFoundError:
-        return b""
-    except OSError as exc:
-        raise StoreError(f"cannot open the local store {path}: {exc}") from None
-
-
 async def _migrate(db: aiosqlite.Connection, path: Path) -> None:
     cursor = await db.execute("PRAGMA user_version")
     row = await cursor.fetchone()
@@ -520,3 +343,16 @@ def _statements(sql: str) -> list[str]:
     if pending.strip(" \n;"):
         statements.append(pending.strip().removesuffix(";").strip())
     return statements
+
+
+__all__ = [
+    "MIGRATIONS",
+    "CallRow",
+    "OpenCall",
+    "StorageFaultError",
+    "Store",
+    "StoreError",
+    "StoreKey",
+    "migrations",
+    "storage_fault",
+]
