@@ -12,35 +12,8 @@ Files are read within limits (:data:`MAX_FILE_BYTES`, :data:`MAX_DOCUMENT_BYTES`
 for a JSON document, :data:`MAX_LINE_CHARS` per line, :data:`MAX_DEPTH`) through
 :mod:`console.core.bounded_load`, and only regular files are read.
 
-CSV columns (a header row is required; names are case-insensitive, unknown
-columns are ignored; ``mrn`` and a name are required):
-
-``mrn``
-    the medical record number (required; printable, at most 64 characters).
-``family``, ``given``
-    names; several given names separated by spaces. At least one is required.
-``birth_date``
-    ``YYYY-MM-DD``, a real date, not in the future nor more than 130 years ago.
-``phone``
-    one or more numbers separated by ``;``, in any common format; numbers
-    without a country code use the configured region (``sip.dial.region``).
-``language``
-    preferred language code (``en``, ``es``, ``zh`` ...).
-``interpreter``
-    ``yes`` or ``no`` (also ``true``/``false``, ``1``/``0``; empty: no).
-``flags``
-    ``;``-separated: ``hearing_impaired``, ``minor``, ``guardian_restriction``,
-    ``do_not_disclose``.
-
-FHIR Patient mapping: the MRN is the identifier whose type has the v2-0203
-code ``MR``, else the first identifier; the official name (else the first);
-``birthDate``; ``telecom`` phones and SMS numbers (``use: old`` is skipped:
-an old number may belong to someone else now); the preferred
-``communication`` language; the ``patient-interpreterRequired`` extension;
-flags as ``meta.tag`` codes in the :data:`FLAG_SYSTEM` code system; the
-resource ``id``, which Appointment, MedicationRequest and CareTeam resources
-name as ``Patient/<id>`` (those are read by :mod:`fhir_clinical`, in any order
-and from any file: a Bundle, NDJSON, or FHIR bulk export's per-type files).
+How a CSV row or a FHIR resource becomes a record is in :mod:`.csv_record`
+and :mod:`.fhir_patient` (with the checks both make, :mod:`.record_checks`).
 """
 
 from __future__ import annotations
@@ -48,7 +21,6 @@ from __future__ import annotations
 import codecs
 import csv
 import json
-import re
 import stat
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -63,17 +35,24 @@ from console.core.bounded_load import (
     loads_json,
     read_text,
 )
-from console.core.patients.fhir_clinical import CLINICAL_TYPES, clinical_from_fhir
-from console.core.patients.phones import normalise
+from console.core.patients.csv_record import record_from_csv_row
+from console.core.patients.fhir_patient import (
+    FLAG_SYSTEM,
+    INTERPRETER_EXTENSION,
+    fhir_id,
+    fhir_mrn,
+    patient_from_fhir,
+    record_from_fhir,
+)
 from console.core.patients.records import (
-    FLAGS,
     ImportItem,
-    PatientRecord,
     RecordError,
     Rejection,
 )
 
 __all__ = [
+    "FLAG_SYSTEM",
+    "INTERPRETER_EXTENSION",
     "FORMATS",
     "Format",
     "ImportFileError",
@@ -86,11 +65,6 @@ __all__ = [
     "read_source",
     "record_from_fhir",
 ]
-
-FLAG_SYSTEM = "https://careline.invalid/fhir/CodeSystem/patient-flag"
-"""``meta.tag`` system of careline's patient flags (codes as in :data:`FLAGS`)."""
-INTERPRETER_EXTENSION = "http://hl7.org/fhir/StructureDefinition/patient-interpreterRequired"
-"""The standard FHIR extension for "needs an interpreter" (``valueBoolean``)."""
 
 Format = Literal["fhir", "ndjson", "csv"]
 FORMATS: tuple[Format, ...] = ("fhir", "ndjson", "csv")
@@ -106,15 +80,6 @@ MAX_LINE_CHARS = 1 << 20
 MAX_DEPTH = 64
 """Deepest JSON nesting: a FHIR resource nests a dozen levels, a Bundle two more."""
 
-MAX_MRN_CHARS = 64
-MAX_NAME_CHARS = 100
-"""Longest family name, and longest given names together."""
-MAX_LANGUAGE_CHARS = 35
-OLDEST_YEARS = 130
-"""A birth date further back than this is a typo (1089 for 1989), not a patient."""
-
-_FHIR_DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
-_FHIR_ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
 _CHUNK = 1 << 20
 _SNIFF_CHARS = 1 << 16
 
@@ -331,11 +296,10 @@ def _bundle_patient_urls(entries: list[Any]) -> dict[str, str]:
         resource = entry.get("resource")
         if not isinstance(resource, dict) or resource.get("resourceType") != "Patient":
             continue
-        fhir_id = _fhir_id(resource)
+        resource_id = fhir_id(resource)
         try:
-            urls[entry["fullUrl"]] = (
-                f"id:{fhir_id}" if fhir_id else f"mrn:{_fhir_mrn(resource.get('identifier'))}"
-            )
+            mrn = "" if resource_id else fhir_mrn(resource.get("identifier"))
+            urls[entry["fullUrl"]] = f"id:{resource_id}" if resource_id else f"mrn:{mrn}"
         except RecordError:
             continue  # the Patient itself is rejected, with its reason, in the main pass
     return urls
@@ -390,191 +354,6 @@ def _from_fhir(
         return Rejection(str(path), position, str(bad))
 
 
-def record_from_fhir(
-    resource: Mapping[str, Any],
-    region: str,
-    *,
-    today: date | None = None,
-    full_url: str | None = None,
-    urls: Mapping[str, str] | None = None,
-) -> ImportItem:
-    """Any resource careline imports as a record; raises :class:`RecordError`."""
-    if resource.get("resourceType") in CLINICAL_TYPES:
-        return clinical_from_fhir(resource, full_url, urls)
-    return patient_from_fhir(resource, region, today=today)
-
-
-def patient_from_fhir(
-    resource: Mapping[str, Any], region: str, *, today: date | None = None
-) -> PatientRecord:
-    """A FHIR R4 Patient resource as a record; raises :class:`RecordError` if it is bad."""
-    today = today or datetime.now(UTC).date()
-    kind = resource.get("resourceType")
-    if kind != "Patient":
-        if not isinstance(kind, str) or not kind:
-            raise RecordError("no resourceType")
-        raise RecordError(
-            f"unsupported resourceType {_short(kind)!r} "
-            f"(imported: Patient, {', '.join(CLINICAL_TYPES)})"
-        )
-    mrn = _check_mrn(_fhir_mrn(resource.get("identifier")))
-    family, given = _check_names(*_fhir_name(resource.get("name")))
-    birth = resource.get("birthDate")
-    if birth is not None:
-        birth = _check_date(birth, today, full=False)
-    return PatientRecord(
-        mrn=mrn,
-        family_name=family,
-        given_names=given,
-        birth_date=birth,
-        preferred_language=_check_language(_fhir_language(resource.get("communication"))),
-        interpreter_needed=_fhir_interpreter(resource.get("extension")),
-        flags=_fhir_flags(resource.get("meta")),
-        phones=_fhir_phones(resource.get("telecom"), region),
-        source="fhir",
-        fhir_id=_fhir_id(resource),
-    )
-
-
-def _fhir_id(resource: Mapping[str, Any]) -> str | None:
-    value = resource.get("id")
-    if not isinstance(value, str) or not value.strip():
-        return None
-    if not _FHIR_ID.match(value.strip()):
-        raise RecordError("bad resource id (expected 1 to 64 letters, digits, '-' or '.')")
-    return value.strip()
-
-
-def _fhir_mrn(identifiers: Any) -> str:
-    if not isinstance(identifiers, list) or not identifiers:
-        raise RecordError("missing MRN (no identifier)")
-    chosen = identifiers[0]
-    for identifier in identifiers:
-        if not isinstance(identifier, dict):
-            continue
-        coding = (identifier.get("type") or {}).get("coding") or []
-        if any(isinstance(c, dict) and c.get("code") == "MR" for c in coding):
-            chosen = identifier
-            break
-    value = chosen.get("value") if isinstance(chosen, dict) else None
-    if not isinstance(value, str) or not value.strip():
-        raise RecordError("missing MRN (the identifier has no value)")
-    return value.strip()
-
-
-def _fhir_name(names: Any) -> tuple[str, str]:
-    if not isinstance(names, list) or not names:
-        return "", ""
-    usable = [n for n in names if isinstance(n, dict)]
-    if not usable:
-        raise RecordError("name is not a list of HumanName objects")
-    chosen = next((n for n in usable if n.get("use") == "official"), usable[0])
-    family = chosen.get("family", "")
-    given = chosen.get("given", [])
-    if not isinstance(family, str) or not isinstance(given, list):
-        raise RecordError("name has a family that is not text or a given that is not a list")
-    return family.strip(), " ".join(str(g).strip() for g in given if str(g).strip())
-
-
-def _fhir_language(communication: Any) -> str | None:
-    if not isinstance(communication, list):
-        return None
-    items = [c for c in communication if isinstance(c, dict)]
-    chosen = next((c for c in items if c.get("preferred") is True), items[0] if items else None)
-    if chosen is None:
-        return None
-    language = chosen.get("language") or {}
-    for coding in language.get("coding") or []:
-        if isinstance(coding, dict) and isinstance(coding.get("code"), str):
-            return str(coding["code"]).strip() or None
-    text = language.get("text")
-    return text.strip() if isinstance(text, str) and text.strip() else None
-
-
-def _fhir_interpreter(extensions: Any) -> bool:
-    for extension in extensions if isinstance(extensions, list) else []:
-        if isinstance(extension, dict) and extension.get("url") == INTERPRETER_EXTENSION:
-            return extension.get("valueBoolean") is True
-    return False
-
-
-def _fhir_flags(meta: Any) -> frozenset[str]:
-    tags = meta.get("tag") if isinstance(meta, dict) else None
-    return frozenset(
-        tag["code"]
-        for tag in (tags if isinstance(tags, list) else [])
-        if isinstance(tag, dict) and tag.get("system") == FLAG_SYSTEM and tag.get("code") in FLAGS
-    )
-
-
-def _fhir_phones(telecom: Any, region: str) -> tuple[tuple[str, str], ...]:
-    phones: dict[str, str] = {}
-    for index, point in enumerate(telecom if isinstance(telecom, list) else []):
-        if not isinstance(point, dict) or point.get("system") not in ("phone", "sms"):
-            continue
-        use = point.get("use") or ("mobile" if point.get("system") == "sms" else "home")
-        if use == "old":
-            continue
-        value = point.get("value")
-        e164 = normalise(value, region) if isinstance(value, str) else None
-        if e164 is None:
-            raise RecordError(f"unparseable phone number (telecom {index})")
-        phones.setdefault(e164, str(use))
-    return tuple(phones.items())
-
-
-def _check_date(value: Any, today: date, *, full: bool) -> str:
-    expected = "YYYY-MM-DD" if full else "YYYY, YYYY-MM or YYYY-MM-DD"
-    if not isinstance(value, str) or not _FHIR_DATE.match(value) or (full and len(value) != 10):
-        raise RecordError(f"bad birth date (expected {expected})")
-    year, month, day = (value.split("-") + ["01", "01"])[:3]
-    try:
-        born = date(int(year), int(month), int(day))
-    except ValueError:
-        raise RecordError("bad birth date (no such day)") from None
-    if born > today:
-        raise RecordError("bad birth date (in the future)")
-    if born.year < today.year - OLDEST_YEARS:
-        raise RecordError(f"bad birth date (more than {OLDEST_YEARS} years ago)")
-    return value
-
-
-def _check_mrn(value: str) -> str:
-    if not value:
-        raise RecordError("missing MRN")
-    if len(value) > MAX_MRN_CHARS:
-        raise RecordError(f"bad MRN (longer than {MAX_MRN_CHARS} characters)")
-    if not value.isprintable():
-        raise RecordError("bad MRN (control or other non-printable characters)")
-    return value
-
-
-def _check_names(family: str, given: str) -> tuple[str, str]:
-    """Both names, checked: at least one of them, printable, of a bounded length."""
-    if not family and not given:
-        raise RecordError("missing name (family and given are both empty)")
-    for field, value in (("family", family), ("given", given)):
-        if len(value) > MAX_NAME_CHARS:
-            raise RecordError(f"bad {field} name (longer than {MAX_NAME_CHARS} characters)")
-        if not value.isprintable():
-            raise RecordError(f"bad {field} name (control or other non-printable characters)")
-    return family, given
-
-
-def _check_language(value: str | None) -> str | None:
-    if value is not None and (len(value) > MAX_LANGUAGE_CHARS or not value.isprintable()):
-        raise RecordError("bad language (expected a code such as en or es-MX)")
-    return value
-
-
-def _short(text: str) -> str:
-    return text if len(text) <= 40 else text[:40] + "…"
-
-
-_YES = {"yes", "y", "true", "1"}
-_NO = {"no", "n", "false", "0", ""}
-
-
 def _read_csv(path: Path, region: str, today: date) -> Iterator[Positioned]:
     with path.open(encoding="utf-8-sig", newline="") as handle:
         lines = BoundedLines(handle, MAX_LINE_CHARS)
@@ -610,44 +389,7 @@ def _read_csv(path: Path, region: str, today: date) -> Iterator[Positioned]:
             fields = {name: cell.strip() for name, cell in zip(columns, row, strict=False)}
             item: ImportItem | Rejection
             try:
-                item = _from_csv_row(fields, region, today)
+                item = record_from_csv_row(fields, region, today)
             except RecordError as bad:
                 item = Rejection(str(path), position, str(bad))
             yield position, item
-
-
-def _from_csv_row(fields: dict[str, str], region: str, today: date) -> PatientRecord:
-    mrn = _check_mrn(fields.get("mrn", ""))
-    family, given = _check_names(
-        fields.get("family", ""), " ".join(fields.get("given", "").split())
-    )
-    birth = fields.get("birth_date", "")
-    birth_date = _check_date(birth, today, full=True) if birth else None
-    phones: dict[str, str] = {}
-    for index, text in enumerate(p for p in fields.get("phone", "").split(";") if p.strip()):
-        e164 = normalise(text, region)
-        if e164 is None:
-            raise RecordError(f"unparseable phone number (phone {index + 1})")
-        phones.setdefault(e164, "home")
-    interpreter = fields.get("interpreter", "").lower()
-    if interpreter not in _YES | _NO:
-        raise RecordError("bad interpreter value (expected yes or no)")
-    flags: set[str] = set()
-    for text in fields.get("flags", "").split(";"):
-        name = re.sub(r"[\s-]+", "_", text.strip().lower())
-        if not name:
-            continue
-        if name not in FLAGS:
-            raise RecordError(f"unknown flag (expected some of: {', '.join(FLAGS)})")
-        flags.add(name)
-    return PatientRecord(
-        mrn=mrn,
-        family_name=family,
-        given_names=given,
-        birth_date=birth_date,
-        preferred_language=_check_language(fields.get("language") or None),
-        interpreter_needed=interpreter in _YES,
-        flags=frozenset(flags),
-        phones=tuple(phones.items()),
-        source="csv",
-    )
