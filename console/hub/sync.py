@@ -35,9 +35,8 @@ Pull. The patient directory follows the hub's ``careline.patients`` from the
 last seq pulled (kept in the local ``sync_state`` table), at start and every
 ``pull_interval`` seconds.
 
-No error text here holds patient data or a password: hub errors are reduced
-to their class and SQLSTATE (connection errors keep psycopg's message, which
-names host and port only, with anything that looks like a password removed).
+The parts: :mod:`console.hub.outbox` (the local rows) and
+:mod:`console.hub.connection` (hub connections, PHI-free failure texts).
 """
 
 from __future__ import annotations
@@ -47,12 +46,11 @@ import contextlib
 import json
 import logging
 import random
-import re
 import time
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import Any
 
 import psycopg
 
@@ -60,42 +58,28 @@ from console.core.patients.directory import PatientDirectory
 from console.core.patients.importers import record_from_fhir
 from console.core.patients.records import ImportItem, RecordError, Rejection
 from console.core.store import Store, storage_fault
+from console.hub.connection import (
+    ERROR_CHARS,
+    Connect,
+    HubUnavailableError,
+    close_quietly,
+    describe_failure,
+    hub_connector,
+)
+from console.hub.outbox import DeadLetter, LocalOutbox, OutboxRecord, records_json
+from console.hub.sync_status import (
+    OFFLINE_AFTER,
+    SyncState,
+    SyncStatus,
+    outbox_status,
+    state_after,
+    utcnow,
+)
 
 log = logging.getLogger(__name__)
 
-SyncState = Literal["off", "ok", "retrying", "offline"]
-"""``off``: no hub configured; ``ok``: the last contact worked; ``retrying``:
-the last try failed, the worker backs off; ``offline``: several tries in a row
-failed (:data:`OFFLINE_AFTER`)."""
-OFFLINE_AFTER = 3
-"""Consecutive failed tries after which the state is ``offline``, not ``retrying``."""
 PATIENTS_SEQ = "patients_seq"
 """The ``sync_state`` key of the hub patients seq pulled up to."""
-_ERROR_CHARS = 160
-
-Connect = Callable[[], Awaitable[psycopg.AsyncConnection[Any]]]
-"""Opens a new connection to the hub (autocommit or not: every use is a
-``transaction()`` block)."""
-
-
-@dataclass(frozen=True, slots=True)
-class SyncStatus:
-    """Where the sync stands, for the status bar (no patient data, no password)."""
-
-    state: SyncState
-    backlog: int
-    """Outbox rows not yet delivered and not dead."""
-    oldest_age_s: float | None
-    """Age in seconds of the oldest of those rows; None when there are none."""
-    dead: int
-    """Rows the hub rejected, parked until retried."""
-    last_ok: datetime | None
-    """When the hub last answered (UTC); None if never since start."""
-    last_error: str | None
-    """The last failure, short; None after a success."""
-    conflicts: int = 0
-    """Of the parked rows, those the hub holds a different record for under the same
-    key (a restored backup or a cloned workstation): never "duplicate", always shown."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,53 +92,11 @@ class RecentInteraction:
     urgency: str
 
 
-@dataclass(frozen=True, slots=True)
-class DeadLetter:
-    """An outbox row the hub rejected (the payload is not shown: it may be PHI)."""
-
-    seq: int
-    kind: str
-    entity_id: str
-    dead_at: datetime
-    reason: str
-
-
-class HubUnavailableError(Exception):
-    """The hub could not answer a lookup (message without PHI or password)."""
-
-
 def backoff_delay(attempts: int, base: float, cap: float, rng: random.Random) -> float:
     """Seconds to wait before try ``attempts + 1``: full jitter over a capped
     exponential, ``uniform(0, min(cap, base * 2**attempts))``."""
     ceiling = cap if attempts >= 64 else min(cap, base * 2.0**attempts)
     return rng.uniform(0.0, ceiling)
-
-
-def hub_connector(
-    conninfo: str, password: str | None = None, *, connect_timeout: int = 5
-) -> Connect:
-    """A :data:`Connect` for ``conninfo`` (libpq DSN or URL, without the password),
-    with the password passed apart so that it never sits in a DSN string."""
-
-    async def connect() -> psycopg.AsyncConnection[Any]:
-        extra: dict[str, Any] = {"connect_timeout": connect_timeout}
-        if password is not None:
-            extra["password"] = password
-        return await psycopg.AsyncConnection.connect(
-            conninfo, autocommit=True, application_name="careline-console", **extra
-        )
-
-    return connect
-
-
-async def outbox_status(
-    store: Store, *, state: SyncState = "off", clock: Callable[[], datetime] | None = None
-) -> SyncStatus:
-    """The outbox backlog as a :class:`SyncStatus` (``off`` by default: for a
-    console with no hub configured)."""
-    now = (clock or _utcnow)()
-    backlog, oldest, dead, conflicts = await _counts(store)
-    return SyncStatus(state, backlog, _age(oldest, now), dead, None, None, conflicts)
 
 
 class SyncWorker:
@@ -186,11 +128,12 @@ class SyncWorker:
         if batch < 1:
             raise ValueError("batch must be at least 1")
         self._store = store
+        self._outbox = LocalOutbox(store, batch)
         self._connect_hub = connect
         self._directory = PatientDirectory(store, region)
         self._region = region
         self._batch = batch
-        self._clock = clock or _utcnow
+        self._clock = clock or utcnow
         self._on_status = on_status
         self._base = backoff_base
         self._cap = backoff_cap
@@ -205,7 +148,6 @@ class SyncWorker:
         self._lookup: psycopg.AsyncConnection[Any] | None = None
         self._hub_lock = asyncio.Lock()
         self._lookup_lock = asyncio.Lock()
-        self._source: str | None = None
         self._failures = 0
         self._last_ok: datetime | None = None
         self._last_error: str | None = None
@@ -238,7 +180,7 @@ class SyncWorker:
                         await self.pull()
                         next_pull = time.monotonic() + self._pull_every
                     await self.deliver()
-                    due = await self._seconds_until_due()
+                    due = await self._outbox.seconds_until_due(self._clock())
                     await self._report()
                 except Exception as exc:
                     fault = storage_fault(exc)
@@ -265,8 +207,8 @@ class SyncWorker:
         as backoff on its rows); never raises for hub errors."""
         delivered = 0
         while True:
-            rows = await self._head()
-            if not rows or not self._due(rows):
+            rows = await self._outbox.head()
+            if not rows or not self._outbox.due(rows, self._clock()):
                 break
             taken = await self._deliver_batch(rows)
             if taken is None:
@@ -317,52 +259,22 @@ class SyncWorker:
 
     async def status(self) -> SyncStatus:
         """The current :class:`SyncStatus` (reads the outbox counts)."""
-        backlog, oldest, dead, conflicts = await _counts(self._store)
-        if self._failures == 0:
-            state: SyncState = "ok"
-        elif self._failures < OFFLINE_AFTER:
-            state = "retrying"
-        else:
-            state = "offline"
-        return SyncStatus(
-            state,
-            backlog,
-            _age(oldest, self._clock()),
-            dead,
-            self._last_ok,
-            self._last_error,
-            conflicts,
+        return await outbox_status(
+            self._store,
+            state=state_after(self._failures),
+            clock=self._clock,
+            last_ok=self._last_ok,
+            last_error=self._last_error,
         )
 
     async def dead_letters(self) -> list[DeadLetter]:
         """The parked rows, oldest first."""
-        rows = await self._store.fetch_all(
-            "SELECT seq, kind, entity_id, dead_at, coalesce(last_error, '') FROM outbox "
-            "WHERE dead_at IS NOT NULL ORDER BY seq"
-        )
-        return [
-            DeadLetter(int(seq), str(kind), str(entity), datetime.fromisoformat(at), str(reason))
-            for seq, kind, entity, at, reason in rows
-        ]
+        return await self._outbox.dead_letters()
 
     async def retry_dead(self, seqs: Iterable[int] | None = None) -> int:
         """Put parked rows (all, or those of ``seqs``) back in line with a fresh
         backoff; returns how many. Wakes the worker."""
-        async with self._store.transaction() as db:
-            sql = (
-                "UPDATE outbox SET dead_at = NULL, attempts = 0, next_attempt_at = NULL, "
-                "last_error = NULL WHERE dead_at IS NOT NULL AND sent_at IS NULL"
-            )
-            if seqs is None:
-                cursor = await db.execute(sql)
-                count = cursor.rowcount
-                await cursor.close()
-            else:
-                count = 0
-                for seq in sorted(set(seqs)):
-                    cursor = await db.execute(sql + " AND seq = ?", (int(seq),))
-                    count += cursor.rowcount
-                    await cursor.close()
+        count = await self._outbox.revive(seqs)
         self.wake()
         await self._report()
         return count
@@ -392,7 +304,7 @@ class SyncWorker:
         except psycopg.Error as exc:
             if isinstance(exc, psycopg.OperationalError):
                 await self._drop_lookup()
-            raise HubUnavailableError(_describe(exc)) from None
+            raise HubUnavailableError(describe_failure(exc)) from None
         return [
             RecentInteraction(_aware(at), str(agent), str(disposition), str(urgency))
             for at, agent, disposition, urgency in rows
@@ -405,35 +317,7 @@ class SyncWorker:
 
     # -- delivery ---------------------------------------------------------
 
-    async def _head(self) -> list[tuple[Any, ...]]:
-        """The first unsent, live rows, in seq order, at most one batch."""
-        return await self._store.fetch_all(
-            "SELECT seq, kind, entity_id, payload, created_at, attempts, next_attempt_at "
-            "FROM outbox WHERE sent_at IS NULL AND dead_at IS NULL ORDER BY seq LIMIT ?",
-            (self._batch,),
-        )
-
-    def _due(self, rows: Sequence[tuple[Any, ...]]) -> bool:
-        waits = [str(row[6]) for row in rows if row[6] is not None]
-        return not waits or max(waits) <= _stamp(self._clock())
-
-    async def _seconds_until_due(self) -> float | None:
-        rows = await self._store.fetch_all(
-            "SELECT max(next_attempt_at) FROM (SELECT next_attempt_at FROM outbox "
-            "WHERE sent_at IS NULL AND dead_at IS NULL ORDER BY seq LIMIT ?)",
-            (self._batch,),
-        )
-        rows_left = await self._store.fetch_all(
-            "SELECT 1 FROM outbox WHERE sent_at IS NULL AND dead_at IS NULL LIMIT 1"
-        )
-        if not rows_left:
-            return None
-        if not rows or rows[0][0] is None:
-            return 0.0
-        wait = (datetime.fromisoformat(str(rows[0][0])) - self._clock()).total_seconds()
-        return max(0.0, wait)
-
-    async def _deliver_batch(self, rows: Sequence[tuple[Any, ...]]) -> int | None:
+    async def _deliver_batch(self, rows: Sequence[OutboxRecord]) -> int | None:
         """One hub transaction for ``rows``; returns how many were delivered,
         or None when the batch failed as a whole (backoff recorded)."""
         try:
@@ -443,7 +327,7 @@ class SyncWorker:
             # answering 'rejected' for it: go one row at a time to find it.
             if len(rows) > 1:
                 return await self._deliver_singly(rows)
-            await self._settle({}, {int(rows[0][0]): "rejected: " + _describe(exc)})
+            await self._settle({}, {int(rows[0][0]): "rejected: " + describe_failure(exc)})
             self._counts["rejected"] += 1
             self._hub_answered()
             return 0
@@ -457,7 +341,7 @@ class SyncWorker:
                 sent[seq] = status
                 self._counts[status] += 1
             elif status.startswith(("rejected", "conflict")):
-                dead[seq] = status[:_ERROR_CHARS]
+                dead[seq] = status[:ERROR_CHARS]
             else:
                 dead[seq] = f"the hub answered {status[:40]!r}"
         clashes = sorted(seq for seq, reason in dead.items() if reason.startswith("conflict"))
@@ -486,7 +370,7 @@ class SyncWorker:
             return len(sent) if sent else None
         return len(sent)
 
-    async def _deliver_singly(self, rows: Sequence[tuple[Any, ...]]) -> int | None:
+    async def _deliver_singly(self, rows: Sequence[OutboxRecord]) -> int | None:
         delivered = 0
         for row in rows:
             taken = await self._deliver_batch([row])
@@ -495,11 +379,9 @@ class SyncWorker:
             delivered += taken
         return delivered
 
-    async def _ingest(self, rows: Sequence[tuple[Any, ...]]) -> dict[int, str]:
-        source = await self._source_id()
-        # Payloads are stored as checked JSON text: spliced in as they are,
-        # not parsed and serialised again.
-        records = "[" + ",".join(_record_json(row) for row in rows) + "]"
+    async def _ingest(self, rows: Sequence[OutboxRecord]) -> dict[int, str]:
+        source = await self._outbox.source_id()
+        records = records_json(rows)
         async with self._hub_lock:
             conn = await self._connection()
             try:
@@ -518,49 +400,26 @@ class SyncWorker:
 
     async def _settle(self, sent: dict[int, str], dead: dict[int, str]) -> None:
         """Mark delivered rows sent and rejected ones dead, in one local transaction."""
-        stamp = _stamp(self._clock())
-        async with self._store.transaction() as db:
-            seqs = sorted(sent)
-            for start in range(0, len(seqs), 500):
-                chunk = seqs[start : start + 500]
-                await db.execute(
-                    "UPDATE outbox SET sent_at = ?, next_attempt_at = NULL, last_error = NULL "
-                    f"WHERE sent_at IS NULL AND seq IN ({', '.join('?' * len(chunk))})",
-                    (stamp, *chunk),
-                )
-            await db.executemany(
-                "UPDATE outbox SET dead_at = ?, last_error = ?, attempts = attempts + 1 "
-                "WHERE seq = ? AND sent_at IS NULL",
-                [(stamp, reason, seq) for seq, reason in sorted(dead.items())],
-            )
+        await self._outbox.settle(sent, dead, self._clock())
         if dead:
             log.warning("the hub rejected %d outbox rows (parked)", len(dead))
 
     async def _hub_failed(
-        self, exc: BaseException, rows: Sequence[tuple[Any, ...]] | None = None
+        self, exc: BaseException, rows: Sequence[OutboxRecord] | None = None
     ) -> None:
         self._failures += 1
-        self._last_error = _describe(exc)
+        self._last_error = describe_failure(exc)
         if isinstance(exc, psycopg.OperationalError | OSError | TimeoutError):
             await self._drop_connection()
         log.info("hub sync failed (%d in a row): %s", self._failures, self._last_error)
         if rows:
             await self._record_failure(rows, self._last_error)
 
-    async def _record_failure(self, rows: Sequence[tuple[Any, ...]], error: str) -> None:
+    async def _record_failure(self, rows: Sequence[OutboxRecord], error: str) -> None:
         attempts = max(int(row[5]) for row in rows)
         delay = backoff_delay(attempts, self._base, self._cap, self._rng)
-        retry_at = _stamp(self._clock() + timedelta(seconds=delay))
-        seqs = [int(row[0]) for row in rows]
-        async with self._store.transaction() as db:
-            for start in range(0, len(seqs), 500):
-                chunk = seqs[start : start + 500]
-                await db.execute(
-                    "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, "
-                    f"last_error = ? WHERE sent_at IS NULL AND seq IN "
-                    f"({', '.join('?' * len(chunk))})",
-                    (retry_at, error[:_ERROR_CHARS], *chunk),
-                )
+        retry_at = self._clock() + timedelta(seconds=delay)
+        await self._outbox.back_off(rows, retry_at, error[:ERROR_CHARS])
 
     def _hub_answered(self) -> None:
         self._failures = 0
@@ -576,19 +435,13 @@ class SyncWorker:
 
     async def _drop_connection(self) -> None:
         conn, self._conn = self._conn, None
-        await _close_quietly(conn)
+        await close_quietly(conn)
 
     async def _drop_lookup(self) -> None:
         conn, self._lookup = self._lookup, None
-        await _close_quietly(conn)
+        await close_quietly(conn)
 
-    async def _source_id(self) -> str:
-        if self._source is None:
-            rows = await self._store.fetch_all("SELECT id FROM workstation")
-            self._source = str(rows[0][0])
-        return self._source
-
-    def _records(self, page: Sequence[tuple[Any, ...]]) -> list[ImportItem | Rejection]:
+    def _records(self, page: Sequence[OutboxRecord]) -> list[ImportItem | Rejection]:
         items: list[ImportItem | Rejection] = []
         for seq, kind, _resource_id, resource in page:
             body = resource if isinstance(resource, dict) else json.loads(resource)
@@ -605,67 +458,6 @@ class SyncWorker:
         if status != self._last_status:
             self._last_status = status
             self._on_status(status)
-
-
-async def _close_quietly(conn: psycopg.AsyncConnection[Any] | None) -> None:
-    if conn is not None and not conn.closed:
-        with contextlib.suppress(psycopg.Error, OSError):
-            await conn.close()
-
-
-async def _counts(store: Store) -> tuple[int, str | None, int, int]:
-    """(backlog, oldest unsent created_at, parked rows, parked conflicts)."""
-    rows = await store.fetch_all(
-        "SELECT count(*), min(created_at), "
-        "(SELECT count(*) FROM outbox WHERE dead_at IS NOT NULL AND sent_at IS NULL), "
-        "(SELECT count(*) FROM outbox WHERE dead_at IS NOT NULL AND sent_at IS NULL "
-        " AND last_error LIKE 'conflict%') "
-        "FROM outbox WHERE sent_at IS NULL AND dead_at IS NULL"
-    )
-    backlog, oldest, dead, conflicts = rows[0]
-    return int(backlog), (str(oldest) if oldest is not None else None), int(dead), int(conflicts)
-
-
-def _record_json(row: tuple[Any, ...]) -> str:
-    seq, kind, entity_id, payload, created_at = row[:5]
-    return (
-        f'{{"source_seq":{int(seq)},"kind":{json.dumps(kind)},'
-        f'"entity_id":{json.dumps(entity_id)},"payload":{payload},'
-        f'"created_at":{json.dumps(created_at)}}}'
-    )
-
-
-_SECRET = re.compile(r"(password|passwd|pwd)\s*=\s*\S+", re.IGNORECASE)
-
-
-def _describe(exc: BaseException) -> str:
-    """A short, PHI-free text for a failure."""
-    if isinstance(exc, TimeoutError):
-        return "the hub did not answer in time"
-    if isinstance(exc, psycopg.OperationalError | OSError):
-        # Connection failures name host and port; nothing of the data.
-        lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-        text = _SECRET.sub(r"\1=***", lines[0] if lines else type(exc).__name__)
-        return f"hub unreachable: {text}"[:_ERROR_CHARS]
-    if isinstance(exc, psycopg.Error):
-        # Other server messages may quote a value from a record.
-        state = exc.sqlstate or "no SQLSTATE"
-        return f"hub error {type(exc).__name__} ({state})"
-    return type(exc).__name__
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-def _stamp(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def _age(oldest: str | None, now: datetime) -> float | None:
-    if oldest is None:
-        return None
-    return max(0.0, (now - datetime.fromisoformat(oldest)).total_seconds())
 
 
 def _aware(value: Any) -> datetime:
