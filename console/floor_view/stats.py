@@ -35,10 +35,16 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from types import MappingProxyType
 
+from console.floor_view.figures import (
+    SPARK_BARS,
+    AgentRow,
+    Alert,
+    QueueRow,
+    duration,
+    percent,
+    sparkline,
+)
 from console.floor_view.rows import BadRow, FloorEvent, FloorRecord, parse_time
-
-SPARK_BARS = "▁▂▃▄▅▆▇█"
-"""Sparkline glyphs, lowest to highest."""
 
 DEFAULT_STATE_LIMITS: Mapping[str, float] = MappingProxyType(
     {"wrap_up": 5 * 60.0, "not_ready": 15 * 60.0}
@@ -102,53 +108,6 @@ class AgentStatus:
         return max(known) if known else None
 
 
-@dataclass(frozen=True, slots=True)
-class QueueRow:
-    """One queue's line on the wallboard at a moment."""
-
-    queue: str
-    waiting: int
-    longest_wait_s: float
-    answered: int
-    abandoned: int
-    turned_away: int
-    """Calls refused without ringing."""
-    top_reason: str
-    """The most common reason they were turned away ("" when none were)."""
-    sl_answered: float | None
-    sl_abandon: float | None
-    aht_s: float | None
-    acw_s: float | None
-
-
-@dataclass(frozen=True, slots=True)
-class AgentRow:
-    """One agent's line on the wallboard at a moment."""
-
-    agent_id: str
-    name: str
-    team: str
-    availability: str
-    on_call: bool
-    reason: str
-    in_state_s: float | None
-    call_s: float | None
-    sync_age_s: float | None
-
-
-@dataclass(frozen=True, slots=True)
-class Alert:
-    """Something a supervisor should look at."""
-
-    kind: str
-    """``service_level``, ``turned_away``, ``state_too_long``, ``stale_sync`` or
-    ``bad_rows``."""
-    subject: str
-    """The queue or agent id it is about."""
-    text: str
-    """One line for people (contains untrusted names: render literally)."""
-
-
 _MAX_TALKING = 16
 """Answered calls remembered per agent (an agent talks on one and holds a few)."""
 
@@ -163,30 +122,6 @@ def _number(value: object) -> float:
 
 def _text(value: object) -> str:
     return value if isinstance(value, str) else ""
-
-
-def duration(seconds: float | None) -> str:
-    """``seconds`` as m:ss or h:mm:ss; "–" for None."""
-    if seconds is None:
-        return "–"
-    total = max(int(seconds), 0)
-    hours, rest = divmod(total, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
-
-
-def percent(value: float | None) -> str:
-    """A ratio as a whole percentage; "–" for None."""
-    return "–" if value is None else f"{value * 100:.0f}%"
-
-
-def sparkline(values: list[int]) -> str:
-    """One glyph per value, scaled so the highest is a full bar (all zero: lowest bars)."""
-    top = max(values, default=0)
-    if top <= 0:
-        return SPARK_BARS[0] * len(values)
-    last = len(SPARK_BARS) - 1
-    return "".join(SPARK_BARS[round(v / top * last)] for v in values)
 
 
 class FloorState:
@@ -513,3 +448,18 @@ def _top(reasons: Counter[str]) -> str:
 
 def _age(now: datetime, since: datetime | None) -> float | None:
     return None if since is None else max((now - since).total_seconds(), 0.0)
+
+
+__all__ = [
+    "DEFAULT_STATE_LIMITS",
+    "SPARK_BARS",
+    "AgentRow",
+    "AgentStatus",
+    "Alert",
+    "FloorState",
+    "QueueRow",
+    "Thresholds",
+    "duration",
+    "percent",
+    "sparkline",
+]
