@@ -4,8 +4,11 @@
 called on the thread that will own the library (the engine process's main
 thread). Other threads talk to it only through :meth:`PhoneEngine.submit`
 (a thread-safe command queue, the aiosqlite model) and receive plain dict
-events and replies through callables. No pjsua2 object leaves this module
-and :mod:`sip.callbacks`.
+events and replies through callables. No pjsua2 object leaves the engine and
+the parts it composes: :mod:`sip.callbook` (the live calls), :mod:`sip.calls`,
+:mod:`sip.hold`, :mod:`sip.transfer`, :mod:`sip.intake`, :mod:`sip.audio_path`,
+:mod:`sip.account_registration`, with :mod:`sip.commands` (the one table of
+commands) and :mod:`sip.callbacks` (what the library calls back).
 """
 
 from __future__ import annotations
@@ -16,17 +19,22 @@ import logging
 import queue
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from typing import Any
 
 import pjsua2 as pj
 
-from sip.agent_audio import AgentAudio, AudioModeError
-from sip.callbacks import PjAccount, PjCall, PjEndpoint
+from sip.account_registration import AccountRegistration
+from sip.agent_audio import AgentAudio
+from sip.audio_path import AudioPath
+from sip.callbacks import EngineCallbacks, PjAccount, PjCall, PjEndpoint
+from sip.callbook import CallBook, Handler, hang_up
 from sip.calls import CallControl
 from sip.codec_policy import CodecPolicy, enabled_codecs
-from sip.codecs import CodecPolicyError, codec_mismatch, offered, sdp_body
+from sip.codecs import CodecPolicyError
+from sip.commands import command_table
+from sip.hold import HoldControl
+from sip.intake import CallIntake
 from sip.library import (
     StartError,
     account_config,
@@ -39,12 +47,10 @@ from sip.library_report import summary as library_summary
 from sip.media import MediaSource
 from sip.protocol import (
     PROTOCOL_VERSION,
-    Availability,
     CallState,
     Command,
     CommandError,
     EndedBy,
-    EndReason,
     ErrorCode,
     Event,
     reply_error,
@@ -52,10 +58,9 @@ from sip.protocol import (
     utc_now_iso,
 )
 from sip.records import CallRecord
-from sip.registration import describe_registration
 from sip.settings import EngineSettings
-from sip.sipmsg import caller_of, network_text, parse_headers, parse_name_addr, request_uri
-from sip.station import STATION_RID, StationError, StationLeg
+from sip.station import STATION_RID, StationLeg
+from sip.transfer import Transfers
 
 log = logging.getLogger(__name__)
 
@@ -64,29 +69,21 @@ Sink = Callable[[dict[str, Any]], None]
 
 POLL_MS = 5
 """How long one ``libHandleEvents`` call may wait; bounds command latency."""
-LOST_CALL_CHECKS = 2
-"""Once-a-second checks a call must fail before its record is ended as lost by the library."""
-UNPLACED_CALL_CHECKS = 5
-"""The same for a call the library never gave an id (a followed REFER it could not place)."""
 DRAIN_SECONDS = 2.0
 """How long teardown waits for hung-up calls to reach DISCONNECTED."""
-UNREGISTER_SECONDS = 2.0
-"""How long teardown waits for the un-REGISTER to be answered."""
-
-_PJ_STATE = {
-    pj.PJSIP_INV_STATE_CALLING: CallState.CALLING,
-    pj.PJSIP_INV_STATE_INCOMING: CallState.RINGING,
-    pj.PJSIP_INV_STATE_EARLY: CallState.RINGING,
-    pj.PJSIP_INV_STATE_CONNECTING: CallState.CONNECTING,
-    pj.PJSIP_INV_STATE_CONFIRMED: CallState.ACTIVE,
-    pj.PJSIP_INV_STATE_DISCONNECTED: CallState.ENDED,
-}
 
 EngineStartError = StartError
 
 
-class PhoneEngine(CallControl):
-    """A SIP user agent for one agent, driven through plain-dict commands."""
+class PhoneEngine:
+    """A SIP user agent for one agent, driven through plain-dict commands.
+
+    It owns the library and the loop, and composes the parts that act on calls:
+    the :class:`CallBook` of live calls, :class:`CallControl`, :class:`HoldControl`,
+    :class:`Transfers`, :class:`CallIntake` and the :class:`AudioPath`. Each is handed
+    the engine's narrow :class:`sip.callbook.EngineHost` view; the library's callbacks
+    and the commands (one table, :attr:`handlers`) reach them through the engine.
+    """
 
     def __init__(self, settings: EngineSettings, emit: Sink) -> None:
         self.settings = settings
@@ -94,32 +91,36 @@ class PhoneEngine(CallControl):
         self._commands: queue.SimpleQueue[tuple[dict[str, Any], Sink]] = queue.SimpleQueue()
         self._stop = threading.Event()
         self._seq = 0
-        self.calls: dict[str, CallRecord] = {}
-        self.pj_calls: dict[str, PjCall] = {}
-        self._lost_checks: dict[str, int] = {}
-        self._sip_call_ids: dict[str, str] = {}
-        """The SIP Call-ID each call had when first checked: a slot holding another is lost."""
-        self._orphans: list[PjCall] = []
-        """Library calls gone without a DISCONNECTED callback: kept until teardown, since
-        deleting one now would hang up whatever call holds its slot today."""
-        self._ended_this_turn: set[str] = set()
-        """SIP Call-IDs of calls that ended in this loop turn (see on_library_rejected)."""
         self._deferred: list[tuple[float, Callable[[], None]]] = []
         self.endpoint: PjEndpoint | None = None
         self.account: PjAccount | None = None
         self.audio: AgentAudio | None = None
         self.codecs: CodecPolicy | None = None
-        self.station = StationLeg(self, self._station_audio, self._audio_changed)
         self.ports: dict[str, int] = {}
         self.max_calls = 0
         self.capacity_measured = False
         self.library: dict[str, Any] = {}
         """Which pjsua2 build runs here (see sip.library_report)."""
-        self.availability = Availability.AVAILABLE
-        self.availability_reason = ""
-        self.availability_since = utc_now_iso()
-        self.registration: dict[str, Any] = {"state": "none"}
-        self._captures = {}
+        self.registration = AccountRegistration(self)
+        self.book = CallBook(self)
+        self.hold = HoldControl(self, self.book)
+        self.control = CallControl(self, self.book, self.hold)
+        self.transfers = Transfers(self, self.book, self.control, self.hold)
+        self.intake = CallIntake(self, self.book, self.control)
+        self.audio_path = AudioPath(self, self.control.check_capacity)
+        self.station = StationLeg(self, self.audio_path.station_audio, self.audio_path.changed)
+        self.handlers: dict[Command, Handler] = command_table(self)
+        """Every command the engine takes, and what runs it."""
+
+    @property
+    def calls(self) -> dict[str, CallRecord]:
+        """Every live call's record, by call id."""
+        return self.book.calls
+
+    @property
+    def pj_calls(self) -> dict[str, PjCall]:
+        """Every live call's library call, by call id."""
+        return self.book.pj_calls
 
     # ----------------------------------------------------------- thread-safe API
     def submit(self, message: dict[str, Any], reply: Sink) -> None:
@@ -159,7 +160,7 @@ class PhoneEngine(CallControl):
                 max_calls=self.max_calls,
                 capacity_measured=self.capacity_measured,
                 queue_capacity=self.queue_capacity,
-                audio=self.audio_fact(),
+                audio=self.audio_path.fact(),
                 codecs=self.codec_labels(),
                 library=dict(self.library),
                 protocol=PROTOCOL_VERSION,
@@ -235,14 +236,13 @@ class PhoneEngine(CallControl):
                     self.max_calls,
                     self.queue_capacity,
                 )
-            self.audio = AgentAudio(s.audio, MediaSource(s.audio_source), self._audio_changed)
+            self.audio = AgentAudio(s.audio, MediaSource(s.audio_source), self.audio_path.changed)
             self.audio.start()
             ep.engine = self
             account = PjAccount(self)
             account.create(account_config(s, transports), True)
             self.account = account
-            if s.account is not None:
-                self.registration = {"state": "registering", "registrar": s.account.registrar}
+            self.registration.started()
         except pj.Error as exc:
             self._destroy_library()
             raise StartError(f"the SIP library failed to start: {exc.reason}") from None
@@ -264,20 +264,11 @@ class PhoneEngine(CallControl):
         deadline = time.monotonic() + DRAIN_SECONDS
         while (self.pj_calls or self.station.live) and time.monotonic() < deadline:
             ep.libHandleEvents(10)
-        self._unregister(ep)
+        self.registration.unregister(ep)
         while not self._commands.empty():
             message, reply = self._commands.get_nowait()
             reply(reply_error(message.get("id"), ErrorCode.SHUTTING_DOWN, "engine stopped"))
         self._destroy_library()
-
-    def _unregister(self, ep: pj.Endpoint) -> None:
-        if self.account is None or self.registration.get("state") != "registered":
-            return
-        with contextlib.suppress(pj.Error):
-            self.account.setRegistration(False)
-            deadline = time.monotonic() + UNREGISTER_SECONDS
-            while self.registration.get("state") == "registered" and time.monotonic() < deadline:
-                ep.libHandleEvents(10)
 
     def _hang_up_all(self) -> None:
         # Its own frame on purpose: a loop variable left holding a Call in
@@ -286,7 +277,7 @@ class PhoneEngine(CallControl):
             record = self.calls.get(rid)
             if record is not None and record.ended_locally_by is None:
                 record.ended_locally_by = EndedBy.ENGINE
-            self.hangup_pj(call, 503 if record and record.state == CallState.RINGING else 200)
+            hang_up(call, 503 if record and record.state == CallState.RINGING else 200)
 
     def _destroy_library(self) -> None:
         ep = self.endpoint
@@ -295,12 +286,12 @@ class PhoneEngine(CallControl):
         if self.audio is not None:
             self.audio.close()
             self.audio = None
-        self.close_captures()
+        self.control.close_captures()
         self.codecs = None
         # Every Call goes before libDestroy(): one destroyed after it asserts.
         self.station.call = None
         self.pj_calls.clear()
-        self._orphans.clear()
+        self.book.orphans.clear()
         if self.account is not None:
             with contextlib.suppress(pj.Error):
                 self.account.shutdown()
@@ -311,38 +302,9 @@ class PhoneEngine(CallControl):
         self.endpoint = None
 
     def reconcile(self) -> None:
-        """End every record whose library call is gone: none stays ringing or connecting.
-
-        A call the agent's side did not end, with a library id, that the library
-        no longer holds in :data:`LOST_CALL_CHECKS` checks in a row is over.
-        """
-        for rid, call in list(self.pj_calls.items()):
-            record = self.calls.get(rid)
-            if record is None or record.ended_locally_by is not None or self._holds(rid, call):
-                self._lost_checks.pop(rid, None)
-                continue
-            checks = self._lost_checks.get(rid, 0) + 1
-            unplaced = call.getId() == pj.PJSUA_INVALID_ID
-            if checks < (UNPLACED_CALL_CHECKS if unplaced else LOST_CALL_CHECKS):
-                self._lost_checks[rid] = checks
-                continue
-            del self._lost_checks[rid]
-            log.warning("call %s: the phone library no longer has it; ending its record", rid)
-            self._orphans.append(call)
-            self._finish(record, 0, "the phone library lost this call")
-        for table in (self._lost_checks, self._sip_call_ids):
-            for rid in [rid for rid in table if rid not in self.pj_calls]:
-                del table[rid]  # ended meanwhile
-
-    def _holds(self, rid: str, call: PjCall) -> bool:
-        """Whether the library still has this call, and not another one in its slot."""
-        try:
-            if call.getId() == pj.PJSUA_INVALID_ID or not call.isActive():
-                return False
-            sip_call_id = network_text(call.getInfo().callIdString)
-        except pj.Error:
-            return False
-        return self._sip_call_ids.setdefault(rid, sip_call_id) == sip_call_id
+        """End every record whose library call is gone: none stays ringing or connecting."""
+        for record in self.book.lost():
+            self.control.finish(record, 0, "the phone library lost this call")
 
     def defer(self, delay: float, action: Callable[[], None]) -> None:
         """Run ``action`` on the engine thread after ``delay`` seconds, outside callbacks."""
@@ -363,7 +325,7 @@ class PhoneEngine(CallControl):
                 log.exception("deferred engine action failed")
 
     def _end_turn(self) -> None:
-        self._ended_this_turn.clear()
+        self.book.ended_this_turn.clear()
 
     # ------------------------------------------------------------------ events
     def emit(self, event: Event, **payload: Any) -> None:
@@ -386,9 +348,9 @@ class PhoneEngine(CallControl):
             "max_calls": self.max_calls,
             "capacity_measured": self.capacity_measured,
             "queue_capacity": self.queue_capacity,
-            "availability": self.availability_fact(),
-            "registration": dict(self.registration),
-            "audio": self.audio_fact(),
+            "availability": self.intake.availability_fact(),
+            "registration": dict(self.registration.fact),
+            "audio": self.audio_path.fact(),
             "codecs": self.codec_labels(),
             "library": dict(self.library),
             "calls": self.snapshot(),
@@ -398,24 +360,10 @@ class PhoneEngine(CallControl):
         """The codecs calls may use, in order, as the library has them enabled."""
         return [codec.label for codec in enabled_codecs(self.endpoint)] if self.endpoint else []
 
-    def availability_fact(self) -> dict[str, Any]:
-        """The agent's availability as a protocol object."""
-        return {
-            "state": str(self.availability),
-            "reason": self.availability_reason,
-            "since": self.availability_since,
-        }
-
     # --------------------------------------------------------- library callbacks
     def on_reg_state(self, code: int, reason: str, expiration: int) -> None:
         """Registration progressed (REGISTER answered, failed, or refreshed)."""
-        fact = describe_registration(code, reason, expiration, self.settings.account)
-        changed = fact["state"] != self.registration.get("state") or fact.get("code") != (
-            self.registration.get("code")
-        )
-        self.registration = fact
-        if changed or fact["state"] == "failed":
-            self.emit(Event.REGISTRATION, **fact)
+        self.registration.on_reg_state(code, reason, expiration)
 
     def on_offer(self, sdp: str) -> None:
         """An SDP offer is about to be answered: answer with our best codec among its own."""
@@ -434,123 +382,11 @@ class PhoneEngine(CallControl):
     def on_library_rejected(self, status: int, reason: str, raw: str) -> None:
         """pjsua refused an INVITE itself (e.g. every call slot in use, or unencrypted media)."""
         self.restore_codecs()
-        sip_call_id = (parse_headers(raw).get("call-id") or [""])[0]
-        if sip_call_id and sip_call_id in self._ended_this_turn:
-            # Refused after it rang (its media failed, e.g. 406 for broken SRTP
-            # crypto): call.ended has told the clients already; once is enough.
-            log.info("library refused a call that had rung (%d): reported as ended", status)
-            return
-        party = caller_of(raw)
-        why, detail = "refused", reason[:200]
-        sdp = sdp_body(raw)
-        if status == 486:
-            why = "library_capacity"
-        elif (
-            status == 488
-            and self.settings.srtp == "mandatory"
-            and ("a=crypto:" not in sdp and "RTP/SAVP" not in sdp)
-        ):
-            # Under a mandatory SRTP policy pjsua answers 488 itself, before
-            # onIncomingCall, to an offer without SDES crypto (plain RTP/AVP).
-            why = "not_encrypted"
-            detail = "the caller offered unencrypted media (plain RTP); sip.srtp is mandatory"
-        elif status == 488 and self.codecs is not None:
-            mismatch = codec_mismatch(offered(sdp), self.codecs.allowed)
-            if mismatch:
-                why, detail = "no_allowed_codec", mismatch
-        self.emit(
-            Event.CALL_TURNED_AWAY,
-            caller={"display_name": party.display_name, "number": party.number, "uri": party.uri},
-            called_uri=request_uri(raw),
-            reason=why,
-            sip_status=status,
-            detail=detail,
-        )
+        self.intake.on_library_rejected(status, reason, raw, self.codecs)
 
     def on_incoming(self, account: PjAccount, pj_call_id: int, raw: str) -> None:
         """A new INVITE: ring, turn away, or auto-answer."""
-        rid = str(uuid.uuid4())
-        call = PjCall(self, account, pj_call_id, rid)
-        party = caller_of(raw)
-        headers = parse_headers(raw)
-        called = request_uri(raw)
-        wanted = {name.lower(): name for name in self.settings.passthrough_headers}
-        passed = {wanted[k]: v[0] for k, v in headers.items() if k in wanted and v}
-        queue_name = passed.get("X-Queue") or parse_name_addr(called).number
-        record = CallRecord(
-            id=rid,
-            direction="inbound",
-            remote_name=party.display_name,
-            remote_number=party.number,
-            remote_uri=party.uri,
-            called_uri=called,
-            received_at=utc_now_iso(),
-            queue=queue_name[:128],
-            headers=passed,
-        )
-        self.calls[rid] = record
-        self.pj_calls[rid] = call
-        refusal = self._refusal()
-        if refusal is not None:
-            code, why = refusal
-            record.turned_away = True
-            record.reject_code = code
-            record.ended_locally_by = EndedBy.ENGINE
-            self.hangup_pj(call, code)
-            self.emit(
-                Event.CALL_TURNED_AWAY,
-                caller=record.snapshot()["caller"],
-                called_uri=called,
-                queue=record.queue,
-                reason=why,
-                sip_status=code,
-                availability=self.availability_fact(),
-            )
-            return
-        record.mark("ring")
-        auto_code = self.settings.auto_answer
-        if auto_code is None and record.queue in self.settings.auto_answer_queues:
-            auto_code = 200
-            record.auto_answered = True  # "auto-in": the console beeps instead of ringing
-        self.emit(Event.CALL_INCOMING, call=record.snapshot())
-        try:
-            prm = pj.CallOpParam()
-            prm.statusCode = 180
-            call.answer(prm)
-        except pj.Error as exc:
-            log.warning("could not send 180 for call %s: %s", rid, exc.reason)
-        if auto_code is not None:
-            code = auto_code
-            self.defer(0, lambda: self._auto_answer(rid, code))
-
-    def _refusal(self) -> tuple[int, str] | None:
-        """Why a new call must be turned away now, or None."""
-        state = self.availability
-        allowed = state == Availability.AVAILABLE or (
-            state == Availability.WRAP_UP and self.settings.accept_calls_in_wrap_up
-        )
-        if not allowed:
-            return self.settings.unavailable_code, f"agent {state}"
-        inbound = sum(
-            1
-            for r in self.calls.values()
-            if r.direction == "inbound" and r.live and not r.turned_away
-        )
-        if inbound > self.queue_capacity:  # the new call is already counted
-            return self.settings.busy_code, "queue_full"
-        return None
-
-    def _auto_answer(self, rid: str, code: int) -> None:
-        record = self.calls.get(rid)
-        if record is None or record.state != CallState.RINGING:
-            return
-        try:
-            if code < 300:
-                self.answer(record)
-            else:
-                self.reject(record, code)
-        except CommandError as exc:
-            log.warning("auto-answer of %s failed: %s", rid, exc)
+        self.intake.on_incoming(account, pj_call_id, raw)
 
     def on_call_state(self, call: PjCall) -> None:
         """A call's INVITE session changed state."""
@@ -559,95 +395,43 @@ class PhoneEngine(CallControl):
         self.restore_codecs()
         if call.rid == STATION_RID:
             self.station.on_call_state(call)
-            return
-        record = self.calls.get(call.rid)
-        if record is None:
-            return
-        info = call.getInfo()
-        state = _PJ_STATE.get(info.state)
-        if state is None:
-            return
-        if state == CallState.ENDED:
-            self._finish(record, int(info.lastStatusCode), network_text(info.lastReason))
-            return
-        if state == CallState.RINGING and record.direction == "outbound":
-            state = CallState.EARLY if int(info.lastStatusCode) == 183 else CallState.RINGING
-        if state == record.state:
-            return
-        record.state = state
-        if state == CallState.ACTIVE and record.answered_at is None:
-            record.answered_at = utc_now_iso()
-            record.mark("answer")
-        if record.turned_away:
-            return
-        self.emit(
-            Event.CALL_STATE,
-            call_id=record.id,
-            state=str(state),
-            sip_status=int(info.lastStatusCode),
-        )
-
-    def _finish(self, record: CallRecord, status: int, reason: str) -> None:
-        answered = record.answered_at is not None
-        ended_by: EndedBy
-        why: EndReason
-        if record.ended_locally_by is not None:
-            ended_by = record.ended_locally_by
-            if ended_by == EndedBy.ENGINE:
-                why = EndReason.SHUTDOWN
-            else:
-                why = EndReason.COMPLETED if answered else EndReason.REJECTED
-        elif answered and (status < 300 or status == 487):
-            ended_by, why = EndedBy.CALLER, EndReason.COMPLETED
-        elif not answered and status == 487 and record.direction == "inbound":
-            ended_by, why = EndedBy.CALLER, EndReason.CANCELLED
-        elif not answered and record.direction == "outbound" and 400 <= status < 700:
-            ended_by, why = EndedBy.CALLER, EndReason.REJECTED
         else:
-            ended_by, why = EndedBy.NETWORK, EndReason.FAILED
-        if record.transfer and record.transfer.get("status") == "succeeded":
-            why = EndReason.TRANSFERRED
-        original = self.calls.get(record.consult_for or "")
-        if original is not None and (original.transfer or {}).get("status") in (
-            "trying",
-            "ringing",
-        ):
-            # The target ends the consult leg itself once the caller's INVITE with
-            # Replaces has taken it over, often before the NOTIFY 200 reaches us.
-            ended_by, why = EndedBy.AGENT, EndReason.TRANSFERRED
-        if record.reject_code is not None:
-            status = record.reject_code
-        record.state = CallState.ENDED
-        record.ended_at = utc_now_iso()
-        record.mark("end", reason=str(why), ended_by=str(ended_by), sip_status=status)
-        # The engine's last reference to the library call goes here, inside its
-        # DISCONNECTED callback: pjsua2 deletes it as the callback returns, while
-        # its slot is still its own. Deleted a turn later, Call::~Call hangs up
-        # whatever new call took the slot meanwhile (ghost calls under load).
-        pj_call = self.pj_calls.pop(record.id, None)
-        if pj_call is not None:
-            with contextlib.suppress(pj.Error):
-                self._ended_this_turn.add(network_text(pj_call.getInfo().callIdString))
-        self.calls.pop(record.id, None)
-        self.release_media(record.id)
-        if self.audio is not None:
-            self.audio.forget(record.id)
-        del pj_call
-        if record.turned_away:
-            return
-        self.emit(
-            Event.CALL_STATE, call_id=record.id, state=str(CallState.ENDED), sip_status=status
-        )
-        self.emit(
-            Event.CALL_ENDED,
-            call_id=record.id,
-            reason=str(why),
-            ended_by=str(ended_by),
-            sip_status=status,
-            sip_reason=reason[:200],
-            call=record.snapshot(),
-        )
-        self.after_end(record)
+            self.control.on_call_state(call)
+
+    def on_media_state(self, call: PjCall) -> None:
+        """Media changed: the agent's audio, remote hold, a blind transfer's REFER."""
+        if call.rid == STATION_RID:
+            self.station.on_media_state(call)
+        elif self.control.on_media_state(call):
+            self.transfers.on_held(call.rid)
+
+    def on_reinvite_failed(self, call: PjCall, status: int, reason: str) -> None:
+        """The far end refused one of our re-INVITEs."""
+        self.hold.on_reinvite_failed(call, status, reason)
+
+    def on_dtmf(self, call: PjCall, digit: str, method: str) -> None:
+        """A digit arrived from the remote party."""
+        self.control.on_dtmf(call, digit, method)
+
+    def on_transfer_status(self, call: PjCall, code: int, reason: str, final: bool) -> bool:
+        """NOTIFY progress of a REFER we sent; returns whether to keep following."""
+        return self.transfers.on_transfer_status(call, code, reason, final)
+
+    def on_transfer_request(self, call: PjCall, target: str) -> tuple[int, PjCall | None]:
+        """The remote party sent us a REFER."""
+        return self.transfers.on_transfer_request(call, target)
+
+    def on_replaced(self, call: PjCall, new_pj_id: int) -> PjCall:
+        """An INVITE with Replaces took over one of our calls."""
+        return self.control.on_replaced(call, new_pj_id)
+
+    def _callbacks(self) -> EngineCallbacks:
+        """What each library call reports to (this engine)."""
+        return self
+
+    def hangup_pj(self, call: PjCall, code: int) -> None:
+        """Hang up (or decline with ``code``) without raising (for the station leg)."""
+        hang_up(call, code)
 
     # ----------------------------------------------------------------- commands
     def _drain_commands(self) -> None:
@@ -680,114 +464,7 @@ class PhoneEngine(CallControl):
             command = Command(str(name))
         except ValueError:
             raise CommandError(ErrorCode.UNKNOWN_COMMAND, f"unknown command {name!r}") from None
-        if command == Command.PING:
-            return {"pong": True}
-        if command == Command.STATUS:
-            return self.status()
-        if command == Command.SHUTDOWN:
-            self.request_stop()
-            return {}
-        if command == Command.REGISTER:
-            return self._register(message)
-        if command == Command.AUDIO:
-            return self._cmd_audio(message)
-        if command == Command.STATION:
-            return self._cmd_station(message)
-        return self.dispatch(command, message)
-
-    def _register(self, message: dict[str, Any]) -> dict[str, Any]:
-        """Re-register now (``refresh``) or remove the registration (``unregister``)."""
-        action = message.get("action", "refresh")
-        if action not in ("refresh", "unregister"):
-            raise CommandError(ErrorCode.BAD_REQUEST, "action must be refresh or unregister")
-        if self.account is None or self.settings.account is None:
-            raise CommandError(ErrorCode.INVALID_STATE, "no account is configured (sip.account)")
-        self.account.setRegistration(action == "refresh")
-        self.registration = {
-            **self.registration,
-            "state": "registering" if action == "refresh" else "unregistering",
-        }
-        return {"action": action}
-
-    # ------------------------------------------------------------------ audio
-    def audio_fact(self) -> dict[str, Any]:
-        """The agent's audio path (mode, health, station leg) as a protocol object."""
-        fact = self.audio.fact() if self.audio is not None else {"mode": "none", "ok": False}
-        fact["station"] = self.station.fact()
-        fact["queue_capacity"] = self.queue_capacity
-        return fact
-
-    def _audio_changed(self) -> None:
-        self.emit(Event.AUDIO, **self.audio_fact())
-
-    def _station_audio(self, audio: pj.AudioMedia | None) -> None:
-        if self.audio is not None:
-            self.audio.station_audio(audio)
-
-    def _cmd_audio(self, message: dict[str, Any]) -> dict[str, Any]:
-        """Report the audio path, or switch mode (``mode``); station mode calls the phone."""
-        mode = message.get("mode")
-        if mode is None:
-            return self.audio_fact()
-        if self.audio is None:
-            raise CommandError(ErrorCode.INVALID_STATE, "the phone is not ready")
-        previous = self.audio.mode
-        if mode == "station" and not self.station.live:
-            self._station_callable()  # before anything changes: the mode stays as it was
-        try:
-            self.audio.switch(str(mode))
-        except AudioModeError as exc:
-            raise CommandError(ErrorCode.INVALID_STATE, str(exc)) from None
-        if mode == "station":
-            try:
-                self._station_connect()
-            except CommandError:
-                with contextlib.suppress(AudioModeError):
-                    self.audio.switch(previous)
-                raise
-        else:
-            self.station.disconnect()
-        return self.audio_fact()
-
-    def _cmd_station(self, message: dict[str, Any]) -> dict[str, Any]:
-        """Call the agent's phone (``connect``, idempotent) or hang it up (``disconnect``)."""
-        action = message.get("action", "connect")
-        if action not in ("connect", "disconnect"):
-            raise CommandError(ErrorCode.BAD_REQUEST, "action must be connect or disconnect")
-        if action == "disconnect":
-            self.station.disconnect()
-        elif self.audio is None or self.audio.mode != "station":
-            raise CommandError(ErrorCode.INVALID_STATE, "audio mode is not station")
-        else:
-            self._station_connect()
-        return self.audio_fact()
-
-    def _station_callable(self) -> None:
-        """Raise unless the station phone can be called now (number, account, a free slot)."""
-        try:
-            self.station.target_uri()
-        except StationError as exc:
-            raise CommandError(ErrorCode.SIP_ERROR, str(exc)) from None
-        self._check_capacity()
-
-    def _station_connect(self) -> None:
-        if not self.station.live:
-            self._station_callable()
-        try:
-            self.station.connect()
-        except StationError as exc:
-            raise CommandError(ErrorCode.SIP_ERROR, str(exc)) from None
-
-    def record_for(self, message: dict[str, Any], key: str = "call") -> CallRecord:
-        """The live call named by ``message[key]``; typed errors otherwise."""
-        call_id = message.get(key)
-        if not isinstance(call_id, str):
-            raise CommandError(ErrorCode.BAD_REQUEST, f"this command needs a '{key}' id")
-        record = self.calls.get(call_id)
-        if record is None or record.turned_away:
-            raise CommandError(ErrorCode.NO_SUCH_CALL, f"no live call {call_id}")
-        return record
-
-    def new_record_id(self) -> str:
-        """A fresh call id."""
-        return str(uuid.uuid4())
+        handler = self.handlers.get(command)
+        if handler is None:
+            raise CommandError(ErrorCode.UNKNOWN_COMMAND, f"unknown command {command!r}")
+        return handler(message)

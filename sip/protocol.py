@@ -85,9 +85,13 @@ class Availability(StrEnum):
     """The agent's availability, as the engine applies it to incoming calls."""
 
     AVAILABLE = "available"
+    """New calls ring (up to the queue's capacity)."""
     NOT_READY = "not_ready"
+    """Away for a reason the agent gives (e.g. Lunch): new calls are turned away."""
     WRAP_UP = "wrap_up"
+    """Finishing the last call's notes: new calls ring only with ``accept_calls_in_wrap_up``."""
     OFFLINE = "offline"
+    """Signed out: new calls are turned away."""
 
 
 class ErrorCode(StrEnum):
@@ -122,9 +126,13 @@ class EndedBy(StrEnum):
     """Who ended a call."""
 
     CALLER = "caller"
+    """The other party (the patient, or whoever the agent called)."""
     AGENT = "agent"
+    """The agent: hang-up, decline, or a transfer that handed the call on."""
     ENGINE = "engine"
+    """The engine itself: turned away without ringing, or hung up as it stopped."""
     NETWORK = "network"
+    """A SIP or network failure, or a call the phone library lost."""
 
 
 class EndReason(StrEnum):

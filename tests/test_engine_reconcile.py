@@ -11,7 +11,8 @@ from typing import Any
 
 import pjsua2 as pj
 
-from sip.engine import LOST_CALL_CHECKS, UNPLACED_CALL_CHECKS, PhoneEngine
+from sip.callbook import LOST_CALL_CHECKS, UNPLACED_CALL_CHECKS
+from sip.engine import PhoneEngine
 from sip.protocol import CallState, EndedBy
 from sip.records import CallRecord
 from sip.settings import EngineSettings
@@ -79,7 +80,7 @@ def test_a_call_the_library_lost_is_ended_after_repeated_checks() -> None:
     assert set(engine.calls) == {"live", "hanging-up", "transfer-target"}
     assert LOST_CALL_CHECKS < UNPLACED_CALL_CHECKS
     # Kept, not deleted: deleting it would hang up whatever holds its slot now.
-    assert engine._orphans == [calls["lost"]]
+    assert engine.book.orphans == [calls["lost"]]
 
 
 def test_a_call_seen_alive_again_starts_its_count_over() -> None:
