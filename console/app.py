@@ -7,9 +7,7 @@ agent screen as messages, and on exit asks before hanging up live calls.
 
 from __future__ import annotations
 
-import functools
 import sys
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,14 +18,9 @@ from textual.app import App
 from textual.binding import Binding
 
 from console.commands import AgentActions
-from console.core.audit import Action, AuditLog, Category, Outcome
 from console.core.config import CarelineConfig
-from console.core.floor import FloorReporter
 from console.core.held_writes import HeldWrites
-from console.core.interactions import InteractionStore
-from console.core.patients.directory import PatientDirectory
 from console.core.phone import PhoneClient, PhoneStatus
-from console.core.recorder import CallRecorder
 from console.core.store import Store, StoreKey
 from console.crash import fatal_error_without_locals
 from console.dialogs.confirm import ConfirmDialog
@@ -35,17 +28,12 @@ from console.hub_link import start_sync
 from console.idle import SessionLock
 from console.messages import PhoneEvent, PhoneStatusChanged
 from console.screens.agent import AgentScreen
+from console.services import Clock, Services
+from console.themes import THEMES
 from console.widgets.status_bar import StatusBar
 
 if TYPE_CHECKING:
     from console.hub.sync import SyncWorker
-from console.themes import THEMES
-
-_AUDIT_CATEGORY: dict[Action, Category] = {"search": "search", "verify": "verification"}
-"""What kind of patient data an action touches; a view after verification is demographics."""
-
-Clock = Callable[[], datetime]
-"""Returns the current time as an aware datetime."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,7 +97,6 @@ class CarelineApp(App[int]):
         self.now: Clock = clock or (lambda: datetime.now(UTC))
         """Current time (UTC); tests freeze it for snapshots."""
         self.start_phone = start_phone
-        self.agent_screen = AgentScreen()
         self.phone = PhoneClient(
             wiring.engine_argv,
             wiring.socket_path,
@@ -118,76 +105,30 @@ class CarelineApp(App[int]):
             restart_delay=config.engine.restart_delay,
             stderr_path=wiring.engine_stderr,
         )
-        self._store: Store | None = None
         self.held = HeldWrites(on_change=self._held_changed, on_saved=self._held_saved)
         """Writes the disk refused (full, failing), kept in memory and retried."""
         self._dropped_shown = 0
-        self._recorder: CallRecorder | None = None
-        self._directory: PatientDirectory | None = None
-        self._audit: AuditLog | None = None
-        self._interactions: InteractionStore | None = None
-        self._floor: FloorReporter | None = None
+        self._services: Services | None = None
+        self._agent_screen: AgentScreen | None = None
         self.sync: SyncWorker | None = None
         """The hub sync, when a hub is configured."""
-        self.session_lock = SessionLock(self)
+        self.session_lock = SessionLock(self, config)
         """The sign-in at start and the idle lock (console/idle.py)."""
         self.audio_choice: str | None = None
-        """The audio mode the agent asked for (``--audio``, then ``u``): applied to an
-        engine that reports another one (attached to, or restarted)."""
+        """The audio mode the agent asked for (``--audio``): applied to an engine that
+        reports another one (attached to, or restarted)."""
 
     @property
-    def store(self) -> Store:
-        """The local store (open once the app is mounted)."""
-        assert self._store is not None, "store used before the app was mounted"
-        return self._store
+    def services(self) -> Services:
+        """The store, directory, audit, recorder… (built once the app is mounted)."""
+        assert self._services is not None, "services used before the app was mounted"
+        return self._services
 
     @property
-    def directory(self) -> PatientDirectory:
-        """The local patient directory (open once the app is mounted)."""
-        assert self._directory is not None, "directory used before the app was mounted"
-        return self._directory
-
-    async def audit_view(
-        self,
-        patient_id: str | None,
-        action: Action,
-        outcome: Outcome,
-        categories: Sequence[Category] = (),
-    ) -> None:
-        """Record a look at patient data (search, verification, view) in the audit log.
-
-        ``categories`` lists the kinds of data a view put on screen; by default
-        the action's own category (search, verification) or demographics.
-        """
-        assert self._audit is not None, "audit used before the app was mounted"
-        category = categories or _AUDIT_CATEGORY.get(action, "demographics")
-        audit = self._audit
-        agent_id = self.config.agent.id
-        # The row's time is taken now, so a held (disk full) entry keeps it.
-        await self.held.run(
-            "audit entry",
-            functools.partial(
-                audit.append, agent_id, action, category, outcome, patient_id, at=self.now()
-            ),
-        )
-
-    @property
-    def interactions(self) -> InteractionStore:
-        """Finished interactions, wrap-up drafts, callbacks and the outbox."""
-        assert self._interactions is not None, "interactions used before the app was mounted"
-        return self._interactions
-
-    @property
-    def floor(self) -> FloorReporter:
-        """Agent state and call events for supervisors, through the outbox."""
-        assert self._floor is not None, "floor used before the app was mounted"
-        return self._floor
-
-    @property
-    def recorder(self) -> CallRecorder:
-        """Writes calls into the store."""
-        assert self._recorder is not None, "recorder used before the app was mounted"
-        return self._recorder
+    def agent_screen(self) -> AgentScreen:
+        """The agent's main screen (built once the app is mounted)."""
+        assert self._agent_screen is not None, "agent screen used before the app was mounted"
+        return self._agent_screen
 
     async def on_mount(self) -> None:
         """Open the store, show the agent screen, start the phone."""
@@ -195,14 +136,16 @@ class CarelineApp(App[int]):
             self.register_theme(theme)
         self.theme = self.config.ui.theme
         self.set_keymap(dict(self.config.keymap))
-        self._store = await Store.open(self.wiring.store_path, self.wiring.store_key)
-        self._recorder = CallRecorder(self._store, self.config.agent.id, self.held)
-        self._directory = PatientDirectory(self._store, self.config.sip.dial.region)
-        self._audit = AuditLog(self._store, clock=self.now)
-        self._interactions = InteractionStore(self._store, clock=self.now)
-        self._floor = FloorReporter(
-            self._interactions, self.config.agent.id, self.config.agent.name, self.now, self.held
+        store = await Store.open(self.wiring.store_path, self.wiring.store_key)
+        self._services = Services.over(
+            store,
+            config=self.config,
+            phone=self.phone,
+            held=self.held,
+            clock=self.now,
+            session=self.session_lock,
         )
+        self._agent_screen = AgentScreen(self._services, audio_choice=self.audio_choice)
         await self.push_screen(self.agent_screen)
         unknown = set(self.config.keymap) - {row.binding_id for row in self.agent_screen.key_rows()}
         if unknown:
@@ -214,9 +157,9 @@ class CarelineApp(App[int]):
             )
         if self.start_phone:
             self.phone.start()
-        self.sync = start_sync(self)
+        self.sync = start_sync(self, self.services, self.show_sync)
         # Still inside Textual's first batch: nothing is painted before the sign-in covers it.
-        await self.session_lock.start()
+        await self.session_lock.start(self.services, self.agent_screen.queue, self.agent_screen)
 
     async def on_event(self, event: events.Event) -> None:
         """Any key or mouse input restarts the idle lock's time."""
@@ -242,10 +185,10 @@ class CarelineApp(App[int]):
         await self.held.close()
         # The screens are gone: a last flush must not try to redraw them.
         self.held.on_change = self.held.on_saved = None
-        if self._store is not None:
+        if self._services is not None:
             if self.held.count:
                 await self.held.flush()
-            await self._store.close()
+            await self._services.store.close()
         if self.held.dropped:
             self._return_code = 1
             print(
@@ -265,7 +208,9 @@ class CarelineApp(App[int]):
 
     def _held_changed(self) -> None:
         """The disk refused a write, or took the held ones: say it in the status bar."""
-        bar = self.agent_screen.query(StatusBar)
+        if self._agent_screen is None:
+            return
+        bar = self._agent_screen.query(StatusBar)
         before = bar.first().storage if bar else ""
         text = f"{self.held.fault} — {self.held.summary()}" if self.held.count else ""
         if bar:
@@ -293,7 +238,8 @@ class CarelineApp(App[int]):
             self.notify("The store takes writes again: everything held is saved.", markup=False)
 
     async def _held_saved(self) -> None:
-        await self.agent_screen.refresh_history()
+        if self._agent_screen is not None:
+            await self._agent_screen.refresh_history()
 
     def _fatal_error(self) -> None:
         """Exit after an unhandled exception, printing the traceback without the
@@ -301,14 +247,14 @@ class CarelineApp(App[int]):
         fatal_error_without_locals(self)
 
     def _phone_event(self, event: dict[str, object]) -> None:
-        self.agent_screen.post_message(PhoneEvent(dict(event)))
+        self.agent_screen.post_message(PhoneEvent(event))
 
     def _phone_status(self, status: PhoneStatus) -> None:
         self.agent_screen.post_message(PhoneStatusChanged(status))
 
     def action_quit_console(self) -> None:
         """Quit, asking first when calls would be cut off or records are not saved."""
-        live = len(self.agent_screen.queue)
+        live = len(self._agent_screen.queue) if self._agent_screen is not None else 0
         warnings = []
         if live:
             warnings.append(f"{live} call(s) are live. Quitting hangs them up.")

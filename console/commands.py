@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import Protocol, runtime_checkable
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
-if TYPE_CHECKING:
-    from console.screens.agent import AgentScreen
+
+@runtime_checkable
+class PaletteSource(Protocol):
+    """A screen that offers its actions to the palette (the agent screen does)."""
+
+    def palette_entries(self) -> list[tuple[str, str, str]]:
+        """(label, action, help) per action."""
+        ...
 
 
 class AgentActions(Provider):
@@ -16,11 +22,7 @@ class AgentActions(Provider):
 
     def _actions(self) -> list[tuple[str, str, str]]:
         screen = self.screen
-        from console.screens.agent import AgentScreen
-
-        if not isinstance(screen, AgentScreen):
-            return []
-        return [(label, action, help_text) for label, action, help_text in screen.palette_entries()]
+        return screen.palette_entries() if isinstance(screen, PaletteSource) else []
 
     async def discover(self) -> Hits:
         """Everything, when nothing is typed yet."""
@@ -38,5 +40,4 @@ class AgentActions(Provider):
                 )
 
     async def _run(self, action: str) -> None:
-        screen: AgentScreen = self.screen  # type: ignore[assignment]
-        await screen.run_action(action)
+        await self.screen.run_action(action)

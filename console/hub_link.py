@@ -10,13 +10,16 @@ refused records.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+from textual.app import App
 
 from console.core.config import ConfigError, hub_password
+from console.services import Services
 
 if TYPE_CHECKING:
-    from console.app import CarelineApp
     from console.hub.sync import SyncStatus, SyncWorker
 
 
@@ -48,28 +51,32 @@ def _short(seconds: float) -> str:
     return f"{int(span.total_seconds() // 3600)}h"
 
 
-def start_sync(app: CarelineApp) -> SyncWorker | None:
-    """Start the hub sync if a hub is configured; None otherwise (or on a config error)."""
-    hub = app.config.hub
+def start_sync(
+    app: App[Any], services: Services, show_sync: Callable[[tuple[str, bool]], None]
+) -> SyncWorker | None:
+    """Start the hub sync as a worker of ``app`` if a hub is configured; None otherwise
+    (or on a config error). ``show_sync`` puts its state in the status bar."""
+    config = services.config
+    hub = config.hub
     if not hub.dsn:
         return None
     try:
-        password = hub_password(app.config)
+        password = hub_password(config)
     except ConfigError as exc:
         app.notify(f"Hub sync not started: {exc}", severity="error", markup=False, timeout=15)
         return None
     from console.hub.sync import SyncWorker, hub_connector
 
     def show(status: SyncStatus) -> None:
-        app.show_sync(sync_label(status))
+        show_sync(sync_label(status))
 
     worker = SyncWorker(
-        app.store,
+        services.store,
         hub_connector(hub.dsn, password or None),
-        region=app.config.sip.dial.region,
-        clock=app.now,
+        region=config.sip.dial.region,
+        clock=services.clock,
         on_status=show,
     )
-    app.interactions.on_outbox = worker.wake
+    services.interactions.on_outbox = worker.wake
     app.run_worker(worker.run(), group="hub-sync", exit_on_error=False)
     return worker

@@ -17,16 +17,20 @@ never touched.
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
+from typing import Any
+
+from textual.app import App
+from textual.message import Message
+from textual.message_pump import MessagePump
 
 from console.core.audit import Action, AuditLog, Outcome
+from console.core.calls import CallQueue
+from console.core.config import CarelineConfig
 from console.core.pin import AgentPin, PinAttempts, PinError, agent_pin, sign_in_pin
-from console.messages import SignedIn
+from console.messages import SignedIn, Unlocked
 from console.screens.lock import LockScreen
 from console.screens.sign_in import SignInScreen
-
-if TYPE_CHECKING:
-    from console.app import CarelineApp
+from console.services import Services
 
 _BLOCKED_WHILE_LOCKED = frozenset({"quit_console", "command_palette"})
 _PIN_ACTIONS: tuple[Action, ...] = ("sign_in", "unlock")
@@ -35,9 +39,10 @@ _PIN_ACTIONS: tuple[Action, ...] = ("sign_in", "unlock")
 class SessionLock:
     """The sign-in, the idle timer and the locked state of one console."""
 
-    def __init__(self, app: CarelineApp) -> None:
+    def __init__(self, app: App[Any], config: CarelineConfig) -> None:
         self.app = app
-        self.idle_seconds = app.config.session.idle_lock_minutes * 60
+        self.config = config
+        self.idle_seconds = config.session.idle_lock_minutes * 60
         """Idle time before the lock; 0 never locks by itself."""
         self.locked = False
         """True from the lock until a successful unlock."""
@@ -47,11 +52,18 @@ class SessionLock:
         """Wrong PINs in a row, at sign-in and at unlock alike."""
         self._sign_in_pin: AgentPin | None = None
         self._last_input = time.monotonic()
+        self._services: Services | None = None
+        self._queue = CallQueue()
+        """The agent's live calls (the lock and sign-in screens count them)."""
+        self._agent_screen: MessagePump | None = None
 
-    async def start(self) -> None:
+    async def start(self, services: Services, queue: CallQueue, agent_screen: MessagePump) -> None:
         """Cover the console with the sign-in (or say the agent is signed in); then
-        check the idle time, and that the sign-in or lock is on top, four times a second."""
-        config = self.app.config
+        check the idle time, and that the sign-in or lock is on top, four times a second.
+
+        ``agent_screen`` is told when the agent signs in or unlocks."""
+        self._services, self._queue, self._agent_screen = services, queue, agent_screen
+        config = self.config
         try:
             pin = sign_in_pin(config.session.sign_in, config.agent.id, config.session.pin_file)
         except PinError:
@@ -71,10 +83,11 @@ class SessionLock:
 
     async def _carry_over_failures(self) -> None:
         # A new terminal (careline attach) must not start the count of wrong PINs afresh.
-        log = AuditLog(self.app.store, clock=self.app.now)
-        failures, last = await log.failures_in_a_row(self.app.config.agent.id, _PIN_ACTIONS)
+        services = self._started()
+        log = AuditLog(services.store, clock=services.clock)
+        failures, last = await log.failures_in_a_row(self.config.agent.id, _PIN_ACTIONS)
         if last is not None:
-            ago = max(0.0, (self.app.now() - last).total_seconds())
+            ago = max(0.0, (services.clock() - last).total_seconds())
             self.attempts.carry_over(failures, ago, time.monotonic())
 
     def allows(self, action: str) -> bool:
@@ -83,9 +96,7 @@ class SessionLock:
         sign-in, quitting is allowed while no call is live."""
         if action not in _BLOCKED_WHILE_LOCKED or not (self.locked or self.signing_in):
             return True
-        return (
-            not self.locked and action == "quit_console" and len(self.app.agent_screen.queue) == 0
-        )
+        return not self.locked and action == "quit_console" and len(self._queue) == 0
 
     def touch(self) -> None:
         """Input arrived: restart the idle time."""
@@ -111,23 +122,23 @@ class SessionLock:
         self.locked = True
         self.app.clear_notifications()  # a toast may name a caller
         await self.app.push_screen(self._screen())
-        await self.app.audit_view(None, "lock", "ok", ("session",))
+        await self._started().audit(None, "lock", "ok", ("session",))
 
     def _screen(self) -> LockScreen:
-        config = self.app.config
+        config = self.config
         pin = agent_pin(config.agent.id, config.session.pin_file)
         return LockScreen(
             config.agent.name,
             pin.pin_hash,
             pin.problem,
-            lambda: len(self.app.agent_screen.queue),
+            lambda: len(self._queue),
             self._attempt,
             lambda: self.locked,
             self.attempts,
         )
 
     def _sign_in_screen(self, pin: AgentPin) -> SignInScreen:
-        queue = self.app.agent_screen.queue
+        queue = self._queue
         return SignInScreen(
             pin,
             self.attempts,
@@ -140,15 +151,23 @@ class SessionLock:
         if outcome != "fail":
             self.locked = False
             self.touch()
-            self.app.agent_screen.wrap_up.open_waiting()
-        await self.app.audit_view(None, "unlock", outcome, ("session",))
+            self._tell(Unlocked())
+        await self._started().audit(None, "unlock", outcome, ("session",))
 
     async def _sign_in_attempt(self, outcome: Outcome) -> None:
-        await self.app.audit_view(None, "sign_in", outcome, ("session",))
+        await self._started().audit(None, "sign_in", outcome, ("session",))
         if outcome == "pass":
             self.signing_in = False
             self.touch()
             self._signed_in()
 
     def _signed_in(self) -> None:
-        self.app.agent_screen.post_message(SignedIn(self.app.config.agent.id))
+        self._tell(SignedIn(self.config.agent.id))
+
+    def _tell(self, message: Message) -> None:
+        if self._agent_screen is not None:
+            self._agent_screen.post_message(message)
+
+    def _started(self) -> Services:
+        assert self._services is not None, "session used before start()"
+        return self._services

@@ -1,20 +1,24 @@
-"""Messages that carry engine and session facts into the Textual message pump."""
+"""Messages that carry engine and session facts into the Textual message pump,
+and the typed messages controllers post to the agent screen."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from textual.message import Message
 
+from console.core.events import AnyEvent, decode
 from console.core.phone import PhoneStatus
 
 
 class PhoneEvent(Message):
-    """An event from the phone engine (a protocol event object)."""
+    """An event from the phone engine, decoded once here (the protocol object in,
+    a typed event out: see ``console/core/events.py``)."""
 
-    def __init__(self, event: dict[str, Any]) -> None:
+    def __init__(self, raw: Mapping[str, Any]) -> None:
         super().__init__()
-        self.event = event
+        self.event: AnyEvent = decode(raw)
 
 
 class PhoneStatusChanged(Message):
@@ -34,3 +38,15 @@ class SignedIn(Message):
         super().__init__()
         self.agent_id = agent_id
         """``agent.id`` of the agent who signed in."""
+
+
+class Unlocked(Message):
+    """The agent unlocked the screen (wrap-ups held back while locked may open)."""
+
+
+class PatientVerified(Message):
+    """The caller on ``call_id`` was verified: the script's patient placeholders fill in."""
+
+    def __init__(self, call_id: str) -> None:
+        super().__init__()
+        self.call_id = call_id

@@ -59,24 +59,24 @@ async def test_a_call_on_a_full_disk_is_kept_and_written_when_space_returns(
         assert app.is_running
         assert app.held.count > 0
         assert "wrap-up" in app.held.summary()
-        rows = await app.store.fetch_all("SELECT count(*) FROM calls")
+        rows = await app.services.store.fetch_all("SELECT count(*) FROM calls")
         assert rows == [(0,)]  # nothing reached the disk…
 
         tiny_disk.free()
         await wait_for(pilot, lambda: app.held.count == 0, 10, "held writes saved")
         await wait_for(pilot, lambda: bar.storage == "", 2, "status bar clear")
-        calls = await app.store.fetch_all(
+        calls = await app.services.store.fetch_all(
             "SELECT caller_name, answered_at IS NOT NULL, end_reason, notes FROM calls"
         )
         assert calls == [("Maria Lopez", 1, "completed", "needs insulin refill")]
-        interactions = await app.store.fetch_all("SELECT notes FROM interactions")
+        interactions = await app.services.store.fetch_all("SELECT notes FROM interactions")
         assert interactions == [("needs insulin refill",)]
-        events = await app.store.fetch_all(
+        events = await app.services.store.fetch_all(
             "SELECT json_extract(payload, '$.event') FROM outbox "
             "WHERE kind = 'call_event' ORDER BY seq"
         )
         assert [e[0] for e in events] == ["offered", "answered", "ended", "wrapped"]
-        drafts = await app.store.fetch_all("SELECT count(*) FROM wrap_up_drafts")
+        drafts = await app.services.store.fetch_all("SELECT count(*) FROM wrap_up_drafts")
         assert drafts == [(0,)]
 
 

@@ -19,9 +19,9 @@ from textual.pilot import Pilot
 from textual.widgets import TextArea
 
 from console.app import CarelineApp
+from console.controllers.notes import SAVE_DELAY
 from console.core.phone import PhoneStatus
 from console.messages import PhoneEvent, PhoneStatusChanged
-from console.screens.notes_flow import SAVE_DELAY
 from tests.console_app import wait_for
 from tests.test_snapshots import call, hello, make
 
@@ -50,7 +50,7 @@ async def start(pilot: Pilot[int], calls: list[dict[str, Any]]) -> TextArea:
 
 
 async def stored_notes(app: CarelineApp, call_id: str) -> str:
-    rows = await app.store.fetch_all("SELECT notes FROM calls WHERE id = ?", (call_id,))
+    rows = await app.services.store.fetch_all("SELECT notes FROM calls WHERE id = ?", (call_id,))
     return str(rows[0][0]) if rows else "<no call row>"
 
 

@@ -193,7 +193,7 @@ async def test_engine_killed_mid_call_keeps_the_notes_and_wraps_the_call_up(
         assert app.phone.restarts == 1
         await wait_for(pilot, lambda: screen.wrap_up.open is not None, 5, "wrap-up open")
         assert "CALL LOST" in screen_text(app)
-        rows = await app.store.fetch_all(
+        rows = await app.services.store.fetch_all(
             "SELECT notes, end_reason FROM calls WHERE id = ?", (call_id,)
         )
         assert rows == [("caller asked for refill", "lost")]
@@ -214,7 +214,7 @@ async def test_calls_lost_with_the_engine_are_closed_for_the_floor(
     os.kill(process.pid, signal.SIGKILL)
     status = app.agent_screen.query_one(StatusBar)
     await wait_for(pilot, lambda: status.online, 10, "back online")
-    rows = await app.store.fetch_all(
+    rows = await app.services.store.fetch_all(
         "SELECT json_extract(payload, '$.event') FROM outbox WHERE kind = 'call_event' ORDER BY seq"
     )
     assert [r[0] for r in rows] == ["offered", "missed"]
@@ -249,11 +249,11 @@ async def test_a_call_turned_away_is_in_the_history_and_on_the_floor(
     history = app.agent_screen.query_one(CallHistory)
     await wait_for(pilot, lambda: history.row_count == 1, 5, "history row")
     assert "turned away (you were not ready)" in screen_text(app)
-    rows = await app.store.fetch_all(
+    rows = await app.services.store.fetch_all(
         "SELECT caller_name, end_reason, end_detail, sip_status, queue FROM calls"
     )
     assert rows == [("Eve", "turned_away", "agent not_ready", 480, "nurse-line")]
-    events = await app.store.fetch_all(
+    events = await app.services.store.fetch_all(
         "SELECT json_extract(payload, '$.event'), json_extract(payload, '$.reason'), "
         "json_extract(payload, '$.queue') FROM outbox WHERE kind = 'call_event'"
     )

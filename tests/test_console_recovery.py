@@ -70,7 +70,7 @@ async def test_a_call_ended_while_the_disk_is_full_is_not_lost_again_at_hello(
         await pilot.press("escape")  # the one wrap-up, skipped: recorded with the default
         tiny_disk.free()
         await wait_for(pilot, lambda: app.held.count == 0, 10, "saved")
-        rows = await app.store.fetch_all(
+        rows = await app.services.store.fetch_all(
             "SELECT c.end_reason, count(i.id) FROM calls c "
             "LEFT JOIN interactions i ON i.call_id = c.id GROUP BY c.id"
         )
@@ -95,7 +95,7 @@ async def test_a_dropped_link_to_an_attached_engine_loses_no_call(tmp_path: Path
         await wait_for(pilot, lambda: screen.queue.active() is not None, 3, "back")
         await pilot.pause(0.3)
         assert not isinstance(app.screen, WrapUpDialog)
-        rows = await app.store.fetch_all("SELECT ended_at FROM calls")
+        rows = await app.services.store.fetch_all("SELECT ended_at FROM calls")
         assert rows == [(None,)]
         # Had it died with its calls, the new engine's hello closes them.
         screen.post_message(PhoneStatusChanged(OFFLINE))

@@ -14,6 +14,7 @@ import pytest
 
 from console.app import CarelineApp
 from console.core.agent_state import AgentState
+from console.core.events import AnyEvent, decode
 from console.screens.lock import LockScreen
 from console.widgets.status_bar import StatusBar
 from sip.registration import describe_registration
@@ -123,14 +124,16 @@ async def test_a_registrar_certificate_that_cannot_be_verified_is_explained(
             assert kamailio.registered_contacts("agent") == []
 
 
-def turned_away(reason: str, name: str = "Maria Lopez") -> dict[str, object]:
-    return {
-        "event": "call.turned_away",
-        "time": "2026-01-01T10:00:00.000Z",
-        "caller": {"display_name": name, "number": "+12025550142", "uri": "sip:x@127.0.0.1"},
-        "reason": reason,
-        "sip_status": 488,
-    }
+def turned_away(reason: str, name: str = "Maria Lopez") -> AnyEvent:
+    return decode(
+        {
+            "event": "call.turned_away",
+            "time": "2026-01-01T10:00:00.000Z",
+            "caller": {"display_name": name, "number": "+12025550142", "uri": "sip:x@127.0.0.1"},
+            "reason": reason,
+            "sip_status": 488,
+        }
+    )
 
 
 def test_only_refusals_the_agent_must_know_about_get_a_notice() -> None:

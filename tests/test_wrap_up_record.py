@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from console.controllers.wrap_up import WrapUp, interaction_from, merged_answers, script_record
 from console.core.scripts.forms import FollowUpTask
 from console.core.scripts.loader import load_library
 from console.core.scripts.runner import ScriptRun
 from console.core.wrap_up import WrapUpResult
-from console.screens.wrap_up_flow import WrapUp, interaction_from, merged_answers, script_record
 
 START = datetime(2026, 11, 26, 15, 0, tzinfo=UTC)
 

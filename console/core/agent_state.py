@@ -9,9 +9,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
 
-from console.core.calls import parse_time
+from console.core.events import (
+    AnyEvent,
+    AudioChanged,
+    AudioFact,
+    AvailabilityChanged,
+    CallTurnedAway,
+    Hello,
+    RegistrationChanged,
+)
 from console.core.text import caller_label, safe_text
 from sip.library_report import summary as library_summary
 
@@ -24,15 +31,13 @@ _WITH_DETAIL = {"no_allowed_codec"}
 """Reasons whose engine detail (which codecs each side has) helps whoever fixes it."""
 
 
-def refusal_notice(event: dict[str, Any]) -> str:
+def refusal_notice(event: CallTurnedAway) -> str:
     """The on-screen sentence for a ``call.turned_away`` the agent must see ("" if routine)."""
-    reason = str(event.get("reason", ""))
-    why = _REFUSED_BECAUSE.get(reason)
+    why = _REFUSED_BECAUSE.get(event.reason)
     if why is None:
         return ""
-    caller = event.get("caller") or {}
-    label = caller_label(str(caller.get("display_name", "")), str(caller.get("number", "")))
-    detail = str(event.get("detail", "")) if reason in _WITH_DETAIL else ""
+    label = caller_label(event.caller_name, event.caller_number)
+    detail = event.detail if event.reason in _WITH_DETAIL else ""
     # The detail names the caller's codecs: untrusted text, shown as one plain line.
     suffix = f" ({safe_text(detail, 120)})" if detail else ""
     return f"Call from {label} refused: {why}{suffix}."
@@ -68,62 +73,46 @@ class AgentState:
     """The station leg: ``off``, ``calling``, ``up`` or ``down``."""
     station_detail: str = ""
 
-    def apply(self, event: dict[str, Any]) -> AgentState:
+    def apply(self, event: AnyEvent) -> AgentState:
         """The state after one engine event."""
-        name = event.get("event")
-        if name == "hello":
-            status = event.get("status") or {}
-            availability = status.get("availability") or {}
-            registration = status.get("registration") or {}
-            return replace(
-                self._with_audio(status.get("audio") or {}),
-                availability=str(availability.get("state", "available")),
-                reason=str(availability.get("reason", "")),
-                since=parse_time(availability.get("since")),
-                registration=str(registration.get("state", "none")),
-                registration_detail=str(registration.get("detail", "")),
-                queue_capacity=int(status.get("queue_capacity") or status.get("max_calls") or 3),
-                live_calls=len(status.get("calls") or []),
-                library=library_summary(status.get("library") or {}),
-            )
-        if name == "agent.availability":
-            return replace(
-                self,
-                availability=str(event.get("state", "available")),
-                reason=str(event.get("reason", "")),
-                since=parse_time(event.get("since")),
-            )
-        if name == "registration":
-            return replace(
-                self,
-                registration=str(event.get("state", "failed")),
-                registration_detail=str(event.get("detail", "")),
-            )
-        if name == "audio":
-            return self._with_audio(event)
-        if name == "call.turned_away":
-            return replace(
-                self,
-                last_turned_away=_REFUSED_BECAUSE.get(
-                    str(event.get("reason", "")), str(event.get("reason", ""))
-                ),
-                last_turned_away_at=parse_time(event.get("time")),
-                refusal_notice=refusal_notice(event),
-            )
+        match event:
+            case Hello():
+                state = self._with_audio(event.audio) if event.audio else self
+                return replace(
+                    state,
+                    availability=event.availability,
+                    reason=event.reason,
+                    since=event.since,
+                    registration=event.registration,
+                    registration_detail=event.registration_detail,
+                    queue_capacity=event.queue_capacity,
+                    live_calls=len(event.calls),
+                    library=library_summary(dict(event.library)),
+                )
+            case AvailabilityChanged(state=state, reason=reason, since=since):
+                return replace(self, availability=state, reason=reason, since=since)
+            case RegistrationChanged(state=state, detail=detail):
+                return replace(self, registration=state, registration_detail=detail)
+            case AudioChanged(audio=audio):
+                return self._with_audio(audio)
+            case CallTurnedAway(reason=reason):
+                return replace(
+                    self,
+                    last_turned_away=_REFUSED_BECAUSE.get(reason, reason),
+                    last_turned_away_at=event.time,
+                    refusal_notice=refusal_notice(event),
+                )
         return self
 
-    def _with_audio(self, fact: dict[str, Any]) -> AgentState:
-        if not fact:
-            return self
-        station = fact.get("station") or {}
+    def _with_audio(self, audio: AudioFact) -> AgentState:
         return replace(
             self,
-            queue_capacity=int(fact.get("queue_capacity") or self.queue_capacity),
-            audio_mode=str(fact.get("mode", "")),
-            audio_ok=bool(fact.get("ok", True)),
-            audio_detail=str(fact.get("detail", "")),
-            station_state=str(station.get("state", "off")),
-            station_detail=str(station.get("detail", "")),
+            queue_capacity=audio.queue_capacity or self.queue_capacity,
+            audio_mode=audio.mode,
+            audio_ok=audio.ok,
+            audio_detail=audio.detail,
+            station_state=audio.station_state,
+            station_detail=audio.station_detail,
         )
 
     def audio_label(self) -> tuple[str, bool]:

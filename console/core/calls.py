@@ -8,7 +8,7 @@ updated only from protocol events, so it is the same after a reconnect (the
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -54,6 +54,8 @@ class LiveCall:
     headers: dict[str, str] = field(default_factory=dict)
     codec: str = ""
     """The audio codec negotiated last, for people: ``G722 16 kHz``; empty before media."""
+    record: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    """The protocol call object as the engine sent it: what the store persists."""
 
     @classmethod
     def from_protocol(cls, call: dict[str, Any]) -> LiveCall:
@@ -83,6 +85,7 @@ class LiveCall:
             transfer_target=str(transfer.get("target", "")),
             headers=headers,
             codec=codec_label(call.get("codec")),
+            record=call,
         )
 
     @property
@@ -157,12 +160,9 @@ class CallQueue:
                 return self._calls[call.consult_for], call
         return None
 
-    def reset(self, calls: list[dict[str, Any]]) -> None:
+    def reset(self, calls: Iterable[LiveCall]) -> None:
         """Replace everything with the engine's snapshot (after hello)."""
-        self._calls = {}
-        for call in calls:
-            live = LiveCall.from_protocol(call)
-            self._calls[live.id] = live
+        self._calls = {call.id: call for call in calls}
 
     def clear(self) -> list[LiveCall]:
         """Forget every call (engine lost); returns what was dropped."""
@@ -186,59 +186,30 @@ class CallQueue:
         if call is not None:
             self._calls[call_id] = replace(call, dtmf_sent=(call.dtmf_sent + digits)[-24:])
 
-    def apply(self, event: dict[str, Any]) -> LiveCall | None:
-        """Update from one event; returns the call it concerned, if any."""
-        name = event.get("event")
-        if name in ("call.incoming", "call.outgoing"):
-            call = LiveCall.from_protocol(event["call"])
+    def add(self, call: LiveCall) -> None:
+        """A new call (ringing in or dialled); a consult leg is linked to its original."""
+        self._calls[call.id] = call
+        original = self._calls.get(call.consult_for or "")
+        if original is not None:
+            self._calls[original.id] = replace(original, consult_id=call.id)
+
+    def rename(self, old_id: str, call: LiveCall) -> None:
+        """The same conversation under a new call id."""
+        self._calls.pop(old_id, None)
+        self._calls[call.id] = call
+
+    def update(self, call: LiveCall) -> None:
+        """A known call's new picture."""
+        if call.id in self._calls:
             self._calls[call.id] = call
-            original = self._calls.get(call.consult_for or "")
-            if original is not None:
-                self._calls[original.id] = replace(original, consult_id=call.id)
-            return call
-        if name == "call.replaced":
-            self._calls.pop(str(event.get("call_id", "")), None)
-            call = LiveCall.from_protocol(event["new_call"])
-            self._calls[call.id] = call
-            return call
-        call_id = str(event.get("call_id", ""))
-        current = self._calls.get(call_id)
-        if current is None:
-            return None
-        updated: LiveCall | None = None
-        if name == "call.state":
-            state = str(event.get("state", current.state))
-            answered = current.answered_at
-            if state == "active" and answered is None:
-                answered = parse_time(event.get("time")) or datetime.now(UTC)
-            updated = replace(current, state=state, answered_at=answered)
-        elif name == "call.hold":
-            updated = replace(
-                current, local_hold=bool(event.get("local")), remote_hold=bool(event.get("remote"))
-            )
-        elif name == "call.codec":
-            updated = replace(current, codec=codec_label(event))
-        elif name == "call.mute":
-            updated = replace(current, muted=bool(event.get("muted")))
-        elif name == "call.transfer":
-            updated = replace(
-                current,
-                transfer_status=str(event.get("status", "")),
-                transfer_target=str(event.get("target", "")),
-            )
-        elif name == "call.ended":
-            removed = self._calls.pop(call_id)
-            for other_id, other in list(self._calls.items()):
-                if other.consult_id == call_id or other.consult_for == call_id:
-                    self._calls[other_id] = replace(other, consult_id=None, consult_for=None)
-            return removed
-        if updated is not None and name == "call.transfer" and "call" in event:
-            linked = LiveCall.from_protocol(event["call"])
-            updated = replace(updated, consult_id=linked.consult_id)
-        if updated is None:
-            return None
-        self._calls[call_id] = updated
-        return updated
+
+    def remove(self, call_id: str) -> LiveCall | None:
+        """An ended call: gone, and no other call points at it any more."""
+        removed = self._calls.pop(call_id, None)
+        for other_id, other in list(self._calls.items()):
+            if other.consult_id == call_id or other.consult_for == call_id:
+                self._calls[other_id] = replace(other, consult_id=None, consult_for=None)
+        return removed
 
 
 def codec_label(fact: object) -> str:

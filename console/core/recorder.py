@@ -14,10 +14,19 @@ from __future__ import annotations
 
 import functools
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Any
 
 from console.core.calls import LiveCall
+from console.core.events import (
+    AnyEvent,
+    CallAppeared,
+    CallEnded,
+    CallReplaced,
+    CallStateChanged,
+    CallTurnedAway,
+    Hello,
+)
 from console.core.held_writes import HeldWrites
 from console.core.interactions import utc_text
 from console.core.store import Store
@@ -32,41 +41,41 @@ class CallRecorder:
         self.agent_id = agent_id
         self.held = held or HeldWrites()
 
-    async def record(self, event: dict[str, Any]) -> bool:
+    async def record(self, event: AnyEvent) -> bool:
         """Store what ``event`` says; True if a call was finished (history changed)."""
-        name = event.get("event")
-        store = self.store
-        if name in ("call.incoming", "call.outgoing"):
-            await self.held.run(
-                "call record", lambda: store.call_started(self.agent_id, event["call"])
-            )
-        elif name == "call.replaced":
-            await self.held.run(
-                "call record", lambda: store.call_started(self.agent_id, event["new_call"])
-            )
-        elif name == "hello":
-            for call in (event.get("status") or {}).get("calls", []):
-                await self.held.run(
-                    "call record", functools.partial(store.call_started, self.agent_id, call)
+        store, agent_id = self.store, self.agent_id
+        match event:
+            case CallAppeared(call=call) | CallReplaced(new_call=call):
+                await self._write(
+                    functools.partial(store.call_started, agent_id, dict(call.record))
                 )
-        elif name == "call.state" and event.get("state") == "active":
-            call_id, answered = str(event["call_id"]), str(event.get("time"))
-            await self.held.run("call record", lambda: store.call_answered(call_id, answered))
-        elif name == "call.ended":
-            call = event.get("call") or {"id": event["call_id"]}
-            status = event.get("sip_status")
-            await self.held.run(
-                "call record",
-                lambda: store.call_ended(
-                    call,
-                    reason=str(event.get("reason", "failed")),
-                    ended_by=str(event.get("ended_by", "network")),
-                    sip_status=status if isinstance(status, int) else None,
-                    ended_at=str(event.get("time") or utc_now_iso()),
-                ),
-            )
-            return True
+            case Hello(calls=calls):
+                for call in calls:
+                    await self._write(
+                        functools.partial(store.call_started, agent_id, dict(call.record))
+                    )
+            case CallStateChanged(call_id=call_id, state="active"):
+                await self._write(
+                    functools.partial(
+                        store.call_answered, call_id, event.time_text or utc_now_iso()
+                    )
+                )
+            case CallEnded():
+                await self._write(
+                    functools.partial(
+                        store.call_ended,
+                        dict(event.record),
+                        reason=event.reason,
+                        ended_by=event.ended_by,
+                        sip_status=event.sip_status,
+                        ended_at=event.time_text or utc_now_iso(),
+                    )
+                )
+                return True
         return False
+
+    async def _write(self, write: Callable[[], Awaitable[None]]) -> None:
+        await self.held.run("call record", write)
 
     async def save_notes(self, call_id: str, notes: str) -> None:
         """Save the agent's notes for a call (a held save is replaced by a newer one)."""
@@ -101,13 +110,13 @@ class CallRecorder:
             ),
         )
 
-    async def turned_away(self, event: dict[str, Any]) -> str:
+    async def turned_away(self, event: CallTurnedAway) -> str:
         """Record a call the engine refused without ringing; returns the id given to it."""
         call_id = str(uuid.uuid4())  # the engine gives a refused INVITE no call id
-        reason = turned_away_reason(event)
-        await self.held.run(
-            "call record",
-            functools.partial(self.store.call_turned_away, self.agent_id, call_id, event, reason),
+        reason = turned_away_reason(event.reason)
+        record = dict(event.record)
+        await self._write(
+            functools.partial(self.store.call_turned_away, self.agent_id, call_id, record, reason)
         )
         return call_id
 
@@ -125,7 +134,6 @@ TURNED_AWAY_REASONS = (
 """The engine's ``call.turned_away`` reasons (docs/engine-protocol.md)."""
 
 
-def turned_away_reason(event: dict[str, Any]) -> str:
-    """The event's reason if it is one the engine documents, else ``refused``."""
-    reason = event.get("reason")
-    return reason if isinstance(reason, str) and reason in TURNED_AWAY_REASONS else "refused"
+def turned_away_reason(reason: str) -> str:
+    """``reason`` if it is one the engine documents, else ``refused``."""
+    return reason if reason in TURNED_AWAY_REASONS else "refused"

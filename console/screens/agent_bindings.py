@@ -7,7 +7,11 @@ the footer shows).
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+
 from textual.binding import Binding, BindingType
+
+from console.dialogs.help import KeyHelp
 
 AGENT_BINDINGS: list[BindingType] = [
     Binding(
@@ -154,3 +158,23 @@ AGENT_BINDINGS: list[BindingType] = [
     ),
 ]
 """The agent screen's bindings, in footer order."""
+
+
+def key_rows(bindings: Iterable[BindingType], keymap: Mapping[str, str]) -> list[KeyHelp]:
+    """Every binding with an id, with the keys in force (``keymap`` applied), for help."""
+    rows = []
+    for binding in bindings:
+        if not isinstance(binding, Binding) or binding.id is None:
+            continue
+        keys = keymap.get(binding.id, binding.key_display or binding.key)
+        rows.append(KeyHelp(keys, binding.description, binding.id, binding.tooltip))
+    return rows
+
+
+def palette_entries(bindings: Iterable[BindingType]) -> list[tuple[str, str, str]]:
+    """(label, action, help) for the command palette: every action but leaving the notes."""
+    return [
+        (b.description, b.action, b.tooltip)
+        for b in bindings
+        if isinstance(b, Binding) and b.id not in ("notes.leave",)
+    ]

@@ -15,15 +15,11 @@ full disk is holding the save back.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from textual.timer import Timer
 from textual.widgets import TextArea
 
+from console.controllers.base import Context, Controller
 from console.core.calls import LiveCall
-
-if TYPE_CHECKING:
-    from console.screens.agent import AgentScreen
 
 SAVE_DELAY = 1.0
 """Seconds after the last keystroke in the notes box before they are saved."""
@@ -31,11 +27,11 @@ NO_CALL = "Notes open when you answer a call."
 """The read-only box's placeholder."""
 
 
-class NotesFlow:
+class NotesFlow(Controller):
     """Ties the agent screen's notes box (``#notes``) to one call and saves it."""
 
-    def __init__(self, screen: AgentScreen) -> None:
-        self.screen = screen
+    def __init__(self, context: Context) -> None:
+        super().__init__(context)
         self.call_id: str | None = None
         """The call the box belongs to (None: no call, the box is read-only)."""
         self._texts: dict[str, str] = {}
@@ -56,14 +52,14 @@ class NotesFlow:
 
     def target(self) -> LiveCall | None:
         """The call the box should belong to now (see the module docstring)."""
-        queue = self.screen.queue
+        queue = self.queue
         active = queue.active()
         if active is not None and active.direction == "inbound" and active.state == "active":
             return active
         held = [call for call in queue.held() if call.direction == "inbound"]
         if not held:
             return None
-        selected = self.screen.selected_call()
+        selected = self.host.selected_call()
         return selected if selected is not None and selected in held else held[0]
 
     async def follow(self) -> None:
@@ -117,7 +113,7 @@ class NotesFlow:
         if self._saved.get(call_id) == text:
             return
         self._saved[call_id] = text
-        await self.screen.careline.recorder.save_notes(call_id, text)
+        await self.services.recorder.save_notes(call_id, text)
 
     def renamed(self, old_id: str, new_id: str) -> None:
         """The call goes on under a new id (``call.replaced``): so do its notes
@@ -139,7 +135,7 @@ class NotesFlow:
         return await self._stored(call_id)
 
     async def _stored(self, call_id: str) -> str:
-        text = await self.screen.careline.store.call_notes(call_id)
+        text = await self.services.store.call_notes(call_id)
         self._saved[call_id] = text
         return text
 

@@ -17,8 +17,11 @@ from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from console.controllers.base import Context, Controller
+from console.controllers.guidance import GuidanceFlow
+from console.controllers.notes import NotesFlow
 from console.core.calls import LiveCall
 from console.core.interactions import Callback, Draft, FollowUp, Interaction, InteractionError
 from console.core.scripts.forms import prefill, select_form
@@ -27,10 +30,6 @@ from console.core.scripts.runner import ScriptRun
 from console.core.text import caller_label
 from console.core.wrap_up import WrapUpResult
 from console.dialogs.wrap_up import WrapUpDialog
-
-if TYPE_CHECKING:
-    from console.app import CarelineApp
-    from console.screens.agent import AgentScreen
 
 
 @dataclass
@@ -130,11 +129,15 @@ def _json(value: object) -> object:
     return value.isoformat() if hasattr(value, "isoformat") else value
 
 
-class WrapUpFlow:
+class WrapUpFlow(Controller):
     """Opens one wrap-up at a time (others wait), saves drafts, writes interactions."""
 
-    def __init__(self, screen: AgentScreen) -> None:
-        self.screen = screen
+    def __init__(self, context: Context, guidance: GuidanceFlow, notes: NotesFlow) -> None:
+        super().__init__(context)
+        self.guidance = guidance
+        """The call's script runs (and the forms library)."""
+        self.notes = notes
+        """The notes box's memory of each call."""
         self.waiting: deque[WrapUp] = deque()
         self.open: WrapUp | None = None
         self._pending_drafts: dict[str, dict[str, Any]] = {}
@@ -142,11 +145,6 @@ class WrapUpFlow:
         self._was_available = False
         self.dialled_callbacks: dict[str, Callback] = {}
         """Callbacks being dialled, by the number dialled."""
-
-    @property
-    def careline(self) -> CarelineApp:
-        """The app (config, interactions store, phone)."""
-        return self.screen.careline
 
     # ---------------------------------------------------------------- start
     async def call_ended(
@@ -174,7 +172,7 @@ class WrapUpFlow:
                 "dialog": None,
             }
         )
-        if self.careline.config.wrap_up.mode == "off":
+        if self.services.config.wrap_up.mode == "off":
             await self._write(wrap, None)
             return
         await self._save_now(wrap)  # a crash from here on reopens this wrap-up
@@ -191,7 +189,7 @@ class WrapUpFlow:
 
     async def restore(self) -> None:
         """Reopen the wrap-ups a previous console left unsaved (their calls have ended)."""
-        for draft in await self.careline.interactions.load_drafts():
+        for draft in await self.services.interactions.load_drafts():
             if draft.call_finished and "interaction_id" in draft.body:
                 self.waiting.append(WrapUp(draft.body))
         self._open_next()
@@ -201,13 +199,13 @@ class WrapUpFlow:
         return prefill(form, merged_answers(runs)) if form is not None and runs else {}
 
     def _form(self, script_id: str | None) -> Form | None:
-        library = self.screen.guidance.library
+        library = self.guidance.library
         return select_form(library.forms, script_id) if library is not None else None
 
     async def _notes(self, call_id: str) -> str:
         # From the notes box's memory first: a full disk may be holding the save back.
-        text = await self.screen.notes.text_of(call_id)
-        self.screen.notes.forget(call_id)  # the draft holds them from here on
+        text = await self.notes.text_of(call_id)
+        self.notes.forget(call_id)  # the draft holds them from here on
         return text
 
     # --------------------------------------------------------------- dialog
@@ -218,7 +216,7 @@ class WrapUpFlow:
     def _open_next(self) -> None:
         if self.open is not None or not self.waiting:
             return
-        session = self.careline.session_lock
+        session = self.services.session
         if session.locked or session.signing_in:
             # Not over the lock or sign-in screen: the caller's name is in its
             # title, and it would take the PIN's keystrokes. It opens on return.
@@ -232,7 +230,7 @@ class WrapUpFlow:
             return
         self.open = wrap
         self._enter_wrap_up()
-        settings = self.careline.config.wrap_up
+        settings = self.services.config.wrap_up
         call = wrap.body["call"]
         talked = divmod(int(call.get("talked", 0)), 60)
         dialog = WrapUpDialog(
@@ -247,7 +245,7 @@ class WrapUpFlow:
             default_disposition=settings.default_disposition,
             draft=wrap.body.get("dialog"),
             on_change=lambda dialog_body: self._changed(wrap, dialog_body),
-            clock=self.careline.now,
+            clock=self.services.clock,
         )
 
         async def done(result: WrapUpResult | None) -> None:
@@ -261,14 +259,14 @@ class WrapUpFlow:
 
     def _enter_wrap_up(self) -> None:
         """Tell the engine the agent is in wrap-up (new calls are declined)."""
-        if self.screen.agent.availability == "available":
+        if self.desk.agent.availability == "available":
             self._was_available = True
-            self.screen.send_command("availability", state="wrap_up", reason="")
+            self.host.send_command("availability", state="wrap_up", reason="")
 
     def _leave_wrap_up(self) -> None:
         if self._was_available:
             self._was_available = False
-            self.screen.send_command("availability", state="available", reason="")
+            self.host.send_command("availability", state="available", reason="")
 
     # --------------------------------------------------------------- drafts
     def _changed(self, wrap: WrapUp, dialog_body: dict[str, Any]) -> None:
@@ -292,8 +290,8 @@ class WrapUpFlow:
 
     async def _save_draft(self, call_id: str, body: dict[str, Any]) -> None:
         # Held in memory on a full disk; a newer draft of the call replaces a held one.
-        interactions = self.careline.interactions
-        await self.careline.held.run(
+        interactions = self.services.interactions
+        await self.services.held.run(
             "wrap-up draft",
             lambda: interactions.save_draft(call_id, body),
             key=("draft", call_id),
@@ -303,7 +301,7 @@ class WrapUpFlow:
     def dial_callback(self, callback: Callback) -> None:
         """Call a callback's number; when that call is answered and ends, it is done."""
         self.dialled_callbacks[callback.number] = callback
-        self.screen.send_command("dial", number=callback.number)
+        self.host.send_command("dial", number=callback.number)
 
     async def outbound_ended(self, call: LiveCall, ended_at: datetime) -> None:
         """An outbound call ended: if it was a callback that got through, record it."""
@@ -314,7 +312,7 @@ class WrapUpFlow:
 
     async def callback_done(self, callback: Callback) -> None:
         """The agent marked a callback done without calling (e.g. the patient called in)."""
-        now = self.careline.now()
+        now = self.services.clock()
         await self._complete(callback, now, now, None, "callback_closed")
 
     async def _complete(
@@ -326,7 +324,7 @@ class WrapUpFlow:
         disposition: str,
     ) -> None:
         outcome = Interaction(
-            agent_id=self.careline.config.agent.id,
+            agent_id=self.services.config.agent.id,
             started_at=started,
             ended_at=ended,
             disposition=disposition,
@@ -334,9 +332,9 @@ class WrapUpFlow:
             patient_id=callback.patient_id,
             notes=f"Callback: {callback.reason}" if callback.reason else "Callback",
         )
-        interactions = self.careline.interactions
+        interactions = self.services.interactions
         try:
-            saved = await self.careline.held.run(
+            saved = await self.services.held.run(
                 "callback", lambda: interactions.complete_callback(callback.id, outcome)
             )
         except InteractionError as exc:
@@ -352,13 +350,13 @@ class WrapUpFlow:
     # ---------------------------------------------------------------- write
     async def _write(self, wrap: WrapUp, result: WrapUpResult | None) -> None:
         self._pending_drafts.pop(wrap.call_id, None)
-        settings = self.careline.config.wrap_up
+        settings = self.services.config.wrap_up
         try:
             interaction, follow_ups = interaction_from(
-                wrap, result, self.careline.config.agent.id, settings.default_disposition
+                wrap, result, self.services.config.agent.id, settings.default_disposition
             )
-            interactions = self.careline.interactions
-            saved = await self.careline.held.run(
+            interactions = self.services.interactions
+            saved = await self.services.held.run(
                 "wrap-up", lambda: interactions.finish(interaction, follow_ups)
             )
         except InteractionError as exc:
@@ -378,8 +376,8 @@ class WrapUpFlow:
                 timeout=10,
             )
         call = wrap.body["call"]
-        acw = self.careline.now() - datetime.fromisoformat(call["ended_at"])
-        await self.careline.floor.wrapped(
+        acw = self.services.clock() - datetime.fromisoformat(call["ended_at"])
+        await self.services.floor.wrapped(
             call["id"], str(call.get("queue", "")), acw.total_seconds()
         )
         if result is not None and result.follow_up is not None:

@@ -9,26 +9,22 @@ verification attempt (``verify``, pass or fail) and the card's details
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+from console.controllers.base import Context, Controller
 from console.core.calls import LiveCall
 from console.core.patients.context import PatientContext, greeting_hints, load_context
 from console.core.patients.records import PatientSummary
 from console.core.patients.search import SearchResult, search_patients
 from console.dialogs.patient_search import PatientSearchDialog
 from console.dialogs.verify import VerifyDialog
+from console.messages import PatientVerified
 from console.widgets.patient_card import PatientCard
 
-if TYPE_CHECKING:
-    from console.app import CarelineApp
-    from console.screens.agent import AgentScreen
 
-
-class PatientFlow:
+class PatientFlow(Controller):
     """What the agent screen knows about the patient on each call."""
 
-    def __init__(self, screen: AgentScreen) -> None:
-        self.screen = screen
+    def __init__(self, context: Context) -> None:
+        super().__init__(context)
         self.matches: dict[str, list[PatientSummary]] = {}
         """Directory matches per call id (absent: lookup not done yet)."""
         self.hints: dict[str, tuple[str, ...]] = {}
@@ -39,11 +35,6 @@ class PatientFlow:
         """The verified patient's context, per call."""
         self.failures: dict[str, int] = {}
         """Failed verification attempts per call."""
-
-    @property
-    def careline(self) -> CarelineApp:
-        """The app (store, directory, audit)."""
-        return self.screen.careline
 
     def looked_up(self, call_id: str) -> bool:
         """Whether the screen pop for this call has been done."""
@@ -56,8 +47,8 @@ class PatientFlow:
 
     def focus_call(self) -> LiveCall | None:
         """The inbound call the patient pane is about: talking, else selected, else ringing."""
-        queue = self.screen.queue
-        for call in (queue.active(), self.screen.selected_call(), *queue.ringing()):
+        queue = self.queue
+        for call in (queue.active(), self.host.selected_call(), *queue.ringing()):
             if call is not None and call.direction == "inbound":
                 return call
         return None
@@ -68,15 +59,15 @@ class PatientFlow:
         self.screen.run_worker(self._lookup(call_id, number), group="patient-lookup")
 
     async def _lookup(self, call_id: str, number: str) -> None:
-        found = await self.careline.directory.find_by_phone(number)
+        found = await self.services.directory.find_by_phone(number)
         hints: tuple[str, ...] = ()
         if len(found) == 1:
-            hints = await greeting_hints(self.careline.store, found[0], self.careline.now())
-        if self.screen.queue.get(call_id) is None:
+            hints = await greeting_hints(self.services.store, found[0], self.services.clock())
+        if self.queue.get(call_id) is None:
             return  # the call ended meanwhile
         self.matches[call_id] = found
         self.hints[call_id] = hints
-        await self.careline.audit_view(None, "search", "ok")
+        await self.services.audit(None, "search", "ok")
         self.refresh()
         self.screen.refresh_bindings()
 
@@ -84,7 +75,7 @@ class PatientFlow:
         """Show the focused call's patient (or nothing) on the card."""
         card = self.screen.query_one(PatientCard)
         call = self.focus_call()
-        card.today = self.careline.now().date()
+        card.today = self.services.clock().date()
         if call is None:
             card.matches, card.hints, card.verified, card.context = None, (), None, None
             self.screen.query_one("#patient-pane").set_class(False, "-verified")
@@ -118,15 +109,15 @@ class PatientFlow:
         async def audited_search(query: str) -> SearchResult:
             try:
                 return await search_patients(
-                    self.careline.store, self.careline.directory.region, query
+                    self.services.store, self.services.directory.region, query
                 )
             finally:
                 # Every search is a look at the directory, a refused one too
                 # (it may already have matched an MRN).
-                await self.careline.audit_view(None, "search", "ok")
+                await self.services.audit(None, "search", "ok")
 
         def picked(chosen: list[PatientSummary] | None) -> None:
-            if chosen and self.screen.queue.get(call.id) is not None:
+            if chosen and self.queue.get(call.id) is not None:
                 self._verify_among(call, chosen)
 
         self.screen.app.push_screen(PatientSearchDialog(audited_search), picked)
@@ -136,13 +127,13 @@ class PatientFlow:
             if not passed:
                 self.failures[call.id] = self.failures.get(call.id, 0) + 1
             self.screen.run_worker(
-                self.careline.audit_view(
+                self.services.audit(
                     patient.id if patient else None, "verify", "pass" if passed else "fail"
                 )
             )
 
         async def verified(patient: PatientSummary | None) -> None:
-            if patient is None or self.screen.queue.get(call.id) is None:
+            if patient is None or self.queue.get(call.id) is None:
                 return
             await self._show(call, patient)
 
@@ -153,12 +144,12 @@ class PatientFlow:
     async def _show(self, call: LiveCall, patient: PatientSummary) -> None:
         """The caller is verified: link the call, load the context, audit the view."""
         self.verified[call.id] = patient
-        await self.careline.recorder.link_patient(call.id, patient.id)
-        context = await load_context(self.careline.store, patient, self.careline.now())
-        if self.screen.queue.get(call.id) is None:
+        await self.services.recorder.link_patient(call.id, patient.id)
+        context = await load_context(self.services.store, patient, self.services.clock())
+        if self.queue.get(call.id) is None:
             return
         self.contexts[call.id] = context
-        await self.careline.audit_view(patient.id, "view", "ok", context.categories())
+        await self.services.audit(patient.id, "view", "ok", context.categories())
         self.refresh()
-        self.screen.guidance.patient_changed(call.id)
+        self.screen.post_message(PatientVerified(call.id))
         self.screen.refresh_bindings()

@@ -15,8 +15,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+from console.controllers.base import Context, Controller
+from console.controllers.patients import PatientFlow
 from console.core.calls import LiveCall
 from console.core.config import DirectoryEntry, GuidanceConfig
 from console.core.patients.context import PatientContext
@@ -25,13 +26,9 @@ from console.core.patients.verification import first_name
 from console.core.scripts.loader import load_library
 from console.core.scripts.models import Form, Script, TransferKind
 from console.core.scripts.runner import RaisedRedFlag, ScriptRun, select_script
-from console.screens.patient_flow import PatientFlow
+from console.dialogs.script_picker import ScriptPicker
 from console.widgets.guidance import GuidancePane
 from console.widgets.red_flag import RedFlagBanner
-
-if TYPE_CHECKING:
-    from console.app import CarelineApp
-    from console.screens.agent import AgentScreen
 
 
 @dataclass(frozen=True)
@@ -103,25 +100,22 @@ def patient_context(
     return values
 
 
-class GuidanceFlow:
+class GuidanceFlow(Controller):
     """What the agent screen knows about the script on each call."""
 
-    def __init__(self, screen: AgentScreen) -> None:
-        self.screen = screen
+    def __init__(self, context: Context, patients: PatientFlow) -> None:
+        super().__init__(context)
+        self.patients = patients
+        """Who the caller is (the script's patient placeholders)."""
         self.library: ScriptLibrary | None = None
         self.runs: dict[str, ScriptRun] = {}
         """The script run per call (kept after the call ends, for its wrap-up)."""
         self.earlier: dict[str, list[ScriptRun]] = {}
         """Runs the agent switched away from, per call."""
 
-    @property
-    def careline(self) -> CarelineApp:
-        """The app (config, audit, phone)."""
-        return self.screen.careline
-
     def load(self) -> None:
         """Read the library once; say which files were left out."""
-        self.library = load_scripts(self.careline.config.guidance.scripts)
+        self.library = load_scripts(self.services.config.guidance.scripts)
         if self.library.problems:
             self.screen.notify(
                 f"{len(self.library.problems)} script file(s) left out; "
@@ -136,7 +130,7 @@ class GuidanceFlow:
         """The agent answered ``call``: run the script that fits it."""
         if call.id in self.runs or self.library is None:
             return
-        patients = self.screen.patients
+        patients = self.patients
         script = select_script(
             self.library.scripts,
             queue=call.queue or None,
@@ -145,15 +139,15 @@ class GuidanceFlow:
         )
         if script is None:
             return
-        values = org_context(self.careline.config.guidance, self.careline.config.agent.name)
+        values = org_context(self.services.config.guidance, self.services.config.agent.name)
         values["call.number"] = call.caller_number
         values["call.queue"] = call.queue or None
         values.update(self._patient_values(call.id, patients))
-        self.runs[call.id] = ScriptRun(script, values, clock=self.careline.now)
+        self.runs[call.id] = ScriptRun(script, values, clock=self.services.clock)
         self.refresh()
 
     def _language(self, call: LiveCall) -> str | None:
-        verified = self.screen.patients.verified.get(call.id)
+        verified = self.patients.verified.get(call.id)
         return verified.preferred_language if verified else None
 
     @staticmethod
@@ -169,7 +163,7 @@ class GuidanceFlow:
         """The caller was verified (or looked up): fill the patient placeholders."""
         run = self.runs.get(call_id)
         if run is not None:
-            run.context.update(self._patient_values(call_id, self.screen.patients))
+            run.context.update(self._patient_values(call_id, self.patients))
             self.refresh()
 
     def switch(self, call_id: str, script: Script) -> None:
@@ -189,7 +183,7 @@ class GuidanceFlow:
 
     def current(self) -> tuple[LiveCall, ScriptRun] | None:
         """The call the pane is about (the inbound call in progress) and its run."""
-        call = self.screen.queue.active()
+        call = self.queue.active()
         if call is None or call.direction != "inbound":
             return None
         run = self.runs.get(call.id)
@@ -213,11 +207,11 @@ class GuidanceFlow:
         """Red flags were just raised on the current call: banner, bell, audit."""
         current = self.current()
         self.refresh()
-        if self.careline.config.ui.bell:
+        if self.services.config.ui.bell:
             self.screen.app.bell()
-        patient = self.screen.patients.verified.get(current[0].id) if current else None
+        patient = self.patients.verified.get(current[0].id) if current else None
         for _ in flags:
-            await self.careline.audit_view(
+            await self.services.audit(
                 patient.id if patient else None, "escalate", "ok", ("red_flag",)
             )
 
@@ -229,13 +223,13 @@ class GuidanceFlow:
         return self._target(current[1].red_flags[-1].transfer)
 
     def _target(self, kind: TransferKind) -> DirectoryEntry | None:
-        guidance = self.careline.config.guidance
+        guidance = self.services.config.guidance
         wanted = {
             TransferKind.EMERGENCY: guidance.emergency_target,
             TransferKind.NURSE: guidance.nurse_target,
             TransferKind.CRISIS: guidance.crisis_target,
         }[kind]
-        directory = self.careline.config.directory
+        directory = self.services.config.directory
         for entry in directory:
             if wanted and entry.name.casefold() == wanted.casefold():
                 return entry
@@ -246,3 +240,34 @@ class GuidanceFlow:
     def _target_name(self, kind: TransferKind) -> str:
         target = self._target(kind)
         return target.name if target is not None else ""
+
+    def pick_script(self) -> None:
+        """Let the agent switch the current call to another script."""
+        current = self.current()
+        library = self.library
+        if current is None or library is None:
+            return
+        call = current[0]
+
+        def picked(script: Script | None) -> None:
+            if script is not None:
+                self.switch(call.id, script)
+
+        self.screen.app.push_screen(ScriptPicker(library.scripts, current[1].script.id), picked)
+
+    def escalate(self) -> None:
+        """Transfer the caller to the target for the red flag raised (one key)."""
+        current = self.current()
+        target = self.escalation_target()
+        if current is None:
+            return
+        if target is None:
+            self.screen.notify(
+                "No transfer target is configured for this red flag: follow the "
+                "instruction in the banner (guidance.*_target in the config).",
+                severity="error",
+                markup=False,
+                timeout=10,
+            )
+            return
+        self.host.send_command("transfer", call=current[0].id, target=target.number)

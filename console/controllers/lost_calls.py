@@ -19,48 +19,52 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
 
 from textual.timer import Timer
 
+from console.controllers.base import Context, Controller
+from console.controllers.guidance import GuidanceFlow
+from console.controllers.patients import PatientFlow
+from console.controllers.wrap_up import WrapUpFlow
 from console.core.calls import LiveCall, parse_time
+from console.core.events import CallTurnedAway
 from console.core.interactions import Draft
 from console.core.recorder import turned_away_reason
 from console.core.scripts.runner import ScriptRun
 
-if TYPE_CHECKING:
-    from console.app import CarelineApp
-    from console.screens.agent import AgentScreen
 
-
-class LostCallsFlow:
+class LostCallsFlow(Controller):
     """Closes lost calls (with their wrap-ups) and records turned-away ones."""
 
-    def __init__(self, screen: AgentScreen) -> None:
-        self.screen = screen
+    def __init__(
+        self,
+        context: Context,
+        patients: PatientFlow,
+        guidance: GuidanceFlow,
+        wrap_up: WrapUpFlow,
+    ) -> None:
+        super().__init__(context)
+        self.patients = patients
+        self.guidance = guidance
+        self.wrap_up = wrap_up
         self.finished: set[str] = set()
         """Calls this console saw end or closed as lost: never "left open", whatever
         the disk says (their closing writes may be held in memory, a full disk)."""
         self._history_timer: Timer | None = None
 
-    @property
-    def careline(self) -> CarelineApp:
-        """The app (store, recorder, floor, phone)."""
-        return self.screen.careline
-
     async def engine_lost(self, lost: Sequence[LiveCall]) -> None:
         """The phone went offline with ``lost`` in the queue (already cleared)."""
-        if self.careline.phone.attached:
+        if self.services.phone.attached:
             return  # an attached engine may be alive with its calls: its hello decides
         screen = self.screen
-        now = self.careline.now()
+        now = self.services.clock()
         for call in lost:
-            verified = screen.patients.verified.get(call.id)
-            runs = screen.guidance.take(call.id)
-            screen.patients.forget(call.id)
+            verified = self.patients.verified.get(call.id)
+            runs = self.guidance.take(call.id)
+            self.patients.forget(call.id)
             await self.close(call, now, verified.id if verified else None, runs)
         if lost:
-            restarting = "" if self.careline.phone.attach_only else " Restarting the phone…"
+            restarting = "" if self.services.phone.attach_only else " Restarting the phone…"
             screen.notify(
                 f"The phone engine stopped; {len(lost)} call(s) were lost "
                 f"(answered ones open for wrap-up).{restarting}",
@@ -79,26 +83,26 @@ class LostCallsFlow:
         """Close one lost call: for the floor, its wrap-up (answered inbound), then its row."""
         self.finished.add(call.id)
         kind = "ended" if call.answered_at is not None else "missed"
-        await self.careline.floor.call_event(kind, call, at=at)
+        await self.services.floor.call_event(kind, call, at=at)
         if call.direction == "inbound" and call.answered_at is not None:
             if draft is not None:
-                self.screen.wrap_up.reopen(draft)
+                self.wrap_up.reopen(draft)
             else:
-                await self.screen.wrap_up.call_ended(call, at, runs, patient_id, lost=True)
-        await self.careline.recorder.lost(call, at)
+                await self.wrap_up.call_ended(call, at, runs, patient_id, lost=True)
+        await self.services.recorder.lost(call, at)
 
     async def close_left_open(self) -> None:
         """After ``hello``: close the calls left open that the engine does not know."""
-        careline = self.careline
-        known = {call.id for call in self.screen.queue.calls()} | self.finished
+        services = self.services
+        known = {call.id for call in self.queue.calls()} | self.finished
         left = [
             row
-            for row in await careline.store.open_calls(careline.config.agent.id)
+            for row in await services.store.open_calls(services.config.agent.id)
             if row.id not in known
         ]
         if not left:
             return
-        drafts = {draft.call_id: draft for draft in await careline.interactions.load_drafts()}
+        drafts = {draft.call_id: draft for draft in await services.interactions.load_drafts()}
         answered = 0
         for row in left:
             call = LiveCall(
@@ -107,7 +111,7 @@ class LostCallsFlow:
                 caller_number=row.caller_number,
                 called_uri=row.called_uri,
                 state="disconnected",
-                received_at=parse_time(row.received_at) or careline.now(),
+                received_at=parse_time(row.received_at) or services.clock(),
                 answered_at=parse_time(row.answered_at),
                 direction=row.direction,
                 queue=row.queue,
@@ -127,17 +131,17 @@ class LostCallsFlow:
             markup=False,
             timeout=15,
         )
-        await self.screen.refresh_history()
+        await self.host.refresh_history()
 
-    async def turned_away(self, event: dict[str, Any], at: datetime) -> None:
+    async def turned_away(self, event: CallTurnedAway, at: datetime) -> None:
         """A call the engine refused without ringing: in the history and on the floor."""
-        call_id = await self.careline.recorder.turned_away(event)
-        queue = str(event.get("queue") or "")
-        await self.careline.floor.turned_away(call_id, queue, turned_away_reason(event), at)
+        call_id = await self.services.recorder.turned_away(event)
+        reason = turned_away_reason(event.reason)
+        await self.services.floor.turned_away(call_id, event.queue, reason, at)
         # A burst of refused INVITEs (a flood) is one history redraw, not one each.
         if self._history_timer is None:
             self._history_timer = self.screen.set_timer(0.5, self._refresh_history)
 
     async def _refresh_history(self) -> None:
         self._history_timer = None
-        await self.screen.refresh_history()
+        await self.host.refresh_history()

@@ -1,0 +1,2 @@
+"""Controllers: the agent screen's work per concern (patients, guidance, wrap-up,
+notes, lost calls, audio, call control, engine effects), over the services."""

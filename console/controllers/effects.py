@@ -1,0 +1,139 @@
+"""Runs the desk's effects (``console/core/desk.py``) on the screen and the disk.
+
+The desk decides what an engine event means; this runs what it decided, in
+its order, by handing each effect to the controller that owns it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from console.controllers.audio import AudioControl
+from console.controllers.base import Context, Controller
+from console.controllers.guidance import GuidanceFlow
+from console.controllers.lost_calls import LostCallsFlow
+from console.controllers.notes import NotesFlow
+from console.controllers.patients import PatientFlow
+from console.controllers.wrap_up import WrapUpFlow
+from console.core.calls import LiveCall
+from console.core.desk import (
+    CallGone,
+    CallOver,
+    CloseLeftOpen,
+    Effect,
+    EngineHello,
+    FloorAgent,
+    FloorCall,
+    FollowNotes,
+    LookUpPatient,
+    NotesMoved,
+    Notice,
+    PhoneLost,
+    Record,
+    Repaint,
+    Ring,
+    SaveNotes,
+    StartGuidance,
+    TurnedAway,
+)
+from console.core.scripts.runner import ScriptRun
+from console.core.text import caller_label
+
+
+@dataclass(frozen=True, slots=True)
+class Parts:
+    """The controllers the effects go to."""
+
+    patients: PatientFlow
+    guidance: GuidanceFlow
+    wrap_up: WrapUpFlow
+    notes: NotesFlow
+    lost_calls: LostCallsFlow
+    audio: AudioControl
+
+
+class DeskEffects(Controller):
+    """Hands each effect to its controller."""
+
+    def __init__(self, context: Context, parts: Parts, repaint: Callable[[], None]) -> None:
+        super().__init__(context)
+        self.parts = parts
+        self.repaint = repaint
+        """Redraw the call panes from the desk (the screen's own)."""
+        self._ending: dict[str, tuple[str | None, tuple[ScriptRun, ...]]] = {}
+        """Per call gone: the verified patient's id and the script runs, for its wrap-up."""
+
+    async def run(self, effects: Sequence[Effect]) -> None:
+        """Run ``effects`` in order."""
+        for effect in effects:
+            await self._run(effect)
+
+    async def _run(self, effect: Effect) -> None:
+        parts, services = self.parts, self.services
+        match effect:
+            case Repaint():
+                self.repaint()
+            case FollowNotes():
+                await parts.notes.follow()
+            case EngineHello():
+                parts.audio.engine_hello()
+            case LookUpPatient(call=call) if not parts.patients.looked_up(call.id):
+                parts.patients.lookup(call.id, call.caller_number)
+            case StartGuidance(call=call):
+                parts.guidance.start(call)
+            case Ring(call=call):
+                self._ring(call)
+            case Notice(text=text, title=title, severity=severity, timeout=timeout):
+                self.screen.notify(
+                    text, title=title, severity=severity, timeout=timeout, markup=False
+                )
+            case NotesMoved(old_id=old_id, new_id=new_id):
+                parts.notes.renamed(old_id, new_id)
+            case CallGone(call_id=call_id):
+                parts.lost_calls.finished.add(call_id)
+                verified = parts.patients.verified.get(call_id)
+                runs = parts.guidance.take(call_id)
+                self._ending[call_id] = (verified.id if verified else None, runs)
+                parts.patients.forget(call_id)
+            case FloorCall(kind=kind, call=call, at=at):
+                await services.floor.call_event(kind, call, at=at)
+            case FloorAgent():
+                await services.floor.agent_state(self.desk.agent, self.queue.active())
+            case CallOver(call_id=call_id, call=call, at=at):
+                patient_id, runs = self._ending.pop(call_id, (None, ()))
+                if call is not None and effect.wrap_up:
+                    # The draft is on disk before the call is closed (see LostCallsFlow.close).
+                    await parts.wrap_up.call_ended(call, at, runs, patient_id)
+                elif call is not None and call.direction == "outbound":
+                    await parts.wrap_up.outbound_ended(call, at)
+            case Record(event=event):
+                if await services.recorder.record(event):
+                    await self.host.refresh_history()
+            case SaveNotes():
+                await parts.notes.save()  # under the new call's id, now that it is recorded
+            case CloseLeftOpen():
+                await parts.lost_calls.close_left_open()
+            case TurnedAway(event=event, at=at):
+                await parts.lost_calls.turned_away(event, at)
+            case PhoneLost(calls=calls):
+                await parts.lost_calls.engine_lost(calls)
+                await self.host.refresh_history()
+
+    def _ring(self, call: LiveCall) -> None:
+        if call.auto_answered:
+            self.screen.app.bell()  # auto-in: a beep instead of ringing
+            return
+        if self.services.config.ui.bell:
+            self.screen.app.bell()
+        # After the next frame: the ringing row paints first, the toast follows.
+        self.screen.call_after_refresh(self._ringing_toast, call)
+
+    def _ringing_toast(self, call: LiveCall) -> None:
+        # Over the lock or sign-in screen a toast must not name the caller (PHI).
+        session = self.services.session
+        if session.locked or session.signing_in:
+            text = "A call is ringing"
+        else:
+            text = f"Ringing: {caller_label(call.caller_name, call.caller_number)}"
+        self.screen.notify(text, title="Incoming call", markup=False, timeout=4)

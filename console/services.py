@@ -1,0 +1,127 @@
+"""What the console's parts share, built once when the app starts.
+
+:class:`Services` is handed to the agent screen and its controllers, the session
+lock and the hub link: nothing below the App reaches back up to it. No Textual
+here; the services are plain objects over the store and the engine.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from console.core.audit import Action, AuditLog, Category, Outcome
+from console.core.config import CarelineConfig
+from console.core.floor import FloorReporter
+from console.core.held_writes import HeldWrites
+from console.core.interactions import InteractionStore
+from console.core.patients.directory import PatientDirectory
+from console.core.phone import PhoneClient
+from console.core.recorder import CallRecorder
+from console.core.store import Store
+
+Clock = Callable[[], datetime]
+"""Returns the current time as an aware datetime."""
+
+_AUDIT_CATEGORY: dict[Action, Category] = {"search": "search", "verify": "verification"}
+"""What kind of patient data an action touches; a view after verification is demographics."""
+
+
+class SessionView(Protocol):
+    """Whether the screen is covered (locked, or not signed in yet): then nothing
+    on it may name a caller."""
+
+    @property
+    def locked(self) -> bool:
+        """Locked after idle time or ctrl+l."""
+        ...
+
+    @property
+    def signing_in(self) -> bool:
+        """The sign-in still covers the console."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class PatientAudit:
+    """Records every look at patient data in the audit log, through the held writes."""
+
+    log: AuditLog
+    agent_id: str
+    held: HeldWrites
+    clock: Clock
+
+    async def __call__(
+        self,
+        patient_id: str | None,
+        action: Action,
+        outcome: Outcome,
+        categories: Sequence[Category] = (),
+    ) -> None:
+        """Record one look (search, verification, view, lock…).
+
+        ``categories`` lists the kinds of data a view put on screen; by default
+        the action's own category (search, verification) or demographics.
+        """
+        category = categories or _AUDIT_CATEGORY.get(action, "demographics")
+        # The row's time is taken now, so a held (disk full) entry keeps it.
+        await self.held.run(
+            "audit entry",
+            functools.partial(
+                self.log.append,
+                self.agent_id,
+                action,
+                category,
+                outcome,
+                patient_id,
+                at=self.clock(),
+            ),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    """The console's shared objects (the store is open; the phone may not be up yet)."""
+
+    config: CarelineConfig
+    store: Store
+    directory: PatientDirectory
+    audit: PatientAudit
+    interactions: InteractionStore
+    floor: FloorReporter
+    recorder: CallRecorder
+    phone: PhoneClient
+    held: HeldWrites
+    clock: Clock
+    session: SessionView
+
+    @classmethod
+    def over(
+        cls,
+        store: Store,
+        *,
+        config: CarelineConfig,
+        phone: PhoneClient,
+        held: HeldWrites,
+        clock: Clock,
+        session: SessionView,
+    ) -> Services:
+        """Everything built over an open store."""
+        agent = config.agent
+        interactions = InteractionStore(store, clock=clock)
+        return cls(
+            config=config,
+            store=store,
+            directory=PatientDirectory(store, config.sip.dial.region),
+            audit=PatientAudit(AuditLog(store, clock=clock), agent.id, held, clock),
+            interactions=interactions,
+            floor=FloorReporter(interactions, agent.id, agent.name, clock, held),
+            recorder=CallRecorder(store, agent.id, held),
+            phone=phone,
+            held=held,
+            clock=clock,
+            session=session,
+        )
