@@ -31,9 +31,11 @@ test: system-deps $(STAMP) library lint types scripts pytest
 
 check: test
 
+# The architecture's import contracts (layers, no cycles; pyproject.toml) are part of lint.
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
 
 types: $(STAMP)
 	$(BIN)/mypy
