@@ -16,7 +16,7 @@ no host or user ``.asoundrc`` can leak into a test. It defines
   buffer once the file ends, so the tone is long).
 
 The ``null`` device has no clock: PortAudio's callback would run as fast as
-the CPU allows; ``sip.headset.RealTimeGuard`` holds it to real time.
+the CPU allows; ``sip.headset.pacing.RealTimeGuard`` holds it to real time.
 Child processes get the configuration through :attr:`VirtualAlsa.env`.
 """
 
@@ -30,6 +30,7 @@ from pathlib import Path
 import pytest
 
 from tests.audio_tone import write_tone_wav
+from tests.support import EngineProcess
 
 MIC_HZ = 600
 """The microphone's tone."""
@@ -111,3 +112,19 @@ def virtual_alsa(tmp_path: Path) -> VirtualAlsa:
 def no_sound_env(tmp_path: Path) -> dict[str, str]:
     """Environment for a child process that sees no sound device."""
     return make_no_sound(tmp_path / "alsa-none")
+
+
+def headset_engine(tmp_path: Path, alsa: VirtualAlsa) -> EngineProcess:
+    """An agent's engine in headset mode on the virtual device, its headset open.
+
+    The engine's own source is a 440 Hz tone, so a test can tell it from the
+    microphone's :data:`MIC_HZ`.
+    """
+    config = tmp_path / "agent.yaml"
+    config.write_text("audio:\n  mode: headset\nsip:\n  audio_source: tone:440\n")
+    engine = EngineProcess(tmp_path, "--config", str(config), env=alsa.env)
+    ready = engine.wait_event("engine.ready")
+    assert ready["audio"]["mode"] == "headset"
+    assert ready["audio"]["ok"] is True, ready["audio"]
+    assert ready["audio"]["headset"]["open"] is True
+    return engine

@@ -16,9 +16,9 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from tests.alsa import MIC_HZ, VirtualAlsa
+from tests.alsa import MIC_HZ, VirtualAlsa, headset_engine
 from tests.audio_tone import continuity, dominant_frequency, read_wav_mono16, tone_segments
-from tests.baresip import Baresip
+from tests.station_phone import connect_station, phone_and_station
 from tests.support import (
     PATIENT_TONE,
     STEADY_SECONDS,
@@ -28,8 +28,6 @@ from tests.support import (
     capture_both,
     patient_calls,
     renegotiate,
-    station_engine,
-    wait_station,
 )
 
 AGENT_TONE = 440.0
@@ -119,10 +117,7 @@ def test_none_mode_both_directions_steady_after_answer_and_holds_from_each_side(
 def test_headset_mode_both_directions_steady(
     patient: EngineProcess, virtual_alsa: VirtualAlsa, tmp_path: Path
 ) -> None:
-    config = tmp_path / "agent.yaml"
-    config.write_text("audio:\n  mode: headset\nsip:\n  audio_source: tone:440\n")
-    agent = EngineProcess(tmp_path, "--config", str(config), env=virtual_alsa.env)
-    assert agent.wait_event("engine.ready")["audio"]["ok"] is True
+    agent = headset_engine(tmp_path, virtual_alsa)
     try:
         outgoing, incoming = patient_calls(patient, agent)
         patient_hears_steady(patient, agent, (outgoing, incoming), tmp_path, MIC_HZ, "headset")
@@ -138,22 +133,13 @@ def test_headset_mode_both_directions_steady(
 
 def test_station_mode_both_directions_steady(patient: EngineProcess, tmp_path: Path) -> None:
     phone_heard = tmp_path / "phone-heard.wav"
-    with Baresip(
-        tmp_path, user="phone", tone_hz=PHONE_TONE, record_to=phone_heard, auto_answer=True
-    ) as phone:
-        agent = station_engine(tmp_path, phone.uri)
-        try:
-            assert agent.command("station", action="connect")["ok"]
-            wait_station(agent, "up")
-            outgoing, incoming = patient_calls(patient, agent)
-            calls = (outgoing, incoming)
-            patient_hears_steady(patient, agent, calls, tmp_path, PHONE_TONE, "the agent's phone")
-            assert agent.command("hangup", call=incoming)["ok"]
-            patient.wait_event("call.ended", call_id=outgoing)
-            assert agent.command("station", action="disconnect")["ok"]
-        finally:
-            assert agent.stop() == 0, agent.log_tail()
-        phone.wait_event("CALL_CLOSED")
-        phone.save_recording()
+    with phone_and_station(tmp_path, PHONE_TONE, record_to=phone_heard) as (_phone, agent):
+        connect_station(agent)
+        outgoing, incoming = patient_calls(patient, agent)
+        calls = (outgoing, incoming)
+        patient_hears_steady(patient, agent, calls, tmp_path, PHONE_TONE, "the agent's phone")
+        assert agent.command("hangup", call=incoming)["ok"]
+        patient.wait_event("call.ended", call_id=outgoing)
+        assert agent.command("station", action="disconnect")["ok"]
     rate, at_phone = read_wav_mono16(phone_heard)
     assert_whole_call_steady(at_phone, rate, PATIENT_TONE, stretches=3)

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tests.alsa import MIC_HZ, VirtualAlsa, make_virtual_alsa
+from tests.alsa import MIC_HZ, VirtualAlsa, headset_engine, make_virtual_alsa
 from tests.audio_tone import dominant_frequency, read_wav_mono16, rms
 from tests.support import (
     PATIENT_TONE,
@@ -28,17 +28,24 @@ from tests.support import (
 )
 
 
-def probe(alsa_env: dict[str, str], *args: str, timeout: float = 30) -> dict[str, Any]:
-    """Run tests/headset_probe.py; its last stdout line is JSON."""
-    done = subprocess.run(
-        [sys.executable, "-m", "tests.headset_probe", *args],
+def run_module(
+    module: str, env: dict[str, str], *args: str, timeout: float = 30
+) -> subprocess.CompletedProcess[str]:
+    """``python -m MODULE ARGS`` from the repository root with ``env``, output captured."""
+    return subprocess.run(
+        [sys.executable, "-m", module, *args],
         cwd=ROOT,
-        env=alsa_env,
+        env=env,
         capture_output=True,
         text=True,
         timeout=timeout,
         check=False,
     )
+
+
+def probe(alsa_env: dict[str, str], *args: str, timeout: float = 30) -> dict[str, Any]:
+    """Run tests/headset_probe.py; its last stdout line is JSON."""
+    done = run_module("tests.headset_probe", alsa_env, *args, timeout=timeout)
     assert done.stdout.strip(), f"probe printed nothing (exit {done.returncode}): {done.stderr}"
     result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     assert done.returncode == (0 if result["ok"] else 1)
@@ -49,15 +56,7 @@ def careline(
     env: dict[str, str], *args: str, timeout: float = 30
 ) -> subprocess.CompletedProcess[str]:
     """``careline ARGS`` as a child process with ``env``."""
-    return subprocess.run(
-        [sys.executable, "-m", "console", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
+    return run_module("console", env, *args, timeout=timeout)
 
 
 def tone_in(path: Path) -> tuple[float, float]:
@@ -235,18 +234,6 @@ def test_audio_test_ctrl_c_ends_cleanly(virtual_alsa: VirtualAlsa) -> None:
 
 
 # ------------------------------------------------------------ through the engine
-def headset_engine(tmp_path: Path, alsa: VirtualAlsa) -> EngineProcess:
-    """An agent's engine in headset mode on the virtual device."""
-    config = tmp_path / "agent.yaml"
-    config.write_text("audio:\n  mode: headset\nsip:\n  audio_source: tone:440\n")
-    engine = EngineProcess(tmp_path, "--config", str(config), env=alsa.env)
-    ready = engine.wait_event("engine.ready")
-    assert ready["audio"]["mode"] == "headset"
-    assert ready["audio"]["ok"] is True, ready["audio"]
-    assert ready["audio"]["headset"]["open"] is True
-    return engine
-
-
 def test_a_call_is_bridged_to_the_headset_both_ways_and_held_calls_are_cut(
     patient: EngineProcess, virtual_alsa: VirtualAlsa, tmp_path: Path
 ) -> None:

@@ -17,6 +17,7 @@ from sip.settings import EngineSettings
 from tests.audio_tone import dominant_frequency, read_wav_mono16, rms
 from tests.baresip import Baresip
 from tests.console_app import make_app, screen_text, wait_for
+from tests.station_phone import connect_station, phone_and_station
 from tests.support import (
     PATIENT_TONE,
     EngineProcess,
@@ -24,7 +25,6 @@ from tests.support import (
     capture,
     capture_held_then_resumed,
     patient_calls,
-    station_engine,
     wait_station,
 )
 
@@ -34,27 +34,17 @@ AGENT_TONE = 600.0
 def test_tones_cross_the_station_bridge_both_ways(patient: EngineProcess, tmp_path: Path) -> None:
     phone_heard = tmp_path / "phone-heard.wav"
     patient_heard = tmp_path / "patient-heard.wav"
-    with Baresip(
-        tmp_path, user="phone", tone_hz=AGENT_TONE, record_to=phone_heard, auto_answer=True
-    ) as phone:
-        agent = station_engine(tmp_path, phone.uri)
-        try:
-            reply = agent.command("station", action="connect")
-            assert reply["ok"], reply
-            up = wait_station(agent, "up")
-            assert (up["mode"], up["station"]["number"]) == ("station", phone.uri)
-            # Idempotent: a second sign-in does not ring the phone again.
-            assert agent.command("station", action="connect")["ok"]
-            outgoing, incoming = patient_calls(patient, agent)
-            capture(patient, outgoing, patient_heard, 2.5)
-            assert agent.command("hangup", call=incoming)["ok"]
-            patient.wait_event("call.ended", call_id=outgoing)
-            # The station leg outlives the patient's call.
-            assert agent.command("status")["result"]["audio"]["station"]["state"] == "up"
-        finally:
-            assert agent.stop() == 0, agent.log_tail()
-        phone.wait_event("CALL_CLOSED")
-        phone.save_recording()
+    with phone_and_station(tmp_path, AGENT_TONE, record_to=phone_heard) as (phone, agent):
+        up = connect_station(agent)
+        assert (up["mode"], up["station"]["number"]) == ("station", phone.uri)
+        # Idempotent: a second sign-in does not ring the phone again.
+        assert agent.command("station", action="connect")["ok"]
+        outgoing, incoming = patient_calls(patient, agent)
+        capture(patient, outgoing, patient_heard, 2.5)
+        assert agent.command("hangup", call=incoming)["ok"]
+        patient.wait_event("call.ended", call_id=outgoing)
+        # The station leg outlives the patient's call.
+        assert agent.command("status")["result"]["audio"]["station"]["state"] == "up"
     rate, heard = read_wav_mono16(patient_heard)
     assert rms(heard) > 1000, "the patient heard nothing from the agent's phone"
     assert abs(dominant_frequency(heard, rate) - AGENT_TONE) < 15
@@ -65,34 +55,25 @@ def test_tones_cross_the_station_bridge_both_ways(patient: EngineProcess, tmp_pa
 
 def test_a_held_patient_does_not_hear_the_station(patient: EngineProcess, tmp_path: Path) -> None:
     patient_heard, resumed = tmp_path / "patient-heard.wav", tmp_path / "resumed.wav"
-    with Baresip(tmp_path, user="phone", tone_hz=AGENT_TONE, auto_answer=True) as phone:
-        agent = station_engine(tmp_path, phone.uri)
-        try:
-            assert agent.command("station", action="connect")["ok"]
-            wait_station(agent, "up")
-            calls = patient_calls(patient, agent)
-            capture_held_then_resumed(agent, patient, calls, patient_heard, resumed)
-            incoming = calls[1]
-            assert agent.command("hangup", call=incoming)["ok"]
-        finally:
-            assert agent.stop() == 0, agent.log_tail()
+    with phone_and_station(tmp_path, AGENT_TONE) as (_phone, agent):
+        connect_station(agent)
+        calls = patient_calls(patient, agent)
+        capture_held_then_resumed(agent, patient, calls, patient_heard, resumed)
+        incoming = calls[1]
+        assert agent.command("hangup", call=incoming)["ok"]
     _rate, heard = read_wav_mono16(patient_heard)
     assert rms(heard) < 200, rms(heard)
     assert_steady(resumed, AGENT_TONE, what="after resume the patient hears the agent's phone")
 
 
 def test_a_phone_that_does_not_answer_is_reported(tmp_path: Path) -> None:
-    with Baresip(tmp_path, user="phone", tone_hz=AGENT_TONE) as phone:
-        agent = station_engine(tmp_path, phone.uri)
-        try:
-            assert agent.command("station", action="connect")["ok"]
-            phone.wait_event("CALL_INCOMING")
-            wait_station(agent, "calling")
-            phone.hangup()  # the agent declines on the phone
-            down = wait_station(agent, "down")
-            assert down["station"]["detail"].startswith("your phone"), down
-        finally:
-            assert agent.stop() == 0, agent.log_tail()
+    with phone_and_station(tmp_path, AGENT_TONE, auto_answer=False) as (phone, agent):
+        assert agent.command("station", action="connect")["ok"]
+        phone.wait_event("CALL_INCOMING")
+        wait_station(agent, "calling")
+        phone.hangup()  # the agent declines on the phone
+        down = wait_station(agent, "down")
+        assert down["station"]["detail"].startswith("your phone"), down
 
 
 def test_station_mode_needs_a_number(tmp_path: Path) -> None:
@@ -104,27 +85,23 @@ def test_station_mode_needs_a_number(tmp_path: Path) -> None:
 
 
 def test_switching_modes_while_running(tmp_path: Path) -> None:
-    with Baresip(tmp_path, user="phone", tone_hz=AGENT_TONE, auto_answer=True) as phone:
-        agent = station_engine(tmp_path, phone.uri)
-        try:
-            reply = agent.command("audio", mode="none")
-            assert reply["result"]["mode"] == "none"
-            assert not agent.command("station", action="connect")["ok"]
-            reply = agent.command("audio", mode="station")
-            assert reply["ok"], reply
-            wait_station(agent, "up")
-            reply = agent.command("audio", mode="none")
-            assert reply["result"]["station"]["state"] == "off"
-            # Straight back to station while the old leg is still being hung up:
-            # the phone is called again once it is gone.
-            assert agent.command("audio", mode="station")["ok"]
-            wait_station(agent, "up")
-            assert agent.command("audio", mode="none")["ok"]
-            bad = agent.command("audio", mode="speaker")
-            assert not bad["ok"]
-            assert "headset, station, none" in bad["error"]["message"]
-        finally:
-            assert agent.stop() == 0, agent.log_tail()
+    with phone_and_station(tmp_path, AGENT_TONE) as (_phone, agent):
+        reply = agent.command("audio", mode="none")
+        assert reply["result"]["mode"] == "none"
+        assert not agent.command("station", action="connect")["ok"]
+        reply = agent.command("audio", mode="station")
+        assert reply["ok"], reply
+        wait_station(agent, "up")
+        reply = agent.command("audio", mode="none")
+        assert reply["result"]["station"]["state"] == "off"
+        # Straight back to station while the old leg is still being hung up:
+        # the phone is called again once it is gone.
+        assert agent.command("audio", mode="station")["ok"]
+        wait_station(agent, "up")
+        assert agent.command("audio", mode="none")["ok"]
+        bad = agent.command("audio", mode="speaker")
+        assert not bad["ok"]
+        assert "headset, station, none" in bad["error"]["message"]
 
 
 async def test_console_calls_the_phone_at_sign_in_and_shows_its_state(tmp_path: Path) -> None:
