@@ -10,13 +10,13 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Label, OptionList
 from textual.widgets.option_list import Option
 
 from console.core.interactions import Callback
 from console.core.text import safe_text
 from console.core.wrap_up import CallbackChoice, describe_due, overdue_by
+from console.dialogs.base import Dialog
 
 EMPTY = "No callbacks due."
 """Shown instead of the list when there is nothing open."""
@@ -49,7 +49,7 @@ def callback_row(callback: Callback, now: datetime, tz: tzinfo | None = None) ->
     return text
 
 
-class CallbacksDialog(ModalScreen[CallbackChoice | None]):
+class CallbacksDialog(Dialog[CallbackChoice | None]):
     """Open callbacks, soonest first; Enter dials, x marks done, Esc closes.
 
     Dismisses with a :class:`CallbackChoice`, or None on Esc.
@@ -67,16 +67,11 @@ class CallbacksDialog(ModalScreen[CallbackChoice | None]):
     ]
 
     DEFAULT_CSS = """
-    CallbacksDialog { align: center middle; }
-    CallbacksDialog > Vertical {
-        width: 82; max-width: 100%; height: auto; max-height: 100%;
-        border: thick $accent; background: $surface; padding: 0 1;
-    }
+    CallbacksDialog > Vertical { width: 82; max-width: 100%; max-height: 100%; }
     CallbacksDialog OptionList { height: auto; max-height: 18; padding: 0; }
     CallbacksDialog OptionList, CallbacksDialog OptionList:focus { border: none; }
     CallbacksDialog #columns { color: $text-muted; }
     CallbacksDialog #empty { color: $text-muted; padding: 1 0; }
-    CallbacksDialog .hint { color: $text-muted; }
     """
 
     def __init__(self, callbacks: list[Callback], now: datetime, tz: tzinfo | None = None) -> None:

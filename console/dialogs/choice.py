@@ -10,24 +10,22 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Label, OptionList
 from textual.widgets.option_list import Option
+
+from console.dialogs.base import Dialog
 
 T = TypeVar("T")
 
 
-class ChoicePicker(ModalScreen[T | None], Generic[T]):
+class ChoicePicker(Dialog[T | None], Generic[T]):
     """Dismisses with the chosen value, or None on Esc. Labels are plain text (or a
     ``Text`` already styled); the list starts on ``highlight``."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="choice.cancel", tooltip="Change nothing")]
 
     DEFAULT_CSS = """
-    ChoicePicker { align: center middle; }
-    ChoicePicker > Vertical {
-        width: 56; height: auto; border: thick $accent; background: $surface; padding: 0 1;
-    }
+    ChoicePicker > Vertical { width: 56; }
     ChoicePicker OptionList { height: auto; max-height: 14; }
     """
 

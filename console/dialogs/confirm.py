@@ -5,11 +5,12 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
+from console.dialogs.base import Dialog
 
-class ConfirmDialog(ModalScreen[bool]):
+
+class ConfirmDialog(Dialog[bool]):
     """Asks a question; dismisses with True (y / Enter on Yes) or False (n / Escape)."""
 
     BINDINGS = [
@@ -18,11 +19,7 @@ class ConfirmDialog(ModalScreen[bool]):
     ]
 
     DEFAULT_CSS = """
-    ConfirmDialog { align: center middle; }
-    ConfirmDialog > Vertical {
-        width: 60; height: auto; padding: 1 2;
-        border: thick $warning; background: $surface;
-    }
+    ConfirmDialog > Vertical { width: 60; padding: 1 2; border: thick $warning; }
     ConfirmDialog Horizontal { height: auto; align: right middle; margin-top: 1; }
     ConfirmDialog Button { margin-left: 2; }
     """

@@ -8,23 +8,21 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
 from textual.message_pump import MessagePump
-from textual.screen import ModalScreen
 from textual.widgets import Label, Static
+
+from console.dialogs.base import Dialog
 
 DTMF_KEYS = "0123456789*#ABCD"
 _CHARACTER = {"asterisk": "*", "number_sign": "#"}
 
 
-class DtmfPad(ModalScreen[None]):
+class DtmfPad(Dialog[None]):
     """Sends each pressed digit to the call at once; Esc closes the pad."""
 
     BINDINGS = [Binding("escape", "close", "Close pad", id="dtmf.close", tooltip="Close the pad")]
 
     DEFAULT_CSS = """
-    DtmfPad { align: center middle; }
-    DtmfPad > Vertical {
-        width: 34; height: auto; border: thick $accent; background: $surface; padding: 0 1;
-    }
+    DtmfPad > Vertical { width: 34; }
     DtmfPad #digits { text-style: bold; height: 1; }
     """
 

@@ -8,8 +8,9 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import DataTable, Label
+
+from console.dialogs.base import Dialog
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,7 +23,7 @@ class KeyHelp:
     tooltip: str
 
 
-class HelpScreen(ModalScreen[None]):
+class HelpScreen(Dialog[None]):
     """A table of keys; Esc or ? closes it."""
 
     BINDINGS = [
@@ -30,13 +31,8 @@ class HelpScreen(ModalScreen[None]):
     ]
 
     DEFAULT_CSS = """
-    HelpScreen { align: center middle; }
-    HelpScreen > Vertical {
-        width: 100; max-width: 98%; height: auto; max-height: 95%;
-        border: thick $accent; background: $surface; padding: 0 1;
-    }
+    HelpScreen > Vertical { width: 100; max-width: 98%; max-height: 95%; }
     HelpScreen DataTable { height: auto; max-height: 30; }
-    HelpScreen .hint { color: $text-muted; }
     """
 
     def __init__(self, rows: list[KeyHelp]) -> None:

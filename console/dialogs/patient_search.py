@@ -10,13 +10,13 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Input, Label, OptionList
 from textual.widgets.option_list import Option
 
 from console.core.patients.records import PatientSummary
 from console.core.patients.search import SearchError, SearchResult, birth_year
 from console.core.text import safe_text
+from console.dialogs.base import Dialog
 
 PatientSearch = Callable[[str], Awaitable[SearchResult]]
 """Runs one search for the typed query; the screen passes one that audits it.
@@ -43,7 +43,7 @@ def option_text(patient: PatientSummary) -> Text:
     )
 
 
-class PatientSearchDialog(ModalScreen[list[PatientSummary] | None]):
+class PatientSearchDialog(Dialog[list[PatientSummary] | None]):
     """Search the directory for an unknown caller; Enter searches, then pick with Down, Enter.
 
     Dismisses with the picked patient as a one-element list, or None on Esc.
@@ -68,11 +68,7 @@ class PatientSearchDialog(ModalScreen[list[PatientSummary] | None]):
     ]
 
     DEFAULT_CSS = """
-    PatientSearchDialog { align: center middle; }
-    PatientSearchDialog > Vertical {
-        width: 76; height: auto; max-height: 90%;
-        border: thick $accent; background: $surface; padding: 0 1;
-    }
+    PatientSearchDialog > Vertical { width: 76; max-height: 90%; }
     PatientSearchDialog OptionList { height: auto; max-height: 14; }
     PatientSearchDialog #error { color: $error; height: auto; }
     PatientSearchDialog #status { color: $text-muted; height: auto; }

@@ -10,12 +10,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.fuzzy import Matcher
-from textual.screen import ModalScreen
 from textual.widgets import Input, Label, OptionList
 from textual.widgets.option_list import Option
 
 from console.core.config import DirectoryEntry
 from console.core.text import safe_text
+from console.dialogs.base import Dialog
 
 _TYPE_ORDER = {"emergency": 0, "queue": 1, "person": 2, "external": 3}
 
@@ -28,7 +28,7 @@ class PickedTarget:
     label: str
 
 
-class TargetPicker(ModalScreen[PickedTarget | None]):
+class TargetPicker(Dialog[PickedTarget | None]):
     """Type to filter the directory; Enter picks the highlighted entry or dials what was typed."""
 
     BINDINGS = [
@@ -40,13 +40,8 @@ class TargetPicker(ModalScreen[PickedTarget | None]):
     ]
 
     DEFAULT_CSS = """
-    TargetPicker { align: center middle; }
-    TargetPicker > Vertical {
-        width: 76; max-width: 95%; height: auto; max-height: 90%;
-        border: thick $accent; background: $surface; padding: 0 1;
-    }
+    TargetPicker > Vertical { width: 76; max-width: 95%; max-height: 90%; }
     TargetPicker OptionList { height: auto; max-height: 16; }
-    TargetPicker .hint { color: $text-muted; }
     """
 
     def __init__(self, title: str, directory: list[DirectoryEntry]) -> None:

@@ -8,26 +8,23 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Input, Label
 
 from console.core.patients.records import PatientSummary
 from console.core.patients.verification import MAX_ATTEMPTS, verify
+from console.dialogs.base import Dialog
 
 Attempt = Callable[[PatientSummary | None, bool], None]
 """Told of every attempt (the patient it matched, or None) — for the audit log."""
 
 
-class VerifyDialog(ModalScreen[PatientSummary | None]):
+class VerifyDialog(Dialog[PatientSummary | None]):
     """Three fields; Enter checks them against every patient on the caller's number."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="verify.cancel", tooltip="Stop verifying")]
 
     DEFAULT_CSS = """
-    VerifyDialog { align: center middle; }
-    VerifyDialog > Vertical {
-        width: 64; height: auto; border: thick $accent; background: $surface; padding: 0 1;
-    }
+    VerifyDialog > Vertical { width: 64; }
     VerifyDialog #outcome { color: $error; height: auto; }
     """
 

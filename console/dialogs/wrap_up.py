@@ -19,13 +19,13 @@ from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Input, Label, TextArea
 
 from console.core.scripts.forms import FieldError, FollowUpTask
 from console.core.scripts.models import Answer, Form
 from console.core.text import safe_text
 from console.core.wrap_up import WrapUpResult
+from console.dialogs.base import Dialog
 from console.widgets.wrap_up_form import ChoiceBar, ChoiceValue, WrapUpForm, as_mapping
 
 WrapUpMode = Literal["optional", "mandatory", "timed"]
@@ -43,7 +43,7 @@ def _comparable(body: dict[str, Any]) -> dict[str, Any]:
     return {**body, "remaining_seconds": None}
 
 
-class WrapUpDialog(ModalScreen[WrapUpResult | None]):
+class WrapUpDialog(Dialog[WrapUpResult | None]):
     """The wrap-up form: a disposition by its hot key, fields, notes, follow-up, consent.
 
     Ctrl+S (or Enter outside a text box) saves when the form is valid. In
@@ -85,11 +85,7 @@ class WrapUpDialog(ModalScreen[WrapUpResult | None]):
     ]
 
     DEFAULT_CSS = """
-    WrapUpDialog { align: center middle; }
-    WrapUpDialog > Vertical {
-        width: 80; max-width: 100%; height: auto; max-height: 100%;
-        border: thick $accent; background: $surface; padding: 0 1;
-    }
+    WrapUpDialog > Vertical { width: 80; max-width: 100%; max-height: 100%; }
     WrapUpDialog #header { height: 1; }
     WrapUpDialog #title { width: 1fr; text-style: bold; }
     WrapUpDialog #countdown { width: auto; color: $warning; text-style: bold; }
