@@ -51,6 +51,7 @@ class Headset:
     def __init__(self, settings: HeadsetSettings, *, clock_rate: int | None = None) -> None:
         """``clock_rate``: the conference bridge's rate (default: pjsua's default media rate)."""
         self.settings = settings
+        """Devices and buffer, as configured (``audio.headset``)."""
         self._clock_rate = clock_rate
         self._port: Any = None
         self._stream: DeviceStream | None = None

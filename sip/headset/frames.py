@@ -38,8 +38,11 @@ class FrameQueue:
 
     def __init__(self, frame_bytes: int, capacity: int) -> None:
         self.frame_bytes = frame_bytes
+        """Size of every frame (20 ms of 16-bit mono at the stream's rate)."""
         self.silence = bytes(frame_bytes)
+        """What a read of an empty queue returns (made once: reads run every 20 ms)."""
         self.capacity = capacity
+        """Most frames held; the buffer in frames."""
         self._frames: collections.deque[bytes] = collections.deque()
         self.overruns = 0
         """Frames dropped because the queue was full while the reader was running."""

@@ -22,7 +22,9 @@ class RealTimeGuard:
 
     def __init__(self, rate: int, slack: float = 0.2) -> None:
         self.rate = rate
+        """Frames per second the device is opened at."""
         self.slack = slack
+        """Seconds the device may run ahead of the wall clock before it is held back."""
         self.paced = 0
         """How many callbacks had to wait (non-zero: the device has no clock)."""
         self._start = 0.0

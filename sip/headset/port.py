@@ -70,8 +70,10 @@ def headset_port_class() -> type:
             self.speaker = speaker
             self.mic = mic
             self.errors = 0
+            """Callbacks that failed (counted, never raised into pjmedia)."""
 
         def onFrameRequested(self, frame: Any) -> None:  # noqa: N802 - pjsua2 API name
+            """Hand the bridge what the agent says: the oldest microphone frame."""
             try:
                 data = self.mic.take()
                 frame.type = audio_frame
@@ -81,6 +83,7 @@ def headset_port_class() -> type:
                 self.errors += 1
 
         def onFrameReceived(self, frame: Any) -> None:  # noqa: N802 - pjsua2 API name
+            """Queue what the agent should hear; anything but a whole frame is dropped."""
             try:
                 data = read_vector(frame.buf)
                 if len(data) == self.speaker.frame_bytes:
