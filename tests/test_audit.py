@@ -7,19 +7,17 @@ import csv
 import io
 import os
 import sqlite3
-import subprocess
-import sys
 from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from console.cli.command import store_path
 from console.core.audit import GENESIS, AuditLog, VerifyResult, row_hash, terminal_label
 from console.core.config import load_config
-from console.core.patients.commands import store_path
 from console.core.store import Store, migrations
-from tests.support import ROOT
+from tests.careline_cli import careline
 
 JAN_1 = datetime(2026, 1, 1, 9, 0, tzinfo=UTC)
 
@@ -214,32 +212,20 @@ async def test_export_to_a_stream_has_a_header_and_null_patient_blank(store: Sto
     assert lines[1].startswith("1,2026-01-01T09:00:00.000Z,agent-1,,search,search,ok,/dev/pts/1,")
 
 
-def careline(*args: str) -> subprocess.CompletedProcess[str]:
-    # The autouse isolated_home fixture points XDG_DATA_HOME at a temp
-    # directory, so the store the CLI resolves is the one the test fills.
-    return subprocess.run(
-        [sys.executable, "-m", "console", "audit", *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-
-
 async def test_cli_verify_and_export_exit_codes() -> None:
     path = store_path(load_config(None))
     store = await Store.open(path)
     await three_rows(AuditLog(store, clock=ticking(JAN_1)))
     await store.close()
 
-    clean = await asyncio.to_thread(careline, "verify")
+    clean = await asyncio.to_thread(careline, "audit", "verify")
     export = await asyncio.to_thread(
-        careline, "export", "--from", "2026-01-02", "--to", "2026-01-03"
+        careline, "audit", "export", "--from", "2026-01-02", "--to", "2026-01-03"
     )
     tamper(path, "DROP TRIGGER audit_no_update", "UPDATE audit SET agent_id = 'x' WHERE seq = 1")
-    tampered = await asyncio.to_thread(careline, "verify")
+    tampered = await asyncio.to_thread(careline, "audit", "verify")
     backwards = await asyncio.to_thread(
-        careline, "export", "--from", "2026-01-02", "--to", "2026-01-01"
+        careline, "audit", "export", "--from", "2026-01-02", "--to", "2026-01-01"
     )
 
     assert (clean.returncode, clean.stdout) == (0, "audit log intact: 3 rows\n"), clean.stderr

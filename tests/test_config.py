@@ -2,24 +2,12 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from console.core.config import ConfigError, load_config
-from tests.support import ROOT
-
-
-def careline(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "console", *args],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=60,
-    )
+from tests.careline_cli import careline
 
 
 def test_defaults_load_without_any_file() -> None:

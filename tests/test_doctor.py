@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from tests.alsa import make_no_sound, make_virtual_alsa
+from tests.careline_cli import careline
 from tests.pg import Hub
 from tests.support import ROOT, free_udp_port, stop_process
 
@@ -26,15 +27,14 @@ def headset_device(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def doctor(*args: str) -> tuple[int, dict[str, dict[str, Any]], str]:
-    done = subprocess.run(
-        [sys.executable, "-m", "console", *args, "doctor", "--json"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=90,
-    )
+    done = careline(*args, "doctor", "--json", timeout=90)
     checks = {check["name"]: check for check in json.loads(done.stdout)}
     return done.returncode, checks, done.stdout + done.stderr
+
+
+def finding(name: str, status: str, detail: str, fix: str = "") -> dict[str, str]:
+    """One check as ``doctor --json`` prints it."""
+    return {"name": name, "status": status, "detail": detail, "fix": fix}
 
 
 def runtime() -> Path:
@@ -67,12 +67,7 @@ def test_fresh_environment_is_healthy() -> None:
         in (checks["audio mode"]["detail"])
     )
     assert all(c["status"] in {"ok", "warn", "skip"} for c in checks.values())
-    assert checks["codecs"] == {
-        "name": "codecs",
-        "status": "ok",
-        "detail": "G722/16000, PCMU/8000, PCMA/8000",
-        "fix": "",
-    }
+    assert checks["codecs"] == finding("codecs", "ok", "G722/16000, PCMU/8000, PCMA/8000")
 
 
 def test_codecs_the_engine_lacks_fail_with_the_list_it_has(tmp_path: Path) -> None:
@@ -99,13 +94,7 @@ def test_speex_allowed_on_purpose_is_still_a_warning(tmp_path: Path) -> None:
 
 
 def test_human_output_is_aligned_lines() -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "console", "doctor"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=90,
-    )
+    done = careline("doctor", timeout=90)
 
     assert done.returncode == 0, done.stderr
     first = done.stdout.splitlines()[:3]
@@ -332,12 +321,9 @@ def test_mode_none_sends_the_audio_source(tmp_path: Path) -> None:
     code, checks, output = doctor("--config", str(config))
 
     assert code == 0, output
-    assert checks["audio mode"] == {
-        "name": "audio mode",
-        "status": "ok",
-        "detail": "none: no agent audio (sip.audio_source tone:440 is sent into calls)",
-        "fix": "",
-    }
+    assert checks["audio mode"] == finding(
+        "audio mode", "ok", "none: no agent audio (sip.audio_source tone:440 is sent into calls)"
+    )
 
 
 def test_the_library_check_names_the_hardened_build(tmp_path: Path) -> None:
@@ -377,10 +363,11 @@ async def test_the_library_check_on_the_pypi_wheel_says_what_to_do(
     sip: dict[str, Any], status: str, says: str
 ) -> None:
     from console.core.config import CarelineConfig
-    from console.doctor import _check_library, _Findings
+    from console.doctor.check import Findings
+    from console.doctor.library import check_library
 
     config = CarelineConfig.model_validate({"sip": sip})
-    check = await _check_library(config, _Findings(engine_status={"library": WHEEL}))
+    check = await check_library(config, Findings(engine_status={"library": WHEEL}))
     assert check.status == status
     assert says in check.detail + " " + check.fix
     assert "PyPI wheel" in check.detail

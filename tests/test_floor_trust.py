@@ -27,10 +27,10 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from console.cli.floor import source_opener
 from console.core.config import CarelineConfig
 from console.core.store import Store
 from console.floor_view.app import SupervisorApp, create_supervisor
-from console.floor_view.commands import source_opener
 from tests.pg import Hub
 from tests.support import ROOT
 from tests.test_queue_tail import read_lines

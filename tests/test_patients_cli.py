@@ -3,24 +3,10 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from collections import Counter
 from pathlib import Path
 
-from tests.support import ROOT
-
-
-def careline(*args: str) -> subprocess.CompletedProcess[str]:
-    # The autouse isolated_home fixture has pointed XDG_DATA_HOME at a temp
-    # directory, so the store the CLI resolves is private to the test.
-    return subprocess.run(
-        [sys.executable, "-m", "console", *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+from tests.careline_cli import careline
 
 
 def test_generate_import_reimport_and_lookup(tmp_path: Path) -> None:

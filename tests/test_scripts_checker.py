@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
+import pytest
+
 from console.core.scripts import check_path
-from tests.support import ROOT
+from tests.careline_cli import careline
 
 HEADER = "kind: script\nid: demo\ntitle: Demo\nversion: 1\n"
 
@@ -18,161 +18,137 @@ def problems(tmp_path: Path, text: str, name: str = "demo.yaml") -> list[str]:
     return [str(problem) for problem in check_path(tmp_path)]
 
 
-def test_yaml_syntax_error_names_line_and_column(tmp_path: Path) -> None:
-    found = problems(tmp_path, HEADER + "steps: [\n")
-    assert found == [
-        f"{tmp_path}/demo.yaml:6: column 1: YAML syntax error: "
-        "expected the node content, but found '<stream end>'"
-    ]
-
-
 def test_not_utf8_is_reported_not_raised(tmp_path: Path) -> None:
     (tmp_path / "bad.yaml").write_bytes(b"kind: script\nid: \xff\n")
     assert [str(p) for p in check_path(tmp_path)] == [f"{tmp_path}/bad.yaml: not UTF-8 text"]
 
 
-def test_missing_kind(tmp_path: Path) -> None:
-    found = problems(tmp_path, "id: demo\n")
-    assert found == [f"{tmp_path}/demo.yaml:1: kind: required field is missing"]
-
-
-def test_unknown_field(tmp_path: Path) -> None:
-    found = problems(tmp_path, HEADER + "steps:\n  - id: hello\n    sya: Hello\n")
-    assert found == [
-        f"{tmp_path}/demo.yaml:7: steps[0].sya: unknown field "
-        "(check the spelling; see docs/scripts.md)"
-    ]
-
-
-def test_wrong_type_and_missing_field(tmp_path: Path) -> None:
-    text = "kind: script\nid: demo\nversion: one\nsteps:\n  - say: Hi\n"
-    found = problems(tmp_path, text)
-    assert found == [
-        f"{tmp_path}/demo.yaml:1: title: required field is missing",
-        f"{tmp_path}/demo.yaml:3: version: Input should be a valid integer, "
-        "unable to parse string as an integer (got 'one')",
-        f"{tmp_path}/demo.yaml:5: steps[0].id: required field is missing",
-    ]
-
-
-def test_unknown_question_kind(tmp_path: Path) -> None:
-    text = HEADER + "steps:\n  - id: ask\n    question: {kind: maybe}\n"
-    assert problems(tmp_path, text) == [
-        f"{tmp_path}/demo.yaml:7: steps[0].question: unknown kind 'maybe' "
-        "(expected yes_no, choice, text, date or number)"
-    ]
-
-
-def test_unquoted_yes_as_choice_value(tmp_path: Path) -> None:
-    text = HEADER + (
-        "steps:\n  - id: ask\n    question:\n      kind: choice\n      options:\n"
-        "        - {value: yes, label: Agree}\n        - {value: 'no', label: Disagree}\n"
-    )
-    assert problems(tmp_path, text) == [
-        f"{tmp_path}/demo.yaml:10: steps[0].question.options[0].value: Input should be a valid "
-        "string (YAML reads yes/no/on/off as true/false: put the value in quotes)"
-    ]
-
-
-def test_duplicate_key(tmp_path: Path) -> None:
-    text = HEADER + "steps:\n  - id: a\n    say: one\n    say: two\n"
-    assert problems(tmp_path, text) == [
-        f"{tmp_path}/demo.yaml:8: steps[0].say: duplicate key (the later one would win silently)"
-    ]
-
-
-def test_duplicate_step_id(tmp_path: Path) -> None:
-    text = HEADER + "steps:\n  - id: a\n  - id: a\n"
-    assert problems(tmp_path, text) == [
-        f"{tmp_path}/demo.yaml:7: steps[1].id: duplicate step id 'a' (also at line 6)"
-    ]
-
-
-def test_next_to_unknown_step(tmp_path: Path) -> None:
-    text = HEADER + "steps:\n  - id: a\n    next: b\n"
-    assert problems(tmp_path, text) == [f"{tmp_path}/demo.yaml:7: steps[0].next: unknown step 'b'"]
-
-
-def test_branch_to_unknown_step(tmp_path: Path) -> None:
-    text = HEADER + (
-        "steps:\n  - id: a\n    question: {kind: yes_no}\n    branches:\n"
-        "      - when: {equals: true}\n        goto: nowhere\n"
-    )
-    assert problems(tmp_path, text) == [
-        f"{tmp_path}/demo.yaml:10: steps[0].branches[0].goto: unknown step 'nowhere'"
-    ]
-
-
-def test_unreachable_step(tmp_path: Path) -> None:
-    text = HEADER + "steps:\n  - id: a\n    end: true\n  - id: orphan\n"
-    assert problems(tmp_path, text) == [
-        f"{tmp_path}/demo.yaml:8: steps[1].id: step 'orphan' is unreachable from the start step 'a'"
-    ]
-
-
-def test_loop_without_exit(tmp_path: Path) -> None:
-    text = HEADER + (
-        "steps:\n  - id: a\n  - id: b\n    question: {kind: yes_no}\n    branches:\n"
+ONE_FILE = [
+    pytest.param(
+        HEADER + "steps: [\n",
+        ["6: column 1: YAML syntax error: expected the node content, but found '<stream end>'"],
+        id="yaml syntax error names line and column",
+    ),
+    pytest.param("id: demo\n", ["1: kind: required field is missing"], id="missing kind"),
+    pytest.param(
+        HEADER + "steps:\n  - id: hello\n    sya: Hello\n",
+        ["7: steps[0].sya: unknown field (check the spelling; see docs/scripts.md)"],
+        id="unknown field",
+    ),
+    pytest.param(
+        "kind: script\nid: demo\nversion: one\nsteps:\n  - say: Hi\n",
+        [
+            "1: title: required field is missing",
+            "3: version: Input should be a valid integer, "
+            "unable to parse string as an integer (got 'one')",
+            "5: steps[0].id: required field is missing",
+        ],
+        id="wrong type and missing field",
+    ),
+    pytest.param(
+        HEADER + "steps:\n  - id: ask\n    question: {kind: maybe}\n",
+        [
+            "7: steps[0].question: unknown kind 'maybe' "
+            "(expected yes_no, choice, text, date or number)"
+        ],
+        id="unknown question kind",
+    ),
+    pytest.param(
+        HEADER + "steps:\n  - id: ask\n    question:\n      kind: choice\n      options:\n"
+        "        - {value: yes, label: Agree}\n        - {value: 'no', label: Disagree}\n",
+        [
+            "10: steps[0].question.options[0].value: Input should be a valid "
+            "string (YAML reads yes/no/on/off as true/false: put the value in quotes)"
+        ],
+        id="unquoted yes as choice value",
+    ),
+    pytest.param(
+        HEADER + "steps:\n  - id: a\n    say: one\n    say: two\n",
+        ["8: steps[0].say: duplicate key (the later one would win silently)"],
+        id="duplicate key",
+    ),
+    pytest.param(
+        HEADER + "steps:\n  - id: a\n  - id: a\n",
+        ["7: steps[1].id: duplicate step id 'a' (also at line 6)"],
+        id="duplicate step id",
+    ),
+    pytest.param(
+        HEADER + "steps:\n  - id: a\n    next: b\n",
+        ["7: steps[0].next: unknown step 'b'"],
+        id="next to unknown step",
+    ),
+    pytest.param(
+        HEADER + "steps:\n  - id: a\n    question: {kind: yes_no}\n    branches:\n"
+        "      - when: {equals: true}\n        goto: nowhere\n",
+        ["10: steps[0].branches[0].goto: unknown step 'nowhere'"],
+        id="branch to unknown step",
+    ),
+    pytest.param(
+        HEADER + "steps:\n  - id: a\n    end: true\n  - id: orphan\n",
+        ["8: steps[1].id: step 'orphan' is unreachable from the start step 'a'"],
+        id="unreachable step",
+    ),
+    pytest.param(
+        HEADER + "steps:\n  - id: a\n  - id: b\n    question: {kind: yes_no}\n    branches:\n"
         "      - when: {equals: true}\n        goto: a\n    next: c\n"
-        "  - id: c\n    next: b\n  - id: done\n    end: true\n"
-    )
-    assert problems(tmp_path, text) == [
-        f"{tmp_path}/demo.yaml:6: steps[0].id: loop without exit: a → b → a never reaches an end",
-        f"{tmp_path}/demo.yaml:15: steps[3].id: step 'done' is unreachable from the start step 'a'",
-    ]
+        "  - id: c\n    next: b\n  - id: done\n    end: true\n",
+        [
+            "6: steps[0].id: loop without exit: a → b → a never reaches an end",
+            "15: steps[3].id: step 'done' is unreachable from the start step 'a'",
+        ],
+        id="loop without exit",
+    ),
+    pytest.param(
+        HEADER + "steps:\n  - id: a\n    question: {kind: yes_no}\n    branches:\n"
+        "      - when: {equals: true}\n        goto: a\n  - id: done\n",
+        [],
+        id="loop with an exit is fine",
+    ),
+    pytest.param(
+        HEADER + "steps:\n  - id: a\n    say: Hello {patient.frist_name}\n",
+        [
+            "7: steps[0].say: unknown placeholder {patient.frist_name} "
+            "(did you mean {patient.first_name}?)"
+        ],
+        id="unknown placeholder",
+    ),
+    pytest.param(
+        HEADER + "steps:\n  - id: a\n    say: You said {answers.reason}\n",
+        [
+            "7: steps[0].say: unknown placeholder {answers.reason}: "
+            "no step of that id asks a question"
+        ],
+        id="placeholder for an unknown answer",
+    ),
+    pytest.param(
+        HEADER + "steps:\n  - id: a\n    say: 'Hello {patient.first_name'\n",
+        ["7: steps[0].say: unmatched brace (write {{ or }} for a literal brace)"],
+        id="unmatched brace",
+    ),
+    pytest.param(
+        HEADER + "steps:\n  - id: a\n    question: {kind: yes_no}\n    branches:\n"
+        "      - when: {equals: 'yes'}\n        goto: a\n  - id: done\n",
+        [
+            "9: steps[0].branches[0].when: 'yes' can never match the answer "
+            "to step 'a' (yes/no: true or false)"
+        ],
+        id="condition that can never match",
+    ),
+    pytest.param(
+        HEADER + "steps:\n  - id: a\nred_flags:\n  - id: rf\n    title: T\n"
+        "    when: [{question: a, equals: true}]\n    transfer: nurse\n    instruction: Act\n",
+        ["10: red_flags[0].when[0].question: step 'a' asks no question"],
+        id="red flag on a step without question",
+    ),
+]
+"""One script file each: its text, and every problem expected in it (``LINE: FIELD: MESSAGE``)."""
 
 
-def test_loop_with_an_exit_is_fine(tmp_path: Path) -> None:
-    text = HEADER + (
-        "steps:\n  - id: a\n    question: {kind: yes_no}\n    branches:\n"
-        "      - when: {equals: true}\n        goto: a\n  - id: done\n"
-    )
-    assert problems(tmp_path, text) == []
-
-
-def test_unknown_placeholder(tmp_path: Path) -> None:
-    text = HEADER + "steps:\n  - id: a\n    say: Hello {patient.frist_name}\n"
-    assert problems(tmp_path, text) == [
-        f"{tmp_path}/demo.yaml:7: steps[0].say: unknown placeholder {{patient.frist_name}} "
-        "(did you mean {patient.first_name}?)"
-    ]
-
-
-def test_placeholder_for_an_unknown_answer(tmp_path: Path) -> None:
-    text = HEADER + "steps:\n  - id: a\n    say: You said {answers.reason}\n"
-    assert problems(tmp_path, text) == [
-        f"{tmp_path}/demo.yaml:7: steps[0].say: unknown placeholder {{answers.reason}}: "
-        "no step of that id asks a question"
-    ]
-
-
-def test_unmatched_brace(tmp_path: Path) -> None:
-    text = HEADER + "steps:\n  - id: a\n    say: 'Hello {patient.first_name'\n"
-    assert problems(tmp_path, text) == [
-        f"{tmp_path}/demo.yaml:7: steps[0].say: unmatched brace "
-        "(write {{ or }} for a literal brace)"
-    ]
-
-
-def test_condition_that_can_never_match(tmp_path: Path) -> None:
-    text = HEADER + (
-        "steps:\n  - id: a\n    question: {kind: yes_no}\n    branches:\n"
-        "      - when: {equals: 'yes'}\n        goto: a\n  - id: done\n"
-    )
-    assert problems(tmp_path, text) == [
-        f"{tmp_path}/demo.yaml:9: steps[0].branches[0].when: 'yes' can never match the answer "
-        "to step 'a' (yes/no: true or false)"
-    ]
-
-
-def test_red_flag_on_a_step_without_question(tmp_path: Path) -> None:
-    text = HEADER + (
-        "steps:\n  - id: a\nred_flags:\n  - id: rf\n    title: T\n"
-        "    when: [{question: a, equals: true}]\n    transfer: nurse\n    instruction: Act\n"
-    )
-    assert problems(tmp_path, text) == [
-        f"{tmp_path}/demo.yaml:10: red_flags[0].when[0].question: step 'a' asks no question"
-    ]
+@pytest.mark.parametrize(("text", "expected"), ONE_FILE)
+def test_each_problem_is_named_with_its_line(
+    tmp_path: Path, text: str, expected: list[str]
+) -> None:
+    assert problems(tmp_path, text) == [f"{tmp_path}/demo.yaml:{line}" for line in expected]
 
 
 def test_duplicate_script_id_and_second_default(tmp_path: Path) -> None:
@@ -214,16 +190,6 @@ def test_form_problems(tmp_path: Path) -> None:
 
 def test_shipped_library_passes() -> None:
     assert [str(p) for p in check_path()] == []
-
-
-def careline(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "console", *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
 
 
 def test_cli_exit_codes(tmp_path: Path) -> None:

@@ -6,16 +6,13 @@ and of its WAL, as someone who copied the files would.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from console.core.config import ConfigError, load_config, store_key
 from console.core.store import Store, StoreError, StoreKey
-from tests.support import ROOT
+from tests.careline_cli import careline
 
 MARKER = "ZEPHYRINE-QUASAR-7731"
 """A string that appears in the raw bytes only if the data is stored in plaintext."""
@@ -244,17 +241,6 @@ def test_both_key_sources_is_a_config_error(tmp_path: Path) -> None:
         load_config(user, environ={})
     assert str(caught.value) == (
         f"{user}: line 2: store.encryption: set key_env or key_file, not both"
-    )
-
-
-def careline(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "console", *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={**os.environ, **(env or {})},
     )
 
 

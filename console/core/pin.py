@@ -11,14 +11,11 @@ growing pause (:class:`PinAttempts`), shared by both.
 
 from __future__ import annotations
 
-import argparse
 import base64
-import getpass
 import hashlib
 import hmac
 import os
 import secrets
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -224,43 +221,3 @@ class PinAttempts:
     def wait(self, now: float) -> float:
         """Seconds left of the current pause (0 when a PIN may be entered)."""
         return max(0.0, self.paused_until - now)
-
-
-def add_subcommands(parser: argparse.ArgumentParser) -> None:
-    """Add ``careline pin set`` to the ``pin`` parser."""
-    sub = parser.add_subparsers(dest="pin_command", metavar="ACTION", required=True)
-    set_ = sub.add_parser(
-        "set",
-        help="set the PIN that signs you in and unlocks your console (asked twice, not echoed)",
-        description=(
-            "Set the PIN or passphrase that signs the configured agent.id in and unlocks "
-            "the console "
-            "(at least 6 digits, or 8+ characters). It is stored as a salted scrypt hash in "
-            "session.pin_file (mode 0600)."
-        ),
-    )
-    set_.add_argument(
-        "--pin-stdin",
-        action="store_true",
-        help="read the PIN from the first line of stdin (for scripts; no confirmation)",
-    )
-
-
-def run(args: argparse.Namespace, agent_id: str, configured: Path | None) -> int:
-    """Run ``careline pin set``; returns the exit code."""
-    path = pin_path(configured)
-    if args.pin_stdin:
-        pin = sys.stdin.readline().rstrip("\r\n")
-    else:
-        pin = getpass.getpass(f"New PIN for {agent_id}: ")
-        if getpass.getpass("Again: ") != pin:
-            print("careline: the two PINs differ; nothing changed", file=sys.stderr)
-            return 1
-    try:
-        check_rules(pin)
-    except PinError as exc:
-        print(f"careline: {exc}", file=sys.stderr)
-        return 1
-    save_pin_file(path, agent_id, hash_pin(pin))
-    print(f"PIN set for {agent_id} in {path}")
-    return 0

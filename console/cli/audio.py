@@ -16,7 +16,7 @@ import sys
 import time
 from typing import Any
 
-from console.core.config import CarelineConfig
+from console.cli.command import Command, Subcommands, config_of
 
 SILENT_DBFS = -60.0
 """A microphone whose peak stays below this heard nothing (a muted or unplugged mic)."""
@@ -24,23 +24,11 @@ METER_WIDTH = 30
 METER_FLOOR_DBFS = -60.0
 
 
-def add_subcommands(parser: argparse.ArgumentParser) -> None:
-    """The ``devices`` and ``test`` subcommands of ``careline audio``."""
-    sub = parser.add_subparsers(dest="audio_command", metavar="ACTION", required=True)
-    devices = sub.add_parser(
-        "devices",
-        help="list the sound devices PortAudio sees",
-        description="List sound devices: index, name, inputs, outputs, defaults, host API.",
-    )
+def _devices_arguments(devices: argparse.ArgumentParser) -> None:
     devices.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    test = sub.add_parser(
-        "test",
-        help="play a tone on the headset and show the microphone level",
-        description=(
-            "Play a tone on the output device and show the microphone level live; exit 1 if "
-            "the device cannot be opened or the microphone stays silent. Ctrl-C stops."
-        ),
-    )
+
+
+def _test_arguments(test: argparse.ArgumentParser) -> None:
     test.add_argument("--output", metavar="DEV", help="output device: index or part of its name")
     test.add_argument("--input", metavar="DEV", help="microphone: index or part of its name")
     test.add_argument(
@@ -49,11 +37,13 @@ def add_subcommands(parser: argparse.ArgumentParser) -> None:
     test.add_argument("--hz", type=float, default=440.0, help="tone frequency (default 440)")
 
 
-def run(args: argparse.Namespace, config: CarelineConfig) -> int:
-    """Run ``careline audio ACTION``; returns the exit code."""
-    if args.audio_command == "devices":
-        return _devices(as_json=args.json)
-    headset = config.audio.headset
+def _list_devices(args: argparse.Namespace) -> int:
+    config_of(args)  # a configuration that does not load fails every command but doctor
+    return _devices(as_json=args.json)
+
+
+def _test_headset(args: argparse.Namespace) -> int:
+    headset = config_of(args).audio.headset
     output = args.output if args.output is not None else headset.output_device or ""
     input_ = args.input if args.input is not None else headset.input_device or ""
     return _test(output, input_, seconds=max(0.5, args.seconds), hz=args.hz)
@@ -175,3 +165,33 @@ def _summary(
     if interrupted:
         return 130
     return 0 if heard else 1
+
+
+AUDIO = Command(
+    help="list sound devices and test the headset (tone out, microphone level in)",
+    description="List the sound devices and test the headset before a shift.",
+    subcommands=Subcommands(
+        "audio_command",
+        "ACTION",
+        {
+            "devices": Command(
+                help="list the sound devices PortAudio sees",
+                description=(
+                    "List sound devices: index, name, inputs, outputs, defaults, host API."
+                ),
+                run=_list_devices,
+                add_arguments=_devices_arguments,
+            ),
+            "test": Command(
+                help="play a tone on the headset and show the microphone level",
+                description=(
+                    "Play a tone on the output device and show the microphone level live; exit "
+                    "1 if the device cannot be opened or the microphone stays silent. Ctrl-C "
+                    "stops."
+                ),
+                run=_test_headset,
+                add_arguments=_test_arguments,
+            ),
+        },
+    ),
+)

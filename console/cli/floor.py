@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import argparse
 
+from console.cli.command import Command, Subcommands, config_of, store_path
 from console.core.config import CarelineConfig, hub_password, store_key
-from console.core.patients.commands import store_path
 from console.floor_view.source import FloorSource, HubFloor, LocalFloor
 from console.floor_view.stats import Thresholds
 
@@ -37,18 +37,7 @@ def _dsn(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def add_queue_subcommands(queue: argparse.ArgumentParser) -> None:
-    """The ``tail`` subcommand of ``careline queue``."""
-    sub = queue.add_subparsers(dest="queue_command", metavar="COMMAND", required=True)
-    tail = sub.add_parser(
-        "tail",
-        help="print agent state changes and call events as they happen (never ends)",
-        description=(
-            "Print one line per floor event, as it happens, until interrupted; pipe into grep "
-            "or jq. Starts with the last 10 events, or after --from-seq. With --queue, only "
-            "that queue's call events (agent state changes belong to no queue)."
-        ),
-    )
+def _tail_arguments(tail: argparse.ArgumentParser) -> None:
     tail.add_argument("--json", action="store_true", help="one JSON object per line")
     tail.add_argument("--queue", metavar="Q", default=None, help="only call events of queue Q")
     tail.add_argument(
@@ -61,8 +50,7 @@ def add_queue_subcommands(queue: argparse.ArgumentParser) -> None:
     _dsn(tail)
 
 
-def add_supervise_arguments(supervise: argparse.ArgumentParser) -> None:
-    """The options of ``careline supervise``."""
+def _supervise_arguments(supervise: argparse.ArgumentParser) -> None:
     _dsn(supervise)
     supervise.add_argument(
         "--queue", metavar="Q", default=None, help="start filtered to queue Q (f changes it)"
@@ -127,22 +115,21 @@ class _LocalOpener(FloorSourceOpener):
         return await LocalFloor.open(self.path, self.key, agent_id=self.agent_id)
 
 
-def run_queue(args: argparse.Namespace, config: CarelineConfig) -> int:
-    """Run ``careline queue tail``; returns the exit code."""
+def _tail(args: argparse.Namespace) -> int:
     from console.floor_view.tail import run_tail
 
     return run_tail(
-        source_opener(args, config),
+        source_opener(args, config_of(args)),
         queue=args.queue,
         as_json=args.json,
         from_seq=args.from_seq,
     )
 
 
-def run_supervise(args: argparse.Namespace, config: CarelineConfig) -> int:
-    """Run the ``careline supervise`` wallboard; returns the exit code."""
+def _supervise(args: argparse.Namespace) -> int:
     from console.floor_view.app import create_supervisor
 
+    config = config_of(args)
     app = create_supervisor(
         source_opener(args, config), queue=args.queue, thresholds=thresholds(config)
     )
@@ -150,3 +137,35 @@ def run_supervise(args: argparse.Namespace, config: CarelineConfig) -> int:
     if app.refusal is not None:
         raise app.refusal  # the CLI prints it and exits 2, after the screen is restored
     return 0
+
+
+QUEUE = Command(
+    help="follow the floor's events as lines (tail -f style)",
+    description="Stream agent state changes and call events, from the hub or the local store.",
+    subcommands=Subcommands(
+        "queue_command",
+        "COMMAND",
+        {
+            "tail": Command(
+                help="print agent state changes and call events as they happen (never ends)",
+                description=(
+                    "Print one line per floor event, as it happens, until interrupted; pipe "
+                    "into grep or jq. Starts with the last 10 events, or after --from-seq. "
+                    "With --queue, only that queue's call events (agent state changes belong "
+                    "to no queue)."
+                ),
+                run=_tail,
+                add_arguments=_tail_arguments,
+            ),
+        },
+    ),
+)
+SUPERVISE = Command(
+    help="open the supervisor's live wallboard of queues and agents",
+    description=(
+        "A live wallboard: per queue calls waiting, service levels and handle times; per "
+        "agent state and time in state; alerts. Reads the hub with --dsn, else the local store."
+    ),
+    run=_supervise,
+    add_arguments=_supervise_arguments,
+)

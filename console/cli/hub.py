@@ -25,11 +25,12 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from console.cli.command import EXIT_USAGE, Command, Subcommands, config_of
+
 if TYPE_CHECKING:
     import psycopg
 
 EXIT_REFUSED = 1
-EXIT_USAGE = 2
 EXIT_CONNECT = 3
 EXIT_AUTH = 4
 
@@ -42,47 +43,35 @@ class _CommandError(Exception):
         self.code = code
 
 
-def add_subcommands(parser: argparse.ArgumentParser) -> None:
-    """Attach ``init``, ``add-agent``, ``add-supervisor`` and ``status`` to ``parser``."""
-    sub = parser.add_subparsers(dest="hub_command", metavar="ACTION", required=True)
-
-    def connection(command: argparse.ArgumentParser, *, password_flag: bool) -> None:
-        command.add_argument(
-            "--dsn",
-            required=True,
-            metavar="DSN",
-            help="libpq connection string or URI of the hub database, as its owner "
-            "(the password from PGPASSWORD, ~/.pgpass or a password file, not the DSN)",
-        )
-        flags = ["--dsn-password-file"]
-        if password_flag:
-            flags.insert(0, "--password-file")
-        command.add_argument(
-            *flags,
-            dest="dsn_password_file",
-            type=Path,
-            metavar="FILE",
-            help="file (mode 0600) holding the password for the DSN's user",
-        )
-
-    init = sub.add_parser(
-        "init",
-        help="create or upgrade the hub schema and its roles",
-        description="Apply the hub migrations and create the careline_agent and "
-        "careline_supervisor roles. Safe to run again.",
+def _connection(command: argparse.ArgumentParser, *, password_flag: bool) -> None:
+    command.add_argument(
+        "--dsn",
+        required=True,
+        metavar="DSN",
+        help="libpq connection string or URI of the hub database, as its owner "
+        "(the password from PGPASSWORD, ~/.pgpass or a password file, not the DSN)",
     )
-    connection(init, password_flag=True)
+    flags = ["--dsn-password-file"]
+    if password_flag:
+        flags.insert(0, "--password-file")
+    command.add_argument(
+        *flags,
+        dest="dsn_password_file",
+        type=Path,
+        metavar="FILE",
+        help="file (mode 0600) holding the password for the DSN's user",
+    )
 
-    for name, who in (("add-agent", "agent"), ("add-supervisor", "supervisor")):
-        add = sub.add_parser(
-            name,
-            help=f"create a {who} login role, or set its password",
-            description=f"Create the login role for a {who} (a member of careline_{who}), "
-            "or replace its password if it exists.",
-        )
-        add.add_argument("name", metavar="AGENT_ID" if who == "agent" else "NAME")
-        connection(add, password_flag=False)
-        add.add_argument(
+
+def _owner_connection(command: argparse.ArgumentParser) -> None:
+    _connection(command, password_flag=True)
+
+
+def _login_arguments(who: str) -> Callable[[argparse.ArgumentParser], None]:
+    def add(command: argparse.ArgumentParser) -> None:
+        command.add_argument("name", metavar="AGENT_ID" if who == "agent" else "NAME")
+        _connection(command, password_flag=False)
+        command.add_argument(
             "--password-file",
             required=True,
             type=Path,
@@ -90,29 +79,24 @@ def add_subcommands(parser: argparse.ArgumentParser) -> None:
             help=f"file (mode 0600) holding the {who}'s new password",
         )
 
-    status = sub.add_parser(
-        "status",
-        help="show the hub's schema version and row counts",
-        description="Print the schema version, rows per table and logins per role.",
-    )
-    connection(status, password_flag=True)
+    return add
 
 
-def run(args: argparse.Namespace) -> int:
-    """Run the ``careline hub`` subcommand in ``args``; returns the exit code."""
-    action: Callable[[psycopg.AsyncConnection[Any], argparse.Namespace], Awaitable[None]]
-    action = {
-        "init": _init,
-        "add-agent": _add_login,
-        "add-supervisor": _add_login,
-        "status": _status,
-    }[args.hub_command]
-    try:
-        asyncio.run(_connected(args, action))
-    except _CommandError as failure:
-        print(f"careline hub: {failure}", file=sys.stderr)
-        return failure.code
-    return 0
+def _runner(
+    action: Callable[[psycopg.AsyncConnection[Any], argparse.Namespace], Awaitable[None]],
+) -> Callable[[argparse.Namespace], int]:
+    """Run ``action`` on a connection to the hub; a failure is one line and its exit code."""
+
+    def run(args: argparse.Namespace) -> int:
+        config_of(args)  # a configuration that does not load fails every command but doctor
+        try:
+            asyncio.run(_connected(args, action))
+        except _CommandError as failure:
+            print(f"careline hub: {failure}", file=sys.stderr)
+            return failure.code
+        return 0
+
+    return run
 
 
 def read_password_file(path: Path) -> str:
@@ -245,3 +229,40 @@ async def _status(conn: psycopg.AsyncConnection[Any], args: argparse.Namespace) 
         print(f"schema version {report.version}{behind}")
     for name, count in report.counts.items():
         print(f"{name + ':':<14}{count}")
+
+
+def _login(who: str) -> Command:
+    return Command(
+        help=f"create a {who} login role, or set its password",
+        description=f"Create the login role for a {who} (a member of careline_{who}), "
+        "or replace its password if it exists.",
+        run=_runner(_add_login),
+        add_arguments=_login_arguments(who),
+    )
+
+
+HUB = Command(
+    help="set up the central PostgreSQL hub: schema, agents, supervisors",
+    description="Initialise the hub database, add agent and supervisor logins, show its status.",
+    subcommands=Subcommands(
+        "hub_command",
+        "ACTION",
+        {
+            "init": Command(
+                help="create or upgrade the hub schema and its roles",
+                description="Apply the hub migrations and create the careline_agent and "
+                "careline_supervisor roles. Safe to run again.",
+                run=_runner(_init),
+                add_arguments=_owner_connection,
+            ),
+            "add-agent": _login("agent"),
+            "add-supervisor": _login("supervisor"),
+            "status": Command(
+                help="show the hub's schema version and row counts",
+                description="Print the schema version, rows per table and logins per role.",
+                run=_runner(_status),
+                add_arguments=_owner_connection,
+            ),
+        },
+    ),
+)

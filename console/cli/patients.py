@@ -1,0 +1,206 @@
+"""``careline patients …``: import, generate and look up patients from the shell.
+
+Patient data is printed only where the user asked for it (``lookup``);
+rejections name a position and a reason, never the record's content.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Awaitable, Callable
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from console.cli.command import Command, Subcommands, config_of, with_store
+from console.cli.patients_import import EXIT_UNREADABLE, import_files, import_generated, line
+from console.core.config import CarelineConfig
+from console.core.patients.import_batches import BATCH_SIZE, MAX_REJECTED
+from console.core.patients.importers import FORMATS
+
+if TYPE_CHECKING:
+    from console.core.patients.directory import PatientDirectory
+    from console.core.store import Store
+
+
+def _import_arguments(imp: argparse.ArgumentParser) -> None:
+    imp.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    imp.add_argument(
+        "--format",
+        choices=("auto", *FORMATS),
+        default="auto",
+        help="file format (default: auto, from the content; fhir = a Bundle or a JSON array)",
+    )
+    imp.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="check everything and report what would be added, updated, left unchanged and "
+        "rejected, without writing",
+    )
+    imp.add_argument(
+        "--max-rejected",
+        type=int,
+        default=MAX_REJECTED,
+        metavar="N",
+        help=f"stop after more than N rejected records (default {MAX_REJECTED})",
+    )
+
+
+def _generate_arguments(gen: argparse.ArgumentParser) -> None:
+    gen.add_argument("--count", type=int, required=True, metavar="N")
+    gen.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default 0)")
+    gen.add_argument("--out", type=Path, metavar="FILE", help="NDJSON file to write")
+    gen.add_argument(
+        "--patients-only",
+        action="store_true",
+        help="Patient resources only (no appointments, prescriptions or care teams)",
+    )
+    gen.add_argument(
+        "--import",
+        dest="do_import",
+        action="store_true",
+        help="import the patients into the local directory (instead of printing them)",
+    )
+
+
+def _lookup_arguments(look: argparse.ArgumentParser) -> None:
+    look.add_argument("phone", metavar="PHONE")
+
+
+def _usage_error(message: str) -> int:
+    print(f"careline: {message}", file=sys.stderr)
+    return EXIT_UNREADABLE
+
+
+def _with_directory(
+    config: CarelineConfig, work: Callable[[PatientDirectory, Store], Awaitable[int]]
+) -> int:
+    """Open the local store and its patient directory, run ``work``, close the store."""
+    from console.core.patients.directory import PatientDirectory
+
+    region = config.sip.dial.region
+    return with_store(config, lambda store: work(PatientDirectory(store, region), store))
+
+
+def _import(args: argparse.Namespace) -> int:
+    config = config_of(args)
+    if args.max_rejected < 0:
+        return _usage_error("--max-rejected must be 0 or more")
+    return _with_directory(
+        config,
+        lambda directory, store: import_files(
+            directory,
+            store,
+            args.files,
+            args.format,
+            dry_run=args.dry_run,
+            max_rejected=args.max_rejected,
+        ),
+    )
+
+
+def _generate(args: argparse.Namespace) -> int:
+    from console.core.patients.generate import generate, write_ndjson, write_ndjson_file
+
+    config = config_of(args)
+    if args.count < 0:
+        return _usage_error("--count must be 0 or more")
+    care_from = _care_from(args)
+    if not args.do_import:
+        if args.out is None:
+            write_ndjson(generate(args.count, args.seed, care_from=care_from), sys.stdout)
+        else:
+            write_ndjson_file(args.count, args.seed, args.out, care_from=care_from)
+        return 0
+
+    async def generated(directory: PatientDirectory, store: Store) -> int:
+        if args.out is not None:
+            write_ndjson_file(args.count, args.seed, args.out, care_from=care_from)
+            return await import_files(directory, store, [args.out], "auto")
+        return await import_generated(directory, store, args.count, args.seed, care_from)
+
+    return _with_directory(config, generated)
+
+
+def _care_from(args: argparse.Namespace) -> date | None:
+    """Generated appointments start after today, unless only patients are wanted."""
+    return None if args.patients_only else datetime.now(UTC).date()
+
+
+def _lookup(args: argparse.Namespace) -> int:
+    from console.core.patients.phones import normalise
+
+    config = config_of(args)
+    if normalise(args.phone, config.sip.dial.region) is None:
+        return _usage_error(f"not a phone number: {args.phone!r}")
+
+    async def find(directory: PatientDirectory, store: Store) -> int:
+        del store
+        matches = await directory.find_by_phone(args.phone)
+        if not matches:
+            print(f"no patient with {normalise(args.phone, directory.region)}")
+            return 1
+        for patient in matches:
+            print(line(patient))
+        return 0
+
+    return _with_directory(config, find)
+
+
+PATIENTS = Command(
+    help="import, generate and look up patients in the local directory",
+    description="Manage the patient directory in the local store.",
+    subcommands=Subcommands(
+        "patients_command",
+        "COMMAND",
+        {
+            "import": Command(
+                help="import patients from FHIR R4 (Bundle JSON, NDJSON) or CSV files",
+                description=(
+                    "Import patients into the local directory. Re-importing updates patients "
+                    "by MRN, replacing the whole record. Rejected records are listed with their "
+                    "position and reason, never their content; the rest is imported. A record "
+                    "is rejected when a value is malformed or when it would remove the birth "
+                    "date or every phone number of a patient already in the directory. "
+                    f"Records are written {BATCH_SIZE} at a time, each batch whole or not at "
+                    "all; a batch more than half rejected, more rejections than "
+                    "--max-rejected, or a store that refuses the write (a full disk) stops the "
+                    "import with what was written kept and listed: importing the same file "
+                    "again is safe and completes it. "
+                    "CSV columns: mrn (required), family, given (one of the two required), "
+                    "birth_date (YYYY-MM-DD), phone (several separated by ';'), language, "
+                    "interpreter (yes/no), flags (';'-separated: hearing_impaired, minor, "
+                    "guardian_restriction, do_not_disclose). "
+                    "Exit status: 0 every record imported (or, with --dry-run, would be); "
+                    "1 some records rejected, the rest imported; 2 a file could not be read "
+                    "(nothing from it imported); 3 the import stopped part-way (too many "
+                    "rejections, a file that is not patient data, or the store refused to "
+                    "write)."
+                ),
+                run=_import,
+                add_arguments=_import_arguments,
+            ),
+            "generate": Command(
+                help="generate synthetic patients (FHIR NDJSON)",
+                description=(
+                    "Generate synthetic FHIR R4 Patient resources with fictional 555-01xx "
+                    "numbers: households sharing a phone, minors, several languages. The same "
+                    "seed gives the same patients. Each patient comes with its clinical context "
+                    "(appointments from today on, prescriptions, a care team) unless "
+                    "--patients-only. Writes NDJSON to --out (default: standard output)."
+                ),
+                run=_generate,
+                add_arguments=_generate_arguments,
+            ),
+            "lookup": Command(
+                help="find the patients with a phone number",
+                description=(
+                    "List every patient with this number (any common format, tel: or SIP URI)."
+                ),
+                run=_lookup,
+                add_arguments=_lookup_arguments,
+            ),
+        },
+    ),
+)
