@@ -14,8 +14,8 @@ FLAGS = ("hearing_impaired", "minor", "guardian_restriction", "do_not_disclose")
 
 
 @dataclass(frozen=True, slots=True, repr=False)
-class PatientRecord:
-    """One patient read from an import file, checked and normalised."""
+class PatientDetails:
+    """Who a patient is, the same in an import record and in a lookup's summary."""
 
     mrn: str
     family_name: str
@@ -26,6 +26,12 @@ class PatientRecord:
     interpreter_needed: bool
     flags: frozenset[str]
     """A subset of :data:`FLAGS`."""
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class PatientRecord(PatientDetails):
+    """One patient read from an import file, checked and normalised."""
+
     phones: tuple[tuple[str, str], ...]
     """(E.164 number, kind) pairs, kind being FHIR's ``ContactPoint.use``."""
     source: str
@@ -156,17 +162,11 @@ class ImportSummary:
 
 
 @dataclass(frozen=True, slots=True, repr=False)
-class PatientSummary:
+class PatientSummary(PatientDetails):
     """A patient as a lookup returns it: enough to greet, verify and pick."""
 
     id: str
-    mrn: str
-    family_name: str
-    given_names: str
-    birth_date: str | None
-    preferred_language: str | None
-    interpreter_needed: bool
-    flags: frozenset[str]
+    """The directory's key of the patient."""
     fhir_id: str | None = None
 
     def keys(self) -> tuple[str, ...]:
