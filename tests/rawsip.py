@@ -162,6 +162,12 @@ class RawCaller:
             dialog.responses.append(response)
         raise AssertionError(f"no final response to {method} within {timeout}s")
 
+    def final_acked(self, dialog: Dialog, timeout: float = 5.0) -> SipResponse:
+        """Wait for the INVITE's final response and ACK it (a refusal, or an answer)."""
+        final = self.final_response(dialog, "INVITE", timeout)
+        self.ack(dialog, final)
+        return final
+
     def wait_status(self, dialog: Dialog, status: int, timeout: float = 5.0) -> SipResponse:
         """Wait for a response with ``status`` to the INVITE (earlier ones are recorded)."""
         deadline = time.monotonic() + timeout

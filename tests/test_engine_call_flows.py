@@ -1,10 +1,10 @@
 """Mid-call SIP flows of the engine against real SIPp (and a raw UDP caller) on 127.0.0.1.
 
-Hold and resume from either side, re-INVITE without SDP, UPDATE, early media
-on an outbound call, DTMF both ways (RFC 4733 and SIP INFO), a REFER from the
-caller, and CANCEL racing the agent's answer. The SIPp scenarios check the
-SDP the engine sends (``<ereg check_it="true">``), so a wrong direction makes
-SIPp exit non-zero.
+Hold and resume from either side (and a hold the far end refuses), re-INVITE
+without SDP, UPDATE, early media on an outbound call, DTMF both ways (RFC 4733
+and SIP INFO), a REFER from the caller, and CANCEL racing the agent's answer.
+The SIPp scenarios check the SDP the engine sends (``<ereg check_it="true">``),
+so a wrong direction makes SIPp exit non-zero.
 """
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ import queue
 import time
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from tests.rawsip import RawCaller
 from tests.support import EngineProcess, Sipp
@@ -46,6 +48,24 @@ def answer_incoming(engine: EngineProcess, sipp: Sipp) -> str:
     return call_id
 
 
+def answered(engine: EngineProcess, tmp_path: Path, scenario: str) -> tuple[Sipp, str]:
+    """A SIPp caller running ``scenario``, answered by the agent: SIPp and the call's id."""
+    sipp = Sipp(tmp_path, scenario, engine.port)
+    return sipp, answer_incoming(engine, sipp)
+
+
+def ended_as(
+    engine: EngineProcess, call_id: str, reason: str, ended_by: str, sip_status: int | None = None
+) -> dict[str, Any]:
+    """Wait for ``call_id``'s call.ended: it must say ``reason`` and ``ended_by`` (and
+    ``sip_status`` when given)."""
+    ended = engine.wait_event("call.ended", call_id=call_id)
+    assert (ended["reason"], ended["ended_by"]) == (reason, ended_by), ended
+    if sip_status is not None:
+        assert ended["sip_status"] == sip_status, ended
+    return ended
+
+
 def facts(ended: dict[str, Any]) -> list[str]:
     """The fact names of a call.ended event's timeline, in order."""
     return [str(fact["fact"]) for fact in ended["call"]["timeline"]]
@@ -69,21 +89,21 @@ def assert_no_event(engine: EngineProcess, name: str, call_id: str) -> None:
     assert not seen, seen
 
 
-def finish(sipp: Sipp) -> None:
-    """SIPp must have played its whole scenario (exit 0)."""
-    try:
-        code = sipp.wait()
-    finally:
-        sipp.stop()
-    assert code == 0, f"SIPp exited {code}: {sipp.report()}"
+def finish(*sipps: Sipp) -> None:
+    """Each SIPp must have played its whole scenario (exit 0), in turn."""
+    for sipp in sipps:
+        try:
+            code = sipp.wait()
+        finally:
+            sipp.stop()
+        assert code == 0, f"SIPp exited {code}: {sipp.report()}"
 
 
 # --------------------------------------------------------------------- hold
 def test_agent_hold_and_resume_send_sendonly_then_sendrecv(
     engine: EngineProcess, tmp_path: Path
 ) -> None:
-    sipp = Sipp(tmp_path, "uac_held_by_agent.xml", engine.port)
-    call_id = answer_incoming(engine, sipp)
+    sipp, call_id = answered(engine, tmp_path, "uac_held_by_agent.xml")
 
     assert engine.command("hold", call=call_id)["ok"]
     held = engine.wait_event("call.hold", call_id=call_id)
@@ -95,8 +115,7 @@ def test_agent_hold_and_resume_send_sendonly_then_sendrecv(
     resumed = engine.wait_event("call.hold", call_id=call_id)
     assert (resumed["local"], resumed["remote"]) == (False, False)
 
-    ended = engine.wait_event("call.ended", call_id=call_id)
-    assert (ended["reason"], ended["ended_by"]) == ("completed", "caller")
+    ended = ended_as(engine, call_id, "completed", "caller")
     timeline = facts(ended)
     assert [f for f in timeline if f in ("hold", "resume", "end")] == ["hold", "resume", "end"]
     finish(sipp)
@@ -105,8 +124,7 @@ def test_agent_hold_and_resume_send_sendonly_then_sendrecv(
 def test_remote_hold_is_answered_recvonly_and_reported(
     engine: EngineProcess, tmp_path: Path
 ) -> None:
-    sipp = Sipp(tmp_path, "uac_remote_hold.xml", engine.port)
-    call_id = answer_incoming(engine, sipp)
+    sipp, call_id = answered(engine, tmp_path, "uac_remote_hold.xml")
 
     held = engine.wait_event("call.hold", call_id=call_id)
     assert (held["local"], held["remote"]) == (False, True)
@@ -114,24 +132,35 @@ def test_remote_hold_is_answered_recvonly_and_reported(
     resumed = engine.wait_event("call.hold", call_id=call_id)
     assert (resumed["local"], resumed["remote"]) == (False, False)
 
-    ended = engine.wait_event("call.ended", call_id=call_id)
-    assert (ended["reason"], ended["ended_by"]) == ("completed", "caller")
+    ended = ended_as(engine, call_id, "completed", "caller")
     timeline = facts(ended)
     assert timeline.index("remote_hold") < timeline.index("remote_resume"), timeline
     finish(sipp)
 
 
 def test_caller_hangs_up_while_held(engine: EngineProcess, tmp_path: Path) -> None:
-    sipp = Sipp(tmp_path, "uac_bye_while_held.xml", engine.port)
-    call_id = answer_incoming(engine, sipp)
+    sipp, call_id = answered(engine, tmp_path, "uac_bye_while_held.xml")
 
     assert engine.command("hold", call=call_id)["ok"]
     assert engine.wait_event("call.hold", call_id=call_id)["local"] is True
-    ended = engine.wait_event("call.ended", call_id=call_id)
-    assert (ended["reason"], ended["ended_by"], ended["sip_status"]) == ("completed", "caller", 200)
+    ended = ended_as(engine, call_id, "completed", "caller", sip_status=200)
     assert ended["call"]["hold"]["local"] is True
     assert "hold" in facts(ended)
     assert live_calls(engine) == []
+    finish(sipp)
+
+
+def test_refused_hold_is_undone_and_reported(engine: EngineProcess, tmp_path: Path) -> None:
+    """A hold the far end refuses is not shown as held."""
+    sipp, call_id = answered(engine, tmp_path, "uac_refuses_hold.xml")
+    assert engine.command("hold", call=call_id)["ok"]
+    assert engine.wait_event("call.hold", call_id=call_id)["local"] is True
+    refused = engine.wait_event("call.hold", call_id=call_id)
+    assert refused["local"] is False
+    assert "refused the hold (488" in refused["detail"]
+    assert [c["hold"]["local"] for c in live_calls(engine)] == [False]
+    ended = engine.wait_event("call.ended", call_id=call_id)
+    assert facts(ended)[-3:] == ["hold", "hold_failed", "end"]
     finish(sipp)
 
 
@@ -139,27 +168,23 @@ def test_caller_hangs_up_while_held(engine: EngineProcess, tmp_path: Path) -> No
 def test_reinvite_without_sdp_gets_an_offer_and_the_call_goes_on(
     engine: EngineProcess, tmp_path: Path
 ) -> None:
-    sipp = Sipp(tmp_path, "uac_reinvite_nosdp.xml", engine.port)
-    call_id = answer_incoming(engine, sipp)
+    sipp, call_id = answered(engine, tmp_path, "uac_reinvite_nosdp.xml")
 
     # SIPp re-INVITEs 200 ms after its ACK; the exchange itself raises no event.
     time.sleep(2 * SETTLE)
     assert_no_event(engine, "call.ended", call_id)
     assert [c["state"] for c in live_calls(engine)] == ["active"]
     assert engine.command("hangup", call=call_id)["ok"]
-    ended = engine.wait_event("call.ended", call_id=call_id)
-    assert (ended["reason"], ended["ended_by"]) == ("completed", "agent")
+    ended_as(engine, call_id, "completed", "agent")
     finish(sipp)
 
 
 def test_update_with_sdp_is_answered_and_the_call_goes_on(
     engine: EngineProcess, tmp_path: Path
 ) -> None:
-    sipp = Sipp(tmp_path, "uac_update.xml", engine.port)
-    call_id = answer_incoming(engine, sipp)
+    sipp, call_id = answered(engine, tmp_path, "uac_update.xml")
 
-    ended = engine.wait_event("call.ended", call_id=call_id)
-    assert (ended["reason"], ended["ended_by"], ended["sip_status"]) == ("completed", "caller", 200)
+    ended = ended_as(engine, call_id, "completed", "caller", sip_status=200)
     # The UPDATE's offer renegotiated the stream: its codec is recorded again.
     assert facts(ended) == ["ring", "codec", "answer", "codec", "end"]
     finish(sipp)
@@ -175,8 +200,7 @@ def test_a_caller_requiring_100rel_gets_a_reliable_180_and_an_early_update_is_de
     call_id = wait_incoming(engine, sipp)
     time.sleep(0.5)  # PRACK and UPDATE come and go while it rings
     assert engine.command("answer", call=call_id)["ok"]
-    ended = engine.wait_event("call.ended", call_id=call_id)
-    assert (ended["reason"], ended["ended_by"]) == ("completed", "caller")
+    ended_as(engine, call_id, "completed", "caller")
     finish(sipp)
 
 
@@ -200,48 +224,36 @@ def test_outbound_call_with_early_media(engine: EngineProcess, tmp_path: Path) -
     assert "ringing" not in states, states
 
     assert engine.command("hangup", call=call_id)["ok"]
-    ended = engine.wait_event("call.ended", call_id=call_id)
-    assert (ended["reason"], ended["ended_by"]) == ("completed", "agent")
+    ended_as(engine, call_id, "completed", "agent")
     finish(uas)
 
 
 # ------------------------------------------------------------------- DTMF
-def test_incoming_rfc4733_dtmf_is_reported(engine: EngineProcess, tmp_path: Path) -> None:
-    sipp = Sipp(tmp_path, "uac_dtmf_2833.xml", engine.port)
-    call_id = answer_incoming(engine, sipp)
+@pytest.mark.parametrize(
+    ("scenario", "digit", "method"),
+    [("uac_dtmf_2833.xml", "1", "rfc4733"), ("uac_dtmf_info.xml", "5", "info")],
+)
+def test_incoming_dtmf_is_reported_once(
+    engine: EngineProcess, tmp_path: Path, scenario: str, digit: str, method: str
+) -> None:
+    sipp, call_id = answered(engine, tmp_path, scenario)
 
     dtmf = engine.wait_event("call.dtmf", call_id=call_id, timeout=5)
-    assert (dtmf["digit"], dtmf["method"]) == ("1", "rfc4733")
-    ended = engine.wait_event("call.ended", call_id=call_id)
-    assert ended["ended_by"] == "caller"
-    # One key press: the pcap's three end-of-event packets must not repeat the digit.
-    assert_no_event(engine, "call.dtmf", call_id)
-    assert facts(ended).count("dtmf_received") == 1
-    finish(sipp)
-
-
-def test_incoming_sip_info_dtmf_is_reported(engine: EngineProcess, tmp_path: Path) -> None:
-    sipp = Sipp(tmp_path, "uac_dtmf_info.xml", engine.port)
-    call_id = answer_incoming(engine, sipp)
-
-    dtmf = engine.wait_event("call.dtmf", call_id=call_id, timeout=5)
-    assert (dtmf["digit"], dtmf["method"]) == ("5", "info")
-    ended = engine.wait_event("call.ended", call_id=call_id)
-    assert (ended["reason"], ended["ended_by"]) == ("completed", "caller")
+    assert (dtmf["digit"], dtmf["method"]) == (digit, method)
+    ended = ended_as(engine, call_id, "completed", "caller")
+    # One key press: RFC 4733's three end-of-event packets must not repeat the digit.
     assert_no_event(engine, "call.dtmf", call_id)
     assert facts(ended).count("dtmf_received") == 1
     finish(sipp)
 
 
 def test_outgoing_dtmf_by_sip_info(engine: EngineProcess, tmp_path: Path) -> None:
-    sipp = Sipp(tmp_path, "uac_expect_info_dtmf.xml", engine.port)
-    call_id = answer_incoming(engine, sipp)
+    sipp, call_id = answered(engine, tmp_path, "uac_expect_info_dtmf.xml")
 
     reply = engine.command("dtmf", call=call_id, digits="7", method="info")
     assert reply["ok"], reply
     assert reply["result"]["sent"] == 1
-    ended = engine.wait_event("call.ended", call_id=call_id)
-    assert (ended["reason"], ended["ended_by"]) == ("completed", "caller")
+    ended = ended_as(engine, call_id, "completed", "caller")
     sent = [
         (f["method"], f["count"]) for f in ended["call"]["timeline"] if f["fact"] == "dtmf_sent"
     ]
@@ -253,14 +265,12 @@ def test_outgoing_dtmf_by_sip_info(engine: EngineProcess, tmp_path: Path) -> Non
 def test_incoming_refer_is_declined_and_the_call_goes_on(
     engine: EngineProcess, tmp_path: Path
 ) -> None:
-    sipp = Sipp(tmp_path, "uac_sends_refer.xml", engine.port)
-    call_id = answer_incoming(engine, sipp)
+    sipp, call_id = answered(engine, tmp_path, "uac_sends_refer.xml")
 
     refer = engine.wait_event("call.refer", call_id=call_id)
     assert refer["accepted"] is False
     assert refer["target"] == "sip:elsewhere@127.0.0.1:9"
-    ended = engine.wait_event("call.ended", call_id=call_id)
-    assert (ended["reason"], ended["ended_by"]) == ("completed", "caller")
+    ended = ended_as(engine, call_id, "completed", "caller")
     assert "refer_received" in facts(ended)
     assert not [e for e in engine.events if e["event"] == "call.outgoing"]
     finish(sipp)
@@ -299,8 +309,7 @@ def test_cancel_racing_the_answer_leaves_the_engine_consistent(
                 assert reply["ok"], reply
                 engine.wait_event("call.state", call_id=call_id, state="active")
                 assert caller.bye(dialog) == 200
-                ended = engine.wait_event("call.ended", call_id=call_id)
-                assert (ended["reason"], ended["ended_by"]) == ("completed", "caller")
+                ended = ended_as(engine, call_id, "completed", "caller")
             else:
                 assert final.status == 487, final.raw
                 assert not reply["ok"], reply

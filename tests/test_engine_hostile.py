@@ -186,9 +186,7 @@ def test_a_call_the_library_refuses_after_it_rang_is_reported_once(tmp_path: Pat
     )
     caller = RawCaller(engine.port)
     try:
-        dialog = caller.invite(sdp=broken_crypto)
-        refused = caller.final_response(dialog, "INVITE")
-        caller.ack(dialog, refused)
+        refused = caller.final_acked(caller.invite(sdp=broken_crypto))
         assert refused.status == 406
         call_id = engine.wait_event("call.incoming")["call"]["id"]
         ended = engine.wait_event("call.ended", call_id=call_id)

@@ -11,6 +11,7 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
+from typing import BinaryIO
 
 from console.core.phone import engine_command
 from tests.support import ROOT, free_udp_port, stop_process
@@ -36,14 +37,11 @@ def start_engine(tmp_path: Path, *extra: str) -> tuple[subprocess.Popen[bytes], 
     return proc, sock
 
 
-def read_line(conn: socket.socket) -> dict[str, object]:
-    data = b""
-    while not data.endswith(b"\n"):
-        chunk = conn.recv(65536)
-        if not chunk:
-            break
-        data += chunk
-    return dict(json.loads(data.split(b"\n")[0])) if data else {}
+def read_line(lines: BinaryIO) -> dict[str, object]:
+    """The next protocol line from the engine, parsed."""
+    line = lines.readline()
+    assert line.endswith(b"\n"), f"the engine closed the socket mid-line: {line!r}"
+    return dict(json.loads(line))
 
 
 def test_socket_is_private_and_greets_with_hello(tmp_path: Path) -> None:
@@ -54,18 +52,19 @@ def test_socket_is_private_and_greets_with_hello(tmp_path: Path) -> None:
         with socket.socket(socket.AF_UNIX) as conn:
             conn.settimeout(5)
             conn.connect(str(sock))
-            hello = read_line(conn)
+            lines = conn.makefile("rb")
+            hello = read_line(lines)
             assert hello["event"] == "hello"
             assert hello["protocol"] == 1
             conn.sendall(b'{"id":"1","cmd":"ping"}\n')
-            assert read_line(conn) == {
+            assert read_line(lines) == {
                 "type": "reply",
                 "id": "1",
                 "ok": True,
                 "result": {"pong": True},
             }
             conn.sendall(b"not json\n")
-            assert read_line(conn)["ok"] is False
+            assert read_line(lines)["ok"] is False
     finally:
         assert stop_process(proc) == 0
     assert not sock.exists()

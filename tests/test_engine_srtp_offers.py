@@ -105,8 +105,7 @@ def place(engine: EngineProcess, caller: RawCaller, sdp: str) -> str:
     call = incoming_from(engine, number)
     answered = engine.command("answer", call=call["id"])
     assert answered["ok"], answered
-    final = caller.final_response(dialog, "INVITE")
-    caller.ack(dialog, final)
+    final = caller.final_acked(dialog)
     if final.status >= 300:  # refused once media was set up (e.g. 406)
         engine.wait_event("call.ended", call_id=call["id"])
         return "refused"
