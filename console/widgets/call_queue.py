@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 
 from rich.text import Text
-from textual.widgets import DataTable
 
 from console.core.calls import LiveCall, format_duration
-from console.core.text import caller_label, safe_text
+from console.core.text import safe_text
+from console.widgets.call_table import CallTable
 
 
 def state_label(call: LiveCall) -> Text:
@@ -24,21 +24,17 @@ def state_label(call: LiveCall) -> Text:
     return Text({"connecting": "answering"}.get(call.state, safe_text(call.state, 12)))
 
 
-class CallQueueTable(DataTable[Text]):
+class CallQueueTable(CallTable):
     """Rows keyed by call id, updated in place; the cursor picks the call to act on."""
 
-    def __init__(self, *, max_caller_chars: int = 48, id: str | None = None) -> None:
-        super().__init__(id=id, cursor_type="row", zebra_stripes=False)
-        self.max_caller_chars = max_caller_chars
-
-    def on_mount(self) -> None:
-        """Set up the columns."""
-        # What matters most first: at 80 columns the right-hand columns scroll away.
-        self.add_column("Caller", key="caller")
-        self.add_column("State", key="state")
-        self.add_column("Time", key="wait")
-        self.add_column("Queue", key="queue")
-        self.add_column("Number", key="number")
+    # What matters most first: at 80 columns the right-hand columns scroll away.
+    COLUMNS = (
+        ("Caller", "caller"),
+        ("State", "state"),
+        ("Time", "wait"),
+        ("Queue", "queue"),
+        ("Number", "number"),
+    )
 
     def sync(self, calls: list[LiveCall], now: datetime) -> None:
         """Make the rows match ``calls`` (order included) without flicker."""
@@ -64,7 +60,7 @@ class CallQueueTable(DataTable[Text]):
                 self.update_cell(call.id, "queue", Text(queue))
             else:
                 self.add_row(
-                    Text(caller_label(call.caller_name, call.caller_number, self.max_caller_chars)),
+                    self.caller_cell(call.caller_name, call.caller_number),
                     state_label(call),
                     wait,
                     Text(queue),

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from rich.text import Text
-from textual.widgets import DataTable
 
 from console.core.calls import format_duration, parse_time
 from console.core.store import CallRow
-from console.core.text import caller_label, safe_text
+from console.core.text import safe_text
+from console.widgets.call_table import CallTable
 
 _OUTCOME = {
     ("completed", "caller"): "caller hung up",
@@ -41,22 +41,19 @@ def outcome_label(row: CallRow) -> str:
     return f"failed ({row.sip_status})" if row.sip_status else "failed"
 
 
-class CallHistory(DataTable[Text]):
+class CallHistory(CallTable):
     """The latest finished calls, newest first."""
 
-    def __init__(self, *, max_caller_chars: int = 48, id: str | None = None) -> None:
-        super().__init__(id=id, cursor_type="row", show_cursor=False)
-        self.max_caller_chars = max_caller_chars
-
-    def on_mount(self) -> None:
-        """Set up the columns."""
-        # The outcome before the number: in a narrow pane the last column is
-        # the one cut, and "missed" matters more than a number already shown.
-        self.add_column("Time", key="time")
-        self.add_column("Caller", key="caller")
-        self.add_column("Outcome", key="outcome")
-        self.add_column("Talk", key="talk")
-        self.add_column("Number", key="number")
+    # The outcome before the number: in a narrow pane the last column is
+    # the one cut, and "missed" matters more than a number already shown.
+    COLUMNS = (
+        ("Time", "time"),
+        ("Caller", "caller"),
+        ("Outcome", "outcome"),
+        ("Talk", "talk"),
+        ("Number", "number"),
+    )
+    SHOW_CURSOR = False
 
     def show(self, rows: list[CallRow]) -> None:
         """Replace the list with ``rows``."""
@@ -71,7 +68,7 @@ class CallHistory(DataTable[Text]):
             when = received.astimezone().strftime("%H:%M:%S") if received else "?"
             self.add_row(
                 Text(when),
-                Text(caller_label(row.caller_name, row.caller_number, self.max_caller_chars)),
+                self.caller_cell(row.caller_name, row.caller_number),
                 Text(outcome_label(row)),
                 Text(talk),
                 Text(safe_text(row.caller_number, 24)),
