@@ -44,7 +44,8 @@ from types import MappingProxyType, TracebackType
 
 import pytest
 
-from tests.support import free_udp_tcp_port, stop_process
+from tests.rawsip import SipResponse, parse_response
+from tests.support import Sipp, free_udp_tcp_port, stop_process
 
 TEMPLATE = Path(__file__).resolve().parent / "kamailio" / "kamailio.cfg.in"
 TLS_TEMPLATE = TEMPLATE.with_name("tls.cfg.in")
@@ -134,16 +135,6 @@ def _digest_params(header: str) -> dict[str, str]:
     }
 
 
-def _response(data: bytes) -> tuple[int, dict[str, str]]:
-    """Status code and (first-occurrence, lower-case named) headers of a SIP response."""
-    head = data.decode(errors="replace").split("\r\n\r\n", 1)[0].split("\r\n")
-    headers: dict[str, str] = {}
-    for line in head[1:]:
-        name, _, value = line.partition(":")
-        headers.setdefault(name.strip().lower(), value.strip())
-    return int(head[0].split()[1]), headers
-
-
 def digest_register(
     port: int,
     user: str,
@@ -166,7 +157,7 @@ def digest_register(
         sock.bind((HOST, 0))
         local = f"{HOST}:{sock.getsockname()[1]}"
 
-        def transaction(cseq: int, extra: str) -> tuple[int, dict[str, str]]:
+        def transaction(cseq: int, extra: str) -> SipResponse:
             request = (
                 f"REGISTER {uri} SIP/2.0\r\n"
                 f"Via: SIP/2.0/UDP {local};branch=z9hG4bK-{tag}-{cseq};rport\r\n"
@@ -187,18 +178,19 @@ def digest_register(
                 sock.settimeout(min(left, 0.5))
                 try:
                     while True:
-                        status, headers = _response(sock.recv(65535))
-                        mine = headers.get("call-id") == call_id
-                        if mine and status >= 200 and headers.get("cseq") == f"{cseq} REGISTER":
-                            return status, headers
+                        response = parse_response(sock.recv(65535).decode(errors="replace"))
+                        if response is None or response.header("call-id") != call_id:
+                            continue
+                        if response.status >= 200 and response.header("cseq") == f"{cseq} REGISTER":
+                            return response
                 except (TimeoutError, ConnectionRefusedError):
                     continue
             raise AssertionError(f"no final response to REGISTER {user} in {timeout}s")
 
-        status, headers = transaction(1, "")
-        if status != 401:
-            return Registration(status, "")
-        challenge = headers.get("www-authenticate", "")
+        first = transaction(1, "")
+        if first.status != 401:
+            return Registration(first.status, "")
+        challenge = first.header("www-authenticate")
         params = _digest_params(challenge)
         algorithm = params.get("algorithm", "MD5")
         hash_name = {"MD5": "md5", "SHA-256": "sha256"}[algorithm.upper()]
@@ -224,8 +216,8 @@ def digest_register(
         fields.append(f'response="{answer}"')
         if "opaque" in params:
             fields.append(f'opaque="{params["opaque"]}"')
-        status, _ = transaction(2, f"Authorization: Digest {', '.join(fields)}\r\n")
-        return Registration(status, challenge)
+        second = transaction(2, f"Authorization: Digest {', '.join(fields)}\r\n")
+        return Registration(second.status, challenge)
 
 
 class Kamailio:
@@ -283,6 +275,12 @@ class Kamailio:
     def uri(self, user: str | None = None) -> str:
         """``sip:user@127.0.0.1:port`` (or the proxy's own URI without a user)."""
         return f"sip:{user}@{HOST}:{self.port}" if user else f"sip:{HOST}:{self.port}"
+
+    def caller(self, workdir: Path, user: str, name: str, number: str) -> Sipp:
+        """A SIPp caller (``name``, ``number``) on plain UDP calling ``user`` through this proxy."""
+        return Sipp(
+            workdir, "uac_call_kamailio.xml", self.port, callers=[(name, number)], service=user
+        )
 
     def tls_uri(self) -> str:
         """The proxy's own URI on its TLS listener (``;transport=tls``)."""

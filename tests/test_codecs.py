@@ -9,6 +9,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -16,11 +17,13 @@ from pydantic import ValidationError
 
 from console.core.agent_state import AgentState
 from console.core.config import SipConfig
+from console.core.events import decode
 from console.widgets.status_bar import StatusBar
 from sip.codecs import Codec, CodecPolicyError, best_for, offered, resolve
 from tests.console_app import make_app, screen_text, wait_for
 from tests.rawsip import RawCaller
 from tests.support import ROOT, EngineProcess
+from tests.test_engine_queue import engine_from
 
 LIBRARY = [
     Codec.parse(name)
@@ -178,9 +181,7 @@ def test_a_bad_codec_list_stops_careline_with_the_file_and_field(tmp_path: Path)
 
 
 def test_a_codec_the_engine_lacks_stops_it_with_the_list_it_has(tmp_path: Path) -> None:
-    config = tmp_path / "careline.yaml"
-    config.write_text("sip:\n  codecs: [G729, PCMU]\n")
-    engine = EngineProcess(tmp_path, "--config", str(config))
+    engine = engine_from(tmp_path, "sip:\n  codecs: [G729, PCMU]\n")
     try:
         assert engine.proc.wait(30) == 2
         stderr = engine.stderr()
@@ -192,9 +193,9 @@ def test_a_codec_the_engine_lacks_stops_it_with_the_list_it_has(tmp_path: Path) 
 
 
 def test_the_engine_reports_the_enabled_codecs_in_order(tmp_path: Path) -> None:
-    config = tmp_path / "careline.yaml"
-    config.write_text("sip:\n  codecs: [PCMA, speex/8000]\n  allow_speex_despite_dropouts: true\n")
-    engine = EngineProcess(tmp_path, "--config", str(config))
+    engine = engine_from(
+        tmp_path, "sip:\n  codecs: [PCMA, speex/8000]\n  allow_speex_despite_dropouts: true\n"
+    )
     try:
         ready = engine.wait_event("engine.ready")
         assert ready["codecs"] == ["PCMA/8000", "speex/8000"]
@@ -250,13 +251,8 @@ def test_an_offer_with_none_of_our_codecs_is_refused_488_with_the_reason(
     engine: EngineProcess,
 ) -> None:
     offer = sdp_offer((96, "speex/16000"), (99, "iLBC/8000"), (3, "GSM/8000"))
-    caller = RawCaller(engine.port)
-    try:
-        dialog = caller.invite(sdp=offer)
-        refused = caller.final_response(dialog, "INVITE")
-        caller.ack(dialog, refused)
-    finally:
-        caller.close()
+    with closing(RawCaller(engine.port)) as caller:
+        refused = caller.final_acked(caller.invite(sdp=offer))
 
     assert refused.status == 488
     away = engine.wait_event("call.turned_away")
@@ -268,7 +264,7 @@ def test_an_offer_with_none_of_our_codecs_is_refused_488_with_the_reason(
         "the caller offered only speex/16000, iLBC/8000, GSM/8000; "
         "sip.codecs allows G722/16000, PCMU/8000, PCMA/8000"
     )
-    notice = AgentState(phone_online=True).apply(away).refusal_notice
+    notice = AgentState(phone_online=True).apply(decode(away)).refusal_notice
     assert notice.startswith("Call from Raw Caller refused: its phone offered no codec")
     assert "speex/16000" in notice
     # The next call is answered on our codec as before.

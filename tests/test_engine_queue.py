@@ -2,17 +2,29 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from tests.support import EngineProcess, Sipp
 
 
-def engine_with(tmp_path: Path, yaml_text: str, *extra: str) -> EngineProcess:
+def engine_from(tmp_path: Path, yaml_text: str, *extra: str) -> EngineProcess:
+    """An engine process started with ``yaml_text`` as its config (not waited for)."""
     config = tmp_path / f"engine-{abs(hash(yaml_text))}.yaml"
     config.write_text(yaml_text)
-    engine = EngineProcess(tmp_path, "--config", str(config), *extra)
-    engine.wait_event("engine.ready")
-    return engine
+    return EngineProcess(tmp_path, "--config", str(config), *extra)
+
+
+@contextmanager
+def engine_with(tmp_path: Path, yaml_text: str, *extra: str) -> Iterator[EngineProcess]:
+    """An engine started with ``yaml_text`` as its config, ready; it must stop cleanly after."""
+    engine = engine_from(tmp_path, yaml_text, *extra)
+    try:
+        engine.wait_event("engine.ready", timeout=20)
+        yield engine
+    finally:
+        assert engine.stop() == 0
 
 
 def test_routing_headers_pass_through_as_plain_text(engine: EngineProcess, tmp_path: Path) -> None:
@@ -60,69 +72,65 @@ def test_not_ready_turns_calls_away_with_480_and_says_why(
 
 
 def test_wrap_up_can_be_configured_to_ring(tmp_path: Path) -> None:
-    engine = engine_with(tmp_path, "sip:\n  accept_calls_in_wrap_up: true\n")
-    try:
+    with engine_with(tmp_path, "sip:\n  accept_calls_in_wrap_up: true\n") as engine:
         engine.command("availability", state="wrap_up")
         sipp = Sipp(tmp_path, "uac_queue_call.xml", engine.port)
         call_id = engine.wait_event("call.incoming")["call"]["id"]
         engine.command("reject", call=call_id, code=486)
         assert sipp.wait() == 0, sipp.report()
-    finally:
-        assert engine.stop() == 0
 
 
 def test_auto_in_queue_answers_at_once(tmp_path: Path) -> None:
-    engine = engine_with(tmp_path, "sip:\n  auto_answer_queues: [nurse-line]\n")
-    try:
+    with engine_with(tmp_path, "sip:\n  auto_answer_queues: [nurse-line]\n") as engine:
         sipp = Sipp(tmp_path, "uac_queue_call.xml", engine.port)
         call = engine.wait_event("call.incoming")["call"]
         assert call["auto_answered"] is True
         engine.wait_event("call.state", call_id=call["id"], state="active")
         assert engine.command("hangup", call=call["id"])["ok"]
         assert sipp.wait() == 0, sipp.report()
-    finally:
-        assert engine.stop() == 0
 
 
 def test_dial_normalises_numbers_and_refuses_bad_ones(tmp_path: Path) -> None:
     receiver = EngineProcess(tmp_path)
     receiver.wait_event("engine.ready")
-    engine = engine_with(tmp_path, f"sip:\n  dial:\n    domain: 127.0.0.1:{receiver.port}\n")
     try:
-        bad = engine.command("dial", number="call mom")
-        assert bad["error"]["code"] == "bad_number"
-        reply = engine.command("dial", number="(202) 555-0142")
-        assert reply["result"]["number"] == "+12025550142"
-        assert reply["result"]["uri"] == f"sip:+12025550142@127.0.0.1:{receiver.port}"
-        incoming = receiver.wait_event("call.incoming")["call"]
-        assert incoming["called_uri"] == reply["result"]["uri"]
-        call_id = reply["result"]["call_id"]
-        assert engine.wait_event("call.state", call_id=call_id, state="ringing")
-        assert receiver.command("answer", call=incoming["id"])["ok"]
-        engine.wait_event("call.state", call_id=call_id, state="active")
+        with engine_with(
+            tmp_path, f"sip:\n  dial:\n    domain: 127.0.0.1:{receiver.port}\n"
+        ) as engine:
+            bad = engine.command("dial", number="call mom")
+            assert bad["error"]["code"] == "bad_number"
+            reply = engine.command("dial", number="(202) 555-0142")
+            assert reply["result"]["number"] == "+12025550142"
+            assert reply["result"]["uri"] == f"sip:+12025550142@127.0.0.1:{receiver.port}"
+            incoming = receiver.wait_event("call.incoming")["call"]
+            assert incoming["called_uri"] == reply["result"]["uri"]
+            call_id = reply["result"]["call_id"]
+            assert engine.wait_event("call.state", call_id=call_id, state="ringing")
+            assert receiver.command("answer", call=incoming["id"])["ok"]
+            engine.wait_event("call.state", call_id=call_id, state="active")
 
-        # RFC 4733 DTMF from one engine arrives as digits at the other.
-        assert engine.command("dtmf", call=call_id, digits="42#")["result"]["sent"] == 3
-        digits = [receiver.wait_event("call.dtmf")["digit"] for _ in range(3)]
-        assert digits == ["4", "2", "#"]
-        assert engine.command("dtmf", call=call_id, digits="x")["error"]["code"] == "bad_request"
+            # RFC 4733 DTMF from one engine arrives as digits at the other.
+            assert engine.command("dtmf", call=call_id, digits="42#")["result"]["sent"] == 3
+            digits = [receiver.wait_event("call.dtmf")["digit"] for _ in range(3)]
+            assert digits == ["4", "2", "#"]
+            assert (
+                engine.command("dtmf", call=call_id, digits="x")["error"]["code"] == "bad_request"
+            )
 
-        assert engine.command("hangup", call=call_id)["ok"]
-        ended = receiver.wait_event("call.ended")
-        assert ended["ended_by"] == "caller"
-        timeline = engine.wait_event("call.ended", call_id=call_id)["call"]["timeline"]
-        sent = [fact for fact in timeline if fact["fact"] == "dtmf_sent"]
-        assert sent == [{"at": sent[0]["at"], "fact": "dtmf_sent", "method": "rfc4733", "count": 3}]
+            assert engine.command("hangup", call=call_id)["ok"]
+            ended = receiver.wait_event("call.ended")
+            assert ended["ended_by"] == "caller"
+            timeline = engine.wait_event("call.ended", call_id=call_id)["call"]["timeline"]
+            sent = [fact for fact in timeline if fact["fact"] == "dtmf_sent"]
+            assert sent == [
+                {"at": sent[0]["at"], "fact": "dtmf_sent", "method": "rfc4733", "count": 3}
+            ]
     finally:
-        assert engine.stop() == 0
         assert receiver.stop() == 0
 
 
 def test_srtp_mandatory_refuses_a_plain_rtp_offer(tmp_path: Path) -> None:
-    engine = engine_with(tmp_path, "sip:\n  srtp: mandatory\n")
-    try:
+    with engine_with(tmp_path, "sip:\n  srtp: mandatory\n") as engine:
         sipp = Sipp(tmp_path, "uac_expect_not_acceptable.xml", engine.port)
         assert sipp.wait() == 0, sipp.report()
         assert not [e for e in engine.events if e["event"] == "call.incoming"]
-    finally:
-        assert engine.stop() == 0

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.kamailio import Kamailio
-from tests.support import EngineProcess, Sipp
+from tests.support import EngineProcess
 
 
 def account_config(tmp_path: Path, kamailio: Kamailio, *, transport: str = "udp") -> Path:
@@ -63,13 +63,7 @@ def test_registers_with_digest_and_takes_a_call_through_the_proxy(
         status = engine.command("status")["result"]
         assert status["registration"]["state"] == "registered"
 
-        sipp = Sipp(
-            tmp_path,
-            "uac_call_kamailio.xml",
-            kamailio.port,
-            callers=[("Routed Patient", "+15550123")],
-            service="agent",
-        )
+        sipp = kamailio.caller(tmp_path, "agent", "Routed Patient", "+15550123")
         incoming = engine.wait_event("call.incoming")
         assert incoming["call"]["caller"]["display_name"] == "Routed Patient"
         assert engine.command("answer", call=incoming["call"]["id"])["ok"]

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
 from tests.rawsip import RawCaller
 from tests.support import EngineProcess, Sipp
+from tests.test_engine_queue import engine_from
 
 
 def test_incoming_call_reported_answered_and_caller_hangs_up(
@@ -108,9 +110,7 @@ def test_full_local_queue_turns_calls_away_with_the_busy_code(
 
 
 def test_a_queue_of_thirty_is_no_longer_squeezed_into_four_slots(tmp_path: Path) -> None:
-    config = tmp_path / "c.yaml"
-    config.write_text("sip:\n  queue_capacity: 30\n")
-    engine = EngineProcess(tmp_path, "--config", str(config))
+    engine = engine_from(tmp_path, "sip:\n  queue_capacity: 30\n")
     try:
         ready = engine.wait_event("engine.ready")
         assert (ready["max_calls"], ready["queue_capacity"]) == (32, 30)
@@ -125,9 +125,7 @@ def test_when_every_library_slot_is_taken_the_caller_gets_486_and_engine_survive
 ) -> None:
     """4 calls dialled out and 28 callers ringing fill the library's 32 slots: the
     library itself refuses the next caller (the queue of 30 still had room)."""
-    config = tmp_path / "c.yaml"
-    config.write_text("sip:\n  queue_capacity: 30\n")
-    engine = EngineProcess(tmp_path, "--config", str(config))
+    engine = engine_from(tmp_path, "sip:\n  queue_capacity: 30\n")
     # Rings until cancelled: the dialled calls hold their slots as long as the test needs.
     far_end = Sipp(tmp_path, "uas_target_never_answers.xml", calls=4, concurrent=4, timeout=60)
     far_end.wait_listening()
@@ -138,13 +136,8 @@ def test_when_every_library_slot_is_taken_the_caller_gets_486_and_engine_survive
         held = Sipp(tmp_path, "uac_ring.xml", engine.port, calls=28, concurrent=28)
         ringing = [engine.wait_event("call.incoming")["call"]["id"] for _ in range(28)]
         # A raw caller: no media socket of its own to race the engine's 64 RTP ports for.
-        over = RawCaller(engine.port)
-        try:
-            dialog = over.invite("+15550999", "Over")
-            refused = over.final_response(dialog, "INVITE")
-            over.ack(dialog, refused)
-        finally:
-            over.close()
+        with closing(RawCaller(engine.port)) as over:
+            refused = over.final_acked(over.invite("+15550999", "Over"))
         assert refused.status == 486
         event = engine.wait_event("call.turned_away")
         assert (event["reason"], event["sip_status"]) == ("library_capacity", 486)

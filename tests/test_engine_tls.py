@@ -15,6 +15,7 @@ import pytest
 
 from tests.kamailio import Kamailio, TlsIdentity
 from tests.support import EngineProcess, Sipp, free_udp_tcp_port
+from tests.test_engine_queue import engine_with
 from tests.tls_certs import Certificate, issue, make_ca
 
 
@@ -243,13 +244,7 @@ def test_registers_over_tls_1_2_verifying_the_registrar_and_takes_a_call_over_it
         assert "REGISTER agent saved, received over tls" in kamailio.log_tail(60)
 
         # A caller on plain UDP; Kamailio hands the call to the agent over the TLS connection.
-        sipp = Sipp(
-            tmp_path,
-            "uac_call_kamailio.xml",
-            kamailio.port,
-            callers=[("Secure Patient", "+15550142")],
-            service="agent",
-        )
+        sipp = kamailio.caller(tmp_path, "agent", "Secure Patient", "+15550142")
         incoming = engine.wait_event("call.incoming")["call"]
         assert incoming["caller"]["display_name"] == "Secure Patient"
         assert "transport=TLS" in incoming["called_uri"]
@@ -335,19 +330,10 @@ def test_srtp_mandatory_call_between_two_engines_through_the_tls_registrar(
 # ---------------------------------------------------------------- SRTP policy
 
 
-def srtp_engine(tmp_path: Path, srtp: str) -> EngineProcess:
-    config = tmp_path / f"srtp-{srtp}.yaml"
-    config.write_text(f"sip:\n  srtp: {srtp}\n")
-    engine = EngineProcess(tmp_path, "--config", str(config))
-    engine.wait_event("engine.ready", timeout=20)
-    return engine
-
-
 def test_a_plain_rtp_offer_under_srtp_mandatory_is_refused_with_a_clear_reason(
     tmp_path: Path,
 ) -> None:
-    engine = srtp_engine(tmp_path, "mandatory")
-    try:
+    with engine_with(tmp_path, "sip:\n  srtp: mandatory\n") as engine:
         sipp = Sipp(
             tmp_path,
             "uac_expect_not_acceptable.xml",
@@ -361,31 +347,23 @@ def test_a_plain_rtp_offer_under_srtp_mandatory_is_refused_with_a_clear_reason(
         assert away["caller"]["display_name"] == "Plain Caller"
         assert "unencrypted" in away["detail"]
         assert not [e for e in engine.events if e["event"] == "call.incoming"]
-    finally:
-        assert engine.stop() == 0
 
 
 def test_the_same_plain_rtp_offer_rings_when_srtp_is_optional(tmp_path: Path) -> None:
     # The control for the test above: the refusal comes from the policy, not the offer.
-    engine = srtp_engine(tmp_path, "optional")
-    try:
+    with engine_with(tmp_path, "sip:\n  srtp: optional\n") as engine:
         sipp = Sipp(tmp_path, "uac_expect_busy.xml", engine.port)
         incoming = engine.wait_event("call.incoming")["call"]
         assert engine.command("reject", call=incoming["id"])["ok"]
         assert sipp.wait() == 0, sipp.report()
         assert not [e for e in engine.events if e["event"] == "call.turned_away"]
-    finally:
-        assert engine.stop() == 0
 
 
 def test_an_srtp_offer_under_srtp_mandatory_is_answered_with_srtp(tmp_path: Path) -> None:
-    engine = srtp_engine(tmp_path, "mandatory")
-    try:
+    with engine_with(tmp_path, "sip:\n  srtp: mandatory\n") as engine:
         # The scenario checks the 200's SDP: RTP/SAVP and an SDES key of the engine's own.
         sipp = Sipp(tmp_path, "uac_srtp_offer.xml", engine.port)
         incoming = engine.wait_event("call.incoming")["call"]
         assert engine.command("answer", call=incoming["id"])["ok"]
         assert engine.wait_event("call.ended")["ended_by"] == "caller"
         assert sipp.wait() == 0, sipp.report()
-    finally:
-        assert engine.stop() == 0
