@@ -112,6 +112,9 @@ def main() -> None:
     with isolated_home() as env:
         env["CARELINE_SIP__LISTEN"] = f"127.0.0.1:{port}"
         env["CARELINE_UI__BELL"] = "false"
+        # The wrap-up dialog would cover the history after each hang-up; this bench
+        # times keys to SIP, not after-call work.
+        env["CARELINE_WRAP_UP__MODE"] = "off"
         sock = Path(env["XDG_RUNTIME_DIR"]) / "careline" / "engine.sock"
         session = TmuxSession([sys.executable, "-m", "console", "run"], env)
         caller = RawCaller(port)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -18,6 +17,7 @@ from textual.app import App
 from textual.binding import Binding
 
 from console.commands import AgentActions
+from console.core.clock import Clock, utc_now
 from console.core.config import CarelineConfig
 from console.core.held_writes import HeldWrites
 from console.core.phone import PhoneClient, PhoneStatus
@@ -28,7 +28,7 @@ from console.hub_link import start_sync
 from console.idle import SessionLock
 from console.messages import PhoneEvent, PhoneStatusChanged
 from console.screens.agent import AgentScreen
-from console.services import Clock, Services
+from console.services import Services
 from console.themes import THEMES
 from console.widgets.status_bar import StatusBar
 
@@ -94,7 +94,7 @@ class CarelineApp(App[int]):
         super().__init__()
         self.config = config
         self.wiring = wiring
-        self.now: Clock = clock or (lambda: datetime.now(UTC))
+        self.now: Clock = clock or utc_now
         """Current time (UTC); tests freeze it for snapshots."""
         self.start_phone = start_phone
         self.phone = PhoneClient(

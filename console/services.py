@@ -8,12 +8,12 @@ here; the services are plain objects over the store and the engine.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Protocol
 
 from console.core.audit import Action, AuditLog, Category, Outcome
+from console.core.clock import Clock
 from console.core.config import CarelineConfig
 from console.core.floor import FloorReporter
 from console.core.held_writes import HeldWrites
@@ -22,9 +22,6 @@ from console.core.patients.directory import PatientDirectory
 from console.core.phone import PhoneClient
 from console.core.recorder import CallRecorder
 from console.core.store import Store
-
-Clock = Callable[[], datetime]
-"""Returns the current time as an aware datetime."""
 
 _AUDIT_CATEGORY: dict[Action, Category] = {"search": "search", "verify": "verification"}
 """What kind of patient data an action touches; a view after verification is demographics."""

@@ -167,4 +167,4 @@ async def test_selecting_another_held_call_moves_the_box(tmp_path: Path) -> None
         table.focus()
         await pilot.press("down" if first == "c1" else "up")
         await wait_for(pilot, lambda: screen.notes.call_id not in (first, None), 3, "box moved")
-        assert screen.notes.call_id == screen.selected_call().id  # type: ignore[union-attr]
+        assert screen.notes.call_id == screen.calls.selected_call().id  # type: ignore[union-attr]

@@ -2,7 +2,7 @@
 
 Controllers never import the agent screen or the App: the screen is a Textual
 :class:`~textual.screen.Screen` (queries, toasts, workers, timers) and
-:class:`AgentHost` names the few things of the agent screen's own that they use.
+:class:`AgentHost` names the two things of the agent screen's own that they use.
 Controllers that need each other get each other in their constructor; the
 screen mediates everything else through messages (``console/messages.py``).
 """
@@ -17,14 +17,11 @@ from textual.screen import Screen
 from console.core.calls import CallQueue, LiveCall
 from console.core.desk import Desk
 from console.services import Services
+from console.widgets.call_queue import CallQueueTable
 
 
 class AgentHost(Protocol):
     """The agent screen's own methods that controllers use."""
-
-    def selected_call(self) -> LiveCall | None:
-        """The call selected in the queue table."""
-        ...
 
     async def refresh_history(self) -> None:
         """Reload the recent-calls pane from the store."""
@@ -54,8 +51,10 @@ class Controller:
         self.host = context.host
         self.services = context.services
         self.desk = context.desk
+        self.queue: CallQueue = context.desk.queue
+        """The live calls (the desk's queue: one object for the console's life)."""
 
-    @property
-    def queue(self) -> CallQueue:
-        """The live calls."""
-        return self.desk.queue
+    def selected_call(self) -> LiveCall | None:
+        """The call selected in the queue table."""
+        selected = self.screen.query_one(CallQueueTable).selected_call_id()
+        return self.queue.get(selected) if selected else None

@@ -29,7 +29,7 @@ class CallActions(Controller):
     # ------------------------------------------------------------ which call
     def target_ringing(self) -> LiveCall | None:
         """The ringing call answer/decline act on."""
-        call = self.host.selected_call()
+        call = self.selected_call()
         if call is not None and call.ringing:
             return call
         ringing = self.queue.ringing()
@@ -40,7 +40,7 @@ class CallActions(Controller):
         active = self.queue.active()
         if active is not None:
             return active
-        selected = self.host.selected_call()
+        selected = self.selected_call()
         if selected is not None and selected.state == "active":
             return selected
         held = self.queue.held()
@@ -83,7 +83,7 @@ class CallActions(Controller):
         if active is not None and active.state == "active":
             self.host.send_command("hold", call=active.id)
             return
-        selected = self.host.selected_call()
+        selected = self.selected_call()
         held = selected if selected is not None and selected.local_hold else None
         held = held or (self.queue.held()[0] if self.queue.held() else None)
         if held is None:

@@ -59,7 +59,7 @@ class NotesFlow(Controller):
         held = [call for call in queue.held() if call.direction == "inbound"]
         if not held:
             return None
-        selected = self.host.selected_call()
+        selected = self.selected_call()
         return selected if selected is not None and selected in held else held[0]
 
     async def follow(self) -> None:

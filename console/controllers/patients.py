@@ -48,7 +48,7 @@ class PatientFlow(Controller):
     def focus_call(self) -> LiveCall | None:
         """The inbound call the patient pane is about: talking, else selected, else ringing."""
         queue = self.queue
-        for call in (queue.active(), self.host.selected_call(), *queue.ringing()):
+        for call in (queue.active(), self.selected_call(), *queue.ringing()):
             if call is not None and call.direction == "inbound":
                 return call
         return None

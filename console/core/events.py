@@ -31,11 +31,8 @@ class EngineEvent:
     """The protocol name (``call.incoming``…), for logs and the floor only."""
     time_text: str = ""
     """The engine's timestamp as sent (ISO 8601 ``…Z``), or ""."""
-
-    @property
-    def time(self) -> datetime | None:
-        """The engine's timestamp, parsed (None when absent or unreadable)."""
-        return parse_time(self.time_text)
+    time: datetime | None = None
+    """The engine's timestamp, parsed (None when absent or unreadable)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,11 +91,8 @@ class CallAppeared(EngineEvent):
     """A call rang in (``call.incoming``) or the agent dialled one (``call.outgoing``)."""
 
     call: LiveCall
-
-    @property
-    def outgoing(self) -> bool:
-        """True for a call the agent placed."""
-        return self.name == "call.outgoing"
+    outgoing: bool = False
+    """True for a call the agent placed."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -256,7 +250,7 @@ def _audio(fact: Mapping[str, Any]) -> AudioFact:
     )
 
 
-def _hello(raw: Mapping[str, Any], base: dict[str, str]) -> Hello:
+def _hello(raw: Mapping[str, Any], base: dict[str, Any]) -> Hello:
     status = _mapping(raw.get("status"))
     availability = _mapping(status.get("availability"))
     registration = _mapping(status.get("registration"))
@@ -279,7 +273,7 @@ def _hello(raw: Mapping[str, Any], base: dict[str, str]) -> Hello:
     )
 
 
-def _transfer(raw: Mapping[str, Any], base: dict[str, str]) -> CallTransferChanged:
+def _transfer(raw: Mapping[str, Any], base: dict[str, Any]) -> CallTransferChanged:
     linked = _call(raw["call"]) if "call" in raw else None
     return CallTransferChanged(
         **base,
@@ -293,7 +287,7 @@ def _transfer(raw: Mapping[str, Any], base: dict[str, str]) -> CallTransferChang
     )
 
 
-def _ended(raw: Mapping[str, Any], base: dict[str, str]) -> CallEnded:
+def _ended(raw: Mapping[str, Any], base: dict[str, Any]) -> CallEnded:
     call_id = _call_id(raw)
     record = raw.get("call")
     return CallEnded(
@@ -306,7 +300,7 @@ def _ended(raw: Mapping[str, Any], base: dict[str, str]) -> CallEnded:
     )
 
 
-def _turned_away(raw: Mapping[str, Any], base: dict[str, str]) -> CallTurnedAway:
+def _turned_away(raw: Mapping[str, Any], base: dict[str, Any]) -> CallTurnedAway:
     caller = _mapping(raw.get("caller"))
     return CallTurnedAway(
         **base,
@@ -319,7 +313,7 @@ def _turned_away(raw: Mapping[str, Any], base: dict[str, str]) -> CallTurnedAway
     )
 
 
-def _decode(name: str, raw: Mapping[str, Any], base: dict[str, str]) -> AnyEvent:
+def _decode(name: str, raw: Mapping[str, Any], base: dict[str, Any]) -> AnyEvent:
     """The typed event for ``raw`` (raises :class:`_MalformedError` or a type error)."""
     if name == "hello":
         return _hello(raw, base)
@@ -337,7 +331,8 @@ def _decode(name: str, raw: Mapping[str, Any], base: dict[str, str]) -> AnyEvent
     if name == "audio":
         return AudioChanged(**base, audio=_audio(raw))
     if name in ("call.incoming", "call.outgoing"):
-        return CallAppeared(**base, call=_call(raw.get("call")))
+        outgoing = name == "call.outgoing"
+        return CallAppeared(**base, call=_call(raw.get("call")), outgoing=outgoing)
     if name == "call.replaced":
         return CallReplaced(
             **base, call_id=_text(raw, "call_id"), new_call=_call(raw.get("new_call"))
@@ -368,8 +363,10 @@ def decode(raw: Mapping[str, Any]) -> AnyEvent:
     """The typed event for one protocol event object; never raises."""
     name = _text(raw, "event")
     time_value = raw.get("time")
-    base = {"name": name, "time_text": time_value if isinstance(time_value, str) else ""}
+    time_text = time_value if isinstance(time_value, str) else ""
+    time = parse_time(time_text)
+    base = {"name": name, "time_text": time_text, "time": time}
     try:
         return _decode(name, raw, base)
     except (_MalformedError, TypeError, ValueError) as exc:
-        return Ignored(**base, why=f"malformed: {exc}")
+        return Ignored(name=name, time_text=time_text, time=time, why=f"malformed: {exc}")

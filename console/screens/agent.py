@@ -26,7 +26,7 @@ from console.controllers.notes import NotesFlow
 from console.controllers.patients import PatientFlow
 from console.controllers.wrap_up import WrapUpFlow
 from console.core.agent_state import AgentState
-from console.core.calls import CallQueue, LiveCall
+from console.core.calls import CallQueue
 from console.core.desk import Desk
 from console.core.phone import PhoneError
 from console.dialogs.dtmf_pad import DtmfPad
@@ -187,7 +187,7 @@ class AgentScreen(Screen[None]):
                 active = pair[0]
             if active is None and self.queue.held():
                 # Nobody talking: show the held call the agent would take back.
-                selected = self.selected_call()
+                selected = self.calls.selected_call()
                 active = selected if selected and selected.local_hold else self.queue.held()[0]
             panel.call = active
             panel.consult = None
@@ -222,11 +222,6 @@ class AgentScreen(Screen[None]):
         """Show the latest finished calls from the store."""
         rows = await self.services.store.recent_calls(self.services.config.ui.history_size)
         self.query_one(CallHistory).show(rows)
-
-    def selected_call(self) -> LiveCall | None:
-        """The call selected in the queue table."""
-        selected = self.query_one(CallQueueTable).selected_call_id()
-        return self.queue.get(selected) if selected else None
 
     # ---------------------------------------------------------------- guidance
     @on(GuidancePane.RedFlags)
