@@ -89,32 +89,24 @@ async def test_open_callbacks_by_due_with_the_overdue_marked() -> None:
         assert "[b]Refill[/b] asap" in screen_text(app)
 
 
-async def test_enter_dials_the_highlighted_callback() -> None:
+@pytest.mark.parametrize(
+    ("keys", "expected"),
+    [
+        pytest.param(("down", "enter"), ("dial", "soon"), id="enter-dials-the-highlighted"),
+        pytest.param(("x",), ("done", "late"), id="x-hands-back-to-record-as-done"),
+        pytest.param(("escape",), None, id="escape-closes-without-a-choice"),
+    ],
+)
+async def test_keys_hand_back_the_choice(
+    keys: tuple[str, ...], expected: tuple[str, str] | None
+) -> None:
     app = CallbacksApp(CALLBACKS)
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.press("down", "enter")
+        await pilot.press(*keys)
         await wait_for(pilot, lambda: bool(app.returned), what="dismiss")
-    choice = app.returned[0]
-    assert choice is not None
-    assert (choice.action, choice.callback.id) == ("dial", "soon")
-
-
-async def test_x_hands_back_the_callback_to_record_as_done() -> None:
-    app = CallbacksApp(CALLBACKS)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.press("x")
-        await wait_for(pilot, lambda: bool(app.returned), what="dismiss")
-    choice = app.returned[0]
-    assert choice is not None
-    assert (choice.action, choice.callback.id) == ("done", "late")
-
-
-async def test_escape_closes_without_a_choice() -> None:
-    app = CallbacksApp(CALLBACKS)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.press("escape")
-        await wait_for(pilot, lambda: bool(app.returned), what="dismiss")
-    assert app.returned == [None]
+    [choice] = app.returned
+    got = None if choice is None else (choice.action, choice.callback.id)
+    assert got == expected
 
 
 async def test_nothing_due_says_so_and_keys_do_nothing_but_close() -> None:

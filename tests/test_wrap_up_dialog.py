@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from textual.app import App
+from textual.pilot import Pilot
 from textual.widgets import Input, Label, TextArea
 
 from console.core.scripts.forms import FollowUpTask, prefill
@@ -94,6 +95,13 @@ class WrapUpApp(App[int]):
     def dialog(self) -> WrapUpDialog:
         assert isinstance(self.screen, WrapUpDialog)
         return self.screen
+
+    async def run_out(self, pilot: Pilot[int], seconds: float) -> WrapUpResult | None:
+        """Move the clock ``seconds`` on, tick, and wait for what the dialog hands back."""
+        self.clock.now += timedelta(seconds=seconds)
+        self.dialog.tick()
+        await wait_for(pilot, lambda: bool(self.returned), what="expiry")
+        return self.returned[0]
 
 
 def message(app: WrapUpApp) -> str:
@@ -294,10 +302,7 @@ async def test_expiry_keeps_the_chosen_disposition() -> None:
     app = WrapUpApp(clock, mode="timed", seconds=30)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("b")
-        clock.now += timedelta(seconds=30)
-        app.dialog.tick()
-        await wait_for(pilot, lambda: bool(app.returned), what="expiry")
-    result = app.returned[0]
+        result = await app.run_out(pilot, 30)
     assert result is not None
     assert result.expired
     assert result.disposition == "appointment_booked"
@@ -325,10 +330,7 @@ async def test_one_extension_with_a_reason_and_no_second() -> None:
         clock.now += timedelta(seconds=179)
         app.dialog.tick()
         assert app.returned == []
-        clock.now += timedelta(seconds=1)
-        app.dialog.tick()
-        await wait_for(pilot, lambda: bool(app.returned), what="expiry")
-    result = app.returned[0]
+        result = await app.run_out(pilot, 1)
     assert result is not None
     assert result.expired
     assert result.extension_reason == "Complex referral"
