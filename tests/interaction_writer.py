@@ -44,8 +44,9 @@ def call_id(i: int) -> str:
     return f"call-{i}"
 
 
-async def add_call(store: Store, call: str) -> None:
-    """Store a call the way the recorder does (replays are no-ops)."""
+async def add_call(store: Store, call: str, *, ended: bool = True) -> None:
+    """Store a call the way the recorder does from engine events (replays are no-ops);
+    ``ended``: and its end."""
     await store.call_started(
         "agent-1",
         {
@@ -54,13 +55,14 @@ async def add_call(store: Store, call: str) -> None:
             "received_at": "2026-03-02T08:50:00.000Z",
         },
     )
-    await store.call_ended(
-        {"id": call},
-        reason="hangup",
-        ended_by="remote",
-        sip_status=None,
-        ended_at="2026-03-02T08:58:00.000Z",
-    )
+    if ended:
+        await store.call_ended(
+            {"id": call},
+            reason="hangup",
+            ended_by="remote",
+            sip_status=None,
+            ended_at="2026-03-02T08:58:00.000Z",
+        )
 
 
 async def write_drafts(path: Path, call: str) -> None:

@@ -268,23 +268,19 @@ def test_an_agent_cannot_write_rows_as_another_agent(hub: Hub) -> None:
     # Agents write only through careline.ingest (tests/test_hub_trust.py).
     alice = hub.add_agent("alice")
     hub.add_agent("bob")
-    with (
-        psycopg.connect(alice) as conn,
-        pytest.raises(psycopg.errors.InsufficientPrivilege, match="permission denied"),
-    ):
-        conn.execute(
-            "INSERT INTO careline.records (source, source_seq, kind, entity_id, agent_id, "
-            "payload, created_at) VALUES (gen_random_uuid(), 1, 'callback', 'cb', 'bob', "
-            "'{}', now())"
-        )
-    with (
-        psycopg.connect(alice) as conn,
-        pytest.raises(psycopg.errors.InsufficientPrivilege, match="permission denied"),
-    ):
-        conn.execute(
-            "INSERT INTO careline.floor_events (agent_id, kind, payload, at, source, source_seq) "
-            "VALUES ('bob', 'agent_state', '{}', now(), gen_random_uuid(), 1)"
-        )
+    as_bob = (
+        "INSERT INTO careline.records (source, source_seq, kind, entity_id, agent_id, "
+        "payload, created_at) VALUES (gen_random_uuid(), 1, 'callback', 'cb', 'bob', "
+        "'{}', now())",
+        "INSERT INTO careline.floor_events (agent_id, kind, payload, at, source, source_seq) "
+        "VALUES ('bob', 'agent_state', '{}', now(), gen_random_uuid(), 1)",
+    )
+    for insert in as_bob:
+        with (
+            psycopg.connect(alice) as conn,
+            pytest.raises(psycopg.errors.InsufficientPrivilege, match="permission denied"),
+        ):
+            conn.execute(insert)
     assert scalar(hub.owner_dsn, "SELECT count(*) FROM careline.records") == 0
 
 

@@ -19,6 +19,7 @@ from console.core.interactions import (
     urgency_rank,
 )
 from console.core.store import Store
+from tests.interaction_writer import add_call
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -48,26 +49,6 @@ def clock() -> Clock:
 @pytest.fixture
 def interactions(store: Store, clock: Clock) -> InteractionStore:
     return InteractionStore(store, clock)
-
-
-async def add_call(store: Store, call_id: str, *, ended: bool = True) -> None:
-    """A call as the recorder stores it from engine events."""
-    await store.call_started(
-        "agent-1",
-        {
-            "id": call_id,
-            "caller": {"display_name": "Caller", "number": "+15550100", "uri": "sip:x@h"},
-            "received_at": "2026-03-02T08:50:00.000Z",
-        },
-    )
-    if ended:
-        await store.call_ended(
-            {"id": call_id},
-            reason="hangup",
-            ended_by="remote",
-            sip_status=None,
-            ended_at="2026-03-02T08:58:00.000Z",
-        )
 
 
 def interaction(call_id: str | None = "call-1", **changes: Any) -> Interaction:

@@ -11,6 +11,8 @@ import json
 import os
 import sys
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -143,6 +145,17 @@ async def settle(pilot: Pilot[int], seq: int) -> None:
     await pilot.pause(0.4)
 
 
+@asynccontextmanager
+async def wallboard(
+    hub: Hub, seq: int, size: tuple[int, int]
+) -> AsyncIterator[tuple[SupervisorApp, Pilot[int]]]:
+    """The wallboard over ``hub`` running at ``size``, once it has read up to ``seq``."""
+    app = make(hub)
+    async with app.run_test(size=size) as pilot:
+        await settle(pilot, seq)
+        yield app, pilot
+
+
 def cells(app: SupervisorApp, table_id: str) -> list[list[str]]:
     table = app.query_one(table_id, LiveTable)
     return [[cell.plain for cell in table.get_row(row.key)] for row in table.ordered_rows]
@@ -150,9 +163,7 @@ def cells(app: SupervisorApp, table_id: str) -> list[list[str]]:
 
 async def test_wallboard_updates_rows_in_place_filters_and_sorts(hub: Hub) -> None:
     last = await floor(hub)
-    app = make(hub)
-    async with app.run_test(size=(160, 48)) as pilot:
-        await settle(pilot, last)
+    async with wallboard(hub, last, (160, 48)) as (app, pilot):
         assert cells(app, "#queues") == [
             ["billing", "2", "0:50", "0", "0", "1", "–", "–", "–", "–"],
             ["nurse-line", "0", "–", "2", "1", "0", "50%", "33%", "5:20", "–"],
@@ -210,9 +221,7 @@ async def test_team_filter_appears_when_agents_report_a_team(hub: Hub) -> None:
     await agents.state("a1", "Ann Lee", "available", 30, team="east")
     await agents.state("a2", "Bo Chen", "available", 30, team="west")
     await agents.state("a3", "Cy Diaz", "available", 30)
-    app = make(hub)
-    async with app.run_test(size=(120, 30)) as pilot:
-        await settle(pilot, agents.last_seq)
+    async with wallboard(hub, agents.last_seq, (120, 30)) as (app, pilot):
         assert app.check_action("cycle_team", ()) is True
         await pilot.press("t")
         await pilot.pause(0.1)
@@ -287,9 +296,7 @@ def test_supervise_with_a_wrong_password_says_so_and_exits_2(hub: Hub) -> None:
 
 async def test_call_time_and_waiting_now_start_at_the_answer(hub: Hub) -> None:
     last = await floor(hub)
-    app = make(hub)
-    async with app.run_test(size=(160, 48)) as pilot:
-        await settle(pilot, last)
+    async with wallboard(hub, last, (160, 48)) as (app, pilot):
         assert str(app.query_one("#spark").render()).endswith("now 2")
         agents = Agents(hub)
         # Di picks up (her console says "on call", not yet answered) ...
@@ -329,9 +336,7 @@ async def test_a_busy_floor_shows_most_agents_on_a_small_terminal(
     hub: Hub, size: tuple[int, int], fit: int
 ) -> None:
     last = await busy_floor(hub)
-    app = make(hub)
-    async with app.run_test(size=size) as pilot:
-        await settle(pilot, last)
+    async with wallboard(hub, last, size) as (app, pilot):
         assert len(app.floor.alerts(NOW)) == 6
         assert visible_agents(app) >= fit
         await pilot.press("q")
@@ -339,9 +344,7 @@ async def test_a_busy_floor_shows_most_agents_on_a_small_terminal(
 
 async def test_a_small_terminal_shows_a_few_alerts_and_a_shows_all(hub: Hub) -> None:
     last = await busy_floor(hub)
-    app = make(hub)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot, last)
+    async with wallboard(hub, last, (80, 24)) as (app, pilot):
         lines = str(app.query_one("#alert-lines").render()).splitlines()
         assert lines == [
             "Agent 00: no update for 5:00",
@@ -368,9 +371,7 @@ async def test_a_small_terminal_shows_a_few_alerts_and_a_shows_all(hub: Hub) -> 
 
 async def test_calls_turned_away_show_per_queue_with_the_commonest_reason(hub: Hub) -> None:
     last = await floor(hub)
-    app = make(hub)
-    async with app.run_test(size=(160, 48)) as pilot:
-        await settle(pilot, last)
+    async with wallboard(hub, last, (160, 48)) as (app, pilot):
         assert [row[5] for row in cells(app, "#queues")] == ["1", "0"]
         agents = Agents(hub)
         for n, reason in enumerate(("agent not_ready", "queue_full", "agent not_ready")):
