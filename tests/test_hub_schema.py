@@ -29,7 +29,7 @@ def iso(moment: datetime) -> str:
 
 
 def interaction_payload(agent: str, patient: str = "patient-7", **changes: Any) -> dict[str, Any]:
-    """What the console's outbox carries for an interaction (console/core/interactions.py)."""
+    """What the console's outbox carries for an interaction (console.core.interactions)."""
     payload: dict[str, Any] = {
         "schema": 1,
         "id": str(uuid.uuid4()),
