@@ -90,7 +90,7 @@ def one_call(
     session.keys("h")
     _, bye = wait_request(caller, "BYE")
     respond_ok(caller, bye, with_sdp=False)
-    session.wait_for("agent hung up", 10)
+    session.wait_for("calls 0/", 10)  # the status bar: the call is gone (any terminal size)
     time.sleep(0.5)
     return answer_ms, hold_ms
 

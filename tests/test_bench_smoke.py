@@ -1,4 +1,5 @@
-"""The phone-library and records benchmarks still run (tiny sizes: figures not checked here).
+"""The phone-library, records, key and call-path benchmarks still run (tiny sizes: figures
+not checked here).
 
 A benchmark nobody runs rots; these run in the suite on every change. The build
 benchmark (``bench.library_build``) compiles pjproject for minutes and is left to
@@ -22,8 +23,9 @@ from tests.support import ROOT
         ["bench.invite_burst", "--runs", "1", "--calls", "20", "--rate", "40", "--ring-ms", "100"],
         ["bench.call_resources", "--runs", "1", "--calls", "1", "--window", "0.5"],
         ["bench.records_campaign", "--runs", "1", "--no-fault-runs", "1", "--seed", "3"],
+        ["bench.key_latency", "--runs", "1"],
     ],
-    ids=["burst answered", "burst ringing", "calls per engine", "records campaign"],
+    ids=["burst answered", "burst ringing", "calls per engine", "records campaign", "keys"],
 )
 def test_the_benchmark_runs_and_reports_ratios(argv: list[str]) -> None:
     done = subprocess.run(
@@ -42,3 +44,20 @@ def test_the_benchmark_runs_and_reports_ratios(argv: list[str]) -> None:
         assert "ghosts: median 0.0" in done.stdout, done.stdout
     if argv[0] == "bench.records_campaign":  # a kill or a full disk loses nothing
         assert "lost 0, duplicated 0, left open 0" in done.stdout, done.stdout
+
+
+def test_the_incoming_call_path_is_traced_and_never_enters_the_app() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.incoming_path", "--runs", "1", "--show"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "module hops, call.incoming → ringing row painted: median" in done.stdout
+    # The path goes from the desk to the call queue table, and never up to the App.
+    assert "core.desk" in done.stdout
+    assert "widgets.call_queue" in done.stdout
+    assert "the App 0 times" in done.stdout, done.stdout
