@@ -29,10 +29,10 @@ class PhoneStatusChanged(Message):
         self.status = status
 
 
-class SignedIn(Message):
+class SignedIn(Message, bubble=False):
     """The agent is signed in: once per console start (``careline run`` or
     ``attach``), after the sign-in screen or at once when there is none
-    (``session.sign_in``). Posted to the agent screen."""
+    (``session.sign_in``). Posted to the agent screen (and for it alone)."""
 
     def __init__(self, agent_id: str) -> None:
         super().__init__()
@@ -40,7 +40,7 @@ class SignedIn(Message):
         """``agent.id`` of the agent who signed in."""
 
 
-class Unlocked(Message):
+class Unlocked(Message, bubble=False):
     """The agent unlocked the screen (wrap-ups held back while locked may open)."""
 
 

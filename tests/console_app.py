@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import re
+from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree
 
+from rich.cells import cell_len
 from textual.app import App
 from textual.pilot import Pilot
 
@@ -81,13 +85,43 @@ def talking(app: CarelineApp) -> bool:
     return call is not None and call.state == "active"
 
 
+SVG_CELL_WIDTH = 12.2
+"""Pixels per terminal cell in Textual's SVG screenshot (Rich's export_svg: 20 px × 0.61)."""
+
+
 def screen_text(app: App[Any]) -> str:
     """Everything the app has on screen (top screen, modals included), as plain text.
 
-    The one place the tests read Textual's compositor (there is no public API for
-    the rendered text); every test that reads the screen comes through here.
+    Read from Textual's public screenshot (``App.export_screenshot``, SVG): each
+    run of text is placed at its cell on its line; cells drawn only as a
+    background are spaces. Every test that reads the screen comes through here.
     """
-    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+    root = ElementTree.fromstring(app.export_screenshot())
+    lines: dict[int, list[tuple[int, str]]] = defaultdict(list)
+    for element in root.iter("{http://www.w3.org/2000/svg}text"):
+        line = re.search(r"-line-(\d+)\)", element.get("clip-path", ""))
+        if line is not None:
+            cell = round(float(element.get("x", "0")) / SVG_CELL_WIDTH)
+            text = (element.text or "").replace("\xa0", " ").rstrip("\n")
+            lines[int(line.group(1))].append((cell, text))
+    rows = []
+    for _, runs in sorted(lines.items()):
+        row, width = "", 0
+        for cell, text in sorted(runs, key=lambda run: run[0]):
+            row += " " * max(0, cell - width) + text
+            width = max(width, cell) + cell_len(text)
+        rows.append(row)
+    return "\n".join(rows)
+
+
+def toasts(app: App[Any]) -> list[str]:
+    """The text (title, then message) of every toast on the screen now."""
+    return [str(toast.render()) for toast in app.screen.query("Toast")]
+
+
+def shows_toast(app: App[Any], text: str) -> bool:
+    """Whether a toast on the screen now says ``text``."""
+    return any(text in toast for toast in toasts(app))
 
 
 async def scripted_call(

@@ -41,6 +41,20 @@ def free_udp_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def wait_udp_bound(port: int, seconds: float = 30.0) -> None:
+    """Return once something listens on UDP ``port`` of 127.0.0.1 (binding it fails)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"nothing listens on UDP port {port} after {seconds:.0f} s")
+        time.sleep(0.05)
+
+
 def free_udp_tcp_port() -> int:
     """A port on 127.0.0.1 that is free for both UDP and TCP right now."""
     for _ in range(200):

@@ -6,14 +6,12 @@ import os
 import signal
 import sqlite3
 import sys
-import time
 from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 import pytest
-from textual._context import active_message_pump
 from textual.message import Message
 from textual.pilot import Pilot
 from textual.widgets import Input
@@ -37,7 +35,7 @@ from console.messages import PhoneEvent, SignedIn
 from console.screens.lock import LockScreen
 from console.screens.sign_in import SignInScreen, calls_text
 from tests.console_app import screen_text, wait_for
-from tests.support import Sipp, free_udp_port
+from tests.support import Sipp, free_udp_port, wait_udp_bound
 from tests.test_audit import tamper
 from tests.test_demo_tmux import processes_mentioning
 from tests.test_lock import PIN, SSH, audit_rows, make, pin_file
@@ -52,14 +50,20 @@ SECRETS = ("Maria", "Lopez", "2025550142", "+1")
 """What the ringing call of STATES["ringing"] would put on screen."""
 
 
-def signed_in_hook(app: CarelineApp, reached: list[str]) -> Callable[[Message], None]:
-    """A message hook that notes every SignedIn handled by the agent screen."""
+def signed_in_hook(reached: list[str]) -> Callable[[Message], None]:
+    """A message hook that notes every SignedIn (it goes to the agent screen only and
+    does not bubble); once one is noted, the agent screen must have taken it."""
 
     def hook(message: Message) -> None:
-        if isinstance(message, SignedIn) and active_message_pump.get() is app.agent_screen:
+        if isinstance(message, SignedIn):
             reached.append(message.agent_id)
 
     return hook
+
+
+def agent_screen_signed_in(app: CarelineApp, reached: list[str]) -> bool:
+    """SignedIn was sent once and the agent screen acted on it."""
+    return reached == ["agent"] and app.agent_screen.audio.signed_in
 
 
 async def sign_in_rows(path: Path) -> list[tuple[str, str, str, str]]:
@@ -128,7 +132,7 @@ async def test_nothing_of_a_ringing_call_shows_before_sign_in(
     monkeypatch.setenv("SSH_CONNECTION", SSH)
     app = make(tmp_path, pin=pin_file(tmp_path), sign_in="auto")
     reached: list[str] = []
-    hook = signed_in_hook(app, reached)
+    hook = signed_in_hook(reached)
     async with app.run_test(size=(120, 36), message_hook=hook, notifications=True) as pilot:
         assert isinstance(app.screen, SignInScreen)
         assert app.screen.query_one("#agent-id", Input).value == "agent"  # agent.id
@@ -148,7 +152,9 @@ async def test_nothing_of_a_ringing_call_shows_before_sign_in(
         await wait_for(pilot, lambda: app.screen is app.agent_screen, what="signed in")
         assert "Maria Lopez" in screen_text(app)  # the call rang on meanwhile
         assert len(app.agent_screen.queue) == 1
-        await wait_for(pilot, lambda: reached == ["agent"], what="SignedIn at the agent screen")
+        await wait_for(
+            pilot, lambda: agent_screen_signed_in(app, reached), what="SignedIn at the screen"
+        )
         await pilot.pause(0.3)
         assert reached == ["agent"]  # once
     assert await sign_in_rows(tmp_path / "store.sqlite3") == [
@@ -327,9 +333,9 @@ async def test_without_sign_in_the_console_starts_at_once(
 ) -> None:
     app = make(tmp_path, pin=pin_file(tmp_path) if with_pin else None, sign_in=sign_in)
     reached: list[str] = []
-    async with app.run_test(size=(120, 36), message_hook=signed_in_hook(app, reached)) as pilot:
+    async with app.run_test(size=(120, 36), message_hook=signed_in_hook(reached)) as pilot:
         assert app.screen is app.agent_screen
-        await wait_for(pilot, lambda: reached == ["agent"], what="SignedIn")
+        await wait_for(pilot, lambda: agent_screen_signed_in(app, reached), what="SignedIn")
         await pilot.pause(0.3)
         assert reached == ["agent"]
     assert await sign_in_rows(tmp_path / "store.sqlite3") == []
@@ -420,11 +426,9 @@ def test_sign_in_in_a_real_terminal_while_a_call_rings(tmp_path: Path, isolated_
         stop.callback(term.kill)
         screen = term.wait_for("careline — sign in", 30)
         assert "Call queue" not in screen
-        socket_path = isolated_home / "run" / "careline" / "engine.sock"
-        deadline = time.monotonic() + 30
-        while not socket_path.exists():  # the engine listens for SIP once its socket is up
-            assert time.monotonic() < deadline, term.screen()
-            time.sleep(0.1)
+        # The engine's socket comes up before its SIP port: an INVITE sent in
+        # between is refused (ICMP) and SIPp gives up, so wait for the port itself.
+        wait_udp_bound(port)
         sipp = Sipp(tmp_path, "uac_agent_hangs_up.xml", port)
         stop.callback(sipp.stop)
         screen = term.wait_for("1 call ringing", 15)
