@@ -186,19 +186,26 @@ class AppliesTo(FrozenModel):
     """Dialled numbers (E.164 or extension) the call came in on."""
 
 
-class Script(FrozenModel):
+class _LibraryDocument(FrozenModel):
+    """What a script and a form both start with: kind, id, title, version, description."""
+
+    kind: str
+    """Document kind: ``script`` or ``form`` (each narrows it to its own)."""
+    id: DocumentId
+    """Unique in the library among documents of its kind, e.g. ``appointment-scheduling``."""
+    title: Line
+    """Name the agent picks a script by; heading of a form's wrap-up screen."""
+    version: Annotated[int, Field(ge=1)]
+    """Raise it when the wording changes; recorded with every answer and wrap-up."""
+    description: Annotated[str, Field(max_length=1000)] = ""
+    """What the document is for."""
+
+
+class Script(_LibraryDocument):
     """A call script: metadata, steps and red-flag rules."""
 
     kind: Literal["script"]
     """Document kind: ``script``."""
-    id: DocumentId
-    """Script id, unique in the library, e.g. ``appointment-scheduling``."""
-    title: Line
-    """Name the agent picks it by."""
-    version: Annotated[int, Field(ge=1)]
-    """Raise it when the wording changes; recorded with every answer."""
-    description: Annotated[str, Field(max_length=1000)] = ""
-    """What the script is for."""
     applies_to: AppliesTo = AppliesTo()
     """Queues and DIDs it is chosen for automatically."""
     languages: Annotated[
@@ -310,19 +317,11 @@ class FeedbackConsentSpec(FrozenModel):
     """Id of the script step whose yes/no answer pre-fills it."""
 
 
-class Form(FrozenModel):
+class Form(_LibraryDocument):
     """A wrap-up form filled in after the call."""
 
     kind: Literal["form"]
     """Document kind: ``form``."""
-    id: DocumentId
-    """Form id, unique in the library."""
-    title: Line
-    """Heading of the wrap-up screen."""
-    version: Annotated[int, Field(ge=1)]
-    """Raise it when the form changes; recorded with the wrap-up."""
-    description: Annotated[str, Field(max_length=1000)] = ""
-    """What the form is for."""
     scripts: list[DocumentId] = []
     """Scripts this form follows; empty with ``default: true``: every other script."""
     default: bool = False
