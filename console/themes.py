@@ -4,49 +4,52 @@ from __future__ import annotations
 
 from textual.theme import Theme
 
+Signals = tuple[str, str, str, str, str, str]
+"""primary, secondary, accent, warning, error, success."""
+Ground = tuple[str | None, str, str, str]
+"""foreground (None: Textual's default for a dark theme), background, surface, panel."""
+
+
+def _dark_theme(name: str, signals: Signals, ground: Ground) -> Theme:
+    """A dark theme from its signal colours and its ground colours."""
+    primary, secondary, accent, warning, error, success = signals
+    foreground, background, surface, panel = ground
+    return Theme(
+        name=name,
+        primary=primary,
+        secondary=secondary,
+        accent=accent,
+        warning=warning,
+        error=error,
+        success=success,
+        foreground=foreground,
+        background=background,
+        surface=surface,
+        panel=panel,
+        dark=True,
+    )
+
+
 THEMES: dict[str, Theme] = {
-    "careline": Theme(
-        name="careline",
-        primary="#1F6FB2",
-        secondary="#3A8FB7",
-        accent="#FFB000",
-        warning="#E8A33D",
-        error="#D64545",
-        success="#3FA66B",
-        background="#10161D",
-        surface="#18212B",
-        panel="#22303C",
-        dark=True,
-    ),
-    # For low vision and glare: pure black and white with saturated signals.
-    "high-contrast": Theme(
-        name="high-contrast",
-        primary="#0050FF",
-        secondary="#00C8FF",
-        accent="#FFFF00",
-        warning="#FFB000",
-        error="#FF2020",
-        success="#00FF60",
-        foreground="#FFFFFF",
-        background="#000000",
-        surface="#000000",
-        panel="#303030",
-        dark=True,
-    ),
-    # For terminals without colour (or agents who cannot tell colours apart):
-    # state is carried by text, reverse video and bold, never by hue alone.
-    "monochrome": Theme(
-        name="monochrome",
-        primary="#5A5A5A",
-        secondary="#7A7A7A",
-        accent="#DADADA",
-        warning="#9A9A9A",
-        error="#BEBEBE",
-        success="#E0E0E0",
-        foreground="#F0F0F0",
-        background="#000000",
-        surface="#101010",
-        panel="#2A2A2A",
-        dark=True,
-    ),
+    theme.name: theme
+    for theme in (
+        _dark_theme(
+            "careline",
+            ("#1F6FB2", "#3A8FB7", "#FFB000", "#E8A33D", "#D64545", "#3FA66B"),
+            (None, "#10161D", "#18212B", "#22303C"),
+        ),
+        # For low vision and glare: pure black and white with saturated signals.
+        _dark_theme(
+            "high-contrast",
+            ("#0050FF", "#00C8FF", "#FFFF00", "#FFB000", "#FF2020", "#00FF60"),
+            ("#FFFFFF", "#000000", "#000000", "#303030"),
+        ),
+        # For terminals without colour (or agents who cannot tell colours apart):
+        # state is carried by text, reverse video and bold, never by hue alone.
+        _dark_theme(
+            "monochrome",
+            ("#5A5A5A", "#7A7A7A", "#DADADA", "#9A9A9A", "#BEBEBE", "#E0E0E0"),
+            ("#F0F0F0", "#000000", "#101010", "#2A2A2A"),
+        ),
+    )
 }
