@@ -23,19 +23,9 @@ from console.controllers.notes import SAVE_DELAY
 from console.core.phone import PhoneStatus
 from console.messages import PhoneEvent, PhoneStatusChanged
 from tests.console_app import wait_for
-from tests.test_snapshots import call, hello, make
+from tests.engine_events import JAMES, MARIA, call, event, hello, incoming, make
 
 pytestmark = pytest.mark.usefixtures("utc_local_time")
-
-MARIA = ("c1", "Maria Lopez", "+12025550142")
-JAMES = ("c2", "James Okafor", "+12025550117")
-
-
-def event(name: str, call_id: str, **fields: Any) -> dict[str, Any]:
-    """One engine event about ``call_id``."""
-    return {"type": "event", "event": name, "call_id": call_id, "time": "2026-11-26T10:00:05Z"} | (
-        fields
-    )
 
 
 async def start(pilot: Pilot[int], calls: list[dict[str, Any]]) -> TextArea:
@@ -136,9 +126,7 @@ async def test_the_next_caller_rings_on_an_empty_box(tmp_path: Path) -> None:
         screen.post_message(
             PhoneEvent(event("call.ended", "c1", reason="completed", ended_by="caller"))
         )
-        screen.post_message(
-            PhoneEvent({"type": "event", "event": "call.incoming", "call": call(*JAMES)})
-        )
+        screen.post_message(PhoneEvent(incoming(call(*JAMES))))
         await wait_for(pilot, lambda: len(screen.queue.ringing()) == 1, 3, "James ringing")
         await pilot.pause(0.2)
         assert box.text == ""

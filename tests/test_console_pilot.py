@@ -19,6 +19,7 @@ from console.widgets.call_queue import CallQueueTable
 from console.widgets.history import CallHistory
 from console.widgets.status_bar import StatusBar
 from tests.console_app import SIZE, make_app, screen_text, sip_port, talking, wait_for
+from tests.engine_events import call, incoming
 from tests.support import Sipp
 
 
@@ -129,28 +130,8 @@ async def test_escape_sequences_in_caller_text_never_reach_the_terminal(
     console: tuple[CarelineApp, Pilot[int]],
 ) -> None:
     app, pilot = console
-    event = {
-        "type": "event",
-        "event": "call.incoming",
-        "seq": 1,
-        "time": "2026-01-01T00:00:00.000Z",
-        "call": {
-            "id": "fake-1",
-            "direction": "inbound",
-            "state": "ringing",
-            "caller": {
-                "display_name": "\x1b]0;pwned\x07\x1b[2J\x1b[31mEve\r\nLine2",
-                "number": "\x1b[5m555",
-                "uri": "sip:x@y",
-            },
-            "called_uri": "sip:queue@127.0.0.1",
-            "received_at": "2026-01-01T00:00:00.000Z",
-            "answered_at": None,
-            "ended_at": None,
-            "timeline": [],
-        },
-    }
-    app.agent_screen.post_message(PhoneEvent(event))
+    hostile = call("fake-1", "\x1b]0;pwned\x07\x1b[2J\x1b[31mEve\r\nLine2", "\x1b[5m555")
+    app.agent_screen.post_message(PhoneEvent(incoming(hostile)))
     await wait_for(
         pilot, lambda: app.agent_screen.query_one(CallQueueTable).row_count == 1, what="row"
     )

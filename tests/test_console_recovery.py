@@ -19,8 +19,7 @@ from console.core.phone import PhoneStatus
 from console.dialogs.wrap_up import WrapUpDialog
 from console.messages import PhoneEvent, PhoneStatusChanged
 from tests.console_app import screen_text, wait_for
-from tests.test_console_notes import MARIA, event
-from tests.test_snapshots import NOW, call, hello
+from tests.engine_events import MARIA, NOW, call, event, hello, incoming
 from tests.tiny_disk import TinyDisk
 
 pytestmark = pytest.mark.usefixtures("utc_local_time")
@@ -48,9 +47,7 @@ async def test_a_call_ended_while_the_disk_is_full_is_not_lost_again_at_hello(
         screen = app.agent_screen
         screen.post_message(PhoneStatusChanged(ONLINE))
         screen.post_message(PhoneEvent(hello([])))
-        screen.post_message(
-            PhoneEvent({"type": "event", "event": "call.incoming", "call": call(*MARIA)})
-        )
+        screen.post_message(PhoneEvent(incoming(call(*MARIA))))
         screen.post_message(PhoneEvent(event("call.state", "c1", state="active")))
         await wait_for(pilot, lambda: screen.queue.active() is not None, 3, "talking")
         await pilot.pause(0.3)

@@ -18,6 +18,7 @@ from console.widgets.history import CallHistory
 from console.widgets.status_bar import StatusBar
 from tests.baresip import Baresip
 from tests.console_app import make_app, screen_text, sip_port, talking, wait_for
+from tests.engine_events import call, incoming
 from tests.support import Sipp
 
 DIRECTORY = """
@@ -229,28 +230,8 @@ async def test_ringing_toast_shows_hostile_caller_text_literally(tmp_path: Path)
     app = make_app(tmp_path)
     async with app.run_test(size=(120, 36), notifications=True) as pilot:
         await wait_for(pilot, lambda: app.phone.status.online, 20)
-        event = {
-            "type": "event",
-            "event": "call.incoming",
-            "seq": 1,
-            "time": "2026-01-01T00:00:00.000Z",
-            "call": {
-                "id": "fake-1",
-                "direction": "inbound",
-                "state": "ringing",
-                "caller": {
-                    "display_name": "[bold red]Dr Evil[/] \x1b[2J\u202e",
-                    "number": "+1555",
-                    "uri": "sip:x@y",
-                },
-                "called_uri": "sip:queue@127.0.0.1",
-                "received_at": "2026-01-01T00:00:00.000Z",
-                "answered_at": None,
-                "ended_at": None,
-                "timeline": [],
-            },
-        }
-        app.agent_screen.post_message(PhoneEvent(event))
+        hostile = call("fake-1", "[bold red]Dr Evil[/] \x1b[2J\u202e", "+1555")
+        app.agent_screen.post_message(PhoneEvent(incoming(hostile)))
         await wait_for(pilot, lambda: "Incoming call" in screen_text(app), what="toast")
         text = screen_text(app)
         assert "Ringing: [bold red]Dr Evil[/]" in text

@@ -9,22 +9,16 @@ import pytest
 from console.core.desk import (
     CallGone,
     CallOver,
-    CloseLeftOpen,
+    CallWork,
     Desk,
     Effect,
-    EngineHello,
-    FloorAgent,
     FloorCall,
-    FollowNotes,
-    LookUpPatient,
+    ForCall,
     NotesMoved,
     Notice,
     PhoneLost,
     Record,
-    Repaint,
-    Ring,
-    SaveNotes,
-    StartGuidance,
+    Step,
     TurnedAway,
 )
 from console.core.events import (
@@ -56,8 +50,16 @@ def event(name: str, **fields: Any) -> dict[str, Any]:
     return {"type": "event", "event": name, "seq": 1, "time": T0, **fields}
 
 
-def kinds(effects: list[Effect]) -> list[type]:
-    return [type(effect) for effect in effects]
+def kinds(effects: list[Effect]) -> list[object]:
+    """Each effect as what it is: its step or call work, else its type."""
+    return [
+        effect
+        if isinstance(effect, Step)
+        else effect.work
+        if isinstance(effect, ForCall)
+        else type(effect)
+        for effect in effects
+    ]
 
 
 def feed(desk: Desk, *raws: dict[str, Any]) -> list[Effect]:
@@ -71,12 +73,12 @@ def test_a_ringing_call_is_looked_up_rings_paints_then_is_told_to_the_floor_and_
     desk = Desk()
     effects = feed(desk, event("call.incoming", call=call()))
     assert kinds(effects) == [
-        LookUpPatient,
-        Ring,
-        Repaint,
-        FollowNotes,
+        CallWork.LOOK_UP_PATIENT,
+        CallWork.RING,
+        Step.REPAINT,
+        Step.FOLLOW_NOTES,
         FloorCall,
-        FloorAgent,
+        Step.FLOOR_AGENT,
         Record,
     ]
     offered = effects[4]
@@ -92,7 +94,7 @@ def test_answering_starts_the_script_and_tells_the_floor() -> None:
         event("call.incoming", call=call()),
         event("call.state", call_id="c1", state="active"),
     )
-    assert StartGuidance in kinds(effects)
+    assert CallWork.START_GUIDANCE in kinds(effects)
     assert [e.kind for e in effects if isinstance(e, FloorCall)] == ["answered"]
     active = desk.queue.active()
     assert active is not None
@@ -108,8 +110,8 @@ def test_an_answered_inbound_call_that_ends_owes_a_wrap_up_after_its_notes_are_s
         event("call.ended", call_id="c1", reason="completed", ended_by="caller"),
     )
     order = kinds(effects)
-    assert order.index(CallGone) < order.index(Repaint) < order.index(FollowNotes)
-    assert order.index(FollowNotes) < order.index(CallOver) < order.index(Record)
+    assert order.index(CallGone) < order.index(Step.REPAINT) < order.index(Step.FOLLOW_NOTES)
+    assert order.index(Step.FOLLOW_NOTES) < order.index(CallOver) < order.index(Record)
     over = next(e for e in effects if isinstance(e, CallOver))
     assert over.wrap_up
     assert over.call is not None
@@ -136,8 +138,8 @@ def test_a_dialled_call_takes_its_directory_name_and_never_rings() -> None:
         desk,
         event("call.outgoing", call=call("o1", "outbound", caller={"number": "+441632960001"})),
     )
-    assert Ring not in kinds(effects)
-    assert LookUpPatient not in kinds(effects)
+    assert CallWork.RING not in kinds(effects)
+    assert CallWork.LOOK_UP_PATIENT not in kinds(effects)
     dialled = desk.queue.get("o1")
     assert dialled is not None
     assert dialled.caller_name == "Pharmacy"
@@ -162,9 +164,9 @@ def test_hello_rebuilds_the_queue_looks_up_inbound_calls_and_closes_what_was_lef
     status = {"calls": [call("c1"), call("o1", "outbound")], "availability": {"state": "not_ready"}}
     effects = feed(desk, event("hello", status=status))
     assert [c.id for c in desk.queue.calls()] == ["c1", "o1"]
-    assert [e.call.id for e in effects if isinstance(e, LookUpPatient)] == ["c1"]
-    assert kinds(effects)[0] is EngineHello
-    assert kinds(effects)[-1] is CloseLeftOpen
+    assert [e.call.id for e in effects if isinstance(e, ForCall)] == ["c1"]
+    assert kinds(effects)[0] is Step.ENGINE_HELLO
+    assert kinds(effects)[-1] is Step.CLOSE_LEFT_OPEN
     assert desk.agent.availability == "not_ready"
     assert desk.agent.live_calls == 2
 
@@ -177,7 +179,7 @@ def test_a_replaced_call_keeps_its_notes_under_the_new_id() -> None:
         event("call.replaced", call_id="c1", new_call=call("c2", state="active")),
     )
     assert NotesMoved("c1", "c2") in effects
-    assert kinds(effects)[-1] is SaveNotes
+    assert kinds(effects)[-1] is Step.SAVE_NOTES
     assert [c.id for c in desk.queue.calls()] == ["c2"]
 
 
@@ -192,7 +194,7 @@ def test_losing_the_phone_saves_notes_before_closing_the_lost_calls() -> None:
     desk = Desk()
     feed(desk, event("call.incoming", call=call()))
     effects = desk.phone_status(False, "engine exited")
-    assert kinds(effects) == [FollowNotes, PhoneLost, Repaint, FloorAgent]
+    assert kinds(effects) == [Step.FOLLOW_NOTES, PhoneLost, Step.REPAINT, Step.FLOOR_AGENT]
     lost = effects[1]
     assert isinstance(lost, PhoneLost)
     assert [c.id for c in lost.calls] == ["c1"]
@@ -203,7 +205,7 @@ def test_losing_the_phone_saves_notes_before_closing_the_lost_calls() -> None:
 def test_events_about_unknown_calls_change_nothing() -> None:
     desk = Desk()
     effects = feed(desk, event("call.hold", call_id="nobody", local=True))
-    assert kinds(effects) == [Repaint, FollowNotes, FloorAgent, Record]
+    assert kinds(effects) == [Step.REPAINT, Step.FOLLOW_NOTES, Step.FLOOR_AGENT, Record]
     assert len(desk.queue) == 0
 
 

@@ -33,8 +33,8 @@ from console.screens.lock import LockScreen
 from console.screens.sign_in import SignInScreen
 from console.widgets.patient_card import PatientCard
 from tests.console_app import make_app, screen_text, sip_port, talking, wait_for
+from tests.engine_events import NOW, STATES, call, hello
 from tests.support import ROOT, Sipp
-from tests.test_snapshots import NOW, STATES, call, hello
 
 pytestmark = pytest.mark.usefixtures("utc_local_time")
 

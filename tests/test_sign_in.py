@@ -35,11 +35,11 @@ from console.messages import PhoneEvent, SignedIn
 from console.screens.lock import LockScreen
 from console.screens.sign_in import SignInScreen, calls_text
 from tests.console_app import screen_text, wait_for
+from tests.engine_events import STATES, hello
 from tests.support import Sipp, free_udp_port, wait_udp_bound
 from tests.test_audit import tamper
 from tests.test_demo_tmux import processes_mentioning
 from tests.test_lock import PIN, SSH, audit_rows, make, pin_file
-from tests.test_snapshots import STATES, hello
 from tests.tmux import TmuxSession
 
 pytestmark = pytest.mark.usefixtures("utc_local_time")

@@ -111,12 +111,12 @@ async def test_console_calls_the_phone_at_sign_in_and_shows_its_state(tmp_path: 
         )
         async with app.run_test(size=(140, 36), notifications=True) as pilot:
             status = app.agent_screen.query_one(StatusBar)
-            await wait_for(pilot, lambda: status.state.station_state == "up", 20, "phone up")
+            await wait_for(pilot, lambda: status.state.audio.station_state == "up", 20, "phone up")
             assert "phone connected" in screen_text(app)
             phone.wait_event("CALL_ESTABLISHED")
             # The agent hangs up their phone: the console says so and how to fix it.
             phone.hangup()
-            await wait_for(pilot, lambda: status.state.station_state == "down", 15, "down")
+            await wait_for(pilot, lambda: status.state.audio.station_state == "down", 15, "down")
             text = " ".join(screen_text(app).split())
             assert "phone not connected (u)" in text
             assert "your phone hung up. Press u to call it again." in text
@@ -125,13 +125,15 @@ async def test_console_calls_the_phone_at_sign_in_and_shows_its_state(tmp_path: 
             await wait_for(pilot, lambda: isinstance(app.screen, ChoicePicker), what="picker")
             assert "Call my phone again" in screen_text(app)
             await pilot.press("enter")
-            await wait_for(pilot, lambda: status.state.station_state == "up", 20, "phone up again")
+            await wait_for(
+                pilot, lambda: status.state.audio.station_state == "up", 20, "phone up again"
+            )
             # u, then "No audio": the phone is hung up.
             await pilot.press("u")
             await wait_for(pilot, lambda: isinstance(app.screen, ChoicePicker), what="picker")
             await pilot.press("down", "down", "enter")
-            await wait_for(pilot, lambda: status.state.audio_mode == "none", what="mode none")
-            assert status.state.station_state == "off"
+            await wait_for(pilot, lambda: status.state.audio.mode == "none", what="mode none")
+            assert status.state.audio.station_state == "off"
             assert "no audio" in screen_text(app)
             # The engine dies and is restarted in the configured (station) mode:
             # the console puts back the agent's choice.

@@ -39,13 +39,13 @@ class AudioControl(Controller):
         agent = self.desk.agent
         # Signing in also calls a phone that dropped (e.g. before an attach).
         wanted = ("off", "down") if after_sign_in else ("off",)
-        if self.signed_in and agent.audio_mode == "station" and agent.station_state in wanted:
+        if self.signed_in and agent.audio.mode == "station" and agent.audio.station_state in wanted:
             self.host.send_command("station", action="connect")
 
     def _apply_choice(self) -> bool:
         """An engine in another mode than the agent chose: switch it; True when sent."""
         choice = self.choice
-        if self.signed_in and choice and self.desk.agent.audio_mode not in ("", choice):
+        if self.signed_in and choice and self.desk.agent.audio.mode not in ("", choice):
             self.host.send_command("audio", mode=choice)
             return True
         return False
@@ -53,16 +53,17 @@ class AudioControl(Controller):
     def pick(self) -> None:
         """Offer headset, the agent's own phone (or calling it again), or none."""
         agent = self.desk.agent
+        audio = agent.audio
         number = self.services.config.audio.station.number.strip()
         choices: list[tuple[str, str]] = []
-        if agent.audio_mode == "station" and agent.station_state != "up":
+        if audio.mode == "station" and audio.station_state != "up":
             choices.append(("reconnect", f"Call my phone again ({number})"))
         choices.append(("headset", "Headset on this computer"))
         mine = f"My phone: {number}" if number else "My phone (audio.station.number unset)"
         choices.append(("station", mine))
         choices.append(("none", "No audio (monitoring)"))
         label, _ = agent.audio_label()
-        detail = agent.station_detail or agent.audio_detail
+        detail = audio.station_detail or audio.detail
 
         def chosen(choice: str | None) -> None:
             if choice == "reconnect":
@@ -71,5 +72,5 @@ class AudioControl(Controller):
                 self.choice = choice
                 self.host.send_command("audio", mode=choice)
 
-        title = f"Audio (now: {label or agent.audio_mode})" + (f" — {detail}" if detail else "")
+        title = f"Audio (now: {label or audio.mode})" + (f" — {detail}" if detail else "")
         self.screen.app.push_screen(ChoicePicker(title, choices), chosen)

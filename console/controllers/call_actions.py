@@ -57,21 +57,20 @@ class CallActions(Controller):
             self.host.send_command(cmd, call=call.id)
 
     # --------------------------------------------------------------- keys
-    def answer(self) -> None:
-        """Answer the selected (or longest waiting) ringing call; a talking call is held."""
+    def _on_ringing(self, cmd: str, **args: object) -> None:
         call = self.target_ringing()
         if call is None:
             self._warn("No call is ringing.")
         else:
-            self.host.send_command("answer", call=call.id)
+            self.host.send_command(cmd, call=call.id, **args)
+
+    def answer(self) -> None:
+        """Answer the selected (or longest waiting) ringing call; a talking call is held."""
+        self._on_ringing("answer")
 
     def decline(self) -> None:
         """Refuse the selected (or longest waiting) ringing call with 486 Busy Here."""
-        call = self.target_ringing()
-        if call is None:
-            self._warn("No call is ringing.")
-        else:
-            self.host.send_command("reject", call=call.id, code=486)
+        self._on_ringing("reject", code=486)
 
     def hangup(self) -> None:
         """End the call in progress (or the selected held call)."""

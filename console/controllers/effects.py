@@ -20,21 +20,15 @@ from console.core.calls import LiveCall
 from console.core.desk import (
     CallGone,
     CallOver,
-    CloseLeftOpen,
+    CallWork,
     Effect,
-    EngineHello,
-    FloorAgent,
     FloorCall,
-    FollowNotes,
-    LookUpPatient,
+    ForCall,
     NotesMoved,
     Notice,
     PhoneLost,
     Record,
-    Repaint,
-    Ring,
-    SaveNotes,
-    StartGuidance,
+    Step,
     TurnedAway,
 )
 from console.core.scripts.runner import ScriptRun
@@ -72,18 +66,10 @@ class DeskEffects(Controller):
     async def _run(self, effect: Effect) -> None:
         parts, services = self.parts, self.services
         match effect:
-            case Repaint():
-                self.repaint()
-            case FollowNotes():
-                await parts.notes.follow()
-            case EngineHello():
-                parts.audio.engine_hello()
-            case LookUpPatient(call=call) if not parts.patients.looked_up(call.id):
-                parts.patients.lookup(call.id, call.caller_number)
-            case StartGuidance(call=call):
-                parts.guidance.start(call)
-            case Ring(call=call):
-                self._ring(call)
+            case Step():
+                await self._step(effect)
+            case ForCall(work=work, call=call):
+                self._for_call(work, call)
             case Notice(text=text, title=title, severity=severity, timeout=timeout):
                 self.screen.notify(
                     text, title=title, severity=severity, timeout=timeout, markup=False
@@ -98,8 +84,6 @@ class DeskEffects(Controller):
                 parts.patients.forget(call_id)
             case FloorCall(kind=kind, call=call, at=at):
                 await services.floor.call_event(kind, call, at=at)
-            case FloorAgent():
-                await services.floor.agent_state(self.desk.agent, self.queue.active())
             case CallOver(call_id=call_id, call=call, at=at):
                 patient_id, runs = self._ending.pop(call_id, (None, ()))
                 if call is not None and effect.wrap_up:
@@ -110,15 +94,35 @@ class DeskEffects(Controller):
             case Record(event=event):
                 if await services.recorder.record(event):
                     await self.host.refresh_history()
-            case SaveNotes():
-                await parts.notes.save()  # under the new call's id, now that it is recorded
-            case CloseLeftOpen():
-                await parts.lost_calls.close_left_open()
             case TurnedAway(event=event, at=at):
                 await parts.lost_calls.turned_away(event, at)
             case PhoneLost(calls=calls):
                 await parts.lost_calls.engine_lost(calls)
                 await self.host.refresh_history()
+
+    async def _step(self, step: Step) -> None:
+        parts = self.parts
+        if step is Step.REPAINT:
+            self.repaint()
+        elif step is Step.FOLLOW_NOTES:
+            await parts.notes.follow()
+        elif step is Step.ENGINE_HELLO:
+            parts.audio.engine_hello()
+        elif step is Step.FLOOR_AGENT:
+            await self.services.floor.agent_state(self.desk.agent, self.queue.active())
+        elif step is Step.SAVE_NOTES:
+            await parts.notes.save()  # under the new call's id, now that it is recorded
+        elif step is Step.CLOSE_LEFT_OPEN:
+            await parts.lost_calls.close_left_open()
+
+    def _for_call(self, work: CallWork, call: LiveCall) -> None:
+        parts = self.parts
+        if work is CallWork.LOOK_UP_PATIENT and not parts.patients.looked_up(call.id):
+            parts.patients.lookup(call.id, call.caller_number)
+        elif work is CallWork.RING:
+            self._ring(call)
+        elif work is CallWork.START_GUIDANCE:
+            parts.guidance.start(call)
 
     def _ring(self, call: LiveCall) -> None:
         if call.auto_answered:

@@ -64,14 +64,8 @@ class AgentState:
     last_turned_away_at: datetime | None = None
     refusal_notice: str = ""
     """The sentence to show for the latest turned-away call when the agent must know ("")."""
-    audio_mode: str = ""
-    """``headset``, ``station`` or ``none``; empty until the engine says."""
-    audio_ok: bool = True
-    """False when the headset could not be opened."""
-    audio_detail: str = ""
-    station_state: str = "off"
-    """The station leg: ``off``, ``calling``, ``up`` or ``down``."""
-    station_detail: str = ""
+    audio: AudioFact = AudioFact()
+    """How the agent hears callers (mode empty until the engine says)."""
 
     def apply(self, event: AnyEvent) -> AgentState:
         """The state after one engine event."""
@@ -106,26 +100,21 @@ class AgentState:
 
     def _with_audio(self, audio: AudioFact) -> AgentState:
         return replace(
-            self,
-            queue_capacity=audio.queue_capacity or self.queue_capacity,
-            audio_mode=audio.mode,
-            audio_ok=audio.ok,
-            audio_detail=audio.detail,
-            station_state=audio.station_state,
-            station_detail=audio.station_detail,
+            self, queue_capacity=audio.queue_capacity or self.queue_capacity, audio=audio
         )
 
     def audio_label(self) -> tuple[str, bool]:
         """How the agent hears callers, in a few words, and whether it needs attention."""
-        if self.audio_mode == "headset":
-            return ("headset", False) if self.audio_ok else ("headset: no device", True)
-        if self.audio_mode == "station":
-            if self.station_state == "up":
+        audio = self.audio
+        if audio.mode == "headset":
+            return ("headset", False) if audio.ok else ("headset: no device", True)
+        if audio.mode == "station":
+            if audio.station_state == "up":
                 return "phone connected", False
-            if self.station_state == "calling":
+            if audio.station_state == "calling":
                 return "calling your phone…", True
             return "phone not connected (u)", True
-        if self.audio_mode == "none":
+        if audio.mode == "none":
             return "no audio", False
         return "", False
 

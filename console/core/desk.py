@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from enum import Enum, auto
 from typing import Literal
 
 from console.core.agent_state import AgentState
@@ -24,6 +25,7 @@ from console.core.calls import CallQueue, LiveCall
 from console.core.events import (
     AnyEvent,
     AudioChanged,
+    AudioFact,
     CallAppeared,
     CallCodecChanged,
     CallEnded,
@@ -38,39 +40,39 @@ from console.core.events import (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Repaint:
+class Step(Enum):
+    """An effect that needs nothing but the desk itself."""
+
+    REPAINT = auto()
     """The queue changed: redraw it (the call panes, the footer's keys)."""
-
-
-@dataclass(frozen=True, slots=True)
-class FollowNotes:
+    FOLLOW_NOTES = auto()
     """Move the notes box to the call it belongs to now (saving it first)."""
-
-
-@dataclass(frozen=True, slots=True)
-class EngineHello:
+    ENGINE_HELLO = auto()
     """The engine (re)connected: apply the agent's audio choice, call their phone."""
+    FLOOR_AGENT = auto()
+    """The agent's state for the floor (written only when it changed, or as a heartbeat)."""
+    SAVE_NOTES = auto()
+    """Save the notes box now (after a Replaces, under the new call's recorded id)."""
+    CLOSE_LEFT_OPEN = auto()
+    """After a hello: close the stored calls still open that the engine no longer has."""
 
 
-@dataclass(frozen=True, slots=True)
-class LookUpPatient:
+class CallWork(Enum):
+    """What must start for one live call."""
+
+    LOOK_UP_PATIENT = auto()
     """Screen pop for an inbound call (in the background: ringing never waits)."""
-
-    call: LiveCall
-
-
-@dataclass(frozen=True, slots=True)
-class StartGuidance:
-    """An inbound call was answered: start its call script."""
-
-    call: LiveCall
+    RING = auto()
+    """Bell and toast (a beep when it was answered automatically)."""
+    START_GUIDANCE = auto()
+    """The call was answered: start its script."""
 
 
 @dataclass(frozen=True, slots=True)
-class Ring:
-    """A call rings in: bell and toast (a beep when it was answered automatically)."""
+class ForCall:
+    """:class:`CallWork` for ``call``."""
 
+    work: CallWork
     call: LiveCall
 
 
@@ -102,11 +104,6 @@ class FloorCall:
 
 
 @dataclass(frozen=True, slots=True)
-class FloorAgent:
-    """The agent's state for the floor (written only when it changed, or as a heartbeat)."""
-
-
-@dataclass(frozen=True, slots=True)
 class CallGone:
     """A call left the queue: no patient data outlives it; its script runs are taken."""
 
@@ -135,16 +132,6 @@ class Record:
 
 
 @dataclass(frozen=True, slots=True)
-class SaveNotes:
-    """Save the notes box now (after a Replaces, under the new call's recorded id)."""
-
-
-@dataclass(frozen=True, slots=True)
-class CloseLeftOpen:
-    """After a hello: close the stored calls still open that the engine no longer has."""
-
-
-@dataclass(frozen=True, slots=True)
 class TurnedAway:
     """A call refused without ringing: a history row and a floor event."""
 
@@ -160,21 +147,14 @@ class PhoneLost:
 
 
 Effect = (
-    Repaint
-    | FollowNotes
-    | CallGone
-    | EngineHello
-    | LookUpPatient
-    | StartGuidance
-    | Ring
+    Step
+    | ForCall
     | Notice
     | NotesMoved
     | FloorCall
-    | FloorAgent
+    | CallGone
     | CallOver
     | Record
-    | SaveNotes
-    | CloseLeftOpen
     | TurnedAway
     | PhoneLost
 )
@@ -197,10 +177,10 @@ class Desk:
         if not online:
             lost = tuple(self.queue.clear())
             # The lost calls' notes are saved (and the box emptied) before they close.
-            effects += [FollowNotes(), PhoneLost(lost)]
-        effects.append(Repaint())
+            effects += [Step.FOLLOW_NOTES, PhoneLost(lost)]
+        effects.append(Step.REPAINT)
         # The floor sees the agent offline while the phone is (no calls can reach them).
-        return [*effects, FloorAgent()]
+        return [*effects, Step.FLOOR_AGENT]
 
     def apply(self, event: AnyEvent) -> list[Effect]:
         """Update the queue and state from ``event``; the effects, in the order to run them."""
@@ -209,18 +189,24 @@ class Desk:
         at = event.time or datetime.now(UTC)
         effects: list[Effect] = []
         if isinstance(event, AudioChanged):
-            effects += _audio_notices(before, self.agent)
+            effects += _audio_notices(before.audio, self.agent.audio)
         call, around = self._update_queue(event, at)
         if isinstance(event, CallEnded):
             around.append(CallGone(event.call_id))
-        effects += [*around, Repaint(), FollowNotes(), *self._floor(event, call, at), FloorAgent()]
+        effects += [
+            *around,
+            Step.REPAINT,
+            Step.FOLLOW_NOTES,
+            *self._floor(event, call, at),
+            Step.FLOOR_AGENT,
+        ]
         if isinstance(event, CallEnded):
             effects.append(CallOver(event.call_id, call, at, _owes_wrap_up(call)))
         effects.append(Record(event))
         if isinstance(event, CallReplaced):
-            effects.append(SaveNotes())
+            effects.append(Step.SAVE_NOTES)
         elif isinstance(event, Hello):
-            effects.append(CloseLeftOpen())
+            effects.append(Step.CLOSE_LEFT_OPEN)
         elif isinstance(event, CallTurnedAway):
             effects.append(TurnedAway(event, at))
         return effects
@@ -233,16 +219,18 @@ class Desk:
             case Hello(calls=calls):
                 queue.reset(calls)
                 lookups: list[Effect] = [
-                    LookUpPatient(call) for call in queue.calls() if call.direction == "inbound"
+                    ForCall(CallWork.LOOK_UP_PATIENT, call)
+                    for call in queue.calls()
+                    if call.direction == "inbound"
                 ]
-                return None, [EngineHello(), *lookups]
+                return None, [Step.ENGINE_HELLO, *lookups]
             case CallAppeared(call=call) if event.outgoing:
                 queue.add(call)
                 queue.name_outbound(call.id, self.outbound_names)
                 return queue.get(call.id), []
             case CallAppeared(call=call):
                 queue.add(call)
-                return call, [LookUpPatient(call), Ring(call)]
+                return call, [ForCall(CallWork.LOOK_UP_PATIENT, call), ForCall(CallWork.RING, call)]
             case CallReplaced(call_id=old_id, new_call=call):
                 queue.rename(old_id, call)
                 return call, [NotesMoved(old_id, call.id)]
@@ -302,7 +290,7 @@ def _call_changed(before: LiveCall, after: LiveCall, event: CallEvent) -> list[E
     """What the agent must be told or what must start when a known call changes."""
     match event:
         case CallStateChanged(state="active") if after.direction == "inbound":
-            return [StartGuidance(after)]
+            return [ForCall(CallWork.START_GUIDANCE, after)]
         case CallTransferChanged(status="failed"):
             why = event.detail or event.sip_status
             return [
@@ -322,10 +310,10 @@ def _owes_wrap_up(call: LiveCall | None) -> bool:
     return call is not None and call.direction == "inbound" and call.answered_at is not None
 
 
-def _audio_notices(before: AgentState, now: AgentState) -> list[Effect]:
+def _audio_notices(was: AudioFact, now: AudioFact) -> list[Effect]:
     """Tell the agent when their phone drops or connects, or the headset fails."""
     notices: list[Effect] = []
-    if now.station_state == "down" and before.station_state != "down":
+    if now.station_state == "down" and was.station_state != "down":
         notices.append(
             Notice(
                 f"{now.station_detail or 'Your phone is not connected'}. Press u to call it again.",
@@ -334,8 +322,8 @@ def _audio_notices(before: AgentState, now: AgentState) -> list[Effect]:
                 timeout=10,
             )
         )
-    elif now.station_state == "up" and before.station_state != "up":
+    elif now.station_state == "up" and was.station_state != "up":
         notices.append(Notice("Your phone is connected: calls come to it."))
-    if now.audio_mode == "headset" and not now.audio_ok and before.audio_ok:
-        notices.append(Notice(f"Headset: {now.audio_detail}", title="Audio", severity="error"))
+    if now.mode == "headset" and not now.ok and was.ok:
+        notices.append(Notice(f"Headset: {now.detail}", title="Audio", severity="error"))
     return notices
