@@ -14,14 +14,13 @@ Run: .venv/bin/python -m bench.call_resources [--runs 3] [--calls 1,8,16,30] [--
 
 from __future__ import annotations
 
-import argparse
 import tempfile
 import time
 from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
 
-from bench.common import cpu_seconds, report, rss_mib
+from bench.common import bench_parser, cpu_percent, report_columns, rss_mib
 from tests.baresip import Baresip
 from tests.support import EngineProcess
 
@@ -46,17 +45,18 @@ def baresip_answerer(peer: Baresip) -> Callable[[], None]:
     return answer
 
 
-Step = tuple[float, float, float]
-"""(RSS MiB, MiB per call above idle, CPU % per call) at one number of calls."""
+STEP_FIGURES = [("RSS", "MiB"), ("RSS per call", "MiB"), ("CPU per call", "%")]
+"""What is measured at each number of calls (name, unit)."""
 
 
 def one_run(
     pid: int, uri: str, answer: Callable[[], None], steps: list[int], window: float, workdir: Path
-) -> tuple[float, list[Step]]:
-    """Idle MiB, then one :data:`Step` per entry of ``steps`` for the subject ``pid``."""
+) -> list[float]:
+    """Idle MiB, then at each entry of ``steps`` the :data:`STEP_FIGURES` of the subject
+    ``pid``: RSS MiB, MiB per call above idle, CPU % per call."""
     time.sleep(1.0)
     idle = rss_mib(pid)
-    figures: list[Step] = []
+    figures = [idle]
     with ExitStack() as stack:
         up = 0
         for target in steps:
@@ -67,20 +67,16 @@ def one_run(
                 caller.wait_event("CALL_ESTABLISHED", timeout=10)
                 up += 1
             time.sleep(1.0)  # let jitter buffers and streams settle
-            before = cpu_seconds(pid)
-            time.sleep(window)
-            cpu = (cpu_seconds(pid) - before) / window * 100
+            cpu = cpu_percent(pid, window)
             busy = rss_mib(pid)
-            figures.append((busy, (busy - idle) / target, cpu / target))
-    return idle, figures
+            figures += [busy, (busy - idle) / target, cpu / target]
+    return figures
 
 
 def main() -> None:
     """Measure and print."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=3)
+    parser = bench_parser(__doc__, runs=3, window=5.0)
     parser.add_argument("--calls", default="1,8,16,30", help="numbers of calls to measure at")
-    parser.add_argument("--window", type=float, default=5.0)
     args = parser.parse_args()
     steps = sorted({int(n) for n in args.calls.split(",")})
     engine_runs, baresip_runs = [], []
@@ -129,24 +125,11 @@ def main() -> None:
                     )
                 )
     print(f"engine library: {slots} call slots")
-    report(
-        "engine RSS idle",
-        "MiB",
-        [r[0] for r in engine_runs],
-        [r[0] for r in baresip_runs],
-        "baresip",
-    )
-    for index, calls in enumerate(steps):
-        for field, (name, unit) in enumerate(
-            [("RSS", "MiB"), ("RSS per call", "MiB"), ("CPU per call", "%")]
-        ):
-            report(
-                f"engine {name} at {calls} calls",
-                unit,
-                [r[1][index][field] for r in engine_runs],
-                [r[1][index][field] for r in baresip_runs],
-                "baresip",
-            )
+    figures = [("engine RSS idle", "MiB")]
+    figures += [
+        (f"engine {name} at {calls} calls", unit) for calls in steps for name, unit in STEP_FIGURES
+    ]
+    report_columns(figures, engine_runs, baresip_runs, "baresip")
 
 
 if __name__ == "__main__":

@@ -1,13 +1,21 @@
-"""Shared pieces of the benchmarks: medians, isolated homes, a minimal Textual baseline."""
+"""Shared pieces of the benchmarks: options, medians and ratios, isolated homes, the
+console in tmux, process CPU and memory, a minimal Textual baseline."""
 
 from __future__ import annotations
 
+import argparse
 import os
 import statistics
 import tempfile
-from collections.abc import Iterator
+import time
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TypeVar
+
+from tests.tmux import TmuxSession
+
+T = TypeVar("T")
 
 BASELINE_TEXTUAL_APP = (
     "from textual.app import App\n"
@@ -20,6 +28,24 @@ BASELINE_TEXTUAL_APP = (
     "Hello().run()\n"
 )
 """The smallest Textual app with a footer: what any Textual console pays for."""
+
+
+def bench_parser(
+    doc: str | None, *, runs: int = 5, window: float | None = None
+) -> argparse.ArgumentParser:
+    """Options of a benchmark described by the first line of ``doc``: ``--runs`` (how many
+    measurements), and ``--window`` (seconds measured each time) when it has a default."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0] if doc else None)
+    parser.add_argument("--runs", type=int, default=runs)
+    if window is not None:
+        parser.add_argument("--window", type=float, default=window)
+    return parser
+
+
+def columns(rows: Iterable[Sequence[T]]) -> list[list[T]]:
+    """Rows of figures (one a run) as one list a figure: ``[(a1, b1), (a2, b2)]`` →
+    ``[[a1, a2], [b1, b2]]``."""
+    return [list(column) for column in zip(*rows, strict=True)]
 
 
 def median(values: list[float]) -> float:
@@ -46,6 +72,20 @@ def report(
     print(line, flush=True)
 
 
+def report_columns(
+    figures: Sequence[tuple[str, str]],
+    runs: Iterable[Sequence[float]],
+    baseline_runs: Iterable[Sequence[float]],
+    baseline_name: str,
+) -> None:
+    """:func:`report` each figure (name, unit) of ``runs``, one row a run, against the same
+    figure of ``baseline_runs``."""
+    for (name, unit), values, baseline in zip(
+        figures, columns(runs), columns(baseline_runs), strict=True
+    ):
+        report(name, unit, values, baseline, baseline_name)
+
+
 @contextmanager
 def isolated_home() -> Iterator[dict[str, str]]:
     """An environment whose HOME and XDG directories are a fresh temporary folder."""
@@ -65,6 +105,21 @@ def isolated_home() -> Iterator[dict[str, str]]:
         yield env
 
 
+@contextmanager
+def tmux_console(
+    command: list[str], env: dict[str, str], quit_wait: float = 1.0
+) -> Iterator[TmuxSession]:
+    """``command`` (a console) running in tmux; after the block it is sent ``q``, given
+    ``quit_wait`` seconds to quit, and its tmux server killed."""
+    session = TmuxSession(command, env)
+    try:
+        yield session
+    finally:
+        session.keys("q")
+        time.sleep(quit_wait)
+        session.kill()
+
+
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -80,3 +135,10 @@ def cpu_seconds(pid: int) -> float:
     """User + system CPU time of ``pid`` so far."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def cpu_percent(pid: int, window: float) -> float:
+    """CPU use of ``pid`` over the next ``window`` seconds, in percent of one core."""
+    before = cpu_seconds(pid)
+    time.sleep(window)
+    return (cpu_seconds(pid) - before) / window * 100

@@ -8,24 +8,15 @@ Run: .venv/bin/python -m bench.idle_cpu [--runs 5] [--window 10]
 
 from __future__ import annotations
 
-import argparse
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from bench.common import cpu_seconds, isolated_home, report
+from bench.common import bench_parser, columns, cpu_percent, isolated_home, report, tmux_console
 from bench.idle_memory import pids_with
 from tests.baresip import Baresip
 from tests.support import free_udp_port
-from tests.tmux import TmuxSession
-
-
-def cpu_percent(pid: int, window: float) -> float:
-    """CPU use of ``pid`` over ``window`` seconds, in percent of one core."""
-    before = cpu_seconds(pid)
-    time.sleep(window)
-    return (cpu_seconds(pid) - before) / window * 100
 
 
 def one_run(window: float) -> tuple[float, float]:
@@ -34,8 +25,7 @@ def one_run(window: float) -> tuple[float, float]:
     with isolated_home() as env, tempfile.TemporaryDirectory() as tmp:
         env["CARELINE_SIP__LISTEN"] = f"127.0.0.1:{port}"
         env["CARELINE_UI__BELL"] = "false"
-        session = TmuxSession([sys.executable, "-m", "console", "run"], env)
-        try:
+        with tmux_console([sys.executable, "-m", "console", "run"], env) as session:
             session.wait_for("phone online", 30)
             [pid] = list(pids_with("-m console run"))
             time.sleep(2)
@@ -51,26 +41,13 @@ def one_run(window: float) -> tuple[float, float]:
                 held = cpu_percent(pid, window)
                 session.keys("h")
             return idle, held
-        finally:
-            session.keys("q")
-            time.sleep(1)
-            session.kill()
 
 
 def main() -> None:
     """Measure and print."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--window", type=float, default=10.0)
-    args = parser.parse_args()
-    runs = [one_run(args.window) for _ in range(args.runs)]
-    report(
-        "console CPU, one call on hold",
-        "%",
-        [r[1] for r in runs],
-        [r[0] for r in runs],
-        "the same console idle, no call",
-    )
+    args = bench_parser(__doc__, window=10.0).parse_args()
+    idle, held = columns(one_run(args.window) for _ in range(args.runs))
+    report("console CPU, one call on hold", "%", held, idle, "the same console idle, no call")
 
 
 if __name__ == "__main__":

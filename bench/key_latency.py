@@ -9,14 +9,13 @@ Run: .venv/bin/python -m bench.key_latency [--runs 5]
 
 from __future__ import annotations
 
-import argparse
 import json
 import socket
 import sys
 import time
 from pathlib import Path
 
-from bench.common import isolated_home, report
+from bench.common import bench_parser, columns, isolated_home, report, tmux_console
 from sip.sipmsg import parse_headers
 from tests.rawsip import SDP, Dialog, RawCaller
 from tests.support import free_udp_port
@@ -104,9 +103,7 @@ def _status(sock: Path) -> dict[str, object]:
 
 def main() -> None:
     """Measure and print."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=5)
-    args = parser.parse_args()
+    args = bench_parser(__doc__).parse_args()
     port = free_udp_port()
     results: dict[bool, list[tuple[float, float]]] = {True: [], False: []}
     with isolated_home() as env:
@@ -116,33 +113,19 @@ def main() -> None:
         # times keys to SIP, not after-call work.
         env["CARELINE_WRAP_UP__MODE"] = "off"
         sock = Path(env["XDG_RUNTIME_DIR"]) / "careline" / "engine.sock"
-        session = TmuxSession([sys.executable, "-m", "console", "run"], env)
-        caller = RawCaller(port)
-        try:
-            session.wait_for("phone online", 30)
-            for _ in range(args.runs):
-                for via_keys in (True, False):
-                    results[via_keys].append(one_call(session, caller, via_keys, sock))
-        finally:
-            caller.close()
-            session.keys("q")
-            time.sleep(1)
-            session.kill()
-    keys, direct = results[True], results[False]
-    report(
-        "key a → 200 OK sent",
-        "ms",
-        [r[0] for r in keys],
-        [r[0] for r in direct],
-        "protocol answer command",
-    )
-    report(
-        "key o → hold re-INVITE sent",
-        "ms",
-        [r[1] for r in keys],
-        [r[1] for r in direct],
-        "protocol hold command",
-    )
+        with tmux_console([sys.executable, "-m", "console", "run"], env) as session:
+            caller = RawCaller(port)
+            try:
+                session.wait_for("phone online", 30)
+                for _ in range(args.runs):
+                    for via_keys in (True, False):
+                        results[via_keys].append(one_call(session, caller, via_keys, sock))
+            finally:
+                caller.close()
+    key_answer, key_hold = columns(results[True])
+    command_answer, command_hold = columns(results[False])
+    report("key a → 200 OK sent", "ms", key_answer, command_answer, "protocol answer command")
+    report("key o → hold re-INVITE sent", "ms", key_hold, command_hold, "protocol hold command")
 
 
 if __name__ == "__main__":

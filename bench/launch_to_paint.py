@@ -6,35 +6,26 @@ Run: .venv/bin/python -m bench.launch_to_paint [--runs 5]
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 
-from bench.common import BASELINE_TEXTUAL_APP, isolated_home, report
-from tests.tmux import TmuxSession
+from bench.common import BASELINE_TEXTUAL_APP, bench_parser, isolated_home, report, tmux_console
 
 
 def time_to_text(command: list[str], env: dict[str, str], text: str) -> float:
     """Milliseconds from starting ``command`` in tmux until ``text`` is on screen."""
     start = time.perf_counter()
-    session = TmuxSession(command, env)
-    try:
+    with tmux_console(command, env, quit_wait=0.5) as session:
         while text not in session.screen():
             if time.perf_counter() - start > 60:
                 raise RuntimeError(f"{text!r} never appeared")
             time.sleep(0.005)
         return (time.perf_counter() - start) * 1000
-    finally:
-        session.keys("q")
-        time.sleep(0.5)
-        session.kill()
 
 
 def main() -> None:
     """Measure and print."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=5)
-    args = parser.parse_args()
+    args = bench_parser(__doc__).parse_args()
     careline, baseline = [], []
     for _ in range(args.runs):
         with isolated_home() as env:

@@ -10,7 +10,6 @@ Run: .venv/bin/python -m bench.patients [--count 1000000] [--runs 5]
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import random
 import sqlite3
@@ -19,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.common import report
+from bench.common import bench_parser, report
 from console.core.patients.directory import PatientDirectory
 from console.core.patients.generate import fictional_numbers, write_ndjson_file
 from console.core.store import Store
@@ -72,9 +71,8 @@ def raw_lookups(store_path: Path, numbers: list[str]) -> list[float]:
 
 def main() -> None:
     """Measure and print."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = bench_parser(__doc__)
     parser.add_argument("--count", type=int, default=100_000)
-    parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         source = Path(tmp) / "patients.ndjson"

@@ -10,7 +10,6 @@ Run: .venv/bin/python -m bench.render_rate [--runs 5] [--window 10]
 
 from __future__ import annotations
 
-import argparse
 import fcntl
 import os
 import pty
@@ -24,7 +23,7 @@ import threading
 import time
 from pathlib import Path
 
-from bench.common import cpu_seconds, isolated_home, report
+from bench.common import bench_parser, cpu_seconds, isolated_home, report_columns
 from tests.support import Sipp, free_udp_port
 
 GAP = 0.004
@@ -117,20 +116,11 @@ def one_run(window: float) -> tuple[tuple[float, float, float], tuple[float, flo
 
 def main() -> None:
     """Measure and print."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--window", type=float, default=10.0)
-    args = parser.parse_args()
+    args = bench_parser(__doc__, window=10.0).parse_args()
     runs = [one_run(args.window) for _ in range(args.runs)]
     names = [("frames drawn", "fps"), ("terminal output", "KiB/s"), ("console CPU", "%")]
-    for index, (name, unit) in enumerate(names):
-        report(
-            f"{name}, 4 ringing calls + clock",
-            unit,
-            [r[1][index] for r in runs],
-            [r[0][index] for r in runs],
-            "idle console",
-        )
+    figures = [(f"{name}, 4 ringing calls + clock", unit) for name, unit in names]
+    report_columns(figures, [busy for _, busy in runs], [idle for idle, _ in runs], "idle console")
 
 
 if __name__ == "__main__":
