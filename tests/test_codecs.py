@@ -21,9 +21,9 @@ from console.core.events import decode
 from console.widgets.status_bar import StatusBar
 from sip.codecs import Codec, CodecPolicyError, best_for, offered, resolve
 from tests.console_app import make_app, screen_text, wait_for
+from tests.engine_calls import engine_from
 from tests.rawsip import RawCaller
 from tests.support import ROOT, EngineProcess
-from tests.test_engine_queue import engine_from
 
 LIBRARY = [
     Codec.parse(name)

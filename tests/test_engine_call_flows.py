@@ -16,54 +16,12 @@ from typing import Any
 
 import pytest
 
+from tests.engine_calls import answered_call, ended_as, finish, wait_incoming
 from tests.rawsip import RawCaller
 from tests.support import EngineProcess, Sipp
 
 SETTLE = 0.5
 """Seconds for a SIP exchange the engine reports no event for (e.g. a re-INVITE's 200)."""
-
-
-def wait_incoming(engine: EngineProcess, sipp: Sipp, timeout: float = 10.0) -> str:
-    """Wait for SIPp's call to ring; fails at once (with SIPp's output) if SIPp died."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            return str(engine.wait_event("call.incoming", timeout=0.2)["call"]["id"])
-        except AssertionError:
-            code = sipp.proc.poll()
-            if code is not None:
-                raise AssertionError(
-                    f"SIPp exited {code} before calling:\n{sipp.report()}"
-                ) from None
-            if time.monotonic() > deadline:
-                raise
-
-
-def answer_incoming(engine: EngineProcess, sipp: Sipp) -> str:
-    """Wait for SIPp's call, answer it, wait until it is active; returns its id."""
-    call_id = wait_incoming(engine, sipp)
-    reply = engine.command("answer", call=call_id)
-    assert reply["ok"], reply
-    engine.wait_event("call.state", call_id=call_id, state="active")
-    return call_id
-
-
-def answered(engine: EngineProcess, tmp_path: Path, scenario: str) -> tuple[Sipp, str]:
-    """A SIPp caller running ``scenario``, answered by the agent: SIPp and the call's id."""
-    sipp = Sipp(tmp_path, scenario, engine.port)
-    return sipp, answer_incoming(engine, sipp)
-
-
-def ended_as(
-    engine: EngineProcess, call_id: str, reason: str, ended_by: str, sip_status: int | None = None
-) -> dict[str, Any]:
-    """Wait for ``call_id``'s call.ended: it must say ``reason`` and ``ended_by`` (and
-    ``sip_status`` when given)."""
-    ended = engine.wait_event("call.ended", call_id=call_id)
-    assert (ended["reason"], ended["ended_by"]) == (reason, ended_by), ended
-    if sip_status is not None:
-        assert ended["sip_status"] == sip_status, ended
-    return ended
 
 
 def facts(ended: dict[str, Any]) -> list[str]:
@@ -89,105 +47,84 @@ def assert_no_event(engine: EngineProcess, name: str, call_id: str) -> None:
     assert not seen, seen
 
 
-def finish(*sipps: Sipp) -> None:
-    """Each SIPp must have played its whole scenario (exit 0), in turn."""
-    for sipp in sipps:
-        try:
-            code = sipp.wait()
-        finally:
-            sipp.stop()
-        assert code == 0, f"SIPp exited {code}: {sipp.report()}"
-
-
 # --------------------------------------------------------------------- hold
 def test_agent_hold_and_resume_send_sendonly_then_sendrecv(
     engine: EngineProcess, tmp_path: Path
 ) -> None:
-    sipp, call_id = answered(engine, tmp_path, "uac_held_by_agent.xml")
+    with answered_call(engine, tmp_path, "uac_held_by_agent.xml") as call_id:
+        assert engine.command("hold", call=call_id)["ok"]
+        held = engine.wait_event("call.hold", call_id=call_id)
+        assert (held["local"], held["remote"]) == (True, False)
+        # No event says the hold re-INVITE was answered; give SIPp the time to answer it.
+        time.sleep(SETTLE)
+        reply = engine.command("resume", call=call_id)
+        assert reply["ok"], reply
+        resumed = engine.wait_event("call.hold", call_id=call_id)
+        assert (resumed["local"], resumed["remote"]) == (False, False)
 
-    assert engine.command("hold", call=call_id)["ok"]
-    held = engine.wait_event("call.hold", call_id=call_id)
-    assert (held["local"], held["remote"]) == (True, False)
-    # No event says the hold re-INVITE was answered; give SIPp the time to answer it.
-    time.sleep(SETTLE)
-    reply = engine.command("resume", call=call_id)
-    assert reply["ok"], reply
-    resumed = engine.wait_event("call.hold", call_id=call_id)
-    assert (resumed["local"], resumed["remote"]) == (False, False)
-
-    ended = ended_as(engine, call_id, "completed", "caller")
-    timeline = facts(ended)
-    assert [f for f in timeline if f in ("hold", "resume", "end")] == ["hold", "resume", "end"]
-    finish(sipp)
+        ended = ended_as(engine, call_id, "completed", "caller")
+        timeline = facts(ended)
+        assert [f for f in timeline if f in ("hold", "resume", "end")] == ["hold", "resume", "end"]
 
 
 def test_remote_hold_is_answered_recvonly_and_reported(
     engine: EngineProcess, tmp_path: Path
 ) -> None:
-    sipp, call_id = answered(engine, tmp_path, "uac_remote_hold.xml")
+    with answered_call(engine, tmp_path, "uac_remote_hold.xml") as call_id:
+        held = engine.wait_event("call.hold", call_id=call_id)
+        assert (held["local"], held["remote"]) == (False, True)
+        assert held["call"]["hold"] == {"local": False, "remote": True}
+        resumed = engine.wait_event("call.hold", call_id=call_id)
+        assert (resumed["local"], resumed["remote"]) == (False, False)
 
-    held = engine.wait_event("call.hold", call_id=call_id)
-    assert (held["local"], held["remote"]) == (False, True)
-    assert held["call"]["hold"] == {"local": False, "remote": True}
-    resumed = engine.wait_event("call.hold", call_id=call_id)
-    assert (resumed["local"], resumed["remote"]) == (False, False)
-
-    ended = ended_as(engine, call_id, "completed", "caller")
-    timeline = facts(ended)
-    assert timeline.index("remote_hold") < timeline.index("remote_resume"), timeline
-    finish(sipp)
+        ended = ended_as(engine, call_id, "completed", "caller")
+        timeline = facts(ended)
+        assert timeline.index("remote_hold") < timeline.index("remote_resume"), timeline
 
 
 def test_caller_hangs_up_while_held(engine: EngineProcess, tmp_path: Path) -> None:
-    sipp, call_id = answered(engine, tmp_path, "uac_bye_while_held.xml")
-
-    assert engine.command("hold", call=call_id)["ok"]
-    assert engine.wait_event("call.hold", call_id=call_id)["local"] is True
-    ended = ended_as(engine, call_id, "completed", "caller", sip_status=200)
-    assert ended["call"]["hold"]["local"] is True
-    assert "hold" in facts(ended)
-    assert live_calls(engine) == []
-    finish(sipp)
+    with answered_call(engine, tmp_path, "uac_bye_while_held.xml") as call_id:
+        assert engine.command("hold", call=call_id)["ok"]
+        assert engine.wait_event("call.hold", call_id=call_id)["local"] is True
+        ended = ended_as(engine, call_id, "completed", "caller", sip_status=200)
+        assert ended["call"]["hold"]["local"] is True
+        assert "hold" in facts(ended)
+        assert live_calls(engine) == []
 
 
 def test_refused_hold_is_undone_and_reported(engine: EngineProcess, tmp_path: Path) -> None:
     """A hold the far end refuses is not shown as held."""
-    sipp, call_id = answered(engine, tmp_path, "uac_refuses_hold.xml")
-    assert engine.command("hold", call=call_id)["ok"]
-    assert engine.wait_event("call.hold", call_id=call_id)["local"] is True
-    refused = engine.wait_event("call.hold", call_id=call_id)
-    assert refused["local"] is False
-    assert "refused the hold (488" in refused["detail"]
-    assert [c["hold"]["local"] for c in live_calls(engine)] == [False]
-    ended = engine.wait_event("call.ended", call_id=call_id)
-    assert facts(ended)[-3:] == ["hold", "hold_failed", "end"]
-    finish(sipp)
+    with answered_call(engine, tmp_path, "uac_refuses_hold.xml") as call_id:
+        assert engine.command("hold", call=call_id)["ok"]
+        assert engine.wait_event("call.hold", call_id=call_id)["local"] is True
+        refused = engine.wait_event("call.hold", call_id=call_id)
+        assert refused["local"] is False
+        assert "refused the hold (488" in refused["detail"]
+        assert [c["hold"]["local"] for c in live_calls(engine)] == [False]
+        ended = engine.wait_event("call.ended", call_id=call_id)
+        assert facts(ended)[-3:] == ["hold", "hold_failed", "end"]
 
 
 # ------------------------------------------------------- offers and answers
 def test_reinvite_without_sdp_gets_an_offer_and_the_call_goes_on(
     engine: EngineProcess, tmp_path: Path
 ) -> None:
-    sipp, call_id = answered(engine, tmp_path, "uac_reinvite_nosdp.xml")
-
-    # SIPp re-INVITEs 200 ms after its ACK; the exchange itself raises no event.
-    time.sleep(2 * SETTLE)
-    assert_no_event(engine, "call.ended", call_id)
-    assert [c["state"] for c in live_calls(engine)] == ["active"]
-    assert engine.command("hangup", call=call_id)["ok"]
-    ended_as(engine, call_id, "completed", "agent")
-    finish(sipp)
+    with answered_call(engine, tmp_path, "uac_reinvite_nosdp.xml") as call_id:
+        # SIPp re-INVITEs 200 ms after its ACK; the exchange itself raises no event.
+        time.sleep(2 * SETTLE)
+        assert_no_event(engine, "call.ended", call_id)
+        assert [c["state"] for c in live_calls(engine)] == ["active"]
+        assert engine.command("hangup", call=call_id)["ok"]
+        ended_as(engine, call_id, "completed", "agent")
 
 
 def test_update_with_sdp_is_answered_and_the_call_goes_on(
     engine: EngineProcess, tmp_path: Path
 ) -> None:
-    sipp, call_id = answered(engine, tmp_path, "uac_update.xml")
-
-    ended = ended_as(engine, call_id, "completed", "caller", sip_status=200)
-    # The UPDATE's offer renegotiated the stream: its codec is recorded again.
-    assert facts(ended) == ["ring", "codec", "answer", "codec", "end"]
-    finish(sipp)
+    with answered_call(engine, tmp_path, "uac_update.xml") as call_id:
+        ended = ended_as(engine, call_id, "completed", "caller", sip_status=200)
+        # The UPDATE's offer renegotiated the stream: its codec is recorded again.
+        assert facts(ended) == ["ring", "codec", "answer", "codec", "end"]
 
 
 def test_a_caller_requiring_100rel_gets_a_reliable_180_and_an_early_update_is_declined_politely(
@@ -236,44 +173,38 @@ def test_outbound_call_with_early_media(engine: EngineProcess, tmp_path: Path) -
 def test_incoming_dtmf_is_reported_once(
     engine: EngineProcess, tmp_path: Path, scenario: str, digit: str, method: str
 ) -> None:
-    sipp, call_id = answered(engine, tmp_path, scenario)
-
-    dtmf = engine.wait_event("call.dtmf", call_id=call_id, timeout=5)
-    assert (dtmf["digit"], dtmf["method"]) == (digit, method)
-    ended = ended_as(engine, call_id, "completed", "caller")
-    # One key press: RFC 4733's three end-of-event packets must not repeat the digit.
-    assert_no_event(engine, "call.dtmf", call_id)
-    assert facts(ended).count("dtmf_received") == 1
-    finish(sipp)
+    with answered_call(engine, tmp_path, scenario) as call_id:
+        dtmf = engine.wait_event("call.dtmf", call_id=call_id, timeout=5)
+        assert (dtmf["digit"], dtmf["method"]) == (digit, method)
+        ended = ended_as(engine, call_id, "completed", "caller")
+        # One key press: RFC 4733's three end-of-event packets must not repeat the digit.
+        assert_no_event(engine, "call.dtmf", call_id)
+        assert facts(ended).count("dtmf_received") == 1
 
 
 def test_outgoing_dtmf_by_sip_info(engine: EngineProcess, tmp_path: Path) -> None:
-    sipp, call_id = answered(engine, tmp_path, "uac_expect_info_dtmf.xml")
-
-    reply = engine.command("dtmf", call=call_id, digits="7", method="info")
-    assert reply["ok"], reply
-    assert reply["result"]["sent"] == 1
-    ended = ended_as(engine, call_id, "completed", "caller")
-    sent = [
-        (f["method"], f["count"]) for f in ended["call"]["timeline"] if f["fact"] == "dtmf_sent"
-    ]
-    assert sent == [("info", 1)]
-    finish(sipp)
+    with answered_call(engine, tmp_path, "uac_expect_info_dtmf.xml") as call_id:
+        reply = engine.command("dtmf", call=call_id, digits="7", method="info")
+        assert reply["ok"], reply
+        assert reply["result"]["sent"] == 1
+        ended = ended_as(engine, call_id, "completed", "caller")
+        sent = [
+            (f["method"], f["count"]) for f in ended["call"]["timeline"] if f["fact"] == "dtmf_sent"
+        ]
+        assert sent == [("info", 1)]
 
 
 # ------------------------------------------------------------------ REFER
 def test_incoming_refer_is_declined_and_the_call_goes_on(
     engine: EngineProcess, tmp_path: Path
 ) -> None:
-    sipp, call_id = answered(engine, tmp_path, "uac_sends_refer.xml")
-
-    refer = engine.wait_event("call.refer", call_id=call_id)
-    assert refer["accepted"] is False
-    assert refer["target"] == "sip:elsewhere@127.0.0.1:9"
-    ended = ended_as(engine, call_id, "completed", "caller")
-    assert "refer_received" in facts(ended)
-    assert not [e for e in engine.events if e["event"] == "call.outgoing"]
-    finish(sipp)
+    with answered_call(engine, tmp_path, "uac_sends_refer.xml") as call_id:
+        refer = engine.wait_event("call.refer", call_id=call_id)
+        assert refer["accepted"] is False
+        assert refer["target"] == "sip:elsewhere@127.0.0.1:9"
+        ended = ended_as(engine, call_id, "completed", "caller")
+        assert "refer_received" in facts(ended)
+        assert not [e for e in engine.events if e["event"] == "call.outgoing"]
 
 
 # ----------------------------------------------------------- CANCEL race

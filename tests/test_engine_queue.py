@@ -2,29 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
+from tests.engine_calls import engine_with
 from tests.support import EngineProcess, Sipp
-
-
-def engine_from(tmp_path: Path, yaml_text: str, *extra: str) -> EngineProcess:
-    """An engine process started with ``yaml_text`` as its config (not waited for)."""
-    config = tmp_path / f"engine-{abs(hash(yaml_text))}.yaml"
-    config.write_text(yaml_text)
-    return EngineProcess(tmp_path, "--config", str(config), *extra)
-
-
-@contextmanager
-def engine_with(tmp_path: Path, yaml_text: str, *extra: str) -> Iterator[EngineProcess]:
-    """An engine started with ``yaml_text`` as its config, ready; it must stop cleanly after."""
-    engine = engine_from(tmp_path, yaml_text, *extra)
-    try:
-        engine.wait_event("engine.ready", timeout=20)
-        yield engine
-    finally:
-        assert engine.stop() == 0
 
 
 def test_routing_headers_pass_through_as_plain_text(engine: EngineProcess, tmp_path: Path) -> None:

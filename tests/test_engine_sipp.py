@@ -6,9 +6,9 @@ from contextlib import closing
 from pathlib import Path
 from typing import Any
 
+from tests.engine_calls import engine_from
 from tests.rawsip import RawCaller
 from tests.support import EngineProcess, Sipp
-from tests.test_engine_queue import engine_from
 
 
 def test_incoming_call_reported_answered_and_caller_hangs_up(

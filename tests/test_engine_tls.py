@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.engine_calls import engine_with, finish, wait_incoming
 from tests.kamailio import Kamailio, TlsIdentity
 from tests.support import EngineProcess, Sipp, free_udp_tcp_port
-from tests.test_engine_queue import engine_with
 from tests.tls_certs import Certificate, issue, make_ca
 
 
@@ -353,9 +353,8 @@ def test_the_same_plain_rtp_offer_rings_when_srtp_is_optional(tmp_path: Path) ->
     # The control for the test above: the refusal comes from the policy, not the offer.
     with engine_with(tmp_path, "sip:\n  srtp: optional\n") as engine:
         sipp = Sipp(tmp_path, "uac_expect_busy.xml", engine.port)
-        incoming = engine.wait_event("call.incoming")["call"]
-        assert engine.command("reject", call=incoming["id"])["ok"]
-        assert sipp.wait() == 0, sipp.report()
+        assert engine.command("reject", call=wait_incoming(engine, sipp))["ok"]
+        finish(sipp)
         assert not [e for e in engine.events if e["event"] == "call.turned_away"]
 
 
@@ -363,7 +362,6 @@ def test_an_srtp_offer_under_srtp_mandatory_is_answered_with_srtp(tmp_path: Path
     with engine_with(tmp_path, "sip:\n  srtp: mandatory\n") as engine:
         # The scenario checks the 200's SDP: RTP/SAVP and an SDES key of the engine's own.
         sipp = Sipp(tmp_path, "uac_srtp_offer.xml", engine.port)
-        incoming = engine.wait_event("call.incoming")["call"]
-        assert engine.command("answer", call=incoming["id"])["ok"]
+        assert engine.command("answer", call=wait_incoming(engine, sipp))["ok"]
         assert engine.wait_event("call.ended")["ended_by"] == "caller"
-        assert sipp.wait() == 0, sipp.report()
+        finish(sipp)
