@@ -53,6 +53,12 @@ def median(values: list[float]) -> float:
     return float(statistics.median(values))
 
 
+def percentile(values: list[float], fraction: float) -> float:
+    """The ``fraction`` quantile (0..1) of ``values``."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
 def report(
     name: str,
     unit: str,

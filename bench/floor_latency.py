@@ -123,16 +123,31 @@ def bare_poll(path: Path, start: int, seen: queue.Queue[float], stop: threading.
     db.close()
 
 
-def start_tail(path: Path, start: int) -> subprocess.Popen[str]:
-    """``careline queue tail --json`` on the store at ``path``, after ``start``."""
-    env = {**os.environ, "CARELINE_STORE__PATH": str(path), "CARELINE_AGENT__ID": LOCAL_AGENT}
+def start_tail(env: dict[str, str], start: int, *dsn: str) -> subprocess.Popen[str]:
+    """``careline queue tail --json`` after seq ``start`` with ``env`` added to ours; it reads
+    the local store ``env`` names, or the hub when ``dsn`` is ``("--dsn", DSN)``."""
+    argv = ["queue", "tail", "--json", "--from-seq", str(start), *dsn]
     return subprocess.Popen(
-        [sys.executable, "-m", "console", "queue", "tail", "--json", "--from-seq", str(start)],
+        [sys.executable, "-m", "console", *argv],
         cwd=ROOT,
-        env=env,
+        env={**os.environ, **env},
         stdout=subprocess.PIPE,
         text=True,
     )
+
+
+def printed_latencies(proc: subprocess.Popen[str]) -> queue.Queue[float]:
+    """Milliseconds from each change's publish (``bench_t``) to the tail printing it; a
+    thread reads the tail's output as it comes."""
+    printed: queue.Queue[float] = queue.Queue()
+
+    def pump() -> None:
+        assert proc.stdout is not None
+        for text in proc.stdout:
+            printed.put((time.time() - json.loads(text)["payload"]["bench_t"]) * 1000)
+
+    threading.Thread(target=pump, daemon=True).start()
+    return printed
 
 
 async def tail_and_baseline(path: Path, agents: int, changes: int) -> None:
@@ -142,15 +157,9 @@ async def tail_and_baseline(path: Path, agents: int, changes: int) -> None:
     for agent in range(agents):  # every agent known before the clock starts
         await outbox.publish("agent_state", f"agent-{agent:03d}", state(agent, 0))
     start = int((await store.fetch_all("SELECT max(seq) FROM outbox"))[0][0])
-    proc = await asyncio.to_thread(start_tail, path, start)
-    printed: queue.Queue[float] = queue.Queue()
-
-    def pump() -> None:
-        assert proc.stdout is not None
-        for text in proc.stdout:
-            printed.put((time.time() - json.loads(text)["payload"]["bench_t"]) * 1000)
-
-    threading.Thread(target=pump, daemon=True).start()
+    local = {"CARELINE_STORE__PATH": str(path), "CARELINE_AGENT__ID": LOCAL_AGENT}
+    proc = await asyncio.to_thread(start_tail, local, start)
+    printed = printed_latencies(proc)
     polled: queue.Queue[float] = queue.Queue()
     stop = threading.Event()
     poller = threading.Thread(target=bare_poll, args=(path, start, polled, stop), daemon=True)
@@ -286,29 +295,6 @@ def bare_listen(
                 heard[int(note.payload)] = time.time()
 
 
-def start_hub_tail(hub: Hub, start: int) -> subprocess.Popen[str]:
-    """``careline queue tail --json --dsn`` as the supervisor; the password only in PGPASSWORD."""
-    env = {**os.environ, "PGPASSWORD": hub.password}
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "console",
-            "queue",
-            "tail",
-            "--json",
-            "--from-seq",
-            str(start),
-            "--dsn",
-            hub.supervisor_dsn(with_password=False),
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-
-
 async def hub_tail_and_baseline(hub: Hub, agents: int, changes: int) -> None:
     """Stream changes at about 50 a second to a hub tail subprocess and the bare LISTEN."""
     async with await psycopg.AsyncConnection.connect(hub.owner_dsn, autocommit=True) as conn:
@@ -317,16 +303,16 @@ async def hub_tail_and_baseline(hub: Hub, agents: int, changes: int) -> None:
         cursor = await conn.execute("SELECT coalesce(max(seq), 0) FROM careline.floor_events")
         row = await cursor.fetchone()
         start = int(row[0]) if row else 0
-        proc = await asyncio.to_thread(start_hub_tail, hub, start)
+        # As the supervisor, the password only in PGPASSWORD (not on the command line).
+        proc = await asyncio.to_thread(
+            start_tail,
+            {"PGPASSWORD": hub.password},
+            start,
+            "--dsn",
+            hub.supervisor_dsn(with_password=False),
+        )
         try:
-            printed: queue.Queue[float] = queue.Queue()
-
-            def pump() -> None:
-                assert proc.stdout is not None
-                for text in proc.stdout:
-                    printed.put((time.time() - json.loads(text)["payload"]["bench_t"]) * 1000)
-
-            threading.Thread(target=pump, daemon=True).start()
+            printed = printed_latencies(proc)
             heard: dict[int, float] = {}
             ready = threading.Event()
             stop = threading.Event()

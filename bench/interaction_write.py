@@ -12,7 +12,6 @@ Run: .venv/bin/python -m bench.interaction_write [--writes 500] [--runs 5]
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import sqlite3
@@ -21,8 +20,9 @@ import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
-from bench.common import report
+from bench.common import bench_parser, percentile, report
 from console.core.interactions import FollowUp, Interaction, InteractionStore
 from console.core.store import Store
 
@@ -30,15 +30,26 @@ T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 STAMP = "2026-03-02T09:00:00.000Z"
 
 
-def percentile(values: list[float], fraction: float) -> float:
-    """The ``fraction`` quantile (0..1) of ``values``."""
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
-
-
 def answers() -> list[dict[str, object]]:
     """A typical script's answers: a dozen questions."""
     return [{"question": f"q{k}", "value": "yes", "at": STAMP} for k in range(12)]
+
+
+REFILL: dict[str, Any] = {
+    "agent_id": "agent-1",
+    "patient_id": "patient-1",
+    "started_at": T0,
+    "ended_at": T0 + timedelta(minutes=4),
+    "script_id": "refill",
+    "script_version": "3",
+    "answers": answers(),
+    "red_flags": [],
+    "urgency": "routine",
+    "disposition": "refill_requested",
+    "notes": "caller asks for a refill " * 4,
+    "form": {"pharmacy": "Main St", "days": 30},
+}
+"""Every interaction the store run writes: a refill request (only its call differs)."""
 
 
 async def add_calls(store: Store, count: int) -> list[str]:
@@ -66,21 +77,7 @@ async def store_run(path: Path, writes: int) -> tuple[list[float], list[float]]:
             start = time.perf_counter()
             await interactions.save_draft(call, body)
             drafts.append((time.perf_counter() - start) * 1e6)
-            record = Interaction(
-                call_id=call,
-                agent_id="agent-1",
-                patient_id="patient-1",
-                started_at=T0,
-                ended_at=T0 + timedelta(minutes=4),
-                script_id="refill",
-                script_version="3",
-                answers=answers(),
-                red_flags=[],
-                urgency="routine",
-                disposition="refill_requested",
-                notes="caller asks for a refill " * 4,
-                form={"pharmacy": "Main St", "days": 30},
-            )
+            record = Interaction(call_id=call, **REFILL)
             follow_up = FollowUp(number="+15550100", due_at=T0 + timedelta(days=1), owner="agent-1")
             start = time.perf_counter()
             await interactions.finish(record, [follow_up])
@@ -159,9 +156,8 @@ async def migrated(path: Path) -> None:
 
 def main() -> None:
     """Measure and print."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = bench_parser(__doc__)
     parser.add_argument("--writes", type=int, default=500)
-    parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
     figures: dict[str, list[float]] = {}
     for run in range(args.runs):

@@ -18,16 +18,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.common import bench_parser, report
+from bench.common import bench_parser, percentile, report
 from console.core.patients.directory import PatientDirectory
 from console.core.patients.generate import fictional_numbers, write_ndjson_file
 from console.core.store import Store
-
-
-def percentile(values: list[float], fraction: float) -> float:
-    """The ``fraction`` quantile (0..1) of ``values``."""
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
 def formats(e164: str) -> list[str]:
