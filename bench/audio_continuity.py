@@ -43,8 +43,8 @@ from tests.support import (
 )
 
 MODES = ("none", "headset", "station")
-VARIANTS = {"policy": (), "library defaults": ("--library-media-defaults",)}
-"""Engine flags of the two sides compared; both engines of a call get the same."""
+LIBRARY_DEFAULTS = ("--library-media-defaults",)
+"""The baseline's engine flag (pjsua's own media defaults); both engines of a call get it."""
 CLIP_SECONDS = 2.0
 
 
@@ -64,6 +64,16 @@ class Tally:
     @property
     def share(self) -> float:
         return 100.0 * self.dips / self.windows if self.windows else 0.0
+
+    @property
+    def drop_outs(self) -> str:
+        """The share of drop-out windows, and the counts: ``1.5 % (3/200)``."""
+        return f"{self.share:.1f} % ({self.dips}/{self.windows})"
+
+    @property
+    def landed_on(self) -> str:
+        """The codecs the calls landed on: ``G722/16000, PCMU/8000``."""
+        return ", ".join(sorted(self.codecs))
 
 
 @contextmanager
@@ -146,6 +156,13 @@ def measure_clipping(flags: tuple[str, ...], codecs: str, cycles: int) -> list[i
     return counts
 
 
+def per_cycle(counts: list[int]) -> str:
+    """The median clipped samples a cycle and the cycles with any."""
+    return (
+        f"median {statistics.median(counts):g}/cycle, {sum(1 for c in counts if c)} cycles with any"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--mode", choices=(*MODES, "all"), default="all")
@@ -158,35 +175,24 @@ def main() -> None:
         help="sip.codecs of the policy side, comma-separated (default: G722,PCMU,PCMA)",
     )
     args = parser.parse_args()
-    codecs = {"policy": args.codecs, "library defaults": ""}
+    # (engine flags, sip.codecs) of each side, the policy first.
+    sides: list[tuple[tuple[str, ...], str]] = [((), args.codecs), (LIBRARY_DEFAULTS, "")]
     modes = MODES if args.mode == "all" else (args.mode,)
     for mode in modes:
-        results = {
-            name: measure_continuity(mode, flags, codecs[name], args.runs, args.seconds)
-            for name, flags in VARIANTS.items()
-        }
-        new, old = results["policy"], results["library defaults"]
+        new, old = (measure_continuity(mode, *side, args.runs, args.seconds) for side in sides)
         print(
             f"continuity, {mode} mode ({args.runs} calls x {args.seconds:g} s, both sides): "
-            f"drop-out windows {new.share:.1f} % ({new.dips}/{new.windows}) with the policy "
-            f"({', '.join(sorted(new.codecs))}), {old.share:.1f} % ({old.dips}/{old.windows}) "
-            f"with the library defaults ({', '.join(sorted(old.codecs))})",
+            f"drop-out windows {new.drop_outs} with the policy ({new.landed_on}), "
+            f"{old.drop_outs} with the library defaults ({old.landed_on})",
             flush=True,
         )
     if args.cycles:
-        clipped = {
-            name: measure_clipping(flags, codecs[name], args.cycles)
-            for name, flags in VARIANTS.items()
-        }
-        new_counts, old_counts = clipped["policy"], clipped["library defaults"]
+        new_counts, old_counts = (measure_clipping(*side, args.cycles) for side in sides)
         print(
             f"clipping, {args.cycles} hold/resume cycles (first {CLIP_SECONDS:g} s after each "
             f"resume, both sides): {sum(new_counts)} clipped samples with the policy "
-            f"(median {statistics.median(new_counts):g}/cycle, "
-            f"{sum(1 for c in new_counts if c)} cycles with any), "
-            f"{sum(old_counts)} with the library defaults "
-            f"(median {statistics.median(old_counts):g}/cycle, "
-            f"{sum(1 for c in old_counts if c)} cycles with any)",
+            f"({per_cycle(new_counts)}), {sum(old_counts)} with the library defaults "
+            f"({per_cycle(old_counts)})",
             flush=True,
         )
 

@@ -20,6 +20,8 @@ import gc
 import json
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pjsua2 as pj
@@ -75,49 +77,60 @@ class PatientCall(pj.Call):  # type: ignore[misc]
                 audio.startTransmit(self.recorder)
 
 
-def run(args: argparse.Namespace) -> dict[str, Any]:
-    """Listen, (wait for the station leg,) call, record for ``args.seconds``."""
-    ep = new_endpoint(args.listen)
-    acfg = pj.AccountConfig()
-    acfg.idUri = f"sip:phone@127.0.0.1:{args.listen}"
-    acfg.mediaConfig.transportConfig.boundAddress = "127.0.0.1"
-    phone = Phone()
-    phone.create(acfg, True)
-    tone = tone_generator(1000, on_ms=args.burst_ms, off_ms=1000 - args.burst_ms, clock_rate=16000)
-    recorder = pj.AudioMediaRecorder()
-    recorder.createRecorder(args.record)
-    tone.startTransmit(recorder)
-    patient: PatientCall | None = None
-    print(json.dumps({"listening": args.listen}), flush=True)
+@contextmanager
+def endpoint(udp_port: int) -> Iterator[Any]:
+    """A started endpoint with SIP on ``udp_port``, destroyed after the block; the block
+    drops every pjsua2 object it made first (the library must outlive them all)."""
+    ep = new_endpoint(udp_port)
     try:
-        if args.wait_station:
-            deadline = time.monotonic() + 20
-            while not phone.answered():
-                if time.monotonic() > deadline:
-                    return {"ok": False, "error": "the station call never reached the phone"}
-                ep.libHandleEvents(10)
-        patient = PatientCall(phone, tone, recorder)
-        patient.makeCall(args.call, pj.CallOpParam(True))
-        end = time.monotonic() + args.seconds
-        while time.monotonic() < end:
-            ep.libHandleEvents(10)
-        return {"ok": True}
+        yield ep
     finally:
-        ep.hangupAllCalls()
-        for _ in range(50):
-            ep.libHandleEvents(10)
-        patient = None
-        phone.calls.clear()
-        tone = recorder = None
-        phone.shutdown()
-        del phone
         gc.collect()
         ep.libDestroy()
 
 
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    """Listen, (wait for the station leg,) call, record for ``args.seconds``."""
+    with endpoint(args.listen) as ep:
+        acfg = pj.AccountConfig()
+        acfg.idUri = f"sip:phone@127.0.0.1:{args.listen}"
+        acfg.mediaConfig.transportConfig.boundAddress = "127.0.0.1"
+        phone = Phone()
+        phone.create(acfg, True)
+        burst = args.burst_ms
+        tone = tone_generator(1000, on_ms=burst, off_ms=1000 - burst, clock_rate=16000)
+        recorder = pj.AudioMediaRecorder()
+        recorder.createRecorder(args.record)
+        tone.startTransmit(recorder)
+        patient: PatientCall | None = None
+        print(json.dumps({"listening": args.listen}), flush=True)
+        try:
+            if args.wait_station:
+                deadline = time.monotonic() + 20
+                while not phone.answered():
+                    if time.monotonic() > deadline:
+                        return {"ok": False, "error": "the station call never reached the phone"}
+                    ep.libHandleEvents(10)
+            patient = PatientCall(phone, tone, recorder)
+            patient.makeCall(args.call, pj.CallOpParam(True))
+            end = time.monotonic() + args.seconds
+            while time.monotonic() < end:
+                ep.libHandleEvents(10)
+            return {"ok": True}
+        finally:
+            ep.hangupAllCalls()
+            for _ in range(50):
+                ep.libHandleEvents(10)
+            patient = None
+            phone.calls.clear()
+            tone = recorder = None
+            phone.shutdown()
+            del phone
+
+
 def main() -> int:
     """Entry point; prints one JSON line last."""
-    parser = argparse.ArgumentParser()
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--listen", type=int, required=True, help="the phone's SIP UDP port")
     parser.add_argument("--call", required=True, help="the URI the patient calls")
     parser.add_argument("--wait-station", action="store_true")
