@@ -40,13 +40,12 @@ import subprocess
 import threading
 import time
 from pathlib import Path
-from types import TracebackType
 from typing import IO, Any
 
 import pytest
 
 from tests.audio_tone import write_tone_wav
-from tests.support import free_udp_tcp_port, stop_process
+from tests.support import ServiceProcess, free_udp_tcp_port, spawn_logged, stop_process
 
 __all__ = ["Baresip", "baresip_module_path", "free_sip_port", "free_tcp_port", "require_baresip"]
 
@@ -105,7 +104,7 @@ class PortTakenError(AssertionError):
     """baresip could not bind a port that was free a moment before."""
 
 
-class Baresip:
+class Baresip(ServiceProcess):
     """baresip 1.0.0, headless, on 127.0.0.1: a softphone peer driven over ctrl_tcp."""
 
     def __init__(
@@ -213,14 +212,7 @@ class Baresip:
         argv = [binary, "-f", str(self.config_dir)]
         if self.sip_trace:
             argv.append("-s")
-        with open(self.log_path, "wb") as log:
-            self.proc = subprocess.Popen(
-                argv,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                cwd=self.config_dir,
-            )
+        self.proc = spawn_logged(argv, self.log_path, self.config_dir)
         deadline = time.monotonic() + timeout
         while True:
             if self.proc.poll() is not None:
@@ -277,18 +269,6 @@ class Baresip:
         if self._reader is not None:
             self._reader.join(5.0)
             self._reader = None
-
-    def __enter__(self) -> Baresip:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     # -- ctrl_tcp -----------------------------------------------------------------
 

@@ -40,18 +40,20 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from types import MappingProxyType, TracebackType
+from types import MappingProxyType
 
 import pytest
 
 from tests.rawsip import SipResponse, parse_response
-from tests.support import Sipp, free_udp_tcp_port, stop_process
+from tests.support import ServiceProcess, Sipp, free_udp_tcp_port, spawn_logged, stop_process
 
 TEMPLATE = Path(__file__).resolve().parent / "kamailio" / "kamailio.cfg.in"
 TLS_TEMPLATE = TEMPLATE.with_name("tls.cfg.in")
 DEFAULT_USERS: Mapping[str, str] = MappingProxyType({"agent": "secret"})
 ALGORITHMS = ("MD5", "SHA-256")
 HOST = "127.0.0.1"
+REGISTER_TIMEOUT = 3.0
+"""Seconds :func:`digest_register` waits for the final response to each REGISTER."""
 
 _REALM = re.compile(r"[A-Za-z0-9][A-Za-z0-9.-]*")
 _USER = re.compile(r"[A-Za-z0-9_.!~*'()&=+$,;?/%-]+")
@@ -107,14 +109,14 @@ def sip_options(port: int, local_port: int, tag: str) -> bytes:
 
 @dataclass(frozen=True)
 class TlsIdentity:
-    """What Kamailio presents on its TLS listener, and the CA it trusts going out."""
+    """What Kamailio presents on its TLS listener, and the CA it trusts going out:
+    ``cert``, the PEM certificate presented to TLS clients (e.g. the engine
+    registering), ``key``, its private key, and ``ca``, the PEM CA list for the
+    connections Kamailio opens itself."""
 
     cert: Path
-    """PEM certificate presented to TLS clients (e.g. the engine registering)."""
     key: Path
-    """Its private key."""
     ca: Path
-    """PEM CA list for the connections Kamailio opens itself."""
 
 
 @dataclass(frozen=True)
@@ -135,16 +137,9 @@ def _digest_params(header: str) -> dict[str, str]:
     }
 
 
-def digest_register(
-    port: int,
-    user: str,
-    password: str,
-    *,
-    contact: str,
-    expires: int = 3600,
-    timeout: float = 3.0,
-) -> Registration:
-    """REGISTER ``user`` at 127.0.0.1:``port`` with ``contact``, over UDP from Python.
+def digest_register(port: int, user: str, password: str, *, contact: str) -> Registration:
+    """REGISTER ``user`` at 127.0.0.1:``port`` with ``contact`` for an hour, over UDP from
+    Python (each transaction has :data:`REGISTER_TIMEOUT` seconds).
 
     Answers a 401 with an MD5 or SHA-256 digest (whichever it asks for, qop=auth
     when offered): what SIPp 3.6.1 cannot do for SHA-256. Also handy to register
@@ -167,12 +162,12 @@ def digest_register(
                 f"Call-ID: {call_id}\r\n"
                 f"CSeq: {cseq} REGISTER\r\n"
                 f"Contact: <{contact}>\r\n"
-                f"Expires: {expires}\r\n"
+                "Expires: 3600\r\n"
                 f"{extra}"
                 "User-Agent: careline-tests\r\n"
                 "Content-Length: 0\r\n\r\n"
             ).encode()
-            deadline = time.monotonic() + timeout
+            deadline = time.monotonic() + REGISTER_TIMEOUT
             while (left := deadline - time.monotonic()) > 0:
                 sock.sendto(request, (HOST, port))
                 sock.settimeout(min(left, 0.5))
@@ -185,7 +180,7 @@ def digest_register(
                             return response
                 except (TimeoutError, ConnectionRefusedError):
                     continue
-            raise AssertionError(f"no final response to REGISTER {user} in {timeout}s")
+            raise AssertionError(f"no final response to REGISTER {user} in {REGISTER_TIMEOUT}s")
 
         first = transaction(1, "")
         if first.status != 401:
@@ -220,7 +215,7 @@ def digest_register(
         return Registration(second.status, challenge)
 
 
-class Kamailio:
+class Kamailio(ServiceProcess):
     """Kamailio 5.6 on 127.0.0.1 as registrar + proxy, foreground (-DD -E), usrloc in memory."""
 
     def __init__(
@@ -259,18 +254,6 @@ class Kamailio:
         self.proc: subprocess.Popen[bytes] | None = None
 
     # -- lifecycle -------------------------------------------------------
-
-    def __enter__(self) -> Kamailio:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def uri(self, user: str | None = None) -> str:
         """``sip:user@127.0.0.1:port`` (or the proxy's own URI without a user)."""
@@ -359,15 +342,7 @@ class Kamailio:
             "-M",
             "8",
         ]
-        with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen(
-                argv,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                cwd=self.dir,
-                start_new_session=True,
-            )
+        self.proc = spawn_logged(argv, self.log_path, self.dir, append=True, new_session=True)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

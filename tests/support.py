@@ -16,9 +16,11 @@ import subprocess
 import sys
 import threading
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from pathlib import Path
-from typing import IO, Any
+from types import TracebackType
+from typing import IO, Any, Self
 
 import pytest
 
@@ -95,6 +97,65 @@ def stop_process(proc: subprocess.Popen[Any], timeout: float = 10.0) -> int:
             proc.kill()
             proc.wait()
     return int(proc.returncode)
+
+
+def run_module(
+    module: str, *args: str, env: dict[str, str] | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    """``python -m MODULE ARGS`` from the repository root, its output captured as text;
+    ``env``: the child's whole environment (default: this one)."""
+    argv = [sys.executable, "-m", module, *args]
+    return subprocess.run(
+        argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout, check=False
+    )
+
+
+def spawn_logged(
+    argv: Sequence[str],
+    log: Path,
+    cwd: Path,
+    *,
+    append: bool = False,
+    new_session: bool = False,
+    env: dict[str, str] | None = None,
+) -> subprocess.Popen[bytes]:
+    """Start ``argv`` in ``cwd`` with no stdin and its output (stdout and stderr) in the
+    file ``log``, replaced or appended to; ``new_session``: in a process group of its own."""
+    with open(log, "ab" if append else "wb") as out:
+        return subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=cwd,
+            env=env,
+            start_new_session=new_session,
+        )
+
+
+class ServiceProcess(ABC):
+    """A program a test runs beside it (a registrar, a softphone): started on entering
+    a ``with`` block, stopped by PID on leaving it."""
+
+    @abstractmethod
+    def start(self, timeout: float = 10.0) -> None:
+        """Start the program and wait until it serves."""
+
+    @abstractmethod
+    def stop(self, timeout: float = 10.0) -> int | None:
+        """Stop it by PID; its exit code (None: it never started)."""
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
 
 
 class EngineProcess:
@@ -301,14 +362,9 @@ class Sipp:
             *extra,
         ]
         # Appended to: a SIPp UAS may reuse the port (and so the file) of an earlier run.
-        with open(self.output, "ab") as out:
-            self.proc: subprocess.Popen[bytes] = subprocess.Popen(
-                argv,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                cwd=workdir,
-                env={**os.environ, "TERM": "dumb"},
-            )
+        self.proc = spawn_logged(
+            argv, self.output, workdir, append=True, env={**os.environ, "TERM": "dumb"}
+        )
 
     def wait_listening(self, timeout: float = 5.0) -> None:
         """Wait until SIPp has bound its UDP port (so a request sent now reaches it)."""
