@@ -1,13 +1,14 @@
-"""Shared fixtures: an isolated HOME and XDG directories for every test."""
+"""Shared fixtures: an isolated HOME and XDG directories for every test, engines, a store."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
+from console.core.store import Store
 from tests.support import EngineProcess, patient_engine
 from tests.tiny_disk import TinyDisk
 
@@ -41,6 +42,14 @@ def engine(tmp_path: Path) -> Iterator[EngineProcess]:
     yield proc
     code = proc.stop()
     assert code == 0, f"engine exited {code}: {proc.log_tail()}"
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[Store]:
+    """A fresh local store (migrated), closed after the test."""
+    opened = await Store.open(tmp_path / "store.sqlite3")
+    yield opened
+    await opened.close()
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ from console.dialogs.patient_search import PatientSearchDialog
 from console.dialogs.verify import VerifyDialog
 from console.widgets.patient_card import PatientCard
 from tests.console_app import make_app, screen_text, sip_port, talking, wait_for
+from tests.patients import patient_record
 from tests.support import Sipp
 
 FAMILY_PHONE = "+12025550142"
@@ -23,16 +24,8 @@ FAMILY_PHONE = "+12025550142"
 def patient(
     mrn: str, given: str, family: str, born: str, flags: frozenset[str] = frozenset()
 ) -> PatientRecord:
-    return PatientRecord(
-        mrn=mrn,
-        family_name=family,
-        given_names=given,
-        birth_date=born,
-        preferred_language="es",
-        interpreter_needed=True,
-        flags=flags,
-        phones=((FAMILY_PHONE, "home"),),
-        source="csv",
+    return patient_record(
+        mrn, given, family, born, phone=FAMILY_PHONE, language="es", interpreter=True, flags=flags
     )
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 from console.core.agent_state import AgentState
 from console.core.floor import FloorReporter
@@ -11,29 +10,25 @@ from console.core.interactions import InteractionStore
 from console.core.store import Store
 
 
-async def test_state_changes_and_heartbeats(tmp_path: Path) -> None:
+async def test_state_changes_and_heartbeats(store: Store) -> None:
     now = [datetime(2026, 11, 26, 10, 0, tzinfo=UTC)]
-    store = await Store.open(tmp_path / "s.sqlite3")
-    try:
-        reporter = FloorReporter(InteractionStore(store), "alice", "Alice", lambda: now[0])
-        ready = AgentState(phone_online=True, availability="available")
+    reporter = FloorReporter(InteractionStore(store), "alice", "Alice", lambda: now[0])
+    ready = AgentState(phone_online=True, availability="available")
 
-        await reporter.agent_state(ready, None, heartbeat_s=60)
-        await reporter.agent_state(ready, None, heartbeat_s=60)  # same, too soon: nothing
-        now[0] += timedelta(seconds=61)
-        await reporter.agent_state(ready, None, heartbeat_s=60)  # quiet a minute: heartbeat
-        await reporter.agent_state(
-            AgentState(phone_online=True, availability="not_ready", reason="Break"), None
-        )
-        # The phone goes: offline for the floor, whatever the agent chose.
-        await reporter.agent_state(AgentState(phone_online=False, availability="available"), None)
+    await reporter.agent_state(ready, None, heartbeat_s=60)
+    await reporter.agent_state(ready, None, heartbeat_s=60)  # same, too soon: nothing
+    now[0] += timedelta(seconds=61)
+    await reporter.agent_state(ready, None, heartbeat_s=60)  # quiet a minute: heartbeat
+    await reporter.agent_state(
+        AgentState(phone_online=True, availability="not_ready", reason="Break"), None
+    )
+    # The phone goes: offline for the floor, whatever the agent chose.
+    await reporter.agent_state(AgentState(phone_online=False, availability="available"), None)
 
-        rows = await store.fetch_all(
-            "SELECT json_extract(payload, '$.availability'), json_extract(payload, '$.at') "
-            "FROM outbox WHERE kind = 'agent_state' ORDER BY seq"
-        )
-    finally:
-        await store.close()
+    rows = await store.fetch_all(
+        "SELECT json_extract(payload, '$.availability'), json_extract(payload, '$.at') "
+        "FROM outbox WHERE kind = 'agent_state' ORDER BY seq"
+    )
     assert [tuple(r) for r in rows] == [
         ("available", "2026-11-26T10:00:00.000Z"),
         ("available", "2026-11-26T10:01:01.000Z"),

@@ -4,7 +4,6 @@ PractitionerRole import, and what the card reads back."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -21,13 +20,8 @@ from console.core.patients.records import PatientSummary
 from console.core.store import Store
 
 NOW = datetime(2026, 11, 26, 15, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    opened = await Store.open(tmp_path / "store.sqlite3")
-    yield opened
-    await opened.close()
+SUBJECT = {"reference": "Patient/p1"}
+"""A FHIR reference to the test patient ``p1``."""
 
 
 @pytest.fixture
@@ -83,7 +77,7 @@ CARE_TEAM: dict[str, Any] = {
     "resourceType": "CareTeam",
     "id": "team1",
     "status": "active",
-    "subject": {"reference": "Patient/p1"},
+    "subject": SUBJECT,
     "participant": [
         {"role": [{"text": "Primary care"}], "member": {"reference": "PractitionerRole/pr1"}},
         {"role": [{"text": "Cardiology"}], "member": {"reference": "Practitioner/dr2"}},
@@ -152,7 +146,7 @@ async def test_bundle_with_urn_references_fills_every_card_section(
             {
                 "resource": medication(
                     "m1",
-                    {"reference": "Patient/p1"},
+                    SUBJECT,
                     numberOfRepeatsAllowed=3,
                     validityPeriod={"end": "2027-06-30"},
                 )
@@ -204,14 +198,13 @@ async def test_bundle_with_urn_references_fills_every_card_section(
 async def test_reimport_updates_in_place_and_a_team_is_replaced_whole(
     directory: PatientDirectory, store: Store, tmp_path: Path
 ) -> None:
-    subject = {"reference": "Patient/p1"}
     first = write_ndjson(
         tmp_path / "a.ndjson",
-        [patient("p1", "MRN-1"), appointment("a1", subject, "2026-12-01T10:00:00Z"), CARE_TEAM],
+        [patient("p1", "MRN-1"), appointment("a1", SUBJECT, "2026-12-01T10:00:00Z"), CARE_TEAM],
     )
     await directory.import_file(first)
     await directory.import_file(first)
-    moved = appointment("a1", subject, "2026-12-02T10:00:00Z")
+    moved = appointment("a1", SUBJECT, "2026-12-02T10:00:00Z")
     smaller = {**CARE_TEAM, "participant": CARE_TEAM["participant"][2:]}
     await directory.import_file(write_ndjson(tmp_path / "b.ndjson", [moved, smaller]))
 
@@ -249,25 +242,24 @@ async def test_context_imported_before_its_patient_shows_once_the_patient_arrive
 async def test_bad_clinical_records_are_rejected_with_position_and_reason(
     directory: PatientDirectory, tmp_path: Path
 ) -> None:
-    subject = {"reference": "Patient/p1"}
     path = write_ndjson(
         tmp_path / "bad.ndjson",
         [
             patient("p1", "MRN-1"),
             {
-                **appointment("a1", subject, "2026-12-01T10:00:00Z"),
+                **appointment("a1", SUBJECT, "2026-12-01T10:00:00Z"),
                 "participant": [{"actor": {"reference": "Practitioner/x"}}],
             },
-            appointment("a2", subject, "2026-12-01 10:00"),
-            appointment("a3", subject, "2026-12-01T10:00:00"),
-            {**appointment("a4", subject, "2026-12-01T10:00:00Z"), "id": ""},
-            {**medication("m1", subject), "medicationCodeableConcept": {}},
-            medication("m2", subject, numberOfRepeatsAllowed=-1),
+            appointment("a2", SUBJECT, "2026-12-01 10:00"),
+            appointment("a3", SUBJECT, "2026-12-01T10:00:00"),
+            {**appointment("a4", SUBJECT, "2026-12-01T10:00:00Z"), "id": ""},
+            {**medication("m1", SUBJECT), "medicationCodeableConcept": {}},
+            medication("m2", SUBJECT, numberOfRepeatsAllowed=-1),
             medication("m3", {"reference": "Group/g1"}),
-            {**medication("m4", subject), "status": "<b>active</b>"},
+            {**medication("m4", SUBJECT), "status": "<b>active</b>"},
             {**CARE_TEAM, "subject": "Patient/p1"},
-            medication("m5", subject, numberOfRepeatsAllowed=True),
-            appointment("ok", subject, "2026-12-01T10:00:00Z"),
+            medication("m5", SUBJECT, numberOfRepeatsAllowed=True),
+            appointment("ok", SUBJECT, "2026-12-01T10:00:00Z"),
         ],
     )
 
@@ -313,15 +305,14 @@ def test_refill_eligibility(
 async def test_greeting_hints_name_categories_only(
     directory: PatientDirectory, store: Store, tmp_path: Path
 ) -> None:
-    subject = {"reference": "Patient/p1"}
     await directory.import_file(
         write_ndjson(
             tmp_path / "p.ndjson",
             [
                 patient("p1", "MRN-1"),
-                appointment("far", subject, "2027-03-01T10:00:00Z"),
+                appointment("far", SUBJECT, "2027-03-01T10:00:00Z"),
                 medication(
-                    "m1", subject, numberOfRepeatsAllowed=2, validityPeriod={"end": "2027-09-01"}
+                    "m1", SUBJECT, numberOfRepeatsAllowed=2, validityPeriod={"end": "2027-09-01"}
                 ),
             ],
         )
@@ -332,9 +323,9 @@ async def test_greeting_hints_name_categories_only(
         write_ndjson(
             tmp_path / "q.ndjson",
             [
-                appointment("soon", subject, "2026-12-03T10:00:00Z"),
+                appointment("soon", SUBJECT, "2026-12-03T10:00:00Z"),
                 medication(
-                    "m2", subject, numberOfRepeatsAllowed=2, validityPeriod={"end": "2026-12-10"}
+                    "m2", SUBJECT, numberOfRepeatsAllowed=2, validityPeriod={"end": "2026-12-10"}
                 ),
             ],
         )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -28,6 +28,7 @@ from console.core.patients.search import (
 from console.core.store import MIGRATIONS, Store
 from console.dialogs.patient_search import PatientSearchDialog
 from tests.console_app import screen_text, wait_for
+from tests.patients import patient_record
 
 SHARED_PHONE = "+12025550142"
 
@@ -35,17 +36,7 @@ SHARED_PHONE = "+12025550142"
 def record(
     mrn: str, given: str, family: str, born: str | None, phone: str = "+13125550188"
 ) -> PatientRecord:
-    return PatientRecord(
-        mrn=mrn,
-        family_name=family,
-        given_names=given,
-        birth_date=born,
-        preferred_language=None,
-        interpreter_needed=False,
-        flags=frozenset(),
-        phones=((phone, "mobile"),),
-        source="csv",
-    )
+    return patient_record(mrn, given, family, born, phone=phone)
 
 
 PATIENTS = [
@@ -66,11 +57,10 @@ PATIENTS = [
 
 
 @pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    opened = await Store.open(tmp_path / "s.sqlite3")
-    await PatientDirectory(opened, "US").import_records(PATIENTS)
-    yield opened
-    await opened.close()
+async def store(store: Store) -> Store:
+    """The shared fresh store (tests/conftest.py) with :data:`PATIENTS` imported."""
+    await PatientDirectory(store, "US").import_records(PATIENTS)
+    return store
 
 
 async def mrns(store: Store, query: str, limit: int = 20) -> list[str]:
@@ -284,8 +274,10 @@ async def test_generated_keys_agree_with_search_key(tmp_path: Path) -> None:
     ]
     store = await Store.open(tmp_path / "keys.sqlite3")
     try:
+        # Names the CSV import would refuse (control characters, none) go in as they are.
         await PatientDirectory(store, "US").import_records(
-            record(f"K{i}", name, name, None) for i, name in enumerate(names)
+            replace(record(f"K{i}", "-", "-", None), family_name=name, given_names=name)
+            for i, name in enumerate(names)
         )
         rows = await store.fetch_all("SELECT family_name, family_key, given_key FROM patients")
     finally:
