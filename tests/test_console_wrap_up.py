@@ -7,7 +7,6 @@ import json
 import os
 import signal
 import sqlite3
-import sys
 import time
 from pathlib import Path
 
@@ -15,23 +14,29 @@ from console.core.store import Store
 from console.dialogs.callbacks import CallbacksDialog
 from console.dialogs.wrap_up import WrapUpDialog
 from tests.console_app import make_app, screen_text, scripted_call, sip_port, wait_for
-from tests.support import Sipp, free_udp_port
-from tests.test_demo_tmux import processes_mentioning
-from tests.tmux import TmuxSession, console_pid
+from tests.support import Sipp
+from tests.tmux import TmuxSession
+from tests.tmux_console import TerminalConsole, stop_processes_of
+
+
+async def stored_rows(path: Path, sql: str) -> list[tuple[object, ...]]:
+    """The rows ``sql`` selects from the store at ``path`` (opened for this alone)."""
+    store = await Store.open(path)
+    try:
+        return [tuple(row) for row in await store.fetch_all(sql)]
+    finally:
+        await store.close()
 
 
 async def interactions(path: Path) -> list[tuple[object, ...]]:
-    store = await Store.open(path)
-    try:
-        rows = await store.fetch_all(
-            """SELECT i.disposition, i.script_id, i.answers, i.urgency,
-                      (SELECT count(*) FROM outbox o WHERE o.entity_id = i.id),
-                      (SELECT count(*) FROM callbacks c WHERE c.interaction_id = i.id)
-               FROM interactions i ORDER BY i.created_at"""
-        )
-        return [tuple(row) for row in rows]
-    finally:
-        await store.close()
+    """Each interaction's disposition, script, answers, urgency, outbox and callback counts."""
+    return await stored_rows(
+        path,
+        """SELECT i.disposition, i.script_id, i.answers, i.urgency,
+                  (SELECT count(*) FROM outbox o WHERE o.entity_id = i.id),
+                  (SELECT count(*) FROM callbacks c WHERE c.interaction_id = i.id)
+           FROM interactions i ORDER BY i.created_at""",
+    )
 
 
 async def test_scripted_call_wraps_up_with_a_hot_key_and_a_callback(tmp_path: Path) -> None:
@@ -61,26 +66,24 @@ async def test_scripted_call_wraps_up_with_a_hot_key_and_a_callback(tmp_path: Pa
         await wait_for(pilot, lambda: "Callback done and recorded." in screen_text(app))
     [row, closed] = await interactions(tmp_path / "store.sqlite3")
     assert closed[0] == "callback_closed"
-    store = await Store.open(tmp_path / "store.sqlite3")
-    try:
-        events = await store.fetch_all(
-            "SELECT json_extract(payload, '$.event'), json_extract(payload, '$.queue') "
-            "FROM outbox WHERE kind = 'call_event' ORDER BY seq"
-        )
-        states = await store.fetch_all(
-            "SELECT json_extract(payload, '$.availability'), json_extract(payload, '$.on_call') "
-            "FROM outbox WHERE kind = 'agent_state' ORDER BY seq"
-        )
-    finally:
-        await store.close()
-    assert [tuple(e) for e in events] == [
+    events = await stored_rows(
+        tmp_path / "store.sqlite3",
+        "SELECT json_extract(payload, '$.event'), json_extract(payload, '$.queue') "
+        "FROM outbox WHERE kind = 'call_event' ORDER BY seq",
+    )
+    states = await stored_rows(
+        tmp_path / "store.sqlite3",
+        "SELECT json_extract(payload, '$.availability'), json_extract(payload, '$.on_call') "
+        "FROM outbox WHERE kind = 'agent_state' ORDER BY seq",
+    )
+    assert events == [
         ("offered", "refills"),
         ("answered", "refills"),
         ("ended", "refills"),
         ("wrapped", "refills"),
     ]
-    assert ("wrap_up", 0) in [tuple(s) for s in states]
-    assert tuple(states[-1]) == ("available", 0)
+    assert ("wrap_up", 0) in states
+    assert states[-1] == ("available", 0)
     disposition, script_id, answers, urgency, outbox, callbacks = row
     assert (disposition, script_id, urgency, outbox, callbacks) == (
         "callback_needed",
@@ -111,19 +114,12 @@ async def test_timed_wrap_up_runs_out_to_the_default_disposition(tmp_path: Path)
 
 def test_a_killed_console_reopens_the_wrap_up_draft(tmp_path: Path, isolated_home: Path) -> None:
     """kill -9 mid-wrap-up, start again: the draft is there with its call."""
-    port = free_udp_port()
-    config = tmp_path / "console.yaml"
-    config.write_text("wrap_up:\n  mode: mandatory\n", encoding="utf-8")
-    env = {k: v for k, v in os.environ.items() if k.startswith(("XDG_", "HOME", "PATH"))}
-    env.update(
-        TERM="xterm-256color", CARELINE_SIP__LISTEN=f"127.0.0.1:{port}", CARELINE_UI__BELL="false"
-    )
-    command = [sys.executable, "-m", "console", "--config", str(config), "run"]
-    first = TmuxSession(command, env)
+    console = TerminalConsole.make(tmp_path, "mandatory")
+    first = TmuxSession(console.command("run"), console.env)
     second: TmuxSession | None = None
     try:
         first.wait_for("phone online", 30)
-        sipp = Sipp(tmp_path, "uac_agent_hangs_up.xml", port, service="refills")
+        sipp = Sipp(tmp_path, "uac_agent_hangs_up.xml", console.port, service="refills")
         first.wait_for("ringing", 15)
         first.keys("a")
         first.wait_for("talking", 10)
@@ -132,10 +128,10 @@ def test_a_killed_console_reopens_the_wrap_up_draft(tmp_path: Path, isolated_hom
         first.keys("m")  # refill requested
         time.sleep(0.5)  # the draft is saved on the change, in the background
         assert sipp.wait() == 0, sipp.report()
-        os.kill(console_pid(str(config)), signal.SIGKILL)
+        os.kill(console.pid(), signal.SIGKILL)
         first.wait_for("CARELINE-EXIT", 10)
 
-        second = TmuxSession(command, env)
+        second = TmuxSession(console.command("run"), console.env)
         screen = second.wait_for("ctrl+s save", 30)  # reopened at start
         assert "Refill" in screen
         second.keys("C-s")
@@ -144,10 +140,8 @@ def test_a_killed_console_reopens_the_wrap_up_draft(tmp_path: Path, isolated_hom
         first.kill()
         if second is not None:
             second.kill()
-        for line in processes_mentioning(str(isolated_home)):
-            os.kill(int(line.split(":", 1)[0]), signal.SIGTERM)
-    store = isolated_home / "xdg_data_home" / "careline" / "careline.sqlite3"
-    with sqlite3.connect(store) as db:
+        stop_processes_of(isolated_home)
+    with sqlite3.connect(console.store) as db:
         rows = db.execute("SELECT disposition FROM interactions").fetchall()
         drafts = db.execute("SELECT count(*) FROM wrap_up_drafts").fetchone()[0]
     assert (rows, drafts) == ([("refill_requested",)], 0)
