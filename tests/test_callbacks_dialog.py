@@ -9,7 +9,8 @@ import pytest
 from textual.app import App
 from textual.widgets import OptionList
 
-from console.core.interactions import Callback, CallbackStatus
+from console.core.interactions import Callback, CallbackStatus, utc_text
+from console.core.interactions.rows import callback_from_row
 from console.core.wrap_up import CallbackChoice, describe_due, overdue_by
 from console.dialogs.callbacks import EMPTY, CallbacksDialog
 from tests.console_app import screen_text, wait_for
@@ -27,20 +28,11 @@ def callback(
     owner: str = "me",
     status: CallbackStatus = "open",
 ) -> Callback:
-    return Callback(
-        id=ident,
-        interaction_id=f"i-{ident}",
-        patient_id=None,
-        number=number,
-        due_at=due,
-        owner=owner,
-        reason=reason,
-        status=status,
-        done_at=None,
-        outcome_interaction_id=None,
-        created_at=NOW - timedelta(days=1),
-        overdue=status == "open" and due < NOW,
-    )
+    """A callback as the store lists it at NOW: its row (CALLBACK_COLUMNS, created a day
+    before) decoded by the store's own code, which says whether it is overdue."""
+    row = (ident, f"i-{ident}", None, number, utc_text(due), owner, reason, status)
+    created = utc_text(NOW - timedelta(days=1))
+    return callback_from_row((*row, None, None, created), utc_text(NOW))
 
 
 CALLBACKS = [

@@ -6,8 +6,6 @@ so the codec each call lands on is read from the engine's own 200 OK.
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
 from contextlib import closing
 from pathlib import Path
@@ -20,10 +18,11 @@ from console.core.config import SipConfig
 from console.core.events import decode
 from console.widgets.status_bar import StatusBar
 from sip.codecs import Codec, CodecPolicyError, best_for, offered, resolve
+from tests.careline_cli import careline
 from tests.console_app import make_app, screen_text, wait_for
 from tests.engine_calls import engine_from
 from tests.rawsip import RawCaller
-from tests.support import ROOT, EngineProcess
+from tests.support import EngineProcess
 
 LIBRARY = [
     Codec.parse(name)
@@ -165,14 +164,7 @@ def test_speex_is_allowed_with_the_explicit_setting() -> None:
 def test_a_bad_codec_list_stops_careline_with_the_file_and_field(tmp_path: Path) -> None:
     config = tmp_path / "careline.yaml"
     config.write_text("sip:\n  codecs: [G722, speex]\n")
-    done = subprocess.run(
-        [sys.executable, "-m", "console", "--config", str(config), "config"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
+    done = careline("--config", str(config), "config", timeout=30)
     assert done.returncode == 2
     assert str(config) in done.stderr
     assert "codecs" in done.stderr

@@ -17,6 +17,7 @@ from typing import Any
 
 from tests.alsa import MIC_HZ, VirtualAlsa, headset_engine, make_virtual_alsa
 from tests.audio_tone import dominant_frequency, read_wav_mono16, rms
+from tests.careline_cli import careline
 from tests.support import (
     PATIENT_TONE,
     ROOT,
@@ -25,38 +26,17 @@ from tests.support import (
     capture,
     capture_held_then_resumed,
     patient_calls,
+    run_module,
 )
-
-
-def run_module(
-    module: str, env: dict[str, str], *args: str, timeout: float = 30
-) -> subprocess.CompletedProcess[str]:
-    """``python -m MODULE ARGS`` from the repository root with ``env``, output captured."""
-    return subprocess.run(
-        [sys.executable, "-m", module, *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
 
 
 def probe(alsa_env: dict[str, str], *args: str, timeout: float = 30) -> dict[str, Any]:
     """Run tests/headset_probe.py; its last stdout line is JSON."""
-    done = run_module("tests.headset_probe", alsa_env, *args, timeout=timeout)
+    done = run_module("tests.headset_probe", *args, env=alsa_env, timeout=timeout)
     assert done.stdout.strip(), f"probe printed nothing (exit {done.returncode}): {done.stderr}"
     result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     assert done.returncode == (0 if result["ok"] else 1)
     return result
-
-
-def careline(
-    env: dict[str, str], *args: str, timeout: float = 30
-) -> subprocess.CompletedProcess[str]:
-    """``careline ARGS`` as a child process with ``env``."""
-    return run_module("console", env, *args, timeout=timeout)
 
 
 def tone_in(path: Path) -> tuple[float, float]:
@@ -141,8 +121,8 @@ def test_devices_chosen_by_part_of_their_name(virtual_alsa: VirtualAlsa) -> None
 
 # ------------------------------------------------------------ careline audio
 def test_audio_devices_lists_the_virtual_device(virtual_alsa: VirtualAlsa) -> None:
-    table = careline(virtual_alsa.env, "audio", "devices")
-    as_json = careline(virtual_alsa.env, "audio", "devices", "--json")
+    table = careline("audio", "devices", env=virtual_alsa.env)
+    as_json = careline("audio", "devices", "--json", env=virtual_alsa.env)
 
     assert table.returncode == 0, table.stderr
     header, *rows = table.stdout.splitlines()
@@ -157,8 +137,8 @@ def test_audio_devices_lists_the_virtual_device(virtual_alsa: VirtualAlsa) -> No
 
 
 def test_audio_devices_with_no_device(no_sound_env: dict[str, str]) -> None:
-    table = careline(no_sound_env, "audio", "devices")
-    as_json = careline(no_sound_env, "audio", "devices", "--json")
+    table = careline("audio", "devices", env=no_sound_env)
+    as_json = careline("audio", "devices", "--json", env=no_sound_env)
 
     assert table.returncode == 1
     assert "no sound device" in table.stderr
@@ -168,7 +148,7 @@ def test_audio_devices_with_no_device(no_sound_env: dict[str, str]) -> None:
 
 
 def test_audio_test_plays_the_tone_and_hears_the_microphone(virtual_alsa: VirtualAlsa) -> None:
-    done = careline(virtual_alsa.env, "audio", "test", "--seconds", "1.5", "--hz", "880")
+    done = careline("audio", "test", "--seconds", "1.5", "--hz", "880", env=virtual_alsa.env)
 
     assert done.returncode == 0, done.stdout + done.stderr
     meter_updates = done.stdout.count("microphone [")  # "\r" reads as a newline here
@@ -185,7 +165,9 @@ def test_audio_test_uses_the_configured_devices(virtual_alsa: VirtualAlsa, tmp_p
     config = tmp_path / "careline.yaml"
     config.write_text("audio:\n  headset:\n    output_device: nowhere\n")
 
-    done = careline(virtual_alsa.env, "--config", str(config), "audio", "test", "--seconds", "1")
+    done = careline(
+        "--config", str(config), "audio", "test", "--seconds", "1", env=virtual_alsa.env
+    )
 
     assert done.returncode == 1
     assert "no speaker/headphone (output) device named like 'nowhere'" in done.stderr
@@ -195,14 +177,14 @@ def test_audio_test_uses_the_configured_devices(virtual_alsa: VirtualAlsa, tmp_p
 def test_audio_test_with_a_silent_microphone_fails(tmp_path: Path) -> None:
     quiet = make_virtual_alsa(tmp_path / "quiet", mic_hz=0, mic_seconds=5)
 
-    done = careline(quiet.env, "audio", "test", "--seconds", "1")
+    done = careline("audio", "test", "--seconds", "1", env=quiet.env)
 
     assert done.returncode == 1
     assert "microphone peak -96.0 dBFS: silent — check the microphone 'default'" in done.stdout
 
 
 def test_audio_test_with_no_device(no_sound_env: dict[str, str]) -> None:
-    done = careline(no_sound_env, "audio", "test", "--seconds", "1")
+    done = careline("audio", "test", "--seconds", "1", env=no_sound_env)
 
     assert done.returncode == 1
     assert done.stderr.startswith("careline: no sound device")
