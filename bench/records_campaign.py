@@ -47,7 +47,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.common import median, report
-from tests.support import Sipp, free_udp_port
+from tests.support import Sipp
 from tests.test_demo_tmux import processes_mentioning
 from tests.tiny_disk import TinyDisk
 
@@ -66,38 +66,23 @@ def _journal(run_dir: Path, step: str) -> None:
         os.fsync(out.fileno())
 
 
-async def _child(run_dir: Path, store: Path, port: int, mode: str) -> int:
+async def _child(run_dir: Path, store: Path, mode: str) -> int:
     """One console on ``store``: ``call`` takes one call; ``recover`` takes the
-    wrap-ups the start-up recovery opens. Journals what it did."""
+    wrap-ups the start-up recovery opens. Journals what it did; its SIP port is in
+    ``run_dir/sip_port``."""
+    import dataclasses
+
     from textual.pilot import Pilot
 
-    from console.app import AppWiring, CarelineApp, create_app
-    from console.core.config import load_config
-    from console.core.phone import engine_command
+    from console.app import CarelineApp
     from console.dialogs.wrap_up import WrapUpDialog
+    from tests.console_app import make_app, sip_port
 
-    config = load_config(
-        None,
-        environ={
-            "CARELINE_UI__BELL": "false",
-            "CARELINE_ENGINE__RESTART_DELAY": "0.2",
-            "CARELINE_WRAP_UP__MODE": "optional",
-            "CARELINE_AUDIO__MODE": "none",
-        },
-    )
-    socket_path = run_dir / "engine.sock"
-    wiring = AppWiring(
-        engine_argv=engine_command(
-            socket_path=socket_path,
-            listen=f"127.0.0.1:{port}",
-            log_path=run_dir / "engine.log",
-            audio_mode="none",
-        ),
-        socket_path=socket_path,
-        store_path=store,
-        engine_stderr=run_dir / "engine.err",
-    )
-    app: CarelineApp = create_app(config, wiring)
+    # The console the tests run (engine, socket and logs in run_dir); its store is the
+    # run's, which a "fill" run keeps on the tiny disk (as tests/test_console_full_disk).
+    app: CarelineApp = make_app(run_dir, "audio:\n  mode: none\n", wrap_up="optional")
+    app.wiring = dataclasses.replace(app.wiring, store_path=store)
+    (run_dir / "sip_port").write_text(str(sip_port(app)))
     app.held.retry_s = 0.3
 
     async def until(pilot: Pilot[int], done: object, what: str) -> None:
@@ -165,18 +150,9 @@ class Tally:
     baseline_seconds: list[float] = field(default_factory=list)
 
 
-def _start_child(run_dir: Path, store: Path, port: int, mode: str) -> subprocess.Popen[bytes]:
+def _start_child(run_dir: Path, store: Path, mode: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "bench.records_campaign",
-            "--child",
-            mode,
-            str(run_dir),
-            str(store),
-            str(port),
-        ],
+        [sys.executable, "-m", "bench.records_campaign", "--child", mode, str(run_dir), str(store)],
         stdout=open(run_dir / f"{mode}.out", "ab"),  # noqa: SIM115 - the child owns it
         stderr=subprocess.STDOUT,
         start_new_session=True,
@@ -224,12 +200,12 @@ def one_run(base: Path, disk: TinyDisk, fault: str, rng: random.Random, tally: T
     store_dir = disk.path / run_dir.name if fault == "fill" else run_dir
     store_dir.mkdir(exist_ok=True)
     store = store_dir / "store.sqlite3"
-    port = free_udp_port()
     started = time.monotonic()
-    child = _start_child(run_dir, store, port, "call")
+    child = _start_child(run_dir, store, "call")
     sipp: Sipp | None = None
     try:
         _wait_step(run_dir, "online", child)
+        port = int((run_dir / "sip_port").read_text())
         sipp = Sipp(run_dir, "uac_agent_hangs_up.xml", port, timeout=60)
         time.sleep(rng.uniform(0.0, call_seconds(tally)))
         last = _steps(run_dir)[-1]
@@ -255,7 +231,7 @@ def one_run(base: Path, disk: TinyDisk, fault: str, rng: random.Random, tally: T
             disk.free()
         if fault != "kill" and child.wait(timeout=STEP_TIMEOUT * 2) != 0:
             tally.failures.append(f"{run_dir.name}: the console exited {child.returncode}")
-        recover = _start_child(run_dir, store, port, "recover")
+        recover = _start_child(run_dir, store, "recover")
         if recover.wait(timeout=STEP_TIMEOUT * 2) != 0:
             tally.failures.append(f"{run_dir.name}: the restarted console failed")
     finally:
@@ -323,11 +299,11 @@ def main(argv: list[str] | None = None) -> int:
         "--no-fault-runs", type=int, default=5, help="baseline runs with no fault (default 5)"
     )
     parser.add_argument("--seed", type=int, default=15, help="random seed (default 15)")
-    parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
+    parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
-        mode, run_dir, store, port = args.child
-        return asyncio.run(_child(Path(run_dir), Path(store), int(port), mode))
+        mode, run_dir, store = args.child
+        return asyncio.run(_child(Path(run_dir), Path(store), mode))
     rng = random.Random(args.seed)
     tally = Tally()
     with tempfile.TemporaryDirectory(prefix="careline-campaign-") as tmp:
