@@ -280,23 +280,22 @@ def test_a_registrar_certificate_that_cannot_be_verified_fails_registration(
             assert engine.stop() == 0, engine.log_tail()
 
 
+@pytest.mark.parametrize(
+    ("verify", "trust_other_ca"), [(False, False), (True, True)], ids=["unchecked", "trusted"]
+)
 def test_the_same_certificates_are_accepted_when_they_are_trusted_or_not_checked(
-    tmp_path: Path, pki: Pki, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, pki: Pki, monkeypatch: pytest.MonkeyPatch, verify: bool, trust_other_ca: bool
 ) -> None:
     # The controls for the test above: the refusal comes from verification itself.
+    ca_file = pki.impostor.cert.parent / "other-ca.pem" if trust_other_ca else None
     with tls_kamailio(tmp_path, pki, pki.impostor) as kamailio:
-        unchecked = tls_account(tmp_path, kamailio, pki, "agent", monkeypatch, verify=False)
+        agent = tls_account(
+            tmp_path, kamailio, pki, "agent", monkeypatch, verify=verify, ca_file=ca_file
+        )
         try:
-            assert unchecked.wait_event("registration", timeout=15)["state"] == "registered"
+            assert agent.wait_event("registration", timeout=15)["state"] == "registered"
         finally:
-            assert unchecked.stop() == 0, unchecked.log_tail()
-    other_ca = pki.impostor.cert.parent / "other-ca.pem"
-    with tls_kamailio(tmp_path, pki, pki.impostor) as kamailio:
-        trusting = tls_account(tmp_path, kamailio, pki, "agent", monkeypatch, ca_file=other_ca)
-        try:
-            assert trusting.wait_event("registration", timeout=15)["state"] == "registered"
-        finally:
-            assert trusting.stop() == 0, trusting.log_tail()
+            assert agent.stop() == 0, agent.log_tail()
 
 
 def test_srtp_mandatory_call_between_two_engines_through_the_tls_registrar(
