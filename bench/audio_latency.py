@@ -27,7 +27,6 @@ Run: .venv/bin/python -m bench.audio_latency --mode headset --runs 5
 
 from __future__ import annotations
 
-import argparse
 import os
 import subprocess
 import sys
@@ -35,9 +34,9 @@ import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from bench.common import report
+from bench.common import bench_parser, report
 from tests.audio_tone import read_wav_mono16
-from tests.support import EngineProcess, free_udp_port
+from tests.support import EngineProcess, free_udp_port, run_module
 
 ROOT = Path(__file__).resolve().parent.parent
 RATE = 16000
@@ -87,30 +86,18 @@ def round_trips(recording: Path) -> list[float]:
     return trips[1:]  # the first burst meets the start-up transient
 
 
+def median_round_trip(recording: Path) -> float:
+    """The median of :func:`round_trips` (ms); a recording with no echo ends the bench."""
+    trips = round_trips(recording)
+    if not trips:
+        raise SystemExit(f"no echo found in {recording}")
+    return sorted(trips)[len(trips) // 2]
+
+
 def probe(recording: Path, env: dict[str, str], *extra: str) -> None:
     """One run of tests/headset_probe.py (a pjsua2 process) recording bursts and echoes."""
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "tests.headset_probe",
-            "--seconds",
-            str(SECONDS_PER_RUN),
-            "--tone",
-            "1000",
-            "--burst-ms",
-            str(BURST_MS),
-            "--record",
-            str(recording),
-            *extra,
-        ],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    argv = ["--seconds", str(SECONDS_PER_RUN), "--tone", "1000", "--burst-ms", str(BURST_MS)]
+    done = run_module("tests.headset_probe", *argv, "--record", str(recording), *extra, env=env)
     if done.returncode != 0:
         raise SystemExit(f"probe failed: {done.stdout[-500:]} {done.stderr[-500:]}")
 
@@ -134,16 +121,10 @@ def measure_headset(workdir: Path, runs: int) -> tuple[list[float], list[float]]
             probe(recording, env)
         finally:
             os.close(holder)
-        trips = round_trips(recording)
-        if not trips:
-            raise SystemExit(f"no echo found in {recording}")
-        headset.append((sorted(trips)[len(trips) // 2] - LOOP_PREFILL_MS) / 2)
+        headset.append((median_round_trip(recording) - LOOP_PREFILL_MS) / 2)
         recording = workdir / f"echo-{run}.wav"
         probe(recording, env, "--echo")
-        trips = round_trips(recording)
-        if not trips:
-            raise SystemExit(f"no echo found in {recording}")
-        baseline.append(sorted(trips)[len(trips) // 2] / 2)
+        baseline.append(median_round_trip(recording) / 2)
     return headset, baseline
 
 
@@ -179,10 +160,7 @@ def station_round_trip(workdir: Path, name: str, *, through_engine: bool) -> flo
             engine.stop()
     if probe_proc.returncode != 0:
         raise SystemExit(f"station probe failed: {out[-500:]}")
-    trips = round_trips(recording)
-    if not trips:
-        raise SystemExit(f"no echo found in {recording}")
-    return sorted(trips)[len(trips) // 2]
+    return median_round_trip(recording)
 
 
 def measure_station(workdir: Path, runs: int) -> tuple[list[float], list[float]]:
@@ -205,9 +183,8 @@ BASELINES = {"headset": "in-bridge echo port", "station": "patient calling the p
 
 def main() -> None:
     """Measure and print."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = bench_parser(__doc__)
     parser.add_argument("--mode", choices=sorted(MODES), default="headset")
-    parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="careline-bench-") as tmp:
         values, baseline = MODES[args.mode](Path(tmp), args.runs)
