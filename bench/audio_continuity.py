@@ -32,15 +32,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tests.alsa import make_virtual_alsa
+from tests.audio_calls import capture_both, patient_calls, renegotiate, wait_station
 from tests.audio_tone import Continuity, continuity, read_wav_mono16
 from tests.baresip import Baresip
-from tests.support import (
-    EngineProcess,
-    capture_both,
-    patient_calls,
-    renegotiate,
-    wait_station,
-)
+from tests.support import EngineProcess
 
 MODES = ("none", "headset", "station")
 LIBRARY_DEFAULTS = ("--library-media-defaults",)

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from console.core.store import Store
-from tests.support import EngineProcess, patient_engine
+from tests.audio_calls import patient_engine
+from tests.support import EngineProcess
 from tests.tiny_disk import TinyDisk
 
 # The real PostgreSQL cluster and per-test hub databases (fixtures pg_cluster, hub).
@@ -64,7 +65,7 @@ def utc_local_time(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 @pytest.fixture
 def patient(tmp_path: Path) -> Iterator[EngineProcess]:
-    """An engine playing the patient (tests.support.patient_engine), stopped after the test."""
+    """An engine playing the patient (tests.audio_calls.patient_engine), stopped after the test."""
     engine = patient_engine(tmp_path)
     yield engine
     assert engine.stop() == 0, engine.log_tail()

@@ -7,8 +7,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from tests.audio_calls import station_engine, wait_station
 from tests.baresip import Baresip
-from tests.support import EngineProcess, station_engine, wait_station
+from tests.support import EngineProcess
 
 
 @contextmanager

@@ -5,7 +5,7 @@ with baresip as the agent's phone) a patient engine calls the agent: both
 directions are recorded for 4.5 s after the answer, and again after a
 hold/resume by the agent and by the patient. After the first 200 ms no
 window may fall below 0.7x the median level and no sample may reach full
-scale (see :func:`tests.support.assert_steady`). Before the codec policy,
+scale (see :func:`tests.audio_calls.assert_steady`). Before the codec policy,
 Speex's silence suppression failed the first check about once a second and
 its decoder's run-away after a resume failed the second.
 """
@@ -17,18 +17,18 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from tests.alsa import MIC_HZ, VirtualAlsa, headset_engine
-from tests.audio_tone import continuity, dominant_frequency, read_wav_mono16, tone_segments
-from tests.station_phone import connect_station, phone_and_station
-from tests.support import (
+from tests.audio_calls import (
     PATIENT_TONE,
     STEADY_SECONDS,
-    EngineProcess,
     assert_steady,
     capture,
     capture_both,
     patient_calls,
     renegotiate,
 )
+from tests.audio_tone import continuity, dominant_frequency, read_wav_mono16, tone_segments
+from tests.station_phone import connect_station, phone_and_station
+from tests.support import EngineProcess
 
 AGENT_TONE = 440.0
 """The tone of the agent's side: the engine's source in none mode."""

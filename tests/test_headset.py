@@ -16,18 +16,16 @@ from pathlib import Path
 from typing import Any
 
 from tests.alsa import MIC_HZ, VirtualAlsa, headset_engine, make_virtual_alsa
-from tests.audio_tone import dominant_frequency, read_wav_mono16, rms
-from tests.careline_cli import careline
-from tests.support import (
+from tests.audio_calls import (
     PATIENT_TONE,
-    ROOT,
-    EngineProcess,
     assert_steady,
     capture,
     capture_held_then_resumed,
     patient_calls,
-    run_module,
 )
+from tests.audio_tone import dominant_frequency, read_wav_mono16, rms
+from tests.careline_cli import careline
+from tests.support import ROOT, EngineProcess, run_module
 
 
 def probe(alsa_env: dict[str, str], *args: str, timeout: float = 30) -> dict[str, Any]:

@@ -14,19 +14,19 @@ from console.dialogs.choice import ChoicePicker
 from console.widgets.status_bar import StatusBar
 from sip.engine import PhoneEngine
 from sip.settings import EngineSettings
-from tests.audio_tone import dominant_frequency, read_wav_mono16, rms
-from tests.baresip import Baresip
-from tests.console_app import make_app, screen_text, wait_for
-from tests.station_phone import connect_station, phone_and_station
-from tests.support import (
+from tests.audio_calls import (
     PATIENT_TONE,
-    EngineProcess,
     assert_steady,
     capture,
     capture_held_then_resumed,
     patient_calls,
     wait_station,
 )
+from tests.audio_tone import dominant_frequency, read_wav_mono16, rms
+from tests.baresip import Baresip
+from tests.console_app import make_app, screen_text, wait_for
+from tests.station_phone import connect_station, phone_and_station
+from tests.support import EngineProcess
 
 AGENT_TONE = 600.0
 
