@@ -26,11 +26,10 @@ from console.crash import fatal_error_without_locals
 from console.dialogs.confirm import ConfirmDialog
 from console.hub_link import start_sync
 from console.idle import SessionLock
-from console.messages import PhoneEvent, PhoneStatusChanged
+from console.messages import HubSyncChanged, PhoneEvent, PhoneStatusChanged, StorageChanged
 from console.screens.agent import AgentScreen
 from console.services import Services
 from console.themes import THEMES
-from console.widgets.status_bar import StatusBar
 
 if TYPE_CHECKING:
     from console.hub.sync import SyncWorker
@@ -108,6 +107,8 @@ class CarelineApp(App[int]):
         self.held = HeldWrites(on_change=self._held_changed, on_saved=self._held_saved)
         """Writes the disk refused (full, failing), kept in memory and retried."""
         self._dropped_shown = 0
+        self._storage_shown = ""
+        """What the status bar says about unsaved writes ("" when all is saved)."""
         self._services: Services | None = None
         self._agent_screen: AgentScreen | None = None
         self.sync: SyncWorker | None = None
@@ -115,8 +116,8 @@ class CarelineApp(App[int]):
         self.session_lock = SessionLock(self, config)
         """The sign-in at start and the idle lock (console/idle.py)."""
         self.audio_choice: str | None = None
-        """The audio mode the agent asked for (``--audio``): applied to an engine that
-        reports another one (attached to, or restarted)."""
+        """The audio mode asked for at launch (``--audio``), handed to the agent screen;
+        the agent's later choices (``u``) live in its audio controller."""
 
     @property
     def services(self) -> Services:
@@ -177,7 +178,7 @@ class CarelineApp(App[int]):
 
     def show_sync(self, label: tuple[str, bool]) -> None:
         """Put the hub sync's state in the status bar."""
-        self.agent_screen.query_one(StatusBar).sync = label
+        self.agent_screen.post_message(HubSyncChanged(label))
 
     async def on_unmount(self) -> None:
         """Stop the engine by PID, write what the disk held back if it can, close the store."""
@@ -210,11 +211,10 @@ class CarelineApp(App[int]):
         """The disk refused a write, or took the held ones: say it in the status bar."""
         if self._agent_screen is None:
             return
-        bar = self._agent_screen.query(StatusBar)
-        before = bar.first().storage if bar else ""
+        before = self._storage_shown
         text = f"{self.held.fault} — {self.held.summary()}" if self.held.count else ""
-        if bar:
-            bar.first().storage = text
+        self._storage_shown = text
+        self._agent_screen.post_message(StorageChanged(text))
         if self.held.dropped > self._dropped_shown:
             self._dropped_shown = self.held.dropped
             self.notify(

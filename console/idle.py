@@ -151,8 +151,11 @@ class SessionLock:
         if outcome != "fail":
             self.locked = False
             self.touch()
-            self._tell(Unlocked())
         await self._started().audit(None, "unlock", outcome, ("session",))
+        if outcome != "fail":
+            # After the audit: the lock screen is dismissed meanwhile, so a waiting
+            # wrap-up opens over the agent screen, not under the lock's dismissal.
+            self._tell(Unlocked())
 
     async def _sign_in_attempt(self, outcome: Outcome) -> None:
         await self._started().audit(None, "sign_in", outcome, ("session",))

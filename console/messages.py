@@ -50,3 +50,19 @@ class PatientVerified(Message):
     def __init__(self, call_id: str) -> None:
         super().__init__()
         self.call_id = call_id
+
+
+class HubSyncChanged(Message, bubble=False):
+    """The hub sync's state for the status bar: (text, needs the agent's attention)."""
+
+    def __init__(self, label: tuple[str, bool]) -> None:
+        super().__init__()
+        self.label = label
+
+
+class StorageChanged(Message, bubble=False):
+    """What the status bar says about writes the disk refused ("" when all is saved)."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text

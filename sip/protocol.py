@@ -189,6 +189,8 @@ def decode(line: bytes | str) -> dict[str, Any]:
         value = json.loads(line)
     except (ValueError, UnicodeDecodeError) as exc:
         raise ProtocolError(f"not JSON: {exc}") from None
+    except RecursionError:  # tens of thousands of nested brackets fit in one line
+        raise ProtocolError("JSON nested too deeply") from None
     if not isinstance(value, dict):
         raise ProtocolError("a message must be a JSON object")
     return value

@@ -1,7 +1,8 @@
 """House rules about the code's structure, enforced (docs/architecture.md).
 
 The import rules are import-linter contracts in ``pyproject.toml`` (layers, no
-cycles, no Textual below the screens, pjsua2 only in ``sip``); ``make test``
+cycles, no Textual in the core, services, hub or engine, pjsua2 only in ``sip``,
+and ``sip`` never imports the console); ``make test``
 runs ``lint-imports`` and so does this file, so a plain ``pytest`` sees a broken
 contract too.
 """

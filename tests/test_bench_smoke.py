@@ -16,6 +16,20 @@ import pytest
 from tests.support import ROOT
 
 
+def run_bench(argv: list[str]) -> subprocess.CompletedProcess[str]:
+    """``python -m <argv>`` from the repository; it must exit 0."""
+    done = subprocess.run(
+        [sys.executable, "-m", *argv],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done
+
+
 @pytest.mark.parametrize(
     "argv",
     [
@@ -28,15 +42,7 @@ from tests.support import ROOT
     ids=["burst answered", "burst ringing", "calls per engine", "records campaign", "keys"],
 )
 def test_the_benchmark_runs_and_reports_ratios(argv: list[str]) -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", *argv],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
+    done = run_bench(argv)
     assert "median" in done.stdout
     assert "ratio" in done.stdout
     if argv[0] == "bench.invite_burst":  # a small burst loses nothing and leaves nothing
@@ -47,15 +53,7 @@ def test_the_benchmark_runs_and_reports_ratios(argv: list[str]) -> None:
 
 
 def test_the_incoming_call_path_is_traced_and_never_enters_the_app() -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "bench.incoming_path", "--runs", "1", "--show"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
+    done = run_bench(["bench.incoming_path", "--runs", "1", "--show"])
     assert "module hops, call.incoming → ringing row painted: median" in done.stdout
     # The path goes from the desk to the call queue table, and never up to the App.
     assert "core.desk" in done.stdout

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from console.app import CarelineApp
 from console.core.agent_state import AgentState
 from console.core.events import AnyEvent, decode
 from console.screens.lock import LockScreen
@@ -37,18 +38,19 @@ def one_line(text: str) -> str:
     return " ".join(word for word in text.split() if word not in ("│", "▌"))
 
 
+def unencrypted_caller(app: CarelineApp, tmp_path: Path) -> Sipp:
+    """Maria Lopez calls with plain RTP only; she expects 488 Not Acceptable Here."""
+    callers = [("Maria Lopez", "+12025550142")]
+    return Sipp(tmp_path, "uac_expect_not_acceptable.xml", sip_port(app), callers=callers)
+
+
 async def test_a_call_that_cannot_be_encrypted_is_refused_with_the_reason_on_screen(
     tmp_path: Path,
 ) -> None:
     app = make_app(tmp_path, "sip:\n  srtp: mandatory\n")
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         await wait_for(pilot, lambda: app.phone.status.online, 20, "phone online")
-        sipp = Sipp(
-            tmp_path,
-            "uac_expect_not_acceptable.xml",
-            sip_port(app),
-            callers=[("Maria Lopez", "+12025550142")],
-        )
+        sipp = unencrypted_caller(app, tmp_path)
         notice = "Call from Maria Lopez refused: it could not be encrypted (SRTP required)."
         await wait_for(pilot, lambda: shows_toast(app, notice), what="refusal notice")
         await wait_for(
@@ -70,12 +72,7 @@ async def test_while_locked_the_refusal_is_shown_without_the_caller(tmp_path: Pa
         await wait_for(pilot, lambda: app.phone.status.online, 20, "phone online")
         await pilot.press("ctrl+l")
         await wait_for(pilot, lambda: isinstance(app.screen, LockScreen), what="lock")
-        sipp = Sipp(
-            tmp_path,
-            "uac_expect_not_acceptable.xml",
-            sip_port(app),
-            callers=[("Maria Lopez", "+12025550142")],
-        )
+        sipp = unencrypted_caller(app, tmp_path)
         notice = "A call was refused: it could not be encrypted (SRTP required)."
         await wait_for(pilot, lambda: shows_toast(app, notice), what="refusal notice")
         assert sipp.wait() == 0, sipp.report()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -240,6 +241,12 @@ def test_every_event_the_console_uses_decodes_to_its_type() -> None:
         {"event": "audio", "station": "up", "queue_capacity": "x"},
         {"event": "call.turned_away", "caller": ["not", "a", "mapping"]},
         {"event": 7, "time": 12},
+        {"event": "hello", "status": {"queue_capacity": float("inf"), "max_calls": 1e400}},
+        {"event": "hello", "status": {"calls": [{"id": "c1", "consult_for": ["x"]}]}},
+        {"event": "call.incoming", "call": {"id": "c1", "consult_id": {"a": 1}}},
+        {"event": "call.incoming", "call": {"id": "c1", "received_at": "2026-01-01T10:00:00"}},
+        {"event": "call.incoming", "call": {"id": ["c1"]}},
+        {"event": "agent.availability", "since": "yesterday", "state": {"x": 1}},
     ],
 )
 def test_malformed_events_are_ignored_with_a_reason_never_raised(raw: dict[str, Any]) -> None:
@@ -255,3 +262,38 @@ def test_hostile_strings_are_kept_verbatim_for_safe_rendering_later() -> None:
     decoded = decode(event("call.incoming", call=call(caller={"display_name": name})))
     assert isinstance(decoded, CallAppeared)
     assert decoded.call.caller_name == name
+
+
+def test_one_unreadable_call_does_not_cost_the_whole_snapshot() -> None:
+    desk = Desk()
+    status = {"calls": [call("c1"), {"id": "c2", "caller": "not an object"}, call("c3")]}
+    desk.apply(decode(event("hello", status=status, availability={"state": "x"})))
+    assert [c.id for c in desk.queue.calls()] == ["c1", "c3"]
+
+
+def test_a_transfer_failure_is_told_even_when_its_call_object_is_unreadable() -> None:
+    desk = Desk()
+    feed(desk, event("call.incoming", call=call()))
+    failed = event("call.transfer", call_id="c1", status="failed", detail="busy", call="?")
+    effects = desk.apply(decode(failed))
+    assert any(isinstance(e, Notice) and "Transfer failed" in e.text for e in effects)
+
+
+def test_a_time_without_an_offset_is_utc_and_a_call_link_must_be_an_id() -> None:
+    desk = Desk()
+    odd = call("c1", received_at="2026-01-01T10:00:00", consult_for=["c0"], consult_id=7)
+    feed(desk, event("call.incoming", call=odd), event("call.incoming", call=call("c2")))
+    first = desk.queue.get("c1")
+    assert first is not None
+    assert first.received_at.utcoffset() is not None
+    assert (first.consult_for, first.consult_id) == (None, None)
+    assert [c.id for c in desk.queue.calls()] == ["c1", "c2"]  # sorting aware with aware
+
+
+def test_an_event_without_a_time_takes_the_desk_clock() -> None:
+    frozen = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+    desk = Desk(clock=lambda: frozen)
+    raw = event("call.incoming", call=call())
+    del raw["time"]
+    effects = desk.apply(decode(raw))
+    assert [e.at for e in effects if isinstance(e, FloorCall)] == [frozen]

@@ -28,12 +28,13 @@ from console.core.pin import (
 )
 from console.core.store import Store
 from console.dialogs.confirm import ConfirmDialog
+from console.dialogs.wrap_up import WrapUpDialog
 from console.messages import PhoneEvent, PhoneStatusChanged
 from console.screens.lock import LockScreen
 from console.screens.sign_in import SignInScreen
 from console.widgets.patient_card import PatientCard
 from tests.console_app import make_app, screen_text, sip_port, talking, wait_for
-from tests.engine_events import NOW, STATES, call, hello
+from tests.engine_events import NOW, STATES, call, event, hello
 from tests.support import ROOT, Sipp
 
 pytestmark = pytest.mark.usefixtures("utc_local_time")
@@ -212,6 +213,32 @@ async def test_lock_goes_over_dialogs_and_without_pin_enter_unlocks(tmp_path: Pa
         assert len(screen.queue) == 1
     rows = await audit_rows(tmp_path / "store.sqlite3")
     assert [(a, o) for a, o, _, _ in rows] == [("lock", "ok"), ("unlock", "ok")]
+
+
+async def test_a_wrap_up_that_waited_behind_the_lock_opens_once_unlocked(tmp_path: Path) -> None:
+    """The caller hangs up while the screen is locked: the wrap-up (its title names the
+    caller) waits, and opens over the agent screen when the agent unlocks. It used to
+    open under the lock's dismissal, which then closed the wrap-up and crashed."""
+    app = make(tmp_path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen = app.agent_screen
+        screen.post_message(PhoneStatusChanged(PhoneStatus(True, "online", "127.0.0.1:5070")))
+        talking_call = call("c1", "Maria Lopez", "+12025550142", state="active", talked=5)
+        screen.post_message(PhoneEvent(hello([talking_call])))
+        await wait_for(pilot, lambda: len(screen.queue) == 1, what="a call up")
+        await pilot.press("ctrl+l")
+        await wait_for(pilot, lambda: isinstance(app.screen, LockScreen), what="lock")
+        hang_up = event("call.ended", "c1", reason="completed", ended_by="caller")
+        screen.post_message(PhoneEvent(hang_up))
+        await wait_for(pilot, lambda: len(screen.queue) == 0, what="the caller hung up")
+        await pilot.pause(0.3)
+        assert isinstance(app.screen, LockScreen)
+        await pilot.press("enter")  # no PIN set: Enter unlocks
+        await wait_for(pilot, lambda: isinstance(app.screen, WrapUpDialog), 5, "wrap-up")
+        await pilot.pause(0.5)
+        assert app.is_running
+        assert isinstance(app.screen, WrapUpDialog)
+        assert not any(isinstance(s, LockScreen) for s in app.screen_stack)
 
 
 async def test_call_goes_on_while_locked(tmp_path: Path) -> None:

@@ -77,11 +77,7 @@ class DeskEffects(Controller):
             case NotesMoved(old_id=old_id, new_id=new_id):
                 parts.notes.renamed(old_id, new_id)
             case CallGone(call_id=call_id):
-                parts.lost_calls.finished.add(call_id)
-                verified = parts.patients.verified.get(call_id)
-                runs = parts.guidance.take(call_id)
-                self._ending[call_id] = (verified.id if verified else None, runs)
-                parts.patients.forget(call_id)
+                self._ending[call_id] = parts.lost_calls.let_go(call_id)
             case FloorCall(kind=kind, call=call, at=at):
                 await services.floor.call_event(kind, call, at=at)
             case CallOver(call_id=call_id, call=call, at=at):

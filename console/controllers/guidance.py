@@ -109,7 +109,7 @@ class GuidanceFlow(Controller):
         """Who the caller is (the script's patient placeholders)."""
         self.library: ScriptLibrary | None = None
         self.runs: dict[str, ScriptRun] = {}
-        """The script run per call (kept after the call ends, for its wrap-up)."""
+        """The script run per live call (taken when the call ends, for its wrap-up)."""
         self.earlier: dict[str, list[ScriptRun]] = {}
         """Runs the agent switched away from, per call."""
 

@@ -28,6 +28,7 @@ from console.controllers.patients import PatientFlow
 from console.controllers.wrap_up import WrapUpFlow
 from console.core.calls import LiveCall, parse_time
 from console.core.events import CallTurnedAway
+from console.core.floor import end_kind
 from console.core.interactions import Draft
 from console.core.recorder import turned_away_reason
 from console.core.scripts.runner import ScriptRun
@@ -52,6 +53,16 @@ class LostCallsFlow(Controller):
         the disk says (their closing writes may be held in memory, a full disk)."""
         self._history_timer: Timer | None = None
 
+    def let_go(self, call_id: str) -> tuple[str | None, tuple[ScriptRun, ...]]:
+        """A call is over: never "left open" again, its patient data forgotten (none
+        outlives its call) and its script runs taken. Returns the verified patient's
+        id and the runs, for its wrap-up."""
+        self.finished.add(call_id)
+        verified = self.patients.verified.get(call_id)
+        runs = self.guidance.take(call_id)
+        self.patients.forget(call_id)
+        return (verified.id if verified else None, runs)
+
     async def engine_lost(self, lost: Sequence[LiveCall]) -> None:
         """The phone went offline with ``lost`` in the queue (already cleared)."""
         if self.services.phone.attached:
@@ -59,10 +70,8 @@ class LostCallsFlow(Controller):
         screen = self.screen
         now = self.services.clock()
         for call in lost:
-            verified = self.patients.verified.get(call.id)
-            runs = self.guidance.take(call.id)
-            self.patients.forget(call.id)
-            await self.close(call, now, verified.id if verified else None, runs)
+            patient_id, runs = self.let_go(call.id)
+            await self.close(call, now, patient_id, runs)
         if lost:
             restarting = "" if self.services.phone.attach_only else " Restarting the phone…"
             screen.notify(
@@ -82,8 +91,7 @@ class LostCallsFlow(Controller):
     ) -> None:
         """Close one lost call: for the floor, its wrap-up (answered inbound), then its row."""
         self.finished.add(call.id)
-        kind = "ended" if call.answered_at is not None else "missed"
-        await self.services.floor.call_event(kind, call, at=at)
+        await self.services.floor.call_event(end_kind(call, "console"), call, at=at)
         if call.direction == "inbound" and call.answered_at is not None:
             if draft is not None:
                 self.wrap_up.reopen(draft)
@@ -117,13 +125,15 @@ class LostCallsFlow(Controller):
                 queue=row.queue,
             )
             answered += call.answered_at is not None and call.direction == "inbound"
+            # Calls of an attached engine that died: what this console held of them goes.
+            remembered, runs = self.let_go(row.id)
             draft = drafts.get(row.id)
             # The last moment known: the draft's end (the call ended, the console died
             # before closing it), else its answer or its ring.
             at = parse_time((draft.body.get("call") or {}).get("ended_at")) if draft else None
-            await self.close(
-                call, at or call.answered_at or call.received_at, row.patient_id, draft=draft
-            )
+            patient_id = row.patient_id or remembered
+            at = at or call.answered_at or call.received_at
+            await self.close(call, at, patient_id, runs, draft=draft)
         self.screen.notify(
             f"{len(left)} call(s) left open when careline or its phone last stopped were "
             f"closed as lost; {answered} answered one(s) open for wrap-up (call back?).",

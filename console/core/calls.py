@@ -18,13 +18,18 @@ _PRIORITY_RANK = {"emergency": 0, "urgent": 1, "normal": 2, "non-urgent": 3}
 
 
 def parse_time(value: object) -> datetime | None:
-    """An engine timestamp (ISO 8601, ``Z``) as an aware datetime, or None."""
+    """An engine timestamp (ISO 8601, ``Z``) as an aware datetime, or None.
+
+    A time without an offset is taken as UTC (the engine speaks UTC): a naive
+    datetime would break every comparison with the console's aware clock.
+    """
     if not isinstance(value, str) or not value:
         return None
     try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,8 +84,8 @@ class LiveCall:
             remote_hold=bool(hold.get("remote", False)),
             muted=bool(call.get("muted", False)),
             auto_answered=bool(call.get("auto_answered", False)),
-            consult_for=call.get("consult_for") or None,
-            consult_id=call.get("consult_id") or None,
+            consult_for=_call_ref(call.get("consult_for")),
+            consult_id=_call_ref(call.get("consult_id")),
             transfer_status=str(transfer.get("status", "")),
             transfer_target=str(transfer.get("target", "")),
             headers=headers,
@@ -210,6 +215,11 @@ class CallQueue:
             if other.consult_id == call_id or other.consult_for == call_id:
                 self._calls[other_id] = replace(other, consult_id=None, consult_for=None)
         return removed
+
+
+def _call_ref(value: object) -> str | None:
+    """Another call's id, or None (an id is a non-empty string; anything else is no link)."""
+    return value if isinstance(value, str) and value else None
 
 
 def codec_label(fact: object) -> str:

@@ -6,22 +6,24 @@ record, tell the floor, look up the patient, ring, open the wrap-up. The agent
 screen runs the effects in that order (see ``console/controllers/effects.py``);
 tests check the decisions here without a terminal or an engine.
 
-The order is part of the meaning: the screen repaints before anything touches
-the disk (the agent sees a ringing call without waiting for an fsync), the
-notes box is saved before its call's wrap-up opens, and the wrap-up draft is
-on disk before the call's record is closed.
+The order is part of the meaning: on an engine event the screen repaints
+before anything touches the disk (the agent sees a ringing call without waiting
+for an fsync), the notes box is saved before its call's wrap-up opens, and the
+wrap-up draft is on disk before the call's record is closed. When the engine is
+lost, its calls' notes are saved and the calls closed before the repaint.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import Enum, auto
 from typing import Literal
 
 from console.core.agent_state import AgentState
 from console.core.calls import CallQueue, LiveCall
+from console.core.clock import Clock, utc_now
 from console.core.events import (
     AnyEvent,
     AudioChanged,
@@ -38,6 +40,7 @@ from console.core.events import (
     CallTurnedAway,
     Hello,
 )
+from console.core.floor import end_kind
 
 
 class Step(Enum):
@@ -164,11 +167,15 @@ Effect = (
 class Desk:
     """The agent's live calls and state, and what each engine event means for them."""
 
-    def __init__(self, outbound_names: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self, outbound_names: Mapping[str, str] | None = None, clock: Clock = utc_now
+    ) -> None:
         self.queue = CallQueue()
         self.agent = AgentState()
         self.outbound_names = dict(outbound_names or {})
         """Directory names by number or URI, given to dialled calls that have none."""
+        self.clock = clock
+        """The time of an event the engine sent without one."""
 
     def phone_status(self, online: bool, detail: str) -> list[Effect]:
         """The engine connection came up or went down."""
@@ -186,7 +193,7 @@ class Desk:
         """Update the queue and state from ``event``; the effects, in the order to run them."""
         before = self.agent
         self.agent = before.apply(event)
-        at = event.time or datetime.now(UTC)
+        at = event.time or self.clock()
         effects: list[Effect] = []
         if isinstance(event, AudioChanged):
             effects += _audio_notices(before.audio, self.agent.audio)
@@ -244,7 +251,7 @@ class Desk:
                 if updated is None:
                     return None, []
                 queue.update(updated)
-                return updated, _call_changed(current, updated, event)
+                return updated, _call_changed(updated, event)
         return None, []
 
     def _floor(self, event: AnyEvent, call: LiveCall | None, at: datetime) -> list[Effect]:
@@ -257,9 +264,7 @@ class Desk:
             case CallStateChanged(state="active") if call.state == "active":
                 return [FloorCall("answered", call, at)]
             case CallEnded(ended_by=ended_by):
-                if call.answered_at is not None:
-                    return [FloorCall("ended", call, at)]
-                return [FloorCall("abandoned" if ended_by == "caller" else "missed", call, at)]
+                return [FloorCall(end_kind(call, ended_by), call, at)]
         return []
 
 
@@ -286,7 +291,7 @@ def _updated(current: LiveCall, event: CallEvent, at: datetime) -> LiveCall | No
     return None
 
 
-def _call_changed(before: LiveCall, after: LiveCall, event: CallEvent) -> list[Effect]:
+def _call_changed(after: LiveCall, event: CallEvent) -> list[Effect]:
     """What the agent must be told or what must start when a known call changes."""
     match event:
         case CallStateChanged(state="active") if after.direction == "inbound":
@@ -302,7 +307,6 @@ def _call_changed(before: LiveCall, after: LiveCall, event: CallEvent) -> list[E
             ]
         case CallTransferChanged(status="succeeded"):
             return [Notice("Transfer completed.")]
-    del before
     return []
 
 

@@ -15,12 +15,15 @@ the caller's URI), and nothing else reads them.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from console.core.calls import LiveCall, codec_label, parse_time
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -226,7 +229,7 @@ def _call(value: object) -> LiveCall:
         raise _MalformedError("no call object with an id")
     try:
         return LiveCall.from_protocol(dict(value))
-    except (TypeError, ValueError, AttributeError) as exc:
+    except Exception as exc:  # any unreadable field: the call is malformed
         raise _MalformedError(f"unreadable call object ({type(exc).__name__})") from None
 
 
@@ -237,16 +240,22 @@ def _call_id(raw: Mapping[str, Any]) -> str:
     return call_id
 
 
+def _count(value: object) -> int | None:
+    """A positive whole number, or None (a bool, a float, 1e400 or "3" are not counts)."""
+    if isinstance(value, int) and not isinstance(value, bool) and 0 < value < 10_000:
+        return value
+    return None
+
+
 def _audio(fact: Mapping[str, Any]) -> AudioFact:
     station = _mapping(fact.get("station"))
-    capacity = fact.get("queue_capacity")
     return AudioFact(
         mode=_text(fact, "mode"),
         ok=bool(fact.get("ok", True)),
         detail=_text(fact, "detail"),
         station_state=_text(station, "state", "off"),
         station_detail=_text(station, "detail"),
-        queue_capacity=capacity if isinstance(capacity, int) and capacity > 0 else None,
+        queue_capacity=_count(fact.get("queue_capacity")),
     )
 
 
@@ -257,24 +266,39 @@ def _hello(raw: Mapping[str, Any], base: dict[str, Any]) -> Hello:
     calls = status.get("calls") or []
     if not isinstance(calls, list):
         raise _MalformedError("status.calls is not a list")
-    capacity = status.get("queue_capacity") or status.get("max_calls") or 3
+    capacity = _count(status.get("queue_capacity")) or _count(status.get("max_calls")) or 3
     audio = _mapping(status.get("audio"))
     return Hello(
         **base,
-        calls=tuple(_call(call) for call in calls),
+        calls=tuple(_snapshot_calls(calls)),
         availability=_text(availability, "state", "available"),
         reason=_text(availability, "reason"),
         since=parse_time(availability.get("since")),
         registration=_text(registration, "state", "none"),
         registration_detail=_text(registration, "detail"),
-        queue_capacity=int(capacity),
+        queue_capacity=capacity,
         audio=_audio(audio) if audio else None,
         library=_mapping(status.get("library")),
     )
 
 
+def _snapshot_calls(calls: list[Any]) -> list[LiveCall]:
+    """The readable calls of a hello snapshot: one unreadable call is left out (and
+    logged), not the whole snapshot with every other call and the agent's state."""
+    readable = []
+    for call in calls:
+        try:
+            readable.append(_call(call))
+        except _MalformedError as exc:
+            log.warning("hello: a call left out of the engine's snapshot (%s)", exc)
+    return readable
+
+
 def _transfer(raw: Mapping[str, Any], base: dict[str, Any]) -> CallTransferChanged:
-    linked = _call(raw["call"]) if "call" in raw else None
+    try:
+        linked = _call(raw["call"]) if "call" in raw else None
+    except _MalformedError:
+        linked = None  # the transfer's outcome still counts; only the consult link is lost
     return CallTransferChanged(
         **base,
         call_id=_call_id(raw),
@@ -368,5 +392,8 @@ def decode(raw: Mapping[str, Any]) -> AnyEvent:
     base = {"name": name, "time_text": time_text, "time": time}
     try:
         return _decode(name, raw, base)
-    except (_MalformedError, TypeError, ValueError) as exc:
-        return Ignored(name=name, time_text=time_text, time=time, why=f"malformed: {exc}")
+    except Exception as exc:  # an engine line must never take the console down
+        # The reason names a field, never its value: values are callers' names and numbers.
+        why = str(exc) if isinstance(exc, _MalformedError) else type(exc).__name__
+        log.warning("ignoring a malformed %r event from the engine: %s", name[:40], why)
+        return Ignored(name=name, time_text=time_text, time=time, why=f"malformed: {why}")

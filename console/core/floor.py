@@ -40,6 +40,14 @@ CALL_EVENTS = ("offered", "answered", "abandoned", "missed", "ended", "wrapped",
 """Every ``call_event`` kind, in the order a call goes through them."""
 
 
+def end_kind(call: LiveCall, ended_by: str) -> str:
+    """How a call's end counts on the floor: ``ended`` once answered, else ``abandoned``
+    when the caller gave up, else ``missed``."""
+    if call.answered_at is not None:
+        return "ended"
+    return "abandoned" if ended_by == "caller" else "missed"
+
+
 class FloorReporter:
     """Turns engine events into floor records in the outbox (inbound calls only)."""
 

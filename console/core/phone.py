@@ -15,6 +15,7 @@ import itertools
 import logging
 import signal
 import sys
+import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -268,10 +269,18 @@ class PhoneClient:
                 if message.get("protocol") != PROTOCOL_VERSION:
                     log.error("engine speaks protocol %s", message.get("protocol"))
                     return
-                status = message.get("status") or {}
+                status = message.get("status")
+                listen = str(status.get("listen", "")) if isinstance(status, dict) else ""
                 self._came_online = True
-                self._set_status(PhoneStatus(True, "online", str(status.get("listen", ""))))
-            self._on_event(message)
+                self._set_status(PhoneStatus(True, "online", listen))
+            try:
+                self._on_event(message)
+            except Exception as exc:  # a console bug must not cost the agent the engine's calls
+                # Where it failed, not what it said: the message may hold a caller's name.
+                frames = "".join(traceback.format_tb(exc.__traceback__))
+                log.error(
+                    "an engine event failed in the console (%s):\n%s", type(exc).__name__, frames
+                )
 
     def _fail_pending(self) -> None:
         for future in self._pending.values():

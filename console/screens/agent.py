@@ -31,7 +31,15 @@ from console.core.desk import Desk
 from console.core.phone import PhoneError
 from console.dialogs.dtmf_pad import DtmfPad
 from console.dialogs.help import HelpScreen, KeyHelp
-from console.messages import PatientVerified, PhoneEvent, PhoneStatusChanged, SignedIn, Unlocked
+from console.messages import (
+    HubSyncChanged,
+    PatientVerified,
+    PhoneEvent,
+    PhoneStatusChanged,
+    SignedIn,
+    StorageChanged,
+    Unlocked,
+)
 from console.screens.agent_bindings import AGENT_BINDINGS, key_rows, palette_entries
 from console.services import Services
 from console.widgets.active_call import ActiveCallPanel
@@ -65,7 +73,8 @@ class AgentScreen(Screen[None]):
     def __init__(self, services: Services, *, audio_choice: str | None = None) -> None:
         super().__init__()
         self.services = services
-        self.desk = Desk({entry.number: entry.name for entry in services.config.directory})
+        names = {entry.number: entry.name for entry in services.config.directory}
+        self.desk = Desk(names, services.clock)
         """The live calls and the agent's state, and what each engine event means."""
         self._ticker: Timer | None = None
         self._usable: tuple[bool, bool, bool, bool] | None = None
@@ -152,11 +161,23 @@ class AgentScreen(Screen[None]):
     @on(PhoneStatusChanged)
     async def _phone_status(self, message: PhoneStatusChanged) -> None:
         status = message.status
-        await self.effects.run(self.desk.phone_status(status.online, status.detail))
+        effects = self.desk.phone_status(status.online, status.detail)
+        self.query_one(StatusBar).state = self.agent  # "offline" before the lost calls close
+        await self.effects.run(effects)
 
     @on(PhoneEvent)
     async def _phone_event(self, message: PhoneEvent) -> None:
-        await self.effects.run(self.desk.apply(message.event))
+        effects = self.desk.apply(message.event)
+        self.query_one(StatusBar).state = self.agent
+        await self.effects.run(effects)
+
+    @on(HubSyncChanged)
+    def _hub_sync(self, message: HubSyncChanged) -> None:
+        self.query_one(StatusBar).sync = message.label
+
+    @on(StorageChanged)
+    def _storage(self, message: StorageChanged) -> None:
+        self.query_one(StatusBar).storage = message.text
 
     @on(SignedIn)
     def _signed_in(self, _message: SignedIn) -> None:
@@ -194,9 +215,7 @@ class AgentScreen(Screen[None]):
             if pair is not None and active is not None:
                 panel.consult = pair[1] if active.id == pair[0].id else pair[0]
             panel.now = now
-            status = self.query_one(StatusBar)
-            status.calls = len(calls)
-            status.state = self.agent
+            self.query_one(StatusBar).calls = len(calls)
             # On the pane, not the screen: a screen class restyles every widget.
             self.query_one("#queue-pane").set_class(any(c.ringing for c in calls), "-ringing")
         self.patients.refresh()

@@ -1,0 +1,72 @@
+"""The console's protocol client keeps reading whatever one engine line does.
+
+A hostile or broken line (30,000 nested brackets, an event the console fails
+on) is logged and skipped: the connection, the engine and its calls stay up.
+The engine here is a fake speaking the protocol on the socket (the layer above
+the engine: the real engine is driven in tests/test_engine_*.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from console.core.phone import PhoneClient, PhoneStatus
+from sip.protocol import PROTOCOL_VERSION
+
+
+def line(message: dict[str, Any]) -> bytes:
+    return (json.dumps(message) + "\n").encode()
+
+
+async def test_a_bad_line_or_a_failing_handler_does_not_cost_the_connection(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    socket_path = tmp_path / "engine.sock"
+    hello = {"type": "event", "event": "hello", "protocol": PROTOCOL_VERSION, "status": []}
+    later = {"type": "event", "event": "registration", "state": "registered"}
+
+    async def engine(_reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(line(hello))
+        writer.write(b"[" * 30_000 + b"]" * 30_000 + b"\n")  # under 64 KiB: RecursionError
+        writer.write(line({"type": "event", "event": "boom"}))
+        writer.write(line(later))
+        await writer.drain()
+        await asyncio.sleep(5)
+        writer.close()
+
+    server = await asyncio.start_unix_server(engine, path=str(socket_path), limit=1 << 20)
+    seen: list[str] = []
+    statuses: list[PhoneStatus] = []
+
+    caller = "Maria " + "Lopez"  # (built, so the traceback's source lines do not show it)
+
+    def on_event(message: dict[str, Any]) -> None:
+        if message.get("event") == "boom":
+            raise RuntimeError(caller)  # a console bug; its message must not be logged
+        seen.append(str(message.get("event")))
+
+    client = PhoneClient(["false"], socket_path, on_event=on_event, on_status=statuses.append)
+    client.attach_only = True
+    caplog.set_level(logging.WARNING, logger="console.core.phone")
+    client.start()
+    try:
+        for _ in range(100):
+            if "registration" in seen:
+                break
+            await asyncio.sleep(0.05)
+        assert seen == ["hello", "registration"]
+        assert client.status.online
+        assert [s.online for s in statuses] == [True]
+        assert "malformed line" in caplog.text
+        assert "RuntimeError" in caplog.text
+        assert "Maria" not in caplog.text
+    finally:
+        await client.stop()
+        server.close()
+        await server.wait_closed()
