@@ -23,7 +23,6 @@ Run: .venv/bin/python -m bench.audio_continuity
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import tempfile
 from collections.abc import Iterator
@@ -31,6 +30,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bench.common import bench_parser, report
 from tests.alsa import make_virtual_alsa
 from tests.audio_calls import capture_both, patient_calls, renegotiate, wait_station
 from tests.audio_tone import Continuity, continuity, read_wav_mono16
@@ -49,12 +49,15 @@ class Tally:
 
     windows: int = 0
     dips: int = 0
+    shares: list[float] = field(default_factory=list)
+    """The share of drop-out windows (%) of each recording."""
     codecs: set[str] = field(default_factory=set)
     """What the calls landed on (``G722/16000``)."""
 
     def add(self, heard: Continuity) -> None:
         self.windows += heard.windows
         self.dips += heard.dips
+        self.shares.append(100.0 * heard.dips / heard.windows if heard.windows else 0.0)
 
     @property
     def share(self) -> float:
@@ -159,9 +162,10 @@ def per_cycle(counts: list[int]) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    # Quick: the none mode only (no ALSA device, no phone), one short call, two cycles.
+    quick = {"mode": "none", "seconds": 2.0, "cycles": 2}
+    parser = bench_parser(__doc__, runs=3, quick=quick)
     parser.add_argument("--mode", choices=(*MODES, "all"), default="all")
-    parser.add_argument("--runs", type=int, default=3, help="calls per mode and variant")
     parser.add_argument("--seconds", type=float, default=10.0, help="recorded per call")
     parser.add_argument("--cycles", type=int, default=20, help="hold/resume cycles (0: skip)")
     parser.add_argument(
@@ -169,7 +173,7 @@ def main() -> None:
         default="",
         help="sip.codecs of the policy side, comma-separated (default: G722,PCMU,PCMA)",
     )
-    args = parser.parse_args()
+    args = parser.options()
     # (engine flags, sip.codecs) of each side, the policy first.
     sides: list[tuple[tuple[str, ...], str]] = [((), args.codecs), (LIBRARY_DEFAULTS, "")]
     modes = MODES if args.mode == "all" else (args.mode,)
@@ -181,6 +185,13 @@ def main() -> None:
             f"{old.drop_outs} with the library defaults ({old.landed_on})",
             flush=True,
         )
+        report(
+            f"drop-out windows per call side, {mode} mode",
+            "%",
+            new.shares,
+            old.shares,
+            "library defaults",
+        )
     if args.cycles:
         new_counts, old_counts = (measure_clipping(*side, args.cycles) for side in sides)
         print(
@@ -189,6 +200,13 @@ def main() -> None:
             f"({per_cycle(new_counts)}), {sum(old_counts)} with the library defaults "
             f"({per_cycle(old_counts)})",
             flush=True,
+        )
+        report(
+            "clipped samples a hold/resume cycle",
+            "samples",
+            [float(n) for n in new_counts],
+            [float(n) for n in old_counts],
+            "library defaults",
         )
 
 

@@ -185,7 +185,7 @@ def main() -> None:
     """Measure and print."""
     parser = bench_parser(__doc__)
     parser.add_argument("--mode", choices=sorted(MODES), default="headset")
-    args = parser.parse_args()
+    args = parser.options()
     with tempfile.TemporaryDirectory(prefix="careline-bench-") as tmp:
         values, baseline = MODES[args.mode](Path(tmp), args.runs)
     report(

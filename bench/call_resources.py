@@ -75,9 +75,9 @@ def one_run(
 
 def main() -> None:
     """Measure and print."""
-    parser = bench_parser(__doc__, runs=3, window=5.0)
+    parser = bench_parser(__doc__, runs=3, window=5.0, quick={"calls": "1", "window": 0.5})
     parser.add_argument("--calls", default="1,8,16,30", help="numbers of calls to measure at")
-    args = parser.parse_args()
+    args = parser.options()
     steps = sorted({int(n) for n in args.calls.split(",")})
     engine_runs, baresip_runs = [], []
     slots = 0

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import statistics
+import sys
 import tempfile
 import time
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import TypeVar
 
@@ -30,15 +32,47 @@ BASELINE_TEXTUAL_APP = (
 """The smallest Textual app with a footer: what any Textual console pays for."""
 
 
+class BenchParser(argparse.ArgumentParser):
+    """A benchmark's options, with ``--quick``: one short run, for the test suite."""
+
+    def __init__(self, description: str | None, quick: Mapping[str, object]) -> None:
+        super().__init__(description=description)
+        self.quick = dict(quick)
+        """The defaults ``--quick`` swaps in (options given on the command line still win)."""
+        self.add_argument(
+            "--quick",
+            action="store_true",
+            help="one short run with small sizes: checks the bench works, figures not meaningful",
+        )
+
+    def options(self, argv: Sequence[str] | None = None) -> argparse.Namespace:
+        """The parsed options, with the quick defaults when ``--quick`` is given."""
+        options = self.parse_args(argv)
+        if options.quick:
+            self.set_defaults(**self.quick)
+            options = self.parse_args(argv)
+        return options
+
+
 def bench_parser(
-    doc: str | None, *, runs: int = 5, window: float | None = None
-) -> argparse.ArgumentParser:
+    doc: str | None,
+    *,
+    runs: int | None = 5,
+    window: float | None = None,
+    quick: Mapping[str, object] | None = None,
+) -> BenchParser:
     """Options of a benchmark described by the first line of ``doc``: ``--runs`` (how many
-    measurements), and ``--window`` (seconds measured each time) when it has a default."""
-    parser = argparse.ArgumentParser(description=doc.splitlines()[0] if doc else None)
-    parser.add_argument("--runs", type=int, default=runs)
+    measurements; none when ``runs`` is None), ``--window`` (seconds measured each time)
+    when it has a default, and ``--quick``: one run (a 1 s window), with ``quick``'s
+    defaults for the bench's own options (keyed by their ``dest``). Read them with
+    :meth:`BenchParser.options`."""
+    parser = BenchParser(doc.splitlines()[0] if doc else None, quick or {})
+    if runs is not None:
+        parser.add_argument("--runs", type=int, default=runs)
+        parser.quick.setdefault("runs", 1)
     if window is not None:
         parser.add_argument("--window", type=float, default=window)
+        parser.quick.setdefault("window", 1.0)
     return parser
 
 
@@ -108,7 +142,73 @@ def isolated_home() -> Iterator[dict[str, str]]:
             path = home / name.lower()
             path.mkdir(mode=0o700)
             env[name] = str(path)
-        yield env
+        try:
+            yield env
+        finally:
+            # Whatever ran there (an engine outlives its console by design) ends with it.
+            stop_processes(processes_at_home(str(home)))
+
+
+def processes_at_home(home: str) -> list[int]:
+    """PIDs of live processes, this one aside, whose environment has ``HOME=home``."""
+    wanted = f"HOME={home}".encode()
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and int(entry.name) != os.getpid():
+            try:
+                environ = (entry / "environ").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if wanted in environ:
+                found.append(int(entry.name))
+    return found
+
+
+def command_line(pid: int) -> str:
+    """The command line of ``pid``, its arguments joined by spaces ("" once it is gone)."""
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return ""
+    return raw.replace(b"\0", b" ").decode(errors="replace").strip()
+
+
+def console_and_engine(home: str) -> tuple[int, int]:
+    """PIDs of the one console (``-m console run``) running at ``home``, and of its engine:
+    the other Python process there, whatever its command (it is an implementation detail)."""
+    commands = {pid: command_line(pid) for pid in processes_at_home(home)}
+    consoles = [pid for pid, command in commands.items() if command.endswith("-m console run")]
+    engines = [
+        pid
+        for pid, command in commands.items()
+        if pid not in consoles and command.startswith(sys.executable)
+    ]
+    if len(consoles) != 1 or len(engines) != 1:
+        raise RuntimeError(f"expected one console and one engine at {home}: {commands}")
+    return consoles[0], engines[0]
+
+
+def alive(pid: int) -> bool:
+    """``pid`` is running (a zombie waiting for its parent is not)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def stop_processes(pids: Iterable[int], grace: float = 5.0) -> None:
+    """SIGTERM each of ``pids``; SIGKILL those still alive ``grace`` seconds later."""
+    pids = list(pids)
+    for pid in pids:
+        with suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    while any(alive(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    for pid in filter(alive, pids):
+        with suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
 
 
 @contextmanager

@@ -36,7 +36,6 @@ Run: .venv/bin/python -m bench.floor_latency [--local | --hub] [--agents 200]
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import os
@@ -44,7 +43,6 @@ import queue
 import random
 import secrets
 import sqlite3
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -59,6 +57,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from bench.common import bench_parser, percentile, report
 from console.core.interactions import InteractionStore
 from console.core.store import Store
 from console.floor_view.app import LiveTable, create_supervisor
@@ -93,17 +92,15 @@ def state(agent: int, n: int) -> dict[str, Any]:
     }
 
 
-def pct(values: list[float], q: int) -> float:
-    """The q-th percentile of ``values`` (ms)."""
-    return statistics.quantiles(values, n=100, method="inclusive")[q - 1]
-
-
-def line(name: str, values: list[float]) -> None:
-    """Print p50/p95 of one reader."""
-    print(
-        f"{name}: p50 {pct(values, 50):.1f} ms, p95 {pct(values, 95):.1f} ms, n={len(values)}",
-        flush=True,
-    )
+def line(
+    name: str, values: list[float], baseline: list[float] | None = None, baseline_name: str = ""
+) -> None:
+    """Print one reader's latencies (the median is the p50), then the p95s."""
+    report(name, "ms", values, baseline, baseline_name)
+    p95 = f"{name}: p95 {percentile(values, 0.95):.1f} ms"
+    if baseline:
+        p95 += f"; {baseline_name} p95 {percentile(baseline, 0.95):.1f} ms"
+    print(p95, flush=True)
 
 
 def bare_poll(path: Path, start: int, seen: queue.Queue[float], stop: threading.Event) -> None:
@@ -175,8 +172,12 @@ async def tail_and_baseline(path: Path, agents: int, changes: int) -> None:
     proc.wait(10)
     poller.join(5)
     await store.close()
-    line("queue tail (subprocess)", list(printed.queue))
-    line("baseline: bare SELECT poll every 0.25 s", list(polled.queue))
+    line(
+        "local: queue tail (subprocess)",
+        list(printed.queue),
+        list(polled.queue),
+        "bare SELECT poll every 0.25 s",
+    )
 
 
 async def wallboard(path: Path, agents: int, samples: int) -> None:
@@ -205,7 +206,7 @@ async def wallboard(path: Path, agents: int, samples: int) -> None:
             await asyncio.sleep(random.uniform(0.0, 0.3))
         await pilot.press("q")
     await writer.close()
-    line("wallboard row (in-process)", seen)
+    line("local: wallboard row (in-process)", seen)
 
 
 # ---- hub mode ---------------------------------------------------------------
@@ -340,9 +341,11 @@ async def hub_tail_and_baseline(hub: Hub, agents: int, changes: int) -> None:
         sent_at = {int(seq): float(t) for seq, t in await cursor.fetchall()}
     rang = [(heard[seq] - t) * 1000 for seq, t in sent_at.items() if seq in heard]
     line(
-        f"hub: queue tail --dsn (subprocess, LISTEN/NOTIFY), {changes} changes", list(printed.queue)
+        f"hub: queue tail --dsn (subprocess, LISTEN/NOTIFY), {changes} changes",
+        list(printed.queue),
+        rang,
+        "bare psycopg LISTEN 'careline_floor' notification",
     )
-    line("hub baseline: bare psycopg LISTEN 'careline_floor' notification", rang)
 
 
 async def hub_wallboard(hub: Hub, agents: int, samples: int) -> None:
@@ -397,14 +400,14 @@ async def hub_mode(agents: int, changes: int, samples: int) -> None:
 
 def main() -> None:
     """Run the three readers of each mode and print p50/p95 for each."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser = bench_parser(__doc__, runs=None, quick={"agents": 5, "changes": 20, "samples": 5})
     parser.add_argument("--agents", type=int, default=200)
     parser.add_argument("--changes", type=int, default=400)
     parser.add_argument("--samples", type=int, default=100)
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--local", action="store_true", help="only the local-store mode")
     mode.add_argument("--hub", action="store_true", help="only the hub mode")
-    args = parser.parse_args()
+    args = parser.options()
     random.seed(7)
     if not args.hub:
         with tempfile.TemporaryDirectory() as folder:

@@ -16,7 +16,6 @@ Run: .venv/bin/python -m bench.incoming_path [--runs 3]
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import sys
 import tempfile
@@ -25,7 +24,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from bench.common import report
+from bench.common import bench_parser, report
 from console.app import AppWiring, create_app
 from console.core.config import load_config
 
@@ -127,10 +126,9 @@ async def one_run(workdir: Path) -> list[tuple[str, str]]:
 
 def main() -> None:
     """Trace and print."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=3)
+    parser = bench_parser(__doc__, runs=3)
     parser.add_argument("--show", action="store_true", help="print the path of the last run")
-    args = parser.parse_args()
+    args = parser.options()
     runs: list[list[tuple[str, str]]] = []
     for _ in range(args.runs):
         with tempfile.TemporaryDirectory(prefix="careline-path-") as tmp:

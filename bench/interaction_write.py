@@ -156,9 +156,9 @@ async def migrated(path: Path) -> None:
 
 def main() -> None:
     """Measure and print."""
-    parser = bench_parser(__doc__)
+    parser = bench_parser(__doc__, quick={"writes": 20})
     parser.add_argument("--writes", type=int, default=500)
-    args = parser.parse_args()
+    args = parser.options()
     figures: dict[str, list[float]] = {}
     for run in range(args.runs):
         with tempfile.TemporaryDirectory() as tmp:

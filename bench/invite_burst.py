@@ -20,7 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.common import report
+from bench.common import bench_parser, report
 from tests.support import EngineProcess, Sipp
 
 
@@ -108,15 +108,14 @@ def one_run(args: argparse.Namespace, workdir: Path) -> dict[str, float]:
 
 def main() -> None:
     """Measure and print."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=3)
+    parser = bench_parser(__doc__, runs=3, quick={"calls": 20, "rate": 40.0})
     parser.add_argument("--calls", type=int, default=500)
     parser.add_argument("--rate", type=float, default=50.0, help="INVITEs a second")
     parser.add_argument("--queue", type=int, default=30, help="sip.queue_capacity")
     parser.add_argument(
         "--ring-ms", type=int, default=None, help="nobody answers: callers cancel after N ms"
     )
-    args = parser.parse_args()
+    args = parser.options()
     runs = []
     for _ in range(args.runs):
         with tempfile.TemporaryDirectory() as tmp:

@@ -10,13 +10,12 @@ Run: .venv/bin/python -m bench.invite_to_ringing [--runs 5]
 
 from __future__ import annotations
 
-import argparse
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from bench.common import isolated_home, report
+from bench.common import bench_parser, isolated_home, report
 from tests.rawsip import RawCaller
 from tests.support import EngineProcess, free_udp_port
 from tests.tmux import TmuxSession
@@ -75,9 +74,7 @@ def console_runs(runs: int) -> list[float]:
 
 def main() -> None:
     """Measure and print."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=5)
-    args = parser.parse_args()
+    args = bench_parser(__doc__).options()
     with tempfile.TemporaryDirectory() as tmp:
         baseline = baseline_runs(args.runs, Path(tmp))
     console = console_runs(args.runs)

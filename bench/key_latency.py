@@ -103,7 +103,7 @@ def _status(sock: Path) -> dict[str, object]:
 
 def main() -> None:
     """Measure and print."""
-    args = bench_parser(__doc__).parse_args()
+    args = bench_parser(__doc__).options()
     port = free_udp_port()
     results: dict[bool, list[tuple[float, float]]] = {True: [], False: []}
     with isolated_home() as env:

@@ -65,9 +65,9 @@ def raw_lookups(store_path: Path, numbers: list[str]) -> list[float]:
 
 def main() -> None:
     """Measure and print."""
-    parser = bench_parser(__doc__)
+    parser = bench_parser(__doc__, quick={"count": 1000})
     parser.add_argument("--count", type=int, default=100_000)
-    args = parser.parse_args()
+    args = parser.options()
     with tempfile.TemporaryDirectory() as tmp:
         source = Path(tmp) / "patients.ndjson"
         write_ndjson_file(args.count, 1, source)

@@ -46,7 +46,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench.common import median, report
+from bench.common import bench_parser, median, report
 from tests.support import Sipp
 from tests.test_demo_tmux import processes_mentioning
 from tests.tiny_disk import TinyDisk
@@ -293,14 +293,13 @@ def _check(run_dir: Path, store: Path, tally: Tally) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the campaign and print its figures."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--runs", type=int, default=200, help="runs with a fault (default 200)")
+    parser = bench_parser(__doc__, runs=200, quick={"no_fault_runs": 1, "seed": 3})
     parser.add_argument(
         "--no-fault-runs", type=int, default=5, help="baseline runs with no fault (default 5)"
     )
     parser.add_argument("--seed", type=int, default=15, help="random seed (default 15)")
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
+    args = parser.options(argv)
     if args.child:
         mode, run_dir, store = args.child
         return asyncio.run(_child(Path(run_dir), Path(store), mode))

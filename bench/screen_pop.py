@@ -27,7 +27,6 @@ Run: .venv/bin/python -m bench.screen_pop [--count 1000000] [--runs 5] [--store 
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import shutil
 import sqlite3
@@ -39,7 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.common import isolated_home, report
+from bench.common import bench_parser, isolated_home, report
 from console.core.patients.directory import PatientDirectory
 from console.core.patients.generate import generate, write_ndjson
 from console.core.store import Store
@@ -261,26 +260,25 @@ def call(session: TmuxSession, caller: RawCaller, number: str, card: str) -> tup
 
 def main() -> None:
     """Build or reuse the stores, measure and print."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = bench_parser(__doc__, quick={"count": 2000})
     parser.add_argument("--count", type=int, default=1_000_000)
-    parser.add_argument("--runs", type=int, default=5)
     parser.add_argument(
         "--store",
         type=Path,
         help="store with --count patients built by this bench (built there if missing)",
     )
-    args = parser.parse_args()
-    big = args.store or (
-        Path(tempfile.gettempdir()) / "careline-bench-screen-pop" / f"patients-{args.count}.sqlite3"
-    )
-    if not big.exists():
-        build_store(args.count, big)
-    count = patient_count(big)
+    args = parser.options()
     with tempfile.TemporaryDirectory() as tmp:
+        # The big store is kept for the next run; a quick one's is small and thrown away.
+        cache = Path(tmp if args.quick else tempfile.gettempdir()) / "careline-bench-screen-pop"
+        big = args.store or cache / f"patients-{args.count}.sqlite3"
+        if not big.exists():
+            build_store(args.count, big)
+        count = patient_count(big)
         small = Path(tmp) / "small.sqlite3"
         build_store(BASELINE_COUNT, small)
         baseline = measure(small, args.runs)
-    measured = measure(big, args.runs)
+        measured = measure(big, args.runs)
     size, base = f"{count:,} patients", f"{BASELINE_COUNT:,} patients"
     report(f"INVITE to ringing row, {size}", "ms", measured.ringing, baseline.ringing, base)
     report(f"INVITE to patient card, {size}", "ms", measured.card, baseline.card, base)

@@ -10,13 +10,12 @@ Run: .venv/bin/python -m bench.sip_latency [--runs 5]
 
 from __future__ import annotations
 
-import argparse
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-from bench.common import report
+from bench.common import bench_parser, report
 from tests.baresip import Baresip
 from tests.rawsip import RawCaller
 from tests.support import EngineProcess
@@ -50,9 +49,7 @@ def measure(
 
 def main() -> None:
     """Measure and print."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=5)
-    args = parser.parse_args()
+    args = bench_parser(__doc__).options()
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         engine = EngineProcess(workdir)

@@ -14,7 +14,6 @@ Run: .venv/bin/python -m bench.sync_throughput [--records 10000] [--runs 3]
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import shutil
 import tempfile
@@ -26,7 +25,7 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
-from bench.common import report
+from bench.common import bench_parser, report
 from console.core.interactions import FollowUp, Interaction, InteractionStore
 from console.core.store import Store
 from console.hub.schema import add_login, migrate
@@ -157,8 +156,7 @@ async def main(records: int, runs: int) -> None:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = bench_parser(__doc__, runs=3, quick={"records": 500})
     parser.add_argument("--records", type=int, default=10_000)
-    parser.add_argument("--runs", type=int, default=3)
-    args = parser.parse_args()
+    args = parser.options()
     asyncio.run(main(args.records, args.runs))

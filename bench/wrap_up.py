@@ -30,7 +30,6 @@ Run: .venv/bin/python -m bench.wrap_up [--runs 5]
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import time
 from collections.abc import Mapping, Sequence
@@ -39,7 +38,7 @@ from datetime import UTC, datetime
 
 from textual.app import App
 
-from bench.common import report
+from bench.common import bench_parser, report
 from console.core.scripts.forms import prefill
 from console.core.scripts.loader import load_library
 from console.core.scripts.models import Answer, Form
@@ -218,9 +217,7 @@ async def main_async(runs: int) -> None:
 
 def main() -> None:
     """Parse arguments and run."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--runs", type=int, default=5, help="runs of each wrap-up (default 5)")
-    args = parser.parse_args()
+    args = bench_parser(__doc__).options()
     asyncio.run(main_async(max(1, args.runs)))
 
 
