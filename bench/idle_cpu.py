@@ -13,8 +13,15 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.common import bench_parser, columns, cpu_percent, isolated_home, report, tmux_console
-from bench.idle_memory import pids_with
+from bench.common import (
+    bench_parser,
+    columns,
+    console_and_engine,
+    cpu_percent,
+    isolated_home,
+    report,
+    tmux_console,
+)
 from tests.baresip import Baresip
 from tests.support import free_udp_port
 
@@ -27,7 +34,7 @@ def one_run(window: float) -> tuple[float, float]:
         env["CARELINE_UI__BELL"] = "false"
         with tmux_console([sys.executable, "-m", "console", "run"], env) as session:
             session.wait_for("phone online", 30)
-            [pid] = list(pids_with("-m console run"))
+            pid, _ = console_and_engine(env["HOME"])
             time.sleep(2)
             idle = cpu_percent(pid, window)
             with Baresip(Path(tmp), user="patient", tone_hz=440) as peer:
@@ -45,7 +52,7 @@ def one_run(window: float) -> tuple[float, float]:
 
 def main() -> None:
     """Measure and print."""
-    args = bench_parser(__doc__, window=10.0).parse_args()
+    args = bench_parser(__doc__, window=10.0).options()
     idle, held = columns(one_run(args.window) for _ in range(args.runs))
     report("console CPU, one call on hold", "%", held, idle, "the same console idle, no call")
 

@@ -9,13 +9,19 @@ Run: .venv/bin/python -m bench.idle_memory [--runs 5]
 
 from __future__ import annotations
 
-import argparse
 import subprocess
 import sys
 import time
-from pathlib import Path
 
-from bench.common import BASELINE_TEXTUAL_APP, isolated_home, report, rss_mib
+from bench.common import (
+    BASELINE_TEXTUAL_APP,
+    bench_parser,
+    console_and_engine,
+    isolated_home,
+    processes_at_home,
+    report,
+    rss_mib,
+)
 from tests.support import free_udp_port
 from tests.tmux import TmuxSession
 
@@ -33,20 +39,6 @@ BARE_PJSUA2 = (
 )
 
 
-def pids_with(text: str) -> list[int]:
-    """Live Python processes (this interpreter) whose command line contains ``text``."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                cmd = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-            except OSError:
-                continue
-            if text in cmd and cmd.startswith(sys.executable):
-                found.append(int(entry.name))
-    return found
-
-
 def careline_once() -> tuple[float, float]:
     """(console MiB, engine MiB) for one idle launch."""
     with isolated_home() as env:
@@ -55,17 +47,8 @@ def careline_once() -> tuple[float, float]:
         try:
             session.wait_for("phone online", 30)
             time.sleep(3)
-            home = env["HOME"]
-            engine = [
-                p
-                for p in pids_with(home)
-                if "console engine"
-                in Path(f"/proc/{p}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-            ]
-            console = [p for p in pids_with("-m console run") if p not in engine]
-            if len(engine) != 1 or len(console) != 1:
-                raise RuntimeError(f"expected one engine and one console: {engine} {console}")
-            return rss_mib(console[0]), rss_mib(engine[0])
+            console, engine = console_and_engine(env["HOME"])
+            return rss_mib(console), rss_mib(engine)
         finally:
             session.keys("q")
             time.sleep(1)
@@ -79,7 +62,7 @@ def textual_baseline_once() -> float:
         try:
             session.wait_for("Call queue (baseline)", 30)
             time.sleep(2)
-            [pid] = pids_with("class Hello(App")
+            [pid] = processes_at_home(env["HOME"])
             return rss_mib(pid)
         finally:
             session.kill()
@@ -97,9 +80,7 @@ def pjsua2_baseline_once() -> float:
 
 def main() -> None:
     """Measure and print."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=5)
-    args = parser.parse_args()
+    args = bench_parser(__doc__).options()
     consoles, engines, textual, pjsua = [], [], [], []
     for _ in range(args.runs):
         console, engine = careline_once()

@@ -25,7 +25,7 @@ def time_to_text(command: list[str], env: dict[str, str], text: str) -> float:
 
 def main() -> None:
     """Measure and print."""
-    args = bench_parser(__doc__).parse_args()
+    args = bench_parser(__doc__).options()
     careline, baseline = [], []
     for _ in range(args.runs):
         with isolated_home() as env:

@@ -24,20 +24,15 @@ Run: .venv/bin/python -m bench.reattach --runs 5
 
 from __future__ import annotations
 
-import argparse
-import contextlib
 import math
-import os
-import signal
 import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench.common import isolated_home, median, report
+from bench.common import bench_parser, isolated_home, median, processes_at_home, report
 from tests.support import Sipp, free_udp_port
-from tests.test_demo_tmux import processes_mentioning
 from tests.test_detach import stored_notes
 from tests.tmux import TmuxSession, console_pid
 
@@ -103,21 +98,6 @@ def wait_until(condition: str, check: Callable[[], bool], timeout: float) -> Non
         time.sleep(0.1)
 
 
-def stop_leftovers(home: str) -> None:
-    """SIGTERM, by PID, every process still mentioning ``home`` (the engine); wait for them."""
-    pids = [int(line.split(":", 1)[0]) for line in processes_mentioning(home)]
-    for pid in pids:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + 10
-    while any(Path(f"/proc/{pid}").exists() for pid in pids) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    for pid in pids:
-        if Path(f"/proc/{pid}").exists():
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-
-
 def one_run(results: Measurements) -> None:
     """Cold start, a call with notes, a terminal hangup, and the timed `careline attach`."""
     with isolated_home() as env:
@@ -148,7 +128,7 @@ def one_run(results: Measurements) -> None:
             console = console_pid(str(config))
             first.kill()  # SIGHUP to the console, as when SSH drops
             wait_until("the console gone", lambda: not Path(f"/proc/{console}").exists(), 10)
-            engines = [p for p in processes_mentioning(home) if " engine " in p]
+            engines = processes_at_home(home)  # the console is gone: the engine is left
             if len(engines) != 1 or sipp.proc.poll() is not None:
                 raise RuntimeError(f"the call did not survive the hangup: {engines}")
 
@@ -163,7 +143,7 @@ def one_run(results: Measurements) -> None:
                 second.kill()
             if sipp is not None:
                 sipp.stop()
-            stop_leftovers(home)
+            # The engine, kept by design when the terminal drops: isolated_home stops it.
     results.cold_paint.append(cold[PAINTED])
     results.cold_online.append(cold[ONLINE])
     results.attach_paint.append(warm[PAINTED])
@@ -179,9 +159,7 @@ def p95(values: list[float]) -> float:
 
 def main() -> None:
     """Measure and print."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=5)
-    args = parser.parse_args()
+    args = bench_parser(__doc__).options()
     results = Measurements()
     for run in range(args.runs):
         one_run(results)

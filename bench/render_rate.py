@@ -81,15 +81,31 @@ class Terminal:
         time.sleep(0.5)
         self.keys("y")
         deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and os.waitpid(self.pid, os.WNOHANG) == (0, 0):
-            time.sleep(0.1)
-        else:
-            try:
+        while os.waitpid(self.pid, os.WNOHANG) == (0, 0):
+            if time.monotonic() > deadline:  # it did not quit: killed, and reaped
                 os.kill(self.pid, signal.SIGKILL)
                 os.waitpid(self.pid, 0)
-            except (ProcessLookupError, ChildProcessError):
-                pass
+                break
+            time.sleep(0.1)
         self._stop = True
+        self._thread.join(1)
+        os.close(self.fd)
+
+
+def decline_all(terminal: Terminal, sipp: Sipp, timeout: float = 20.0) -> None:
+    """Press ``d`` until SIPp's four callers are all refused (486) and it exits 0.
+
+    One key at a time, a moment apart: ``d`` refuses the selected (or longest waiting)
+    ringing call, which stays on screen until the engine's event says it ended, so
+    four keys typed at once would refuse that same call four times."""
+    deadline = time.monotonic() + timeout
+    while sipp.proc.poll() is None:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the ringing calls were not all declined: {sipp.report()}")
+        terminal.keys("d")
+        time.sleep(0.3)
+    if sipp.wait() != 0:
+        raise RuntimeError(f"SIPp's callers were not refused as scripted: {sipp.report()}")
 
 
 def one_run(window: float) -> tuple[tuple[float, float, float], tuple[float, float, float]]:
@@ -107,8 +123,7 @@ def one_run(window: float) -> tuple[tuple[float, float, float], tuple[float, flo
             sipp = Sipp(Path(tmp), "uac_ring.xml", port, calls=4, concurrent=4)
             time.sleep(2)
             busy = terminal.window(window)
-            terminal.keys("dddd")
-            sipp.wait(20)
+            decline_all(terminal, sipp)
             return idle, busy
         finally:
             terminal.close()
@@ -116,7 +131,7 @@ def one_run(window: float) -> tuple[tuple[float, float, float], tuple[float, flo
 
 def main() -> None:
     """Measure and print."""
-    args = bench_parser(__doc__, window=10.0).parse_args()
+    args = bench_parser(__doc__, window=10.0).options()
     runs = [one_run(args.window) for _ in range(args.runs)]
     names = [("frames drawn", "fps"), ("terminal output", "KiB/s"), ("console CPU", "%")]
     figures = [(f"{name}, 4 ringing calls + clock", unit) for name, unit in names]
