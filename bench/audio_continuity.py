@@ -162,8 +162,8 @@ def per_cycle(counts: list[int]) -> str:
 
 
 def main() -> None:
-    # Quick: the none mode only (no ALSA device, no phone), one short call, two cycles.
-    quick = {"mode": "none", "seconds": 2.0, "cycles": 2}
+    # Quick: the none mode only (no ALSA device, no phone), one short call, one cycle.
+    quick = {"mode": "none", "seconds": 1.0, "cycles": 1}
     parser = bench_parser(__doc__, runs=3, quick=quick)
     parser.add_argument("--mode", choices=(*MODES, "all"), default="all")
     parser.add_argument("--seconds", type=float, default=10.0, help="recorded per call")
