@@ -3,6 +3,7 @@
 #   make test   install what the tests need (the hardened phone library too), then lint,
 #               type-check and run the whole suite
 #   make library  build the hardened pjsua2 (pinned pjproject source) into the venv
+#   make bench  run every benchmark in full (one at a time) and print one table of figures
 #   make check  the same as make test
 
 PYTHON ?= python3
@@ -20,7 +21,7 @@ BUILD_DEBS := build-essential swig libssl-dev libasound2-dev libopus-dev uuid-de
 # PostgreSQL's server binaries are not on PATH; the newest major installed is used.
 PG_INITDB = $(shell ls /usr/lib/postgresql/*/bin/initdb 2>/dev/null | sort -V | tail -1)
 
-.PHONY: demo test check library lint types scripts pytest system-deps clean
+.PHONY: demo test check library lint types scripts pytest system-deps clean bench
 
 demo: $(STAMP)
 	$(BIN)/careline demo
@@ -53,6 +54,12 @@ library: $(STAMP)
 pytest: $(STAMP) library
 	@$(BIN)/pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: no tests were collected" >&2; exit 1; fi; exit $$rc
+
+# Every bench/ script in full, then one markdown table (figure, median, min–max, baseline,
+# ratio): the README's. Long (the library build alone takes minutes); make test runs each
+# in its quick mode instead (tests/test_bench_smoke.py).
+bench: system-deps $(STAMP) library
+	$(BIN)/python -m bench.all
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if (3, 11) <= sys.version_info[:2] <= (3, 12) else "careline needs Python 3.11 or 3.12 (set PYTHON=...)")'
