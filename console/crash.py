@@ -9,13 +9,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from rich.segment import Segments
-from rich.traceback import Traceback
 from textual.app import App
 
 
 def fatal_error_without_locals(app: App[Any]) -> None:
     """Textual's ``App._fatal_error`` with ``show_locals=False`` (called from it)."""
+    # Here, not at the top: Rich's traceback brings Pygments, which a start that
+    # never crashes should not pay for.
+    from rich.segment import Segments
+    from rich.traceback import Traceback
+
     app.bell()
     traceback = Traceback(show_locals=False, width=None)
     app._exit_renderables.append(Segments(app.console.render(traceback, app.console.options)))

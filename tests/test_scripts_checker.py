@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from console.core.scripts import check_path
+from console.core.scripts.checker import check_path
 from tests.careline_cli import careline
 
 HEADER = "kind: script\nid: demo\ntitle: Demo\nversion: 1\n"

@@ -6,30 +6,24 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from console.core.scripts import (
-    AnswerError,
-    FieldError,
-    Form,
-    Script,
-    ScriptRun,
-    Step,
-    TransferKind,
-    Urgency,
-    load_library,
-    prefill,
-    render,
-    select_form,
-    select_script,
-    validate_form,
-)
+from console.core.scripts.forms import FieldError, prefill, select_form, validate_form
+from console.core.scripts.loader import load_library
 from console.core.scripts.models import (
+    AnswerError,
     ChoiceQuestion,
     Condition,
     DateQuestion,
+    Form,
     NumberQuestion,
+    Script,
+    Step,
     TextQuestion,
+    TransferKind,
+    Urgency,
     YesNoQuestion,
 )
+from console.core.scripts.placeholders import render
+from console.core.scripts.runner import ScriptRun, select_script
 
 LIBRARY = load_library()
 TODAY = date(2030, 6, 15)

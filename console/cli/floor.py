@@ -11,11 +11,14 @@ loads it.
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from console.cli.command import Command, Subcommands, config_of, store_path
 from console.core.config import CarelineConfig, hub_password, store_key
-from console.floor_view.source import FloorSource, HubFloor, LocalFloor
-from console.floor_view.stats import Thresholds
+
+if TYPE_CHECKING:  # loaded by the run functions: `careline demo` need not import them
+    from console.floor_view.source import FloorSource
+    from console.floor_view.stats import Thresholds
 
 
 def _seq(text: str) -> int:
@@ -77,6 +80,8 @@ def source_opener(args: argparse.Namespace, config: CarelineConfig) -> FloorSour
 
 def thresholds(config: CarelineConfig) -> Thresholds:
     """The wallboard's targets and alert limits from the ``supervise`` config."""
+    from console.floor_view.stats import Thresholds
+
     settings = config.supervise
     return Thresholds(
         sl_target=settings.service_level_target,
@@ -102,6 +107,8 @@ class _HubOpener(FloorSourceOpener):
         self.dsn = dsn
 
     async def __call__(self) -> FloorSource:
+        from console.floor_view.source import HubFloor
+
         return HubFloor(self.dsn)
 
 
@@ -112,6 +119,8 @@ class _LocalOpener(FloorSourceOpener):
         self.agent_id = config.agent.id
 
     async def __call__(self) -> FloorSource:
+        from console.floor_view.source import LocalFloor
+
         return await LocalFloor.open(self.path, self.key, agent_id=self.agent_id)
 
 

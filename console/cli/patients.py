@@ -13,8 +13,9 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+# Only what the arguments need at the top: the import machinery loads when a
+# patients command runs, not with every `careline` start (the demo, the console).
 from console.cli.command import Command, Subcommands, config_of, with_store
-from console.cli.patients_import import EXIT_UNREADABLE, import_files, import_generated, line
 from console.core.config import CarelineConfig
 from console.core.patients.import_batches import BATCH_SIZE, MAX_REJECTED
 from console.core.patients.importers import FORMATS
@@ -69,6 +70,8 @@ def _lookup_arguments(look: argparse.ArgumentParser) -> None:
 
 
 def _usage_error(message: str) -> int:
+    from console.cli.patients_import import EXIT_UNREADABLE
+
     print(f"careline: {message}", file=sys.stderr)
     return EXIT_UNREADABLE
 
@@ -84,6 +87,8 @@ def _with_directory(
 
 
 def _import(args: argparse.Namespace) -> int:
+    from console.cli.patients_import import import_files
+
     config = config_of(args)
     if args.max_rejected < 0:
         return _usage_error("--max-rejected must be 0 or more")
@@ -101,6 +106,7 @@ def _import(args: argparse.Namespace) -> int:
 
 
 def _generate(args: argparse.Namespace) -> int:
+    from console.cli.patients_import import import_files, import_generated
     from console.core.patients.generate import generate, write_ndjson, write_ndjson_file
 
     config = config_of(args)
@@ -129,6 +135,7 @@ def _care_from(args: argparse.Namespace) -> date | None:
 
 
 def _lookup(args: argparse.Namespace) -> int:
+    from console.cli.patients_import import line
     from console.core.patients.phones import normalise
 
     config = config_of(args)

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import re
 
-import phonenumbers
-
 _URI_SCHEME = re.compile(r"^(?:tel|sips?):", re.IGNORECASE)
 # Separators people type between digit groups; phonenumbers copes with most,
 # but dots and slashes inside a SIP user part are cheaper to drop up front.
@@ -30,6 +28,10 @@ def normalise(text: str, region: str) -> str | None:
     value = _SEPARATORS.sub("", value)
     if not value or len(value) > 20:
         return None
+    # Here, not at the top: the library and its metadata load with the first number
+    # (a screen pop, an import), not with every console start.
+    import phonenumbers
+
     try:
         parsed = phonenumbers.parse(value, region)
     except phonenumbers.NumberParseException:
