@@ -1,6 +1,11 @@
 """The engine process: native output to the log, the protocol over stdio and a socket.
 
-``serve()`` is what ``careline engine`` runs. The main thread owns pjsua2
+``python -m sip`` (:func:`main`) is the engine process: ``careline engine``
+validates the configuration, then replaces itself with it, handing over the
+plain settings document (:mod:`sip.settings`) on a pipe. It imports pjsua2
+and the standard library, nothing of the console (pydantic, YAML, Textual).
+
+``serve()`` is what it runs. The main thread owns pjsua2
 (:class:`sip.engine.PhoneEngine`); a reader thread takes commands from
 stdin, a writer thread prints JSON lines to the real stdout, and an asyncio
 thread serves the per-user Unix socket. Signals only set a flag; the main
@@ -9,6 +14,7 @@ thread then hangs up, drains and destroys the library in order.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import logging
@@ -36,7 +42,7 @@ from sip.protocol import (
     reply_error,
     utc_now_iso,
 )
-from sip.settings import EngineSettings
+from sip.settings import EngineSettings, SettingsError, read_settings
 
 log = logging.getLogger(__name__)
 
@@ -358,3 +364,67 @@ def serve(
         if writer is not None:
             writer.close()
     return code
+
+
+SETTINGS_FD_OPTION = "--settings-fd"
+"""The option of ``python -m sip`` naming the descriptor the settings document is read from."""
+
+
+def _arguments() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m sip",
+        description=(
+            "The careline phone engine process. It takes a plain settings document "
+            "(JSON, see sip.settings); `careline engine` writes one from the validated "
+            "configuration and starts this."
+        ),
+    )
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument(
+        SETTINGS_FD_OPTION,
+        dest="settings_fd",
+        type=int,
+        metavar="FD",
+        help="read the settings document from this inherited descriptor (to its end)",
+    )
+    source.add_argument(
+        "--settings", type=Path, metavar="FILE", help="read the settings document from FILE"
+    )
+    parser.add_argument(
+        "--no-stdio", action="store_true", help="do not use stdin/stdout (socket only)"
+    )
+    parser.add_argument("--socket", type=Path, metavar="PATH", help="serve on this Unix socket")
+    parser.add_argument(
+        "--orphan-exit",
+        type=float,
+        metavar="SECONDS",
+        help="with --socket: exit after SECONDS with no client attached and no call",
+    )
+    return parser
+
+
+def _read_fd(fd: int) -> bytes:
+    chunks = []
+    try:
+        while chunk := os.read(fd, 65536):
+            chunks.append(chunk)
+    finally:
+        os.close(fd)
+    return b"".join(chunks)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m sip``: read the settings document, then :func:`serve`; the exit code."""
+    args = _arguments().parse_args(argv)
+    try:
+        data = _read_fd(args.settings_fd) if args.settings is None else args.settings.read_bytes()
+        settings = read_settings(data)
+    except (OSError, SettingsError) as exc:
+        print(f"careline engine: settings: {exc}", file=sys.stderr)
+        return 2
+    return serve(
+        settings,
+        stdio=not args.no_stdio,
+        socket_path=args.socket,
+        orphan_exit=args.orphan_exit or None,
+    )

@@ -2,14 +2,26 @@
 
 Frozen dataclasses of plain values: no pjsua2 types and no config parsing
 here, so the engine can be started from a test or a script just as well.
+
+The console validates the YAML configuration (pydantic) and hands the engine
+process these settings as a plain JSON *settings document*
+(:func:`settings_document`); the engine reads it back with
+:func:`settings_from_document`, in plain Python, so the engine process never
+loads pydantic, YAML or the console's code.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import json
+import types
+from dataclasses import dataclass, field, fields, is_dataclass
 from pathlib import Path
+from typing import Any, Union, get_args, get_origin, get_type_hints
 
 from sip.codecs import DEFAULT_CODECS
+
+SETTINGS_FORMAT = 1
+"""Version of the settings document; an engine refuses a document of another version."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,3 +166,99 @@ class EngineSettings:
     """pjsip log verbosity in the log file (0-6); 3+ logs caller identity in call dumps."""
     log_sip_messages: bool = False
     """Write whole SIP messages to the log. Off by default: they carry caller identity."""
+
+
+class SettingsError(ValueError):
+    """A settings document that is not one this engine can run (the message says where)."""
+
+
+def settings_document(settings: EngineSettings) -> dict[str, Any]:
+    """``settings`` as a JSON-ready document (the inverse of :func:`settings_from_document`)."""
+    return {"format": SETTINGS_FORMAT, "engine": _plain(settings)}
+
+
+def settings_from_document(document: object) -> EngineSettings:
+    """The settings a document holds, every value checked against its field's type.
+
+    Raises :class:`SettingsError` for another format, an unknown or mistyped field.
+    """
+    if not isinstance(document, dict) or set(document) != {"format", "engine"}:
+        raise SettingsError("a settings document is an object with 'format' and 'engine'")
+    if document["format"] != SETTINGS_FORMAT:
+        raise SettingsError(
+            f"settings format {document['format']!r}; this engine reads {SETTINGS_FORMAT}"
+        )
+    settings = _build(EngineSettings, document["engine"], "engine")
+    assert isinstance(settings, EngineSettings)
+    return settings
+
+
+def read_settings(data: bytes) -> EngineSettings:
+    """The settings in a JSON settings document; raises :class:`SettingsError`."""
+    try:
+        document = json.loads(data)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise SettingsError(f"the settings document is not JSON: {exc}") from None
+    return settings_from_document(document)
+
+
+def _plain(value: object) -> Any:
+    if is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in fields(value)}
+    if isinstance(value, tuple):
+        return [_plain(item) for item in value]
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
+def _build(cls: type, data: object, where: str) -> object:
+    if not isinstance(data, dict):
+        raise SettingsError(f"{where}: expected an object")
+    hints = get_type_hints(cls)
+    unknown = sorted(set(data) - {f.name for f in fields(cls)})
+    if unknown:
+        raise SettingsError(f"{where}: unknown setting {unknown[0]!r}")
+    values = {name: _value(hints[name], value, f"{where}.{name}") for name, value in data.items()}
+    try:
+        return cls(**values)
+    except TypeError:  # a required field left out
+        missing = [f.name for f in fields(cls) if f.name not in values]
+        raise SettingsError(f"{where}: missing setting {missing[0]!r}") from None
+
+
+_SCALARS: dict[object, tuple[type, ...]] = {
+    str: (str,),
+    bool: (bool,),
+    int: (int,),
+    float: (int, float),
+}
+
+
+def _value(hint: Any, value: object, where: str) -> object:
+    origin = get_origin(hint)
+    if origin is Union or origin is types.UnionType:
+        options = [option for option in get_args(hint) if option is not type(None)]
+        if value is None and len(options) < len(get_args(hint)):
+            return None
+        [hint] = options
+        return _value(hint, value, where)
+    if origin is tuple:
+        if not isinstance(value, list):
+            raise SettingsError(f"{where}: expected a list")
+        item = get_args(hint)[0]
+        return tuple(_value(item, each, f"{where}[{i}]") for i, each in enumerate(value))
+    if isinstance(hint, type) and is_dataclass(hint):
+        return _build(hint, value, where)
+    if hint is Path:
+        if not isinstance(value, str):
+            raise SettingsError(f"{where}: expected a path")
+        return Path(value)
+    wanted = _SCALARS.get(hint)
+    if wanted is None:
+        raise SettingsError(f"{where}: no reader for {hint!r}")
+    if not isinstance(value, wanted) or (hint is not bool and isinstance(value, bool)):
+        raise SettingsError(f"{where}: expected {hint.__name__}, got {type(value).__name__}")
+    if hint is float and isinstance(value, int):
+        return float(value)
+    return value

@@ -1,0 +1,5 @@
+"""``python -m sip`` is the engine process (:func:`sip.server.main`)."""
+
+from sip.server import main
+
+raise SystemExit(main())
