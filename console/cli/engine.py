@@ -1,6 +1,8 @@
 """``careline engine``: the phone engine headless, and ``config`` and ``paths``.
 
-``engine`` imports the SIP side only when it runs.
+``engine`` checks the configuration, then replaces itself with the engine
+process (``python -m sip``, see :mod:`console.core.engine_settings`), which
+loads pjsua2 and none of the console's modules.
 """
 
 from __future__ import annotations
@@ -67,9 +69,9 @@ def _engine_arguments(engine: argparse.ArgumentParser) -> None:
 
 
 def _engine(args: argparse.Namespace) -> int:
-    from console.core.engine_settings import build_engine_settings
+    """Validate the configuration, then become the lean engine process (``python -m sip``)."""
+    from console.core.engine_settings import build_engine_settings, exec_engine
     from console.core.paths import log_dir
-    from sip.server import serve
 
     config = config_of(args)
     settings = build_engine_settings(
@@ -82,7 +84,7 @@ def _engine(args: argparse.Namespace) -> int:
         hold_on_answer=not args.keep_calls_talking,
     )
     orphan_exit = args.orphan_exit if args.orphan_exit is not None else config.engine.orphan_exit
-    return serve(
+    exec_engine(
         settings,
         stdio=not args.no_stdio,
         socket_path=args.socket,

@@ -1,9 +1,21 @@
-"""Turning the validated configuration into the engine's plain settings."""
+"""Turning the validated configuration into the engine's plain settings.
+
+``careline engine`` validates the configuration here (pydantic, YAML), then
+:func:`exec_engine` replaces the process with the lean engine process
+(``python -m sip``), which reads the settings as a plain JSON document from
+a pipe: the engine keeps the same PID, stdin, stdout and stderr, and none of
+the console's imports. The document never touches the disk (it may hold the
+SIP password).
+"""
 
 from __future__ import annotations
 
+import json
+import os
+import sys
 from collections.abc import Mapping
 from pathlib import Path
+from typing import NoReturn
 
 from console.core.config import (
     CarelineConfig,
@@ -19,6 +31,7 @@ from sip.settings import (
     EngineSettings,
     HeadsetSettings,
     TlsSettings,
+    settings_document,
 )
 
 
@@ -133,3 +146,62 @@ def build_engine_settings(
         log_level=sip.log_level,
         log_sip_messages=sip.log_sip_messages,
     )
+
+
+def lean_engine_argv(
+    *,
+    settings_fd: int,
+    stdio: bool,
+    socket_path: Path | None,
+    orphan_exit: float | None,
+) -> list[str]:
+    """The argv of the engine process (``python -m sip``) reading its settings from a descriptor."""
+    argv = [sys.executable, "-m", "sip", "--settings-fd", str(settings_fd)]
+    if not stdio:
+        argv.append("--no-stdio")
+    if socket_path is not None:
+        argv += ["--socket", str(socket_path)]
+    if orphan_exit:
+        argv += ["--orphan-exit", repr(orphan_exit)]
+    return argv
+
+
+def settings_pipe(settings: EngineSettings) -> int:
+    """A pipe's read end (inheritable) that holds ``settings`` as a JSON document, then EOF.
+
+    Raises :class:`ConfigError` if the document does not fit the pipe's buffer
+    (64 KiB on Linux; a document is a few KiB).
+    """
+    data = json.dumps(settings_document(settings)).encode()
+    read, write = os.pipe()
+    try:
+        os.set_blocking(write, False)
+        written = 0
+        while written < len(data):
+            written += os.write(write, data[written:])
+    except BlockingIOError:
+        os.close(read)
+        raise ConfigError("the engine settings are too large to hand over") from None
+    finally:
+        os.close(write)
+    os.set_inheritable(read, True)
+    return read
+
+
+def exec_engine(
+    settings: EngineSettings,
+    *,
+    stdio: bool,
+    socket_path: Path | None,
+    orphan_exit: float | None,
+) -> NoReturn:
+    """Become the engine process (same PID and standard streams), handing it ``settings``."""
+    argv = lean_engine_argv(
+        settings_fd=settings_pipe(settings),
+        stdio=stdio,
+        socket_path=socket_path,
+        orphan_exit=orphan_exit,
+    )
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(argv[0], argv)
