@@ -5,8 +5,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-import phonenumbers
-
 from sip.settings import DialSettings
 
 _URI = re.compile(r"^sips?:[^\s<>\"]+$", re.IGNORECASE)
@@ -44,6 +42,8 @@ def resolve(text: str, plan: DialSettings, domain: str) -> DialTarget:
                 "no domain to dial extensions in: configure sip.account or sip.dial.domain"
             )
         return DialTarget(uri=f"sip:{compact}@{target_domain}", number=compact, kind="extension")
+    import phonenumbers  # its metadata is large: loaded at the first number dialled, not at idle
+
     try:
         parsed = phonenumbers.parse(compact, plan.region)
     except phonenumbers.NumberParseException as exc:

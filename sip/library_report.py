@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import ctypes
 import logging
-from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -80,6 +79,8 @@ def describe(ep: pj.Endpoint, call_slots: int, *, measured: bool) -> dict[str, A
     if facts:
         build = f"careline hardened {facts.get('key', '')}".strip()
     else:
+        from importlib import metadata  # only here: its import is a noticeable part of start-up
+
         try:
             build = f"pjsua2-python {metadata.version('pjsua2-python')} (PyPI wheel)"
         except metadata.PackageNotFoundError:
