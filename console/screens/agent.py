@@ -230,12 +230,19 @@ class AgentScreen(Screen[None]):
         if usable != self._usable:
             self._usable = usable
             self.refresh_bindings()
-        # Tick only while there is something to count: an idle console does not redraw.
+        # Tick only while there is something to count: an idle console does not redraw;
+        # a tick redraws only what reads differently a second later.
         if calls and self._ticker is None:
-            self._ticker = self.set_interval(1, self._refresh_calls)
+            self._ticker = self.set_interval(1, self._tick)
         elif not calls and self._ticker is not None:
             self._ticker.stop()
             self._ticker = None
+
+    def _tick(self) -> None:
+        """A second passed: only the clocks move (the queue's time cells, the call's)."""
+        now = self.services.clock()
+        self.query_one(CallQueueTable).tick(self.queue.calls(), now)
+        self.query_one(ActiveCallPanel).now = now
 
     async def refresh_history(self) -> None:
         """Show the latest finished calls from the store."""
@@ -262,7 +269,9 @@ class AgentScreen(Screen[None]):
     # ------------------------------------------------------------------- notes
     @on(DataTable.RowHighlighted, "#queue")
     async def _queue_moved(self) -> None:
-        """With no call talking, the notes box is the selected held call's."""
+        """With no call talking, the call panel, the patient and the notes box are the
+        selected held call's."""
+        self._refresh_calls()
         await self.notes.follow()
 
     @on(TextArea.Changed, "#notes")

@@ -24,8 +24,19 @@ def state_label(call: LiveCall) -> Text:
     return Text({"connecting": "answering"}.get(call.state, safe_text(call.state, 12)))
 
 
+def _time_cell(call: LiveCall, now: datetime) -> Text:
+    """Ringing: how long the patient has waited; answered: how long the talk is."""
+    seconds = call.seconds_talking(now) if call.answered_at else call.seconds_waiting(now)
+    return Text(format_duration(seconds))
+
+
 class CallQueueTable(CallTable):
     """Rows keyed by call id, updated in place; the cursor picks the call to act on."""
+
+    def __init__(self, *, max_caller_chars: int = 48, id: str | None = None) -> None:
+        super().__init__(max_caller_chars=max_caller_chars, id=id)
+        self._shown: dict[tuple[str, str], str] = {}
+        """The markup of each cell as drawn, by (call id, column)."""
 
     # What matters most first: at 80 columns the right-hand columns scroll away.
     COLUMNS = (
@@ -44,29 +55,40 @@ class CallQueueTable(CallTable):
             # Order changed (a priority call arrived) or calls left: rebuild, keep the cursor.
             selected = self.selected_call_id()
             self.clear()
+            self._shown.clear()
             current = []
             if selected in wanted:
                 self.move_cursor(row=wanted.index(selected))
         for call in calls:
-            # Ringing: how long the patient has waited; answered: how long the talk is.
-            seconds = call.seconds_talking(now) if call.answered_at else call.seconds_waiting(now)
-            wait = Text(format_duration(seconds))
             queue = safe_text(call.queue, 16)
             if call.priority and call.priority != "normal":
                 queue = f"{queue} !{safe_text(call.priority, 10)}".strip()
             if call.id in current:
-                self.update_cell(call.id, "state", state_label(call))
-                self.update_cell(call.id, "wait", wait)
-                self.update_cell(call.id, "queue", Text(queue))
+                self._set(call.id, "state", state_label(call))
+                self._set(call.id, "wait", _time_cell(call, now))
+                self._set(call.id, "queue", Text(queue))
             else:
-                self.add_row(
-                    self.caller_cell(call.caller_name, call.caller_number),
-                    state_label(call),
-                    wait,
-                    Text(queue),
-                    Text(safe_text(call.caller_number, 20)),
-                    key=call.id,
-                )
+                cells = {
+                    "caller": self.caller_cell(call.caller_name, call.caller_number),
+                    "state": state_label(call),
+                    "wait": _time_cell(call, now),
+                    "queue": Text(queue),
+                    "number": Text(safe_text(call.caller_number, 20)),
+                }
+                self.add_row(*cells.values(), key=call.id)
+                self._shown.update({(call.id, key): cell.markup for key, cell in cells.items()})
+
+    def tick(self, calls: list[LiveCall], now: datetime) -> None:
+        """The clock moved on: only the time cells that read differently change."""
+        for call in calls:
+            if (call.id, "wait") in self._shown:
+                self._set(call.id, "wait", _time_cell(call, now))
+
+    def _set(self, row: str, column: str, cell: Text) -> None:
+        # A DataTable redraws itself whole on every update_cell: only real changes go in.
+        if self._shown.get((row, column)) != cell.markup:
+            self._shown[(row, column)] = cell.markup
+            self.update_cell(row, column, cell)
 
     def selected_call_id(self) -> str | None:
         """The call under the cursor, if any."""
