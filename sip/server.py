@@ -7,48 +7,37 @@ and the standard library, nothing of the console (pydantic, YAML, Textual).
 
 ``serve()`` is what it runs. The main thread owns pjsua2
 (:class:`sip.engine.PhoneEngine`); a reader thread takes commands from
-stdin, a writer thread prints JSON lines to the real stdout, and an asyncio
-thread serves the per-user Unix socket. Signals only set a flag; the main
+stdin, a writer thread prints JSON lines to the real stdout, and a
+``selectors`` thread serves the per-user Unix socket (no asyncio: with its
+``ssl`` it would weigh more than the rest of the engine's Python). Signals only set a flag; the main
 thread then hangs up, drains and destroys the library in order.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import contextlib
 import logging
 import os
 import queue
 import signal
-import socket
-import stat
-import struct
 import sys
 import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from sip.protocol import (
     MAX_LINE_BYTES,
-    PROTOCOL_VERSION,
     ErrorCode,
-    Event,
     ProtocolError,
     decode,
     encode,
     reply_error,
-    utc_now_iso,
 )
 from sip.settings import EngineSettings, SettingsError, read_settings
+from sip.socket_server import SocketServer
 
 log = logging.getLogger(__name__)
-
-MAX_CLIENT_BACKLOG = 1 << 20
-"""A socket client that lets this many bytes pile up unread is disconnected."""
-
 
 LOG_ROTATE_BYTES = 8 * 1024 * 1024
 """An engine log past this size at start is kept as ``<name>.1`` and a new one begun."""
@@ -136,159 +125,6 @@ def read_commands(
         if len(pending) > MAX_LINE_BYTES:
             on_error(reply_error(None, ErrorCode.BAD_REQUEST, "line too long"))
             pending = b""
-
-
-def peer_uid(sock: socket.socket) -> int:
-    """The uid of the process at the other end of a Unix socket (SO_PEERCRED)."""
-    creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
-    return int(struct.unpack("3i", creds)[1])
-
-
-def prepare_socket_path(path: Path) -> None:
-    """Create the socket's private directory and clear a stale socket file.
-
-    Raises :class:`RuntimeError` if a live engine already answers there.
-    """
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    if path.exists() or path.is_symlink():
-        if not stat.S_ISSOCK(path.lstat().st_mode):
-            raise RuntimeError(f"{path} exists and is not a socket")
-        probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        try:
-            probe.connect(str(path))
-        except OSError:
-            path.unlink()
-        else:
-            raise RuntimeError(f"an engine is already running at {path}")
-        finally:
-            probe.close()
-
-
-class SocketServer:
-    """Serves the protocol on a Unix socket (mode 0600, same-user peers only)."""
-
-    def __init__(
-        self, path: Path, submit: Callable[[dict[str, Any], Callable[[dict[str, Any]], None]], None]
-    ) -> None:
-        self.path = path
-        self._submit = submit
-        self._loop = asyncio.new_event_loop()
-        self._clients: set[asyncio.StreamWriter] = set()
-        self._started = threading.Event()
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, name="socket-server", daemon=True)
-        self._last_client = time.monotonic()
-
-    def idle_for(self) -> float:
-        """Seconds since a client was last attached (0 while one is)."""
-        now = time.monotonic()
-        if self._clients:
-            self._last_client = now
-        return now - self._last_client
-
-    def start(self) -> None:
-        """Bind and listen; raises if the socket cannot be created."""
-        prepare_socket_path(self.path)
-        self._thread.start()
-        self._started.wait()
-        if self._error is not None:
-            raise self._error
-
-    def broadcast(self, message: dict[str, Any]) -> None:
-        """Send an event to every attached client (any thread)."""
-        line = encode(message)
-        with contextlib.suppress(RuntimeError):  # loop already closed at exit
-            self._loop.call_soon_threadsafe(self._write_all, line)
-
-    def stop(self) -> None:
-        """Close every client and the listener, remove the socket file."""
-        with contextlib.suppress(RuntimeError):
-            self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(timeout=2)
-        with contextlib.suppress(FileNotFoundError):
-            self.path.unlink()
-
-    def _run(self) -> None:
-        asyncio.set_event_loop(self._loop)
-        try:
-            old = os.umask(0o177)
-            try:
-                server = self._loop.run_until_complete(
-                    asyncio.start_unix_server(self._serve, path=str(self.path), limit=1 << 17)
-                )
-            finally:
-                os.umask(old)
-            os.chmod(self.path, 0o600)
-        except BaseException as exc:
-            self._error = exc
-            self._started.set()
-            return
-        self._started.set()
-        try:
-            self._loop.run_forever()
-        finally:
-            server.close()
-            for writer in list(self._clients):
-                writer.close()
-            self._loop.close()
-
-    def _write_all(self, line: bytes) -> None:
-        for writer in list(self._clients):
-            self._write(writer, line)
-
-    def _write(self, writer: asyncio.StreamWriter, line: bytes) -> None:
-        if writer.transport.get_write_buffer_size() > MAX_CLIENT_BACKLOG:
-            log.warning("dropping a client that stopped reading")
-            self._clients.discard(writer)
-            writer.close()
-            return
-        writer.write(line)
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        sock = writer.get_extra_info("socket")
-        if sock is None or peer_uid(sock) != os.getuid():
-            writer.close()
-            return
-        loop = self._loop
-
-        def send(message: dict[str, Any]) -> None:
-            line = encode(message)
-            with contextlib.suppress(RuntimeError):
-                loop.call_soon_threadsafe(self._write, writer, line)
-
-        def hello(status: dict[str, Any]) -> None:
-            # Runs on the engine thread, in order with events: registering the
-            # client here means no event is missed or duplicated after hello.
-            message = {
-                "type": "event",
-                "event": str(Event.HELLO),
-                "time": utc_now_iso(),
-                "protocol": PROTOCOL_VERSION,
-                "status": status.get("result", {}),
-            }
-            line = encode(message)
-
-            def attach() -> None:
-                self._clients.add(writer)
-                self._write(writer, line)
-
-            with contextlib.suppress(RuntimeError):
-                loop.call_soon_threadsafe(attach)
-
-        self._submit({"id": "hello", "cmd": "status"}, hello)
-        try:
-            while raw := await reader.readline():
-                if not raw.endswith(b"\n"):
-                    break
-                try:
-                    self._submit(decode(raw), send)
-                except ProtocolError as exc:
-                    send(reply_error(None, ErrorCode.BAD_REQUEST, str(exc)))
-        except (ConnectionError, asyncio.LimitOverrunError, ValueError):
-            pass
-        finally:
-            self._clients.discard(writer)
-            writer.close()
 
 
 def serve(
