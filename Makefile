@@ -50,10 +50,19 @@ scripts: $(STAMP)
 library: $(STAMP)
 	$(BIN)/python pjproject/build.py --venv $(VENV)
 
+# The suite waits on real components far more than it computes: most of it runs in
+# $(PYTEST_WORKERS) parallel workers (pytest-xdist). Tests marked realtime (audio
+# drop-outs, latency, back-off timing) then run alone, on a machine nothing else loads;
+# one of them that fails is run once more (the report says RERUN): a single 20 ms dip
+# on a shared CI machine is noise, the same dip twice is a failure.
 # pytest's exit code 5 means no test ran: that is a failure here, never a pass.
+PYTEST_WORKERS ?= 3
 pytest: $(STAMP) library
-	@$(BIN)/pytest $(PYTEST_ARGS); rc=$$?; \
-	if [ $$rc -eq 5 ]; then echo "make test: no tests were collected" >&2; exit 1; fi; exit $$rc
+	@$(BIN)/pytest -n $(PYTEST_WORKERS) -m "not realtime" $(PYTEST_ARGS); rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "make test: no tests were collected" >&2; exit 1; fi; \
+	[ $$rc -eq 0 ] || exit $$rc; \
+	$(BIN)/pytest -m realtime --reruns 1 --reruns-delay 2 $(PYTEST_ARGS); rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "make test: no realtime tests were collected" >&2; exit 1; fi; exit $$rc
 
 # Every bench/ script in full, then one markdown table (figure, median, min–max, baseline,
 # ratio): the README's. Long (the library build alone takes minutes); make test runs each

@@ -16,6 +16,8 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+import pytest
+
 from tests.alsa import MIC_HZ, VirtualAlsa, headset_engine
 from tests.audio_calls import (
     PATIENT_TONE,
@@ -29,6 +31,8 @@ from tests.audio_calls import (
 from tests.audio_tone import continuity, dominant_frequency, read_wav_mono16, tone_segments
 from tests.station_phone import connect_station, phone_and_station
 from tests.support import EngineProcess
+
+pytestmark = pytest.mark.realtime  # tones measured against the clock: run alone
 
 AGENT_TONE = 440.0
 """The tone of the agent's side: the engine's source in none mode."""

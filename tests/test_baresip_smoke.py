@@ -115,6 +115,7 @@ def test_baresip_dials_sipp_hold_resume_hangup(phones: list[Baresip], tmp_path: 
         sipp.stop()
 
 
+@pytest.mark.realtime  # audio measured against the clock: run alone
 def test_audio_between_two_baresips(phones: list[Baresip], tmp_path: Path) -> None:
     """A (1000 Hz) calls B (600 Hz, auto-answer, recording): B hears 1000 Hz."""
     recording = tmp_path / "b-received.wav"

@@ -264,6 +264,7 @@ def test_an_offer_with_none_of_our_codecs_is_refused_488_with_the_reason(
     assert payload == "9"
 
 
+@pytest.mark.realtime  # compares restart gaps in seconds: run alone
 async def test_the_console_says_why_the_phone_cannot_start_and_backs_off(tmp_path: Path) -> None:
     app = make_app(tmp_path, "sip:\n  codecs: [G729, G722]\n")  # restart delay 0.2 s
     async with app.run_test(size=(160, 40)) as pilot:

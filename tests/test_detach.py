@@ -86,7 +86,7 @@ def test_terminal_hangup_mid_call_keeps_the_call_and_attach_restores_it(
             time.sleep(0.1)
         assert not Path(f"/proc/{pid}").exists()
         assert stored_notes(console.store) == [("caller asked about a refill",)]  # still there
-        engines = [p for p in processes_mentioning(str(isolated_home)) if " engine " in p]
+        engines = _engine_pids(isolated_home)
         assert len(engines) == 1, engines  # the engine, with its call, is still there
         assert sipp.proc.poll() is None  # and the caller is still connected
 
@@ -107,6 +107,7 @@ def test_attach_without_an_engine_says_so() -> None:
     assert "no phone engine is running" in result.stderr
 
 
+@pytest.mark.realtime  # audio measured against the clock: run alone
 def test_the_caller_keeps_hearing_the_agent_side_after_the_terminal_drops(
     tmp_path: Path, isolated_home: Path
 ) -> None:
@@ -143,8 +144,9 @@ def test_the_caller_keeps_hearing_the_agent_side_after_the_terminal_drops(
 
 
 def _engine_pids(home: Path) -> list[int]:
+    """The engines serving ``home``'s socket: ``careline engine`` becomes ``python -m sip``."""
     return [
-        int(line.split(":", 1)[0]) for line in processes_mentioning(str(home)) if " engine " in line
+        int(line.split(":", 1)[0]) for line in processes_mentioning(str(home)) if " -m sip " in line
     ]
 
 

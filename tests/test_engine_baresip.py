@@ -62,6 +62,7 @@ def test_baresip_calls_agent_answers_holds_resumes_hangs_up(
         peer.wait_event("CALL_CLOSED")
 
 
+@pytest.mark.realtime  # audio measured against the clock: run alone
 def test_audio_flows_both_ways(toned_engine: EngineProcess, tmp_path: Path) -> None:
     engine = toned_engine
     received_by_peer = tmp_path / "peer-heard.wav"
@@ -83,6 +84,7 @@ def test_audio_flows_both_ways(toned_engine: EngineProcess, tmp_path: Path) -> N
     assert abs(dominant_frequency(peer_heard, rate) - AGENT_TONE) < 15
 
 
+@pytest.mark.realtime  # audio measured against the clock: run alone
 def test_mute_silences_what_the_caller_hears(toned_engine: EngineProcess, tmp_path: Path) -> None:
     engine = toned_engine
     received_by_peer = tmp_path / "peer-heard.wav"

@@ -15,6 +15,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.alsa import MIC_HZ, VirtualAlsa, headset_engine, make_virtual_alsa
 from tests.audio_calls import (
     PATIENT_TONE,
@@ -56,6 +58,7 @@ def seconds_of_tone(path: Path, hz: float) -> float:
 
 
 # ------------------------------------------------------------ the port itself
+@pytest.mark.realtime
 def test_port_audio_reaches_the_device_and_the_microphone_reaches_the_port(
     virtual_alsa: VirtualAlsa, tmp_path: Path
 ) -> None:
@@ -145,6 +148,7 @@ def test_audio_devices_with_no_device(no_sound_env: dict[str, str]) -> None:
     assert json.loads(as_json.stdout) == []
 
 
+@pytest.mark.realtime
 def test_audio_test_plays_the_tone_and_hears_the_microphone(virtual_alsa: VirtualAlsa) -> None:
     done = careline("audio", "test", "--seconds", "1.5", "--hz", "880", env=virtual_alsa.env)
 
@@ -159,6 +163,7 @@ def test_audio_test_plays_the_tone_and_hears_the_microphone(virtual_alsa: Virtua
     assert level > 3000
 
 
+@pytest.mark.realtime
 def test_audio_test_uses_the_configured_devices(virtual_alsa: VirtualAlsa, tmp_path: Path) -> None:
     config = tmp_path / "careline.yaml"
     config.write_text("audio:\n  headset:\n    output_device: nowhere\n")
@@ -214,6 +219,7 @@ def test_audio_test_ctrl_c_ends_cleanly(virtual_alsa: VirtualAlsa) -> None:
 
 
 # ------------------------------------------------------------ through the engine
+@pytest.mark.realtime
 def test_a_call_is_bridged_to_the_headset_both_ways_and_held_calls_are_cut(
     patient: EngineProcess, virtual_alsa: VirtualAlsa, tmp_path: Path
 ) -> None:

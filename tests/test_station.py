@@ -10,6 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 from types import SimpleNamespace
 
+import pytest
+
 from console.dialogs.choice import ChoicePicker
 from console.widgets.status_bar import StatusBar
 from sip.engine import PhoneEngine
@@ -31,6 +33,7 @@ from tests.support import EngineProcess
 AGENT_TONE = 600.0
 
 
+@pytest.mark.realtime
 def test_tones_cross_the_station_bridge_both_ways(patient: EngineProcess, tmp_path: Path) -> None:
     phone_heard = tmp_path / "phone-heard.wav"
     patient_heard = tmp_path / "patient-heard.wav"
@@ -53,6 +56,7 @@ def test_tones_cross_the_station_bridge_both_ways(patient: EngineProcess, tmp_pa
     assert abs(dominant_frequency(at_phone, rate) - PATIENT_TONE) < 15
 
 
+@pytest.mark.realtime
 def test_a_held_patient_does_not_hear_the_station(patient: EngineProcess, tmp_path: Path) -> None:
     patient_heard, resumed = tmp_path / "patient-heard.wav", tmp_path / "resumed.wav"
     with phone_and_station(tmp_path, AGENT_TONE) as (_phone, agent):
