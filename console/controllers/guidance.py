@@ -107,18 +107,37 @@ class GuidanceFlow(Controller):
         super().__init__(context)
         self.patients = patients
         """Who the caller is (the script's patient placeholders)."""
-        self.library: ScriptLibrary | None = None
+        self._library: ScriptLibrary | None = None
         self.runs: dict[str, ScriptRun] = {}
         """The script run per live call (taken when the call ends, for its wrap-up)."""
         self.earlier: dict[str, list[ScriptRun]] = {}
         """Runs the agent switched away from, per call."""
 
     def load(self) -> None:
-        """Read the library once; say which files were left out."""
-        self.library = load_scripts(self.services.config.guidance.scripts)
-        if self.library.problems:
+        """Read the library in a thread: composing its YAML within limits and validating
+        it takes a quarter of a second, which the first frame does not wait for."""
+        self.screen.run_worker(self._load_in_thread, thread=True, group="scripts")
+
+    def _load_in_thread(self) -> None:
+        library = load_scripts(self.services.config.guidance.scripts)
+        self.screen.app.call_from_thread(self._use, library)
+
+    @property
+    def library(self) -> ScriptLibrary:
+        """The scripts and forms (read now, if the thread has not finished yet)."""
+        if self._library is None:
+            self._use(load_scripts(self.services.config.guidance.scripts))
+        assert self._library is not None
+        return self._library
+
+    def _use(self, library: ScriptLibrary) -> None:
+        """The library is read: say which files were left out, run the waiting scripts."""
+        if self._library is not None:
+            return  # read on the UI thread meanwhile: the same files, the same result
+        self._library = library
+        if library.problems:
             self.screen.notify(
-                f"{len(self.library.problems)} script file(s) left out; "
+                f"{len(library.problems)} script file(s) left out; "
                 "`careline scripts check` shows why.",
                 severity="warning",
                 markup=False,
@@ -128,7 +147,7 @@ class GuidanceFlow(Controller):
     # ------------------------------------------------------------- runs
     def start(self, call: LiveCall) -> None:
         """The agent answered ``call``: run the script that fits it."""
-        if call.id in self.runs or self.library is None:
+        if call.id in self.runs:
             return
         patients = self.patients
         script = select_script(
@@ -244,8 +263,7 @@ class GuidanceFlow(Controller):
     def pick_script(self) -> None:
         """Let the agent switch the current call to another script."""
         current = self.current()
-        library = self.library
-        if current is None or library is None:
+        if current is None:
             return
         call = current[0]
 
@@ -253,7 +271,8 @@ class GuidanceFlow(Controller):
             if script is not None:
                 self.switch(call.id, script)
 
-        self.screen.app.push_screen(ScriptPicker(library.scripts, current[1].script.id), picked)
+        scripts = self.library.scripts
+        self.screen.app.push_screen(ScriptPicker(scripts, current[1].script.id), picked)
 
     def escalate(self) -> None:
         """Transfer the caller to the target for the red flag raised (one key)."""

@@ -199,8 +199,7 @@ class WrapUpFlow(Controller):
         return prefill(form, merged_answers(runs)) if form is not None and runs else {}
 
     def _form(self, script_id: str | None) -> Form | None:
-        library = self.guidance.library
-        return select_form(library.forms, script_id) if library is not None else None
+        return select_form(self.guidance.library.forms, script_id)
 
     async def _notes(self, call_id: str) -> str:
         # From the notes box's memory first: a full disk may be holding the save back.

@@ -141,7 +141,7 @@ class AgentScreen(Screen[None]):
         self.query_one(StatusBar).agent_name = self.services.config.agent.name
         self.query_one(CallQueueTable).focus()
         self.notes.mount()
-        self.guidance.load()
+        self.call_after_refresh(self.guidance.load)  # after the first frame: see load()
         self._refresh_calls()
         await self.refresh_history()
         await self.wrap_up.restore()
