@@ -14,6 +14,14 @@ from collections.abc import Mapping
 import pytest
 
 
+def _tmux_environment() -> dict[str, str]:
+    """This process's environment for the tmux server, without COLUMNS and LINES: a pytest-xdist
+    worker sets them to 80x24, and the console in the pane would take them over the pane's size
+    (Rich reads them first), drawing 80x24 in a 120x36 terminal."""
+    hidden = ("COLUMNS", "LINES", "TMUX")
+    return {key: value for key, value in os.environ.items() if key not in hidden} | {"TMUX": ""}
+
+
 class TmuxSession:
     """One detached tmux session running a command; stopped by ``kill``."""
 
@@ -36,7 +44,7 @@ class TmuxSession:
             capture_output=True,
             text=True,
             timeout=20,
-            env={**os.environ, "TMUX": ""},
+            env=_tmux_environment(),
         )
         return result.stdout
 
