@@ -56,7 +56,7 @@ library: $(STAMP)
 # one of them that fails is run once more (the report says RERUN): a single 20 ms dip
 # on a shared CI machine is noise, the same dip twice is a failure.
 # pytest's exit code 5 means no test ran: that is a failure here, never a pass.
-PYTEST_WORKERS ?= 3
+PYTEST_WORKERS ?= 2
 pytest: $(STAMP) library
 	@$(BIN)/pytest -n $(PYTEST_WORKERS) -m "not realtime" $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: no tests were collected" >&2; exit 1; fi; \
