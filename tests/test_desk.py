@@ -297,3 +297,15 @@ def test_an_event_without_a_time_takes_the_desk_clock() -> None:
     del raw["time"]
     effects = desk.apply(decode(raw))
     assert [e.at for e in effects if isinstance(e, FloorCall)] == [frozen]
+
+
+def test_an_event_the_console_does_not_use_costs_nothing() -> None:
+    desk = Desk()
+    feed(desk, event("call.incoming", call=call()))
+    for raw in (
+        event("engine.ready"),
+        event("call.dtmf", call_id="c1"),
+        {"event": "hello", "status": {"calls": 1}},
+    ):
+        assert desk.apply(decode(raw)) == []  # no repaint, no store or floor write
+    assert [c.id for c in desk.queue.calls()] == ["c1"]

@@ -39,6 +39,7 @@ from console.core.events import (
     CallTransferChanged,
     CallTurnedAway,
     Hello,
+    Ignored,
 )
 from console.core.floor import end_kind
 
@@ -191,6 +192,8 @@ class Desk:
 
     def apply(self, event: AnyEvent) -> list[Effect]:
         """Update the queue and state from ``event``; the effects, in the order to run them."""
+        if isinstance(event, Ignored):
+            return []  # changes nothing: no repaint, no write (engine.ready, call.dtmf…)
         before = self.agent
         self.agent = before.apply(event)
         at = event.time or self.clock()

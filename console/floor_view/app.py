@@ -33,6 +33,7 @@ from textual.containers import Vertical
 from textual.widgets import DataTable, Footer, Static
 from textual.widgets.data_table import ColumnKey
 
+from console.core.clock import Clock
 from console.core.text import safe_text
 from console.crash import fatal_error_without_locals
 from console.floor_view.source import FloorSource, HubFloor, HubLoginRefusedError
@@ -45,9 +46,6 @@ from console.floor_view.stats import (
     percent,
     sparkline,
 )
-
-Clock = Callable[[], datetime]
-"""Returns the current time as an aware datetime."""
 
 SORTS = ("state", "time", "name")
 """Agent orders ``s`` cycles through."""
