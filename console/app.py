@@ -20,7 +20,7 @@ from console.commands import AgentActions
 from console.core.clock import Clock, utc_now
 from console.core.config import CarelineConfig
 from console.core.held_writes import HeldWrites
-from console.core.phone import PhoneClient, PhoneStatus
+from console.core.phone import EngineCommand, PhoneClient, PhoneStatus
 from console.core.store import Store, StoreKey
 from console.crash import fatal_error_without_locals
 from console.dialogs.confirm import ConfirmDialog
@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 class AppWiring:
     """Where the app finds its engine and store (resolved by the launcher)."""
 
-    engine_argv: list[str]
+    engine_argv: EngineCommand
     socket_path: Path
     store_path: Path
     engine_stderr: Path | None = None
@@ -92,6 +92,11 @@ class CarelineApp(App[int]):
     ) -> None:
         super().__init__()
         self.config = config
+        # The theme before the first frame: set in on_mount it made Textual parse every
+        # style sheet twice (once per theme), a tenth of a second before the first paint.
+        for theme in THEMES.values():
+            self.register_theme(theme)
+        self.theme = config.ui.theme
         self.wiring = wiring
         self.now: Clock = clock or utc_now
         """Current time (UTC); tests freeze it for snapshots."""
@@ -133,9 +138,6 @@ class CarelineApp(App[int]):
 
     async def on_mount(self) -> None:
         """Open the store, show the agent screen, start the phone."""
-        for theme in THEMES.values():
-            self.register_theme(theme)
-        self.theme = self.config.ui.theme
         self.set_keymap(dict(self.config.keymap))
         store = await Store.open(self.wiring.store_path, self.wiring.store_key)
         self._services = Services.over(

@@ -30,7 +30,7 @@ from textual import events
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 from textual.widgets.data_table import ColumnKey
 
 from console.core.clock import Clock
@@ -46,6 +46,7 @@ from console.floor_view.stats import (
     percent,
     sparkline,
 )
+from console.widgets.footer import KeyFooter
 
 SORTS = ("state", "time", "name")
 """Agent orders ``s`` cycles through."""
@@ -242,7 +243,7 @@ class SupervisorApp(App[int]):
         with Vertical(id="alerts"):
             yield Static(id="alert-lines", markup=False)
         yield Static(HELP, id="help", markup=False)
-        yield Footer()
+        yield KeyFooter()
 
     @property
     def compact(self) -> bool:

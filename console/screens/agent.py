@@ -14,7 +14,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import DataTable, Footer, Label, TextArea
+from textual.widgets import DataTable, Label, TextArea
 
 from console.controllers.audio import AudioControl
 from console.controllers.base import Context
@@ -44,6 +44,7 @@ from console.screens.agent_bindings import AGENT_BINDINGS, key_rows, palette_ent
 from console.services import Services
 from console.widgets.active_call import ActiveCallPanel
 from console.widgets.call_queue import CallQueueTable
+from console.widgets.footer import KeyFooter
 from console.widgets.guidance import GuidancePane
 from console.widgets.history import CallHistory
 from console.widgets.patient_card import PatientCard
@@ -134,7 +135,7 @@ class AgentScreen(Screen[None]):
         with Vertical(id="notes-pane", classes="pane"):
             yield Label("Notes (n to type, Esc when done)", classes="pane-title")
             yield TextArea(id="notes", soft_wrap=True, show_line_numbers=False)
-        yield Footer()
+        yield KeyFooter()
 
     async def on_mount(self) -> None:
         """Fill the history and start with the queue focused."""
