@@ -7,12 +7,14 @@ calls in a separate demo database.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import signal
 import socket
 import subprocess
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -34,18 +36,24 @@ def _wiring(
     key: StoreKey | None = None,
     config_path: Path | None,
     log_name: str,
-    audio_mode: str | None = None,
+    audio_mode: str | Callable[[], str] | None = None,
 ) -> AppWiring:
+    """Where the console finds its engine and store; ``audio_mode`` may be a function, asked
+    only when the engine starts (the demo's sound probe then runs beside the first paint)."""
     _check_store(store_path, key)
     logs = log_dir()
-    return AppWiring(
-        engine_argv=engine_command(
+
+    def argv() -> list[str]:
+        return engine_command(
             socket_path=socket_path,
             listen=listen,
             log_path=logs / f"{log_name}.log",
             config_path=config_path,
-            audio_mode=audio_mode,
-        ),
+            audio_mode=audio_mode() if callable(audio_mode) else audio_mode,
+        )
+
+    return AppWiring(
+        engine_argv=argv if callable(audio_mode) else argv(),
         socket_path=socket_path,
         store_path=store_path,
         store_key=key,
@@ -168,7 +176,7 @@ def run_demo(config: CarelineConfig, *, interval: float, ring_timeout: float) ->
         store_path=store_path,
         config_path=None,
         log_name="demo-engine",
-        audio_mode=_demo_audio_mode(sound_probe),
+        audio_mode=functools.partial(_demo_audio_mode, sound_probe),
     )
     callers = [{"name": c.name, "number": c.number, "queue": c.queue} for c in DEMO_CALLERS]
     # Patients and transfer targets are separate processes: each pjsua2 holds
@@ -205,6 +213,9 @@ def run_demo(config: CarelineConfig, *, interval: float, ring_timeout: float) ->
     finally:
         _stop(patients)
         _stop(targets)
+        if sound_probe is not None and sound_probe.poll() is None:
+            sound_probe.kill()  # the console quit before the engine needed its answer
+            sound_probe.wait()
     return _exit_code(app, result)
 
 

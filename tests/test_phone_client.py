@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -70,3 +72,55 @@ async def test_a_bad_line_or_a_failing_handler_does_not_cost_the_connection(
         await client.stop()
         server.close()
         await server.wait_closed()
+
+
+FAKE_ENGINE = """
+import json, socket, sys
+server = socket.socket(socket.AF_UNIX)
+server.bind(sys.argv[1])
+server.listen(1)
+conn, _ = server.accept()
+hello = {"type": "event", "event": "hello", "protocol": int(sys.argv[2]), "status": []}
+conn.sendall((json.dumps(hello) + "\\n").encode())
+conn.recv(65536)  # any command (the console's shutdown) ends this engine
+"""
+
+
+async def test_an_engine_command_given_as_a_function_is_asked_off_the_event_loop(
+    tmp_path: Path,
+) -> None:
+    """The demo decides its audio mode from a sound probe that may still be running
+    when the console paints: the function that waits for it blocks a thread, not the
+    screen, and is asked only when an engine is spawned."""
+    socket_path = tmp_path / "engine.sock"
+    asked: list[float] = []  # when the function was called
+
+    def command() -> list[str]:
+        asked.append(time.monotonic())
+        time.sleep(0.3)  # a probe still running
+        return [sys.executable, "-c", FAKE_ENGINE, str(socket_path), str(PROTOCOL_VERSION)]
+
+    statuses: list[PhoneStatus] = []
+    client = PhoneClient(command, socket_path, on_event=lambda _m: None, on_status=statuses.append)
+    assert asked == []  # not at construction: the console paints first
+    ticks = 0
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await asyncio.sleep(0.01)
+
+    beat = asyncio.create_task(ticker())
+    client.start()
+    try:
+        for _ in range(200):
+            if client.status.online:
+                break
+            await asyncio.sleep(0.05)
+        assert client.status.online
+        assert len(asked) == 1
+        assert ticks >= 15  # the loop kept running while the function waited 0.3 s
+    finally:
+        beat.cancel()
+        await client.stop()

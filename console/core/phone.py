@@ -59,6 +59,9 @@ class PhoneStatus:
     listen: str = ""
 
 
+EngineCommand = Sequence[str] | Callable[[], Sequence[str]]
+"""The engine's argv, or a function returning it, called in a thread before each start
+(the demo's audio mode comes from a sound probe that may still be running at launch)."""
 EventHandler = Callable[[dict[str, Any]], None]
 StatusHandler = Callable[[PhoneStatus], None]
 
@@ -68,7 +71,7 @@ class PhoneClient:
 
     def __init__(
         self,
-        engine_argv: Sequence[str],
+        engine_argv: EngineCommand,
         socket_path: Path,
         *,
         on_event: EventHandler,
@@ -76,7 +79,7 @@ class PhoneClient:
         restart_delay: float = 1.0,
         stderr_path: Path | None = None,
     ) -> None:
-        self.engine_argv = list(engine_argv)
+        self.engine_argv = engine_argv if callable(engine_argv) else list(engine_argv)
         self.socket_path = socket_path
         self._on_event = on_event
         self._on_status = on_status
@@ -194,10 +197,12 @@ class PhoneClient:
             self._stopping = True
             return "no phone engine is running to attach to"
         self.attached = False
+        command = self.engine_argv
+        argv = await asyncio.to_thread(command) if callable(command) else command
         stderr = open(self.stderr_path, "wb") if self.stderr_path else None  # noqa: SIM115, ASYNC230 - local file, no network wait
         try:
             self.process = await asyncio.create_subprocess_exec(
-                *self.engine_argv,
+                *argv,
                 stdin=asyncio.subprocess.DEVNULL,
                 stdout=asyncio.subprocess.DEVNULL,
                 stderr=stderr if stderr is not None else asyncio.subprocess.DEVNULL,
