@@ -1,6 +1,11 @@
-"""`careline demo` launch → first painted screen, in a real terminal (tmux).
+"""`careline demo` launch → first painted screen, and `careline run` launch → first call
+answerable, in a real terminal (tmux).
 
-Baseline: the smallest Textual app with a footer, launched the same way.
+First paint: the baseline is the smallest Textual app with a footer, launched the
+same way. First call answerable: a caller's INVITE is on the wire from the moment
+the console is launched (resent every 20 ms, as UDP retransmissions, until the
+engine answers it); timed until the ringing row and the footer's Answer key are
+on screen. Its baseline is the same console's launch → first paint, same run.
 Run: .venv/bin/python -m bench.launch_to_paint [--runs 5]
 """
 
@@ -10,6 +15,8 @@ import sys
 import time
 
 from bench.common import BASELINE_TEXTUAL_APP, bench_parser, isolated_home, report, tmux_console
+from tests.rawsip import RawCaller
+from tests.support import free_udp_port
 
 
 def time_to_text(command: list[str], env: dict[str, str], text: str) -> float:
@@ -21,6 +28,45 @@ def time_to_text(command: list[str], env: dict[str, str], text: str) -> float:
                 raise RuntimeError(f"{text!r} never appeared")
             time.sleep(0.005)
         return (time.perf_counter() - start) * 1000
+
+
+def time_to_answerable(env: dict[str, str]) -> tuple[float, float]:
+    """Milliseconds from launching ``careline run`` to its first paint, and to a call
+    that was ringing at launch being on screen with its Answer key."""
+    port = free_udp_port()
+    env = env | {"CARELINE_SIP__LISTEN": f"127.0.0.1:{port}", "CARELINE_UI__BELL": "false"}
+    caller = RawCaller(port)
+    start = time.perf_counter()
+    painted = 0.0
+    try:
+        with tmux_console([sys.executable, "-m", "console", "run"], env, quit_wait=1.0) as session:
+            dialog = caller.invite()
+            ringing = False
+            while True:
+                if not ringing:
+                    response = caller.poll(dialog, 0.02)
+                    if response is None:
+                        caller.retransmit(dialog)  # nobody listening yet
+                    elif response.status >= 300:
+                        # Turned away (no console yet to show it): the caller tries again.
+                        caller.ack(dialog, response)
+                        dialog = caller.invite()
+                    else:
+                        ringing = response.status == 180
+                screen = session.screen()
+                if not painted and "Call queue" in screen:
+                    painted = (time.perf_counter() - start) * 1000
+                if "ringing" in screen and "Answer" in screen:
+                    answerable = (time.perf_counter() - start) * 1000
+                    break
+                if time.perf_counter() - start > 60:
+                    raise RuntimeError(f"the call never became answerable:\n{screen}")
+                time.sleep(0.005)
+            session.keys("d")  # decline it, as an agent would
+            caller.ack(dialog, caller.final_response(dialog))
+    finally:
+        caller.close()
+    return painted, answerable
 
 
 def main() -> None:
@@ -39,6 +85,19 @@ def main() -> None:
                 time_to_text([sys.executable, "-m", "console", "demo"], env, "Call queue")
             )
     report("careline demo launch to first paint", "ms", careline, baseline, "minimal Textual app")
+    painted, answerable = [], []
+    for _ in range(args.runs):
+        with isolated_home() as env:
+            paint, answer = time_to_answerable(env)
+        painted.append(paint)
+        answerable.append(answer)
+    report(
+        "careline run launch to first call answerable",
+        "ms",
+        answerable,
+        painted,
+        "careline run launch to first paint",
+    )
 
 
 if __name__ == "__main__":

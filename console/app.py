@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from textual import events
 from textual.app import App
 from textual.binding import Binding
+from textual.message import Message
 
 from console.commands import AgentActions
 from console.core.clock import Clock, utc_now
@@ -116,6 +117,8 @@ class CarelineApp(App[int]):
         """What the status bar says about unsaved writes ("" when all is saved)."""
         self._services: Services | None = None
         self._agent_screen: AgentScreen | None = None
+        self._early: list[Message] | None = []
+        """The engine's messages before the agent screen exists (None once it does)."""
         self.sync: SyncWorker | None = None
         """The hub sync, when a hub is configured."""
         self.session_lock = SessionLock(self, config)
@@ -137,8 +140,13 @@ class CarelineApp(App[int]):
         return self._agent_screen
 
     async def on_mount(self) -> None:
-        """Open the store, show the agent screen, start the phone."""
+        """Start the phone, open the store, show the agent screen."""
         self.set_keymap(dict(self.config.keymap))
+        if self.start_phone:
+            # First: the engine takes longer to start (pjsua2, a third of a second) than
+            # the store and the first frame, and starts beside them in its own process.
+            # What it says before the agent screen exists waits in _early.
+            self.phone.start()
         store = await Store.open(self.wiring.store_path, self.wiring.store_key)
         self._services = Services.over(
             store,
@@ -150,6 +158,9 @@ class CarelineApp(App[int]):
         )
         self._agent_screen = AgentScreen(self._services, audio_choice=self.audio_choice)
         await self.push_screen(self.agent_screen)
+        early, self._early = self._early, None
+        for message in early or ():
+            self.agent_screen.post_message(message)
         unknown = set(self.config.keymap) - {row.binding_id for row in self.agent_screen.key_rows()}
         if unknown:
             self.notify(
@@ -158,8 +169,6 @@ class CarelineApp(App[int]):
                 severity="warning",
                 markup=False,
             )
-        if self.start_phone:
-            self.phone.start()
         self.sync = start_sync(self, self.services, self.show_sync)
         # Still inside Textual's first batch: nothing is painted before the sign-in covers it.
         await self.session_lock.start(self.services, self.agent_screen.queue, self.agent_screen)
@@ -249,10 +258,16 @@ class CarelineApp(App[int]):
         fatal_error_without_locals(self)
 
     def _phone_event(self, event: dict[str, object]) -> None:
-        self.agent_screen.post_message(PhoneEvent(event))
+        self._to_agent_screen(PhoneEvent(event))
 
     def _phone_status(self, status: PhoneStatus) -> None:
-        self.agent_screen.post_message(PhoneStatusChanged(status))
+        self._to_agent_screen(PhoneStatusChanged(status))
+
+    def _to_agent_screen(self, message: Message) -> None:
+        if self._early is not None:
+            self._early.append(message)  # the engine spoke before the screen was up
+        else:
+            self.agent_screen.post_message(message)
 
     def action_quit_console(self) -> None:
         """Quit, asking first when calls would be cut off or records are not saved."""

@@ -21,39 +21,33 @@ from pathlib import Path
 from console.app import AppWiring, CarelineApp, create_app
 from console.core.config import CarelineConfig, store_key
 from console.core.demo import DEMO_CALLERS, demo_care, demo_directory, demo_patients
+from console.core.engine_settings import engine_starter
 from console.core.paths import data_dir, log_dir, runtime_dir
 from console.core.patients.directory import PatientDirectory
-from console.core.phone import engine_command
 from console.core.pin import PinError, sign_in_pin
 from console.core.store import Store, StoreKey
 
 
 def _wiring(
+    config: CarelineConfig,
     *,
-    listen: str,
     socket_path: Path,
     store_path: Path,
     key: StoreKey | None = None,
-    config_path: Path | None,
     log_name: str,
-    audio_mode: str | Callable[[], str] | None = None,
+    audio_mode: Callable[[], str] | None = None,
 ) -> AppWiring:
-    """Where the console finds its engine and store; ``audio_mode`` may be a function, asked
-    only when the engine starts (the demo's sound probe then runs beside the first paint)."""
+    """Where the console finds its engine and store (both checked here: a bad store or
+    SIP setting stops the launch with one line)."""
     _check_store(store_path, key)
     logs = log_dir()
-
-    def argv() -> list[str]:
-        return engine_command(
-            socket_path=socket_path,
-            listen=listen,
-            log_path=logs / f"{log_name}.log",
-            config_path=config_path,
-            audio_mode=audio_mode() if callable(audio_mode) else audio_mode,
-        )
-
     return AppWiring(
-        engine_argv=argv if callable(audio_mode) else argv(),
+        engine_argv=engine_starter(
+            config,
+            socket_path=socket_path,
+            log_path=logs / f"{log_name}.log",
+            audio_mode=audio_mode,
+        ),
         socket_path=socket_path,
         store_path=store_path,
         store_key=key,
@@ -95,7 +89,6 @@ def _load_demo_patients(path: Path, region: str) -> None:
 def run_console(
     config: CarelineConfig,
     *,
-    config_path: Path | None,
     attach_only: bool = False,
     audio_choice: str | None = None,
 ) -> int:
@@ -112,13 +105,11 @@ def run_console(
         print(f"careline: {exc}", file=sys.stderr)
         return 1
     wiring = _wiring(
-        listen=config.sip.listen,
+        config,
         socket_path=config.engine.socket or runtime_dir() / "engine.sock",
         store_path=config.store.path or data_dir() / "careline.sqlite3",
         key=store_key(config),
-        config_path=config_path,
         log_name="engine",
-        audio_mode=config.audio.mode,
     )
     if attach_only and not _engine_answers(wiring.socket_path):
         print(
@@ -171,10 +162,11 @@ def run_demo(config: CarelineConfig, *, interval: float, ring_timeout: float) ->
     store_path = data_dir() / "demo.sqlite3"
     _load_demo_patients(store_path, demo_config.sip.dial.region)  # a bad store: StoreError
     wiring = _wiring(
-        listen=f"127.0.0.1:{agent_port}",
+        demo_config.model_copy(
+            update={"sip": demo_config.sip.model_copy(update={"listen": f"127.0.0.1:{agent_port}"})}
+        ),
         socket_path=runtime_dir() / f"demo-{os.getpid()}.sock",
         store_path=store_path,
-        config_path=None,
         log_name="demo-engine",
         audio_mode=functools.partial(_demo_audio_mode, sound_probe),
     )

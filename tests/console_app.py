@@ -16,7 +16,7 @@ from textual.pilot import Pilot
 
 from console.app import AppWiring, CarelineApp, create_app
 from console.core.config import load_config
-from console.core.phone import engine_command
+from console.core.engine_settings import engine_starter
 from console.core.scripts.runner import ScriptRun
 from console.widgets.guidance import GuidancePane
 from tests.support import Sipp, free_udp_port
@@ -45,12 +45,11 @@ def make_app(tmp_path: Path, config_text: str = "", *, wrap_up: str = "off") -> 
     )
     socket_path = tmp_path / "engine.sock"
     wiring = AppWiring(
-        engine_argv=engine_command(
+        engine_argv=engine_starter(
+            config,
             socket_path=socket_path,
             listen=f"127.0.0.1:{port}",
             log_path=tmp_path / "engine.log",
-            config_path=path,
-            audio_mode=config.audio.mode,
         ),
         socket_path=socket_path,
         store_path=tmp_path / "store.sqlite3",

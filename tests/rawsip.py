@@ -58,6 +58,8 @@ class Dialog:
     """The To header of the final response (with the engine's tag), once known."""
     responses: list[SipResponse] = field(default_factory=list)
     """Every response received for this call, in order."""
+    invite: str = ""
+    """The INVITE as sent, for retransmissions."""
 
 
 def parse_response(data: str) -> SipResponse | None:
@@ -101,8 +103,17 @@ class RawCaller:
             f"Contact: <sip:{number}@127.0.0.1:{self.port}>\r\nMax-Forwards: 70\r\n"
             f"Content-Type: application/sdp\r\nContent-Length: {len(body)}\r\n\r\n"
         )
-        self._send(head + body)
+        dialog.invite = head + body
+        self._send(dialog.invite)
         return dialog
+
+    def retransmit(self, dialog: Dialog) -> None:
+        """Send the INVITE again: a UDP retransmission (same branch and CSeq)."""
+        self._send(dialog.invite)
+
+    def poll(self, dialog: Dialog, timeout: float) -> SipResponse | None:
+        """The next response for ``dialog`` within ``timeout`` s, or None."""
+        return self._receive(dialog, timeout)
 
     def cancel(self, dialog: Dialog) -> None:
         """CANCEL the INVITE (same branch and CSeq number, as RFC 3261 9.1 requires)."""

@@ -9,8 +9,10 @@ the engine: the real engine is driven in tests/test_engine_*.py).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
+import os
 import sys
 import time
 from pathlib import Path
@@ -18,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from console.core.phone import PhoneClient, PhoneStatus
+from console.core.phone import EngineStart, PhoneClient, PhoneStatus
 from sip.protocol import PROTOCOL_VERSION
 
 
@@ -74,8 +76,18 @@ async def test_a_bad_line_or_a_failing_handler_does_not_cost_the_connection(
         await server.wait_closed()
 
 
+def open_descriptors() -> set[str]:
+    """What this process's descriptors point at (``pipe:[inode]``, paths…)."""
+    found = set()
+    for fd in os.listdir("/proc/self/fd"):
+        with contextlib.suppress(FileNotFoundError):  # listdir's own, closed by now
+            found.add(os.readlink(f"/proc/self/fd/{fd}"))
+    return found
+
+
 FAKE_ENGINE = """
-import json, socket, sys
+import json, os, socket, sys
+assert os.read(int(sys.argv[3]), 100) == b"settings"  # the descriptor it was handed
 server = socket.socket(socket.AF_UNIX)
 server.bind(sys.argv[1])
 server.listen(1)
@@ -95,10 +107,17 @@ async def test_an_engine_command_given_as_a_function_is_asked_off_the_event_loop
     socket_path = tmp_path / "engine.sock"
     asked: list[float] = []  # when the function was called
 
-    def command() -> list[str]:
+    handed: list[int] = []  # the settings pipe's inode
+
+    def command() -> EngineStart:
         asked.append(time.monotonic())
         time.sleep(0.3)  # a probe still running
-        return [sys.executable, "-c", FAKE_ENGINE, str(socket_path), str(PROTOCOL_VERSION)]
+        read, write = os.pipe()
+        os.write(write, b"settings")
+        os.close(write)
+        handed.append(os.fstat(read).st_ino)
+        argv = [sys.executable, "-c", FAKE_ENGINE, str(socket_path), str(PROTOCOL_VERSION)]
+        return EngineStart([*argv, str(read)], (read,))
 
     statuses: list[PhoneStatus] = []
     client = PhoneClient(command, socket_path, on_event=lambda _m: None, on_status=statuses.append)
@@ -121,6 +140,8 @@ async def test_an_engine_command_given_as_a_function_is_asked_off_the_event_loop
         assert client.status.online
         assert len(asked) == 1
         assert ticks >= 15  # the loop kept running while the function waited 0.3 s
+        # The engine has the settings pipe; the console closed its own copy.
+        assert f"pipe:[{handed[0]}]" not in open_descriptors()
     finally:
         beat.cancel()
         await client.stop()

@@ -15,7 +15,6 @@ def _open(args: argparse.Namespace, *, attach_only: bool) -> int:
 
     return run_console(
         config_of(args),
-        config_path=args.config,
         attach_only=attach_only,
         audio_choice=getattr(args, "audio_mode", None),
     )

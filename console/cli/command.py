@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from console.core.config import CarelineConfig, ConfigError, load_config
+from console.core.config import CarelineConfig, load_config, with_audio_mode
 
 if TYPE_CHECKING:
     from console.core.store import Store
@@ -108,16 +108,6 @@ def add_audio_mode(parser: argparse.ArgumentParser) -> None:
         help="how you hear callers, overriding audio.mode: headset, station (your own phone, "
         "audio.station.number) or none",
     )
-
-
-def with_audio_mode(config: CarelineConfig, mode: str | None) -> CarelineConfig:
-    """``config`` with ``--audio`` applied (checked like the file's audio.mode)."""
-    if mode is None:
-        return config
-    if mode == "station" and not config.audio.station.number.strip():
-        raise ConfigError("--audio station needs audio.station.number (your own phone)")
-    audio = config.audio.model_copy(update={"mode": mode})
-    return config.model_copy(update={"audio": audio})
 
 
 def config_of(args: argparse.Namespace) -> CarelineConfig:

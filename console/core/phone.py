@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import itertools
 import logging
+import os
 import signal
 import sys
 import traceback
@@ -21,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from console.core.config import ConfigError
 from sip.protocol import PROTOCOL_VERSION, ProtocolError, decode, encode
 
 log = logging.getLogger(__name__)
@@ -59,9 +61,19 @@ class PhoneStatus:
     listen: str = ""
 
 
-EngineCommand = Sequence[str] | Callable[[], Sequence[str]]
-"""The engine's argv, or a function returning it, called in a thread before each start
-(the demo's audio mode comes from a sound probe that may still be running at launch)."""
+@dataclass(frozen=True, slots=True)
+class EngineStart:
+    """How to start one engine process: its argv and the descriptors it inherits."""
+
+    argv: list[str]
+    pass_fds: tuple[int, ...] = ()
+    """Read ends of pipes the engine reads (its settings); closed here once it started."""
+
+
+EngineCommand = Sequence[str] | Callable[[], EngineStart]
+"""The engine's argv, or a function building an :class:`EngineStart`, called in a thread
+before each start (a fresh settings pipe each time; the demo's audio mode comes from
+a sound probe that may still be running at launch)."""
 EventHandler = Callable[[dict[str, Any]], None]
 StatusHandler = Callable[[PhoneStatus], None]
 
@@ -198,11 +210,20 @@ class PhoneClient:
             return "no phone engine is running to attach to"
         self.attached = False
         command = self.engine_argv
-        argv = await asyncio.to_thread(command) if callable(command) else command
-        stderr = open(self.stderr_path, "wb") if self.stderr_path else None  # noqa: SIM115, ASYNC230 - local file, no network wait
         try:
+            start = (
+                await asyncio.to_thread(command)
+                if callable(command)
+                else EngineStart(list(command))
+            )
+        except (ConfigError, OSError) as exc:
+            return f"cannot start the phone engine: {exc}"
+        stderr = None
+        try:
+            stderr = open(self.stderr_path, "wb") if self.stderr_path else None  # noqa: SIM115, ASYNC230 - local file, no network wait
             self.process = await asyncio.create_subprocess_exec(
-                *argv,
+                *start.argv,
+                pass_fds=start.pass_fds,
                 stdin=asyncio.subprocess.DEVNULL,
                 stdout=asyncio.subprocess.DEVNULL,
                 stderr=stderr if stderr is not None else asyncio.subprocess.DEVNULL,
@@ -213,6 +234,8 @@ class PhoneClient:
         finally:
             if stderr is not None:
                 stderr.close()
+            for fd in start.pass_fds:
+                os.close(fd)  # the engine has its copy (or never started)
         process = self.process
         try:
             reader, writer = await self._connect(process)

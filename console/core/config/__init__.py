@@ -19,6 +19,7 @@ from console.core.config.base import (
 from console.core.config.loading import (
     load_config,
     user_config_file,
+    with_audio_mode,
 )
 from console.core.config.phone import (
     HEADER_NAME,
@@ -89,4 +90,5 @@ __all__ = [
     "read_secret_file",
     "store_key",
     "user_config_file",
+    "with_audio_mode",
 ]

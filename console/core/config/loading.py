@@ -150,3 +150,13 @@ def _describe(exc: ValidationError, sources: list[_Source], env: dict[str, Any])
     more = len(exc.errors()) - 1
     suffix = f" ({more} more problem{'s' if more > 1 else ''} after this one)" if more else ""
     return f"{where}: {field}: {problem}{suffix}"
+
+
+def with_audio_mode(config: CarelineConfig, mode: str | None) -> CarelineConfig:
+    """``config`` with ``--audio`` applied (checked like the file's audio.mode)."""
+    if mode is None:
+        return config
+    if mode == "station" and not config.audio.station.number.strip():
+        raise ConfigError("--audio station needs audio.station.number (your own phone)")
+    audio = config.audio.model_copy(update={"mode": mode})
+    return config.model_copy(update={"audio": audio})
