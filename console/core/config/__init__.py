@@ -16,6 +16,7 @@ from console.core.config.base import (
     ConfigError,
     Section,
 )
+from console.core.config.ehr import EhrConfig
 from console.core.config.loading import (
     load_config,
     user_config_file,
@@ -59,6 +60,7 @@ __all__ = [
     "CONFIG_LIMITS",
     "ENV_NAME",
     "ENV_PREFIX",
+    "EhrConfig",
     "HEADER_NAME",
     "MAX_QUEUE_CAPACITY",
     "AccountConfig",

@@ -9,6 +9,7 @@ from typing import Annotated, Literal, Self
 from pydantic import Field, field_validator, model_validator
 
 from console.core.config.base import ENV_NAME, Section
+from console.core.config.ehr import EhrConfig
 from console.core.config.phone import EngineConfig, SipConfig
 
 
@@ -251,6 +252,8 @@ class CarelineConfig(Section):
     """After-call work."""
     hub: HubConfig = HubConfig()
     """The central hub; none by default."""
+    ehr: EhrConfig = EhrConfig()
+    """The clinic's FHIR R4 server; none by default."""
     supervise: SuperviseConfig = SuperviseConfig()
     """The supervisor's wallboard."""
     session: SessionConfig = SessionConfig()
