@@ -3,6 +3,7 @@
 #   make test   install what the tests need (the hardened phone library too), then lint,
 #               type-check and run the whole suite
 #   make library  build the hardened pjsua2 (pinned pjproject source) into the venv
+#   make fhir-server  install the FHIR R4 server the EHR link tests run (.venv-fhir)
 #   make bench  run every benchmark in full (one at a time) and print one table of figures
 #   make check  the same as make test
 
@@ -10,6 +11,14 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# The FHIR R4 server the EHR link tests start (tests/fhir_server.py). It pins its own
+# pydantic, FastAPI and fhir.resources, so it gets a virtualenv of its own; the stamp
+# names the version, so changing the pin installs again.
+SEKMET_VERSION := 0.1.1
+FHIR_VENV      := .venv-fhir
+FHIR_STAMP     := $(FHIR_VENV)/.installed-sekmet-fhir-$(SEKMET_VERSION)
+# Both virtualenvs are made with this Python, so both need a version careline supports.
+CHECK_PYTHON = @$(PYTHON) -c 'import sys; sys.exit(0 if (3, 11) <= sys.version_info[:2] <= (3, 12) else "careline needs Python 3.11 or 3.12 (set PYTHON=...)")'
 # Debian packages the test suite drives for real: SIPp, the TUI in tmux, Kamailio, baresip,
 # and the PostgreSQL server the hub tests start their own throwaway cluster from;
 # Kamailio's TLS module (a TLS 1.2 registrar) and PortAudio (the headset bridge,
@@ -21,14 +30,14 @@ BUILD_DEBS := build-essential swig libssl-dev libasound2-dev libopus-dev uuid-de
 # PostgreSQL's server binaries are not on PATH; the newest major installed is used.
 PG_INITDB = $(shell ls /usr/lib/postgresql/*/bin/initdb 2>/dev/null | sort -V | tail -1)
 
-.PHONY: demo test check library lint types scripts pytest system-deps clean bench
+.PHONY: demo test check library fhir-server lint types scripts pytest system-deps clean bench
 
 demo: $(STAMP)
 	$(BIN)/careline demo
 
 # The suite runs on the hardened library, as production does (the demo takes whatever
 # pjsua2 the venv has: the PyPI wheel on a fresh clone, so a first run needs no compiler).
-test: system-deps $(STAMP) library lint types scripts pytest
+test: system-deps $(STAMP) library fhir-server lint types scripts pytest
 
 check: test
 
@@ -50,6 +59,8 @@ scripts: $(STAMP)
 library: $(STAMP)
 	$(BIN)/python pjproject/build.py --venv $(VENV)
 
+fhir-server: $(FHIR_STAMP)
+
 # The suite waits on real components far more than it computes: most of it runs in
 # $(PYTEST_WORKERS) parallel workers (pytest-xdist). Tests marked realtime (audio
 # drop-outs, latency, back-off timing) then run alone, on a machine nothing else loads;
@@ -57,7 +68,7 @@ library: $(STAMP)
 # on a shared CI machine is noise, the same dip twice is a failure.
 # pytest's exit code 5 means no test ran: that is a failure here, never a pass.
 PYTEST_WORKERS ?= 2
-pytest: $(STAMP) library
+pytest: $(STAMP) library $(FHIR_STAMP)
 	@$(BIN)/pytest -n $(PYTEST_WORKERS) -m "not realtime" $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: no tests were collected" >&2; exit 1; fi; \
 	[ $$rc -eq 0 ] || exit $$rc; \
@@ -71,11 +82,19 @@ bench: system-deps $(STAMP) library
 	$(BIN)/python -m bench.all
 
 $(STAMP): pyproject.toml
-	@$(PYTHON) -c 'import sys; sys.exit(0 if (3, 11) <= sys.version_info[:2] <= (3, 12) else "careline needs Python 3.11 or 3.12 (set PYTHON=...)")'
+	$(CHECK_PYTHON)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
+
+$(FHIR_STAMP):
+	$(CHECK_PYTHON)
+	test -x $(FHIR_VENV)/bin/python || $(PYTHON) -m venv $(FHIR_VENV)
+	$(FHIR_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(FHIR_VENV)/bin/python -m pip install --quiet 'sekmet-fhir==$(SEKMET_VERSION)'
+	$(FHIR_VENV)/bin/sekmet --help >/dev/null
+	touch $(FHIR_STAMP)
 
 system-deps:
 	@missing=""; debs="$(TEST_DEBS) $(BUILD_DEBS)"; \
@@ -91,4 +110,4 @@ system-deps:
 	fi
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(FHIR_VENV) .pytest_cache .mypy_cache .ruff_cache
