@@ -88,11 +88,12 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-$(FHIR_STAMP):
+$(FHIR_STAMP): tests/fhir-server-constraints.txt
 	$(CHECK_PYTHON)
 	test -x $(FHIR_VENV)/bin/python || $(PYTHON) -m venv $(FHIR_VENV)
 	$(FHIR_VENV)/bin/python -m pip install --quiet --upgrade pip
-	$(FHIR_VENV)/bin/python -m pip install --quiet 'sekmet-fhir==$(SEKMET_VERSION)'
+	$(FHIR_VENV)/bin/python -m pip install --quiet 'sekmet-fhir==$(SEKMET_VERSION)' \
+		-c tests/fhir-server-constraints.txt
 	$(FHIR_VENV)/bin/sekmet --help >/dev/null
 	touch $(FHIR_STAMP)
 

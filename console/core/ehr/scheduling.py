@@ -16,7 +16,7 @@ tried again, so a retry never books twice.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -129,6 +129,8 @@ class FhirScheduling:
 
     def __init__(self, client: FhirClient) -> None:
         self.client = client
+        self._names: dict[str, str] = {}
+        """Display names of clinicians and locations by reference, read once each."""
 
     async def free_slots(self, query: SlotQuery) -> list[SlotOffer]:
         """Free slots in ``query``'s range (with their schedules, for names), earliest first."""
@@ -144,15 +146,24 @@ class FhirScheduling:
         if query.service_type:
             params["service-type"] = query.service_type
         found = await self.client.search("Slot", params, limit=query.limit * 2)
-        schedules = {r["id"]: r for r in found if r.get("resourceType") == "Schedule"}
-        offers = [_offer(r, schedules) for r in found if r.get("resourceType") == "Slot"]
+        schedules = {r.get("id"): r for r in found if r.get("resourceType") == "Schedule"}
+        await self._learn_names(schedules.values())
+        offers = [
+            _offer(r, schedules, self._names) for r in found if r.get("resourceType") == "Slot"
+        ]
         # The server was asked for free slots in the range: what is not is dropped, not shown.
         offers = [o for o in offers if query.start <= o.start < query.end]
         return sorted(offers, key=lambda o: o.start)[: query.limit]
 
     async def book(self, patient_id: str, slot: SlotOffer, *, request_id: str) -> Booking:
-        """Re-read the slot, then create the Appointment and mark the slot busy, if unchanged."""
-        current = await self._current_slot(slot)
+        """Re-read the slot, then create the Appointment and mark the slot busy, if unchanged.
+
+        Asked again with the same ``request_id`` (the first answer was lost), it
+        returns the booking already made instead of a "slot taken".
+        """
+        current = await self._current_slot(slot, request_id)
+        if isinstance(current, Booking):
+            return current
         entries = [
             _create_appointment(patient_id, slot, current, request_id),
             _update(_with(current, status="busy"), slot.version),
@@ -179,7 +190,9 @@ class FhirScheduling:
         """One transaction: the new appointment booked, the old one cancelled, slots moved."""
         appointment = await self.client.read("Appointment", booking.appointment_id)
         _check_same(appointment, booking)
-        current = await self._current_slot(slot)
+        current = await self._current_slot(slot, request_id)
+        if isinstance(current, Booking):
+            return current
         entries = [
             _create_appointment(patient_id_of(appointment), slot, current, request_id),
             _update(_with(current, status="busy"), slot.version),
@@ -223,10 +236,29 @@ class FhirScheduling:
             raise
         return await self._answered_booking(answers[0], request_id)
 
-    async def _current_slot(self, slot: SlotOffer) -> Resource:
-        """The slot as it is now; :class:`SlotTakenError` unless still free and unchanged."""
+    async def _learn_names(self, schedules: Iterable[Resource]) -> None:
+        """Read the name of every clinician and location the schedules name without one."""
+        for schedule in schedules:
+            for actor in schedule.get("actor") or ():
+                reference = actor.get("reference") if isinstance(actor, dict) else None
+                if not isinstance(reference, str) or reference in self._names:
+                    continue
+                if isinstance(actor.get("display"), str) and actor["display"]:
+                    self._names[reference] = actor["display"]
+                    continue
+                kind, _, actor_id = reference.partition("/")
+                if kind not in ("Practitioner", "Location") or not actor_id:
+                    continue
+                self._names[reference] = _display_name(await self.client.read(kind, actor_id))
+
+    async def _current_slot(self, slot: SlotOffer, request_id: str) -> Resource | Booking:
+        """The slot as it is now if still free and unchanged; the booking when this very
+        request booked it already (a retry); :class:`SlotTakenError` otherwise."""
         current = await self.client.read("Slot", slot.slot_id)
         if current.get("status") != "free" or _version(current) != slot.version:
+            mine = await self._booked_as(request_id)
+            if mine is not None:
+                return mine
             raise SlotTakenError()
         return current
 
@@ -344,16 +376,19 @@ def _version(resource: Resource) -> str:
     return version
 
 
-def _offer(slot: Resource, schedules: dict[str, Resource]) -> SlotOffer:
-    """A slot as offered, named from its schedule's actors."""
+def _offer(slot: Resource, schedules: dict[Any, Resource], names: dict[str, str]) -> SlotOffer:
+    """A slot as offered, its clinician and location named from its schedule's actors."""
     reference = (slot.get("schedule") or {}).get("reference", "")
     schedule_id = reference.removeprefix("Schedule/") if isinstance(reference, str) else ""
-    actors = (schedules.get(schedule_id) or {}).get("actor") or ()
-    names = {
-        str(a.get("reference", "")).split("/")[0]: str(a.get("display", ""))
-        for a in actors
+    actors = [
+        str(a.get("reference", ""))
+        for a in (schedules.get(schedule_id) or {}).get("actor") or ()
         if isinstance(a, dict)
-    }
+    ]
+
+    def named(kind: str) -> str:
+        return next((names.get(a, "") for a in actors if a.startswith(f"{kind}/")), "")
+
     services = slot.get("serviceType") or ()
     service = ""
     if services and isinstance(services[0], dict):
@@ -364,11 +399,28 @@ def _offer(slot: Resource, schedules: dict[str, Resource]) -> SlotOffer:
         version=_version(slot),
         start=_when(slot, "start"),
         end=_when(slot, "end"),
-        clinician=names.get("Practitioner", "") or names.get("PractitionerRole", ""),
-        location=names.get("Location", ""),
+        clinician=named("Practitioner") or named("PractitionerRole"),
+        location=named("Location"),
         service=service,
         schedule_id=schedule_id,
     )
+
+
+def _display_name(resource: Resource) -> str:
+    """A Practitioner's name ("Given Family", or its text) or a Location's name."""
+    if resource.get("resourceType") == "Location":
+        return str(resource.get("name") or "")
+    for name in resource.get("name") or ():
+        if not isinstance(name, dict):
+            continue
+        text = name.get("text")
+        if isinstance(text, str) and text:
+            return text
+        given = [g for g in name.get("given") or () if isinstance(g, str)]
+        family = str(name.get("family") or "")
+        prefix = [p for p in name.get("prefix") or () if isinstance(p, str)]
+        return " ".join([*prefix, *given, family]).strip()
+    return ""
 
 
 def _booking(appointment: Resource) -> Booking:
