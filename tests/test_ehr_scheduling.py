@@ -20,14 +20,8 @@ import pytest
 from console.core.config import EhrConfig
 from console.core.ehr.client import FhirClient
 from console.core.ehr.errors import EhrConflictError, EhrUnavailableError
-from console.core.ehr.scheduling import (
-    CANCEL_SYSTEM,
-    Booking,
-    FhirScheduling,
-    SlotOffer,
-    SlotQuery,
-    SlotTakenError,
-)
+from console.core.ehr.fhir_scheduling import CANCEL_SYSTEM, FhirScheduling
+from console.core.ehr.scheduling import Booking, SlotOffer, SlotQuery, SlotTakenError
 from tests.fhir_server import FhirServer, ScheduleIds, seed_patient, seed_schedule
 
 MONDAY = datetime(2031, 3, 3, 9, 0, tzinfo=UTC)
@@ -112,6 +106,7 @@ async def test_booking_takes_the_slot_and_shows_on_the_patient(
         offer.start,
         (offer.slot_id,),
     )
+    assert (booking.clinician, booking.location) == ("Dr Amara Osei", "Riverside Clinic")
     slot = await scheduling.client.read("Slot", offer.slot_id)
     assert slot["status"] == "busy"
     mine = await scheduling.bookings(patient, since=MONDAY)
