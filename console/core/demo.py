@@ -6,8 +6,11 @@ None of these is a real person. The numbers are in the North American
 
 from __future__ import annotations
 
+import contextlib
+import uuid
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from typing import TYPE_CHECKING
 
 from console.core.config import DirectoryEntry
 from console.core.patients.records import (
@@ -18,6 +21,10 @@ from console.core.patients.records import (
     PatientRecord,
     PractitionerRoleRecord,
 )
+
+if TYPE_CHECKING:
+    from console.core.ehr.local_scheduling import LocalScheduling
+    from console.core.store import Store
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,3 +220,119 @@ def demo_care(today: date) -> list[ClinicalRecord]:
             (("Primary care", "", "Practitioner/demo-moreau"),),
         ),  # fmt: skip
     ]
+
+
+@dataclass(frozen=True, slots=True)
+class DemoSchedule:
+    """A clinician whose free slots the demo offers, mornings of working days."""
+
+    clinician: str
+    location: str
+    service: str
+    minutes: int
+
+
+DEMO_SCHEDULES: tuple[DemoSchedule, ...] = (
+    DemoSchedule("Dr. Ines Moreau", "Riverside Clinic", "Primary care", 20),
+    DemoSchedule("Dr. Amara Osei", "Riverside Clinic", "Primary care", 30),
+    DemoSchedule("Dr. Hiro Tanaka", "Northgate Health Centre", "Ophthalmology", 30),
+)
+"""Maria's own doctor first (her primary care physician in :func:`demo_care`), then two others."""
+DEMO_SCHEDULE_DAYS = 5
+"""Working days with slots, from ``today`` (today included while it has slots left)."""
+DEMO_MORNING = (time(9, 0), time(12, 0))
+"""Slots run back to back from 09:00 to 12:00, local time."""
+
+
+async def seed_demo_schedules(
+    store: Store,
+    today: date,
+    *,
+    maria: str | None = None,
+    now: datetime | None = None,
+    tz: tzinfo | None = None,
+) -> list[str]:
+    """Free slots for the demo to book (:data:`DEMO_SCHEDULES`, mornings of the next
+    :data:`DEMO_SCHEDULE_DAYS` working days from ``today``) in the demo's own scheduling
+    tables; the schedule ids, in :data:`DEMO_SCHEDULES` order.
+
+    Safe to run at every launch of the demo on the same store: slots already there are
+    not added again, none is added in the past (before ``now``, default the present),
+    and free slots already past are dropped. Bookings are never touched. ``tz`` is the
+    clinics' time zone (default this machine's). With ``maria`` (Maria Lopez's patient id
+    as the scheduling backend knows her), her diabetes follow-up of :func:`demo_care`
+    (``today`` + 2 at 14:30 UTC, with Dr. Moreau) is booked too, unless she already has an
+    appointment with Dr. Moreau from ``now`` on (a re-run, or a move the newcomer made).
+    """
+    # Imported here: what imports the demo's callers and patients (the launch, at start)
+    # loads nothing of the EHR package.
+    from console.core.ehr.local_scheduling import LocalScheduling
+
+    moment = now if now is not None else datetime.now(UTC)
+    scheduling = LocalScheduling(store)
+    await scheduling.discard_free_slots(moment)
+    days = _working_days(today, DEMO_SCHEDULE_DAYS)
+    ids: list[str] = []
+    for clinic in DEMO_SCHEDULES:
+        length = timedelta(minutes=clinic.minutes)
+        schedule_id = ""
+        for day in days:
+            opens, closes = (_local(day, t, tz) for t in DEMO_MORNING)
+            starts = [opens + i * length for i in range(int((closes - opens) / length))]
+            future = [start for start in starts if start >= moment]
+            if not future:
+                continue
+            schedule_id = await scheduling.add_schedule(
+                clinic.clinician,
+                clinic.location,
+                clinic.service,
+                future[0],
+                len(future),
+                clinic.minutes,
+            )
+        if not schedule_id:  # every slot already past: the schedule still exists, empty
+            schedule_id = await scheduling.add_schedule(
+                clinic.clinician, clinic.location, clinic.service, moment, 0, clinic.minutes
+            )
+        ids.append(schedule_id)
+    if maria:
+        await _book_maria_follow_up(scheduling, maria, today, moment, ids[0])
+    return ids
+
+
+async def _book_maria_follow_up(
+    scheduling: LocalScheduling, maria: str, today: date, now: datetime, schedule_id: str
+) -> None:
+    """Maria's diabetes follow-up with her own doctor, unless she has one with Dr. Moreau."""
+    from console.core.ehr.errors import EhrConflictError
+    from console.core.ehr.scheduling import SlotQuery
+
+    own = DEMO_SCHEDULES[0]
+    start = datetime.combine(today + timedelta(days=2), time(14, 30), tzinfo=UTC)
+    booked = await scheduling.bookings(maria, since=now)
+    if start < now or any(b.clinician == own.clinician for b in booked):
+        return
+    await scheduling.add_schedule(own.clinician, own.location, own.service, start, 1, own.minutes)
+    query = SlotQuery(start, start + timedelta(minutes=1), schedule_ids=(schedule_id,), limit=1)
+    for offer in await scheduling.free_slots(query):
+        # Another demo patient may have taken that hour: then Maria books her own.
+        with contextlib.suppress(EhrConflictError):
+            await scheduling.book(maria, offer, request_id=str(uuid.uuid4()))
+
+
+def _working_days(first: date, count: int) -> list[date]:
+    """``count`` weekdays from ``first`` (itself included when it is one)."""
+    days: list[date] = []
+    day = first
+    while len(days) < count:
+        if day.weekday() < 5:
+            days.append(day)
+        day += timedelta(days=1)
+    return days
+
+
+def _local(day: date, at: time, tz: tzinfo | None) -> datetime:
+    """``day`` at ``at`` in the clinics' zone (None: this machine's, with its DST rules)."""
+    if tz is not None:
+        return datetime.combine(day, at, tzinfo=tz)
+    return datetime.combine(day, at).astimezone()
