@@ -20,6 +20,7 @@ from textual.message import Message
 from console.commands import AgentActions
 from console.core.clock import Clock, utc_now
 from console.core.config import CarelineConfig
+from console.core.ehr.scheduling import Scheduling
 from console.core.held_writes import HeldWrites
 from console.core.phone import EngineCommand, PhoneClient, PhoneStatus
 from console.core.store import Store, StoreKey
@@ -33,6 +34,7 @@ from console.services import Services
 from console.themes import THEMES
 
 if TYPE_CHECKING:
+    from console.core.ehr.client import FhirClient
     from console.hub.sync import SyncWorker
 
 
@@ -46,6 +48,8 @@ class AppWiring:
     engine_stderr: Path | None = None
     store_key: StoreKey | None = None
     """Key of an encrypted store; None: plain SQLite."""
+    local_scheduling: bool = False
+    """Book in the store's own schedules (the demo) instead of through the EHR link."""
 
 
 class CarelineApp(App[int]):
@@ -121,6 +125,8 @@ class CarelineApp(App[int]):
         """The engine's messages before the agent screen exists (None once it does)."""
         self.sync: SyncWorker | None = None
         """The hub sync, when a hub is configured."""
+        self._ehr: FhirClient | None = None
+        """The EHR link's client, when one is configured (closed on exit)."""
         self.session_lock = SessionLock(self, config)
         """The sign-in at start and the idle lock (console/idle.py)."""
         self.audio_choice: str | None = None
@@ -155,6 +161,7 @@ class CarelineApp(App[int]):
             held=self.held,
             clock=self.now,
             session=self.session_lock,
+            scheduling=self._scheduling(store),
         )
         self._agent_screen = AgentScreen(self._services, audio_choice=self.audio_choice)
         await self.push_screen(self.agent_screen)
@@ -172,6 +179,22 @@ class CarelineApp(App[int]):
         self.sync = start_sync(self, self.services, self.show_sync)
         # Still inside Textual's first batch: nothing is painted before the sign-in covers it.
         await self.session_lock.start(self.services, self.agent_screen.queue, self.agent_screen)
+
+    def _scheduling(self, store: Store) -> Scheduling | None:
+        """The booking backend: the demo's own schedules, the EHR's, or none. Loaded only
+        when there is one (the EHR link's HTTP client is not needed to paint)."""
+        if self.wiring.local_scheduling:
+            from console.core.ehr.local_scheduling import LocalScheduling
+
+            return LocalScheduling(store)
+        if not self.config.ehr.enabled:
+            return None
+        from console.core.ehr.client import FhirClient
+        from console.core.ehr.fhir_scheduling import FhirScheduling
+
+        # The key was checked at launch (console/launch.py): a ConfigError here is a bug.
+        self._ehr = FhirClient.from_config(self.config.ehr)
+        return FhirScheduling(self._ehr)
 
     async def on_event(self, event: events.Event) -> None:
         """Any key or mouse input restarts the idle lock's time."""
@@ -194,6 +217,8 @@ class CarelineApp(App[int]):
     async def on_unmount(self) -> None:
         """Stop the engine by PID, write what the disk held back if it can, close the store."""
         await self.phone.stop()
+        if self._ehr is not None:
+            await self._ehr.aclose()
         await self.held.close()
         # The screens are gone: a last flush must not try to redraw them.
         self.held.on_change = self.held.on_saved = None

@@ -20,7 +20,14 @@ from pathlib import Path
 
 from console.app import AppWiring, CarelineApp, create_app
 from console.core.config import CarelineConfig, store_key
-from console.core.demo import DEMO_CALLERS, demo_care, demo_directory, demo_patients
+from console.core.demo import (
+    DEMO_CALLERS,
+    MARIA_ID,
+    demo_care,
+    demo_directory,
+    demo_patients,
+    seed_demo_schedules,
+)
 from console.core.engine_settings import engine_starter
 from console.core.paths import data_dir, log_dir, runtime_dir
 from console.core.patients.directory import PatientDirectory
@@ -36,6 +43,7 @@ def _wiring(
     key: StoreKey | None = None,
     log_name: str,
     audio_mode: Callable[[], str] | None = None,
+    local_scheduling: bool = False,
 ) -> AppWiring:
     """Where the console finds its engine and store (both checked here: a bad store or
     SIP setting stops the launch with one line)."""
@@ -52,6 +60,7 @@ def _wiring(
         store_path=store_path,
         store_key=key,
         engine_stderr=logs / f"{log_name}.err",
+        local_scheduling=local_scheduling,
     )
 
 
@@ -70,7 +79,7 @@ def _check_store(path: Path, key: StoreKey | None) -> None:
 
 
 def _load_demo_patients(path: Path, region: str) -> None:
-    """Put the demo's invented patients in the demo store (re-import safe)."""
+    """Put the demo's invented patients and clinic schedules in the demo store (re-run safe)."""
     import asyncio
 
     async def load() -> None:
@@ -80,6 +89,8 @@ def _load_demo_patients(path: Path, region: str) -> None:
             await PatientDirectory(store, region).import_records(
                 [*demo_patients(), *demo_care(today)]
             )
+            # Free slots to book, and Maria's follow-up to move or cancel (k on her card).
+            await seed_demo_schedules(store, today, maria=MARIA_ID)
         finally:
             await store.close()
 
@@ -104,6 +115,10 @@ def run_console(
     except PinError as exc:
         print(f"careline: {exc}", file=sys.stderr)
         return 1
+    if config.ehr.enabled:
+        from console.core.ehr.auth import load_signing_key
+
+        load_signing_key(config.ehr)  # a bad key file: one line (ConfigError), nothing starts
     wiring = _wiring(
         config,
         socket_path=config.engine.socket or runtime_dir() / "engine.sock",
@@ -169,6 +184,7 @@ def run_demo(config: CarelineConfig, *, interval: float, ring_timeout: float) ->
         store_path=store_path,
         log_name="demo-engine",
         audio_mode=functools.partial(_demo_audio_mode, sound_probe),
+        local_scheduling=True,  # the demo books in its own schedules: no EHR to set up
     )
     callers = [{"name": c.name, "number": c.number, "queue": c.queue} for c in DEMO_CALLERS]
     # Patients and transfer targets are separate processes: each pjsua2 holds

@@ -15,6 +15,7 @@ from typing import Protocol
 from console.core.audit import Action, AuditLog, Category, Outcome
 from console.core.clock import Clock
 from console.core.config import CarelineConfig
+from console.core.ehr.scheduling import Scheduling
 from console.core.floor import FloorReporter
 from console.core.held_writes import HeldWrites
 from console.core.interactions import InteractionStore
@@ -94,6 +95,8 @@ class Services:
     held: HeldWrites
     clock: Clock
     session: SessionView
+    scheduling: Scheduling | None = None
+    """Booking: the EHR's (``ehr.base_url``), the demo's own, or None."""
 
     @classmethod
     def over(
@@ -105,6 +108,7 @@ class Services:
         held: HeldWrites,
         clock: Clock,
         session: SessionView,
+        scheduling: Scheduling | None = None,
     ) -> Services:
         """Everything built over an open store."""
         agent = config.agent
@@ -121,4 +125,5 @@ class Services:
             held=held,
             clock=clock,
             session=session,
+            scheduling=scheduling,
         )

@@ -210,7 +210,11 @@ async def a_move_leaves_exactly_one_appointment(clinic: Clinic) -> None:
     old_offer = await first_free(clinic)
     old = await clinic.scheduling.book(clinic.patient_id, old_offer, request_id=request_id())
     new_offer = await first_free(clinic)
-    moved = await clinic.scheduling.reschedule(old, new_offer, request_id=request_id())
+    move = request_id()
+    moved = await clinic.scheduling.reschedule(old, new_offer, request_id=move)
+    # The answer was lost and the agent asks again: the move already made, not a conflict.
+    again = await clinic.scheduling.reschedule(old, new_offer, request_id=move)
+    assert again.appointment_id == moved.appointment_id
     assert (moved.status, moved.start, moved.slot_ids) == (
         "booked",
         new_offer.start,

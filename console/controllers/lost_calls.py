@@ -23,6 +23,7 @@ from datetime import datetime
 from textual.timer import Timer
 
 from console.controllers.base import Context, Controller
+from console.controllers.booking import BookingFlow
 from console.controllers.guidance import GuidanceFlow
 from console.controllers.patients import PatientFlow
 from console.controllers.wrap_up import WrapUpFlow
@@ -43,11 +44,13 @@ class LostCallsFlow(Controller):
         patients: PatientFlow,
         guidance: GuidanceFlow,
         wrap_up: WrapUpFlow,
+        booking: BookingFlow,
     ) -> None:
         super().__init__(context)
         self.patients = patients
         self.guidance = guidance
         self.wrap_up = wrap_up
+        self.booking = booking
         self.finished: set[str] = set()
         """Calls this console saw end or closed as lost: never "left open", whatever
         the disk says (their closing writes may be held in memory, a full disk)."""
@@ -61,6 +64,7 @@ class LostCallsFlow(Controller):
         verified = self.patients.verified.get(call_id)
         runs = self.guidance.take(call_id)
         self.patients.forget(call_id)
+        self.booking.forget(call_id)
         return (verified.id if verified else None, runs)
 
     async def engine_lost(self, lost: Sequence[LiveCall]) -> None:

@@ -29,8 +29,22 @@ from typing import Literal, TextIO
 
 from console.core.store import Store
 
-Action = Literal["view", "search", "verify", "export", "lock", "unlock", "escalate", "sign_in"]
-"""What the agent did (``sign_in``: agent id and PIN when the console starts or attaches)."""
+Action = Literal[
+    "view",
+    "search",
+    "verify",
+    "export",
+    "lock",
+    "unlock",
+    "escalate",
+    "sign_in",
+    "book",
+    "reschedule",
+    "cancel",
+    "refill",
+]
+"""What the agent did (``sign_in``: agent id and PIN when the console starts or attaches;
+``book``, ``reschedule``, ``cancel``, ``refill``: a write to the EHR for the patient)."""
 Outcome = Literal["ok", "pass", "fail", "denied"]
 """How it went: ``pass``/``fail`` for identity verification, ``denied`` when refused."""
 Category = Literal[

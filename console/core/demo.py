@@ -101,6 +101,15 @@ _DEMO_PATIENTS = (
 )
 
 
+def demo_patient_id(mrn: str) -> str:
+    """The EHR id a demo patient has (``DEMO-0001`` → ``demo-0001``)."""
+    return mrn.lower()
+
+
+MARIA_ID = demo_patient_id("DEMO-0001")
+"""Maria Lopez's EHR id: the demo books her follow-up for the newcomer to move or cancel."""
+
+
 def demo_patients() -> list[PatientRecord]:
     """The demo directory: most demo callers are known, one shares a family phone,
     and +12025550100 is deliberately unknown."""
@@ -115,6 +124,8 @@ def demo_patients() -> list[PatientRecord]:
             flags=frozenset(flags),
             phones=((phone, "mobile"),),
             source="demo",
+            # Their EHR id, as a FHIR import keeps it: the demo's scheduling books under it.
+            fhir_id=demo_patient_id(mrn),
         )
         for mrn, given, family, born, language, interpreter, flags, phone in _DEMO_PATIENTS
     ]

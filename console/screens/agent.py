@@ -18,6 +18,7 @@ from textual.widgets import DataTable, Label, TextArea
 
 from console.controllers.audio import AudioControl
 from console.controllers.base import Context
+from console.controllers.booking import BookingFlow
 from console.controllers.call_actions import CallActions
 from console.controllers.effects import DeskEffects, Parts
 from console.controllers.guidance import GuidanceFlow
@@ -78,7 +79,7 @@ class AgentScreen(Screen[None]):
         self.desk = Desk(names, services.clock)
         """The live calls and the agent's state, and what each engine event means."""
         self._ticker: Timer | None = None
-        self._usable: tuple[bool, bool, bool, bool] | None = None
+        self._usable: tuple[bool, bool, bool, bool, bool] | None = None
         context = Context(self, self, services, self.desk)
         self.patients = PatientFlow(context)
         """Screen pop, verification and the card, per call."""
@@ -88,7 +89,11 @@ class AgentScreen(Screen[None]):
         """The notes box, tied to one call at a time."""
         self.wrap_up = WrapUpFlow(context, self.guidance, self.notes)
         """After-call work: wrap-up forms, drafts, interactions."""
-        self.lost_calls = LostCallsFlow(context, self.patients, self.guidance, self.wrap_up)
+        self.booking = BookingFlow(context, self.patients)
+        """Booking, moving and cancelling the verified caller's appointments."""
+        self.lost_calls = LostCallsFlow(
+            context, self.patients, self.guidance, self.wrap_up, self.booking
+        )
         """Calls lost with an engine or a console, and calls turned away: closed and recorded."""
         self.audio = AudioControl(context, audio_choice)
         """The audio mode and the agent's phone (station)."""
@@ -192,6 +197,7 @@ class AgentScreen(Screen[None]):
     @on(PatientVerified)
     def _patient_verified(self, message: PatientVerified) -> None:
         self.guidance.patient_changed(message.call_id)
+        self.booking.patient_verified(message.call_id)
 
     # ------------------------------------------------------------------ display
     def _refresh_calls(self) -> None:
@@ -220,6 +226,7 @@ class AgentScreen(Screen[None]):
             # On the pane, not the screen: a screen class restyles every widget.
             self.query_one("#queue-pane").set_class(any(c.ringing for c in calls), "-ringing")
         self.patients.refresh()
+        self.booking.refresh()
         self.guidance.refresh()
         # Rebuilding the footer is not free: only when the set of usable keys changes.
         usable = (
@@ -227,6 +234,7 @@ class AgentScreen(Screen[None]):
             self.calls.current() is not None,
             self.queue.consult_pair() is not None,
             self.patients.verifiable() is not None,
+            self.booking.usable(),
         )
         if usable != self._usable:
             self._usable = usable
@@ -293,6 +301,8 @@ class AgentScreen(Screen[None]):
             return self.queue.consult_pair() is not None
         if action == "verify":
             return self.patients.verifiable() is not None
+        if action == "book":
+            return self.booking.usable()
         if action == "escalate":
             current = self.guidance.current()
             return current is not None and bool(current[1].red_flags)
@@ -352,6 +362,9 @@ class AgentScreen(Screen[None]):
 
     def action_verify(self) -> None:
         self.patients.verify()
+
+    def action_book(self) -> None:
+        self.booking.open()
 
     def action_guidance(self) -> None:
         self.query_one(GuidancePane).focus()

@@ -97,6 +97,13 @@ AGENT_BINDINGS: list[BindingType] = [
         tooltip="Check the caller's date of birth and name or MRN before details",
     ),
     Binding(
+        "k",
+        "book",
+        "Book",
+        id="patient.book",
+        tooltip="The verified caller's appointments: book a new one, move or cancel one",
+    ),
+    Binding(
         "g",
         "guidance",
         "Script",

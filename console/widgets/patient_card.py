@@ -8,7 +8,8 @@ from rich.text import Text
 from textual.reactive import reactive
 from textual.widgets import Static
 
-from console.core.patients.context import PatientContext
+from console.core.ehr.scheduling import Booking
+from console.core.patients.context import Appointment, PatientContext
 from console.core.patients.records import PatientSummary
 from console.core.patients.verification import first_name
 from console.core.text import safe_text
@@ -36,6 +37,11 @@ class PatientCard(Static):
     """The verified patient's appointments, prescriptions, team and past calls."""
     today: reactive[date] = reactive(date.today)
     """For working out minors and refill eligibility."""
+    bookings: reactive[tuple[Booking, ...] | None] = reactive(None, layout=True)
+    """The patient's booked appointments as the EHR (or the demo's scheduling) says, which
+    replace the directory's copy when there is one (None: no scheduling, or not read yet)."""
+    schedule_note: reactive[str] = reactive("", layout=True)
+    """Why the appointments are not the EHR's own, or what booking is doing, in words."""
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id, markup=False)
@@ -107,10 +113,18 @@ class PatientCard(Static):
         return text
 
     def _sections(self, text: Text, context: PatientContext) -> None:
-        text.append("Upcoming appointments\n", style="bold underline")
-        if not context.appointments:
+        text.append("Upcoming appointments", style="bold underline")
+        text.append(
+            "  k: book, move or cancel\n" if self.bookings is not None else "\n", style="dim"
+        )
+        if self.schedule_note:
+            text.append(f"  {safe_text(self.schedule_note, _LINE)}\n", style="italic yellow")
+        appointments = (
+            context.appointments if self.bookings is None else tuple(map(_shown, self.bookings))
+        )
+        if not appointments:
             text.append("  none booked\n", style="dim")
-        for appointment in context.appointments:
+        for appointment in appointments:
             when = appointment.start.astimezone().strftime("%a %d %b %H:%M")
             parts = [appointment.description or "appointment", appointment.with_whom]
             parts.append(appointment.location)
@@ -156,6 +170,13 @@ class PatientCard(Static):
             if note:
                 text.append(f" — {safe_text(note, _LINE - 30)}")
             text.append("\n")
+
+
+def _shown(booking: Booking) -> Appointment:
+    """A booking as the card lists appointments."""
+    return Appointment(
+        booking.start, booking.status, booking.description, booking.clinician, booking.location
+    )
 
 
 def _local(stamp: str) -> str:

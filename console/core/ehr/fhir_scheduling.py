@@ -100,9 +100,19 @@ class FhirScheduling:
     async def reschedule(
         self, booking: Booking, slot: SlotOffer, *, request_id: str, reason: str = "pat"
     ) -> Booking:
-        """One transaction: the new appointment booked, the old one cancelled, slots moved."""
+        """One transaction: the new appointment booked, the old one cancelled, slots moved.
+
+        Asked again with the same ``request_id`` (the first answer was lost), it
+        returns the move already made.
+        """
         appointment = await self.client.read("Appointment", booking.appointment_id)
-        _check_same(appointment, booking)
+        try:
+            _check_same(appointment, booking)
+        except EhrConflictError:
+            mine = await self._booked_as(request_id)
+            if mine is not None:
+                return mine
+            raise
         current = await self._current_slot(slot, request_id)
         if isinstance(current, Booking):
             return current

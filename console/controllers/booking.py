@@ -1,0 +1,221 @@
+"""Booking from the call: book, move and cancel the verified caller's appointments.
+
+Only with a scheduling backend (the EHR link, or the demo's own) and only
+after the caller is verified. When the caller is verified the card's
+appointments are read from the backend (an audited view of appointments);
+``k`` offers what can be done: book a new one, or move or cancel one of
+those listed. Booking happens in the slot picker; what it did is on the card
+at once, is an audit row, and is kept per call for the wrap-up.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from rich.text import Text
+
+from console.controllers.base import Context, Controller
+from console.controllers.patients import PatientFlow
+from console.core.audit import Action
+from console.core.calls import LiveCall
+from console.core.ehr.errors import EhrError
+from console.core.ehr.scheduling import (
+    CANCEL_REASONS,
+    Booking,
+    Scheduling,
+    SlotOffer,
+    SlotQuery,
+)
+from console.core.patients.records import PatientSummary
+from console.core.patients.verification import first_name
+from console.core.text import safe_text
+from console.dialogs.choice import ChoicePicker
+from console.dialogs.slot_picker import SlotPicker
+from console.widgets.patient_card import PatientCard
+
+NOT_VERIFIED = "Verify the caller first (v): booking shows their appointments."
+NO_EHR_ID = "This patient has no EHR id (imported without one): book in the EHR itself."
+
+
+@dataclass(frozen=True, slots=True)
+class _Choice:
+    action: str
+    booking: Booking | None = None
+
+
+class BookingFlow(Controller):
+    """The verified caller's appointments, per call, and the key that changes them."""
+
+    def __init__(self, context: Context, patients: PatientFlow) -> None:
+        super().__init__(context)
+        self.patients = patients
+        self.bookings: dict[str, tuple[Booking, ...]] = {}
+        """The patient's booked appointments per call, as the backend last said."""
+        self.notes: dict[str, str] = {}
+        """Why a call's appointments are not the backend's (it failed), per call."""
+
+    @property
+    def scheduling(self) -> Scheduling | None:
+        """The backend (None: no EHR link and not the demo)."""
+        return self.services.scheduling
+
+    def forget(self, call_id: str) -> None:
+        """Drop an ended call's appointments: no patient data outlives its call."""
+        self.bookings.pop(call_id, None)
+        self.notes.pop(call_id, None)
+
+    def usable(self) -> bool:
+        """Whether the key applies: a backend and a verified caller in focus."""
+        call = self.patients.focus_call()
+        return (
+            self.scheduling is not None and call is not None and call.id in self.patients.verified
+        )
+
+    def why_not(self) -> str | None:
+        """Why ``k`` cannot book now, in words (None: it can)."""
+        call = self.patients.focus_call()
+        if call is None or call.id not in self.patients.verified:
+            return NOT_VERIFIED
+        if not self.patients.verified[call.id].fhir_id:
+            return NO_EHR_ID
+        return None
+
+    # --------------------------------------------------------------- reading
+    def patient_verified(self, call_id: str) -> None:
+        """Read the verified caller's appointments from the backend, in a worker."""
+        if self.scheduling is not None and call_id in self.patients.verified:
+            self.screen.run_worker(self._read(call_id), group="bookings")
+
+    async def _read(self, call_id: str) -> None:
+        scheduling, patient = self.scheduling, self.patients.verified.get(call_id)
+        if scheduling is None or patient is None or not patient.fhir_id:
+            return
+        try:
+            found = await scheduling.bookings(patient.fhir_id, since=self.services.clock())
+        except EhrError as exc:
+            self.notes[call_id] = f"From the directory (the EHR: {exc})"
+            await self.services.audit(patient.id, "view", "fail", ("appointments",))
+        else:
+            self.bookings[call_id] = tuple(found)
+            self.notes.pop(call_id, None)
+            await self.services.audit(patient.id, "view", "ok", ("appointments",))
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Show the focused call's bookings (or the directory's appointments) on the card."""
+        card = self.screen.query_one(PatientCard)
+        call = self.patients.focus_call()
+        found = self.bookings.get(call.id) if call is not None else None
+        card.bookings = found
+        card.schedule_note = self.notes.get(call.id, "") if call is not None else ""
+
+    # --------------------------------------------------------------- changing
+    def open(self) -> None:
+        """``k``: book a new appointment, or move or cancel a listed one."""
+        reason = self.why_not()
+        call = self.patients.focus_call()
+        if reason is not None or call is None or self.scheduling is None:
+            self.screen.notify(reason or NOT_VERIFIED, severity="warning", markup=False)
+            return
+        patient = self.patients.verified[call.id]
+        listed = self.bookings.get(call.id, ())
+        choices: list[tuple[_Choice, str | Text]] = [(_Choice("book"), "Book a new appointment")]
+        for booking in listed:
+            when = _when(booking)
+            choices.append((_Choice("reschedule", booking), f"Move {when}"))
+            choices.append((_Choice("cancel", booking), f"Cancel {when}"))
+
+        def chosen(choice: _Choice | None) -> None:
+            if choice is None or self.queue.get(call.id) is None:
+                return
+            if choice.action == "cancel" and choice.booking is not None:
+                self._ask_reason(call, patient, choice.booking)
+            else:
+                self._pick_slot(call, patient, choice.booking)
+
+        name = safe_text(first_name(patient), 30)
+        self.screen.app.push_screen(ChoicePicker(f"Appointments for {name}", choices), chosen)
+
+    def _pick_slot(self, call: LiveCall, patient: PatientSummary, moving: Booking | None) -> None:
+        scheduling = self.scheduling
+        if scheduling is None or not patient.fhir_id:
+            return
+        patient_ref = patient.fhir_id
+        request_id = uuid.uuid4().hex
+        """One id for this booking, kept across retries of it: the backend books it once."""
+
+        async def find(first: date, days: int) -> list[SlotOffer]:
+            start = _local_midnight(first)
+            now = self.services.clock()
+            query = SlotQuery(max(start, now), start + timedelta(days=days))
+            return await scheduling.free_slots(query)
+
+        async def take(offer: SlotOffer) -> Booking:
+            action: Action = "book" if moving is None else "reschedule"
+            try:
+                if moving is None:
+                    booking = await scheduling.book(patient_ref, offer, request_id=request_id)
+                else:
+                    booking = await scheduling.reschedule(moving, offer, request_id=request_id)
+            except EhrError:
+                await self.services.audit(patient.id, action, "fail", ("appointments",))
+                raise
+            await self.services.audit(patient.id, action, "ok", ("appointments",))
+            self._shown(call.id, booking, replaced=moving)
+            return booking
+
+        name = safe_text(first_name(patient), 30)
+        title = f"Book for {name}" if moving is None else f"Move {_when(moving)} for {name}"
+        today = self.services.clock().astimezone().date()
+
+        def booked(booking: Booking | None) -> None:
+            if booking is not None:
+                verb = "Booked" if moving is None else "Moved to"
+                self.screen.notify(f"{verb} {_when(booking)}.", markup=False)
+
+        self.screen.app.push_screen(SlotPicker(title, today, find, take), booked)
+
+    def _ask_reason(self, call: LiveCall, patient: PatientSummary, booking: Booking) -> None:
+        scheduling = self.scheduling
+        if scheduling is None:
+            return
+
+        async def cancel(reason: str | None) -> None:
+            if reason is None or self.queue.get(call.id) is None:
+                return
+            try:
+                cancelled = await scheduling.cancel(booking, reason)
+            except EhrError as exc:
+                await self.services.audit(patient.id, "cancel", "fail", ("appointments",))
+                self.screen.notify(f"Not cancelled: {exc}", severity="error", markup=False)
+                return
+            await self.services.audit(patient.id, "cancel", "ok", ("appointments",))
+            self._shown(call.id, cancelled, replaced=booking)
+            self.screen.notify(f"Cancelled {_when(booking)}.", markup=False)
+
+        reasons = [(code, label) for code, label in CANCEL_REASONS.items()]
+        self.screen.app.push_screen(
+            ChoicePicker[str](f"Why is {_when(booking)} cancelled?", reasons), cancel
+        )
+
+    def _shown(self, call_id: str, booking: Booking, *, replaced: Booking | None) -> None:
+        """The card lists the patient's appointments as they are after ``booking``."""
+        listed = [b for b in self.bookings.get(call_id, ()) if b is not replaced]
+        if booking.status == "booked":
+            listed.append(booking)
+        self.bookings[call_id] = tuple(sorted(listed, key=lambda b: b.start))
+        self.refresh()
+
+
+def _when(booking: Booking) -> str:
+    """A booking as the agent reads it: day, time and with whom."""
+    start = booking.start.astimezone().strftime("%a %d %b %H:%M")
+    who = safe_text(booking.clinician, 30)
+    return f"{start} with {who}" if who else start
+
+
+def _local_midnight(day: date) -> datetime:
+    """The start of ``day`` in the agent's time zone, as an aware datetime."""
+    return datetime.combine(day, time()).astimezone()

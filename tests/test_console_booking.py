@@ -1,0 +1,265 @@
+"""Booking from the call, end to end: a real console (Pilot), its real engine, a SIPp
+caller, and a real FHIR R4 server (sekmet-fhir, SMART sign-in) as the clinic's EHR.
+
+The agent answers Maria, verifies her, and with k books a slot, moves it and
+cancels it; the card follows at once; every EHR read and write is an audit
+row. A slot another agent takes while the picker is open is refused in
+words and the list comes back fresh. The key does nothing before the
+caller is verified.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from textual.pilot import Pilot
+
+from console.app import CarelineApp
+from console.core.config import EhrConfig
+from console.core.demo import MARIA_ID, demo_care, demo_patients, seed_demo_schedules
+from console.core.ehr.client import FhirClient
+from console.core.ehr.fhir_scheduling import FhirScheduling
+from console.core.patients.directory import PatientDirectory
+from console.core.store import Store
+from console.dialogs.choice import ChoicePicker
+from console.dialogs.slot_picker import SlotPicker
+from console.dialogs.verify import VerifyDialog
+from console.widgets.patient_card import PatientCard
+from tests.console_app import make_app, screen_text, sip_port, talking, wait_for
+from tests.fhir_server import FhirServer, ScheduleIds, seed_patient, seed_schedule
+from tests.patients import patient_record
+from tests.support import Sipp
+
+MARIA_PHONE = "+12025550142"
+
+
+@pytest.fixture(scope="module")
+def ehr(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FhirServer]:
+    with FhirServer(tmp_path_factory.mktemp("ehr"), smart=True) as server:
+        yield server
+
+
+def tomorrow_nine() -> datetime:
+    """09:00 local time tomorrow: the slots show in the picker's first days."""
+    local = datetime.now().astimezone()
+    return (local + timedelta(days=1)).replace(hour=9, minute=0, second=0, microsecond=0)
+
+
+@pytest.fixture(scope="module")
+def clinic(ehr: FhirServer) -> ScheduleIds:
+    return seed_schedule(
+        ehr, "Dr Amara Osei", "Riverside Clinic", "general", tomorrow_nine(), 8, 20
+    )
+
+
+def config_text(server: FhirServer) -> str:
+    return (
+        "ehr:\n"
+        f"  base_url: {server.base_url}\n"
+        f"  client_id: {server.client_id}\n"
+        f"  private_key_file: {server.private_key_path}\n"
+        f"  algorithm: {server.algorithm}\n"
+        '  scopes: "system/*.cruds"\n'
+    )
+
+
+async def with_maria(tmp_path: Path, server: FhirServer) -> str:
+    """Maria in the EHR and, under the same EHR id, in the console's directory."""
+    fhir_id = seed_patient(
+        server, "Maria Lopez", f"MRN-{uuid.uuid4().hex[:6]}", date(1961, 3, 9), MARIA_PHONE
+    )
+    record = dataclasses.replace(
+        patient_record("MRN-7", "Maria", "Lopez", "1961-03-09", phone=MARIA_PHONE), fhir_id=fhir_id
+    )
+    store = await Store.open(tmp_path / "store.sqlite3")
+    try:
+        await PatientDirectory(store, "US").import_records([record])
+    finally:
+        await store.close()
+    return fhir_id
+
+
+async def open_picker(pilot: Pilot[int], app: CarelineApp) -> SlotPicker:
+    """The slot picker, once it is on screen."""
+    await wait_for(pilot, lambda: isinstance(app.screen, SlotPicker), what="slot picker")
+    assert isinstance(app.screen, SlotPicker)
+    return app.screen
+
+
+async def answer_and_verify(pilot: Pilot[int], app: CarelineApp, tmp_path: Path) -> Sipp:
+    sipp = Sipp(
+        tmp_path, "uac_agent_hangs_up.xml", sip_port(app), callers=[("Maria Lopez", MARIA_PHONE)]
+    )
+    card = app.agent_screen.query_one(PatientCard)
+    await wait_for(pilot, lambda: card.matches is not None, what="screen pop")
+    await pilot.press("a")
+    await wait_for(pilot, lambda: talking(app))
+    await pilot.press("k")  # not before verification: the key does nothing
+    await pilot.pause(0.2)
+    assert not isinstance(app.screen, ChoicePicker)
+    await pilot.press("v")
+    await wait_for(pilot, lambda: isinstance(app.screen, VerifyDialog), what="verify form")
+    await pilot.press(*"1961-03-09", "enter", *"lopez", "enter")
+    await wait_for(pilot, lambda: card.bookings is not None, what="the EHR's appointments")
+    return sipp
+
+
+@pytest.mark.usefixtures("clinic")
+async def test_book_move_and_cancel_from_the_call(tmp_path: Path, ehr: FhirServer) -> None:
+    fhir_id = await with_maria(tmp_path, ehr)
+    app = make_app(tmp_path, config_text(ehr))
+    async with app.run_test(size=(160, 48)) as pilot:
+        await wait_for(pilot, lambda: app.phone.status.online, 20)
+        sipp = await answer_and_verify(pilot, app, tmp_path)
+        card = app.agent_screen.query_one(PatientCard)
+        assert "k: book, move or cancel" in screen_text(app)
+        assert "none booked" in screen_text(app)
+
+        await pilot.press("k")
+        await wait_for(pilot, lambda: isinstance(app.screen, ChoicePicker), what="choices")
+        await pilot.press("enter")  # Book a new appointment
+        picker = await open_picker(pilot, app)
+        await wait_for(pilot, lambda: bool(picker.offers), what="free slots")
+        first = picker.offers[0]
+        assert "Dr Amara Osei" in screen_text(app)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: not isinstance(app.screen, SlotPicker), what="booked")
+        assert card.bookings is not None
+        assert [b.start for b in card.bookings] == [first.start]
+        assert "Dr Amara Osei · Riverside Clinic" in screen_text(app)
+
+        await pilot.press("k")
+        await wait_for(pilot, lambda: isinstance(app.screen, ChoicePicker), what="choices")
+        await pilot.press("down", "enter")  # Move …
+        picker = await open_picker(pilot, app)
+        await wait_for(pilot, lambda: bool(picker.offers), what="free slots")
+        later = picker.offers[1]
+        await pilot.press("down", "enter")
+        await wait_for(pilot, lambda: not isinstance(app.screen, SlotPicker), what="moved")
+        assert [b.start for b in card.bookings or ()] == [later.start]
+
+        await pilot.press("k")
+        await wait_for(pilot, lambda: isinstance(app.screen, ChoicePicker), what="choices")
+        await pilot.press("down", "down", "enter")  # Cancel …
+        await wait_for(pilot, lambda: "Why is" in screen_text(app), what="reasons")
+        await pilot.press("down", "enter")  # Patient feels better
+        await wait_for(pilot, lambda: card.bookings == (), what="cancelled")
+        assert "none booked" in screen_text(app)
+        await pilot.press("h")
+        assert sipp.wait() == 0, sipp.report()
+
+    client = FhirClient.from_config(
+        EhrConfig(
+            base_url=ehr.base_url,
+            client_id=ehr.client_id,
+            private_key_file=ehr.private_key_path,
+            scopes="system/*.cruds",
+        )
+    )
+    try:
+        appointments = await client.search("Appointment", {"patient": f"Patient/{fhir_id}"})
+    finally:
+        await client.aclose()
+    assert sorted(a["status"] for a in appointments) == ["cancelled", "cancelled"]
+    store = await Store.open(tmp_path / "store.sqlite3")
+    try:
+        rows = await store.fetch_all(
+            "SELECT action, category, outcome FROM audit WHERE category = 'appointments' "
+            "OR action IN ('book', 'reschedule', 'cancel') ORDER BY seq"
+        )
+    finally:
+        await store.close()
+    assert [tuple(r) for r in rows][-4:] == [
+        ("view", "appointments", "ok"),
+        ("book", "appointments", "ok"),
+        ("reschedule", "appointments", "ok"),
+        ("cancel", "appointments", "ok"),
+    ]
+
+
+@pytest.mark.usefixtures("clinic")
+async def test_a_slot_taken_while_the_picker_is_open_is_said_and_refreshed(
+    tmp_path: Path, ehr: FhirServer
+) -> None:
+    await with_maria(tmp_path, ehr)
+    app = make_app(tmp_path, config_text(ehr))
+    async with app.run_test(size=(160, 48)) as pilot:
+        await wait_for(pilot, lambda: app.phone.status.online, 20)
+        sipp = await answer_and_verify(pilot, app, tmp_path)
+        await pilot.press("k")
+        await wait_for(pilot, lambda: isinstance(app.screen, ChoicePicker), what="choices")
+        await pilot.press("enter")
+        picker = await open_picker(pilot, app)
+        await wait_for(pilot, lambda: bool(picker.offers), what="free slots")
+        wanted = picker.offers[0]
+
+        other = FhirClient.from_config(
+            EhrConfig(
+                base_url=ehr.base_url,
+                client_id=ehr.client_id,
+                private_key_file=ehr.private_key_path,
+                scopes="system/*.cruds",
+            )
+        )
+        try:  # another agent books the same slot first
+            rival = seed_patient(ehr, "Wei Chen", "MRN-R", date(1949, 2, 14), "+12025550188")
+            await FhirScheduling(other).book(rival, wanted, request_id=uuid.uuid4().hex)
+        finally:
+            await other.aclose()
+        await pilot.press("enter")
+        await wait_for(
+            pilot,
+            lambda: (
+                "That slot was just taken: pick another." in screen_text(app)
+                and bool(picker.offers)
+                and picker.offers[0].slot_id != wanted.slot_id
+            ),
+            what="refused and refreshed",
+        )
+        assert isinstance(app.screen, SlotPicker)
+        await pilot.press("escape")
+        await pilot.press("h")
+        assert sipp.wait() == 0, sipp.report()
+
+
+async def test_the_demo_books_moves_and_cancels_on_its_own_schedules(tmp_path: Path) -> None:
+    """No EHR: the demo's embedded schedules, Maria's follow-up already booked."""
+    store = await Store.open(tmp_path / "store.sqlite3")
+    try:
+        today = datetime.now(UTC).date()
+        await PatientDirectory(store, "US").import_records([*demo_patients(), *demo_care(today)])
+        await seed_demo_schedules(store, today, maria=MARIA_ID)
+    finally:
+        await store.close()
+    app = make_app(tmp_path)
+    app.wiring = dataclasses.replace(app.wiring, local_scheduling=True)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await wait_for(pilot, lambda: app.phone.status.online, 20)
+        sipp = await answer_and_verify(pilot, app, tmp_path)
+        card = app.agent_screen.query_one(PatientCard)
+        follow_up = card.bookings
+        assert follow_up is not None
+        assert len(follow_up) == 1
+        assert follow_up[0].clinician == "Dr. Ines Moreau"
+
+        await pilot.press("k")
+        await wait_for(pilot, lambda: isinstance(app.screen, ChoicePicker), what="choices")
+        await pilot.press("down", "enter")  # Move …
+        picker = await open_picker(pilot, app)
+        await wait_for(pilot, lambda: bool(picker.offers), what="free slots")
+        target = picker.offers[0]
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: not isinstance(app.screen, SlotPicker), what="moved")
+        assert [b.start for b in card.bookings or ()] == [target.start]
+
+        await pilot.press("k")
+        await wait_for(pilot, lambda: isinstance(app.screen, ChoicePicker), what="choices")
+        await pilot.press("down", "down", "enter", "enter")  # Cancel …, Patient asked
+        await wait_for(pilot, lambda: card.bookings == (), what="cancelled")
+        await pilot.press("h")
+        assert sipp.wait() == 0, sipp.report()
