@@ -67,7 +67,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from tests.kamailio import live_group_members
-from tests.support import ROOT, ServiceProcess, spawn_logged, stop_process
+from tests.support import ROOT, ServiceProcess, file_tail, spawn_logged, stop_process
 
 HOST = "127.0.0.1"
 SEKMET_ENV = "CARELINE_SEKMET"
@@ -367,10 +367,7 @@ class FhirServer(ServiceProcess):
 
     def log_tail(self, lines: int = 40) -> str:
         """The end of the server's log (its stdout and stderr), for assertion messages."""
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return "(no sekmet log)"
+        return file_tail(self.log_path, lines, "sekmet log")
 
     # -- HTTP --------------------------------------------------------------------
 

@@ -45,7 +45,14 @@ from types import MappingProxyType
 import pytest
 
 from tests.rawsip import SipResponse, parse_response
-from tests.support import ServiceProcess, Sipp, free_udp_tcp_port, spawn_logged, stop_process
+from tests.support import (
+    ServiceProcess,
+    Sipp,
+    file_tail,
+    free_udp_tcp_port,
+    spawn_logged,
+    stop_process,
+)
 
 TEMPLATE = Path(__file__).resolve().parent / "kamailio" / "kamailio.cfg.in"
 TLS_TEMPLATE = TEMPLATE.with_name("tls.cfg.in")
@@ -420,10 +427,7 @@ class Kamailio(ServiceProcess):
 
     def log_tail(self, lines: int = 30) -> str:
         """The end of Kamailio's log (its stderr), for assertion messages."""
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return "(no kamailio log)"
+        return file_tail(self.log_path, lines, "kamailio log")
 
     def rpc(self, *command: str, timeout: float = 5.0) -> str:
         """Run one RPC command through ``kamcmd`` on the ctl socket; its output."""

@@ -85,6 +85,15 @@ def free_port_pair() -> int:
     raise RuntimeError("no free UDP port pair")
 
 
+def file_tail(path: Path, lines: int, what: str) -> str:
+    """The last ``lines`` lines of a component's log (``(no <what>)`` when it cannot be
+    read), for assertion messages."""
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return f"(no {what})"
+
+
 def stop_process(proc: subprocess.Popen[Any], timeout: float = 10.0) -> int:
     """SIGTERM by PID, wait, SIGKILL if it will not go; returns the exit code."""
     if proc.poll() is None:
@@ -265,10 +274,7 @@ class EngineProcess:
 
     def log_tail(self, lines: int = 15) -> str:
         """The end of the engine log, for assertion messages."""
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return "(no log)"
+        return file_tail(self.log_path, lines, "log")
 
     def stop(self) -> int:
         """SIGTERM, wait for a clean exit; returns the exit code."""

@@ -24,6 +24,7 @@ from console.core.config import EhrConfig
 from console.core.demo import MARIA_ID, demo_care, demo_patients, seed_demo_schedules
 from console.core.ehr.client import FhirClient
 from console.core.ehr.fhir_scheduling import FhirScheduling
+from console.core.ehr.scheduling import SlotOffer
 from console.core.patients.directory import PatientDirectory
 from console.core.store import Store
 from console.dialogs.choice import ChoicePicker
@@ -84,11 +85,30 @@ async def with_maria(tmp_path: Path, server: FhirServer) -> str:
     return fhir_id
 
 
+async def choose(pilot: Pilot[int], app: CarelineApp, downs: int) -> None:
+    """Press k and take the choice ``downs`` rows below the first (0: book a new one;
+    then Move and Cancel for each listed appointment)."""
+    await pilot.press("k")
+    await wait_for(pilot, lambda: isinstance(app.screen, ChoicePicker), what="choices")
+    await pilot.press(*["down"] * downs, "enter")
+
+
 async def open_picker(pilot: Pilot[int], app: CarelineApp) -> SlotPicker:
-    """The slot picker, once it is on screen."""
+    """The slot picker, once it is on screen with its slots."""
     await wait_for(pilot, lambda: isinstance(app.screen, SlotPicker), what="slot picker")
-    assert isinstance(app.screen, SlotPicker)
-    return app.screen
+    picker = app.screen
+    assert isinstance(picker, SlotPicker)
+    await wait_for(pilot, lambda: bool(picker.offers), what="free slots")
+    return picker
+
+
+async def take_offer(pilot: Pilot[int], app: CarelineApp, index: int) -> SlotOffer:
+    """Book the picker's offer at ``index``; the offer, once the picker has closed."""
+    picker = await open_picker(pilot, app)
+    offer = picker.offers[index]
+    await pilot.press(*["down"] * index, "enter")
+    await wait_for(pilot, lambda: not isinstance(app.screen, SlotPicker), what="booked")
+    return offer
 
 
 async def answer_and_verify(pilot: Pilot[int], app: CarelineApp, tmp_path: Path) -> Sipp:
@@ -120,32 +140,19 @@ async def test_book_move_and_cancel_from_the_call(tmp_path: Path, ehr: FhirServe
         assert "k: book, move or cancel" in screen_text(app)
         assert "none booked" in screen_text(app)
 
-        await pilot.press("k")
-        await wait_for(pilot, lambda: isinstance(app.screen, ChoicePicker), what="choices")
-        await pilot.press("enter")  # Book a new appointment
-        picker = await open_picker(pilot, app)
-        await wait_for(pilot, lambda: bool(picker.offers), what="free slots")
-        first = picker.offers[0]
+        await choose(pilot, app, 0)  # Book a new appointment
+        await open_picker(pilot, app)
         assert "Dr Amara Osei" in screen_text(app)
-        await pilot.press("enter")
-        await wait_for(pilot, lambda: not isinstance(app.screen, SlotPicker), what="booked")
+        first = await take_offer(pilot, app, 0)
         assert card.bookings is not None
         assert [b.start for b in card.bookings] == [first.start]
         assert "Dr Amara Osei · Riverside Clinic" in screen_text(app)
 
-        await pilot.press("k")
-        await wait_for(pilot, lambda: isinstance(app.screen, ChoicePicker), what="choices")
-        await pilot.press("down", "enter")  # Move …
-        picker = await open_picker(pilot, app)
-        await wait_for(pilot, lambda: bool(picker.offers), what="free slots")
-        later = picker.offers[1]
-        await pilot.press("down", "enter")
-        await wait_for(pilot, lambda: not isinstance(app.screen, SlotPicker), what="moved")
+        await choose(pilot, app, 1)  # Move …
+        later = await take_offer(pilot, app, 1)
         assert [b.start for b in card.bookings or ()] == [later.start]
 
-        await pilot.press("k")
-        await wait_for(pilot, lambda: isinstance(app.screen, ChoicePicker), what="choices")
-        await pilot.press("down", "down", "enter")  # Cancel …
+        await choose(pilot, app, 2)  # Cancel …
         await wait_for(pilot, lambda: "Why is" in screen_text(app), what="reasons")
         await pilot.press("down", "enter")  # Patient feels better
         await wait_for(pilot, lambda: card.bookings == (), what="cancelled")
@@ -191,11 +198,8 @@ async def test_a_slot_taken_while_the_picker_is_open_is_said_and_refreshed(
     async with app.run_test(size=(160, 48)) as pilot:
         await wait_for(pilot, lambda: app.phone.status.online, 20)
         sipp = await answer_and_verify(pilot, app, tmp_path)
-        await pilot.press("k")
-        await wait_for(pilot, lambda: isinstance(app.screen, ChoicePicker), what="choices")
-        await pilot.press("enter")
+        await choose(pilot, app, 0)
         picker = await open_picker(pilot, app)
-        await wait_for(pilot, lambda: bool(picker.offers), what="free slots")
         wanted = picker.offers[0]
 
         other = FhirClient.from_config(
@@ -247,19 +251,12 @@ async def test_the_demo_books_moves_and_cancels_on_its_own_schedules(tmp_path: P
         assert len(follow_up) == 1
         assert follow_up[0].clinician == "Dr. Ines Moreau"
 
-        await pilot.press("k")
-        await wait_for(pilot, lambda: isinstance(app.screen, ChoicePicker), what="choices")
-        await pilot.press("down", "enter")  # Move …
-        picker = await open_picker(pilot, app)
-        await wait_for(pilot, lambda: bool(picker.offers), what="free slots")
-        target = picker.offers[0]
-        await pilot.press("enter")
-        await wait_for(pilot, lambda: not isinstance(app.screen, SlotPicker), what="moved")
+        await choose(pilot, app, 1)  # Move …
+        target = await take_offer(pilot, app, 0)
         assert [b.start for b in card.bookings or ()] == [target.start]
 
-        await pilot.press("k")
-        await wait_for(pilot, lambda: isinstance(app.screen, ChoicePicker), what="choices")
-        await pilot.press("down", "down", "enter", "enter")  # Cancel …, Patient asked
+        await choose(pilot, app, 2)  # Cancel …
+        await pilot.press("enter")  # Patient asked
         await wait_for(pilot, lambda: card.bookings == (), what="cancelled")
         await pilot.press("h")
         assert sipp.wait() == 0, sipp.report()
