@@ -252,6 +252,12 @@ async def test_the_demo_books_moves_and_cancels_on_its_own_schedules(tmp_path: P
         assert follow_up[0].clinician == "Dr. Ines Moreau"
 
         await choose(pilot, app, 1)  # Move …
+        picker = await open_picker(pilot, app)
+        # Her own doctor's slots first (her care team), then the other clinics'.
+        own = [offer.clinician == "Dr. Ines Moreau" for offer in picker.offers]
+        assert own == sorted(own, reverse=True)
+        assert own[0]
+        assert not all(own)
         target = await take_offer(pilot, app, 0)
         assert [b.start for b in card.bookings or ()] == [target.start]
 

@@ -95,3 +95,50 @@ def test_demo_rings_answers_hangs_up_and_quits_cleanly(isolated_home: Path) -> N
         check=True,
     )
     assert rows.stdout.strip() == "1"
+
+
+def test_the_demo_moves_marias_appointment_in_the_terminal(isolated_home: Path) -> None:
+    """The newcomer's path with no setup: verify Maria, k, move her follow-up, wrap up."""
+    env = {k: v for k, v in os.environ.items() if k.startswith(("XDG_", "HOME", "PATH"))}
+    env["TERM"] = "xterm-256color"
+    session = TmuxSession([sys.executable, "-m", "console", "demo", "--interval", "3"], env)
+    try:
+        session.wait_for("Maria Lopez", 30)
+        session.wait_for("ringing", 30)
+        session.keys("a")  # the longest waiting: Maria, the demo's first caller
+        session.wait_for("talking", 10)
+        session.keys("v")
+        session.wait_for("Verify the caller", 10)
+        for part in ("1961-03-09", "Enter", "lopez", "Enter"):
+            session.keys(*(["-l", part] if part != "Enter" else [part]))
+            time.sleep(0.3)  # one field at a time: tmux would deliver all at once
+        screen = session.wait_for("k: book, move or cancel", 10)
+        assert "Dr. Ines Moreau" in screen  # her follow-up, from the demo
+        session.keys("k")
+        session.wait_for("Appointments for Maria", 10)
+        session.keys("Down")
+        time.sleep(0.3)
+        session.keys("Enter")  # Move …
+        session.wait_for("free,", 10)
+        session.keys("Down")
+        time.sleep(0.3)
+        session.keys("Enter")  # her doctor's second free slot
+        screen = session.wait_for("Moved to", 10)
+        assert "Upcoming appointments" in screen
+        session.keys("h")
+        session.wait_for("ctrl+s save", 10)
+        session.keys("a")  # disposition: appointment booked or changed
+        time.sleep(0.3)
+        session.keys("C-s")
+        session.wait_for("Ready", 10)
+        session.keys("q")
+        time.sleep(0.5)
+        if "Quit anyway?" in session.screen():  # the next demo caller is already ringing
+            session.keys("y")
+        session.wait_for("CARELINE-EXIT 0", 20)
+    finally:
+        session.kill()
+    deadline = time.monotonic() + 10
+    while processes_mentioning(str(isolated_home)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert processes_mentioning(str(isolated_home)) == []

@@ -146,11 +146,14 @@ class BookingFlow(Controller):
         request_id = uuid.uuid4().hex
         """One id for this booking, kept across retries of it: the backend books it once."""
 
+        context = self.patients.contexts.get(call.id)
+        own = {member.name for member in context.care_team} if context is not None else set()
+
         async def find(first: date, days: int) -> list[SlotOffer]:
             start = _local_midnight(first)
             now = self.services.clock()
             query = SlotQuery(max(start, now), start + timedelta(days=days))
-            return await scheduling.free_slots(query)
+            return own_first(await scheduling.free_slots(query), own)
 
         async def take(offer: SlotOffer) -> Booking:
             action: Action = "book" if moving is None else "reschedule"
@@ -207,6 +210,11 @@ class BookingFlow(Controller):
             listed.append(booking)
         self.bookings[call_id] = tuple(sorted(listed, key=lambda b: b.start))
         self.refresh()
+
+
+def own_first(offers: list[SlotOffer], own: set[str]) -> list[SlotOffer]:
+    """``offers`` with the patient's own clinicians' slots first, each part by time."""
+    return sorted(offers, key=lambda offer: (offer.clinician not in own, offer.start))
 
 
 def _when(booking: Booking) -> str:

@@ -22,7 +22,7 @@ from textual.widgets import Label, OptionList
 from textual.widgets.option_list import Option
 
 from console.core.ehr.errors import EhrError
-from console.core.ehr.scheduling import Booking, SlotOffer, SlotTakenError
+from console.core.ehr.scheduling import SLOT_LIMIT, Booking, SlotOffer, SlotTakenError
 from console.core.text import safe_text
 from console.dialogs.base import Dialog
 
@@ -136,7 +136,8 @@ class SlotPicker(Dialog[Booking | None]):
         if offers:
             options.highlighted = 0
             options.focus()
-            self.say(f"{note}{len(offers)} free, {span}.".strip(), error=bool(note))
+            shown = f"the first {len(offers)}" if len(offers) >= SLOT_LIMIT else f"{len(offers)}"
+            self.say(f"{note}{shown} free, {span}.".strip(), error=bool(note))
         else:
             self.say(f"{note}No free slot {span}: n for later days.".strip(), error=bool(note))
 
@@ -178,6 +179,6 @@ class SlotPicker(Dialog[Booking | None]):
         self.load()
 
     def action_cancel(self) -> None:
-        """Close without booking (a booking in flight still completes and is recorded)."""
+        """Close without booking (not while a booking is in flight: its answer decides)."""
         if not self.busy:
             self.dismiss(None)

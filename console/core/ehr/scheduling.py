@@ -76,6 +76,10 @@ class Booking:
     location: str = ""
 
 
+SLOT_LIMIT = 50
+"""How many free slots one query gives at most (the earliest)."""
+
+
 @dataclass(frozen=True, slots=True)
 class SlotQuery:
     """What the picker asks for: a date range, optionally some schedules or a service."""
@@ -86,7 +90,7 @@ class SlotQuery:
     """The patient's own clinicians' schedules first (empty: any)."""
     service_type: str = ""
     """A service type code (empty: any)."""
-    limit: int = 50
+    limit: int = SLOT_LIMIT
 
 
 class Scheduling(Protocol):
