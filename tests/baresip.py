@@ -230,6 +230,14 @@ class Baresip(ServiceProcess):
                         f"baresip ctrl_tcp not up in {timeout}s; log:\n{self.log_tail()}"
                     ) from None
                 time.sleep(0.05)
+        # A ctrl_tcp that could not listen leaves baresip running, and the connection
+        # above then reached whoever holds the port (another test's server): refused.
+        time.sleep(0.1)
+        if "Address already in use" in self.log_tail():
+            sock.close()
+            self.proc.kill()  # started again on new ports by start()
+            self.proc.wait()
+            raise PortTakenError(f"baresip could not listen; log:\n{self.log_tail()}")
         sock.settimeout(None)
         self._sock = sock
         self._reader = threading.Thread(

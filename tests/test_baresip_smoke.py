@@ -5,6 +5,7 @@ Real components only: baresip 1.0.0 and SIPp on 127.0.0.1, nothing mocked.
 
 from __future__ import annotations
 
+import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -135,3 +136,19 @@ def test_audio_between_two_baresips(phones: list[Baresip], tmp_path: Path) -> No
     assert len(samples) >= 2 * rate, f"only {len(samples) / rate:.2f}s recorded"
     assert rms(samples) > 3000
     assert abs(dominant_frequency(samples, rate) - 1000.0) <= 20.0
+
+
+def test_a_ctrl_port_taken_by_another_server_is_not_mistaken_for_baresip(
+    phones: list[Baresip], tmp_path: Path
+) -> None:
+    """Another test's server took the control port first: baresip starts on new ports,
+    and commands reach it, not the other server (a flake seen in parallel CI)."""
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        phone = Baresip(tmp_path)
+        taken = phone.ctrl_port = squatter.getsockname()[1]
+        started(phones, phone)
+        assert phone.ctrl_port != taken
+        reply = phone.command("reginfo")
+        assert reply["ok"] is True, reply
