@@ -27,10 +27,28 @@ def processes_mentioning(text: str) -> list[str]:
     return found
 
 
-def test_demo_rings_answers_hangs_up_and_quits_cleanly(isolated_home: Path) -> None:
+def demo_session(*, interval: float) -> TmuxSession:
+    """``careline demo`` in a tmux pane, a caller every ``interval`` seconds."""
     env = {k: v for k, v in os.environ.items() if k.startswith(("XDG_", "HOME", "PATH"))}
     env["TERM"] = "xterm-256color"
-    session = TmuxSession([sys.executable, "-m", "console", "demo", "--interval", "1"], env)
+    return TmuxSession([sys.executable, "-m", "console", "demo", "--interval", str(interval)], env)
+
+
+def quit_clean(session: TmuxSession, home: Path) -> None:
+    """q (and y if a demo caller is ringing): exit 0, and nothing left running of ``home``."""
+    session.keys("q")
+    time.sleep(0.5)
+    if "Quit anyway?" in session.screen():  # the next demo caller is already ringing
+        session.keys("y")
+    session.wait_for("CARELINE-EXIT 0", 20)
+    deadline = time.monotonic() + 10
+    while processes_mentioning(str(home)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert processes_mentioning(str(home)) == []
+
+
+def test_demo_rings_answers_hangs_up_and_quits_cleanly(isolated_home: Path) -> None:
+    session = demo_session(interval=1)
     try:
         session.wait_for("phone online", 30)
         session.wait_for("ringing", 30)
@@ -69,15 +87,7 @@ def test_demo_rings_answers_hangs_up_and_quits_cleanly(isolated_home: Path) -> N
         assert screen.count("transferred") == 2, screen
         # The call is over: its notes left the box with it (saved, in the wrap-up).
         assert "Asked about [b]refill[/b]" not in screen
-        session.keys("q")
-        time.sleep(0.5)
-        if "Quit anyway?" in session.screen():  # the next demo caller is already ringing
-            session.keys("y")
-        session.wait_for("CARELINE-EXIT 0", 20)
-        deadline = time.monotonic() + 10
-        while processes_mentioning(str(isolated_home)) and time.monotonic() < deadline:
-            time.sleep(0.2)
-        assert processes_mentioning(str(isolated_home)) == []
+        quit_clean(session, isolated_home)
     finally:
         session.kill()
     store = isolated_home / "xdg_data_home" / "careline" / "demo.sqlite3"
@@ -99,9 +109,7 @@ def test_demo_rings_answers_hangs_up_and_quits_cleanly(isolated_home: Path) -> N
 
 def test_the_demo_moves_marias_appointment_in_the_terminal(isolated_home: Path) -> None:
     """The newcomer's path with no setup: verify Maria, k, move her follow-up, wrap up."""
-    env = {k: v for k, v in os.environ.items() if k.startswith(("XDG_", "HOME", "PATH"))}
-    env["TERM"] = "xterm-256color"
-    session = TmuxSession([sys.executable, "-m", "console", "demo", "--interval", "3"], env)
+    session = demo_session(interval=3)
     try:
         session.wait_for("Maria Lopez", 30)
         session.wait_for("ringing", 30)
@@ -131,14 +139,6 @@ def test_the_demo_moves_marias_appointment_in_the_terminal(isolated_home: Path) 
         time.sleep(0.3)
         session.keys("C-s")
         session.wait_for("Ready", 10)
-        session.keys("q")
-        time.sleep(0.5)
-        if "Quit anyway?" in session.screen():  # the next demo caller is already ringing
-            session.keys("y")
-        session.wait_for("CARELINE-EXIT 0", 20)
+        quit_clean(session, isolated_home)
     finally:
         session.kill()
-    deadline = time.monotonic() + 10
-    while processes_mentioning(str(isolated_home)) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert processes_mentioning(str(isolated_home)) == []

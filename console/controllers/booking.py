@@ -35,6 +35,7 @@ from console.dialogs.choice import ChoicePicker
 from console.dialogs.slot_picker import SlotPicker
 from console.widgets.patient_card import PatientCard
 
+NO_SCHEDULING = "Booking needs the EHR link (ehr.base_url in the configuration)."
 NOT_VERIFIED = "Verify the caller first (v): booking shows their appointments."
 NO_EHR_ID = "This patient has no EHR id (imported without one): book in the EHR itself."
 
@@ -74,7 +75,10 @@ class BookingFlow(Controller):
         )
 
     def why_not(self) -> str | None:
-        """Why ``k`` cannot book now, in words (None: it can)."""
+        """Why ``k`` cannot book now, in words (None: it can); the palette can ask even
+        when the key is hidden."""
+        if self.scheduling is None:
+            return NO_SCHEDULING
         call = self.patients.focus_call()
         if call is None or call.id not in self.patients.verified:
             return NOT_VERIFIED
@@ -116,7 +120,7 @@ class BookingFlow(Controller):
         """``k``: book a new appointment, or move or cancel a listed one."""
         reason = self.why_not()
         call = self.patients.focus_call()
-        if reason is not None or call is None or self.scheduling is None:
+        if reason is not None or call is None:
             self.screen.notify(reason or NOT_VERIFIED, severity="warning", markup=False)
             return
         patient = self.patients.verified[call.id]
