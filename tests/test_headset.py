@@ -84,10 +84,10 @@ def test_port_audio_reaches_the_device_and_the_microphone_reaches_the_port(
     assert level > 3000, (hz, level)
     assert state["mic"]["peak_dbfs"] > -20
     assert state["speaker"]["peak_dbfs"] > -20
-    # Steady flow both ways: at most start-up hiccups, never a stream of drops.
+    # Steady flow both ways: no gap once audio flows, at most start-up overruns.
     for side in ("mic", "speaker"):
-        drops = state[side]["underruns"] + state[side]["overruns"]
-        assert drops <= 10, state
+        assert state[side]["underruns"] == 0, state
+        assert state[side]["overruns"] <= 10, state
 
 
 def test_a_missing_device_is_a_clear_error(no_sound_env: dict[str, str]) -> None:
