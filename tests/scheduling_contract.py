@@ -122,9 +122,12 @@ async def booking_takes_the_slot_and_shows_on_the_patient(clinic: Clinic) -> Non
         (offer.slot_id,),
     )
     assert (booking.clinician, booking.location) == (clinic.clinician, clinic.location)
+    # The service names the appointment (the card says "General", not "appointment").
+    assert (booking.service, booking.description) == (clinic.service, clinic.service)
     assert offer.slot_id not in await free_ids(clinic)
-    assert [b.appointment_id for b in await on_slot(clinic, offer.slot_id)] == [
-        booking.appointment_id
+    listed = await on_slot(clinic, offer.slot_id)
+    assert [(b.appointment_id, b.service) for b in listed] == [
+        (booking.appointment_id, clinic.service)
     ]
 
 

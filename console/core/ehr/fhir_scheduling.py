@@ -245,6 +245,8 @@ def _create_appointment(
     }
     if slot.service:
         appointment["serviceType"] = [{"text": slot.service}]
+        # What an appointment list shows as its subject line (FHIR's Appointment.description).
+        appointment["description"] = slot.service
     return {
         "resource": appointment,
         "request": {
@@ -316,11 +318,7 @@ def _offer(slot: Resource, schedules: dict[Any, Resource], names: dict[str, str]
     def named(kind: str) -> str:
         return next((names.get(a, "") for a in actors if a.startswith(f"{kind}/")), "")
 
-    services = slot.get("serviceType") or ()
-    service = ""
-    if services and isinstance(services[0], dict):
-        coding = services[0].get("coding") or [{}]
-        service = str(services[0].get("text") or (coding[0] or {}).get("display") or "")
+    service = _service(slot)
     return SlotOffer(
         slot_id=_text(slot, "id"),
         version=_version(slot),
@@ -332,6 +330,19 @@ def _offer(slot: Resource, schedules: dict[Any, Resource], names: dict[str, str]
         schedule_id=schedule_id,
         actors=tuple((a, names[a]) for a in actors if names.get(a)),
     )
+
+
+def _service(resource: Resource) -> str:
+    """The first service type's text (or its first coding's display), "" when none."""
+    services = resource.get("serviceType")
+    first = services[0] if isinstance(services, list) and services else None
+    if not isinstance(first, dict):
+        return ""
+    coding = first.get("coding")
+    code = coding[0] if isinstance(coding, list) and coding else None
+    display = code.get("display") if isinstance(code, dict) else None
+    text = first.get("text") or display
+    return text if isinstance(text, str) else ""
 
 
 def _display_name(resource: Resource) -> str:
@@ -362,6 +373,8 @@ def _booking(appointment: Resource) -> Booking:
         actor = participant.get("actor") if isinstance(participant, dict) else None
         if isinstance(actor, dict) and isinstance(actor.get("display"), str):
             named.setdefault(str(actor.get("reference", "")).split("/")[0], actor["display"])
+    service = _service(appointment)
+    description = appointment.get("description")
     return Booking(
         appointment_id=_text(appointment, "id"),
         version=_version(appointment),
@@ -369,9 +382,10 @@ def _booking(appointment: Resource) -> Booking:
         start=_when(appointment, "start"),
         end=_when(appointment, "end"),
         slot_ids=slots,
-        description=str(appointment.get("description") or ""),
+        description=description if isinstance(description, str) and description else service,
         clinician=named.get("Practitioner", "") or named.get("PractitionerRole", ""),
         location=named.get("Location", ""),
+        service=service,
     )
 
 

@@ -41,7 +41,7 @@ _INSTANT = "%Y-%m-%dT%H:%M:%SZ"
 _SLOT_COLUMNS = """s.id, s.version, s.starts_at, s.ends_at, c.clinician, c.location, c.service,
                    s.schedule_id"""
 _BOOKINGS = """SELECT b.id, b.version, b.status, b.starts_at, b.ends_at, b.slot_id,
-                     c.clinician, c.location
+                     c.clinician, c.location, c.service
               FROM bookings b JOIN schedule_slots s ON s.id = b.slot_id
                    JOIN schedules c ON c.id = s.schedule_id"""
 
@@ -315,7 +315,8 @@ def _offer(row: Sequence[Any]) -> SlotOffer:
 
 
 def _booking(row: Sequence[Any]) -> Booking:
-    appointment_id, version, status, starts_at, ends_at, slot_id, clinician, location = row
+    appointment_id, version, status, starts_at, ends_at, slot_id, clinician, location = row[:8]
+    service = row[8] if isinstance(row[8], str) else ""
     start, end = _period(starts_at, ends_at, "appointment")
     if status not in ("booked", "cancelled"):
         raise MalformedResourceError("The schedule's appointment has an unknown status.")
@@ -328,6 +329,8 @@ def _booking(row: Sequence[Any]) -> Booking:
         slot_ids=(str(slot_id),),
         clinician=_name(clinician, "clinician"),
         location=_name(location, "location"),
+        description=service,
+        service=service,
     )
 
 

@@ -72,8 +72,13 @@ class Booking:
     end: datetime
     slot_ids: tuple[str, ...]
     description: str = ""
+    """What the appointment is, as the card and toasts say it (the EHR's description,
+    else its service)."""
     clinician: str = ""
     location: str = ""
+    service: str = ""
+    """The service or appointment type (e.g. "Diabetes review"); empty when the
+    backend names none. The pre-visit preparation is chosen by it."""
 
 
 SLOT_LIMIT = 50
