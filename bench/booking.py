@@ -138,7 +138,7 @@ async def console_samples(app: CarelineApp, workdir: Path, samples: int, into: S
             sipp.wait(10)
 
 
-def slot_params(first: date) -> list[tuple[str, str]]:
+def slot_params(first: date) -> list[tuple[str, str | int | float | bool | None]]:
     """The console's Slot search for the picker's first days from ``first``."""
     start = max(
         datetime.combine(first, datetime.min.time()).astimezone(), datetime.now().astimezone()

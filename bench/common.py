@@ -245,6 +245,29 @@ def cpu_seconds(pid: int) -> float:
 
 def cpu_percent(pid: int, window: float) -> float:
     """CPU use of ``pid`` over the next ``window`` seconds, in percent of one core."""
-    before = cpu_seconds(pid)
+    return cpu_percents([pid], window)[0]
+
+
+def cpu_percents(pids: Sequence[int], window: float) -> list[float]:
+    """CPU use of each of ``pids`` over the same next ``window`` seconds, in percent of a core."""
+    before = [cpu_seconds(pid) for pid in pids]
     time.sleep(window)
-    return (cpu_seconds(pid) - before) / window * 100
+    return [(cpu_seconds(pid) - b) / window * 100 for pid, b in zip(pids, before, strict=True)]
+
+
+def bare_pjsua2(seconds: float) -> str:
+    """A Python program: a bare pjsua2 endpoint (one UDP transport on 127.0.0.1, the null
+    audio device, polled every 10 ms on its one thread), idle for ``seconds``; the
+    baseline of the engine's idle memory and CPU."""
+    return (
+        "import os, time, pjsua2 as pj\n"
+        "fd = os.open(os.devnull, os.O_WRONLY); os.dup2(fd, 1); os.dup2(fd, 2)\n"
+        "ep = pj.Endpoint(); ep.libCreate(); c = pj.EpConfig(); c.uaConfig.threadCnt = 0\n"
+        "c.uaConfig.mainThreadOnly = True; c.logConfig.consoleLevel = 0; ep.libInit(c)\n"
+        "t = pj.TransportConfig(); t.boundAddress = '127.0.0.1'; t.port = 0\n"
+        "ep.transportCreate(pj.PJSIP_TRANSPORT_UDP, t); ep.libStart()\n"
+        "ep.audDevManager().setNullDev()\n"
+        f"end = time.time() + {seconds}\n"
+        "while time.time() < end: ep.libHandleEvents(10)\n"
+        "ep.libDestroy()\n"
+    )

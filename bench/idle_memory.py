@@ -15,6 +15,7 @@ import time
 
 from bench.common import (
     BASELINE_TEXTUAL_APP,
+    bare_pjsua2,
     bench_parser,
     console_and_engine,
     isolated_home,
@@ -24,19 +25,6 @@ from bench.common import (
 )
 from tests.support import free_udp_port
 from tests.tmux import TmuxSession
-
-BARE_PJSUA2 = (
-    "import os, time, pjsua2 as pj\n"
-    "fd = os.open(os.devnull, os.O_WRONLY); os.dup2(fd, 1); os.dup2(fd, 2)\n"
-    "ep = pj.Endpoint(); ep.libCreate(); c = pj.EpConfig(); c.uaConfig.threadCnt = 0\n"
-    "c.uaConfig.mainThreadOnly = True; c.logConfig.consoleLevel = 0; ep.libInit(c)\n"
-    "t = pj.TransportConfig(); t.boundAddress = '127.0.0.1'; t.port = 0\n"
-    "ep.transportCreate(pj.PJSIP_TRANSPORT_UDP, t); ep.libStart()\n"
-    "ep.audDevManager().setNullDev()\n"
-    "end = time.time() + 4\n"
-    "while time.time() < end: ep.libHandleEvents(10)\n"
-    "ep.libDestroy()\n"
-)
 
 
 def careline_once() -> tuple[float, float]:
@@ -70,7 +58,7 @@ def textual_baseline_once() -> float:
 
 def pjsua2_baseline_once() -> float:
     """MiB of a bare pjsua2 endpoint, idle."""
-    proc = subprocess.Popen([sys.executable, "-c", BARE_PJSUA2])
+    proc = subprocess.Popen([sys.executable, "-c", bare_pjsua2(4)])
     try:
         time.sleep(2.5)
         return rss_mib(proc.pid)
