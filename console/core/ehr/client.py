@@ -12,12 +12,15 @@ status and the time, never an id, a query or a body.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import re
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -47,6 +50,19 @@ JSON_NESTING_LIMIT = 64
 
 Resource = dict[str, Any]
 SearchParams = Mapping[str, str | Sequence[str]]
+
+
+@dataclass(frozen=True, slots=True)
+class SearchPage:
+    """One page of a search."""
+
+    resources: list[Resource]
+    """The page's matches and included resources, in the server's order."""
+    next_url: str | None
+    """The ``next`` link (checked to point back at this EHR); None on the last page."""
+    server_time: datetime | None
+    """When the server ran the search, by its own clock (``Bundle.meta.lastUpdated``,
+    else the ``Date`` header); None when it gave neither."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,19 +119,46 @@ class FhirClient:
 
         :class:`EhrRefusedError` when the server ignored or refused part of the search.
         """
-        found: list[Resource] = []
-        url: str | None = resource_type
-        query: SearchParams | None = params
-        for _ in range(MAX_PAGES):
-            if url is None or len(found) >= limit:
+        page = await self.search_page(resource_type, params)
+        found = list(page.resources)
+        for _ in range(MAX_PAGES - 1):
+            if page.next_url is None or len(found) >= limit:
                 break
-            reply = await self._send(
-                "GET", url, resource_type, params=query, headers={"Prefer": "handling=strict"}
-            )
-            bundle = _resource(_body(reply), "Bundle")
-            found.extend(_search_entries(bundle, resource_type))
-            url, query = self._next_page(bundle), None
+            page = await self.search_page(resource_type, url=page.next_url)
+            found.extend(page.resources)
         return found[:limit]
+
+    async def search_page(
+        self, resource_type: str, params: SearchParams | None = None, *, url: str | None = None
+    ) -> SearchPage:
+        """One page of a search: the first (``params``) or the one a ``next`` link names
+        (``url``, which must point back at this EHR, as :meth:`is_own_url` checks).
+
+        :class:`EhrRefusedError` when the server ignored or refused part of the search.
+        """
+        if url is not None and not self.is_own_url(url):
+            raise MalformedResourceError("The EHR's next page link points to another server.")
+        reply = await self._send(
+            "GET",
+            url or resource_type,
+            resource_type,
+            params=None if url is not None else params,
+            headers={"Prefer": "handling=strict"},
+        )
+        bundle = _resource(_body(reply), "Bundle")
+        return SearchPage(
+            resources=_search_entries(bundle, resource_type),
+            next_url=self._next_page(bundle),
+            server_time=_server_time(bundle, reply),
+        )
+
+    def is_own_url(self, url: str) -> bool:
+        """Whether ``url`` is under this EHR's base URL (a link anywhere else would carry
+        the access token there)."""
+        mine, theirs = urlsplit(self.base_url), urlsplit(url)
+        return (theirs.scheme, theirs.netloc) == (mine.scheme, mine.netloc) and (
+            theirs.path.startswith(mine.path)
+        )
 
     async def transaction(self, entries: list[Resource]) -> list[Resource]:
         """Run ``entries`` (each with ``resource`` and ``request``) all or nothing.
@@ -199,10 +242,7 @@ class FhirClient:
                 url = link.get("url")
                 if not isinstance(url, str):
                     raise MalformedResourceError("The EHR's next page link is not a URL.")
-                mine, theirs = urlsplit(self.base_url), urlsplit(url)
-                if (theirs.scheme, theirs.netloc) != (mine.scheme, mine.netloc) or not (
-                    theirs.path.startswith(mine.path)
-                ):
+                if not self.is_own_url(url):
                     raise MalformedResourceError(
                         "The EHR's next page link points to another server."
                     )
@@ -296,6 +336,25 @@ def _search_entries(bundle: Resource, resource_type: str) -> list[Resource]:
             continue
         found.append(resource)
     return found
+
+
+def _server_time(bundle: Resource, reply: Reply) -> datetime | None:
+    """The server's clock when it answered: the Bundle's ``meta.lastUpdated`` (a search
+    Bundle's is when the search ran), else the HTTP ``Date`` header."""
+    meta = bundle.get("meta")
+    stamp = meta.get("lastUpdated") if isinstance(meta, dict) else None
+    if isinstance(stamp, str):
+        with contextlib.suppress(ValueError):
+            moment = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+            if moment.tzinfo is not None:
+                return moment.astimezone(UTC)
+    header = reply.headers.get("Date")
+    if header:
+        with contextlib.suppress(TypeError, ValueError, IndexError):
+            moment = parsedate_to_datetime(header)
+            if moment.tzinfo is not None:
+                return moment.astimezone(UTC)
+    return None
 
 
 def _version_from_etag(resource: Resource, reply: Reply) -> None:

@@ -100,18 +100,9 @@ class PatientDirectory:
             summary.rejected.extend(item for item in batch if isinstance(item, Rejection))
             if good or clinical:
                 async with self._store.transaction() as db:
-                    if good:
-                        imported, updated = await _write_patients(db, good)
-                    if clinical:
-                        counts, unmatched = await write_clinical(db, clinical, _now())
+                    written = await write_items(db, [*good, *clinical])
                 # Counted once committed: a batch the store refused adds nothing.
-                if good:
-                    summary.imported += imported
-                    summary.updated += updated
-                if clinical:
-                    for kind, count in counts.items():
-                        summary.resources[kind] = summary.resources.get(kind, 0) + count
-                    summary.unmatched += unmatched
+                summary.add(written)
             done += len(batch)
             if progress is not None:
                 progress(done, max(total, done) if total is not None else None)
@@ -139,6 +130,20 @@ class PatientDirectory:
         """How many patients the directory holds."""
         rows = await self._store.fetch_all("SELECT count(*) FROM patients")
         return int(rows[0][0])
+
+
+async def write_items(db: aiosqlite.Connection, items: list[ImportItem]) -> ImportSummary:
+    """Upsert ``items`` in the open transaction ``db`` (patients by MRN first, so the
+    other resources find them; those by their FHIR id); what was written."""
+    summary = ImportSummary()
+    good = [item for item in items if isinstance(item, PatientRecord)]
+    clinical = [item for item in items if not isinstance(item, PatientRecord)]
+    if good:
+        summary.imported, summary.updated = await _write_patients(db, good)
+    if clinical:
+        counts, summary.unmatched = await write_clinical(db, clinical, _now())
+        summary.resources.update(counts)
+    return summary
 
 
 async def _write_patients(db: aiosqlite.Connection, batch: list[PatientRecord]) -> tuple[int, int]:

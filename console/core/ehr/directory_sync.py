@@ -1,0 +1,472 @@
+"""The patient directory pulled from the EHR: incremental, paged, resumable after a crash.
+
+:class:`DirectorySync` searches the EHR for each of :data:`SYNCED_TYPES` changed
+since that type's cursor (``_lastUpdated=ge<cursor>``; no cursor: everything),
+a page at a time through the server's ``next`` links, and hands each page to a
+:class:`DirectorySink`: the local store (:class:`LocalDirectorySink`) or the hub
+(``console.hub.ehr_sync``), which writes the page's resources *and* where the
+run has got to in one transaction. So a run killed at any moment goes on, the
+next time, from the page after the last one committed: nothing is lost, and a
+resource read twice (a page fetched but not committed) is upserted by its id,
+never doubled.
+
+Cursors. A run's next cursor is the server's own clock when the run's first
+page was searched (``Bundle.meta.lastUpdated``, else the ``Date`` header),
+minus :data:`OVERLAP`: a resource updated while the run pages on, or committed
+a little late by a server that stamps it earlier, is fetched again next time
+rather than missed. The cursor becomes the type's only once its last page is
+committed; until then the run's state (its own cursor, the next cursor to be,
+the next link) is what a resumed run reads. A next link the server no longer
+honours (4xx: its paging expired) restarts that type from the run's own
+cursor, keeping the earliest next cursor.
+
+Order. Pages are searched ``_sort=_id``: servers that page by offset (most
+small ones) then keep a resource where it is when it changes during the run;
+sorted by ``_lastUpdated`` a change would move it to the end and shift an
+unread resource onto a page already read.
+
+Bad resources. A resource careline cannot read (no id, no MRN, a phone that is
+not a number …) is rejected with its type, page, position and a reason that
+carries no patient data; the rest of its page is written. Errors of the EHR
+itself are :mod:`console.core.ehr.errors`; a type the EHR refuses to search
+(403, an unsupported parameter) stops that type and the others go on; an EHR
+that is down or refuses the sign-in stops the run.
+
+What is synced: the directory's own types. Booking's (Schedule, Slot,
+Practitioner, Location, HealthcareService) are read live when an agent books:
+a copied free slot is stale by the time it is offered.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, Protocol
+
+from console.core.ehr.client import FhirClient, Resource, SearchPage
+from console.core.ehr.errors import (
+    EhrRefusedError,
+    EhrSignInError,
+    EhrUnavailableError,
+    MalformedResourceError,
+)
+from console.core.patients.directory import write_items
+from console.core.patients.importers import record_from_fhir
+from console.core.patients.records import ImportItem, ImportSummary, RecordError, Rejection
+from console.core.store import Store, StoreError
+
+SYNCED_TYPES = ("Patient", "PractitionerRole", "CareTeam", "MedicationRequest", "Appointment")
+"""What the directory keeps, patients first (their clinical resources may come in any
+order: they are stored against the patient's key)."""
+PAGE_SIZE = 200
+"""Resources asked for per page (``_count``)."""
+MAX_PAGE_SIZE = 1000
+"""The largest ``_count`` asked for."""
+OVERLAP = timedelta(seconds=60)
+"""How far before a run's start the next run looks again."""
+MAX_LISTED = 100
+"""Rejections kept in a report (the rest are only counted)."""
+SOURCE = "EHR"
+"""What a rejection names as its source."""
+
+_SINCE_KEY = "ehr_since:"
+_RUN_KEY = "ehr_run:"
+
+
+class DirectoryWriteError(Exception):
+    """The sink (the local store or the hub) could not write a page; nothing of it was
+    written. ``str()`` is a sentence without patient data."""
+
+    def __init__(self, message: str, *, unavailable: bool) -> None:
+        super().__init__(message)
+        self.unavailable = unavailable
+        """True: unreachable or failing (try later); False: it refused (fix something)."""
+
+
+@dataclass(frozen=True, slots=True)
+class RunState:
+    """Where an unfinished run of one type has got to (committed with each page)."""
+
+    since: str | None
+    """The run's own cursor (None: a full sync)."""
+    next_since: str
+    """The cursor the type gets once the run's last page is committed."""
+    next_url: str
+    """The next page to fetch."""
+    pages: int
+    """Pages committed so far."""
+    fetched: int
+    """Resources read so far."""
+
+    def to_json(self) -> str:
+        """As stored."""
+        return json.dumps(
+            {
+                "since": self.since,
+                "next_since": self.next_since,
+                "next_url": self.next_url,
+                "pages": self.pages,
+                "fetched": self.fetched,
+            }
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> RunState | None:
+        """A stored state, or None when it does not read as one (then the run starts over)."""
+        try:
+            value = json.loads(text)
+            state = cls(
+                since=value["since"],
+                next_since=value["next_since"],
+                next_url=value["next_url"],
+                pages=value["pages"],
+                fetched=value["fetched"],
+            )
+        except (ValueError, TypeError, KeyError):
+            return None
+        ok = (
+            (state.since is None or _parse_instant(state.since) is not None)
+            and _parse_instant(state.next_since) is not None
+            and isinstance(state.next_url, str)
+            and all(isinstance(n, int) and n >= 0 for n in (state.pages, state.fetched))
+        )
+        return state if ok else None
+
+
+@dataclass(frozen=True, slots=True)
+class Cursor:
+    """What a sink remembers of one type."""
+
+    since: str | None = None
+    """Resources updated from this instant on are fetched next (None: all of them)."""
+    run: RunState | None = None
+    """An unfinished run, to go on with."""
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class Accepted:
+    """A resource read well: as the EHR sent it (the hub keeps that) and as a record
+    (the local directory keeps that)."""
+
+    resource_type: str
+    resource_id: str
+    resource: Resource
+    record: ImportItem
+
+    def __repr__(self) -> str:
+        return f"Accepted({self.resource_type})"
+
+
+class DirectorySink(Protocol):
+    """Where synced resources go, with the cursors."""
+
+    async def cursor(self, resource_type: str) -> Cursor:
+        """The type's cursor and unfinished run."""
+        ...
+
+    async def commit(self, resource_type: str, page: Sequence[Accepted], cursor: Cursor) -> None:
+        """Write ``page`` and make ``cursor`` the type's, in one transaction;
+        :class:`DirectoryWriteError` when it cannot (then neither is written)."""
+        ...
+
+
+@dataclass(slots=True)
+class TypeReport:
+    """What one type's sync did."""
+
+    resource_type: str
+    since: str | None = None
+    """The cursor the run started from (None: everything)."""
+    resumed: bool = False
+    """It went on with a run a crash or an error left unfinished."""
+    restarted: bool = False
+    """The stored next link was refused, so the run started over from its cursor."""
+    fetched: int = 0
+    """Resources read in this run (a resumed run counts only its own)."""
+    written: int = 0
+    rejected: int = 0
+    pages: int = 0
+    """Pages committed in this run."""
+    done: bool = False
+    """Its last page is committed and its cursor moved on."""
+    error: str | None = None
+    """Why it stopped before the end."""
+
+
+Failure = str
+"""``unavailable``, ``sign-in``, ``refused`` or ``store``: why a run stopped."""
+
+
+@dataclass(slots=True)
+class SyncReport:
+    """What one ``patients sync`` did."""
+
+    types: list[TypeReport] = field(default_factory=list)
+    rejections: list[Rejection] = field(default_factory=list)
+    """The first :data:`MAX_LISTED` resources rejected (``rejected`` counts them all)."""
+    seconds: float = 0.0
+    failure: Failure | None = None
+    """The worst reason a type stopped; None when every type finished."""
+    stopped: str | None = None
+    """The sentence for that reason."""
+
+    @property
+    def fetched(self) -> int:
+        """Resources read, every type."""
+        return sum(t.fetched for t in self.types)
+
+    @property
+    def rejected(self) -> int:
+        """Resources rejected, every type."""
+        return sum(t.rejected for t in self.types)
+
+    @property
+    def rate(self) -> float:
+        """Resources read per second."""
+        return self.fetched / self.seconds if self.seconds > 0 else 0.0
+
+
+Progress = Callable[[Mapping[str, int], float], None]
+"""Called after each page: resources read so far by type, seconds since the start."""
+AfterPage = Callable[[str, int], None]
+"""Called after each committed page with its type and the run's page count (a test hook)."""
+
+_SEVERITY = {"refused": 1, "store": 2, "sign-in": 3, "unavailable": 4}
+
+
+class DirectorySync:
+    """One sync of the directory from ``client``'s EHR into ``sink``."""
+
+    def __init__(
+        self,
+        client: FhirClient,
+        sink: DirectorySink,
+        *,
+        region: str,
+        page_size: int = PAGE_SIZE,
+        overlap: timedelta = OVERLAP,
+        progress: Progress | None = None,
+        after_page: AfterPage | None = None,
+        today: date | None = None,
+    ) -> None:
+        if not 1 <= page_size <= MAX_PAGE_SIZE:
+            raise ValueError(f"page_size must be 1 to {MAX_PAGE_SIZE}")
+        self._client = client
+        self._sink = sink
+        self._region = region
+        self._page_size = page_size
+        self._overlap = overlap
+        self._progress = progress
+        self._after_page = after_page
+        self._today = today
+        self._counts: dict[str, int] = {}
+        self._started = 0.0
+
+    async def run(self, types: Sequence[str] = SYNCED_TYPES) -> SyncReport:
+        """Sync ``types`` one after the other; never raises for the EHR or the sink:
+        the report says what happened and what stopped it."""
+        report = SyncReport()
+        self._started = time.monotonic()
+        self._counts = dict.fromkeys(types, 0)
+        for kind in types:
+            part = TypeReport(kind)
+            report.types.append(part)
+            failure = await self._sync_type(part, report)
+            if failure is None:
+                continue
+            if _SEVERITY[failure] > _SEVERITY.get(report.failure or "", 0):
+                report.failure, report.stopped = failure, part.error
+            if failure != "refused":
+                break  # the EHR is down or refuses us, or nothing can be written
+        report.seconds = time.monotonic() - self._started
+        return report
+
+    async def _sync_type(self, part: TypeReport, report: SyncReport) -> Failure | None:
+        try:
+            await self._pages(part, report)
+        except (
+            EhrUnavailableError,
+            EhrSignInError,
+            EhrRefusedError,
+            MalformedResourceError,
+        ) as exc:
+            part.error = str(exc)
+            if isinstance(exc, EhrUnavailableError):
+                return "unavailable"
+            return "sign-in" if isinstance(exc, EhrSignInError) else "refused"
+        except DirectoryWriteError as exc:
+            part.error = str(exc)
+            return "unavailable" if exc.unavailable else "store"
+        return None
+
+    async def _pages(self, part: TypeReport, report: SyncReport) -> None:
+        kind = part.resource_type
+        stored = await self._sink.cursor(kind)
+        run = stored.run
+        if run is not None and not self._client.is_own_url(run.next_url):
+            run = None  # the EHR's address changed since: start the run again
+        part.since = run.since if run is not None else stored.since
+        part.resumed = run is not None
+        page: SearchPage | None = None
+        if run is not None:
+            try:
+                page = await self._client.search_page(kind, url=run.next_url)
+            except EhrRefusedError:
+                # The server no longer serves that link (its paging expired): read the
+                # run again from its own cursor; upserts make the re-read harmless.
+                part.restarted = True
+        if page is None:
+            page = await self._client.search_page(kind, self._query(part.since))
+        next_since = run.next_since if run is not None else self._next_since(page)
+        pages = run.pages if run is not None and not part.restarted else 0
+        fetched = run.fetched if run is not None and not part.restarted else 0
+        while True:
+            pages += 1
+            accepted = self._read(kind, pages, page.resources, part, report)
+            fetched += len(page.resources)
+            if page.next_url is None:
+                cursor = Cursor(since=next_since)
+            else:
+                state = RunState(part.since, next_since, page.next_url, pages, fetched)
+                cursor = Cursor(since=part.since, run=state)
+            await self._sink.commit(kind, accepted, cursor)
+            part.pages += 1
+            part.fetched += len(page.resources)
+            part.written += len(accepted)
+            self._counts[kind] = self._counts.get(kind, 0) + len(page.resources)
+            if self._progress is not None:
+                self._progress(dict(self._counts), time.monotonic() - self._started)
+            if self._after_page is not None:
+                self._after_page(kind, pages)
+            if page.next_url is None:
+                part.done = True
+                return
+            page = await self._client.search_page(kind, url=page.next_url)
+
+    def _query(self, since: str | None) -> dict[str, str]:
+        query = {"_count": str(self._page_size), "_sort": "_id"}
+        if since is not None:
+            query["_lastUpdated"] = f"ge{since}"
+        return query
+
+    def _next_since(self, first: SearchPage) -> str:
+        """The server's clock at the run's first search, less the overlap (this
+        machine's clock when the server gave none)."""
+        moment = first.server_time or datetime.now(UTC)
+        return instant_text(moment - self._overlap)
+
+    def _read(
+        self,
+        kind: str,
+        page: int,
+        resources: Sequence[Resource],
+        part: TypeReport,
+        report: SyncReport,
+    ) -> list[Accepted]:
+        accepted: list[Accepted] = []
+        for index, resource in enumerate(resources):
+            position = f"{kind} page {page} entry {index}"
+            try:
+                accepted.append(self._accept(kind, resource))
+            except RecordError as bad:
+                part.rejected += 1
+                if len(report.rejections) < MAX_LISTED:
+                    report.rejections.append(Rejection(SOURCE, position, str(bad)))
+        return accepted
+
+    def _accept(self, kind: str, resource: Resource) -> Accepted:
+        if resource.get("resourceType") != kind:
+            raise RecordError(f"not a {kind} (the search answered another type)")
+        resource_id = resource.get("id")
+        if not isinstance(resource_id, str) or not resource_id.strip():
+            raise RecordError(f"{kind} has no id")
+        record = record_from_fhir(resource, self._region, today=self._today)
+        return Accepted(kind, resource_id.strip(), resource, record)
+
+
+def instant_text(moment: datetime) -> str:
+    """A UTC FHIR instant with milliseconds, as a cursor is kept and searched with."""
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _parse_instant(text: Any) -> datetime | None:
+    if not isinstance(text, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else None
+
+
+def cursor_from(since: str | None, run: str | None) -> Cursor:
+    """A cursor from its stored texts (an unreadable one counts as none: the sync
+    starts that type over, which costs time, never data)."""
+    return Cursor(
+        since=since if _parse_instant(since) is not None else None,
+        run=RunState.from_json(run) if run is not None else None,
+    )
+
+
+class LocalDirectorySink:
+    """The agent's local store: records through the directory's upserts, cursors in
+    ``sync_state`` (``ehr_since:<Type>``, ``ehr_run:<Type>``)."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self.summary = ImportSummary()
+        """What the directory writes added up (patients new and updated, other resources)."""
+
+    async def cursor(self, resource_type: str) -> Cursor:
+        """The type's stored cursor."""
+        rows = await self._store.fetch_all(
+            "SELECT key, value FROM sync_state WHERE key IN (?, ?)",
+            (_SINCE_KEY + resource_type, _RUN_KEY + resource_type),
+        )
+        values = {str(key): str(value) for key, value in rows}
+        return cursor_from(
+            values.get(_SINCE_KEY + resource_type), values.get(_RUN_KEY + resource_type)
+        )
+
+    async def commit(self, resource_type: str, page: Sequence[Accepted], cursor: Cursor) -> None:
+        """The page's records and the cursor, in one transaction."""
+        try:
+            async with self._store.transaction() as db:
+                written = await write_items(db, [item.record for item in page])
+                for key, value in (
+                    (_SINCE_KEY + resource_type, cursor.since),
+                    (_RUN_KEY + resource_type, cursor.run.to_json() if cursor.run else None),
+                ):
+                    if value is None:
+                        await db.execute("DELETE FROM sync_state WHERE key = ?", (key,))
+                    else:
+                        await db.execute(
+                            "INSERT INTO sync_state (key, value) VALUES (?, ?) "
+                            "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                            (key, value),
+                        )
+        except StoreError as exc:
+            raise DirectoryWriteError(str(exc), unavailable=False) from None
+        self.summary.add(written)
+
+
+__all__ = [
+    "MAX_LISTED",
+    "OVERLAP",
+    "PAGE_SIZE",
+    "SYNCED_TYPES",
+    "Accepted",
+    "Cursor",
+    "DirectorySink",
+    "DirectorySync",
+    "DirectoryWriteError",
+    "LocalDirectorySink",
+    "RunState",
+    "SyncReport",
+    "TypeReport",
+    "cursor_from",
+    "instant_text",
+]
