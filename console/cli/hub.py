@@ -35,8 +35,8 @@ EXIT_CONNECT = 3
 EXIT_AUTH = 4
 
 
-class _CommandError(Exception):
-    """A one-line error and the exit code that goes with it."""
+class HubCommandError(Exception):
+    """A one-line error and the exit code that goes with it (the codes above)."""
 
     def __init__(self, message: str, code: int) -> None:
         super().__init__(message)
@@ -63,7 +63,8 @@ def _connection(command: argparse.ArgumentParser, *, password_flag: bool) -> Non
     )
 
 
-def _owner_connection(command: argparse.ArgumentParser) -> None:
+def owner_connection_arguments(command: argparse.ArgumentParser) -> None:
+    """``--dsn`` (required) and ``--password-file``: the hub owner's connection."""
     _connection(command, password_flag=True)
 
 
@@ -90,8 +91,8 @@ def _runner(
     def run(args: argparse.Namespace) -> int:
         config_of(args)  # a configuration that does not load fails every command but doctor
         try:
-            asyncio.run(_connected(args, action))
-        except _CommandError as failure:
+            asyncio.run(on_hub(args, action))
+        except HubCommandError as failure:
             print(f"careline hub: {failure}", file=sys.stderr)
             return failure.code
         return 0
@@ -104,19 +105,19 @@ def read_password_file(path: Path) -> str:
     try:
         info = path.stat()
         if not stat.S_ISREG(info.st_mode):
-            raise _CommandError(f"{path} is not a file", EXIT_USAGE)
+            raise HubCommandError(f"{path} is not a file", EXIT_USAGE)
         if info.st_mode & 0o077:
-            raise _CommandError(
+            raise HubCommandError(
                 f"{path} can be read by others: `chmod 600 {path}` first", EXIT_USAGE
             )
         text = path.read_text("utf-8")
     except OSError as exc:
-        raise _CommandError(f"cannot read {path}: {exc.strerror}", EXIT_USAGE) from None
+        raise HubCommandError(f"cannot read {path}: {exc.strerror}", EXIT_USAGE) from None
     except UnicodeDecodeError:
-        raise _CommandError(f"{path} is not UTF-8 text", EXIT_USAGE) from None
+        raise HubCommandError(f"{path} is not UTF-8 text", EXIT_USAGE) from None
     password = text.splitlines()[0] if text else ""
     if not password:
-        raise _CommandError(f"{path} holds no password", EXIT_USAGE)
+        raise HubCommandError(f"{path} holds no password", EXIT_USAGE)
     return password
 
 
@@ -126,10 +127,14 @@ def _where(params: dict[str, Any]) -> str:
     return f"{host}:{port}/{params.get('dbname') or params.get('user') or ''}"
 
 
-async def _connected(
+async def on_hub(
     args: argparse.Namespace,
     action: Callable[[psycopg.AsyncConnection[Any], argparse.Namespace], Awaitable[None]],
 ) -> None:
+    """Run ``action`` on a connection to the hub ``args.dsn`` names (password from
+    ``args.dsn_password_file``, PGPASSWORD or ~/.pgpass); :class:`HubCommandError`
+    with a one-line message and its exit code when the hub cannot be reached, refuses
+    the login or fails the action."""
     import psycopg
     from psycopg.conninfo import conninfo_to_dict
 
@@ -139,7 +144,7 @@ async def _connected(
         params = conninfo_to_dict(args.dsn)
     except psycopg.ProgrammingError:
         # The parser's message can quote the DSN, password included.
-        raise _CommandError("--dsn is not a valid connection string or URI", EXIT_USAGE) from None
+        raise HubCommandError("--dsn is not a valid connection string or URI", EXIT_USAGE) from None
     overrides: dict[str, Any] = {"connect_timeout": params.get("connect_timeout") or 10}
     if args.dsn_password_file is not None:
         overrides["password"] = read_password_file(args.dsn_password_file)
@@ -152,19 +157,19 @@ async def _connected(
         async with conn:
             await action(conn, args)
     except HubError as exc:
-        raise _CommandError(str(exc), EXIT_REFUSED) from None
+        raise HubCommandError(str(exc), EXIT_REFUSED) from None
     except psycopg.errors.InsufficientPrivilege as exc:
-        raise _CommandError(
+        raise HubCommandError(
             f"not allowed on {where}: {exc.diag.message_primary} "
             "(the DSN's user must own the database and be able to create roles)",
             EXIT_REFUSED,
         ) from None
     except psycopg.OperationalError as exc:
-        raise _CommandError(
+        raise HubCommandError(
             f"lost the connection to {where}: {_reason(exc)}", EXIT_CONNECT
         ) from None
     except psycopg.Error as exc:
-        raise _CommandError(
+        raise HubCommandError(
             f"the hub at {where} refused: {exc.diag.message_primary or type(exc).__name__}",
             EXIT_REFUSED,
         ) from None
@@ -179,17 +184,17 @@ def _reason(exc: Exception) -> str:
     return last.rsplit("failed: ", 1)[-1]
 
 
-def _connect_failure(exc: Exception, where: str, params: dict[str, Any]) -> _CommandError:
+def _connect_failure(exc: Exception, where: str, params: dict[str, Any]) -> HubCommandError:
     text = str(exc)
     user = params.get("user") or "(default user)"
     if "password authentication failed" in text or "authentication failed" in text:
-        return _CommandError(f"authentication failed for {user} on {where}", EXIT_AUTH)
+        return HubCommandError(f"authentication failed for {user} on {where}", EXIT_AUTH)
     if "no password supplied" in text or "password is required" in text:
-        return _CommandError(
+        return HubCommandError(
             f"{where} wants a password for {user}: use --password-file, PGPASSWORD or ~/.pgpass",
             EXIT_AUTH,
         )
-    return _CommandError(f"cannot connect to {where}: {_reason(exc)}", EXIT_CONNECT)
+    return HubCommandError(f"cannot connect to {where}: {_reason(exc)}", EXIT_CONNECT)
 
 
 async def _init(conn: psycopg.AsyncConnection[Any], args: argparse.Namespace) -> None:
@@ -211,7 +216,7 @@ async def _add_login(conn: psycopg.AsyncConnection[Any], args: argparse.Namespac
     try:
         check_login_name(args.name)
     except HubError as exc:
-        raise _CommandError(str(exc), EXIT_USAGE) from None
+        raise HubCommandError(str(exc), EXIT_USAGE) from None
     password = read_password_file(args.password_file)
     created = await add_login(conn, args.name, password, kind)
     print(f"{kind} {args.name} {'created' if created else 'updated (new password)'}")
@@ -253,7 +258,7 @@ HUB = Command(
                 description="Apply the hub migrations and create the careline_agent and "
                 "careline_supervisor roles. Safe to run again.",
                 run=_runner(_init),
-                add_arguments=_owner_connection,
+                add_arguments=owner_connection_arguments,
             ),
             "add-agent": _login("agent"),
             "add-supervisor": _login("supervisor"),
@@ -261,7 +266,7 @@ HUB = Command(
                 help="show the hub's schema version and row counts",
                 description="Print the schema version, rows per table and logins per role.",
                 run=_runner(_status),
-                add_arguments=_owner_connection,
+                add_arguments=owner_connection_arguments,
             ),
         },
     ),

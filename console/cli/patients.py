@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING
 # Only what the arguments need at the top: the import machinery loads when a
 # patients command runs, not with every `careline` start (the demo, the console).
 from console.cli.command import Command, Subcommands, config_of, with_store
+from console.cli.patients_sync import DESCRIPTION as SYNC_DESCRIPTION
+from console.cli.patients_sync import sync_arguments
 from console.core.config import CarelineConfig
 from console.core.patients.import_batches import BATCH_SIZE, MAX_REJECTED
 from console.core.patients.importers import FORMATS
@@ -155,8 +157,14 @@ def _lookup(args: argparse.Namespace) -> int:
     return _with_directory(config, find)
 
 
+def _sync(args: argparse.Namespace) -> int:
+    from console.cli.patients_sync import run_sync
+
+    return run_sync(args)
+
+
 PATIENTS = Command(
-    help="import, generate and look up patients in the local directory",
+    help="import, generate, sync from the EHR and look up patients in the directory",
     description="Manage the patient directory in the local store.",
     subcommands=Subcommands(
         "patients_command",
@@ -199,6 +207,12 @@ PATIENTS = Command(
                 ),
                 run=_generate,
                 add_arguments=_generate_arguments,
+            ),
+            "sync": Command(
+                help="pull the patient directory from the EHR (FHIR R4), only what changed",
+                description=SYNC_DESCRIPTION,
+                run=_sync,
+                add_arguments=sync_arguments,
             ),
             "lookup": Command(
                 help="find the patients with a phone number",

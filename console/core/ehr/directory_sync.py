@@ -238,7 +238,11 @@ _SEVERITY = {"refused": 1, "store": 2, "sign-in": 3, "unavailable": 4}
 
 
 class DirectorySync:
-    """One sync of the directory from ``client``'s EHR into ``sink``."""
+    """One sync of the directory from ``client``'s EHR into ``sink``.
+
+    ``full``: read everything, whatever the cursors say (an unfinished run too).
+    ``today`` is the date birth dates are checked against (default: today, UTC).
+    """
 
     def __init__(
         self,
@@ -250,6 +254,7 @@ class DirectorySync:
         overlap: timedelta = OVERLAP,
         progress: Progress | None = None,
         after_page: AfterPage | None = None,
+        full: bool = False,
         today: date | None = None,
     ) -> None:
         if not 1 <= page_size <= MAX_PAGE_SIZE:
@@ -261,6 +266,7 @@ class DirectorySync:
         self._overlap = overlap
         self._progress = progress
         self._after_page = after_page
+        self._full = full
         self._today = today
         self._counts: dict[str, int] = {}
         self._started = 0.0
@@ -304,7 +310,7 @@ class DirectorySync:
 
     async def _pages(self, part: TypeReport, report: SyncReport) -> None:
         kind = part.resource_type
-        stored = await self._sink.cursor(kind)
+        stored = Cursor() if self._full else await self._sink.cursor(kind)
         run = stored.run
         if run is not None and not self._client.is_own_url(run.next_url):
             run = None  # the EHR's address changed since: start the run again
