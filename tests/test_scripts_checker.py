@@ -188,6 +188,100 @@ def test_form_problems(tmp_path: Path) -> None:
     ]
 
 
+BOOKING_FORM = """kind: form
+id: wrap
+title: Wrap-up
+version: 1
+dispositions:
+  - {id: booked, label: Booked, key: b, prefill_when: [booked, moved]}
+  - {id: changed, label: Changed, key: c, prefill_when: [moved, cancelled]}
+  - {id: later, label: Later, key: l, prefill_when: [book_later]}
+fields:
+  - id: day
+    label: Day
+    prefill_from: booking.dat
+    input: {kind: date}
+  - id: count
+    label: Count
+    prefill_from: booking.id
+    input: {kind: number}
+  - id: when
+    label: When
+    prefill_from: [booking.date, no_such_step]
+    input: {kind: date}
+  - id: ok
+    label: Fine
+    prefill_from: [booking.date, booking.service]
+    input: {kind: text}
+"""
+
+
+def test_booking_prefill_problems(tmp_path: Path) -> None:
+    """Booking facts that do not exist or cannot fill their field, a change claimed by
+    two dispositions, and an unknown change: each at its line."""
+    assert problems(tmp_path, BOOKING_FORM) == [
+        f"{tmp_path}/demo.yaml:7: dispositions[1].prefill_when[0]: 'moved' already "
+        "pre-fills the disposition 'booked'",
+        f"{tmp_path}/demo.yaml:12: fields[0].prefill_from: unknown booking fact "
+        "'booking.dat' (did you mean booking.date?); known: booking.date, booking.time, "
+        "booking.id, booking.service, booking.clinician, booking.location, booking.change",
+        f"{tmp_path}/demo.yaml:16: fields[1].prefill_from: booking.id (the EHR's Appointment "
+        "id) cannot fill a number field; it fits text",
+        f"{tmp_path}/demo.yaml:20: fields[2].prefill_from[1]: no script step 'no_such_step' "
+        "asks a question",
+    ]
+
+
+def test_a_bad_booking_source_or_change_is_refused_with_its_line(tmp_path: Path) -> None:
+    text = BOOKING_FORM.replace("[book_later]", "[someday]")
+    text = text.replace("prefill_from: booking.dat\n", "prefill_from: 'booking date'\n")
+    assert problems(tmp_path, text) == [
+        f"{tmp_path}/demo.yaml:8: dispositions[2].prefill_when[0]: Input should be 'booked', "
+        "'moved', 'cancelled' or 'book_later' (got 'someday')",
+        f"{tmp_path}/demo.yaml:12: fields[0].prefill_from[0]: String should match pattern "
+        "'^(booking\\.)?[a-z][a-z0-9_]*$' (got 'booking date')",
+    ]
+
+
+PREPARATION = """kind: preparation
+id: fasting
+title: Fasting blood test
+version: 1
+services: [Blood test, Laboratory, blood TEST]
+say: On {appointment.date} at {appointment.tim}, {patient.first_name}.
+fasting: Nothing but water for {answers.hours} hours.
+arrival: Arrive by {appointment.arrive_by} {
+"""
+
+
+def test_preparation_problems(tmp_path: Path) -> None:
+    """Placeholders a preparation cannot fill, stray braces, a service listed twice."""
+    assert problems(tmp_path, PREPARATION) == [
+        f"{tmp_path}/demo.yaml:5: services[2]: service 'blood TEST' is listed twice",
+        f"{tmp_path}/demo.yaml:6: say: unknown placeholder {{appointment.tim}} "
+        "(did you mean {appointment.time}?)",
+        f"{tmp_path}/demo.yaml:7: fasting: unknown placeholder {{answers.hours}}: "
+        "a preparation has no script answers",
+        f"{tmp_path}/demo.yaml:8: arrival: unmatched brace "
+        "(write {{ or }} for a literal brace)",
+    ]
+
+
+def test_preparations_across_the_library(tmp_path: Path) -> None:
+    """Two preparations for one service, two defaults, and one that says nothing."""
+    one = "kind: preparation\nid: a\ntitle: A\nversion: 1\ndefault: true\n"
+    (tmp_path / "a.yaml").write_text(one + "services: [X-ray]\nsay: Hello.\n", "utf-8")
+    two = one.replace("id: a", "id: b") + "services: [x-RAY]\nsay: Hi.\n"
+    (tmp_path / "b.yaml").write_text(two, "utf-8")
+    (tmp_path / "c.yaml").write_text(one.replace("id: a", "id: c"), "utf-8")
+    assert [str(p) for p in check_path(tmp_path)] == [
+        f"{tmp_path}/b.yaml:5: default: more than one default preparation (also {tmp_path}/a.yaml)",
+        f"{tmp_path}/b.yaml:6: services[0]: service 'x-RAY' already has a preparation "
+        f"({tmp_path}/a.yaml)",
+        f"{tmp_path}/c.yaml:1: a preparation needs say, fasting, documents or arrival",
+    ]
+
+
 def test_shipped_library_passes() -> None:
     assert [str(p) for p in check_path()] == []
 
@@ -195,13 +289,13 @@ def test_shipped_library_passes() -> None:
 def test_cli_exit_codes(tmp_path: Path) -> None:
     shipped = careline("scripts", "check")
     assert shipped.returncode == 0, shipped.stdout + shipped.stderr
-    assert shipped.stdout.endswith(": ok (10 scripts, 1 form)\n")
+    assert shipped.stdout.endswith(": ok (10 scripts, 1 form, 4 preparations)\n")
 
     (tmp_path / "bad.yaml").write_text(HEADER + "steps:\n  - id: a\n    next: b\n", "utf-8")
     bad = careline("scripts", "check", str(tmp_path))
     assert bad.returncode == 1
     assert bad.stdout == f"{tmp_path}/bad.yaml:7: steps[0].next: unknown step 'b'\n"
-    assert bad.stderr == f"{tmp_path}: 1 problem (1 script, 0 forms)\n"
+    assert bad.stderr == f"{tmp_path}: 1 problem (1 script, 0 forms, 0 preparations)\n"
 
     listed = careline("scripts", "list")
     assert listed.returncode == 0

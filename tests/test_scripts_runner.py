@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 
+from console.core.appointment_changes import AppointmentChange
 from console.core.scripts.forms import FieldError, prefill, select_form, validate_form
 from console.core.scripts.loader import load_library
 from console.core.scripts.models import (
@@ -396,6 +397,32 @@ def test_prefill_from_script_answers() -> None:
     values = prefill(form(), {**run.answers, "feedback_ok": True, "preferred_date": TODAY})
     assert values == {"reason": "billing", "appointment_date": TODAY, "feedback_consent": True}
     assert prefill(form(), {"call_reason": "not an option"}) == {}
+
+
+def test_prefill_from_the_calls_booking() -> None:
+    """The disposition, the appointment's date (in the agent's zone) and its id come from
+    the call's last change; the script's preferred date only fills in without one."""
+    at = datetime(2030, 6, 15, 12, 0, tzinfo=UTC)
+    late = datetime(2030, 6, 20, 23, 30, tzinfo=UTC)  # 21 June in Tokyo
+    booked = AppointmentChange("booked", at, "appt-1", late, "Diabetes review")
+    tokyo = timezone(timedelta(hours=9))
+    values = prefill(form(), {"preferred_date": TODAY}, [booked], tz=tokyo)
+    assert values == {
+        "disposition": "appointment_booked",
+        "appointment_date": date(2030, 6, 21),
+        "appointment_id": "appt-1",
+    }
+    moved = AppointmentChange("moved", at, "appt-2", late, replaces="appt-1")
+    cancelled = AppointmentChange("cancelled", at, "appt-2", late)
+    assert prefill(form(), {}, [booked, moved, cancelled], tz=UTC)["appointment_id"] == "appt-2"
+    later = AppointmentChange("book_later", at)
+    assert prefill(form(), {"preferred_date": TODAY}, [later]) == {
+        "disposition": "callback_needed",
+        "appointment_date": TODAY,
+    }
+    # A hostile id (too long for the field, control characters) is left for the agent.
+    odd = AppointmentChange("booked", at, "x" * 65, late)
+    assert "appointment_id" not in prefill(form(), {}, [odd])
 
 
 def test_validate_form() -> None:

@@ -37,6 +37,11 @@ def _list(args: argparse.Namespace) -> int:
     for form in library.forms:
         mark = " (default)" if form.default else ""
         print(f"form    {form.id} v{form.version}: {form.title}{mark}")
+    for preparation in library.preparations:
+        mark = " (default)" if preparation.default else ""
+        services = ", ".join(preparation.services) or "-"
+        title = f"{preparation.title}{mark}"
+        print(f"prep    {preparation.id} v{preparation.version}: {title} [{services}]")
     for problem in library.problems:
         print(problem, file=sys.stderr)
     return EXIT_PROBLEMS if library.problems else 0
@@ -49,7 +54,13 @@ def _check(args: argparse.Namespace) -> int:
     problems = check_library(library)
     for problem in problems:
         print(problem)
-    count = f"{_count(len(library.scripts), 'script')}, {_count(len(library.forms), 'form')}"
+    count = ", ".join(
+        [
+            _count(len(library.scripts), "script"),
+            _count(len(library.forms), "form"),
+            _count(len(library.preparations), "preparation"),
+        ]
+    )
     if problems:
         plural = "s" if len(problems) > 1 else ""
         print(f"{path}: {len(problems)} problem{plural} ({count})", file=sys.stderr)

@@ -4,8 +4,9 @@ The models check each field; this module checks how the fields fit
 together, across a whole library: step targets exist, every step can be
 reached, every loop has a way out to an end, placeholders are known,
 conditions can actually match the question they test, hot keys and ids are
-unique, and form fields pre-fill from questions that exist. Every problem is
-reported, each with its file, line and field.
+unique, form fields pre-fill from questions (or booking facts) that exist and
+fit them, and pre-visit preparations say only what they can know and claim
+each service once. Every problem is reported, each with its file, line and field.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import difflib
 from collections.abc import Iterator
 from pathlib import Path
 
+from console.core.scripts.forms import BOOKING_FACTS, BOOKING_PREFIX
 from console.core.scripts.loader import (
     Library,
     LoadedDocument,
@@ -26,14 +28,21 @@ from console.core.scripts.models import (
     Condition,
     DateQuestion,
     Form,
+    FormField,
     NumberQuestion,
+    Preparation,
     Question,
     Script,
     Step,
     TextQuestion,
     YesNoQuestion,
 )
-from console.core.scripts.placeholders import ANSWER_PREFIX, PLACEHOLDERS, slots
+from console.core.scripts.placeholders import (
+    ANSWER_PREFIX,
+    APPOINTMENT_PLACEHOLDERS,
+    PLACEHOLDERS,
+    slots,
+)
 
 RESERVED_FIELDS = frozenset({"disposition", "notes", "follow_up", "feedback_consent"})
 """Form value keys the wrap-up uses itself; a field cannot take these ids."""
@@ -51,11 +60,14 @@ def check_library(library: Library) -> list[Problem]:
     """Every problem of ``library``: files that did not load, then the rules here, sorted."""
     problems = list(library.problems)
     problems += _unique_ids(library)
+    problems += _unique_services(library)
     for loaded in library.documents:
         if isinstance(loaded.document, Script):
             problems += _check_script(loaded, loaded.document)
-        else:
+        elif isinstance(loaded.document, Form):
             problems += _check_form(loaded, loaded.document, library)
+        else:
+            problems += _check_preparation(loaded, loaded.document)
     return sorted(set(problems), key=lambda p: (str(p.file), p.line or 0, p.field, p.message))
 
 
@@ -75,6 +87,21 @@ def _unique_ids(library: Library) -> Iterator[Problem]:
             if other is not loaded:
                 yield loaded.problem(
                     ("default",), f"more than one default {kind} (also {other.path})"
+                )
+
+
+def _unique_services(library: Library) -> Iterator[Problem]:
+    """A service claimed by two preparations would read out whichever loaded first."""
+    owner: dict[str, LoadedDocument] = {}
+    for loaded in library.documents:
+        if not isinstance(loaded.document, Preparation):
+            continue
+        for number, service in enumerate(loaded.document.services):
+            first = owner.setdefault(service.casefold(), loaded)
+            if first is not loaded:
+                yield loaded.problem(
+                    ("services", number),
+                    f"service {service!r} already has a preparation ({first.path})",
                 )
 
 
@@ -135,19 +162,26 @@ def _check_text(loaded: LoadedDocument, script: Script, loc: Loc, step: Step) ->
 
 
 def _check_template(
-    loaded: LoadedDocument, script: Script, loc: Loc, template: str
+    loaded: LoadedDocument, script: Script | None, loc: Loc, template: str
 ) -> Iterator[Problem]:
-    asked = {step.id for step in script.steps if step.question is not None}
+    """Placeholders of a script's text (``script``), or of a preparation's (None: no
+    answers, but the appointment's facts)."""
+    asked = {step.id for step in script.steps if step.question is not None} if script else set()
+    known = list(PLACEHOLDERS) if script else [*PLACEHOLDERS, *APPOINTMENT_PLACEHOLDERS]
     for slot in slots(template):
         if slot.name is None:
             yield loaded.problem(loc, "unmatched brace (write {{ or }} for a literal brace)")
+        elif slot.name.startswith(ANSWER_PREFIX) and script is None:
+            yield loaded.problem(
+                loc, f"unknown placeholder {{{slot.name}}}: a preparation has no script answers"
+            )
         elif slot.name.startswith(ANSWER_PREFIX):
             if slot.name.removeprefix(ANSWER_PREFIX) not in asked:
                 yield loaded.problem(
                     loc, f"unknown placeholder {{{slot.name}}}: no step of that id asks a question"
                 )
-        elif slot.name not in PLACEHOLDERS:
-            close = difflib.get_close_matches(slot.name, list(PLACEHOLDERS), n=1)
+        elif slot.name not in known:
+            close = difflib.get_close_matches(slot.name, known, n=1)
             hint = f" (did you mean {{{close[0]}}}?)" if close else " (see docs/scripts.md)"
             yield loaded.problem(loc, f"unknown placeholder {{{slot.name}}}{hint}")
 
@@ -341,6 +375,7 @@ def _cycle_from(start: str, edges: dict[str, list[str]], within: set[str]) -> li
 def _check_form(loaded: LoadedDocument, form: Form, library: Library) -> Iterator[Problem]:
     ids: set[str] = set()
     keys: dict[str, str] = {}
+    chosen_for: dict[str, str] = {}
     for number, disposition in enumerate(form.dispositions):
         loc: Loc = ("dispositions", number)
         if disposition.id in ids:
@@ -351,6 +386,13 @@ def _check_form(loaded: LoadedDocument, form: Form, library: Library) -> Iterato
             yield loaded.problem(
                 (*loc, "key"), f"hot key {disposition.key!r} is already used by {owner!r}"
             )
+        for index, change in enumerate(disposition.prefill_when):
+            claimed = chosen_for.setdefault(change, disposition.id)
+            if claimed != disposition.id:
+                yield loaded.problem(
+                    (*loc, "prefill_when", index),
+                    f"{change!r} already pre-fills the disposition {claimed!r}",
+                )
     if any(d.requires_follow_up for d in form.dispositions) and form.follow_up is None:
         yield loaded.problem(
             ("dispositions",), "a disposition requires a follow-up but the form has no follow_up"
@@ -373,11 +415,7 @@ def _check_form(loaded: LoadedDocument, form: Form, library: Library) -> Iterato
         elif form_field.id in field_ids:
             yield loaded.problem((*loc, "id"), f"duplicate field id {form_field.id!r}")
         field_ids.add(form_field.id)
-        source = form_field.prefill_from
-        if source is not None and source not in questions:
-            yield loaded.problem(
-                (*loc, "prefill_from"), f"no script step {source!r} asks a question"
-            )
+        yield from _check_prefill(loaded, (*loc, "prefill_from"), form_field, questions)
     consent = form.feedback_consent
     if consent is not None and consent.prefill_from is not None:
         found = questions.get(consent.prefill_from, [])
@@ -386,3 +424,55 @@ def _check_form(loaded: LoadedDocument, form: Form, library: Library) -> Iterato
                 ("feedback_consent", "prefill_from"),
                 f"no script step {consent.prefill_from!r} asks a yes/no question",
             )
+
+
+def _check_prefill(
+    loaded: LoadedDocument, loc: Loc, form_field: FormField, questions: dict[str, list[Question]]
+) -> Iterator[Problem]:
+    """Each source of ``prefill_from`` names a question, or a booking fact that fits."""
+    # A list written as such is reported item by item; ``prefill_from: step`` as itself.
+    listed = (*loc, 0) in loaded.lines.lines
+    for index, source in enumerate(form_field.prefill_from):
+        where = (*loc, index) if listed else loc
+        if not source.startswith(BOOKING_PREFIX):
+            if source not in questions:
+                yield loaded.problem(where, f"no script step {source!r} asks a question")
+            continue
+        fact = BOOKING_FACTS.get(source)
+        if fact is None:
+            close = difflib.get_close_matches(source, list(BOOKING_FACTS), n=1)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            yield loaded.problem(
+                where, f"unknown booking fact {source!r}{hint}; known: {', '.join(BOOKING_FACTS)}"
+            )
+        elif not isinstance(form_field.input, fact.fits):
+            kinds = " or ".join(_KIND_NAMES[kind] for kind in fact.fits)
+            yield loaded.problem(
+                where,
+                f"{source} ({fact.description}) cannot fill a {form_field.input.kind} "
+                f"field; it fits {kinds}",
+            )
+
+
+def _indexed(loc: Loc, sources: list[str]) -> Iterator[tuple[Loc, str]]:
+    for index, source in enumerate(sources):
+        yield (*loc, index), source
+
+
+_KIND_NAMES: dict[type[Question], str] = {
+    YesNoQuestion: "yes_no",
+    ChoiceQuestion: "choice",
+    TextQuestion: "text",
+    DateQuestion: "date",
+    NumberQuestion: "number",
+}
+
+
+def _check_preparation(loaded: LoadedDocument, preparation: Preparation) -> Iterator[Problem]:
+    for name in ("say", "fasting", "documents", "arrival", "note"):
+        yield from _check_template(loaded, None, (name,), getattr(preparation, name))
+    seen: set[str] = set()
+    for number, service in enumerate(preparation.services):
+        if service.casefold() in seen:
+            yield loaded.problem(("services", number), f"service {service!r} is listed twice")
+        seen.add(service.casefold())

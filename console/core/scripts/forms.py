@@ -9,13 +9,50 @@ already parsed; validation parses them the same way a script answer is.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 
-from console.core.scripts.models import Answer, AnswerError, Form, YesNoQuestion
+from console.core.appointment_changes import AppointmentChange
+from console.core.scripts.models import (
+    Answer,
+    AnswerError,
+    ChoiceQuestion,
+    DateQuestion,
+    Form,
+    Question,
+    TextQuestion,
+    YesNoQuestion,
+)
 
 REASON_MAX = 200
+
+BOOKING_PREFIX = "booking."
+"""``prefill_from: booking.<fact>`` takes a fact of the appointment changed on the call."""
+
+
+@dataclass(frozen=True)
+class BookingFact:
+    """A fact of the call's appointment a form field may be pre-filled with."""
+
+    description: str
+    """What the value is, for the docs and the checker."""
+    fits: tuple[type[Question], ...]
+    """The input kinds it can fill (the checker refuses the others)."""
+
+
+_TEXT: tuple[type[Question], ...] = (TextQuestion,)
+_NAMED: tuple[type[Question], ...] = (TextQuestion, ChoiceQuestion)
+BOOKING_FACTS: dict[str, BookingFact] = {
+    "booking.date": BookingFact("the appointment's day (local)", (DateQuestion, TextQuestion)),
+    "booking.time": BookingFact("its start time, HH:MM (local)", _TEXT),
+    "booking.id": BookingFact("the EHR's Appointment id", _TEXT),
+    "booking.service": BookingFact("the service (appointment type)", _NAMED),
+    "booking.clinician": BookingFact("the clinician", _TEXT),
+    "booking.location": BookingFact("the location", _TEXT),
+    "booking.change": BookingFact("booked, moved or cancelled", _NAMED),
+}
+"""Every ``booking.<fact>``; each comes from the call's last change to an appointment."""
 
 
 @dataclass(frozen=True)
@@ -54,22 +91,59 @@ def select_form(forms: Iterable[Form], script_id: str | None = None) -> Form | N
     return fallback
 
 
-def prefill(form: Form, answers: Mapping[str, Answer]) -> dict[str, Answer]:
-    """Initial form values from script answers (``ScriptRun.answers``), by field id.
+def booking_facts(
+    changes: Sequence[AppointmentChange], tz: tzinfo | None = None
+) -> dict[str, Answer]:
+    """The ``booking.<fact>`` values of the call's last change to an appointment (local
+    day and time in ``tz``; None: the machine's zone); empty when it changed none."""
+    last = next((c for c in reversed(changes) if c.appointment_id), None)
+    if last is None:
+        return {}
+    facts: dict[str, Answer] = {
+        "booking.id": last.appointment_id,
+        "booking.change": last.change,
+        "booking.service": last.service or None,
+        "booking.clinician": last.clinician or None,
+        "booking.location": last.location or None,
+    }
+    if last.start is not None:
+        local = last.start.astimezone(tz) if tz is not None else last.start.astimezone()
+        facts["booking.date"] = local.date()
+        facts["booking.time"] = local.strftime("%H:%M")
+    return facts
 
-    A field is filled only when the step it names was answered and the
-    answer also fits the field (a script choice the form does not offer is
-    left for the agent). ``feedback_consent`` is filled the same way.
+
+def prefill(
+    form: Form,
+    answers: Mapping[str, Answer],
+    changes: Sequence[AppointmentChange] = (),
+    *,
+    tz: tzinfo | None = None,
+) -> dict[str, Answer]:
+    """Initial form values from script answers (``ScriptRun.answers``) and the call's
+    appointment changes, by field id (and ``disposition``).
+
+    A field takes the first of its ``prefill_from`` sources that has a value
+    which also fits the field (a script choice the form does not offer is left
+    for the agent); ``feedback_consent`` is filled the same way. The disposition
+    is the one whose ``prefill_when`` names the call's last appointment change.
     """
+    sources: dict[str, Answer] = {**answers, **booking_facts(changes, tz)}
     values: dict[str, Answer] = {}
     for form_field in form.fields:
-        source = form_field.prefill_from
-        if source is None or answers.get(source) is None:
-            continue
-        try:
-            values[form_field.id] = form_field.input.parse(answers[source])
-        except AnswerError:
-            continue
+        for source in form_field.prefill_from:
+            if sources.get(source) is None:
+                continue
+            try:
+                values[form_field.id] = form_field.input.parse(sources[source])
+            except AnswerError:
+                continue
+            break
+    if changes:
+        last = changes[-1].change
+        chosen = next((d.id for d in form.dispositions if last in d.prefill_when), None)
+        if chosen is not None:
+            values["disposition"] = chosen
     consent = form.feedback_consent
     if consent is not None and consent.prefill_from is not None:
         answer = answers.get(consent.prefill_from)

@@ -19,7 +19,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from console.core.bounded_load import LimitError, Limits, compose_yaml, read_text
-from console.core.scripts.models import Document, Form, Script
+from console.core.scripts.models import Document, Form, Preparation, Script
 
 Loc = tuple[str | int, ...]
 """A position in a YAML document: keys and list indexes."""
@@ -125,7 +125,7 @@ class LoadedDocument:
     path: Path
     """The file."""
     document: Document
-    """The script or form."""
+    """The script, form or preparation."""
     lines: LineIndex = field(compare=False)
     """Where each field is, for the checker's messages."""
 
@@ -136,7 +136,7 @@ class LoadedDocument:
 
 @dataclass(frozen=True)
 class Library:
-    """Every script and form found under a path, and the files that did not load."""
+    """Every script, form and preparation found under a path, and the files that did not load."""
 
     documents: tuple[LoadedDocument, ...] = ()
     """The files that loaded, in path order."""
@@ -152,6 +152,11 @@ class Library:
     def forms(self) -> tuple[Form, ...]:
         """The wrap-up forms, in path order."""
         return tuple(d.document for d in self.documents if isinstance(d.document, Form))
+
+    @property
+    def preparations(self) -> tuple[Preparation, ...]:
+        """The pre-visit preparations, in path order."""
+        return tuple(d.document for d in self.documents if isinstance(d.document, Preparation))
 
     def script(self, script_id: str) -> Script:
         """The script called ``script_id``; raises KeyError."""
@@ -193,7 +198,9 @@ def load_document(path: Path) -> LoadedDocument | list[Problem]:
         return [Problem(path, None, "", f"YAML error: {exc}")]
     if not isinstance(data, dict):
         kind = "empty" if data is None else f"a {type(data).__name__}, not a mapping"
-        return [Problem(path, 1, "", f"the file is {kind}; expected kind: script or kind: form")]
+        return [
+            Problem(path, 1, "", f"the file is {kind}; expected kind: script, form or preparation")
+        ]
     lines = LineIndex.of(node)
     problems = [
         Problem(path, line, field_name(loc), "duplicate key (the later one would win silently)")
@@ -204,9 +211,13 @@ def load_document(path: Path) -> LoadedDocument | list[Problem]:
         model = Script
     elif data.get("kind") == "form":
         model = Form
+    elif data.get("kind") == "preparation":
+        model = Preparation
     else:
         got = f" (got {data['kind']!r})" if "kind" in data else ""
-        message = f"must be script or form{got}" if got else "required field is missing"
+        message = (
+            f"must be script, form or preparation{got}" if got else "required field is missing"
+        )
         return [*problems, Problem(path, lines.line_of(("kind",)) or 1, "kind", message)]
     try:
         document = model.model_validate(data)
@@ -214,7 +225,7 @@ def load_document(path: Path) -> LoadedDocument | list[Problem]:
         return problems + [_problem(path, lines, error) for error in exc.errors()]
     if problems:
         return problems
-    assert isinstance(document, Script | Form)
+    assert isinstance(document, Script | Form | Preparation)
     return LoadedDocument(path, document, lines)
 
 

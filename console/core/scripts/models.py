@@ -13,8 +13,9 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import BeforeValidator, Field, model_validator
 
+from console.core.appointment_changes import ChangeKind
 from console.core.scripts.questions import (
     Answer,
     AnswerError,
@@ -187,10 +188,10 @@ class AppliesTo(FrozenModel):
 
 
 class _LibraryDocument(FrozenModel):
-    """What a script and a form both start with: kind, id, title, version, description."""
+    """What every library document starts with: kind, id, title, version, description."""
 
     kind: str
-    """Document kind: ``script`` or ``form`` (each narrows it to its own)."""
+    """Document kind: ``script``, ``form`` or ``preparation`` (each narrows it to its own)."""
     id: DocumentId
     """Unique in the library among documents of its kind, e.g. ``appointment-scheduling``."""
     title: Line
@@ -269,6 +270,18 @@ class Disposition(FrozenModel):
     """Hot key: one lower-case letter or digit, unique in the form."""
     requires_follow_up: bool = False
     """A follow-up task must be filled in with this disposition."""
+    prefill_when: list[ChangeKind] = []
+    """Chosen at the start of the wrap-up when the call's last appointment change was one
+    of these (``booked``, ``moved``, ``cancelled``, ``book_later``); the agent can change it."""
+
+
+def _one_or_more(value: object) -> object:
+    """``prefill_from: step`` is short for ``prefill_from: [step]``."""
+    return [value] if isinstance(value, str) else value
+
+
+PrefillSource = Annotated[str, Field(pattern=r"^(booking\.)?[a-z][a-z0-9_]*$", max_length=64)]
+"""Where a form field's first value comes from: a script step id, or ``booking.<fact>``."""
 
 
 class FormField(FrozenModel):
@@ -280,8 +293,10 @@ class FormField(FrozenModel):
     """What the agent sees."""
     input: Question
     """The kind of value and its validation (same kinds as script questions)."""
-    prefill_from: StepId | None = None
-    """Id of the script step whose answer pre-fills this field."""
+    prefill_from: Annotated[list[PrefillSource], BeforeValidator(_one_or_more)] = []
+    """Where the field's first value comes from: a script step id (its answer), or a
+    fact of the appointment changed on the call (``booking.date``, ``booking.id``…, see
+    :data:`console.core.scripts.forms.BOOKING_FACTS`); a list: the first with a value."""
 
 
 class NotesSpec(FrozenModel):
@@ -345,7 +360,48 @@ class Form(_LibraryDocument):
         raise KeyError(disposition_id)
 
 
-Document = Script | Form
+class Preparation(_LibraryDocument):
+    """What a patient must do before an appointment of some types: read out after a booking."""
+
+    kind: Literal["preparation"]
+    """Document kind: ``preparation``."""
+    services: list[Annotated[str, Field(min_length=1, max_length=100)]] = []
+    """The services (appointment types) it is for, as the EHR names them (case is ignored)."""
+    default: bool = False
+    """Used after a booking whose service no preparation lists (at most one in a library)."""
+    say: Annotated[str, Field(max_length=1000)] = ""
+    """An opening sentence; placeholders allowed, e.g. ``{appointment.date}``."""
+    fasting: Annotated[str, Field(max_length=1000)] = ""
+    """Eating and drinking before the appointment."""
+    documents: Annotated[str, Field(max_length=1000)] = ""
+    """What to bring."""
+    arrival: Annotated[str, Field(max_length=1000)] = ""
+    """When to arrive and what to expect, e.g. "Please arrive by {appointment.arrive_by}"."""
+    arrive_minutes_before: Annotated[int, Field(ge=0, le=240)] = 15
+    """How early to arrive: ``{appointment.arrive_by}`` is the start minus this."""
+    note: Annotated[str, Field(max_length=1000)] = ""
+    """Guidance for the agent only (not to be read out)."""
+
+    @model_validator(mode="after")
+    def _something_to_say(self) -> Preparation:
+        if not (self.say or self.fasting or self.documents or self.arrival):
+            raise ValueError("a preparation needs say, fasting, documents or arrival")
+        if not self.services and not self.default:
+            raise ValueError("a preparation needs services, or default: true")
+        return self
+
+    def parts(self) -> tuple[tuple[str, str], ...]:
+        """(heading, template) of each part to read out, in order; empty parts left out."""
+        named = (
+            ("", self.say),
+            ("Fasting", self.fasting),
+            ("Bring", self.documents),
+            ("Arrival", self.arrival),
+        )
+        return tuple((heading, text) for heading, text in named if text)
+
+
+Document = Script | Form | Preparation
 """A parsed YAML file of the library."""
 
 
@@ -368,6 +424,8 @@ __all__ = [
     "Line",
     "NotesSpec",
     "NumberQuestion",
+    "PrefillSource",
+    "Preparation",
     "Question",
     "RedFlagRule",
     "Scalar",

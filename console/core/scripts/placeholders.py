@@ -67,6 +67,23 @@ PLACEHOLDERS: dict[str, Placeholder] = {
 }
 """Every placeholder a template may use besides ``{answers.<step id>}``."""
 
+APPOINTMENT_PLACEHOLDERS: dict[str, Placeholder] = {
+    p.name: p
+    for p in (
+        Placeholder("appointment.date", "the booked appointment's day", "the appointment day"),
+        Placeholder("appointment.time", "the booked appointment's start time", "the time booked"),
+        Placeholder(
+            "appointment.arrive_by",
+            "the start time less the preparation's arrive_minutes_before",
+            "a little before the time booked",
+        ),
+        Placeholder("appointment.service", "the service booked", "the appointment"),
+        Placeholder("appointment.clinician", "who the appointment is with", "the clinician"),
+        Placeholder("appointment.location", "where the appointment is", "the clinic"),
+    )
+}
+"""What a pre-visit preparation may say of the appointment just booked (and only it)."""
+
 # "{{" and "}}" are escapes; "{name}" is a slot; a brace left over is an error.
 _TOKEN = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|[{}]")
 
@@ -97,6 +114,8 @@ def fallback(name: str) -> str:
     """The neutral words shown for placeholder ``name`` when its value is unknown."""
     if name in PLACEHOLDERS:
         return PLACEHOLDERS[name].fallback
+    if name in APPOINTMENT_PLACEHOLDERS:
+        return APPOINTMENT_PLACEHOLDERS[name].fallback
     if name.startswith(ANSWER_PREFIX):
         return "(not answered)"
     return ""
