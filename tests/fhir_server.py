@@ -52,9 +52,9 @@ import subprocess
 import tempfile
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal, Self, TypedDict
@@ -493,6 +493,53 @@ def transaction(server: FhirServer, resources: Sequence[tuple[str, dict[str, Any
     if len(entries) != len(resources) or not all(s.startswith("201") for s in statuses):
         raise AssertionError(f"transaction entries: {statuses}")
     return [_id_from_location(entry["response"]["location"]) for entry in entries]
+
+
+def put_resources(
+    server: FhirServer, resources: Iterable[dict[str, Any]], *, chunk: int = 500
+) -> int:
+    """Create or replace ``resources`` under their own ids (``PUT Type/id`` in batch
+    Bundles of ``chunk``), so that their references to each other hold; how many.
+    AssertionError unless every entry is written."""
+    written = 0
+    pending = list(resources)
+    with server.client(timeout=120) as http:
+        for start in range(0, len(pending), chunk):
+            entries = [
+                {
+                    "resource": resource,
+                    "request": {
+                        "method": "PUT",
+                        "url": f"{resource['resourceType']}/{resource['id']}",
+                    },
+                }
+                for resource in pending[start : start + chunk]
+            ]
+            bundle = {"resourceType": "Bundle", "type": "batch", "entry": entries}
+            answer = http.post(
+                server.base_url, content=json.dumps(bundle), headers={"Content-Type": FHIR_JSON}
+            )
+            if answer.status_code != 200:
+                raise AssertionError(f"batch: {answer.status_code} {answer.text[:2000]}")
+            statuses = [entry["response"]["status"] for entry in answer.json().get("entry", [])]
+            if len(statuses) != len(entries) or not all(s.startswith("20") for s in statuses):
+                raise AssertionError(f"batch entries: {sorted(set(statuses))}")
+            written += len(entries)
+    return written
+
+
+def seed_directory(server: FhirServer, count: int, seed: int = 1) -> dict[str, int]:
+    """``count`` synthetic patients with their clinical context (careline's own generator:
+    appointments from today on, prescriptions, care teams, practitioner roles), under
+    their generated ids; how many resources of each type."""
+    from console.core.patients.generate import generate
+
+    resources = list(generate(count, seed, care_from=datetime.now(UTC).date()))
+    put_resources(server, resources)
+    kinds: dict[str, int] = {}
+    for resource in resources:
+        kinds[resource["resourceType"]] = kinds.get(resource["resourceType"], 0) + 1
+    return kinds
 
 
 def _urn() -> str:
