@@ -664,3 +664,89 @@ def seed_patient(
         "telecom": [{"system": "phone", "value": phone, "use": "mobile"}],
     }
     return transaction(server, [(_urn(), patient)])[0]
+
+
+def seed_prescriptions(
+    server: FhirServer,
+    patient_id: str,
+    prescriber_name: str,
+    prescriptions: Sequence[tuple[str, int | None, date | None]],
+    *,
+    care_team: bool = True,
+) -> tuple[str, list[str]]:
+    """A Practitioner called ``prescriber_name``, active MedicationRequests for the patient
+    that they prescribed (``(medication, refills allowed, valid until)`` each) and, with
+    ``care_team``, an active CareTeam naming them; (the practitioner's id, the
+    MedicationRequests' ids in order)."""
+    prescriber = _urn()
+    resources: list[tuple[str, dict[str, Any]]] = [
+        (prescriber, {"resourceType": "Practitioner", "name": [human_name(prescriber_name)]})
+    ]
+    for name, refills, until in prescriptions:
+        dispense: dict[str, Any] = {}
+        if refills is not None:
+            dispense["numberOfRepeatsAllowed"] = refills
+        if until is not None:
+            dispense["validityPeriod"] = {"end": until.isoformat()}
+        request = {
+            "resourceType": "MedicationRequest",
+            "status": "active",
+            "intent": "order",
+            "subject": {"reference": f"Patient/{patient_id}"},
+            "medicationCodeableConcept": {"text": name},
+            "requester": {"reference": prescriber},
+            "dosageInstruction": [{"text": "1 tablet once daily"}],
+            "dispenseRequest": dispense,
+        }
+        resources.append((_urn(), request))
+    if care_team:
+        team = {
+            "resourceType": "CareTeam",
+            "status": "active",
+            "name": "Primary care team",
+            "subject": {"reference": f"Patient/{patient_id}"},
+            "participant": [{"member": {"reference": prescriber}}],
+        }
+        resources.append((_urn(), team))
+    ids = transaction(server, resources)
+    return ids[0], ids[1 : 1 + len(prescriptions)]
+
+
+def seed_test(
+    server: FhirServer,
+    patient_id: str,
+    test: str,
+    code: str,
+    ordered: date,
+    *,
+    report: tuple[str, datetime] | None = None,
+) -> list[str]:
+    """An active ServiceRequest for ``test`` (a LOINC ``code``) ordered on ``ordered`` and,
+    with ``report`` (status, issued), a DiagnosticReport based on it; their ids."""
+    order = _urn()
+    concept = {"coding": [{"system": "http://loinc.org", "code": code}], "text": test}
+    resources: list[tuple[str, dict[str, Any]]] = [
+        (
+            order,
+            {
+                "resourceType": "ServiceRequest",
+                "status": "active",
+                "intent": "order",
+                "code": concept,
+                "subject": {"reference": f"Patient/{patient_id}"},
+                "authoredOn": ordered.isoformat(),
+            },
+        )
+    ]
+    if report is not None:
+        status, issued = report
+        result = {
+            "resourceType": "DiagnosticReport",
+            "status": status,
+            "code": concept,
+            "basedOn": [{"reference": order}],
+            "subject": {"reference": f"Patient/{patient_id}"},
+            "issued": issued.isoformat(timespec="seconds"),
+        }
+        resources.append((_urn(), result))
+    return transaction(server, resources)

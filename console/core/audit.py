@@ -42,9 +42,11 @@ Action = Literal[
     "reschedule",
     "cancel",
     "refill",
+    "message",
 ]
 """What the agent did (``sign_in``: agent id and PIN when the console starts or attaches;
-``book``, ``reschedule``, ``cancel``, ``refill``: a write to the EHR for the patient)."""
+``book``, ``reschedule``, ``cancel``, ``refill``: a write to the EHR for the patient;
+``message``: a message to the patient's care team)."""
 Outcome = Literal["ok", "pass", "fail", "denied"]
 """How it went: ``pass``/``fail`` for identity verification, ``denied`` when refused."""
 Category = Literal[
@@ -59,9 +61,11 @@ Category = Literal[
     "export",
     "session",
     "red_flag",
+    "orders",
 ]
 """The kind of data touched (``session`` for sign-in, lock and unlock, ``red_flag``
-for a clinical escalation raised by a call script)."""
+for a clinical escalation raised by a call script, ``orders`` for pending tests and
+results)."""
 
 GENESIS = "0" * 64
 """The ``prev_hash`` of the first row."""
