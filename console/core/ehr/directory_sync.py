@@ -39,6 +39,8 @@ a copied free slot is stale by the time it is offered.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -331,26 +333,54 @@ class DirectorySync:
         fetched = run.fetched if run is not None and not part.restarted else 0
         while True:
             pages += 1
-            accepted = self._read(kind, pages, page.resources, part, report)
+            # The next page is on its way while this one is checked and written: the
+            # committed state still names it, so a crash now fetches it again.
+            ahead = (
+                asyncio.ensure_future(self._client.search_page(kind, url=page.next_url))
+                if page.next_url is not None
+                else None
+            )
+            try:
+                await self._commit_page(kind, page, pages, fetched, next_since, part, report)
+            except BaseException:
+                if ahead is not None:
+                    ahead.cancel()
+                    with contextlib.suppress(BaseException):
+                        await ahead
+                raise
             fetched += len(page.resources)
-            if page.next_url is None:
-                cursor = Cursor(since=next_since)
-            else:
-                state = RunState(part.since, next_since, page.next_url, pages, fetched)
-                cursor = Cursor(since=part.since, run=state)
-            await self._sink.commit(kind, accepted, cursor)
-            part.pages += 1
-            part.fetched += len(page.resources)
-            part.written += len(accepted)
-            self._counts[kind] = self._counts.get(kind, 0) + len(page.resources)
-            if self._progress is not None:
-                self._progress(dict(self._counts), time.monotonic() - self._started)
-            if self._after_page is not None:
-                self._after_page(kind, pages)
-            if page.next_url is None:
+            if ahead is None:
                 part.done = True
                 return
-            page = await self._client.search_page(kind, url=page.next_url)
+            page = await ahead
+
+    async def _commit_page(
+        self,
+        kind: str,
+        page: SearchPage,
+        pages: int,
+        fetched: int,
+        next_since: str,
+        part: TypeReport,
+        report: SyncReport,
+    ) -> None:
+        accepted = self._read(kind, pages, page.resources, part, report)
+        if page.next_url is None:
+            cursor = Cursor(since=next_since)
+        else:
+            state = RunState(
+                part.since, next_since, page.next_url, pages, fetched + len(page.resources)
+            )
+            cursor = Cursor(since=part.since, run=state)
+        await self._sink.commit(kind, accepted, cursor)
+        part.pages += 1
+        part.fetched += len(page.resources)
+        part.written += len(accepted)
+        self._counts[kind] = self._counts.get(kind, 0) + len(page.resources)
+        if self._progress is not None:
+            self._progress(dict(self._counts), time.monotonic() - self._started)
+        if self._after_page is not None:
+            self._after_page(kind, pages)
 
     def _query(self, since: str | None) -> dict[str, str]:
         query = {"_count": str(self._page_size), "_sort": "_id"}
