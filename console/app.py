@@ -20,6 +20,8 @@ from textual.message import Message
 from console.commands import AgentActions
 from console.core.clock import Clock, utc_now
 from console.core.config import CarelineConfig
+from console.core.ehr.orders import Orders
+from console.core.ehr.refills import Refills
 from console.core.ehr.scheduling import Scheduling
 from console.core.held_writes import HeldWrites
 from console.core.phone import EngineCommand, PhoneClient, PhoneStatus
@@ -49,7 +51,8 @@ class AppWiring:
     store_key: StoreKey | None = None
     """Key of an encrypted store; None: plain SQLite."""
     local_scheduling: bool = False
-    """Book in the store's own schedules (the demo) instead of through the EHR link."""
+    """Book, request refills and read pending tests in the store's own tables (the demo)
+    instead of through the EHR link."""
 
 
 class CarelineApp(App[int]):
@@ -154,6 +157,7 @@ class CarelineApp(App[int]):
             # What it says before the agent screen exists waits in _early.
             self.phone.start()
         store = await Store.open(self.wiring.store_path, self.wiring.store_key)
+        refills, orders = self._prescribing(store)
         self._services = Services.over(
             store,
             config=self.config,
@@ -162,6 +166,8 @@ class CarelineApp(App[int]):
             clock=self.now,
             session=self.session_lock,
             scheduling=self._scheduling(store),
+            refills=refills,
+            orders=orders,
         )
         self._agent_screen = AgentScreen(self._services, audio_choice=self.audio_choice)
         await self.push_screen(self.agent_screen)
@@ -189,12 +195,34 @@ class CarelineApp(App[int]):
             return LocalScheduling(store)
         if not self.config.ehr.enabled:
             return None
-        from console.core.ehr.client import FhirClient
         from console.core.ehr.fhir_scheduling import FhirScheduling
 
-        # The key was checked at launch (console/launch.py): a ConfigError here is a bug.
-        self._ehr = FhirClient.from_config(self.config.ehr)
-        return FhirScheduling(self._ehr)
+        return FhirScheduling(self._ehr_client())
+
+    def _prescribing(self, store: Store) -> tuple[Refills | None, Orders | None]:
+        """The refills and pending-tests backends, chosen as :meth:`_scheduling` chooses the
+        booking one (and loaded only when there is one)."""
+        if self.wiring.local_scheduling:
+            from console.core.ehr.local_orders import LocalOrders
+            from console.core.ehr.local_refills import LocalRefills
+
+            return LocalRefills(store), LocalOrders(store)
+        if not self.config.ehr.enabled:
+            return None, None
+        from console.core.ehr.fhir_orders import FhirOrders
+        from console.core.ehr.fhir_refills import FhirRefills
+
+        client = self._ehr_client()
+        return FhirRefills(client), FhirOrders(client)
+
+    def _ehr_client(self) -> FhirClient:
+        """The one EHR client every EHR backend shares (made on first use)."""
+        if self._ehr is None:
+            from console.core.ehr.client import FhirClient
+
+            # The key was checked at launch (console/launch.py): a ConfigError here is a bug.
+            self._ehr = FhirClient.from_config(self.config.ehr)
+        return self._ehr
 
     async def on_event(self, event: events.Event) -> None:
         """Any key or mouse input restarts the idle lock's time."""

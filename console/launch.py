@@ -26,6 +26,7 @@ from console.core.demo import (
     demo_care,
     demo_directory,
     demo_patients,
+    seed_demo_orders,
     seed_demo_schedules,
 )
 from console.core.engine_settings import engine_starter
@@ -91,6 +92,8 @@ def _load_demo_patients(path: Path, region: str) -> None:
             )
             # Free slots to book, and Maria's follow-up to move or cancel (k on her card).
             await seed_demo_schedules(store, today, maria=MARIA_ID)
+            # Pending tests on Maria's and Wei's cards; yesterday's refill requests answered.
+            await seed_demo_orders(store, datetime.now(UTC))
         finally:
             await store.close()
 

@@ -15,6 +15,8 @@ from typing import Protocol
 from console.core.audit import Action, AuditLog, Category, Outcome
 from console.core.clock import Clock
 from console.core.config import CarelineConfig
+from console.core.ehr.orders import Orders
+from console.core.ehr.refills import Refills
 from console.core.ehr.scheduling import Scheduling
 from console.core.floor import FloorReporter
 from console.core.held_writes import HeldWrites
@@ -97,6 +99,10 @@ class Services:
     session: SessionView
     scheduling: Scheduling | None = None
     """Booking: the EHR's (``ehr.base_url``), the demo's own, or None."""
+    refills: Refills | None = None
+    """Refill requests and care-team messages: the EHR's, the demo's own, or None."""
+    orders: Orders | None = None
+    """Pending tests and results: the EHR's, the demo's own, or None."""
 
     @classmethod
     def over(
@@ -109,6 +115,8 @@ class Services:
         clock: Clock,
         session: SessionView,
         scheduling: Scheduling | None = None,
+        refills: Refills | None = None,
+        orders: Orders | None = None,
     ) -> Services:
         """Everything built over an open store."""
         agent = config.agent
@@ -126,4 +134,6 @@ class Services:
             clock=clock,
             session=session,
             scheduling=scheduling,
+            refills=refills,
+            orders=orders,
         )

@@ -26,6 +26,7 @@ from console.controllers.base import Context, Controller
 from console.controllers.booking import BookingFlow
 from console.controllers.guidance import GuidanceFlow
 from console.controllers.patients import PatientFlow
+from console.controllers.refills import RefillFlow
 from console.controllers.wrap_up import WrapUpFlow
 from console.core.calls import LiveCall, parse_time
 from console.core.events import CallTurnedAway
@@ -45,12 +46,14 @@ class LostCallsFlow(Controller):
         guidance: GuidanceFlow,
         wrap_up: WrapUpFlow,
         booking: BookingFlow,
+        refills: RefillFlow,
     ) -> None:
         super().__init__(context)
         self.patients = patients
         self.guidance = guidance
         self.wrap_up = wrap_up
         self.booking = booking
+        self.refills = refills
         self.finished: set[str] = set()
         """Calls this console saw end or closed as lost: never "left open", whatever
         the disk says (their closing writes may be held in memory, a full disk)."""
@@ -65,6 +68,7 @@ class LostCallsFlow(Controller):
         runs = self.guidance.take(call_id)
         self.patients.forget(call_id)
         self.booking.forget(call_id)
+        self.refills.forget(call_id)
         return (verified.id if verified else None, runs)
 
     async def engine_lost(self, lost: Sequence[LiveCall]) -> None:

@@ -24,6 +24,7 @@ from console.core.patients.records import (
 
 if TYPE_CHECKING:
     from console.core.ehr.local_scheduling import LocalScheduling
+    from console.core.ehr.orders import Kind
     from console.core.store import Store
 
 
@@ -347,3 +348,39 @@ def _local(day: date, at: time, tz: tzinfo | None) -> datetime:
     if tz is not None:
         return datetime.combine(day, at, tzinfo=tz)
     return datetime.combine(day, at).astimezone()
+
+
+# (id, patient's MRN, kind, test, LOINC code, status, days ago, order it answers) — the
+# tests the demo's callers wait for: Maria a lipid panel ordered and her HbA1c on its
+# way, Wei (who calls the results line) his thyroid test and a chest X-ray report in.
+_DEMO_TESTS: tuple[tuple[str, str, Kind, str, str, str, int, str | None], ...] = (
+    ("demo-order-1", "DEMO-0001", "order", "Lipid panel", "24331-1", "active", 2, None),
+    ("demo-order-2", "DEMO-0001", "order", "HbA1c", "4548-4", "active", 4, None),
+    ("demo-result-2", "DEMO-0001", "result", "HbA1c", "4548-4", "preliminary", 1, "demo-order-2"),
+    ("demo-order-3", "DEMO-0004", "order", "Thyroid function (TSH)", "3016-3", "active", 5, None),
+    ("demo-result-4", "DEMO-0004", "result", "Chest X-ray report", "", "final", 1, None),
+)
+
+
+async def seed_demo_orders(store: Store, now: datetime) -> None:
+    """The demo's pending tests and results (their days counted back from ``now``), and
+    the prescriber's answer to every refill request sent before today, so that Maria's
+    Lisinopril can be asked for again at each day's first demo. Re-run safe: each test
+    is kept once, with fresh dates."""
+    from console.core.ehr.local_orders import LocalOrders
+    from console.core.ehr.local_refills import LocalRefills
+
+    orders = LocalOrders(store)
+    for order_id, mrn, kind, test, code, status, days, based_on in _DEMO_TESTS:
+        await orders.add(
+            demo_patient_id(mrn),
+            kind,
+            test,
+            status,
+            now - timedelta(days=days),
+            code=code,
+            based_on=based_on,
+            order_id=order_id,
+        )
+    midnight = datetime.combine(now.astimezone().date(), time()).astimezone()
+    await LocalRefills(store).answer_requests(midnight)

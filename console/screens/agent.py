@@ -25,6 +25,7 @@ from console.controllers.guidance import GuidanceFlow
 from console.controllers.lost_calls import LostCallsFlow
 from console.controllers.notes import NotesFlow
 from console.controllers.patients import PatientFlow
+from console.controllers.refills import RefillFlow
 from console.controllers.wrap_up import WrapUpFlow
 from console.core.agent_state import AgentState
 from console.core.calls import CallQueue
@@ -79,7 +80,7 @@ class AgentScreen(Screen[None]):
         self.desk = Desk(names, services.clock)
         """The live calls and the agent's state, and what each engine event means."""
         self._ticker: Timer | None = None
-        self._usable: tuple[bool, bool, bool, bool, bool] | None = None
+        self._usable: tuple[bool, ...] | None = None
         context = Context(self, self, services, self.desk)
         self.patients = PatientFlow(context)
         """Screen pop, verification and the card, per call."""
@@ -91,8 +92,10 @@ class AgentScreen(Screen[None]):
         """After-call work: wrap-up forms, drafts, interactions."""
         self.booking = BookingFlow(context, self.patients)
         """Booking, moving and cancelling the verified caller's appointments."""
+        self.refills = RefillFlow(context, self.patients)
+        """Refill requests, care-team messages and pending tests for the verified caller."""
         self.lost_calls = LostCallsFlow(
-            context, self.patients, self.guidance, self.wrap_up, self.booking
+            context, self.patients, self.guidance, self.wrap_up, self.booking, self.refills
         )
         """Calls lost with an engine or a console, and calls turned away: closed and recorded."""
         self.audio = AudioControl(context, audio_choice)
@@ -198,6 +201,7 @@ class AgentScreen(Screen[None]):
     def _patient_verified(self, message: PatientVerified) -> None:
         self.guidance.patient_changed(message.call_id)
         self.booking.patient_verified(message.call_id)
+        self.refills.patient_verified(message.call_id)
 
     # ------------------------------------------------------------------ display
     def _refresh_calls(self) -> None:
@@ -227,6 +231,7 @@ class AgentScreen(Screen[None]):
             self.query_one("#queue-pane").set_class(any(c.ringing for c in calls), "-ringing")
         self.patients.refresh()
         self.booking.refresh()
+        self.refills.refresh()
         self.guidance.refresh()
         # Rebuilding the footer is not free: only when the set of usable keys changes.
         usable = (
@@ -235,6 +240,7 @@ class AgentScreen(Screen[None]):
             self.queue.consult_pair() is not None,
             self.patients.verifiable() is not None,
             self.booking.usable(),
+            self.refills.usable(),
         )
         if usable != self._usable:
             self._usable = usable
@@ -303,6 +309,8 @@ class AgentScreen(Screen[None]):
             return self.patients.verifiable() is not None
         if action == "book":
             return self.booking.usable()
+        if action == "refill":
+            return self.refills.usable()
         if action == "escalate":
             current = self.guidance.current()
             return current is not None and bool(current[1].red_flags)
@@ -365,6 +373,9 @@ class AgentScreen(Screen[None]):
 
     def action_book(self) -> None:
         self.booking.open()
+
+    def action_refill(self) -> None:
+        self.refills.open()
 
     def action_guidance(self) -> None:
         self.query_one(GuidancePane).focus()

@@ -104,6 +104,13 @@ AGENT_BINDINGS: list[BindingType] = [
         tooltip="The verified caller's appointments: book a new one, move or cancel one",
     ),
     Binding(
+        "l",
+        "refill",
+        "Refill",
+        id="patient.refill",
+        tooltip="Send a refill request to the prescriber, or a message to the care team",
+    ),
+    Binding(
         "g",
         "guidance",
         "Script",

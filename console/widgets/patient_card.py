@@ -8,6 +8,7 @@ from rich.text import Text
 from textual.reactive import reactive
 from textual.widgets import Static
 
+from console.core.ehr.refills import Prescription
 from console.core.ehr.scheduling import Booking
 from console.core.patients.context import Appointment, PatientContext
 from console.core.patients.records import PatientSummary
@@ -42,6 +43,16 @@ class PatientCard(Static):
     replace the directory's copy when there is one (None: no scheduling, or not read yet)."""
     schedule_note: reactive[str] = reactive("", layout=True)
     """Why the appointments are not the EHR's own, or what booking is doing, in words."""
+    prescriptions: reactive[tuple[Prescription, ...] | None] = reactive(None, layout=True)
+    """The patient's current prescriptions as the refills backend says, which replace the
+    directory's copy when there is one (None: no refills backend, or not read yet)."""
+    refill_note: reactive[str] = reactive("", layout=True)
+    """Why the prescriptions are not the EHR's own, or what to tell the patient, in words
+    (a line each)."""
+    expectations: reactive[tuple[tuple[str, str], ...] | None] = reactive(None, layout=True)
+    """Pending tests and results as (test, timeline) (None: no orders backend, or not read)."""
+    orders_note: reactive[str] = reactive("", layout=True)
+    """Why the pending tests cannot be shown, in words."""
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id, markup=False)
@@ -134,20 +145,8 @@ class PatientCard(Static):
             if appointment.status != "booked":
                 text.append(f" ({safe_text(appointment.status, 12)})", style="italic")
             text.append("\n")
-        text.append("Medications\n", style="bold underline")
-        if not context.medications:
-            text.append("  none current\n", style="dim")
-        for medication in context.medications:
-            text.append(f"  {safe_text(medication.name, 40)}", style="bold")
-            if medication.dosage:
-                text.append(f" — {safe_text(medication.dosage, _LINE - 30)}")
-            refill, eligible = medication.refill(self.today)
-            text.append("\n    ")
-            text.append(
-                f"{'✓' if eligible else '✗'} {safe_text(refill, _LINE)}",
-                style="green" if eligible else "yellow",
-            )
-            text.append("\n")
+        self._medications(text, context)
+        self._expectations(text)
         text.append("Care team\n", style="bold underline")
         if not context.care_team:
             text.append("  none recorded\n", style="dim")
@@ -170,6 +169,42 @@ class PatientCard(Static):
             if note:
                 text.append(f" — {safe_text(note, _LINE - 30)}")
             text.append("\n")
+
+    def _medications(self, text: Text, context: PatientContext) -> None:
+        text.append("Medications", style="bold underline")
+        hint = "  l: request a refill\n" if self.prescriptions is not None else "\n"
+        text.append(hint, style="dim")
+        for line in self.refill_note.splitlines():  # one line per sentence: none is cut off
+            text.append(f"  {safe_text(line, _LINE + 40)}\n", style="italic yellow")
+        rows = [
+            (m.name, m.dosage, *m.refill(self.today))
+            for m in (context.medications if self.prescriptions is None else ())
+        ] + [(p.name, p.dosage, *p.eligibility(self.today)) for p in self.prescriptions or ()]
+        if not rows:
+            text.append("  none current\n", style="dim")
+        for name, dosage, refill, eligible in rows:
+            text.append(f"  {safe_text(name, 40)}", style="bold")
+            if dosage:
+                text.append(f" — {safe_text(dosage, _LINE - 30)}")
+            text.append("\n    ")
+            text.append(
+                f"{'✓' if eligible else '✗'} {safe_text(refill, _LINE)}",
+                style="green" if eligible else "yellow",
+            )
+            text.append("\n")
+
+    def _expectations(self, text: Text) -> None:
+        """Pending tests and results with their usual turnaround (shown once read)."""
+        if self.expectations is None and not self.orders_note:
+            return
+        text.append("Pending tests and results\n", style="bold underline")
+        if self.orders_note:
+            text.append(f"  {safe_text(self.orders_note, _LINE + 40)}\n", style="italic yellow")
+        elif not self.expectations:
+            text.append("  none pending\n", style="dim")
+        for test, timeline in self.expectations or ():
+            text.append(f"  {safe_text(test, 40)}", style="bold")
+            text.append(f" — {safe_text(timeline, _LINE + 10)}\n")
 
 
 def _shown(booking: Booking) -> Appointment:

@@ -20,7 +20,7 @@ DEFAULT_SCOPES = (
     "system/Patient.rs system/Appointment.cruds system/Slot.rus system/Schedule.rs "
     "system/Practitioner.rs system/PractitionerRole.rs system/Location.rs "
     "system/HealthcareService.rs system/MedicationRequest.rs system/CareTeam.rs "
-    "system/Task.cr system/ServiceRequest.rs system/DiagnosticReport.rs"
+    "system/Task.cr system/Communication.c system/ServiceRequest.rs system/DiagnosticReport.rs"
 )
 """SMART v2 scopes for what careline reads and writes (the server may grant fewer)."""
 
@@ -48,6 +48,16 @@ class EhrConfig(Section):
     """Check the EHR's certificate (never turn off outside a lab)."""
     ca_file: Path | None = None
     """CA bundle for the EHR's certificate; None: the system's CAs."""
+    refill_turnaround: Annotated[str, Field(min_length=1, max_length=80)] = "2 working days"
+    """What the agent tells a patient after a refill request: the prescriber answers within…"""
+    result_turnaround: Annotated[str, Field(min_length=1, max_length=80)] = "5 working days"
+    """How long results usually take, for a test not in ``result_turnarounds``."""
+    result_turnarounds: dict[
+        Annotated[str, Field(min_length=1, max_length=100)],
+        Annotated[str, Field(min_length=1, max_length=80)],
+    ] = {}
+    """Per test, by its code (e.g. LOINC ``24331-1``) or its name (``Lipid panel``, any
+    case): how long results usually take (``3 working days``)."""
 
     @field_validator("base_url")
     @classmethod
