@@ -75,6 +75,9 @@ def test_the_benchmark_runs_in_quick_mode_and_reports(name: str, args: list[str]
         assert "ghosts: median 0.0" in out, out
     if name == "records_campaign":  # a kill or a full disk loses nothing
         assert "lost 0, duplicated 0, left open 0" in out, out
+    if name == "ehr_sync":  # the sync read every seeded resource, as the bare loop did
+        assert "patients sync throughput" in out, out
+        assert "bare paged GET loop" in out, out
     if name == "incoming_path":  # from the desk to the call queue table, never up to the App
         assert "core.desk" in out, out
         assert "widgets.call_queue" in out, out

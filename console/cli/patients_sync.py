@@ -139,9 +139,9 @@ async def _local(
     _print_report("local store", report)
     summary = sink.summary
     if summary.imported or summary.updated or summary.resources:
-        line = f"  directory: {summary.imported} patients new, {summary.updated} updated"
+        line = f"  directory: {summary.imported:,} patients new, {summary.updated:,} updated"
         if summary.resources:
-            line += "; " + ", ".join(f"{n} {kind}" for kind, n in summary.resources.items())
+            line += "; " + ", ".join(f"{n:,} {kind}" for kind, n in summary.resources.items())
         print(line)
     return _code(report)
 
