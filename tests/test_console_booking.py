@@ -231,8 +231,8 @@ async def test_a_slot_taken_while_the_picker_is_open_is_said_and_refreshed(
         assert sipp.wait() == 0, sipp.report()
 
 
-async def test_the_demo_books_moves_and_cancels_on_its_own_schedules(tmp_path: Path) -> None:
-    """No EHR: the demo's embedded schedules, Maria's follow-up already booked."""
+async def demo_app(tmp_path: Path) -> CarelineApp:
+    """A console on the demo's patients and its own schedules (Maria's follow-up booked)."""
     store = await Store.open(tmp_path / "store.sqlite3")
     try:
         today = datetime.now(UTC).date()
@@ -242,6 +242,12 @@ async def test_the_demo_books_moves_and_cancels_on_its_own_schedules(tmp_path: P
         await store.close()
     app = make_app(tmp_path)
     app.wiring = dataclasses.replace(app.wiring, local_scheduling=True)
+    return app
+
+
+async def test_the_demo_books_moves_and_cancels_on_its_own_schedules(tmp_path: Path) -> None:
+    """No EHR: the demo's embedded schedules, Maria's follow-up already booked."""
+    app = await demo_app(tmp_path)
     async with app.run_test(size=(160, 48)) as pilot:
         await wait_for(pilot, lambda: app.phone.status.online, 20)
         sipp = await answer_and_verify(pilot, app, tmp_path)

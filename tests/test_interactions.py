@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from console.core.interactions import (
     raise_urgency,
     urgency_rank,
 )
-from console.core.store import Store
+from console.core.store import Store, migrations
 from tests.interaction_writer import add_call
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -119,6 +120,52 @@ async def test_finish_writes_interaction_callbacks_outbox_and_drops_draft(
     assert rows[2].payload["status"] == "open"
 
 
+BOOKED = [
+    {"id": "appt-1", "change": "booked", "at": "2026-03-02T08:55:00+00:00"},
+    {"id": "appt-2", "change": "moved", "at": "2026-03-02T08:57:00+00:00", "replaces": "appt-1"},
+]
+
+
+async def test_the_appointments_the_call_changed_are_recorded_and_queued_for_the_hub(
+    store: Store, interactions: InteractionStore
+) -> None:
+    await add_call(store, "call-1")
+    record = interaction(appointments=BOOKED)
+    assert await interactions.finish(record)
+    stored = await interactions.get(record.id)
+    assert stored is not None
+    assert stored.appointments == BOOKED
+    [row] = await interactions.pending_outbox()
+    assert row.payload["appointments"] == BOOKED
+
+
+async def test_interactions_stored_before_appointments_read_as_none(tmp_path: Path) -> None:
+    """A store from before migration 15 keeps its rows; they touched no appointment."""
+    path = tmp_path / "old.sqlite3"
+    with sqlite3.connect(path) as db:
+        for number, script in migrations():
+            if "interaction_appointments" in script.name:
+                break
+            db.executescript(script.read_text(encoding="utf-8"))
+            db.execute(f"PRAGMA user_version = {number}")
+        db.execute(
+            "INSERT INTO interactions (id, agent_id, started_at, ended_at, urgency, "
+            "disposition, created_at) VALUES (?, 'agent-1', ?, ?, 'routine', 'resolved', ?)",
+            ("7d3c1f0e-8a51-4a8e-9f3e-2f4b1c7a9d10", "2026-03-02T08:00:00.000Z",
+             "2026-03-02T08:05:00.000Z", "2026-03-02T08:05:00.000Z"),
+        )  # fmt: skip
+    store = await Store.open(path)
+    try:
+        old = await InteractionStore(store).get("7d3c1f0e-8a51-4a8e-9f3e-2f4b1c7a9d10")
+        assert old is not None
+        assert (old.disposition, old.appointments) == ("resolved", [])
+        with pytest.raises(sqlite3.IntegrityError, match="appointments"):
+            async with store.transaction() as db:  # the column takes JSON only
+                await db.execute("UPDATE interactions SET appointments = 'appt-1'")
+    finally:
+        await store.close()
+
+
 async def test_failure_midway_leaves_nothing(store: Store, interactions: InteractionStore) -> None:
     await add_call(store, "call-1")
     await add_call(store, "call-2")
@@ -177,6 +224,9 @@ async def test_interaction_without_call(store: Store, interactions: InteractionS
         ({"red_flags": [{"rule": "r"}]}, r"red_flags\[0\] must have an 'at'"),
         ({"form": {"secret": object()}}, "form must hold JSON values only"),
         ({"form": {"x": float("nan")}}, "form must hold JSON values only"),
+        ({"appointments": "appt-1"}, "appointments must be a list"),
+        ({"appointments": [{"id": 7, "at": "x"}]}, r"appointments\[0\] must be an object"),
+        ({"appointments": [{"id": "a"}]}, r"appointments\[0\] must have an 'at'"),
     ],
 )
 def test_invalid_interaction_is_refused(changes: dict[str, Any], message: str) -> None:

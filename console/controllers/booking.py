@@ -5,7 +5,11 @@ after the caller is verified. When the caller is verified the card's
 appointments are read from the backend (an audited view of appointments);
 ``k`` offers what can be done: book a new one, or move or cancel one of
 those listed. Booking happens in the slot picker; what it did is on the card
-at once, is an audit row, and is kept per call for the wrap-up.
+at once, is an audit row, and is kept per call (:class:`AppointmentChange`)
+for the wrap-up, which it pre-fills, and for the guidance pane, which reads
+out the preparation for the service booked. When the EHR is down or refuses,
+the picker and the ``k`` choices offer to book later: a callback, in the
+call's wrap-up, that lands in the callbacks list.
 """
 
 from __future__ import annotations
@@ -17,10 +21,12 @@ from datetime import date, datetime, time, timedelta
 from rich.text import Text
 
 from console.controllers.base import Context, Controller
+from console.controllers.guidance import GuidanceFlow
 from console.controllers.patients import PatientFlow
+from console.core.appointment_changes import AppointmentChange, ChangeKind, book_later_pending
 from console.core.audit import Action
 from console.core.calls import LiveCall
-from console.core.ehr.errors import EhrError
+from console.core.ehr.errors import EhrConflictError, EhrError
 from console.core.ehr.scheduling import (
     CANCEL_REASONS,
     Booking,
@@ -32,12 +38,22 @@ from console.core.patients.records import PatientSummary
 from console.core.patients.verification import first_name
 from console.core.text import safe_text
 from console.dialogs.choice import ChoicePicker
-from console.dialogs.slot_picker import SlotPicker
+from console.dialogs.slot_picker import BOOK_LATER, SlotPicker
 from console.widgets.patient_card import PatientCard
 
 NO_SCHEDULING = "Booking needs the EHR link (ehr.base_url in the configuration)."
 NOT_VERIFIED = "Verify the caller first (v): booking shows their appointments."
 NO_EHR_ID = "This patient has no EHR id (imported without one): book in the EHR itself."
+BOOK_LATER_NOTED = (
+    "A callback to book when the system is back is in this call's wrap-up "
+    "(it lands in the callbacks list, b)."
+)
+BOOK_LATER_ALREADY = "This call's wrap-up already has the callback to book when the system is back."
+
+
+def can_book_later(error: EhrError) -> bool:
+    """The EHR is down or refused, not "someone was first": a later booking may work."""
+    return not isinstance(error, EhrConflictError)
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,13 +65,19 @@ class _Choice:
 class BookingFlow(Controller):
     """The verified caller's appointments, per call, and the key that changes them."""
 
-    def __init__(self, context: Context, patients: PatientFlow) -> None:
+    def __init__(self, context: Context, patients: PatientFlow, guidance: GuidanceFlow) -> None:
         super().__init__(context)
         self.patients = patients
+        self.guidance = guidance
+        """Shows the preparation for what was booked."""
         self.bookings: dict[str, tuple[Booking, ...]] = {}
         """The patient's booked appointments per call, as the backend last said."""
         self.notes: dict[str, str] = {}
         """Why a call's appointments are not the backend's (it failed), per call."""
+        self.unreachable: set[str] = set()
+        """Calls whose appointments the EHR could not give: ``k`` offers to book later."""
+        self.changes: dict[str, list[AppointmentChange]] = {}
+        """What the agent did to the appointments, per call, in order (for the wrap-up)."""
 
     @property
     def scheduling(self) -> Scheduling | None:
@@ -66,6 +88,14 @@ class BookingFlow(Controller):
         """Drop an ended call's appointments: no patient data outlives its call."""
         self.bookings.pop(call_id, None)
         self.notes.pop(call_id, None)
+        self.unreachable.discard(call_id)
+        self.changes.pop(call_id, None)
+
+    def take(self, call_id: str) -> tuple[AppointmentChange, ...]:
+        """What a finished call changed (for its wrap-up), and the rest of it forgotten."""
+        changes = tuple(self.changes.get(call_id, ()))
+        self.forget(call_id)
+        return changes
 
     def usable(self) -> bool:
         """Whether the key applies: a backend and a verified caller in focus."""
@@ -100,10 +130,12 @@ class BookingFlow(Controller):
             found = await scheduling.bookings(patient.fhir_id, since=self.services.clock())
         except EhrError as exc:
             self.notes[call_id] = f"From the directory (the EHR: {exc})"
+            self.unreachable.add(call_id)
             await self.services.audit(patient.id, "view", "fail", ("appointments",))
         else:
             self.bookings[call_id] = tuple(found)
             self.notes.pop(call_id, None)
+            self.unreachable.discard(call_id)
             await self.services.audit(patient.id, "view", "ok", ("appointments",))
         self.refresh()
 
@@ -130,11 +162,15 @@ class BookingFlow(Controller):
             when = _when(booking)
             choices.append((_Choice("reschedule", booking), f"Move {when}"))
             choices.append((_Choice("cancel", booking), f"Cancel {when}"))
+        if call.id in self.unreachable:
+            choices.append((_Choice("later"), "Call back to book when the system is back"))
 
         def chosen(choice: _Choice | None) -> None:
             if choice is None or self.queue.get(call.id) is None:
                 return
-            if choice.action == "cancel" and choice.booking is not None:
+            if choice.action == "later":
+                self.book_later(call.id)
+            elif choice.action == "cancel" and choice.booking is not None:
                 self._ask_reason(call, patient, choice.booking)
             else:
                 self._pick_slot(call, patient, choice.booking)
@@ -171,18 +207,22 @@ class BookingFlow(Controller):
                 raise
             await self.services.audit(patient.id, action, "ok", ("appointments",))
             self._shown(call.id, booking, replaced=moving)
+            self._changed(call.id, "booked" if moving is None else "moved", booking, moving)
             return booking
 
         name = safe_text(first_name(patient), 30)
         title = f"Book for {name}" if moving is None else f"Move {_when(moving)} for {name}"
         today = self.services.clock().astimezone().date()
 
-        def booked(booking: Booking | None) -> None:
-            if booking is not None:
+        def booked(booking: Booking | str | None) -> None:
+            if booking == BOOK_LATER:
+                self.book_later(call.id)
+            elif isinstance(booking, Booking):
                 verb = "Booked" if moving is None else "Moved to"
-                self.screen.notify(f"{verb} {_when(booking)}.", markup=False)
+                self.screen.notify(f"{verb} {_what(booking)}.", markup=False)
 
-        self.screen.app.push_screen(SlotPicker(title, today, find, take), booked)
+        picker = SlotPicker(title, today, find, take, can_defer=can_book_later)
+        self.screen.app.push_screen(picker, booked)
 
     def _ask_reason(self, call: LiveCall, patient: PatientSummary, booking: Booking) -> None:
         scheduling = self.scheduling
@@ -200,7 +240,8 @@ class BookingFlow(Controller):
                 return
             await self.services.audit(patient.id, "cancel", "ok", ("appointments",))
             self._shown(call.id, cancelled, replaced=booking)
-            self.screen.notify(f"Cancelled {_when(booking)}.", markup=False)
+            self._changed(call.id, "cancelled", booking, None)
+            self.screen.notify(f"Cancelled {_what(booking)}.", markup=False)
 
         reasons = [(code, label) for code, label in CANCEL_REASONS.items()]
         self.screen.app.push_screen(
@@ -215,10 +256,45 @@ class BookingFlow(Controller):
         self.bookings[call_id] = tuple(sorted(listed, key=lambda b: b.start))
         self.refresh()
 
+    def _changed(
+        self, call_id: str, change: ChangeKind, booking: Booking, replaced: Booking | None
+    ) -> None:
+        """Keep the change for the wrap-up; after a booking, show its preparation."""
+        made = AppointmentChange(
+            change,
+            self.services.clock(),
+            booking.appointment_id,
+            booking.start,
+            booking.service,
+            booking.clinician,
+            booking.location,
+            replaced.appointment_id if replaced is not None else "",
+        )
+        self.changes.setdefault(call_id, []).append(made)
+        self.guidance.appointment_changed(call_id, tuple(self.changes[call_id]))
+
+    def book_later(self, call_id: str) -> None:
+        """The EHR cannot book now: the call's wrap-up gets a callback to book when it is
+        back (nothing is sent to the EHR, so nothing can be booked twice)."""
+        if self.queue.get(call_id) is None:
+            return
+        changes = self.changes.setdefault(call_id, [])
+        if book_later_pending(changes):
+            self.screen.notify(BOOK_LATER_ALREADY, markup=False)
+            return
+        changes.append(AppointmentChange("book_later", self.services.clock()))
+        self.screen.notify(BOOK_LATER_NOTED, markup=False, timeout=8)
+
 
 def own_first(offers: list[SlotOffer], own: set[str]) -> list[SlotOffer]:
     """``offers`` with the patient's own clinicians' slots first, each part by time."""
     return sorted(offers, key=lambda offer: (offer.clinician not in own, offer.start))
+
+
+def _what(booking: Booking) -> str:
+    """A booking as a toast names it: its service (when the backend gives one), then when."""
+    service = safe_text(booking.service or booking.description, 40)
+    return f"{service}, {_when(booking)}" if service else _when(booking)
 
 
 def _when(booking: Booking) -> str:

@@ -15,7 +15,7 @@ from console.controllers.guidance import GuidanceFlow
 from console.controllers.lost_calls import LostCallsFlow
 from console.controllers.notes import NotesFlow
 from console.controllers.patients import PatientFlow
-from console.controllers.wrap_up import WrapUpFlow
+from console.controllers.wrap_up import CallEnding, WrapUpFlow
 from console.core.calls import LiveCall
 from console.core.desk import (
     CallGone,
@@ -31,7 +31,6 @@ from console.core.desk import (
     Step,
     TurnedAway,
 )
-from console.core.scripts.runner import ScriptRun
 from console.core.text import caller_label
 
 
@@ -55,8 +54,8 @@ class DeskEffects(Controller):
         self.parts = parts
         self.repaint = repaint
         """Redraw the call panes from the desk (the screen's own)."""
-        self._ending: dict[str, tuple[str | None, tuple[ScriptRun, ...]]] = {}
-        """Per call gone: the verified patient's id and the script runs, for its wrap-up."""
+        self._ending: dict[str, CallEnding] = {}
+        """Per call gone: what its wrap-up needs (patient, script runs, appointment changes)."""
 
     async def run(self, effects: Sequence[Effect]) -> None:
         """Run ``effects`` in order."""
@@ -81,10 +80,10 @@ class DeskEffects(Controller):
             case FloorCall(kind=kind, call=call, at=at):
                 await services.floor.call_event(kind, call, at=at)
             case CallOver(call_id=call_id, call=call, at=at):
-                patient_id, runs = self._ending.pop(call_id, (None, ()))
+                ending = self._ending.pop(call_id, CallEnding())
                 if call is not None and effect.wrap_up:
                     # The draft is on disk before the call is closed (see LostCallsFlow.close).
-                    await parts.wrap_up.call_ended(call, at, runs, patient_id)
+                    await parts.wrap_up.call_ended(call, at, ending)
                 elif call is not None and call.direction == "outbound":
                     await parts.wrap_up.outbound_ended(call, at)
             case Record(event=event):

@@ -7,7 +7,9 @@ once the caller is verified, the patient's name and next appointment (before
 that, the first name only — what the agent may say anyway). A red flag shows
 the banner at once, raises the call's urgency, rings the bell and writes an
 ``escalate`` audit row; ``e`` then transfers the caller to the configured
-target for that kind of flag.
+target for that kind of flag. After a booking on the call, the pane also
+shows the preparation for the service booked (fasting, what to bring, when
+to arrive) from the library, for the agent to read to the patient.
 """
 
 from __future__ import annotations
@@ -18,13 +20,21 @@ from pathlib import Path
 
 from console.controllers.base import Context, Controller
 from console.controllers.patients import PatientFlow
+from console.core.appointment_changes import AppointmentChange, last_booked
 from console.core.calls import LiveCall
 from console.core.config import DirectoryEntry, GuidanceConfig
 from console.core.patients.context import PatientContext
 from console.core.patients.records import PatientSummary
 from console.core.patients.verification import first_name
-from console.core.scripts.loader import load_library
-from console.core.scripts.models import Form, Script, TransferKind
+from console.core.scripts.loader import Library, load_library
+from console.core.scripts.models import Form, Preparation, Script, TransferKind
+from console.core.scripts.placeholders import render
+from console.core.scripts.preparations import (
+    PreVisit,
+    appointment_values,
+    read_out,
+    select_preparation,
+)
 from console.core.scripts.runner import RaisedRedFlag, ScriptRun, select_script
 from console.dialogs.script_picker import ScriptPicker
 from console.widgets.guidance import GuidancePane
@@ -39,6 +49,8 @@ class ScriptLibrary:
     forms: tuple[Form, ...]
     problems: tuple[str, ...]
     """Files left out, as "file:line: field: message" lines."""
+    preparations: tuple[Preparation, ...] = ()
+    """Pre-visit preparations, read out after a booking."""
 
 
 def load_scripts(custom: Path | None) -> ScriptLibrary:
@@ -51,12 +63,22 @@ def load_scripts(custom: Path | None) -> ScriptLibrary:
         libraries.append(load_library(custom.expanduser()))
     scripts: dict[str, Script] = {}
     forms: dict[str, Form] = {}
+    preparations: dict[str, Preparation] = {}
     problems: list[str] = []
     for library in libraries:
         problems.extend(str(problem) for problem in library.problems)
         scripts.update((script.id, script) for script in library.scripts)
         forms.update((form.id, form) for form in library.forms)
-    return ScriptLibrary(tuple(scripts.values()), tuple(forms.values()), tuple(problems))
+        preparations.update((p.id, p) for p in library.preparations)
+    # The custom library's preparations first: a service it lists wins over a shipped one.
+    ordered = sorted(preparations.values(), key=lambda p: p.id not in _custom_ids(libraries))
+    return ScriptLibrary(
+        tuple(scripts.values()), tuple(forms.values()), tuple(problems), tuple(ordered)
+    )
+
+
+def _custom_ids(libraries: list[Library]) -> set[str]:
+    return {p.id for p in libraries[-1].preparations} if len(libraries) > 1 else set()
 
 
 def dialled_number(called_uri: str) -> str:
@@ -112,6 +134,8 @@ class GuidanceFlow(Controller):
         """The script run per live call (taken when the call ends, for its wrap-up)."""
         self.earlier: dict[str, list[ScriptRun]] = {}
         """Runs the agent switched away from, per call."""
+        self.previsit: dict[str, PreVisit] = {}
+        """The preparation to read out for what was booked, per call."""
 
     def load(self) -> None:
         """Read the library in a thread: composing its YAML within limits and validating
@@ -194,8 +218,34 @@ class GuidanceFlow(Controller):
             self.runs[call_id] = run.switch_to(script)
             self.refresh()
 
+    def appointment_changed(self, call_id: str, changes: tuple[AppointmentChange, ...]) -> None:
+        """The call booked, moved or cancelled: show the preparation for what now stands
+        booked (its service's, else the default), or none."""
+        booked = last_booked(changes)
+        preparation = (
+            select_preparation(self.library.preparations, booked.service) if booked else None
+        )
+        if booked is None or preparation is None:
+            self.previsit.pop(call_id, None)
+        else:
+            values = self._values(call_id) | appointment_values(booked, preparation)
+            what = booked.service or "the appointment"
+            self.previsit[call_id] = PreVisit(
+                f"Before {what} · {preparation.title}",
+                read_out(preparation, values),
+                render(preparation.note, values),
+            )
+        self.refresh()
+
+    def _values(self, call_id: str) -> dict[str, object]:
+        """The placeholder values a preparation may use besides the appointment's."""
+        values = org_context(self.services.config.guidance, self.services.config.agent.name)
+        values.update(self._patient_values(call_id, self.patients))
+        return values
+
     def take(self, call_id: str) -> tuple[ScriptRun, ...]:
         """Every run of a finished call, oldest first, removed (its wrap-up records them)."""
+        self.previsit.pop(call_id, None)
         current = self.runs.pop(call_id, None)
         earlier = self.earlier.pop(call_id, [])
         return (*earlier, current) if current is not None else tuple(earlier)
@@ -216,6 +266,8 @@ class GuidanceFlow(Controller):
         run = current[1] if current else None
         if pane.run is not run:
             pane.show(run)
+        call = self.queue.active()
+        pane.previsit = self.previsit.get(call.id) if call is not None else None
         banner.flags = run.red_flags if run is not None else ()
         banner.target = (
             self._target_name(run.red_flags[-1].transfer) if run and run.red_flags else ""

@@ -17,6 +17,7 @@ in between finds the call still open at its next start and does this again.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -27,13 +28,12 @@ from console.controllers.booking import BookingFlow
 from console.controllers.guidance import GuidanceFlow
 from console.controllers.patients import PatientFlow
 from console.controllers.refills import RefillFlow
-from console.controllers.wrap_up import WrapUpFlow
+from console.controllers.wrap_up import CallEnding, WrapUpFlow
 from console.core.calls import LiveCall, parse_time
 from console.core.events import CallTurnedAway
 from console.core.floor import end_kind
 from console.core.interactions import Draft
 from console.core.recorder import turned_away_reason
-from console.core.scripts.runner import ScriptRun
 
 
 class LostCallsFlow(Controller):
@@ -59,17 +59,17 @@ class LostCallsFlow(Controller):
         the disk says (their closing writes may be held in memory, a full disk)."""
         self._history_timer: Timer | None = None
 
-    def let_go(self, call_id: str) -> tuple[str | None, tuple[ScriptRun, ...]]:
+    def let_go(self, call_id: str) -> CallEnding:
         """A call is over: never "left open" again, its patient data forgotten (none
-        outlives its call) and its script runs taken. Returns the verified patient's
-        id and the runs, for its wrap-up."""
+        outlives its call), its script runs and appointment changes taken. Returns
+        what its wrap-up needs."""
         self.finished.add(call_id)
         verified = self.patients.verified.get(call_id)
         runs = self.guidance.take(call_id)
+        changes = self.booking.take(call_id)
         self.patients.forget(call_id)
-        self.booking.forget(call_id)
         self.refills.forget(call_id)
-        return (verified.id if verified else None, runs)
+        return CallEnding(verified.id if verified else None, runs, changes)
 
     async def engine_lost(self, lost: Sequence[LiveCall]) -> None:
         """The phone went offline with ``lost`` in the queue (already cleared)."""
@@ -78,8 +78,7 @@ class LostCallsFlow(Controller):
         screen = self.screen
         now = self.services.clock()
         for call in lost:
-            patient_id, runs = self.let_go(call.id)
-            await self.close(call, now, patient_id, runs)
+            await self.close(call, now, self.let_go(call.id))
         if lost:
             restarting = "" if self.services.phone.attach_only else " Restarting the phone…"
             screen.notify(
@@ -93,8 +92,7 @@ class LostCallsFlow(Controller):
         self,
         call: LiveCall,
         at: datetime,
-        patient_id: str | None,
-        runs: Sequence[ScriptRun] = (),
+        ending: CallEnding,
         draft: Draft | None = None,
     ) -> None:
         """Close one lost call: for the floor, its wrap-up (answered inbound), then its row."""
@@ -104,7 +102,7 @@ class LostCallsFlow(Controller):
             if draft is not None:
                 self.wrap_up.reopen(draft)
             else:
-                await self.wrap_up.call_ended(call, at, runs, patient_id, lost=True)
+                await self.wrap_up.call_ended(call, at, ending, lost=True)
         await self.services.recorder.lost(call, at)
 
     async def close_left_open(self) -> None:
@@ -134,14 +132,16 @@ class LostCallsFlow(Controller):
             )
             answered += call.answered_at is not None and call.direction == "inbound"
             # Calls of an attached engine that died: what this console held of them goes.
-            remembered, runs = self.let_go(row.id)
+            remembered = self.let_go(row.id)
             draft = drafts.get(row.id)
             # The last moment known: the draft's end (the call ended, the console died
             # before closing it), else its answer or its ring.
             at = parse_time((draft.body.get("call") or {}).get("ended_at")) if draft else None
-            patient_id = row.patient_id or remembered
+            ending = dataclasses.replace(
+                remembered, patient_id=row.patient_id or remembered.patient_id
+            )
             at = at or call.answered_at or call.received_at
-            await self.close(call, at, patient_id, runs, draft=draft)
+            await self.close(call, at, ending, draft=draft)
         self.screen.notify(
             f"{len(left)} call(s) left open when careline or its phone last stopped were "
             f"closed as lost; {answered} answered one(s) open for wrap-up (call back?).",

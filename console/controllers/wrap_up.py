@@ -2,7 +2,9 @@
 
 When an answered inbound call ends, the agent goes into ``wrap_up`` (the
 engine then declines new calls unless ``sip.accept_calls_in_wrap_up``) and
-the wrap-up form opens, pre-filled from the script's answers and the notes.
+the wrap-up form opens, pre-filled from the script's answers, the notes and
+what the call did to the caller's appointments (disposition, the
+appointment's date and id; a callback to book later when the EHR could not).
 Every change is saved as a draft — the call's facts, the script record and
 the form so far, under an interaction id fixed when the wrap-up opens — so a
 console killed mid-wrap-up reopens it on the next start. Saving writes the
@@ -16,20 +18,39 @@ import uuid
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from console.controllers.base import Context, Controller
 from console.controllers.guidance import GuidanceFlow
 from console.controllers.notes import NotesFlow
+from console.core.appointment_changes import (
+    BOOK_LATER_REASON,
+    AppointmentChange,
+    book_later_pending,
+    read_changes,
+    recorded,
+)
 from console.core.calls import LiveCall
 from console.core.interactions import Callback, Draft, FollowUp, Interaction, InteractionError
-from console.core.scripts.forms import prefill, select_form
+from console.core.scripts.forms import FollowUpTask, prefill, select_form
 from console.core.scripts.models import Answer, Form
 from console.core.scripts.runner import ScriptRun
 from console.core.text import caller_label
 from console.core.wrap_up import WrapUpResult
 from console.dialogs.wrap_up import WrapUpDialog
+
+
+@dataclass(frozen=True, slots=True)
+class CallEnding:
+    """What the console held of a call that is over, for its wrap-up."""
+
+    patient_id: str | None = None
+    """The verified caller's patient id."""
+    runs: tuple[ScriptRun, ...] = ()
+    """The call's script runs, oldest first."""
+    changes: tuple[AppointmentChange, ...] = ()
+    """What the call did to the caller's appointments, in order."""
 
 
 @dataclass
@@ -43,6 +64,11 @@ class WrapUp:
     def call_id(self) -> str:
         """The call wrapped up."""
         return str(self.body["call"]["id"])
+
+    @property
+    def changes(self) -> tuple[AppointmentChange, ...]:
+        """What the call did to the caller's appointments (none in an older draft)."""
+        return read_changes(self.body.get("appointments"))
 
 
 def call_facts(call: LiveCall, ended_at: datetime, patient_id: str | None) -> dict[str, Any]:
@@ -83,12 +109,21 @@ def merged_answers(runs: Sequence[ScriptRun]) -> dict[str, Answer]:
 
 
 def interaction_from(
-    wrap: WrapUp, result: WrapUpResult | None, agent_id: str, default_disposition: str
+    wrap: WrapUp,
+    result: WrapUpResult | None,
+    agent_id: str,
+    default_disposition: str,
+    owed: FollowUpTask | None = None,
 ) -> tuple[Interaction, list[FollowUp]]:
-    """The interaction (and callbacks) a finished or skipped wrap-up stands for."""
+    """The interaction (and callbacks) a finished or skipped wrap-up stands for.
+
+    ``owed``: the callback the call promised (to book when the EHR is back), kept
+    when the wrap-up was skipped or off; a saved wrap-up says itself what it keeps.
+    """
     body = wrap.body
     call = body["call"]
     run = body.get("run") or {}
+    prefilled = body.get("values") or {}
     fields = dict(result.fields) if result is not None else {}
     interaction = Interaction(
         id=body["interaction_id"],
@@ -97,7 +132,11 @@ def interaction_from(
         patient_id=call.get("patient_id"),
         started_at=datetime.fromisoformat(call["received_at"]),
         ended_at=datetime.fromisoformat(call["ended_at"]),
-        disposition=(result.disposition if result is not None else "") or default_disposition,
+        # Skipped (or wrap-up off): what the call's booking chose, else the default.
+        disposition=(
+            result.disposition if result is not None else str(prefilled.get("disposition") or "")
+        )
+        or default_disposition,
         script_id=run.get("script_id"),
         script_version=str(run["script_version"]) if run.get("script_version") else None,
         answers=[
@@ -105,14 +144,15 @@ def interaction_from(
             for entry in run.get("log", [])
         ],
         red_flags=[{"rule": flag["id"], "at": flag["at"]} for flag in run.get("red_flags", [])],
+        appointments=recorded(wrap.changes),
         urgency=run.get("urgency", "routine"),
         notes=result.notes if result is not None else str(body.get("notes", "")),
         form={key: _json(value) for key, value in fields.items()},
         feedback_consent=bool(result.feedback_consent) if result is not None else False,
     )
     follow_ups = []
-    if result is not None and result.follow_up is not None:
-        task = result.follow_up
+    task = result.follow_up if result is not None else owed
+    if task is not None:
         follow_ups.append(
             FollowUp(
                 number=call["number"],
@@ -151,8 +191,7 @@ class WrapUpFlow(Controller):
         self,
         call: LiveCall,
         ended_at: datetime,
-        runs: Sequence[ScriptRun],
-        patient_id: str | None,
+        ending: CallEnding,
         *,
         lost: bool = False,
     ) -> None:
@@ -162,13 +201,15 @@ class WrapUpFlow(Controller):
         says so, for the agent to decide on a call back.
         """
         notes = await self._notes(call.id)
+        runs, changes = ending.runs, ending.changes
         wrap = WrapUp(
             {
                 "interaction_id": str(uuid.uuid4()),
-                "call": call_facts(call, ended_at, patient_id) | {"lost": lost},
+                "call": call_facts(call, ended_at, ending.patient_id) | {"lost": lost},
                 "run": script_record(runs),
                 "notes": notes,
-                "values": {k: _json(v) for k, v in self._prefill(runs).items()},
+                "values": {k: _json(v) for k, v in self._prefill(runs, changes).items()},
+                "appointments": [change.to_json() for change in changes],
                 "dialog": None,
             }
         )
@@ -194,9 +235,13 @@ class WrapUpFlow(Controller):
                 self.waiting.append(WrapUp(draft.body))
         self._open_next()
 
-    def _prefill(self, runs: Sequence[ScriptRun]) -> dict[str, Any]:
+    def _prefill(
+        self, runs: Sequence[ScriptRun], changes: Sequence[AppointmentChange]
+    ) -> dict[str, Any]:
         form = self._form(runs[-1].script.id if runs else None)
-        return prefill(form, merged_answers(runs)) if form is not None and runs else {}
+        if form is None or not (runs or changes):
+            return {}
+        return prefill(form, merged_answers(runs), changes)
 
     def _form(self, script_id: str | None) -> Form | None:
         return select_form(self.guidance.library.forms, script_id)
@@ -237,6 +282,7 @@ class WrapUpFlow(Controller):
             title=f"{call['caller']} · talked {talked[0]}:{talked[1]:02d}"
             + (" · CALL LOST: call back?" if call.get("lost") else ""),
             values=wrap.body.get("values") or {},
+            follow_up_reason=BOOK_LATER_REASON if book_later_pending(wrap.changes) else "",
             notes=str(wrap.body.get("notes", "")),
             mode="timed" if settings.mode == "off" else settings.mode,
             seconds=settings.seconds,
@@ -347,12 +393,30 @@ class WrapUpFlow(Controller):
         )
 
     # ---------------------------------------------------------------- write
+    def _owed(self, wrap: WrapUp) -> FollowUpTask | None:
+        """The callback the call promised (to book when the EHR is back), if it did: due
+        as the form suggests a follow-up, owned by its first owner (else the team)."""
+        if not book_later_pending(wrap.changes):
+            return None
+        run = wrap.body.get("run") or {}
+        form = self._form(run.get("script_id"))
+        spec = form.follow_up if form is not None else None
+        hours = spec.default_due_hours if spec is not None else 24
+        owner = spec.owners[0] if spec is not None else "team"
+        return FollowUpTask(
+            self.services.clock() + timedelta(hours=hours), owner, BOOK_LATER_REASON
+        )
+
     async def _write(self, wrap: WrapUp, result: WrapUpResult | None) -> None:
         self._pending_drafts.pop(wrap.call_id, None)
         settings = self.services.config.wrap_up
         try:
             interaction, follow_ups = interaction_from(
-                wrap, result, self.services.config.agent.id, settings.default_disposition
+                wrap,
+                result,
+                self.services.config.agent.id,
+                settings.default_disposition,
+                self._owed(wrap),
             )
             interactions = self.services.interactions
             saved = await self.services.held.run(

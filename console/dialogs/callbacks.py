@@ -45,7 +45,7 @@ def callback_row(callback: Callback, now: datetime, tz: tzinfo | None = None) ->
     text.append(_cell(describe_due(callback.due_at, now, tz), 17), style="bold")
     text.append(_cell(safe_text(callback.number, 16), 17))
     text.append(_cell(safe_text(callback.owner, 7), 8), style="dim")
-    text.append(safe_text(callback.reason, 20))
+    text.append(safe_text(callback.reason, 44))
     return text
 
 
@@ -67,7 +67,7 @@ class CallbacksDialog(Dialog[CallbackChoice | None]):
     ]
 
     DEFAULT_CSS = """
-    CallbacksDialog > Vertical { width: 82; max-width: 100%; max-height: 100%; }
+    CallbacksDialog > Vertical { width: 104; max-width: 100%; max-height: 100%; }
     CallbacksDialog OptionList { height: auto; max-height: 18; padding: 0; }
     CallbacksDialog OptionList, CallbacksDialog OptionList:focus { border: none; }
     CallbacksDialog #columns { color: $text-muted; }

@@ -4,7 +4,9 @@ The dialog knows nothing of the EHR: it is handed ``find`` (the free slots
 from a given day) and ``take`` (book one). Both run in workers, so a slow
 EHR never freezes the screen; the status line says what is happening in
 words. A slot someone else took meanwhile is said so, and the list is
-fetched again at once.
+fetched again at once. When the EHR is down or refuses (``can_defer`` says
+which errors), ``b`` closes the picker with :data:`BOOK_LATER`: the caller
+will be called back to book once it is back.
 """
 
 from __future__ import annotations
@@ -29,10 +31,16 @@ from console.dialogs.base import Dialog
 DAYS = 14
 """How many days the picker shows at a time (n: the next ones)."""
 
+BOOK_LATER = "book_later"
+"""What the picker closes with when the agent chose to book once the EHR is back."""
+
 FindSlots = Callable[[date, int], Awaitable[list[SlotOffer]]]
 """Free slots from a day (local) for a number of days."""
 TakeSlot = Callable[[SlotOffer], Awaitable[Booking]]
 """Book one slot (raises SlotTakenError or another EhrError)."""
+
+_HINT = "Enter: book  ·  n/p: later/earlier days  ·  r: ask again  ·  Esc: close"
+_HINT_LATER = "b: book when the system is back  ·  r: ask again  ·  Esc: close"
 
 _COLUMNS = f"{'Day':11}{'Time':7}{'Min':5}{'Clinician':24}{'Location':20}Service"
 
@@ -56,10 +64,11 @@ def slot_row(offer: SlotOffer, tz: tzinfo | None) -> Text:
     return text
 
 
-class SlotPicker(Dialog[Booking | None]):
-    """Free slots for ``DAYS`` days; Enter books, n/p later or earlier days, r again, Esc.
+class SlotPicker(Dialog[Booking | str | None]):
+    """Free slots for ``DAYS`` days; Enter books, n/p later or earlier days, r again, Esc;
+    b (once the EHR has failed) books later.
 
-    Dismisses with the :class:`Booking` made, or None.
+    Dismisses with the :class:`Booking` made, :data:`BOOK_LATER`, or None.
     """
 
     BINDINGS = [
@@ -67,6 +76,13 @@ class SlotPicker(Dialog[Booking | None]):
         Binding("n", "later", "Later", id="slots.later", tooltip=f"The next {DAYS} days"),
         Binding("p", "earlier", "Earlier", id="slots.earlier", tooltip=f"The {DAYS} days before"),
         Binding("r", "reload", "Again", id="slots.reload", tooltip="Ask the EHR again"),
+        Binding(
+            "b",
+            "book_later",
+            "Book later",
+            id="slots.later_callback",
+            tooltip="A callback to book when the system is back (in the wrap-up)",
+        ),
     ]
 
     DEFAULT_CSS = """
@@ -79,10 +95,21 @@ class SlotPicker(Dialog[Booking | None]):
     """
 
     def __init__(
-        self, title: str, today: date, find: FindSlots, take: TakeSlot, tz: tzinfo | None = None
+        self,
+        title: str,
+        today: date,
+        find: FindSlots,
+        take: TakeSlot,
+        tz: tzinfo | None = None,
+        *,
+        can_defer: Callable[[EhrError], bool] | None = None,
     ) -> None:
-        """``title`` (whose and what, already safe text); slots from ``today`` on, in ``tz``."""
+        """``title`` (whose and what, already safe text); slots from ``today`` on, in ``tz``;
+        ``can_defer``: whether an error lets the agent book later instead (None: never)."""
         super().__init__()
+        self.can_defer = can_defer
+        self.deferrable = False
+        """The last answer was an EHR failure that booking later may get past."""
         self.title_text = title
         self.today = today
         self.first_day = today
@@ -100,11 +127,7 @@ class SlotPicker(Dialog[Booking | None]):
             yield Label("", id="status", markup=False)
             yield Label(_COLUMNS, id="columns", markup=False)
             yield OptionList(id="slots")
-            yield Label(
-                "Enter: book  ·  n/p: later/earlier days  ·  r: ask again  ·  Esc: close",
-                classes="hint",
-                markup=False,
-            )
+            yield Label(_HINT, id="hint", classes="hint", markup=False)
 
     def on_mount(self) -> None:
         """Fetch the first days' slots."""
@@ -116,6 +139,14 @@ class SlotPicker(Dialog[Booking | None]):
         status.update(text)
         status.set_class(error, "-error")
 
+    def failed(self, text: str, exc: EhrError) -> None:
+        """Say what went wrong; offer to book later when the EHR is down or refused."""
+        self.deferrable = self.can_defer is not None and self.can_defer(exc)
+        if self.deferrable:
+            text += "  b: call back to book when the system is back."
+        self.say(text, error=True)
+        self.query_one("#hint", Label).update(_HINT_LATER if self.deferrable else _HINT)
+
     @work(exclusive=True, group="slots")
     async def load(self, note: str = "") -> None:
         """Ask for the slots of the days shown; a failure is said, the old list stays."""
@@ -125,8 +156,10 @@ class SlotPicker(Dialog[Booking | None]):
         try:
             offers = await self.find(self.first_day, DAYS)
         except EhrError as exc:
-            self.say(f"{note}{exc}".strip(), error=True)
+            self.failed(f"{note}{exc}".strip(), exc)
             return
+        self.deferrable = False
+        self.query_one("#hint", Label).update(_HINT)
         self.offers = offers
         options = self.query_one(OptionList)
         options.clear_options()
@@ -158,7 +191,7 @@ class SlotPicker(Dialog[Booking | None]):
             self.load(f"{exc} ")
             return
         except EhrError as exc:
-            self.say(str(exc), error=True)
+            self.failed(str(exc), exc)
             return
         finally:
             self.busy = False
@@ -177,6 +210,12 @@ class SlotPicker(Dialog[Booking | None]):
     def action_reload(self) -> None:
         """Ask the EHR again."""
         self.load()
+
+    def action_book_later(self) -> None:
+        """Close, asking for a callback to book once the EHR is back (only after it failed,
+        and not while a booking is in flight: its answer decides)."""
+        if self.deferrable and not self.busy:
+            self.dismiss(BOOK_LATER)
 
     def action_cancel(self) -> None:
         """Close without booking (not while a booking is in flight: its answer decides)."""

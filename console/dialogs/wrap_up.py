@@ -105,6 +105,7 @@ class WrapUpDialog(Dialog[WrapUpResult | None]):
         form: Form,
         title: str,
         values: Mapping[str, Answer] | None = None,
+        follow_up_reason: str = "",
         notes: str = "",
         mode: WrapUpMode = "optional",
         seconds: int = 120,
@@ -117,8 +118,9 @@ class WrapUpDialog(Dialog[WrapUpResult | None]):
     ) -> None:
         """Build the wrap-up for ``form``.
 
-        ``values``: pre-filled field values (``prefill()``); ``notes``: notes from
-        the call; ``draft``: a body from ``on_change`` to restore instead (it wins
+        ``values``: pre-filled field values and disposition (``prefill()``);
+        ``follow_up_reason``: a callback the call promised, pre-filled with the
+        form's suggested due time and owner; ``notes``: notes from the call; ``draft``: a body from ``on_change`` to restore instead (it wins
         over ``values`` and ``notes``); ``clock``: the UTC time now; ``tz``: the
         zone due times are typed and shown in (None: the machine's).
         """
@@ -137,7 +139,14 @@ class WrapUpDialog(Dialog[WrapUpResult | None]):
         now = self.clock()
         body = as_mapping(draft)
         self.entry = WrapUpForm(
-            form, values=values, notes=notes, draft=draft, now=now, tz=tz, id="body"
+            form,
+            values=values,
+            notes=notes,
+            draft=draft,
+            now=now,
+            tz=tz,
+            follow_up_reason=follow_up_reason,
+            id="body",
         )
         """The form's widgets."""
 

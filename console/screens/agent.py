@@ -90,7 +90,7 @@ class AgentScreen(Screen[None]):
         """The notes box, tied to one call at a time."""
         self.wrap_up = WrapUpFlow(context, self.guidance, self.notes)
         """After-call work: wrap-up forms, drafts, interactions."""
-        self.booking = BookingFlow(context, self.patients)
+        self.booking = BookingFlow(context, self.patients, self.guidance)
         """Booking, moving and cancelling the verified caller's appointments."""
         self.refills = RefillFlow(context, self.patients)
         """Refill requests, care-team messages and pending tests for the verified caller."""

@@ -4,7 +4,9 @@ Keys while the pane has focus (``g`` puts it there): a digit answers a choice
 or yes/no question (1 yes, 2 no) and advances; Enter advances a step with no
 question or submits the typed answer; ← (or Backspace) goes back to revise;
 ``S`` switches to another script. Text, date and number answers are typed in
-the pane's input; Esc leaves it. Every text shown comes from a script author
+the pane's input; Esc leaves it. After a booking, the preparation for the
+appointment (fasting, what to bring, when to arrive) shows above the script,
+to be read to the patient. Every text shown comes from a script author
 or from patient data: it is rendered as plain text, never as markup.
 """
 
@@ -16,9 +18,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.message import Message
+from textual.reactive import reactive
 from textual.widgets import Input, Label, Static
 
 from console.core.scripts.models import AnswerError, ChoiceQuestion, YesNoQuestion
+from console.core.scripts.preparations import PreVisit
 from console.core.scripts.runner import RaisedRedFlag, ScriptRun
 from console.core.text import safe_text
 
@@ -38,6 +42,9 @@ class GuidancePane(VerticalScroll):
         Binding("S", "switch", "Switch script", id="guidance.switch"),
     ]
 
+    previsit: reactive[PreVisit | None] = reactive[PreVisit | None](None, init=False)
+    """The preparation to read out for the call's booked appointment (None: nothing booked)."""
+
     class Changed(Message):
         """The run moved (an answer, a step back, a new script): save and refresh."""
 
@@ -56,7 +63,9 @@ class GuidancePane(VerticalScroll):
         self.run: ScriptRun | None = None
 
     def compose(self) -> ComposeResult:
-        """Header (script and progress), the step, the answer input, errors."""
+        """The preparation (after a booking), header (script and progress), the step, the
+        answer input, errors."""
+        yield Static("", id="guidance-previsit", markup=False)
         yield Label("", id="guidance-header", markup=False)
         yield Static(
             "No script for this call: call guidance appears here once a call is answered.",
@@ -67,8 +76,24 @@ class GuidancePane(VerticalScroll):
         yield Label("", id="guidance-error", markup=False)
 
     def on_mount(self) -> None:
-        """Nothing to type until a question asks for it."""
+        """Nothing to type until a question asks for it; nothing booked yet."""
         self.query_one("#guidance-input", Input).display = False
+        self.query_one("#guidance-previsit", Static).display = False
+
+    def watch_previsit(self, previsit: PreVisit | None) -> None:
+        """Show the preparation (literal text: it holds the EHR's names) or hide it."""
+        box = self.query_one("#guidance-previsit", Static)
+        box.display = previsit is not None
+        if previsit is None:
+            return
+        text = Text()
+        text.append(safe_text(previsit.title, _WIDE) + "\n", style="bold reverse")
+        for heading, part in previsit.parts:
+            text.append(f"{heading}: " if heading else "Say: ", style="bold")
+            text.append(part + "\n")
+        if previsit.note:
+            text.append(previsit.note + "\n", style="italic dim")
+        box.update(text)
 
     def show(self, run: ScriptRun | None) -> None:
         """Run ``run`` in the pane (None: no script)."""

@@ -170,8 +170,9 @@ def _choice_value(value: object) -> ChoiceValue:
 class WrapUpForm(VerticalScroll):
     """The wrap-up form's widgets, scrolling: disposition, fields, notes, follow-up, consent.
 
-    Built from pre-filled values or from a saved draft (which wins). A
-    disposition that requires a follow-up shows the follow-up.
+    Built from pre-filled values (the disposition among them) or from a saved
+    draft (which wins). A disposition that requires a follow-up shows the
+    follow-up; so does a callback the call promised (``follow_up_reason``).
     """
 
     def __init__(
@@ -183,11 +184,13 @@ class WrapUpForm(VerticalScroll):
         draft: Mapping[str, Any] | None,
         now: datetime,
         tz: tzinfo | None,
+        follow_up_reason: str = "",
         id: str | None = None,
     ) -> None:
         """Show ``form`` with ``values`` and ``notes``, or with the form parts of ``draft``.
 
-        ``now`` and ``tz`` place the suggested follow-up's due time.
+        ``now`` and ``tz`` place the suggested follow-up's due time;
+        ``follow_up_reason``: the follow-up starts on, with this reason (not over a draft).
         """
         super().__init__(id=id)
         self.form = form
@@ -201,7 +204,7 @@ class WrapUpForm(VerticalScroll):
         fields = as_mapping(body.get("fields")) if draft is not None else initial
         self._initial_fields: dict[str, object] = {f.id: fields.get(f.id) for f in form.fields}
         self._initial_notes = str(body.get("notes") or "") if draft is not None else notes
-        disposition = body.get("disposition")
+        disposition = body.get("disposition") if draft is not None else initial.get("disposition")
         self._initial_disposition = disposition if isinstance(disposition, str) else None
         consent = (
             body.get("feedback_consent") if draft is not None else initial.get("feedback_consent")
@@ -210,6 +213,8 @@ class WrapUpForm(VerticalScroll):
 
         suggested = default_follow_up(form, now)
         follow_up = as_mapping(body.get("follow_up"))
+        if draft is None and follow_up_reason and form.follow_up is not None:
+            follow_up = {"enabled": True, "reason": follow_up_reason}
         self.follow_up_on = bool(follow_up.get("enabled", False))
         """The follow-up callback is part of the wrap-up (and shown)."""
         self._initial_due = (

@@ -50,6 +50,10 @@ class Interaction:
     """``{"question": id, "value": JSON value, "at": ISO time}`` in the order answered."""
     red_flags: Sequence[Mapping[str, Any]] = ()
     """``{"rule": id, "at": ISO time}`` in the order raised."""
+    appointments: Sequence[Mapping[str, Any]] = ()
+    """The EHR Appointments the call booked, moved or cancelled, in order:
+    ``{"id": Appointment id, "change": "booked" | "moved" | "cancelled", "at": ISO time}``
+    (a move adds ``"replaces"``: the id it cancelled). ≈ FHIR Communication.about."""
     urgency: Urgency = "routine"
     """The highest urgency the call reached (see :func:`raise_urgency`)."""
     notes: str = ""
@@ -74,6 +78,7 @@ class Interaction:
             raise InteractionError("feedback_consent must be True or False")
         check_entries(self.answers, "question", "answers")
         check_entries(self.red_flags, "rule", "red_flags")
+        check_entries(self.appointments, "id", "appointments")
         if not isinstance(self.form, Mapping):
             raise InteractionError("form must be an object of field values")
         to_json(self.form, "form")

@@ -39,7 +39,10 @@ INTERACTION_COLUMNS = (
     "form",
     "feedback_consent",
     "created_at",
+    "appointments",
 )
+JSON_COLUMNS = ("answers", "red_flags", "form", "appointments")
+"""The interaction columns that hold JSON text."""
 INSERT_INTERACTION = (
     f"INSERT INTO interactions ({', '.join(INTERACTION_COLUMNS)}) "
     f"VALUES ({', '.join('?' * len(INTERACTION_COLUMNS))})"
@@ -126,6 +129,7 @@ def interaction_row(interaction: Interaction, now: str) -> tuple[object, ...]:
         to_json(dict(interaction.form), "form"),
         int(interaction.feedback_consent),
         now,
+        to_json([dict(entry) for entry in interaction.appointments], "appointments"),
     )
 
 
@@ -134,7 +138,7 @@ def interaction_from_row(row: tuple[Any, ...]) -> Interaction:
     values = dict(zip(INTERACTION_COLUMNS, row, strict=True))
     for name in ("started_at", "ended_at", "created_at"):
         values[name] = parse_time(values[name])
-    for name in ("answers", "red_flags", "form"):
+    for name in JSON_COLUMNS:
         values[name] = json.loads(values[name])
     values["feedback_consent"] = bool(values["feedback_consent"])
     return Interaction(**values)

@@ -27,6 +27,7 @@ from console.core.interactions.rows import (
     INSERT_INTERACTION,
     INSERT_OUTBOX,
     INTERACTION_COLUMNS,
+    JSON_COLUMNS,
     StoreRefusal,
     callback_from_row,
     check_follow_ups,
@@ -287,7 +288,7 @@ class InteractionStore:
         row = interaction_row(interaction, now)
         await db.execute(INSERT_INTERACTION, row)
         payload = dict(zip(INTERACTION_COLUMNS, row, strict=True))
-        for name in ("answers", "red_flags", "form"):
+        for name in JSON_COLUMNS:
             payload[name] = json.loads(cast(str, payload[name]))
         payload["feedback_consent"] = interaction.feedback_consent
         payload["callback_id"] = callback_id

@@ -12,6 +12,8 @@ uses: the checker, for one, only runs for ``careline scripts check``):
   :attr:`ScriptRun.progress`, :attr:`ScriptRun.red_flags`, :attr:`ScriptRun.urgency`;
 - :func:`.forms.select_form`, :func:`.forms.prefill` and :func:`.forms.validate_form`
   drive the wrap-up;
+- :func:`.preparations.select_preparation` and :func:`.preparations.read_out` give the
+  pre-visit preparation for a booked service;
 - :func:`.checker.check_library` / :func:`.checker.check_path` are ``careline scripts check``.
 
 The file format is documented in ``docs/scripts.md``.
