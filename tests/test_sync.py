@@ -239,6 +239,32 @@ async def test_replaying_the_whole_outbox_adds_nothing(store: Store, hub: Hub) -
     await sync.close()
 
 
+async def test_the_appointments_a_call_booked_reach_the_hubs_record(store: Store, hub: Hub) -> None:
+    """Issue 18: the interaction's Appointment ids are in the record the hub keeps."""
+    booked = [
+        {"id": "appt-9", "change": "moved", "at": "2026-03-02T08:57:00+00:00", "replaces": "a1"}
+    ]
+    now = datetime.now(UTC)
+    interaction = Interaction(
+        agent_id=AGENT,
+        patient_id="patient-3",
+        started_at=now - timedelta(minutes=4),
+        ended_at=now,
+        disposition="appointment_booked",
+        appointments=booked,
+    )
+    assert await InteractionStore(store).finish(interaction)
+    sync = worker(store, hub)
+    await sync.deliver()
+    await sync.close()
+    async with await psycopg.AsyncConnection.connect(hub.owner_dsn) as conn:
+        cursor = await conn.execute(
+            "SELECT payload -> 'appointments' FROM careline.interactions WHERE id = %s",
+            (interaction.id,),
+        )
+        assert await cursor.fetchall() == [(booked,)]
+
+
 async def test_rejected_record_is_parked_visible_and_retryable(store: Store, hub: Hub) -> None:
     await take_calls(store, 2)
     # An interaction whose payload lost its disposition: the hub refuses it.
