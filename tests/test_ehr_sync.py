@@ -1,3 +1,4 @@
+# size: one feature against two real servers (FHIR, PostgreSQL), sharing fixtures
 """``careline patients sync`` against a real FHIR R4 server (sekmet-fhir on 127.0.0.1,
 SMART Backend Services sign-in) and, for ``--hub``, the real PostgreSQL hub.
 
@@ -657,3 +658,41 @@ def test_the_command_line_syncs_into_the_hub(server: FhirServer, hub: Hub, tmp_p
     assert "consoles get them with their next directory pull" in done.stdout
     total = sum(seeded[kind] for kind in SYNCED_TYPES)
     assert asyncio.run(hub_scalar(hub, "SELECT count(*) FROM careline.patients")) == total
+
+
+def test_a_terminal_gets_a_progress_line_that_is_cleared_before_the_report(
+    server: FhirServer, tmp_path: Path
+) -> None:
+    seed_directory(server, 30)
+    config = write_config(tmp_path, server)
+    controller, terminal = os.openpty()
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "console", "--config", str(config), "patients", "sync"],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=terminal,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        os.close(terminal)
+        drawn = b""
+        while chunk := _read_available(controller):
+            drawn += chunk
+    finally:
+        os.close(controller)
+
+    assert done.returncode == 0
+    text = drawn.decode()
+    assert "\r\x1b[KEHR sync: Patient 30" in text
+    assert "/s" in text
+    assert text.endswith("\r\x1b[K")  # cleared: the report on stdout stands alone
+    assert done.stdout.startswith("EHR sync into the local store: ")
+
+
+def _read_available(fd: int) -> bytes:
+    try:
+        return os.read(fd, 65536)
+    except OSError:  # the terminal's other end is closed: all of it was read
+        return b""

@@ -18,7 +18,7 @@ from typing import Any
 
 import psycopg
 
-from console.core.ehr.directory_sync import Accepted, Cursor, DirectoryWriteError, cursor_from
+from console.core.ehr.directory_state import Accepted, Cursor, DirectoryWriteError, cursor_from
 from console.hub.connection import describe_failure
 
 _UPSERT = """
