@@ -24,11 +24,13 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import pjsua2 as pj
 
+from sip.headset.errors import HeadsetError
 from sip.media import MediaSource
 from sip.settings import AudioSettings
 
@@ -98,8 +100,17 @@ class AgentAudio:
         self._on_change()
 
     def _open_headset(self) -> None:
-        # Imported here: PortAudio is loaded only by an engine that uses it.
-        from sip.headset import Headset, HeadsetError
+        if "sounddevice" not in sys.modules:
+            # PortAudio is loaded only by an engine that uses it, and only
+            # once a child has loaded it safely and found the devices.
+            from sip.audio_probe import check_devices
+
+            wanted = self.settings.headset
+            try:
+                check_devices(wanted.output_device or "", wanted.input_device or "")
+            except HeadsetError as exc:
+                raise AudioModeError(str(exc)) from None
+        from sip.headset import Headset
 
         headset = Headset(self.settings.headset)
         try:

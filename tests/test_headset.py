@@ -9,6 +9,7 @@ call to an engine in headset mode.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -261,6 +262,45 @@ def test_an_engine_without_a_sound_device_starts_and_says_why(
         assert ready["audio"]["mode"] == "headset"
         assert ready["audio"]["ok"] is False
         assert "no sound device" in ready["audio"]["detail"]
+    finally:
+        assert agent.stop() == 0, agent.log_tail()
+
+
+def test_a_sound_system_that_aborts_portaudio_does_not_take_the_engine_down(
+    tmp_path: Path,
+) -> None:
+    # An ALSA configuration whose only PCM is a null device: PortAudio 19.6
+    # aborts the whole process while it lists the devices. The engine holds
+    # the calls; it must find that out in a child, not by aborting.
+    alsa = tmp_path / "asoundrc-null"
+    alsa.write_text("pcm.null { type null }\n")
+    env = {**os.environ, "ALSA_CONFIG_PATH": str(alsa)}
+    config = tmp_path / "agent.yaml"
+    config.write_text("audio:\n  mode: headset\n")
+    agent = EngineProcess(tmp_path, "--config", str(config), env=env)
+    try:
+        ready = agent.wait_event("engine.ready")
+        assert (ready["audio"]["mode"], ready["audio"]["ok"]) == ("headset", False)
+        assert "the sound system failed" in ready["audio"]["detail"]
+        assert "audio.mode: station" in ready["audio"]["detail"]
+        assert agent.command("status")["ok"]
+        switched = agent.command("audio", mode="headset")  # u: tried again, refused again
+        assert switched["ok"] is False
+        assert "the sound system failed" in switched["error"]["message"]
+    finally:
+        assert agent.stop() == 0, agent.log_tail()
+
+
+def test_an_engine_without_a_sound_device_does_not_load_portaudio(
+    no_sound_env: dict[str, str], tmp_path: Path
+) -> None:
+    config = tmp_path / "agent.yaml"
+    config.write_text("audio:\n  mode: headset\n")
+    agent = EngineProcess(tmp_path, "--config", str(config), env=no_sound_env)
+    try:
+        agent.wait_event("engine.ready")
+        maps = Path(f"/proc/{agent.proc.pid}/maps").read_text()
+        assert "libportaudio" not in maps  # asked in a child: no 5 MiB for nothing
     finally:
         assert agent.stop() == 0, agent.log_tail()
 
