@@ -14,12 +14,14 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from console.core.ehr.client import Resource
 from console.core.patients.directory import write_items
 from console.core.patients.records import ImportItem, ImportSummary
 from console.core.store import Store, StoreError
+
+if TYPE_CHECKING:  # httpx loads with the client, when a sync runs, not with the CLI
+    from console.core.ehr.client import Resource
 
 _SINCE_KEY = "ehr_since:"
 _RUN_KEY = "ehr_run:"

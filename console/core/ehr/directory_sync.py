@@ -45,8 +45,8 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING
 
-from console.core.ehr.client import FhirClient, Resource, SearchPage
 from console.core.ehr.directory_state import (
     Accepted,
     Cursor,
@@ -65,6 +65,9 @@ from console.core.ehr.errors import (
 )
 from console.core.patients.importers import record_from_fhir
 from console.core.patients.records import RecordError, Rejection
+
+if TYPE_CHECKING:  # httpx loads with the client, when a sync runs, not with the CLI
+    from console.core.ehr.client import FhirClient, Resource, SearchPage
 
 SYNCED_TYPES = ("Patient", "PractitionerRole", "CareTeam", "MedicationRequest", "Appointment")
 """What the directory keeps, patients first (their clinical resources may come in any
