@@ -41,39 +41,18 @@ import httpx
 from bench.common import bench_parser, median, percentile, report
 from console.app import CarelineApp
 from console.core.ehr.fhir_scheduling import BOOKING_SYSTEM
-from console.core.patients.directory import PatientDirectory
-from console.core.store import Store
 from console.dialogs.choice import ChoicePicker
 from console.dialogs.slot_picker import DAYS, SlotPicker
 from console.dialogs.verify import VerifyDialog
 from console.widgets.patient_card import PatientCard
 from tests.console_app import make_app, sip_port, talking, wait_for
-from tests.fhir_server import FhirServer, seed_patient, seed_schedule
-from tests.patients import patient_record
+from tests.ehr_console import MARIA_PHONE, ehr_yaml, maria_in_both, tomorrow_nine
+from tests.fhir_server import FhirServer, seed_schedule
 from tests.support import Sipp
 
-MARIA_PHONE = "+12025550142"
 FHIR_JSON = "application/fhir+json"
 POLL = 0.001
 """Seconds between looks at the widgets while a figure is timed."""
-
-
-def tomorrow_nine() -> datetime:
-    """09:00 local time tomorrow: inside the picker's first days."""
-    local = datetime.now().astimezone()
-    return (local + timedelta(days=1)).replace(hour=9, minute=0, second=0, microsecond=0)
-
-
-def config_text(server: FhirServer) -> str:
-    """The console's EHR link to ``server``."""
-    return (
-        "ehr:\n"
-        f"  base_url: {server.base_url}\n"
-        f"  client_id: {server.client_id}\n"
-        f"  private_key_file: {server.private_key_path}\n"
-        f"  algorithm: {server.algorithm}\n"
-        '  scopes: "system/*.cruds"\n'
-    )
 
 
 async def until(predicate: Callable[[], bool], seconds: float = 20.0) -> float:
@@ -226,19 +205,10 @@ async def one_run(samples: int) -> Samples:
                 2 * samples + 10,
                 20,
             )
-            fhir_id = seed_patient(server, "Maria Lopez", "MRN-B1", date(1961, 3, 9), MARIA_PHONE)
-            record = dataclasses.replace(
-                patient_record("MRN-7", "Maria", "Lopez", "1961-03-09", phone=MARIA_PHONE),
-                fhir_id=fhir_id,
-            )
             console_dir = root / "console"
             console_dir.mkdir()
-            store = await Store.open(console_dir / "store.sqlite3")
-            try:
-                await PatientDirectory(store, "US").import_records([record])
-            finally:
-                await store.close()
-            app = make_app(console_dir, config_text(server))
+            fhir_id = await maria_in_both(server, console_dir / "store.sqlite3")
+            app = make_app(console_dir, ehr_yaml(server))
             await console_samples(app, console_dir, samples, into)
             await bare_samples(server, fhir_id, samples, into)
     return into

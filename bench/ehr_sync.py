@@ -21,23 +21,16 @@ from pathlib import Path
 import httpx
 
 from bench.common import bench_parser, report
-from console.core.config import EhrConfig
 from console.core.ehr.client import FhirClient
 from console.core.ehr.directory_sync import SYNCED_TYPES, DirectorySync, LocalDirectorySink
 from console.core.store import Store
+from tests.ehr_console import ehr_config
 from tests.fhir_server import FHIR_JSON, FhirServer, seed_directory
 
 
 async def careline_sync(server: FhirServer, store_path: Path, page_size: int) -> tuple[int, float]:
     """Resources read and seconds taken by one full sync into a fresh store."""
-    config = EhrConfig(
-        base_url=server.base_url,
-        client_id=server.client_id,
-        private_key_file=server.private_key_path,
-        algorithm=server.algorithm,
-        scopes="system/*.rs",
-        timeout=60.0,
-    )
+    config = ehr_config(server, scopes="system/*.rs", timeout=60.0)
     store = await Store.open(store_path)
     client = FhirClient.from_config(config)
     try:

@@ -26,16 +26,14 @@ from console.dialogs.wrap_up import WrapUpDialog
 from console.widgets.guidance import GuidancePane
 from console.widgets.patient_card import PatientCard
 from tests.console_app import make_app, screen_text, shows_toast, wait_for
+from tests.ehr_console import ehr_yaml, maria_in_both, tomorrow_nine
 from tests.fhir_server import FhirServer, seed_schedule
 from tests.test_console_booking import (
     answer_and_verify,
     choose,
-    config_text,
     demo_app,
     open_picker,
     take_offer,
-    tomorrow_nine,
-    with_maria,
 )
 
 
@@ -59,8 +57,8 @@ async def stored(path: Path, sql: str) -> list[tuple[object, ...]]:
 
 async def ehr_app(tmp_path: Path, ehr: FhirServer) -> CarelineApp:
     """A console on ``ehr`` with Maria in both, whose wrap-up must be filled in."""
-    await with_maria(tmp_path, ehr)
-    return make_app(tmp_path, config_text(ehr), wrap_up="mandatory")
+    await maria_in_both(ehr, tmp_path / "store.sqlite3")
+    return make_app(tmp_path, ehr_yaml(ehr), wrap_up="mandatory")
 
 
 async def test_a_booking_reads_out_its_preparation_and_fills_the_wrap_up(

@@ -13,14 +13,13 @@ from __future__ import annotations
 import dataclasses
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
 from textual.pilot import Pilot
 
 from console.app import CarelineApp
-from console.core.config import EhrConfig
 from console.core.demo import MARIA_ID, demo_care, demo_patients, seed_demo_schedules
 from console.core.ehr.client import FhirClient
 from console.core.ehr.fhir_scheduling import FhirScheduling
@@ -32,11 +31,9 @@ from console.dialogs.slot_picker import SlotPicker
 from console.dialogs.verify import VerifyDialog
 from console.widgets.patient_card import PatientCard
 from tests.console_app import make_app, screen_text, sip_port, talking, wait_for
+from tests.ehr_console import MARIA_PHONE, ehr_config, ehr_yaml, maria_in_both, tomorrow_nine
 from tests.fhir_server import FhirServer, ScheduleIds, seed_patient, seed_schedule
-from tests.patients import patient_record
 from tests.support import Sipp
-
-MARIA_PHONE = "+12025550142"
 
 
 @pytest.fixture(scope="module")
@@ -45,44 +42,11 @@ def ehr(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FhirServer]:
         yield server
 
 
-def tomorrow_nine() -> datetime:
-    """09:00 local time tomorrow: the slots show in the picker's first days."""
-    local = datetime.now().astimezone()
-    return (local + timedelta(days=1)).replace(hour=9, minute=0, second=0, microsecond=0)
-
-
 @pytest.fixture(scope="module")
 def clinic(ehr: FhirServer) -> ScheduleIds:
     return seed_schedule(
         ehr, "Dr Amara Osei", "Riverside Clinic", "general", tomorrow_nine(), 8, 20
     )
-
-
-def config_text(server: FhirServer) -> str:
-    return (
-        "ehr:\n"
-        f"  base_url: {server.base_url}\n"
-        f"  client_id: {server.client_id}\n"
-        f"  private_key_file: {server.private_key_path}\n"
-        f"  algorithm: {server.algorithm}\n"
-        '  scopes: "system/*.cruds"\n'
-    )
-
-
-async def with_maria(tmp_path: Path, server: FhirServer) -> str:
-    """Maria in the EHR and, under the same EHR id, in the console's directory."""
-    fhir_id = seed_patient(
-        server, "Maria Lopez", f"MRN-{uuid.uuid4().hex[:6]}", date(1961, 3, 9), MARIA_PHONE
-    )
-    record = dataclasses.replace(
-        patient_record("MRN-7", "Maria", "Lopez", "1961-03-09", phone=MARIA_PHONE), fhir_id=fhir_id
-    )
-    store = await Store.open(tmp_path / "store.sqlite3")
-    try:
-        await PatientDirectory(store, "US").import_records([record])
-    finally:
-        await store.close()
-    return fhir_id
 
 
 async def choose(pilot: Pilot[int], app: CarelineApp, downs: int) -> None:
@@ -131,8 +95,8 @@ async def answer_and_verify(pilot: Pilot[int], app: CarelineApp, tmp_path: Path)
 
 @pytest.mark.usefixtures("clinic")
 async def test_book_move_and_cancel_from_the_call(tmp_path: Path, ehr: FhirServer) -> None:
-    fhir_id = await with_maria(tmp_path, ehr)
-    app = make_app(tmp_path, config_text(ehr))
+    fhir_id = await maria_in_both(ehr, tmp_path / "store.sqlite3")
+    app = make_app(tmp_path, ehr_yaml(ehr))
     async with app.run_test(size=(160, 48)) as pilot:
         await wait_for(pilot, lambda: app.phone.status.online, 20)
         sipp = await answer_and_verify(pilot, app, tmp_path)
@@ -160,14 +124,7 @@ async def test_book_move_and_cancel_from_the_call(tmp_path: Path, ehr: FhirServe
         await pilot.press("h")
         assert sipp.wait() == 0, sipp.report()
 
-    client = FhirClient.from_config(
-        EhrConfig(
-            base_url=ehr.base_url,
-            client_id=ehr.client_id,
-            private_key_file=ehr.private_key_path,
-            scopes="system/*.cruds",
-        )
-    )
+    client = FhirClient.from_config(ehr_config(ehr))
     try:
         appointments = await client.search("Appointment", {"patient": f"Patient/{fhir_id}"})
     finally:
@@ -193,8 +150,8 @@ async def test_book_move_and_cancel_from_the_call(tmp_path: Path, ehr: FhirServe
 async def test_a_slot_taken_while_the_picker_is_open_is_said_and_refreshed(
     tmp_path: Path, ehr: FhirServer
 ) -> None:
-    await with_maria(tmp_path, ehr)
-    app = make_app(tmp_path, config_text(ehr))
+    await maria_in_both(ehr, tmp_path / "store.sqlite3")
+    app = make_app(tmp_path, ehr_yaml(ehr))
     async with app.run_test(size=(160, 48)) as pilot:
         await wait_for(pilot, lambda: app.phone.status.online, 20)
         sipp = await answer_and_verify(pilot, app, tmp_path)
@@ -202,14 +159,7 @@ async def test_a_slot_taken_while_the_picker_is_open_is_said_and_refreshed(
         picker = await open_picker(pilot, app)
         wanted = picker.offers[0]
 
-        other = FhirClient.from_config(
-            EhrConfig(
-                base_url=ehr.base_url,
-                client_id=ehr.client_id,
-                private_key_file=ehr.private_key_path,
-                scopes="system/*.cruds",
-            )
-        )
+        other = FhirClient.from_config(ehr_config(ehr))
         try:  # another agent books the same slot first
             rival = seed_patient(ehr, "Wei Chen", "MRN-R", date(1949, 2, 14), "+12025550188")
             await FhirScheduling(other).book(rival, wanted, request_id=uuid.uuid4().hex)

@@ -21,11 +21,11 @@ from pathlib import Path
 
 import pytest
 
-from console.core.config import EhrConfig
 from console.core.ehr.client import FhirClient
 from console.core.ehr.errors import EhrConflictError, EhrUnavailableError
 from console.core.ehr.fhir_scheduling import CANCEL_SYSTEM, FhirScheduling
 from console.core.ehr.scheduling import Booking, SlotOffer, SlotQuery, SlotTakenError
+from tests.ehr_console import ehr_config
 from tests.fhir_server import FhirServer, ScheduleIds, seed_patient, seed_schedule
 
 MONDAY = datetime(2031, 3, 3, 9, 0, tzinfo=UTC)
@@ -45,20 +45,6 @@ def clinic(server: FhirServer) -> ScheduleIds:
 @pytest.fixture(scope="module")
 def patient(server: FhirServer) -> str:
     return seed_patient(server, "Maria Lopez", "MRN-0042", date(1961, 4, 12), "+12025550142")
-
-
-def ehr_config(server: FhirServer) -> EhrConfig:
-    return EhrConfig(
-        base_url=server.base_url,
-        client_id=server.client_id,
-        private_key_file=server.private_key_path,
-        algorithm=server.algorithm,
-        # sekmet checks a transaction as a whole against "*": a clinic's EHR may check
-        # each entry against the per-type scopes careline asks for by default.
-        scopes="system/*.cruds",
-        timeout=5.0,
-        connect_timeout=1.0,
-    )
 
 
 @pytest.fixture

@@ -49,6 +49,7 @@ from console.core.store import Store
 from console.hub.ehr_sync import HubDirectorySink
 from console.hub.sync import SyncWorker, hub_connector
 from tests.careline_cli import careline
+from tests.ehr_console import ehr_config as linked_config
 from tests.fhir_server import FhirServer, put_resources, seed_directory, transaction
 from tests.pg import Hub
 from tests.support import ROOT
@@ -76,16 +77,8 @@ async def store(tmp_path: Path) -> AsyncIterator[Store]:
 
 
 def ehr_config(server: FhirServer, **fields: Any) -> EhrConfig:
-    settings: dict[str, Any] = {
-        "base_url": server.base_url,
-        "client_id": server.client_id,
-        "private_key_file": server.private_key_path,
-        "algorithm": server.algorithm,
-        "scopes": "system/*.rs",
-        "timeout": 5.0,
-        "connect_timeout": 1.0,
-    }
-    return EhrConfig(**(settings | fields))
+    """The EHR link a sync uses: read and search scopes only."""
+    return linked_config(server, **({"scopes": "system/*.rs"} | fields))
 
 
 class FaultyTransport(httpx.AsyncBaseTransport):

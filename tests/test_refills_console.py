@@ -12,16 +12,14 @@ card and the key say so in words and nothing waits on it.
 from __future__ import annotations
 
 import dataclasses
-import uuid
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from textual.pilot import Pilot
 
 from console.app import CarelineApp
-from console.core.config import EhrConfig
 from console.core.demo import demo_care, demo_patients, seed_demo_orders
 from console.core.ehr.client import FhirClient, Resource
 from console.core.patients.directory import PatientDirectory
@@ -31,11 +29,10 @@ from console.dialogs.choice import ChoicePicker
 from console.dialogs.verify import VerifyDialog
 from console.widgets.patient_card import PatientCard
 from tests.console_app import make_app, screen_text, sip_port, talking, wait_for
-from tests.fhir_server import FhirServer, seed_patient, seed_prescriptions, seed_test
-from tests.patients import patient_record
+from tests.ehr_console import MARIA_PHONE, ehr_config, ehr_yaml, maria_in_both
+from tests.fhir_server import FhirServer, seed_prescriptions, seed_test
 from tests.support import Sipp
 
-MARIA_PHONE = "+12025550142"
 TURNAROUNDS = (
     "  refill_turnaround: 3 working days\n"
     "  result_turnaround: a week\n"
@@ -50,25 +47,10 @@ def ehr(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FhirServer]:
         yield server
 
 
-def config_text(server: FhirServer) -> str:
-    return (
-        "ehr:\n"
-        f"  base_url: {server.base_url}\n"
-        f"  client_id: {server.client_id}\n"
-        f"  private_key_file: {server.private_key_path}\n"
-        f"  algorithm: {server.algorithm}\n"
-        '  scopes: "system/*.cruds"\n'
-        "  timeout: 3\n"
-        "  connect_timeout: 1\n" + TURNAROUNDS
-    )
-
-
 async def with_maria(tmp_path: Path, server: FhirServer) -> str:
     """Maria in the EHR with two prescriptions and a lipid panel ordered, and under the
     same EHR id in the console's directory."""
-    fhir_id = seed_patient(
-        server, "Maria Lopez", f"MRN-{uuid.uuid4().hex[:6]}", date(1961, 3, 9), MARIA_PHONE
-    )
+    fhir_id = await maria_in_both(server, tmp_path / "store.sqlite3")
     today = datetime.now(UTC).date()
     later = today + timedelta(days=200)
     seed_prescriptions(
@@ -79,15 +61,12 @@ async def with_maria(tmp_path: Path, server: FhirServer) -> str:
     )
     seed_test(server, fhir_id, "Lipid panel", "24331-1", today - timedelta(days=1))
     seed_test(server, fhir_id, "Vitamin D", "1989-3", today - timedelta(days=2))
-    record = dataclasses.replace(
-        patient_record("MRN-7", "Maria", "Lopez", "1961-03-09", phone=MARIA_PHONE), fhir_id=fhir_id
-    )
-    store = await Store.open(tmp_path / "store.sqlite3")
-    try:
-        await PatientDirectory(store, "US").import_records([record])
-    finally:
-        await store.close()
     return fhir_id
+
+
+def config_text(server: FhirServer) -> str:
+    """The console's EHR link, with short timeouts and the turnarounds said."""
+    return ehr_yaml(server, "  timeout: 3\n  connect_timeout: 1\n" + TURNAROUNDS)
 
 
 async def answer_and_verify(
@@ -110,14 +89,7 @@ async def answer_and_verify(
 
 
 async def ehr_search(server: FhirServer, kind: str, params: dict[str, str]) -> list[Resource]:
-    client = FhirClient.from_config(
-        EhrConfig(
-            base_url=server.base_url,
-            client_id=server.client_id,
-            private_key_file=server.private_key_path,
-            scopes="system/*.cruds",
-        )
-    )
+    client = FhirClient.from_config(ehr_config(server))
     try:
         return await client.search(kind, params)
     finally:

@@ -23,9 +23,9 @@ from console.core.ehr.local_refills import LocalRefills
 from console.core.patients.directory import PatientDirectory
 from console.core.patients.records import CareTeamRecord, MedicationRecord, PatientRecord
 from console.core.store import Store
+from tests.ehr_console import ehr_config
 from tests.fhir_server import FhirServer, seed_patient, seed_prescriptions, seed_test
 from tests.refills_contract import CHECKS, PRESCRIBER, PRESCRIPTIONS, TESTS, Check, Pharmacy
-from tests.test_ehr_scheduling import ehr_config
 
 _numbers = itertools.count(1)
 
@@ -42,9 +42,7 @@ def seed_fhir(server: FhirServer) -> tuple[str, str]:
     patient = seed_patient(
         server, "Maria Lopez", f"MRN-{number:04}", date(1961, 4, 12), "+12025550142"
     )
-    other = seed_patient(
-        server, "Wei Chen", f"MRN-9{number:03}", date(1949, 2, 14), "+12025550188"
-    )
+    other = seed_patient(server, "Wei Chen", f"MRN-9{number:03}", date(1949, 2, 14), "+12025550188")
     seed_prescriptions(server, patient, PRESCRIBER, PRESCRIPTIONS)
     for test, code, ordered, report in TESTS:
         seed_test(server, patient, test, code, ordered, report=report)

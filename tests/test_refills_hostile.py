@@ -22,9 +22,9 @@ from console.core.ehr.client import FhirClient
 from console.core.ehr.errors import EhrUnavailableError, MalformedResourceError
 from console.core.ehr.fhir_refills import REFILL_SYSTEM, FhirRefills
 from console.core.ehr.refills import Prescription
+from tests.ehr_console import ehr_config
 from tests.fhir_server import FhirServer, seed_patient, seed_prescriptions
 from tests.test_ehr_hostile import FakeEhr, bundle, client_for
-from tests.test_ehr_scheduling import ehr_config
 
 TODAY = date(2031, 3, 3)
 PRESCRIPTION = {

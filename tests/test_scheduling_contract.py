@@ -22,9 +22,9 @@ from console.core.ehr.fhir_scheduling import FhirScheduling
 from console.core.ehr.local_scheduling import LocalScheduling
 from console.core.ehr.scheduling import Scheduling
 from console.core.store import Store
+from tests.ehr_console import ehr_config
 from tests.fhir_server import FhirServer, ScheduleIds, seed_patient, seed_schedule
 from tests.scheduling_contract import CHECKS, MINUTES, SLOTS, Check, Clinic
-from tests.test_ehr_scheduling import ehr_config
 
 OPENS = datetime(2031, 3, 3, 9, 0, tzinfo=UTC)
 """A Monday, far enough ahead for any clock."""

@@ -120,9 +120,10 @@ class WrapUpDialog(Dialog[WrapUpResult | None]):
 
         ``values``: pre-filled field values and disposition (``prefill()``);
         ``follow_up_reason``: a callback the call promised, pre-filled with the
-        form's suggested due time and owner; ``notes``: notes from the call; ``draft``: a body from ``on_change`` to restore instead (it wins
-        over ``values`` and ``notes``); ``clock``: the UTC time now; ``tz``: the
-        zone due times are typed and shown in (None: the machine's).
+        form's suggested due time and owner; ``notes``: notes from the call;
+        ``draft``: a body from ``on_change`` to restore instead (it wins over
+        ``values`` and ``notes``); ``clock``: the UTC time now; ``tz``: the zone
+        due times are typed and shown in (None: the machine's).
         """
         super().__init__()
         self.form = form
