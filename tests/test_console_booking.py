@@ -181,8 +181,9 @@ async def test_a_slot_taken_while_the_picker_is_open_is_said_and_refreshed(
         assert sipp.wait() == 0, sipp.report()
 
 
-async def demo_app(tmp_path: Path) -> CarelineApp:
-    """A console on the demo's patients and its own schedules (Maria's follow-up booked)."""
+async def demo_app(tmp_path: Path, *, wrap_up: str = "off") -> CarelineApp:
+    """A console on the demo's patients and its own schedules (Maria's follow-up booked);
+    ``wrap_up``: the wrap-up mode."""
     store = await Store.open(tmp_path / "store.sqlite3")
     try:
         today = datetime.now(UTC).date()
@@ -190,7 +191,7 @@ async def demo_app(tmp_path: Path) -> CarelineApp:
         await seed_demo_schedules(store, today, maria=MARIA_ID)
     finally:
         await store.close()
-    app = make_app(tmp_path)
+    app = make_app(tmp_path, wrap_up=wrap_up)
     app.wiring = dataclasses.replace(app.wiring, local_scheduling=True)
     return app
 
