@@ -102,7 +102,7 @@ def plans(form: Form, answers: Mapping[str, Answer]) -> tuple[Plan, Plan]:
     assert set(values) == {"callback_number", "feedback_consent"}, sorted(values)
     scripted = Plan("scripted", values, (DISPOSITION_KEY, "ctrl+s"), 1)
     # Focus order: disposition, reason, callback number, appointment date,
-    # interpreter, notes, consent (the follow-up rows are hidden).
+    # appointment id, interpreter, notes, consent (the follow-up rows are hidden).
     baseline = Plan(
         "baseline",
         {},
@@ -111,6 +111,7 @@ def plans(form: Form, answers: Mapping[str, Answer]) -> tuple[Plan, Plan]:
             "tab",
             "tab",
             *(key if key != " " else "space" for key in CALLBACK_NUMBER),
+            "tab",
             "tab",
             "tab",
             "tab",
