@@ -174,9 +174,11 @@ async def test_the_demo_reads_out_its_preparation_and_records_a_skipped_wrap_up(
         target = await take_offer(pilot, app, 0)
         pane = app.agent_screen.query_one(GuidancePane)
         await wait_for(pilot, lambda: pane.previsit is not None, what="preparation")
-        assert "Before Primary care · Primary care visit" in screen_text(app)
+        assert "Before Diabetes review · Diabetes review" in screen_text(app)
         assert pane.previsit is not None
-        assert f"with {target.clinician}" in dict(pane.previsit.parts)[""]
+        parts = dict(pane.previsit.parts)
+        assert f"with {target.clinician}" in parts[""]
+        assert parts["Fasting"].startswith("Your review starts with a blood test")
         await pilot.press("h")
         assert sipp.wait() == 0, sipp.report()
         await wait_for(pilot, lambda: app.agent_screen.guidance.previsit == {}, what="forgotten")

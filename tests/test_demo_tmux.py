@@ -107,8 +107,11 @@ def test_demo_rings_answers_hangs_up_and_quits_cleanly(isolated_home: Path) -> N
     assert rows.stdout.strip() == "1"
 
 
-def test_the_demo_moves_marias_appointment_in_the_terminal(isolated_home: Path) -> None:
-    """The newcomer's path with no setup: verify Maria, k, move her follow-up, wrap up."""
+def test_the_demo_moves_marias_appointment_and_requests_her_refill_in_the_terminal(
+    isolated_home: Path,
+) -> None:
+    """The newcomer's path with no setup: verify Maria, k, move her follow-up (the
+    preparation shows), l, request her Lisinopril refill, wrap up."""
     session = demo_session(interval=3)
     try:
         session.wait_for("Maria Lopez", 30)
@@ -133,6 +136,12 @@ def test_the_demo_moves_marias_appointment_in_the_terminal(isolated_home: Path) 
         session.keys("Enter")  # her doctor's second free slot
         screen = session.wait_for("Moved to", 10)
         assert "Upcoming appointments" in screen
+        session.wait_for("Before Diabetes review", 10)  # the preparation to read out
+        session.keys("l")  # her Lisinopril refill
+        session.wait_for("Refill for Maria", 10)
+        session.keys("Enter")  # Lisinopril: the first, by name
+        screen = session.wait_for("Refill of Lisinopril 10 mg tablet requested", 10)
+        assert "Tell the patient" in screen
         session.keys("h")
         session.wait_for("ctrl+s save", 10)
         session.keys("a")  # disposition: appointment booked or changed

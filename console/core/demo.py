@@ -245,7 +245,8 @@ class DemoSchedule:
 
 
 DEMO_SCHEDULES: tuple[DemoSchedule, ...] = (
-    DemoSchedule("Dr. Ines Moreau", "Riverside Clinic", "Primary care", 20),
+    # Maria's follow-up is a diabetes review: moving it reads out the fasting advice.
+    DemoSchedule("Dr. Ines Moreau", "Riverside Clinic", "Diabetes review", 20),
     DemoSchedule("Dr. Amara Osei", "Riverside Clinic", "Primary care", 30),
     DemoSchedule("Dr. Hiro Tanaka", "Northgate Health Centre", "Ophthalmology", 30),
 )
