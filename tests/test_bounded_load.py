@@ -73,7 +73,7 @@ def test_alias_bomb_in_a_script(tmp_path: Path) -> None:
 
     assert refused(run, 1) == (
         f"{bomb}:7: more than 100,000 values once aliases are expanded\n"
-        f"{library}: 1 problem (0 scripts, 0 forms, 0 preparations)"
+        f"{library}: 1 problem (0 scripts, 0 forms, 0 preparations, 0 worklists)"
     )
 
 
@@ -105,7 +105,7 @@ def test_deep_nesting_in_a_script(tmp_path: Path) -> None:
 
     assert refused(run, 1) == (
         f"{script}:3: nested more than 64 levels deep\n"
-        f"{script}: 1 problem (0 scripts, 0 forms, 0 preparations)"
+        f"{script}: 1 problem (0 scripts, 0 forms, 0 preparations, 0 worklists)"
     )
 
 

@@ -289,13 +289,13 @@ def test_shipped_library_passes() -> None:
 def test_cli_exit_codes(tmp_path: Path) -> None:
     shipped = careline("scripts", "check")
     assert shipped.returncode == 0, shipped.stdout + shipped.stderr
-    assert shipped.stdout.endswith(": ok (10 scripts, 1 form, 4 preparations)\n")
+    assert shipped.stdout.endswith(": ok (10 scripts, 1 form, 4 preparations, 3 worklists)\n")
 
     (tmp_path / "bad.yaml").write_text(HEADER + "steps:\n  - id: a\n    next: b\n", "utf-8")
     bad = careline("scripts", "check", str(tmp_path))
     assert bad.returncode == 1
     assert bad.stdout == f"{tmp_path}/bad.yaml:7: steps[0].next: unknown step 'b'\n"
-    assert bad.stderr == f"{tmp_path}: 1 problem (1 script, 0 forms, 0 preparations)\n"
+    assert bad.stderr == f"{tmp_path}: 1 problem (1 script, 0 forms, 0 preparations, 0 worklists)\n"
 
     listed = careline("scripts", "list")
     assert listed.returncode == 0

@@ -59,6 +59,7 @@ def _check(args: argparse.Namespace) -> int:
             _count(len(library.scripts), "script"),
             _count(len(library.forms), "form"),
             _count(len(library.preparations), "preparation"),
+            _count(len(library.worklists), "worklist"),
         ]
     )
     if problems:

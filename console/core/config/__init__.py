@@ -55,6 +55,7 @@ from console.core.config.sections import (
     UiConfig,
     WrapUpConfig,
 )
+from console.core.config.worklists import WorklistsConfig
 
 __all__ = [
     "CONFIG_LIMITS",
@@ -84,6 +85,7 @@ __all__ = [
     "SuperviseConfig",
     "TlsConfig",
     "UiConfig",
+    "WorklistsConfig",
     "WrapUpConfig",
     "hub_password",
     "load_config",

@@ -159,7 +159,53 @@ def _medication(
         refills_allowed=repeats,
         valid_until=_day(end, "validityPeriod.end") if end is not None else None,
         prescriber=_text(requester.get("display")) if isinstance(requester, dict) else "",
+        quantity=_quantity(dispense.get("quantity")),
+        supply_days=_supply_days(dispense.get("expectedSupplyDuration")),
+        last_filled=_last_fill(resource.get("extension")),
     )
+
+
+LAST_FILL_URL = "https://careline.example/fhir/StructureDefinition/last-fill"
+"""The extension a MedicationRequest carries its last fill's date in (``valueDate`` or
+``valueDateTime``): FHIR keeps fills as MedicationDispense resources, which careline
+does not import yet; an EHR export (or the demo) states the latest one here."""
+_DAYS_PER_UNIT = {"d": 1, "day": 1, "days": 1, "wk": 7, "week": 7, "weeks": 7, "mo": 30}
+
+
+def _quantity(value: Any) -> float | None:
+    """``dispenseRequest.quantity.value`` when it is a positive number; else unknown."""
+    amount = value.get("value") if isinstance(value, dict) else None
+    if isinstance(amount, bool) or not isinstance(amount, int | float):
+        return None
+    return float(amount) if 0 < amount < 1e9 else None
+
+
+def _supply_days(value: Any) -> int | None:
+    """``expectedSupplyDuration`` (a Duration in d, wk or mo) in whole days; else unknown.
+
+    Unknown rather than an error: the prescription is still worth its card line, it
+    just cannot be predicted."""
+    if not isinstance(value, dict):
+        return None
+    amount = value.get("value")
+    unit = value.get("code") or value.get("unit") or "d"
+    per = _DAYS_PER_UNIT.get(unit) if isinstance(unit, str) else None
+    if per is None or isinstance(amount, bool) or not isinstance(amount, int | float):
+        return None
+    days = round(amount * per)
+    return days if 1 <= days <= 3660 else None
+
+
+def _last_fill(extensions: Any) -> str | None:
+    """The day of the :data:`LAST_FILL_URL` extension, if it is there and a date."""
+    for extension in extensions if isinstance(extensions, list) else []:
+        if isinstance(extension, dict) and extension.get("url") == LAST_FILL_URL:
+            value = extension.get("valueDate", extension.get("valueDateTime"))
+            try:
+                return _day(value, "last fill")
+            except RecordError:
+                return None
+    return None
 
 
 def _care_team(

@@ -87,6 +87,13 @@ class MedicationRecord:
     valid_until: str | None
     """ISO date the prescription may be dispensed until (``validityPeriod.end``)."""
     prescriber: str
+    quantity: float | None = None
+    """``dispenseRequest.quantity.value``: how much one fill hands over."""
+    supply_days: int | None = None
+    """``dispenseRequest.expectedSupplyDuration`` in days: how long one fill lasts."""
+    last_filled: str | None = None
+    """ISO date of the last fill (see :mod:`console.core.patients.fhir_clinical`);
+    None: not known, the prescription's ``authoredOn`` stands in as the first fill."""
 
 
 @dataclass(frozen=True, slots=True, repr=False)

@@ -43,6 +43,8 @@ from console.core.scripts.placeholders import (
     PLACEHOLDERS,
     slots,
 )
+from console.core.scripts.worklist_check import check_worklist
+from console.core.scripts.worklist_rules import WorklistRule
 
 RESERVED_FIELDS = frozenset({"disposition", "notes", "follow_up", "feedback_consent"})
 """Form value keys the wrap-up uses itself; a field cannot take these ids."""
@@ -66,6 +68,8 @@ def check_library(library: Library) -> list[Problem]:
             problems += _check_script(loaded, loaded.document)
         elif isinstance(loaded.document, Form):
             problems += _check_form(loaded, loaded.document, library)
+        elif isinstance(loaded.document, WorklistRule):
+            problems += check_worklist(loaded, loaded.document, library)
         else:
             problems += _check_preparation(loaded, loaded.document)
     return sorted(set(problems), key=lambda p: (str(p.file), p.line or 0, p.field, p.message))

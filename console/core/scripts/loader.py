@@ -20,6 +20,7 @@ from pydantic import BaseModel, ValidationError
 
 from console.core.bounded_load import LimitError, Limits, compose_yaml, read_text
 from console.core.scripts.models import Document, Form, Preparation, Script
+from console.core.scripts.worklist_rules import WorklistRule
 
 Loc = tuple[str | int, ...]
 """A position in a YAML document: keys and list indexes."""
@@ -28,6 +29,7 @@ SUFFIXES = (".yaml", ".yml")
 # A script is a few kilobytes and a few hundred values; past these limits a
 # file is a mistake or an attack, not a script (the console loads these too).
 LIMITS = Limits(max_bytes=1_000_000)
+_KINDS = "script, form, preparation or worklist"
 
 
 def library_dir() -> Path:
@@ -124,8 +126,8 @@ class LoadedDocument:
 
     path: Path
     """The file."""
-    document: Document
-    """The script, form or preparation."""
+    document: Document | WorklistRule
+    """The script, form, preparation or worklist rule."""
     lines: LineIndex = field(compare=False)
     """Where each field is, for the checker's messages."""
 
@@ -157,6 +159,11 @@ class Library:
     def preparations(self) -> tuple[Preparation, ...]:
         """The pre-visit preparations, in path order."""
         return tuple(d.document for d in self.documents if isinstance(d.document, Preparation))
+
+    @property
+    def worklists(self) -> tuple[WorklistRule, ...]:
+        """The outbound worklist rules, in path order."""
+        return tuple(d.document for d in self.documents if isinstance(d.document, WorklistRule))
 
     def script(self, script_id: str) -> Script:
         """The script called ``script_id``; raises KeyError."""
@@ -198,9 +205,7 @@ def load_document(path: Path) -> LoadedDocument | list[Problem]:
         return [Problem(path, None, "", f"YAML error: {exc}")]
     if not isinstance(data, dict):
         kind = "empty" if data is None else f"a {type(data).__name__}, not a mapping"
-        return [
-            Problem(path, 1, "", f"the file is {kind}; expected kind: script, form or preparation")
-        ]
+        return [Problem(path, 1, "", f"the file is {kind}; expected kind: {_KINDS}")]
     lines = LineIndex.of(node)
     problems = [
         Problem(path, line, field_name(loc), "duplicate key (the later one would win silently)")
@@ -213,11 +218,11 @@ def load_document(path: Path) -> LoadedDocument | list[Problem]:
         model = Form
     elif data.get("kind") == "preparation":
         model = Preparation
+    elif data.get("kind") == "worklist":
+        model = WorklistRule
     else:
         got = f" (got {data['kind']!r})" if "kind" in data else ""
-        message = (
-            f"must be script, form or preparation{got}" if got else "required field is missing"
-        )
+        message = f"must be {_KINDS}{got}" if got else "required field is missing"
         return [*problems, Problem(path, lines.line_of(("kind",)) or 1, "kind", message)]
     try:
         document = model.model_validate(data)
@@ -225,7 +230,7 @@ def load_document(path: Path) -> LoadedDocument | list[Problem]:
         return problems + [_problem(path, lines, error) for error in exc.errors()]
     if problems:
         return problems
-    assert isinstance(document, Script | Form | Preparation)
+    assert isinstance(document, Script | Form | Preparation | WorklistRule)
     return LoadedDocument(path, document, lines)
 
 
