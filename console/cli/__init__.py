@@ -37,6 +37,7 @@ from console.cli.hub import HUB
 from console.cli.patients import PATIENTS
 from console.cli.pin import PIN
 from console.cli.scripts import SCRIPTS
+from console.cli.worklist import WORKLIST
 from console.core.config import ConfigError
 from console.core.store import StoreError
 
@@ -49,6 +50,7 @@ COMMANDS: dict[str, Command] = {
     "patients": PATIENTS,
     "audit": AUDIT,
     "scripts": SCRIPTS,
+    "worklist": WORKLIST,
     "queue": QUEUE,
     "supervise": SUPERVISE,
     "hub": HUB,

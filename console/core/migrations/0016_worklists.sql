@@ -45,6 +45,8 @@ CREATE TABLE worklist_items (
     CHECK (state <> 'claimed' OR (claim_token IS NOT NULL AND claim_expires_at IS NOT NULL))
 );
 CREATE INDEX worklist_items_offer ON worklist_items (state, next_attempt_at);
+-- Reminders and feedback look appointments up by day.
+CREATE INDEX appointments_by_start ON appointments (start);
 CREATE INDEX worklist_items_by_patient ON worklist_items (patient_id, state);
 
 -- A patient who asked not to be called again: never offered, on any list.

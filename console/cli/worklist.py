@@ -1,0 +1,197 @@
+"""``careline worklist generate|status|export``: outbound worklists from the directory.
+
+Exit status (every subcommand): 0 done; 1 the library's worklist rules have
+problems (run ``careline scripts check``) or the store failed; 2 a usage or
+configuration error, or an unknown ``--list``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import date
+from typing import TYPE_CHECKING
+
+from console.cli.command import EXIT_USAGE, Command, Subcommands, config_of, with_store
+
+if TYPE_CHECKING:
+    from console.core.config import CarelineConfig
+    from console.core.scripts.loader import Library
+    from console.core.store import Store
+
+EXIT_RULES = 1
+
+
+def _library(config: CarelineConfig) -> Library | None:
+    """The library (config ``guidance.scripts`` or the shipped one); None, reported, if
+    its worklist rules or the scripts they name have problems."""
+    from console.core.scripts.checker import check_library
+    from console.core.scripts.loader import load_library
+
+    library = load_library(config.guidance.scripts)
+    problems = check_library(library)
+    if problems:
+        for problem in problems:
+            print(problem, file=sys.stderr)
+        print("careline: the script library has problems; nothing generated", file=sys.stderr)
+        return None
+    return library
+
+
+def _generate_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--date", type=date.fromisoformat, metavar="YYYY-MM-DD")
+    parser.add_argument("--list", dest="list_id", metavar="ID")
+
+
+def _generate(args: argparse.Namespace) -> int:
+    from console.core.worklists.generate import generate
+
+    config = config_of(args)
+    library = _library(config)
+    if library is None:
+        return EXIT_RULES
+    rules = [r for r in library.worklists if args.list_id in (None, r.id)]
+    if not rules:
+        known = ", ".join(r.id for r in library.worklists) or "none"
+        print(f"careline: no worklist {args.list_id!r} (known: {known})", file=sys.stderr)
+        return EXIT_USAGE
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    # "Today" is the clinic's day, the zone its appointment days are counted in.
+    today = args.date or datetime.now(ZoneInfo(config.worklists.default_time_zone)).date()
+
+    def progress(list_id: str, count: int) -> None:
+        print(f"{list_id}: {count:,} candidates read…", file=sys.stderr, flush=True)
+
+    async def work(store: Store) -> int:
+        results = await generate(
+            store,
+            rules,
+            library.preparations,
+            today=today,
+            zone=config.worklists.default_time_zone,
+            progress=progress,
+        )
+        for result in results:
+            print(f"{result.list_id}: {result.added} added ({result.candidates} candidates)")
+        return 0
+
+    return with_store(config, work)
+
+
+def _status_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="one JSON document")
+
+
+def _status(args: argparse.Namespace) -> int:
+    import json
+    from datetime import UTC, datetime
+
+    from console.core.worklists.calling import Blocker
+    from console.core.worklists.report import item_lines, summarise
+    from console.core.worklists.store import WorklistStore
+
+    config = config_of(args)
+    library = _library(config)
+    if library is None:
+        return EXIT_RULES
+
+    async def work(store: Store) -> int:
+        lines = await item_lines(store, WorklistStore(store, config.worklists), datetime.now(UTC))
+        status = summarise(lines, [r.id for r in library.worklists])
+        if args.json:
+            items = [
+                {"item": line.item_id, "list": line.list_id, "state": line.state}
+                | (
+                    {"blocked_by": line.blocked_by, "why": line.blocked_why}
+                    if line.blocked_by
+                    else {}
+                )
+                for line in lines
+            ]
+            print(json.dumps({"lists": [s.as_json() for s in status], "items": items}))
+            return 0
+        for entry in status:
+            print(
+                f"{entry.list_id}: {entry.items} items, {entry.offerable} offerable now, "
+                f"{entry.claimed} claimed"
+            )
+            for code, count in sorted(entry.blocked.items()):
+                print(f"  blocked {code}: {count} ({Blocker(code).words})")
+            for outcome, count in sorted(entry.done.items()):
+                print(f"  done {outcome}: {count}")
+        return 0
+
+    return with_store(config, work)
+
+
+def _export_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--format", choices=("csv", "json"), default="csv")
+
+
+def _export(args: argparse.Namespace) -> int:
+    import csv
+    import json
+    from datetime import UTC, datetime
+
+    from console.core.worklists.report import EXPORT_FIELDS, export_row, item_lines
+    from console.core.worklists.store import WorklistStore
+
+    config = config_of(args)
+
+    async def work(store: Store) -> int:
+        lines = await item_lines(store, WorklistStore(store, config.worklists), datetime.now(UTC))
+        rows = [export_row(line) for line in lines]
+        if args.format == "json":
+            print(json.dumps(rows))
+        else:
+            writer = csv.DictWriter(sys.stdout, fieldnames=EXPORT_FIELDS, lineterminator="\n")
+            writer.writeheader()
+            writer.writerows(rows)
+        return 0
+
+    return with_store(config, work)
+
+
+_EXITS = " Exit status: 0 done, 1 library problems or a store failure, 2 usage or config error."
+WORKLIST = Command(
+    help="outbound worklists: generate, status, export",
+    description="Outbound worklists (rules in scripts_library/worklists/)." + _EXITS,
+    subcommands=Subcommands(
+        "worklist_command",
+        "COMMAND",
+        {
+            "generate": Command(
+                help="add today's items from the directory (idempotent)",
+                description=(
+                    "Add the items each worklist rule selects for --date (default today) to "
+                    "the local store; running it again adds nothing twice. --list ID: one "
+                    "list only." + _EXITS
+                ),
+                run=_generate,
+                add_arguments=_generate_arguments,
+            ),
+            "status": Command(
+                help="per list: items, offerable now, blocked by rule, done by outcome",
+                description=(
+                    "Per list: items, offerable now, claimed, blocked (count per rule) and "
+                    "done (count per outcome); --json adds each item's state and why it is "
+                    "blocked. No patient data." + _EXITS
+                ),
+                run=_status,
+                add_arguments=_status_arguments,
+            ),
+            "export": Command(
+                help="every item for a supervisor, PHI-safe (csv or json)",
+                description=(
+                    "One row per item: item_id, list_id, kind, state, due_from, due_until, "
+                    "attempts, max_attempts, outcome, blocked_by, blocked_why. No names, "
+                    "numbers, patient ids or clinical reasons." + _EXITS
+                ),
+                run=_export,
+                add_arguments=_export_arguments,
+            ),
+        },
+    ),
+)

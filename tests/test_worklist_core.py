@@ -1,0 +1,246 @@
+"""Worklist generation, the calling rules and claims, on a real local store."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+import textwrap
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+
+from console.core.config import WorklistsConfig
+from console.core.scripts.loader import load_library
+from console.core.store import Store
+from console.core.worklists.calling import Blocker, cap_blocker, in_window, patient_zones
+from console.core.worklists.generate import generate
+from console.core.worklists.report import item_lines, summarise
+from console.core.worklists.store import Outcome, WorklistStore
+from tests.careline_cli import careline
+from tests.support import ROOT
+
+TODAY = date(2031, 3, 3)
+# 15:00 UTC: 10:00 in New York, 07:00 in Los Angeles (outside the window there).
+NOON = datetime(2031, 3, 3, 15, 0, tzinfo=UTC)
+RULES = WorklistsConfig(caller_id="+12025550100")
+NY, LA = "+12025550142", "+15035550142"
+
+
+async def directory(path: Path, patients: int = 4) -> Store:
+    """A store holding ``patients`` New York patients, each with one appointment tomorrow
+    (p0: a diabetes review, which has a preparation), a refill and a past visit."""
+    store = await Store.open(path)
+    async with store.transaction() as db:
+        for n in range(patients):
+            await db.execute(
+                "INSERT INTO patients (id, mrn, given_names, source, updated_at) "
+                "VALUES (?, ?, 'Ann', 'test', 'x')",
+                (f"p{n}", f"M{n}"),
+            )
+            await db.execute("INSERT INTO patient_phones VALUES (?, ?, 'home')", (f"p{n}", NY))
+            service = "Diabetes review" if n == 0 else "Primary care \x1b[2J"
+            for rid, start, status in (
+                (f"a{n}", "2031-03-04T15:00:00Z", "booked"),
+                (f"v{n}", "2031-03-01T15:00:00Z", "fulfilled"),
+            ):
+                await db.execute(
+                    "INSERT INTO appointments (resource_id, subject, start, status, description,"
+                    " updated_at) VALUES (?, ?, ?, ?, ?, 'x')",
+                    (rid, f"mrn:M{n}", start, status, service),
+                )
+            # Filled 25 days ago, 30 days' supply: runs out in 5 days (inside 7).
+            await db.execute(
+                "INSERT INTO medications (resource_id, subject, name, status, updated_at, "
+                "supply_days, last_filled, authored_on) "
+                "VALUES (?, ?, 'Metformin', 'active', 'x', 30, '2031-02-06', '2030-01-01')",
+                (f"rx{n}", f"mrn:M{n}"),
+            )
+    return store
+
+
+async def run_generate(store: Store) -> list[tuple[str, int, int]]:
+    library = load_library()
+    results = await generate(
+        store, library.worklists, library.preparations, today=TODAY, zone="America/New_York"
+    )
+    return [(r.list_id, r.candidates, r.added) for r in results]
+
+
+async def test_generation_for_each_kind_is_idempotent(tmp_path: Path) -> None:
+    store = await directory(tmp_path / "s.db")
+    try:
+        first = await run_generate(store)
+        assert first == [
+            ("appointment-reminders", 4, 4),
+            ("refill-reminders", 4, 4),
+            ("visit-feedback", 4, 4),
+        ]
+        assert [added for *_, added in await run_generate(store)] == [0, 0, 0]
+        rows = await store.fetch_all(
+            "SELECT patient_id, list_id, reason, script_id, due_until FROM worklist_items"
+            " ORDER BY list_id, patient_id"
+        )
+        assert rows[0] == (
+            "p0", "appointment-reminders", "Preparation call: Diabetes review",
+            "pre-visit-preparation", "2031-03-04",
+        )  # fmt: skip
+        assert "\x1b" not in rows[1][2]  # the directory's text is shown plainly
+        assert rows[1][3] == "appointment-reminder-confirmation"
+        refill = [r for r in rows if r[1] == "refill-reminders"][0]
+        assert refill[2:] == (
+            "Refill due: supply ends 2031-03-08",
+            "medication-refill",
+            "2031-03-08",
+        )
+    finally:
+        await store.close()
+
+
+def test_calling_window_across_zones_and_midnight() -> None:
+    zones_ny, zones_la = patient_zones([NY], "UTC"), patient_zones([LA], "UTC")
+    assert zones_ny == ("America/New_York",)
+    start, end = time(8), time(21)
+    assert in_window(NOON, zones_ny, start, end)
+    assert not in_window(NOON, zones_la, start, end)
+    # 01:30 UTC is 20:30 in New York the day before (in), 02:00 UTC is 21:00 (out).
+    assert in_window(datetime(2031, 3, 4, 1, 30, tzinfo=UTC), zones_ny, start, end)
+    assert not in_window(datetime(2031, 3, 4, 2, 0, tzinfo=UTC), zones_ny, start, end)
+    assert patient_zones([], "Europe/London") == ("Europe/London",)
+
+
+def test_caps_count_the_patients_local_day_and_seven_days() -> None:
+    zones = ("America/New_York",)
+    # 03:00 UTC on the 3rd was 22:00 on the 2nd in New York: yesterday, not today.
+    late_yesterday = datetime(2031, 3, 3, 3, 0, tzinfo=UTC)
+    assert cap_blocker([late_yesterday], NOON, zones, 1, 3) is None
+    assert cap_blocker([NOON - timedelta(hours=1)], NOON, zones, 1, 3) is Blocker.DAILY_CAP
+    week = [NOON - timedelta(days=d) for d in (1, 2, 3)]
+    assert cap_blocker(week, NOON, zones, 1, 3) is Blocker.WEEKLY_CAP
+    assert cap_blocker([NOON - timedelta(days=8), *week[:2]], NOON, zones, 1, 3) is None
+
+
+async def test_rules_enforced_on_claim_with_reasons_in_status(tmp_path: Path) -> None:
+    store = await directory(tmp_path / "s.db")
+    try:
+        async with store.transaction() as db:
+            await db.execute("DELETE FROM patient_phones WHERE patient_id = 'p3'")
+            await db.execute("UPDATE patient_phones SET e164 = ? WHERE patient_id = 'p2'", (LA,))
+        worklists = WorklistStore(store, RULES)
+        await worklists.opt_out("p1", NOON, "test")
+        await run_generate(store)
+        claim = await worklists.claim_next("agent", NOON)
+        assert claim is not None
+        assert claim.patient_id == "p0"
+        assert claim.numbers == (NY,)
+        # One patient, one call at a time, across lists.
+        assert await worklists.claim_next("agent2", NOON) is None
+        assert await worklists.record(claim, Outcome.NO_ANSWER, NOON)
+        # Called today: the daily cap holds p0's other lists too.
+        assert await worklists.claim_next("agent", NOON + timedelta(minutes=30)) is None
+        status = summarise(await item_lines(store, worklists, NOON), [])
+        reminders = status[0].as_json()
+        assert reminders["blocked"] == {
+            "daily_cap": 1, "no_number": 1, "opted_out": 1, "outside_window": 1,
+        }  # fmt: skip
+        # Without a caller ID nothing is offered at all.
+        silent = WorklistStore(store, WorklistsConfig())
+        assert await silent.claim_next("agent", NOON + timedelta(days=1)) is None
+        # An opt-out during the call blocks the patient everywhere, at once.
+        tomorrow = NOON + timedelta(days=1)
+        again = await worklists.claim_next("agent", tomorrow)
+        assert again is not None
+        assert again.patient_id == "p0"
+        await worklists.record(again, Outcome.OPTED_OUT, tomorrow)
+        left = await store.fetch_all(
+            "SELECT count(*) FROM worklist_items WHERE patient_id = 'p0' AND state = 'pending'"
+        )
+        assert left == [(0,)]
+    finally:
+        await store.close()
+
+
+async def test_an_expired_claim_returns_and_its_token_is_dead(tmp_path: Path) -> None:
+    store = await directory(tmp_path / "s.db", patients=1)
+    try:
+        await run_generate(store)
+        worklists = WorklistStore(store, RULES)
+        held = await worklists.claim_next("dead-console", NOON, "appointment-reminders")
+        assert held is not None
+        later = NOON + timedelta(minutes=RULES.claim_minutes + 1)
+        taken = await worklists.claim_next("live-console", later, "appointment-reminders")
+        assert taken is not None
+        assert taken.item_id == held.item_id
+        assert not await worklists.record(held, Outcome.CONFIRMED, later)
+        assert await worklists.record(taken, Outcome.CONFIRMED, later)
+    finally:
+        await store.close()
+
+
+CLAIMER = textwrap.dedent(
+    """
+    import asyncio, json, sys
+    from datetime import datetime, UTC
+    from pathlib import Path
+    from console.core.config import WorklistsConfig
+    from console.core.store import Store
+    from console.core.worklists.store import WorklistStore
+
+    async def main() -> None:
+        store = await Store.open(Path(sys.argv[1]))
+        worklists = WorklistStore(store, WorklistsConfig(caller_id="+12025550100"))
+        now = datetime(2031, 3, 3, 15, 0, tzinfo=UTC)
+        got = []
+        while (claim := await worklists.claim_next(sys.argv[2], now)) is not None:
+            got.append(claim.item_id)
+        await store.close()
+        print(json.dumps(got))
+
+    asyncio.run(main())
+    """
+)
+
+
+async def test_two_processes_never_claim_one_item(tmp_path: Path) -> None:
+    path = tmp_path / "s.db"
+    store = await directory(path, patients=30)
+    try:
+        await run_generate(store)
+    finally:
+        await store.close()
+    procs = [
+        await asyncio.create_subprocess_exec(
+            sys.executable, "-c", CLAIMER, str(path), name, cwd=ROOT, stdout=subprocess.PIPE
+        )
+        for name in ("one", "two")
+    ]
+    outputs = await asyncio.wait_for(asyncio.gather(*(p.communicate() for p in procs)), 120)
+    claimed = [item for out, _ in outputs for item in json.loads(out)]
+    # One item per patient at a time: 30 patients, 30 claims, none twice.
+    assert len(claimed) == 30
+    assert len(set(claimed)) == 30
+
+
+def test_cli_generate_status_export_and_exit_codes(tmp_path: Path) -> None:
+    assert careline("worklist", "generate", "--list", "nope").returncode == 2
+    made = careline("worklist", "generate", "--date", "2031-03-03")
+    assert made.returncode == 0, made.stderr
+    assert made.stdout.splitlines()[0] == "appointment-reminders: 0 added (0 candidates)"
+    status = careline("worklist", "status", "--json")
+    assert status.returncode == 0
+    assert [entry["list"] for entry in json.loads(status.stdout)["lists"]] == [
+        "appointment-reminders", "refill-reminders", "visit-feedback",
+    ]  # fmt: skip
+    export = careline("worklist", "export")
+    assert export.stdout.splitlines() == [
+        "item_id,list_id,kind,state,due_from,due_until,attempts,max_attempts,outcome,"
+        "blocked_by,blocked_why"
+    ]
+    bad = tmp_path / "lib"
+    (bad / "w").mkdir(parents=True)
+    (bad / "w" / "x.yaml").write_text("kind: worklist\nid: x\n", "utf-8")
+    config = tmp_path / "c.yaml"
+    config.write_text(f"guidance:\n  scripts: {bad}\n", "utf-8")
+    broken = careline("--config", str(config), "worklist", "generate")
+    assert broken.returncode == 1
+    assert "x.yaml:1" in broken.stderr
