@@ -244,3 +244,34 @@ def test_cli_generate_status_export_and_exit_codes(tmp_path: Path) -> None:
     broken = careline("--config", str(config), "worklist", "generate")
     assert broken.returncode == 1
     assert "x.yaml:1" in broken.stderr
+
+
+def test_fhir_dispense_request_gives_the_prediction_inputs() -> None:
+    from console.core.patients.fhir_clinical import LAST_FILL_URL, clinical_from_fhir
+    from console.core.patients.records import MedicationRecord
+
+    resource = {
+        "resourceType": "MedicationRequest",
+        "id": "rx1",
+        "status": "active",
+        "subject": {"reference": "Patient/p1"},
+        "medicationCodeableConcept": {"text": "Metformin"},
+        "extension": [{"url": LAST_FILL_URL, "valueDate": "2031-02-06"}],
+        "dispenseRequest": {
+            "quantity": {"value": 60},
+            "expectedSupplyDuration": {"value": 4, "code": "wk"},
+            "numberOfRepeatsAllowed": 2,
+        },
+    }
+    record = clinical_from_fhir(resource)
+    assert isinstance(record, MedicationRecord)
+    assert (record.quantity, record.supply_days, record.last_filled) == (60.0, 28, "2031-02-06")
+    # Hostile or odd values leave the prediction unknown instead of failing the row.
+    resource["dispenseRequest"] = {
+        "quantity": {"value": True},
+        "expectedSupplyDuration": {"value": 1e12, "code": "d"},
+    }
+    resource["extension"] = [{"url": LAST_FILL_URL, "valueDate": "yesterday"}]
+    odd = clinical_from_fhir(resource)
+    assert isinstance(odd, MedicationRecord)
+    assert (odd.quantity, odd.supply_days, odd.last_filled) == (None, None, None)
