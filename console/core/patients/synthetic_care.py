@@ -129,19 +129,15 @@ class CareGenerator:
         pcp = rng.randrange(PRACTITIONERS)
         if rng.random() < 0.35:
             day = self._today + timedelta(days=rng.randint(1, 45))
-            start = datetime.combine(day, time(rng.randint(13, 21), rng.choice((0, 15, 30, 45))))
+            start = _start(rng, day)
             yield {
                 "resourceType": "Appointment",
                 "id": f"appt-{patient_id}",
                 "status": rng.choice(("booked", "booked", "booked", "pending")),
                 "serviceType": [{"text": rng.choice(_VISITS)}],
-                "start": start.isoformat() + "Z",
+                "start": start,
                 "participant": [
-                    {"actor": {**subject}, "status": "accepted"},
-                    {
-                        "actor": {"reference": f"PractitionerRole/pr-{self._seed}-{pcp}"},
-                        "status": "accepted",
-                    },
+                    *self._attending(subject, pcp),
                     {"actor": {"display": rng.choice(_CLINICS)}, "status": "accepted"},
                 ],
             }
@@ -194,18 +190,28 @@ class CareGenerator:
         if rng.random() >= PAST_VISITS:
             return
         day = self._today - timedelta(days=rng.randint(1, 30))
-        start = datetime.combine(day, time(rng.randint(13, 21), rng.choice((0, 15, 30, 45))))
+        start = _start(rng, day)
         yield {
             "resourceType": "Appointment",
             "id": f"visit-{patient_id}",
             "status": "noshow" if rng.random() < 0.1 else "fulfilled",
             "serviceType": [{"text": rng.choice(_VISITS)}],
-            "start": start.isoformat() + "Z",
-            "participant": [
-                {"actor": {**subject}, "status": "accepted"},
-                {
-                    "actor": {"reference": f"PractitionerRole/pr-{self._seed}-{pcp}"},
-                    "status": "accepted",
-                },
-            ],
+            "start": start,
+            "participant": self._attending(subject, pcp),
         }
+
+    def _attending(self, subject: dict[str, str], pcp: int) -> list[dict[str, Any]]:
+        """An appointment's patient and clinician participants."""
+        return [
+            {"actor": {**subject}, "status": "accepted"},
+            {
+                "actor": {"reference": f"PractitionerRole/pr-{self._seed}-{pcp}"},
+                "status": "accepted",
+            },
+        ]
+
+
+def _start(rng: random.Random, day: date) -> str:
+    """A start time on ``day`` (UTC, afternoon: a US clinic's morning to evening)."""
+    moment = datetime.combine(day, time(rng.randint(13, 21), rng.choice((0, 15, 30, 45))))
+    return moment.isoformat() + "Z"
