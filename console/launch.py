@@ -17,6 +17,7 @@ import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from console.app import AppWiring, CarelineApp, create_app
 from console.core.config import CarelineConfig, store_key
@@ -29,6 +30,7 @@ from console.core.demo import (
     seed_demo_orders,
     seed_demo_schedules,
 )
+from console.core.demo_worklist import demo_answerers_json, demo_worklist_config
 from console.core.engine_settings import engine_starter
 from console.core.paths import data_dir, log_dir, runtime_dir
 from console.core.patients.directory import PatientDirectory
@@ -79,16 +81,30 @@ def _check_store(path: Path, key: StoreKey | None) -> None:
     asyncio.run(probe())
 
 
-def _load_demo_patients(path: Path, region: str) -> None:
-    """Put the demo's invented patients and clinic schedules in the demo store (re-run safe)."""
+def _load_demo_patients(path: Path, config: CarelineConfig) -> None:
+    """Put the demo's invented patients, clinic schedules and reminder worklist in the demo
+    store (re-run safe)."""
     import asyncio
+
+    from console.core.demo_worklist import demo_worklist_patients, seed_demo_worklist
+    from console.core.scripts.loader import load_library
 
     async def load() -> None:
         store = await Store.open(path)
         try:
-            today = datetime.now(UTC).date()
-            await PatientDirectory(store, region).import_records(
-                [*demo_patients(), *demo_care(today)]
+            now = datetime.now(UTC)
+            today = now.date()
+            zone = config.worklists.default_time_zone
+            listed, appointments = demo_worklist_patients(
+                now.astimezone(ZoneInfo(zone)).date(), zone
+            )
+            await PatientDirectory(store, config.sip.dial.region).import_records(
+                [*demo_patients(), *demo_care(today), *listed, *appointments]
+            )
+            # Tomorrow's reminder calls: the worklist the console's preview dialling works.
+            library = load_library(config.guidance.scripts)
+            await seed_demo_worklist(
+                store, library.worklists, library.preparations, config.worklists, now
             )
             # Free slots to book, and Maria's follow-up to move or cancel (k on her card).
             await seed_demo_schedules(store, today, maria=MARIA_ID)
@@ -174,11 +190,20 @@ def run_demo(config: CarelineConfig, *, interval: float, ring_timeout: float) ->
             "guidance": config.guidance.model_copy(
                 update={"nurse_target": "Nurse line", "crisis_target": "Crisis line (demo)"}
             ),
+            "worklists": demo_worklist_config(config.worklists),
+            # Numbers dialled go to the demo's target process, which answers the worklist's.
+            "sip": config.sip.model_copy(
+                update={
+                    "dial": config.sip.dial.model_copy(
+                        update={"domain": f"127.0.0.1:{targets_port}"}
+                    )
+                }
+            ),
         }
     )
     sound_probe = _start_sound_probe(demo_config)
     store_path = data_dir() / "demo.sqlite3"
-    _load_demo_patients(store_path, demo_config.sip.dial.region)  # a bad store: StoreError
+    _load_demo_patients(store_path, demo_config)  # a bad store: StoreError
     wiring = _wiring(
         demo_config.model_copy(
             update={"sip": demo_config.sip.model_copy(update={"listen": f"127.0.0.1:{agent_port}"})}
@@ -217,6 +242,8 @@ def run_demo(config: CarelineConfig, *, interval: float, ring_timeout: float) ->
         f"127.0.0.1:{targets_port}",
         "--lines",
         "0",
+        "--answerers",
+        json.dumps(demo_answerers_json()),
     )
     try:
         app = create_app(demo_config, wiring)

@@ -124,12 +124,19 @@ class _DemoCall(pj.Call):  # type: ignore[misc]
         prm.newCall = self.transferred_to
 
 
-class _Targets(pj.Account):  # type: ignore[misc]
-    """Demo transfer targets on the same address: ``nurse`` answers, ``billing`` is busy."""
+RINGS_ONLY = "no_answer"
+"""An answerer that rings until the console gives up (``--answerers``)."""
 
-    def __init__(self, voice: _Voice) -> None:
+
+class _Targets(pj.Account):  # type: ignore[misc]
+    """Demo transfer targets on the same address: ``nurse`` answers, ``billing`` is busy;
+    and the worklist's patients by number (``answerers``: number → ``answer``, ``busy``,
+    ``no_answer`` or ``wrong_number``, which answers too: the agent hears it is not them)."""
+
+    def __init__(self, voice: _Voice, answerers: dict[str, str] | None = None) -> None:
         super().__init__()
         self.voice = voice
+        self.answerers = answerers or {}
         self.calls: list[_DemoCall] = []
         self.pending: list[tuple[float, _DemoCall, int]] = []
 
@@ -141,7 +148,10 @@ class _Targets(pj.Account):  # type: ignore[misc]
             ringing = pj.CallOpParam()
             ringing.statusCode = 180
             call.answer(ringing)
-            code = 486 if user.startswith("billing") else 200
+            answers = self.answerers.get(user, "busy" if user.startswith("billing") else "answer")
+            if answers == RINGS_ONLY:
+                return  # rings until the caller cancels (its ring timeout)
+            code = 486 if answers == "busy" else 200
             self.pending.append((time.monotonic() + (0.2 if code == 486 else 1.5), call, code))
         except pj.Error:
             pass
@@ -222,7 +232,8 @@ class DemoCaller:
         player.createPlayer(str(wav), 0)
         voice = _Voice(player)
         del player
-        targets = _Targets(voice)
+        answerers = {str(a["number"]): str(a["answers"]) for a in json.loads(args.answerers)}
+        targets = _Targets(voice, answerers)
         tacfg = pj.AccountConfig()
         tacfg.idUri = f"sip:targets@{host}:{port}"
         tacfg.mediaConfig.transportConfig.boundAddress = host
@@ -343,6 +354,12 @@ def main(argv: list[str] | None = None) -> int:
         type=int,
         default=2,
         help="patients calling at the same time (0: only play transfer targets)",
+    )
+    parser.add_argument(
+        "--answerers",
+        default="[]",
+        help='JSON list of {"number": E.164, "answers": answer|busy|no_answer|wrong_number}: '
+        "how the numbers a worklist dials (sip:NUMBER@our address) answer",
     )
     parser.add_argument("--log", default=os.devnull, help="log file")
     parser.add_argument(

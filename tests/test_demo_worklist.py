@@ -1,0 +1,117 @@
+"""The demo's reminder worklist: generated at launch from the demo patients, one opted
+out, and the demo's target process answering the list's numbers the way the list says."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from console.core.config import load_config
+from console.core.demo_worklist import (
+    DEMO_ANSWERERS,
+    DEMO_CALLER_ID,
+    demo_answerers_json,
+    demo_worklist_config,
+)
+from console.core.store import Store
+from console.launch import _load_demo_patients, free_udp_port
+from tests.engine_calls import ended_as
+from tests.support import ROOT, EngineProcess
+
+
+async def _items(path: Path) -> list[tuple[object, ...]]:
+    store = await Store.open(path)
+    try:
+        return [
+            tuple(row)
+            for row in await store.fetch_all(
+                """SELECT p.mrn, i.state, COALESCE(i.block_reason, ''), i.script_id, i.due_until
+                   FROM worklist_items i JOIN patients p ON p.id = i.patient_id
+                   WHERE i.list_id = 'appointment-reminders' ORDER BY p.mrn"""
+            )
+        ]
+    finally:
+        await store.close()
+
+
+def test_the_demo_store_has_tomorrows_reminders_with_the_opt_out_blocked(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "demo.sqlite3"
+    config = load_config(None)
+    config = config.model_copy(update={"worklists": demo_worklist_config(config.worklists)})
+    assert config.worklists.caller_id == DEMO_CALLER_ID
+    _load_demo_patients(path, config)
+    _load_demo_patients(path, config)  # a second launch adds nothing twice
+    rows = asyncio.run(_items(path))
+    assert [r[0] for r in rows] == [a.mrn for a in DEMO_ANSWERERS]
+    states = {str(r[0]): (r[1], r[2]) for r in rows}
+    assert states.pop("DEMO-0106") == ("blocked", "opted_out")
+    assert set(states.values()) == {("pending", "")}
+    assert {r[3] for r in rows} == {"appointment-reminder-confirmation"}
+    # Tomorrow, the clinic's day (New York) — the due day is the appointment's (UTC) day.
+    tomorrow = (datetime.now(UTC) + timedelta(days=1)).date()
+    assert all(abs((date.fromisoformat(str(r[4])) - tomorrow).days) <= 1 for r in rows)
+
+
+@pytest.fixture
+def answerers(tmp_path: Path) -> Iterator[int]:
+    """The demo's target process with the worklist's answerers, on a free port."""
+    port = free_udp_port()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "sip.demo_caller",
+            "--listen",
+            f"127.0.0.1:{port}",
+            "--lines",
+            "0",
+            "--answerers",
+            json.dumps(demo_answerers_json()),
+            "--log",
+            str(tmp_path / "targets.log"),
+        ],
+        cwd=ROOT,
+    )
+    time.sleep(1.0)  # pjsua2 up and listening
+    try:
+        yield port
+    finally:
+        proc.terminate()
+        assert proc.wait(10) == 0
+
+
+def test_the_worklists_numbers_answer_busy_or_ring_as_the_demo_says(
+    engine: EngineProcess, answerers: int
+) -> None:
+    def dial(number: str) -> str:
+        reply = engine.command("dial", number=f"sip:{number}@127.0.0.1:{answerers}")
+        assert reply["ok"], reply
+        return str(reply["result"]["call_id"])
+
+    by = {a.answers: a.number for a in DEMO_ANSWERERS}
+    busy = dial(by["busy"])
+    ended_as(engine, busy, "rejected", "caller", sip_status=486)
+    for answers in ("answer", "wrong_number"):
+        call_id = dial(by[answers])
+        engine.wait_event("call.state", call_id=call_id, state="active", timeout=10)
+        assert engine.command("hangup", call=call_id)["ok"]
+        ended_as(engine, call_id, "completed", "agent")
+    ringing = dial(by["no_answer"])
+    time.sleep(4)  # longer than any answerer takes: still not answered
+    assert not [
+        e
+        for e in engine.events
+        if e["event"] == "call.state" and e.get("call_id") == ringing and e["state"] == "active"
+    ]
+    assert engine.command("hangup", call=ringing)["ok"]
+    engine.wait_event("call.ended", call_id=ringing)
