@@ -41,6 +41,7 @@ from console.floor_view.rows import (
     check_row,
     parse_time,
 )
+from console.floor_view.worklists import WorklistProgress, local_progress
 
 if TYPE_CHECKING:
     import psycopg
@@ -141,6 +142,10 @@ class LocalFloor:
             "SELECT coalesce(max(seq), 0) FROM outbox WHERE kind IN ('agent_state', 'call_event')"
         )
         return int(rows[0][0])
+
+    async def worklist_progress(self) -> list[WorklistProgress]:
+        """Each worklist's progress in this store."""
+        return await local_progress(self._store)
 
     async def close(self) -> None:
         """Close the store."""

@@ -20,7 +20,10 @@ where every untrusted value is cleaned of control characters and escapes.
 A call turned away without ringing ends with ``reason=…`` (quoted when it
 has a space: ``reason="agent not_ready"``). ``--json``: one JSON object per
 line, ``{"seq", "at", "agent_id", "kind", "payload"}`` (the checked payload;
-``agent_id`` is the row's).
+``agent_id`` is the row's). Reading a local store, ``--json`` also prints each
+worklist's progress at the start and when it changes: ``{"at", "kind":
+"worklist_progress", "list_id", "done", "remaining", "reached", "confirmed",
+"opted_out", "blocked"}`` (no ``seq``: it is a count, not an event).
 
 A row that is not a floor record is not printed: a notice on stderr names its
 seq and what is wrong (``careline: seq 42: bad floor row ignored (payload is a
@@ -41,11 +44,15 @@ import select
 import signal
 import sys
 from collections.abc import Awaitable, Callable
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import TextIO
 
 from console.core.text import safe_text
-from console.floor_view.source import BadRow, FloorEvent, FloorSource
+from console.floor_view.source import BadRow, FloorEvent, FloorSource, LocalFloor
+from console.floor_view.worklists import WorklistProgress
+
+Progress = Callable[[], Awaitable[list[WorklistProgress]]]
+"""Reads each worklist's progress now."""
 
 DEFAULT_BACKLOG = 10
 """Events shown from before the start when no ``--from-seq`` is given."""
@@ -136,10 +143,13 @@ async def follow(
     backlog: int = DEFAULT_BACKLOG,
     stop: Callable[[], bool] = lambda: False,
     err: TextIO | None = None,
+    progress: Progress | None = None,
 ) -> int:
     """Print events from ``source`` until ``stop()`` is true; returns the last seq seen.
 
     Bad rows are reported on ``err`` (default: standard error) and skipped.
+    With ``progress``, a worklist's progress line is printed at the start and whenever
+    its counts change (read once a poll).
 
     ``from_seq`` None starts ``backlog`` events before the current end.
     A write that fails with ``BrokenPipeError`` propagates to the caller.
@@ -148,7 +158,14 @@ async def follow(
     if from_seq is None:
         from_seq = max(await source.last_seq() - backlog, 0) if backlog else await source.last_seq()
     last = from_seq
+    shown: dict[str, WorklistProgress] = {}
     while not stop():
+        if progress is not None:
+            for entry in await progress():
+                if shown.get(entry.list_id) != entry:
+                    shown[entry.list_id] = entry
+                    out.write(entry.json_line(datetime.now(UTC)) + "\n")
+            out.flush()
         events = await source.events_after(last)
         if not events:
             await source.wait(1.0)
@@ -177,7 +194,16 @@ def run_tail(
     async def main() -> int:
         source = await open_source()
         try:
-            await follow(source, sys.stdout, queue=queue, as_json=as_json, from_seq=from_seq)
+            # Worklist progress is counted from the local store (the hub's is not read yet).
+            progress = source.worklist_progress if isinstance(source, LocalFloor) else None
+            await follow(
+                source,
+                sys.stdout,
+                queue=queue,
+                as_json=as_json,
+                from_seq=from_seq,
+                progress=progress if as_json else None,
+            )
         finally:
             with contextlib.suppress(Exception):
                 await source.close()

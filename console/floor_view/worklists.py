@@ -1,0 +1,70 @@
+"""Per-worklist progress for supervisors: done, remaining, reached, confirmed, opted out.
+
+Counted from the worklist items of the local store (the hub's worklist table
+is not read yet). Counts only, no patient data, so a progress line may go to a
+wallboard, a pipe or a log.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+
+from console.core.store import Store
+
+REACHED = ("confirmed", "rescheduled", "cancelled", "opted_out")
+"""Outcomes of a call in which the patient was spoken to (a voicemail, busy, no answer or
+a wrong number did not reach them)."""
+
+_PROGRESS_SQL = f"""
+SELECT list_id,
+       count(*) FILTER (WHERE state = 'done'),
+       count(*) FILTER (WHERE state IN ('pending', 'claimed')),
+       count(*) FILTER (WHERE outcome IN ({", ".join(f"'{o}'" for o in REACHED)})),
+       count(*) FILTER (WHERE outcome = 'confirmed'),
+       count(*) FILTER (WHERE outcome = 'opted_out' OR block_reason = 'opted_out'),
+       count(*) FILTER (WHERE state = 'blocked')
+FROM worklist_items GROUP BY list_id ORDER BY list_id
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class WorklistProgress:
+    """One worklist's progress, as a supervisor reads it."""
+
+    list_id: str
+    done: int
+    """Items with an outcome (or no attempts left)."""
+    remaining: int
+    """Items still to call: pending or held by a console now."""
+    reached: int
+    """Done items in which the patient was spoken to (:data:`REACHED`)."""
+    confirmed: int
+    opted_out: int
+    """Items of patients who opted out, on this call or before (never called again)."""
+    blocked: int
+    """Items never offered: opted out, no number given."""
+
+    def json_line(self, at: datetime) -> str:
+        """One ``queue tail --json`` line: ``kind`` ``worklist_progress`` and the counts."""
+        stamp = at.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        record = {"at": stamp, "kind": "worklist_progress", **asdict(self)}
+        return json.dumps(record, separators=(",", ":"), ensure_ascii=True)
+
+    def cells(self) -> tuple[str, ...]:
+        """The wallboard row: list, done, remaining, reached, confirmed, opted out."""
+        return (
+            self.list_id,
+            str(self.done),
+            str(self.remaining),
+            str(self.reached),
+            str(self.confirmed),
+            str(self.opted_out),
+        )
+
+
+async def local_progress(store: Store) -> list[WorklistProgress]:
+    """Every worklist in ``store`` with its counts, by list id."""
+    rows = await store.fetch_all(_PROGRESS_SQL)
+    return [WorklistProgress(str(row[0]), *(int(v) for v in row[1:])) for row in rows]

@@ -1,0 +1,94 @@
+"""Supervisors' worklist progress: counted from the local store, and printed by
+``careline queue tail --json`` at the start and whenever it changes."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+from console.core.config import load_config
+from console.core.demo_worklist import demo_worklist_config
+from console.core.store import Store
+from console.core.worklists.store import Outcome, WorklistStore
+from console.floor_view.worklists import WorklistProgress, local_progress
+from console.launch import _load_demo_patients
+from tests.support import ROOT
+
+CONFIG = load_config(None)
+RULES = demo_worklist_config(CONFIG.worklists)
+
+
+def _demo_store(path: Path) -> None:
+    _load_demo_patients(path, CONFIG.model_copy(update={"worklists": RULES}))
+
+
+async def _call(path: Path, *outcomes: Outcome) -> None:
+    """Claim and finish one item per outcome, as a console working the list does."""
+    store = await Store.open(path)
+    try:
+        worklists = WorklistStore(store, RULES)
+        for outcome in outcomes:
+            claim = await worklists.claim_next("agent-0", datetime.now(UTC))
+            assert claim is not None
+            assert await worklists.record(claim, outcome, datetime.now(UTC))
+    finally:
+        await store.close()
+
+
+async def _progress(path: Path) -> list[WorklistProgress]:
+    store = await Store.open(path)
+    try:
+        return await local_progress(store)
+    finally:
+        await store.close()
+
+
+def test_progress_counts_done_remaining_reached_confirmed_and_opted_out(tmp_path: Path) -> None:
+    path = tmp_path / "s.db"
+    _demo_store(path)
+    assert asyncio.run(_progress(path)) == [
+        WorklistProgress("appointment-reminders", 0, 5, 0, 0, 1, 1)
+    ]
+    # A wrong number is done but nobody was reached; an opt-out on the call is reached.
+    asyncio.run(_call(path, Outcome.CONFIRMED, Outcome.WRONG_NUMBER, Outcome.OPTED_OUT))
+    (progress,) = asyncio.run(_progress(path))
+    assert progress == WorklistProgress("appointment-reminders", 3, 2, 2, 1, 2, 1)
+    assert progress.cells() == ("appointment-reminders", "3", "2", "2", "1", "2")
+
+
+def test_queue_tail_json_prints_progress_at_start_and_when_it_changes(tmp_path: Path) -> None:
+    path = tmp_path / "s.db"
+    _demo_store(path)
+    tail = subprocess.Popen(
+        [sys.executable, "-m", "console", "queue", "tail", "--json"],
+        cwd=ROOT,
+        env={**os.environ, "CARELINE_STORE__PATH": str(path), "CARELINE_AGENT__ID": "agent-0"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert tail.stdout is not None
+        first = json.loads(tail.stdout.readline())
+        assert first["kind"] == "worklist_progress"
+        assert (first["list_id"], first["done"], first["remaining"], first["opted_out"]) == (
+            "appointment-reminders",
+            0,
+            5,
+            1,
+        )
+        asyncio.run(_call(path, Outcome.CONFIRMED))
+        changed = json.loads(tail.stdout.readline())
+        counts = [changed[k] for k in ("done", "remaining", "reached", "confirmed")]
+        assert counts == [1, 4, 1, 1]
+        # Counts only: no names or numbers of the demo's patients in any line.
+        assert "Grace" not in json.dumps(changed)
+        assert "+1202" not in json.dumps(changed)
+    finally:
+        tail.terminate()
+        tail.wait(10)
