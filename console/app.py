@@ -244,6 +244,8 @@ class CarelineApp(App[int]):
 
     async def on_unmount(self) -> None:
         """Stop the engine by PID, write what the disk held back if it can, close the store."""
+        if self._agent_screen is not None:
+            await self._agent_screen.worklist.release_on_exit()  # before the store closes
         await self.phone.stop()
         if self._ehr is not None:
             await self._ehr.aclose()

@@ -251,9 +251,10 @@ class GuidanceFlow(Controller):
         return (*earlier, current) if current is not None else tuple(earlier)
 
     def current(self) -> tuple[LiveCall, ScriptRun] | None:
-        """The call the pane is about (the inbound call in progress) and its run."""
+        """The call the pane is about (the call in progress: inbound, or a worklist call
+        that runs a script) and its run."""
         call = self.queue.active()
-        if call is None or call.direction != "inbound":
+        if call is None:
             return None
         run = self.runs.get(call.id)
         return (call, run) if run is not None else None

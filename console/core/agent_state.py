@@ -66,6 +66,16 @@ class AgentState:
     """The sentence to show for the latest turned-away call when the agent must know ("")."""
     audio: AudioFact = AudioFact()
     """How the agent hears callers (mode empty until the engine says)."""
+    outbound: bool = False
+    """The agent is working an outbound worklist (the console's fact, not the engine's)."""
+
+    @property
+    def shown_availability(self) -> str:
+        """The state people see: ``outbound`` while working a worklist, else the engine's
+        availability (wrap-up, not ready and offline say more than "outbound")."""
+        if self.outbound and self.availability in ("available", "not_ready"):
+            return "outbound"
+        return self.availability
 
     def apply(self, event: AnyEvent) -> AgentState:
         """The state after one engine event."""
@@ -126,6 +136,8 @@ class AgentState:
             return f"Your phone is not registered: {self.registration_detail}."
         if self.registration in ("registering", "unregistering"):
             return "Your phone is still registering with the PBX; calls can't reach you yet."
+        if self.outbound and self.availability == "available":
+            return "You are working a worklist and Ready: inbound calls ring here first."
         if self.availability != "available":
             since = f" since {self.since.astimezone().strftime('%H:%M')}" if self.since else ""
             label = {"not_ready": "Not ready", "wrap_up": "in wrap-up", "offline": "Offline"}.get(

@@ -26,6 +26,7 @@ from console.controllers.lost_calls import LostCallsFlow
 from console.controllers.notes import NotesFlow
 from console.controllers.patients import PatientFlow
 from console.controllers.refills import RefillFlow
+from console.controllers.worklist import WorklistFlow
 from console.controllers.wrap_up import WrapUpFlow
 from console.core.agent_state import AgentState
 from console.core.calls import CallQueue
@@ -102,6 +103,8 @@ class AgentScreen(Screen[None]):
         """The audio mode and the agent's phone (station)."""
         self.calls = CallActions(context, self.wrap_up)
         """The call keys."""
+        self.worklist = WorklistFlow(context, self.guidance, self.wrap_up)
+        """Preview dialling of the outbound worklist (W)."""
         parts = Parts(
             self.patients, self.guidance, self.wrap_up, self.notes, self.lost_calls, self.audio
         )
@@ -176,6 +179,7 @@ class AgentScreen(Screen[None]):
 
     @on(PhoneEvent)
     async def _phone_event(self, message: PhoneEvent) -> None:
+        self.worklist.phone_event(message.event)  # before the desk lets an ended call go
         effects = self.desk.apply(message.event)
         self.query_one(StatusBar).state = self.agent
         await self.effects.run(effects)
@@ -233,6 +237,7 @@ class AgentScreen(Screen[None]):
         self.booking.refresh()
         self.refills.refresh()
         self.guidance.refresh()
+        self.worklist.refresh()
         # Rebuilding the footer is not free: only when the set of usable keys changes.
         usable = (
             bool(self.queue.ringing()),
@@ -382,6 +387,9 @@ class AgentScreen(Screen[None]):
 
     def action_audio(self) -> None:
         self.audio.pick()
+
+    def action_worklist(self) -> None:
+        self.worklist.toggle()
 
     def action_why(self) -> None:
         """Explain in one sentence why calls are (not) arriving."""

@@ -132,6 +132,14 @@ AGENT_BINDINGS: list[BindingType] = [
         tooltip="Due and overdue callbacks: Enter dials, x marks done",
     ),
     Binding(
+        "W",
+        "worklist",
+        "Worklist",
+        id="worklist.toggle",
+        show=False,  # for agents on outbound lists; the help screen and the README name it
+        tooltip="Work the outbound worklist: preview, Enter dials, s skips; W again stops",
+    ),
+    Binding(
         "r",
         "agent_state",
         "State",

@@ -18,6 +18,7 @@ _STATE_LABEL = {
     "not_ready": "Not ready",
     "wrap_up": "Wrap-up",
     "offline": "Offline",
+    "outbound": "Outbound",
 }
 
 
@@ -107,8 +108,8 @@ class StatusBar(Static):
         line = Text(no_wrap=True, overflow="ellipsis")
         line.append(" careline ", style="bold")
         line.append(f" {safe_text(self.agent_name, 24)} ")
-        label = _STATE_LABEL.get(s.availability, s.availability)
-        if s.reason:
+        label = _STATE_LABEL.get(s.shown_availability, s.availability)
+        if s.reason and s.shown_availability != "outbound":
             label += f": {safe_text(s.reason, 20)}"
         if s.since is not None:
             label += f" {time_in_state((self.now() - s.since).total_seconds())}"

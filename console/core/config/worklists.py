@@ -38,6 +38,12 @@ class WorklistsConfig(Section):
     claim_minutes: Annotated[int, Field(ge=1, le=240)] = 15
     """How long a console holds a claimed item before it returns to the list (a console
     that died with it lets it go)."""
+    inbound_first: bool = True
+    """While working a worklist the agent stays Ready: inbound calls still ring and the next
+    item is not offered while a call rings or is up. False: the agent is Not ready
+    ("outbound") for inbound calls while working the list."""
+    ring_seconds: Annotated[int, Field(ge=5, le=120)] = 30
+    """A worklist call not answered within this long is given up (proposed: no answer)."""
 
     @field_validator("default_time_zone")
     @classmethod

@@ -10,7 +10,7 @@ RETURNING``. No two consoles can hold one item, nor two items of one patient.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
@@ -62,6 +62,10 @@ class Claim:
     numbers: tuple[str, ...]
     """The numbers the patient gave (the directory's phones), first the first."""
     expires_at: str
+    attempt: int = 1
+    """Which attempt this claim is (1 for the first call)."""
+    max_attempts: int = 1
+    """The rule's most attempts (the preview's "attempt n of max")."""
 
     def __repr__(self) -> str:
         return f"Claim(item_id={self.item_id!r})"
@@ -146,7 +150,8 @@ class WorklistStore:
                        SET state = 'claimed', claimed_by = ?, claim_token = ?,
                            claim_expires_at = ?, updated_at = ?
                        WHERE id = ? AND state = 'pending'
-                       RETURNING id, list_id, patient_id, reason, script_id""",
+                       RETURNING id, list_id, patient_id, reason, script_id,
+                                 attempts, max_attempts""",
                     agent_id,
                     token,
                     expires,
@@ -157,7 +162,7 @@ class WorklistStore:
                     got = claimed[0]
                     return Claim(
                         str(got[0]), token, str(got[1]), str(got[2]), str(got[3]),
-                        str(got[4]), numbers, expires,
+                        str(got[4]), numbers, expires, int(str(got[5])) + 1, int(str(got[6])),
                     )  # fmt: skip
         return None
 
@@ -204,15 +209,36 @@ class WorklistStore:
                 await _opt_out(db, claim.patient_id, stamp, "call")
         return True
 
-    async def release(self, claim: Claim, now: datetime) -> None:
-        """Give a claimed item back without an attempt (the agent skipped it)."""
+    async def release(self, claim: Claim, now: datetime, until: datetime | None = None) -> None:
+        """Give a claimed item back without an attempt (the agent skipped it); with
+        ``until``, it is not offered again before then."""
         async with self._store.transaction() as db:
             await db.execute(
                 """UPDATE worklist_items SET state = 'pending', claimed_by = NULL,
-                       claim_token = NULL, claim_expires_at = NULL, updated_at = ?
+                       claim_token = NULL, claim_expires_at = NULL, updated_at = ?,
+                       next_attempt_at = coalesce(?, next_attempt_at)
                    WHERE id = ? AND claim_token = ?""",
-                (utc_text(now), claim.item_id, claim.token),
+                (utc_text(now), utc_text(until) if until else None, claim.item_id, claim.token),
             )
+
+    async def renew(self, claim: Claim, now: datetime) -> Claim | None:
+        """Hold ``claim`` another ``claim_minutes`` from ``now`` (the agent is still on it);
+        None if it lapsed meanwhile (another console may have it now)."""
+        expires = utc_text(now + timedelta(minutes=self._rules.claim_minutes))
+        async with self._store.transaction() as db:
+            renewed = await _rows(
+                db,
+                """UPDATE worklist_items SET claim_expires_at = ?, updated_at = ?
+                   WHERE id = ? AND state = 'claimed' AND claim_token = ?
+                     AND claim_expires_at > ?
+                   RETURNING id""",
+                expires,
+                utc_text(now),
+                claim.item_id,
+                claim.token,
+                utc_text(now),
+            )
+        return replace(claim, expires_at=expires) if renewed else None
 
     async def opt_out(self, patient_id: str, now: datetime, source: str = "") -> None:
         """Record that ``patient_id`` is not to be called; their open items are blocked."""

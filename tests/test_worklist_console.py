@@ -1,0 +1,233 @@
+"""Preview dialling in the real console: outbound calls to SIPp patients (issue 19)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from textual.pilot import Pilot
+
+from console.app import CarelineApp
+from console.core.worklists.calling import utc_text
+from console.dialogs.choice import ChoicePicker
+from console.dialogs.worklist import OutcomePicker, WorklistPreview
+from console.widgets.guidance import GuidancePane
+from console.widgets.status_bar import StatusBar
+from tests.console_app import make_app, screen_text, wait_for
+from tests.support import Sipp, free_udp_port
+
+HOSTILE = "[bold red]Mal[/] \x1b[31mory\x1b]0;pwn\x07"
+
+
+def config(domain: str) -> str:
+    return f"""
+sip:
+  dial:
+    domain: "{domain}"
+worklists:
+  caller_id: "+15550100"
+  callback_number: "555-0100"
+  window_start: "00:00"
+  window_end: "23:59"
+  ring_seconds: 5
+"""
+
+
+@pytest.fixture
+def sipp_port() -> int:
+    """The patients' SIPp port, known before the console starts (its dial domain)."""
+    return free_udp_port()
+
+
+async def seed(app: CarelineApp, given: str = "Maria Luisa", e164: str = "+12125550142") -> None:
+    """One patient and one reminder item, due now."""
+    store = app.services.store
+    now = utc_text(app.services.clock())
+    async with store.transaction() as db:
+        await db.execute(
+            "INSERT INTO patients (id, mrn, family_name, given_names, source, updated_at) "
+            "VALUES ('p1', 'MRN1', 'Secret-Family', ?, 'test', ?)",
+            (given, now),
+        )
+        await db.execute("INSERT INTO patient_phones (patient_id, e164) VALUES ('p1', ?)", (e164,))
+        await db.execute(
+            """INSERT INTO worklist_items (id, list_id, kind, dedupe_key, patient_id, reason,
+                   script_id, due_from, due_until, generated_on, attempts, max_attempts,
+                   spacing_minutes, next_attempt_at, state, updated_at)
+               VALUES ('i1', 'appointment-reminders', 'appointment_reminder', 'k1', 'p1',
+                   'Reminder: appointment tomorrow', 'appointment-reminder-confirmation',
+                   ?, '2999-01-01T00:00:00Z', ?, 0, 3, 120, ?, 'pending', ?)""",
+            (now, now, now, now),
+        )
+
+
+async def item(app: CarelineApp) -> tuple[str, int, str | None, str]:
+    rows = await app.services.store.fetch_all(
+        "SELECT state, attempts, outcome, next_attempt_at FROM worklist_items WHERE id = 'i1'"
+    )
+    state, attempts, outcome, next_at = rows[0]
+    return str(state), int(attempts), outcome, str(next_at)
+
+
+async def interaction_form(app: CarelineApp) -> tuple[str, dict[str, object]]:
+    rows = await app.services.store.fetch_all("SELECT disposition, form FROM interactions")
+    assert len(rows) == 1
+    return str(rows[0][0]), json.loads(rows[0][1])
+
+
+@pytest.fixture
+async def console(tmp_path: Path, sipp_port: int) -> AsyncIterator[tuple[CarelineApp, Pilot[int]]]:
+    app = make_app(tmp_path, config(f"127.0.0.1:{sipp_port}"))
+    async with app.run_test(size=(120, 36), notifications=True) as pilot:
+        await wait_for(pilot, lambda: app.phone.status.online, 20, "phone online")
+        yield app, pilot
+
+
+async def start_worklist(app: CarelineApp, pilot: Pilot[int]) -> None:
+    await pilot.press("W")
+    await wait_for(pilot, lambda: isinstance(app.screen, WorklistPreview), what="preview")
+
+
+async def test_answered_call_runs_the_script_and_saves_confirmed(
+    console: tuple[CarelineApp, Pilot[int]], tmp_path: Path, sipp_port: int
+) -> None:
+    app, pilot = console
+    await seed(app, given=HOSTILE)
+    patient = Sipp(tmp_path, "uas_target_answers.xml", port=sipp_port)
+    patient.wait_listening()
+    await start_worklist(app, pilot)
+    text = screen_text(app)
+    assert "Outbound" in str(app.agent_screen.query_one(StatusBar).render())
+    # Hostile name: shown literally (markup not applied, escapes stripped); no family name.
+    assert "[bold" in text
+    assert "\x1b" not in text
+    assert "Secret-Family" not in text
+    assert "Reminder: appointment tomorrow" in text
+    assert "+12125550142" in text
+    assert "Attempt 1 of 3" in text
+    await pilot.press("enter")
+    screen = app.agent_screen
+    await wait_for(
+        pilot, lambda: screen.guidance.current() is not None, 15, "script running on the call"
+    )
+    assert screen.query_one(GuidancePane).run is not None
+    assert "read exactly" in screen_text(app)
+    await pilot.press("h")
+    await wait_for(pilot, lambda: isinstance(app.screen, OutcomePicker), 15, "outcome picker")
+    await pilot.press("1")  # confirmed
+    await wait_for(pilot, lambda: screen.worklist.attempt is None, what="saved")
+    await pilot.pause(0.3)
+    assert (await item(app))[:3] == ("done", 1, "confirmed")
+    disposition, form = await interaction_form(app)
+    assert disposition == "worklist_confirmed"
+    assert form["direction"] == "outbound"
+    assert form["worklist"] == "appointment-reminders"
+    assert patient.wait() == 0, patient.report()
+
+
+@pytest.mark.parametrize(
+    ("scenario", "proposed", "outcome"),
+    [
+        ("uas_target_busy.xml", "Busy", "busy"),  # 486
+        ("uas_target_never_answers.xml", "No answer", "no_answer"),  # given up after 5 s
+    ],
+)
+async def test_a_failed_call_proposes_its_outcome_and_is_retried_later(
+    console: tuple[CarelineApp, Pilot[int]],
+    tmp_path: Path,
+    sipp_port: int,
+    scenario: str,
+    proposed: str,
+    outcome: str,
+) -> None:
+    app, pilot = console
+    await seed(app)
+    patient = Sipp(tmp_path, scenario, port=sipp_port)
+    patient.wait_listening()
+    await start_worklist(app, pilot)
+    await pilot.press("enter")
+    await wait_for(pilot, lambda: isinstance(app.screen, OutcomePicker), 20, "outcome picker")
+    assert f"proposed: {proposed}" in screen_text(app)
+    await pilot.press("enter")
+    await wait_for(pilot, lambda: app.agent_screen.worklist.attempt is None, what="saved")
+    await pilot.pause(0.3)
+    state, attempts, saved, next_at = await item(app)
+    assert (state, attempts, saved) == ("pending", 1, outcome)
+    assert next_at > utc_text(app.services.clock())
+    assert patient.wait() == 0, patient.report()
+
+
+async def test_opted_out_blocks_the_patient_at_once(
+    console: tuple[CarelineApp, Pilot[int]], tmp_path: Path, sipp_port: int
+) -> None:
+    app, pilot = console
+    await seed(app)
+    async with app.services.store.transaction() as db:
+        await db.execute(
+            """INSERT INTO worklist_items SELECT 'i2', 'visit-feedback', 'feedback', 'k2',
+                   patient_id, reason, 'feedback-survey', due_from, due_until, generated_on,
+                   0, 1, 0, '2999-01-01T00:00:00Z', 'pending', NULL, NULL, NULL, NULL, NULL,
+                   updated_at FROM worklist_items WHERE id = 'i1'"""
+        )
+    patient = Sipp(tmp_path, "uas_target_answers.xml", port=sipp_port)
+    patient.wait_listening()
+    await start_worklist(app, pilot)
+    await pilot.press("enter")
+    await wait_for(pilot, lambda: app.agent_screen.guidance.current() is not None, 15, "answered")
+    await pilot.press("h")  # hung up mid-script
+    await wait_for(pilot, lambda: isinstance(app.screen, OutcomePicker), 15, "outcome picker")
+    await pilot.press("b", "8")  # opted out, and asks for a callback
+    await wait_for(pilot, lambda: app.agent_screen.worklist.attempt is None, what="saved")
+    await pilot.pause(0.3)
+    assert (await item(app))[:3] == ("done", 1, "opted_out")
+    rows = await app.services.store.fetch_all("SELECT patient_id FROM worklist_opt_outs")
+    assert rows == [("p1",)]
+    # Every other list's item for the patient is blocked at once.
+    other = await app.services.store.fetch_all("SELECT state FROM worklist_items WHERE id = 'i2'")
+    assert other == [("blocked",)]
+    callbacks = await app.services.interactions.callbacks(app.services.clock().replace(year=2999))
+    assert [c.patient_id for c in callbacks] == ["p1"]
+    assert patient.wait() == 0, patient.report()
+
+
+async def test_skip_puts_the_item_back_for_later_and_esc_leaves(
+    console: tuple[CarelineApp, Pilot[int]],
+) -> None:
+    app, pilot = console
+    await seed(app)
+    await start_worklist(app, pilot)
+    await pilot.press("s")
+    await wait_for(pilot, lambda: isinstance(app.screen, ChoicePicker), what="skip reasons")
+    await pilot.press("enter")  # not now: back in an hour
+    await wait_for(pilot, lambda: app.agent_screen.worklist.attempt is None, what="skipped")
+    await pilot.pause(0.3)
+    state, attempts, _, next_at = await item(app)
+    assert (state, attempts) == ("pending", 0)
+    assert next_at > utc_text(app.services.clock())
+    assert not isinstance(app.screen, WorklistPreview)  # nothing else is due
+    await pilot.press("W")  # stop
+    await pilot.pause(0.2)
+    assert "Outbound" not in str(app.agent_screen.query_one(StatusBar).render())
+
+
+async def test_a_ringing_inbound_call_takes_the_previews_place(
+    console: tuple[CarelineApp, Pilot[int]], tmp_path: Path
+) -> None:
+    from tests.console_app import sip_port
+
+    app, pilot = console
+    await seed(app)
+    await start_worklist(app, pilot)
+    caller = Sipp(tmp_path, "uac_ring.xml", sip_port(app))
+    await wait_for(pilot, lambda: bool(app.agent_screen.queue.ringing()), what="ringing")
+    await wait_for(pilot, lambda: not isinstance(app.screen, WorklistPreview), what="yielded")
+    await wait_for(pilot, lambda: app.agent_screen.worklist.attempt is None, what="released")
+    await pilot.pause(0.3)
+    assert (await item(app))[:2] == ("pending", 0)
+    await pilot.press("a")
+    await wait_for(pilot, lambda: app.agent_screen.queue.active() is not None, what="answered")
+    assert not isinstance(app.screen, WorklistPreview)  # not offered while a call is up
+    await pilot.press("h")
+    caller.wait()
