@@ -36,7 +36,7 @@ from textual.widgets.data_table import ColumnKey
 from console.core.clock import Clock
 from console.core.text import safe_text
 from console.crash import fatal_error_without_locals
-from console.floor_view.source import FloorSource, HubFloor, HubLoginRefusedError
+from console.floor_view.source import FloorSource, HubFloor, HubLoginRefusedError, LocalFloor
 from console.floor_view.stats import (
     AgentRow,
     FloorState,
@@ -46,6 +46,7 @@ from console.floor_view.stats import (
     percent,
     sparkline,
 )
+from console.floor_view.worklists import WorklistProgress
 from console.widgets.footer import KeyFooter
 
 SORTS = ("state", "time", "name")
@@ -70,6 +71,14 @@ QUEUE_COLUMNS = (
     ("sl_ab", "SL+ab"),
     ("aht", "AHT"),
     ("acw", "ACW"),
+)
+WORKLIST_COLUMNS = (
+    ("list", "Worklist"),
+    ("done", "Done"),
+    ("remaining", "Left"),
+    ("reached", "Reached"),
+    ("confirmed", "Confirmed"),
+    ("opted_out", "Opted out"),
 )
 AGENT_COLUMNS = (
     ("agent", "Agent"),
@@ -119,6 +128,14 @@ def queue_cells(row: QueueRow) -> dict[str, Text]:
         "aht": Text(duration(row.aht_s)),
         "acw": Text(duration(row.acw_s)),
     }
+
+
+def worklist_cells(progress: WorklistProgress) -> dict[str, Text]:
+    """The worklist table's cells for one list."""
+    first, *counts = progress.cells()
+    cells: dict[str, Text] = {"list": KeyedText(safe_text(first, 32), first)}
+    cells.update({key: Text(n) for (key, _), n in zip(WORKLIST_COLUMNS[1:], counts, strict=True)})
+    return cells
 
 
 def agent_cells(row: AgentRow) -> dict[str, Text]:
@@ -229,6 +246,9 @@ class SupervisorApp(App[int]):
         """Why the hub refused the login, when it did (the app exits with 2)."""
         self.all_alerts = False
         """Show every alert even in the compact layout."""
+        self.worklists: list[WorklistProgress] = []
+        """Each worklist's progress, read from the local store (the hub's: not yet)."""
+        self._worklists_read_at = 0.0
 
     def _fatal_error(self) -> None:
         """A crash prints no frame's locals: they hold floor payloads and agent names."""
@@ -238,6 +258,7 @@ class SupervisorApp(App[int]):
         """Status line, queues, sparkline, agents, alerts, help, footer."""
         yield Static(id="view", markup=False)
         yield LiveTable(QUEUE_COLUMNS, id="queues")
+        yield LiveTable(WORKLIST_COLUMNS, id="worklists")
         yield Static(id="spark", markup=False)
         yield LiveTable(AGENT_COLUMNS, id="agents")
         with Vertical(id="alerts"):
@@ -253,6 +274,7 @@ class SupervisorApp(App[int]):
     def on_mount(self) -> None:
         """Start reading events and the redraw timer."""
         self.query_one("#help").display = False
+        self.query_one("#worklists").display = False  # until a worklist has items
         self._fit(self.size.height)
         self.run_worker(self._follow(), exclusive=True, group="floor")
         self.set_interval(self.refresh_s, self._tick)
@@ -270,6 +292,8 @@ class SupervisorApp(App[int]):
         if isinstance(source, HubFloor):
             source.on_status = self._source_status
         while True:
+            if isinstance(source, LocalFloor):
+                await self._read_worklists(source)
             events = await source.events_after(self.floor.last_seq, 1000)
             if events:
                 self.floor.apply_all(events)
@@ -279,6 +303,16 @@ class SupervisorApp(App[int]):
                     self._tick()
             else:
                 await source.wait(1.0)
+
+    async def _read_worklists(self, source: LocalFloor) -> None:
+        # Counts, not events: read at most once a second, redrawn when they change.
+        if time.monotonic() - self._worklists_read_at < 1.0:
+            return
+        self._worklists_read_at = time.monotonic()
+        progress = await source.worklist_progress()
+        if progress != self.worklists:
+            self.worklists = progress
+            self._dirty = True
 
     def on_resize(self, event: events.Resize) -> None:
         """Switch between the full and the compact layout."""
@@ -324,6 +358,12 @@ class SupervisorApp(App[int]):
             self.query_one("#queues", LiveTable).sync_rows(
                 {row.queue: queue_cells(row) for row in queue_rows},
                 [row.queue for row in queue_rows],
+            )
+            lists = self.query_one("#worklists", LiveTable)
+            lists.display = bool(self.worklists)
+            lists.sync_rows(
+                {p.list_id: worklist_cells(p) for p in self.worklists},
+                [p.list_id for p in self.worklists],
             )
             agents = floor.agent_rows(now, queue, team)
             self.query_one("#agents", LiveTable).sync_rows(
