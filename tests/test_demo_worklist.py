@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import subprocess
 import sys
 import time
@@ -25,6 +26,7 @@ from console.core.store import Store
 from console.launch import _load_demo_patients, free_udp_port
 from tests.engine_calls import ended_as
 from tests.support import ROOT, EngineProcess
+from tests.tmux import TmuxSession
 
 
 async def _items(path: Path) -> list[tuple[object, ...]]:
@@ -115,3 +117,23 @@ def test_the_worklists_numbers_answer_busy_or_ring_as_the_demo_says(
     ]
     assert engine.command("hangup", call=ringing)["ok"]
     engine.wait_event("call.ended", call_id=ringing)
+
+
+def test_careline_demo_starts_with_the_reminder_list_and_its_opt_out(isolated_home: Path) -> None:
+    """The real ``careline demo`` in a terminal: its store has tomorrow's list at launch."""
+    env = {k: v for k, v in os.environ.items() if k.startswith(("XDG_", "HOME", "PATH"))}
+    env["TERM"] = "xterm-256color"
+    session = TmuxSession([sys.executable, "-m", "console", "demo", "--interval", "60"], env)
+    try:
+        session.wait_for("phone online", 30)
+        store = isolated_home / "xdg_data_home" / "careline" / "demo.sqlite3"
+        rows = asyncio.run(_items(store))
+        session.keys("q")
+        time.sleep(0.5)
+        if "Quit anyway?" in session.screen():
+            session.keys("y")
+        session.wait_for("CARELINE-EXIT 0", 20)
+    finally:
+        session.kill()
+    assert len(rows) == len(DEMO_ANSWERERS)
+    assert [r[1:3] for r in rows if r[0] == "DEMO-0106"] == [("blocked", "opted_out")]
