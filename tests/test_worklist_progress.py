@@ -140,3 +140,18 @@ async def test_the_wallboard_hides_the_worklists_when_there_are_none(tmp_path: P
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause(1.2)
         assert not app.query_one("#worklists").display
+
+
+def test_a_hostile_list_id_reaches_neither_the_terminal_nor_the_pipe_raw() -> None:
+    """A list id is the rule's, but the store is a file anyone on the machine may edit."""
+    from console.floor_view.app import worklist_cells
+
+    hostile = WorklistProgress("\x1b[2J\x1b]0;owned\x07list\n" + "x" * 500, 1, 2, 0, 0, 0, 0)
+    line = hostile.json_line(datetime.now(UTC))
+    assert "\x1b" not in line
+    assert "\n" not in line
+    assert json.loads(line)["list_id"] == hostile.list_id  # escaped, not lost
+    shown = worklist_cells(hostile)["list"].plain
+    assert "\x1b" not in shown
+    assert "\n" not in shown
+    assert len(shown) <= 32
