@@ -20,7 +20,7 @@ import pjsua2 as pj
 
 from sip.callbacks import PjCall
 from sip.callbook import CallBook, EngineHost, hang_up, new_record_id, outbound_record, require
-from sip.dialplan import DialError, DialTarget, resolve
+from sip.dialplan import DialError, DialTarget, asserted_identity, resolve
 from sip.hold import HoldControl
 from sip.library import PJ_ETOOMANY
 from sip.media import Capture, active_audio, stream_codec
@@ -165,15 +165,23 @@ class CallControl:
                 f"all {host.max_calls} call slots are in use: end or decline a call first",
             )
 
-    def place_call(self, target: DialTarget, *, consult_for: str | None = None) -> CallRecord:
-        """Place an outbound call to ``target``; returns its record."""
+    def place_call(
+        self, target: DialTarget, *, consult_for: str | None = None, identity: str | None = None
+    ) -> CallRecord:
+        """Place an outbound call to ``target``; returns its record. ``identity``: a
+        ``P-Asserted-Identity`` value (see :func:`sip.dialplan.asserted_identity`)."""
         self.check_capacity()
         party = parse_name_addr(target.uri)
         number = target.number if target.kind != "uri" else party.number
         record = outbound_record(target.uri, number, consult_for)
         call = self._book.open(record, pj.PJSUA_INVALID_ID)
+        param = pj.CallOpParam(True)
+        if identity is not None:
+            header = pj.SipHeader()
+            header.hName, header.hValue = "P-Asserted-Identity", identity
+            param.txOption.headers.append(header)
         try:
-            call.makeCall(target.uri, pj.CallOpParam(True))
+            call.makeCall(target.uri, param)
         except pj.Error as exc:
             del self._book.calls[record.id]
             del self._book.pj_calls[record.id]
@@ -185,16 +193,24 @@ class CallControl:
         self._host.emit(Event.CALL_OUTGOING, call_id=record.id, call=record.snapshot())
         return record
 
-    def call_out(self, target: DialTarget, consult_for: str | None = None) -> CallRecord:
+    def call_out(
+        self, target: DialTarget, consult_for: str | None = None, identity: str | None = None
+    ) -> CallRecord:
         """Place a call the agent asked for, every call they were talking on held first."""
         self.check_capacity()
         self._hold.hold_talking()
-        return self.place_call(target, consult_for=consult_for)
+        return self.place_call(target, consult_for=consult_for, identity=identity)
 
     def cmd_dial(self, message: dict[str, Any]) -> dict[str, Any]:
-        """The ``dial`` command."""
+        """The ``dial`` command; ``caller_id`` (optional): the number to present."""
         target = self.target(message, "number")
-        record = self.call_out(target)
+        identity = None
+        if message.get("caller_id") is not None:
+            try:
+                identity = asserted_identity(message["caller_id"], target.uri)
+            except DialError as exc:
+                raise CommandError(ErrorCode.BAD_REQUEST, str(exc)) from None
+        record = self.call_out(target, identity=identity)
         return {"call_id": record.id, "uri": target.uri, "number": target.number}
 
     def on_replaced(self, call: PjCall, new_pj_id: int) -> PjCall:

@@ -9,6 +9,8 @@ from sip.settings import DialSettings
 
 _URI = re.compile(r"^sips?:[^\s<>\"]+$", re.IGNORECASE)
 _VISUAL = re.compile(r"[\s().\-/]")
+_CALLER_ID = re.compile(r"^\+?[0-9]{3,16}$")
+_HOST = re.compile(r"^sips?:(?:[^@;>]*@)?([^;>?]+)", re.IGNORECASE)
 
 
 class DialError(ValueError):
@@ -54,3 +56,20 @@ def resolve(text: str, plan: DialSettings, domain: str) -> DialTarget:
     if not target_domain:
         raise DialError("no domain to dial numbers in: configure sip.account or sip.dial.domain")
     return DialTarget(uri=f"sip:{plan.prefix}{e164}@{target_domain}", number=e164, kind="e164")
+
+
+def asserted_identity(caller_id: object, target_uri: str) -> str:
+    """The ``P-Asserted-Identity`` value presenting ``caller_id`` (a number, as typed in
+    the configuration: spaces, dots, dashes and brackets allowed) on a call to
+    ``target_uri``, in that URI's domain (the PBX or trunk that shows it to the callee).
+
+    Raises :class:`DialError` for anything but a plain number: the value goes into a
+    SIP header, so nothing that could end or extend it is let through.
+    """
+    compact = _VISUAL.sub("", caller_id) if isinstance(caller_id, str) else ""
+    if not _CALLER_ID.match(compact):
+        raise DialError("a caller ID must be a phone number of 3 to 16 digits, + allowed first")
+    host = _HOST.match(target_uri)
+    if host is None:
+        raise DialError(f"no domain in {target_uri!r} to present a caller ID in")
+    return f"<sip:{compact}@{host.group(1)}>"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.engine_calls import engine_with
+from tests.engine_calls import engine_from, engine_with
 from tests.support import EngineProcess, Sipp
 
 
@@ -115,3 +115,27 @@ def test_srtp_mandatory_refuses_a_plain_rtp_offer(tmp_path: Path) -> None:
         sipp = Sipp(tmp_path, "uac_expect_not_acceptable.xml", engine.port)
         assert sipp.wait() == 0, sipp.report()
         assert not [e for e in engine.events if e["event"] == "call.incoming"]
+
+
+def test_dial_presents_a_caller_id_and_refuses_a_forged_one(tmp_path: Path) -> None:
+    # Outbound worklists present the clinic's number (worklists.caller_id): the
+    # engine asserts it in P-Asserted-Identity, which a PBX or trunk shows callers.
+    receiver = engine_from(tmp_path, "sip:\n  passthrough_headers: [P-Asserted-Identity]\n")
+    receiver.wait_event("engine.ready", timeout=20)
+    try:
+        with engine_with(
+            tmp_path, f"sip:\n  dial:\n    domain: 127.0.0.1:{receiver.port}\n"
+        ) as engine:
+            for forged in ("+1202\r\nX-Evil: yes", "<sip:boss@evil>", "12", "+" + "1" * 30, 42):
+                refused = engine.command("dial", number="2025550142", caller_id=forged)
+                assert refused["error"]["code"] == "bad_request", forged
+            reply = engine.command("dial", number="2025550142", caller_id="+1 (202) 555-0100")
+            assert reply["ok"], reply
+            incoming = receiver.wait_event("call.incoming")["call"]
+            assert incoming["headers"]["P-Asserted-Identity"] == (
+                f"<sip:+12025550100@127.0.0.1:{receiver.port}>"
+            )
+            assert engine.command("hangup", call=reply["result"]["call_id"])["ok"]
+            receiver.wait_event("call.ended")
+    finally:
+        assert receiver.stop() == 0

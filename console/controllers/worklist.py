@@ -285,7 +285,9 @@ class WorklistFlow(Controller):
     async def _dial(self, attempt: Attempt) -> None:
         number = attempt.preview.number
         try:
-            reply = await self.services.phone.command("dial", number=number)
+            # The clinic's number, not the agent's line: the patient sees who calls.
+            caller_id = self.services.config.worklists.caller_id
+            reply = await self.services.phone.command("dial", number=number, caller_id=caller_id)
         except PhoneError as exc:
             self.screen.notify(f"Could not dial: {exc}", severity="error", markup=False)
             self._pick_outcome(attempt, Outcome.WRONG_NUMBER)
