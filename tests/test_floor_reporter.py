@@ -8,6 +8,7 @@ from console.core.agent_state import AgentState
 from console.core.floor import FloorReporter
 from console.core.interactions import InteractionStore
 from console.core.store import Store
+from console.floor_view.rows import FloorEvent, check_row
 
 
 async def test_state_changes_and_heartbeats(store: Store) -> None:
@@ -35,3 +36,17 @@ async def test_state_changes_and_heartbeats(store: Store) -> None:
         ("not_ready", "2026-11-26T10:01:01.000Z"),
         ("offline", "2026-11-26T10:01:01.000Z"),
     ]
+
+
+async def test_an_agent_working_a_worklist_shows_outbound_on_the_floor(store: Store) -> None:
+    now = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
+    reporter = FloorReporter(InteractionStore(store), "alice", "Alice", lambda: now)
+
+    await reporter.agent_state(AgentState(phone_online=True, outbound=True), None)
+
+    [(seq, payload)] = await store.fetch_all(
+        "SELECT seq, payload FROM outbox WHERE kind = 'agent_state'"
+    )
+    row = check_row(int(seq), "agent_state", "alice", str(payload), now)
+    assert isinstance(row, FloorEvent), row  # the wallboard reads it, not a bad row
+    assert row.payload["availability"] == "outbound"

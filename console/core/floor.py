@@ -9,7 +9,7 @@ Payloads (``schema`` 1, times UTC ISO 8601 ending in Z):
 ``agent_state`` (entity: the agent id), published when availability, its
 reason or being on a call changes::
 
-    {"agent_id", "agent_name", "availability": available|not_ready|wrap_up|offline,
+    {"agent_id", "agent_name", "availability": available|outbound|not_ready|wrap_up|offline,
      "reason", "since", "on_call": bool, "call_since": time or null, "at"}
 
 ``call_event`` (entity: the call id), for queue statistics::
@@ -79,7 +79,7 @@ class FloorReporter:
         tell a quiet console from a lost one by it."""
         on_call = active is not None
         # No phone, no calls: the floor sees the agent offline whatever they chose.
-        availability = agent.availability if agent.phone_online else "offline"
+        availability = agent.shown_availability if agent.phone_online else "offline"
         reason = agent.reason if agent.phone_online else "phone offline"
         key = (availability, reason, on_call)
         now = self._clock()

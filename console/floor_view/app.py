@@ -58,7 +58,7 @@ COMPACT_HEIGHT = 30
 COMPACT_ALERTS = 3
 """Alert lines shown in the compact layout (unless ``a`` shows them all)."""
 
-_STATE_ORDER = {"available": 0, "wrap_up": 1, "not_ready": 2, "offline": 3}
+_STATE_ORDER = {"available": 0, "outbound": 1, "wrap_up": 2, "not_ready": 3, "offline": 4}
 
 QUEUE_COLUMNS = (
     ("queue", "Queue"),

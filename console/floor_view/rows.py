@@ -32,7 +32,7 @@ FLOOR_KINDS = ("agent_state", "call_event")
 READ_EVENTS = tuple(dict.fromkeys((*CALL_EVENTS, "turned_away")))
 """Every ``call_event`` kind the floor understands (``turned_away``: refused without ringing)."""
 
-AVAILABILITIES = ("available", "not_ready", "wrap_up", "offline")
+AVAILABILITIES = ("available", "outbound", "not_ready", "wrap_up", "offline")
 """Every ``availability`` an ``agent_state`` may report."""
 
 MAX_PAYLOAD_BYTES = 8192
