@@ -38,7 +38,7 @@ def quit_clean(session: TmuxSession, home: Path) -> None:
     """q (and y if a demo caller is ringing): exit 0, and nothing left running of ``home``."""
     session.keys("q")
     time.sleep(0.5)
-    if "Quit anyway?" in session.screen():  # the next demo caller is already ringing
+    if "anyway?" in session.screen():  # a demo caller is ringing ("Quit anyway?", may wrap)
         session.keys("y")
     session.wait_for("CARELINE-EXIT 0", 20)
     deadline = time.monotonic() + 10
@@ -147,6 +147,52 @@ def test_the_demo_moves_marias_appointment_and_requests_her_refill_in_the_termin
         session.keys("a")  # disposition: appointment booked or changed
         time.sleep(0.3)
         session.keys("C-s")
+        session.wait_for("Ready", 10)
+        quit_clean(session, isolated_home)
+    finally:
+        session.kill()
+
+
+def next_preview(session: TmuxSession) -> str:
+    """Wait for the worklist's next preview, declining demo callers meanwhile (inbound
+    calls come first: no item is offered while one rings); the screen."""
+    deadline = time.monotonic() + 40
+    while "Worklist: Appointment reminders" not in (screen := session.screen()):
+        assert time.monotonic() < deadline, screen
+        if "ringing" in screen:
+            session.keys("d")
+        time.sleep(0.5)
+    return screen
+
+
+def test_the_demo_works_its_reminder_list_in_the_terminal(isolated_home: Path) -> None:
+    """W: the demo's reminder list, previewed, dialled and recorded; inbound calls first."""
+    session = demo_session(interval=600)
+    try:
+        session.wait_for("phone online", 30)
+        session.keys("W")
+        screen = next_preview(session)
+        assert "Outbound" in screen
+        assert "Attempt 1 of 3" in screen
+        outcomes = []
+        for _ in range(2):  # two items: each dialled, then its outcome saved
+            session.keys("Enter")
+            deadline = time.monotonic() + 45  # a number nobody answers rings 30 s
+            while not any(t in (screen := session.screen()) for t in ("How did", "talking")):
+                assert time.monotonic() < deadline, screen
+                time.sleep(0.3)
+            if "talking" in screen and "How did" not in screen:
+                assert "read exactly this" in screen  # the voicemail text, beside the script
+                session.keys("h")
+                screen = session.wait_for("How did the call to", 10)
+                outcomes.append("confirmed")
+                session.keys("1")
+            else:
+                outcomes.append(screen.split("proposed: ", 1)[1].split(")", 1)[0])
+                session.keys("Enter")  # the proposed outcome
+            next_preview(session)
+        assert len(outcomes) == 2, outcomes
+        session.keys("Escape")  # leave the list: the claim goes back
         session.wait_for("Ready", 10)
         quit_clean(session, isolated_home)
     finally:
