@@ -2,7 +2,9 @@
 
 Exit status (every subcommand): 0 done; 1 the library's worklist rules have
 problems (run ``careline scripts check``) or the store failed; 2 a usage or
-configuration error, or an unknown ``--list``.
+configuration error, or an unknown ``--list``. ``generate --hub`` also: 1 the hub
+refused (not its owner, not initialised), 3 the hub cannot be reached, 4 it refused
+the sign-in.
 """
 
 from __future__ import annotations
@@ -10,16 +12,21 @@ from __future__ import annotations
 import argparse
 import sys
 from datetime import date
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from console.cli.command import EXIT_USAGE, Command, Subcommands, config_of, with_store
 
 if TYPE_CHECKING:
+    import psycopg
+
     from console.core.config import CarelineConfig
     from console.core.scripts.loader import Library
     from console.core.store import Store
+    from console.core.worklists.generate import Generated
 
 EXIT_RULES = 1
+EXIT_HUB_DOWN = 3
 
 
 def _library(config: CarelineConfig) -> Library | None:
@@ -41,12 +48,38 @@ def _library(config: CarelineConfig) -> Library | None:
 def _generate_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--date", type=date.fromisoformat, metavar="YYYY-MM-DD")
     parser.add_argument("--list", dest="list_id", metavar="ID")
+    parser.add_argument(
+        "--hub",
+        action="store_true",
+        help="generate the floor's items on the hub (as its owner: --dsn), from its directory",
+    )
+    parser.add_argument(
+        "--dsn",
+        metavar="DSN",
+        help="with --hub: libpq connection string or URI of the hub database, as its owner "
+        "(the password from PGPASSWORD, ~/.pgpass or --password-file, not the DSN)",
+    )
+    parser.add_argument(
+        "--password-file",
+        "--dsn-password-file",
+        dest="dsn_password_file",
+        type=Path,
+        metavar="FILE",
+        help="with --hub: file (mode 0600) holding the password for the DSN's user",
+    )
 
 
 def _generate(args: argparse.Namespace) -> int:
     from console.core.worklists.generate import generate
 
     config = config_of(args)
+    if args.hub != (args.dsn is not None):
+        print(
+            "careline worklist generate: --hub needs --dsn (the hub owner's connection), "
+            "and --dsn needs --hub",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
     library = _library(config)
     if library is None:
         return EXIT_RULES
@@ -64,8 +97,8 @@ def _generate(args: argparse.Namespace) -> int:
     def progress(list_id: str, count: int) -> None:
         print(f"{list_id}: {count:,} candidates read…", file=sys.stderr, flush=True)
 
-    async def work(store: Store) -> int:
-        results = await generate(
+    async def run(store: Store) -> list[Generated]:
+        return await generate(
             store,
             rules,
             library.preparations,
@@ -73,11 +106,40 @@ def _generate(args: argparse.Namespace) -> int:
             zone=config.worklists.default_time_zone,
             progress=progress,
         )
-        for result in results:
+
+    async def work(store: Store) -> int:
+        for result in await run(store):
             print(f"{result.list_id}: {result.added} added ({result.candidates} candidates)")
         return 0
 
-    return with_store(config, work)
+    async def on_hub(store: Store) -> int:
+        from console.cli.hub import HubCommandError
+        from console.cli.hub import on_hub as hub_session
+        from console.hub.worklist_publish import PublishError, prepare, publish
+
+        async def action(conn: psycopg.AsyncConnection[Any], _args: argparse.Namespace) -> None:
+            await conn.set_autocommit(True)
+            pulled = await prepare(conn, store, config.sip.dial.region)
+            print(f"hub directory: {pulled:,} resources pulled")
+            results = await run(store)
+            added = await publish(conn, store, config.worklists, [r.id for r in rules], today)
+            for result in results:
+                print(
+                    f"{result.list_id}: {added[result.list_id]} added to the hub "
+                    f"({result.candidates} candidates)"
+                )
+
+        try:
+            await hub_session(args, action)
+        except PublishError as failure:
+            print(f"careline worklist generate: {failure}", file=sys.stderr)
+            return EXIT_HUB_DOWN if failure.unreachable else EXIT_RULES
+        except HubCommandError as failure:
+            print(f"careline worklist generate: {failure}", file=sys.stderr)
+            return failure.code
+        return 0
+
+    return with_store(config, on_hub if args.hub else work)
 
 
 def _status_arguments(parser: argparse.ArgumentParser) -> None:
@@ -167,7 +229,12 @@ WORKLIST = Command(
                 description=(
                     "Add the items each worklist rule selects for --date (default today) to "
                     "the local store; running it again adds nothing twice. --list ID: one "
-                    "list only." + _EXITS
+                    "list only. --hub (as the hub's owner, --dsn): generate the floor's items "
+                    "on the hub from its directory, with the worklists: section as the "
+                    "floor's calling rules; every console with a hub claims from them. Exit "
+                    "status: 0 done, 1 library problems, a store failure or the hub refused "
+                    "(not its owner, not initialised), 2 usage or config error, 3 the hub "
+                    "cannot be reached, 4 it refused the sign-in."
                 ),
                 run=_generate,
                 add_arguments=_generate_arguments,

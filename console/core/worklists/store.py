@@ -10,6 +10,7 @@ RETURNING``. No two consoles can hold one item, nor two items of one patient.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -244,6 +245,12 @@ class WorklistStore:
         """Record that ``patient_id`` is not to be called; their open items are blocked."""
         async with self._store.transaction() as db:
             await _opt_out(db, patient_id, utc_text(now), source)
+
+    async def opt_outs(self, entries: Iterable[tuple[str, datetime]], source: str) -> None:
+        """Several opt-outs (patient, when) learnt from ``source``, in one transaction."""
+        async with self._store.transaction() as db:
+            for patient_id, at in entries:
+                await _opt_out(db, patient_id, utc_text(at), source)
 
 
 async def _opt_out(db: aiosqlite.Connection, patient_id: str, stamp: str, source: str) -> None:
