@@ -10,12 +10,11 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Protocol
 
 from console.core.audit import Action, AuditLog, Category, Outcome
 from console.core.clock import Clock
-from console.core.config import CarelineConfig
+from console.core.config import CarelineConfig, ConfigError
 from console.core.ehr.orders import Orders
 from console.core.ehr.refills import Refills
 from console.core.ehr.scheduling import Scheduling
@@ -26,8 +25,7 @@ from console.core.patients.directory import PatientDirectory
 from console.core.phone import PhoneClient
 from console.core.recorder import CallRecorder
 from console.core.store import Store
-from console.core.worklists.store import Claim, WorklistStore
-from console.core.worklists.store import Outcome as ItemOutcome
+from console.core.worklists.claims import WorklistClaimer
 
 _AUDIT_CATEGORY: dict[Action, Category] = {"search": "search", "verify": "verification"}
 """What kind of patient data an action touches; a view after verification is demographics."""
@@ -45,32 +43,6 @@ class SessionView(Protocol):
     @property
     def signing_in(self) -> bool:
         """The sign-in still covers the console."""
-        ...
-
-
-class WorklistClaims(Protocol):
-    """What the console needs of a worklist: the local store's claims, or the hub's."""
-
-    async def claim_next(
-        self, agent_id: str, now: datetime, list_id: str | None = None
-    ) -> Claim | None:
-        """Claim the first due item the calling rules allow, or None."""
-        ...
-
-    async def renew(self, claim: Claim, now: datetime) -> Claim | None:
-        """Hold ``claim`` longer; None if it lapsed."""
-        ...
-
-    async def release(self, claim: Claim, now: datetime, until: datetime | None = None) -> None:
-        """Give the item back without an attempt (not offered again before ``until``)."""
-        ...
-
-    async def record(self, claim: Claim, outcome: ItemOutcome, now: datetime) -> bool:
-        """Store an attempt's outcome; False if the claim lapsed."""
-        ...
-
-    async def opt_out(self, patient_id: str, now: datetime, source: str = "") -> None:
-        """The patient is never called again, on any list."""
         ...
 
 
@@ -132,8 +104,9 @@ class Services:
     """Refill requests and care-team messages: the EHR's, the demo's own, or None."""
     orders: Orders | None = None
     """Pending tests and results: the EHR's, the demo's own, or None."""
-    worklists: WorklistClaims | None = None
-    """Outbound worklist items this console claims (the local store's by default)."""
+    worklists: WorklistClaimer | None = None
+    """Outbound worklist items this console claims: the hub's with a hub, else the local
+    store's (None: the hub's password could not be read; the hub sync says why)."""
 
     @classmethod
     def over(
@@ -167,5 +140,16 @@ class Services:
             scheduling=scheduling,
             refills=refills,
             orders=orders,
-            worklists=WorklistStore(store, config.worklists),
+            worklists=_worklists(store, config),
         )
+
+
+def _worklists(store: Store, config: CarelineConfig) -> WorklistClaimer | None:
+    """The floor's claims (the hub's when one is configured, else this machine's store);
+    None when the hub's password file is unsafe (the hub sync reports that, once)."""
+    from console.hub.worklist import worklist_claimer
+
+    try:
+        return worklist_claimer(store, config)
+    except ConfigError:
+        return None

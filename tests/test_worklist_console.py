@@ -4,18 +4,24 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from textual.pilot import Pilot
 
 from console.app import CarelineApp
+from console.core.config import CarelineConfig
+from console.core.store import Store
 from console.core.worklists.calling import utc_text
+from console.core.worklists.claims import WorklistUnavailableError
+from console.core.worklists.store import Claim, Outcome, WorklistStore
 from console.dialogs.choice import ChoicePicker
 from console.dialogs.worklist import OutcomePicker, WorklistPreview
 from console.widgets.guidance import GuidancePane
 from console.widgets.status_bar import StatusBar
-from tests.console_app import make_app, screen_text, wait_for
+from tests.console_app import make_app, screen_text, shows_toast, wait_for
 from tests.support import Sipp, free_udp_port
 
 HOSTILE = "[bold red]Mal[/] \x1b[31mory\x1b]0;pwn\x07"
@@ -231,3 +237,78 @@ async def test_a_ringing_inbound_call_takes_the_previews_place(
     assert not isinstance(app.screen, WorklistPreview)  # not offered while a call is up
     await pilot.press("h")
     caller.wait()
+
+
+class FlakyClaims:
+    """This machine's claims, except that the methods named in ``down`` fail the way the
+    hub's claimer does when the hub is down (the layer above is what is tested)."""
+
+    def __init__(self, inner: WorklistStore) -> None:
+        self.inner = inner
+        self.down: set[str] = set()
+
+    def _check(self, name: str) -> None:
+        if name in self.down:
+            raise WorklistUnavailableError("the hub did not answer in 5 s")
+
+    async def claim_next(self, agent_id: str, now: datetime, list_id: str | None = None) -> Any:
+        self._check("claim_next")
+        return await self.inner.claim_next(agent_id, now, list_id)
+
+    async def renew(self, claim: Claim, now: datetime) -> Claim | None:
+        self._check("renew")
+        return await self.inner.renew(claim, now)
+
+    async def record(self, claim: Claim, outcome: Outcome, now: datetime) -> bool:
+        self._check("record")
+        return await self.inner.record(claim, outcome, now)
+
+    async def release(self, claim: Claim, now: datetime, until: datetime | None = None) -> None:
+        self._check("release")
+        await self.inner.release(claim, now, until)
+
+    async def opt_out(self, patient_id: str, now: datetime, source: str = "") -> None:
+        self._check("opt_out")
+        await self.inner.opt_out(patient_id, now, source)
+
+
+async def test_a_worklist_that_cannot_be_reached_is_said_and_nothing_is_lost(
+    tmp_path: Path, sipp_port: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    flaky: list[FlakyClaims] = []
+
+    def claims(store: Store, config: CarelineConfig) -> FlakyClaims:
+        flaky.append(FlakyClaims(WorklistStore(store, config.worklists)))
+        return flaky[-1]
+
+    monkeypatch.setattr("console.services._worklists", claims)
+    app = make_app(tmp_path, config(f"127.0.0.1:{sipp_port}"))
+    async with app.run_test(size=(120, 36), notifications=True) as pilot:
+        await wait_for(pilot, lambda: app.phone.status.online, 20, "phone online")
+        await seed(app)
+        [hub] = flaky
+        hub.down = {"claim_next", "release"}
+        await pilot.press("W")
+        await wait_for(pilot, lambda: shows_toast(app, "cannot be reached"), what="said")
+        assert not isinstance(app.screen, WorklistPreview)
+        await pilot.press("W")  # leave (a release that fails lets the lease lapse)
+        hub.down = set()
+        await start_worklist(app, pilot)  # back: the item is offered
+
+        patient = Sipp(tmp_path, "uas_target_answers.xml", port=sipp_port)
+        patient.wait_listening()
+        await pilot.press("enter")
+        screen = app.agent_screen
+        await wait_for(pilot, lambda: screen.guidance.current() is not None, 15, "answered")
+        hub.down = {"record"}
+        await pilot.press("h")
+        await wait_for(pilot, lambda: isinstance(app.screen, OutcomePicker), 15, "outcome")
+        await pilot.press("1")  # confirmed: the hub is down, so it is asked again
+        await wait_for(pilot, lambda: shows_toast(app, "Outcome not saved"), what="not saved")
+        await wait_for(pilot, lambda: isinstance(app.screen, OutcomePicker), what="asked again")
+        hub.down = set()
+        await pilot.press("1")
+        await wait_for(pilot, lambda: screen.worklist.attempt is None, what="saved")
+        await pilot.pause(0.3)
+        assert (await item(app))[:3] == ("done", 1, "confirmed")
+        assert patient.wait() == 0, patient.report()

@@ -18,6 +18,7 @@ place (the item goes back to the list).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -34,6 +35,7 @@ from console.core.scripts.placeholders import render
 from console.core.scripts.preparations import PreVisit
 from console.core.scripts.runner import ScriptRun
 from console.core.scripts.worklist_rules import WorklistRule
+from console.core.worklists.claims import WorklistClaimer, WorklistUnavailableError
 from console.core.worklists.store import Claim, Outcome
 from console.dialogs.choice import ChoicePicker
 from console.dialogs.worklist import (
@@ -44,7 +46,6 @@ from console.dialogs.worklist import (
     PreviewChoice,
     WorklistPreview,
 )
-from console.services import WorklistClaims
 from console.widgets.status_bar import StatusBar
 
 SKIP_REASONS: tuple[tuple[int, str], ...] = (
@@ -72,6 +73,10 @@ def proposed_outcome(sip_status: int | None, answered: bool, timed_out: bool) ->
     if sip_status in (404, 410, 484, 604):
         return Outcome.WRONG_NUMBER
     return Outcome.NO_ANSWER
+
+
+UNREACHABLE = (WorklistUnavailableError, ValueError)
+"""What the claims raise when the hub is down or refuses a value: said, never a crash."""
 
 
 @dataclass
@@ -104,9 +109,11 @@ class WorklistFlow(Controller):
         self._busy = False
         self._preview: WorklistPreview | None = None
         self._rules: dict[str, WorklistRule] | None = None
+        self._unreachable = False
+        """The claims could not be reached at the last try (said once, not every poll)."""
 
     @property
-    def claims(self) -> WorklistClaims | None:
+    def claims(self) -> WorklistClaimer | None:
         """Where items are claimed (the local store, or the hub's claimer)."""
         return self.services.worklists
 
@@ -122,10 +129,13 @@ class WorklistFlow(Controller):
         """Enter worklist mode and offer the first item."""
         settings = self.services.config.worklists
         if self.claims is None or settings.caller_id is None:
+            why = (
+                "worklists.caller_id is not configured"
+                if settings.caller_id is None
+                else "the hub's password could not be read (hub.password_file)"
+            )
             self.screen.notify(
-                "No worklist calls can be placed: worklists.caller_id is not configured.",
-                severity="warning",
-                markup=False,
+                f"No worklist calls can be placed: {why}.", severity="warning", markup=False
             )
             return
         self.working = True
@@ -164,7 +174,8 @@ class WorklistFlow(Controller):
         """The console is quitting: the claim goes back to the list at once."""
         attempt, self.attempt = self.attempt, None
         if attempt is not None and self.claims is not None:
-            await self.claims.release(attempt.claim, self.services.clock())
+            with contextlib.suppress(*UNREACHABLE):  # the lease lapses on its own
+                await self.claims.release(attempt.claim, self.services.clock())
 
     # --------------------------------------------------------------- offer
     def _may_offer(self) -> bool:
@@ -191,7 +202,18 @@ class WorklistFlow(Controller):
             if claims is None:
                 return
             now = self.services.clock()
-            claim = await claims.claim_next(self.services.config.agent.id, now)
+            try:
+                claim = await claims.claim_next(self.services.config.agent.id, now)
+            except UNREACHABLE as exc:
+                if not self._unreachable:
+                    self._unreachable = True
+                    self.screen.notify(
+                        f"The worklist cannot be reached ({exc}): trying again.",
+                        severity="warning",
+                        markup=False,
+                    )
+                return
+            self._unreachable = False
             if claim is None:
                 return
             if not self._may_offer_now():
@@ -264,14 +286,18 @@ class WorklistFlow(Controller):
 
     async def _release(self, claim: Claim, until: datetime | None = None) -> None:
         if self.claims is not None:
-            await self.claims.release(claim, self.services.clock(), until)
+            with contextlib.suppress(*UNREACHABLE):  # the lease lapses on its own
+                await self.claims.release(claim, self.services.clock(), until)
         self.refresh()
 
     async def _renew(self) -> None:
         attempt = self.attempt
         if attempt is None or self.claims is None:
             return
-        renewed = await self.claims.renew(attempt.claim, self.services.clock())
+        try:
+            renewed = await self.claims.renew(attempt.claim, self.services.clock())
+        except UNREACHABLE:
+            return  # tried again at the next renewal, well inside the lease
         if renewed is None:
             self.screen.notify(
                 "Your claim on this worklist item lapsed: its outcome may not be stored.",
@@ -347,9 +373,20 @@ class WorklistFlow(Controller):
         claims, now = self.claims, self.services.clock()
         if claims is None:
             return
-        stored = await claims.record(attempt.claim, choice.outcome, now)
-        if choice.outcome is Outcome.OPTED_OUT and not stored:
-            await claims.opt_out(attempt.claim.patient_id, now, "call")  # at once, whatever
+        try:
+            stored = await claims.record(attempt.claim, choice.outcome, now)
+            if choice.outcome is Outcome.OPTED_OUT and not stored:
+                await claims.opt_out(attempt.claim.patient_id, now, "call")  # at once
+        except UNREACHABLE as exc:
+            # Nothing stored: ask again, so the outcome is saved once the list is back.
+            self.screen.notify(
+                f"Outcome not saved: the worklist cannot be reached ({exc}). Try again.",
+                severity="error",
+                markup=False,
+                timeout=15,
+            )
+            self._pick_outcome(attempt, choice.outcome)
+            return
         await self._store_interaction(attempt, choice, now)
         self.attempt = None
         self.screen.notify(
