@@ -135,3 +135,23 @@ def store_path(config: CarelineConfig) -> Path:
     from console.core.paths import data_dir
 
     return config.store.path or data_dir() / "careline.sqlite3"
+
+
+def hub_owner_option(parser: argparse.ArgumentParser, hub_help: str) -> None:
+    """``--hub`` (``hub_help`` says what it does there), with the hub owner's ``--dsn``
+    and ``--password-file``: for commands that write the floor's data into the hub."""
+    parser.add_argument("--hub", action="store_true", help=hub_help)
+    parser.add_argument(
+        "--dsn",
+        metavar="DSN",
+        help="with --hub: libpq connection string or URI of the hub database, as its owner "
+        "(the password from PGPASSWORD, ~/.pgpass or --password-file, not the DSN)",
+    )
+    parser.add_argument(
+        "--password-file",
+        "--dsn-password-file",
+        dest="dsn_password_file",
+        type=Path,
+        metavar="FILE",
+        help="with --hub: file (mode 0600) holding the password for the DSN's user",
+    )

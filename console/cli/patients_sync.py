@@ -15,10 +15,9 @@ import asyncio
 import sys
 import time
 from collections.abc import Mapping
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from console.cli.command import EXIT_USAGE, config_of, with_store
+from console.cli.command import EXIT_USAGE, config_of, hub_owner_option, with_store
 from console.core.config import CarelineConfig
 from console.core.ehr.directory_sync import (
     MAX_PAGE_SIZE,
@@ -73,24 +72,8 @@ DESCRIPTION = (
 
 def sync_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of ``careline patients sync``."""
-    parser.add_argument(
-        "--hub",
-        action="store_true",
-        help="sync into the hub (as its owner: --dsn) instead of this machine's store",
-    )
-    parser.add_argument(
-        "--dsn",
-        metavar="DSN",
-        help="with --hub: libpq connection string or URI of the hub database, as its owner "
-        "(the password from PGPASSWORD, ~/.pgpass or --password-file, not the DSN)",
-    )
-    parser.add_argument(
-        "--password-file",
-        "--dsn-password-file",
-        dest="dsn_password_file",
-        type=Path,
-        metavar="FILE",
-        help="with --hub: file (mode 0600) holding the password for the DSN's user",
+    hub_owner_option(
+        parser, "sync into the hub (as its owner: --dsn) instead of this machine's store"
     )
     parser.add_argument(
         "--full",

@@ -12,10 +12,16 @@ from __future__ import annotations
 import argparse
 import sys
 from datetime import date
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from console.cli.command import EXIT_USAGE, Command, Subcommands, config_of, with_store
+from console.cli.command import (
+    EXIT_USAGE,
+    Command,
+    Subcommands,
+    config_of,
+    hub_owner_option,
+    with_store,
+)
 
 if TYPE_CHECKING:
     import psycopg
@@ -48,24 +54,8 @@ def _library(config: CarelineConfig) -> Library | None:
 def _generate_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--date", type=date.fromisoformat, metavar="YYYY-MM-DD")
     parser.add_argument("--list", dest="list_id", metavar="ID")
-    parser.add_argument(
-        "--hub",
-        action="store_true",
-        help="generate the floor's items on the hub (as its owner: --dsn), from its directory",
-    )
-    parser.add_argument(
-        "--dsn",
-        metavar="DSN",
-        help="with --hub: libpq connection string or URI of the hub database, as its owner "
-        "(the password from PGPASSWORD, ~/.pgpass or --password-file, not the DSN)",
-    )
-    parser.add_argument(
-        "--password-file",
-        "--dsn-password-file",
-        dest="dsn_password_file",
-        type=Path,
-        metavar="FILE",
-        help="with --hub: file (mode 0600) holding the password for the DSN's user",
+    hub_owner_option(
+        parser, "generate the floor's items on the hub (as its owner: --dsn), from its directory"
     )
 
 
