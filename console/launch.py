@@ -87,7 +87,7 @@ def _load_demo_patients(path: Path, config: CarelineConfig) -> None:
     import asyncio
 
     from console.core.demo_worklist import demo_worklist_patients, seed_demo_worklist
-    from console.core.scripts.loader import load_library
+    from console.core.scripts.loader import library_dir, load_library
 
     async def load() -> None:
         store = await Store.open(path)
@@ -102,9 +102,21 @@ def _load_demo_patients(path: Path, config: CarelineConfig) -> None:
                 [*demo_patients(), *demo_care(today), *listed, *appointments]
             )
             # Tomorrow's reminder calls: the worklist the console's preview dialling works.
-            library = load_library(config.guidance.scripts)
+            # Only the worklist rules and preparations are read here, before the first
+            # frame: composing every script's YAML costs the launch about 100 ms.
+            root = config.guidance.scripts or library_dir()
+            parts = [root / "worklists", root / "preparations"]
+            libraries = (
+                [load_library(part) for part in parts]
+                if all(part.is_dir() for part in parts)
+                else [load_library(root)]
+            )
             await seed_demo_worklist(
-                store, library.worklists, library.preparations, config.worklists, now
+                store,
+                tuple(rule for lib in libraries for rule in lib.worklists),
+                tuple(prep for lib in libraries for prep in lib.preparations),
+                config.worklists,
+                now,
             )
             # Free slots to book, and Maria's follow-up to move or cancel (k on her card).
             await seed_demo_schedules(store, today, maria=MARIA_ID)
