@@ -9,11 +9,19 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from textual.pilot import Pilot
+from textual.screen import Screen
+
+from console.app import CarelineApp
 from console.core.config import EhrConfig
 from console.core.patients.directory import PatientDirectory
 from console.core.store import Store
+from console.dialogs.verify import VerifyDialog
+from console.widgets.patient_card import PatientCard
+from tests.console_app import sip_port, talking, wait_for
 from tests.fhir_server import FhirServer, seed_patient
 from tests.patients import patient_record
+from tests.support import Sipp
 
 MARIA_PHONE = "+12025550142"
 MARIA_BIRTH = "1961-03-09"
@@ -75,3 +83,31 @@ def tomorrow_nine() -> datetime:
     """09:00 local time tomorrow: slots from then show in the picker's first days."""
     local = datetime.now().astimezone()
     return (local + timedelta(days=1)).replace(hour=9, minute=0, second=0, microsecond=0)
+
+
+async def answer_and_verify(
+    pilot: Pilot[int],
+    app: CarelineApp,
+    tmp_path: Path,
+    *,
+    key: str,
+    opens: tuple[type[Screen[Any]], ...],
+    dob: str = MARIA_BIRTH,
+) -> Sipp:
+    """Maria calls (SIPp) and is answered; ``key`` pressed before verification opens none
+    of ``opens`` (the key does nothing yet); then she is verified with ``dob`` and her
+    family name. The SIPp caller, which hangs up when the agent does."""
+    sipp = Sipp(
+        tmp_path, "uac_agent_hangs_up.xml", sip_port(app), callers=[("Maria Lopez", MARIA_PHONE)]
+    )
+    card = app.agent_screen.query_one(PatientCard)
+    await wait_for(pilot, lambda: card.matches is not None, what="screen pop")
+    await pilot.press("a")
+    await wait_for(pilot, lambda: talking(app))
+    await pilot.press(key)
+    await pilot.pause(0.2)
+    assert not isinstance(app.screen, opens)
+    await pilot.press("v")
+    await wait_for(pilot, lambda: isinstance(app.screen, VerifyDialog), what="verify form")
+    await pilot.press(*dob, "enter", *"lopez", "enter")
+    return sipp

@@ -28,10 +28,10 @@ from console.core.patients.directory import PatientDirectory
 from console.core.store import Store
 from console.dialogs.choice import ChoicePicker
 from console.dialogs.slot_picker import SlotPicker
-from console.dialogs.verify import VerifyDialog
 from console.widgets.patient_card import PatientCard
-from tests.console_app import make_app, screen_text, sip_port, talking, wait_for
-from tests.ehr_console import MARIA_PHONE, ehr_config, ehr_yaml, maria_in_both, tomorrow_nine
+from tests.console_app import make_app, screen_text, wait_for
+from tests.ehr_console import answer_and_verify as answer_and_check
+from tests.ehr_console import ehr_config, ehr_yaml, maria_in_both, tomorrow_nine
 from tests.fhir_server import FhirServer, ScheduleIds, seed_patient, seed_schedule
 from tests.support import Sipp
 
@@ -47,6 +47,15 @@ def clinic(ehr: FhirServer) -> ScheduleIds:
     return seed_schedule(
         ehr, "Dr Amara Osei", "Riverside Clinic", "general", tomorrow_nine(), 8, 20
     )
+
+
+async def answer_and_verify(pilot: Pilot[int], app: CarelineApp, tmp_path: Path) -> Sipp:
+    """Maria answered (k does nothing before she is verified), verified, and her
+    appointments read from the backend."""
+    sipp = await answer_and_check(pilot, app, tmp_path, key="k", opens=(ChoicePicker,))
+    card = app.agent_screen.query_one(PatientCard)
+    await wait_for(pilot, lambda: card.bookings is not None, what="the EHR's appointments")
+    return sipp
 
 
 async def choose(pilot: Pilot[int], app: CarelineApp, downs: int) -> None:
@@ -73,24 +82,6 @@ async def take_offer(pilot: Pilot[int], app: CarelineApp, index: int) -> SlotOff
     await pilot.press(*["down"] * index, "enter")
     await wait_for(pilot, lambda: not isinstance(app.screen, SlotPicker), what="booked")
     return offer
-
-
-async def answer_and_verify(pilot: Pilot[int], app: CarelineApp, tmp_path: Path) -> Sipp:
-    sipp = Sipp(
-        tmp_path, "uac_agent_hangs_up.xml", sip_port(app), callers=[("Maria Lopez", MARIA_PHONE)]
-    )
-    card = app.agent_screen.query_one(PatientCard)
-    await wait_for(pilot, lambda: card.matches is not None, what="screen pop")
-    await pilot.press("a")
-    await wait_for(pilot, lambda: talking(app))
-    await pilot.press("k")  # not before verification: the key does nothing
-    await pilot.pause(0.2)
-    assert not isinstance(app.screen, ChoicePicker)
-    await pilot.press("v")
-    await wait_for(pilot, lambda: isinstance(app.screen, VerifyDialog), what="verify form")
-    await pilot.press(*"1961-03-09", "enter", *"lopez", "enter")
-    await wait_for(pilot, lambda: card.bookings is not None, what="the EHR's appointments")
-    return sipp
 
 
 @pytest.mark.usefixtures("clinic")

@@ -26,10 +26,10 @@ from console.core.patients.directory import PatientDirectory
 from console.core.store import Store
 from console.dialogs.care_message import CareMessageDialog
 from console.dialogs.choice import ChoicePicker
-from console.dialogs.verify import VerifyDialog
 from console.widgets.patient_card import PatientCard
-from tests.console_app import make_app, screen_text, sip_port, talking, wait_for
-from tests.ehr_console import MARIA_PHONE, ehr_config, ehr_yaml, maria_in_both
+from tests.console_app import make_app, screen_text, wait_for
+from tests.ehr_console import answer_and_verify as answer_and_check
+from tests.ehr_console import ehr_config, ehr_yaml, maria_in_both
 from tests.fhir_server import FhirServer, seed_prescriptions, seed_test
 from tests.support import Sipp
 
@@ -72,20 +72,9 @@ def config_text(server: FhirServer) -> str:
 async def answer_and_verify(
     pilot: Pilot[int], app: CarelineApp, tmp_path: Path, *, dob: str = "1961-03-09"
 ) -> Sipp:
-    sipp = Sipp(
-        tmp_path, "uac_agent_hangs_up.xml", sip_port(app), callers=[("Maria Lopez", MARIA_PHONE)]
-    )
-    card = app.agent_screen.query_one(PatientCard)
-    await wait_for(pilot, lambda: card.matches is not None, what="screen pop")
-    await pilot.press("a")
-    await wait_for(pilot, lambda: talking(app))
-    await pilot.press("l")  # not before verification: the key does nothing
-    await pilot.pause(0.2)
-    assert not isinstance(app.screen, ChoicePicker | CareMessageDialog)
-    await pilot.press("v")
-    await wait_for(pilot, lambda: isinstance(app.screen, VerifyDialog), what="verify form")
-    await pilot.press(*dob, "enter", *"lopez", "enter")
-    return sipp
+    """Maria answered (l does nothing before she is verified) and verified with ``dob``."""
+    opens = (ChoicePicker, CareMessageDialog)
+    return await answer_and_check(pilot, app, tmp_path, key="l", opens=opens, dob=dob)
 
 
 async def ehr_search(server: FhirServer, kind: str, params: dict[str, str]) -> list[Resource]:
