@@ -458,11 +458,6 @@ def _check_prefill(
             )
 
 
-def _indexed(loc: Loc, sources: list[str]) -> Iterator[tuple[Loc, str]]:
-    for index, source in enumerate(sources):
-        yield (*loc, index), source
-
-
 _KIND_NAMES: dict[type[Question], str] = {
     YesNoQuestion: "yes_no",
     ChoiceQuestion: "choice",

@@ -20,6 +20,7 @@ import aiosqlite
 from console.core.config.worklists import WorklistsConfig
 from console.core.store import Store
 from console.core.worklists.calling import (
+    LASTING,
     Blocker,
     cap_blocker,
     in_window,
@@ -141,7 +142,7 @@ class WorklistStore:
             for item_id, patient_id in rows:
                 blocker, numbers = await self.blocker(db, str(patient_id), now)
                 if blocker is not None:
-                    if blocker is Blocker.OPTED_OUT or blocker is Blocker.NO_NUMBER:
+                    if blocker in LASTING:
                         await _block(db, str(item_id), blocker, stamp)
                     continue
                 token = str(uuid.uuid4())
