@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from datetime import datetime
@@ -236,6 +237,38 @@ async def test_a_ringing_inbound_call_takes_the_previews_place(
     await wait_for(pilot, lambda: app.agent_screen.queue.active() is not None, what="answered")
     assert not isinstance(app.screen, WorklistPreview)  # not offered while a call is up
     await pilot.press("h")
+    caller.wait()
+
+
+async def test_a_call_ringing_while_the_offer_is_prepared_holds_it_back(
+    console: tuple[CarelineApp, Pilot[int]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The item is claimed, then a caller rings while its rule and name are read: the
+    preview must not open over the ringing call (CI once saw that race end-to-end)."""
+    from tests.console_app import sip_port
+
+    app, pilot = console
+    await seed(app)
+    flow = app.agent_screen.worklist
+    gate = asyncio.Event()
+    load_rules = flow._load_rules
+
+    async def slow_rules() -> Any:
+        await gate.wait()  # the call rings between the claim and the preview
+        return await load_rules()
+
+    monkeypatch.setattr(flow, "_load_rules", slow_rules)
+    await pilot.press("W")
+    await wait_for(pilot, lambda: flow.attempt is None and flow._busy, what="claiming")
+    caller = Sipp(tmp_path, "uac_ring.xml", sip_port(app))
+    await wait_for(pilot, lambda: bool(app.agent_screen.queue.ringing()), what="ringing")
+    gate.set()
+    await wait_for(pilot, lambda: not flow._busy, what="offer settled")
+    await pilot.pause(0.3)
+    assert not isinstance(app.screen, WorklistPreview)
+    assert flow.attempt is None
+    assert (await item(app))[:2] == ("pending", 0)  # back on the list, no attempt counted
+    await pilot.press("d")
     caller.wait()
 
 

@@ -216,11 +216,13 @@ class WorklistFlow(Controller):
             self._unreachable = False
             if claim is None:
                 return
-            if not self._may_offer_now():
-                await claims.release(claim, now)
-                return
             rule = (await self._load_rules()).get(claim.list_id)
             name = await self._first_name(claim.patient_id)
+            # Checked after the last await: a call that rang while the claim, the rule or
+            # the name was read holds the item back (refresh saw no preview to dismiss).
+            if not self._may_offer_now():
+                await self._release(claim)  # a hub that is down now: the lease lapses
+                return
             preview = Preview(
                 rule.title if rule else claim.list_id,
                 name,
