@@ -7,6 +7,8 @@ import json
 import subprocess
 import sys
 import textwrap
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
@@ -275,3 +277,90 @@ def test_fhir_dispense_request_gives_the_prediction_inputs() -> None:
     odd = clinical_from_fhir(resource)
     assert isinstance(odd, MedicationRecord)
     assert (odd.quantity, odd.supply_days, odd.last_filled) == (None, None, None)
+
+
+@asynccontextmanager
+async def generated(path: Path, patients: int) -> AsyncIterator[tuple[Store, WorklistStore]]:
+    """A :func:`directory` store with today's lists generated, and its claims."""
+    store = await directory(path, patients)
+    try:
+        await run_generate(store)
+        yield store, WorklistStore(store, RULES)
+    finally:
+        await store.close()
+
+
+async def reminder_states(store: Store) -> list[tuple[object, ...]]:
+    """(state, block reason) of each appointment reminder."""
+    return await store.fetch_all(
+        "SELECT state, block_reason FROM worklist_items WHERE list_id = ?",
+        ("appointment-reminders",),
+    )
+
+
+AFTER = datetime(2031, 3, 5, 15, 0, tzinfo=UTC)
+"""10:00 on the 5th in New York: the day after the appointments of the 4th."""
+
+
+async def test_an_item_is_never_offered_after_its_due_day_and_status_says_why(
+    tmp_path: Path,
+) -> None:
+    """A reminder for the appointment of the 4th is not called on the 5th: the item is
+    closed as expired (lasting), and ``status`` and ``export`` say so."""
+    async with generated(tmp_path / "s.db", 2) as (store, worklists):
+        # 23:30 on the 4th in New York: still the due day (but outside the window).
+        late = datetime(2031, 3, 5, 4, 30, tzinfo=UTC)
+        lines = await item_lines(store, worklists, late)
+        assert {line.blocked_by for line in lines if line.list_id == "appointment-reminders"} == {
+            "outside_window"
+        }
+        assert await worklists.claim_next("agent", AFTER, "appointment-reminders") is None
+        assert await reminder_states(store) == [("blocked", "expired")] * 2
+        # The other lists are still due (the refill until the 8th).
+        assert await worklists.claim_next("agent", AFTER, "refill-reminders") is not None
+        lines = await item_lines(store, worklists, AFTER)
+        reminders = next(s for s in summarise(lines, []) if s.list_id == "appointment-reminders")
+        assert reminders.as_json()["blocked"] == {"expired": 2}
+        line = next(x for x in lines if x.blocked_by)
+        assert line.blocked_why == Blocker.EXPIRED.words
+
+
+async def test_a_retry_or_a_lapsed_claim_past_the_due_day_is_not_offered(tmp_path: Path) -> None:
+    async with generated(tmp_path / "s.db", 2) as (store, worklists):
+        busy = await worklists.claim_next("agent", NOON, "appointment-reminders")
+        held = await worklists.claim_next("dead-console", NOON, "appointment-reminders")
+        assert busy is not None
+        assert held is not None
+        assert await worklists.record(busy, Outcome.BUSY, NOON)  # retried later...
+        # ...but not after the appointment's day, nor is the dead console's item.
+        assert await worklists.claim_next("agent", AFTER, "appointment-reminders") is None
+        assert await reminder_states(store) == [("blocked", "expired")] * 2
+
+
+async def test_a_hostile_due_date_in_the_store_is_never_offered(tmp_path: Path) -> None:
+    """The store is a file: a due date that is not one cannot say the item is still due."""
+    async with generated(tmp_path / "s.db", 3) as (store, worklists):
+        async with store.transaction() as db:
+            for patient, due in (("p0", ""), ("p1", "2031-13-45"), ("p2", "\x1b[2J; DROP")):
+                await db.execute(
+                    "UPDATE worklist_items SET due_until = ? WHERE patient_id = ? "
+                    "AND list_id = 'appointment-reminders'",
+                    (due, patient),
+                )
+        assert await worklists.claim_next("agent", NOON, "appointment-reminders") is None
+        assert await reminder_states(store) == [("blocked", "expired")] * 3
+
+
+def test_the_due_day_ends_at_the_earliest_local_midnight_of_the_patients_zones() -> None:
+    from console.core.worklists.calling import due_ended
+
+    ny, la = ("America/New_York",), ("America/Los_Angeles",)
+    # 05:00 UTC on the 5th: midnight in New York, 21:00 on the 4th in Los Angeles.
+    at = datetime(2031, 3, 5, 5, 0, tzinfo=UTC)
+    assert due_ended("2031-03-04", at, ny)
+    assert not due_ended("2031-03-04", at - timedelta(seconds=1), ny)
+    assert not due_ended("2031-03-04", at, la)
+    assert due_ended("2031-03-04", at, ny + la)  # over in one of them: over
+    assert not due_ended("2031-03-05", at, ny)
+    for hostile in ("", "tomorrow", "2031-02-30", "9999-12-31x", "\x00"):
+        assert due_ended(hostile, at, ny)

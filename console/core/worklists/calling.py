@@ -8,7 +8,7 @@ supervisor; neither carries patient data.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from functools import lru_cache
 from zoneinfo import ZoneInfo
@@ -25,6 +25,7 @@ class Blocker(StrEnum):
     WEEKLY_CAP = "weekly_cap"
     IN_PROGRESS = "in_progress"
     NOT_YET = "not_yet"
+    EXPIRED = "expired"
 
     @property
     def words(self) -> str:
@@ -41,8 +42,9 @@ _WORDS = {
     Blocker.WEEKLY_CAP: "the patient reached the weekly call limit",
     Blocker.IN_PROGRESS: "another item for this patient is being called",
     Blocker.NOT_YET: "waiting for the next attempt time",
+    Blocker.EXPIRED: "its due day passed before it was reached (closed, never called late)",
 }
-LASTING = frozenset({Blocker.OPTED_OUT, Blocker.NO_NUMBER})
+LASTING = frozenset({Blocker.OPTED_OUT, Blocker.NO_NUMBER, Blocker.EXPIRED})
 """Blockers that do not pass with time: the item is stored as blocked."""
 
 
@@ -79,6 +81,26 @@ def in_window(now: datetime, zones: Iterable[str], start: time, end: time) -> bo
         if not start <= local < end:
             return False
     return True
+
+
+def due_ended(due_until: str, now: datetime, zones: Iterable[str]) -> bool:
+    """Whether the item's due window (through the day ``due_until``, an ISO date) is over
+    at ``now``: it ends at the first local midnight after that day in any of ``zones``,
+    so a patient is never called late wherever they are. A date that is not one (the
+    store is a file) cannot say the item is still due: it counts as over."""
+    try:
+        last = date.fromisoformat(due_until) if len(due_until) == 10 else None
+    except (TypeError, ValueError):
+        last = None
+    if last is None:
+        return True
+    if last == date.max:
+        return False  # the end of the calendar: no day after it
+    ends = [
+        datetime.combine(last + timedelta(days=1), time(0), tzinfo=ZoneInfo(zone)) for zone in zones
+    ]
+    ends = ends or [datetime.combine(last + timedelta(days=1), time(0), tzinfo=UTC)]
+    return now >= min(ends)
 
 
 def local_day_start(now: datetime, zones: Iterable[str]) -> datetime:

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 
 from console.core.store import Store
-from console.core.worklists.calling import Blocker
+from console.core.worklists.calling import LASTING, Blocker
 from console.core.worklists.store import WorklistStore
 
 EXPORT_FIELDS = (
@@ -80,20 +80,23 @@ async def item_lines(store: Store, worklists: WorklistStore, now: datetime) -> l
         cursor = await db.execute(
             """SELECT id, list_id, kind, state, due_from, due_until, attempts, max_attempts,
                       COALESCE(outcome, ''), COALESCE(block_reason, ''), patient_id,
-                      next_attempt_at <= ?
+                      next_attempt_at <= ?, due_until
                FROM worklist_items ORDER BY list_id, due_until, id""",
             (now.strftime("%Y-%m-%dT%H:%M:%SZ"),),
         )
         rows = await cursor.fetchall()
         await cursor.close()
-        verdicts: dict[str, Blocker | None] = {}
+        verdicts: dict[str, tuple[Blocker | None, tuple[str, ...]]] = {}
         for row in rows:
             state, block = str(row[3]), str(row[9])
             if state == "pending":
                 patient = str(row[10])
                 if patient not in verdicts:
-                    verdicts[patient] = (await worklists.blocker(db, patient, now))[0]
-                found = verdicts[patient] or (None if row[11] else Blocker.NOT_YET)
+                    verdicts[patient] = await worklists.blocker(db, patient, now)
+                found, numbers = verdicts[patient]
+                if found not in LASTING and worklists.past_due(row[12], numbers, now):
+                    found = Blocker.EXPIRED  # the next claim closes it
+                found = found or (None if row[11] else Blocker.NOT_YET)
                 block = found.value if found else ""
             code = Blocker(block) if block in Blocker.__members__.values() else None
             item_id, list_id, kind, state_, due_from, due_until = (str(v) for v in row[:6])

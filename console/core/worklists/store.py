@@ -23,6 +23,7 @@ from console.core.worklists.calling import (
     LASTING,
     Blocker,
     cap_blocker,
+    due_ended,
     in_window,
     parse_utc,
     patient_zones,
@@ -120,10 +121,17 @@ class WorklistStore:
         )
         return cap, numbers
 
+    def past_due(self, due_until: object, numbers: tuple[str, ...], now: datetime) -> bool:
+        """Whether an item due through ``due_until`` may no longer be called at ``now``
+        (its day is over in the zones of the patient's ``numbers``)."""
+        zones = patient_zones(numbers, self._rules.default_time_zone)
+        return due_ended(str(due_until), now, zones)
+
     async def claim_next(
         self, agent_id: str, now: datetime, list_id: str | None = None
     ) -> Claim | None:
-        """Claim the first due item the calling rules allow, or None."""
+        """Claim the first due item the calling rules allow, or None. An item whose due
+        day is over is closed (blocked, ``expired``) instead: never offered late."""
         stamp = utc_text(now)
         expires = utc_text(now + timedelta(minutes=self._rules.claim_minutes))
         async with self._store.transaction() as db:
@@ -135,12 +143,14 @@ class WorklistStore:
                 params.append(list_id)
             rows = await _rows(
                 db,
-                f"""SELECT id, patient_id FROM worklist_items WHERE {where}
+                f"""SELECT id, patient_id, due_until FROM worklist_items WHERE {where}
                     ORDER BY due_until, next_attempt_at, id LIMIT {_CANDIDATES}""",
                 *params,
             )
-            for item_id, patient_id in rows:
+            for item_id, patient_id, due_until in rows:
                 blocker, numbers = await self.blocker(db, str(patient_id), now)
+                if blocker not in LASTING and self.past_due(due_until, numbers, now):
+                    blocker = Blocker.EXPIRED
                 if blocker is not None:
                     if blocker in LASTING:
                         await _block(db, str(item_id), blocker, stamp)
