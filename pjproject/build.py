@@ -67,6 +67,16 @@ CONFIGURE = [
     "--disable-bcg729",
     "--disable-lyra",
 ]
+LICENSES = {
+    "COPYING": "COPYING",
+    "third_party/srtp/LICENSE": "srtp-LICENSE",
+    "third_party/speex/COPYING": "speex-COPYING",
+    "third_party/gsm/COPYRIGHT": "gsm-COPYRIGHT",
+    "third_party/resample/COPYING": "resample-COPYING",
+}
+"""pjproject's licence and those of the libraries compiled into the binding (source path ->
+name in the wheel's ``.dist-info/licenses/``): a binary distribution must carry them. iLBC
+and G.722.1 carry their notices in their source headers (THIRD_PARTY_NOTICES.md)."""
 CFLAGS = "-fPIC -O2"
 DEBS = "build-essential swig libssl-dev libasound2-dev libopus-dev uuid-dev pkg-config"
 TOOLS = ("cc", "c++", "make", "swig", "patch", "pkg-config")
@@ -183,7 +193,8 @@ def build(venv: Path, *, jobs: int, force: bool) -> Path:
         }
         wheels.mkdir(parents=True, exist_ok=True)
         partial = wheel.with_suffix(".partial")
-        write_wheel(partial, version, built, build_facts)
+        licenses = {name: (src / source).read_bytes() for source, name in LICENSES.items()}
+        write_wheel(partial, version, built, build_facts, licenses)
         partial.replace(wheel)  # a killed build never leaves a half wheel behind
     print(f"hardened pjsua2: built in {seconds:.0f} s ({wheel})")
     return wheel
@@ -352,8 +363,15 @@ __version__ = "{version}"  # the PyPI wheel's, which this one stands in for
 '''
 
 
-def write_wheel(path: Path, version: str, built: dict[str, Path], facts: dict[str, object]) -> None:
-    """Pack the binding as a wheel named like the PyPI one, with the build's facts."""
+def write_wheel(
+    path: Path,
+    version: str,
+    built: dict[str, Path],
+    facts: dict[str, object],
+    licenses: dict[str, bytes] | None = None,
+) -> None:
+    """Pack the binding as a wheel named like the PyPI one, with the build's facts and the
+    licence texts (``licenses``: file name -> text) in ``.dist-info/licenses/``."""
     tag = path.name.split("-")[2]
     platform = path.name.split("-")[4].split(".")[0]
     dist = f"pjsua2_python-{version}.dist-info"
@@ -363,10 +381,14 @@ def write_wheel(path: Path, version: str, built: dict[str, Path], facts: dict[st
     }
     for name, source in built.items():
         files[f"pjsua2/{name}"] = source.read_bytes()
+    licenses = licenses or {}
+    for name, text in licenses.items():
+        files[f"{dist}/licenses/{name}"] = text
     files[f"{dist}/METADATA"] = (
-        "Metadata-Version: 2.1\nName: pjsua2-python\n"
+        "Metadata-Version: 2.4\nName: pjsua2-python\n"
         f"Version: {version}\nSummary: pjsua2 {VERSION} built by careline (hardened)\n"
-        "License: GPL-2.0-or-later\n"
+        "License-Expression: GPL-2.0-or-later\n"
+        + "".join(f"License-File: {name}\n" for name in licenses)
     ).encode()
     files[f"{dist}/WHEEL"] = (
         f"Wheel-Version: 1.0\nGenerator: careline pjproject/build.py\nRoot-Is-Purelib: false\n"

@@ -59,6 +59,8 @@ def test_every_patch_applies_to_the_pinned_source_and_says_why(tmp_path: Path) -
     assert (src / "pjlib/include/pj/config_site.h").read_text() == (
         ROOT / "pjproject" / "config_site.h"
     ).read_text()
+    for source in build.LICENSES:  # the licence texts the wheel carries are in the source
+        assert (src / source).stat().st_size > 500, source
     for patch in build.patches():
         why = patch.read_text().split("\n--- ", 1)[0]
         assert "Why:" in why, patch.name
@@ -137,8 +139,13 @@ def test_the_wheel_is_named_like_the_pypi_one_and_installs_cleanly(tmp_path: Pat
     (built / "pjsua2.py").write_text("ANSWER = 42\n")
     (built / "_pjsua2.cpython-311-x86_64-linux-gnu.so").write_bytes(b"\x7fELF")
     wheel = tmp_path / "pjsua2_python-2.15.1.post1+careline.abc-cp311-cp311-linux_x86_64.whl"
+    licenses = {"COPYING": b"GNU GENERAL PUBLIC LICENSE", "srtp-LICENSE": b"Cisco"}
     build.write_wheel(
-        wheel, "2.15.1.post1+careline.abc", {p.name: p for p in built.iterdir()}, {"dtls": True}
+        wheel,
+        "2.15.1.post1+careline.abc",
+        {p.name: p for p in built.iterdir()},
+        {"dtls": True},
+        licenses,
     )
     with zipfile.ZipFile(wheel) as archive:
         names = set(archive.namelist())
@@ -149,7 +156,11 @@ def test_the_wheel_is_named_like_the_pypi_one_and_installs_cleanly(tmp_path: Pat
     assert {"pjsua2/__init__.py", "pjsua2/_careline_build.py", "pjsua2/pjsua2.py"} <= names
     assert all(name in record for name in names)
     assert "Name: pjsua2-python" in metadata
-    assert "GPL-2.0-or-later" in metadata
+    assert "License-Expression: GPL-2.0-or-later" in metadata
+    # A binary distribution carries pjproject's licence and those of what it compiles in.
+    dist = "pjsua2_python-2.15.1.post1+careline.abc.dist-info"
+    assert {f"{dist}/licenses/COPYING", f"{dist}/licenses/srtp-LICENSE"} <= names
+    assert "License-File: COPYING" in metadata
     # The project's pin (== 2.15.1.post1) accepts the local version: pip keeps it.
     from packaging.specifiers import SpecifierSet
 
