@@ -109,6 +109,29 @@ class AudioSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class QueueRecordingSettings:
+    """Whether and how one queue's calls are recorded (see sip.recording)."""
+
+    queue: str
+    """The queue (X-Queue header or called user); ``*``: every queue not listed."""
+    mode: str = "off"
+    """``off``, ``announce`` (announced, then recorded) or ``consent`` (recorded once
+    the patient or the agent says yes)."""
+    announcement: str = ""
+    """A WAV file played to the patient before the agent joins; empty: none."""
+
+
+@dataclass(frozen=True, slots=True)
+class RecordingSettings:
+    """Call recording: where the encrypted files go and which queues are recorded."""
+
+    directory: str = ""
+    """Directory of the recording files (created 0700)."""
+    queues: tuple[QueueRecordingSettings, ...] = ()
+    """Each recorded queue; a queue not listed (and no ``*``) is not recorded."""
+
+
+@dataclass(frozen=True, slots=True)
 class EngineSettings:
     """Everything the engine needs to start."""
 
@@ -166,6 +189,8 @@ class EngineSettings:
     """pjsip log verbosity in the log file (0-6); 3+ logs caller identity in call dumps."""
     log_sip_messages: bool = False
     """Write whole SIP messages to the log. Off by default: they carry caller identity."""
+    recording: RecordingSettings = field(default_factory=RecordingSettings)
+    """Call recording (off for every queue unless listed)."""
 
 
 class SettingsError(ValueError):

@@ -33,6 +33,8 @@ from sip.settings import (
     DialSettings,
     EngineSettings,
     HeadsetSettings,
+    QueueRecordingSettings,
+    RecordingSettings,
     TlsSettings,
     settings_document,
 )
@@ -148,7 +150,29 @@ def build_engine_settings(
         log_path=log_path,
         log_level=sip.log_level,
         log_sip_messages=sip.log_sip_messages,
+        recording=recording_settings(config),
     )
+
+
+def recordings_directory(config: CarelineConfig) -> Path:
+    """Where recordings go: as configured, else ``recordings`` beside the local store."""
+    if config.recording.directory is not None:
+        return config.recording.directory.expanduser()
+    from console.core.paths import data_dir
+
+    store_dir = config.store.path.expanduser().parent if config.store.path else data_dir()
+    return store_dir / "recordings"
+
+
+def recording_settings(config: CarelineConfig) -> RecordingSettings:
+    """The engine's recording settings: the directory and each recorded queue."""
+    queues = tuple(
+        QueueRecordingSettings(queue=name, mode=q.mode, announcement=_path(q.announcement))
+        for name, q in config.recording.queues.items()
+        if q.mode != "off"
+    )
+    directory = str(recordings_directory(config)) if queues else ""
+    return RecordingSettings(directory=directory, queues=queues)
 
 
 def lean_engine_argv(
