@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from typing import Any
 
 from console.core.config import CarelineConfig
@@ -35,7 +36,13 @@ async def _ask_library(argv: list[str]) -> dict[str, Any]:
     return {"failure": last[:200]}
 
 
-HARDEN_FIX = "make library (builds the hardened pjsua2: OpenSSL 3, TLS 1.3, DTLS-SRTP, 32 calls)"
+HARDEN_FIX = (
+    "make library in a careline checkout, or for this install from one: "
+    f"python3 pjproject/build.py --venv {sys.prefix} "
+    "(builds the hardened pjsua2: OpenSSL 3, TLS 1.3, DTLS-SRTP, 32 calls)"
+)
+"""Said where careline was installed from a wheel too: this environment is the one to build
+into (``sys.prefix``: the doctor runs in careline's own interpreter)."""
 
 
 async def check_library(config: CarelineConfig, found: Findings) -> Check:
