@@ -43,10 +43,17 @@ Action = Literal[
     "cancel",
     "refill",
     "message",
+    "record_start",
+    "record_pause",
+    "record_resume",
+    "record_stop",
+    "record_delete",
+    "record_play",
 ]
 """What the agent did (``sign_in``: agent id and PIN when the console starts or attaches;
 ``book``, ``reschedule``, ``cancel``, ``refill``: a write to the EHR for the patient;
-``message``: a message to the patient's care team)."""
+``message``: a message to the patient's care team; ``record_*``: a call recording
+started, paused, resumed, stopped, deleted by retention, or played)."""
 Outcome = Literal["ok", "pass", "fail", "denied"]
 """How it went: ``pass``/``fail`` for identity verification, ``denied`` when refused."""
 Category = Literal[
@@ -62,10 +69,11 @@ Category = Literal[
     "session",
     "red_flag",
     "orders",
+    "recording",
 ]
 """The kind of data touched (``session`` for sign-in, lock and unlock, ``red_flag``
 for a clinical escalation raised by a call script, ``orders`` for pending tests and
-results)."""
+results, ``recording`` for a call recording)."""
 
 GENESIS = "0" * 64
 """The ``prev_hash`` of the first row."""
