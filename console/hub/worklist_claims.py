@@ -40,6 +40,7 @@ from console.core.config.worklists import WorklistsConfig
 from console.core.store import Store
 from console.core.worklists.calling import utc_text
 from console.core.worklists.claims import WorklistUnavailableError
+from console.core.worklists.item_appointment import ItemAppointment, item_appointment
 from console.core.worklists.store import Claim, Outcome, WorklistStore
 from console.hub.connection import Connect, close_quietly, describe_failure
 
@@ -141,6 +142,19 @@ class HubWorklists:
         keys = _keys(claim)
         if keys is not None:
             await self._call("SELECT careline.worklist_release(%s, %s, %s)", (*keys, until))
+
+    async def appointment(self, claim: Claim) -> ItemAppointment | None:
+        """The appointment of the item this agent holds (a reminder's), or None; the
+        hub's row-level security shows an agent only the items they hold."""
+        keys = _keys(claim)
+        if keys is None:
+            return None
+        rows = await self._call(
+            "SELECT appointment_id, appointment_start, appointment_service, "
+            "appointment_clinician FROM careline.worklist_items WHERE id = %s",
+            (keys[0],),
+        )
+        return item_appointment(*rows[0]) if rows else None
 
     async def opt_out(self, patient_id: str, now: datetime, source: str = "") -> None:
         """Record the opt-out locally, then on the hub; WorklistUnavailableError when the

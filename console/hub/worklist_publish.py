@@ -40,14 +40,18 @@ BATCH = 2000
 _INSERT = """
 INSERT INTO careline.worklist_items AS w
     (list_id, kind, dedupe_key, mrn, reason, script_id, numbers, zones, due_from,
-     due_until, generated_on, max_attempts, spacing_minutes, state, block_reason)
+     due_until, generated_on, max_attempts, spacing_minutes, state, block_reason,
+     appointment_id, appointment_start, appointment_service, appointment_clinician)
 SELECT r.list_id, r.kind, r.dedupe_key, r.mrn, r.reason, r.script_id, r.numbers,
        r.zones, r.due_from, r.due_until, r.generated_on, r.max_attempts, r.spacing_minutes,
-       CASE WHEN b.reason IS NULL THEN 'pending' ELSE 'blocked' END, b.reason
+       CASE WHEN b.reason IS NULL THEN 'pending' ELSE 'blocked' END, b.reason,
+       r.appointment_id, r.appointment_start, coalesce(r.appointment_service, ''),
+       coalesce(r.appointment_clinician, '')
 FROM jsonb_to_recordset(%s::jsonb) AS r(
     list_id text, kind text, dedupe_key text, mrn text, reason text, script_id text,
     numbers text[], zones text[], due_from date, due_until date, generated_on date,
-    max_attempts integer, spacing_minutes integer, blocked text)
+    max_attempts integer, spacing_minutes integer, blocked text, appointment_id text,
+    appointment_start timestamptz, appointment_service text, appointment_clinician text)
 CROSS JOIN LATERAL (
     SELECT CASE
         WHEN EXISTS (SELECT 1 FROM careline.worklist_opt_outs AS o
@@ -156,7 +160,8 @@ async def _local_items(
     rows = await store.fetch_all(
         f"""SELECT i.list_id, i.kind, i.dedupe_key, p.mrn, i.reason, i.script_id, i.due_from,
                    i.due_until, i.generated_on, i.max_attempts, i.spacing_minutes, i.state,
-                   i.block_reason, i.patient_id
+                   i.block_reason, i.patient_id, i.appointment_id, i.appointment_start,
+                   i.appointment_service, i.appointment_clinician
             FROM worklist_items AS i JOIN patients AS p ON p.id = i.patient_id
             WHERE {where} ORDER BY i.list_id, i.due_until, i.dedupe_key""",
         params,
@@ -180,6 +185,11 @@ async def _local_items(
                 "max_attempts": row[9],
                 "spacing_minutes": row[10],
                 "blocked": row[12] if row[11] == "blocked" else None,
+                # A reminder's appointment (none for other kinds): the call says its day.
+                "appointment_id": row[14],
+                "appointment_start": row[15],
+                "appointment_service": row[16],
+                "appointment_clinician": row[17],
             }
         )
     return items

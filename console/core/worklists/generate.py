@@ -46,7 +46,7 @@ def appointment_sql(past: bool) -> str:
     """Appointments starting in [?, ?) with their patient, booked (or taken place)."""
     statuses = "', '".join(DONE_VISITS) if past else "booked"
     return " UNION ALL ".join(
-        f"""SELECT a.resource_id, a.start, a.description, {_PATIENT}
+        f"""SELECT a.resource_id, a.start, a.description, a.with_whom, {_PATIENT}
             FROM appointments a JOIN patients p ON {on.format(t="a")}
             WHERE {where.format(t="a")} AND a.start >= ? AND a.start < ?
               AND a.status IN ('{statuses}')"""
@@ -62,7 +62,7 @@ the day it was written) plus the expected supply duration."""
 def refill_sql() -> str:
     """Active prescriptions whose predicted run-out falls in [?, ?]."""
     return " UNION ALL ".join(
-        f"""SELECT m.resource_id, {RUNS_OUT}, m.name, {_PATIENT}
+        f"""SELECT m.resource_id, {RUNS_OUT}, m.name, '', {_PATIENT}
             FROM medications m JOIN patients p ON {on.format(t="m")}
             WHERE {where.format(t="m")} AND m.status = 'active'
               AND m.supply_days IS NOT NULL AND {RUNS_OUT} BETWEEN ? AND ?"""
@@ -90,6 +90,8 @@ class _Item:
     due_from: str
     due_until: str
     blocker: Blocker | None
+    appointment: tuple[str, str, str, str] | None = None
+    """A reminder's appointment: (resource id, start, service, clinician)."""
 
     def of(self, patient_id: str, blocker: Blocker | None) -> _Item:
         """This item for ``patient_id``, blocked by ``blocker`` (None: not blocked)."""
@@ -145,7 +147,8 @@ async def _candidates(
     services = {s.casefold() for s in rule.services}
     prepared = _prepared_services(preparations)
     items = []
-    for count, (resource_id, when, label, patient_id, has_phone, opted_out) in enumerate(rows, 1):
+    for count, row in enumerate(rows, 1):
+        resource_id, when, label, clinician, patient_id, has_phone, opted_out = row
         if progress is not None and count % PROGRESS_EVERY == 0:
             progress(rule.id, count)
         # Directory text is untrusted: one plain line, no escapes, a card line long.
@@ -154,6 +157,9 @@ async def _candidates(
             continue
         blocker = Blocker.OPTED_OUT if opted_out else None if has_phone else Blocker.NO_NUMBER
         item = _item(rule, str(resource_id), str(when), what, today, prepared)
+        if rule.about is ListKind.APPOINTMENT_REMINDER:
+            who = safe_text(clinician or "", 60)
+            item = replace(item, appointment=(str(resource_id), str(when), what, who))
         items.append(item.of(str(patient_id), blocker))
     return items
 
@@ -206,6 +212,7 @@ async def _insert(
             "blocked" if item.blocker else "pending",
             item.blocker.value if item.blocker else None,
             stamp,
+            *(item.appointment or (None, None, "", "")),
         )
         for item in items
     ]
@@ -215,8 +222,9 @@ async def _insert(
             """INSERT INTO worklist_items
                    (id, list_id, kind, dedupe_key, patient_id, reason, script_id, due_from,
                     due_until, generated_on, max_attempts, spacing_minutes, next_attempt_at,
-                    state, block_reason, updated_at)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    state, block_reason, updated_at, appointment_id, appointment_start,
+                    appointment_service, appointment_clinician)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                ON CONFLICT (list_id, dedupe_key) DO NOTHING""",
             rows,
         )

@@ -1,0 +1,138 @@
+"""A reminder item carries the appointment it is about (issue 19): from generation, in
+the local store and on the hub, to the console that holds the claim, and nobody else."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from console.core.config import WorklistsConfig
+from console.core.scripts.loader import load_library
+from console.core.store import Store
+from console.core.worklists.generate import generate
+from console.core.worklists.item_appointment import ItemAppointment, local_appointment
+from console.core.worklists.store import WorklistStore
+from tests import test_worklist_hub_trust as trust
+from tests.pg import Hub
+from tests.test_worklist_hub_trust import directory_on_hub as directory_on_hub
+from tests.worklist_hub import Agents, owner, put_items
+
+TODAY = date(2031, 3, 3)
+NOON = datetime(2031, 3, 3, 15, 0, tzinfo=UTC)
+START = datetime(2031, 3, 4, 15, 0, tzinfo=UTC)
+HOSTILE = "[bold]Dr\x1b[2J Evil\u202e"
+
+
+async def directory(path: Path) -> Store:
+    """One New York patient with a booked visit tomorrow (a hostile clinician name), a
+    prescription running out and a visit two days ago."""
+    store = await Store.open(path)
+    async with store.transaction() as db:
+        await db.execute(
+            "INSERT INTO patients (id, mrn, given_names, source, updated_at) "
+            "VALUES ('p0', 'M0', 'Ann', 'test', 'x')"
+        )
+        await db.execute("INSERT INTO patient_phones VALUES ('p0', '+12025550142', 'home')")
+        for rid, start, status in (
+            ("Appointment/a0", "2031-03-04T15:00:00Z", "booked"),
+            ("Appointment/v0", "2031-03-01T15:00:00Z", "fulfilled"),
+        ):
+            await db.execute(
+                "INSERT INTO appointments (resource_id, subject, start, status, description,"
+                " with_whom, updated_at) VALUES (?, 'mrn:M0', ?, ?, 'Primary care', ?, 'x')",
+                (rid, start, status, HOSTILE),
+            )
+        await db.execute(
+            "INSERT INTO medications (resource_id, subject, name, status, updated_at, "
+            "supply_days, last_filled) VALUES ('rx0', 'mrn:M0', 'Metformin', 'active', 'x', "
+            "30, '2031-02-06')"
+        )
+    return store
+
+
+async def test_reminder_items_carry_their_appointment_and_the_claim_reads_it(
+    tmp_path: Path,
+) -> None:
+    store = await directory(tmp_path / "s.db")
+    try:
+        library = load_library()
+        await generate(
+            store, library.worklists, library.preparations, today=TODAY, zone="America/New_York"
+        )
+        rows = await store.fetch_all(
+            "SELECT kind, appointment_id, appointment_start, appointment_service, "
+            "appointment_clinician FROM worklist_items ORDER BY kind"
+        )
+        by_kind = {str(row[0]): row[1:] for row in rows}
+        assert set(by_kind) == {"appointment_reminder", "refill_reminder", "feedback"}
+        rid, start, service, clinician = by_kind["appointment_reminder"]
+        assert (rid, start, service) == ("Appointment/a0", "2031-03-04T15:00:00Z", "Primary care")
+        assert "\x1b" not in str(clinician)
+        assert "\u202e" not in str(clinician)
+        assert "Evil" in str(clinician)
+        # Only reminders name an appointment to say and change.
+        assert by_kind["refill_reminder"] == (None, None, "", "")
+        assert by_kind["feedback"] == (None, None, "", "")
+
+        claims = WorklistStore(store, WorklistsConfig(caller_id="+12025550100"))
+        claimed = []
+        while (claim := await claims.claim_next("agent", NOON)) is not None:
+            claimed.append(claim)
+            await claims.release(claim, NOON, datetime(2031, 3, 5, tzinfo=UTC))
+        reminder = next(c for c in claimed if c.list_id == "appointment-reminders")
+        found = await local_appointment(store, reminder)
+        assert found is not None
+        assert (found.resource_id, found.ehr_id, found.start) == (
+            "Appointment/a0",
+            "a0",
+            START,
+        )
+        assert "Evil" not in repr(found)  # no patient data in a log line
+        others = [c for c in claimed if c is not reminder]
+        assert others
+        assert [await local_appointment(store, c) for c in others] == [None] * len(others)
+    finally:
+        await store.close()
+
+
+def test_the_hub_gets_the_appointment_with_the_item(directory_on_hub: Hub, tmp_path: Path) -> None:
+    """``worklist generate --hub`` (the floor's generation) publishes it with the item."""
+    # The generation test's run, which checks the items themselves.
+    trust.test_cli_generates_the_floors_items_on_the_hub_once(directory_on_hub, tmp_path)
+    rows = owner(
+        directory_on_hub,
+        "SELECT mrn, appointment_id, appointment_start, appointment_service "
+        "FROM careline.worklist_items ORDER BY mrn",
+    )
+    assert [(r[0], r[1], r[2], r[3]) for r in rows] == [
+        (f"MRN-{n}", f"Appointment/appt-{n}", START, "Primary care") for n in (1, 2, 3)
+    ]
+
+
+async def test_only_the_agent_holding_the_claim_reads_its_appointment(
+    hub: Hub, tmp_path: Path
+) -> None:
+    [item] = put_items(hub, {"patient": "p1"})
+    owner(
+        hub,
+        "UPDATE careline.worklist_items SET appointment_id = 'Appointment/a1', "
+        "appointment_start = %s, appointment_service = 'Primary care', "
+        "appointment_clinician = %s WHERE id = %s",
+        START,
+        HOSTILE,
+        item,
+    )
+    agents = Agents(hub, tmp_path)
+    try:
+        alice = await agents("alice")
+        bob = await agents("bob")
+        claim = await alice.claim()
+        assert claim is not None
+        found = await alice.claims.appointment(claim)
+        assert isinstance(found, ItemAppointment)
+        assert (found.ehr_id, found.start, found.service) == ("a1", START, "Primary care")
+        assert "\x1b" not in found.clinician
+        # Row-level security: another agent (holding no claim on it) reads nothing.
+        assert await bob.claims.appointment(claim) is None
+    finally:
+        await agents.close()
