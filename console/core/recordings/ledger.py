@@ -1,0 +1,188 @@
+"""The recordings' rows and audit: the engine's ``recording`` events in, store rows out.
+
+One row per recorded call (``recordings``), one per pause (``recording_pauses``)
+with when it started and ended, and an audit row for every start, pause,
+resume and stop (a consent refused is a ``record_start`` denied; a recording
+that could not start or was cut short by the disk, a ``fail``). Every write
+goes through :class:`~console.core.held_writes.HeldWrites`, so a full disk
+holds it instead of failing the call. No patient data: call ids, times, states.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from console.core.audit import Action, AuditLog, Outcome
+from console.core.config.recording import RecordingConfig
+from console.core.held_writes import HeldWrites
+from console.core.store import Store
+from sip.protocol import utc_now_iso
+
+
+@dataclass(frozen=True, slots=True)
+class RecordingRow:
+    """One recorded call as the store keeps it."""
+
+    call_id: str
+    queue: str
+    mode: str
+    consent_by: str | None
+    file: str
+    state: str
+    detail: str
+    started_at: str
+    ended_at: str | None
+    seconds: float | None
+    bytes: int | None
+    retention_days: int
+    deleted_at: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class PauseRow:
+    """One pause of a recording."""
+
+    paused_at: str
+    resumed_at: str | None
+    reason: str
+
+
+_ROW = (
+    "call_id, queue, mode, consent_by, file, state, detail, started_at, ended_at, seconds, "
+    "bytes, retention_days, deleted_at"
+)
+
+
+class RecordingLedger:
+    """Writes one agent's recordings and their audit into the local store."""
+
+    def __init__(
+        self,
+        store: Store,
+        audit: AuditLog,
+        agent_id: str,
+        config: RecordingConfig,
+        held: HeldWrites | None = None,
+    ) -> None:
+        self.store = store
+        self.audit = audit
+        self.agent_id = agent_id
+        self.config = config
+        self.held = held or HeldWrites()
+        self._paused: dict[str, bool] = {}
+        """Each recording call's last known pause (absent: no row yet)."""
+
+    async def apply(self, event: dict[str, Any], queue: str) -> None:
+        """Store what one ``recording`` event says about the call (of ``queue``)."""
+        call_id = str(event.get("call_id", ""))
+        state = str(event.get("state", ""))
+        at = str(event.get("time") or utc_now_iso())
+        if not call_id:
+            return
+        started = call_id in self._paused
+        if state == "recording":
+            if not started:
+                self._paused[call_id] = False
+                await self._write(functools.partial(self._insert, call_id, queue, event, at))
+                await self._audit("record_start", "ok", at)
+            # A hold is a mark in the file, not a pause: only the agent's pauses count.
+            paused = bool(event.get("paused"))
+            if paused != self._paused[call_id]:
+                self._paused[call_id] = paused
+                reason = str(event.get("reason", ""))
+                write = self._pause if paused else self._resume
+                await self._write(functools.partial(write, call_id, at, reason))
+                await self._audit("record_pause" if paused else "record_resume", "ok", at)
+        elif state in ("stopped", "failed") and started:
+            del self._paused[call_id]
+            detail = str(event.get("detail", ""))
+            await self._write(functools.partial(self._close, call_id, state, detail, event, at))
+            await self._audit("record_stop", "ok" if state == "stopped" else "fail", at)
+        elif state == "failed":
+            await self._audit("record_start", "fail", at)
+        elif state == "refused":
+            await self._audit("record_start", "denied", at)
+
+    # ------------------------------------------------------------------ reads
+    async def for_call(self, call_id: str) -> RecordingRow | None:
+        """The recording of one call (an interaction's ``call_id``), if it was recorded."""
+        rows = await self.store.fetch_all(
+            f"SELECT {_ROW} FROM recordings WHERE call_id = ?", (call_id,)
+        )
+        return RecordingRow(*rows[0]) if rows else None
+
+    async def pauses(self, call_id: str) -> list[PauseRow]:
+        """A recording's pauses, in order."""
+        rows = await self.store.fetch_all(
+            "SELECT paused_at, resumed_at, reason FROM recording_pauses WHERE call_id = ? "
+            "ORDER BY paused_at",
+            (call_id,),
+        )
+        return [PauseRow(*row) for row in rows]
+
+    # ----------------------------------------------------------------- writes
+    async def _write(self, write: Callable[[], Awaitable[None]]) -> None:
+        await self.held.run("recording", write)
+
+    async def _audit(self, action: Action, outcome: Outcome, at: str) -> None:
+        when = datetime.fromisoformat(at.replace("Z", "+00:00"))
+        await self.held.run(
+            "audit entry",
+            functools.partial(
+                self.audit.append, self.agent_id, action, "recording", outcome, None, at=when
+            ),
+        )
+
+    async def _insert(self, call_id: str, queue: str, event: dict[str, Any], at: str) -> None:
+        retention = self.config.for_queue(queue).retention_days
+        async with self.store.transaction() as db:
+            await db.execute(
+                "INSERT OR IGNORE INTO recordings (call_id, agent_id, queue, mode, consent_by, "
+                "file, state, started_at, retention_days) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    call_id,
+                    self.agent_id,
+                    queue,
+                    str(event.get("mode", "announce")),
+                    event.get("consent_by") or None,
+                    str(event.get("file", "")),
+                    "recording",
+                    at,
+                    retention,
+                ),
+            )
+
+    async def _pause(self, call_id: str, at: str, reason: str) -> None:
+        async with self.store.transaction() as db:
+            await db.execute(
+                "INSERT OR IGNORE INTO recording_pauses (call_id, paused_at, reason) "
+                "VALUES (?, ?, ?)",
+                (call_id, at, reason[:40]),
+            )
+
+    async def _resume(self, call_id: str, at: str, _reason: str = "") -> None:
+        async with self.store.transaction() as db:
+            await db.execute(
+                "UPDATE recording_pauses SET resumed_at = ? "
+                "WHERE call_id = ? AND resumed_at IS NULL",
+                (at, call_id),
+            )
+
+    async def _close(
+        self, call_id: str, state: str, detail: str, event: dict[str, Any], at: str
+    ) -> None:
+        async with self.store.transaction() as db:
+            await db.execute(
+                "UPDATE recording_pauses SET resumed_at = ? "
+                "WHERE call_id = ? AND resumed_at IS NULL",
+                (at, call_id),
+            )
+            await db.execute(
+                "UPDATE recordings SET state = ?, detail = ?, ended_at = ?, seconds = ?, "
+                "bytes = ? WHERE call_id = ?",
+                (state, detail[:200], at, event.get("seconds"), event.get("bytes"), call_id),
+            )
