@@ -149,6 +149,32 @@ class RedFlagRule(FrozenModel):
         return self
 
 
+Measure = Literal["csat", "nps", "comment"]
+"""What a survey step's answer measures: satisfaction 1-5, likelihood to recommend
+0-10, or a free-text comment."""
+
+_SCALES: dict[str, tuple[int, int]] = {"csat": (1, 5), "nps": (0, 10)}
+
+
+def _check_measure(measure: str, question: Question | None) -> None:
+    """A measured step asks exactly the scale its measure is read on."""
+    if measure == "comment":
+        if not isinstance(question, TextQuestion):
+            raise ValueError("measures: comment needs a text question")
+        return
+    low, high = _SCALES[measure]
+    if not (
+        isinstance(question, NumberQuestion)
+        and question.integer
+        and question.minimum == low
+        and question.maximum == high
+    ):
+        raise ValueError(
+            f"measures: {measure} needs a whole-number question from {low} to {high} "
+            f"(kind: number, minimum: {low}, maximum: {high}, integer: true)"
+        )
+
+
 class Step(FrozenModel):
     """One step of a script: what to say, at most one question, where to go next."""
 
@@ -168,6 +194,9 @@ class Step(FrozenModel):
     """Next step when no branch matches; default: the following step in the list."""
     end: bool = False
     """The script ends after this step (the last step in the list ends anyway)."""
+    measures: Measure | None = None
+    """What the answer measures for the quality reports (``careline report``): ``csat``
+    (a whole number 1..5), ``nps`` (a whole number 0..10) or ``comment`` (text)."""
 
     @model_validator(mode="after")
     def _end_is_final(self) -> Step:
@@ -175,6 +204,8 @@ class Step(FrozenModel):
             raise ValueError("an end step cannot have next or branches")
         if self.branches and self.question is None:
             raise ValueError("branches need a question on the step")
+        if self.measures is not None:
+            _check_measure(self.measures, self.question)
         return self
 
 
