@@ -289,7 +289,9 @@ def test_shipped_library_passes() -> None:
 def test_cli_exit_codes(tmp_path: Path) -> None:
     shipped = careline("scripts", "check")
     assert shipped.returncode == 0, shipped.stdout + shipped.stderr
-    assert shipped.stdout.endswith(": ok (10 scripts, 1 form, 4 preparations, 3 worklists)\n")
+    assert shipped.stdout.endswith(
+        ": ok (10 scripts, 1 form, 4 preparations, 3 worklists, 1 evaluation form)\n"
+    )
 
     (tmp_path / "bad.yaml").write_text(HEADER + "steps:\n  - id: a\n    next: b\n", "utf-8")
     bad = careline("scripts", "check", str(tmp_path))

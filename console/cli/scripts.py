@@ -42,6 +42,9 @@ def _list(args: argparse.Namespace) -> int:
         services = ", ".join(preparation.services) or "-"
         title = f"{preparation.title}{mark}"
         print(f"prep    {preparation.id} v{preparation.version}: {title} [{services}]")
+    for evaluation in library.evaluations:
+        mark = " (default)" if evaluation.default else ""
+        print(f"eval    {evaluation.id} v{evaluation.version}: {evaluation.title}{mark}")
     for problem in library.problems:
         print(problem, file=sys.stderr)
     return EXIT_PROBLEMS if library.problems else 0
@@ -61,6 +64,8 @@ def _check(args: argparse.Namespace) -> int:
             _count(len(library.preparations), "preparation"),
             _count(len(library.worklists), "worklist"),
         ]
+        # Named only when there are some: a directory of scripts has none.
+        + ([_count(len(library.evaluations), "evaluation form")] if library.evaluations else [])
     )
     if problems:
         plural = "s" if len(problems) > 1 else ""

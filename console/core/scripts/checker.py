@@ -15,6 +15,8 @@ import difflib
 from collections.abc import Iterator
 from pathlib import Path
 
+from console.core.scripts.evaluation_check import check_evaluation_form
+from console.core.scripts.evaluation_forms import EvaluationForm
 from console.core.scripts.forms import BOOKING_FACTS, BOOKING_PREFIX
 from console.core.scripts.loader import (
     Library,
@@ -70,6 +72,8 @@ def check_library(library: Library) -> list[Problem]:
             problems += _check_form(loaded, loaded.document, library)
         elif isinstance(loaded.document, WorklistRule):
             problems += check_worklist(loaded, loaded.document, library)
+        elif isinstance(loaded.document, EvaluationForm):
+            problems += check_evaluation_form(loaded, loaded.document)
         else:
             problems += _check_preparation(loaded, loaded.document)
     return sorted(set(problems), key=lambda p: (str(p.file), p.line or 0, p.field, p.message))

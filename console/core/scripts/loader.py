@@ -19,6 +19,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from console.core.bounded_load import LimitError, Limits, compose_yaml, read_text
+from console.core.scripts.evaluation_forms import EvaluationForm
 from console.core.scripts.models import Document, Form, Preparation, Script
 from console.core.scripts.worklist_rules import WorklistRule
 
@@ -29,7 +30,7 @@ SUFFIXES = (".yaml", ".yml")
 # A script is a few kilobytes and a few hundred values; past these limits a
 # file is a mistake or an attack, not a script (the console loads these too).
 LIMITS = Limits(max_bytes=1_000_000)
-_KINDS = "script, form, preparation or worklist"
+_KINDS = "script, form, preparation, worklist or evaluation"
 
 
 def library_dir() -> Path:
@@ -126,8 +127,8 @@ class LoadedDocument:
 
     path: Path
     """The file."""
-    document: Document | WorklistRule
-    """The script, form, preparation or worklist rule."""
+    document: Document | WorklistRule | EvaluationForm
+    """The script, form, preparation, worklist rule or evaluation form."""
     lines: LineIndex = field(compare=False)
     """Where each field is, for the checker's messages."""
 
@@ -164,6 +165,11 @@ class Library:
     def worklists(self) -> tuple[WorklistRule, ...]:
         """The outbound worklist rules, in path order."""
         return tuple(d.document for d in self.documents if isinstance(d.document, WorklistRule))
+
+    @property
+    def evaluations(self) -> tuple[EvaluationForm, ...]:
+        """The evaluation forms (quality scorecards), in path order."""
+        return tuple(d.document for d in self.documents if isinstance(d.document, EvaluationForm))
 
     def script(self, script_id: str) -> Script:
         """The script called ``script_id``; raises KeyError."""
@@ -220,6 +226,8 @@ def load_document(path: Path) -> LoadedDocument | list[Problem]:
         model = Preparation
     elif data.get("kind") == "worklist":
         model = WorklistRule
+    elif data.get("kind") == "evaluation":
+        model = EvaluationForm
     else:
         got = f" (got {data['kind']!r})" if "kind" in data else ""
         message = f"must be {_KINDS}{got}" if got else "required field is missing"
@@ -230,7 +238,7 @@ def load_document(path: Path) -> LoadedDocument | list[Problem]:
         return problems + [_problem(path, lines, error) for error in exc.errors()]
     if problems:
         return problems
-    assert isinstance(document, Script | Form | Preparation | WorklistRule)
+    assert isinstance(document, Script | Form | Preparation | WorklistRule | EvaluationForm)
     return LoadedDocument(path, document, lines)
 
 
@@ -243,10 +251,14 @@ def _problem(path: Path, lines: LineIndex, error: Any) -> Problem:
     elif kind == "missing":
         message = "required field is missing"
     elif kind == "union_tag_invalid":
-        tag = error.get("ctx", {}).get("tag", value)
-        message = f"unknown kind {tag!r} (expected yes_no, choice, text, date or number)"
+        ctx = error.get("ctx", {})
+        tags = str(ctx.get("expected_tags", "")).replace("'", "").rsplit(", ", 1)
+        message = f"unknown kind {ctx.get('tag', value)!r} (expected {' or '.join(tags)})"
     elif kind == "union_tag_not_found":
-        message = "kind is missing (yes_no, choice, text, date or number)"
+        kinds = (
+            "yes_no, scale or text" if "sections" in loc else "yes_no, choice, text, date or number"
+        )
+        message = f"kind is missing ({kinds})"
     else:
         message = str(error["msg"]).removeprefix("Value error, ")
         if isinstance(value, bool) and kind == "string_type":
