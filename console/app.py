@@ -168,6 +168,7 @@ class CarelineApp(App[int]):
             scheduling=self._scheduling(store),
             refills=refills,
             orders=orders,
+            store_key=self.wiring.store_key,
         )
         self._agent_screen = AgentScreen(self._services, audio_choice=self.audio_choice)
         await self.push_screen(self.agent_screen)

@@ -24,7 +24,7 @@ from console.core.interactions import InteractionStore
 from console.core.patients.directory import PatientDirectory
 from console.core.phone import PhoneClient
 from console.core.recorder import CallRecorder
-from console.core.store import Store
+from console.core.store import Store, StoreKey
 from console.core.worklists.claims import WorklistClaimer
 
 _AUDIT_CATEGORY: dict[Action, Category] = {"search": "search", "verify": "verification"}
@@ -107,6 +107,8 @@ class Services:
     worklists: WorklistClaimer | None = None
     """Outbound worklist items this console claims: the hub's with a hub, else the local
     store's (None: the hub's password could not be read; the hub sync says why)."""
+    store_key: StoreKey | None = None
+    """The encrypted store's key (the recordings key derives from it); None: plain store."""
 
     @classmethod
     def over(
@@ -121,6 +123,7 @@ class Services:
         scheduling: Scheduling | None = None,
         refills: Refills | None = None,
         orders: Orders | None = None,
+        store_key: StoreKey | None = None,
     ) -> Services:
         """Everything built over an open store."""
         agent = config.agent
@@ -141,6 +144,7 @@ class Services:
             refills=refills,
             orders=orders,
             worklists=_worklists(store, config),
+            store_key=store_key,
         )
 
 

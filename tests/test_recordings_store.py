@@ -11,6 +11,7 @@ from pathlib import Path
 
 from console.core.audit import AuditLog
 from console.core.config.recording import QueueRecordingConfig, RecordingConfig
+from console.core.events import RecordingChanged, decode
 from console.core.recordings.keys import recordings_key
 from console.core.recordings.ledger import RecordingLedger
 from console.core.recordings.retention import purge
@@ -22,19 +23,12 @@ CONFIG = RecordingConfig(
 )
 
 
-def event(state: str, time: str, **extra: object) -> dict[str, object]:
-    """A ``recording`` event as the engine sends it."""
-    return {
-        "event": "recording",
-        "time": time,
-        "call_id": CALL,
-        "mode": "consent",
-        "state": state,
-        "paused": False,
-        "held": False,
-        "detail": "",
-        **extra,
-    }
+def event(state: str, time: str, **extra: object) -> RecordingChanged:
+    """A ``recording`` event as the engine sends it, decoded as the console does."""
+    raw = {"event": "recording", "time": time, "call_id": CALL, "mode": "consent"}
+    decoded = decode({**raw, "state": state, "paused": False, "held": False, **extra})
+    assert isinstance(decoded, RecordingChanged), decoded
+    return decoded
 
 
 async def audit_actions(store: Store) -> list[tuple[str, str, str]]:
@@ -104,9 +98,9 @@ async def test_retention_deletes_what_is_past_it_and_audits_each_deletion(
     for call_id, path, at in ((CALL, old, start), ("call-2", recent, start + timedelta(days=20))):
         stamp = at.isoformat().replace("+00:00", "Z")
         await ledger.apply(
-            {**event("recording", stamp, file=str(path)), "call_id": call_id}, "appointments"
+            event("recording", stamp, file=str(path), call_id=call_id), "appointments"
         )
-        await ledger.apply({**event("stopped", stamp), "call_id": call_id}, "appointments")
+        await ledger.apply(event("stopped", stamp, call_id=call_id), "appointments")
     before = len(await audit_actions(store))
     purged = await purge(store, AuditLog(store), "agent-7", start + timedelta(days=30, seconds=1))
     assert purged.deleted == [CALL]

@@ -181,6 +181,28 @@ class CallTurnedAway(EngineEvent):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class RecordingChanged(EngineEvent):
+    """A call's recording changed (``recording``): started, paused, held, stopped, refused…"""
+
+    call_id: str
+    mode: str = ""
+    """``announce`` or ``consent``."""
+    state: str = ""
+    """``announcing``, ``awaiting_consent``, ``recording``, ``refused``, ``failed``, ``stopped``."""
+    paused: bool = False
+    held: bool = False
+    detail: str = ""
+    """Why it failed, in words for the agent."""
+    reason: str = ""
+    """Why it was paused or resumed (``agent``, a form's id)."""
+    consent_by: str = ""
+    """``patient`` or ``agent``: who agreed (or refused)."""
+    file: str = ""
+    seconds: float | None = None
+    bytes: int | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Ignored(EngineEvent):
     """An event the console has no use for, or one too malformed to use."""
 
@@ -201,6 +223,7 @@ AnyEvent = (
     | CallTransferChanged
     | CallEnded
     | CallTurnedAway
+    | RecordingChanged
     | Ignored
 )
 """Every event the console acts on (a tagged union: match on the class)."""
@@ -337,6 +360,25 @@ def _turned_away(raw: Mapping[str, Any], base: dict[str, Any]) -> CallTurnedAway
     )
 
 
+def _recording(raw: Mapping[str, Any], base: dict[str, Any]) -> RecordingChanged:
+    seconds = raw.get("seconds")
+    size = raw.get("bytes")
+    return RecordingChanged(
+        **base,
+        call_id=_call_id(raw),
+        mode=_text(raw, "mode"),
+        state=_text(raw, "state"),
+        paused=bool(raw.get("paused")),
+        held=bool(raw.get("held")),
+        detail=_text(raw, "detail")[:200],
+        reason=_text(raw, "reason")[:40],
+        consent_by=_text(raw, "consent_by"),
+        file=_text(raw, "file"),
+        seconds=float(seconds) if isinstance(seconds, int | float) else None,
+        bytes=size if isinstance(size, int) and not isinstance(size, bool) else None,
+    )
+
+
 def _decode(name: str, raw: Mapping[str, Any], base: dict[str, Any]) -> AnyEvent:
     """The typed event for ``raw`` (raises :class:`_MalformedError` or a type error)."""
     if name == "hello":
@@ -380,6 +422,8 @@ def _decode(name: str, raw: Mapping[str, Any], base: dict[str, Any]) -> AnyEvent
         return _ended(raw, base)
     if name == "call.turned_away":
         return _turned_away(raw, base)
+    if name == "recording":
+        return _recording(raw, base)
     return Ignored(**base)
 
 

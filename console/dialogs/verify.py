@@ -21,6 +21,9 @@ Attempt = Callable[[PatientSummary | None, bool], None]
 class VerifyDialog(Dialog[PatientSummary | None]):
     """Three fields; Enter checks them against every patient on the caller's number."""
 
+    FORM_ID = "verify"
+    """Its name in a queue's ``recording.pause_forms``: recording pauses while it is open."""
+
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="verify.cancel", tooltip="Stop verifying")]
 
     DEFAULT_CSS = """

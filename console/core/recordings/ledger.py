@@ -14,10 +14,10 @@ import functools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from console.core.audit import Action, AuditLog, Outcome
 from console.core.config.recording import RecordingConfig
+from console.core.events import RecordingChanged
 from console.core.held_writes import HeldWrites
 from console.core.store import Store
 from sip.protocol import utc_now_iso
@@ -76,31 +76,25 @@ class RecordingLedger:
         self._paused: dict[str, bool] = {}
         """Each recording call's last known pause (absent: no row yet)."""
 
-    async def apply(self, event: dict[str, Any], queue: str) -> None:
+    async def apply(self, event: RecordingChanged, queue: str) -> None:
         """Store what one ``recording`` event says about the call (of ``queue``)."""
-        call_id = str(event.get("call_id", ""))
-        state = str(event.get("state", ""))
-        at = str(event.get("time") or utc_now_iso())
-        if not call_id:
-            return
+        call_id, state = event.call_id, event.state
+        at = event.time_text or utc_now_iso()
         started = call_id in self._paused
         if state == "recording":
             if not started:
                 self._paused[call_id] = False
-                await self._write(functools.partial(self._insert, call_id, queue, event, at))
+                await self._write(functools.partial(self._insert, event, queue, at))
                 await self._audit("record_start", "ok", at)
-            # A hold is a mark in the file, not a pause: only the agent's pauses count.
-            paused = bool(event.get("paused"))
-            if paused != self._paused[call_id]:
-                self._paused[call_id] = paused
-                reason = str(event.get("reason", ""))
-                write = self._pause if paused else self._resume
-                await self._write(functools.partial(write, call_id, at, reason))
-                await self._audit("record_pause" if paused else "record_resume", "ok", at)
+            # A hold is a mark in the file, not a pause: only pauses asked for count.
+            if event.paused != self._paused[call_id]:
+                self._paused[call_id] = event.paused
+                write = self._pause if event.paused else self._resume
+                await self._write(functools.partial(write, call_id, at, event.reason))
+                await self._audit("record_pause" if event.paused else "record_resume", "ok", at)
         elif state in ("stopped", "failed") and started:
             del self._paused[call_id]
-            detail = str(event.get("detail", ""))
-            await self._write(functools.partial(self._close, call_id, state, detail, event, at))
+            await self._write(functools.partial(self._close, event, at))
             await self._audit("record_stop", "ok" if state == "stopped" else "fail", at)
         elif state == "failed":
             await self._audit("record_start", "fail", at)
@@ -137,19 +131,19 @@ class RecordingLedger:
             ),
         )
 
-    async def _insert(self, call_id: str, queue: str, event: dict[str, Any], at: str) -> None:
+    async def _insert(self, event: RecordingChanged, queue: str, at: str) -> None:
         retention = self.config.for_queue(queue).retention_days
         async with self.store.transaction() as db:
             await db.execute(
                 "INSERT OR IGNORE INTO recordings (call_id, agent_id, queue, mode, consent_by, "
                 "file, state, started_at, retention_days) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
-                    call_id,
+                    event.call_id,
                     self.agent_id,
                     queue,
-                    str(event.get("mode", "announce")),
-                    event.get("consent_by") or None,
-                    str(event.get("file", "")),
+                    event.mode or "announce",
+                    event.consent_by or None,
+                    event.file,
                     "recording",
                     at,
                     retention,
@@ -172,17 +166,15 @@ class RecordingLedger:
                 (at, call_id),
             )
 
-    async def _close(
-        self, call_id: str, state: str, detail: str, event: dict[str, Any], at: str
-    ) -> None:
+    async def _close(self, event: RecordingChanged, at: str) -> None:
         async with self.store.transaction() as db:
             await db.execute(
                 "UPDATE recording_pauses SET resumed_at = ? "
                 "WHERE call_id = ? AND resumed_at IS NULL",
-                (at, call_id),
+                (at, event.call_id),
             )
             await db.execute(
                 "UPDATE recordings SET state = ?, detail = ?, ended_at = ?, seconds = ?, "
                 "bytes = ? WHERE call_id = ?",
-                (state, detail[:200], at, event.get("seconds"), event.get("bytes"), call_id),
+                (event.state, event.detail, at, event.seconds, event.bytes, event.call_id),
             )
