@@ -177,12 +177,13 @@ def test_concurrent_claimers_never_claim_one_item_twice_nor_lose_one(
 async def test_a_killed_consoles_claim_lapses_and_another_agent_gets_it(
     hub: Hub, agents: Agents, tmp_path: Path
 ) -> None:
-    set_rules(hub, claim_seconds=4)
     [item] = put_items(hub, {"patient": "p1"})
     bob: Agent = await agents("bob")
     ghost = login("ghost")
     await local_directory(tmp_path / "ghost.sqlite3", ghost, KNOWN)
-    [proc] = start_claimers([hub.add_agent(ghost)], [tmp_path / "ghost.sqlite3"], "hold")
+    [proc] = start_claimers(
+        [hub.add_agent(ghost)], [tmp_path / "ghost.sqlite3"], "hold", lease_seconds=4
+    )
     try:
         assert proc.stdout is not None
         held_id, held_token = json.loads(proc.stdout.readline())
@@ -212,9 +213,8 @@ async def test_a_killed_consoles_claim_lapses_and_another_agent_gets_it(
 
 
 async def test_a_renewed_claim_outlives_its_lease(hub: Hub, agents: Agents) -> None:
-    set_rules(hub, claim_seconds=3)
     put_items(hub, {"patient": "p1"})
-    alice: Agent = await agents("alice")
+    alice: Agent = await agents("alice", lease_seconds=3)
     bob: Agent = await agents("bob")
     claim = await alice.claim()
     assert claim is not None

@@ -18,7 +18,13 @@ from typing import Any
 import psycopg
 import pytest
 
-from console.core.worklists.calling import Blocker, cap_blocker, in_window, local_day_start
+from console.core.worklists.calling import (
+    Blocker,
+    cap_blocker,
+    due_ended,
+    in_window,
+    local_day_start,
+)
 from console.core.worklists.store import Outcome
 from tests.pg import Hub
 from tests.worklist_hub import RULES, Agent, Agents, owner, put_items, zone_at
@@ -166,7 +172,10 @@ def test_the_hub_judges_window_and_caps_as_the_local_store_does(hub: Hub) -> Non
     with psycopg.connect(hub.owner_dsn) as conn:
         for now in INSTANTS:
             for zones in ZONES:
-                for hours_ago in ([], [1], [5, 30], [7, 26, 50], [20, 100, 150], [167, 169]):
+                hours: list[list[int]] = [[], [1], [5, 30], [7, 26, 50], [20, 100, 150], [167, 169]]
+                for n, hours_ago in enumerate(hours):
+                    # Due through the day before, of, or after now's UTC date.
+                    due = now.date() + timedelta(days=n % 3 - 1)
                     conn.execute("DELETE FROM careline.worklist_calls")
                     calls = [now - timedelta(hours=h) for h in hours_ago]
                     for at in calls:
@@ -176,7 +185,10 @@ def test_the_hub_judges_window_and_caps_as_the_local_store_does(hub: Hub) -> Non
                             "%s, 'busy')",
                             (at,),
                         )
-                    conn.execute("UPDATE careline.worklist_items SET zones = %s", (list(zones),))
+                    conn.execute(
+                        "UPDATE careline.worklist_items SET zones = %s, due_until = %s",
+                        (list(zones), due),
+                    )
                     row = conn.execute(
                         "SELECT careline.worklist_verdict(i, %s, r) "
                         "FROM careline.worklist_items AS i, careline.worklist_rules AS r",
@@ -184,13 +196,15 @@ def test_the_hub_judges_window_and_caps_as_the_local_store_does(hub: Hub) -> Non
                     ).fetchone()
                     assert row is not None
                     expected: Blocker | None = None
-                    if not in_window(now, zones, RULES.window_start, RULES.window_end):
+                    if due_ended(due.isoformat(), now, zones):
+                        expected = Blocker.EXPIRED
+                    elif not in_window(now, zones, RULES.window_start, RULES.window_end):
                         expected = Blocker.OUTSIDE_WINDOW
                     else:
                         expected = cap_blocker(calls, now, zones, 1, 3)
-                    context = (now, zones, hours_ago, local_day_start(now, zones))
+                    context = (now, zones, due, hours_ago, local_day_start(now, zones))
                     assert row[0] == (expected.value if expected else None), context
-                    if expected is not None:
+                    if expected not in (None, Blocker.EXPIRED):
                         assert_never_called_before(conn, now, expected, context)
                     checked += 1
     assert checked == len(INSTANTS) * len(ZONES) * 6

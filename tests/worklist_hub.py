@@ -128,12 +128,15 @@ class Agents:
         self.folder = folder
         self.made: list[Agent] = []
 
-    async def __call__(self, prefix: str) -> Agent:
+    async def __call__(
+        self, prefix: str, rules: WorklistsConfig = RULES, lease_seconds: int | None = None
+    ) -> Agent:
         name = login(prefix)
         dsn = self.hub.add_agent(name)
         store = await Store.open(self.folder / f"{name}.sqlite3")
         await know(store, name, KNOWN)
-        agent = Agent(name, dsn, store, HubWorklists(store, hub_connector(dsn), RULES))
+        claims = HubWorklists(store, hub_connector(dsn), rules, lease_seconds=lease_seconds)
+        agent = Agent(name, dsn, store, claims)
         self.made.append(agent)
         return agent
 
@@ -177,8 +180,15 @@ CLAIMER = textwrap.dedent(
 
     async def main() -> None:
         store = await Store.open(Path(sys.argv[1]))
+        rules = WorklistsConfig(
+            caller_id="+12025550100", claim_minutes=int(os.environ.get("CLAIM_MINUTES", "15"))
+        )
+        lease = os.environ.get("LEASE_SECONDS")
         claims = HubWorklists(
-            store, hub_connector(os.environ["HUB_DSN"]), WorklistsConfig(caller_id="+12025550100")
+            store,
+            hub_connector(os.environ["HUB_DSN"]),
+            rules,
+            lease_seconds=int(lease) if lease else None,
         )
         got = []
         await claims.sync_opt_outs(pull=True)  # connected: ready to start with the others
@@ -200,14 +210,18 @@ CLAIMER = textwrap.dedent(
 )
 
 
-def start_claimers(dsns: list[str], stores: list[Path], mode: str = "work") -> list[Popen[str]]:
+def start_claimers(
+    dsns: list[str], stores: list[Path], mode: str = "work", **settings: int
+) -> list[Popen[str]]:
     """Console processes claiming from the hub, each as the login of its DSN, started
-    together once every one is connected."""
+    together once every one is connected; ``settings``: ``claim_minutes`` (their
+    configuration) and ``lease_seconds`` (shortened for a test)."""
+    extra = {name.upper(): str(value) for name, value in settings.items()}
     procs = [
         subprocess.Popen(
             [sys.executable, "-c", CLAIMER, str(store), mode],
             cwd=ROOT,
-            env={**os.environ, "HUB_DSN": dsn},
+            env={**os.environ, "HUB_DSN": dsn, **extra},
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

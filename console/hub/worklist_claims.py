@@ -50,12 +50,19 @@ OPT_OUTS_SEQ = "worklist_opt_outs_seq"
 """The ``sync_state`` key of the hub opt-out seq pulled up to."""
 SENT = "hub"
 """The ``source`` of an opt-out the hub has (pulled), or its prefix (sent)."""
+MAX_LEASE_SECONDS = 14400
+"""The longest claim the hub grants (``worklists.claim_minutes`` at most 240)."""
 _PAGE = 1000
 
 
 class HubWorklists:
     """Claims, outcomes, releases and opt-outs on the hub ``connect`` opens (as the
-    agent's login), with ``store`` the console's local store."""
+    agent's login), with ``store`` the console's local store.
+
+    Every claim and renewal asks the hub for this console's lease, ``claim_minutes`` of
+    ``rules`` (``lease_seconds`` overrides it: tests shorten it), the time the console
+    renews by: a shorter lease of the floor's would lapse under a working agent.
+    """
 
     def __init__(
         self,
@@ -65,7 +72,12 @@ class HubWorklists:
         *,
         timeout: float = 5.0,
         pull_interval: float = 30.0,
+        lease_seconds: int | None = None,
     ) -> None:
+        lease = rules.claim_minutes * 60 if lease_seconds is None else lease_seconds
+        if not 1 <= lease <= MAX_LEASE_SECONDS:
+            raise ValueError(f"a claim lasts 1 to {MAX_LEASE_SECONDS} seconds, not {lease}")
+        self._lease = lease
         self._store = store
         self._local = WorklistStore(store, rules)
         self._connect = connect
@@ -87,8 +99,8 @@ class HubWorklists:
         await self.sync_opt_outs()
         rows = await self._call(
             "SELECT item_id, token, list_id, mrn, reason, script_id, numbers, "
-            "expires_at, attempt, max_attempts FROM careline.worklist_claim(%s)",
-            (list_id,),
+            "expires_at, attempt, max_attempts FROM careline.worklist_claim(%s, %s::integer)",
+            (list_id, self._lease),
         )
         if not rows:
             return None
@@ -104,13 +116,15 @@ class HubWorklists:
         )  # fmt: skip
 
     async def renew(self, claim: Claim, now: datetime) -> Claim | None:
-        """Extend the lease by the floor's claim time; None once the claim is no longer
+        """Extend the lease by this console's claim time; None once the claim is no longer
         held (settled, or it lapsed before this renewal)."""
         del now
         keys = _keys(claim)
         if keys is None:
             return None
-        rows = await self._call("SELECT careline.worklist_renew(%s, %s)", keys)
+        rows = await self._call(
+            "SELECT careline.worklist_renew(%s, %s, %s::integer)", (*keys, self._lease)
+        )
         until = rows[0][0] if rows else None
         return replace(claim, expires_at=utc_text(until)) if until is not None else None
 
