@@ -8,8 +8,10 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from console.core.config import load_config
 from console.core.demo_worklist import demo_worklist_config
@@ -18,6 +20,9 @@ from console.core.worklists.store import Outcome, WorklistStore
 from console.floor_view.worklists import WorklistProgress, local_progress
 from console.launch import _load_demo_patients
 from tests.support import ROOT
+
+if TYPE_CHECKING:
+    from textual.pilot import Pilot
 
 CONFIG = load_config(None)
 RULES = demo_worklist_config(CONFIG.worklists)
@@ -97,7 +102,7 @@ def test_queue_tail_json_prints_progress_at_start_and_when_it_changes(tmp_path: 
 async def test_the_wallboard_shows_each_worklists_progress_and_follows_it(
     tmp_path: Path,
 ) -> None:
-    from console.floor_view.app import LiveTable, SupervisorApp
+    from console.floor_view.app import SupervisorApp
     from console.floor_view.source import LocalFloor
 
     path = tmp_path / "s.db"
@@ -106,25 +111,32 @@ async def test_the_wallboard_shows_each_worklists_progress_and_follows_it(
     async def open_source() -> LocalFloor:
         return await LocalFloor.open(path, agent_id="agent-0")
 
-    def rows(app: SupervisorApp) -> list[list[str]]:
-        table = app.query_one("#worklists", LiveTable)
-        return [[c.plain for c in table.get_row(r.key)] for r in table.ordered_rows]
-
     app = SupervisorApp(open_source, refresh_s=0.05)
     async with app.run_test(size=(120, 40)) as pilot:
-        for _ in range(60):
-            await pilot.pause(0.05)
-            if rows(app):
-                break
+        rows = await wallboard_rows(pilot, bool)
         assert app.query_one("#worklists").display
-        assert rows(app) == [["appointment-reminders", "0", "5", "0", "0", "1"]]
+        assert rows == [["appointment-reminders", "0", "5", "0", "0", "1"]]
         await _call(path, Outcome.CONFIRMED, Outcome.BUSY)
-        for _ in range(60):
-            await pilot.pause(0.05)
-            if rows(app)[0][1] != "0":
-                break
+        rows = await wallboard_rows(pilot, lambda rows: rows[0][1] != "0")
         # Busy is tried again later: not done; the confirmed one is done and reached.
-        assert rows(app) == [["appointment-reminders", "1", "4", "1", "1", "1"]]
+        assert rows == [["appointment-reminders", "1", "4", "1", "1", "1"]]
+
+
+async def wallboard_rows(
+    pilot: Pilot[int], ready: Callable[[list[list[str]]], bool]
+) -> list[list[str]]:
+    """The wallboard's worklist rows (their cells' text) once ``ready`` says so, or as
+    they are after three seconds."""
+    from console.floor_view.app import LiveTable
+
+    rows: list[list[str]] = []
+    for _ in range(60):
+        await pilot.pause(0.05)
+        table = pilot.app.query_one("#worklists", LiveTable)
+        rows = [[c.plain for c in table.get_row(r.key)] for r in table.ordered_rows]
+        if ready(rows):
+            break
+    return rows
 
 
 async def test_the_wallboard_hides_the_worklists_when_there_are_none(tmp_path: Path) -> None:

@@ -36,7 +36,7 @@ from textual.widgets.data_table import ColumnKey
 from console.core.clock import Clock
 from console.core.text import safe_text
 from console.crash import fatal_error_without_locals
-from console.floor_view.source import FloorSource, HubFloor, HubLoginRefusedError, LocalFloor
+from console.floor_view.source import FloorSource, HubFloor, HubLoginRefusedError
 from console.floor_view.stats import (
     AgentRow,
     FloorState,
@@ -247,7 +247,7 @@ class SupervisorApp(App[int]):
         self.all_alerts = False
         """Show every alert even in the compact layout."""
         self.worklists: list[WorklistProgress] = []
-        """Each worklist's progress, read from the local store (the hub's: not yet)."""
+        """Each worklist's progress: the hub's items with a hub, else the local store's."""
         self._worklists_read_at = 0.0
 
     def _fatal_error(self) -> None:
@@ -292,8 +292,7 @@ class SupervisorApp(App[int]):
         if isinstance(source, HubFloor):
             source.on_status = self._source_status
         while True:
-            if isinstance(source, LocalFloor):
-                await self._read_worklists(source)
+            await self._read_worklists(source)
             events = await source.events_after(self.floor.last_seq, 1000)
             if events:
                 self.floor.apply_all(events)
@@ -304,7 +303,7 @@ class SupervisorApp(App[int]):
             else:
                 await source.wait(1.0)
 
-    async def _read_worklists(self, source: LocalFloor) -> None:
+    async def _read_worklists(self, source: FloorSource) -> None:
         # Counts, not events: read at most once a second, redrawn when they change.
         if time.monotonic() - self._worklists_read_at < 1.0:
             return

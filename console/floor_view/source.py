@@ -41,7 +41,12 @@ from console.floor_view.rows import (
     check_row,
     parse_time,
 )
-from console.floor_view.worklists import WorklistProgress, local_progress
+from console.floor_view.worklists import (
+    HUB_PROGRESS_SQL,
+    WorklistProgress,
+    local_progress,
+    progress_of,
+)
 
 if TYPE_CHECKING:
     import psycopg
@@ -77,6 +82,11 @@ class FloorSource(Protocol):
 
     async def last_seq(self) -> int:
         """The highest sequence number stored now (0 when there is none)."""
+        ...
+
+    async def worklist_progress(self) -> list[WorklistProgress]:
+        """Each worklist's progress now, by list id (the floor's items: the hub's, or
+        without one this machine's)."""
         ...
 
     async def close(self) -> None:
@@ -284,16 +294,23 @@ class HubFloor:
 
     async def last_seq(self) -> int:
         """The highest seq on the hub now."""
+        rows = await self._fetch("SELECT coalesce(max(seq), 0) FROM careline.floor_events")
+        return int(rows[0][0]) if rows else 0
+
+    async def worklist_progress(self) -> list[WorklistProgress]:
+        """Each worklist's progress on the hub: every console's items (those the login may
+        read: all of them for a supervisor, an agent's own held ones for an agent)."""
+        return progress_of(await self._fetch(HUB_PROGRESS_SQL))
+
+    async def _fetch(self, query_text: str) -> list[tuple[Any, ...]]:
+        """The rows of ``query_text``, reconnecting for as long as the hub is lost."""
         import psycopg
 
         while True:
             _, query = await self._connect()
             try:
-                cursor = await query.execute(
-                    "SELECT coalesce(max(seq), 0) FROM careline.floor_events"
-                )
-                row = await cursor.fetchone()
-                return int(row[0]) if row else 0
+                cursor = await query.execute(query_text)
+                return list(await cursor.fetchall())
             except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
                 await self._lost(exc)
 

@@ -20,8 +20,9 @@ where every untrusted value is cleaned of control characters and escapes.
 A call turned away without ringing ends with ``reason=…`` (quoted when it
 has a space: ``reason="agent not_ready"``). ``--json``: one JSON object per
 line, ``{"seq", "at", "agent_id", "kind", "payload"}`` (the checked payload;
-``agent_id`` is the row's). Reading a local store, ``--json`` also prints each
-worklist's progress at the start and when it changes: ``{"at", "kind":
+``agent_id`` is the row's). ``--json`` also prints each worklist's progress (the
+hub's items with a hub, else the local store's) at the start and when it changes:
+``{"at", "kind":
 "worklist_progress", "list_id", "done", "remaining", "reached", "confirmed",
 "opted_out", "blocked"}`` (no ``seq``: it is a count, not an event).
 
@@ -48,7 +49,7 @@ from datetime import UTC, datetime
 from typing import TextIO
 
 from console.core.text import safe_text
-from console.floor_view.source import BadRow, FloorEvent, FloorSource, LocalFloor
+from console.floor_view.source import BadRow, FloorEvent, FloorSource
 from console.floor_view.worklists import WorklistProgress
 
 Progress = Callable[[], Awaitable[list[WorklistProgress]]]
@@ -194,15 +195,13 @@ def run_tail(
     async def main() -> int:
         source = await open_source()
         try:
-            # Worklist progress is counted from the local store (the hub's is not read yet).
-            progress = source.worklist_progress if isinstance(source, LocalFloor) else None
             await follow(
                 source,
                 sys.stdout,
                 queue=queue,
                 as_json=as_json,
                 from_seq=from_seq,
-                progress=progress if as_json else None,
+                progress=source.worklist_progress if as_json else None,
             )
         finally:
             with contextlib.suppress(Exception):

@@ -1,13 +1,16 @@
 """Per-worklist progress for supervisors: done, remaining, reached, confirmed, opted out.
 
-Counted from the worklist items of the local store (the hub's worklist table
-is not read yet). Counts only, no patient data, so a progress line may go to a
-wallboard, a pipe or a log.
+Counted from the floor's worklist items: with a hub, the hub's
+(``careline.worklist_items``, every console's work, as far as the login's row-level
+security shows it: all of them to a supervisor); without, this machine's local store.
+The same query counts both. Counts only, no patient data, so a progress line may go
+to a wallboard, a pipe or a log.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 
@@ -17,7 +20,7 @@ REACHED = ("confirmed", "rescheduled", "cancelled", "opted_out")
 """Outcomes of a call in which the patient was spoken to (a voicemail, busy, no answer or
 a wrong number did not reach them)."""
 
-_PROGRESS_SQL = f"""
+_PROGRESS = f"""
 SELECT list_id,
        count(*) FILTER (WHERE state = 'done'),
        count(*) FILTER (WHERE state IN ('pending', 'claimed')),
@@ -25,8 +28,12 @@ SELECT list_id,
        count(*) FILTER (WHERE outcome = 'confirmed'),
        count(*) FILTER (WHERE outcome = 'opted_out' OR block_reason = 'opted_out'),
        count(*) FILTER (WHERE state = 'blocked')
-FROM worklist_items GROUP BY list_id ORDER BY list_id
+FROM {{table}} GROUP BY list_id ORDER BY list_id
 """
+LOCAL_PROGRESS_SQL = _PROGRESS.format(table="worklist_items")
+"""Each list's counts in a local store."""
+HUB_PROGRESS_SQL = _PROGRESS.format(table="careline.worklist_items")
+"""Each list's counts on the hub."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +51,7 @@ class WorklistProgress:
     opted_out: int
     """Items of patients who opted out, on this call or before (never called again)."""
     blocked: int
-    """Items never offered: opted out, no number given."""
+    """Items never offered: opted out, no number given, or past their due day."""
 
     def json_line(self, at: datetime) -> str:
         """One ``queue tail --json`` line: ``kind`` ``worklist_progress`` and the counts."""
@@ -66,5 +73,9 @@ class WorklistProgress:
 
 async def local_progress(store: Store) -> list[WorklistProgress]:
     """Every worklist in ``store`` with its counts, by list id."""
-    rows = await store.fetch_all(_PROGRESS_SQL)
-    return [WorklistProgress(str(row[0]), *(int(v) for v in row[1:])) for row in rows]
+    return progress_of(await store.fetch_all(LOCAL_PROGRESS_SQL))
+
+
+def progress_of(rows: Iterable[Sequence[object]]) -> list[WorklistProgress]:
+    """The rows of :data:`LOCAL_PROGRESS_SQL` or :data:`HUB_PROGRESS_SQL` as progress."""
+    return [WorklistProgress(str(row[0]), *(int(str(v)) for v in row[1:])) for row in rows]
