@@ -16,6 +16,7 @@ from console.core.recordings.keys import recordings_key
 from console.core.recordings.ledger import RecordingLedger
 from console.core.recordings.retention import purge
 from console.core.store import Store, StoreKey
+from tests.careline_cli import careline
 
 CALL = "5c1e4b1a-0000-4000-8000-000000000001"
 CONFIG = RecordingConfig(
@@ -128,3 +129,31 @@ def test_the_key_comes_from_the_store_key_or_a_private_file(tmp_path: Path) -> N
     plain = recordings_key(tmp_path / "c", None)
     assert plain == recordings_key(tmp_path / "c", None)
     assert (tmp_path / "c" / "recordings.key").stat().st_mode & 0o777 == 0o600
+
+
+async def test_careline_recordings_purge_deletes_and_audits(tmp_path: Path) -> None:
+    path = tmp_path / "store.sqlite3"
+    store = await Store.open(path)
+    old = tmp_path / "old.clrec"
+    old.write_bytes(b"CLREC")
+    try:
+        ledger = RecordingLedger(store, AuditLog(store), "agent-7", CONFIG)
+        await ledger.apply(event("recording", "2020-01-01T00:00:00.000Z", file=str(old)), "q")
+        await ledger.apply(event("stopped", "2020-01-01T00:01:00.000Z"), "q")
+    finally:
+        await store.close()
+    config = tmp_path / "c.yaml"
+    config.write_text(f"agent:\n  id: agent-7\nstore:\n  path: {path}\n")
+    listed = careline("--config", str(config), "recordings", "list")
+    assert listed.returncode == 0, listed.stderr
+    assert CALL in listed.stdout
+    assert "stopped" in listed.stdout
+    purged = careline("--config", str(config), "recordings", "purge")
+    assert purged.returncode == 0, purged.stderr
+    assert "deleted 1 recording(s)" in purged.stdout
+    assert not old.exists()
+    store = await Store.open(path)
+    try:
+        assert (await audit_actions(store))[-1] == ("record_delete", "recording", "ok")
+    finally:
+        await store.close()

@@ -2,7 +2,7 @@
 
 Each command group is a module of this package that owns its arguments and
 everything it prints (:mod:`.patients`, :mod:`.audit`, :mod:`.scripts`,
-:mod:`.floor`, :mod:`.hub`, :mod:`.pin`, :mod:`.audio`, :mod:`.doctor`,
+:mod:`.floor`, :mod:`.hub`, :mod:`.pin`, :mod:`.recordings`, :mod:`.audio`, :mod:`.doctor`,
 :mod:`.engine`, :mod:`.agent_console`); the domain stays in
 :mod:`console.core`. A new command is a :class:`~console.cli.command.Command`
 added to :data:`COMMANDS`.
@@ -36,6 +36,7 @@ from console.cli.floor import QUEUE, SUPERVISE
 from console.cli.hub import HUB
 from console.cli.patients import PATIENTS
 from console.cli.pin import PIN
+from console.cli.recordings import RECORDINGS
 from console.cli.scripts import SCRIPTS
 from console.cli.worklist import WORKLIST
 from console.core.config import ConfigError
@@ -49,6 +50,7 @@ COMMANDS: dict[str, Command] = {
     "config": CONFIG,
     "patients": PATIENTS,
     "audit": AUDIT,
+    "recordings": RECORDINGS,
     "scripts": SCRIPTS,
     "worklist": WORKLIST,
     "queue": QUEUE,
