@@ -65,6 +65,22 @@ class AgentAudio:
         self._headset: Headset | None = None
         self._station: pj.AudioMedia | None = None
         self._calls: dict[str, pj.AudioMedia] = {}
+        self._watchers: list[Callable[[int | None], None]] = []
+
+    def watch(self, watcher: Callable[[int | None], None]) -> None:
+        """Call ``watcher`` after every change of the calls the agent hears or of their ear
+        and mouth (e.g. a supervisor's monitor follows them). It gets the bridge port id of
+        a port that is gone (destroyed with its connections: touch nothing of it), or None.
+        """
+        self._watchers.append(watcher)
+
+    def _changed(self, gone: pj.AudioMedia | None = None) -> None:
+        port_id = None
+        if gone is not None:
+            with contextlib.suppress(pj.Error):
+                port_id = gone.getPortId()
+        for watcher in self._watchers:
+            watcher(port_id)
 
     # ------------------------------------------------------------- lifecycle
     def start(self) -> None:
@@ -79,6 +95,7 @@ class AgentAudio:
     def close(self) -> None:
         """Drop every connection, the headset and the source (before libDestroy)."""
         self._calls.clear()
+        self._watchers.clear()
         self._station = None
         self._source.close()
         if self._headset is not None:
@@ -91,8 +108,10 @@ class AgentAudio:
         if self.mode != "headset" or self._headset is None or self._headset.healthy():
             return
         self._each_call(self._disconnect)
+        gone = self._headset.port
         self._headset.close()
         self._headset = None
+        self._changed(gone)
         self.ok = False
         self.detail = "the headset stopped (unplugged?): plug it in and press u, or use your phone"
         log.warning("headset stopped")
@@ -139,16 +158,32 @@ class AgentAudio:
             self._disconnect(previous)
         self._calls[rid] = call_audio
         self._connect(call_audio)
+        self._changed()
 
     def detach(self, rid: str) -> None:
         """The call was put on hold here: cut it from the agent both ways."""
         call_audio = self._calls.pop(rid, None)
         if call_audio is not None:
             self._disconnect(call_audio)
+            self._changed()
 
     def forget(self, rid: str) -> None:
         """The call ended: its bridge slot is gone (and may be reused), touch nothing."""
-        self._calls.pop(rid, None)
+        call_audio = self._calls.pop(rid, None)
+        if call_audio is not None:
+            self._changed(call_audio)
+
+    def heard(self, rid: str) -> pj.AudioMedia | None:
+        """The audio of call ``rid`` while the agent hears it (answered, not held here)."""
+        return self._calls.get(rid)
+
+    def ear(self) -> pj.AudioMedia | None:
+        """The agent's ear (the headset or the station phone), if the mode has one now."""
+        return self._ear_mouth()
+
+    def mouth(self) -> pj.AudioMedia | None:
+        """What calls hear of the agent: the headset, the station phone, or the source."""
+        return self._ear_mouth() or self._source.port
 
     def _ear_mouth(self) -> pj.AudioMedia | None:
         if self.mode == "headset" and self._headset is not None:
@@ -190,12 +225,14 @@ class AgentAudio:
         if self._station is not None and audio is None:
             # The leg ended: its slot is already gone with its connections;
             # the calls get the source until the phone is back.
-            self._station = None
+            gone, self._station = self._station, None
             self._each_call(self._connect)
+            self._changed(gone)
             return
         self._each_call(self._disconnect)
         self._station = audio
         self._each_call(self._connect)
+        self._changed()
 
     # ------------------------------------------------------------------ mode
     def switch(self, mode: str) -> None:
@@ -214,8 +251,11 @@ class AgentAudio:
         self._each_call(self._disconnect)
         self.mode = mode
         self.ok, self.detail = True, ""
+        gone = None
         if mode != "headset" and self._headset is not None:
+            gone = self._headset.port
             self._headset.close()
             self._headset = None
         self._each_call(self._connect)
+        self._changed(gone)
         self._on_change()

@@ -166,19 +166,28 @@ class CallControl:
             )
 
     def place_call(
-        self, target: DialTarget, *, consult_for: str | None = None, identity: str | None = None
+        self,
+        target: DialTarget,
+        *,
+        consult_for: str | None = None,
+        identity: str | None = None,
+        headers: dict[str, str] | None = None,
     ) -> CallRecord:
         """Place an outbound call to ``target``; returns its record. ``identity``: a
-        ``P-Asserted-Identity`` value (see :func:`sip.dialplan.asserted_identity`)."""
+        ``P-Asserted-Identity`` value (see :func:`sip.dialplan.asserted_identity`);
+        ``headers``: more headers for the INVITE (values checked by the caller)."""
         self.check_capacity()
         party = parse_name_addr(target.uri)
         number = target.number if target.kind != "uri" else party.number
         record = outbound_record(target.uri, number, consult_for)
         call = self._book.open(record, pj.PJSUA_INVALID_ID)
         param = pj.CallOpParam(True)
+        extra = dict(headers or {})
         if identity is not None:
+            extra["P-Asserted-Identity"] = identity
+        for name, value in extra.items():
             header = pj.SipHeader()
-            header.hName, header.hValue = "P-Asserted-Identity", identity
+            header.hName, header.hValue = name, value
             param.txOption.headers.append(header)
         try:
             call.makeCall(target.uri, param)
@@ -194,12 +203,16 @@ class CallControl:
         return record
 
     def call_out(
-        self, target: DialTarget, consult_for: str | None = None, identity: str | None = None
+        self,
+        target: DialTarget,
+        consult_for: str | None = None,
+        identity: str | None = None,
+        headers: dict[str, str] | None = None,
     ) -> CallRecord:
         """Place a call the agent asked for, every call they were talking on held first."""
         self.check_capacity()
         self._hold.hold_talking()
-        return self.place_call(target, consult_for=consult_for, identity=identity)
+        return self.place_call(target, consult_for=consult_for, identity=identity, headers=headers)
 
     def cmd_dial(self, message: dict[str, Any]) -> dict[str, Any]:
         """The ``dial`` command; ``caller_id`` (optional): the number to present."""

@@ -15,6 +15,7 @@ from sip.callbook import Handler
 from sip.calls import CallControl
 from sip.hold import HoldControl
 from sip.intake import CallIntake
+from sip.monitor import Monitors
 from sip.protocol import Command
 from sip.transfer import Transfers
 
@@ -28,6 +29,7 @@ class EngineParts(Protocol):
     intake: CallIntake
     registration: AccountRegistration
     audio_path: AudioPath
+    monitors: Monitors
 
     def status(self) -> dict[str, Any]: ...
     def request_stop(self) -> None: ...
@@ -65,5 +67,8 @@ def command_table(engine: EngineParts) -> dict[Command, Handler]:
         Command.REGISTER: registration.cmd_register,
         Command.AUDIO: audio_path.cmd_audio,
         Command.STATION: audio_path.cmd_station,
+        Command.MONITOR: engine.monitors.cmd_monitor,
+        Command.MONITOR_ACCEPT: engine.monitors.cmd_monitor_accept,
+        Command.MONITOR_REFUSE: engine.monitors.cmd_monitor_refuse,
         Command.SHUTDOWN: shutdown,
     }

@@ -45,6 +45,7 @@ from sip.library import (
 from sip.library_report import describe as describe_library
 from sip.library_report import summary as library_summary
 from sip.media import MediaSource
+from sip.monitor import Monitors, is_monitor
 from sip.protocol import (
     PROTOCOL_VERSION,
     CallState,
@@ -113,6 +114,7 @@ class PhoneEngine:
         self.transfers = Transfers(self, self.book, self.control, self.hold)
         self.intake = CallIntake(self, self.book, self.control)
         self.audio_path = AudioPath(self, self.control.check_capacity)
+        self.monitors = Monitors(self, self.book, self.control)
         self.station = StationLeg(self, self.audio_path.station_audio, self.audio_path.changed)
         self.handlers: dict[Command, Handler] = command_table(self)
         """Every command the engine takes, and what runs it."""
@@ -243,6 +245,7 @@ class PhoneEngine:
                 )
             self.audio = AgentAudio(s.audio, MediaSource(s.audio_source), self.audio_path.changed)
             self.audio.start()
+            self.monitors.follow(self.audio)
             ep.engine = self
             account = PjAccount(self)
             account.create(account_config(s, transports), True)
@@ -264,6 +267,7 @@ class PhoneEngine:
         ep = self.endpoint
         if ep is None:
             return
+        self.monitors.end_all()
         self._hang_up_all()
         self.station.disconnect()
         deadline = time.monotonic() + DRAIN_SECONDS
@@ -292,6 +296,7 @@ class PhoneEngine:
             self.audio.close()
             self.audio = None
         self.control.close_captures()
+        self.monitors.close()
         self.codecs = None
         # Every Call goes before libDestroy(): one destroyed after it asserts.
         self.station.call = None
@@ -348,6 +353,7 @@ class PhoneEngine:
         message = {"type": "event", "event": str(event), "seq": self._seq, "time": utc_now_iso()}
         message.update(payload)
         self._emit_sink(message)
+        self.monitors.observe(event, payload)
 
     def snapshot(self) -> list[dict[str, Any]]:
         """Every live call as protocol objects (for hello/status)."""
@@ -368,6 +374,7 @@ class PhoneEngine:
             "codecs": self.codec_labels(),
             "library": dict(self.library),
             "calls": self.snapshot(),
+            "monitors": self.monitors.facts(),
         }
 
     def codec_labels(self) -> list[str]:
@@ -396,11 +403,13 @@ class PhoneEngine:
     def on_library_rejected(self, status: int, reason: str, raw: str) -> None:
         """pjsua refused an INVITE itself (e.g. every call slot in use, or unencrypted media)."""
         self.restore_codecs()
-        self.intake.on_library_rejected(status, reason, raw, self.codecs)
+        if not self.monitors.on_library_rejected(status, raw):
+            self.intake.on_library_rejected(status, reason, raw, self.codecs)
 
     def on_incoming(self, account: PjAccount, pj_call_id: int, raw: str) -> None:
-        """A new INVITE: ring, turn away, or auto-answer."""
-        self.intake.on_incoming(account, pj_call_id, raw)
+        """A new INVITE: ring, turn away, or auto-answer (a monitor request: sip.monitor)."""
+        if not self.monitors.on_invite(account, pj_call_id, raw):
+            self.intake.on_incoming(account, pj_call_id, raw)
 
     def on_call_state(self, call: PjCall) -> None:
         """A call's INVITE session changed state."""
@@ -409,6 +418,8 @@ class PhoneEngine:
         self.restore_codecs()
         if call.rid == STATION_RID:
             self.station.on_call_state(call)
+        elif is_monitor(call.rid):
+            self.monitors.on_call_state(call)
         else:
             self.control.on_call_state(call)
 
@@ -416,6 +427,8 @@ class PhoneEngine:
         """Media changed: the agent's audio, remote hold, a blind transfer's REFER."""
         if call.rid == STATION_RID:
             self.station.on_media_state(call)
+        elif is_monitor(call.rid):
+            self.monitors.on_media_state(call)
         elif self.control.on_media_state(call):
             self.transfers.on_held(call.rid)
 
@@ -424,8 +437,9 @@ class PhoneEngine:
         self.hold.on_reinvite_failed(call, status, reason)
 
     def on_dtmf(self, call: PjCall, digit: str, method: str) -> None:
-        """A digit arrived from the remote party."""
-        self.control.on_dtmf(call, digit, method)
+        """A digit arrived from the remote party (a supervisor's switches their mode)."""
+        if not self.monitors.on_dtmf(call, digit):
+            self.control.on_dtmf(call, digit, method)
 
     def on_transfer_status(self, call: PjCall, code: int, reason: str, final: bool) -> bool:
         """NOTIFY progress of a REFER we sent; returns whether to keep following."""

@@ -80,6 +80,11 @@ class MediaSource:
             player.createPlayer(spec, 0)  # 0: loop
             self._port = player
 
+    @property
+    def port(self) -> pj.AudioMedia | None:
+        """The source's bridge port (None for silence)."""
+        return self._port
+
     def connect(self, call_audio: pj.AudioMedia) -> None:
         """Start sending the source into a call's audio."""
         if self._port is not None:

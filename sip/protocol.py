@@ -55,6 +55,9 @@ class Command(StrEnum):
     REGISTER = "register"
     AUDIO = "audio"
     STATION = "station"
+    MONITOR = "monitor"
+    MONITOR_ACCEPT = "monitor_accept"
+    MONITOR_REFUSE = "monitor_refuse"
     SHUTDOWN = "shutdown"
 
 
@@ -79,6 +82,9 @@ class Event(StrEnum):
     CALL_TURNED_AWAY = "call.turned_away"
     CALL_ENDED = "call.ended"
     AUDIO = "audio"
+    MONITOR_REQUEST = "monitor.request"
+    MONITOR_STATE = "monitor.state"
+    MONITOR_ENDED = "monitor.ended"
 
 
 class Availability(StrEnum):

@@ -21,6 +21,7 @@ __all__ = [
     "dominant_frequency",
     "read_wav_mono16",
     "rms",
+    "tone_level",
     "write_tone_wav",
 ]
 
@@ -211,3 +212,12 @@ def tone_segments(
     if start is not None:
         stretches.append((start, len(levels) - quiet_run))
     return [samples[a * size : max(a, b - 2) * size] for a, b in stretches]
+
+
+def tone_level(samples: Sequence[int], rate: int, hz: float) -> float:
+    """The amplitude of the ``hz`` component of ``samples`` (a sine of amplitude A gives
+    about A), to tell which of several mixed tones a party hears."""
+    if not samples:
+        return 0.0
+    power = max(_goertzel_power(samples, rate, hz), 0.0)
+    return 2.0 * math.sqrt(power) / len(samples)

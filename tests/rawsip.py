@@ -89,9 +89,15 @@ class RawCaller:
 
     # ----------------------------------------------------------- requests
     def invite(
-        self, number: str = "+15550100", name: str = "Raw Caller", *, sdp: str = SDP
+        self,
+        number: str = "+15550100",
+        name: str = "Raw Caller",
+        *,
+        sdp: str = SDP,
+        headers: str = "",
     ) -> Dialog:
-        """Send an INVITE with an SDP offer (``sdp``, ``{port}`` filled in); returns the dialog."""
+        """Send an INVITE with an SDP offer (``sdp``, ``{port}`` filled in) and ``headers``
+        (whole lines, each ending in CRLF); returns the dialog."""
         dialog = Dialog(uuid.uuid4().hex, _branch(), uuid.uuid4().hex[:8], number)
         body = sdp.format(port=self.port + 2)
         head = (
@@ -100,7 +106,7 @@ class RawCaller:
             f'From: "{name}" <sip:{number}@127.0.0.1:{self.port}>;tag={dialog.tag}\r\n'
             f"To: <{self.uri}>\r\n"
             f"Call-ID: {dialog.call_id}\r\nCSeq: 1 INVITE\r\n"
-            f"Contact: <sip:{number}@127.0.0.1:{self.port}>\r\nMax-Forwards: 70\r\n"
+            f"Contact: <sip:{number}@127.0.0.1:{self.port}>\r\nMax-Forwards: 70\r\n{headers}"
             f"Content-Type: application/sdp\r\nContent-Length: {len(body)}\r\n\r\n"
         )
         dialog.invite = head + body
