@@ -49,11 +49,16 @@ Action = Literal[
     "record_stop",
     "record_delete",
     "record_play",
+    "monitor",
+    "monitor_mode",
+    "monitor_end",
 ]
 """What the agent did (``sign_in``: agent id and PIN when the console starts or attaches;
 ``book``, ``reschedule``, ``cancel``, ``refill``: a write to the EHR for the patient;
 ``message``: a message to the patient's care team; ``record_*``: a call recording
-started, paused, resumed, stopped, deleted by retention, or played)."""
+started, paused, resumed, stopped, deleted by retention, or played; ``monitor``,
+``monitor_mode``, ``monitor_end``: a supervisor joined (or was refused), switched mode
+on, or left the agent's call)."""
 Outcome = Literal["ok", "pass", "fail", "denied"]
 """How it went: ``pass``/``fail`` for identity verification, ``denied`` when refused."""
 Category = Literal[
@@ -70,10 +75,11 @@ Category = Literal[
     "red_flag",
     "orders",
     "recording",
+    "monitoring",
 ]
 """The kind of data touched (``session`` for sign-in, lock and unlock, ``red_flag``
 for a clinical escalation raised by a call script, ``orders`` for pending tests and
-results, ``recording`` for a call recording)."""
+results, ``recording`` for a call recording, ``monitoring`` for a supervisor on a call)."""
 
 GENESIS = "0" * 64
 """The ``prev_hash`` of the first row."""
