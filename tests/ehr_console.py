@@ -90,23 +90,24 @@ async def answer_and_verify(
     app: CarelineApp,
     tmp_path: Path,
     *,
-    key: str,
-    opens: tuple[type[Screen[Any]], ...],
+    key: str | None = None,
+    opens: tuple[type[Screen[Any]], ...] = (),
     dob: str = MARIA_BIRTH,
+    scenario: str = "uac_agent_hangs_up.xml",
 ) -> Sipp:
-    """Maria calls (SIPp) and is answered; ``key`` pressed before verification opens none
-    of ``opens`` (the key does nothing yet); then she is verified with ``dob`` and her
-    family name. The SIPp caller, which hangs up when the agent does."""
-    sipp = Sipp(
-        tmp_path, "uac_agent_hangs_up.xml", sip_port(app), callers=[("Maria Lopez", MARIA_PHONE)]
-    )
+    """Maria calls (SIPp ``scenario``) and is answered; ``key`` pressed before verification
+    opens none of ``opens`` (the key does nothing yet); then she is verified with ``dob``
+    and her family name. The SIPp caller (by default one that hangs up when the agent
+    does)."""
+    sipp = Sipp(tmp_path, scenario, sip_port(app), callers=[("Maria Lopez", MARIA_PHONE)])
     card = app.agent_screen.query_one(PatientCard)
     await wait_for(pilot, lambda: card.matches is not None, what="screen pop")
     await pilot.press("a")
     await wait_for(pilot, lambda: talking(app))
-    await pilot.press(key)
-    await pilot.pause(0.2)
-    assert not isinstance(app.screen, opens)
+    if key is not None:
+        await pilot.press(key)
+        await pilot.pause(0.2)
+        assert not isinstance(app.screen, opens)
     await pilot.press("v")
     await wait_for(pilot, lambda: isinstance(app.screen, VerifyDialog), what="verify form")
     await pilot.press(*dob, "enter", *"lopez", "enter")
