@@ -3,9 +3,16 @@ how they are scored, and the checker's word on a step that measures the wrong sc
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import date
 from pathlib import Path
 
+import pytest
+
+from console.core.reports.feedback import SurveyCall, measured_steps, read_survey
+from console.core.reports.redact import MAX_COMMENT_CHARS, redact
 from console.core.scripts.checker import check_path
+from console.core.scripts.loader import load_library
 
 HEADER = "kind: script\nid: demo\ntitle: Demo\nversion: 1\nsteps:\n"
 
@@ -26,3 +33,67 @@ def test_a_measure_on_the_wrong_scale_is_named_with_its_line(tmp_path: Path) -> 
         "(kind: number, minimum: 0, maximum: 10, integer: true)",
         "12: steps[2]: measures: comment needs a text question",
     ]
+
+
+HOSTILE = [
+    pytest.param(
+        "Maria Lopez called me back on (555) 123-4567, thank you",
+        "[name] [name] called me back on [number], thank you",
+        "2 names, 1 number",
+        id="name and phone",
+    ),
+    pytest.param(
+        "my name is john smith, DOB 03/04/1961, MRN A1234567",
+        "[name], [name] [date], [record number]",
+        "2 names, 1 record number, 1 date",
+        id="lower-case name, date of birth, record number",
+    ),
+    pytest.param(
+        "born on 4th of July 1961; email jo@example.org or +44 20 7946 0958",
+        "born on [date]; email [email] or [number]",
+        "1 number, 1 date, 1 email",
+        id="spelt date, email, international number",
+    ),
+    pytest.param(
+        "Dr. Okafor was great [bold red]x[/] \x1b[2J\u202eevil",
+        "[name] was great [bold red]x[/] \ufffd[[record number]evil",
+        "1 name, 1 record number",
+        id="markup kept as text, escapes and bidi neutralised",
+    ),
+    pytest.param("caf\udcc3 ok", "caf? ok", "", id="not UTF-8"),
+    pytest.param("Waited too long, really slow", "Waited too long, really slow", "", id="clean"),
+]
+
+
+@pytest.mark.parametrize(("text", "shown", "said"), HOSTILE)
+def test_identifiers_are_redacted_and_said(text: str, shown: str, said: str) -> None:
+    result = redact(text)
+    assert (result.text, result.said) == (shown, said)
+    assert result.text.encode("utf-8")  # every writer can take it
+
+
+def test_a_huge_comment_is_cut_after_redaction() -> None:
+    result = redact("call 555 0100 9999 " + "x" * 100_000)
+    assert result.text.startswith("call [number] ")
+    assert len(result.text) <= MAX_COMMENT_CHARS
+    assert result.said == "1 number, cut"
+
+
+def test_stored_answers_that_are_not_scores_are_skipped() -> None:
+    steps = measured_steps(load_library().scripts)
+    call = SurveyCall(
+        date(2026, 11, 23), "feedback", "alice", "i-1", "2026-11-23T10:00:00Z",
+        "feedback-survey",
+        [
+            {"question": "satisfaction", "value": 9},  # off the 1-5 scale
+            {"question": "recommend", "value": True},
+            {"question": "recommend", "value": "10"},  # text, not a number
+            {"question": "comments", "value": {"nested": 1}},
+            "not an entry",
+        ],
+    )  # fmt: skip
+    assert read_survey(call, steps) == ([], [])
+    call = replace(call, answers=[{"question": "recommend", "value": 7.0}])
+    [score], [] = read_survey(call, steps)
+    assert (score.measure, score.value) == ("nps", 7)
+    assert read_survey(replace(call, answers="tampered"), steps) == ([], [])

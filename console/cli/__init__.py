@@ -37,6 +37,7 @@ from console.cli.hub import HUB
 from console.cli.patients import PATIENTS
 from console.cli.pin import PIN
 from console.cli.recordings import RECORDINGS
+from console.cli.report import REPORT
 from console.cli.scripts import SCRIPTS
 from console.cli.worklist import WORKLIST
 from console.core.config import ConfigError
@@ -55,6 +56,7 @@ COMMANDS: dict[str, Command] = {
     "worklist": WORKLIST,
     "queue": QUEUE,
     "supervise": SUPERVISE,
+    "report": REPORT,
     "hub": HUB,
     "pin": PIN,
     "audio": AUDIO,

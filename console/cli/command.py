@@ -137,14 +137,17 @@ def store_path(config: CarelineConfig) -> Path:
     return config.store.path or data_dir() / "careline.sqlite3"
 
 
-def hub_owner_option(parser: argparse.ArgumentParser, hub_help: str) -> None:
+def hub_owner_option(
+    parser: argparse.ArgumentParser, hub_help: str, who: str = "as its owner"
+) -> None:
     """``--hub`` (``hub_help`` says what it does there), with the hub owner's ``--dsn``
-    and ``--password-file``: for commands that write the floor's data into the hub."""
+    and ``--password-file``: for commands that write the floor's data into the hub
+    (``who``: whose login the DSN is, for a command that reads it as anyone)."""
     parser.add_argument("--hub", action="store_true", help=hub_help)
     parser.add_argument(
         "--dsn",
         metavar="DSN",
-        help="with --hub: libpq connection string or URI of the hub database, as its owner "
+        help=f"with --hub: libpq connection string or URI of the hub database, {who} "
         "(the password from PGPASSWORD, ~/.pgpass or --password-file, not the DSN)",
     )
     parser.add_argument(

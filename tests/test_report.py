@@ -1,0 +1,115 @@
+"""``careline report`` from a local store: the numbers of a hand-computed fortnight,
+CSAT and NPS from real survey answers, the charts at 80 columns, CSV and JSON,
+the redacted comments, and an empty report that says so."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+from console.core.reports.feedback import measured_steps
+from console.core.reports.local import read_local
+from console.core.reports.render import report_lines
+from console.core.reports.weeks import ReportWeeks
+from console.core.scripts.loader import load_library
+from console.core.store import Store
+from tests.careline_cli import careline
+from tests.report_fixture import WEEK_1, WEEK_2, by_name, figures, record_fortnight
+
+WEEKS = ReportWeeks(WEEK_1, 2)
+STEPS = measured_steps(load_library().scripts)
+
+
+async def test_the_fortnight_adds_up_to_the_hand_computed_figures(store: Store) -> None:
+    await record_fortnight(store)
+    data, comments = await read_local(store, WEEKS, sl_seconds=20, steps=STEPS, agent_id="x")
+
+    queues = by_name(data, "queue")
+    assert figures(queues["appointments"][0]) == (3, 2, 0.5, 1 / 3, 180.0, 1, None, None)
+    assert figures(queues["refills"][1]) == (2, 1, 1.0, 0.0, 60.0, 0, None, None)
+    # Two surveys scored (one declined): satisfied 5 and 2, recommend 10 and 3.
+    assert figures(queues["feedback"][1]) == (3, 3, 1.0, 0.0, 100.0, 0, 0.5, 0.0)
+    floor = by_name(data, "floor")[""]
+    assert figures(floor[0]) == (3, 2, 0.5, 1 / 3, 180.0, 1, None, None)
+    assert floor[1].offered == 5
+    assert floor[1].handled == 4
+    assert floor[1].aht_s == (60 + 3 * 100) / 4
+    assert list(by_name(data, "agent")) == ["alice"]
+    assert [c.text for c in comments] == [
+        "Maria Lopez was lovely, call me on 555-123-4567 [bold]thanks[/bold]",
+        "Waited too long",
+    ]
+
+
+async def test_filters_keep_only_the_queue_asked_for(store: Store) -> None:
+    await record_fortnight(store)
+    data, _ = await read_local(
+        store, WEEKS, sl_seconds=20, steps=STEPS, agent_id="x", queues=frozenset({"refills"})
+    )
+    assert list(by_name(data, "queue")) == ["refills"]
+    assert not data.surveys
+
+
+async def test_the_charts_fit_80_columns_in_unicode_and_ascii(store: Store) -> None:
+    await record_fortnight(store)
+    data, _ = await read_local(
+        store, ReportWeeks.ending(WEEK_2, 52), sl_seconds=20, steps=STEPS, agent_id="x"
+    )
+    for ascii_only in (False, True):
+        lines = report_lines(data, 80, ascii_only=ascii_only)
+        assert max(len(line) for line in lines) <= 80
+        assert "Queue appointments" in lines
+        if ascii_only:
+            assert all(line.isascii() for line in lines)
+        csat = next(line for line in lines if line.startswith("  CSAT") and "n=" in line)
+        assert "50% n=2" in csat
+
+
+def _cli_store(tmp_path: Path) -> Path:
+    config = tmp_path / "careline.yaml"
+    config.write_text(f"store:\n  path: {tmp_path / 'store.sqlite3'}\n", encoding="utf-8")
+    return config
+
+
+async def test_the_cli_prints_csv_json_and_redacted_comments(tmp_path: Path) -> None:
+    store = await Store.open(tmp_path / "store.sqlite3")
+    try:
+        await record_fortnight(store)
+    finally:
+        await store.close()
+    config = _cli_store(tmp_path)
+    span = ["--config", str(config), "--to", "2026-11-29", "--weeks", "2"]
+
+    done = careline("report", *span, "--csv")
+    assert done.returncode == 0, done.stderr
+    rows = list(csv.DictReader(io.StringIO(done.stdout)))
+    feedback = [r for r in rows if r["level"] == "queue" and r["name"] == "feedback"]
+    assert [(r["week"], r["csat"], r["nps"], r["aht_s"]) for r in feedback] == [
+        ("2026-11-16", "", "", ""),
+        ("2026-11-23", "0.5", "0.0", "100.0"),
+    ]
+
+    done = careline("report", *span, "--json")
+    document = json.loads(done.stdout)
+    assert document["weeks"] == 2
+    assert document["sl_seconds"] == 20
+
+    done = careline("report", *span, "--comments", "--json")
+    comments = json.loads(done.stdout)["rows"]
+    assert [(c["comment"], c["redacted"]) for c in comments] == [
+        ("Waited too long", ""),
+        ("[name] [name] was lovely, call me on [number] [bold]thanks[/bold]", "2 names, 1 number"),
+    ]
+    assert "555" not in done.stdout
+    assert "Maria" not in done.stdout
+
+    done = careline("report", *span, "--ascii")
+    assert done.returncode == 0
+    assert done.stdout.isascii()
+    assert "Queue feedback" in done.stdout
+
+    empty = careline("report", "--config", str(config), "--to", "2025-01-31")
+    assert empty.returncode == 0
+    assert "nothing to report" in empty.stdout

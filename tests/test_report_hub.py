@@ -1,0 +1,149 @@
+"""``careline report --hub``: the hand-computed fortnight, recorded in two agents'
+local stores and delivered by the real sync, reads back the same from the hub
+(a real PostgreSQL); who sees which figures (an agent their own, a supervisor
+their teams', the owner everyone's); evaluations as the QA score."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import psycopg
+
+from console.core.reports.feedback import measured_steps
+from console.core.reports.figures import ReportData
+from console.core.reports.weeks import ReportWeeks
+from console.core.scripts.loader import load_library
+from console.core.store import Store
+from console.hub.connection import hub_connector
+from console.hub.reports import read_hub
+from console.hub.sync import SyncWorker
+from tests.careline_cli import careline
+from tests.pg import Hub
+from tests.report_fixture import WEEK_1, by_name, figures, record_fortnight
+
+WEEKS = ReportWeeks(WEEK_1, 2)
+STEPS = measured_steps(load_library().scripts)
+
+
+async def deliver_fortnight(hub: Hub, tmp_path: Path, agent_id: str) -> None:
+    store = await Store.open(tmp_path / f"{agent_id}.sqlite3")
+    try:
+        await record_fortnight(store, agent_id)
+        worker = SyncWorker(store, hub_connector(hub.add_agent(agent_id)), region="US")
+        await worker.deliver()
+        left = await store.fetch_all(
+            "SELECT seq, last_error, dead_at FROM outbox WHERE sent_at IS NULL"
+        )
+        assert not left
+    finally:
+        await store.close()
+
+
+async def report_as(dsn: str, **filters: frozenset[str]) -> ReportData:
+    async with await psycopg.AsyncConnection.connect(dsn) as conn:
+        data, _ = await read_hub(conn, WEEKS, sl_seconds=20, steps=STEPS, **filters)
+    return data
+
+
+async def test_the_hub_reads_the_hand_computed_figures_and_each_login_its_own(
+    hub: Hub, tmp_path: Path
+) -> None:
+    await deliver_fortnight(hub, tmp_path, "alice")
+    await deliver_fortnight(hub, tmp_path, "bob")
+    sam = hub.add_supervisor("sam")
+    hub.add_supervisor("una")  # a supervisor of no team
+    async with await psycopg.AsyncConnection.connect(hub.owner_dsn) as conn:
+        await conn.execute(
+            "INSERT INTO careline.team_members (team, login, role) VALUES "
+            "('north', 'sam', 'supervisor'), ('north', 'alice', 'agent'), "
+            "('south', 'bob', 'agent')"
+        )
+
+    owner = await report_as(hub.owner_dsn)
+    agents = by_name(owner, "agent")
+    assert sorted(agents) == ["alice", "bob"]
+    for name in ("alice", "bob"):
+        assert figures(agents[name][0]) == (3, 2, 0.5, 1 / 3, 180.0, 1, None, None)
+        assert figures(agents[name][1]) == (5, 4, 1.0, 0.0, 90.0, 0, 0.5, 0.0)
+    queues = by_name(owner, "queue")
+    assert figures(queues["feedback"][1]) == (6, 6, 1.0, 0.0, 100.0, 0, 0.5, 0.0)
+    assert figures(queues["appointments"][0]) == (6, 4, 0.5, 1 / 3, 180.0, 2, None, None)
+
+    assert list(by_name(await report_as(hub.dsn("alice")), "agent")) == ["alice"]
+    assert list(by_name(await report_as(hub.dsn("bob")), "agent")) == ["bob"]
+    # Asking for another agent by name gives nothing more.
+    assert await report_as(hub.dsn("bob"), agents=frozenset({"alice"})) == ReportData(
+        WEEKS, 20, qa_available=True
+    )
+    assert list(by_name(await report_as(sam), "agent")) == ["alice"]
+    assert (await report_as(hub.dsn("una"))).empty
+
+    only = await report_as(hub.owner_dsn, queues=frozenset({"refills"}))
+    assert list(by_name(only, "queue")) == ["refills"]
+
+
+async def test_logins_cannot_read_the_call_facts_or_fold_calls_themselves(
+    hub: Hub, tmp_path: Path
+) -> None:
+    await deliver_fortnight(hub, tmp_path, "alice")
+    async with await psycopg.AsyncConnection.connect(hub.dsn("alice")) as conn:
+        for statement in (
+            "SELECT * FROM careline.call_facts",
+            "SELECT careline.fold_calls(ARRAY[]::careline.floor_events[])",
+        ):
+            try:
+                await conn.execute(statement)
+            except psycopg.errors.InsufficientPrivilege:
+                await conn.rollback()
+            else:
+                raise AssertionError(f"alice may run {statement}")
+
+
+async def test_submitted_evaluations_are_the_qa_score_of_the_call_week_and_queue(
+    hub: Hub, tmp_path: Path
+) -> None:
+    await deliver_fortnight(hub, tmp_path, "alice")
+    async with await psycopg.AsyncConnection.connect(hub.owner_dsn) as conn:
+        calls = await (
+            await conn.execute(
+                "SELECT call_id, first_at FROM careline.call_facts WHERE queue = 'appointments' "
+                "AND answer_wait_s IS NOT NULL ORDER BY first_at"
+            )
+        ).fetchall()
+        for (call_id, at), (state, score) in zip(
+            calls, [("submitted", 90.0), ("submitted", 60.0)], strict=True
+        ):
+            await conn.execute(
+                "INSERT INTO careline.evaluations (id, call_id, agent_id, evaluator, form_id, "
+                "form_version, call_at, state, score, passed, submitted_at) VALUES "
+                "(%s, %s, 'alice', 'sam', 'call-quality', '1', %s, %s, %s, %s, now())",
+                (uuid.uuid4(), call_id, at, state, score, score >= 70),
+            )
+        await conn.execute(
+            "INSERT INTO careline.evaluations (id, call_id, agent_id, evaluator, form_id, "
+            "form_version, call_at, state) VALUES (%s, 'x', 'alice', 'sam', 'call-quality', "
+            "'1', %s, 'draft')",
+            (uuid.uuid4(), calls[0][1]),
+        )
+    data = await report_as(hub.dsn("alice"))
+    week = by_name(data, "queue")["appointments"][0]
+    assert (week.qa_n, week.qa_score, week.qa_passed) == (2, 75.0, 1)
+
+
+async def test_the_cli_reads_the_hub_with_a_password_file(hub: Hub, tmp_path: Path) -> None:
+    await deliver_fortnight(hub, tmp_path, "alice")
+    secret = tmp_path / "alice.password"
+    secret.write_text(hub.passwords["alice"] + "\n", encoding="utf-8")
+    secret.chmod(0o600)
+    dsn = hub.cluster.dsn("alice", None, hub.dbname)
+    done = careline(
+        "report", "--hub", "--dsn", dsn, "--password-file", str(secret),
+        "--to", "2026-11-29", "--weeks", "2", "--csv",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "queue,feedback,2026-11-23,3,3,3,0,0,3,300.0,1.0,0.0,100.0,2,1,0.5,2,1,1,0.0" in (
+        done.stdout
+    )
+    refused = careline("report", "--hub", "--dsn", dsn, "--to", "2026-11-29")
+    assert refused.returncode == 4, refused.stderr
