@@ -30,6 +30,25 @@ FROM careline.evaluations
 """
 
 
+_AS_IS = (
+    "id",
+    "call_id",
+    "interaction_id",
+    "agent_id",
+    "evaluator",
+    "form_id",
+    "form_version",
+    "reason",
+    "state",
+    "score",
+    "passed",
+    "auto_failed",
+    "comment",
+    "agent_comment",
+)
+"""Columns read into :class:`Evaluation` as they come (times are turned into text)."""
+
+
 def _time(value: datetime | None) -> str | None:
     return None if value is None else utc_text(value)
 
@@ -42,25 +61,12 @@ def _evaluation(row: dict[str, Any]) -> Evaluation:
     }
     updated = utc_text(row["updated_at"])
     return Evaluation(
-        id=row["id"],
-        call_id=row["call_id"],
-        interaction_id=row["interaction_id"],
-        agent_id=row["agent_id"],
-        evaluator=row["evaluator"],
-        form_id=row["form_id"],
-        form_version=row["form_version"],
+        **{name: row[name] for name in _AS_IS},
         call_at=utc_text(row["call_at"]),
-        reason=row["reason"],
-        state=row["state"],
-        score=row["score"],
-        passed=row["passed"],
-        auto_failed=row["auto_failed"],
-        comment=row["comment"],
         created_at=utc_text(row["created_at"]),
         updated_at=updated,
         submitted_at=_time(row["submitted_at"]),
         acknowledged_at=_time(row["acknowledged_at"]),
-        agent_comment=row["agent_comment"],
         synced_at=updated,
         answers=answers,
     )
