@@ -83,6 +83,7 @@ class FloorDay:
         answered = at + timedelta(seconds=wait)
         live = dataclasses.replace(live, answered_at=answered)
         self.now = answered
+        await self.store.call_answered(call_id, answered.isoformat())
         await self.floor.call_event("answered", live)
         ended = answered + timedelta(seconds=talk)
         self.now = ended

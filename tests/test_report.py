@@ -9,10 +9,12 @@ import io
 import json
 from pathlib import Path
 
+from console.core.quality.evaluations import EvaluationStore
 from console.core.reports.feedback import measured_steps
 from console.core.reports.local import read_local
 from console.core.reports.render import report_lines
 from console.core.reports.weeks import ReportWeeks
+from console.core.scripts.evaluation_forms import ScaleItem, TextItem
 from console.core.scripts.loader import load_library
 from console.core.store import Store
 from tests.careline_cli import careline
@@ -113,3 +115,37 @@ async def test_the_cli_prints_csv_json_and_redacted_comments(tmp_path: Path) -> 
     empty = careline("report", "--config", str(config), "--to", "2025-01-31")
     assert empty.returncode == 0
     assert "nothing to report" in empty.stdout
+
+
+async def test_submitted_evaluations_are_the_qa_score_of_their_call_week(store: Store) -> None:
+    await record_fortnight(store)
+    form = load_library().evaluations[0]
+    evaluations = EvaluationStore(store)
+    [(first, at)] = await store.fetch_all(
+        "SELECT id, received_at FROM calls WHERE queue = 'appointments' "
+        "AND answered_at IS NOT NULL ORDER BY received_at LIMIT 1"
+    )
+    scores = []
+    for evaluator, best in (("sam", True), ("una", False), ("vic", True)):
+        evaluation = await evaluations.start(
+            call_id=first, interaction_id=None, agent_id="alice", evaluator=evaluator,
+            form=form, call_at=at, reason="sample",
+        )  # fmt: skip
+        for item in form.questions:
+            if isinstance(item, ScaleItem):
+                raw = str(item.max if best else item.min)
+            else:
+                raw = "ok" if isinstance(item, TextItem) else "yes"
+            evaluation = await evaluations.answer(evaluation, form, item.id, raw)
+        if evaluator != "vic":  # a draft does not count
+            evaluation = await evaluations.submit(evaluation, form)
+            scores.append(evaluation)
+    data, _ = await read_local(store, WEEKS, sl_seconds=20, steps=STEPS, agent_id="x")
+    week = by_name(data, "queue")["appointments"][0]
+    assert week.qa_n == 2
+    assert week.qa_score == sum(e.score or 0.0 for e in scores) / 2
+    assert week.qa_passed == sum(bool(e.passed) for e in scores)
+    assert scores[0].score == 100.0
+    assert scores[1].score is not None and scores[1].score < 100.0
+    lines = report_lines(data, 80, ascii_only=False)
+    assert any(line.startswith("  QA score") and "n=2" in line for line in lines)

@@ -15,7 +15,13 @@ from datetime import date, datetime, timedelta
 
 from console.core.interactions.values import utc_text
 from console.core.reports.feedback import Comment, MeasuredStep, SurveyCall, read_survey
-from console.core.reports.figures import CallCounts, CallTotals, ReportData, SurveyScore
+from console.core.reports.figures import (
+    CallCounts,
+    CallTotals,
+    QaScore,
+    ReportData,
+    SurveyScore,
+)
 from console.core.reports.weeks import ReportWeeks, week_of
 from console.core.store import Store
 
@@ -46,6 +52,13 @@ WHERE kind = 'call_event' AND json_valid(payload)
   AND json_type(payload, '$.call_id') = 'text'
 GROUP BY 1, 2
 """
+
+QA_SQL = """
+SELECT e.call_at, coalesce(c.queue, ''), e.agent_id, e.score, e.passed
+FROM evaluations AS e LEFT JOIN calls AS c ON c.id = e.call_id
+WHERE e.state <> 'draft' AND e.score IS NOT NULL AND e.call_at >= ? AND e.call_at < ?
+"""
+"""Submitted evaluations, in the week of the evaluated call, with its queue."""
 
 SURVEYS_SQL = """
 SELECT i.id, i.agent_id, i.started_at, i.script_id, i.answers, coalesce(c.queue, '')
@@ -162,7 +175,12 @@ async def read_local(
             found, said = read_survey(survey, steps)
             scores.extend(found)
             comments.extend(said)
-    data = ReportData(weeks, sl_seconds, tuple(calls), tuple(scores))
+    qa = []
+    for row in await store.fetch_all(QA_SQL, (utc_text(weeks.start), utc_text(weeks.end))):
+        at = _time(row[0])
+        if at is not None and _wanted(str(row[1]), str(row[2]), queues, agents):
+            qa.append(QaScore(week_of(at), str(row[1]), str(row[2]), float(row[3]), bool(row[4])))
+    data = ReportData(weeks, sl_seconds, tuple(calls), tuple(scores), tuple(qa), qa_available=True)
     return data, comments
 
 
