@@ -146,6 +146,7 @@ async def test_submitted_evaluations_are_the_qa_score_of_their_call_week(store: 
     assert week.qa_score == sum(e.score or 0.0 for e in scores) / 2
     assert week.qa_passed == sum(bool(e.passed) for e in scores)
     assert scores[0].score == 100.0
-    assert scores[1].score is not None and scores[1].score < 100.0
+    assert scores[1].score is not None
+    assert scores[1].score < 100.0
     lines = report_lines(data, 80, ascii_only=False)
     assert any(line.startswith("  QA score") and "n=2" in line for line in lines)
