@@ -19,8 +19,10 @@ from console.core.worklists.calling import utc_text
 from console.core.worklists.claims import WorklistUnavailableError
 from console.core.worklists.store import Claim, Outcome, WorklistStore
 from console.dialogs.choice import ChoicePicker
+from console.dialogs.verify import VerifyDialog
 from console.dialogs.worklist import OutcomePicker, WorklistPreview
 from console.widgets.guidance import GuidancePane
+from console.widgets.patient_card import PatientCard
 from console.widgets.status_bar import StatusBar
 from tests.console_app import make_app, screen_text, shows_toast, wait_for
 from tests.support import Sipp, free_udp_port
@@ -48,15 +50,25 @@ def sipp_port() -> int:
     return free_udp_port()
 
 
-async def seed(app: CarelineApp, given: str = "Maria Luisa", e164: str = "+12125550142") -> None:
-    """One patient and one reminder item, due now."""
+BIRTH = "1961-03-09"
+APPOINTMENT_START = "2031-03-04T14:30:00Z"
+
+
+async def seed(
+    app: CarelineApp,
+    given: str = "Maria Luisa",
+    e164: str = "+12125550142",
+    *,
+    fhir_id: str | None = None,
+) -> None:
+    """One patient and one reminder item, due now, about an appointment with a clinician."""
     store = app.services.store
     now = utc_text(app.services.clock())
     async with store.transaction() as db:
         await db.execute(
-            "INSERT INTO patients (id, mrn, family_name, given_names, source, updated_at) "
-            "VALUES ('p1', 'MRN1', 'Secret-Family', ?, 'test', ?)",
-            (given, now),
+            "INSERT INTO patients (id, mrn, family_name, given_names, birth_date, fhir_id, "
+            "source, updated_at) VALUES ('p1', 'MRN1', 'Secret-Family', ?, ?, ?, 'test', ?)",
+            (given, BIRTH, fhir_id, now),
         )
         await db.execute("INSERT INTO patient_phones (patient_id, e164) VALUES ('p1', ?)", (e164,))
         await db.execute(
@@ -65,8 +77,14 @@ async def seed(app: CarelineApp, given: str = "Maria Luisa", e164: str = "+12125
                    spacing_minutes, next_attempt_at, state, updated_at)
                VALUES ('i1', 'appointment-reminders', 'appointment_reminder', 'k1', 'p1',
                    'Reminder: appointment tomorrow', 'appointment-reminder-confirmation',
-                   ?, '2999-01-01T00:00:00Z', ?, 0, 3, 120, ?, 'pending', ?)""",
+                   ?, '2999-01-01', ?, 0, 3, 120, ?, 'pending', ?)""",
             (now, now, now, now),
+        )
+        await db.execute(
+            "UPDATE worklist_items SET appointment_id = 'Appointment/a1', appointment_start = ?, "
+            "appointment_service = 'Secret-Service', appointment_clinician = 'Dr Secret' "
+            "WHERE id = 'i1'",
+            (APPOINTMENT_START,),
         )
 
 
@@ -176,7 +194,7 @@ async def test_opted_out_blocks_the_patient_at_once(
             """INSERT INTO worklist_items SELECT 'i2', 'visit-feedback', 'feedback', 'k2',
                    patient_id, reason, 'feedback-survey', due_from, due_until, generated_on,
                    0, 1, 0, '2999-01-01T00:00:00Z', 'pending', NULL, NULL, NULL, NULL, NULL,
-                   updated_at FROM worklist_items WHERE id = 'i1'"""
+                   updated_at, NULL, NULL, '', '' FROM worklist_items WHERE id = 'i1'"""
         )
     patient = Sipp(tmp_path, "uas_target_answers.xml", port=sipp_port)
     patient.wait_listening()
@@ -345,3 +363,90 @@ async def test_a_worklist_that_cannot_be_reached_is_said_and_nothing_is_lost(
         await pilot.pause(0.3)
         assert (await item(app))[:3] == ("done", 1, "confirmed")
         assert patient.wait() == 0, patient.report()
+
+
+def spoken(start: str) -> str:
+    """How the script says an appointment's day and time (the agent's time zone)."""
+    moment = datetime.fromisoformat(start.replace("Z", "+00:00"))
+    return moment.astimezone().strftime("%A %d %B at %H:%M")
+
+
+async def audit_rows(app: CarelineApp) -> list[tuple[object, ...]]:
+    return [
+        tuple(row)
+        for row in await app.services.store.fetch_all(
+            "SELECT action, patient_id, category, outcome FROM audit ORDER BY seq"
+        )
+    ]
+
+
+async def dial_and_answer(app: CarelineApp, pilot: Pilot[int]) -> PatientCard:
+    """Offer, dial, answered (the script runs); the card, once it shows the screen pop."""
+    await start_worklist(app, pilot)
+    await pilot.press("enter")
+    screen = app.agent_screen
+    await wait_for(pilot, lambda: screen.guidance.current() is not None, 15, "answered")
+    card = screen.query_one(PatientCard)
+    await wait_for(pilot, lambda: card.matches is not None, what="screen pop")
+    return card
+
+
+async def verify_claimed(app: CarelineApp, pilot: Pilot[int], dob: str = BIRTH) -> None:
+    await pilot.press("v")
+    await wait_for(pilot, lambda: isinstance(app.screen, VerifyDialog), what="verify form")
+    await pilot.press(*dob, "enter", *"secret-family", "enter")
+
+
+async def test_the_call_is_a_screen_pop_and_v_verifies_the_claimed_patient(
+    console: tuple[CarelineApp, Pilot[int]], tmp_path: Path, sipp_port: int
+) -> None:
+    """Before verification the card greets by first name and says why (as an inbound
+    screen pop), the script names no day; v checks two identifiers against the claimed
+    patient, audited; then the details show (a view, audited) and the day is said."""
+    app, pilot = console
+    await seed(app, given=HOSTILE)
+    patient = Sipp(tmp_path, "uas_target_answers.xml", port=sipp_port)
+    patient.wait_listening()
+    card = await dial_and_answer(app, pilot)
+    screen = app.agent_screen
+    shown = card.render().plain  # the card's own text (the pane wraps it on screen)
+    assert shown.startswith("Greet: [bold\n")  # the first given name, literal, never markup
+    assert "Calling about: Reminder: appointment tomorrow" in shown
+    text = screen_text(app)
+    assert "\x1b" not in text
+    for secret in ("Secret-Family", "MRN1", BIRTH, "Secret-Service", "Dr Secret"):
+        assert secret not in text
+    day = spoken(APPOINTMENT_START)
+    call_id = screen.worklist.attempt.call_id if screen.worklist.attempt else None
+    assert call_id is not None
+    run = screen.guidance.runs[call_id]
+    assert run.context.get("patient.next_appointment") is None  # not before verification
+    assert day not in text
+
+    await verify_claimed(app, pilot, dob="1999-01-01")  # a wrong date of birth: refused
+    await wait_for(pilot, lambda: "do not match" in screen_text(app), what="refused")
+    await pilot.press("escape")
+    assert card.verified is None
+    await verify_claimed(app, pilot)
+    await wait_for(pilot, lambda: card.context is not None, what="verified card")
+    shown = card.render().plain
+    assert "✓ verified" in shown
+    assert "MRN MRN1" in shown
+    assert run.context["patient.next_appointment"] == day  # the reminder's own appointment
+    rows = await audit_rows(app)
+    verifications = [r for r in rows if r[0] == "verify"]
+    # As on an inbound call: a failed attempt names nobody, the pass names the patient.
+    assert [(r[1], r[3]) for r in verifications] == [(None, "fail"), ("p1", "pass")]
+    views = [r for r in rows if r[0] == "view" and r[1] == "p1"]
+    assert views, rows  # the card's details are a patient view
+    linked = await app.services.store.fetch_all(
+        "SELECT patient_id FROM calls WHERE id = ?", (call_id,)
+    )
+    assert linked == [("p1",)]
+
+    await pilot.press("h")
+    await wait_for(pilot, lambda: isinstance(app.screen, OutcomePicker), 15, "outcome picker")
+    assert card.verified is None  # the card forgets the patient with the call
+    await pilot.press("1")
+    await wait_for(pilot, lambda: screen.worklist.attempt is None, what="saved")
+    assert patient.wait() == 0, patient.report()

@@ -15,6 +15,7 @@ call's wrap-up, that lands in the callbacks list.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
@@ -159,9 +160,9 @@ class BookingFlow(Controller):
         listed = self.bookings.get(call.id, ())
         choices: list[tuple[_Choice, str | Text]] = [(_Choice("book"), "Book a new appointment")]
         for booking in listed:
-            when = _when(booking)
-            choices.append((_Choice("reschedule", booking), f"Move {when}"))
-            choices.append((_Choice("cancel", booking), f"Cancel {when}"))
+            said = when(booking)
+            choices.append((_Choice("reschedule", booking), f"Move {said}"))
+            choices.append((_Choice("cancel", booking), f"Cancel {said}"))
         if call.id in self.unreachable:
             choices.append((_Choice("later"), "Call back to book when the system is back"))
 
@@ -179,15 +180,40 @@ class BookingFlow(Controller):
         self.screen.app.push_screen(ChoicePicker(f"Appointments for {name}", choices), chosen)
 
     def _pick_slot(self, call: LiveCall, patient: PatientSummary, moving: Booking | None) -> None:
+        context = self.patients.contexts.get(call.id)
+        own = {member.name for member in context.care_team} if context is not None else set()
+
+        def taken(booking: Booking) -> None:
+            self._shown(call.id, booking, replaced=moving)
+            self._changed(call.id, "booked" if moving is None else "moved", booking, moving)
+
+        def booked(booking: Booking | str | None) -> None:
+            if booking == BOOK_LATER:
+                self.book_later(call.id)
+            elif isinstance(booking, Booking):
+                verb = "Booked" if moving is None else "Moved to"
+                self.screen.notify(f"{verb} {describe(booking)}.", markup=False)
+
+        picker = self.slot_picker(patient, moving, own, taken)
+        if picker is not None:
+            self.screen.app.push_screen(picker, booked)
+
+    def slot_picker(
+        self,
+        patient: PatientSummary,
+        moving: Booking | None,
+        own: set[str],
+        taken: Callable[[Booking], None],
+    ) -> SlotPicker | None:
+        """The picker that books a slot for ``patient`` (or moves ``moving`` to it), the
+        ``own`` clinicians' slots first; each attempt is audited and ``taken`` is told of
+        the booking made. None without a backend or an EHR id."""
         scheduling = self.scheduling
         if scheduling is None or not patient.fhir_id:
-            return
+            return None
         patient_ref = patient.fhir_id
         request_id = uuid.uuid4().hex
         """One id for this booking, kept across retries of it: the backend books it once."""
-
-        context = self.patients.contexts.get(call.id)
-        own = {member.name for member in context.care_team} if context is not None else set()
 
         async def find(first: date, days: int) -> list[SlotOffer]:
             start = _local_midnight(first)
@@ -206,47 +232,44 @@ class BookingFlow(Controller):
                 await self.services.audit(patient.id, action, "fail", ("appointments",))
                 raise
             await self.services.audit(patient.id, action, "ok", ("appointments",))
-            self._shown(call.id, booking, replaced=moving)
-            self._changed(call.id, "booked" if moving is None else "moved", booking, moving)
+            taken(booking)
             return booking
 
         name = safe_text(first_name(patient), 30)
-        title = f"Book for {name}" if moving is None else f"Move {_when(moving)} for {name}"
+        title = f"Book for {name}" if moving is None else f"Move {when(moving)} for {name}"
         today = self.services.clock().astimezone().date()
+        return SlotPicker(title, today, find, take, can_defer=can_book_later)
 
-        def booked(booking: Booking | str | None) -> None:
-            if booking == BOOK_LATER:
-                self.book_later(call.id)
-            elif isinstance(booking, Booking):
-                verb = "Booked" if moving is None else "Moved to"
-                self.screen.notify(f"{verb} {_what(booking)}.", markup=False)
-
-        picker = SlotPicker(title, today, find, take, can_defer=can_book_later)
-        self.screen.app.push_screen(picker, booked)
-
-    def _ask_reason(self, call: LiveCall, patient: PatientSummary, booking: Booking) -> None:
+    async def cancel_booking(
+        self, patient: PatientSummary, booking: Booking, reason: str
+    ) -> Booking:
+        """Cancel ``booking`` of ``patient`` with ``reason`` (a :data:`CANCEL_REASONS` code),
+        audited either way; EhrError when the backend refuses or cannot be reached."""
         scheduling = self.scheduling
         if scheduling is None:
-            return
+            raise EhrError(NO_SCHEDULING)
+        try:
+            cancelled = await scheduling.cancel(booking, reason)
+        except EhrError:
+            await self.services.audit(patient.id, "cancel", "fail", ("appointments",))
+            raise
+        await self.services.audit(patient.id, "cancel", "ok", ("appointments",))
+        return cancelled
 
+    def _ask_reason(self, call: LiveCall, patient: PatientSummary, booking: Booking) -> None:
         async def cancel(reason: str | None) -> None:
             if reason is None or self.queue.get(call.id) is None:
                 return
             try:
-                cancelled = await scheduling.cancel(booking, reason)
+                cancelled = await self.cancel_booking(patient, booking, reason)
             except EhrError as exc:
-                await self.services.audit(patient.id, "cancel", "fail", ("appointments",))
                 self.screen.notify(f"Not cancelled: {exc}", severity="error", markup=False)
                 return
-            await self.services.audit(patient.id, "cancel", "ok", ("appointments",))
             self._shown(call.id, cancelled, replaced=booking)
             self._changed(call.id, "cancelled", booking, None)
-            self.screen.notify(f"Cancelled {_what(booking)}.", markup=False)
+            self.screen.notify(f"Cancelled {describe(booking)}.", markup=False)
 
-        reasons = [(code, label) for code, label in CANCEL_REASONS.items()]
-        self.screen.app.push_screen(
-            ChoicePicker[str](f"Why is {_when(booking)} cancelled?", reasons), cancel
-        )
+        self.screen.app.push_screen(cancel_reasons(booking), cancel)
 
     def _shown(self, call_id: str, booking: Booking, *, replaced: Booking | None) -> None:
         """The card lists the patient's appointments as they are after ``booking``."""
@@ -260,7 +283,14 @@ class BookingFlow(Controller):
         self, call_id: str, change: ChangeKind, booking: Booking, replaced: Booking | None
     ) -> None:
         """Keep the change for the wrap-up; after a booking, show its preparation."""
-        made = AppointmentChange(
+        self.changes.setdefault(call_id, []).append(self.change_made(change, booking, replaced))
+        self.guidance.appointment_changed(call_id, tuple(self.changes[call_id]))
+
+    def change_made(
+        self, change: ChangeKind, booking: Booking, replaced: Booking | None
+    ) -> AppointmentChange:
+        """``change`` (to ``booking``, in place of ``replaced``) as the interaction records it."""
+        return AppointmentChange(
             change,
             self.services.clock(),
             booking.appointment_id,
@@ -270,8 +300,6 @@ class BookingFlow(Controller):
             booking.location,
             replaced.appointment_id if replaced is not None else "",
         )
-        self.changes.setdefault(call_id, []).append(made)
-        self.guidance.appointment_changed(call_id, tuple(self.changes[call_id]))
 
     def book_later(self, call_id: str) -> None:
         """The EHR cannot book now: the call's wrap-up gets a callback to book when it is
@@ -291,13 +319,19 @@ def own_first(offers: list[SlotOffer], own: set[str]) -> list[SlotOffer]:
     return sorted(offers, key=lambda offer: (offer.clinician not in own, offer.start))
 
 
-def _what(booking: Booking) -> str:
+def cancel_reasons(booking: Booking) -> ChoicePicker[str]:
+    """The picker of why ``booking`` is cancelled (:data:`CANCEL_REASONS`)."""
+    reasons = list(CANCEL_REASONS.items())
+    return ChoicePicker[str](f"Why is {when(booking)} cancelled?", reasons)
+
+
+def describe(booking: Booking) -> str:
     """A booking as a toast names it: its service (when the backend gives one), then when."""
     service = safe_text(booking.service or booking.description, 40)
-    return f"{service}, {_when(booking)}" if service else _when(booking)
+    return f"{service}, {when(booking)}" if service else when(booking)
 
 
-def _when(booking: Booking) -> str:
+def when(booking: Booking) -> str:
     """A booking as the agent reads it: day, time and with whom."""
     start = booking.start.astimezone().strftime("%a %d %b %H:%M")
     who = safe_text(booking.clinician, 30)

@@ -4,7 +4,9 @@ Per call it keeps the directory matches, the greeting hints, the verified
 patient and that patient's context, and it writes one audit row for every
 look at patient data: the lookup and each search (``search``), each
 verification attempt (``verify``, pass or fail) and the card's details
-(``view``, with the categories shown).
+(``view``, with the categories shown). A worklist call is a screen pop too:
+the claimed patient is the one match and the item's reason what it is about
+(:meth:`PatientFlow.pop_outbound`).
 """
 
 from __future__ import annotations
@@ -35,6 +37,8 @@ class PatientFlow(Controller):
         """The verified patient's context, per call."""
         self.failures: dict[str, int] = {}
         """Failed verification attempts per call."""
+        self.about: dict[str, str] = {}
+        """Why an outbound (worklist) call is made, per call: the card says it."""
 
     def looked_up(self, call_id: str) -> bool:
         """Whether the screen pop for this call has been done."""
@@ -42,14 +46,16 @@ class PatientFlow(Controller):
 
     def forget(self, call_id: str) -> None:
         """Drop everything about an ended call: no patient data outlives its call."""
-        for table in (self.matches, self.hints, self.verified, self.contexts, self.failures):
+        tables = (self.matches, self.hints, self.verified, self.contexts, self.failures, self.about)
+        for table in tables:
             table.pop(call_id, None)
 
     def focus_call(self) -> LiveCall | None:
-        """The inbound call the patient pane is about: talking, else selected, else ringing."""
+        """The call the patient pane is about (inbound, or a worklist call to a patient):
+        talking, else selected, else ringing."""
         queue = self.queue
         for call in (queue.active(), self.selected_call(), *queue.ringing()):
-            if call is not None and call.direction == "inbound":
+            if call is not None and (call.direction == "inbound" or call.id in self.about):
                 return call
         return None
 
@@ -71,6 +77,17 @@ class PatientFlow(Controller):
         self.refresh()
         self.screen.refresh_bindings()
 
+    async def pop_outbound(self, call_id: str, patient: PatientSummary, about: str) -> None:
+        """A worklist call to ``patient`` was placed: the card greets them by first name and
+        says ``about``, as an inbound screen pop would, until whoever answers is verified."""
+        # Kept even if the engine has not reported the call yet: forget() drops it with
+        # the call (or the worklist, once the outcome is saved).
+        self.matches[call_id] = [patient]
+        self.about[call_id] = about
+        await self.services.audit(None, "search", "ok")  # the directory read for the pop
+        self.refresh()
+        self.screen.refresh_bindings()
+
     def refresh(self) -> None:
         """Show the focused call's patient (or nothing) on the card."""
         card = self.screen.query_one(PatientCard)
@@ -78,11 +95,13 @@ class PatientFlow(Controller):
         card.today = self.services.clock().date()
         if call is None:
             card.matches, card.hints, card.verified, card.context = None, (), None, None
+            card.about = ""
             self.screen.query_one("#patient-pane").set_class(False, "-verified")
             return
         found = self.matches.get(call.id)
         card.matches = tuple(found) if found is not None else None
         card.hints = self.hints.get(call.id, ())
+        card.about = self.about.get(call.id, "")
         card.verified = self.verified.get(call.id)
         card.context = self.contexts.get(call.id)
         self.screen.query_one("#patient-pane").set_class(card.context is not None, "-verified")

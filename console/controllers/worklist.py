@@ -13,21 +13,32 @@ claim is renewed while the agent holds it and released when they leave, skip
 Inbound calls take priority (``worklists.inbound_first``): no item is offered
 while a call rings or is up, and a call that rings over a preview takes its
 place (the item goes back to the list).
+
+The call is a screen pop for the claimed patient: the card greets them by first
+name and says why the call is made; ``v`` verifies whoever answered against that
+patient (the same dialog and audit as an inbound call), and only then does the
+card show the details and the script say the day and time of the appointment a
+reminder is about. ``rescheduled`` and ``cancelled`` change that appointment
+(:mod:`console.controllers.reminder_change`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from console.controllers.base import Context, Controller
+from console.controllers.booking import BookingFlow
 from console.controllers.guidance import GuidanceFlow, org_context
-from console.controllers.wrap_up import WrapUpFlow, script_record
+from console.controllers.reminder_change import ReminderChange, Settled
+from console.controllers.worklist_attempt import Attempt, outbound_record, proposed_outcome
+from console.controllers.wrap_up import WrapUpFlow
 from console.core.events import AnyEvent, CallEnded, CallStateChanged
-from console.core.interactions import FollowUp, Interaction, InteractionError
+from console.core.interactions import InteractionError
 from console.core.patients.directory import SUMMARY_COLUMNS, summary_from_row
+from console.core.patients.records import PatientSummary
 from console.core.patients.verification import first_name
 from console.core.phone import PhoneError
 from console.core.scripts.loader import load_library
@@ -36,6 +47,11 @@ from console.core.scripts.preparations import PreVisit
 from console.core.scripts.runner import ScriptRun
 from console.core.scripts.worklist_rules import WorklistRule
 from console.core.worklists.claims import WorklistClaimer, WorklistUnavailableError
+from console.core.worklists.item_appointment import (
+    ClaimAppointments,
+    ItemAppointment,
+    local_appointment,
+)
 from console.core.worklists.store import Claim, Outcome
 from console.dialogs.choice import ChoicePicker
 from console.dialogs.worklist import (
@@ -55,51 +71,27 @@ SKIP_REASONS: tuple[tuple[int, str], ...] = (
 )
 """(minutes until the item is offered again, label). A skip is no call: it counts no
 attempt and the item is never closed by it, only put back for later."""
-CALLBACK_HOURS = 2
-"""When a callback the patient asked for is due."""
 POLL_S = 30.0
 """How often an idle worklist mode looks for an item that became due (window, spacing)."""
-
-
-def proposed_outcome(sip_status: int | None, answered: bool, timed_out: bool) -> Outcome | None:
-    """The outcome a call's end suggests: busy (486, 600), wrong number (404, 410, 484,
-    604), no answer (a timeout, 408, 480, 487); None when answered (the agent knows)."""
-    if answered:
-        return None
-    if timed_out:
-        return Outcome.NO_ANSWER
-    if sip_status in (486, 600):
-        return Outcome.BUSY
-    if sip_status in (404, 410, 484, 604):
-        return Outcome.WRONG_NUMBER
-    return Outcome.NO_ANSWER
 
 
 UNREACHABLE = (WorklistUnavailableError, ValueError)
 """What the claims raise when the hub is down or refuses a value: said, never a crash."""
 
 
-@dataclass
-class Attempt:
-    """The item being worked: the claim, who, the rule, and the call once dialled."""
-
-    claim: Claim
-    preview: Preview
-    rule: WorklistRule | None
-    call_id: str | None = None
-    dialled_at: datetime | None = None
-    answered: bool = False
-    timed_out: bool = False
-    runs: tuple[ScriptRun, ...] = ()
-
-
 class WorklistFlow(Controller):
     """Worklist mode: offer, dial, outcome, next."""
 
-    def __init__(self, context: Context, guidance: GuidanceFlow, wrap_up: WrapUpFlow) -> None:
+    def __init__(
+        self, context: Context, guidance: GuidanceFlow, wrap_up: WrapUpFlow, booking: BookingFlow
+    ) -> None:
         super().__init__(context)
         self.guidance = guidance
         """Runs the rule's script on the call."""
+        self.booking = booking
+        """What the call changed of the patient's appointments (``k``)."""
+        self.reminder = ReminderChange(context, booking)
+        """Moves or cancels a reminder's appointment for the outcome picked."""
         self.wrap_up = wrap_up
         """An inbound wrap-up waiting holds the next offer back."""
         self.working = False
@@ -217,7 +209,8 @@ class WorklistFlow(Controller):
             if claim is None:
                 return
             rule = (await self._load_rules()).get(claim.list_id)
-            name = await self._first_name(claim.patient_id)
+            patient = await self._patient(claim.patient_id)
+            appointment = await self._appointment(claim)
             # Checked after the last await: a call that rang while the claim, the rule or
             # the name was read holds the item back (refresh saw no preview to dismiss).
             if not self._may_offer_now():
@@ -225,13 +218,13 @@ class WorklistFlow(Controller):
                 return
             preview = Preview(
                 rule.title if rule else claim.list_id,
-                name,
+                first_name(patient) if patient is not None else "the patient",
                 claim.reason,
                 claim.numbers[0] if claim.numbers else "",
                 claim.attempt,
                 claim.max_attempts,
             )
-            self.attempt = Attempt(claim, preview, rule)
+            self.attempt = Attempt(claim, preview, rule, patient, appointment)
             self._preview = WorklistPreview(preview)
             self.screen.app.push_screen(self._preview, self._previewed)
         finally:
@@ -252,11 +245,20 @@ class WorklistFlow(Controller):
             self._rules = {rule.id: rule for lib in libraries for rule in lib.worklists}
         return self._rules
 
-    async def _first_name(self, patient_id: str) -> str:
+    async def _patient(self, patient_id: str) -> PatientSummary | None:
         rows = await self.services.store.fetch_all(
             f"SELECT {SUMMARY_COLUMNS} FROM patients p WHERE p.id = ?", (patient_id,)
         )
-        return first_name(summary_from_row(rows[0])) if rows else "the patient"
+        return summary_from_row(rows[0]) if rows else None
+
+    async def _appointment(self, claim: Claim) -> ItemAppointment | None:
+        """The appointment the item is about: from the hub for the hub's items."""
+        try:
+            if isinstance(self.claims, ClaimAppointments):
+                return await self.claims.appointment(claim)
+            return await local_appointment(self.services.store, claim)
+        except UNREACHABLE:
+            return None  # the call still works; the script says "the upcoming appointment"
 
     def _previewed(self, choice: PreviewChoice | None) -> None:
         self._preview = None
@@ -324,6 +326,11 @@ class WorklistFlow(Controller):
         attempt.call_id = call_id
         attempt.dialled_at = self.services.clock()
         self._run_script(attempt, call_id)
+        if attempt.patient is not None:
+            # A screen pop for the claimed patient: first name and why, until verified.
+            await self.guidance.patients.pop_outbound(
+                call_id, attempt.patient, attempt.preview.reason
+            )
         ring = self.services.config.worklists.ring_seconds
         self.screen.set_timer(ring, lambda: self._ring_timeout(attempt), name="worklist-ring")
 
@@ -342,6 +349,17 @@ class WorklistFlow(Controller):
             )
         self.guidance.refresh()
 
+    def patient_verified(self, call_id: str) -> None:
+        """Whoever answered the worklist call was verified: the script may now say the day
+        and time of the appointment the reminder is about (not the patient's next one)."""
+        attempt = self.attempt
+        run = self.guidance.runs.get(call_id)
+        if attempt is None or attempt.call_id != call_id or run is None:
+            return
+        if attempt.appointment is not None:
+            run.context["patient.next_appointment"] = attempt.appointment.spoken()
+            self.guidance.refresh()
+
     def _ring_timeout(self, attempt: Attempt) -> None:
         if self.attempt is attempt and attempt.call_id and not attempt.answered:
             call = self.queue.get(attempt.call_id)
@@ -357,7 +375,10 @@ class WorklistFlow(Controller):
         if isinstance(event, CallStateChanged) and event.call_id == attempt.call_id:
             attempt.answered = attempt.answered or event.state == "active"
         elif isinstance(event, CallEnded) and event.call_id == attempt.call_id:
-            attempt.runs = self.guidance.take(attempt.call_id)  # before the desk lets it go
+            # Before the desk lets the call go (and its patient data with it).
+            attempt.runs = self.guidance.take(attempt.call_id)
+            attempt.verified = self.guidance.patients.verified.get(attempt.call_id)
+            attempt.changes = tuple(self.booking.changes.get(attempt.call_id, ()))
             proposal = proposed_outcome(event.sip_status, attempt.answered, attempt.timed_out)
             self.screen.call_after_refresh(self._pick_outcome, attempt, proposal)
 
@@ -366,12 +387,30 @@ class WorklistFlow(Controller):
         title = f"How did the call to {attempt.preview.first_name} end?{why}"
 
         def chosen(choice: OutcomeChoice | None) -> None:
-            if choice is not None:
-                self.screen.run_worker(self._save(attempt, choice), group="worklist")
+            if choice is None:
+                return
+
+            def done(settled: Settled) -> None:
+                attempt.changes += settled.changes  # a second pick does not change it twice
+                self.screen.run_worker(self._save(attempt, choice, settled), group="worklist")
+
+            def again(why: str) -> None:
+                self.screen.notify(why, severity="warning", markup=False, timeout=10)
+                self._pick_outcome(attempt, choice.outcome)
+
+            self.reminder.settle(
+                choice.outcome,
+                attempt.verified,
+                attempt.appointment,
+                attempt.changes,
+                callback=choice.callback,
+                done=done,
+                again=again,
+            )
 
         self.screen.app.push_screen(OutcomePicker(title, proposal), chosen)
 
-    async def _save(self, attempt: Attempt, choice: OutcomeChoice) -> None:
+    async def _save(self, attempt: Attempt, choice: OutcomeChoice, settled: Settled) -> None:
         claims, now = self.claims, self.services.clock()
         if claims is None:
             return
@@ -389,53 +428,37 @@ class WorklistFlow(Controller):
             )
             self._pick_outcome(attempt, choice.outcome)
             return
-        await self._store_interaction(attempt, choice, now)
+        await self._store_interaction(attempt, choice, now, settled.callbacks)
         self.attempt = None
-        self.screen.notify(
+        if attempt.call_id is not None:
+            self.guidance.patients.forget(attempt.call_id)  # a call that never showed up
+        saved = (
             f"Outcome saved: {OUTCOME_LABELS[choice.outcome]}."
             if stored
-            else "The claim had lapsed: the call is recorded, the list was not changed.",
-            markup=False,
+            else "The claim had lapsed: the call is recorded, the list was not changed."
         )
+        if settled.note:
+            # A change that could not be made is said with the outcome, not instead of it.
+            self.screen.notify(
+                f"{saved} {settled.note}",
+                severity="information" if settled.changes else "warning",
+                markup=False,
+                timeout=12,
+            )
+        else:
+            self.screen.notify(saved, markup=False)
         await self.host.refresh_history()
         self.refresh()
 
     async def _store_interaction(
-        self, attempt: Attempt, choice: OutcomeChoice, now: datetime
+        self,
+        attempt: Attempt,
+        choice: OutcomeChoice,
+        now: datetime,
+        later: tuple[str, ...] = (),
     ) -> None:
-        claim, run = attempt.claim, script_record(attempt.runs) or {}
-        interaction = Interaction(
-            agent_id=self.services.config.agent.id,
-            started_at=attempt.dialled_at or now,
-            ended_at=now,
-            disposition=f"worklist_{choice.outcome.value}",
-            call_id=attempt.call_id,
-            patient_id=claim.patient_id,
-            script_id=run.get("script_id"),
-            script_version=str(run["script_version"]) if run.get("script_version") else None,
-            answers=[
-                {"question": e["step_id"], "value": e["value"], "at": e["at"]}
-                for e in run.get("log", [])
-            ],
-            form={
-                "direction": "outbound",
-                "worklist": claim.list_id,
-                "worklist_item": claim.item_id,
-                "outcome": choice.outcome.value,
-                "attempt": claim.attempt,
-            },
-        )
-        follow_ups = []
-        if choice.callback:
-            follow_ups.append(
-                FollowUp(
-                    number=attempt.preview.number,
-                    due_at=now + timedelta(hours=CALLBACK_HOURS),
-                    owner="team",
-                    reason=f"Asked for a callback ({attempt.preview.list_title})"[:200],
-                    patient_id=claim.patient_id,
-                )
-            )
+        agent = self.services.config.agent.id
+        interaction, follow_ups = outbound_record(attempt, choice, now, agent, later)
         interactions = self.services.interactions
         try:
             await self.services.held.run(

@@ -103,7 +103,7 @@ class AgentScreen(Screen[None]):
         """The audio mode and the agent's phone (station)."""
         self.calls = CallActions(context, self.wrap_up)
         """The call keys."""
-        self.worklist = WorklistFlow(context, self.guidance, self.wrap_up)
+        self.worklist = WorklistFlow(context, self.guidance, self.wrap_up, self.booking)
         """Preview dialling of the outbound worklist (W)."""
         parts = Parts(
             self.patients, self.guidance, self.wrap_up, self.notes, self.lost_calls, self.audio
@@ -204,6 +204,7 @@ class AgentScreen(Screen[None]):
     @on(PatientVerified)
     def _patient_verified(self, message: PatientVerified) -> None:
         self.guidance.patient_changed(message.call_id)
+        self.worklist.patient_verified(message.call_id)  # a reminder's own appointment
         self.booking.patient_verified(message.call_id)
         self.refills.patient_verified(message.call_id)
 

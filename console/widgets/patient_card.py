@@ -32,6 +32,8 @@ class PatientCard(Static):
     """Directory matches for the caller's number (None: no call, or lookup pending)."""
     hints: reactive[tuple[str, ...]] = reactive((), layout=True)
     """What the call is likely about (categories, no detail), for a single match."""
+    about: reactive[str] = reactive("", layout=True)
+    """Why an outbound (worklist) call is made: said instead of the hints ("" inbound)."""
     verified: reactive[PatientSummary | None] = reactive(None, layout=True)
     """The patient whose identity the agent verified on this call."""
     context: reactive[PatientContext | None] = reactive(None, layout=True)
@@ -90,7 +92,9 @@ class PatientCard(Static):
         if len(matches) == 1:
             text = Text()
             text.append(f"Greet: {safe_text(first_name(matches[0]), 30)}\n", style="bold")
-            if self.hints:
+            if self.about:
+                text.append(f"Calling about: {safe_text(self.about, _LINE)}\n")
+            elif self.hints:
                 text.append(f"Likely about: {' · '.join(self.hints)}\n")
             text.append(
                 "Verify two identifiers (date of birth + name or MRN) before any detail: press v."

@@ -52,7 +52,8 @@ PLACEHOLDERS: dict[str, Placeholder] = {
         ),
         Placeholder(
             "patient.next_appointment",
-            "date and time of the patient's next appointment",
+            "date and time of the patient's next appointment (on a reminder call, of the "
+            "appointment the reminder is about); known only once the caller is verified",
             "the upcoming appointment",
         ),
         Placeholder("agent.name", "the agent's name as configured", "a member of our team"),
