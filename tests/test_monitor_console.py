@@ -1,14 +1,26 @@
-"""The agent console's side of monitoring: every supervisor leg is audited (issue 20)."""
+"""The agent console's side of monitoring: grants checked, who is on shown, every leg
+audited (issue 20)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import os
+from collections.abc import AsyncIterator, Awaitable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from console.core.audit import AuditLog
+from console.core.monitor_events import MonitorChanged, MonitorEnded, MonitorRequested
+from console.core.monitor_grants import new_grant_id, write_local_grant
+from console.core.monitoring import MonitorDesk
 from console.core.store import Store
+from console.widgets.monitor_badge import MonitorBadge
+from sip.monitor_terms import MODES, REFUSALS
+from tests.console_app import make_app, screen_text, sip_port, talking, wait_for
+from tests.monitor_calls import SUPERVISOR_UID, supervisor_engine
+from tests.support import Sipp
 
 
 @pytest.fixture
@@ -25,3 +37,110 @@ async def test_the_audit_log_takes_monitor_rows_and_its_chain_still_verifies(sto
     await log.append("agent-7", "monitor_mode", "monitoring", "ok", terminal="sam (barge)")
     await log.append("agent-7", "monitor_end", "monitoring", "ok", terminal="sam (left)")
     assert (await log.verify()).ok
+
+
+async def test_the_console_lets_a_supervisors_grant_in_shows_them_and_audits_every_leg(
+    tmp_path: Path,
+) -> None:
+    """A real console and engine, a SIPp patient, a supervisor's engine: a forged grant is
+    refused, a real one connects and the agent sees who listens, then whispers; the
+    audit log has every step."""
+    spool = tmp_path / "grants"
+    spool.mkdir()
+    app = make_app(
+        tmp_path,
+        f"audio:\n  mode: none\nmonitoring:\n  grant_dir: {spool}\n"
+        f"  supervisor_accounts: ['{SUPERVISOR_UID}']\n",
+    )
+    supervisor = supervisor_engine(tmp_path)
+    try:
+        async with app.run_test(size=(120, 36)) as pilot:
+            await wait_for(pilot, lambda: app.phone.status.online, 20)
+            sipp = Sipp(tmp_path, "uac_agent_hangs_up.xml", sip_port(app))
+            await wait_for(pilot, lambda: bool(app.agent_screen.queue.ringing()), what="ringing")
+            await pilot.press("a")
+            await wait_for(pilot, lambda: talking(app), what="answered")
+            call_id = app.agent_screen.queue.calls()[0].id
+            target = f"sip:agent@127.0.0.1:{sip_port(app)}"
+
+            def ask(cmd: str, **args: Any) -> Awaitable[dict[str, Any]]:
+                """A supervisor's command, off the console's event loop."""
+                return asyncio.to_thread(supervisor.command, cmd, **args)
+
+            def heard(name: str, **match: Any) -> Awaitable[dict[str, Any]]:
+                """A supervisor's event, off the console's event loop."""
+                return asyncio.to_thread(supervisor.wait_event, name, **match)
+
+            forged = await ask("monitor", target=target, grant=new_grant_id())
+            ended = await heard("call.ended", call_id=forged["result"]["call_id"])
+            assert (ended["sip_status"], ended["sip_reason"]) == REFUSALS["unknown_grant"]
+
+            grant = write_local_grant(
+                spool, agent_id=app.services.config.agent.id, call_id=call_id, modes=MODES
+            )
+            os.chown(spool / f"{grant.id}.json", SUPERVISOR_UID, -1)
+            leg = (await ask("monitor", target=target, grant=grant.id))["result"]["call_id"]
+            await heard("call.state", call_id=leg, state="active")
+            badge = app.agent_screen.query_one(MonitorBadge)
+            await wait_for(pilot, lambda: "listening" in badge.label, what="listen shown")
+            assert f"uid {SUPERVISOR_UID} listening" in screen_text(app)
+            assert (await ask("dtmf", call=leg, digits="2"))["ok"]
+            await wait_for(pilot, lambda: "whispering" in badge.label, what="whisper shown")
+            assert (await ask("hangup", call=leg))["ok"]
+            await wait_for(pilot, lambda: badge.label == "", what="badge gone")
+            await pilot.press("h")
+            assert sipp.wait() == 0, sipp.report()
+            await pilot.pause(0.3)
+    finally:
+        supervisor.stop()
+    store = await Store.open(tmp_path / "store.sqlite3")
+    try:
+        rows = await store.fetch_all(
+            "SELECT action, outcome, terminal FROM audit WHERE category = 'monitoring' ORDER BY seq"
+        )
+    finally:
+        await store.close()
+    assert [tuple(row) for row in rows] == [
+        ("monitor", "denied", "monitor: refused: unknown_grant"),
+        ("monitor", "ok", f"monitor: uid {SUPERVISOR_UID} (listen)"),
+        ("monitor_mode", "ok", f"monitor: uid {SUPERVISOR_UID} (whisper)"),
+        ("monitor_end", "ok", f"monitor: uid {SUPERVISOR_UID} (left)"),
+    ]
+
+
+async def test_a_policy_may_hide_listen_from_the_agent_but_never_from_the_audit(
+    store: Store,
+) -> None:
+    log = AuditLog(store)
+    desk = MonitorDesk(None, log, "agent-7", show_listen=False)
+
+    def state(mode: str, supervisor: str = "sam") -> MonitorChanged:
+        return MonitorChanged(
+            name="monitor.state", monitor_id="m-1", call_id="c-1", mode=mode, supervisor=supervisor
+        )
+
+    await desk.apply(state("listen"))
+    assert desk.label() == ""
+    await desk.apply(state("whisper"))
+    assert desk.label() == "sam whispering"
+    await desk.apply(state("barge", "[b]\x1b[31mboss\u202e"))
+    assert "\x1b" not in desk.label()
+    assert "\u202e" not in desk.label()
+    await desk.apply(MonitorEnded(name="monitor.ended", monitor_id="m-1", reason="left"))
+    rows = await store.fetch_all("SELECT action FROM audit WHERE category = 'monitoring'")
+    assert [row[0] for row in rows] == ["monitor_mode", "monitor_mode", "monitor_end"]
+
+
+async def test_without_a_grant_book_every_request_is_refused_and_audited(store: Store) -> None:
+    sent: list[tuple[str, dict[str, Any]]] = []
+
+    async def command(name: str, **args: Any) -> dict[str, Any]:
+        sent.append((name, args))
+        return {}
+
+    desk = MonitorDesk(None, AuditLog(store), "agent-7")
+    request = MonitorRequested(name="monitor.request", monitor_id="m-1", grant="A" * 22)
+    assert await desk.decide(request, ["c-1"], command) == "unknown_grant"
+    assert sent == [("monitor_refuse", {"monitor": "m-1", "reason": "unknown_grant"})]
+    rows = await store.fetch_all("SELECT action, outcome FROM audit")
+    assert [tuple(row) for row in rows] == [("monitor", "denied")]

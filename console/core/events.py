@@ -22,6 +22,13 @@ from datetime import datetime
 from typing import Any
 
 from console.core.calls import LiveCall, codec_label, parse_time
+from console.core.monitor_events import (
+    MONITOR_EVENTS,
+    MonitorChanged,
+    MonitorEnded,
+    MonitorRequested,
+    decode_monitor,
+)
 
 log = logging.getLogger(__name__)
 
@@ -224,6 +231,9 @@ AnyEvent = (
     | CallEnded
     | CallTurnedAway
     | RecordingChanged
+    | MonitorRequested
+    | MonitorChanged
+    | MonitorEnded
     | Ignored
 )
 """Every event the console acts on (a tagged union: match on the class)."""
@@ -424,6 +434,8 @@ def _decode(name: str, raw: Mapping[str, Any], base: dict[str, Any]) -> AnyEvent
         return _turned_away(raw, base)
     if name == "recording":
         return _recording(raw, base)
+    if name in MONITOR_EVENTS:
+        return decode_monitor(name, raw, base)
     return Ignored(**base)
 
 

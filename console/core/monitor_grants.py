@@ -177,6 +177,10 @@ class LocalGrants:
         self._used.add(grant_id)
         return grant
 
+    async def verify(self, grant_id: str, mode: str, live_calls: Collection[str]) -> MonitorGrant:
+        """:meth:`check`, as a :class:`console.core.monitoring.GrantBook` does it."""
+        return self.check(grant_id, mode, live_calls)
+
     def _read(self, path: Path) -> tuple[int, bytes]:
         """The file's owner and bytes, opened so that nothing can be swapped in between."""
         try:

@@ -23,6 +23,7 @@ from console.controllers.call_actions import CallActions
 from console.controllers.effects import DeskEffects, Parts
 from console.controllers.guidance import GuidanceFlow
 from console.controllers.lost_calls import LostCallsFlow
+from console.controllers.monitoring import MonitorFlow
 from console.controllers.notes import NotesFlow
 from console.controllers.patients import PatientFlow
 from console.controllers.refills import RefillFlow
@@ -50,6 +51,7 @@ from console.widgets.call_queue import CallQueueTable
 from console.widgets.footer import KeyFooter
 from console.widgets.guidance import GuidancePane
 from console.widgets.history import CallHistory
+from console.widgets.monitor_badge import MonitorBadge
 from console.widgets.patient_card import PatientCard
 from console.widgets.red_flag import RedFlagBanner
 from console.widgets.status_bar import StatusBar
@@ -103,6 +105,8 @@ class AgentScreen(Screen[None]):
         """The audio mode and the agent's phone (station)."""
         self.calls = CallActions(context, self.wrap_up)
         """The call keys."""
+        self.monitoring = MonitorFlow(context)
+        """Supervisors joining the agent's calls: grants checked, who is on shown, audited."""
         self.worklist = WorklistFlow(context, self.guidance, self.wrap_up, self.booking)
         """Preview dialling of the outbound worklist (W)."""
         parts = Parts(
@@ -124,6 +128,7 @@ class AgentScreen(Screen[None]):
         """Status bar; queue and history beside call, patient and guidance; notes; footer."""
         ui = self.services.config.ui
         yield StatusBar(clock=self.services.clock, id="status")
+        yield MonitorBadge(id="monitoring")
         yield RedFlagBanner(id="red-flag")
         with Horizontal(id="workspace"):
             with Vertical(id="left"):
@@ -179,6 +184,7 @@ class AgentScreen(Screen[None]):
 
     @on(PhoneEvent)
     async def _phone_event(self, message: PhoneEvent) -> None:
+        await self.monitoring.phone_event(message.event)  # a request waits for no repaint
         self.worklist.phone_event(message.event)  # before the desk lets an ended call go
         effects = self.desk.apply(message.event)
         self.query_one(StatusBar).state = self.agent
@@ -204,7 +210,6 @@ class AgentScreen(Screen[None]):
     @on(PatientVerified)
     def _patient_verified(self, message: PatientVerified) -> None:
         self.guidance.patient_changed(message.call_id)
-        self.worklist.patient_verified(message.call_id)  # a reminder's own appointment
         self.booking.patient_verified(message.call_id)
         self.refills.patient_verified(message.call_id)
 

@@ -10,6 +10,7 @@ from pydantic import Field, field_validator, model_validator
 
 from console.core.config.base import ENV_NAME, Section
 from console.core.config.ehr import EhrConfig
+from console.core.config.monitoring import MonitoringConfig
 from console.core.config.phone import EngineConfig, SipConfig
 from console.core.config.recording import RecordingConfig
 from console.core.config.worklists import WorklistsConfig
@@ -264,6 +265,8 @@ class CarelineConfig(Section):
     """Outbound worklists: calling window, per-patient caps, caller ID."""
     recording: RecordingConfig = RecordingConfig()
     """Call recording per queue (off unless a queue says so)."""
+    monitoring: MonitoringConfig = MonitoringConfig()
+    """Supervisors listening in: local grants, what the agent is shown."""
     keymap: dict[
         Annotated[str, Field(pattern=r"^[a-z_]+\.[a-z_]+$")],
         Annotated[str, Field(min_length=1, max_length=40)],
