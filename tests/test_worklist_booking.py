@@ -52,7 +52,12 @@ async def maria_reminded(ehr: FhirServer, tmp_path: Path) -> tuple[str, Booking]
 
 @asynccontextmanager
 async def reminder_call(
-    tmp_path: Path, ehr_section: str, reminded: Booking | None, *, verify: bool = True
+    tmp_path: Path,
+    ehr_section: str,
+    reminded: Booking | None,
+    *,
+    verify: bool = True,
+    hang_up: bool = True,
 ) -> AsyncIterator[tuple[CarelineApp, Pilot[int], Sipp, str]]:
     """A console (its EHR link ``ehr_section``) with a reminder item about ``reminded``,
     called (see :func:`call_maria`): the app, its pilot, the patient and the item id."""
@@ -61,7 +66,7 @@ async def reminder_call(
     async with app.run_test(size=(160, 48), notifications=True) as pilot:
         await wait_for(pilot, lambda: app.phone.status.online, 20, "phone online")
         item = await remind(app, reminded)
-        patient = await call_maria(app, pilot, tmp_path, port, verify=verify)
+        patient = await call_maria(app, pilot, tmp_path, port, verify=verify, hang_up=hang_up)
         yield app, pilot, patient, item
 
 
@@ -118,10 +123,16 @@ async def remind(app: CarelineApp, booking: Booking | None) -> str:
 
 
 async def call_maria(
-    app: CarelineApp, pilot: Pilot[int], tmp_path: Path, port: int, *, verify: bool = True
+    app: CarelineApp,
+    pilot: Pilot[int],
+    tmp_path: Path,
+    port: int,
+    *,
+    verify: bool = True,
+    hang_up: bool = True,
 ) -> Sipp:
-    """W, Enter: Maria (SIPp) answers; verified with two identifiers if ``verify``; the
-    agent hangs up and the outcome picker is up."""
+    """W, Enter: Maria (SIPp) answers; verified with two identifiers if ``verify``; if
+    ``hang_up``, the agent hangs up and the outcome picker is up."""
     patient = Sipp(tmp_path, "uas_target_answers.xml", port=port)
     patient.wait_listening()
     await pilot.press("W")
@@ -136,9 +147,14 @@ async def call_maria(
         await wait_for(pilot, lambda: isinstance(app.screen, VerifyDialog), what="verify form")
         await pilot.press(*MARIA_BIRTH, "enter", *"lopez", "enter")
         await wait_for(pilot, lambda: card.context is not None, what="verified")
+    if hang_up:
+        await hang_up_and_pick(app, pilot)
+    return patient
+
+
+async def hang_up_and_pick(app: CarelineApp, pilot: Pilot[int]) -> None:
     await pilot.press("h")
     await wait_for(pilot, lambda: isinstance(app.screen, OutcomePicker), 15, "outcome picker")
-    return patient
 
 
 async def saved(app: CarelineApp, pilot: Pilot[int], item: str) -> tuple[str, list[dict[str, str]]]:
@@ -186,6 +202,38 @@ async def test_rescheduled_moves_the_reminded_appointment(tmp_path: Path, ehr: F
     assert now[reminded.appointment_id] == "cancelled"
     assert now[moved["id"]] == "booked"
     assert new_start != reminded.start
+
+
+@pytest.mark.usefixtures("clinic")
+async def test_moved_with_k_on_the_call_is_not_moved_again_by_the_outcome(
+    tmp_path: Path, ehr: FhirServer
+) -> None:
+    """Once verified, k works on the worklist call as on a call in; what it did is
+    recorded with the outcome, which then changes nothing twice."""
+    fhir_id, reminded = await maria_reminded(ehr, tmp_path)
+    on_call = reminder_call(tmp_path, ehr_yaml(ehr), reminded, hang_up=False)
+    async with on_call as (app, pilot, patient, item):
+        card = app.agent_screen.query_one(PatientCard)
+        await wait_for(pilot, lambda: card.bookings is not None, what="the EHR's appointments")
+        await pilot.press("k")
+        await wait_for(pilot, lambda: isinstance(app.screen, ChoicePicker), what="choices")
+        await pilot.press("down", "enter")  # Move the (one) listed appointment
+        await wait_for(pilot, lambda: isinstance(app.screen, SlotPicker), what="slot picker")
+        picker = app.screen
+        assert isinstance(picker, SlotPicker)
+        await wait_for(pilot, lambda: bool(picker.offers), what="free slots")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: not isinstance(app.screen, SlotPicker), what="moved")
+        await hang_up_and_pick(app, pilot)
+        await pilot.press("2")  # rescheduled: already done on the call
+        outcome, appointments = await saved(app, pilot, item)
+        assert not isinstance(app.screen, SlotPicker)
+        assert patient.wait() == 0, patient.report()
+    assert outcome == "rescheduled"
+    [moved] = appointments
+    assert (moved["change"], moved["replaces"]) == ("moved", reminded.appointment_id)
+    now = await statuses(ehr, fhir_id)
+    assert sorted(now.values()) == ["booked", "cancelled"]
 
 
 @pytest.mark.usefixtures("clinic")

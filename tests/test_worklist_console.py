@@ -405,13 +405,20 @@ async def test_the_call_is_a_screen_pop_and_v_verifies_the_claimed_patient(
     patient, audited; then the details show (a view, audited) and the day is said."""
     app, pilot = console
     await seed(app, given=HOSTILE)
+    async with app.services.store.transaction() as db:  # a hub's reason is untrusted too
+        await db.execute(
+            "UPDATE worklist_items SET reason = ? WHERE id = 'i1'",
+            ("Reminder: [red]x[/] \x1b[2J\u202eappointment tomorrow",),
+        )
     patient = Sipp(tmp_path, "uas_target_answers.xml", port=sipp_port)
     patient.wait_listening()
     card = await dial_and_answer(app, pilot)
     screen = app.agent_screen
     shown = card.render().plain  # the card's own text (the pane wraps it on screen)
     assert shown.startswith("Greet: [bold\n")  # the first given name, literal, never markup
-    assert "Calling about: Reminder: appointment tomorrow" in shown
+    assert "Calling about: Reminder: [red]x[/] " in shown
+    assert "\x1b" not in shown
+    assert "\u202e" not in shown
     text = screen_text(app)
     assert "\x1b" not in text
     for secret in ("Secret-Family", "MRN1", BIRTH, "Secret-Service", "Dr Secret"):
