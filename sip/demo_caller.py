@@ -37,9 +37,18 @@ from sip.sipmsg import request_uri
 SAMPLE_RATE = 8000
 
 
-def write_voice_wav(path: Path, seconds: float = 6.0) -> None:
-    """A speech-like pattern of tones (8 kHz, 16-bit mono), so the call is audibly live."""
-    pattern = [(440.0, 0.35), (0.0, 0.15), (554.0, 0.25), (660.0, 0.3), (0.0, 0.6)]
+VOICE = ((440.0, 0.35), (0.0, 0.15), (554.0, 0.25), (660.0, 0.3), (0.0, 0.6))
+"""A patient talking: a speech-like run of rising tones (Hz, seconds; 0 Hz is silence)."""
+STRANGER = ((349.0, 0.5), (0.0, 0.2), (262.0, 0.9), (0.0, 1.4))
+"""Whoever answers a wrong number: a low, falling "uh-uh" and a long silence, in tones
+none of :data:`VOICE` uses, so the agent hears at once it is not the patient."""
+
+
+def write_voice_wav(
+    path: Path, seconds: float = 6.0, pattern: tuple[tuple[float, float], ...] = VOICE
+) -> None:
+    """``pattern`` repeated for ``seconds`` (8 kHz, 16-bit mono), so the call is audibly
+    live."""
     frames = bytearray()
     t = 0.0
     while t < seconds:
@@ -70,14 +79,16 @@ def die_with_parent() -> None:
 
 
 class _Voice:
-    """The one audio player, held here (not by calls) so teardown can drop it.
+    """The audio players (a patient's, a stranger's), held here (not by calls) so
+    teardown can drop them.
 
     A call handed to pjsua2 (``prm.newCall``) may outlive our references until
-    libDestroy; it must not keep the player alive past that (pjmedia asserts).
+    libDestroy; it must not keep a player alive past that (pjmedia asserts).
     """
 
-    def __init__(self, player: pj.AudioMediaPlayer) -> None:
+    def __init__(self, player: pj.AudioMediaPlayer, stranger: pj.AudioMediaPlayer) -> None:
         self.player: pj.AudioMediaPlayer | None = player
+        self.stranger: pj.AudioMediaPlayer | None = stranger
 
 
 class _DemoCall(pj.Call):  # type: ignore[misc]
@@ -91,6 +102,8 @@ class _DemoCall(pj.Call):  # type: ignore[misc]
         self.answered_at: float | None = None
         self.started = time.monotonic()
         self.transferred_to: _DemoCall | None = None
+        self.stranger = False
+        """Answered by someone who is not the patient (a wrong number): their sound."""
 
     def onCallState(self, _prm: Any) -> None:  # noqa: N802 - pjsua2 API name
         try:
@@ -103,12 +116,13 @@ class _DemoCall(pj.Call):  # type: ignore[misc]
     def onCallMediaState(self, _prm: Any) -> None:  # noqa: N802 - pjsua2 API name
         try:
             info = self.getInfo()
+            player = self.voice.stranger if self.stranger else self.voice.player
             for index, media in enumerate(info.media):
                 if (
                     media.type == pj.PJMEDIA_TYPE_AUDIO
                     and media.status == pj.PJSUA_CALL_MEDIA_ACTIVE
-                ) and self.voice.player is not None:
-                    self.voice.player.startTransmit(self.getAudioMedia(index))
+                ) and player is not None:
+                    player.startTransmit(self.getAudioMedia(index))
         except pj.Error:
             pass
 
@@ -126,12 +140,15 @@ class _DemoCall(pj.Call):  # type: ignore[misc]
 
 RINGS_ONLY = "no_answer"
 """An answerer that rings until the console gives up (``--answerers``)."""
+WRONG_NUMBER = "wrong_number"
+"""An answerer that answers as someone else: :data:`STRANGER`'s sound, not the patient's."""
 
 
 class _Targets(pj.Account):  # type: ignore[misc]
     """Demo transfer targets on the same address: ``nurse`` answers, ``billing`` is busy;
     and the worklist's patients by number (``answerers``: number → ``answer``, ``busy``,
-    ``no_answer`` or ``wrong_number``, which answers too: the agent hears it is not them)."""
+    ``no_answer`` or ``wrong_number``, which answers too but sounds like nobody on the
+    list: :data:`STRANGER`, so the agent hears it is not them)."""
 
     def __init__(self, voice: _Voice, answerers: dict[str, str] | None = None) -> None:
         super().__init__()
@@ -149,6 +166,7 @@ class _Targets(pj.Account):  # type: ignore[misc]
             ringing.statusCode = 180
             call.answer(ringing)
             answers = self.answerers.get(user, "busy" if user.startswith("billing") else "answer")
+            call.stranger = answers == WRONG_NUMBER
             if answers == RINGS_ONLY:
                 return  # rings until the caller cancels (its ring timeout)
             code = 486 if answers == "busy" else 200
@@ -226,12 +244,14 @@ class DemoCaller:
         ep.libStart()
         ep.audDevManager().setNullDev()
         workdir = Path(tempfile.mkdtemp(prefix="careline-demo-"))
-        wav = workdir / "voice.wav"
+        wav, stranger_wav = workdir / "voice.wav", workdir / "stranger.wav"
         write_voice_wav(wav)
-        player = pj.AudioMediaPlayer()
+        write_voice_wav(stranger_wav, pattern=STRANGER)
+        player, stranger = pj.AudioMediaPlayer(), pj.AudioMediaPlayer()
         player.createPlayer(str(wav), 0)
-        voice = _Voice(player)
-        del player
+        stranger.createPlayer(str(stranger_wav), 0)
+        voice = _Voice(player, stranger)
+        del player, stranger
         answerers = {str(a["number"]): str(a["answers"]) for a in json.loads(args.answerers)}
         targets = _Targets(voice, answerers)
         tacfg = pj.AccountConfig()
@@ -278,7 +298,7 @@ class DemoCaller:
                 line.call = None
             targets.calls.clear()
             targets.pending.clear()
-            voice.player = None
+            voice.player = voice.stranger = None
             gc.collect()
             for acc in accounts:
                 acc.shutdown()
@@ -288,6 +308,7 @@ class DemoCaller:
             gc.collect()
             ep.libDestroy()
             wav.unlink(missing_ok=True)
+            stranger_wav.unlink(missing_ok=True)
             workdir.rmdir()
         return 0
 

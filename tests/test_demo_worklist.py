@@ -24,6 +24,9 @@ from console.core.demo_worklist import (
 )
 from console.core.store import Store
 from console.launch import _load_demo_patients, free_udp_port
+from sip.demo_caller import STRANGER, VOICE
+from tests.audio_calls import capture
+from tests.audio_tone import dominant_frequency, read_wav_mono16, tone_level
 from tests.engine_calls import ended_as
 from tests.support import ROOT, EngineProcess
 from tests.tmux import TmuxSession
@@ -117,6 +120,35 @@ def test_the_worklists_numbers_answer_busy_or_ring_as_the_demo_says(
     ]
     assert engine.command("hangup", call=ringing)["ok"]
     engine.wait_event("call.ended", call_id=ringing)
+
+
+def test_the_wrong_number_sounds_like_nobody_on_the_list(tmp_path: Path, answerers: int) -> None:
+    """The patient's phone plays the patient's rising tones; the wrong number a stranger's
+    low falling ones: the agent hears at once that it is not them."""
+    agent = EngineProcess(tmp_path, "--allow-capture")
+    agent.wait_event("engine.ready")
+    heard: dict[str, list[int]] = {}
+    try:
+        by = {a.answers: a.number for a in DEMO_ANSWERERS}
+        for answers in ("answer", "wrong_number"):
+            reply = agent.command("dial", number=f"sip:{by[answers]}@127.0.0.1:{answerers}")
+            assert reply["ok"], reply
+            call_id = str(reply["result"]["call_id"])
+            agent.wait_event("call.state", call_id=call_id, state="active", timeout=10)
+            capture(agent, call_id, tmp_path / f"{answers}.wav", 3.5)
+            assert agent.command("hangup", call=call_id)["ok"]
+            ended_as(agent, call_id, "completed", "agent")
+            rate, heard[answers] = read_wav_mono16(tmp_path / f"{answers}.wav")
+    finally:
+        assert agent.stop() == 0, agent.log_tail()
+
+    def loudest(samples: list[int], tones: tuple[tuple[float, float], ...]) -> float:
+        return max(tone_level(samples, rate, hz) for hz, _ in tones if hz)
+
+    patient, stranger = heard["answer"], heard["wrong_number"]
+    assert loudest(patient, VOICE) > 10 * loudest(patient, STRANGER)
+    assert loudest(stranger, STRANGER) > 10 * loudest(stranger, VOICE)
+    assert round(dominant_frequency(stranger, rate)) in {262, 349}
 
 
 def test_careline_demo_starts_with_the_reminder_list_and_its_opt_out(isolated_home: Path) -> None:

@@ -4,8 +4,9 @@ Generated at every demo launch from these patients, with the shipped
 ``appointment-reminders`` rule, so a newcomer has someone to call. The demo's
 transfer-target process answers their numbers (``sip:+1202555015x@…``), each
 its own way: two answer, one is busy, one never answers, one is a wrong
-number (it answers; the person is not the patient), and one patient opted
-out, so the list shows an item it will never offer. Numbers are in the
+number (it answers, but with a stranger's sound, low falling tones instead of
+the patients' rising ones: the agent hears it is not the patient), and one
+patient opted out, so the list shows an item it will never offer. Numbers are in the
 fictional 555-0100..0199 range.
 """
 
