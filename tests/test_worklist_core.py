@@ -364,3 +364,23 @@ def test_the_due_day_ends_at_the_earliest_local_midnight_of_the_patients_zones()
     assert not due_ended("2031-03-05", at, ny)
     for hostile in ("", "tomorrow", "2031-02-30", "9999-12-31x", "\x00"):
         assert due_ended(hostile, at, ny)
+
+
+def test_cli_status_says_an_item_past_its_day_is_expired(tmp_path: Path) -> None:
+    path = tmp_path / "s.db"
+
+    async def past_due() -> None:
+        async with generated(path, 1) as (store, _), store.transaction() as db:
+            await db.execute(
+                "UPDATE worklist_items SET due_until = '2000-01-01' "
+                "WHERE list_id = 'appointment-reminders'"
+            )
+
+    asyncio.run(past_due())
+    env = {"CARELINE_STORE__PATH": str(path)}
+    shown = careline("worklist", "status", env=env)
+    assert shown.returncode == 0, shown.stderr
+    assert f"  blocked expired: 1 ({Blocker.EXPIRED.words})" in shown.stdout.splitlines()
+    items = json.loads(careline("worklist", "status", "--json", env=env).stdout)["items"]
+    expired = [i for i in items if i["list"] == "appointment-reminders"]
+    assert [(i["state"], i["blocked_by"]) for i in expired] == [("pending", "expired")]
