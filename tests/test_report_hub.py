@@ -147,3 +147,26 @@ async def test_the_cli_reads_the_hub_with_a_password_file(hub: Hub, tmp_path: Pa
     )
     refused = careline("report", "--hub", "--dsn", dsn, "--to", "2026-11-29")
     assert refused.returncode == 4, refused.stderr
+
+
+async def test_whose_figures_is_decided_once_per_report_not_per_row(
+    hub: Hub, tmp_path: Path
+) -> None:
+    # Inlined, the visibility was worked out again for every call row: 20 times slower.
+    await deliver_fortnight(hub, tmp_path, "alice")
+    async with await psycopg.AsyncConnection.connect(hub.owner_dsn, autocommit=True) as conn:
+        await conn.execute("SET track_functions = 'all'")
+        async with conn.transaction():
+            rows = await (
+                await conn.execute(
+                    "SELECT * FROM careline.report_calls(%s, %s, 20, NULL, NULL)",
+                    (WEEKS.start, WEEKS.end),
+                )
+            ).fetchall()
+            found = await (
+                await conn.execute(
+                    "SELECT calls FROM pg_stat_xact_user_functions WHERE funcname = 'report_agents'"
+                )
+            ).fetchone()
+    assert len(rows) == 3  # three (week, queue) groups from ten calls
+    assert found == (1,)
