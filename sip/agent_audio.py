@@ -66,6 +66,9 @@ class AgentAudio:
         self._station: pj.AudioMedia | None = None
         self._calls: dict[str, pj.AudioMedia] = {}
         self._watchers: list[Callable[[int | None], None]] = []
+        self.admit: Callable[[str, pj.AudioMedia], bool] | None = None
+        """Asked before a call joins the agent: False keeps it off for now (a recording
+        announcement plays to the patient first; sip.recording attaches it after)."""
 
     def watch(self, watcher: Callable[[int | None], None]) -> None:
         """Call ``watcher`` after every change of the calls the agent hears or of their ear
@@ -156,6 +159,9 @@ class AgentAudio:
         previous = self._calls.get(rid)
         if previous is not None and previous.getPortId() != call_audio.getPortId():
             self._disconnect(previous)
+        if self.admit is not None and not self.admit(rid, call_audio):
+            self._calls.pop(rid, None)
+            return
         self._calls[rid] = call_audio
         self._connect(call_audio)
         self._changed()

@@ -17,6 +17,7 @@ from sip.hold import HoldControl
 from sip.intake import CallIntake
 from sip.monitor import Monitors
 from sip.protocol import Command
+from sip.recording import CallRecordings
 from sip.transfer import Transfers
 
 
@@ -29,6 +30,7 @@ class EngineParts(Protocol):
     intake: CallIntake
     registration: AccountRegistration
     audio_path: AudioPath
+    recordings: CallRecordings
     monitors: Monitors
 
     def status(self) -> dict[str, Any]: ...
@@ -70,5 +72,6 @@ def command_table(engine: EngineParts) -> dict[Command, Handler]:
         Command.MONITOR: engine.monitors.cmd_monitor,
         Command.MONITOR_ACCEPT: engine.monitors.cmd_monitor_accept,
         Command.MONITOR_REFUSE: engine.monitors.cmd_monitor_refuse,
+        Command.RECORDING: engine.recordings.cmd_recording,
         Command.SHUTDOWN: shutdown,
     }

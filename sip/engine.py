@@ -7,8 +7,9 @@ thread). Other threads talk to it only through :meth:`PhoneEngine.submit`
 events and replies through callables. No pjsua2 object leaves the engine and
 the parts it composes: :mod:`sip.callbook` (the live calls), :mod:`sip.calls`,
 :mod:`sip.hold`, :mod:`sip.transfer`, :mod:`sip.intake`, :mod:`sip.audio_path`,
-:mod:`sip.account_registration`, with :mod:`sip.commands` (the one table of
-commands) and :mod:`sip.callbacks` (what the library calls back).
+:mod:`sip.account_registration`, :mod:`sip.monitor`, :mod:`sip.recording`,
+with :mod:`sip.commands` (the one table of commands) and :mod:`sip.callbacks`
+(what the library calls back).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from sip.calls import CallControl
 from sip.codec_policy import CodecPolicy, enabled_codecs
 from sip.codecs import CodecPolicyError
 from sip.commands import command_table
+from sip.deferred import DeferredActions
 from sip.hold import HoldControl
 from sip.intake import CallIntake
 from sip.library import (
@@ -58,6 +60,7 @@ from sip.protocol import (
     reply_ok,
     utc_now_iso,
 )
+from sip.recording import CallRecordings
 from sip.records import CallRecord
 from sip.settings import EngineSettings
 from sip.station import STATION_RID, StationLeg
@@ -97,7 +100,7 @@ class PhoneEngine:
         self._commands: queue.SimpleQueue[tuple[dict[str, Any], Sink]] = queue.SimpleQueue()
         self._stop = threading.Event()
         self._seq = 0
-        self._deferred: list[tuple[float, Callable[[], None]]] = []
+        self._deferred = DeferredActions()
         self.endpoint: PjEndpoint | None = None
         self.account: PjAccount | None = None
         self.audio: AgentAudio | None = None
@@ -115,6 +118,7 @@ class PhoneEngine:
         self.intake = CallIntake(self, self.book, self.control)
         self.audio_path = AudioPath(self, self.control.check_capacity)
         self.monitors = Monitors(self, self.book, self.control)
+        self.recordings = CallRecordings(self, self.book)
         self.station = StationLeg(self, self.audio_path.station_audio, self.audio_path.changed)
         self.handlers: dict[Command, Handler] = command_table(self)
         """Every command the engine takes, and what runs it."""
@@ -177,7 +181,7 @@ class PhoneEngine:
             while not self._stop.is_set():
                 self.endpoint.libHandleEvents(self._poll_ms())
                 self.restore_codecs()  # a narrowed codec list never outlives one pass
-                self._run_deferred()
+                self._deferred.run_due()
                 self._drain_commands()
                 self._end_turn()
                 if time.monotonic() >= next_check:
@@ -245,6 +249,7 @@ class PhoneEngine:
                 )
             self.audio = AgentAudio(s.audio, MediaSource(s.audio_source), self.audio_path.changed)
             self.audio.start()
+            self.recordings.follow(self.audio)
             self.monitors.follow(self.audio)
             ep.engine = self
             account = PjAccount(self)
@@ -296,6 +301,7 @@ class PhoneEngine:
             self.audio.close()
             self.audio = None
         self.control.close_captures()
+        self.recordings.close()
         self.monitors.close()
         self.codecs = None
         # Every Call goes before libDestroy(): one destroyed after it asserts.
@@ -318,30 +324,16 @@ class PhoneEngine:
 
     def defer(self, delay: float, action: Callable[[], None]) -> None:
         """Run ``action`` on the engine thread after ``delay`` seconds, outside callbacks."""
-        self._deferred.append((time.monotonic() + delay, action))
+        self._deferred.add(delay, action)
 
     def _poll_ms(self) -> int:
         """How long the next ``libHandleEvents`` may wait (see :data:`IDLE_POLL_MS`)."""
         if self.calls or not self._commands.empty():
             return POLL_MS
-        if self._deferred:
-            due_in = min(at for at, _ in self._deferred) - time.monotonic()
+        due_in = self._deferred.due_in()
+        if due_in is not None:
             return max(POLL_MS, min(IDLE_POLL_MS, int(due_in * 1000)))
         return IDLE_POLL_MS
-
-    def _run_deferred(self) -> None:
-        if not self._deferred:
-            return
-        now = time.monotonic()
-        due = [item for item in self._deferred if item[0] <= now]
-        if not due:
-            return
-        self._deferred = [item for item in self._deferred if item[0] > now]
-        for _, action in due:
-            try:
-                action()
-            except Exception:
-                log.exception("deferred engine action failed")
 
     def _end_turn(self) -> None:
         self.book.ended_this_turn.clear()
@@ -353,6 +345,7 @@ class PhoneEngine:
         message = {"type": "event", "event": str(event), "seq": self._seq, "time": utc_now_iso()}
         message.update(payload)
         self._emit_sink(message)
+        self.recordings.observe(event, payload)
         self.monitors.observe(event, payload)
 
     def snapshot(self) -> list[dict[str, Any]]:

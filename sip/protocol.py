@@ -58,6 +58,7 @@ class Command(StrEnum):
     MONITOR = "monitor"
     MONITOR_ACCEPT = "monitor_accept"
     MONITOR_REFUSE = "monitor_refuse"
+    RECORDING = "recording"
     SHUTDOWN = "shutdown"
 
 
@@ -82,6 +83,7 @@ class Event(StrEnum):
     CALL_TURNED_AWAY = "call.turned_away"
     CALL_ENDED = "call.ended"
     AUDIO = "audio"
+    RECORDING = "recording"
     MONITOR_REQUEST = "monitor.request"
     MONITOR_STATE = "monitor.state"
     MONITOR_ENDED = "monitor.ended"

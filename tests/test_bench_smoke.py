@@ -21,7 +21,14 @@ from bench.all import Figure, bench_names
 from tests.support import ROOT
 
 REALTIME = frozenset(
-    {"audio_continuity", "audio_latency", "idle_cpu", "render_rate", "call_resources"}
+    {
+        "audio_continuity",
+        "audio_latency",
+        "idle_cpu",
+        "render_rate",
+        "call_resources",
+        "recording_cost",
+    }
 )
 """Benches that time audio or read CPU against the clock: run alone (``make test``)."""
 

@@ -27,7 +27,16 @@ from console.core.phone import engine_command
 from sip.settings import SettingsError, read_settings, settings_document
 from tests.support import ROOT, EngineProcess, free_udp_port, stop_process
 
-CONSOLE_ONLY = ("pydantic", "yaml", "console", "phonenumbers", "textual", "sounddevice", "numpy")
+CONSOLE_ONLY = (
+    "pydantic",
+    "yaml",
+    "console",
+    "phonenumbers",
+    "textual",
+    "sounddevice",
+    "numpy",
+    "cryptography",  # loaded when a call is recorded, not before
+)
 """Packages the idle engine must not import (without a headset)."""
 
 IMPORT_HEADER = "import time: self [us] | cumulative | imported package"

@@ -26,6 +26,7 @@ from console.controllers.lost_calls import LostCallsFlow
 from console.controllers.monitoring import MonitorFlow
 from console.controllers.notes import NotesFlow
 from console.controllers.patients import PatientFlow
+from console.controllers.recording import RecordingFlow
 from console.controllers.refills import RefillFlow
 from console.controllers.worklist import WorklistFlow
 from console.controllers.wrap_up import WrapUpFlow
@@ -53,6 +54,7 @@ from console.widgets.guidance import GuidancePane
 from console.widgets.history import CallHistory
 from console.widgets.monitor_badge import MonitorBadge
 from console.widgets.patient_card import PatientCard
+from console.widgets.recording_badge import RecordingBadge
 from console.widgets.red_flag import RedFlagBanner
 from console.widgets.status_bar import StatusBar
 
@@ -109,6 +111,8 @@ class AgentScreen(Screen[None]):
         """Supervisors joining the agent's calls: grants checked, who is on shown, audited."""
         self.worklist = WorklistFlow(context, self.guidance, self.wrap_up, self.booking)
         """Preview dialling of the outbound worklist (W)."""
+        self.recording = RecordingFlow(context)
+        """The call's recording: its badge, pause (R), consent, forms that pause it."""
         parts = Parts(
             self.patients, self.guidance, self.wrap_up, self.notes, self.lost_calls, self.audio
         )
@@ -142,6 +146,7 @@ class AgentScreen(Screen[None]):
             with Vertical(id="right"):
                 with Vertical(id="call-pane", classes="pane"):
                     yield ActiveCallPanel(max_caller_chars=ui.max_caller_chars, id="active")
+                    yield RecordingBadge(id="recording")
                 with VerticalScroll(id="patient-pane", classes="pane"):
                     yield Label("Patient", classes="pane-title")
                     yield PatientCard(id="patient")
@@ -158,6 +163,7 @@ class AgentScreen(Screen[None]):
         self.query_one(StatusBar).agent_name = self.services.config.agent.name
         self.query_one(CallQueueTable).focus()
         self.notes.mount()
+        self.recording.mount()
         self.call_after_refresh(self.guidance.load)  # after the first frame: see load()
         self._refresh_calls()
         await self.refresh_history()
@@ -180,6 +186,7 @@ class AgentScreen(Screen[None]):
         status = message.status
         effects = self.desk.phone_status(status.online, status.detail)
         self.query_one(StatusBar).state = self.agent  # "offline" before the lost calls close
+        self.recording.phone_status(status.online)
         await self.effects.run(effects)
 
     @on(PhoneEvent)
@@ -189,6 +196,7 @@ class AgentScreen(Screen[None]):
         effects = self.desk.apply(message.event)
         self.query_one(StatusBar).state = self.agent
         await self.effects.run(effects)
+        await self.recording.phone_event(message.event)
 
     @on(HubSyncChanged)
     def _hub_sync(self, message: HubSyncChanged) -> None:
@@ -244,6 +252,7 @@ class AgentScreen(Screen[None]):
         self.refills.refresh()
         self.guidance.refresh()
         self.worklist.refresh()
+        self.recording.refresh()
         # Rebuilding the footer is not free: only when the set of usable keys changes.
         usable = (
             bool(self.queue.ringing()),
@@ -252,6 +261,7 @@ class AgentScreen(Screen[None]):
             self.patients.verifiable() is not None,
             self.booking.usable(),
             self.refills.usable(),
+            self.recording.recorded() is not None,
         )
         if usable != self._usable:
             self._usable = usable
@@ -322,6 +332,8 @@ class AgentScreen(Screen[None]):
             return self.booking.usable()
         if action == "refill":
             return self.refills.usable()
+        if action == "recording":
+            return self.recording.recorded() is not None
         if action == "escalate":
             current = self.guidance.current()
             return current is not None and bool(current[1].red_flags)
@@ -396,6 +408,17 @@ class AgentScreen(Screen[None]):
 
     def action_worklist(self) -> None:
         self.worklist.toggle()
+
+    def action_recording(self) -> None:
+        self.recording.toggle()
+
+    def on_screen_suspend(self) -> None:
+        """A dialog opened over the agent's screen: a form may pause the call's recording."""
+        self.recording.screen_changed(self.app.screen)
+
+    def on_screen_resume(self) -> None:
+        """The agent's screen is back on top: a recording a form paused resumes."""
+        self.recording.screen_changed(self)
 
     def action_why(self) -> None:
         """Explain in one sentence why calls are (not) arriving."""

@@ -154,6 +154,13 @@ AGENT_BINDINGS: list[BindingType] = [
         tooltip="Explain why calls are (not) reaching you right now",
     ),
     Binding(
+        "R",
+        "recording",
+        "Rec pause",
+        id="call.recording",
+        tooltip="Pause or resume the call's recording (while consent is awaited: record it)",
+    ),
+    Binding(
         "u",
         "audio",
         "Audio",

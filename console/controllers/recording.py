@@ -1,0 +1,168 @@
+"""Call recording on the agent's screen: the key, the badge, pause and consent, forms that pause.
+
+The engine records (``sip/recording.py``); this controller unlocks it with the
+recordings key each time the phone comes online, shows the call's recording
+state (:class:`~console.widgets.recording_badge.RecordingBadge`), pauses and
+resumes it with one key (or, while the patient's yes is awaited, asks whether
+they agreed), pauses it by itself while a form the queue names is open (the
+verification dialog by default) and resumes it when that closes, stores each
+step (:class:`~console.core.recordings.ledger.RecordingLedger`), and deletes
+what is past its retention at start and every hour.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+
+from console.controllers.base import Context, Controller
+from console.core.audit import AuditLog
+from console.core.calls import LiveCall
+from console.core.engine_settings import recordings_directory
+from console.core.events import AnyEvent, RecordingChanged
+from console.core.phone import PhoneError
+from console.core.recordings.keys import RecordingsKeyError, recordings_key
+from console.core.recordings.ledger import RecordingLedger
+from console.core.recordings.retention import PURGE_EVERY_SECONDS, purge
+from console.dialogs.confirm import ConfirmDialog
+from console.widgets.recording_badge import RecordingBadge
+
+CONSENT_QUESTION = "Did the patient agree to this call being recorded?"
+
+
+class RecordingFlow(Controller):
+    """The recording of the call on screen, as the agent sees and steers it."""
+
+    def __init__(self, context: Context) -> None:
+        super().__init__(context)
+        services = self.services
+        self.config = services.config.recording
+        self.ledger = RecordingLedger(
+            services.store,
+            AuditLog(services.store, clock=services.clock),
+            services.config.agent.id,
+            self.config,
+            services.held,
+        )
+        self._facts: dict[str, RecordingChanged] = {}
+        """The latest recording event of each live call."""
+        self._queues: dict[str, str] = {}
+        self._by_form: dict[str, str] = {}
+        """Calls this controller paused because a form opened: the form's id."""
+
+    # -------------------------------------------------------------- lifecycle
+    def mount(self) -> None:
+        """Delete what is past its retention now and every hour (only when recording is on)."""
+        if self.config.any_recorded:
+            self.screen.run_worker(self._purge(), group="recording-purge")
+            self.screen.set_interval(PURGE_EVERY_SECONDS, self._purge_later)
+
+    def _purge_later(self) -> None:
+        self.screen.run_worker(self._purge(), group="recording-purge", exclusive=True)
+
+    async def _purge(self) -> None:
+        services = self.services
+        now = services.clock()
+        await purge(services.store, AuditLog(services.store), services.config.agent.id, now)
+
+    def phone_status(self, online: bool) -> None:
+        """A phone that comes online (first start, restart, reattach) gets the key again."""
+        if online and self.config.any_recorded:
+            self.screen.run_worker(self._unlock(), group="recording-key", exclusive=True)
+
+    async def _unlock(self) -> None:
+        directory = recordings_directory(self.services.config)
+        try:
+            key = await asyncio.to_thread(recordings_key, directory, self.services.store_key)
+            encoded = base64.b64encode(key.key).decode()
+            await self.services.phone.command("recording", action="key", key=encoded)
+        except (RecordingsKeyError, PhoneError) as exc:
+            self.screen.notify(
+                f"Calls cannot be recorded: {exc}", severity="error", markup=False, timeout=15
+            )
+
+    # ----------------------------------------------------------------- events
+    async def phone_event(self, event: AnyEvent) -> None:
+        """A ``recording`` event: remember it, store it, show it."""
+        if not isinstance(event, RecordingChanged):
+            return
+        call_id, state = event.call_id, event.state
+        live = self.queue.get(call_id)
+        if live is not None:
+            self._queues.setdefault(call_id, live.queue)
+        self._facts[call_id] = event
+        await self.ledger.apply(event, self._queues.get(call_id, ""))
+        if state in ("stopped", "refused", "failed") and live is None:
+            self._facts.pop(call_id, None)
+            self._queues.pop(call_id, None)
+            self._by_form.pop(call_id, None)
+        if state == "failed" and live is not None:
+            self.screen.notify(
+                f"This call is NOT being recorded: {event.detail}",
+                severity="error",
+                markup=False,
+            )
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Show the recording of the call on screen."""
+        badge = self.screen.query_one(RecordingBadge)
+        call = self.queue.active()
+        fact = self._facts.get(call.id) if call is not None else None
+        if fact is None:
+            badge.state = ""
+            return
+        state = fact.state
+        if state == "recording" and fact.paused:
+            state = "paused"
+        elif state == "recording" and fact.held:
+            state = "held"
+        badge.detail = fact.detail
+        badge.state = state
+
+    # ------------------------------------------------------------------ keys
+    def recorded(self) -> tuple[LiveCall, RecordingChanged] | None:
+        """The call on screen and its recording, when it has one that can be steered."""
+        call = self.queue.active()
+        fact = self._facts.get(call.id) if call is not None else None
+        if call is None or fact is None:
+            return None
+        if fact.state not in ("recording", "awaiting_consent"):
+            return None
+        return call, fact
+
+    def toggle(self) -> None:
+        """The recording key: pause or resume; while consent is awaited, ask for it."""
+        recorded = self.recorded()
+        if recorded is None:
+            self.screen.notify("This call is not being recorded.", markup=False)
+            return
+        call, fact = recorded
+        if fact.state == "awaiting_consent":
+
+            def decided(agreed: bool | None) -> None:
+                action = "consent" if agreed else "refuse"
+                self.host.send_command("recording", call=call.id, action=action)
+
+            self.screen.app.push_screen(ConfirmDialog(CONSENT_QUESTION), decided)
+            return
+        self._by_form.pop(call.id, None)  # the agent decides now, not the form
+        action = "resume" if fact.paused else "pause"
+        self.host.send_command("recording", call=call.id, action=action, reason="agent")
+
+    def screen_changed(self, top: object) -> None:
+        """A dialog opened over the agent's screen, or the screen is back on top: a form the
+        call's queue names pauses the recording while it is open."""
+        recorded = self.recorded()
+        form = str(getattr(top, "FORM_ID", ""))
+        if recorded is None:
+            return
+        call, fact = recorded
+        if fact.state != "recording":
+            return
+        forms = self.config.for_queue(self._queues.get(call.id, call.queue)).pause_forms
+        if form and form in forms and not fact.paused:
+            self._by_form[call.id] = form
+            self.host.send_command("recording", call=call.id, action="pause", reason=form)
+        elif top is self.screen and self._by_form.pop(call.id, None) is not None:
+            self.host.send_command("recording", call=call.id, action="resume", reason="form")

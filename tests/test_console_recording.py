@@ -1,0 +1,105 @@
+"""Recording in the real console (real engine, SIPp patient): the badge, the pause key,
+consent asked of the agent, the verification form pausing it, the store's rows and audit."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from console.core.audit import AuditLog
+from console.core.patients.directory import PatientDirectory
+from console.core.recordings.keys import recordings_key
+from console.core.store import Store
+from console.dialogs.confirm import ConfirmDialog
+from console.dialogs.verify import VerifyDialog
+from console.widgets.recording_badge import RecordingBadge
+from sip.recording_file import read_recording
+from tests.console_app import make_app, sip_port, talking, wait_for
+from tests.patients import patient_record
+from tests.support import Sipp
+
+PHONE = "+12025550142"
+
+
+async def seed(path: Path) -> None:
+    """One patient on the caller's number, so the verification form can open."""
+    store = await Store.open(path)
+    try:
+        record = patient_record("MRN-7", "Maria", "Lopez", "1961-03-09", phone=PHONE)
+        await PatientDirectory(store, "US").import_records([record])
+    finally:
+        await store.close()
+
+
+def config(directory: Path) -> str:
+    return (
+        "audio:\n  mode: none\n"
+        f"recording:\n  directory: {directory}\n"
+        "  queues:\n    '*':\n      mode: consent\n      retention_days: 7\n"
+    )
+
+
+async def test_the_agent_records_consent_pauses_and_the_verify_form_pauses_too(
+    tmp_path: Path,
+) -> None:
+    directory = tmp_path / "recordings"
+    await seed(tmp_path / "store.sqlite3")
+    app = make_app(tmp_path, config(directory))
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_for(pilot, lambda: app.phone.status.online, 20)
+        sipp = Sipp(tmp_path, "uac_agent_hangs_up.xml", sip_port(app), callers=[("M Lopez", PHONE)])
+        await wait_for(pilot, lambda: bool(app.agent_screen.queue.ringing()), what="ringing")
+        await pilot.press("a")
+        await wait_for(pilot, lambda: talking(app), what="answered")
+        badge = app.agent_screen.query_one(RecordingBadge)
+        await wait_for(pilot, lambda: badge.state == "awaiting_consent", what="consent asked")
+        assert "REC? awaiting consent" in str(badge.render())
+        await pilot.press("R")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog), what="question")
+        await pilot.press("y")
+        await wait_for(pilot, lambda: badge.state == "recording", what="recording")
+        assert "● REC" in str(badge.render())
+        await pilot.pause(1.0)
+        await pilot.press("v")
+        await wait_for(pilot, lambda: isinstance(app.screen, VerifyDialog), what="verify form")
+        await wait_for(pilot, lambda: badge.state == "paused", what="paused by the form")
+        await pilot.pause(1.0)
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: badge.state == "recording", what="resumed after the form")
+        await pilot.press("R")
+        await wait_for(pilot, lambda: badge.state == "paused", what="paused by the key")
+        assert "PAUSED" in str(badge.render())
+        await pilot.press("R")
+        await wait_for(pilot, lambda: badge.state == "recording", what="resumed by the key")
+        await pilot.pause(0.5)
+        await pilot.press("h")
+        assert sipp.wait() == 0, sipp.report()
+        await wait_for(pilot, lambda: badge.state == "", what="badge gone with the call")
+        await pilot.pause(0.5)
+    store = await Store.open(tmp_path / "store.sqlite3")
+    try:
+        (row,) = await store.fetch_all(
+            "SELECT call_id, mode, consent_by, state, retention_days, file FROM recordings"
+        )
+        assert tuple(row[1:5]) == ("consent", "agent", "stopped", 7)
+        pauses = await store.fetch_all(
+            "SELECT reason, resumed_at IS NOT NULL FROM recording_pauses ORDER BY paused_at"
+        )
+        assert [tuple(p) for p in pauses] == [("verify", 1), ("agent", 1)]
+        actions = await store.fetch_all(
+            "SELECT action, outcome FROM audit WHERE category = 'recording' ORDER BY seq"
+        )
+        assert [tuple(a) for a in actions] == [
+            ("record_start", "ok"),
+            ("record_pause", "ok"),
+            ("record_resume", "ok"),
+            ("record_pause", "ok"),
+            ("record_resume", "ok"),
+            ("record_stop", "ok"),
+        ]
+        assert (await AuditLog(store).verify()).ok
+    finally:
+        await store.close()
+    recording = read_recording(Path(row[5]), recordings_key(directory, None).key)
+    assert recording.complete
+    assert [m["fact"] for m in recording.marks] == ["start", "pause", "resume", "pause", "resume"]
+    assert [m.get("reason") for m in recording.marks[1:]] == ["verify", "form", "agent", "agent"]
