@@ -9,16 +9,22 @@ whispering or barging in.
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from console.controllers.base import Context, Controller
 from console.core.audit import AuditLog
+from console.core.config import CarelineConfig, ConfigError, hub_password
 from console.core.events import AnyEvent
 from console.core.monitor_events import MonitorChanged, MonitorEnded, MonitorRequested
 from console.core.monitor_grants import LocalGrants, supervisor_uids
 from console.core.monitoring import GrantBook, MonitorDesk
 from console.core.phone import PhoneError
 from console.widgets.monitor_badge import MonitorBadge
+
+log = logging.getLogger(__name__)
 
 
 class MonitorFlow(Controller):
@@ -29,15 +35,8 @@ class MonitorFlow(Controller):
         super().__init__(context)
         services = self.services
         config = services.config.monitoring
-        if grants is None and config.grant_dir is not None:
-            grants = LocalGrants(
-                config.grant_dir,
-                supervisor_uids(config.supervisor_accounts),
-                services.config.agent.id,
-                clock=services.clock,
-            )
         self.monitors = MonitorDesk(
-            grants,
+            grants or grant_book(services.config, services.clock),
             AuditLog(services.store, clock=services.clock),
             services.config.agent.id,
             show_listen=config.show_listen,
@@ -57,3 +56,27 @@ class MonitorFlow(Controller):
 
     async def _command(self, name: str, **args: Any) -> dict[str, Any]:
         return await self.services.phone.command(name, **args)
+
+
+def grant_book(config: CarelineConfig, clock: Callable[[], datetime]) -> GrantBook | None:
+    """Where this console checks grants: the hub's when one is configured, else the local
+    grant files (``monitoring.grant_dir``), else nowhere (every request is refused)."""
+    if config.hub.dsn:
+        from console.hub.connection import hub_connector  # psycopg: only with a hub
+        from console.hub.monitor_grants import HubGrants
+
+        try:
+            secret = hub_password(config)
+        except ConfigError:
+            log.warning("no hub password: monitor requests are refused")
+            return None
+        return HubGrants(hub_connector(config.hub.dsn, secret or None), config.agent.id)
+    monitoring = config.monitoring
+    if monitoring.grant_dir is None:
+        return None
+    return LocalGrants(
+        monitoring.grant_dir,
+        supervisor_uids(monitoring.supervisor_accounts),
+        config.agent.id,
+        clock=clock,
+    )
