@@ -15,7 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from console.core.monitor_grants import GrantRefusedError, LocalGrants, write_local_grant
+from console.core.monitor_grants import (
+    GrantRefusedError,
+    LocalGrants,
+    MonitorGrant,
+    write_local_grant,
+)
 from tests.audio_calls import (
     PATIENT_TONE,
     capture,
@@ -173,6 +178,11 @@ class Floor:
             )
             assert reply["ok"], reply
             return refused.reason
+        self.accept(request, grant)
+        return None
+
+    def accept(self, request: dict[str, Any], grant: MonitorGrant) -> None:
+        """The agent's console found ``grant`` good: the engine answers the leg."""
         reply = self.agent.command(
             "monitor_accept",
             monitor=request["monitor_id"],
@@ -182,7 +192,6 @@ class Floor:
         )
         assert reply["ok"], reply
         self.monitor_id = str(request["monitor_id"])
-        return None
 
     def join(self, mode: str = "listen", grant: str = "") -> dict[str, Any]:
         """Grant (unless ``grant`` is given), request, accept: the supervisor is on the

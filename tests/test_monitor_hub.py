@@ -165,15 +165,8 @@ async def test_a_hub_grant_puts_a_supervisor_on_a_real_call(hub: Hub, tmp_path: 
             )
         request = floor.request(grant, "whisper")
         found = await grants.verify(request["grant"], request["mode"], [floor.patient_call])
-        reply = floor.agent.command(
-            "monitor_accept",
-            monitor=request["monitor_id"],
-            call=found.call_id,
-            modes=list(found.modes),
-            supervisor=found.supervisor,
-        )
-        assert reply["ok"], reply
-        state = floor.agent.wait_event("monitor.state", monitor_id=request["monitor_id"])
+        floor.accept(request, found)
+        state = floor.agent.wait_event("monitor.state", monitor_id=floor.monitor_id)
         assert (state["supervisor"], state["mode"], state["modes"]) == (
             "sam",
             "whisper",
