@@ -3,6 +3,7 @@ consent asked of the agent, the verification form pausing it, the store's rows a
 
 from __future__ import annotations
 
+import base64
 from pathlib import Path
 
 from console.core.audit import AuditLog
@@ -99,7 +100,12 @@ async def test_the_agent_records_consent_pauses_and_the_verify_form_pauses_too(
         assert (await AuditLog(store).verify()).ok
     finally:
         await store.close()
-    recording = read_recording(Path(row[5]), recordings_key(directory, None).key)
+    key = recordings_key(directory, None).key
+    for name in ("engine.log", "engine.err"):
+        written = (tmp_path / name).read_bytes() if (tmp_path / name).exists() else b""
+        assert base64.b64encode(key) not in written
+        assert key.hex().encode() not in written
+    recording = read_recording(Path(row[5]), key)
     assert recording.complete
     assert [m["fact"] for m in recording.marks] == ["start", "pause", "resume", "pause", "resume"]
     assert [m.get("reason") for m in recording.marks[1:]] == ["verify", "form", "agent", "agent"]

@@ -9,6 +9,7 @@ up to its last whole chunk; a changed byte or a wrong key fails authentication.
 
 from __future__ import annotations
 
+import base64
 import time
 from pathlib import Path
 
@@ -57,6 +58,9 @@ def test_a_recorded_call_decrypts_to_both_voices_with_the_pause_silent(
         stopped = recording_state(agent, incoming, "stopped")
     finally:
         assert agent.stop() == 0, agent.log_tail()
+    log = agent.log_path.read_text(errors="replace")
+    for form in (base64.b64encode(key).decode(), key.hex()):
+        assert form not in log, "the recordings key reached the engine's log"
     path = Path(started["file"])
     assert stopped["file"] == str(path)
     assert path.parent == tmp_path / "recordings"

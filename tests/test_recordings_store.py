@@ -157,3 +157,19 @@ async def test_careline_recordings_purge_deletes_and_audits(tmp_path: Path) -> N
         assert (await audit_actions(store))[-1] == ("record_delete", "recording", "ok")
     finally:
         await store.close()
+
+
+async def test_a_recording_cut_short_by_the_engine_is_closed_at_its_hello(store: Store) -> None:
+    ledger = RecordingLedger(store, AuditLog(store), "agent-7", CONFIG)
+    await ledger.apply(event("recording", "2026-01-05T10:00:00.000Z", file="/r/a.clrec"), "q")
+    again = RecordingLedger(store, AuditLog(store), "agent-7", CONFIG)  # a console restarted
+    await again.phone_restarted({CALL}, "2026-01-05T10:00:30.000Z")  # still live: kept open
+    row = await again.for_call(CALL)
+    assert row is not None
+    assert row.state == "recording"
+    await again.phone_restarted(set(), "2026-01-05T10:01:00.000Z")
+    row = await again.for_call(CALL)
+    assert row is not None
+    assert (row.state, row.ended_at) == ("failed", "2026-01-05T10:01:00.000Z")
+    assert "stopped mid-call" in row.detail
+    assert (await audit_actions(store))[-1] == ("record_stop", "recording", "fail")

@@ -19,13 +19,14 @@ from console.controllers.base import Context, Controller
 from console.core.audit import AuditLog
 from console.core.calls import LiveCall
 from console.core.engine_settings import recordings_directory
-from console.core.events import AnyEvent, RecordingChanged
+from console.core.events import AnyEvent, Hello, RecordingChanged
 from console.core.phone import PhoneError
 from console.core.recordings.keys import RecordingsKeyError, recordings_key
 from console.core.recordings.ledger import RecordingLedger
 from console.core.recordings.retention import PURGE_EVERY_SECONDS, purge
 from console.dialogs.confirm import ConfirmDialog
 from console.widgets.recording_badge import RecordingBadge
+from sip.protocol import utc_now_iso
 
 CONSENT_QUESTION = "Did the patient agree to this call being recorded?"
 
@@ -83,7 +84,12 @@ class RecordingFlow(Controller):
 
     # ----------------------------------------------------------------- events
     async def phone_event(self, event: AnyEvent) -> None:
-        """A ``recording`` event: remember it, store it, show it."""
+        """A ``recording`` event: remember it, store it, show it. A hello closes the
+        recordings of calls the engine no longer has (it stopped with them)."""
+        if isinstance(event, Hello):
+            calls = {call.id for call in event.calls}
+            await self.ledger.phone_restarted(calls, event.time_text or utc_now_iso())
+            return
         if not isinstance(event, RecordingChanged):
             return
         call_id, state = event.call_id, event.state

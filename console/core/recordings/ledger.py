@@ -92,14 +92,40 @@ class RecordingLedger:
                 write = self._pause if event.paused else self._resume
                 await self._write(functools.partial(write, call_id, at, event.reason))
                 await self._audit("record_pause" if event.paused else "record_resume", "ok", at)
-        elif state in ("stopped", "failed") and started:
-            del self._paused[call_id]
+        elif state in ("stopped", "failed") and (started or await self._open_row(call_id)):
+            # A row opened by an earlier console (this one attached to a running engine)
+            # is closed the same way.
+            self._paused.pop(call_id, None)
             await self._write(functools.partial(self._close, event, at))
             await self._audit("record_stop", "ok" if state == "stopped" else "fail", at)
         elif state == "failed":
             await self._audit("record_start", "fail", at)
         elif state == "refused":
             await self._audit("record_start", "denied", at)
+
+    async def phone_restarted(self, live: set[str], at: str) -> None:
+        """The engine said hello: a recording still open whose call it no longer has was cut
+        short with the engine (its file decrypts up to its last whole second)."""
+        rows = await self.store.fetch_all(
+            "SELECT call_id FROM recordings WHERE state = 'recording'"
+        )
+        for (call_id,) in rows:
+            if str(call_id) in live:
+                continue
+            lost = RecordingChanged(
+                name="recording",
+                time_text=at,
+                call_id=str(call_id),
+                state="failed",
+                detail="the phone stopped mid-call: the recording ends where it did",
+            )
+            await self.apply(lost, "")
+
+    async def _open_row(self, call_id: str) -> bool:
+        rows = await self.store.fetch_all(
+            "SELECT 1 FROM recordings WHERE call_id = ? AND state = 'recording'", (call_id,)
+        )
+        return bool(rows)
 
     # ------------------------------------------------------------------ reads
     async def for_call(self, call_id: str) -> RecordingRow | None:
