@@ -439,7 +439,10 @@ async def test_the_call_is_a_screen_pop_and_v_verifies_the_claimed_patient(
     shown = card.render().plain
     assert "✓ verified" in shown
     assert "MRN MRN1" in shown
-    assert run.context["patient.next_appointment"] == day  # the reminder's own appointment
+    # The reminder's own appointment, once the verification is announced (a message).
+    await wait_for(
+        pilot, lambda: run.context.get("patient.next_appointment") == day, what="day said"
+    )
     rows = await audit_rows(app)
     verifications = [r for r in rows if r[0] == "verify"]
     # As on an inbound call: a failed attempt names nobody, the pass names the patient.

@@ -218,6 +218,7 @@ class AgentScreen(Screen[None]):
     @on(PatientVerified)
     def _patient_verified(self, message: PatientVerified) -> None:
         self.guidance.patient_changed(message.call_id)
+        self.worklist.patient_verified(message.call_id)  # a reminder's own appointment
         self.booking.patient_verified(message.call_id)
         self.refills.patient_verified(message.call_id)
 
