@@ -3,7 +3,7 @@
 Each command group is a module of this package that owns its arguments and
 everything it prints (:mod:`.patients`, :mod:`.audit`, :mod:`.scripts`,
 :mod:`.floor`, :mod:`.hub`, :mod:`.pin`, :mod:`.recordings`, :mod:`.audio`, :mod:`.doctor`,
-:mod:`.engine`, :mod:`.agent_console`); the domain stays in
+:mod:`.engine`, :mod:`.agent_console`, :mod:`.qa`); the domain stays in
 :mod:`console.core`. A new command is a :class:`~console.cli.command.Command`
 added to :data:`COMMANDS`.
 
@@ -36,6 +36,7 @@ from console.cli.floor import QUEUE, SUPERVISE
 from console.cli.hub import HUB
 from console.cli.patients import PATIENTS
 from console.cli.pin import PIN
+from console.cli.qa import QA
 from console.cli.recordings import RECORDINGS
 from console.cli.report import REPORT
 from console.cli.scripts import SCRIPTS
@@ -56,6 +57,7 @@ COMMANDS: dict[str, Command] = {
     "worklist": WORKLIST,
     "queue": QUEUE,
     "supervise": SUPERVISE,
+    "qa": QA,
     "report": REPORT,
     "hub": HUB,
     "pin": PIN,

@@ -5,11 +5,11 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Awaitable, Callable
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from console.cli.command import EXIT_USAGE, Command, Subcommands, config_of, with_store
+from console.cli.command import EXIT_USAGE, Command, Subcommands, config_of, iso_day, with_store
 from console.core.config import CarelineConfig
 
 if TYPE_CHECKING:
@@ -18,16 +18,9 @@ if TYPE_CHECKING:
 EXIT_TAMPERED = 1
 
 
-def _day(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
-
-
 def _export_arguments(export: argparse.ArgumentParser) -> None:
-    export.add_argument("--from", dest="start", type=_day, required=True, metavar="YYYY-MM-DD")
-    export.add_argument("--to", dest="end", type=_day, required=True, metavar="YYYY-MM-DD")
+    export.add_argument("--from", dest="start", type=iso_day, required=True, metavar="YYYY-MM-DD")
+    export.add_argument("--to", dest="end", type=iso_day, required=True, metavar="YYYY-MM-DD")
     export.add_argument("--out", type=Path, metavar="FILE", help="CSV file to write (mode 0600)")
 
 

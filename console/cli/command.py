@@ -12,6 +12,7 @@ import argparse
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -108,6 +109,14 @@ def add_audio_mode(parser: argparse.ArgumentParser) -> None:
         help="how you hear callers, overriding audio.mode: headset, station (your own phone, "
         "audio.station.number) or none",
     )
+
+
+def iso_day(text: str) -> date:
+    """An argparse ``type``: a YYYY-MM-DD date, or a usage error naming what was given."""
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
 
 
 def config_of(args: argparse.Namespace) -> CarelineConfig:

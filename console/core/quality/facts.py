@@ -21,7 +21,7 @@ from console.core.store import Store
 _CALL_COLUMNS = """
     c.id, c.agent_id, c.queue, c.received_at, c.answered_at, c.ended_at, c.timeline,
     c.patient_id, i.id, i.script_id, i.script_version, i.answers, i.red_flags, i.urgency,
-    i.disposition, i.form, i.appointments, i.created_at
+    i.disposition, i.form, i.appointments, i.created_at, i.notes
 """
 _FROM = "FROM calls AS c LEFT JOIN interactions AS i ON i.call_id = c.id"
 
@@ -64,6 +64,8 @@ class CallFacts:
     wrapped_at: datetime | None = None
     """When the wrap-up was saved (None: no interaction)."""
     audit: tuple[AuditFact, ...] = ()
+    notes: str = ""
+    """The agent's wrap-up notes."""
 
     def __repr__(self) -> str:
         return f"CallFacts({self.call_id!r})"
@@ -118,6 +120,7 @@ def _facts(row: tuple[Any, ...], audit: tuple[AuditFact, ...]) -> CallFacts:
         appointments=_json_list(row[16]),
         wrapped_at=parse_time(row[17]),
         audit=audit,
+        notes=row[18] or "",
     )
 
 

@@ -1,0 +1,113 @@
+"""What ``careline qa`` works with, opened inside the app's event loop."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from console.core.quality.desk import AgentEvaluations, QaDesk
+from console.core.scripts.evaluation_forms import EvaluationForm
+from console.core.scripts.loader import Library
+from console.core.store_connection import StoreKey
+from console.qa_view.call_view import RecordingLookup
+
+
+@dataclass
+class QaSession:
+    """The evaluator's desk (None in ``--mine`` mode), or the agent's evaluations."""
+
+    start: datetime
+    """First moment of the calls reviewed (UTC-aware)."""
+    end: datetime
+    """End of the calls reviewed (exclusive)."""
+    close: Callable[[], Awaitable[None]]
+    """Closes the store and anything else opened."""
+    desk: QaDesk | None = None
+    """The evaluator's desk."""
+    agent_id: str | None = None
+    """``--mine``: the agent whose evaluations are shown."""
+    agent: AgentEvaluations | None = None
+    """``--mine``: where the agent's evaluations are (the local store or the hub)."""
+    recording: RecordingLookup | None = None
+    """The recording hook (see :mod:`console.qa_view.call_view`)."""
+
+
+SessionOpener = Callable[[], Awaitable[QaSession]]
+"""Opens the session (store, hub link) inside the running event loop."""
+
+
+@dataclass(frozen=True)
+class QaSettings:
+    """How ``careline qa`` was asked to run (from the command line and the config)."""
+
+    store_path: Path
+    """The local store."""
+    store_key: StoreKey | None
+    """Its key, when encrypted."""
+    user: str
+    """The login: the evaluator, or with ``mine`` the agent."""
+    start: datetime
+    end: datetime
+    mine: bool = False
+    """Show the user's own evaluations instead of the review queue."""
+    form_id: str | None = None
+    """The evaluation form (None: the library's default)."""
+    seed: str = "careline-qa"
+    """The sample's seed: the same seed draws the same calls."""
+    per_agent: int = 2
+    """Sampled calls per agent per week."""
+    hub_dsn: str | None = None
+    """The hub (None: local store only)."""
+    hub_password: str | None = None
+    library: Path | None = None
+    """The script library (None: the shipped one)."""
+
+
+def pick_form(library: Library, form_id: str | None) -> EvaluationForm:
+    """The form ``form_id`` (None: the default one); raises :class:`LookupError`."""
+    for form in library.evaluations:
+        if form.id == form_id or (form_id is None and form.default):
+            return form
+    raise LookupError(f"no evaluation form {form_id or '(default)'} in the library")
+
+
+def session_opener(settings: QaSettings) -> SessionOpener:
+    """Opens the store (and the hub link) for ``settings`` inside the app's event loop;
+    raises :class:`LookupError` when the form is not in the library."""
+
+    async def open_session() -> QaSession:
+        from console.core.quality.evaluations import EvaluationStore
+        from console.core.scripts.loader import load_library
+        from console.core.store import Store
+
+        library = load_library(settings.library)
+        form = pick_form(library, settings.form_id)
+        store = await Store.open(settings.store_path, settings.store_key)
+        hub = None
+        if settings.hub_dsn:
+            from console.hub.connection import hub_connector
+            from console.hub.evaluations import HubEvaluations
+
+            hub = HubEvaluations(hub_connector(settings.hub_dsn, settings.hub_password or None))
+        session = QaSession(settings.start, settings.end, store.close)
+        if settings.mine:
+            from console.hub.evaluations import HubAgentEvaluations
+
+            session.agent_id = settings.user
+            session.agent = HubAgentEvaluations(hub) if hub else EvaluationStore(store)
+            return session
+        session.desk = QaDesk(
+            store,
+            library,
+            form,
+            settings.user,
+            seed=settings.seed,
+            per_agent=settings.per_agent,
+            sync=hub,
+        )
+        await session.desk.send_pending()
+        return session
+
+    return open_session

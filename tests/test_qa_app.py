@@ -1,0 +1,157 @@
+"""``careline qa`` under Pilot (issue 21): a supervisor evaluates a call from the queue
+with the keyboard (the automatic checks' answers pre-filled), the agent reads and
+acknowledges it with ``--mine``, and a second evaluator's answers show as calibration."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual.widgets import DataTable
+
+from console.core.quality.evaluations import EvaluationStore
+from console.core.quality.selection import week_of
+from console.core.store import Store
+from console.qa_view.app import QaApp, create_qa
+from console.qa_view.calibration_screen import CalibrationScreen
+from console.qa_view.evaluation_screen import EvaluationScreen
+from console.qa_view.mine_screen import MineScreen
+from console.qa_view.queue_screen import QueueScreen
+from console.qa_view.session import QaSettings, session_opener
+from console.qa_view.text_prompt import TextPrompt
+from tests.console_app import screen_text, wait_for
+from tests.qa_calls import MONDAY, a_week
+
+SIZE = (160, 48)
+SCORE_KEYS = ("y", "n", "y", "4", "5", "y")
+"""minimum necessary, emergency advice (not given), no medical advice, empathy 4 of 5,
+clarity 5, notes complete: the questions the automatic checks leave."""
+
+
+def settings(path: Path, user: str, **changes: object) -> QaSettings:
+    start, end = week_of(MONDAY)
+    return QaSettings(path, None, user, start, end, **changes)  # type: ignore[arg-type]
+
+
+async def seeded(tmp_path: Path) -> tuple[Path, str]:
+    path = tmp_path / "store.sqlite3"
+    store = await Store.open(path)
+    try:
+        emergency = await a_week(store)
+    finally:
+        await store.close()
+    return path, emergency
+
+
+async def evaluate_first(app: QaApp, pilot: object, keys: tuple[str, ...]) -> None:
+    from textual.pilot import Pilot
+
+    assert isinstance(pilot, Pilot)
+    await wait_for(pilot, lambda: isinstance(app.screen, QueueScreen) and bool(app.screen.entries))
+    await pilot.press("enter")
+    await wait_for(pilot, lambda: isinstance(app.screen, EvaluationScreen), what="the form")
+    await pilot.press(*keys, "s")
+    screen = app.screen
+    assert isinstance(screen, EvaluationScreen)
+    await wait_for(pilot, lambda: screen.evaluation.state == "submitted", what="submitted")
+
+
+async def test_a_supervisor_scores_a_call_and_the_agent_acknowledges_it(tmp_path: Path) -> None:
+    path, emergency = await seeded(tmp_path)
+    app = create_qa(session_opener(settings(path, "sam")))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(
+            pilot, lambda: isinstance(app.screen, QueueScreen) and bool(app.screen.entries)
+        )
+        queue = app.screen
+        assert isinstance(queue, QueueScreen)
+        first = queue.entries[0]
+        assert (first.pick.call_id, first.pick.reason) == (emergency, "emergency")
+        # 2 sampled calls per agent besides the emergency.
+        assert sorted(e.pick.reason for e in queue.entries) == ["emergency", *["sample"] * 4]
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, EvaluationScreen), what="the form")
+        text = screen_text(app)
+        assert "red flag to transfer 30 s (limit 120 s)" in text  # the call beside the form
+        assert "Recording: none for this call" in text
+        screen = app.screen
+        assert isinstance(screen, EvaluationScreen)
+        assert screen.evaluation.values() == {
+            "verified_before_details": "na",
+            "red_flag_escalated": "yes",
+            "script_followed": "na",
+            "hold_etiquette": "na",
+            "disposition_accurate": "yes",
+            "wrap_up_timely": "yes",
+        }
+        await pilot.press("s")  # too early: says what is missing and stays a draft
+        await pilot.pause(0.2)
+        assert screen.evaluation.state == "draft"
+        await pilot.press(*SCORE_KEYS)
+        await pilot.press("t")
+        await wait_for(pilot, lambda: isinstance(app.screen, TextPrompt), what="text box")
+        await pilot.press(*"Calm [b]and[/b] quick", "enter")
+        await wait_for(pilot, lambda: app.screen is screen, what="back on the form")
+        await pilot.press("s")
+        await wait_for(pilot, lambda: screen.evaluation.state == "submitted", what="submitted")
+        # safety: red flag yes (3), advice no (1), no medical advice yes (2) -> 5/6
+        # conversation: empathy 0.75*2 + clarity 2 + script N/A + hold N/A -> 3.5/4
+        expected = round((25 * 1 + 30 * 5 / 6 + 25 * 3.5 / 4 + 20 * 1) / 100 * 100, 1)
+        assert screen.evaluation.score == expected == 91.9
+        assert "PASS (submitted)" in screen_text(app)
+        await pilot.press("y")  # final now: nothing changes
+        await pilot.pause(0.2)
+        assert screen.evaluation.score == expected
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: "91.9 pass (submitted)" in screen_text(app), what="row")
+
+    mine = create_qa(session_opener(settings(path, "alice", mine=True)))
+    async with mine.run_test(size=SIZE) as pilot:
+        await wait_for(
+            pilot, lambda: isinstance(mine.screen, MineScreen) and bool(mine.screen.evaluations)
+        )
+        text = screen_text(mine)
+        assert "1 to acknowledge" in text
+        assert "coaching: Calm [b]and[/b] quick" in text  # shown as typed, not as markup
+        await pilot.press("k")
+        await wait_for(pilot, lambda: isinstance(mine.screen, TextPrompt), what="reply box")
+        await pilot.press(*"Thanks", "enter")
+        await wait_for(pilot, lambda: "0 to acknowledge" in screen_text(mine), what="acknowledged")
+
+    store = await Store.open(path)
+    try:
+        (stored,) = await EvaluationStore(store).of_agent("alice")
+        assert (stored.state, stored.agent_comment, stored.score) == (
+            "acknowledged",
+            "Thanks",
+            91.9,
+        )
+        assert await EvaluationStore(store).of_agent("bob") == []
+        rows = await store.fetch_all(
+            "SELECT agent_id, action, category FROM audit WHERE patient_id = 'patient-1'"
+        )
+        # Opening the call showed the patient's script answers and wrap-up: audited.
+        assert [tuple(r) for r in rows] == [("sam", "view", "interactions")]
+    finally:
+        await store.close()
+
+
+async def test_calibration_shows_where_two_evaluators_disagree(tmp_path: Path) -> None:
+    path, _ = await seeded(tmp_path)
+    for evaluator, keys in (("sam", SCORE_KEYS), ("kim", ("y", "y", "y", "1", "5", "y"))):
+        app = create_qa(session_opener(settings(path, evaluator)))
+        async with app.run_test(size=SIZE) as pilot:
+            await evaluate_first(app, pilot, keys)
+            if evaluator == "kim":
+                await pilot.press("c")
+                await wait_for(pilot, lambda: isinstance(pilot.app.screen, CalibrationScreen))
+                table = pilot.app.screen.query_one(DataTable)
+                empathy = table.get_row("empathy")
+                assert [str(cell) for cell in empathy] == [
+                    "Empathy and courtesy",
+                    "1",
+                    "4",
+                    "0.75",
+                ]
+                advice = [str(cell) for cell in table.get_row("emergency_advice")]
+                assert advice[1:] == ["yes", "no", "1"]
+                assert "Calibration: 2 submitted evaluation(s)" in screen_text(app)
