@@ -4,25 +4,30 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from console.core.config import load_config
 from console.core.demo_worklist import demo_worklist_config
 from console.core.store import Store
 from console.core.worklists.store import Outcome, WorklistStore
+from console.floor_view.rows import BadRow
 from console.floor_view.worklists import WorklistProgress, local_progress
 from console.launch import _load_demo_patients
 from tests.support import ROOT
 
 if TYPE_CHECKING:
     from textual.pilot import Pilot
+
+    from console.floor_view.source import FloorSource
 
 CONFIG = load_config(None)
 RULES = demo_worklist_config(CONFIG.worklists)
@@ -167,3 +172,48 @@ def test_a_hostile_list_id_reaches_neither_the_terminal_nor_the_pipe_raw() -> No
     assert "\x1b" not in shown
     assert "\n" not in shown
     assert len(shown) <= 32
+
+
+class BusyFloor:
+    """A floor with a new row every time it is asked (a bad one: reported, skipped)."""
+
+    def __init__(self) -> None:
+        self.seq = 0
+
+    async def events_after(self, seq: int, limit: int = 500) -> list[BadRow]:
+        """One more row after ``seq``, at once."""
+        del limit
+        self.seq = seq + 1
+        return [BadRow(self.seq, "not a floor record", datetime.now(UTC))]
+
+    async def wait(self, max_wait_s: float) -> None:
+        """Never called: there is always a row."""
+
+    async def last_seq(self) -> int:
+        """The start."""
+        return 0
+
+
+async def test_a_busy_floor_does_not_count_the_worklists_for_every_batch() -> None:
+    """Counting the hub's items is a query over all of them: at most once a second."""
+    from console.floor_view.tail import PROGRESS_EVERY, follow
+
+    floor, reads = BusyFloor(), 0
+
+    async def progress() -> list[WorklistProgress]:
+        nonlocal reads
+        reads += 1
+        return [WorklistProgress("reminders", reads, 0, 0, 0, 0, 0)]
+
+    out, end = io.StringIO(), time.monotonic() + PROGRESS_EVERY * 1.5
+    await follow(
+        cast("FloorSource", floor),
+        out,
+        from_seq=0,
+        stop=lambda: time.monotonic() > end,
+        err=io.StringIO(),
+        progress=progress,
+    )
+    assert floor.seq > 100  # the rows went on meanwhile
+    assert reads == 2  # at the start, and a second later
+    assert [json.loads(line)["done"] for line in out.getvalue().splitlines()] == [1, 2]

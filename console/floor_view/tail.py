@@ -44,6 +44,7 @@ import os
 import select
 import signal
 import sys
+import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import TextIO
@@ -57,6 +58,9 @@ Progress = Callable[[], Awaitable[list[WorklistProgress]]]
 
 DEFAULT_BACKLOG = 10
 """Events shown from before the start when no ``--from-seq`` is given."""
+PROGRESS_EVERY = 1.0
+"""Seconds between two reads of the worklist progress: counts, not events, so a busy
+floor's stream does not count the hub's items again for every batch of events."""
 
 EXIT_SIGPIPE = 128 + signal.SIGPIPE
 """What a shell reports for a process killed by SIGPIPE; returned when the pipe closes."""
@@ -150,7 +154,7 @@ async def follow(
 
     Bad rows are reported on ``err`` (default: standard error) and skipped.
     With ``progress``, a worklist's progress line is printed at the start and whenever
-    its counts change (read once a poll).
+    its counts change (read at most every :data:`PROGRESS_EVERY` seconds).
 
     ``from_seq`` None starts ``backlog`` events before the current end.
     A write that fails with ``BrokenPipeError`` propagates to the caller.
@@ -160,8 +164,12 @@ async def follow(
         from_seq = max(await source.last_seq() - backlog, 0) if backlog else await source.last_seq()
     last = from_seq
     shown: dict[str, WorklistProgress] = {}
+    read_at: float | None = None
     while not stop():
-        if progress is not None:
+        if progress is not None and (
+            read_at is None or time.monotonic() - read_at >= PROGRESS_EVERY
+        ):
+            read_at = time.monotonic()
             for entry in await progress():
                 if shown.get(entry.list_id) != entry:
                     shown[entry.list_id] = entry
