@@ -7,8 +7,6 @@ screens own their handlers.
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from textual.app import App
 
 from console.crash import fatal_error_without_locals
@@ -49,10 +47,3 @@ class QaApp(App[int]):
 def create_qa(open_session: SessionOpener) -> QaApp:
     """The app, shared by the CLI and the tests."""
     return QaApp(open_session)
-
-
-def this_week(now: datetime) -> tuple[datetime, datetime]:
-    """Monday 00:00 UTC of ``now``'s week to the next Monday."""
-    from console.core.quality.selection import week_of
-
-    return week_of(now)
