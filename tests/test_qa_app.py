@@ -18,6 +18,7 @@ from console.qa_view.mine_screen import MineScreen
 from console.qa_view.queue_screen import QueueScreen
 from console.qa_view.session import QaSettings, session_opener
 from console.qa_view.text_prompt import TextPrompt
+from tests.careline_cli import careline
 from tests.console_app import screen_text, wait_for
 from tests.qa_calls import MONDAY, a_week
 
@@ -155,3 +156,24 @@ async def test_calibration_shows_where_two_evaluators_disagree(tmp_path: Path) -
                 advice = [str(cell) for cell in table.get_row("emergency_advice")]
                 assert advice[1:] == ["yes", "no", "1"]
                 assert "Calibration: 2 submitted evaluation(s)" in screen_text(app)
+
+
+async def test_the_queue_prints_without_a_screen_the_same_in_every_run(tmp_path: Path) -> None:
+    path, _ = await seeded(tmp_path)
+    config = tmp_path / "careline.yaml"
+    config.write_text(f"store:\n  path: {path}\n", encoding="utf-8")
+    args = ("qa", "--config", str(config), "--list", "--week", "2026-12-02", "--as", "sam")
+    first = careline(*args)
+    assert first.returncode == 0, first.stderr
+    lines = first.stdout.splitlines()
+    assert len(lines) == 5
+    assert lines[0].startswith("emergency\talice\t")
+    assert first.stderr == "5 calls to review\n"
+    assert careline(*args).stdout == first.stdout  # the seeded sample draws the same calls
+    other = careline(*args, "--seed", "another")
+    assert other.stdout.splitlines()[0] == lines[0]  # targeted calls do not depend on it
+    missing = careline(*args, "--form", "nope")
+    assert (missing.returncode, missing.stderr) == (
+        2,
+        "careline qa: no evaluation form nope in the library\n",
+    )

@@ -18,8 +18,9 @@ from console.core.store import Store
 from console.hub.connection import hub_connector
 from console.hub.evaluations import HubAgentEvaluations, HubEvaluations
 from tests.pg import Hub
+from tests.test_hub_schema import careline as hub_cli
 from tests.test_qa_evaluations import ALL_YES, FORM, start, stored_call
-from tests.worklist_hub import login, owner
+from tests.worklist_hub import login
 
 
 def hub_as(hub: Hub, name: str) -> HubEvaluations:
@@ -48,13 +49,17 @@ def floor(hub: Hub) -> dict[str, str]:
     hub.add_agent(names["bob"])
     hub.add_supervisor(names["sup-a"])
     hub.add_supervisor(names["sup-b"])
-    for team, member, role in (
-        ("a", names["alice"], "agent"),
-        ("a", names["sup-a"], "supervisor"),
-        ("b", names["bob"], "agent"),
-        ("b", names["sup-b"], "supervisor"),
-    ):
-        owner(hub, "INSERT INTO careline.team_members VALUES (%s, %s, %s)", team, member, role)
+    dsn = hub.cluster.dsn(hub.cluster.superuser, None, hub.dbname)
+    password = hub.cluster.superuser_password
+    for team, member in (("a", "alice"), ("a", "sup-a"), ("b", "bob"), ("b", "sup-b")):
+        done = hub_cli("team", team, names[member], "--dsn", dsn, password=password)
+        assert done.returncode == 0, done.stderr
+    assert done.stdout == f"supervisor {names['sup-b']} is in b\n"
+    stranger = hub_cli("team", "a", "postgres-x", "--dsn", dsn, password=password)
+    assert (stranger.returncode, stranger.stderr) == (
+        2,
+        "careline hub: postgres-x is not an agent or supervisor login of this hub\n",
+    )
     return names
 
 

@@ -1,7 +1,8 @@
 """``careline hub``: set up and inspect the central PostgreSQL hub.
 
 ``init`` migrates the hub and creates the group roles; ``add-agent`` and
-``add-supervisor`` create (or re-password) a login role; ``status`` shows the
+``add-supervisor`` create (or re-password) a login role; ``team`` puts a login in a
+team (supervisors see their teams' evaluations); ``status`` shows the
 schema version and row counts. Passwords come from files readable by their
 owner only (or PGPASSWORD / ~/.pgpass for the connection), never from the
 command line, and are never printed; errors are one line with an exit code:
@@ -222,6 +223,23 @@ async def _add_login(conn: psycopg.AsyncConnection[Any], args: argparse.Namespac
     print(f"{kind} {args.name} {'created' if created else 'updated (new password)'}")
 
 
+async def _team(conn: psycopg.AsyncConnection[Any], args: argparse.Namespace) -> None:
+    from console.hub.schema import HubError
+    from console.hub.teams import set_member
+
+    try:
+        print(await set_member(conn, args.team, args.login, remove=args.remove))
+    except HubError as exc:
+        raise HubCommandError(str(exc), EXIT_USAGE) from None
+
+
+def _team_arguments(command: argparse.ArgumentParser) -> None:
+    command.add_argument("team", metavar="TEAM")
+    command.add_argument("login", metavar="LOGIN", help="an agent or supervisor login")
+    command.add_argument("--remove", action="store_true", help="take LOGIN out of TEAM")
+    owner_connection_arguments(command)
+
+
 async def _status(conn: psycopg.AsyncConnection[Any], args: argparse.Namespace) -> None:
     del args
     from console.hub.schema import status
@@ -262,6 +280,14 @@ HUB = Command(
             ),
             "add-agent": _login("agent"),
             "add-supervisor": _login("supervisor"),
+            "team": Command(
+                help="put a login in a team (supervisors see their teams' evaluations)",
+                description="Put an agent or supervisor login in TEAM, or take it out with "
+                "--remove. A supervisor reads and writes the evaluations of the agents of "
+                "every team they are in.",
+                run=_runner(_team),
+                add_arguments=_team_arguments,
+            ),
             "status": Command(
                 help="show the hub's schema version and row counts",
                 description="Print the schema version, rows per table and logins per role.",
