@@ -47,7 +47,10 @@ __all__ = [
     "RecordingFileError",
     "RecordingTamperedError",
     "RecordingWriter",
+    "decrypt_recording",
+    "file_key",
     "read_recording",
+    "salt_of",
 ]
 
 MAGIC = b"CLREC"
@@ -75,7 +78,7 @@ class RecordingTamperedError(RecordingFileError):
     """A chunk failed authentication: a wrong key, or the file was altered."""
 
 
-def _file_key(master: bytes, salt: bytes) -> bytes:
+def file_key(master: bytes, salt: bytes) -> bytes:
     """The key of one file: HKDF-SHA256 of the recordings key with the file's salt."""
     from cryptography.hazmat.primitives import hashes
     from cryptography.hazmat.primitives.kdf.hkdf import HKDF
@@ -90,7 +93,7 @@ def _file_key(master: bytes, salt: bytes) -> bytes:
 def _aead(master: bytes, salt: bytes) -> AESGCM:
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-    return AESGCM(_file_key(master, salt))
+    return AESGCM(file_key(master, salt))
 
 
 def _nonce(index: int) -> bytes:
@@ -235,14 +238,26 @@ def read_recording(path: Path, master: bytes) -> Recording:
     ``complete=False``. Raises :class:`RecordingTamperedError` when a chunk fails
     authentication, :class:`RecordingFileError` for anything else that is wrong.
     """
-    from cryptography.exceptions import InvalidTag
-
     raw = path.read_bytes()
-    header, pos = read_header(raw)
+    return decrypt_recording(raw, file_key(master, salt_of(raw)))
+
+
+def salt_of(raw: bytes) -> bytes:
+    """The salt in a recording's header (what its file key derives from)."""
+    header, _ = read_header(raw)
     try:
-        aead = _aead(master, bytes.fromhex(header["salt"]))
+        return bytes.fromhex(header["salt"])
     except ValueError:
         raise RecordingFileError("the header's salt is not hex") from None
+
+
+def decrypt_recording(raw: bytes, key: bytes) -> Recording:
+    """Decrypt a recording's bytes with its own file key (see :func:`read_recording`)."""
+    from cryptography.exceptions import InvalidTag
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    header, pos = read_header(raw)
+    aead = AESGCM(key)
     digest = hashlib.sha256(raw[:pos]).digest()
     recording = Recording(header)
     audio: list[bytes] = []

@@ -50,6 +50,8 @@ class RecordingFlow(Controller):
         self._queues: dict[str, str] = {}
         self._by_form: dict[str, str] = {}
         """Calls this controller paused because a form opened: the form's id."""
+        self._master: bytes | None = None
+        """The recordings key, once derived (to seal recordings for the hub's QA)."""
 
     # -------------------------------------------------------------- lifecycle
     def mount(self) -> None:
@@ -60,6 +62,29 @@ class RecordingFlow(Controller):
 
     def _purge_later(self) -> None:
         self.screen.run_worker(self._purge(), group="recording-purge", exclusive=True)
+        self._upload_soon()
+
+    def _upload_soon(self) -> None:
+        """With a hub and the QA key: send the recordings not there yet (in the background)."""
+        config = self.services.config
+        if self._master and config.hub.dsn and self.config.qa_public_key is not None:
+            self.screen.run_worker(self._upload(), group="recording-upload", exclusive=True)
+
+    async def _upload(self) -> None:
+        from console.core.config import ConfigError, hub_password
+        from console.hub.connection import hub_connector
+        from console.hub.recordings import upload_pending
+
+        config = self.services.config
+        assert self._master is not None
+        assert self.config.qa_public_key is not None
+        try:
+            connect = hub_connector(config.hub.dsn, hub_password(config) or None)
+            public = await asyncio.to_thread(self.config.qa_public_key.expanduser().read_bytes)
+        except (ConfigError, OSError) as exc:
+            self.screen.notify(f"Recordings cannot reach the hub: {exc}", markup=False)
+            return
+        await upload_pending(self.services.store, connect, self._master, public)
 
     async def _purge(self) -> None:
         services = self.services
@@ -77,6 +102,8 @@ class RecordingFlow(Controller):
             key = await asyncio.to_thread(recordings_key, directory, self.services.store_key)
             encoded = base64.b64encode(key.key).decode()
             await self.services.phone.command("recording", action="key", key=encoded)
+            self._master = key.key
+            self._upload_soon()
         except (RecordingsKeyError, PhoneError) as exc:
             self.screen.notify(
                 f"Calls cannot be recorded: {exc}", severity="error", markup=False, timeout=15
@@ -98,6 +125,8 @@ class RecordingFlow(Controller):
             self._queues.setdefault(call_id, live.queue)
         self._facts[call_id] = event
         await self.ledger.apply(event, self._queues.get(call_id, ""))
+        if state == "stopped":
+            self._upload_soon()
         if state in ("stopped", "refused", "failed") and live is None:
             self._facts.pop(call_id, None)
             self._queues.pop(call_id, None)

@@ -75,6 +75,12 @@ class RecordingConfig(Section):
     """Each queue's recording (X-Queue header or called user); ``"*"``: every queue not
     listed."""
 
+    qa_public_key: Path | None = None
+    """The QA team's X25519 public key (PEM): with a hub, each recording goes there for QA,
+    still encrypted, its key sealed for this key. None: recordings stay on this machine."""
+    qa_private_key: Path | None = None
+    """A supervisor's QA private key (PEM, a 0600 file) to play recordings from the hub."""
+
     def for_queue(self, queue: str) -> QueueRecordingConfig:
         """The recording of ``queue`` (off when neither it nor ``*`` is listed)."""
         return self.queues.get(queue) or self.queues.get("*") or QueueRecordingConfig()
