@@ -54,14 +54,17 @@ def call_lines(
     for check, result in findings.items():
         lines.append(f"  {_OUTCOME[result.outcome]} {check.value}: {safe_text(result.detail, 60)}")
     lines += ["", "Timeline"]
+    events: list[tuple[str, str]] = []
     for entry in facts.timeline:
         fact = safe_text(entry.get("fact", "?"), 20)
         extra = safe_text(
             entry.get("target") or entry.get("status") or entry.get("reason") or "", 40
         )
-        lines.append(f"  {_at(entry.get('at'))} {fact} {extra}".rstrip())
+        events.append((str(entry.get("at", "")), f"{fact} {extra}".rstrip()))
     for flag in facts.red_flags:
-        lines.append(f"  {_at(flag.get('at'))} RED FLAG {safe_text(flag.get('rule', '?'), 40)}")
+        events.append((str(flag.get("at", "")), f"RED FLAG {safe_text(flag.get('rule', '?'), 40)}"))
+    # Both are UTC ISO text ending in Z: text order is time order.
+    lines += [f"  {_at(at)} {what}" for at, what in sorted(events, key=lambda e: e[0])]
     lines += ["", f"Script {safe_text(facts.script_id or '—', 40)}"]
     for answer in facts.answers:
         question = safe_text(answer.get("question", "?"), 28)

@@ -76,7 +76,7 @@ class EvaluationScreen(DeskScreen):
         lines = call_lines(self.entry.facts, self.entry.findings, self.session.recording)
         self.query_one("#call-text", Static).update(Text("\n".join(lines)))
         table = self.query_one("#form", DataTable)
-        table.add_columns("Section", "Question", "Answer", "From")
+        table.add_columns("Answer", "From", "Question")
         for section in self.desk.form.sections:
             for item in section.questions:
                 table.add_row(*self._cells(section.title, item.id), key=item.id)
@@ -97,12 +97,8 @@ class EvaluationScreen(DeskScreen):
         if answer and answer.automatic:
             source = "auto, changed" if answer.overridden else "auto"
         style = "bold red" if value == "no" and getattr(item, "auto_fail", False) else ""
-        return [
-            Text(safe_text(section, 18)),
-            Text(safe_text(item.text, 60)),
-            Text(shown, style=style),
-            Text(source),
-        ]
+        del section  # shown under the table for the selected question
+        return [Text(shown, style=style), Text(source), Text(safe_text(item.text, 72))]
 
     def _show(self) -> None:
         table = self.query_one("#form", DataTable)
@@ -114,8 +110,9 @@ class EvaluationScreen(DeskScreen):
             if isinstance(item, YesNoItem | ScaleItem) and item.allow_na:
                 kind += " · a N/A"
             fail = " · AUTOMATIC FAIL if no" if getattr(item, "auto_fail", False) else ""
+            section = next(s.title for s in self.desk.form.sections if item in s.questions)
             self.query_one("#question", Static).update(
-                Text(f"{item.text}\n{item.help}\n{kind}{fail}".replace("\n\n", "\n"))
+                Text(f"{section}: {item.text}\n{item.help}\n{kind}{fail}".replace("\n\n", "\n"))
             )
         result = score(self.desk.form, self.evaluation.values())
         state = self.evaluation.state
@@ -126,7 +123,8 @@ class EvaluationScreen(DeskScreen):
         fail = " · AUTOMATIC FAIL" if result.auto_failed else ""
         self.query_one("#status", Static).update(
             f"{safe_text(self.entry.facts.agent_id, 24)} · {self.entry.pick.reason} · "
-            f"score {result.score:g} / pass {self.desk.form.pass_threshold:g} · {verdict}{fail}"
+            f"{'score so far' if state == 'draft' else 'score'} {result.score:g} / "
+            f"pass {self.desk.form.pass_threshold:g} · {verdict}{fail}"
             + (f" · hub: {self.desk.sync_problem}" if self.desk.sync_problem else "")
         )
         table.refresh()
@@ -165,7 +163,7 @@ class EvaluationScreen(DeskScreen):
         row = table.cursor_row
         section = next(s.title for s in self.desk.form.sections if item in s.questions)
         for column, cell in enumerate(self._cells(section, item.id)):
-            table.update_cell_at(Coordinate(row, column), cell)
+            table.update_cell_at(Coordinate(row, column), cell, update_width=True)
         self._goto_next(row + 1)
         self._show()
 
