@@ -19,6 +19,7 @@ from console.core.store import Store
 from console.hub.connection import hub_connector
 from console.hub.recordings import fetch, listing, upload_pending
 from sip.recording_file import RecordingWriter, decrypt_recording
+from tests.careline_cli import careline
 from tests.pg import Hub
 
 CALL = "7d1e4b1a-0000-4000-8000-000000000002"
@@ -114,3 +115,49 @@ async def test_with_the_hub_down_the_recording_waits_and_goes_later(
     finally:
         hub.cluster.start()
     assert await upload_pending(store, hub_connector(alice), MASTER, public) == 1
+
+
+def login_config(tmp_path: Path, hub: Hub, login: str, extra: str = "") -> Path:
+    """A console config for ``login`` on ``hub`` (DSN without password, a 0600 password file)."""
+    secret = tmp_path / f"{login}.pw"
+    secret.write_text(hub.passwords[login] + "\n", encoding="utf-8")
+    secret.chmod(0o600)
+    dsn = f"host=127.0.0.1 port={hub.cluster.port} dbname={hub.dbname} user={login}"
+    path = tmp_path / f"{login}.yaml"
+    path.write_text(
+        f"agent:\n  id: {login}\nstore:\n  path: {tmp_path / login}.sqlite3\n"
+        f'hub:\n  dsn: "{dsn}"\n  password_file: {secret}\n{extra}'
+    )
+    return path
+
+
+async def test_a_supervisor_plays_a_hub_recording_with_the_qa_key_and_it_is_audited(
+    hub: Hub, store: Store, tmp_path: Path
+) -> None:
+    alice = hub.add_agent("alice")
+    hub.add_supervisor("sam")
+    hub.add_agent("bob")
+    new_key_pair(tmp_path / "qa.pem", tmp_path / "qa.pub")
+    await recorded(store, tmp_path, "alice")
+    assert (
+        await upload_pending(
+            store, hub_connector(alice), MASTER, (tmp_path / "qa.pub").read_bytes()
+        )
+        == 1
+    )
+    qa = f"recording:\n  qa_private_key: {tmp_path / 'qa.pem'}\n"
+    sam = login_config(tmp_path, hub, "sam", qa)
+    done = careline("--config", str(sam), "recordings", "play", CALL, "--hub", "--timeline")
+    assert done.returncode == 0, done.stderr
+    assert "[0] 00:00 pause (verify)" in done.stdout
+    bob = login_config(tmp_path, hub, "bob", qa)
+    refused = careline("--config", str(bob), "recordings", "play", CALL, "--hub", "--timeline")
+    assert refused.returncode == 1
+    assert "not yours to hear" in refused.stderr
+    for login, outcome in (("sam", "ok"), ("bob", "fail")):
+        mine = await Store.open(tmp_path / f"{login}.sqlite3")
+        try:
+            rows = await mine.fetch_all("SELECT action, outcome FROM audit")
+        finally:
+            await mine.close()
+        assert [tuple(row) for row in rows] == [("record_play", outcome)]

@@ -1,12 +1,28 @@
-"""``careline recordings …``: list the call recordings, delete what is past retention."""
+"""``careline recordings …``: list, play and purge call recordings.
+
+``play`` decrypts a recording (this console's own, or with ``--hub`` one from the
+hub, opened with the QA private key), prints its timeline to jump to and plays it
+through the sound device at 1x or 1.5x; every playback is an audit row.
+"""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import sys
 from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from console.cli.command import Command, Subcommands, config_of, with_store
+from console.core.config import CarelineConfig
 from console.core.store import Store
+
+if TYPE_CHECKING:
+    from sip.recording_file import Recording
+
+PLAY_BLOCK_SECONDS = 0.1
+"""Audio handed to the device per write."""
 
 
 def _purge(args: argparse.Namespace) -> int:
@@ -40,6 +56,123 @@ def _list(args: argparse.Namespace) -> int:
     return with_store(config_of(args), run)
 
 
+def _play_arguments(play: argparse.ArgumentParser) -> None:
+    from console.core.recordings.playback import SPEEDS
+
+    play.add_argument("call_id", help="the recorded call's id (recordings list shows them)")
+    play.add_argument("--speed", type=float, choices=SPEEDS, default=1.0, help="1 or 1.5")
+    play.add_argument(
+        "--from", dest="start", type=int, metavar="N", help="start at moment N of the timeline"
+    )
+    play.add_argument(
+        "--hub", action="store_true", help="from the hub (a supervisor, with the QA private key)"
+    )
+    play.add_argument("--device", default="", help="output device (index or part of its name)")
+    play.add_argument(
+        "--timeline", action="store_true", help="print the timeline only (still audited)"
+    )
+
+
+async def _local(config: CarelineConfig, store: Store, call_id: str) -> Recording:
+    from console.core.config import store_key
+    from console.core.engine_settings import recordings_directory
+    from console.core.recordings.keys import recordings_key
+    from sip.recording_file import RecordingFileError, read_recording
+
+    rows = await store.fetch_all(
+        "SELECT file FROM recordings WHERE call_id = ? AND state <> 'deleted'", (call_id,)
+    )
+    if not rows:
+        raise RecordingFileError("no such recording here (deleted, or never made)")
+    directory = recordings_directory(config)
+    key = await asyncio.to_thread(recordings_key, directory, store_key(config))
+    return await asyncio.to_thread(read_recording, Path(rows[0][0]), key.key)
+
+
+async def _from_hub(config: CarelineConfig, call_id: str) -> Recording:
+    import psycopg
+
+    from console.core.config import ConfigError, hub_password, read_secret_file
+    from console.core.recordings.sealing import unseal
+    from console.hub.connection import hub_connector
+    from console.hub.recordings import fetch
+    from sip.recording_file import RecordingFileError, decrypt_recording
+
+    if not config.hub.dsn or config.recording.qa_private_key is None:
+        raise ConfigError("--hub needs hub.dsn and recording.qa_private_key")
+    private = read_secret_file(config.recording.qa_private_key, "recording.qa_private_key")
+    conn = await hub_connector(config.hub.dsn, hub_password(config) or None)()
+    try:
+        found = await fetch(conn, call_id)
+    except psycopg.Error as exc:
+        raise RecordingFileError(f"the hub refused: {type(exc).__name__}") from None
+    finally:
+        await conn.close()
+    if found is None:
+        raise RecordingFileError("no such recording on the hub (or not yours to hear)")
+    return decrypt_recording(found.data, unseal(found.sealed_key, private.encode()))
+
+
+def _play_pcm(pcm: bytes, rate: int, device: str) -> None:
+    from sip.headset.devices import load_sounddevice, resolve_device
+
+    sd = load_sounddevice()
+    output = resolve_device(device, "output")
+    block = int(rate * PLAY_BLOCK_SECONDS) * 2
+    with sd.RawOutputStream(
+        device=output["index"], samplerate=rate, channels=1, dtype="int16"
+    ) as stream:
+        for at in range(0, len(pcm), block):
+            stream.write(pcm[at : at + block])
+
+
+def _play(args: argparse.Namespace) -> int:
+    from console.core.audit import AuditLog
+    from console.core.recordings.playback import speed_up, timeline
+    from console.core.recordings.sealing import SealError
+    from sip.headset.errors import HeadsetError
+    from sip.recording_file import RecordingFileError
+
+    config = config_of(args)
+
+    async def run(store: Store) -> int:
+        audit = AuditLog(store)
+        try:
+            if args.hub:
+                recording = await _from_hub(config, args.call_id)
+            else:
+                recording = await _local(config, store, args.call_id)
+        except (RecordingFileError, SealError, OSError) as exc:
+            await audit.append(config.agent.id, "record_play", "recording", "fail")
+            print(f"careline: cannot play {args.call_id}: {exc}", file=sys.stderr)
+            return 1
+        await audit.append(config.agent.id, "record_play", "recording", "ok")
+        rate = recording.sample_rate
+        moments = timeline(recording.marks, rate)
+        state = "complete" if recording.complete else "cut short (the phone stopped mid-call)"
+        print(f"{args.call_id}: {recording.seconds:.1f} s, {state}")
+        for index, moment in enumerate(moments):
+            print(f"  [{index}] {moment.label()}")
+        if args.timeline:
+            return 0
+        start = 0.0
+        if args.start is not None:
+            if not 0 <= args.start < len(moments):
+                print(f"careline: --from: the timeline has {len(moments)} moments", file=sys.stderr)
+                return 1
+            start = moments[args.start].seconds
+        pcm = speed_up(recording.pcm[int(start * rate) * 2 :], rate, args.speed)
+        print(f"playing from {start:.1f} s at {args.speed:g}x", flush=True)
+        try:
+            await asyncio.to_thread(_play_pcm, pcm, rate, args.device)
+        except HeadsetError as exc:
+            print(f"careline: {exc}", file=sys.stderr)
+            return 1
+        return 0
+
+    return with_store(config, run)
+
+
 RECORDINGS = Command(
     help="list call recordings and delete those past their retention",
     description=(
@@ -56,6 +189,18 @@ RECORDINGS = Command(
                 help="list the recordings the store knows (no patient data: call ids, times)",
                 description="One line per recording: call id, queue, mode, state, times.",
                 run=_list,
+            ),
+            "play": Command(
+                help="play a recording with its timeline (audited)",
+                description=(
+                    "Decrypt a recording and play it through the sound device: this "
+                    "console's own, or with --hub one from the hub (a supervisor's login and "
+                    "recording.qa_private_key). Prints the timeline (pauses, holds, "
+                    "transfers) to start from with --from N; --speed 1.5 keeps the pitch. "
+                    "Every playback is an audit row (record_play)."
+                ),
+                run=_play,
+                add_arguments=_play_arguments,
             ),
             "purge": Command(
                 help="delete the recordings past their retention",
