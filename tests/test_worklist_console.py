@@ -443,6 +443,11 @@ async def test_the_call_is_a_screen_pop_and_v_verifies_the_claimed_patient(
     await wait_for(
         pilot, lambda: run.context.get("patient.next_appointment") == day, what="day said"
     )
+    # The voicemail stays minimum-necessary even now: no day, service or clinician.
+    voicemail = " ".join(text for _, text in screen.guidance.previsit[call_id].parts)
+    assert "Please call us back on 555-0100" in voicemail
+    for detail in (day, "Secret-Service", "Dr Secret", "2031"):
+        assert detail not in voicemail
     rows = await audit_rows(app)
     verifications = [r for r in rows if r[0] == "verify"]
     # As on an inbound call: a failed attempt names nobody, the pass names the patient.
