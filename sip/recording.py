@@ -174,6 +174,7 @@ class CallRecordings:
         elif event == Event.CALL_MUTE:
             rec.muted = bool(payload.get("muted"))
             self._connect(rec)
+            self._mark(rec, "mute" if rec.muted else "unmute")
         elif event == Event.CALL_TRANSFER and rec.sink is not None:
             # Kind and status only: the target may be a person's number.
             transfer = (payload.get("call") or {}).get("transfer") or {}

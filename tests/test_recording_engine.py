@@ -18,6 +18,7 @@ import pytest
 from sip.recording_file import RecordingTamperedError, read_recording
 from tests.audio_calls import PATIENT_TONE, patient_calls, renegotiate
 from tests.audio_tone import dominant_frequency, read_wav_mono16, tone_segments
+from tests.engine_calls import answered_call
 from tests.recording_calls import (
     AGENT_TONE,
     ANNOUNCEMENT_TONE,
@@ -261,3 +262,39 @@ def test_a_full_disk_stops_the_recording_not_the_call(
     recording = read_recording(path, key)
     assert not recording.complete
     assert recording.seconds >= 1.0
+
+
+def test_the_agents_muted_voice_is_left_out_and_a_transfer_is_marked(
+    tmp_path: Path,
+) -> None:
+    key = recording_key()
+    agent = recording_engine(tmp_path, "consent")
+    try:
+        unlock(agent, key)
+        with answered_call(agent, tmp_path, "uac_transferee_ok.xml") as call_id:
+            recording_state(agent, call_id, "awaiting_consent")
+            assert agent.command("recording", call=call_id, action="consent")["ok"]
+            recording_state(agent, call_id, "recording")
+            time.sleep(1.5)
+            assert agent.command("mute", call=call_id)["ok"]
+            time.sleep(1.5)
+            assert agent.command("unmute", call=call_id)["ok"]
+            time.sleep(1.5)
+            target = "sip:nurse@127.0.0.1:5999"
+            assert agent.command("transfer", call=call_id, target=target)["ok"]
+            stopped = recording_state(agent, call_id, "stopped")
+    finally:
+        assert agent.stop() == 0, agent.log_tail()
+    recording = read_recording(Path(stopped["file"]), key)
+    rate = recording.sample_rate
+    marks = [(m["fact"], m.get("status"), m["sample"] / rate) for m in recording.marks]
+    facts = [fact for fact, _status, _at in marks]
+    assert facts[:4] == ["start", "mute", "unmute", "transfer"], marks
+    assert ("transfer", "succeeded") in [(fact, status) for fact, status, _at in marks]
+    assert "hold" in facts  # a blind transfer holds the caller first: silence from there
+    samples = samples_of(recording.pcm)
+    muted_at, unmuted_at = marks[1][2], marks[2][2]
+    talking = stretch(samples, rate, 0.3, muted_at - 0.1)
+    muted = stretch(samples, rate, muted_at + 0.2, unmuted_at - 0.1)
+    assert tonality(talking, rate, AGENT_TONE) > 0.1
+    assert tonality(muted, rate, AGENT_TONE) < 0.01, "the muted agent was recorded"
