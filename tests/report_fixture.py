@@ -18,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import uuid
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 from console.controllers.wrap_up import WrapUp, call_facts, interaction_from, script_record
 from console.core.calls import LiveCall
@@ -127,6 +128,16 @@ async def record_fortnight(store: Store, agent_id: str = "alice") -> FloorDay:
             later + timedelta(hours=2 + n), "feedback", wait=3, talk=90, wrap=10, survey=answers
         )
     return day
+
+
+async def fortnight_store(path: Path, agent_id: str = "alice") -> Path:
+    """A store file at ``path`` holding the fortnight (closed again)."""
+    store = await Store.open(path)
+    try:
+        await record_fortnight(store, agent_id)
+    finally:
+        await store.close()
+    return path
 
 
 def by_name(data: ReportData, level: Level) -> dict[str, tuple[Tally, ...]]:

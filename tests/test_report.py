@@ -18,7 +18,14 @@ from console.core.scripts.evaluation_forms import ScaleItem, TextItem
 from console.core.scripts.loader import load_library
 from console.core.store import Store
 from tests.careline_cli import careline
-from tests.report_fixture import WEEK_1, WEEK_2, by_name, figures, record_fortnight
+from tests.report_fixture import (
+    WEEK_1,
+    WEEK_2,
+    by_name,
+    figures,
+    fortnight_store,
+    record_fortnight,
+)
 
 WEEKS = ReportWeeks(WEEK_1, 2)
 STEPS = measured_steps(load_library().scripts)
@@ -76,11 +83,7 @@ def _cli_store(tmp_path: Path) -> Path:
 
 
 async def test_the_cli_prints_csv_json_and_redacted_comments(tmp_path: Path) -> None:
-    store = await Store.open(tmp_path / "store.sqlite3")
-    try:
-        await record_fortnight(store)
-    finally:
-        await store.close()
+    await fortnight_store(tmp_path / "store.sqlite3")
     config = _cli_store(tmp_path)
     span = ["--config", str(config), "--to", "2026-11-29", "--weeks", "2"]
 

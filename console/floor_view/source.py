@@ -25,12 +25,16 @@ import asyncio
 import contextlib
 import random
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from console.core.config import AgentConfig, ConfigError
+from console.core.reports.feedback import MeasuredStep
+from console.core.reports.figures import ReportData
+from console.core.reports.local import read_local
+from console.core.reports.weeks import ReportWeeks
 from console.core.store import Store, StoreKey
 from console.core.text import safe_text
 from console.floor_view.rows import (
@@ -87,6 +91,13 @@ class FloorSource(Protocol):
     async def worklist_progress(self) -> list[WorklistProgress]:
         """Each worklist's progress now, by list id (the floor's items: the hub's, or
         without one this machine's)."""
+        ...
+
+    async def report(
+        self, weeks: ReportWeeks, *, sl_seconds: int, steps: Sequence[MeasuredStep]
+    ) -> ReportData:
+        """The weekly report of ``weeks`` (``careline report``'s figures, as the login
+        may see them)."""
         ...
 
     async def close(self) -> None:
@@ -157,6 +168,15 @@ class LocalFloor:
         """Each worklist's progress in this store."""
         return await local_progress(self._store)
 
+    async def report(
+        self, weeks: ReportWeeks, *, sl_seconds: int, steps: Sequence[MeasuredStep]
+    ) -> ReportData:
+        """The weekly report of ``weeks`` from this store."""
+        data, _ = await read_local(
+            self._store, weeks, sl_seconds=sl_seconds, steps=steps, agent_id=self.agent_id
+        )
+        return data
+
     async def close(self) -> None:
         """Close the store."""
         await self._store.close()
@@ -210,6 +230,7 @@ class HubFloor:
         self._query: psycopg.AsyncConnection[Any] | None = None
         self.reconnects = 0
         """How many times the connections were reopened after a failure."""
+        self._worklists_refused = False
 
     async def _connect(self) -> tuple[psycopg.AsyncConnection[Any], psycopg.AsyncConnection[Any]]:
         import psycopg
@@ -299,8 +320,35 @@ class HubFloor:
 
     async def worklist_progress(self) -> list[WorklistProgress]:
         """Each worklist's progress on the hub: every console's items (those the login may
-        read: all of them for a supervisor, an agent's own held ones for an agent)."""
-        return progress_of(await self._fetch(HUB_PROGRESS_SQL))
+        read: all of them for a supervisor, an agent's own held ones for an agent). None
+        at all (said once through ``on_status``) when the hub has no worklists this
+        login may read, e.g. one not upgraded yet: the floor's events go on regardless."""
+        import psycopg
+
+        try:
+            return progress_of(await self._fetch(HUB_PROGRESS_SQL))
+        except psycopg.Error as exc:
+            if not self._worklists_refused:
+                self._worklists_refused = True
+                self.on_status(f"worklist progress unavailable ({_first_line(exc)})")
+            return []
+
+    async def report(
+        self, weeks: ReportWeeks, *, sl_seconds: int, steps: Sequence[MeasuredStep]
+    ) -> ReportData:
+        """The weekly report of ``weeks`` from the hub's report functions (hub version
+        8), reconnecting for as long as the hub is lost."""
+        import psycopg
+
+        from console.hub.reports import read_hub
+
+        while True:
+            _, query = await self._connect()
+            try:
+                data, _ = await read_hub(query, weeks, sl_seconds=sl_seconds, steps=steps)
+                return data
+            except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
+                await self._lost(exc)
 
     async def _fetch(self, query_text: str) -> list[tuple[Any, ...]]:
         """The rows of ``query_text``, reconnecting for as long as the hub is lost."""

@@ -11,6 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from rich.cells import set_cell_size
+
 from console.core.reports.charts import bar, sparkline
 from console.core.reports.figures import LEVELS, ReportData, Series, Tally, sum_of
 from console.core.text import safe_text
@@ -96,7 +98,7 @@ def heading(series: Series, columns: int, *, ascii_only: bool = False) -> str:
         return "Floor"
     name = safe_text(series.name or "(none)", columns - 8)
     if ascii_only:
-        name = name.encode("ascii", "replace").decode("ascii")
+        name = _plain(name)
     return f"{series.level.capitalize()} {name}"
 
 
@@ -168,8 +170,48 @@ def comment_lines(
         )
         text = str(row["comment"])
         if ascii_only:
-            text = text.encode("ascii", "replace").decode("ascii")
+            text = _plain(text)
         lines.extend(textwrap.wrap(text, columns - 4, initial_indent="  ", subsequent_indent="  "))
         if row["redacted"]:
             lines.append(f"  (redacted: {row['redacted']})")
     return lines
+
+
+TREND_NAME = 12
+TREND_SPARK = 8
+
+
+def trend_lines(data: ReportData, columns: int, *, ascii_only: bool = False) -> list[str]:
+    """The wallboard's compact trends: one line for the floor and one per queue, each
+    with service level, AHT and CSAT sparklines over the weeks (the last
+    :data:`TREND_SPARK`) and the NPS, the values over those weeks."""
+    dash = "-" if ascii_only else "–"
+    lines = []
+    for series in [*data.series("floor"), *data.series("queue")]:
+        shown = series.tallies[-TREND_SPARK:]
+        total = sum_of(shown)
+        parts = []
+        every = figures(data.sl_seconds)
+        for label, figure, width in (
+            ("SL", every[0], 4),
+            ("AHT", every[2], 5),
+            ("CSAT", every[4], 4),
+        ):
+            values = [figure.value(t) for t in shown]
+            value = figure.value(total)
+            text = dash if value is None else figure.text(total, value).split(" n=")[0]
+            spark = sparkline(values, low=figure.low, high=figure.high, ascii_only=ascii_only)
+            parts.append(f"{label} {spark:<{TREND_SPARK}} {text:>{width}}")
+        nps = total.nps
+        parts.append(f"NPS {dash if nps is None else f'{nps:+.0f}':>4}")
+        name = (
+            "Floor" if series.level == "floor" else safe_text(series.name or "(none)", TREND_NAME)
+        )
+        line = f"{set_cell_size(name, TREND_NAME)} {'  '.join(parts)}"
+        lines.append(set_cell_size(line, columns).rstrip())
+    return [_plain(line) for line in lines] if ascii_only else lines
+
+
+def _plain(text: str) -> str:
+    """``text`` in ASCII (anything else a question mark)."""
+    return text.encode("ascii", "replace").decode("ascii")

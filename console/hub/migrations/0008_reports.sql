@@ -149,7 +149,10 @@ RETURNS TABLE (
     within_sl bigint, abandoned bigint, handled bigint, handle_s double precision,
     turned_away bigint
 )
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+-- A year is a million calls in tens of thousands of groups: hashed in memory,
+-- not sorted on disk.
+SET work_mem = '64MB' AS $fn$
     WITH visible AS MATERIALIZED (SELECT careline.report_agents() AS agents)
     SELECT (date_trunc('week', f.first_at AT TIME ZONE 'UTC'))::date,
            f.queue,
