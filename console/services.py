@@ -21,6 +21,7 @@ from console.core.ehr.scheduling import Scheduling
 from console.core.floor import FloorReporter
 from console.core.held_writes import HeldWrites
 from console.core.interactions import InteractionStore
+from console.core.monitoring import agent_contact
 from console.core.patients.directory import PatientDirectory
 from console.core.phone import PhoneClient
 from console.core.recorder import CallRecorder
@@ -134,7 +135,14 @@ class Services:
             directory=PatientDirectory(store, config.sip.dial.region),
             audit=PatientAudit(AuditLog(store, clock=clock), agent.id, held, clock),
             interactions=interactions,
-            floor=FloorReporter(interactions, agent.id, agent.name, clock, held),
+            floor=FloorReporter(
+                interactions,
+                agent.id,
+                agent.name,
+                clock,
+                held,
+                contact=lambda: agent_contact(config.sip, phone.status.listen),
+            ),
             recorder=CallRecorder(store, agent.id, held),
             phone=phone,
             held=held,

@@ -264,7 +264,8 @@ class Monitors:
     # ------------------------------------------------------- the supervisor
     def cmd_monitor(self, message: dict[str, Any]) -> dict[str, Any]:
         """The ``monitor`` command (a supervisor's engine): call the agent's engine at
-        ``target`` with ``grant`` to start in ``mode``; then digits switch, hang-up leaves."""
+        ``target`` with ``grant`` to start in ``mode``; then digits switch, hang-up leaves.
+        ``muted``: the supervisor's microphone starts muted (``unmute`` opens it)."""
         target = self._control.target(message, "target")
         grant, mode = message.get("grant"), message.get("mode", "listen")
         try:
@@ -272,6 +273,7 @@ class Monitors:
         except MonitorRequestError as exc:
             raise CommandError(ErrorCode.BAD_REQUEST, str(exc)) from None
         record = self._control.call_out(target, headers={MONITOR_HEADER: value})
+        record.muted = message.get("muted") is True  # applied as its audio comes up
         record.mark("monitor_call", mode=mode)
         return {"call_id": record.id, "uri": target.uri, "mode": mode}
 

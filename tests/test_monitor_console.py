@@ -6,16 +6,23 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import AsyncIterator, Awaitable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from console.core.agent_state import AgentState
 from console.core.audit import AuditLog
+from console.core.calls import LiveCall
+from console.core.config import AccountConfig, SipConfig
+from console.core.floor import FloorReporter
+from console.core.interactions import InteractionStore
 from console.core.monitor_events import MonitorChanged, MonitorEnded, MonitorRequested
 from console.core.monitor_grants import new_grant_id, write_local_grant
-from console.core.monitoring import MonitorDesk
+from console.core.monitoring import MonitorDesk, agent_contact
 from console.core.store import Store
+from console.floor_view.rows import FloorEvent, check_row
 from console.widgets.monitor_badge import MonitorBadge
 from sip.monitor_terms import MODES, REFUSALS
 from tests.console_app import make_app, screen_text, sip_port, talking, wait_for
@@ -144,3 +151,35 @@ async def test_without_a_grant_book_every_request_is_refused_and_audited(store: 
     assert sent == [("monitor_refuse", {"monitor": "m-1", "reason": "unknown_grant"})]
     rows = await store.fetch_all("SELECT action, outcome FROM audit")
     assert [tuple(row) for row in rows] == [("monitor", "denied")]
+
+
+async def test_the_floor_learns_which_call_an_agent_talks_on_and_how_to_reach_their_phone(
+    store: Store,
+) -> None:
+    """What a supervisor's key needs (call and contact) rides on the agent's state, and only
+    while on a call; a new call republishes even if nothing else changed."""
+    now = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
+    contact = agent_contact(SipConfig(listen="127.0.0.1:5071"), "")
+    reporter = FloorReporter(
+        InteractionStore(store), "alice", "Alice", lambda: now, contact=lambda: contact
+    )
+    ready = AgentState(phone_online=True)
+    first, second = (
+        LiveCall(f"call-{n}", "", "", "", "active", now, answered_at=now) for n in (1, 2)
+    )
+    for active in (first, second, None):
+        await reporter.agent_state(ready, active)
+    rows = await store.fetch_all(
+        "SELECT seq, payload FROM outbox WHERE kind = 'agent_state' ORDER BY seq"
+    )
+    checked = [check_row(int(seq), "agent_state", "alice", str(body), now) for seq, body in rows]
+    assert all(isinstance(row, FloorEvent) for row in checked), checked
+    payloads = [row.payload for row in checked if isinstance(row, FloorEvent)]
+    assert [(p.get("call_id"), p.get("contact")) for p in payloads] == [
+        ("call-1", "sip:agent@127.0.0.1:5071"),
+        ("call-2", "sip:agent@127.0.0.1:5071"),
+        (None, None),
+    ]
+    account = AccountConfig(registrar="sip:pbx.example.org", user="4021", domain="example.org")
+    assert agent_contact(SipConfig(account=account), "127.0.0.1:5071") == "sip:4021@example.org"
+    assert agent_contact(SipConfig(listen="127.0.0.1:0"), "") == ""

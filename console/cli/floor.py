@@ -67,6 +67,12 @@ def source_opener(args: argparse.Namespace, config: CarelineConfig) -> FloorSour
     The password comes from ``hub.password_file`` / its variable when set, else
     libpq's own PGPASSWORD or ~/.pgpass; it is never put on the command line.
     """
+    dsn = hub_dsn(args, config)
+    return _HubOpener(dsn) if dsn else _LocalOpener(config)
+
+
+def hub_dsn(args: argparse.Namespace, config: CarelineConfig) -> str | None:
+    """The hub to read (``--dsn``, else ``hub.dsn``) with its password, or None."""
     dsn: str | None = args.dsn or config.hub.dsn or None
     if dsn:
         password = hub_password(config)
@@ -74,8 +80,7 @@ def source_opener(args: argparse.Namespace, config: CarelineConfig) -> FloorSour
             from psycopg.conninfo import make_conninfo
 
             dsn = make_conninfo(dsn, password=password)
-        return _HubOpener(dsn)
-    return _LocalOpener(config)
+    return dsn
 
 
 def thresholds(config: CarelineConfig) -> Thresholds:
@@ -142,6 +147,10 @@ def _supervise(args: argparse.Namespace) -> int:
     app = create_supervisor(
         source_opener(args, config), queue=args.queue, thresholds=thresholds(config)
     )
+    # Listening in: the supervisor's phone starts at the first key (1, 2, 3), not here.
+    from console.floor_view.monitor import floor_monitor
+
+    app.monitor = floor_monitor(config, hub_dsn(args, config))
     app.run()
     if app.refusal is not None:
         raise app.refusal  # the CLI prints it and exits 2, after the screen is restored

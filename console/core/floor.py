@@ -12,6 +12,10 @@ reason or being on a call changes::
     {"agent_id", "agent_name", "availability": available|outbound|not_ready|wrap_up|offline,
      "reason", "since", "on_call": bool, "call_since": time or null, "at"}
 
+and while on a call, for a supervisor who may listen in (issue 20): ``call_id`` (the
+engine's id of the call talked on) and ``contact`` (the SIP URI that reaches the
+agent's engine: the account's address-of-record, else the engine's listen address).
+
 ``call_event`` (entity: the call id), for queue statistics::
 
     {"agent_id", "call_id", "queue",
@@ -58,13 +62,16 @@ class FloorReporter:
         agent_name: str,
         clock: Callable[[], datetime],
         held: HeldWrites | None = None,
+        contact: Callable[[], str] = lambda: "",
     ) -> None:
+        """``contact``: the SIP URI of the agent's engine now (see the module docstring)."""
         self._outbox = interactions
         self._held = held or HeldWrites()
         self.agent_id = agent_id
         self.agent_name = agent_name
         self._clock = clock
-        self._last_state: tuple[str, str, bool] | None = None
+        self._contact = contact
+        self._last_state: tuple[str, str, str | None] | None = None
         self._last_at: datetime | None = None
 
     def _utc(self, moment: datetime | None = None) -> str:
@@ -81,7 +88,7 @@ class FloorReporter:
         # No phone, no calls: the floor sees the agent offline whatever they chose.
         availability = agent.shown_availability if agent.phone_online else "offline"
         reason = agent.reason if agent.phone_online else "phone offline"
-        key = (availability, reason, on_call)
+        key = (availability, reason, active.id if active is not None else None)
         now = self._clock()
         quiet = self._last_at is None or (
             heartbeat_s is not None and (now - self._last_at).total_seconds() >= heartbeat_s
@@ -102,6 +109,9 @@ class FloorReporter:
             else None,
             "at": self._utc(),
         }
+        if active is not None:
+            payload["call_id"] = active.id
+            payload["contact"] = self._contact()
         await self._publish("agent_state", self.agent_id, payload)
 
     async def call_event(self, event: str, call: LiveCall, *, at: datetime | None = None) -> None:

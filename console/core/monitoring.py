@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from console.core.audit import Action, AuditLog, Outcome
+from console.core.config import SipConfig
 from console.core.monitor_events import MonitorChanged, MonitorEnded, MonitorRequested
 from console.core.monitor_grants import GrantRefusedError, MonitorGrant
 from console.core.text import safe_text
@@ -28,6 +29,16 @@ VERBS = {"listen": "listening", "whisper": "whispering", "barge": "barging in"}
 
 Command = Callable[..., Awaitable[dict[str, Any]]]
 """Sends one engine command: ``command(name, **args)``, its result back."""
+
+
+def agent_contact(sip: SipConfig, listen: str) -> str:
+    """The SIP URI a supervisor's engine calls to reach this agent's engine: the account's
+    address-of-record (the PBX routes it), else the engine's listen address (``listen``,
+    as the engine reports it; the configured one until then); "" when unknown."""
+    if sip.account is not None:
+        return f"sip:{sip.account.user}@{sip.account.domain}"
+    where = listen or sip.listen
+    return "" if not where or where.endswith(":0") else f"sip:agent@{where}"
 
 
 class GrantBook(Protocol):

@@ -36,6 +36,7 @@ from textual.widgets.data_table import ColumnKey
 from console.core.clock import Clock
 from console.core.text import safe_text
 from console.crash import fatal_error_without_locals
+from console.floor_view.monitor_keys import MONITOR_BINDINGS, MONITOR_HELP, MonitorKeys
 from console.floor_view.source import FloorSource, HubFloor, HubLoginRefusedError
 from console.floor_view.stats import (
     AgentRow,
@@ -96,7 +97,7 @@ HELP = (
     "f  filter by queue (all → each queue)\n"
     "t  filter by team (when agents report one)\n"
     "a  every alert (small terminals show a few)\n"
-    "?  this help      q  quit\n"
+    f"{MONITOR_HELP}?  this help      q  quit\n"
     "SL = answered within threshold / answered; SL+ab also counts abandoned calls.\n"
     "Away: calls turned away without ringing (the alerts say the commonest reason)."
 )
@@ -195,7 +196,7 @@ def _key_of(cell: object) -> str:
     return cell.row_key if isinstance(cell, KeyedText) else str(cell)
 
 
-class SupervisorApp(App[int]):
+class SupervisorApp(MonitorKeys, App[int]):
     """The supervisor's wallboard of queues and agents."""
 
     CSS_PATH = "supervise.tcss"
@@ -211,6 +212,7 @@ class SupervisorApp(App[int]):
             id="supervise.alerts",
             tooltip="Show every alert, or a few to leave room for the agents",
         ),
+        *MONITOR_BINDINGS,
         Binding("question_mark", "toggle_help", "Help", id="supervise.help", tooltip="Keys"),
         Binding("q", "quit", "Quit", id="supervise.quit", tooltip="Close the wallboard"),
     ]
@@ -261,6 +263,7 @@ class SupervisorApp(App[int]):
         yield LiveTable(WORKLIST_COLUMNS, id="worklists")
         yield Static(id="spark", markup=False)
         yield LiveTable(AGENT_COLUMNS, id="agents")
+        yield Static(id="monitor-line", markup=False)
         with Vertical(id="alerts"):
             yield Static(id="alert-lines", markup=False)
         yield Static(HELP, id="help", markup=False)
@@ -274,6 +277,7 @@ class SupervisorApp(App[int]):
     def on_mount(self) -> None:
         """Start reading events and the redraw timer."""
         self.query_one("#help").display = False
+        self.mount_monitor()
         self.query_one("#worklists").display = False  # until a worklist has items
         self._fit(self.size.height)
         self.run_worker(self._follow(), exclusive=True, group="floor")
@@ -336,6 +340,7 @@ class SupervisorApp(App[int]):
         if self.source is not None:
             source, self.source = self.source, None
             await source.close()
+        await self.close_monitor()
 
     def _tick(self) -> None:
         now = self._clock()
@@ -408,7 +413,7 @@ class SupervisorApp(App[int]):
             return bool(self.floor.team_names())
         if action == "toggle_alerts":
             return self.compact
-        return True
+        return self.monitor_key_applies(action) if action in ("monitor", "leave") else True
 
     def _changed(self) -> None:
         self._dirty = True

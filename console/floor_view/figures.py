@@ -41,6 +41,10 @@ class AgentRow:
     in_state_s: float | None
     call_s: float | None
     sync_age_s: float | None
+    call_id: str = ""
+    """The call the agent talks on (the agent engine's id), for a supervisor to join."""
+    contact: str = ""
+    """The SIP URI of the agent's engine ("" when the agent's console did not say)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -99,6 +99,10 @@ class AgentStatus:
     """Calls answered and not ended yet: when each was answered."""
     call_ended_at: datetime | None = None
     """When the agent's last answered call ended."""
+    call_id: str = ""
+    """The call talked on, as the agent's console last said (for monitoring)."""
+    contact: str = ""
+    """The SIP URI of the agent's engine, as the agent's console last said."""
 
     def state_began(self) -> datetime | None:
         """When what the agent is doing now began: the availability, else the call
@@ -190,6 +194,8 @@ class FloorState:
             agent.talking.clear()
         if "team" in body:
             agent.team = _text(body.get("team"))
+        agent.call_id = _text(body.get("call_id")) if agent.on_call else ""
+        agent.contact = _text(body.get("contact")) if agent.on_call else ""
 
     def _agent_call(self, agent: AgentStatus, call_id: str, kind: str, at: datetime) -> None:
         """What a call event says about the agent: on a call since its answer, or not."""
@@ -332,6 +338,8 @@ class FloorState:
                     in_state_s=_age(now, agent.state_began()),
                     call_s=_age(now, agent.call_since) if agent.on_call else None,
                     sync_age_s=_age(now, agent.last_event_at),
+                    call_id=agent.call_id,
+                    contact=agent.contact,
                 )
             )
         return rows

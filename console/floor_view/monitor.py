@@ -1,0 +1,267 @@
+"""The supervisor's phone on the wallboard: listen, whisper or barge into an agent's call.
+
+:class:`FloorMonitor` starts the supervisor's own phone engine (headset or
+station, as an agent's) only at the first key, so the wallboard starts as fast
+without a phone. A key on an agent who is on a call makes a grant for that
+agent and call (:class:`GrantMaker`: a local grant file or the hub) and calls the
+agent's engine with it; once connected the same keys switch mode (a digit in the
+call: 1 listen, 2 whisper, 3 barge) and one key leaves. In listen mode the
+supervisor's microphone is muted at their own engine too: whoever answers that
+call hears nothing of the supervisor's room.
+
+Plain asyncio, no Textual: the app calls :meth:`FloorMonitor.join`,
+:meth:`FloorMonitor.leave` and shows :meth:`FloorMonitor.status`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from console.core.config import CarelineConfig
+from console.core.engine_settings import engine_starter
+from console.core.monitor_grants import GRANT_SECONDS, write_local_grant
+from console.core.paths import log_dir, runtime_dir
+from console.core.phone import EventHandler, PhoneClient, PhoneError, StatusHandler
+from console.core.text import safe_text
+from console.floor_view.figures import AgentRow
+from sip.monitor_terms import MODE_DIGITS, MODES, MonitorMode
+
+ONLINE_TIMEOUT = 20.0
+"""How long the first key waits for the supervisor's engine to come up."""
+VERBS = {"listen": "Listening to", "whisper": "Whispering to", "barge": "Barged in on"}
+
+
+class GrantMaker(Protocol):
+    """Makes a grant for one agent's call (only a supervisor can)."""
+
+    async def make(self, agent_id: str, call_id: str, modes: tuple[str, ...]) -> str:
+        """The new grant's id."""
+        ...
+
+
+class LocalGrantMaker:
+    """Grant files in the spool directory, owned by this OS account (one machine, no hub)."""
+
+    def __init__(self, spool: Path, seconds: int = GRANT_SECONDS) -> None:
+        self._spool = spool
+        self._seconds = seconds
+
+    async def make(self, agent_id: str, call_id: str, modes: tuple[str, ...]) -> str:
+        """Write the grant file; its id."""
+        grant = write_local_grant(
+            self._spool, agent_id=agent_id, call_id=call_id, modes=modes, seconds=self._seconds
+        )
+        return grant.id
+
+
+class HubGrantMaker:
+    """Grants in the hub, made as the supervisor's hub login (``dsn``)."""
+
+    def __init__(self, dsn: str, seconds: int = GRANT_SECONDS) -> None:
+        self._dsn = dsn
+        self._seconds = seconds
+
+    async def make(self, agent_id: str, call_id: str, modes: tuple[str, ...]) -> str:
+        """Insert the grant; its id."""
+        import psycopg  # only a wallboard on a hub that monitors loads it
+
+        from console.hub.monitor_grants import make_hub_grant
+
+        async with await psycopg.AsyncConnection.connect(self._dsn, autocommit=True) as conn:
+            return await make_hub_grant(
+                conn, agent_id=agent_id, call_id=call_id, modes=modes, seconds=self._seconds
+            )
+
+
+PhoneFactory = Callable[[EventHandler, StatusHandler], PhoneClient]
+"""Builds the supervisor's (not yet started) phone client with its two callbacks."""
+
+
+@dataclass
+class Leg:
+    """The supervisor's call into one agent's call."""
+
+    agent_id: str
+    agent_name: str
+    call_id: str
+    """The leg's id on the supervisor's engine."""
+    mode: MonitorMode
+    state: str = "calling"
+    """``calling``, ``on`` or ``ended``."""
+    detail: str = ""
+    """Why it ended (the agent's engine's reason, e.g. "monitor grant expired")."""
+    asked_at: float = 0.0
+    """When the key was pressed (monotonic s)."""
+    heard_at: float | None = None
+    """When the leg's audio started (monotonic s)."""
+
+
+class MonitorError(Exception):
+    """A key could not act (message fit for the supervisor)."""
+
+
+class FloorMonitor:
+    """The supervisor's monitor legs, over a phone engine started at the first use."""
+
+    def __init__(
+        self,
+        phone: PhoneFactory,
+        grants: GrantMaker,
+        on_change: Callable[[], None] = lambda: None,
+    ) -> None:
+        self._make_phone = phone
+        self._grants = grants
+        self.on_change = on_change
+        """Called after every change of :attr:`leg` (the app redraws its line)."""
+        self._phone: PhoneClient | None = None
+        self._online = asyncio.Event()
+        self.offline_detail = ""
+        self.leg: Leg | None = None
+        """The leg now (or the last one, ended)."""
+
+    @property
+    def started(self) -> bool:
+        """Whether the supervisor's phone was started (a key was pressed)."""
+        return self._phone is not None
+
+    async def _ready(self) -> PhoneClient:
+        if self._phone is None:
+            self._phone = self._make_phone(self._on_event, self._on_status)
+            self._phone.start()
+        try:
+            await asyncio.wait_for(self._online.wait(), ONLINE_TIMEOUT)
+        except TimeoutError:
+            raise MonitorError(
+                f"your phone did not come up: {self.offline_detail or 'no answer'}"
+            ) from None
+        return self._phone
+
+    def live(self) -> Leg | None:
+        """The leg that is calling or on, if any."""
+        return self.leg if self.leg is not None and self.leg.state != "ended" else None
+
+    async def join(self, agent: AgentRow, mode: MonitorMode) -> None:
+        """Join ``agent``'s call in ``mode``, or switch to it on the agent already joined."""
+        live = self.live()
+        if live is not None:
+            if live.agent_id != agent.agent_id:
+                raise MonitorError("leave the call you are on first (x)")
+            await self.switch(mode)
+            return
+        if not agent.on_call or not agent.call_id or not agent.contact:
+            raise MonitorError("that agent is not on a call careline can join")
+        asked = time.monotonic()
+        phone = await self._ready()
+        grant = await self._grants.make(agent.agent_id, agent.call_id, MODES)
+        try:
+            reply = await phone.command(
+                "monitor", target=agent.contact, grant=grant, mode=mode, muted=mode == "listen"
+            )
+        except PhoneError as exc:
+            raise MonitorError(f"cannot call the agent's phone: {exc}") from None
+        self.leg = Leg(agent.agent_id, agent.name, str(reply["call_id"]), mode, asked_at=asked)
+        self.on_change()
+
+    async def switch(self, mode: MonitorMode) -> None:
+        """Press the digit of ``mode`` in the call; the microphone is open unless listening."""
+        leg = self.live()
+        if leg is None or leg.state != "on" or self._phone is None:
+            raise MonitorError("not on a call yet")
+        if mode == leg.mode:
+            return
+        phone = self._phone
+        await phone.command("dtmf", call=leg.call_id, digits=MODE_DIGITS[mode])
+        await phone.command("mute" if mode == "listen" else "unmute", call=leg.call_id)
+        leg.mode = mode
+        self.on_change()
+
+    async def leave(self) -> None:
+        """Hang up the leg (one key)."""
+        leg = self.live()
+        if leg is None or self._phone is None:
+            return
+        try:
+            await self._phone.command("hangup", call=leg.call_id)
+        except PhoneError:
+            leg.state = "ended"  # gone already
+        self.on_change()
+
+    async def close(self) -> None:
+        """Stop the supervisor's phone (the wallboard closes)."""
+        if self._phone is not None:
+            await self._phone.stop()
+
+    def status(self) -> str:
+        """One line for the wallboard: what the supervisor is on, or why it ended."""
+        leg = self.leg
+        if leg is None:
+            return ""
+        name = safe_text(leg.agent_name, 32)
+        if leg.state == "calling":
+            return f"Calling into {name}'s call… (x cancels)"
+        if leg.state == "on":
+            others = "  ".join(f"{MODE_DIGITS[m]} {m}" for m in MODES if m != leg.mode)
+            return f"{VERBS[leg.mode]} {name}  ({others}, x leave)"
+        return f"Left {name}'s call" + (f": {safe_text(leg.detail, 80)}" if leg.detail else "")
+
+    def _on_status(self, status: Any) -> None:
+        if status.online:
+            self._online.set()
+        else:
+            self._online.clear()
+            self.offline_detail = str(status.detail)[:120]
+
+    def _on_event(self, message: dict[str, Any]) -> None:
+        leg = self.leg
+        if leg is None or message.get("call_id") != leg.call_id:
+            return
+        event = message.get("event")
+        if event == "call.state" and message.get("state") == "active" and leg.state == "calling":
+            leg.state = "on"
+        elif event == "call.codec" and leg.heard_at is None:
+            leg.heard_at = time.monotonic()  # the leg's audio stream runs
+        elif event == "call.ended":
+            leg.state = "ended"
+            status, reason = message.get("sip_status"), message.get("sip_reason")
+            refused = isinstance(status, int) and status >= 400 and leg.heard_at is None
+            leg.detail = str(reason)[:120] if refused and isinstance(reason, str) else ""
+        else:
+            return
+        self.on_change()
+
+
+def floor_monitor(config: CarelineConfig, hub_dsn: str | None) -> FloorMonitor | None:
+    """The wallboard's monitor for ``config``: grants in the hub (``hub_dsn``, the
+    supervisor's login) or in ``monitoring.grant_dir``; None when neither is set."""
+    monitoring = config.monitoring
+    grants: GrantMaker
+    if hub_dsn:
+        grants = HubGrantMaker(hub_dsn, monitoring.grant_seconds)
+    elif monitoring.grant_dir is not None:
+        grants = LocalGrantMaker(monitoring.grant_dir, monitoring.grant_seconds)
+    else:
+        return None
+    host = config.sip.listen.rpartition(":")[0] or "127.0.0.1"
+
+    def phone(on_event: EventHandler, on_status: StatusHandler) -> PhoneClient:
+        # Its own engine on any free port: an agent's engine may run on this machine.
+        start = engine_starter(
+            config,
+            socket_path=runtime_dir() / "supervise-engine.sock",
+            log_path=log_dir() / "supervise-engine.log",
+            listen=f"{host}:0",
+        )
+        return PhoneClient(
+            start,
+            runtime_dir() / "supervise-engine.sock",
+            on_event=on_event,
+            on_status=on_status,
+            stderr_path=log_dir() / "supervise-engine.err",
+        )
+
+    return FloorMonitor(phone, grants)

@@ -1,0 +1,100 @@
+"""Listening in from the wallboard (issue 20): ``careline supervise``'s own phone starts at
+the first key; 1 on an agent who is on a call joins it in listen mode, 2 switches to
+whisper, x leaves; the agent's engine, on a real call with a patient engine, decides
+with a hub grant the wallboard made as the supervisor's login."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from console.core.config import load_config
+from console.floor_view.app import SupervisorApp
+from console.floor_view.monitor import FloorMonitor, floor_monitor
+from console.hub.connection import hub_connector
+from console.hub.monitor_grants import HubGrants
+from tests.console_app import wait_for
+from tests.monitor_calls import SUPERVISOR_TONE, Floor, monitored_floor
+from tests.pg import Hub
+from tests.test_supervise import Agents, make, settle
+
+pytestmark = pytest.mark.usefixtures("utc_local_time")
+
+
+def wallboard_monitor(tmp_path: Path, supervisor_dsn: str) -> FloorMonitor:
+    """The wallboard's monitor as ``careline supervise`` builds it: no headset, a tone."""
+    config = tmp_path / "supervise.yaml"
+    config.write_text(f"audio:\n  mode: none\nsip:\n  audio_source: tone:{int(SUPERVISOR_TONE)}\n")
+    monitor = floor_monitor(load_config(config, environ={}), supervisor_dsn)
+    assert monitor is not None
+    return monitor
+
+
+async def agent_decides(floor: Floor, alice: HubGrants) -> None:
+    """The agent's console: the request's grant, checked with the hub, accepted."""
+    request = await asyncio.to_thread(floor.agent.wait_event, "monitor.request", 20)
+    grant = await alice.verify(request["grant"], request["mode"], [floor.patient_call])
+    await asyncio.to_thread(floor.accept, request, grant)
+
+
+async def test_keys_on_an_agent_row_listen_switch_to_whisper_and_leave(
+    hub: Hub, tmp_path: Path
+) -> None:
+    alice = HubGrants(hub_connector(hub.add_agent("alice")), "alice")
+    app: SupervisorApp = make(hub)
+    monitor = wallboard_monitor(tmp_path, hub.dsn("sup"))
+    app.monitor = monitor
+    with monitored_floor(tmp_path, engine_patient=True, phone=False) as floor:
+        floor.call_in()
+        agents = Agents(hub)
+        contact = f"sip:agent@127.0.0.1:{floor.agent.port}"
+        await agents.state(
+            "alice",
+            "Alice",
+            "available",
+            60,
+            on_call=30,
+            call_id=floor.patient_call,
+            contact=contact,
+        )
+        async with app.run_test(size=(120, 40)) as pilot:
+            await settle(pilot, agents.last_seq)
+            assert not monitor.started  # the wallboard came up without a phone
+            await pilot.press("1")
+            await agent_decides(floor, alice)
+            await wait_for(pilot, lambda: "Listening to Alice" in monitor.status(), 20, "on")
+            assert app.query_one("#monitor-line").display
+            await pilot.press("2")
+            state = await asyncio.to_thread(
+                floor.agent.wait_event,
+                "monitor.state",
+                10,
+                monitor_id=floor.monitor_id,
+                mode="whisper",
+            )
+            assert state["supervisor"] == "sup"
+            await wait_for(pilot, lambda: "Whispering to Alice" in monitor.status(), what="whisper")
+            await pilot.press("x")
+            ended = await asyncio.to_thread(
+                floor.agent.wait_event, "monitor.ended", 10, monitor_id=floor.monitor_id
+            )
+            assert ended["reason"] == "left"
+            await wait_for(pilot, lambda: monitor.status() == "Left Alice's call", what="left")
+
+
+async def test_an_agent_not_on_a_call_cannot_be_joined_and_the_phone_never_starts(
+    hub: Hub, tmp_path: Path
+) -> None:
+    app = make(hub)
+    monitor = wallboard_monitor(tmp_path, hub.dsn("sup"))
+    app.monitor = monitor
+    agents = Agents(hub)
+    await agents.state("bob", "Bob", "available", 60)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot, agents.last_seq)
+        await pilot.press("1")
+        await pilot.pause(0.2)
+        assert not monitor.started
+        assert monitor.status() == ""
