@@ -147,6 +147,9 @@ async def test_a_supervisor_plays_a_hub_recording_with_the_qa_key_and_it_is_audi
     )
     qa = f"recording:\n  qa_private_key: {tmp_path / 'qa.pem'}\n"
     sam = login_config(tmp_path, hub, "sam", qa)
+    listed = careline("--config", str(sam), "recordings", "list", "--hub", "--agent", "alice")
+    assert listed.returncode == 0, listed.stderr
+    assert f"{CALL}\talice\tappointments\tconsent\t" in listed.stdout
     done = careline("--config", str(sam), "recordings", "play", CALL, "--hub", "--timeline")
     assert done.returncode == 0, done.stderr
     assert "[0] 00:00 pause (verify)" in done.stdout

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 import struct
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -38,7 +39,8 @@ async def stored_recording(tmp_path: Path) -> Path:
     directory = tmp_path / "recordings"
     key = recordings_key(directory, None).key
     path = directory / f"{CALL}.clrec"
-    writer = RecordingWriter(path, key, call_id=CALL, sample_rate=RATE, created="now")
+    created = "2026-03-02T09:00:00.000Z"
+    writer = RecordingWriter(path, key, call_id=CALL, sample_rate=RATE, created=created)
     writer.audio(tone(1000, 1))
     writer.mark({"fact": "pause", "sample": RATE, "reason": "verify"})
     writer.audio(tone(1000, SECONDS - 1))
@@ -52,6 +54,8 @@ async def stored_recording(tmp_path: Path) -> Path:
             event = decode({**raw, "time": "2026-03-02T09:00:00.000Z", "file": str(path)})
             assert isinstance(event, RecordingChanged)
             await ledger.apply(event, "q")
+        raised = datetime(2026, 3, 2, 9, 0, 2, tzinfo=UTC)  # a red flag two seconds in
+        await AuditLog(store).append("qa-1", "escalate", "red_flag", "ok", "p-1", at=raised)
     finally:
         await store.close()
     settings = tmp_path / "c.yaml"
@@ -82,6 +86,7 @@ async def test_play_prints_the_timeline_and_plays_faster_at_the_same_pitch(tmp_p
     )
     assert done.returncode == 0, done.stderr
     assert "[0] 00:01 pause (verify)" in done.stdout
+    assert "[1] 00:02 red_flag" in done.stdout
     rate, samples = read_wav_mono16(alsa.speaker)
     played = len(samples) / rate
     assert abs(played - SECONDS / 1.5) < 0.3, played

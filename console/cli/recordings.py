@@ -42,7 +42,54 @@ def _purge(args: argparse.Namespace) -> int:
     return with_store(config, run)
 
 
+def _list_arguments(listing: argparse.ArgumentParser) -> None:
+    listing.add_argument(
+        "--hub", action="store_true", help="the hub's (a supervisor: every agent's)"
+    )
+    listing.add_argument("--agent", help="with --hub: one agent's")
+    listing.add_argument("--queue", help="with --hub: one queue's")
+    listing.add_argument("--since", type=_day, metavar="YYYY-MM-DD", help="with --hub: from")
+
+
+def _day(text: str) -> datetime:
+    try:
+        return datetime.fromisoformat(text).replace(tzinfo=UTC)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+
+
+def _list_hub(args: argparse.Namespace) -> int:
+    from console.core.config import ConfigError, hub_password
+    from console.hub.connection import hub_connector
+    from console.hub.recordings import listing
+
+    config = config_of(args)
+    if not config.hub.dsn:
+        raise ConfigError("--hub needs hub.dsn")
+
+    async def run() -> int:
+        conn = await hub_connector(config.hub.dsn, hub_password(config) or None)()
+        try:
+            found = await listing(conn, agent=args.agent, queue=args.queue, since=args.since)
+        finally:
+            await conn.close()
+        print("call\tagent\tqueue\tmode\tstarted\tseconds\tpauses")
+        for rec in found:
+            pauses = sum(1 for mark in rec.marks if mark.get("fact") == "pause")
+            started = rec.started_at.isoformat(timespec="seconds")
+            print(
+                f"{rec.call_id}\t{rec.agent_id}\t{rec.queue}\t{rec.mode}\t{started}\t"
+                f"{rec.seconds:.0f}\t{pauses}"
+            )
+        return 0
+
+    return asyncio.run(run())
+
+
 def _list(args: argparse.Namespace) -> int:
+    if args.hub:
+        return _list_hub(args)
+
     async def run(store: Store) -> int:
         rows = await store.fetch_all(
             "SELECT call_id, queue, mode, state, started_at, seconds, retention_days "
@@ -128,7 +175,7 @@ def _play_pcm(pcm: bytes, rate: int, device: str) -> None:
 
 def _play(args: argparse.Namespace) -> int:
     from console.core.audit import AuditLog
-    from console.core.recordings.playback import speed_up, timeline
+    from console.core.recordings.playback import red_flags, speed_up, timeline
     from console.core.recordings.sealing import SealError
     from sip.headset.errors import HeadsetError
     from sip.recording_file import RecordingFileError
@@ -148,7 +195,16 @@ def _play(args: argparse.Namespace) -> int:
             return 1
         await audit.append(config.agent.id, "record_play", "recording", "ok")
         rate = recording.sample_rate
-        moments = timeline(recording.marks, rate)
+        # Red flags from this console's audit log: the agent's own calls only.
+        raised = (
+            []
+            if args.hub
+            else await store.fetch_all("SELECT at FROM audit WHERE action = 'escalate'")
+        )
+        flags = red_flags(
+            str(recording.header.get("created", "")), recording.seconds, [r[0] for r in raised]
+        )
+        moments = timeline(recording.marks, rate, flags)
         state = "complete" if recording.complete else "cut short (the phone stopped mid-call)"
         print(f"{args.call_id}: {recording.seconds:.1f} s, {state}")
         for index, moment in enumerate(moments):
@@ -187,8 +243,13 @@ RECORDINGS = Command(
         {
             "list": Command(
                 help="list the recordings the store knows (no patient data: call ids, times)",
-                description="One line per recording: call id, queue, mode, state, times.",
+                description=(
+                    "One line per recording: call id, queue, mode, state, times. With --hub, "
+                    "the hub's (filtered by --agent, --queue, --since): a supervisor sees "
+                    "every agent's, an agent their own."
+                ),
                 run=_list,
+                add_arguments=_list_arguments,
             ),
             "play": Command(
                 help="play a recording with its timeline (audited)",

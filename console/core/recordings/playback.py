@@ -13,6 +13,7 @@ from __future__ import annotations
 import array
 import operator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 SLICE_MS = 30
@@ -42,9 +43,26 @@ class Moment:
         return f"{minutes:02d}:{seconds:02d} {self.fact}{extra}"
 
 
-def timeline(marks: list[dict[str, Any]], rate: int) -> list[Moment]:
-    """The marks of a recording as moments, in order (the end mark left out)."""
+def red_flags(created: str, seconds: float, raised: list[str]) -> list[Moment]:
+    """Red flags raised during the recording (audit times, UTC ISO) as moments."""
+    try:
+        start = datetime.fromisoformat(created.replace("Z", "+00:00"))
+    except ValueError:
+        return []
     moments = []
+    for at in raised:
+        offset = (datetime.fromisoformat(at.replace("Z", "+00:00")) - start).total_seconds()
+        if 0 <= offset <= seconds:
+            moments.append(Moment(offset, "red_flag"))
+    return moments
+
+
+def timeline(
+    marks: list[dict[str, Any]], rate: int, more: list[Moment] | None = None
+) -> list[Moment]:
+    """The marks of a recording (and ``more``, e.g. red flags) as moments, in time order
+    (the end mark left out)."""
+    moments = list(more or [])
     for mark in marks:
         fact = str(mark.get("fact", ""))
         if fact == "end" or not isinstance(mark.get("sample"), int):
@@ -53,7 +71,7 @@ def timeline(marks: list[dict[str, Any]], rate: int) -> list[Moment]:
             str(mark[key]) for key in ("reason", "kind", "status", "mode") if mark.get(key)
         )
         moments.append(Moment(mark["sample"] / rate, fact, detail))
-    return moments
+    return sorted(moments, key=lambda moment: moment.seconds)
 
 
 def speed_up(pcm: bytes, rate: int, speed: float) -> bytes:
