@@ -57,6 +57,11 @@ async def record_call(
         sip_status=200,
         ended_at=utc_text(ended),
     )
+    # What the console tells the floor when the call ends (the hub's talk time).
+    floor: dict[str, object] = {"agent_id": agent, "call_id": call_id, "event": "ended"}
+    floor["queue"] = "general"
+    floor |= {"wait_s": 5.0, "talk_s": float(talk_s), "acw_s": 0.0, "at": utc_text(ended)}
+    await InteractionStore(store).publish("call_event", call_id, floor)
     if patient_id is not None:  # as the console links a verified caller
         async with store.transaction() as db:
             await db.execute("UPDATE calls SET patient_id = ? WHERE id = ?", (patient_id, call_id))

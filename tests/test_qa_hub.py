@@ -13,11 +13,15 @@ import pytest
 
 from console.core.quality.desk import QaDesk
 from console.core.quality.evaluations import Evaluation, EvaluationError, EvaluationStore
+from console.core.quality.selection import week_of
 from console.core.scripts.loader import load_library
 from console.core.store import Store
 from console.hub.connection import hub_connector
 from console.hub.evaluations import HubAgentEvaluations, HubEvaluations
+from console.hub.review_calls import HubCalls
+from console.hub.sync import SyncWorker
 from tests.pg import Hub
+from tests.qa_calls import MONDAY, a_week
 from tests.test_hub_schema import careline as hub_cli
 from tests.test_qa_evaluations import ALL_YES, FORM, start, stored_call
 from tests.worklist_hub import login
@@ -154,3 +158,64 @@ async def test_the_desk_sends_to_the_hub_and_again_after_an_outage(
         assert all(row.spread == 0 for row in rows)
     finally:
         await store.close()
+
+
+async def test_a_supervisor_reviews_the_calls_agents_synced_to_the_hub(
+    hub: Hub, floor: dict[str, str], tmp_path: Path
+) -> None:
+    alice, sup_a, sup_b = floor["alice"], floor["sup-a"], floor["sup-b"]
+    agent_store = await Store.open(tmp_path / "alice.sqlite3")
+    try:
+        emergency = await a_week(agent_store, agents=(alice,), per_agent=3)
+        worker = SyncWorker(agent_store, hub_connector(hub.dsn(alice)), region="US")
+        while await worker.deliver():
+            pass
+        await worker.close()
+    finally:
+        await agent_store.close()
+
+    supervisor_store = await Store.open(tmp_path / "sam.sqlite3")  # holds none of her calls
+    try:
+        connect = hub_connector(hub.dsn(sup_a))
+        desk = QaDesk(
+            supervisor_store,
+            load_library(),
+            FORM,
+            sup_a,
+            seed="s",
+            sync=HubEvaluations(connect),
+            calls=HubCalls(connect),
+        )
+        start, end = week_of(MONDAY)
+        queue = await desk.queue(start, end)
+        assert [(e.pick.call_id, e.pick.reason) for e in queue[:1]] == [(emergency, "emergency")]
+        assert len(queue) == 3  # the emergency and two sampled calls
+        first = queue[0]
+        assert first.facts.talk_seconds == 180  # the floor's talk time
+        # The hub has no timeline or audit: those checks pre-fill nothing.
+        assert sorted(check.value for check in first.findings) == [
+            "disposition_matches",
+            "script_completed",
+            "wrap_up_within_limit",
+        ]
+        evaluation = await desk.open(first)
+        assert evaluation.values() == {
+            "disposition_accurate": "yes",
+            "script_followed": "na",
+            "wrap_up_timely": "yes",
+        }
+        for item, value in ALL_YES.items():
+            if item not in evaluation.answers:
+                evaluation = await desk.answer(evaluation, item, value)
+        evaluation = await desk.submit(evaluation)
+        assert desk.sync_problem is None
+        (seen,) = await hub_as(hub, alice).of_agent(alice)
+        assert (seen.id, seen.call_id, seen.score) == (evaluation.id, emergency, 100.0)
+        # Another team's supervisor has no queue of her calls.
+        other = QaDesk(
+            supervisor_store, load_library(), FORM, sup_b, seed="s",
+            calls=HubCalls(hub_connector(hub.dsn(sup_b))),
+        )  # fmt: skip
+        assert await other.queue(start, end) == []
+    finally:
+        await supervisor_store.close()

@@ -9,6 +9,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, Static
 
+from console.core.quality.evaluations import EvaluationError
 from console.core.quality.review import QueueEntry
 from console.core.text import safe_text
 from console.qa_view.desk_screen import DeskScreen
@@ -83,7 +84,11 @@ class QueueScreen(DeskScreen):
     async def action_reload(self) -> None:
         """Read the period's calls, run the checks, select, show."""
         session = self.session
-        self.entries = await self.desk.queue(session.start, session.end)
+        try:
+            self.entries = await self.desk.queue(session.start, session.end)
+        except EvaluationError as exc:
+            self.query_one("#status", Static).update(f"Cannot read the calls: {exc} (r retries)")
+            return
         table = self.query_one(DataTable)
         row = table.cursor_row
         table.clear()

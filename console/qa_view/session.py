@@ -85,12 +85,14 @@ def session_opener(settings: QaSettings) -> SessionOpener:
         library = load_library(settings.library)
         form = pick_form(library, settings.form_id)
         store = await Store.open(settings.store_path, settings.store_key)
-        hub = None
+        hub = calls = None
         if settings.hub_dsn:
             from console.hub.connection import hub_connector
             from console.hub.evaluations import HubEvaluations
+            from console.hub.review_calls import HubCalls
 
-            hub = HubEvaluations(hub_connector(settings.hub_dsn, settings.hub_password or None))
+            connect = hub_connector(settings.hub_dsn, settings.hub_password or None)
+            hub, calls = HubEvaluations(connect), HubCalls(connect)
         session = QaSession(settings.start, settings.end, store.close)
         if settings.mine:
             from console.hub.evaluations import HubAgentEvaluations
@@ -106,6 +108,7 @@ def session_opener(settings: QaSettings) -> SessionOpener:
             seed=settings.seed,
             per_agent=settings.per_agent,
             sync=hub,
+            calls=calls,
         )
         await session.desk.send_pending()
         return session

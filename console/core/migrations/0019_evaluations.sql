@@ -8,10 +8,12 @@
 -- state moves draft -> submitted -> acknowledged (the agent has read it),
 -- never back. score (0..100) and passed are NULL while a draft and set once
 -- on submit; a submitted score never changes (the triggers below).
+-- No foreign key to calls or interactions: with a hub, the evaluated call is
+-- an agent's, read from the hub, and is not in the evaluator's own store.
 CREATE TABLE evaluations (
     id              TEXT PRIMARY KEY,
-    call_id         TEXT REFERENCES calls (id),
-    interaction_id  TEXT REFERENCES interactions (id),
+    call_id         TEXT,
+    interaction_id  TEXT,
     -- The evaluated agent and the evaluator (login names, never patient data).
     agent_id        TEXT NOT NULL CHECK (agent_id <> ''),
     evaluator       TEXT NOT NULL CHECK (evaluator <> ''),

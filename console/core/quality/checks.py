@@ -55,9 +55,11 @@ def _seconds(later: datetime, earlier: datetime) -> int:
 
 def verified_before_details(
     facts: CallFacts, _limits: Thresholds, _library: Library
-) -> CheckResult:
+) -> CheckResult | None:
     """Every patient whose details were viewed on the call had been verified first."""
     check = AutomaticCheck.VERIFIED_BEFORE_DETAILS
+    if not facts.audit_known:
+        return None
     verified: set[str] = set()
     viewed = False
     for row in facts.audit:
@@ -76,12 +78,16 @@ def verified_before_details(
     return CheckResult(check, "pass", "verified before details")
 
 
-def red_flag_transfer(facts: CallFacts, limits: Thresholds, _library: Library) -> CheckResult:
+def red_flag_transfer(
+    facts: CallFacts, limits: Thresholds, _library: Library
+) -> CheckResult | None:
     """A red flag was followed by a transfer within the limit."""
     check = AutomaticCheck.RED_FLAG_TRANSFER
     raised = [t for flag in facts.red_flags if (t := parse_time(flag.get("at"))) is not None]
     if not raised:
         return CheckResult(check, "na", "no red flag")
+    if not facts.timeline_known:
+        return None
     first = min(raised)
     transfers = sorted(t for fact in TRANSFER_FACTS for t in facts.at(fact) if t >= first)
     if not transfers:
@@ -116,9 +122,13 @@ def script_completed(facts: CallFacts, _limits: Thresholds, library: Library) ->
     return CheckResult(check, "fail", f"script stopped at {run.progress}")
 
 
-def hold_within_limit(facts: CallFacts, limits: Thresholds, _library: Library) -> CheckResult:
+def hold_within_limit(
+    facts: CallFacts, limits: Thresholds, _library: Library
+) -> CheckResult | None:
     """The caller's total hold time is within the limit."""
     check = AutomaticCheck.HOLD_WITHIN_LIMIT
+    if not facts.timeline_known:
+        return None
     held_since: datetime | None = None
     total = 0.0
     holds = 0
@@ -188,7 +198,7 @@ def disposition_matches(facts: CallFacts, _limits: Thresholds, library: Library)
     return CheckResult(check, "pass", f"disposition {chosen!r} fits")
 
 
-CHECKS: dict[AutomaticCheck, Callable[[CallFacts, Thresholds, Library], CheckResult]] = {
+CHECKS: dict[AutomaticCheck, Callable[[CallFacts, Thresholds, Library], CheckResult | None]] = {
     AutomaticCheck.VERIFIED_BEFORE_DETAILS: verified_before_details,
     AutomaticCheck.RED_FLAG_TRANSFER: red_flag_transfer,
     AutomaticCheck.SCRIPT_COMPLETED: script_completed,
@@ -196,7 +206,7 @@ CHECKS: dict[AutomaticCheck, Callable[[CallFacts, Thresholds, Library], CheckRes
     AutomaticCheck.WRAP_UP_WITHIN_LIMIT: wrap_up_within_limit,
     AutomaticCheck.DISPOSITION_MATCHES: disposition_matches,
 }
-"""Every automatic check, by id."""
+"""Every automatic check, by id (None: the facts it needs are not at hand)."""
 
 
 def run_checks(
@@ -205,8 +215,11 @@ def run_checks(
     library: Library,
     checks: Sequence[AutomaticCheck] = tuple(AutomaticCheck),
 ) -> dict[AutomaticCheck, CheckResult]:
-    """The findings of ``checks`` (default: all) for one call."""
-    return {check: CHECKS[check](facts, limits, library) for check in checks}
+    """The findings of ``checks`` (default: all) for one call; a check whose facts are not
+    at hand (a call read from the hub has no timeline or audit) is left out, so it
+    pre-fills nothing."""
+    found = {check: CHECKS[check](facts, limits, library) for check in checks}
+    return {check: result for check, result in found.items() if result is not None}
 
 
 PREFILL: dict[CheckOutcome, str] = {"pass": "yes", "fail": "no", "na": "na"}

@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Protocol
 
 from console.core.audit import AuditLog
+from console.core.interactions.values import utc_text
 from console.core.quality.calibration import ItemSpread, spread
 from console.core.quality.evaluations import (
     Evaluation,
@@ -23,6 +24,7 @@ from console.core.quality.evaluations import (
     EvaluationStore,
     prefilled,
 )
+from console.core.quality.facts import CallFacts, answered_calls
 from console.core.quality.review import QueueEntry, review_queue
 from console.core.scripts.evaluation_forms import EvaluationForm
 from console.core.scripts.loader import Library
@@ -39,6 +41,27 @@ class EvaluationSync(Protocol):
     async def for_call(self, call_id: str) -> list[Evaluation]:
         """Every evaluation of a call the login may read."""
         ...
+
+
+class CallSource(Protocol):
+    """Where the calls to review come from: this store, or the hub (an agent's calls are
+    on their own workstation and, with a hub, there)."""
+
+    async def answered_calls(self, start: datetime, end: datetime) -> list[CallFacts]:
+        """Every answered call received in ``[start, end)``."""
+        ...
+
+
+class LocalCalls:
+    """The calls of this workstation's store (the demo, an after-hours desk)."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    async def answered_calls(self, start: datetime, end: datetime) -> list[CallFacts]:
+        """Every answered call received in ``[start, end)``, with the whole timeline and
+        the agent's audit rows."""
+        return await answered_calls(self._store, utc_text(start), utc_text(end))
 
 
 class AgentEvaluations(Protocol):
@@ -66,6 +89,7 @@ class QaDesk:
         seed: str,
         per_agent: int = 2,
         sync: EvaluationSync | None = None,
+        calls: CallSource | None = None,
         clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.store = store
@@ -75,6 +99,8 @@ class QaDesk:
         self.seed = seed
         self.per_agent = per_agent
         self.sync = sync
+        self.calls = calls or LocalCalls(store)
+        """Where the calls come from (default: this store)."""
         self.evaluations = EvaluationStore(store, clock)
         self.audit = AuditLog(store, clock)
         self.sync_problem: str | None = None
@@ -83,14 +109,14 @@ class QaDesk:
     async def queue(self, start: datetime, end: datetime) -> list[QueueEntry]:
         """The calls of ``[start, end)`` to review."""
         return await review_queue(
-            self.store,
+            await self.calls.answered_calls(start, end),
+            self.evaluations,
             self.library,
             self.form,
-            start=start,
-            end=end,
             evaluator=self.evaluator,
             seed=self.seed,
             per_agent=self.per_agent,
+            record=isinstance(self.calls, LocalCalls),
         )
 
     async def open(self, entry: QueueEntry) -> Evaluation:

@@ -66,6 +66,10 @@ class CallFacts:
     audit: tuple[AuditFact, ...] = ()
     notes: str = ""
     """The agent's wrap-up notes."""
+    timeline_known: bool = True
+    """The engine's timeline is here (not on the hub: holds and transfers are unknown)."""
+    audit_known: bool = True
+    """The agent's audit log is here (it stays on the workstation; the hub has its head)."""
 
     def __repr__(self) -> str:
         return f"CallFacts({self.call_id!r})"

@@ -1,24 +1,23 @@
 """The review queue: the calls chosen for review, with their findings and evaluation state.
 
-Reads the answered calls of a period from the local store, runs the
-automatic checks on each (keeping the findings in ``call_checks``), selects
+Takes the answered calls of a period (from the local store, or the hub's),
+runs the automatic checks on each (keeping the findings of local calls in
+``call_checks``), selects
 the calls to review (:func:`console.core.quality.selection.select`) and
 tells, for each, how far the evaluator's evaluation of it has got.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 
-from console.core.interactions.values import utc_text
 from console.core.quality.checks import CheckResult, run_checks
 from console.core.quality.evaluations import Evaluation, EvaluationStore
-from console.core.quality.facts import CallFacts, answered_calls
+from console.core.quality.facts import CallFacts
 from console.core.quality.selection import Pick, select
 from console.core.scripts.evaluation_forms import AutomaticCheck, EvaluationForm
 from console.core.scripts.loader import Library
-from console.core.store import Store
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,23 +42,23 @@ class QueueEntry:
 
 
 async def review_queue(
-    store: Store,
+    calls: Sequence[CallFacts],
+    evaluations: EvaluationStore,
     library: Library,
     form: EvaluationForm,
     *,
-    start: datetime,
-    end: datetime,
     evaluator: str,
     seed: str,
     per_agent: int = 2,
+    record: bool = True,
 ) -> list[QueueEntry]:
-    """The calls of ``[start, end)`` to review, targeted ones first."""
-    calls = await answered_calls(store, utc_text(start), utc_text(end))
-    evaluations = EvaluationStore(store)
+    """The calls to review among ``calls``, targeted ones first (``record``: keep the
+    findings in ``call_checks``, for calls of this store)."""
     findings: dict[str, dict[AutomaticCheck, CheckResult]] = {}
     for facts in calls:
         findings[facts.call_id] = run_checks(facts, form.thresholds, library)
-        await evaluations.record_checks(facts.call_id, findings[facts.call_id])
+        if record:
+            await evaluations.record_checks(facts.call_id, findings[facts.call_id])
     picks = select(calls, findings, form.thresholds, seed=seed, per_agent=per_agent)
     mine = {e.call_id: e for e in await evaluations.by_evaluator(evaluator) if e.form_id == form.id}
     by_id = {facts.call_id: facts for facts in calls}
