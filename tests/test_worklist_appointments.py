@@ -6,16 +6,19 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+import psycopg
+
 from console.core.config import WorklistsConfig
 from console.core.scripts.loader import load_library
 from console.core.store import Store
 from console.core.worklists.generate import generate
 from console.core.worklists.item_appointment import ItemAppointment, local_appointment
 from console.core.worklists.store import WorklistStore
+from console.hub.worklist_publish import publish
 from tests import test_worklist_hub_trust as trust
 from tests.pg import Hub
 from tests.test_worklist_hub_trust import directory_on_hub as directory_on_hub
-from tests.worklist_hub import Agents, owner, put_items
+from tests.worklist_hub import RULES, Agents, owner, put_items
 
 TODAY = date(2031, 3, 3)
 NOON = datetime(2031, 3, 3, 15, 0, tzinfo=UTC)
@@ -136,3 +139,27 @@ async def test_only_the_agent_holding_the_claim_reads_its_appointment(
         assert await bob.claims.appointment(claim) is None
     finally:
         await agents.close()
+
+
+async def test_a_long_appointment_id_is_published_with_its_item(hub: Hub, tmp_path: Path) -> None:
+    """An import without ids names a resource by its fullUrl, which can be long: the hub
+    takes the appointment id as long as the item's dedupe key may be (one refused row
+    would refuse the whole list)."""
+    long_id = "urn:uuid:" + "7" * 300
+    store = await directory(tmp_path / "s.db")
+    try:
+        async with store.transaction() as db:
+            await db.execute(
+                "UPDATE appointments SET resource_id = ? WHERE resource_id = 'Appointment/a0'",
+                (long_id,),
+            )
+        library = load_library()
+        await generate(
+            store, library.worklists, library.preparations, today=TODAY, zone="America/New_York"
+        )
+        async with await psycopg.AsyncConnection.connect(hub.owner_dsn, autocommit=True) as conn:
+            added = await publish(conn, store, RULES, ["appointment-reminders"], TODAY)
+    finally:
+        await store.close()
+    assert added == {"appointment-reminders": 1}
+    assert owner(hub, "SELECT appointment_id FROM careline.worklist_items") == [(long_id,)]

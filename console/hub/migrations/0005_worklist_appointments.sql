@@ -13,7 +13,8 @@
 -- Runs as the hub owner, like version 1.
 ALTER TABLE careline.worklist_items
     ADD COLUMN appointment_id text
-        CHECK (appointment_id IS NULL OR (appointment_id <> '' AND length(appointment_id) <= 200)),
+        -- As long as the dedupe key that names it may be (an import's fullUrl can be long).
+        CHECK (appointment_id IS NULL OR (appointment_id <> '' AND length(appointment_id) <= 400)),
     ADD COLUMN appointment_start timestamptz,
     ADD COLUMN appointment_service text NOT NULL DEFAULT ''
         CHECK (length(appointment_service) <= 200),
