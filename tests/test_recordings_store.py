@@ -173,3 +173,24 @@ async def test_a_recording_cut_short_by_the_engine_is_closed_at_its_hello(store:
     assert (row.state, row.ended_at) == ("failed", "2026-01-05T10:01:00.000Z")
     assert "stopped mid-call" in row.detail
     assert (await audit_actions(store))[-1] == ("record_stop", "recording", "fail")
+
+
+async def test_an_interaction_lists_its_calls_recording(store: Store) -> None:
+    ledger = RecordingLedger(store, AuditLog(store), "agent-7", CONFIG)
+    await ledger.apply(event("recording", "2026-01-05T10:00:00.000Z", file="/r/a.clrec"), "q")
+    async with store.transaction() as db:
+        await db.execute(
+            "INSERT INTO calls (id, agent_id, direction, caller_name, caller_number, caller_uri, "
+            "called_uri, received_at) VALUES (?, 'agent-7', 'inbound', '', '', '', '', ?)",
+            (CALL, "2026-01-05T09:59:50.000Z"),
+        )
+        for interaction, call in (("i-1", CALL), ("i-2", None)):
+            await db.execute(
+                "INSERT INTO interactions (id, call_id, agent_id, started_at, ended_at, urgency, "
+                "disposition, created_at) VALUES (?, ?, 'agent-7', ?, ?, 'routine', 'done', ?)",
+                (interaction, call, *["2026-01-05T10:00:00.000Z"] * 3),
+            )
+    row = await ledger.for_interaction("i-1")
+    assert row is not None
+    assert (row.call_id, row.file) == (CALL, "/r/a.clrec")
+    assert await ledger.for_interaction("i-2") is None

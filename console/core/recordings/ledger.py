@@ -135,6 +135,16 @@ class RecordingLedger:
         )
         return RecordingRow(*rows[0]) if rows else None
 
+    async def for_interaction(self, interaction_id: str) -> RecordingRow | None:
+        """The recording of an interaction's call (the interactions' recordings list)."""
+        columns = ", ".join(f"r.{name}" for name in _ROW.split(", "))
+        rows = await self.store.fetch_all(
+            f"SELECT {columns} FROM recordings AS r JOIN interactions AS i "
+            "ON i.call_id = r.call_id WHERE i.id = ?",
+            (interaction_id,),
+        )
+        return RecordingRow(*rows[0]) if rows else None
+
     async def pauses(self, call_id: str) -> list[PauseRow]:
         """A recording's pauses, in order."""
         rows = await self.store.fetch_all(
