@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -19,7 +20,13 @@ from console.core.quality.evaluations import (
 )
 from console.core.quality.facts import CallFacts
 from console.core.quality.scoring import EvaluationAnswerError, score
-from console.core.quality.selection import sample, select, week_of
+from console.core.quality.selection import (
+    is_complaint,
+    sample,
+    satisfaction_steps,
+    select,
+    week_of,
+)
 from console.core.scripts.evaluation_forms import AutomaticCheck, EvaluationForm, Thresholds
 from console.core.scripts.loader import load_library
 from console.core.store import Store
@@ -92,6 +99,8 @@ def week_of_calls() -> list[CallFacts]:
         facts("alice-flag", "alice", MONDAY, red_flags=({"rule": "chest_pain", "at": "x"},))
     )
     calls.append(facts("bob-complaint", "bob", MONDAY, disposition="complaint"))
+    unhappy = ({"question": "satisfaction", "value": 2, "at": "x"},)
+    calls.append(facts("bob-survey", "bob", MONDAY, script_id="feedback-survey", answers=unhappy))
     calls.append(
         facts(
             "bob-long",
@@ -112,15 +121,21 @@ def test_the_weekly_sample_is_reproducible_with_a_seed_and_targets_come_first() 
         }
     }
     limits = Thresholds(long_call_seconds=120)  # every 3-minute call is long here
-    first = select(calls, failed, limits, seed="2026-qa", per_agent=2)
-    again = select(list(reversed(calls)), failed, limits, seed="2026-qa", per_agent=2)
+    csat = satisfaction_steps(load_library())
+    first = select(calls, failed, limits, seed="2026-qa", per_agent=2, csat=csat)
+    again = select(list(reversed(calls)), failed, limits, seed="2026-qa", per_agent=2, csat=csat)
     assert first == again
-    assert [(p.call_id, p.reason) for p in first[:3]] == [
+    assert [(p.call_id, p.reason) for p in first[:4]] == [
         ("alice-flag", "emergency"),
         ("bob-complaint", "complaint"),
+        ("bob-survey", "complaint"),  # satisfaction 2 of 5 on the feedback survey
         ("alice-03", "check_failed"),
     ]
-    assert {p.reason for p in first[3:]} == {"long_call"}
+    assert {p.reason for p in first[4:]} == {"long_call"}
+    # A satisfied caller (3 of 5) is no complaint.
+    content = replace(calls[-2], answers=({"question": "satisfaction", "value": 3},))
+    assert not is_complaint(content, csat)
+    assert is_complaint(calls[-2], csat)
 
     normal = select(calls, failed, Thresholds(), seed="2026-qa", per_agent=2)
     sampled = [p for p in normal if p.reason == "sample"]

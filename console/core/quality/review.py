@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from console.core.quality.checks import CheckResult, run_checks
 from console.core.quality.evaluations import Evaluation, EvaluationStore
 from console.core.quality.facts import CallFacts
-from console.core.quality.selection import Pick, select
+from console.core.quality.selection import Pick, satisfaction_steps, select
 from console.core.scripts.evaluation_forms import AutomaticCheck, EvaluationForm
 from console.core.scripts.loader import Library
 
@@ -59,7 +59,14 @@ async def review_queue(
         findings[facts.call_id] = run_checks(facts, form.thresholds, library)
         if record:
             await evaluations.record_checks(facts.call_id, findings[facts.call_id])
-    picks = select(calls, findings, form.thresholds, seed=seed, per_agent=per_agent)
+    picks = select(
+        calls,
+        findings,
+        form.thresholds,
+        seed=seed,
+        per_agent=per_agent,
+        csat=satisfaction_steps(library),
+    )
     mine = {e.call_id: e for e in await evaluations.by_evaluator(evaluator) if e.form_id == form.id}
     by_id = {facts.call_id: facts for facts in calls}
     return [

@@ -17,12 +17,16 @@ from datetime import UTC, date, datetime, timedelta
 from console.core.quality.checks import CheckResult
 from console.core.quality.facts import CallFacts
 from console.core.scripts.evaluation_forms import AutomaticCheck, Thresholds
+from console.core.scripts.loader import Library
 
 REASONS = ("emergency", "complaint", "check_failed", "long_call", "sample")
 """Why a call is in the queue, most pressing first."""
 COMPLAINT = "complaint"
-"""A call is a complaint when its disposition or wrap-up reason says so, or a script
-question about a complaint was answered yes."""
+"""A call is a complaint when its disposition or wrap-up reason says so, a script
+question about a complaint was answered yes, or a satisfaction step (``measures: csat``)
+was answered :data:`UNHAPPY` or less."""
+UNHAPPY = 2
+"""The highest satisfaction (1-5) that counts as a complaint."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,8 +54,24 @@ def week_label(monday: date) -> str:
     return f"{year}-W{week:02d}"
 
 
-def is_complaint(facts: CallFacts) -> bool:
-    """The call was about a complaint (see :data:`COMPLAINT`)."""
+def satisfaction_steps(library: Library) -> dict[str, frozenset[str]]:
+    """The steps of each script whose answer measures satisfaction (``measures: csat``)."""
+    return {
+        script.id: frozenset(step.id for step in script.steps if step.measures == "csat")
+        for script in library.scripts
+    }
+
+
+def is_complaint(facts: CallFacts, csat: Mapping[str, frozenset[str]] | None = None) -> bool:
+    """The call was about a complaint (see :data:`COMPLAINT`); ``csat``: the satisfaction
+    steps by script (:func:`satisfaction_steps`)."""
+    steps = (csat or {}).get(facts.script_id or "", frozenset())
+    for answer in facts.answers:
+        value = answer.get("value")
+        if answer.get("question") not in steps or isinstance(value, bool):
+            continue
+        if isinstance(value, int | float) and value <= UNHAPPY:
+            return True
     if COMPLAINT in facts.disposition.casefold():
         return True
     if str(facts.form.get("reason", "")).casefold() == COMPLAINT:
@@ -62,12 +82,15 @@ def is_complaint(facts: CallFacts) -> bool:
 
 
 def target_reason(
-    facts: CallFacts, findings: Mapping[AutomaticCheck, CheckResult], limits: Thresholds
+    facts: CallFacts,
+    findings: Mapping[AutomaticCheck, CheckResult],
+    limits: Thresholds,
+    csat: Mapping[str, frozenset[str]] | None = None,
 ) -> str | None:
     """Why the call must be reviewed whatever the sample draws, or None."""
     if facts.red_flags or facts.urgency == "emergency":
         return "emergency"
-    if is_complaint(facts):
+    if is_complaint(facts, csat):
         return "complaint"
     if any(result.outcome == "fail" for result in findings.values()):
         return "check_failed"
@@ -90,13 +113,15 @@ def select(
     *,
     seed: str,
     per_agent: int = 2,
+    csat: Mapping[str, frozenset[str]] | None = None,
 ) -> list[Pick]:
     """The review queue for ``calls``: targeted calls first (by reason, then time), then
-    ``per_agent`` sampled calls per agent per week among the rest."""
+    ``per_agent`` sampled calls per agent per week among the rest (``csat``: the
+    satisfaction steps by script, for complaints)."""
     targeted: list[Pick] = []
     rest: dict[tuple[str, str], list[CallFacts]] = {}
     for facts in calls:
-        reason = target_reason(facts, findings.get(facts.call_id, {}), limits)
+        reason = target_reason(facts, findings.get(facts.call_id, {}), limits, csat)
         if reason is not None:
             targeted.append(Pick(facts.call_id, facts.agent_id, facts.received_at, reason))
             continue
