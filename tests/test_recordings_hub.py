@@ -4,6 +4,7 @@ key opens one. The hub down: the recording waits and goes later."""
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -73,6 +74,7 @@ async def test_a_recording_goes_up_sealed_and_only_the_qa_key_opens_it(
     async with await psycopg.AsyncConnection.connect(sam) as conn:
         (listed,) = await listing(conn, agent="alice", queue="appointments")
         assert [m["fact"] for m in listed.marks] == ["pause"]
+        assert await listing(conn, disposition="booked") == []
         got = await fetch(conn, CALL)
     assert got is not None
     assert got.data == path.read_bytes()  # the bytes as written: still encrypted
@@ -164,3 +166,27 @@ async def test_a_supervisor_plays_a_hub_recording_with_the_qa_key_and_it_is_audi
         finally:
             await mine.close()
         assert [tuple(row) for row in rows] == [("record_play", outcome)]
+
+
+async def test_a_supervisor_finds_recordings_by_their_calls_disposition(
+    hub: Hub, store: Store, tmp_path: Path
+) -> None:
+    alice, sam = hub.add_agent("alice"), hub.add_supervisor("sam")
+    new_key_pair(tmp_path / "qa.pem", tmp_path / "qa.pub")
+    await recorded(store, tmp_path, "alice")
+    assert (
+        await upload_pending(
+            store, hub_connector(alice), MASTER, (tmp_path / "qa.pub").read_bytes()
+        )
+        == 1
+    )
+    async with await psycopg.AsyncConnection.connect(hub.owner_dsn) as conn:
+        await conn.execute(
+            "INSERT INTO careline.interactions (id, agent_id, disposition, urgency, started_at, "
+            "ended_at, payload, hub_seq) VALUES (gen_random_uuid(), 'alice', 'booked', "
+            "'routine', now(), now(), %s, 1)",
+            (json.dumps({"call_id": CALL}),),
+        )
+    async with await psycopg.AsyncConnection.connect(sam) as conn:
+        assert [r.call_id for r in await listing(conn, disposition="booked")] == [CALL]
+        assert await listing(conn, disposition="no_answer") == []

@@ -49,6 +49,7 @@ def _list_arguments(listing: argparse.ArgumentParser) -> None:
     listing.add_argument("--agent", help="with --hub: one agent's")
     listing.add_argument("--queue", help="with --hub: one queue's")
     listing.add_argument("--since", type=_day, metavar="YYYY-MM-DD", help="with --hub: from")
+    listing.add_argument("--disposition", help="with --hub: the calls wrapped up so")
 
 
 def _day(text: str) -> datetime:
@@ -70,7 +71,13 @@ def _list_hub(args: argparse.Namespace) -> int:
     async def run() -> int:
         conn = await hub_connector(config.hub.dsn, hub_password(config) or None)()
         try:
-            found = await listing(conn, agent=args.agent, queue=args.queue, since=args.since)
+            found = await listing(
+                conn,
+                agent=args.agent,
+                queue=args.queue,
+                since=args.since,
+                disposition=args.disposition,
+            )
         finally:
             await conn.close()
         print("call\tagent\tqueue\tmode\tstarted\tseconds\tpauses")
@@ -245,8 +252,8 @@ RECORDINGS = Command(
                 help="list the recordings the store knows (no patient data: call ids, times)",
                 description=(
                     "One line per recording: call id, queue, mode, state, times. With --hub, "
-                    "the hub's (filtered by --agent, --queue, --since): a supervisor sees "
-                    "every agent's, an agent their own."
+                    "the hub's (filtered by --agent, --queue, --since, --disposition): a "
+                    "supervisor sees every agent's, an agent their own."
                 ),
                 run=_list,
                 add_arguments=_list_arguments,

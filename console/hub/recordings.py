@@ -112,13 +112,18 @@ async def listing(
     agent: str | None = None,
     queue: str | None = None,
     since: datetime | None = None,
+    disposition: str | None = None,
 ) -> list[HubRecording]:
-    """The recordings this login may read (a supervisor: all), newest first, filtered."""
+    """The recordings this login may read (a supervisor: all), newest first, filtered;
+    ``disposition``: those whose call's interaction (synced to the hub) ended so."""
     cursor = await conn.execute(
-        f"SELECT {_COLUMNS} FROM careline.recordings "
+        f"SELECT {_COLUMNS} FROM careline.recordings AS r "
         "WHERE (%s::text IS NULL OR agent_id = %s) AND (%s::text IS NULL OR queue = %s) "
-        "AND (%s::timestamptz IS NULL OR started_at >= %s) ORDER BY started_at DESC",
-        (agent, agent, queue, queue, since, since),
+        "AND (%s::timestamptz IS NULL OR started_at >= %s) "
+        "AND (%s::text IS NULL OR EXISTS (SELECT 1 FROM careline.interactions AS i "
+        "WHERE i.payload ->> 'call_id' = r.call_id AND i.disposition = %s)) "
+        "ORDER BY started_at DESC",
+        (agent, agent, queue, queue, since, since, disposition, disposition),
     )
     return [HubRecording(*row) for row in await cursor.fetchall()]
 
