@@ -51,6 +51,14 @@ async def recorded(store: Store, tmp_path: Path, agent: str) -> Path:
     return path
 
 
+async def uploaded(store: Store, tmp_path: Path, agent_dsn: str) -> None:
+    """A QA key pair in ``tmp_path`` and one recording of alice's sent to the hub."""
+    new_key_pair(tmp_path / "qa.pem", tmp_path / "qa.pub")
+    await recorded(store, tmp_path, "alice")
+    public = (tmp_path / "qa.pub").read_bytes()
+    assert await upload_pending(store, hub_connector(agent_dsn), MASTER, public) == 1
+
+
 async def test_a_recording_goes_up_sealed_and_only_the_qa_key_opens_it(
     hub: Hub, store: Store, tmp_path: Path
 ) -> None:
@@ -139,14 +147,7 @@ async def test_a_supervisor_plays_a_hub_recording_with_the_qa_key_and_it_is_audi
     alice = hub.add_agent("alice")
     hub.add_supervisor("sam")
     hub.add_agent("bob")
-    new_key_pair(tmp_path / "qa.pem", tmp_path / "qa.pub")
-    await recorded(store, tmp_path, "alice")
-    assert (
-        await upload_pending(
-            store, hub_connector(alice), MASTER, (tmp_path / "qa.pub").read_bytes()
-        )
-        == 1
-    )
+    await uploaded(store, tmp_path, alice)
     qa = f"recording:\n  qa_private_key: {tmp_path / 'qa.pem'}\n"
     sam = login_config(tmp_path, hub, "sam", qa)
     listed = careline("--config", str(sam), "recordings", "list", "--hub", "--agent", "alice")
@@ -172,14 +173,7 @@ async def test_a_supervisor_finds_recordings_by_their_calls_disposition(
     hub: Hub, store: Store, tmp_path: Path
 ) -> None:
     alice, sam = hub.add_agent("alice"), hub.add_supervisor("sam")
-    new_key_pair(tmp_path / "qa.pem", tmp_path / "qa.pub")
-    await recorded(store, tmp_path, "alice")
-    assert (
-        await upload_pending(
-            store, hub_connector(alice), MASTER, (tmp_path / "qa.pub").read_bytes()
-        )
-        == 1
-    )
+    await uploaded(store, tmp_path, alice)
     async with await psycopg.AsyncConnection.connect(hub.owner_dsn) as conn:
         await conn.execute(
             "INSERT INTO careline.interactions (id, agent_id, disposition, urgency, started_at, "
