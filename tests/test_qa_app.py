@@ -8,8 +8,12 @@ from pathlib import Path
 
 from textual.widgets import DataTable
 
+from console.core.audit import AuditLog
+from console.core.config.recording import RecordingConfig
+from console.core.events import RecordingChanged
 from console.core.quality.evaluations import EvaluationStore
 from console.core.quality.selection import week_of
+from console.core.recordings.ledger import RecordingLedger
 from console.core.store import Store
 from console.qa_view.app import QaApp, create_qa
 from console.qa_view.calibration_screen import CalibrationScreen
@@ -38,6 +42,20 @@ async def seeded(tmp_path: Path) -> tuple[Path, str]:
     store = await Store.open(path)
     try:
         emergency = await a_week(store)
+        # The emergency was recorded with the caller's consent (the console's own ledger).
+        ledger = RecordingLedger(store, AuditLog(store), "alice", RecordingConfig())
+        for state, at in (("recording", "09:00:10"), ("stopped", "09:03:05")):
+            event = RecordingChanged(
+                name="recording",
+                time_text=f"2026-12-02T{at}.000Z",
+                call_id=emergency,
+                mode="consent",
+                consent_by="patient",
+                state=state,
+                file=f"{emergency}.clrec",
+                seconds=175.0 if state == "stopped" else None,
+            )
+            await ledger.apply(event, "general")
     finally:
         await store.close()
     return path, emergency
@@ -73,7 +91,8 @@ async def test_a_supervisor_scores_a_call_and_the_agent_acknowledges_it(tmp_path
         await wait_for(pilot, lambda: isinstance(app.screen, EvaluationScreen), what="the form")
         text = screen_text(app)
         assert "red flag to transfer 30 s (limit 120 s)" in text  # the call beside the form
-        assert "Recording: none for this call" in text
+        assert "Recording: 2 min 55 s, consent by the patient" in text
+        assert f"careline recordings play {emergency}" in text
         screen = app.screen
         assert isinstance(screen, EvaluationScreen)
         assert screen.evaluation.values() == {

@@ -2,23 +2,24 @@
 
 Plain text built from stored values, every one of them untrusted (cleaned by
 :func:`console.core.text.safe_text`, shown as text, never markup). The
-recording is not here yet: :data:`RecordingLookup` is the hook a recording
-player plugs into (issue 20 stores recordings per call).
+recording is a line saying how to play it (:data:`RecordingLookup`, from
+:mod:`console.core.quality.recordings`); a player in the screen would plug in
+there.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
 
 from console.core.quality.checks import CheckResult
 from console.core.quality.facts import CallFacts
+from console.core.quality.recordings import RecordingNote
 from console.core.scripts.evaluation_forms import AutomaticCheck
 from console.core.text import safe_text
 
-RecordingLookup = Callable[[str], str | None]
-"""Given a call id, a line describing its recording (None: none). ``careline qa`` passes
-None today; the recording player (issue 20) plugs in here."""
+RecordingLookup = Callable[[str], Awaitable[RecordingNote | None]]
+"""Given a call id, what its recording is and how to play it (None: not recorded)."""
 
 _OUTCOME = {"pass": "ok  ", "fail": "FAIL", "na": "n/a "}
 
@@ -36,7 +37,7 @@ def _at(text: object) -> str:
 def call_lines(
     facts: CallFacts,
     findings: Mapping[AutomaticCheck, CheckResult],
-    recording: RecordingLookup | None = None,
+    recording: RecordingNote | None = None,
 ) -> list[str]:
     """The call, as lines for the panel beside the form."""
     lines = [
@@ -48,8 +49,12 @@ def call_lines(
     alarm = [r for r in findings.values() if r.alarm]
     if alarm:
         lines.insert(0, f"!!! {alarm[0].detail} — report this call to the privacy officer !!!")
-    described = recording(facts.call_id) if recording is not None else None
-    lines.append(f"Recording: {safe_text(described, 60) if described else 'none for this call'}")
+    if recording is None:
+        lines.append("Recording: none for this call")
+    else:
+        lines.append(f"Recording: {safe_text(recording[0], 60)}")
+        if recording[1]:
+            lines.append(f"  {safe_text(recording[1], 76)}")
     lines += ["", "Automatic checks"]
     for check, result in findings.items():
         lines.append(f"  {_OUTCOME[result.outcome]} {check.value}: {safe_text(result.detail, 60)}")

@@ -71,9 +71,11 @@ class EvaluationScreen(DeskScreen):
                 yield Static(id="question", markup=False)
         yield KeyFooter()
 
-    def on_mount(self) -> None:
+    async def on_mount(self) -> None:
         """Fill both sides; the cursor on the first question to answer."""
-        lines = call_lines(self.entry.facts, self.entry.findings, self.session.recording)
+        lookup = self.session.recording
+        recording = await lookup(self.entry.pick.call_id) if lookup is not None else None
+        lines = call_lines(self.entry.facts, self.entry.findings, recording)
         self.query_one("#call-text", Static).update(Text("\n".join(lines)))
         table = self.query_one("#form", DataTable)
         table.add_columns("Answer", "From", "Question")

@@ -10,6 +10,7 @@ from pathlib import Path
 from console.core.quality.desk import AgentEvaluations, QaDesk
 from console.core.scripts.evaluation_forms import EvaluationForm
 from console.core.scripts.loader import Library
+from console.core.store import Store
 from console.core.store_connection import StoreKey
 from console.qa_view.call_view import RecordingLookup
 
@@ -65,6 +66,15 @@ class QaSettings:
     """The script library (None: the shipped one)."""
 
 
+def _recordings(store: Store, *, hub: bool) -> RecordingLookup:
+    from console.core.quality.recordings import RecordingNote, hub_recording, local_recording
+
+    async def lookup(call_id: str) -> RecordingNote | None:
+        return hub_recording(call_id) if hub else await local_recording(store, call_id)
+
+    return lookup
+
+
 def pick_form(library: Library, form_id: str | None) -> EvaluationForm:
     """The form ``form_id`` (None: the default one); raises :class:`LookupError`."""
     for form in library.evaluations:
@@ -80,7 +90,6 @@ def session_opener(settings: QaSettings) -> SessionOpener:
     async def open_session() -> QaSession:
         from console.core.quality.evaluations import EvaluationStore
         from console.core.scripts.loader import load_library
-        from console.core.store import Store
 
         library = load_library(settings.library)
         form = pick_form(library, settings.form_id)
@@ -94,6 +103,7 @@ def session_opener(settings: QaSettings) -> SessionOpener:
             connect = hub_connector(settings.hub_dsn, settings.hub_password or None)
             hub, calls = HubEvaluations(connect), HubCalls(connect)
         session = QaSession(settings.start, settings.end, store.close)
+        session.recording = _recordings(store, hub=calls is not None)
         if settings.mine:
             from console.hub.evaluations import HubAgentEvaluations
 
