@@ -11,6 +11,7 @@ from textual.widgets import DataTable
 from console.core.audit import AuditLog
 from console.core.config.recording import RecordingConfig
 from console.core.events import RecordingChanged
+from console.core.paths import data_dir
 from console.core.quality.evaluations import EvaluationStore
 from console.core.quality.selection import week_of
 from console.core.recordings.ledger import RecordingLedger
@@ -196,3 +197,20 @@ async def test_the_queue_prints_without_a_screen_the_same_in_every_run(tmp_path:
         2,
         "careline qa: no evaluation form nope in the library\n",
     )
+
+
+async def test_the_demo_s_calls_are_reviewed_as_the_demo_supervisor() -> None:
+    demo = data_dir() / "demo.sqlite3"  # where `careline demo` keeps its calls
+    store = await Store.open(demo)
+    try:
+        await a_week(store, agents=("demo-agent",), per_agent=2)
+    finally:
+        await store.close()
+    listed = careline("qa", "--demo", "--list", "--week", "2026-12-02")
+    assert listed.returncode == 0, listed.stderr
+    reasons = [line.split("\t")[:2] for line in listed.stdout.splitlines()]
+    assert reasons == [
+        ["emergency", "demo-agent"],
+        ["sample", "demo-agent"],
+        ["sample", "demo-agent"],
+    ]

@@ -18,6 +18,10 @@ if TYPE_CHECKING:
     from console.qa_view.session import QaSettings
 
 EXIT_NO_FORM = 2
+DEMO_AGENT = "demo-agent"
+"""The agent id the demo's console takes its calls as."""
+DEMO_SUPERVISOR = "demo-supervisor"
+"""Who evaluates the demo's calls."""
 
 
 def _count(text: str) -> int:
@@ -36,6 +40,12 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--list", action="store_true", help="print the review queue and exit (no screen)"
+    )
+    parser.add_argument(
+        "--demo",
+        action="store_true",
+        help="the calls taken in `careline demo` (its store; as demo-supervisor, or with "
+        "--mine as demo-agent)",
     )
     parser.add_argument(
         "--week", type=iso_day, metavar="DAY", help="review the week (Monday to Sunday, UTC) of DAY"
@@ -62,16 +72,20 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
 
 def settings_of(args: argparse.Namespace, config: CarelineConfig) -> QaSettings:
     """The :class:`~console.qa_view.session.QaSettings` for ``args``."""
+    from console.core.paths import data_dir
     from console.core.quality.selection import week_of
     from console.qa_view.session import QaSettings
 
     day = args.week or datetime.now(UTC).date()
     start, end = week_of(datetime.combine(day, time(12), tzinfo=UTC))
-    dsn = args.dsn or config.hub.dsn or None
+    dsn = None if args.demo else args.dsn or config.hub.dsn or None
+    user = args.user or config.agent.id
+    if args.demo and not args.user:
+        user = DEMO_AGENT if args.mine else DEMO_SUPERVISOR
     return QaSettings(
-        store_path=store_path(config),
+        store_path=data_dir() / "demo.sqlite3" if args.demo else store_path(config),
         store_key=store_key(config),
-        user=args.user or config.agent.id,
+        user=user,
         start=start,
         end=end,
         mine=args.mine,
