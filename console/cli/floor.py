@@ -145,7 +145,10 @@ def _supervise(args: argparse.Namespace) -> int:
 
     config = config_of(args)
     app = create_supervisor(
-        source_opener(args, config), queue=args.queue, thresholds=thresholds(config)
+        source_opener(args, config),
+        queue=args.queue,
+        thresholds=thresholds(config),
+        scripts=config.guidance.scripts,
     )
     # Listening in: the supervisor's phone starts at the first key (1, 2, 3), not here.
     from console.floor_view.monitor import floor_monitor

@@ -22,6 +22,7 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, ClassVar
 
 from rich.cells import cell_len
@@ -47,6 +48,7 @@ from console.floor_view.stats import (
     percent,
     sparkline,
 )
+from console.floor_view.trends import TrendsPane
 from console.floor_view.worklists import WorklistProgress
 from console.widgets.footer import KeyFooter
 
@@ -97,6 +99,7 @@ HELP = (
     "f  filter by queue (all → each queue)\n"
     "t  filter by team (when agents report one)\n"
     "a  every alert (small terminals show a few)\n"
+    "w  weekly trends: SL, AHT, CSAT and NPS per queue (careline report's figures)\n"
     f"{MONITOR_HELP}?  this help      q  quit\n"
     "SL = answered within threshold / answered; SL+ab also counts abandoned calls.\n"
     "Away: calls turned away without ringing (the alerts say the commonest reason)."
@@ -212,6 +215,7 @@ class SupervisorApp(MonitorKeys, App[int]):
             id="supervise.alerts",
             tooltip="Show every alert, or a few to leave room for the agents",
         ),
+        Binding("w", "toggle_trends", "Trends", id="supervise.trends", tooltip="Weekly trends"),
         *MONITOR_BINDINGS,
         Binding("question_mark", "toggle_help", "Help", id="supervise.help", tooltip="Keys"),
         Binding("q", "quit", "Quit", id="supervise.quit", tooltip="Close the wallboard"),
@@ -226,8 +230,10 @@ class SupervisorApp(MonitorKeys, App[int]):
         queue: str | None = None,
         refresh_s: float = 0.25,
         since: datetime | None = None,
+        scripts: Path | None = None,
     ) -> None:
         super().__init__()
+        self._scripts = scripts
         self._open_source = open_source
         self._clock = clock or (lambda: datetime.now(UTC))
         self.floor = FloorState(thresholds, since)
@@ -264,6 +270,8 @@ class SupervisorApp(MonitorKeys, App[int]):
         yield Static(id="spark", markup=False)
         yield LiveTable(AGENT_COLUMNS, id="agents")
         yield Static(id="monitor-line", markup=False)
+        sl_seconds = round(self.floor.thresholds.sl_threshold_s)
+        yield TrendsPane(sl_seconds=sl_seconds, scripts=self._scripts, id="trends")
         with Vertical(id="alerts"):
             yield Static(id="alert-lines", markup=False)
         yield Static(HELP, id="help", markup=False)
@@ -293,6 +301,7 @@ class SupervisorApp(MonitorKeys, App[int]):
 
     async def _read(self) -> None:
         self.source = source = await self._open_source()
+        self.query_one(TrendsPane).source = source
         if isinstance(source, HubFloor):
             source.on_status = self._source_status
         while True:
@@ -441,6 +450,10 @@ class SupervisorApp(MonitorKeys, App[int]):
         self.set_class(self.all_alerts, "-all-alerts")
         self._changed()
 
+    def action_toggle_trends(self) -> None:
+        """Show or hide the weekly trends."""
+        self.query_one(TrendsPane).toggle()
+
     def action_toggle_help(self) -> None:
         """Show or hide the key help."""
         panel = self.query_one("#help")
@@ -468,6 +481,7 @@ def create_supervisor(
     clock: Clock | None = None,
     thresholds: Thresholds | None = None,
     since: datetime | None = None,
+    scripts: Path | None = None,
 ) -> SupervisorApp:
     """The wallboard app, shared by the CLI and the tests.
 
@@ -476,4 +490,6 @@ def create_supervisor(
     if since is None:
         local = (clock or (lambda: datetime.now(UTC)))().astimezone()
         since = local.replace(hour=0, minute=0, second=0, microsecond=0)
-    return SupervisorApp(open_source, clock=clock, thresholds=thresholds, queue=queue, since=since)
+    return SupervisorApp(
+        open_source, clock=clock, thresholds=thresholds, queue=queue, since=since, scripts=scripts
+    )
