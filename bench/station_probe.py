@@ -10,6 +10,11 @@ second; one WAV recorder takes the burst as sent and what comes back, so both
 onsets share a time base. With ``--wait-station`` the patient dials only once
 the engine's station call has reached the phone (station mode); without it
 the patient calls the phone directly (the baseline: one RTP hop each way).
+With ``--monitor GRANT`` (bench.monitor_setup) the probe is also the supervisor: once
+the patient's call is answered it calls ``--call`` again as a monitor leg
+(``X-Careline-Monitor: GRANT;mode=listen``), and the recorder takes what arrives on
+that leg instead of the patient's call: the burst's trip patient -> engine ->
+supervisor, one way.
 The last line printed is JSON: ``{"ok": true}`` or ``{"ok": false, "error"}``.
 """
 
@@ -27,6 +32,7 @@ from typing import Any
 import pjsua2 as pj
 
 from sip.media import tone_generator
+from sip.monitor_terms import MONITOR_HEADER
 from tests.headset_probe import new_endpoint
 
 
@@ -61,20 +67,25 @@ class Phone(pj.Account):  # type: ignore[misc]
 
 
 class PatientCall(pj.Call):  # type: ignore[misc]
-    """The patient's call: burst out, everything recorded."""
+    """The patient's call: burst out, what comes back recorded (unless ``recorder`` is None:
+    a monitor leg records instead)."""
 
     def __init__(self, account: pj.Account, tone: Any, recorder: Any) -> None:
         super().__init__(account)
         self.tone = tone
         self.recorder = recorder
+        self.audio_up = False
 
     def onCallMediaState(self, _prm: Any) -> None:  # noqa: N802 - pjsua2 API name
         info = self.getInfo()
         for index, media in enumerate(info.media):
             if media.type == pj.PJMEDIA_TYPE_AUDIO and media.status == pj.PJSUA_CALL_MEDIA_ACTIVE:
                 audio = self.getAudioMedia(index)
-                self.tone.startTransmit(audio)
-                audio.startTransmit(self.recorder)
+                if self.tone is not None:
+                    self.tone.startTransmit(audio)
+                if self.recorder is not None:
+                    audio.startTransmit(self.recorder)
+                self.audio_up = True
 
 
 @contextmanager
@@ -103,6 +114,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         recorder.createRecorder(args.record)
         tone.startTransmit(recorder)
         patient: PatientCall | None = None
+        supervisor: PatientCall | None = None
         print(json.dumps({"listening": args.listen}), flush=True)
         try:
             if args.wait_station:
@@ -111,8 +123,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     if time.monotonic() > deadline:
                         return {"ok": False, "error": "the station call never reached the phone"}
                     ep.libHandleEvents(10)
-            patient = PatientCall(phone, tone, recorder)
+            patient = PatientCall(phone, tone, None if args.monitor else recorder)
             patient.makeCall(args.call, pj.CallOpParam(True))
+            if args.monitor:
+                supervisor = listen_in(ep, phone, patient, recorder, args)
+                if supervisor is None:
+                    return {"ok": False, "error": "the patient's call never came up"}
             end = time.monotonic() + args.seconds
             while time.monotonic() < end:
                 ep.libHandleEvents(10)
@@ -121,11 +137,30 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             ep.hangupAllCalls()
             for _ in range(50):
                 ep.libHandleEvents(10)
-            patient = None
+            patient = supervisor = None
             phone.calls.clear()
             tone = recorder = None
             phone.shutdown()
             del phone
+
+
+def listen_in(
+    ep: Any, account: pj.Account, patient: PatientCall, recorder: Any, args: argparse.Namespace
+) -> PatientCall | None:
+    """Once ``patient`` has audio, call ``args.call`` as a supervisor listening in (its
+    audio recorded); None if the patient's call never came up."""
+    deadline = time.monotonic() + 20
+    while not patient.audio_up:
+        if time.monotonic() > deadline:
+            return None
+        ep.libHandleEvents(10)
+    leg = PatientCall(account, None, recorder)
+    param = pj.CallOpParam(True)
+    header = pj.SipHeader()
+    header.hName, header.hValue = MONITOR_HEADER, f"{args.monitor};mode=listen"
+    param.txOption.headers.append(header)
+    leg.makeCall(args.call, param)
+    return leg
 
 
 def main() -> int:
@@ -137,6 +172,7 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=6.0)
     parser.add_argument("--burst-ms", type=int, default=10)
     parser.add_argument("--record", required=True)
+    parser.add_argument("--monitor", default="", help="listen in with this grant id too")
     result = run(parser.parse_args())
     print(json.dumps(result), flush=True)
     return 0 if result["ok"] else 1

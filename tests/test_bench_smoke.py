@@ -28,6 +28,7 @@ REALTIME = frozenset(
         "render_rate",
         "call_resources",
         "recording_cost",
+        "monitor_setup",
     }
 )
 """Benches that time audio or read CPU against the clock: run alone (``make test``)."""

@@ -97,11 +97,13 @@ def write_local_grant(
     modes: Iterable[str],
     seconds: int = GRANT_SECONDS,
     now: datetime | None = None,
+    grant_id: str | None = None,
 ) -> MonitorGrant:
-    """Make a grant file in ``spool`` as this OS account (a supervisor's console does)."""
+    """Make a grant file in ``spool`` as this OS account (a supervisor's console does);
+    ``grant_id``: one chosen before (default: a new one)."""
     made = now or datetime.now(UTC)
     grant = MonitorGrant(
-        id=new_grant_id(),
+        id=grant_id or new_grant_id(),
         agent_id=agent_id,
         call_id=call_id,
         modes=checked_modes(modes),
