@@ -1,10 +1,11 @@
 """Evaluations on the hub (migration ``0007_evaluations.sql``).
 
 A supervisor's ``careline qa`` saves every evaluation to its local store
-first, then sends it here with ``careline.evaluation_save`` (as the
-supervisor's login: the hub checks the agent is in one of their teams and
+first and sends it here when submitted, with ``careline.evaluation_save`` (as
+the supervisor's login: the hub checks the agent is in one of their teams and
 that a submitted score is never changed); one not sent yet (the hub down) is
-sent again on the next change or start. An agent reads their own submitted
+sent again at the next start. The function takes drafts too (a client may
+share work in progress); ``careline qa`` keeps them local. An agent reads their own submitted
 evaluations and acknowledges them with ``careline.evaluation_acknowledge``;
 row-level security shows them nothing else.
 """

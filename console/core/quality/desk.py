@@ -2,11 +2,11 @@
 
 Builds the review queue, opens a call's evaluation (pre-filled from the
 automatic checks; the look at the call's answers and wrap-up is audited as a
-view of the patient's interactions), saves answers and the submission to
-the local store and, when a hub is configured, sends each change there too
-(what the hub could not take is sent again later, and said in
-:attr:`QaDesk.sync_problem`). The agent's side (their evaluations and the
-acknowledgement) is :class:`AgentEvaluations`, local or on the hub.
+view of the patient's interactions), saves answers to the local store and,
+when a hub is configured, sends each submitted evaluation there (what the hub
+could not take is sent again later, and said in :attr:`QaDesk.sync_problem`).
+The agent's side (their evaluations and the acknowledgement) is
+:class:`AgentEvaluations`, local or on the hub.
 """
 
 from __future__ import annotations
@@ -138,10 +138,9 @@ class QaDesk:
         return evaluation
 
     async def answer(self, evaluation: Evaluation, item_id: str, raw: str | None) -> Evaluation:
-        """Save one answer (see :meth:`EvaluationStore.answer`)."""
-        saved = await self.evaluations.answer(evaluation, self.form, item_id, raw)
-        await self._send(saved)
-        return saved
+        """Save one answer (see :meth:`EvaluationStore.answer`). Only the local store:
+        a draft is the evaluator's alone, and a key press never waits for the hub."""
+        return await self.evaluations.answer(evaluation, self.form, item_id, raw)
 
     async def submit(self, evaluation: Evaluation, comment: str = "") -> Evaluation:
         """Score and finalise (see :meth:`EvaluationStore.submit`)."""
@@ -164,10 +163,11 @@ class QaDesk:
         return mine, spread(self.form, [e for e in mine if e.state != "draft"])
 
     async def send_pending(self) -> int:
-        """Send what the hub does not hold yet; how many went."""
+        """Send the submitted evaluations the hub does not hold yet; how many went."""
         sent = 0
         for evaluation in await self.evaluations.unsynced():
-            if evaluation.evaluator == self.evaluator and await self._send(evaluation):
+            mine = evaluation.evaluator == self.evaluator and evaluation.state != "draft"
+            if mine and await self._send(evaluation):
                 sent += 1
         return sent
 
