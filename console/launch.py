@@ -30,11 +30,13 @@ from console.core.demo import (
     seed_demo_orders,
     seed_demo_schedules,
 )
+from console.core.demo_monitoring import DEMO_AGENT_ID, DEMO_STORE, demo_monitoring
 from console.core.demo_worklist import demo_answerers_json, demo_worklist_config
 from console.core.engine_settings import engine_starter
 from console.core.paths import data_dir, log_dir, runtime_dir
 from console.core.patients.directory import PatientDirectory
 from console.core.pin import PinError, sign_in_pin
+from console.core.recordings.demo import demo_recording
 from console.core.store import Store, StoreKey
 
 
@@ -195,7 +197,7 @@ def run_demo(config: CarelineConfig, *, interval: float, ring_timeout: float) ->
     targets_port = free_udp_port()
     demo_config = config.model_copy(
         update={
-            "agent": config.agent.model_copy(update={"name": "Demo Agent", "id": "demo-agent"}),
+            "agent": config.agent.model_copy(update={"name": "Demo Agent", "id": DEMO_AGENT_ID}),
             # Invented patients and a made-up agent: no PIN of the user's applies.
             "session": config.session.model_copy(update={"sign_in": "off"}),
             "directory": demo_directory(targets_port),
@@ -203,6 +205,9 @@ def run_demo(config: CarelineConfig, *, interval: float, ring_timeout: float) ->
                 update={"nurse_target": "Nurse line", "crisis_target": "Crisis line (demo)"}
             ),
             "worklists": demo_worklist_config(config.worklists),
+            "recording": demo_recording(data_dir()),  # the appointments line is recorded
+            # `careline supervise --demo` (this OS account) may listen in.
+            "monitoring": demo_monitoring(data_dir()),
             # Numbers dialled go to the demo's target process, which answers the worklist's.
             "sip": config.sip.model_copy(
                 update={
@@ -214,7 +219,7 @@ def run_demo(config: CarelineConfig, *, interval: float, ring_timeout: float) ->
         }
     )
     sound_probe = _start_sound_probe(demo_config)
-    store_path = data_dir() / "demo.sqlite3"
+    store_path = data_dir() / DEMO_STORE
     _load_demo_patients(store_path, demo_config)  # a bad store: StoreError
     wiring = _wiring(
         demo_config.model_copy(

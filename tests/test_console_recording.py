@@ -14,7 +14,7 @@ from console.dialogs.confirm import ConfirmDialog
 from console.dialogs.verify import VerifyDialog
 from console.widgets.recording_badge import RecordingBadge
 from sip.recording_file import read_recording
-from tests.console_app import make_app, sip_port, talking, wait_for
+from tests.console_app import make_app, screen_text, sip_port, talking, wait_for
 from tests.patients import patient_record
 from tests.support import Sipp
 
@@ -45,7 +45,7 @@ async def test_the_agent_records_consent_pauses_and_the_verify_form_pauses_too(
     directory = tmp_path / "recordings"
     await seed(tmp_path / "store.sqlite3")
     app = make_app(tmp_path, config(directory))
-    async with app.run_test(size=(120, 36)) as pilot:
+    async with app.run_test(size=(200, 40)) as pilot:  # wide: the whole footer shows
         await wait_for(pilot, lambda: app.phone.status.online, 20)
         sipp = Sipp(tmp_path, "uac_agent_hangs_up.xml", sip_port(app), callers=[("M Lopez", PHONE)])
         await wait_for(pilot, lambda: bool(app.agent_screen.queue.ringing()), what="ringing")
@@ -59,6 +59,7 @@ async def test_the_agent_records_consent_pauses_and_the_verify_form_pauses_too(
         await pilot.press("y")
         await wait_for(pilot, lambda: badge.state == "recording", what="recording")
         assert "● REC" in str(badge.render())
+        assert "R Rec pause" in screen_text(app)  # the footer offers the key now
         await pilot.pause(1.0)
         await pilot.press("v")
         await wait_for(pilot, lambda: isinstance(app.screen, VerifyDialog), what="verify form")

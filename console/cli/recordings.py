@@ -25,6 +25,27 @@ PLAY_BLOCK_SECONDS = 0.1
 """Audio handed to the device per write."""
 
 
+def _config(args: argparse.Namespace) -> CarelineConfig:
+    """The configuration, or with ``--demo`` the demo's store and recordings."""
+    config = config_of(args)
+    if not getattr(args, "demo", False):
+        return config
+    from console.core.config import StoreEncryptionConfig
+    from console.core.paths import data_dir
+    from console.core.recordings.demo import DEMO_DIRECTORY
+
+    data = data_dir()
+    store = config.store.model_copy(
+        update={"path": data / "demo.sqlite3", "encryption": StoreEncryptionConfig()}
+    )
+    recording = config.recording.model_copy(update={"directory": data / DEMO_DIRECTORY})
+    return config.model_copy(update={"store": store, "recording": recording})
+
+
+def _demo_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--demo", action="store_true", help="the demo's recordings (careline demo)")
+
+
 def _purge(args: argparse.Namespace) -> int:
     from console.core.audit import AuditLog
     from console.core.recordings.retention import purge
@@ -50,6 +71,7 @@ def _list_arguments(listing: argparse.ArgumentParser) -> None:
     listing.add_argument("--queue", help="with --hub: one queue's")
     listing.add_argument("--since", type=_day, metavar="YYYY-MM-DD", help="with --hub: from")
     listing.add_argument("--disposition", help="with --hub: the calls wrapped up so")
+    _demo_option(listing)
 
 
 def _day(text: str) -> datetime:
@@ -107,7 +129,7 @@ def _list(args: argparse.Namespace) -> int:
             print("\t".join("" if value is None else str(value) for value in row))
         return 0
 
-    return with_store(config_of(args), run)
+    return with_store(_config(args), run)
 
 
 def _play_arguments(play: argparse.ArgumentParser) -> None:
@@ -125,6 +147,7 @@ def _play_arguments(play: argparse.ArgumentParser) -> None:
     play.add_argument(
         "--timeline", action="store_true", help="print the timeline only (still audited)"
     )
+    _demo_option(play)
 
 
 async def _local(config: CarelineConfig, store: Store, call_id: str) -> Recording:
@@ -187,7 +210,7 @@ def _play(args: argparse.Namespace) -> int:
     from sip.headset.errors import HeadsetError
     from sip.recording_file import RecordingFileError
 
-    config = config_of(args)
+    config = _config(args)
 
     async def run(store: Store) -> int:
         audit = AuditLog(store)
