@@ -169,3 +169,40 @@ def test_careline_demo_starts_with_the_reminder_list_and_its_opt_out(isolated_ho
         session.kill()
     assert len(rows) == len(DEMO_ANSWERERS)
     assert [r[1:3] for r in rows if r[0] == "DEMO-0106"] == [("blocked", "opted_out")]
+
+
+async def _demo_bookings(path: Path) -> dict[str, list[tuple[datetime, str]]]:
+    from console.core.ehr.local_scheduling import LocalScheduling
+
+    store = await Store.open(path)
+    try:
+        scheduling = LocalScheduling(store)
+        since = datetime.now(UTC) - timedelta(days=1)
+        found = {}
+        for who in DEMO_ANSWERERS:
+            booked = await scheduling.bookings(who.mrn.lower(), since=since)
+            found[who.mrn] = [(b.start, b.clinician) for b in booked]
+        [(first,)] = await store.fetch_all(
+            "SELECT appointment_start FROM worklist_items i JOIN patients p "
+            "ON p.id = i.patient_id WHERE p.mrn = ?",
+            (DEMO_ANSWERERS[0].mrn,),
+        )
+        found["item"] = [(datetime.fromisoformat(str(first).replace("Z", "+00:00")), "")]
+        return found
+    finally:
+        await store.close()
+
+
+def test_the_demos_reminded_appointments_are_in_its_own_booking(tmp_path: Path) -> None:
+    """The demo books on its own schedules: the list's appointments are there too, so the
+    card lists them once the patient is verified, and rescheduled or cancelled changes
+    them; a second launch books nothing twice."""
+    path = tmp_path / "demo.sqlite3"
+    config = load_config(None)
+    config = config.model_copy(update={"worklists": demo_worklist_config(config.worklists)})
+    _load_demo_patients(path, config)
+    _load_demo_patients(path, config)
+    found = asyncio.run(_demo_bookings(path))
+    [(reminded, _)] = found.pop("item")
+    assert [len(booked) for booked in found.values()] == [1] * len(DEMO_ANSWERERS)
+    assert found[DEMO_ANSWERERS[0].mrn] == [(reminded, "Dr. Amara Osei")]

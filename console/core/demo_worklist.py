@@ -7,7 +7,9 @@ its own way: two answer, one is busy, one never answers, one is a wrong
 number (it answers, but with a stranger's sound, low falling tones instead of
 the patients' rising ones: the agent hears it is not the patient), and one
 patient opted out, so the list shows an item it will never offer. Numbers are in the
-fictional 555-0100..0199 range.
+fictional 555-0100..0199 range. Their appointments are booked in the demo's own
+scheduling too, so a verified patient's card lists the one the call is about, and
+rescheduled or cancelled changes it there.
 """
 
 from __future__ import annotations
@@ -28,6 +30,9 @@ if TYPE_CHECKING:
 
 DEMO_LIST = "appointment-reminders"
 """The shipped rule the demo's worklist is generated with."""
+DEMO_CLINICIAN = "Dr. Amara Osei"
+DEMO_CLINIC = "Riverside Clinic"
+"""Who and where the list's appointments are (one of the demo's own schedules)."""
 DEMO_CALLER_ID = "+12025550199"
 """The clinic's number the demo's worklist calls present (and voicemails give)."""
 
@@ -99,19 +104,44 @@ def demo_worklist_patients(
                 fhir_id=who.mrn.lower(),
             )
         )
-        local = datetime.combine(clinic_today + timedelta(days=1), time(who.hour), tzinfo=tz)
         care.append(
             AppointmentRecord(
                 f"Appointment/{who.mrn.lower()}",
                 f"mrn:{who.mrn}",
-                local.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                _starts(who, clinic_today, tz).strftime("%Y-%m-%dT%H:%M:%SZ"),
                 "booked",
                 who.service,
-                "Dr. Amara Osei",
-                "Riverside Clinic",
+                DEMO_CLINICIAN,
+                DEMO_CLINIC,
             )
         )
     return patients, care
+
+
+def _starts(who: DemoAnswerer, clinic_today: date, tz: ZoneInfo) -> datetime:
+    """When ``who``'s appointment starts (tomorrow at their hour, the clinic's zone), UTC."""
+    local = datetime.combine(clinic_today + timedelta(days=1), time(who.hour), tzinfo=tz)
+    return local.astimezone(UTC)
+
+
+async def _book_in_demo_schedules(store: Store, clinic_today: date, tz: ZoneInfo) -> None:
+    """Each listed patient's appointment booked in the demo's own scheduling (its EHR id:
+    the MRN in lower case), unless they have one there already (a re-run, or a move)."""
+    from console.core.ehr.local_scheduling import LocalScheduling
+    from console.core.ehr.scheduling import SlotQuery
+
+    scheduling = LocalScheduling(store)
+    for who in DEMO_ANSWERERS:
+        start, patient = _starts(who, clinic_today, tz), who.mrn.lower()
+        if await scheduling.bookings(patient, since=start - timedelta(days=1)):
+            continue
+        schedule = await scheduling.add_schedule(
+            DEMO_CLINICIAN, DEMO_CLINIC, who.service, start, 1, 30
+        )
+        query = SlotQuery(start, start + timedelta(minutes=1), schedule_ids=(schedule,), limit=1)
+        for offer in await scheduling.free_slots(query):
+            request = f"demo-reminder-{patient}-{start:%Y%m%d}"  # once a day, never twice
+            await scheduling.book(patient, offer, request_id=request)
 
 
 async def seed_demo_worklist(
@@ -141,6 +171,7 @@ async def seed_demo_worklist(
         zone=zone,
         now=now,
     )
+    await _book_in_demo_schedules(store, clinic_today, ZoneInfo(zone))
     return sum(r.added for r in results)
 
 
