@@ -58,6 +58,9 @@ def _supervise_arguments(supervise: argparse.ArgumentParser) -> None:
     supervise.add_argument(
         "--queue", metavar="Q", default=None, help="start filtered to queue Q (f changes it)"
     )
+    supervise.add_argument(
+        "--demo", action="store_true", help="the floor of `careline demo` (and listen in on it)"
+    )
 
 
 def source_opener(args: argparse.Namespace, config: CarelineConfig) -> FloorSourceOpener:
@@ -144,6 +147,12 @@ def _supervise(args: argparse.Namespace) -> int:
     from console.floor_view.app import create_supervisor
 
     config = config_of(args)
+    if args.demo:
+        from console.core.demo_monitoring import demo_supervisor
+        from console.core.paths import data_dir
+
+        config = demo_supervisor(config, data_dir())
+        args.dsn = None
     app = create_supervisor(
         source_opener(args, config),
         queue=args.queue,
