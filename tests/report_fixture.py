@@ -20,6 +20,7 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+from console.controllers.worklist_attempt import Attempt, outbound_record
 from console.controllers.wrap_up import WrapUp, call_facts, interaction_from, script_record
 from console.core.calls import LiveCall
 from console.core.floor import FloorReporter
@@ -28,6 +29,8 @@ from console.core.reports.figures import Level, ReportData, Tally
 from console.core.scripts.loader import load_library
 from console.core.scripts.runner import ScriptRun
 from console.core.store import Store
+from console.core.worklists.store import Claim, Outcome
+from console.dialogs.worklist import OutcomeChoice, Preview
 
 WEEK_1 = date(2026, 11, 16)
 WEEK_2 = date(2026, 11, 23)
@@ -157,3 +160,21 @@ def figures(tally: Tally) -> tuple[object, ...]:
         tally.csat,
         tally.nps,
     )
+
+
+async def record_worklist_survey(store: Store, agent_id: str, at: datetime) -> None:
+    """A visit-feedback worklist call (outbound: no queue, no floor events) on which the
+    patient answered satisfied 4, recommend 9, recorded as the worklist records it."""
+    run = ScriptRun(load_library().script("feedback-survey"))
+    for raw in ("yes", "4", "yes", "9", ""):
+        run.answer(raw)
+    claim = Claim(
+        "item-1", "token", "visit-feedback", "p-1", "Feedback on the visit", "feedback-survey",
+        ("+15550100",), (at + timedelta(minutes=15)).isoformat(),
+    )  # fmt: skip
+    preview = Preview("Feedback after a visit", "Maria", claim.reason, "+15550100", 1, 1)
+    attempt = Attempt(claim, preview, None, dialled_at=at, answered=True, runs=(run,))
+    interaction, follow_ups = outbound_record(
+        attempt, OutcomeChoice(Outcome.CONFIRMED), at + timedelta(minutes=3), agent_id
+    )
+    await InteractionStore(store).finish(interaction, follow_ups)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 from console.core.quality.evaluations import EvaluationStore
@@ -25,6 +26,7 @@ from tests.report_fixture import (
     figures,
     fortnight_store,
     record_fortnight,
+    record_worklist_survey,
 )
 
 WEEKS = ReportWeeks(WEEK_1, 2)
@@ -153,3 +155,10 @@ async def test_submitted_evaluations_are_the_qa_score_of_their_call_week(store: 
     assert scores[1].score < 100.0
     lines = report_lines(data, 80, ascii_only=False)
     assert any(line.startswith("  QA score") and "n=2" in line for line in lines)
+
+
+async def test_a_feedback_worklist_survey_counts_under_its_list(store: Store) -> None:
+    await record_worklist_survey(store, "alice", datetime(2026, 11, 24, 10, 0, tzinfo=UTC))
+    data, _ = await read_local(store, WEEKS, sl_seconds=20, steps=STEPS, agent_id="x")
+    [week_1, week_2] = by_name(data, "queue")["visit-feedback"]
+    assert (week_1.csat_n, week_2.csat, week_2.nps, week_2.offered) == (0, 1.0, 100.0, 0)

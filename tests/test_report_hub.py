@@ -6,6 +6,7 @@ their teams', the owner everyone's); evaluations as the QA score."""
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg
@@ -20,7 +21,13 @@ from console.hub.reports import read_hub
 from console.hub.sync import SyncWorker
 from tests.careline_cli import careline
 from tests.pg import Hub
-from tests.report_fixture import WEEK_1, by_name, figures, record_fortnight
+from tests.report_fixture import (
+    WEEK_1,
+    by_name,
+    figures,
+    record_fortnight,
+    record_worklist_survey,
+)
 
 WEEKS = ReportWeeks(WEEK_1, 2)
 STEPS = measured_steps(load_library().scripts)
@@ -30,6 +37,7 @@ async def deliver_fortnight(hub: Hub, tmp_path: Path, agent_id: str) -> None:
     store = await Store.open(tmp_path / f"{agent_id}.sqlite3")
     try:
         await record_fortnight(store, agent_id)
+        await record_worklist_survey(store, agent_id, datetime(2026, 11, 24, 10, 0, tzinfo=UTC))
         worker = SyncWorker(store, hub_connector(hub.add_agent(agent_id)), region="US")
         await worker.deliver()
         left = await store.fetch_all(
@@ -65,12 +73,19 @@ async def test_the_hub_reads_the_hand_computed_figures_and_each_login_its_own(
     assert sorted(agents) == ["alice", "bob"]
     for name in ("alice", "bob"):
         assert figures(agents[name][0]) == (3, 2, 0.5, 1 / 3, 180.0, 1, None, None)
-        assert figures(agents[name][1]) == (5, 4, 1.0, 0.0, 90.0, 0, 0.5, 0.0)
+        # With the worklist survey (satisfied 4, recommend 9): CSAT 2/3, NPS (2 - 1) / 3.
+        assert figures(agents[name][1]) == (5, 4, 1.0, 0.0, 90.0, 0, 2 / 3, 100 / 3)
     queues = by_name(owner, "queue")
     assert figures(queues["feedback"][1]) == (6, 6, 1.0, 0.0, 100.0, 0, 0.5, 0.0)
     assert figures(queues["appointments"][0]) == (6, 4, 0.5, 1 / 3, 180.0, 2, None, None)
 
+    worklist = by_name(owner, "queue")["visit-feedback"][1]
+    assert (worklist.csat_n, worklist.csat, worklist.nps) == (2, 1.0, 100.0)
+
     assert list(by_name(await report_as(hub.dsn("alice")), "agent")) == ["alice"]
+    async with await psycopg.AsyncConnection.connect(hub.dsn("bob")) as conn:
+        _, comments = await read_hub(conn, WEEKS, sl_seconds=20, steps=STEPS)
+    assert {c.agent_id for c in comments} == {"bob"}  # never alice's patients' words
     assert list(by_name(await report_as(hub.dsn("bob")), "agent")) == ["bob"]
     # Asking for another agent by name gives nothing more.
     assert await report_as(hub.dsn("bob"), agents=frozenset({"alice"})) == ReportData(

@@ -60,8 +60,14 @@ WHERE e.state <> 'draft' AND e.score IS NOT NULL AND e.call_at >= ? AND e.call_a
 """
 """Submitted evaluations, in the week of the evaluated call, with its queue."""
 
+# Where a survey counts: its call's queue, or for an outbound worklist call (no
+# queue) its list.
 SURVEYS_SQL = """
-SELECT i.id, i.agent_id, i.started_at, i.script_id, i.answers, coalesce(c.queue, '')
+SELECT i.id, i.agent_id, i.started_at, i.script_id, i.answers,
+       coalesce(nullif(c.queue, ''),
+                CASE WHEN json_type(i.form, '$.worklist') = 'text'
+                     THEN json_extract(i.form, '$.worklist') END,
+                '')
 FROM interactions AS i LEFT JOIN calls AS c ON c.id = i.call_id
 WHERE i.script_id IN ({marks}) AND i.started_at >= ? AND i.started_at < ?
 """

@@ -176,7 +176,8 @@ SET work_mem = '64MB' AS $fn$
 $fn$;
 
 -- The interactions of the survey scripts p_scripts in [p_from, p_to), with
--- their call's queue: the report reads the measured answers from them.
+-- where they count: their call's queue, or for an outbound worklist call
+-- (which has no queue) its list: the report reads the measured answers.
 CREATE FUNCTION careline.report_surveys(
     p_from timestamptz, p_to timestamptz, p_scripts text[], p_queues text[], p_agents text[]
 )
@@ -186,22 +187,28 @@ RETURNS TABLE (
 )
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
     WITH visible AS MATERIALIZED (SELECT careline.report_agents() AS agents)
-    SELECT (date_trunc('week', i.started_at AT TIME ZONE 'UTC'))::date,
-           coalesce(f.queue, ''),
-           i.agent_id,
-           i.id,
-           i.started_at,
-           i.payload ->> 'script_id',
-           i.payload -> 'answers'
-    FROM careline.interactions AS i
-    CROSS JOIN visible AS v
-    LEFT JOIN careline.call_facts AS f
-        ON f.agent_id = i.agent_id AND f.call_id = i.payload ->> 'call_id'
-    WHERE i.payload ? 'script_id' AND i.payload ->> 'script_id' = ANY (p_scripts)
-        AND i.started_at >= p_from AND i.started_at < p_to
-        AND (v.agents IS NULL OR i.agent_id = ANY (v.agents))
-        AND (p_queues IS NULL OR coalesce(f.queue, '') = ANY (p_queues))
-        AND (p_agents IS NULL OR i.agent_id = ANY (p_agents))
+    SELECT s.week, s.queue, s.agent_id, s.id, s.started_at, s.script_id, s.answers
+    FROM (
+        SELECT (date_trunc('week', i.started_at AT TIME ZONE 'UTC'))::date AS week,
+               coalesce(
+                   nullif(f.queue, ''),
+                   CASE WHEN jsonb_typeof(i.payload #> '{form,worklist}') = 'string'
+                       THEN i.payload #>> '{form,worklist}' END,
+                   ''
+               ) AS queue,
+               i.agent_id, i.id, i.started_at,
+               i.payload ->> 'script_id' AS script_id,
+               i.payload -> 'answers' AS answers
+        FROM careline.interactions AS i
+        CROSS JOIN visible AS v
+        LEFT JOIN careline.call_facts AS f
+            ON f.agent_id = i.agent_id AND f.call_id = i.payload ->> 'call_id'
+        WHERE i.payload ? 'script_id' AND i.payload ->> 'script_id' = ANY (p_scripts)
+            AND i.started_at >= p_from AND i.started_at < p_to
+            AND (v.agents IS NULL OR i.agent_id = ANY (v.agents))
+            AND (p_agents IS NULL OR i.agent_id = ANY (p_agents))
+    ) AS s
+    WHERE p_queues IS NULL OR s.queue = ANY (p_queues)
 $fn$;
 
 -- Submitted evaluations per week of the evaluated call, with its queue.
