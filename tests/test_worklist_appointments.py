@@ -12,7 +12,11 @@ from console.core.config import WorklistsConfig
 from console.core.scripts.loader import load_library
 from console.core.store import Store
 from console.core.worklists.generate import generate
-from console.core.worklists.item_appointment import ItemAppointment, local_appointment
+from console.core.worklists.item_appointment import (
+    ClaimAppointments,
+    ItemAppointment,
+    local_appointment,
+)
 from console.core.worklists.store import WorklistStore
 from console.hub.worklist_publish import publish
 from tests import test_worklist_hub_trust as trust
@@ -131,6 +135,9 @@ async def test_only_the_agent_holding_the_claim_reads_its_appointment(
         bob = await agents("bob")
         claim = await alice.claim()
         assert claim is not None
+        # The console asks the hub's claimer; a local store's items are read locally.
+        assert isinstance(alice.claims, ClaimAppointments)
+        assert not isinstance(WorklistStore(alice.store, RULES), ClaimAppointments)
         found = await alice.claims.appointment(claim)
         assert isinstance(found, ItemAppointment)
         assert (found.ehr_id, found.start, found.service) == ("a1", START, "Primary care")
