@@ -27,15 +27,22 @@ def recording_key() -> bytes:
 
 
 def recording_engine(
-    workdir: Path, mode: str, *, announcement: float = 0.0, directory: Path | None = None
+    workdir: Path,
+    mode: str,
+    *,
+    announcement: float = 0.0,
+    directory: Path | None = None,
+    audio: str = "none",
+    env: dict[str, str] | None = None,
 ) -> EngineProcess:
-    """An agent engine (none mode, a 440 Hz voice) recording every queue in ``mode``.
+    """An agent engine (none mode: a 440 Hz voice) recording every queue in ``mode``.
 
     ``announcement``: seconds of an :data:`ANNOUNCEMENT_TONE` announcement (0: none);
-    ``directory``: where the recordings go (default: ``recordings`` in ``workdir``).
+    ``directory``: where the recordings go (default: ``recordings`` in ``workdir``);
+    ``audio``/``env``: another audio mode and the environment it needs (a headset's).
     """
     lines = [
-        "audio:\n  mode: none\n",
+        f"audio:\n  mode: {audio}\n",
         f"sip:\n  audio_source: tone:{int(AGENT_TONE)}\n",
         f"recording:\n  directory: {directory or workdir / 'recordings'}\n",
         f"  queues:\n    '*':\n      mode: {mode}\n",
@@ -46,7 +53,7 @@ def recording_engine(
         lines.append(f"      announcement: {wav}\n")
     config = workdir / f"recording-{mode}.yaml"
     config.write_text("".join(lines))
-    engine = EngineProcess(workdir, "--config", str(config), "--allow-capture")
+    engine = EngineProcess(workdir, "--config", str(config), "--allow-capture", env=env)
     engine.wait_event("engine.ready")
     return engine
 

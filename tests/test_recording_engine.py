@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from sip.recording_file import RecordingTamperedError, read_recording
+from tests.alsa import MIC_HZ, make_virtual_alsa
 from tests.audio_calls import PATIENT_TONE, patient_calls, renegotiate
 from tests.audio_tone import dominant_frequency, read_wav_mono16, tone_segments
 from tests.engine_calls import answered_call
@@ -298,3 +299,23 @@ def test_the_agents_muted_voice_is_left_out_and_a_transfer_is_marked(
     muted = stretch(samples, rate, muted_at + 0.2, unmuted_at - 0.1)
     assert tonality(talking, rate, AGENT_TONE) > 0.1
     assert tonality(muted, rate, AGENT_TONE) < 0.01, "the muted agent was recorded"
+
+
+def test_with_a_headset_the_agents_microphone_is_what_is_recorded(
+    patient: EngineProcess, tmp_path: Path
+) -> None:
+    alsa = make_virtual_alsa(tmp_path / "alsa")
+    key = recording_key()
+    agent = recording_engine(tmp_path, "consent", audio="headset", env=alsa.env)
+    try:
+        _outgoing, incoming, started = recorded_call(patient, agent, key)
+        time.sleep(2.5)
+        assert agent.command("hangup", call=incoming)["ok"]
+        recording_state(agent, incoming, "stopped")
+    finally:
+        assert agent.stop() == 0, agent.log_tail()
+    recording = read_recording(Path(started["file"]), key)
+    rate = recording.sample_rate
+    samples = stretch(samples_of(recording.pcm), rate, 0.5, recording.seconds - 0.2)
+    assert_tones(samples, rate, PATIENT_TONE, MIC_HZ, what="patient and microphone")
+    assert tonality(samples, rate, AGENT_TONE) < 0.01  # the engine's own source is not the voice
