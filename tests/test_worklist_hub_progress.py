@@ -164,3 +164,19 @@ async def test_the_wallboard_with_a_hub_shows_the_hubs_worklists(hub: Hub, agent
         rows = await wallboard_rows(pilot, bool)
         assert app.query_one("#worklists").display
         assert rows == [list(p.cells()) for p in EXPECTED]
+
+
+async def test_a_hub_without_readable_worklists_shows_none_and_goes_on(hub: Hub) -> None:
+    """A hub not upgraded yet (or a login that may not read the items): no progress, one
+    notice, and the floor's events still come."""
+    owner(hub, "DROP TABLE careline.worklist_items CASCADE")
+    news: list[str] = []
+    source = HubFloor(hub.add_supervisor("sup"), on_status=news.append)
+    try:
+        assert await source.worklist_progress() == []
+        assert await source.worklist_progress() == []
+        assert len(news) == 1
+        assert news[0].startswith("worklist progress unavailable")
+        assert await source.last_seq() == 0
+    finally:
+        await source.close()
