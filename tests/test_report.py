@@ -10,7 +10,10 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+
 from console.core.quality.evaluations import EvaluationStore
+from console.core.reports.export import FIGURE_COLUMNS, figure_rows, to_csv, to_json
 from console.core.reports.feedback import measured_steps
 from console.core.reports.local import read_local
 from console.core.reports.render import report_lines
@@ -22,6 +25,7 @@ from tests.careline_cli import careline
 from tests.report_fixture import (
     WEEK_1,
     WEEK_2,
+    FloorDay,
     by_name,
     figures,
     fortnight_store,
@@ -162,3 +166,34 @@ async def test_a_feedback_worklist_survey_counts_under_its_list(store: Store) ->
     data, _ = await read_local(store, WEEKS, sl_seconds=20, steps=STEPS, agent_id="x")
     [week_1, week_2] = by_name(data, "queue")["visit-feedback"]
     assert (week_1.csat_n, week_2.csat, week_2.nps, week_2.offered) == (0, 1.0, 100.0, 0)
+
+
+async def test_hostile_queue_names_render_as_plain_text(store: Store) -> None:
+    day = FloorDay(store, "alice")
+    hostile = "[bold red]q[/]\x1b[2J\u202eeuq"
+    await day.call(datetime(2026, 11, 17, 9, 0, tzinfo=UTC), hostile, wait=5, talk=30, wrap=5)
+    data, _ = await read_local(store, WEEKS, sl_seconds=20, steps=STEPS, agent_id="x")
+    text = "\n".join(report_lines(data, 80, ascii_only=False))
+    assert "Queue [bold red]q[/]\ufffd[2Jeuq" in text  # markup kept literal, escapes shown
+    assert "\x1b" not in text
+    assert "\u202e" not in text
+    rows = list(csv.DictReader(io.StringIO(to_csv(figure_rows(data), FIGURE_COLUMNS))))
+    assert {r["name"] for r in rows if r["level"] == "queue"} == {"[bold red]q[/]\ufffd[2Jeuq"}
+    assert "\x1b" not in to_json(data, figure_rows(data), "figures")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--from", "2026-11-01", "--weeks", "3"], "--from and --weeks together: give one"),
+        (["--from", "2026-11-30", "--to", "2026-11-01"], "the report's end is before its start"),
+        (["--weeks", "0"], "--weeks is 1 to 260"),
+        (["--sl-seconds", "x"], "--sl-seconds is 1 to 600"),
+        (["--hub"], "--hub needs --dsn or hub.dsn in the configuration"),
+    ],
+)
+def test_usage_errors_are_one_line_and_exit_2(args: list[str], message: str) -> None:
+    done = careline("report", *args)
+    assert done.returncode == 2
+    assert message in done.stderr
+    assert "Traceback" not in done.stderr

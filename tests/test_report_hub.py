@@ -185,3 +185,21 @@ async def test_whose_figures_is_decided_once_per_report_not_per_row(
             ).fetchone()
     assert len(rows) == 3  # three (week, queue) groups from ten calls
     assert found == (1,)
+
+
+async def test_a_hub_from_before_the_reports_says_what_to_do(hub: Hub, tmp_path: Path) -> None:
+    async with await psycopg.AsyncConnection.connect(hub.owner_dsn) as conn:
+        await conn.execute(
+            "DROP FUNCTION careline.report_calls(timestamptz, timestamptz, double precision, "
+            "text[], text[])"
+        )
+    secret = tmp_path / "owner.password"
+    secret.write_text(hub.cluster.superuser_password + "\n", encoding="utf-8")
+    secret.chmod(0o600)
+    dsn = hub.cluster.dsn(hub.cluster.superuser, None, hub.dbname)
+    done = careline("report", "--hub", "--dsn", dsn, "--password-file", str(secret))
+    assert done.returncode == 1
+    assert done.stderr == (
+        "careline report: the hub has no reports yet (they came with hub version 8): "
+        "its owner runs careline hub init\n"
+    )

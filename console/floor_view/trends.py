@@ -24,6 +24,7 @@ from console.core.reports.render import trend_lines
 from console.core.reports.weeks import ReportWeeks
 from console.core.scripts.loader import load_library
 from console.floor_view.source import FloorSource
+from console.hub.schema import HubError
 
 EVERY_S = 300.0
 """Seconds between two reads while the pane is shown."""
@@ -83,6 +84,9 @@ class TrendsPane(Static):
         weeks = ReportWeeks.ending(self._clock().astimezone(UTC).date(), WEEKS)
         try:
             data = await source.report(weeks, sl_seconds=self.sl_seconds, steps=self._steps)
+        except HubError as exc:  # its message is safe to show
+            self.update(Text(f"Weekly trends unavailable: {exc}"))
+            return
         except Exception as exc:  # noqa: BLE001 - shown, never raised into the wallboard
             # The type only: a database message could quote a stored value.
             self.update(Text(f"Weekly trends unavailable ({type(exc).__name__})"))

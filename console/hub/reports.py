@@ -15,10 +15,14 @@ import psycopg
 from console.core.reports.feedback import Comment, MeasuredStep, SurveyCall, read_survey
 from console.core.reports.figures import CallCounts, CallTotals, QaScore, ReportData, SurveyScore
 from console.core.reports.weeks import ReportWeeks
+from console.hub.schema import HubError
 
 CALLS_SQL = "SELECT * FROM careline.report_calls(%s, %s, %s, %s, %s)"
 SURVEYS_SQL = "SELECT * FROM careline.report_surveys(%s, %s, %s, %s, %s)"
 QA_SQL = "SELECT * FROM careline.report_qa(%s, %s, %s, %s)"
+NO_REPORTS = (
+    "the hub has no reports yet (they came with hub version 8): its owner runs careline hub init"
+)
 
 
 def _filter(values: frozenset[str]) -> list[str] | None:
@@ -39,7 +43,10 @@ async def read_hub(
     span = (weeks.start, weeks.end)
     only = (_filter(queues), _filter(agents))
     async with conn.cursor() as cur:
-        await cur.execute(CALLS_SQL, (*span, float(sl_seconds), *only))
+        try:
+            await cur.execute(CALLS_SQL, (*span, float(sl_seconds), *only))
+        except psycopg.errors.UndefinedFunction:
+            raise HubError(NO_REPORTS) from None
         calls = tuple(
             CallTotals(
                 row[0],

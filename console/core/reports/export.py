@@ -2,9 +2,10 @@
 
 Rows carry the counts beside the figures (so weeks can be added up
 correctly). Text that came from outside (queue and agent names, comments) is
-written as data: a CSV cell that a spreadsheet would run as a formula
-(starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return) is
-prefixed with a quote. Comments are exported only redacted
+written as data, its control characters and bidi overrides replaced (an
+export printed on a terminal must not drive it), and a CSV cell that a
+spreadsheet would run as a formula (starting with ``=``, ``+``, ``-``, ``@``, a
+tab or a carriage return) is prefixed with a quote. Comments are exported only redacted
 (:mod:`console.core.reports.redact`), with what was taken out.
 """
 
@@ -19,6 +20,10 @@ from typing import Any
 from console.core.reports.feedback import Comment
 from console.core.reports.figures import LEVELS, ReportData, Series
 from console.core.reports.redact import redact
+from console.core.text import safe_text
+
+NAME_CELLS = 200
+"""The widest queue or agent name exported (the floor's own limits are far below)."""
 
 FIGURE_COLUMNS = (
     "level", "name", "week", "offered", "answered", "within_sl", "abandoned", "turned_away",
@@ -47,7 +52,7 @@ def figure_rows(data: ReportData) -> list[dict[str, Any]]:
                 rows.append(
                     {
                         "level": level,
-                        "name": series.name,
+                        "name": _text(series.name),
                         "week": week.isoformat(),
                         **{k: v for k, v in tally.counts().items() if k in FIGURE_COLUMNS},
                         "handle_s": round(tally.handle_s, 3),
@@ -70,8 +75,8 @@ def comment_rows(comments: Iterable[Comment]) -> list[dict[str, Any]]:
         rows.append(
             {
                 "week": comment.week.isoformat(),
-                "queue": comment.queue,
-                "agent": comment.agent_id,
+                "queue": _text(comment.queue),
+                "agent": _text(comment.agent_id),
                 "interaction_id": comment.interaction_id,
                 "csat": comment.csat,
                 "nps": comment.nps,
@@ -80,6 +85,12 @@ def comment_rows(comments: Iterable[Comment]) -> list[dict[str, Any]]:
             }
         )
     return rows
+
+
+def _text(value: str) -> str:
+    """A name from outside without control characters or bidi overrides (a CSV or JSON
+    printed on a terminal must not drive it), whole."""
+    return safe_text(value, NAME_CELLS)
 
 
 def _cell(value: object) -> object:
