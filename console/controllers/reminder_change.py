@@ -13,7 +13,7 @@ saved all the same; only backing out of a picker (Esc) asks for the outcome agai
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 
 from console.controllers.base import Context, Controller
@@ -54,7 +54,7 @@ _LOOK_BACK = timedelta(hours=12)
 but the call may end a little after it started (a same-day list)."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False)
 class Settled:
     """What became of the appointment for a picked outcome."""
 
@@ -62,8 +62,12 @@ class Settled:
     """What was changed in the backend (recorded with the call)."""
     note: str = ""
     """What the agent is told after the outcome is saved ("" when all went as asked)."""
-    callbacks: tuple[str, ...] = field(default=())
+    callbacks: tuple[str, ...] = ()
     """Reasons of callbacks to leave (the change must be made later)."""
+
+    def __repr__(self) -> str:
+        # The note names the service and the day: never in a log line or a traceback.
+        return f"Settled(changes={len(self.changes)}, callbacks={len(self.callbacks)})"
 
 
 def already_changed(appointment: ItemAppointment | None, made: Sequence[AppointmentChange]) -> bool:

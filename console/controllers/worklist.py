@@ -211,8 +211,9 @@ class WorklistFlow(Controller):
             rule = (await self._load_rules()).get(claim.list_id)
             patient = await self._patient(claim.patient_id)
             appointment = await self._appointment(claim)
-            # Checked after the last await: a call that rang while the claim, the rule or
-            # the name was read holds the item back (refresh saw no preview to dismiss).
+            # Checked after the last await: a call that rang while the claim, the rule, the
+            # name or the appointment was read holds the item back (refresh saw no preview
+            # to dismiss).
             if not self._may_offer_now():
                 await self._release(claim)  # a hub that is down now: the lease lapses
                 return
