@@ -114,7 +114,8 @@ class CallRecordings:
             policy = self._policy(rid)
             if policy is None:
                 return True
-            rec = self._calls[rid] = _Recorded(rid, policy)
+            muted = self._book.calls[rid].muted  # a mute before the audio came up counts
+            rec = self._calls[rid] = _Recorded(rid, policy, muted=muted)
         if rec.state == "announcing":
             return False
         if rec.state == "pending":
@@ -257,7 +258,8 @@ class CallRecordings:
         self._changed(rec)
         # Timed by the file's length, not pjmedia's end-of-file callback: that runs
         # Python on the media clock thread (pjsua2's GIL deadlock, DESIGN.md).
-        self._host.defer(seconds + 0.1, lambda: self._announcement_played(rec.rid))
+        rid = rec.rid  # not rec: a deferred action must hold no library object
+        self._host.defer(seconds + 0.1, lambda: self._announcement_played(rid))
 
     def _announcement_played(self, rid: str) -> None:
         rec = self._calls.get(rid)
@@ -330,7 +332,7 @@ class CallRecordings:
     def _finish(self, rec: _Recorded) -> None:
         """The call ended: close the file with its summary."""
         self._calls.pop(rec.rid, None)
-        rec.player = None
+        rec.player = rec.call_audio = rec.voice = None  # the call's ports go with it
         if rec.sink is None:
             if rec.state in ("awaiting_consent", "pending", "announcing"):
                 rec.state = "refused" if rec.policy.mode == "consent" else "stopped"
