@@ -11,6 +11,7 @@ from console.core.patients.directory import PatientDirectory
 from console.core.recordings.keys import recordings_key
 from console.core.store import Store
 from console.dialogs.confirm import ConfirmDialog
+from console.dialogs.dtmf_pad import DtmfPad
 from console.dialogs.verify import VerifyDialog
 from console.widgets.recording_badge import RecordingBadge
 from sip.recording_file import read_recording
@@ -36,6 +37,7 @@ def config(directory: Path) -> str:
         "audio:\n  mode: none\n"
         f"recording:\n  directory: {directory}\n"
         "  queues:\n    '*':\n      mode: consent\n      retention_days: 7\n"
+        "      pause_forms: [verify, keypad]\n"
     )
 
 
@@ -67,6 +69,11 @@ async def test_the_agent_records_consent_pauses_and_the_verify_form_pauses_too(
         await pilot.pause(1.0)
         await pilot.press("escape")
         await wait_for(pilot, lambda: badge.state == "recording", what="resumed after the form")
+        await pilot.press("number_sign")
+        await wait_for(pilot, lambda: isinstance(app.screen, DtmfPad), what="keypad")
+        await wait_for(pilot, lambda: badge.state == "paused", what="paused by the keypad")
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: badge.state == "recording", what="resumed after the pad")
         await pilot.press("R")
         await wait_for(pilot, lambda: badge.state == "paused", what="paused by the key")
         assert "PAUSED" in str(badge.render())
@@ -86,12 +93,14 @@ async def test_the_agent_records_consent_pauses_and_the_verify_form_pauses_too(
         pauses = await store.fetch_all(
             "SELECT reason, resumed_at IS NOT NULL FROM recording_pauses ORDER BY paused_at"
         )
-        assert [tuple(p) for p in pauses] == [("verify", 1), ("agent", 1)]
+        assert [tuple(p) for p in pauses] == [("verify", 1), ("keypad", 1), ("agent", 1)]
         actions = await store.fetch_all(
             "SELECT action, outcome FROM audit WHERE category = 'recording' ORDER BY seq"
         )
         assert [tuple(a) for a in actions] == [
             ("record_start", "ok"),
+            ("record_pause", "ok"),
+            ("record_resume", "ok"),
             ("record_pause", "ok"),
             ("record_resume", "ok"),
             ("record_pause", "ok"),
@@ -108,5 +117,7 @@ async def test_the_agent_records_consent_pauses_and_the_verify_form_pauses_too(
         assert key.hex().encode() not in written
     recording = read_recording(Path(row[5]), key)
     assert recording.complete
-    assert [m["fact"] for m in recording.marks] == ["start", "pause", "resume", "pause", "resume"]
-    assert [m.get("reason") for m in recording.marks[1:]] == ["verify", "form", "agent", "agent"]
+    facts = [m["fact"] for m in recording.marks]
+    assert facts == ["start"] + ["pause", "resume"] * 3
+    reasons = [m.get("reason") for m in recording.marks[1:]]
+    assert reasons == ["verify", "form", "keypad", "form", "agent", "agent"]

@@ -27,7 +27,7 @@ def test_queues_reach_the_engine_with_their_announcement(tmp_path: Path) -> None
         f"store:\n  path: {tmp_path / 'store.sqlite3'}\n"
         "recording:\n  queues:\n"
         f"    appointments:\n      mode: announce\n      announcement: {wav}\n"
-        "      retention_days: 30\n      pause_forms: [verify, payment]\n"
+        "      retention_days: 30\n      pause_forms: [verify, keypad]\n"
         "    billing:\n      mode: off\n"
         "    '*':\n      mode: consent\n"
     )
@@ -51,6 +51,7 @@ def test_queues_reach_the_engine_with_their_announcement(tmp_path: Path) -> None
         ("mode: consent\n      announcement: /nowhere.wav", "no such file: /nowhere.wav"),
         ("mode: consent\n      retention_days: 0", "retention_days: Input should be greater"),
         ("mode: consent\n      pause_form: [verify]", "pause_form: unknown setting"),
+        ("mode: consent\n      pause_forms: [payment]", "Input should be 'verify' or 'keypad'"),
     ],
 )
 def test_a_wrong_queue_is_one_clear_message(tmp_path: Path, queue: str, expected: str) -> None:

@@ -19,6 +19,10 @@ _CHARACTER = {"asterisk": "*", "number_sign": "#"}
 class DtmfPad(Dialog[None]):
     """Sends each pressed digit to the call at once; Esc closes the pad."""
 
+    FORM_ID = "keypad"
+    """Its name in a queue's ``recording.pause_forms`` (e.g. keying a card number for the
+    patient into a payment line): recording pauses while it is open."""
+
     BINDINGS = [Binding("escape", "close", "Close pad", id="dtmf.close", tooltip="Close the pad")]
 
     DEFAULT_CSS = """

@@ -17,8 +17,9 @@ from pydantic import Field, field_validator, model_validator
 
 from console.core.config.base import Section
 
-VERIFY_FORM = "verify"
-"""The caller's identity check (the verification dialog): paused by default."""
+PauseForm = Literal["verify", "keypad"]
+"""A form that can pause a recording: ``verify`` (the verification dialog, paused by
+default) and ``keypad`` (the DTMF pad): each dialog's ``FORM_ID``."""
 
 
 class QueueRecordingConfig(Section):
@@ -33,9 +34,9 @@ class QueueRecordingConfig(Section):
     announce, optional for consent (e.g. "press 1 to agree to this call being recorded")."""
     retention_days: Annotated[int, Field(ge=1, le=3650)] = 90
     """Recordings older than this are deleted (and each deletion audited)."""
-    pause_forms: list[Annotated[str, Field(min_length=1, max_length=64)]] = [VERIFY_FORM]
+    pause_forms: list[PauseForm] = ["verify"]
     """While one of these is open the recording pauses by itself: ``verify`` (the identity
-    check) and the ids of forms or scripts (e.g. a payment form)."""
+    check), ``keypad`` (the DTMF pad, e.g. keying a card number into a payment line)."""
 
     @field_validator("mode", mode="before")
     @classmethod
