@@ -18,11 +18,17 @@ from console.core.worklists.item_appointment import (
     local_appointment,
 )
 from console.core.worklists.store import WorklistStore
+from console.dialogs.worklist import OutcomePicker
 from console.hub.worklist_publish import publish
 from tests import test_worklist_hub_trust as trust
-from tests.pg import Hub
+from tests.console_app import make_app, wait_for
+from tests.pg import Hub, PgCluster
+from tests.support import Sipp, free_udp_port
+from tests.test_console_hub import console_config
+from tests.test_worklist_console import config as worklist_config
+from tests.test_worklist_console import start_worklist, verify_claimed_as
 from tests.test_worklist_hub_trust import directory_on_hub as directory_on_hub
-from tests.worklist_hub import RULES, Agents, owner, put_items
+from tests.worklist_hub import RULES, Agents, login, owner, put_items
 
 TODAY = date(2031, 3, 3)
 NOON = datetime(2031, 3, 3, 15, 0, tzinfo=UTC)
@@ -170,3 +176,61 @@ async def test_a_long_appointment_id_is_published_with_its_item(hub: Hub, tmp_pa
         await store.close()
     assert added == {"appointment-reminders": 1}
     assert owner(hub, "SELECT appointment_id FROM careline.worklist_items") == [(long_id,)]
+
+
+async def test_a_console_on_the_hub_says_the_reminded_day_once_verified(
+    tmp_path: Path, hub: Hub, pg_cluster: PgCluster
+) -> None:
+    """End to end on a hub: the console claims the floor's item, the patient (SIPp)
+    answers, and only once verified does the script get the day of the appointment the
+    hub's item is about; the outcome settles the hub's item."""
+    agent = login("alice")
+    port = free_udp_port()
+    store = await Store.open(tmp_path / "store.sqlite3")
+    try:
+        async with store.transaction() as db:
+            await db.execute(
+                "INSERT INTO patients (id, mrn, family_name, given_names, birth_date, source, "
+                "updated_at) VALUES ('p1', 'MRN-W', 'Lopez', 'Maria', '1961-03-09', 'test', 'x')"
+            )
+            await db.execute("INSERT INTO patient_phones VALUES ('p1', '+12125550142', 'home')")
+    finally:
+        await store.close()
+    [item] = put_items(hub, {"patient": "MRN-W", "numbers": ["+12125550142"]})
+    owner(
+        hub,
+        "UPDATE careline.worklist_items SET appointment_id = 'Appointment/a1', "
+        "appointment_start = %s WHERE id = %s",
+        START,
+        item,
+    )
+    settings = console_config(tmp_path, hub, pg_cluster, agent) + worklist_config(
+        f"127.0.0.1:{port}"
+    )
+    app = make_app(tmp_path, settings)
+    async with app.run_test(size=(160, 48), notifications=True) as pilot:
+        await wait_for(pilot, lambda: app.phone.status.online, 20, "phone online")
+        patient = Sipp(tmp_path, "uas_target_answers.xml", port=port)
+        patient.wait_listening()
+        await start_worklist(app, pilot)
+        await pilot.press("enter")
+        screen = app.agent_screen
+        await wait_for(pilot, lambda: screen.guidance.current() is not None, 15, "answered")
+        attempt = screen.worklist.attempt
+        assert attempt is not None
+        assert attempt.call_id is not None
+        run = screen.guidance.runs[attempt.call_id]
+        day = START.astimezone().strftime("%A %d %B at %H:%M")
+        assert run.context.get("patient.next_appointment") is None
+        await verify_claimed_as(app, pilot, "1961-03-09", "lopez")
+        await wait_for(
+            pilot, lambda: run.context.get("patient.next_appointment") == day, what="day said"
+        )
+        await pilot.press("h")
+        await wait_for(pilot, lambda: isinstance(app.screen, OutcomePicker), 15, "outcome")
+        await pilot.press("1")
+        await wait_for(pilot, lambda: screen.worklist.attempt is None, 15, "saved")
+        assert patient.wait() == 0, patient.report()
+    assert owner(hub, "SELECT state, outcome FROM careline.worklist_items") == [
+        ("done", "confirmed")
+    ]

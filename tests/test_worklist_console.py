@@ -392,9 +392,14 @@ async def dial_and_answer(app: CarelineApp, pilot: Pilot[int]) -> PatientCard:
 
 
 async def verify_claimed(app: CarelineApp, pilot: Pilot[int], dob: str = BIRTH) -> None:
+    await verify_claimed_as(app, pilot, dob, "secret-family")
+
+
+async def verify_claimed_as(app: CarelineApp, pilot: Pilot[int], dob: str, name: str) -> None:
+    """v on the worklist call: the date of birth and the name typed into the dialog."""
     await pilot.press("v")
     await wait_for(pilot, lambda: isinstance(app.screen, VerifyDialog), what="verify form")
-    await pilot.press(*dob, "enter", *"secret-family", "enter")
+    await pilot.press(*dob, "enter", *name, "enter")
 
 
 async def test_the_call_is_a_screen_pop_and_v_verifies_the_claimed_patient(
