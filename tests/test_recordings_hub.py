@@ -184,3 +184,24 @@ async def test_a_supervisor_finds_recordings_by_their_calls_disposition(
     async with await psycopg.AsyncConnection.connect(sam) as conn:
         assert [r.call_id for r in await listing(conn, disposition="booked")] == [CALL]
         assert await listing(conn, disposition="no_answer") == []
+
+
+async def test_a_supervisor_purges_the_hubs_expired_recordings_each_audited(
+    hub: Hub, store: Store, tmp_path: Path
+) -> None:
+    alice = hub.add_agent("alice")
+    hub.add_supervisor("sam")
+    await uploaded(store, tmp_path, alice)  # recorded in March 2026, kept 90 days
+    sam = login_config(tmp_path, hub, "sam")
+    done = careline("--config", str(sam), "recordings", "purge", "--hub")
+    assert done.returncode == 0, done.stderr
+    assert "deleted 1 hub recording(s)" in done.stdout
+    async with await psycopg.AsyncConnection.connect(hub.owner_dsn) as conn:
+        cursor = await conn.execute("SELECT count(*) FROM careline.recordings")
+        assert await cursor.fetchone() == (0,)
+    mine = await Store.open(tmp_path / "sam.sqlite3")
+    try:
+        rows = await mine.fetch_all("SELECT action, category FROM audit")
+    finally:
+        await mine.close()
+    assert [tuple(row) for row in rows] == [("record_delete", "recording")]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from collections.abc import Awaitable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -46,11 +47,41 @@ def _demo_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--demo", action="store_true", help="the demo's recordings (careline demo)")
 
 
+def _purge_arguments(purge: argparse.ArgumentParser) -> None:
+    purge.add_argument("--hub", action="store_true", help="the hub's (a supervisor: every agent's)")
+
+
+def _purge_hub(config: CarelineConfig, store: Store) -> Awaitable[int]:
+    from console.core.audit import AuditLog
+    from console.core.config import ConfigError, hub_password
+    from console.hub.connection import hub_connector
+    from console.hub.recordings import purge_hub
+
+    if not config.hub.dsn:
+        raise ConfigError("--hub needs hub.dsn")
+
+    async def run() -> int:
+        conn = await hub_connector(config.hub.dsn, hub_password(config) or None)()
+        try:
+            gone = await purge_hub(conn)
+        finally:
+            await conn.close()
+        audit = AuditLog(store)
+        for _call_id in gone:
+            await audit.append(config.agent.id, "record_delete", "recording", "ok")
+        print(f"deleted {len(gone)} hub recording(s) past their retention")
+        return 0
+
+    return run()
+
+
 def _purge(args: argparse.Namespace) -> int:
     from console.core.audit import AuditLog
     from console.core.recordings.retention import purge
 
     config = config_of(args)
+    if args.hub:
+        return with_store(config, lambda store: _purge_hub(config, store))
 
     async def run(store: Store) -> int:
         done = await purge(store, AuditLog(store), config.agent.id, datetime.now(UTC))
@@ -297,9 +328,11 @@ RECORDINGS = Command(
                 help="delete the recordings past their retention",
                 description=(
                     "Delete each recording older than its retention and audit it. Exit "
-                    "status 1 when a file could not be deleted."
+                    "status 1 when a file could not be deleted. With --hub, the hub's "
+                    "(a supervisor login), each deletion audited here."
                 ),
                 run=_purge,
+                add_arguments=_purge_arguments,
             ),
         },
     ),

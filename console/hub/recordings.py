@@ -136,3 +136,9 @@ async def fetch(conn: psycopg.AsyncConnection[Any], call_id: str) -> HubRecordin
     )
     row = await cursor.fetchone()
     return HubRecording(*row) if row else None
+
+
+async def purge_hub(conn: psycopg.AsyncConnection[Any]) -> list[str]:
+    """Delete the hub's recordings past their retention (a supervisor); their call ids."""
+    cursor = await conn.execute("SELECT careline.purge_recordings()")
+    return [str(row[0]) for row in await cursor.fetchall()]

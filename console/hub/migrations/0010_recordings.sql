@@ -9,7 +9,7 @@
 -- * An agent inserts only its own recordings (agent_id is the login) and reads
 --   only its own; a supervisor reads all; nobody updates (the owner aside).
 -- * delete_after is when retention ends; careline.purge_recordings (the owner,
---   or a supervisor) deletes what is past it and says how many.
+--   or a supervisor) deletes what is past it and returns the call ids.
 -- * sealed_key is an ephemeral X25519 public key, a nonce and the AES-GCM sealed
 --   file key (see console/core/recordings/sealing.py); data starts "CLREC".
 --
@@ -55,12 +55,11 @@ GRANT INSERT (call_id, queue, mode, consent_by, started_at, ended_at, seconds, m
               sealed_key, data, delete_after)
     ON careline.recordings TO careline_agent;
 
--- Delete every recording past its retention; returns how many went.
+-- Delete every recording past its retention; returns the call ids that went (the
+-- supervisor's console audits each deletion).
 CREATE FUNCTION careline.purge_recordings()
-RETURNS integer
+RETURNS SETOF text
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
-DECLARE
-    gone integer;
 BEGIN
     -- SECURITY DEFINER: current_user is the owner here, so the caller is session_user.
     IF NOT (
@@ -70,9 +69,8 @@ BEGIN
     ) THEN
         RAISE EXCEPTION USING ERRCODE = '42501', MESSAGE = 'only a supervisor purges recordings';
     END IF;
-    DELETE FROM careline.recordings AS r WHERE r.delete_after <= now();
-    GET DIAGNOSTICS gone = ROW_COUNT;
-    RETURN gone;
+    RETURN QUERY DELETE FROM careline.recordings AS r WHERE r.delete_after <= now()
+        RETURNING r.call_id;
 END
 $fn$;
 REVOKE ALL ON FUNCTION careline.purge_recordings() FROM PUBLIC;
