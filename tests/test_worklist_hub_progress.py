@@ -5,6 +5,7 @@ are counted (tests/test_worklist_progress.py)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
@@ -16,9 +17,11 @@ from typing import Any
 
 import pytest
 
+from console.core.worklists.calling import Blocker
 from console.core.worklists.store import Outcome
 from console.floor_view.source import HubFloor
 from console.floor_view.worklists import WorklistProgress
+from tests.careline_cli import careline
 from tests.pg import Hub, run_async
 from tests.support import ROOT
 from tests.test_worklist_progress import _demo_store, wallboard_rows
@@ -180,3 +183,55 @@ async def test_a_hub_without_readable_worklists_shows_none_and_goes_on(hub: Hub)
         assert await source.last_seq() == 0
     finally:
         await source.close()
+
+
+def supervisor_password_file(hub: Hub, folder: Path, name: str) -> Path:
+    """A 0600 file with ``name``'s hub password (``--password-file``)."""
+    secret = folder / f"{name}.pw"
+    secret.write_text(hub.passwords[name] + "\n", encoding="utf-8")
+    secret.chmod(0o600)
+    return secret
+
+
+def hub_cli(hub: Hub, folder: Path, login: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """``careline worklist ARGS --hub`` as ``login``, its password in a file."""
+    return careline(
+        "worklist",
+        *args,
+        "--hub",
+        "--dsn",
+        hub.cluster.dsn(login, None, hub.dbname),
+        "--password-file",
+        str(supervisor_password_file(hub, folder, login)),
+    )
+
+
+async def test_worklist_status_and_export_read_the_hubs_items_as_a_supervisor(
+    hub: Hub, agents: Agents, tmp_path: Path
+) -> None:
+    await floor(hub, agents)
+    hub.add_supervisor("sup")
+    shown = await asyncio.to_thread(hub_cli, hub, tmp_path, "sup", "status")
+    assert shown.returncode == 0, shown.stderr
+    lines = shown.stdout.splitlines()
+    start = lines.index("reminders: 5 items, 1 offerable now, 1 claimed")
+    assert lines[start + 1 : start + 4] == [
+        f"  blocked expired: 1 ({Blocker.EXPIRED.words})",
+        "  done confirmed: 1",
+        "  done wrong_number: 1",
+    ]
+    assert "refills: 2 items, 1 offerable now, 0 claimed" in lines
+    exported = await asyncio.to_thread(hub_cli, hub, tmp_path, "sup", "export", "--format", "json")
+    rows = json.loads(exported.stdout)
+    assert len(rows) == 7
+    assert [r["blocked_by"] for r in rows if r["list_id"] == "reminders"].count("expired") == 1
+    # Counts and codes: no MRN, number or reason of the hub's items.
+    assert not {"p0", "+12025550142", "Reminder: check-up"} & {
+        str(v) for r in rows for v in r.values()
+    }
+    # An agent's login sees only what it holds: refused, not shown an empty floor.
+    refused = await asyncio.to_thread(hub_cli, hub, tmp_path, agents.made[0].name, "status")
+    assert refused.returncode == 1
+    assert "supervisor" in refused.stderr
+    usage = careline("worklist", "status", "--hub")
+    assert usage.returncode == 2

@@ -31,6 +31,8 @@ from console.cli.command import EXIT_USAGE, Command, Subcommands, config_of
 if TYPE_CHECKING:
     import psycopg
 
+    from console.core.config import CarelineConfig
+
 EXIT_REFUSED = 1
 EXIT_CONNECT = 3
 EXIT_AUTH = 4
@@ -91,14 +93,54 @@ def _runner(
 
     def run(args: argparse.Namespace) -> int:
         config_of(args)  # a configuration that does not load fails every command but doctor
-        try:
-            asyncio.run(on_hub(args, action))
-        except HubCommandError as failure:
-            print(f"careline hub: {failure}", file=sys.stderr)
-            return failure.code
-        return 0
+
+        async def done(conn: psycopg.AsyncConnection[Any]) -> int:
+            await action(conn, args)
+            return 0
+
+        return run_on_hub(args, "hub", done)
 
     return run
+
+
+def hub_dsn_from_config(args: argparse.Namespace, config: CarelineConfig) -> bool:
+    """For ``--hub`` without ``--dsn``: the configuration's ``hub.dsn`` into ``args.dsn``,
+    with its password (``hub.password_file`` or its variable) unless ``--password-file``
+    gives one; False when neither names a hub."""
+    if args.dsn is not None:
+        return True
+    if not config.hub.dsn:
+        return False
+    from console.core.config import hub_password
+
+    args.dsn = config.hub.dsn
+    password = hub_password(config) if args.dsn_password_file is None else None
+    if password:
+        from psycopg.conninfo import make_conninfo
+
+        args.dsn = make_conninfo(args.dsn, password=password)
+    return True
+
+
+def run_on_hub(
+    args: argparse.Namespace,
+    command: str,
+    action: Callable[[psycopg.AsyncConnection[Any]], Awaitable[int]],
+) -> int:
+    """Run ``action`` on a connection to the hub ``args`` names (:func:`on_hub`): the
+    exit status it returns, or, when the hub fails it, ``careline COMMAND: <why>`` on
+    stderr and the failure's code."""
+    codes: list[int] = []
+
+    async def run(conn: psycopg.AsyncConnection[Any], _args: argparse.Namespace) -> None:
+        codes.append(await action(conn))
+
+    try:
+        asyncio.run(on_hub(args, run))
+    except HubCommandError as failure:
+        print(f"careline {command}: {failure}", file=sys.stderr)
+        return failure.code
+    return codes[0]
 
 
 def read_password_file(path: Path) -> str:

@@ -12,7 +12,6 @@ numbers, record numbers or dates). Rich and psycopg load only when it runs.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
@@ -159,33 +158,19 @@ def _from_hub(
     queues: frozenset[str],
     agents: frozenset[str],
 ) -> int:
-    from console.cli.hub import HubCommandError, on_hub
-    from console.core.config import hub_password
+    from console.cli.hub import hub_dsn_from_config, run_on_hub
     from console.hub.reports import read_hub
 
-    if args.dsn is None:
-        if not config.hub.dsn:
-            return _usage("--hub needs --dsn or hub.dsn in the configuration")
-        args.dsn = config.hub.dsn
-        password = hub_password(config) if args.dsn_password_file is None else None
-        if password:
-            from psycopg.conninfo import make_conninfo
+    if not hub_dsn_from_config(args, config):
+        return _usage("--hub needs --dsn or hub.dsn in the configuration")
 
-            args.dsn = make_conninfo(args.dsn, password=password)
-    shown: list[int] = []
-
-    async def action(conn: psycopg.AsyncConnection[Any], _args: argparse.Namespace) -> None:
+    async def action(conn: psycopg.AsyncConnection[Any]) -> int:
         data, comments = await read_hub(
             conn, weeks, sl_seconds=sl_seconds, steps=steps, queues=queues, agents=agents
         )
-        shown.append(show(args, data, comments))
+        return show(args, data, comments)
 
-    try:
-        asyncio.run(on_hub(args, action))
-    except HubCommandError as failure:
-        print(f"careline report: {failure}", file=sys.stderr)
-        return failure.code
-    return shown[0]
+    return run_on_hub(args, "report", action)
 
 
 def show(args: argparse.Namespace, data: ReportData, comments: list[Comment]) -> int:

@@ -4,7 +4,8 @@ Exit status (every subcommand): 0 done; 1 the library's worklist rules have
 problems (run ``careline scripts check``) or the store failed; 2 a usage or
 configuration error, or an unknown ``--list``. ``generate --hub`` also: 1 the hub
 refused (not its owner, not initialised), 3 the hub cannot be reached, 4 it refused
-the sign-in.
+the sign-in; ``status --hub`` and ``export --hub`` likewise (1: not a supervisor's
+login).
 """
 
 from __future__ import annotations
@@ -24,12 +25,15 @@ from console.cli.command import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import psycopg
 
     from console.core.config import CarelineConfig
     from console.core.scripts.loader import Library
     from console.core.store import Store
     from console.core.worklists.generate import Generated
+    from console.core.worklists.report import ItemLine
 
 EXIT_RULES = 1
 EXIT_HUB_DOWN = 3
@@ -132,25 +136,32 @@ def _generate(args: argparse.Namespace) -> int:
     return with_store(config, on_hub if args.hub else work)
 
 
+def _hub_options(parser: argparse.ArgumentParser) -> None:
+    hub_owner_option(
+        parser,
+        "the floor's items on the hub (a supervisor's login: --dsn, else hub.dsn), not "
+        "the local store's",
+        who="as a supervisor",
+    )
+
+
 def _status_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="one JSON document")
+    _hub_options(parser)
 
 
 def _status(args: argparse.Namespace) -> int:
     import json
-    from datetime import UTC, datetime
 
     from console.core.worklists.calling import Blocker
-    from console.core.worklists.report import item_lines, summarise
-    from console.core.worklists.store import WorklistStore
+    from console.core.worklists.report import summarise
 
     config = config_of(args)
     library = _library(config)
     if library is None:
         return EXIT_RULES
 
-    async def work(store: Store) -> int:
-        lines = await item_lines(store, WorklistStore(store, config.worklists), datetime.now(UTC))
+    def show(lines: list[ItemLine]) -> int:
         status = summarise(lines, [r.id for r in library.worklists])
         if args.json:
             items = [
@@ -175,25 +186,21 @@ def _status(args: argparse.Namespace) -> int:
                 print(f"  done {outcome}: {count}")
         return 0
 
-    return with_store(config, work)
+    return _with_lines(args, "status", config, show)
 
 
 def _export_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--format", choices=("csv", "json"), default="csv")
+    _hub_options(parser)
 
 
 def _export(args: argparse.Namespace) -> int:
     import csv
     import json
-    from datetime import UTC, datetime
 
-    from console.core.worklists.report import EXPORT_FIELDS, export_row, item_lines
-    from console.core.worklists.store import WorklistStore
+    from console.core.worklists.report import EXPORT_FIELDS, export_row
 
-    config = config_of(args)
-
-    async def work(store: Store) -> int:
-        lines = await item_lines(store, WorklistStore(store, config.worklists), datetime.now(UTC))
+    def show(lines: list[ItemLine]) -> int:
         rows = [export_row(line) for line in lines]
         if args.format == "json":
             print(json.dumps(rows))
@@ -203,7 +210,46 @@ def _export(args: argparse.Namespace) -> int:
             writer.writerows(rows)
         return 0
 
-    return with_store(config, work)
+    return _with_lines(args, "export", config_of(args), show)
+
+
+def _with_lines(
+    args: argparse.Namespace,
+    command: str,
+    config: CarelineConfig,
+    show: Callable[[list[ItemLine]], int],
+) -> int:
+    """``show`` every item: with ``--hub`` the hub's (read as the supervisor ``--dsn``
+    names, else the configuration's ``hub.dsn``), else the local store's; its exit
+    status."""
+    if args.dsn is not None and not args.hub:
+        print(f"careline worklist {command}: --dsn goes with --hub", file=sys.stderr)
+        return EXIT_USAGE
+    if not args.hub:
+        from datetime import UTC, datetime
+
+        from console.core.worklists.report import item_lines
+        from console.core.worklists.store import WorklistStore
+
+        async def work(store: Store) -> int:
+            worklists = WorklistStore(store, config.worklists)
+            return show(await item_lines(store, worklists, datetime.now(UTC)))
+
+        return with_store(config, work)
+    from console.cli.hub import hub_dsn_from_config, run_on_hub
+    from console.hub.worklist_status import hub_item_lines
+
+    if not hub_dsn_from_config(args, config):
+        print(
+            f"careline worklist {command}: --hub needs --dsn or hub.dsn in the configuration",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+
+    async def on_hub(conn: psycopg.AsyncConnection[Any]) -> int:
+        return show(await hub_item_lines(conn))
+
+    return run_on_hub(args, f"worklist {command}", on_hub)
 
 
 _EXITS = " Exit status: 0 done, 1 library problems or a store failure, 2 usage or config error."
@@ -234,7 +280,8 @@ WORKLIST = Command(
                 description=(
                     "Per list: items, offerable now, claimed, blocked (count per rule) and "
                     "done (count per outcome); --json adds each item's state and why it is "
-                    "blocked. No patient data." + _EXITS
+                    "blocked. --hub (a supervisor's --dsn): the floor's items on the hub, "
+                    "as the last claim judged them. No patient data." + _EXITS
                 ),
                 run=_status,
                 add_arguments=_status_arguments,
@@ -243,8 +290,9 @@ WORKLIST = Command(
                 help="every item for a supervisor, PHI-safe (csv or json)",
                 description=(
                     "One row per item: item_id, list_id, kind, state, due_from, due_until, "
-                    "attempts, max_attempts, outcome, blocked_by, blocked_why. No names, "
-                    "numbers, patient ids or clinical reasons." + _EXITS
+                    "attempts, max_attempts, outcome, blocked_by, blocked_why; --hub (a "
+                    "supervisor's --dsn): the hub's items. No names, numbers, patient ids "
+                    "or clinical reasons." + _EXITS
                 ),
                 run=_export,
                 add_arguments=_export_arguments,

@@ -9,6 +9,7 @@ without names, numbers, dates of birth or the clinical reason.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 
@@ -48,6 +49,27 @@ class ItemLine:
     blocked_by: str
     """A :class:`Blocker` code, or "" when the item is offerable (or claimed, or done)."""
     blocked_why: str
+
+    @classmethod
+    def of(cls, row: Sequence[object], code: object) -> ItemLine:
+        """The line of ``row`` (id, list, kind, state, due from, due until, attempts, most
+        attempts, outcome), not offered for the :class:`Blocker` ``code`` (anything else,
+        "" or NULL: offerable)."""
+        blocker = Blocker(str(code)) if code in Blocker.__members__.values() else None
+        item_id, list_id, kind, state, due_from, due_until = (str(v) for v in row[:6])
+        return cls(
+            item_id,
+            list_id,
+            kind,
+            state,
+            due_from,
+            due_until,
+            int(str(row[6])),
+            int(str(row[7])),
+            str(row[8]),
+            blocker.value if blocker else "",
+            blocker.words if blocker else "",
+        )
 
 
 @dataclass(slots=True)
@@ -98,23 +120,7 @@ async def item_lines(store: Store, worklists: WorklistStore, now: datetime) -> l
                     found = Blocker.EXPIRED  # the next claim closes it
                 found = found or (None if row[11] else Blocker.NOT_YET)
                 block = found.value if found else ""
-            code = Blocker(block) if block in Blocker.__members__.values() else None
-            item_id, list_id, kind, state_, due_from, due_until = (str(v) for v in row[:6])
-            lines.append(
-                ItemLine(
-                    item_id,
-                    list_id,
-                    kind,
-                    state_,
-                    due_from,
-                    due_until,
-                    int(row[6]),
-                    int(row[7]),
-                    str(row[8]),
-                    code.value if code else "",
-                    code.words if code else "",
-                )
-            )
+            lines.append(ItemLine.of(row, block))
     return lines
 
 
