@@ -1,7 +1,8 @@
 """Supervisors' worklist progress with a hub: the floor's items on the hub (every
-console's work), not this machine's local store, in ``careline queue tail --json`` and
-on the wallboard; on a real PostgreSQL (tests/pg.py). Without a hub the local store's
-are counted (tests/test_worklist_progress.py)."""
+console's work), not this machine's local store, in ``careline queue tail --json``, on
+the wallboard and in ``careline worklist status|export --hub``; on a real PostgreSQL
+(tests/pg.py). Without a hub the local store's are counted
+(tests/test_worklist_progress.py)."""
 
 from __future__ import annotations
 
