@@ -12,10 +12,10 @@ import pytest
 
 from console.core.config import load_config
 from console.floor_view.app import SupervisorApp
-from console.floor_view.monitor import FloorMonitor, floor_monitor
+from console.floor_view.monitor import FloorMonitor, LocalGrantMaker, floor_monitor
 from console.hub.connection import hub_connector
 from console.hub.monitor_grants import HubGrants
-from tests.console_app import wait_for
+from tests.console_app import toasts, wait_for
 from tests.monitor_calls import SUPERVISOR_TONE, Floor, monitored_floor
 from tests.pg import Hub
 from tests.test_supervise import Agents, make, settle
@@ -92,9 +92,29 @@ async def test_an_agent_not_on_a_call_cannot_be_joined_and_the_phone_never_start
     app.monitor = monitor
     agents = Agents(hub)
     await agents.state("bob", "Bob", "available", 60)
-    async with app.run_test(size=(120, 40)) as pilot:
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
         await settle(pilot, agents.last_seq)
         await pilot.press("1")
-        await pilot.pause(0.2)
+        await wait_for(pilot, lambda: "not on a call" in " ".join(toasts(app)), what="said")
         assert not monitor.started
         assert monitor.status() == ""
+
+
+async def test_a_grant_that_cannot_be_made_is_said_and_the_wallboard_stays_up(
+    hub: Hub, tmp_path: Path
+) -> None:
+    app = make(hub)
+    monitor = FloorMonitor(
+        lambda *_: pytest.fail("no phone may start"), LocalGrantMaker(tmp_path / "missing")
+    )
+    app.monitor = monitor
+    agents = Agents(hub)
+    await agents.state(
+        "bob", "Bob", "available", 60, on_call=30, call_id="c-1", contact="sip:a@127.0.0.1:9"
+    )
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+        await settle(pilot, agents.last_seq)
+        await pilot.press("1")
+        await wait_for(pilot, lambda: "FileNotFoundError" in " ".join(toasts(app)), what="said")
+        assert not monitor.started
+        assert app.is_running

@@ -156,8 +156,9 @@ class FloorMonitor:
         if not agent.on_call or not agent.call_id or not agent.contact:
             raise MonitorError("that agent is not on a call careline can join")
         asked = time.monotonic()
-        phone = await self._ready()
+        # The grant first: a wallboard that cannot make one starts no phone.
         grant = await self._grants.make(agent.agent_id, agent.call_id, MODES)
+        phone = await self._ready()
         try:
             reply = await phone.command(
                 "monitor", target=agent.contact, grant=grant, mode=mode, muted=mode == "listen"

@@ -7,7 +7,8 @@ agent row under the cursor; on the agent already joined they switch mode.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import logging
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -15,6 +16,7 @@ from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, Static
 
+from console.core.phone import PhoneError
 from console.floor_view.figures import AgentRow
 from console.floor_view.monitor import FloorMonitor, MonitorError
 from console.floor_view.stats import FloorState
@@ -47,6 +49,8 @@ MONITOR_BINDINGS: list[BindingType] = [
 """The keys, for the app's ``BINDINGS``."""
 MONITOR_HELP = "1 2 3  listen, whisper, barge into the agent's call (on it: switch)  x  leave\n"
 """Their line in the wallboard's help."""
+
+log = logging.getLogger(__name__)
 
 
 if TYPE_CHECKING:
@@ -84,21 +88,34 @@ class MonitorKeys(_App):
             return self.monitor is not None and self.monitor.live() is not None
         return None
 
-    async def action_monitor(self, mode: str) -> None:
+    def action_monitor(self, mode: str) -> None:
         """Join the selected agent's call in ``mode``, or switch to it (1, 2, 3)."""
         agent = self._selected_agent()
         wanted = next((known for known in MODES if known == mode), None)
         if self.monitor is None or agent is None or wanted is None:
             return
-        try:
-            await self.monitor.join(agent, wanted)
-        except MonitorError as exc:
-            self.notify(str(exc), severity="warning", markup=False)
+        # In a worker: the first key starts a phone, and the wallboard must not freeze.
+        self.run_worker(self._monitor_step(self.monitor.join(agent, wanted)), group="monitor")
 
-    async def action_leave(self) -> None:
+    def action_leave(self) -> None:
         """Leave the agent's call (x)."""
         if self.monitor is not None:
-            await self.monitor.leave()
+            self.run_worker(self._monitor_step(self.monitor.leave()), group="monitor")
+
+    async def _monitor_step(self, step: Awaitable[None]) -> None:
+        try:
+            await step
+        except MonitorError as exc:
+            self.notify(str(exc), severity="warning", markup=False)
+        except PhoneError as exc:  # the phone went away under the key
+            self.notify(f"Your phone: {exc}", severity="warning", markup=False)
+        except Exception as exc:  # a grant that could not be made: the wallboard stays up
+            log.warning("listening in failed: %s", type(exc).__name__)
+            self.notify(
+                f"Could not listen in ({type(exc).__name__}): is monitoring set up?",
+                severity="error",
+                markup=False,
+            )
 
     def _selected_agent(self) -> AgentRow | None:
         table = self.query_one("#agents", DataTable)
