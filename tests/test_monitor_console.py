@@ -183,3 +183,36 @@ async def test_the_floor_learns_which_call_an_agent_talks_on_and_how_to_reach_th
     account = AccountConfig(registrar="sip:pbx.example.org", user="4021", domain="example.org")
     assert agent_contact(SipConfig(account=account), "127.0.0.1:5071") == "sip:4021@example.org"
     assert agent_contact(SipConfig(listen="127.0.0.1:0"), "") == ""
+
+
+async def test_a_console_that_reconnects_shows_who_is_on_without_auditing_it_again(
+    store: Store,
+) -> None:
+    desk = MonitorDesk(None, AuditLog(store), "agent-7", show_listen=False)
+    desk.restore(
+        [
+            {
+                "monitor_id": "m-1",
+                "call_id": "c-1",
+                "state": "connected",
+                "mode": "whisper",
+                "supervisor": "sam",
+                "modes": ["listen", "whisper"],
+            },
+            {
+                "monitor_id": "m-2",
+                "call_id": "c-1",
+                "state": "connected",
+                "mode": "listen",
+                "supervisor": "ann",
+            },
+            {"monitor_id": "m-3", "state": "asking", "mode": "barge", "supervisor": "bo"},
+            "garbage",
+            {"monitor_id": 7, "state": "connected"},
+        ]
+    )
+    assert desk.label() == "sam whispering"  # ann only listens: hidden by the policy
+    assert set(desk.on_call) == {"m-1", "m-2"}
+    desk.restore("not a list")
+    assert desk.on_call == {}
+    assert await store.fetch_all("SELECT * FROM audit") == []

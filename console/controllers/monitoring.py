@@ -17,7 +17,7 @@ from typing import Any
 from console.controllers.base import Context, Controller
 from console.core.audit import AuditLog
 from console.core.config import CarelineConfig, ConfigError, hub_password
-from console.core.events import AnyEvent
+from console.core.events import AnyEvent, Hello
 from console.core.monitor_events import MonitorChanged, MonitorEnded, MonitorRequested
 from console.core.monitor_grants import LocalGrants, supervisor_uids
 from console.core.monitoring import GrantBook, MonitorDesk
@@ -53,6 +53,16 @@ class MonitorFlow(Controller):
         elif isinstance(event, MonitorChanged | MonitorEnded):
             await self.monitors.apply(event)
             self.screen.query_one(MonitorBadge).label = self.monitors.label()
+        elif isinstance(event, Hello):  # (re)connected: who is on already, from the engine
+            self.screen.run_worker(self._restore(), group="monitor-restore", exclusive=True)
+
+    async def _restore(self) -> None:
+        try:
+            status = await self._command("status")
+        except PhoneError:
+            return  # offline again: the next hello asks again
+        self.monitors.restore(status.get("monitors"))
+        self.screen.query_one(MonitorBadge).label = self.monitors.label()
 
     async def _command(self, name: str, **args: Any) -> dict[str, Any]:
         return await self.services.phone.command(name, **args)

@@ -18,7 +18,12 @@ from typing import Any, Protocol
 
 from console.core.audit import Action, AuditLog, Outcome
 from console.core.config import SipConfig
-from console.core.monitor_events import MonitorChanged, MonitorEnded, MonitorRequested
+from console.core.monitor_events import (
+    MonitorChanged,
+    MonitorEnded,
+    MonitorRequested,
+    decode_monitor,
+)
 from console.core.monitor_grants import GrantRefusedError, MonitorGrant
 from console.core.text import safe_text
 
@@ -132,6 +137,20 @@ class MonitorDesk:
             return
         if was is not None:
             await self._note("monitor_end", "ok", f"{was.supervisor} ({event.reason})")
+
+    def restore(self, facts: object) -> None:
+        """Who is on, from the engine's ``status`` (``monitors``) after the console
+        (re)connected: rebuilt as it is, nothing audited again (it was, when it began)."""
+        self.on_call.clear()
+        for fact in facts if isinstance(facts, list) else []:
+            if not isinstance(fact, dict) or fact.get("state") != "connected":
+                continue
+            leg = decode_monitor("monitor.state", fact, {"name": "monitor.state"})
+            if isinstance(leg, MonitorChanged) and leg.monitor_id:
+                shown = leg.mode != "listen" or self._show_listen
+                self.on_call[leg.monitor_id] = OnCall(
+                    leg.monitor_id, leg.call_id, leg.supervisor, leg.mode, shown
+                )
 
     def label(self) -> str:
         """Who is on the agent's calls, for the status line ("" when nobody is shown)."""
