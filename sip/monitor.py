@@ -63,6 +63,11 @@ DECISION_SECONDS = 5.0
 """How long a monitor request waits for the console's grant check before it is refused."""
 MAX_SUPERVISOR_LABEL = 64
 """Longest supervisor name the console may give a leg (shown to the agent)."""
+MAX_ASKING = 2
+"""Monitor requests waiting for the console at once; more are refused at once: a flood of
+monitor INVITEs must not hold the call slots patients' calls need."""
+MAX_LEGS = 4
+"""Monitor legs on this engine at once, asking or connected."""
 
 Edge = tuple[pj.AudioMedia, pj.AudioMedia]
 
@@ -154,6 +159,10 @@ class Monitors:
             self.refuse(leg, "malformed")
             return
         leg.mode = leg.request.mode
+        legs = [other for other in self.legs.values() if other.state != "ending"]
+        if len(legs) > MAX_LEGS or sum(o.state == "asking" for o in legs) > MAX_ASKING:
+            self.refuse(leg, "too_many")  # (this leg is counted: it is asking)
+            return
         if not self._slot_free():
             self.refuse(leg, "no_slot")
             return

@@ -43,6 +43,7 @@ REFUSALS: dict[str, tuple[int, str]] = {
     "mode_not_granted": (403, "monitor mode not granted"),
     "no_call": (480, "the monitored call is not live"),
     "no_slot": (486, "no free call slot on the agent's phone"),
+    "too_many": (486, "too many supervisor requests on the agent's phone"),
     "no_decision": (480, "the agent's console did not check the grant"),
 }
 """Why a monitor request is refused: the SIP status and the reason phrase the

@@ -185,3 +185,32 @@ def test_a_transfer_or_the_end_of_the_call_ends_the_monitor(tmp_path: Path) -> N
         ended = floor.agent.wait_event("monitor.ended", monitor_id=floor.monitor_id)
         assert (ended["reason"], ended["refused"]) == ("call_ended", False)
         floor.supervisor.wait_event("call.ended", call_id=floor.monitor_call)
+
+
+def test_a_flood_of_monitor_requests_is_refused_past_two_waiting_and_calls_still_ring(
+    tmp_path: Path,
+) -> None:
+    """Requests nobody decides on hold call slots for seconds: past two waiting, the rest
+    are refused at once, so a flood cannot take the slots patients' calls need."""
+    with engine_with(tmp_path, "sip:\n  audio_source: silence\n") as agent:
+        caller = RawCaller(agent.port)
+        try:
+            dialogs = [
+                caller.invite(headers=f"X-Careline-Monitor: {new_grant_id()}\r\n") for _ in range(5)
+            ]
+            asked = [agent.wait_event("monitor.request") for _ in range(2)]
+            for dialog in dialogs[2:]:
+                final = caller.final_acked(dialog)
+                assert (final.status, final.reason) == REFUSALS["too_many"]
+            patient = caller.invite()
+            agent.wait_event("call.incoming")
+            caller.cancel(patient)
+            for request in asked:
+                reply = agent.command(
+                    "monitor_refuse", monitor=request["monitor_id"], reason="unknown_grant"
+                )
+                assert reply["ok"], reply
+            for dialog in dialogs[:2]:
+                assert caller.final_acked(dialog).status == 403
+        finally:
+            caller.close()
