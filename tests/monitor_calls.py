@@ -157,11 +157,12 @@ class Floor:
         os.chown(self.spool / f"{grant.id}.json", SUPERVISOR_UID, -1)
         return grant.id
 
-    def request(self, grant: str, mode: str = "listen") -> dict[str, Any]:
-        """The supervisor calls the agent's engine with ``grant``; returns the agent's
-        ``monitor.request`` event."""
+    def request(self, grant: str, mode: str = "listen", *, muted: bool = False) -> dict[str, Any]:
+        """The supervisor calls the agent's engine with ``grant`` (``muted``: their
+        microphone off at their own engine); returns the agent's ``monitor.request``."""
+        target = f"sip:agent@127.0.0.1:{self.agent.port}"
         reply = self.supervisor.command(
-            "monitor", target=f"sip:agent@127.0.0.1:{self.agent.port}", grant=grant, mode=mode
+            "monitor", target=target, grant=grant, mode=mode, muted=muted
         )
         assert reply["ok"], reply
         self.monitor_call = str(reply["result"]["call_id"])
@@ -193,10 +194,10 @@ class Floor:
         assert reply["ok"], reply
         self.monitor_id = str(request["monitor_id"])
 
-    def join(self, mode: str = "listen", grant: str = "") -> dict[str, Any]:
+    def join(self, mode: str = "listen", grant: str = "", *, muted: bool = False) -> dict[str, Any]:
         """Grant (unless ``grant`` is given), request, accept: the supervisor is on the
         call in ``mode``."""
-        refused = self.decide(self.request(grant or self.grant(), mode))
+        refused = self.decide(self.request(grant or self.grant(), mode, muted=muted))
         assert refused is None, refused
         state = self.agent.wait_event("monitor.state", monitor_id=self.monitor_id)
         self.supervisor.wait_event("call.state", call_id=self.monitor_call, state="active")

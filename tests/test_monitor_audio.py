@@ -76,3 +76,19 @@ def test_the_agents_hold_cuts_a_barging_supervisor_from_the_patient_both_ways(
         heard = floor.listen("resumed")
         heard.assert_hears("patient", AGENT_TONE, SUPERVISOR_TONE)
         heard.assert_hears("supervisor", PATIENT_TONE, AGENT_TONE)
+
+
+def test_a_supervisor_muted_at_their_own_phone_is_heard_by_nobody_until_unmuted(
+    tmp_path: Path,
+) -> None:
+    """The wallboard listens muted: even a leg in whisper sends nothing until unmuted."""
+    with monitored_floor(tmp_path, engine_patient=True) as floor:
+        floor.call_in()
+        floor.join("whisper", muted=True)
+        heard = floor.listen("muted")
+        heard.assert_hears("agent", PATIENT_TONE)
+        heard.assert_hears("supervisor", PATIENT_TONE, AGENT_TONE)
+        assert floor.supervisor.command("unmute", call=floor.monitor_call)["ok"]
+        heard = floor.listen("unmuted")
+        heard.assert_hears("agent", PATIENT_TONE, SUPERVISOR_TONE)
+        heard.assert_hears("patient", AGENT_TONE)
