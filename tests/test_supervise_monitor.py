@@ -15,8 +15,18 @@ from console.floor_view.app import SupervisorApp
 from console.floor_view.monitor import FloorMonitor, LocalGrantMaker, floor_monitor
 from console.hub.connection import hub_connector
 from console.hub.monitor_grants import HubGrants
+from tests.audio_calls import PATIENT_TONE
+from tests.baresip import Baresip
 from tests.console_app import toasts, wait_for
-from tests.monitor_calls import SUPERVISOR_TONE, Floor, monitored_floor
+from tests.monitor_calls import (
+    HEARD,
+    LISTEN_SECONDS,
+    SUPERVISOR_TONE,
+    Ear,
+    Floor,
+    levels,
+    monitored_floor,
+)
 from tests.pg import Hub
 from tests.test_supervise import Agents, make, settle
 
@@ -118,3 +128,50 @@ async def test_a_grant_that_cannot_be_made_is_said_and_the_wallboard_stays_up(
         await wait_for(pilot, lambda: "FileNotFoundError" in " ".join(toasts(app)), what="said")
         assert not monitor.started
         assert app.is_running
+
+
+async def test_a_supervisor_in_station_mode_hears_the_call_on_their_own_phone(
+    hub: Hub, tmp_path: Path
+) -> None:
+    """Headset or station, as for agents: the first key also calls the supervisor's phone."""
+    alice = HubGrants(hub_connector(hub.add_agent("alice")), "alice")
+    app: SupervisorApp = make(hub)
+    with (
+        Baresip(
+            tmp_path,
+            user="sup-phone",
+            tone_hz=SUPERVISOR_TONE,
+            record_to=tmp_path / "s.wav",
+            auto_answer=True,
+        ) as phone,
+        monitored_floor(tmp_path, engine_patient=True, phone=False) as floor,
+    ):
+        config = tmp_path / "supervise.yaml"
+        config.write_text(f"audio:\n  mode: station\n  station:\n    number: '{phone.uri}'\n")
+        monitor = floor_monitor(load_config(config, environ={}), hub.dsn("sup"))
+        assert monitor is not None
+        app.monitor = monitor
+        floor.call_in()
+        agents = Agents(hub)
+        contact = f"sip:agent@127.0.0.1:{floor.agent.port}"
+        await agents.state(
+            "alice",
+            "Alice",
+            "available",
+            60,
+            on_call=30,
+            call_id=floor.patient_call,
+            contact=contact,
+        )
+        async with app.run_test(size=(120, 40)) as pilot:
+            await settle(pilot, agents.last_seq)
+            await pilot.press("1")
+            await agent_decides(floor, alice)
+            await wait_for(pilot, lambda: "Listening to Alice" in monitor.status(), 20, "on")
+            await asyncio.to_thread(phone.wait_event, "CALL_ESTABLISHED", 15)
+            ear = Ear(phone)
+            await pilot.pause(1.0)  # the station leg's audio settles
+            mark = ear.mark()
+            await pilot.pause(LISTEN_SECONDS)
+            rate, samples = ear.since(mark)
+            assert levels(rate, samples)[PATIENT_TONE] > HEARD

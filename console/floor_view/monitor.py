@@ -123,6 +123,8 @@ class FloorMonitor:
         self.offline_detail = ""
         self.leg: Leg | None = None
         """The leg now (or the last one, ended)."""
+        self.audio_mode = ""
+        """How the supervisor hears (``headset``, ``station``, ``none``), once the phone says."""
 
     @property
     def started(self) -> bool:
@@ -130,6 +132,7 @@ class FloorMonitor:
         return self._phone is not None
 
     async def _ready(self) -> PhoneClient:
+        first = self._phone is None
         if self._phone is None:
             self._phone = self._make_phone(self._on_event, self._on_status)
             self._phone.start()
@@ -139,6 +142,10 @@ class FloorMonitor:
             raise MonitorError(
                 f"your phone did not come up: {self.offline_detail or 'no answer'}"
             ) from None
+        if first and self.audio_mode == "station":
+            # As an agent's console does at sign-in: the engine calls the supervisor's
+            # own phone, and every leg is bridged to it once it answers.
+            await self._phone.command("station", action="connect")
         return self._phone
 
     def live(self) -> Leg | None:
@@ -218,6 +225,10 @@ class FloorMonitor:
             self.offline_detail = str(status.detail)[:120]
 
     def _on_event(self, message: dict[str, Any]) -> None:
+        status = message.get("status")
+        if message.get("event") == "hello" and isinstance(status, dict):
+            audio = status.get("audio")
+            self.audio_mode = str(audio.get("mode", "")) if isinstance(audio, dict) else ""
         leg = self.leg
         if leg is None or message.get("call_id") != leg.call_id:
             return
