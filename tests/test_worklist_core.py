@@ -99,6 +99,24 @@ async def test_generation_for_each_kind_is_idempotent(tmp_path: Path) -> None:
         await store.close()
 
 
+async def test_an_evening_appointments_reminder_is_due_on_its_local_day(tmp_path: Path) -> None:
+    """20:00 in New York is 01:00 the next day in UTC: the reminder's due day is the clinic's
+    day of the appointment, never the day after it (it would be offered after the visit)."""
+    store = await directory(tmp_path / "s.db", patients=1)
+    try:
+        async with store.transaction() as db:
+            await db.execute(
+                "UPDATE appointments SET start = '2031-03-05T01:00:00Z' WHERE resource_id = 'a0'"
+            )
+        await run_generate(store)
+        rows = await store.fetch_all(
+            "SELECT due_until FROM worklist_items WHERE list_id = 'appointment-reminders'"
+        )
+        assert rows == [("2031-03-04",)]
+    finally:
+        await store.close()
+
+
 def test_calling_window_across_zones_and_midnight() -> None:
     zones_ny, zones_la = patient_zones([NY], "UTC"), patient_zones([LA], "UTC")
     assert zones_ny == ("America/New_York",)

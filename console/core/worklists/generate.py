@@ -156,7 +156,7 @@ async def _candidates(
         if services and what.casefold() not in services:
             continue
         blocker = Blocker.OPTED_OUT if opted_out else None if has_phone else Blocker.NO_NUMBER
-        item = _item(rule, str(resource_id), str(when), what, today, prepared)
+        item = _item(rule, str(resource_id), str(when), what, today, prepared, tz)
         if rule.about is ListKind.APPOINTMENT_REMINDER:
             who = safe_text(clinician or "", 60)
             item = replace(item, appointment=(str(resource_id), str(when), what, who))
@@ -171,8 +171,10 @@ def _item(
     what: str,
     today: date,
     prepared: frozenset[str],
+    tz: ZoneInfo,
 ) -> _Item:
-    """The item for one candidate row: why it is called, which script, when due."""
+    """The item for one candidate row: why it is called, which script, when due (an
+    appointment's reminder: by the clinic's day of it, ``tz``)."""
     script = rule.script
     if rule.about is ListKind.REFILL_REMINDER:
         key, reason = f"refill:{resource_id}:{when}", f"Refill due: supply ends {when}"
@@ -182,11 +184,23 @@ def _item(
         due_until = (today + timedelta(days=7)).isoformat()
     elif rule.preparation_script and what.casefold() in prepared:
         key, reason = f"appointment:{resource_id}:{when}", f"Preparation call: {what}"
-        script, due_until = rule.preparation_script, when[:10]
+        script, due_until = rule.preparation_script, _local_day(when, tz)
     else:
         key, reason = f"appointment:{resource_id}:{when}", f"Reminder: {what or 'appointment'}"
-        due_until = when[:10]
+        due_until = _local_day(when, tz)
     return _Item(key, "", reason, script, today.isoformat(), due_until, None)
+
+
+def _local_day(when: str, tz: ZoneInfo) -> str:
+    """The day of the instant ``when`` (UTC text) in ``tz``: an evening appointment in New
+    York is the next day in UTC, and its reminder must not be due until then."""
+    try:
+        instant = datetime.fromisoformat(when.replace("Z", "+00:00"))
+    except ValueError:
+        return when[:10]  # not an instant: the claim treats a date that is not one as over
+    if instant.tzinfo is None:
+        return instant.date().isoformat()
+    return instant.astimezone(tz).date().isoformat()
 
 
 async def _insert(
