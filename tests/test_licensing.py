@@ -42,22 +42,18 @@ def noticed() -> set[str]:
 def closure(requirements: list[Requirement]) -> set[str]:
     """The runtime requirements and everything they pull in on this platform (with the
     extras asked for), by the installed distributions' metadata."""
-    seen: set[str] = set()
-    todo = [(req, frozenset(req.extras)) for req in requirements]
+    seen: set[tuple[str, str]] = set()  # (package, extra): one package may be asked twice
+    todo = [(req.name, extra) for req in requirements for extra in ("", *req.extras)]
     while todo:
-        req, extras = todo.pop()
-        name = canonicalize_name(req.name)
-        if name in seen:
+        name, extra = todo.pop()
+        if (canonicalize_name(name), extra) in seen:
             continue
-        seen.add(name)
-        for text in importlib.metadata.requires(req.name) or []:
+        seen.add((canonicalize_name(name), extra))
+        for text in importlib.metadata.requires(name) or []:
             child = Requirement(text)
-            wanted = child.marker is None or any(
-                child.marker.evaluate({"extra": extra}) for extra in (extras or {""})
-            )
-            if wanted:
-                todo.append((child, frozenset(child.extras)))
-    return seen
+            if child.marker is None or child.marker.evaluate({"extra": extra}):
+                todo.extend((child.name, e) for e in ("", *child.extras))
+    return {name for name, _ in seen}
 
 
 def test_careline_is_gpl_2_or_later_like_the_phone_library_it_ships() -> None:
@@ -79,6 +75,7 @@ def test_every_runtime_dependency_is_in_the_notices() -> None:
 def test_everything_the_dependencies_pull_in_is_in_the_notices() -> None:
     pulled = closure(runtime_requirements())
     assert "rich" in pulled  # a dependency's dependency
+    assert "linkify-it-py" in pulled  # through an extra asked by a dependency
     assert "cryptography" in pulled  # through an extra (pyjwt[crypto])
     missing = pulled - noticed()
     assert not missing, f"add to THIRD_PARTY_NOTICES.md: {sorted(missing)}"
