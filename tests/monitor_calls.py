@@ -210,10 +210,11 @@ class Floor:
         ended = self.supervisor.wait_event("call.ended", call_id=self.monitor_call)
         return why, ended
 
-    def switch(self, mode: str) -> None:
-        """The supervisor presses the digit of ``mode``."""
+    def switch(self, mode: str, method: str = "rfc4733") -> None:
+        """The supervisor presses the digit of ``mode`` (sent as RFC 4733 or a SIP INFO)."""
         digit = {"listen": "1", "whisper": "2", "barge": "3"}[mode]
-        assert self.supervisor.command("dtmf", call=self.monitor_call, digits=digit)["ok"]
+        reply = self.supervisor.command("dtmf", call=self.monitor_call, digits=digit, method=method)
+        assert reply["ok"], reply
         state = self.agent.wait_event("monitor.state", monitor_id=self.monitor_id)
         assert state["mode"] == mode, state
 
