@@ -187,7 +187,8 @@ class Monitors:
         value = monitor_request_in(raw)
         if value is None:
             return False
-        why = "no_slot" if status == 486 else "malformed"
+        # 486: every slot of the library in use; else e.g. an offer it cannot take (488).
+        why = "no_slot" if status == 486 else "library_refused"
         self._host.emit(
             Event.MONITOR_ENDED,
             monitor_id="",
