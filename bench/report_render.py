@@ -44,7 +44,7 @@ FIRST = "2030-01-07 00:00:00+00"
 AGENTS = 60
 TEAMS = 6
 BATCH = 50_000
-"""Calls per INSERT (the fold trigger folds each statement's events at once)."""
+"""Calls per INSERT statement (each event is folded into its call by the row trigger)."""
 
 QUEUES = (
     "appointments",

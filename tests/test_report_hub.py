@@ -105,7 +105,7 @@ async def test_logins_cannot_read_the_call_facts_or_fold_calls_themselves(
     async with await psycopg.AsyncConnection.connect(hub.dsn("alice")) as conn:
         for statement in (
             "SELECT * FROM careline.call_facts",
-            "SELECT careline.fold_calls(ARRAY[]::careline.floor_events[])",
+            "SELECT careline.fold_call(f) FROM careline.floor_events AS f",
         ):
             try:
                 await conn.execute(statement)

@@ -5,8 +5,8 @@
 -- Folding millions of floor events (several per call, JSON payloads) on
 -- every report would take seconds to minutes, so the hub keeps one narrow
 -- row per call, careline.call_facts, folded from the call events as they are
--- stored (a statement trigger on floor_events: a batch of events is one
--- upsert per call, whatever order the events come in). The report reads it
+-- stored (a row trigger on floor_events: one upsert per call event, whatever
+-- order the events come in). The report reads it
 -- through the functions below, which group by week in SQL.
 --
 -- Who sees what (the same rule as evaluations, version 7): the hub owner
@@ -51,30 +51,36 @@ CREATE TABLE careline.call_facts (
 CREATE INDEX call_facts_first_at_idx ON careline.call_facts (first_at);
 CREATE INDEX call_facts_agent_idx ON careline.call_facts (agent_id, first_at);
 
--- Fold call events into call_facts: one upsert per call of the batch.
-CREATE FUNCTION careline.fold_calls(p_events careline.floor_events[]) RETURNS void
-LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $fn$
+-- Fold one call event into its call's row, whatever order the events come in.
+CREATE FUNCTION careline.fold_call(p_event careline.floor_events) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+    v_event text := p_event.payload ->> 'event';
+BEGIN
+    IF p_event.kind <> 'call_event'
+        OR jsonb_typeof(p_event.payload -> 'call_id') IS DISTINCT FROM 'string'
+        OR p_event.payload ->> 'call_id' = ''
+    THEN
+        RETURN;
+    END IF;
     INSERT INTO careline.call_facts AS f (
         agent_id, call_id, queue, first_at, turned_away, answer_wait_s, abandoned, ended,
         talk_s, acw_s
+    ) VALUES (
+        p_event.agent_id,
+        p_event.payload ->> 'call_id',
+        coalesce(p_event.payload ->> 'queue', ''),
+        p_event.at,
+        v_event = 'turned_away',
+        CASE WHEN v_event IN ('answered', 'ended')
+            THEN careline.payload_seconds(p_event.payload -> 'wait_s') END,
+        v_event = 'abandoned',
+        v_event = 'ended',
+        CASE WHEN v_event = 'ended'
+            THEN careline.payload_seconds(p_event.payload -> 'talk_s') END,
+        CASE WHEN v_event = 'wrapped'
+            THEN careline.payload_seconds(p_event.payload -> 'acw_s') END
     )
-    SELECT e.agent_id,
-           e.payload ->> 'call_id',
-           coalesce(max(nullif(e.payload ->> 'queue', '')), ''),
-           min(e.at),
-           bool_or(e.payload ->> 'event' = 'turned_away'),
-           max(careline.payload_seconds(e.payload -> 'wait_s'))
-               FILTER (WHERE e.payload ->> 'event' IN ('answered', 'ended')),
-           bool_or(e.payload ->> 'event' = 'abandoned'),
-           bool_or(e.payload ->> 'event' = 'ended'),
-           max(careline.payload_seconds(e.payload -> 'talk_s'))
-               FILTER (WHERE e.payload ->> 'event' = 'ended'),
-           max(careline.payload_seconds(e.payload -> 'acw_s'))
-               FILTER (WHERE e.payload ->> 'event' = 'wrapped')
-    FROM unnest(p_events) AS e
-    WHERE e.kind = 'call_event' AND jsonb_typeof(e.payload -> 'call_id') = 'string'
-        AND e.payload ->> 'call_id' <> ''
-    GROUP BY e.agent_id, e.payload ->> 'call_id'
     ON CONFLICT (agent_id, call_id) DO UPDATE SET
         queue = CASE WHEN f.queue = '' THEN EXCLUDED.queue ELSE f.queue END,
         first_at = least(f.first_at, EXCLUDED.first_at),
@@ -83,27 +89,27 @@ LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $fn$
         abandoned = f.abandoned OR EXCLUDED.abandoned,
         ended = f.ended OR EXCLUDED.ended,
         talk_s = coalesce(EXCLUDED.talk_s, f.talk_s),
-        acw_s = coalesce(EXCLUDED.acw_s, f.acw_s)
+        acw_s = coalesce(EXCLUDED.acw_s, f.acw_s);
+END
 $fn$;
 
-CREATE FUNCTION careline.fold_call_events() RETURNS trigger
+CREATE FUNCTION careline.fold_call_event() RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $fn$
 BEGIN
-    PERFORM careline.fold_calls(ARRAY(
-        SELECT a::careline.floor_events FROM added AS a WHERE a.kind = 'call_event'
-    ));
+    PERFORM careline.fold_call(NEW);
     RETURN NULL;
 END
 $fn$;
 
+-- A row trigger, only for call events: ingest stores one record per statement,
+-- and a statement trigger's transition table cost twice the insert itself.
 CREATE TRIGGER floor_events_fold_calls AFTER INSERT ON careline.floor_events
-    REFERENCING NEW TABLE AS added
-    FOR EACH STATEMENT EXECUTE FUNCTION careline.fold_call_events();
+    FOR EACH ROW WHEN (NEW.kind = 'call_event')
+    EXECUTE FUNCTION careline.fold_call_event();
 
 -- The calls already on the hub.
-SELECT careline.fold_calls(ARRAY(
-    SELECT f FROM careline.floor_events AS f WHERE f.kind = 'call_event' ORDER BY f.seq
-));
+SELECT careline.fold_call(f) FROM careline.floor_events AS f
+WHERE f.kind = 'call_event' ORDER BY f.seq;
 
 ALTER TABLE careline.call_facts ENABLE ROW LEVEL SECURITY;
 ALTER TABLE careline.call_facts FORCE ROW LEVEL SECURITY;
@@ -234,7 +240,7 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $f
 $fn$;
 
 REVOKE ALL ON FUNCTION careline.payload_seconds(jsonb),
-    careline.fold_calls(careline.floor_events[]), careline.fold_call_events(),
+    careline.fold_call(careline.floor_events), careline.fold_call_event(),
     careline.report_agents(),
     careline.report_calls(timestamptz, timestamptz, double precision, text[], text[]),
     careline.report_surveys(timestamptz, timestamptz, text[], text[], text[]),
