@@ -215,3 +215,22 @@ def test_a_flood_of_monitor_requests_is_refused_past_two_waiting_and_calls_still
                 assert caller.final_acked(dialog).status == 403
         finally:
             caller.close()
+
+
+def test_a_monitor_request_the_phone_library_refuses_is_reported_as_such(tmp_path: Path) -> None:
+    """Plain RTP to an engine that requires SRTP: pjsua refuses it before anything of
+    careline sees it; the console is told a monitor request was refused, not a patient."""
+    with engine_with(tmp_path, "sip:\n  srtp: mandatory\n") as agent:
+        caller = RawCaller(agent.port)
+        try:
+            dialog = caller.invite(headers=f"X-Careline-Monitor: {new_grant_id()}\r\n")
+            assert caller.final_acked(dialog).status == 488
+            ended = agent.wait_event("monitor.ended")
+            assert (ended["reason"], ended["refused"], ended["sip_status"]) == (
+                "library_refused",
+                True,
+                488,
+            )
+            assert not [e for e in agent.events if e["event"] == "call.turned_away"]
+        finally:
+            caller.close()
