@@ -17,6 +17,7 @@ from console.core.monitor_grants import (
     MonitorGrant,
     new_grant_id,
     supervisor_uids,
+    sweep_local_grants,
     write_local_grant,
 )
 
@@ -143,3 +144,16 @@ def test_a_grant_file_holds_no_more_than_its_ids_modes_and_times(spool: Path) ->
     document = json.loads((spool / f"{grant.id}.json").read_text())
     assert set(document) == {"grant", "agent", "call", "modes", "created", "expires"}
     assert oct((spool / f"{grant.id}.json").stat().st_mode & 0o777) == "0o644"
+
+
+def test_a_supervisors_stale_grant_files_are_swept_and_nobody_elses(spool: Path) -> None:
+    fresh = write_local_grant(spool, agent_id="agent-7", call_id=CALL, modes=["listen"])
+    stale = write_local_grant(spool, agent_id="agent-7", call_id=CALL, modes=["listen"])
+    theirs = made(spool)  # another account's (chowned): never this account's to delete
+    old = NOW.timestamp() - 3600
+    for grant in (stale, theirs):
+        os.utime(spool / f"{grant.id}.json", (old, old))
+    (spool / "notes.txt").write_text("not a grant")
+    assert sweep_local_grants(spool, NOW) == 1
+    left = sorted(path.name for path in spool.iterdir())
+    assert left == sorted(["notes.txt", f"{fresh.id}.json", f"{theirs.id}.json"])

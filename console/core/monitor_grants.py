@@ -119,6 +119,27 @@ def write_local_grant(
     return grant
 
 
+def sweep_local_grants(spool: Path, now: datetime | None = None) -> int:
+    """Delete this OS account's grant files in ``spool`` that no check can accept any more
+    (older than :data:`MAX_GRANT_SECONDS`); returns how many. Others' files are left."""
+    cutoff = (now or datetime.now(UTC)).timestamp() - MAX_GRANT_SECONDS
+    removed = 0
+    try:
+        entries = list(os.scandir(spool))
+    except OSError:
+        return 0
+    for entry in entries:
+        if not entry.name.endswith(".json") or not GRANT_ID.match(entry.name[:-5]):
+            continue
+        with contextlib.suppress(OSError):
+            info = entry.stat(follow_symlinks=False)
+            mine = stat.S_ISREG(info.st_mode) and info.st_uid == os.getuid()
+            if mine and info.st_mtime < cutoff:
+                os.unlink(entry.path)
+                removed += 1
+    return removed
+
+
 def supervisor_uids(accounts: Iterable[str | int]) -> frozenset[int]:
     """The uids of the configured supervisor OS accounts (names or numbers; unknown names
     are left out: nobody can own a file as an account that does not exist)."""

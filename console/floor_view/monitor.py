@@ -24,7 +24,7 @@ from typing import Any, Protocol
 
 from console.core.config import CarelineConfig
 from console.core.engine_settings import engine_starter
-from console.core.monitor_grants import GRANT_SECONDS, write_local_grant
+from console.core.monitor_grants import GRANT_SECONDS, sweep_local_grants, write_local_grant
 from console.core.paths import log_dir, runtime_dir
 from console.core.phone import EventHandler, PhoneClient, PhoneError, StatusHandler
 from console.core.text import safe_text
@@ -52,7 +52,8 @@ class LocalGrantMaker:
         self._seconds = seconds
 
     async def make(self, agent_id: str, call_id: str, modes: tuple[str, ...]) -> str:
-        """Write the grant file; its id."""
+        """Write the grant file (this account's stale ones go first); its id."""
+        sweep_local_grants(self._spool)
         grant = write_local_grant(
             self._spool, agent_id=agent_id, call_id=call_id, modes=modes, seconds=self._seconds
         )
