@@ -16,6 +16,7 @@ from console.core.agent_state import AgentState
 from console.core.audit import AuditLog
 from console.core.calls import LiveCall
 from console.core.config import AccountConfig, SipConfig
+from console.core.events import decode
 from console.core.floor import FloorReporter
 from console.core.interactions import InteractionStore
 from console.core.monitor_events import MonitorChanged, MonitorEnded, MonitorRequested
@@ -216,3 +217,19 @@ async def test_a_console_that_reconnects_shows_who_is_on_without_auditing_it_aga
     desk.restore("not a list")
     assert desk.on_call == {}
     assert await store.fetch_all("SELECT * FROM audit") == []
+
+
+def test_hostile_monitor_events_from_the_engine_decode_to_bounded_plain_values() -> None:
+    request = decode(
+        {"event": "monitor.request", "monitor_id": ["x"], "grant": "G" * 10_000, "mode": "spy"}
+    )
+    assert isinstance(request, MonitorRequested)
+    assert (request.monitor_id, len(request.grant), request.mode) == ("", 128, "")
+    state = decode(
+        {"event": "monitor.state", "monitor_id": "m", "modes": ["barge", "spy", 3], "shown": 0}
+    )
+    assert isinstance(state, MonitorChanged)
+    assert (state.modes, state.shown) == (("barge",), True)
+    ended = decode({"event": "monitor.ended", "refused": "yes", "sip_status": True})
+    assert isinstance(ended, MonitorEnded)
+    assert (ended.refused, ended.sip_status) == (False, 0)
