@@ -303,8 +303,10 @@ class CallRecordings:
         record = self._book.calls.get(rec.rid)
         if record is None or record.state == CallState.ENDED:
             return
-        directory = Path(self._host.settings.recording.directory or ".")
+        directory = Path(self._host.settings.recording.directory)
         try:
+            if not self._host.settings.recording.directory:
+                raise OSError("no recordings directory is set")  # never the working directory
             directory.mkdir(mode=0o700, parents=True, exist_ok=True)
             rec.sink = RecordingSink(
                 directory / f"{rec.rid}{FILE_SUFFIX}",
@@ -349,8 +351,10 @@ class CallRecordings:
         rec.sink = None
 
     def _drop_sink(self, rec: _Recorded) -> None:
+        """Stop writing (a failure): what reached the disk stays, and it is said once."""
         if rec.sink is not None:
             rec.sink.stop({"failed": rec.detail})
+            rec.sink = None
 
     def _check_soon(self) -> None:
         """Check every second while something is recorded."""
