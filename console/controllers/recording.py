@@ -19,7 +19,7 @@ from console.controllers.base import Context, Controller
 from console.core.audit import AuditLog
 from console.core.calls import LiveCall
 from console.core.engine_settings import recordings_directory
-from console.core.events import AnyEvent, Hello, RecordingChanged
+from console.core.events import AnyEvent, CallEnded, Hello, RecordingChanged
 from console.core.phone import PhoneError
 from console.core.recordings.keys import RecordingsKeyError, recordings_key
 from console.core.recordings.ledger import RecordingLedger
@@ -116,6 +116,13 @@ class RecordingFlow(Controller):
         if isinstance(event, Hello):
             calls = {call.id for call in event.calls}
             await self.ledger.phone_restarted(calls, event.time_text or utc_now_iso())
+            return
+        if isinstance(event, CallEnded):
+            # What the badge and the form pause kept of the call goes with it (a stopped
+            # recording may still be said after the end: the ledger needs none of this).
+            self._facts.pop(event.call_id, None)
+            self._queues.pop(event.call_id, None)
+            self._by_form.pop(event.call_id, None)
             return
         if not isinstance(event, RecordingChanged):
             return
