@@ -24,6 +24,7 @@ from console.dialogs.worklist import OutcomePicker, WorklistPreview
 from console.widgets.guidance import GuidancePane
 from console.widgets.patient_card import PatientCard
 from console.widgets.status_bar import StatusBar
+from tests.baresip import Baresip
 from tests.console_app import make_app, screen_text, shows_toast, wait_for
 from tests.support import Sipp, free_udp_port
 
@@ -288,6 +289,43 @@ async def test_a_call_ringing_while_the_offer_is_prepared_holds_it_back(
     assert (await item(app))[:2] == ("pending", 0)  # back on the list, no attempt counted
     await pilot.press("d")
     caller.wait()
+
+
+async def test_a_baresip_patient_who_hangs_up_mid_script(tmp_path: Path) -> None:
+    """An independent softphone answers the reminder call and hangs up while the script
+    runs: the agent is asked for the outcome with nothing proposed (it was answered), the
+    script worked so far is kept with the call, and "no answer" puts the item back."""
+    phone = Baresip(tmp_path, user="+12125550142", auto_answer=True)  # answers its number only
+    phone.start()
+    try:
+        app = make_app(tmp_path, config(f"127.0.0.1:{phone.sip_port}"))
+        async with app.run_test(size=(120, 36), notifications=True) as pilot:
+            await wait_for(pilot, lambda: app.phone.status.online, 20, "phone online")
+            await seed(app)
+            await start_worklist(app, pilot)
+            await pilot.press("enter")
+            screen = app.agent_screen
+            await wait_for(
+                pilot,
+                lambda: screen.worklist.attempt is not None and screen.worklist.attempt.answered,
+                15,
+                "answered",
+            )
+            assert phone.wait_event("CALL_ESTABLISHED")["direction"] == "incoming"
+            assert screen.guidance.current() is not None  # the script is running
+            phone.hangup()  # the patient hangs up mid-script
+            await wait_for(pilot, lambda: isinstance(app.screen, OutcomePicker), 15, "outcome")
+            assert "proposed" not in screen_text(app)  # answered: the agent knows best
+            await pilot.press("5")  # no answer (reached, but not through the reminder)
+            await wait_for(pilot, lambda: screen.worklist.attempt is None, what="saved")
+            await pilot.pause(0.3)
+            state, attempts, outcome, _ = await item(app)
+            assert (state, attempts, outcome) == ("pending", 1, "no_answer")  # tried again
+            disposition, form = await interaction_form(app)
+            assert disposition == "worklist_no_answer"
+            assert form["direction"] == "outbound"
+    finally:
+        phone.stop()
 
 
 class FlakyClaims:
