@@ -13,6 +13,7 @@ from typing import Any
 
 from tests.audio_calls import patient_calls
 from tests.audio_tone import rms, write_tone_wav
+from tests.pg import Hub
 from tests.support import EngineProcess
 
 AGENT_TONE = 440.0
@@ -121,3 +122,13 @@ def recorded_call(
     recording_state(agent, incoming, "awaiting_consent")
     assert agent.command("recording", call=incoming, action="consent")["ok"]
     return outgoing, incoming, recording_state(agent, incoming, "recording")
+
+
+def hub_login_yaml(tmp_path: Path, hub: Hub, login: str) -> str:
+    """Config YAML for ``login`` (added to ``hub`` already) as agent id and hub login: the
+    DSN without its password, a 0600 password file beside."""
+    secret = tmp_path / f"{login}.pw"
+    secret.write_text(hub.passwords[login] + "\n", encoding="utf-8")
+    secret.chmod(0o600)
+    dsn = f"host=127.0.0.1 port={hub.cluster.port} dbname={hub.dbname} user={login}"
+    return f'agent:\n  id: {login}\nhub:\n  dsn: "{dsn}"\n  password_file: {secret}\n'

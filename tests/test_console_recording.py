@@ -3,20 +3,27 @@ consent asked of the agent, the verification form pausing it, the store's rows a
 
 from __future__ import annotations
 
+import asyncio
 import base64
 from pathlib import Path
+
+import psycopg
 
 from console.core.audit import AuditLog
 from console.core.patients.directory import PatientDirectory
 from console.core.recordings.keys import recordings_key
+from console.core.recordings.sealing import new_key_pair, unseal
 from console.core.store import Store
 from console.dialogs.confirm import ConfirmDialog
 from console.dialogs.dtmf_pad import DtmfPad
 from console.dialogs.verify import VerifyDialog
+from console.hub.recordings import HubRecording, fetch, listing
 from console.widgets.recording_badge import RecordingBadge
-from sip.recording_file import read_recording
+from sip.recording_file import decrypt_recording, read_recording
 from tests.console_app import make_app, screen_text, sip_port, talking, wait_for
 from tests.patients import patient_record
+from tests.pg import Hub
+from tests.recording_calls import hub_login_yaml
 from tests.support import Sipp
 
 PHONE = "+12025550142"
@@ -121,3 +128,49 @@ async def test_the_agent_records_consent_pauses_and_the_verify_form_pauses_too(
     assert facts == ["start"] + ["pause", "resume"] * 3
     reasons = [m.get("reason") for m in recording.marks[1:]]
     assert reasons == ["verify", "form", "keypad", "form", "agent", "agent"]
+
+
+async def test_a_stopped_recording_reaches_the_hub_sealed_for_qa(tmp_path: Path, hub: Hub) -> None:
+    new_key_pair(tmp_path / "qa.pem", tmp_path / "qa.pub")
+    directory = tmp_path / "recordings"
+    hub.add_agent("alice")
+    text = hub_login_yaml(tmp_path, hub, "alice") + config(directory)
+    app = make_app(tmp_path, text + f"  qa_public_key: {tmp_path / 'qa.pub'}\n")
+    async with app.run_test(size=(160, 40)) as pilot:
+        await wait_for(pilot, lambda: app.phone.status.online, 20)
+        sipp = Sipp(tmp_path, "uac_agent_hangs_up.xml", sip_port(app))
+        await wait_for(pilot, lambda: bool(app.agent_screen.queue.ringing()), what="ringing")
+        await pilot.press("a")
+        await wait_for(pilot, lambda: talking(app), what="answered")
+        badge = app.agent_screen.query_one(RecordingBadge)
+        await wait_for(pilot, lambda: badge.state == "awaiting_consent", what="consent asked")
+        await pilot.press("R")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog), what="question")
+        await pilot.press("y")
+        await wait_for(pilot, lambda: badge.state == "recording", what="recording")
+        await pilot.pause(1.0)
+        await pilot.press("h")
+        assert sipp.wait() == 0, sipp.report()
+        sam = hub.add_supervisor("sam")
+        found: list[HubRecording] = []
+
+        async def on_hub() -> bool:
+            async with await psycopg.AsyncConnection.connect(sam) as conn:
+                found[:] = await listing(conn)
+            return bool(found)
+
+        deadline = asyncio.get_running_loop().time() + 15
+        while not await on_hub():
+            assert asyncio.get_running_loop().time() < deadline, "the recording never reached"
+            await pilot.pause(0.2)
+    (recording,) = found
+    assert (recording.agent_id, recording.mode, recording.consent_by) == (
+        "alice",
+        "consent",
+        "agent",
+    )
+    async with await psycopg.AsyncConnection.connect(sam) as conn:
+        fetched = await fetch(conn, recording.call_id)
+    assert fetched is not None
+    key = unseal(fetched.sealed_key, (tmp_path / "qa.pem").read_bytes())
+    assert decrypt_recording(fetched.data, key).complete

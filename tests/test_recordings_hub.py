@@ -22,6 +22,7 @@ from console.hub.recordings import fetch, listing, upload_pending
 from sip.recording_file import RecordingWriter, decrypt_recording
 from tests.careline_cli import careline
 from tests.pg import Hub
+from tests.recording_calls import hub_login_yaml
 
 CALL = "7d1e4b1a-0000-4000-8000-000000000002"
 MASTER = os.urandom(32)
@@ -128,16 +129,10 @@ async def test_with_the_hub_down_the_recording_waits_and_goes_later(
 
 
 def login_config(tmp_path: Path, hub: Hub, login: str, extra: str = "") -> Path:
-    """A console config for ``login`` on ``hub`` (DSN without password, a 0600 password file)."""
-    secret = tmp_path / f"{login}.pw"
-    secret.write_text(hub.passwords[login] + "\n", encoding="utf-8")
-    secret.chmod(0o600)
-    dsn = f"host=127.0.0.1 port={hub.cluster.port} dbname={hub.dbname} user={login}"
+    """A console config for ``login`` on ``hub``, with a store of its own."""
     path = tmp_path / f"{login}.yaml"
-    path.write_text(
-        f"agent:\n  id: {login}\nstore:\n  path: {tmp_path / login}.sqlite3\n"
-        f'hub:\n  dsn: "{dsn}"\n  password_file: {secret}\n{extra}'
-    )
+    store = f"store:\n  path: {tmp_path / login}.sqlite3\n"
+    path.write_text(hub_login_yaml(tmp_path, hub, login) + store + extra)
     return path
 
 
