@@ -8,7 +8,9 @@ import base64
 from pathlib import Path
 
 import psycopg
+from textual.pilot import Pilot
 
+from console.app import CarelineApp
 from console.core.audit import AuditLog
 from console.core.patients.directory import PatientDirectory
 from console.core.recordings.keys import recordings_key
@@ -48,6 +50,26 @@ def config(directory: Path) -> str:
     )
 
 
+async def consented(
+    app: CarelineApp, pilot: Pilot[int], tmp_path: Path
+) -> tuple[Sipp, RecordingBadge]:
+    """A SIPp patient (on the seeded patient's number) answered; the badge asks for consent
+    and the agent records the patient's yes (R, then y): SIPp and the badge, recording."""
+    await wait_for(pilot, lambda: app.phone.status.online, 20)
+    sipp = Sipp(tmp_path, "uac_agent_hangs_up.xml", sip_port(app), callers=[("M Lopez", PHONE)])
+    await wait_for(pilot, lambda: bool(app.agent_screen.queue.ringing()), what="ringing")
+    await pilot.press("a")
+    await wait_for(pilot, lambda: talking(app), what="answered")
+    badge = app.agent_screen.query_one(RecordingBadge)
+    await wait_for(pilot, lambda: badge.state == "awaiting_consent", what="consent asked")
+    assert "REC? awaiting consent" in str(badge.render())
+    await pilot.press("R")
+    await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog), what="question")
+    await pilot.press("y")
+    await wait_for(pilot, lambda: badge.state == "recording", what="recording")
+    return sipp, badge
+
+
 async def test_the_agent_records_consent_pauses_and_the_verify_form_pauses_too(
     tmp_path: Path,
 ) -> None:
@@ -55,18 +77,7 @@ async def test_the_agent_records_consent_pauses_and_the_verify_form_pauses_too(
     await seed(tmp_path / "store.sqlite3")
     app = make_app(tmp_path, config(directory))
     async with app.run_test(size=(200, 40)) as pilot:  # wide: the whole footer shows
-        await wait_for(pilot, lambda: app.phone.status.online, 20)
-        sipp = Sipp(tmp_path, "uac_agent_hangs_up.xml", sip_port(app), callers=[("M Lopez", PHONE)])
-        await wait_for(pilot, lambda: bool(app.agent_screen.queue.ringing()), what="ringing")
-        await pilot.press("a")
-        await wait_for(pilot, lambda: talking(app), what="answered")
-        badge = app.agent_screen.query_one(RecordingBadge)
-        await wait_for(pilot, lambda: badge.state == "awaiting_consent", what="consent asked")
-        assert "REC? awaiting consent" in str(badge.render())
-        await pilot.press("R")
-        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog), what="question")
-        await pilot.press("y")
-        await wait_for(pilot, lambda: badge.state == "recording", what="recording")
+        sipp, badge = await consented(app, pilot, tmp_path)
         assert "● REC" in str(badge.render())
         assert "R Rec pause" in screen_text(app)  # the footer offers the key now
         await pilot.pause(1.0)
@@ -137,17 +148,7 @@ async def test_a_stopped_recording_reaches_the_hub_sealed_for_qa(tmp_path: Path,
     text = hub_login_yaml(tmp_path, hub, "alice") + config(directory)
     app = make_app(tmp_path, text + f"  qa_public_key: {tmp_path / 'qa.pub'}\n")
     async with app.run_test(size=(160, 40)) as pilot:
-        await wait_for(pilot, lambda: app.phone.status.online, 20)
-        sipp = Sipp(tmp_path, "uac_agent_hangs_up.xml", sip_port(app))
-        await wait_for(pilot, lambda: bool(app.agent_screen.queue.ringing()), what="ringing")
-        await pilot.press("a")
-        await wait_for(pilot, lambda: talking(app), what="answered")
-        badge = app.agent_screen.query_one(RecordingBadge)
-        await wait_for(pilot, lambda: badge.state == "awaiting_consent", what="consent asked")
-        await pilot.press("R")
-        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog), what="question")
-        await pilot.press("y")
-        await wait_for(pilot, lambda: badge.state == "recording", what="recording")
+        sipp, _badge = await consented(app, pilot, tmp_path)
         await pilot.pause(1.0)
         await pilot.press("h")
         assert sipp.wait() == 0, sipp.report()
