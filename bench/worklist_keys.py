@@ -50,7 +50,7 @@ from console.dialogs.wrap_up import WrapUpDialog
 from console.launch import _load_demo_patients
 from tests.console_app import make_app, talking, wait_for
 from tests.support import Sipp, free_udp_port
-from tests.test_worklist_console import config
+from tests.worklist_console import config
 
 NOTES = "reminder confirmed"
 """What the agent types by hand to record the outcome."""

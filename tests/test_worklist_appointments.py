@@ -25,9 +25,9 @@ from tests.console_app import make_app, wait_for
 from tests.pg import Hub, PgCluster
 from tests.support import Sipp, free_udp_port
 from tests.test_console_hub import console_config
-from tests.test_worklist_console import config as worklist_config
-from tests.test_worklist_console import start_worklist, verify_claimed_as
 from tests.test_worklist_hub_trust import directory_on_hub as directory_on_hub
+from tests.worklist_console import config as worklist_config
+from tests.worklist_console import start_worklist, verify_claimed_as
 from tests.worklist_hub import RULES, Agents, login, owner, put_items
 
 TODAY = date(2031, 3, 3)

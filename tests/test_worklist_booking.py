@@ -37,7 +37,7 @@ from tests.patients import patient_record
 from tests.support import Sipp, free_udp_port
 from tests.test_console_booking import clinic as clinic
 from tests.test_console_booking import ehr as ehr
-from tests.test_worklist_console import config as worklist_config
+from tests.worklist_console import config as worklist_config
 
 TWO_A_DAY = "  max_calls_per_day: 2\n"
 """A second call the same day (the worklists section's last line): a test calls twice."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import AsyncIterator
 from datetime import datetime
 from pathlib import Path
@@ -19,30 +18,26 @@ from console.core.worklists.calling import utc_text
 from console.core.worklists.claims import WorklistUnavailableError
 from console.core.worklists.store import Claim, Outcome, WorklistStore
 from console.dialogs.choice import ChoicePicker
-from console.dialogs.verify import VerifyDialog
 from console.dialogs.worklist import OutcomePicker, WorklistPreview
 from console.widgets.guidance import GuidancePane
-from console.widgets.patient_card import PatientCard
 from console.widgets.status_bar import StatusBar
 from tests.baresip import Baresip
 from tests.console_app import make_app, screen_text, shows_toast, wait_for
 from tests.support import Sipp, free_udp_port
-
-HOSTILE = "[bold red]Mal[/] \x1b[31mory\x1b]0;pwn\x07"
-
-
-def config(domain: str) -> str:
-    return f"""
-sip:
-  dial:
-    domain: "{domain}"
-worklists:
-  caller_id: "+15550100"
-  callback_number: "555-0100"
-  window_start: "00:00"
-  window_end: "23:59"
-  ring_seconds: 5
-"""
+from tests.worklist_console import (
+    APPOINTMENT_START,
+    BIRTH,
+    HOSTILE,
+    audit_rows,
+    config,
+    dial_and_answer,
+    interaction_form,
+    item,
+    seed,
+    spoken,
+    start_worklist,
+    verify_claimed,
+)
 
 
 @pytest.fixture
@@ -51,69 +46,12 @@ def sipp_port() -> int:
     return free_udp_port()
 
 
-BIRTH = "1961-03-09"
-APPOINTMENT_START = "2031-03-04T14:30:00Z"
-
-
-async def seed(
-    app: CarelineApp,
-    given: str = "Maria Luisa",
-    e164: str = "+12125550142",
-    *,
-    fhir_id: str | None = None,
-) -> None:
-    """One patient and one reminder item, due now, about an appointment with a clinician."""
-    store = app.services.store
-    now = utc_text(app.services.clock())
-    async with store.transaction() as db:
-        await db.execute(
-            "INSERT INTO patients (id, mrn, family_name, given_names, birth_date, fhir_id, "
-            "source, updated_at) VALUES ('p1', 'MRN1', 'Secret-Family', ?, ?, ?, 'test', ?)",
-            (given, BIRTH, fhir_id, now),
-        )
-        await db.execute("INSERT INTO patient_phones (patient_id, e164) VALUES ('p1', ?)", (e164,))
-        await db.execute(
-            """INSERT INTO worklist_items (id, list_id, kind, dedupe_key, patient_id, reason,
-                   script_id, due_from, due_until, generated_on, attempts, max_attempts,
-                   spacing_minutes, next_attempt_at, state, updated_at)
-               VALUES ('i1', 'appointment-reminders', 'appointment_reminder', 'k1', 'p1',
-                   'Reminder: appointment tomorrow', 'appointment-reminder-confirmation',
-                   ?, '2999-01-01', ?, 0, 3, 120, ?, 'pending', ?)""",
-            (now, now, now, now),
-        )
-        await db.execute(
-            "UPDATE worklist_items SET appointment_id = 'Appointment/a1', appointment_start = ?, "
-            "appointment_service = 'Secret-Service', appointment_clinician = 'Dr Secret' "
-            "WHERE id = 'i1'",
-            (APPOINTMENT_START,),
-        )
-
-
-async def item(app: CarelineApp) -> tuple[str, int, str | None, str]:
-    rows = await app.services.store.fetch_all(
-        "SELECT state, attempts, outcome, next_attempt_at FROM worklist_items WHERE id = 'i1'"
-    )
-    state, attempts, outcome, next_at = rows[0]
-    return str(state), int(attempts), outcome, str(next_at)
-
-
-async def interaction_form(app: CarelineApp) -> tuple[str, dict[str, object]]:
-    rows = await app.services.store.fetch_all("SELECT disposition, form FROM interactions")
-    assert len(rows) == 1
-    return str(rows[0][0]), json.loads(rows[0][1])
-
-
 @pytest.fixture
 async def console(tmp_path: Path, sipp_port: int) -> AsyncIterator[tuple[CarelineApp, Pilot[int]]]:
     app = make_app(tmp_path, config(f"127.0.0.1:{sipp_port}"))
     async with app.run_test(size=(120, 36), notifications=True) as pilot:
         await wait_for(pilot, lambda: app.phone.status.online, 20, "phone online")
         yield app, pilot
-
-
-async def start_worklist(app: CarelineApp, pilot: Pilot[int]) -> None:
-    await pilot.press("W")
-    await wait_for(pilot, lambda: isinstance(app.screen, WorklistPreview), what="preview")
 
 
 async def test_answered_call_runs_the_script_and_saves_confirmed(
@@ -401,43 +339,6 @@ async def test_a_worklist_that_cannot_be_reached_is_said_and_nothing_is_lost(
         await pilot.pause(0.3)
         assert (await item(app))[:3] == ("done", 1, "confirmed")
         assert patient.wait() == 0, patient.report()
-
-
-def spoken(start: str) -> str:
-    """How the script says an appointment's day and time (the agent's time zone)."""
-    moment = datetime.fromisoformat(start.replace("Z", "+00:00"))
-    return moment.astimezone().strftime("%A %d %B at %H:%M")
-
-
-async def audit_rows(app: CarelineApp) -> list[tuple[object, ...]]:
-    return [
-        tuple(row)
-        for row in await app.services.store.fetch_all(
-            "SELECT action, patient_id, category, outcome FROM audit ORDER BY seq"
-        )
-    ]
-
-
-async def dial_and_answer(app: CarelineApp, pilot: Pilot[int]) -> PatientCard:
-    """Offer, dial, answered (the script runs); the card, once it shows the screen pop."""
-    await start_worklist(app, pilot)
-    await pilot.press("enter")
-    screen = app.agent_screen
-    await wait_for(pilot, lambda: screen.guidance.current() is not None, 15, "answered")
-    card = screen.query_one(PatientCard)
-    await wait_for(pilot, lambda: card.matches is not None, what="screen pop")
-    return card
-
-
-async def verify_claimed(app: CarelineApp, pilot: Pilot[int], dob: str = BIRTH) -> None:
-    await verify_claimed_as(app, pilot, dob, "secret-family")
-
-
-async def verify_claimed_as(app: CarelineApp, pilot: Pilot[int], dob: str, name: str) -> None:
-    """v on the worklist call: the date of birth and the name typed into the dialog."""
-    await pilot.press("v")
-    await wait_for(pilot, lambda: isinstance(app.screen, VerifyDialog), what="verify form")
-    await pilot.press(*dob, "enter", *name, "enter")
 
 
 async def test_the_call_is_a_screen_pop_and_v_verifies_the_claimed_patient(
