@@ -39,7 +39,8 @@ def event(state: str, time: str, **extra: object) -> RecordingChanged:
 async def recorded(store: Store, tmp_path: Path, agent: str) -> Path:
     """A real recording file and its stopped row in ``agent``'s store."""
     path = tmp_path / f"{CALL}.clrec"
-    writer = RecordingWriter(path, MASTER, call_id=CALL, sample_rate=16000, created="now")
+    created = "2026-03-02T09:00:00.000Z"
+    writer = RecordingWriter(path, MASTER, call_id=CALL, sample_rate=16000, created=created)
     writer.audio(AUDIO)
     writer.mark({"fact": "pause", "sample": 8000, "reason": "verify"})
     writer.audio(AUDIO)
@@ -143,6 +144,14 @@ async def test_a_supervisor_plays_a_hub_recording_with_the_qa_key_and_it_is_audi
     hub.add_supervisor("sam")
     hub.add_agent("bob")
     await uploaded(store, tmp_path, alice)
+    async with await psycopg.AsyncConnection.connect(hub.owner_dsn) as conn:
+        flags = [{"rule": "chest_pain", "at": "2026-03-02T09:00:01.200Z"}]
+        await conn.execute(
+            "INSERT INTO careline.interactions (id, agent_id, disposition, urgency, started_at, "
+            "ended_at, payload, hub_seq) VALUES (gen_random_uuid(), 'alice', 'escalated', "
+            "'emergency', now(), now(), %s, 1)",
+            (json.dumps({"call_id": CALL, "red_flags": flags}),),
+        )
     qa = f"recording:\n  qa_private_key: {tmp_path / 'qa.pem'}\n"
     sam = login_config(tmp_path, hub, "sam", qa)
     listed = careline("--config", str(sam), "recordings", "list", "--hub", "--agent", "alice")
@@ -151,6 +160,7 @@ async def test_a_supervisor_plays_a_hub_recording_with_the_qa_key_and_it_is_audi
     done = careline("--config", str(sam), "recordings", "play", CALL, "--hub", "--timeline")
     assert done.returncode == 0, done.stderr
     assert "[0] 00:00 pause (verify)" in done.stdout
+    assert "[1] 00:01 red_flag" in done.stdout  # from the call's interaction on the hub
     bob = login_config(tmp_path, hub, "bob", qa)
     refused = careline("--config", str(bob), "recordings", "play", CALL, "--hub", "--timeline")
     assert refused.returncode == 1

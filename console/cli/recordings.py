@@ -181,7 +181,8 @@ def _play_arguments(play: argparse.ArgumentParser) -> None:
     _demo_option(play)
 
 
-async def _local(config: CarelineConfig, store: Store, call_id: str) -> Recording:
+async def _local(config: CarelineConfig, store: Store, call_id: str) -> tuple[Recording, list[str]]:
+    """This console's recording of the call, and when red flags were raised (its audit)."""
     from console.core.config import store_key
     from console.core.engine_settings import recordings_directory
     from console.core.recordings.keys import recordings_key
@@ -194,16 +195,20 @@ async def _local(config: CarelineConfig, store: Store, call_id: str) -> Recordin
         raise RecordingFileError("no such recording here (deleted, or never made)")
     directory = recordings_directory(config)
     key = await asyncio.to_thread(recordings_key, directory, store_key(config))
-    return await asyncio.to_thread(read_recording, Path(rows[0][0]), key.key)
+    recording = await asyncio.to_thread(read_recording, Path(rows[0][0]), key.key)
+    raised = await store.fetch_all("SELECT at FROM audit WHERE action = 'escalate'")
+    return recording, [str(row[0]) for row in raised]
 
 
-async def _from_hub(config: CarelineConfig, call_id: str) -> Recording:
+async def _from_hub(config: CarelineConfig, call_id: str) -> tuple[Recording, list[str]]:
+    """The hub's recording of the call (opened with the QA key), and its red flags' times
+    (from the call's interaction on the hub)."""
     import psycopg
 
     from console.core.config import ConfigError, hub_password, read_secret_file
     from console.core.recordings.sealing import unseal
     from console.hub.connection import hub_connector
-    from console.hub.recordings import fetch
+    from console.hub.recordings import fetch, red_flag_times
     from sip.recording_file import RecordingFileError, decrypt_recording
 
     if not config.hub.dsn or config.recording.qa_private_key is None:
@@ -212,13 +217,15 @@ async def _from_hub(config: CarelineConfig, call_id: str) -> Recording:
     conn = await hub_connector(config.hub.dsn, hub_password(config) or None)()
     try:
         found = await fetch(conn, call_id)
+        raised = await red_flag_times(conn, call_id)
     except psycopg.Error as exc:
         raise RecordingFileError(f"the hub refused: {type(exc).__name__}") from None
     finally:
         await conn.close()
     if found is None:
         raise RecordingFileError("no such recording on the hub (or not yours to hear)")
-    return decrypt_recording(found.data, unseal(found.sealed_key, private.encode()))
+    recording = decrypt_recording(found.data, unseal(found.sealed_key, private.encode()))
+    return recording, raised
 
 
 def _play_pcm(pcm: bytes, rate: int, device: str) -> None:
@@ -247,24 +254,16 @@ def _play(args: argparse.Namespace) -> int:
         audit = AuditLog(store)
         try:
             if args.hub:
-                recording = await _from_hub(config, args.call_id)
+                recording, raised = await _from_hub(config, args.call_id)
             else:
-                recording = await _local(config, store, args.call_id)
+                recording, raised = await _local(config, store, args.call_id)
         except (RecordingFileError, SealError, OSError) as exc:
             await audit.append(config.agent.id, "record_play", "recording", "fail")
             print(f"careline: cannot play {args.call_id}: {exc}", file=sys.stderr)
             return 1
         await audit.append(config.agent.id, "record_play", "recording", "ok")
         rate = recording.sample_rate
-        # Red flags from this console's audit log: the agent's own calls only.
-        raised = (
-            []
-            if args.hub
-            else await store.fetch_all("SELECT at FROM audit WHERE action = 'escalate'")
-        )
-        flags = red_flags(
-            str(recording.header.get("created", "")), recording.seconds, [r[0] for r in raised]
-        )
+        flags = red_flags(str(recording.header.get("created", "")), recording.seconds, raised)
         moments = timeline(recording.marks, rate, flags)
         state = "complete" if recording.complete else "cut short (the phone stopped mid-call)"
         print(f"{args.call_id}: {recording.seconds:.1f} s, {state}")

@@ -142,3 +142,15 @@ async def purge_hub(conn: psycopg.AsyncConnection[Any]) -> list[str]:
     """Delete the hub's recordings past their retention (a supervisor); their call ids."""
     cursor = await conn.execute("SELECT careline.purge_recordings()")
     return [str(row[0]) for row in await cursor.fetchall()]
+
+
+async def red_flag_times(conn: psycopg.AsyncConnection[Any], call_id: str) -> list[str]:
+    """When red flags were raised on a call, from its interaction synced to the hub."""
+    cursor = await conn.execute(
+        "SELECT flag ->> 'at' FROM careline.interactions AS i, "
+        "jsonb_array_elements(CASE WHEN jsonb_typeof(i.payload -> 'red_flags') = 'array' "
+        "THEN i.payload -> 'red_flags' ELSE '[]'::jsonb END) AS flag "
+        "WHERE i.payload ->> 'call_id' = %s AND flag ->> 'at' IS NOT NULL",
+        (call_id,),
+    )
+    return [str(row[0]) for row in await cursor.fetchall()]
