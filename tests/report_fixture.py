@@ -25,7 +25,9 @@ from console.controllers.wrap_up import WrapUp, call_facts, interaction_from, sc
 from console.core.calls import LiveCall
 from console.core.floor import FloorReporter
 from console.core.interactions import InteractionStore
+from console.core.reports.feedback import measured_steps
 from console.core.reports.figures import Level, ReportData, Tally
+from console.core.reports.weeks import ReportWeeks
 from console.core.scripts.loader import load_library
 from console.core.scripts.runner import ScriptRun
 from console.core.store import Store
@@ -34,6 +36,10 @@ from console.dialogs.worklist import OutcomeChoice, Preview
 
 WEEK_1 = date(2026, 11, 16)
 WEEK_2 = date(2026, 11, 23)
+WEEKS = ReportWeeks(WEEK_1, 2)
+"""The fortnight's weeks."""
+STEPS = measured_steps(load_library().scripts)
+"""The shipped library's measured survey steps."""
 HOSTILE_COMMENT = "Maria Lopez was lovely, call me on 555-123-4567 [bold]thanks[/bold]"
 SURVEYS = (
     ("yes", "5", "yes", "10", HOSTILE_COMMENT),

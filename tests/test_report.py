@@ -14,7 +14,6 @@ import pytest
 
 from console.core.quality.evaluations import EvaluationStore
 from console.core.reports.export import FIGURE_COLUMNS, figure_rows, to_csv, to_json
-from console.core.reports.feedback import measured_steps
 from console.core.reports.local import read_local
 from console.core.reports.render import report_lines
 from console.core.reports.weeks import ReportWeeks
@@ -23,8 +22,9 @@ from console.core.scripts.loader import load_library
 from console.core.store import Store
 from tests.careline_cli import careline
 from tests.report_fixture import (
-    WEEK_1,
+    STEPS,
     WEEK_2,
+    WEEKS,
     FloorDay,
     by_name,
     figures,
@@ -32,9 +32,6 @@ from tests.report_fixture import (
     record_fortnight,
     record_worklist_survey,
 )
-
-WEEKS = ReportWeeks(WEEK_1, 2)
-STEPS = measured_steps(load_library().scripts)
 
 
 async def test_the_fortnight_adds_up_to_the_hand_computed_figures(store: Store) -> None:

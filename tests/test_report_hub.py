@@ -11,10 +11,7 @@ from pathlib import Path
 
 import psycopg
 
-from console.core.reports.feedback import measured_steps
 from console.core.reports.figures import ReportData
-from console.core.reports.weeks import ReportWeeks
-from console.core.scripts.loader import load_library
 from console.core.store import Store
 from console.hub.connection import hub_connector
 from console.hub.reports import read_hub
@@ -22,15 +19,13 @@ from console.hub.sync import SyncWorker
 from tests.careline_cli import careline
 from tests.pg import Hub
 from tests.report_fixture import (
-    WEEK_1,
+    STEPS,
+    WEEKS,
     by_name,
     figures,
     record_fortnight,
     record_worklist_survey,
 )
-
-WEEKS = ReportWeeks(WEEK_1, 2)
-STEPS = measured_steps(load_library().scripts)
 
 
 async def deliver_fortnight(hub: Hub, tmp_path: Path, agent_id: str) -> None:

@@ -87,6 +87,17 @@ def run_command(command: Command, args: argparse.Namespace) -> int:
     return command.run(args)
 
 
+def whole_number(option: str, low: int, high: int) -> Callable[[str], int]:
+    """An argparse type for ``option``: a whole number from ``low`` to ``high``."""
+
+    def parse(text: str) -> int:
+        if not text.strip().isdigit() or not low <= int(text) <= high:
+            raise argparse.ArgumentTypeError(f"{option} is {low} to {high}")
+        return int(text)
+
+    return parse
+
+
 def add_config(parser: argparse.ArgumentParser, *, top: bool = False) -> None:
     """The ``--config FILE`` option."""
     # Subcommands suppress the default so that `careline --config F engine`

@@ -16,7 +16,15 @@ import sys
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
-from console.cli.command import EXIT_USAGE, Command, config_of, hub_owner_option, with_store
+from console.cli.command import (
+    EXIT_USAGE,
+    Command,
+    config_of,
+    hub_owner_option,
+    whole_number,
+    with_store,
+)
+from console.core.reports.weeks import MAX_WEEKS
 
 if TYPE_CHECKING:
     import psycopg
@@ -30,16 +38,6 @@ if TYPE_CHECKING:
 DEFAULT_WEEKS = 12
 
 
-def _count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number of weeks: {text!r}") from None
-    if not 1 <= value <= 260:
-        raise argparse.ArgumentTypeError("--weeks is 1 to 260")
-    return value
-
-
 def _day(text: str) -> date:
     try:
         return date.fromisoformat(text)
@@ -47,16 +45,10 @@ def _day(text: str) -> date:
         raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
 
 
-def _seconds(text: str) -> int:
-    if not text.isdigit() or not 1 <= int(text) <= 600:
-        raise argparse.ArgumentTypeError("--sl-seconds is 1 to 600")
-    return int(text)
-
-
 def _arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--weeks",
-        type=_count,
+        type=whole_number("--weeks", 1, MAX_WEEKS),
         default=None,
         metavar="N",
         help=f"the last N weeks (default {DEFAULT_WEEKS}; with --from: up to --to)",
@@ -73,7 +65,7 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--sl-seconds",
-        type=_seconds,
+        type=whole_number("--sl-seconds", 1, 600),
         default=None,
         metavar="S",
         help="answered within S seconds counts for the service level "
