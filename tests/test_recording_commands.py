@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from typing import Any
 
 import pytest
 
@@ -23,7 +24,7 @@ SECRET = base64.b64encode(b"k" * 31).decode()  # one byte short
     ],
 )
 def test_a_wrong_recording_command_is_refused_without_echoing_a_key(
-    engine: EngineProcess, args: dict[str, object], code: str, words: str
+    engine: EngineProcess, args: dict[str, Any], code: str, words: str
 ) -> None:
     reply = engine.command("recording", **args)
     assert not reply["ok"]
