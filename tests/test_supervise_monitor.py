@@ -175,3 +175,35 @@ async def test_a_supervisor_in_station_mode_hears_the_call_on_their_own_phone(
             await pilot.pause(LISTEN_SECONDS)
             rate, samples = ear.since(mark)
             assert levels(rate, samples)[PATIENT_TONE] > HEARD
+
+
+async def test_a_refused_key_tells_the_supervisor_why(hub: Hub, tmp_path: Path) -> None:
+    app: SupervisorApp = make(hub)
+    monitor = wallboard_monitor(tmp_path, hub.dsn("sup"))
+    app.monitor = monitor
+    with monitored_floor(tmp_path, engine_patient=True, phone=False) as floor:
+        floor.call_in()
+        agents = Agents(hub)
+        contact = f"sip:agent@127.0.0.1:{floor.agent.port}"
+        await agents.state(
+            "alice",
+            "Alice",
+            "available",
+            60,
+            on_call=30,
+            call_id=floor.patient_call,
+            contact=contact,
+        )
+        async with app.run_test(size=(120, 40)) as pilot:
+            await settle(pilot, agents.last_seq)
+            await pilot.press("1")
+            request = await asyncio.to_thread(floor.agent.wait_event, "monitor.request", 20)
+            await asyncio.to_thread(
+                floor.agent.command,
+                "monitor_refuse",
+                monitor=request["monitor_id"],
+                reason="expired",
+            )
+            said = "Could not join Alice's call: monitor grant expired"
+            await wait_for(pilot, lambda: monitor.status() == said, 10, "the reason")
+            assert said in str(app.query_one("#monitor-line").render())

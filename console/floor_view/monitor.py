@@ -216,7 +216,9 @@ class FloorMonitor:
         if leg.state == "on":
             others = "  ".join(f"{MODE_DIGITS[m]} {m}" for m in MODES if m != leg.mode)
             return f"{VERBS[leg.mode]} {name}  ({others}, x leave)"
-        return f"Left {name}'s call" + (f": {safe_text(leg.detail, 80)}" if leg.detail else "")
+        if leg.detail:  # refused: the agent's phone said why
+            return f"Could not join {name}'s call: {safe_text(leg.detail, 80)}"
+        return f"Left {name}'s call"
 
     def _on_status(self, status: Any) -> None:
         if status.online:
