@@ -33,6 +33,9 @@ from console.core.scripts.runner import ScriptRun
 from console.core.store import Store
 from console.core.worklists.store import Claim, Outcome
 from console.dialogs.worklist import OutcomeChoice, Preview
+from console.hub.connection import hub_connector
+from console.hub.sync import SyncWorker
+from tests.pg import Hub
 
 WEEK_1 = date(2026, 11, 16)
 WEEK_2 = date(2026, 11, 23)
@@ -184,3 +187,20 @@ async def record_worklist_survey(store: Store, agent_id: str, at: datetime) -> N
         attempt, OutcomeChoice(Outcome.CONFIRMED), at + timedelta(minutes=3), agent_id
     )
     await InteractionStore(store).finish(interaction, follow_ups)
+
+
+async def deliver_fortnight(hub: Hub, tmp_path: Path, agent_id: str) -> None:
+    """The fortnight and a worklist survey, recorded in ``agent_id``'s own store under
+    ``tmp_path`` and delivered to ``hub`` by the real sync, as that agent."""
+    store = await Store.open(tmp_path / f"{agent_id}.sqlite3")
+    try:
+        await record_fortnight(store, agent_id)
+        await record_worklist_survey(store, agent_id, datetime(2026, 11, 24, 10, 0, tzinfo=UTC))
+        worker = SyncWorker(store, hub_connector(hub.add_agent(agent_id)), region="US")
+        await worker.deliver()
+        left = await store.fetch_all(
+            "SELECT seq, last_error, dead_at FROM outbox WHERE sent_at IS NULL"
+        )
+        assert not left
+    finally:
+        await store.close()

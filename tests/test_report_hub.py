@@ -6,41 +6,21 @@ their teams', the owner everyone's); evaluations as the QA score."""
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg
 
 from console.core.reports.figures import ReportData
-from console.core.store import Store
-from console.hub.connection import hub_connector
 from console.hub.reports import read_hub
-from console.hub.sync import SyncWorker
 from tests.careline_cli import careline
 from tests.pg import Hub
 from tests.report_fixture import (
     STEPS,
     WEEKS,
     by_name,
+    deliver_fortnight,
     figures,
-    record_fortnight,
-    record_worklist_survey,
 )
-
-
-async def deliver_fortnight(hub: Hub, tmp_path: Path, agent_id: str) -> None:
-    store = await Store.open(tmp_path / f"{agent_id}.sqlite3")
-    try:
-        await record_fortnight(store, agent_id)
-        await record_worklist_survey(store, agent_id, datetime(2026, 11, 24, 10, 0, tzinfo=UTC))
-        worker = SyncWorker(store, hub_connector(hub.add_agent(agent_id)), region="US")
-        await worker.deliver()
-        left = await store.fetch_all(
-            "SELECT seq, last_error, dead_at FROM outbox WHERE sent_at IS NULL"
-        )
-        assert not left
-    finally:
-        await store.close()
 
 
 async def report_as(dsn: str, **filters: frozenset[str]) -> ReportData:

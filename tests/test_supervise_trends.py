@@ -16,9 +16,10 @@ from console.core.reports.figures import ReportData
 from console.core.reports.weeks import ReportWeeks
 from console.core.store import Store
 from console.floor_view.app import create_supervisor
-from console.floor_view.source import LocalFloor
+from console.floor_view.source import HubFloor, LocalFloor
 from console.floor_view.trends import TrendsPane
-from tests.report_fixture import fortnight_store
+from tests.pg import Hub
+from tests.report_fixture import deliver_fortnight, fortnight_store
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 
@@ -69,3 +70,24 @@ async def test_the_trends_pane_shows_the_weeks_and_reads_only_when_due(tmp_path:
         assert CountingFloor.reads == 1
         await pilot.press("w")
         assert not pane.display
+
+
+async def test_the_trends_pane_reads_the_hubs_report(hub: Hub, tmp_path: Path) -> None:
+    await deliver_fortnight(hub, tmp_path, "alice")
+
+    async def open_hub() -> HubFloor:
+        return HubFloor(hub.dsn("alice"))
+
+    app = create_supervisor(open_hub, clock=lambda: NOW, since=NOW)
+    async with app.run_test(size=(100, 40)) as pilot:
+        pane = app.query_one(TrendsPane)
+        await pilot.press("w")
+        for _ in range(100):
+            await pilot.pause(0.05)
+            if "visit-feedb" in str(pane.render()):
+                break
+        lines = str(pane.render()).splitlines()
+    assert lines[0].startswith("Floor")
+    assert any(line.startswith("appointments") and "50%" in line for line in lines)
+    # The worklist's surveys (no calls on the floor: no service level), its name cut.
+    assert any(line.startswith("visit-feedb…") and "NPS +100" in line for line in lines)
