@@ -11,6 +11,7 @@ from console.doctor.engine import check_registration, check_socket
 from console.doctor.hub import check_clock, check_hub
 from console.doctor.library import check_codecs, check_library
 from console.doctor.local import check_config, check_store
+from console.doctor.recording import check_recording
 from console.doctor.tls import check_tls
 
 
@@ -28,7 +29,17 @@ async def diagnose(config_path: Path | None, *, start_engine: bool = False) -> l
 
     await guarded("config", lambda: check_config(config_path, found))
     if found.config is None:
-        for name in ("store", "socket", "registration", "library", "codecs", "hub", "clock", "tls"):
+        for name in (
+            "store",
+            "socket",
+            "registration",
+            "library",
+            "codecs",
+            "hub",
+            "clock",
+            "tls",
+            "recording",
+        ):
             checks.append(Check(name, "skip", "the configuration does not load"))
         await guarded("audio", check_audio_libraries)
         return checks
@@ -45,6 +56,7 @@ async def diagnose(config_path: Path | None, *, start_engine: bool = False) -> l
     await guarded("hub", lambda: check_hub(config, found))
     await guarded("clock", lambda: check_clock(found))
     await guarded("tls", lambda: check_tls(config))
+    await guarded("recording", lambda: check_recording(config))
     return checks
 
 
