@@ -309,6 +309,7 @@ class _StoppedHeadset:
     """Stands in for a Headset whose device stopped calling back."""
 
     closed = False
+    port = None  # the bridge port the watchers (a monitor leg) are told is gone
 
     def healthy(self) -> bool:
         return False
