@@ -89,6 +89,7 @@ def test_stored_answers_that_are_not_scores_are_skipped() -> None:
             {"question": "recommend", "value": True},
             {"question": "recommend", "value": "10"},  # text, not a number
             {"question": "comments", "value": {"nested": 1}},
+            {"question": ["satisfaction"], "value": 5},  # tampered: not a step id
             "not an entry",
         ],
     )  # fmt: skip

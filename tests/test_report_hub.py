@@ -9,8 +9,9 @@ import uuid
 from pathlib import Path
 
 import psycopg
+from psycopg.types.json import Jsonb
 
-from console.core.reports.figures import ReportData
+from console.core.reports.figures import LEVELS, ReportData
 from console.hub.reports import read_hub
 from tests.careline_cli import careline
 from tests.pg import Hub
@@ -23,9 +24,13 @@ from tests.report_fixture import (
 )
 
 
-async def report_as(dsn: str, **filters: frozenset[str]) -> ReportData:
+async def report_as(
+    dsn: str, queues: frozenset[str] = frozenset(), agents: frozenset[str] = frozenset()
+) -> ReportData:
     async with await psycopg.AsyncConnection.connect(dsn) as conn:
-        data, _ = await read_hub(conn, WEEKS, sl_seconds=20, steps=STEPS, **filters)
+        data, _ = await read_hub(
+            conn, WEEKS, sl_seconds=20, steps=STEPS, queues=queues, agents=agents
+        )
     return data
 
 
@@ -59,7 +64,7 @@ async def test_the_hub_reads_the_hand_computed_figures_and_each_login_its_own(
 
     assert list(by_name(await report_as(hub.dsn("alice")), "agent")) == ["alice"]
     async with await psycopg.AsyncConnection.connect(hub.dsn("bob")) as conn:
-        _, comments = await read_hub(conn, WEEKS, sl_seconds=20, steps=STEPS)
+        _, comments = await read_hub(conn, WEEKS, sl_seconds=20, steps=STEPS, with_comments=True)
     assert {c.agent_id for c in comments} == {"bob"}  # never alice's patients' words
     assert list(by_name(await report_as(hub.dsn("bob")), "agent")) == ["bob"]
     # Asking for another agent by name gives nothing more.
@@ -178,3 +183,38 @@ async def test_a_hub_from_before_the_reports_says_what_to_do(hub: Hub, tmp_path:
         "careline report: the hub has no reports yet (they came with hub version 8): "
         "its owner runs careline hub init\n"
     )
+
+
+async def test_the_hub_scores_surveys_by_the_rule_the_console_reads_them(
+    hub: Hub, tmp_path: Path
+) -> None:
+    await deliver_fortnight(hub, tmp_path, "alice")
+    tampered = [
+        [{"question": "satisfaction", "value": 5}, {"question": "satisfaction", "value": 2}],
+        [{"question": "satisfaction", "value": 4}, {"question": "satisfaction", "value": "5"}],
+        [{"question": "recommend", "value": True}, {"question": "recommend", "value": 11}],
+        [{"question": "recommend", "value": 9.0}, {"question": ["recommend"], "value": 0}],
+        [{"question": "recommend", "value": 8.5}, "not an entry", 7, None],
+        {"not": "a list"},
+        [{"question": "recommend", "value": 1e300}, {"question": "satisfaction"}],
+    ]
+    async with await psycopg.AsyncConnection.connect(hub.owner_dsn) as conn:
+        for answers in tampered:
+            interaction = uuid.uuid4()
+            payload = {"id": str(interaction), "script_id": "feedback-survey", "answers": answers}
+            await conn.execute(
+                "INSERT INTO careline.interactions (id, agent_id, disposition, urgency, "
+                "started_at, ended_at, payload, hub_seq) VALUES (%s, 'alice', 'x', 'routine', "
+                "%s, %s, %s, 0)",
+                (interaction, WEEKS.start, WEEKS.start, Jsonb(payload)),
+            )
+    async with await psycopg.AsyncConnection.connect(hub.dsn("alice")) as conn:
+        counted, _ = await read_hub(conn, WEEKS, sl_seconds=20, steps=STEPS)
+        read, _ = await read_hub(conn, WEEKS, sl_seconds=20, steps=STEPS, with_comments=True)
+    assert counted.survey_totals  # the hub counted them
+    assert not read.survey_totals  # here every answer was read
+    for level in LEVELS:
+        assert by_name(counted, level) == by_name(read, level), level
+    week = by_name(counted, "queue")[""][0]
+    # Counted: satisfied 2 (last), recommend 9 (9.0); not "5", True, 11, 8.5, 1e300.
+    assert (week.csat_n, week.csat_satisfied, week.nps_n, week.promoters) == (1, 0, 1, 1)

@@ -158,7 +158,13 @@ def _from_hub(
 
     async def action(conn: psycopg.AsyncConnection[Any]) -> int:
         data, comments = await read_hub(
-            conn, weeks, sl_seconds=sl_seconds, steps=steps, queues=queues, agents=agents
+            conn,
+            weeks,
+            sl_seconds=sl_seconds,
+            steps=steps,
+            queues=queues,
+            agents=agents,
+            with_comments=args.comments,
         )
         return show(args, data, comments)
 

@@ -11,18 +11,31 @@ from collections.abc import Sequence
 from typing import Any
 
 import psycopg
+from psycopg.types.json import Jsonb
 
 from console.core.reports.feedback import Comment, MeasuredStep, SurveyCall, read_survey
-from console.core.reports.figures import CallCounts, CallTotals, QaScore, ReportData, SurveyScore
+from console.core.reports.figures import (
+    CallCounts,
+    CallTotals,
+    QaScore,
+    ReportData,
+    SurveyScore,
+    SurveyTotals,
+)
 from console.core.reports.weeks import ReportWeeks
 from console.hub.schema import HubError
 
 CALLS_SQL = "SELECT * FROM careline.report_calls(%s, %s, %s, %s, %s)"
 SURVEYS_SQL = "SELECT * FROM careline.report_surveys(%s, %s, %s, %s, %s)"
+SCORES_SQL = "SELECT * FROM careline.report_scores(%s, %s, %s, %s, %s)"
 QA_SQL = "SELECT * FROM careline.report_qa(%s, %s, %s, %s)"
 NO_REPORTS = (
     "the hub has no reports yet (they came with hub version 8): its owner runs careline hub init"
 )
+
+
+def _measures(steps: Sequence[MeasuredStep]) -> list[dict[str, str]]:
+    return [{"script": s.script_id, "step": s.step_id, "measure": s.measure} for s in steps]
 
 
 def _filter(values: frozenset[str]) -> list[str] | None:
@@ -37,9 +50,11 @@ async def read_hub(
     steps: Sequence[MeasuredStep],
     queues: frozenset[str] = frozenset(),
     agents: frozenset[str] = frozenset(),
+    with_comments: bool = False,
 ) -> tuple[ReportData, list[Comment]]:
-    """The report of ``weeks`` as the login of ``conn`` may see it, and the
-    survey comments."""
+    """The report of ``weeks`` as the login of ``conn`` may see it, and (with
+    ``with_comments``) the survey comments; without them the hub counts the survey
+    scores itself."""
     span = (weeks.start, weeks.end)
     only = (_filter(queues), _filter(agents))
     async with conn.cursor() as cur:
@@ -66,8 +81,10 @@ async def read_hub(
         )
         scores: list[SurveyScore] = []
         comments: list[Comment] = []
+        totals: tuple[SurveyTotals, ...] = ()
         scripts = sorted({step.script_id for step in steps})
-        if scripts:
+        if scripts and with_comments:
+            # The comments are the answers themselves: read every log, score them here.
             await cur.execute(SURVEYS_SQL, (*span, scripts, *only))
             for row in await cur.fetchall():
                 survey = SurveyCall(
@@ -76,10 +93,18 @@ async def read_hub(
                 found, said = read_survey(survey, steps)
                 scores.extend(found)
                 comments.extend(said)
+        elif scripts:
+            await cur.execute(SCORES_SQL, (*span, Jsonb(_measures(steps)), *only))
+            totals = tuple(
+                SurveyTotals(row[0], row[1], row[2], *(int(n) for n in row[3:8]))
+                for row in await cur.fetchall()
+            )
         await cur.execute(QA_SQL, (*span, *only))
         qa = tuple(
             QaScore(row[0], row[1], row[2], float(row[3]), bool(row[4]))
             for row in await cur.fetchall()
         )
-    data = ReportData(weeks, sl_seconds, calls, tuple(scores), qa, qa_available=True)
+    data = ReportData(
+        weeks, sl_seconds, calls, tuple(scores), qa, survey_totals=totals, qa_available=True
+    )
     return data, comments

@@ -85,21 +85,24 @@ class SurveyCall:
 def read_survey(
     call: SurveyCall, steps: Iterable[MeasuredStep]
 ) -> tuple[list[SurveyScore], list[Comment]]:
-    """The scores and comments ``call``'s answers hold (a later answer to a step wins)."""
+    """The scores and comments ``call``'s answers hold: per measure the last answer in
+    the log to any of its steps, if it is a score on the measure's scale; per comment
+    step its last answer, if it is text. The hub's ``careline.report_scores`` reads the
+    scores by the same rule."""
     wanted = {s.step_id: s.measure for s in steps if s.script_id == call.script_id}
-    latest: dict[str, object] = {}
-    if isinstance(call.answers, list):
-        for entry in call.answers:
-            if isinstance(entry, Mapping) and entry.get("question") in wanted:
-                latest[str(entry["question"])] = entry.get("value")
+    last: dict[str, object] = {}
+    said: dict[str, object] = {}
+    for entry in call.answers if isinstance(call.answers, list) else ():
+        question = entry.get("question") if isinstance(entry, Mapping) else None
+        if not isinstance(question, str) or question not in wanted:
+            continue
+        if wanted[question] == "comment":
+            said[question] = entry.get("value")
+        else:
+            last[wanted[question]] = entry.get("value")
     scores: dict[SurveyMeasure, int] = {}
-    texts: list[str] = []
-    for step_id, value in latest.items():
-        measure = wanted[step_id]
-        if measure == "comment":
-            if isinstance(value, str) and value.strip():
-                texts.append(value)
-        elif measure in ("csat", "nps") and (score := _score(measure, value)) is not None:
+    for measure in ("csat", "nps"):
+        if measure in last and (score := _score(measure, last[measure])) is not None:
             scores["csat" if measure == "csat" else "nps"] = score
     survey_scores = [
         SurveyScore(call.week, call.queue, call.agent_id, call.interaction_id, measure, value)
@@ -116,6 +119,7 @@ def read_survey(
             scores.get("csat"),
             scores.get("nps"),
         )
-        for text in texts
+        for text in said.values()
+        if isinstance(text, str) and text.strip()
     ]
     return survey_scores, comments

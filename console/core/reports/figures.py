@@ -77,6 +77,25 @@ class SurveyScore:
 
 
 @dataclass(frozen=True, slots=True)
+class SurveyTotals:
+    """Survey scores already counted for one week, queue and agent (the hub counts
+    them where the answers are)."""
+
+    week: date
+    queue: str
+    agent_id: str
+    csat_n: int
+    csat_satisfied: int
+    nps_n: int
+    promoters: int
+    detractors: int
+
+
+SURVEY_COUNTS = ("csat_n", "csat_satisfied", "nps_n", "promoters", "detractors")
+"""The counts a :class:`SurveyTotals` and a :class:`Tally` share."""
+
+
+@dataclass(frozen=True, slots=True)
 class QaScore:
     """One submitted evaluation's score."""
 
@@ -128,6 +147,11 @@ class Tally(CallCounts):
             self.nps_n += 1
             self.promoters += score.value >= 9
             self.detractors += score.value <= 6
+
+    def add_survey_totals(self, totals: SurveyTotals) -> None:
+        """Count surveys already counted in."""
+        for name in SURVEY_COUNTS:
+            setattr(self, name, getattr(self, name) + getattr(totals, name))
 
     def add_qa(self, score: QaScore) -> None:
         """Count one evaluation in."""
@@ -205,6 +229,8 @@ class ReportData:
     calls: tuple[CallTotals, ...] = ()
     surveys: tuple[SurveyScore, ...] = ()
     qa: tuple[QaScore, ...] = ()
+    survey_totals: tuple[SurveyTotals, ...] = ()
+    """Survey scores a reader counted already (the hub's), besides ``surveys``."""
     qa_available: bool = False
     """Whether the source keeps evaluations at all (a hub or store from before them
     does not: the QA score is then said to be unavailable, not zero)."""
@@ -214,7 +240,7 @@ class ReportData:
     @property
     def empty(self) -> bool:
         """Nothing at all in the report's weeks."""
-        return not (self.calls or self.surveys or self.qa)
+        return not (self.calls or self.surveys or self.survey_totals or self.qa)
 
     def series(self, level: Level) -> list[Series]:
         """One series per group at ``level`` (the floor: one), groups by name."""
@@ -238,6 +264,9 @@ class ReportData:
         for score in self.surveys:
             if (t := tally(score.week, score.queue, score.agent_id)) is not None:
                 t.add_survey(score)
+        for totals in self.survey_totals:
+            if (t := tally(totals.week, totals.queue, totals.agent_id)) is not None:
+                t.add_survey_totals(totals)
         for qa in self.qa:
             if (t := tally(qa.week, qa.queue, qa.agent_id)) is not None:
                 t.add_qa(qa)

@@ -217,6 +217,56 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $f
     WHERE p_queues IS NULL OR s.queue = ANY (p_queues)
 $fn$;
 
+-- The surveys' scores counted per week, queue and agent, without shipping
+-- every answer log to the client: per survey and measure the last answer in
+-- the log to any step p_steps names for it ([{"script", "step", "measure"}]),
+-- counted when it is a whole number on the measure's scale (CSAT 1-5, NPS
+-- 0-10): the rule console/core/reports/feedback.py reads answers by.
+CREATE FUNCTION careline.report_scores(
+    p_from timestamptz, p_to timestamptz, p_steps jsonb, p_queues text[], p_agents text[]
+)
+RETURNS TABLE (
+    week date, queue text, agent_id text, csat_n bigint, csat_satisfied bigint,
+    nps_n bigint, promoters bigint, detractors bigint
+)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
+    WITH steps AS MATERIALIZED (
+        SELECT s ->> 'script' AS script, s ->> 'step' AS step, s ->> 'measure' AS measure
+        FROM jsonb_array_elements(
+            CASE WHEN jsonb_typeof(p_steps) = 'array' THEN p_steps ELSE '[]' END
+        ) AS s
+        WHERE s ->> 'measure' IN ('csat', 'nps')
+    ),
+    last AS (
+        SELECT DISTINCT ON (r.interaction_id, st.measure)
+               r.week, r.queue, r.agent_id, st.measure,
+               CASE WHEN jsonb_typeof(a.entry -> 'value') = 'number'
+                   THEN (a.entry -> 'value')::numeric END AS score
+        FROM careline.report_surveys(
+            p_from, p_to, ARRAY(SELECT DISTINCT script FROM steps), p_queues, p_agents
+        ) AS r
+        CROSS JOIN LATERAL jsonb_array_elements(
+            CASE WHEN jsonb_typeof(r.answers) = 'array' THEN r.answers ELSE '[]' END
+        ) WITH ORDINALITY AS a (entry, n)
+        JOIN steps AS st ON st.script = r.script_id AND st.step = a.entry ->> 'question'
+        ORDER BY r.interaction_id, st.measure, a.n DESC
+    ),
+    scored AS (
+        SELECT * FROM last
+        WHERE score = trunc(score)
+            AND score BETWEEN (CASE measure WHEN 'csat' THEN 1 ELSE 0 END)
+                          AND (CASE measure WHEN 'csat' THEN 5 ELSE 10 END)
+    )
+    SELECT week, queue, agent_id,
+           count(*) FILTER (WHERE measure = 'csat'),
+           count(*) FILTER (WHERE measure = 'csat' AND score >= 4),
+           count(*) FILTER (WHERE measure = 'nps'),
+           count(*) FILTER (WHERE measure = 'nps' AND score >= 9),
+           count(*) FILTER (WHERE measure = 'nps' AND score <= 6)
+    FROM scored
+    GROUP BY 1, 2, 3
+$fn$;
+
 -- Submitted evaluations per week of the evaluated call, with its queue.
 CREATE FUNCTION careline.report_qa(
     p_from timestamptz, p_to timestamptz, p_queues text[], p_agents text[]
@@ -244,10 +294,12 @@ REVOKE ALL ON FUNCTION careline.payload_seconds(jsonb),
     careline.report_agents(),
     careline.report_calls(timestamptz, timestamptz, double precision, text[], text[]),
     careline.report_surveys(timestamptz, timestamptz, text[], text[], text[]),
+    careline.report_scores(timestamptz, timestamptz, jsonb, text[], text[]),
     careline.report_qa(timestamptz, timestamptz, text[], text[])
     FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION careline.report_agents(),
     careline.report_calls(timestamptz, timestamptz, double precision, text[], text[]),
     careline.report_surveys(timestamptz, timestamptz, text[], text[], text[]),
+    careline.report_scores(timestamptz, timestamptz, jsonb, text[], text[]),
     careline.report_qa(timestamptz, timestamptz, text[], text[])
     TO careline_agent, careline_supervisor;
