@@ -7,7 +7,8 @@ from textual.widgets import Static
 
 
 class MonitorBadge(Static):
-    """"Sam listening · Ann whispering": shown only while a supervisor the agent may see is on."""
+    """The supervisors on the call, e.g. "Sam listening · Ann whispering": shown only while
+    a supervisor the agent may see is on."""
 
     DEFAULT_CSS = """
     MonitorBadge { height: 1; width: 1fr; display: none; padding: 0 1;
