@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Every benchmark, one after the other, and one table of their figures.
 
 Each bench runs as its own process (``python -m bench.NAME``, one at a time:

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Keystrokes from "I'd like to move my appointment" to moved and wrapped up, against the
 same record typed by hand.
 

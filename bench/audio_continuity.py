@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Audio continuity and clipping of call audio: the codec policy against pjsua's defaults.
 
 Two engines on 127.0.0.1, a patient (1 kHz tone) and an agent in one of the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Added one-way latency of the agent's audio path, measured with sound.
 
 headset: the headset bridge (``sip.headset.Headset``: queues, PortAudio, an

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Booking from the call: key → slot list and Enter → booking confirmed, against bare HTTP.
 
 A real console (Textual's pilot, its real engine) takes a SIPp call from

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Engine memory and CPU per active call as calls are added up to the slot limit, vs baresip.
 
 Side by side with baresip in the same run and the same call shape: the

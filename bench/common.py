@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Shared pieces of the benchmarks: options, medians and ratios, isolated homes, the
 console in tmux, process CPU and memory, a minimal Textual baseline."""
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """EHR directory sync: `patients sync` throughput (resources/s) vs a bare paged GET loop.
 
 Seeds a real FHIR R4 server (sekmet-fhir on 127.0.0.1, SMART sign-in, as the

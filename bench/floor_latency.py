@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Agent state change → printed by ``careline queue tail`` / visible on the wallboard (p50/p95).
 
 Local mode: one agent (a local store is one workstation's: the readers take

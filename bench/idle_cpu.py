@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Console CPU while idle with one call on hold (must be near zero: no busy redraws), and
 the engine's CPU while idle.
 

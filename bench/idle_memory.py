@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Resident memory of the console and of the engine, idle (phone online, no call).
 
 `careline run` in tmux with an isolated home; RSS read from /proc after the

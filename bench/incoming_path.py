@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """How many module hops an incoming call takes in the console, from the engine's
 event to the painted ringing row (docs/architecture.md names each hop).
 

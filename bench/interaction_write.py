@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Interaction write with its outbox (p50/p95), and a wrap-up draft save (p50/p95).
 
 Each run opens a fresh store (WAL, synchronous=FULL) and times N calls of

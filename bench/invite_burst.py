@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """A burst of INVITEs at one engine: answered / turned away / lost, and the next call after it.
 
 SIPp sends ``--calls`` INVITEs at ``--rate`` a second; the engine answers each

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """INVITE received by the engine → ringing call visible in the console.
 
 The INVITE is sent from this process over UDP at a known instant to the real

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Key press → SIP message sent: answer (a → 200 OK) and hold (o → re-INVITE).
 
 The console runs in tmux; a raw UDP caller in this process places the call

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """`careline demo` launch → first painted screen, and `careline run` launch → first call
 answerable, in a real terminal (tmux).
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Build time of the hardened pjsua2 on this machine, vs installing the PyPI wheel.
 
 Each run builds from scratch (``pjproject/build.py --force --no-install`` into a

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Listening in: a supervisor's key to hearing the call, and the latency listening adds.
 
 setup: a patient engine on a call with an agent engine; a supervisor engine. From

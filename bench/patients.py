@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Patient directory: FHIR import throughput and lookup by phone (p50/p95) at scale.
 
 Generates N synthetic FHIR patients (NDJSON), imports them into a fresh store

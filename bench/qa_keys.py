@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Supervisor keystrokes and seconds to evaluate a typical call, with the automatic checks'
 pre-fill against without.
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """`careline attach` after an SSH drop mid-call → screen restored, in a real terminal (tmux).
 
 Each run, in a fresh isolated home: `careline run` starts in a tmux pane (the

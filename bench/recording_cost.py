@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Engine CPU per recorded call vs the same call unrecorded, and recording bytes per minute.
 
 One careline engine records every queue with consent: a baresip caller sends a

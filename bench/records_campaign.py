@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Records lost or duplicated when the console is killed or its disk fills mid-call.
 
 Each run is one call through the real console (Textual, headless in a child

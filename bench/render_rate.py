@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Rendering with 4 calls in the queue and the clock ticking: frames drawn per second, CPU.
 
 The console runs in a pseudo-terminal (160×48) with its real engine; SIPp

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """``careline report --hub`` over a year of synthetic history: seconds to render.
 
 A hub (the test cluster, tests/pg.py: PostgreSQL on 127.0.0.1, fsync off)

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Ringing → patient card rendered, with 1,000,000 patients in the directory.
 
 The console runs for real in tmux (engine process behind it) on a store

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """SIP latency on loopback: INVITE → 180 Ringing, and answer command → 200 OK.
 
 The INVITE comes from a raw UDP caller in this process (timestamps taken

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The patient and the agent's phone in one pjsua2 process, for bench.audio_latency.
 
     python -m bench.station_probe --listen 5090 --call sip:queue@127.0.0.1:5070 \

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Hub sync throughput: records per second draining a 10,000-record backlog.
 
 A local store gets a backlog of realistic outbox rows once (interactions

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Hub worklist claims: items claimed per second by 10 concurrent claimers on one hub.
 
 Each run migrates a fresh hub database and publishes a worklist as the owner would:

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Worklist generation: the three shipped lists from a 1,000,000-patient directory.
 
 Builds a synthetic directory with its clinical context (``careline patients

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Keystrokes and agent seconds per reminder item, from the offer to the saved outcome,
 against dialling and recording the same call by hand.
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Keystrokes and seconds for a typical wrap-up (scripted), against the same one without pre-fill.
 
 A medication-refill call is walked with a ``ScriptRun`` along a typical path

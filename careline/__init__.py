@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The installed ``careline`` command: puts careline's packages on the path, then runs it.
 
 Installed from the wheel, careline's packages (``console``, ``sip``, ``scripts_library``)

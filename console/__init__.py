@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """careline: the agent console (Textual UI, CLI) and its plain-Python core.
 
 Only the UI modules of this package import Textual; ``console.core`` and

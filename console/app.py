@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The Textual application: lifecycle and wiring only.
 
 :func:`create_app` is the one factory shared by the CLI and the tests. The

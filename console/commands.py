@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Command palette: every agent action, searchable by name."""
 
 from __future__ import annotations

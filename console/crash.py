@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """What a Textual app prints when an unhandled exception ends it.
 
 Textual's own handler prints a traceback *with the local variables of every

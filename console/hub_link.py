@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The console's side of the hub: start the sync worker, show its status.
 
 Only when ``hub.dsn`` is set; psycopg is imported then and not before, so a

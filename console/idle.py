@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The console's session: the sign-in at start, then the lock after idle time or on ctrl+l.
 
 Sign-in (``session.sign_in``, rule in :func:`~console.core.pin.sign_in_pin`):

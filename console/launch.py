@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Starting the console for real: resolve paths, run the app, clean up.
 
 ``run_console`` is ``careline`` / ``careline run``; ``run_demo`` is

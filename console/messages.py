@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Messages that carry engine and session facts into the Textual message pump,
 and the typed messages controllers post to the agent screen."""
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """What the console's parts share, built once when the app starts.
 
 :class:`Services` is handed to the agent screen and its controllers, the session

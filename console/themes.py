@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The three themes: careline's default, high contrast, and monochrome-safe."""
 
 from __future__ import annotations

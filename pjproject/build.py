@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Build careline's hardened pjsua2 from pinned pjproject source and install it.
 
     python pjproject/build.py --venv .venv        (what `make library` runs)

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The agent's account at the registrar: whether the phone is registered, and why not.
 
 :class:`AccountRegistration` keeps the registration fact the engine reports

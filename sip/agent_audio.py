@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The agent's side of the conference bridge: which calls the agent hears and is heard on.
 
 Three modes, switchable while the engine runs:

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The agent's audio path as the engine's clients see it: its mode, its health, the station leg.
 
 :class:`AudioPath` answers the ``audio`` and ``station`` commands and tells

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Probes of the sound devices and the phone library, run in a child process.
 
 PortAudio probes every ALSA device when it starts and can abort the whole

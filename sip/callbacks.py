@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """pjsua2 subclasses whose callbacks forward plain facts to the engine.
 
 Every callback is guarded: a Python exception unwinding into pjsip's C++

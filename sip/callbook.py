@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The book of live calls: each call's record beside its library call, kept in step.
 
 :class:`CallBook` is shared by the parts of the engine that act on calls

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Call control: answer, decline, hang up, DTMF, dial, media, capture, and how a call ends.
 
 :class:`CallControl` is owned by :class:`sip.engine.PhoneEngine` and handed

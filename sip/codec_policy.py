@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The codec policy applied to pjsua2: priorities, and answers that follow our order.
 
 pjmedia (as the wheel is compiled) answers an offer in the *caller's* codec

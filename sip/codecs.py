@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The codec policy: which audio codecs calls may use, in which order.
 
 Plain Python (no pjsua2): codec names, the policy resolved against what the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Every command the engine takes and what runs it: the engine's one dispatch table.
 
 The command names are :class:`sip.protocol.Command` (``docs/engine-protocol.md``);

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Actions the engine runs later, on its own thread, outside the library's callbacks."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The demo caller: synthetic patients calling the agent, with audio.
 
 A small pjsua2 user agent on 127.0.0.1 that calls the target on several

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Turning what an agent types into a SIP URI: E.164 numbers, extensions, URIs."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The phone engine: one thread owns pjsua2 and everything it creates.
 
 :class:`PhoneEngine` is driven by :meth:`PhoneEngine.run`, which must be

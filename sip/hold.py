@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Hold, resume and mute: what the agent does to a call they are on.
 
 Holding cuts the agent's audio from the call at once and re-INVITEs the far end

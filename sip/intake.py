@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Which incoming calls ring: the agent's availability, the queue's room, auto-answer.
 
 :class:`CallIntake` is owned by :class:`sip.engine.PhoneEngine`. A new INVITE

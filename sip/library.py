@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Starting pjsua2: endpoint, transports, the agent's account, the call-capacity probe.
 
 Everything here runs on the engine thread, before or during startup.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """What the loaded pjsua2 says about itself: the hardened build's facts, its TLS versions.
 
 Asked both while the library starts (:mod:`sip.library`) and when it is

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Which phone library this engine runs: pjsua2 build, OpenSSL, TLS, DTLS, call slots, sound.
 
 The hardened build (``make library``, ``pjproject/build.py``) carries its build

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """What the engine sends into calls, and call-audio capture for tests and QA.
 
 No Python code runs on pjmedia's clock thread here: the source is a pjsua2

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Supervisor monitoring on the agent's engine: listen, whisper and barge legs in its bridge.
 
 A supervisor's engine calls this engine with :data:`sip.monitor_terms.MONITOR_HEADER`.

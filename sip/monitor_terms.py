@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The words of supervisor monitoring that the engine and the console share (plain Python).
 
 A supervisor's engine calls the agent's engine with the header

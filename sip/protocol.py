@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The engine protocol: JSON objects, one per line, over a Unix socket or stdio.
 
 This module is plain Python (no pjsua2) so that the console, the tests and

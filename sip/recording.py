@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Call recording in the engine: which calls are recorded, announcements, consent, pause.
 
 :class:`CallRecordings` is a part of :class:`sip.engine.PhoneEngine`. It

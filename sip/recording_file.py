@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The encrypted call-recording file: written chunk by chunk, never as plaintext on disk.
 
 Format (version 1), everything big-endian::

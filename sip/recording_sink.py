@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Where a recorded call's audio goes: a conference-bridge port and a writer thread.
 
 Every 20 ms pjmedia's conference bridge (on the null sound device's clock

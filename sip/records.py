@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """What the engine knows about a call, as plain values (no pjsua2 here)."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Registration outcomes in words an agent (and a supervisor) can act on."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The engine process: native output to the log, the protocol over stdio and a socket.
 
 ``python -m sip`` (:func:`main`) is the engine process: ``careline engine``

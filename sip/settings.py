@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Plain settings for the phone engine, built by the CLI from validated config.
 
 Frozen dataclasses of plain values: no pjsua2 types and no config parsing

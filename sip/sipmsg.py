@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Reading caller identity out of a raw SIP request, without trusting it.
 
 Everything here treats the message as hostile text: it never raises on bad

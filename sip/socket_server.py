@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The engine's per-user Unix socket: mode 0600, same-user peers only, JSON lines.
 
 One thread owns the listener and every client through ``selectors``: no

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The station leg: a call the engine keeps up to the agent's own phone.
 
 In ``station`` mode the agent works from any phone: when they sign in the

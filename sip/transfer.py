@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Transfers: blind (REFER), attended (consult, then complete or cancel), swap; a REFER received.
 
 :class:`Transfers` is owned by :class:`sip.engine.PhoneEngine` and acts on the

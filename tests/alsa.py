@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """A virtual ALSA sound device for PortAudio on machines with no sound card.
 
 ``ALSA_CONFIG_PATH`` names the files alsa-lib reads *instead of* its system

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Calls with audio between test engines: a patient engine playing a tone, the
 agent's station leg, captures of both ends and the checks made on them."""
 

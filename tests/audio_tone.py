@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Tiny pure-Python audio helpers for tests: write a tone, read it back, find its pitch.
 
 Standard library only (no numpy): 16-bit mono PCM WAV files, a Goertzel scan for

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """A real headless baresip 1.0.0 softphone as an independent SIP peer for tests.
 
 :class:`Baresip` writes a private config directory, starts ``baresip -f DIR`` on

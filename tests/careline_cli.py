@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Run the real ``careline`` command line in a child process, as a user would."""
 
 from __future__ import annotations

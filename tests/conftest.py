@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Shared fixtures: an isolated HOME and XDG directories for every test, engines, a store."""
 
 from __future__ import annotations

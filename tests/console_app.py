@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Running the real console (with its real engine) under Textual's Pilot."""
 
 from __future__ import annotations

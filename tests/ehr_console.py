@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """A console linked to the test FHIR server (tests/fhir_server.py): its settings, and
 Maria both in the EHR and in the console's directory under the same EHR id."""
 

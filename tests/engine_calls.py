@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Engine tests' helpers for calls from SIPp: start an engine from a config, answer
 a call, wait for how it ended, consult a target, and check each SIPp played its part.
 

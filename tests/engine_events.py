@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The engine's side of a console test: protocol events as an engine would send them.
 
 For tests of the layer above the engine (a fake is fine there): a console with

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # size: one test driver: the server, its SMART client and the seed data EHR tests import
 """A real FHIR R4 server on 127.0.0.1 for the EHR link tests: sekmet-fhir 0.1.1.
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """A tiny pjsua2 process around one :class:`sip.headset.Headset` (run as a subprocess).
 
 pjsua2 must be created, driven and destroyed on one thread, and a native

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """A child process for the crash tests: writes through InteractionStore until killed.
 
     python -m tests.interaction_writer drafts STORE CALL_ID

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """A real Kamailio 5.6 on 127.0.0.1 as the tests' SIP registrar and proxy.
 
 ``Kamailio`` renders ``tests/kamailio/kamailio.cfg.in`` into a working

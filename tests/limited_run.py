@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Running ``careline`` as a real subprocess inside a memory ceiling, measuring its peak.
 
 Hostile-input tests run the CLI with ``RLIMIT_AS`` set, so a runaway parse

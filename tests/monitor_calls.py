@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Monitoring's cast for real-audio tests: a baresip patient, the agent's engine with its
 own phone (baresip, station mode), a supervisor's engine, and the agent console's grant
 check played by :class:`console.core.monitor_grants.LocalGrants`.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Patient records for tests, made as the CSV import makes them (checked and normalised)."""
 
 from __future__ import annotations

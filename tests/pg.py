@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """A real, throwaway PostgreSQL cluster for the hub tests.
 
 ``pg_cluster`` (session) runs ``initdb`` into a temporary directory as an

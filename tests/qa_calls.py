@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """A week of calls in a real local store for the quality tests and the keystroke bench:
 written through the store's own call and interaction writers, as the console writes
 them (times chosen here instead of a clock)."""

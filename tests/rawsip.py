@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """A minimal SIP caller over a raw UDP socket, for races SIPp cannot script.
 
 SIPp runs a scenario step by step, so it cannot put a CANCEL on the wire at

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Recorded calls between test engines: an agent engine that records, its key, its files,
 and the checks made on what a recording holds."""
 

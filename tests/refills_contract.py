@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The refills and orders contracts as checks any backend must pass, spoken only through
 :class:`~console.core.ehr.refills.Refills` and :class:`~console.core.ehr.orders.Orders`:
 tests/test_refills_contract.py runs every check in :data:`CHECKS` against the FHIR

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """A hand-computed fortnight of one agent's calls and surveys, recorded through the
 real floor reporter, script runner, wrap-up and interaction store.
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The scheduling contract as checks any backend must pass, spoken only through
 :class:`~console.core.ehr.scheduling.Scheduling` (free_slots, book, cancel,
 reschedule, bookings): tests/test_scheduling_contract.py runs every check in

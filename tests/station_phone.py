@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Station mode's cast: the agent's own phone (baresip) and an engine that calls it."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Drivers for the real components the tests use: the engine process and SIPp.
 
 Everything listens on 127.0.0.1 on ports picked free at run time, and every

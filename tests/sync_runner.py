@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """One hub sync pass in a process of its own, for the crash test.
 
 ``python -m tests.sync_runner STORE CONNINFO [--kill-after-commit]`` opens the

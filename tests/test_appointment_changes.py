@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """What a call did to the caller's appointments, as its wrap-up draft keeps it on disk."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """House rules about the code's structure, enforced (docs/architecture.md).
 
 The import rules are import-linter contracts in ``pyproject.toml`` (layers, no

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Calls sound right: what each side hears, measured per 20 ms window.
 
 In every agent audio mode (none, headset on a virtual ALSA device, station

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The audit log: append-only, hash-chained, verified and exported."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Smoke tests for the baresip test peer (tests/baresip.py) and the tone helpers.
 
 Real components only: baresip 1.0.0 and SIPp on 127.0.0.1, nothing mocked.

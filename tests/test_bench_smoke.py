@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Every benchmark still runs: ``python -m bench.NAME --quick`` for each bench in bench/.
 
 A benchmark nobody runs rots; each runs here in its quick mode (one short run,

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Hostile YAML and JSON end in one clear line, within bounded memory and time.
 
 Every CLI case runs ``careline`` as a real subprocess under a 1 GiB address

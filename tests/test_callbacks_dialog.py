@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The callbacks list: order, overdue marking, literal text, and the keys that choose."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The codec policy: names, config errors, offers answered in our order, 488 for none of ours.
 
 The offers come from a raw SIP caller (its SDP is whatever the test writes),

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Configuration: layered loading and clear errors (exit 2, no traceback)."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """What follows a booking, end to end in the real console (Pilot, its engine, a SIPp
 caller): the guidance pane reads out the preparation for the service booked, the
 wrap-up opens pre-filled from the booking (disposition, the appointment's date and

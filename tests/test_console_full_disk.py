@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The real console with its store on a real full disk (a small tmpfs, filled up):
 a call rings, is answered, gets notes, is hung up and wrapped up while nothing
 can be written. The console stays up, says what is not saved, and writes it

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The call script in the guidance pane, red flags and the one-key escalation:
 the real console, the real engine, SIPp callers."""
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Bytes that are not UTF-8 in every caller text field, end to end: wire → engine → store → screen.
 
 A caller's display name, the called party's display name and every

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """A console against a real PostgreSQL hub: its calls reach the hub once, the
 status bar says how the sync stands, and an outage only queues."""
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The notes box belongs to one call: tied on attach whatever the call's state,
 moved when the agent takes another call off hold, saved when emptied, and
 empty (read-only) when no call holds it — never the last patient's notes

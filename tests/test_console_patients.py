@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Screen pop and verification in the real console, with the real engine and SIPp."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The console driven with Pilot against the real engine process and SIPp."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Recording in the real console (real engine, SIPp patient): the badge, the pause key,
 consent asked of the agent, the verification form pausing it, the store's rows and audit."""
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Closing lost calls never doubles a record: a call this console saw end is not
 "left open" because a full disk is holding its closing writes, and a link to an
 attached engine that drops does not close the calls that engine still holds.

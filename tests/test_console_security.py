@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """What the agent sees when transport security refuses something (real engine, SIPp, Kamailio).
 
 A call that cannot be encrypted under ``sip.srtp: mandatory`` is refused and the

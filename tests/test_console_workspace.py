@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The agent workspace driven by keys: the real console, the real engine, SIPp peers."""
 
 from __future__ import annotations

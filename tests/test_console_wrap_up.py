@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """After-call work in the real console: the wrap-up form, its countdown, its
 drafts surviving a killed console, and the interaction it writes."""
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """A console that crashes prints its traceback without the frames' local values
 (they hold callers' names and numbers) and never exits 0."""
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The demo supervisor listens in on a demo call, in real terminals (issue 20):
 ``careline demo`` takes a call, ``careline supervise --demo`` beside it presses 1 on the
 demo agent, the agent sees who listens, x leaves, both quit cleanly."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """`careline demo` end to end in a real terminal: ring, answer, hang up, quit."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The demo's reminder worklist: generated at launch from the demo patients, one opted
 out, and the demo's target process answering the list's numbers the way the list says."""
 

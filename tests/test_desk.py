@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The desk decides what each engine event means: plain Python, no terminal, no engine."""
 
 from __future__ import annotations

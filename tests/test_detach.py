@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """A dropped SSH session never drops the call: the terminal's hangup ends the
 console, the engine (in its own session) keeps the call, and `careline attach`
 brings the screen back to it."""

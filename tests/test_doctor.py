@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """``careline doctor`` through the real command line, in an isolated HOME."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The FHIR client against a broken or hostile EHR: clear errors, nothing leaked, no crash.
 
 The EHR here is an in-process fake (httpx.MockTransport) so that it can do

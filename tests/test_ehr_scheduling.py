@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Booking, moving and cancelling through a real FHIR R4 server (sekmet-fhir on 127.0.0.1,
 SMART Backend Services sign-in): the contract any scheduling backend must keep.
 

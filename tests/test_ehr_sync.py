@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # size: one feature against two real servers (FHIR, PostgreSQL), sharing fixtures
 """``careline patients sync`` against a real FHIR R4 server (sekmet-fhir on 127.0.0.1,
 SMART Backend Services sign-in) and, for ``--hub``, the real PostgreSQL hub.

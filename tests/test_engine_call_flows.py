@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Mid-call SIP flows of the engine against real SIPp (and a raw UDP caller) on 127.0.0.1.
 
 Hold and resume from either side (and a hold the far end refuses), re-INVITE

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The engine's one dispatch table: every protocol command has a handler, and it runs.
 
 A unit test of the table without starting the library (the call flows in the

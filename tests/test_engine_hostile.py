@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Malformed and hostile SIP traffic never takes the engine down."""
 
 from __future__ import annotations

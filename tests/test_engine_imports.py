@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The engine process stays lean: pjsua2 and the standard library, not the console's weight.
 
 ``careline engine`` validates the YAML configuration (pydantic) and then

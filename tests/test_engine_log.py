@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The engine log survives a restart: a crashed engine's log is what explains the crash."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The agent's local queue: availability, capacity, auto-in queues, routing headers, dialling."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Records are checked against the library's live calls: a lost call never stays "connecting".
 
 A unit test of the engine's bookkeeping with stand-ins for library calls (a

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The phone engine against SIPp on 127.0.0.1, driven through `careline engine`."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The engine's Unix socket: permissions, hello, same-user only, orphan exit."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Hostile and unusual SRTP offers under every ``sip.srtp`` policy (hardened library).
 
 Each engine gets plain RTP, SDES only, DTLS only, both, broken crypto lines and

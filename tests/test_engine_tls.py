@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """SIP over TLS 1.2 and 1.3 (hardened library: the system's OpenSSL 3), SRTP, and their errors.
 
 Engine to engine, and engine to a real Kamailio registrar listening on TLS 1.2

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Blind and attended transfer against SIPp transferees and SIPp targets."""
 
 from __future__ import annotations

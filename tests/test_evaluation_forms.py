@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Evaluation forms (issue 21): ``careline scripts check`` names the file, line and field
 of every problem, hostile files included, and the shipped form loads."""
 

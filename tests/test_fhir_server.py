@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The FHIR test server helper (tests/fhir_server.py) against the real sekmet-fhir."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Agent state records: on every change, and a heartbeat when nothing changes."""
 
 from __future__ import annotations

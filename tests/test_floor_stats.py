@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Queue and agent statistics folded from floor events, at a frozen moment."""
 
 from __future__ import annotations

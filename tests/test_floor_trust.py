@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Floor rows are untrusted: a bad payload or one naming another agent is shown as bad.
 
 ``queue tail`` and ``supervise`` read rows any agent (or anyone with the hub

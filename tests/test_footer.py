@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The key footer rebuilds once for any number of binding changes in one frame, and
 still shows the keys as they are after the last of them."""
 

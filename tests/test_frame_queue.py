@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The headset's frame queue where two 20 ms clocks meet, simulated on a fake clock.
 
 pjmedia's conference bridge and the sound card each tick every 20 ms on their

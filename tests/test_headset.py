@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The headset bridge against a real PortAudio device (virtual ALSA, see tests/alsa.py).
 
 The device writes what it plays to ``speaker.wav`` and its microphone hears a

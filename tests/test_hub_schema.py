@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The hub schema on a real PostgreSQL: ingest, the floor feed, roles and RLS, the CLI."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Nothing lost, nothing forged (issue 15) on a real PostgreSQL hub.
 
 An agent writes to the hub only through ``careline.ingest``; a workstation id

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Interactions, callbacks, wrap-up drafts and the outbox in the local store."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Crash recovery: a writer process killed with SIGKILL loses nothing it acknowledged.
 
 The writer (tests/interaction_writer.py) is a real child process using the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """A real Kamailio on 127.0.0.1 as registrar + proxy, driven by SIPp: the helper works."""
 
 from __future__ import annotations

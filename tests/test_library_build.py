@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The hardened library's build script, the report of which library runs, and what follows.
 
 Compiling takes minutes and happens once per machine (``make library``, which

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """careline's licence and its third-party notices (issue 22).
 
 careline ships with pjsua2 (GPL-2.0-or-later), so it is GPL-2.0-or-later itself; every
@@ -85,3 +86,19 @@ def test_the_phone_library_and_what_it_links_are_named() -> None:
     text = NOTICES.read_text(encoding="utf-8")
     for part in ("pjproject 2.15.1", "libSRTP", "Speex", "GSM", "iLBC", "G.722.1", "OpenSSL"):
         assert part in text, part
+
+
+HEADER = "# SPDX-License-Identifier: GPL-2.0-or-later"
+"""The header convention: the first line of every Python file (after a ``#!`` line)."""
+
+
+def test_every_python_file_says_its_licence_in_its_first_line() -> None:
+    folders = ("careline", "console", "sip", "scripts_library", "tests", "bench", "pjproject")
+    missing = []
+    for folder in folders:
+        for path in (ROOT / folder).rglob("*.py"):
+            lines = path.read_text(encoding="utf-8").splitlines()[:2]
+            first = lines[1:2] if lines[:1] and lines[0].startswith("#!") else lines[:1]
+            if first != [HEADER]:
+                missing.append(str(path.relative_to(ROOT)))
+    assert not missing, f"start these with {HEADER!r}: {missing}"

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The demo's own scheduling backend beyond the shared contract: its versions, its
 seeding, the demo's schedules, and a store whose rows were damaged or forged.
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Sign-in PIN and idle lock: no PHI on screen while locked, calls go on, attempts audited."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Supervisor monitoring with real audio: a baresip patient, the agent's engine (its own
 phone a baresip in station mode), a supervisor's engine; every party sends its own tone
 and what each one hears shows who is connected to whom (issue 20)."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The agent console's side of monitoring: grants checked, who is on shown, every leg
 audited (issue 20)."""
 

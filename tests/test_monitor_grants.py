@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Local monitor grants: only a supervisor's own, fresh, safe file for this agent's call
 lets anyone listen in; hostile files are refused, never followed or trusted (issue 20)."""
 

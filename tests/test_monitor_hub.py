@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Monitor grants in the hub, on a real PostgreSQL (issue 20): only a supervisor makes
 one, only for itself; an agent reads only its own and uses each once, through the hub's
 function that decides by the hub's clock; everything else is refused with its reason."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Listening in through a PBX (issue 20): the agent's engine registers at a real Kamailio,
 and the supervisor's engine reaches it by the agent's address alone; the grant header
 rides through the proxy, the mix is the agent's engine's, digits switch mode."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Who may not listen in: every monitor request whose grant does not hold, that is forged
 on the wire, that nobody decides on, or that finds no free call slot is refused with its
 reason, and the patient's call goes on untouched (issue 20)."""

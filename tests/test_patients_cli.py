@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """``careline patients`` through the real command line: output and exit codes."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The clinical context: FHIR Appointment, MedicationRequest, CareTeam and
 PractitionerRole import, and what the card reads back."""
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The synthetic directory's prescription fills and past visits: what the refill and
 feedback worklists read, with a realistic spread, and worklists made from them."""
 

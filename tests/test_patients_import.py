@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Patient import: FHIR Bundle, NDJSON and CSV; rejections; idempotent re-import."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """``careline patients import`` cannot wipe or forge patients, and stops cleanly.
 
 Each case runs the real CLI in a subprocess (under the memory ceiling of

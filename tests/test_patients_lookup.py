@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Phone normalisation, lookup by phone, and the synthetic generator."""
 
 from __future__ import annotations

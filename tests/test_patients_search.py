@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The unknown-caller search: query parsing, SQL on the real store, and the pick dialog."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The console's protocol client keeps reading whatever one engine line does.
 
 A hostile or broken line (30,000 nested brackets, an event the console fails

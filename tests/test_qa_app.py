@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """``careline qa`` under Pilot (issue 21): a supervisor evaluates a call from the queue
 with the keyboard (the automatic checks' answers pre-filled), the agent reads and
 acknowledges it with ``--mine``, and a second evaluator's answers show as calibration."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The automatic checks (issue 21) on calls the real console and engine made with SIPp
 callers: red flag to transfer time, verification before details, holds."""
 

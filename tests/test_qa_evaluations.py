@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Scoring, seeded selection, evaluations in the local store and calibration (issue 21)."""
 
 from __future__ import annotations

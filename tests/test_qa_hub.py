@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Evaluations on the hub (issue 21), on a real PostgreSQL: row-level security (an agent
 reads only their own submitted evaluations and cannot change a score; a supervisor reads
 and writes only their teams'), and the evaluator's desk sending to the hub, again after

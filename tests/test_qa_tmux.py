@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """``careline qa`` in a real terminal (tmux): a supervisor scores the week's emergency with
 the keyboard and quits; the agent acknowledges it with ``--mine`` (issue 21)."""
 

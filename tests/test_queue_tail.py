@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """``careline queue tail``: a real subprocess following a store (and the hub, when there is one)."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The ``recording`` command refuses what is wrong with a typed error, and never echoes a key."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The ``recording:`` section: off unless a queue says so, and clear errors when it is wrong."""
 
 from __future__ import annotations

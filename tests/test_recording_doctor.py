@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """careline doctor on call recording: skipped when nothing is recorded, a warning when the
 recordings' key sits beside them (a plain store), failures for an unusable directory or QA key."""
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Recorded calls, end to end with real audio: a patient engine playing 1 kHz calls an
 agent engine whose voice is 440 Hz and whose queue is recorded.
 

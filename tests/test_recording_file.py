@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The recording file format on its own: what is written decrypts, and nothing else does.
 
 A file cut anywhere decrypts up to its last whole chunk; a changed byte anywhere

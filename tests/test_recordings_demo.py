@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The demo's recorded queue: its announcement is written and valid, and the demo's
 recordings are listed apart from a real console's (``--demo``)."""
 

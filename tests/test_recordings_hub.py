@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Recordings reach the hub for QA, on a real PostgreSQL: still encrypted, the key sealed
 for the QA team; an agent reads only their own, a supervisor all, and only the QA private
 key opens one. The hub down: the recording waits and goes later."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Playing a recording back from the command line, through a (virtual) sound device:
 the timeline printed, 1.5x at the same pitch, every playback audited; a file
 that does not decrypt plays nothing and is audited as a failure."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The console's side of recordings: the key, the rows and pauses, the audit, retention.
 
 Engine events are fed as the engine sends them (``recording`` events); the

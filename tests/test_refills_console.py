@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Refill requests and pending tests from the call, end to end: a real console (Pilot), its
 real engine, a SIPp caller, and a real FHIR R4 server (sekmet-fhir, SMART sign-in) as the
 clinic's EHR, or the demo's own backends on the store.

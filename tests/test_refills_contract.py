@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """One refills contract and one orders contract, two backends: every check of
 tests/refills_contract.py against a real FHIR R4 server (sekmet-fhir on 127.0.0.1,
 SMART sign-in) and against the console's own store (what ``careline demo`` uses).

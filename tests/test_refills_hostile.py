@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Refill requests against a broken or hostile EHR: a clear error, nothing written twice.
 
 An in-process fake EHR (httpx.MockTransport, SMART sign-in from tests/test_ehr_hostile.py)

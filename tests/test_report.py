@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """``careline report`` from a local store: the numbers of a hand-computed fortnight,
 CSAT and NPS from real survey answers, the charts at 80 columns, CSV and JSON,
 the redacted comments, and an empty report that says so."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Survey answers as CSAT and NPS: which answers count (``measures:`` in a script),
 how they are scored, and the checker's word on a step that measures the wrong scale."""
 

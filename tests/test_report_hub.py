@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """``careline report --hub``: the hand-computed fortnight, recorded in two agents'
 local stores and delivered by the real sync, reads back the same from the hub
 (a real PostgreSQL); who sees which figures (an agent their own, a supervisor

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """``careline scripts check``: one test per class of error, each with its exact message."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The script engine: branching, going back, validation, red flags, placeholders, forms."""
 
 from __future__ import annotations

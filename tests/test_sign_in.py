@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Sign-in at start: agent id + PIN before any patient data, calls ring on, attempts audited."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Snapshots of the main screen's states, at 80×24 and 160×48.
 
 The console runs without an engine (start_phone=False) at a frozen time;

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Station mode: the engine calls the agent's own phone (baresip here) and bridges calls to it.
 
 Three real parties on 127.0.0.1: the patient (an engine sending a 1000 Hz

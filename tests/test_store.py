@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The local store: pragmas, migrations, call rows."""
 
 from __future__ import annotations

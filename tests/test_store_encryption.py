@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Encryption at rest: a SQLCipher store, its key from config, and every way it can go wrong.
 
 Real SQLCipher throughout: the assertions read the raw bytes of the database

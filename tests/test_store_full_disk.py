@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The local store on a real full disk: a refused write is a StorageFaultError, never a
 half-written row or a wedged connection, and the same write succeeds once space
 returns."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The supervisor's wallboard over a hub fed by several simulated agents.
 
 A local store holds one agent's rows (this workstation's): the wallboard over

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Listening in from the wallboard (issue 20): ``careline supervise``'s own phone starts at
 the first key; 1 on an agent who is on a call joins it in listen mode, 2 switches to
 whisper, x leaves; the agent's engine, on a real call with a patient engine, decides

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The wallboard's weekly trends pane (``w``): the figures of ``careline report``
 for the floor and each queue, read when shown and then only every few minutes,
 never on the wallboard's own refresh."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The hub sync against a real PostgreSQL hub (tests/pg.py): outage and
 recovery, a crash between the hub commit and the local mark, a full replay,
 a rejected record, the patient directory pull. Backoff arithmetic and the

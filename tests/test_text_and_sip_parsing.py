@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Untrusted text: SIP header parsing and safe rendering."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """careline installed from its wheel into a clean venv, as a user who never clones it (issue 22).
 
 The wheel is built from this checkout and installed with its dependencies (from PyPI, or

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """A reminder item carries the appointment it is about (issue 19): from generation, in
 the local store and on the hub, to the console that holds the claim, and nobody else."""
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Rescheduled and cancelled after a reminder call change the appointment it is about
 (issue 19), end to end: a real console (Pilot) and engine, a SIPp patient who answers,
 and a real FHIR R4 server (sekmet-fhir, SMART sign-in) as the clinic's EHR.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Preview dialling in the real console: outbound calls to SIPp patients (issue 19)."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Worklist generation, the calling rules and claims, on a real local store."""
 
 from __future__ import annotations

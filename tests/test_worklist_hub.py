@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Worklists shared through the hub (issue 19), on a real PostgreSQL (tests/pg.py).
 
 Claimers are separate connections, and for the races separate processes, each logged

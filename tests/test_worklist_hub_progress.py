@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Supervisors' worklist progress with a hub: the floor's items on the hub (every
 console's work), not this machine's local store, in ``careline queue tail --json``, on
 the wallboard and in ``careline worklist status|export --hub``; on a real PostgreSQL

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The calling rules on the hub across agents (issue 19), on a real PostgreSQL.
 
 One call a day and one at a time per patient whichever agent and list, three a week,

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """What time does to hub worklist items (issue 19), on a real PostgreSQL (tests/pg.py):
 an item is never offered after its due day (closed as ``expired``, so supervisors see
 why), and a claim lasts the claiming console's ``worklists.claim_minutes``, not the

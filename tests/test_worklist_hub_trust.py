@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Worklists on the hub: trust and hostile values (issue 19), on a real PostgreSQL.
 
 An agent can neither settle, renew nor release another agent's claim (even with its

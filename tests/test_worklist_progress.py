@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Supervisors' worklist progress: counted from the local store, and printed by
 ``careline queue tail --json`` at the start and whenever it changes."""
 

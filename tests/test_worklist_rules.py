@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Worklist rules (``kind: worklist``): loaded by the library, checked at file and line."""
 
 from __future__ import annotations

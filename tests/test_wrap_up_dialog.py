@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The wrap-up dialog: hot keys, validation, drafts, the countdown and due-time parsing."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """What a wrap-up records: every script run of the call, merged answers, and
 the interaction built from a draft and the form's result."""
 

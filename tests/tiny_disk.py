@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """A real, small file system for tests of a full disk.
 
 :class:`TinyDisk` mounts a tmpfs of a few megabytes (the tests run as root in

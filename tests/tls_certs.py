@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Test certificates made with the openssl CLI: a CA and the certificates it signs.
 
 Everything is for 127.0.0.1 and lives in the test's tmp_path; nothing is reused

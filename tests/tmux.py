@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Driving the real TUI in a real terminal: tmux on a private server socket."""
 
 from __future__ import annotations

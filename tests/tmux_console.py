@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """careline in a real terminal (tmux, tests/tmux.py): the console's config, environment
 and store for a test, and stopping what the test's home still runs afterwards."""
 

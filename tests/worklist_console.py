@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The worklist console tests' shared steps: a console configured to dial patients at a
 given domain, one seeded patient with a reminder item, and the keys of the preview flow."""
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Shared by the hub worklist tests: agents with a login, a local store and hub claims;
 items, rules and calls written as the hub owner; a zone where it is a given hour now."""
 

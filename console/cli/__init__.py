@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The ``careline`` command line: one registry of subcommands, and ``main``.
 
 Each command group is a module of this package that owns its arguments and

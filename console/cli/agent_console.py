@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """``careline run``, ``attach`` and ``demo``: the agent console, through :mod:`console.launch`.
 
 Textual and the phone engine are imported only when one of these runs.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """``careline audio``: list the sound devices and test the headset before a shift.
 
 ``audio devices`` prints what PortAudio sees; ``audio test`` plays a tone on

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """``careline audit …``: check the audit chain and export it from the shell."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """What every ``careline`` subcommand is made of, and the options they share.
 
 A :class:`Command` is one entry of the registry in :mod:`console.cli`: its

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """``careline doctor``: run the checks of :mod:`console.doctor` and print them."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """``careline engine``: the phone engine headless, and ``config`` and ``paths``.
 
 ``engine`` checks the configuration, then replaces itself with the engine

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """``careline queue tail`` and ``careline supervise``: arguments and dispatch.
 
 With ``--dsn`` both read the hub; without, this machine's local store (the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """``careline hub``: set up and inspect the central PostgreSQL hub.
 
 ``init`` migrates the hub and creates the group roles; ``add-agent`` and

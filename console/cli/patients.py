@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """``careline patients …``: import, generate and look up patients from the shell.
 
 Patient data is printed only where the user asked for it (``lookup``);

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """``careline patients import`` and ``generate --import``: run the import, print its report.
 
 The exit codes: 0 every record imported, 1 some rejected, 2 a file could not

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """``careline patients sync``: the patient directory pulled from the clinic's EHR.
 
 Into the local store, or with ``--hub`` into the hub, which every console then

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """``careline pin set``: set the PIN that signs the agent in and unlocks the console.
 
 The PIN rules, its hash and its file are :mod:`console.core.pin`'s; this

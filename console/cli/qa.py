@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """``careline qa``: evaluate calls (a review queue and the form beside each call), or
 ``--mine``: an agent reads and acknowledges their own evaluations; ``--list`` prints
 the queue instead of opening the screen. No Textual import here: ``--list`` and the

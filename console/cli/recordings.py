@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """``careline recordings …``: list, play and purge call recordings.
 
 ``play`` decrypts a recording (this console's own, or with ``--hub`` one from the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """``careline report``: weekly trends of service level, AHT, abandoned rate,
 QA score, CSAT and NPS per queue and agent, as terminal charts or CSV/JSON.
 

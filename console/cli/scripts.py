@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """``careline scripts …``: check and list the call scripts and wrap-up forms."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """``careline worklist generate|status|export``: outbound worklists from the directory.
 
 Exit status (every subcommand): 0 done; 1 the library's worklist rules have

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """How the agent hears callers: the headset, their own phone (station), or none.
 
 The agent's choice (``--audio``, then ``u``) is applied to an engine that

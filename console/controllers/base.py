@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """What every controller is given: the screen it works on, the services, the desk.
 
 Controllers never import the agent screen or the App: the screen is a Textual

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Booking from the call: book, move and cancel the verified caller's appointments.
 
 Only with a scheduling backend (the EHR link, or the demo's own) and only

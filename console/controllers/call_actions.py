@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The agent's call keys: answer, hang up, hold, transfer, consult, dial, keypad,
 availability and callbacks, each turned into one engine command.
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Runs the desk's effects (``console/core/desk.py``) on the screen and the disk.
 
 The desk decides what an engine event means; this runs what it decided, in

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The script side of a call: which script runs, its context, red flags, escalation.
 
 A run starts when an inbound call is answered: the script is chosen by the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Calls that end without a hang-up: lost with the engine or a console, or turned away.
 
 - The engine died under this console (its child): its calls are closed as lost

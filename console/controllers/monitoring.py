@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Supervisors on the agent's calls, on the agent's screen: grants checked, legs shown and audited.
 
 The engine asks about every monitor request (``monitor.request``); this controller

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The notes box: it belongs to exactly one call at a time, or to none.
 
 Which call: the inbound call the agent is talking on; with none, the held

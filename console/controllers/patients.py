@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The patient side of a call: screen pop, search, verification and the card.
 
 Per call it keeps the directory matches, the greeting hints, the verified

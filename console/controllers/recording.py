@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Call recording on the agent's screen: the key, the badge, pause and consent, forms that pause.
 
 The engine records (``sip/recording.py``); this controller unlocks it with the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Refill requests and pending tests from the call: the verified caller's prescriptions.
 
 Only with a refills backend (the EHR link, or the demo's own) and only after

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Rescheduled and cancelled after a reminder call: the appointment it is about, changed.
 
 When the agent picks ``rescheduled`` or ``cancelled`` for a worklist call about an

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Preview dialling: working an outbound worklist from the agent screen.
 
 ``W`` starts worklist mode: the agent's state reads "outbound" and the next

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """One worklist item being worked, and what its call leaves in the store.
 
 An :class:`Attempt` is what the console holds from the claim to the saved outcome

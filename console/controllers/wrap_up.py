@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """After-call work: the wrap-up of each answered call, saved as an interaction.
 
 When an answered inbound call ends, the agent goes into ``wrap_up`` (the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The agent's situation as the engine reports it, and why calls do (not) arrive.
 
 :class:`AgentState` is built from engine events (availability, registration,

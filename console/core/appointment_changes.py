@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """What the agent did to the caller's appointments on a call: booked, moved, cancelled,
 or offered to book once the EHR is back.
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The audit log: an append-only, hash-chained record of every look at patient data.
 
 Each row's ``hash`` is ``sha256(prev_hash + canonical JSON of its fields)``

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Reading YAML and JSON files within limits, so that a hostile file ends in one clear error.
 
 Every place careline reads a YAML or JSON file it did not write (the

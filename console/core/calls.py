@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The console's picture of live calls, built from engine events.
 
 :class:`CallQueue` holds what the agent sees: ringing calls waiting, the call

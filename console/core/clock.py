@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The console's clock: aware UTC datetimes (tests hand the App a frozen one instead)."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Synthetic demo callers: invented people, fictional numbers (555-01xx).
 
 None of these is a real person. The numbers are in the North American

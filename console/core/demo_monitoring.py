@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The demo's monitoring: ``careline supervise --demo`` listens in on ``careline demo``'s calls.
 
 The demo console accepts grant files from this OS account in the demo's grant

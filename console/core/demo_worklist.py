@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The demo's reminder worklist: invented patients with an appointment tomorrow.
 
 Generated at every demo launch from these patients, with the shipped

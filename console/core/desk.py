@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The agent's desk: what each engine event means, decided in one place.
 
 Plain Python, no Textual and no I/O: an event goes in, the call queue and the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Turning the validated configuration into the engine's plain settings.
 
 ``careline engine`` validates the configuration here (pydantic, YAML), then

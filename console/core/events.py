@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Engine events as typed values, decoded once where they enter the console.
 
 The engine speaks JSON (``docs/engine-protocol.md``); everything in the console

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """What the floor sees of this console: agent state changes and call events.
 
 Both go through the outbox (to the hub when there is one; read from the

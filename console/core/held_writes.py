@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Writes the disk refused, kept in memory in order and retried until it takes them.
 
 A full disk (or an I/O error, or a store locked for too long) must not cost a

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The engine's monitoring events, typed (``monitor.request``, ``monitor.state``,
 ``monitor.ended``: see ``docs/engine-protocol.md``); part of :data:`console.core.events.AnyEvent`.
 """

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Local monitor grants: how a supervisor on the same machine, with no hub, may listen in.
 
 A supervisor's console writes a grant file ``<grant id>.json`` into a spool

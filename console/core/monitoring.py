@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The supervisors on this agent's calls: each request decided, each leg shown and audited.
 
 :class:`MonitorDesk` is the agent console's side of monitoring (plain Python; the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Where careline keeps its files: packaged defaults and per-user directories."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The console's side of the engine protocol: spawn, attach, supervise.
 
 :class:`PhoneClient` starts the engine process, talks to it over its Unix

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The agent's unlock PIN: a salted scrypt hash in a 0600 file.
 
 The file holds one line, ``AGENT_ID HASH``, where the hash is

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Persisting calls: engine events in, store rows out.
 
 Every call the engine reports is written when it rings, updated when it is

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The local store: SQLite through aiosqlite, WAL, synchronous=FULL.
 
 One writer connection serialises every write transaction (an asyncio lock

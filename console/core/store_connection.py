@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Opening one connection to the local store: plain SQLite, or SQLCipher with a key.
 
 The connection is unlocked and checked by a first read, so a wrong key or a

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """What the store raises: a store that cannot be used, and a disk that refuses a write."""
 
 from __future__ import annotations

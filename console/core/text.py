@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Making untrusted text safe to show: caller names, numbers, SIP headers.
 
 The result is plain text for a terminal cell grid: no control characters

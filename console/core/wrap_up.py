@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """What the wrap-up and callbacks dialogs hand back, and the time text they read and show.
 
 Plain data and pure functions: the dialogs in :mod:`console.dialogs` are the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Choosing the agent's state: Ready, Not ready with a reason, or Offline."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """What every careline dialog shares: a modal frame, centred, over the screen."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The callbacks due: open callbacks by due time; Enter dials one, x records it as done."""
 
 from __future__ import annotations

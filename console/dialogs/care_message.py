@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """A short message to the patient's care team, typed by the agent (one line, editable)."""
 
 from __future__ import annotations

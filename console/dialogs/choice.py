@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """A small modal list: pick one of a few labelled values, or Esc for none."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """A yes/no question that must be answered before something irreversible."""
 
 from __future__ import annotations

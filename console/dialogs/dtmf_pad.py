@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The DTMF pad: keys go to the call as tones, one by one, as they are pressed."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The help screen: every key, what it does, and its id for remapping."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The unknown-caller search: one line of name, date of birth, MRN or phone; pick a patient."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Choosing another call script for the call in progress."""
 
 from __future__ import annotations

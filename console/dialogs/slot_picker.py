@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The slot picker: free appointment slots, earliest first; Enter books the highlighted one.
 
 The dialog knows nothing of the EHR: it is handed ``find`` (the free slots

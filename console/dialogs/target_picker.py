@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Picking a transfer, consult or dial target: fuzzy search over the directory."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Verifying the caller: date of birth plus name or MRN, checked against the matches."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Preview dialling: the next worklist item (who, why, which number) and its outcome.
 
 The preview names the patient by first name only: nobody on the line has been

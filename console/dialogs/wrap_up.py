@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """After-call work: disposition, form fields, notes, follow-up and consent, against the clock.
 
 The dialog never loses work: every change is handed to ``on_change`` as a

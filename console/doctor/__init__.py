@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """``careline doctor``: check what an agent's console needs, and say what to fix.
 
 Every check returns a :class:`Check`; none raises. A check that breaks is

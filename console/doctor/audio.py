@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """How the agent hears callers (headset, station, none) and the sound libraries."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """What a check finds, and the facts checks leave for each other."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The engine's socket and the SIP registration (from a running engine, or a brief one)."""
 
 from __future__ import annotations

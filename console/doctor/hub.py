@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The central hub (connection, schema, login) and the clock compared with it."""
 
 from __future__ import annotations

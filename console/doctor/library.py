@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The phone library the engine runs, and the codecs calls may use."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The configuration and the local store."""
 
 from __future__ import annotations

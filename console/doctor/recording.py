@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Call recording: where the files go, what key protects them, whether QA gets them."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Run every check in order; a check that breaks becomes a failure, secrets never shown."""
 
 from __future__ import annotations

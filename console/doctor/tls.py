@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The TLS transport's files: CA, certificate (and its expiry), private key."""
 
 from __future__ import annotations

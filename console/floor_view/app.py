@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """``careline supervise``: the live wallboard (Textual).
 
 A queue table, the waiting-calls sparkline, an agent table and the alerts,

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """What the wallboard shows at a moment: queue and agent rows, alerts, and how
 durations, percentages and sparklines are written (plain Python, no Textual)."""
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The supervisor's phone on the wallboard: listen, whisper or barge into an agent's call.
 
 :class:`FloorMonitor` starts the supervisor's own phone engine (headset or

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The wallboard's keys for listening in: 1 listen, 2 whisper, 3 barge, x leave.
 
 :class:`MonitorKeys` is mixed into :class:`console.floor_view.app.SupervisorApp`;

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """What a floor row may hold, checked before anything reads it.
 
 Every row the floor reads was written by some agent's console, or by whoever

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Where the floor's events come from: the hub, or this machine's local store.
 
 Both sources hand out :class:`FloorEvent` records in sequence order and let a

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Queue and agent statistics folded from floor events (plain Python, no Textual).
 
 :class:`FloorState` takes events in sequence order (:meth:`FloorState.apply`)

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """``careline queue tail``: the floor as a never-ending stream of lines.
 
 One line per event, flushed as it comes, like ``tail -f``; pipe it into

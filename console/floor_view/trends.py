@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The wallboard's weekly trends pane (``w``): service level, AHT and CSAT
 sparklines and the NPS for the floor and each queue over the last weeks, the
 figures of ``careline report``.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Per-worklist progress for supervisors: done, remaining, reached, confirmed, opted out.
 
 Counted from the floor's worklist items: with a hub, the hub's

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The careline hub: the central PostgreSQL store consoles sync to.
 
 :mod:`console.hub.schema` creates and migrates it (the ``careline`` schema,

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Connections to the hub, and what a failure of one may say.
 
 No error text here holds patient data or a password: hub errors are reduced

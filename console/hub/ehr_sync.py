@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The EHR directory sync into the hub: one sync feeds every console.
 
 :class:`HubDirectorySink` is the :class:`~console.core.ehr.directory_sync.DirectorySink`

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Evaluations on the hub (migration ``0007_evaluations.sql``).
 
 A supervisor's ``careline qa`` saves every evaluation to its local store

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Monitor grants in the hub: a supervisor makes one, the agent's console uses it up once.
 
 The table and its rules are hub migration 0009 (``monitor_grants``): only a

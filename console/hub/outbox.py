@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The local side of the hub sync: the outbox rows of this workstation's store.
 
 Which rows go next and when they are due, marking them sent, parked (dead)

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Recordings on the hub for QA: uploaded by the agent's console, read by supervisors.
 
 What goes up is the file as the engine wrote it (still encrypted), its file key

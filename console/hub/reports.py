@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Reading a report from the hub: calls per week, queue and agent from
 ``careline.call_facts``, survey interactions and submitted evaluations,
 through the report functions of hub migration 0008 (which decide whose

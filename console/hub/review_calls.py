@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The calls to review, read from the hub (``careline qa`` with a hub).
 
 An agent's calls live on their workstation; the hub holds what their console

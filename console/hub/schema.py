@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Create, migrate and administer the hub database.
 
 The hub schema is versioned by numbered SQL files in ``migrations/``

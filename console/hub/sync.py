@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The hub sync: delivers the local outbox to the hub and pulls what agents need.
 
 Plain asyncio, no Textual. :class:`SyncWorker` runs beside the UI on the same

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Where the hub sync stands, as the status bar shows it: state, backlog, parked rows."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Teams on the hub: which supervisors see which agents' evaluations.
 
 A supervisor reads and writes the evaluations of the agents in the teams they

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Which worklist claims a console works from: the hub's when one is configured.
 
 With ``hub.dsn`` set, every console of the floor claims from the hub

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Worklist claims on the hub: the floor's items, claimed so no two agents call one patient.
 
 :class:`HubWorklists` has the methods of the local

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The floor's worklists generated once, by the hub owner, and published to the hub.
 
 ``careline worklist generate --hub`` runs this as the hub's owner, like ``careline

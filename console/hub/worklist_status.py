@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The floor's worklist items on the hub, as ``careline worklist status --hub`` and
 ``export --hub`` show them to a supervisor: the same lines as a local store's
 (:class:`~console.core.worklists.report.ItemLine`), no patient data.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """``careline qa``: the app (Textual) — the review queue, or the agent's own evaluations.
 
 Thin: it opens the session inside its event loop, shows the queue (or, with

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Calibration: several evaluators' answers for one call, and how far apart they are."""
 
 from __future__ import annotations

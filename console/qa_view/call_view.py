@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The call beside the form: its facts, the automatic findings, script answers, wrap-up.
 
 Plain text built from stored values, every one of them untrusted (cleaned by

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """What the evaluator's screens share: the session and its desk."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Scoring one call: the call on the left, the form on the right, one key per answer.
 
 The cursor starts on the first question still unanswered (the automatic checks

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """An agent's own evaluations (``careline qa --mine``): read them, acknowledge them."""
 
 from __future__ import annotations

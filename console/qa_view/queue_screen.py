@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The review queue: calls chosen for review, targeted first, with their findings."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """What ``careline qa`` works with, opened inside the app's event loop."""
 
 from __future__ import annotations

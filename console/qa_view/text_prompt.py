@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """One line of text typed by the evaluator or the agent (a comment, a reply)."""
 
 from __future__ import annotations

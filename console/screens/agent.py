@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The agent's main screen: queue, active call, patient and guidance panes, notes, history.
 
 The screen composes the panes, renders the desk's calls into them and routes

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The agent screen's keys: every binding with its id (the keymap's handle) and tooltip.
 
 Kept apart from the screen so that the keys read as one list; the screen's

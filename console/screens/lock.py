@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The lock screen: covers the whole console until the agent's PIN is entered.
 
 It is a :class:`PinScreen` (shared with the sign-in screen): a full

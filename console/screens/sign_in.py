@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The sign-in screen: agent id and PIN before the console shows anything else.
 
 It covers the console when it starts (``careline run``) and when a terminal

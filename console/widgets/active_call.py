@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The active call panel: who the agent is talking to, for how long, and what is going on."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The call queue: every call at the engine, priority first, longest waiting first."""
 
 from __future__ import annotations

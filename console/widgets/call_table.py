@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """What the call lists share: a table of calls, one row each, with a caller column."""
 
 from __future__ import annotations

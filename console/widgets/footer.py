@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The key footer, rebuilt at most once per frame.
 
 Textual's footer rebuilds all its keys (a widget each, styled from scratch)

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The guidance pane: the call script for the call in progress, one step at a time.
 
 Keys while the pane has focus (``g`` puts it there): a digit answers a choice

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Recent calls: the short history list under the workspace."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The monitor badge: which supervisors are on the agent's calls, under the status bar."""
 
 from __future__ import annotations

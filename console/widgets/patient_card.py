@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The patient card: greeting only until the caller is verified, then the details."""
 
 from __future__ import annotations

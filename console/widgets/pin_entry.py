@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The masked PIN field of the sign-in and lock screens, and their call count.
 
 :class:`PinEntry` checks the PIN off the UI thread (scrypt is slow on

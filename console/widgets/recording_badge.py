@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The recording badge: REC, PAUSED, or why this call is not recorded, beside the call."""
 
 from __future__ import annotations

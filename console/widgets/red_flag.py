@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The red-flag banner: an emergency on the call, impossible to miss."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The status bar: who is working, in what state, whether the phone works, how busy it is."""
 
 from __future__ import annotations

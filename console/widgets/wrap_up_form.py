@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The wrap-up form: disposition, form fields, notes, follow-up and consent.
 
 :class:`WrapUpForm` shows a :class:`~console.core.scripts.models.Form` as

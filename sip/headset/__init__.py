@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The headset bridge: call audio to and from a PortAudio device (``sounddevice``).
 
 Two clocks meet here. pjmedia's conference bridge runs on the null sound

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The agent's headset: a conference-bridge port joined to a sound device.
 
 Every 20 ms pjmedia's conference bridge (on the null sound device's clock

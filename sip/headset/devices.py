@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Which sound devices PortAudio sees, and which one a setting names.
 
 ``sounddevice`` is imported here and only here, on first use: the engine

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The one error the headset raises, worded for the agent."""
 
 from __future__ import annotations

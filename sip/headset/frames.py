@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Where the two clocks meet: a bounded queue of 20 ms frames per direction.
 
 pjmedia's conference bridge and PortAudio's sound card each run on their own

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Level metering of 16-bit PCM blocks, in dBFS."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Real-time pacing for sound devices that have no clock of their own."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The conference-bridge side of the headset: a pjsua2 port fed by two frame queues.
 
 pjsua2 is imported on first use only, so the CLI and the doctor can list and

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The sound-card side of the headset: 16-bit mono PortAudio streams of 20 ms blocks.
 
 PortAudio runs the card on its own callback thread with the card's own

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Configuration: embedded defaults, a user file, environment overrides.
 
 Layers, later wins: ``config/careline.yaml`` (shipped defaults), the user's

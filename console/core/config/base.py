@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """What every part of the configuration shares: its error, its model base, its limits."""
 
 from __future__ import annotations

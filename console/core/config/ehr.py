@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The EHR link's settings: where the clinic's FHIR R4 server is and how careline signs in.
 
 careline authorises as a SMART Backend Services client: it signs a short

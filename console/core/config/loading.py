@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Loading the configuration: shipped defaults, the user's file, the environment.
 
 A problem becomes a :class:`ConfigError` naming the file, the line and the field.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The ``monitoring:`` section: who may listen in on this agent's calls, and what the agent sees.
 
 With a hub, grants live in the hub (only a supervisor login can make one). Without

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The phone's settings: SIP listening, registration, TLS, dialling, and the engine process."""
 
 from __future__ import annotations

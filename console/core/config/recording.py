@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The ``recording:`` section: which queues' calls are recorded, how, and for how long.
 
 A queue is recorded ``off`` (the default), ``announce`` (an announcement tells the

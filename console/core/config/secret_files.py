@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Secrets the configuration points at: 0600 files or environment variables, never the file."""
 
 from __future__ import annotations

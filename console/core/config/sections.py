@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The console's settings, section by section, and :class:`CarelineConfig`, all of them."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The ``worklists:`` section: the calling rules every outbound worklist keeps.
 
 The rules themselves (who is on which list, with which script) are YAML in

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """SMART Backend Services sign-in: a signed client assertion traded for an access token.
 
 The flow (SMART App Launch 2, "Backend Services"): read the token endpoint

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """A FHIR R4 REST client: read, search (strict, paged), transaction; errors in words.
 
 Every request carries a SMART access token (one retry with a fresh token

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Where a directory sync has got to, and where its pages go.
 
 A :class:`DirectorySink` writes a page of resources and the type's

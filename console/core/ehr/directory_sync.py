@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The patient directory pulled from the EHR: incremental, paged, resumable after a crash.
 
 :class:`DirectorySync` searches the EHR for each of :data:`SYNCED_TYPES` changed

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """What can go wrong talking to the EHR, in words an agent can act on.
 
 Every message here is safe to show and to log: it names the operation, the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Reading the fields of a FHIR resource careline relies on: present, typed, or a clear
 :class:`MalformedResourceError` naming the resource type and the field (never its value)."""
 

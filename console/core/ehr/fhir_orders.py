@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Pending orders and results on a FHIR R4 server: ``ServiceRequest`` and ``DiagnosticReport``.
 
 Active ServiceRequests are tests ordered; DiagnosticReports registered,

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Refill requests on a FHIR R4 server: a ``Task`` to the prescriber, a ``Communication``
 to the care team.
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Scheduling on a FHIR R4 server: Slot, Schedule and Appointment, the IHE way.
 
 Search free ``Slot``\\ s (with their ``Schedule`` for names), re-read the

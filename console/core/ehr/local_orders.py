@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Pending orders and results on the console's own store: the demo's backend.
 
 :class:`LocalOrders` keeps the :class:`~console.core.ehr.orders.Orders`

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Refill requests on the console's own store: the demo's backend, with the EHR's rules.
 
 :class:`LocalRefills` keeps the :class:`~console.core.ehr.refills.Refills`

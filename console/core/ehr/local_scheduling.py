@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Scheduling on the console's own store: the demo's backend, with the EHR's rules.
 
 :class:`LocalScheduling` keeps the :class:`~console.core.ehr.scheduling.Scheduling`

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Pending orders and results ("expectations"): the contract every orders backend keeps.
 
 What the patient is waiting for: tests ordered and not yet resulted (an active

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Refill requests and messages to the care team: the contract every refills backend keeps.
 
 :class:`Refills` is what the console asks for, in these plain values; the EHR's

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Booking, moving and cancelling appointments: the contract every scheduling backend keeps.
 
 :class:`Scheduling` is what the console asks for, in these plain values; the

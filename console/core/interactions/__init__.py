@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Interactions, callbacks, wrap-up drafts and the outbox in the local store.
 
 An interaction is what an agent records about one piece of work with a

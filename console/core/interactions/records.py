@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The records: an interaction, the follow-ups it asks for, stored callbacks,
 wrap-up drafts and outbox rows.
 

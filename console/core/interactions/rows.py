@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """How the records map to the store's rows: columns, statements and conversions.
 
 Everything here runs inside a transaction the :class:`InteractionStore` holds.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The interaction store: drafts, finished interactions, callbacks and the outbox.
 
 :meth:`InteractionStore.finish` writes an interaction, its callbacks, one

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The words of an interaction record and the checks every record makes.
 
 Urgencies, callback states, outbox kinds, the UTC time format the store

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The clinical context around a patient: written from imports, read for the card.
 
 Appointments, prescriptions and care teams are stored against the patient key

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """A row of a patient CSV file as a patient record.
 
 CSV columns (a header row is required; names are case-insensitive, unknown

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The patient directory in the local store: batched upserts and phone lookup."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Reading the clinical context from FHIR R4: Appointment, MedicationRequest,
 CareTeam and PractitionerRole.
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """A FHIR R4 Patient resource as a patient record.
 
 FHIR Patient mapping: the MRN is the identifier whose type has the v2-0203

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Synthetic patients for the demo, the tests and the benchmarks.
 
 Deterministic: the same ``count`` and ``seed`` give the same patients on any

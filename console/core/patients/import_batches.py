@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """An import a batch at a time: checked against the directory, written whole or stopped.
 
 Records (with their positions, :func:`~console.core.patients.importers.read_positioned`)

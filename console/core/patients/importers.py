@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Reading patients from FHIR R4 (Bundle JSON, NDJSON) and CSV files.
 
 Each reader yields a :class:`PatientRecord` for every good record and a

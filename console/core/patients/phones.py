@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Phone numbers to E.164, from whatever shape a file or a SIP caller gives them."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The checks every imported patient record makes, whatever its file format.
 
 Messages name the field and the problem, never the value (it is patient data).

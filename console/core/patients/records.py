@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The shapes patient data takes between a file, the store and the screen.
 
 Their ``repr`` shows no patient data: a record that ends up in a traceback or

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The unknown-caller search: one line the agent types, turned into criteria and a query.
 
 What the agent may type, in any order and combination (criteria AND together):

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Synthetic clinical context for generated patients: appointments,
 prescriptions, care teams and the practitioner roles they point at.
 

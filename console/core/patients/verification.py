@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Verifying a caller's identity with two identifiers before any detail is shown.
 
 Date of birth is always one of the two; the other is the name (family name,

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The quality loop (issue 21): evaluating calls against evaluation forms.
 
 Plain Python, no Textual: :mod:`.scoring` turns a form's answers into a

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Calibration: several evaluators score the same call; how far apart they are, per question.
 
 Each scored question's answers are put on one scale (yes 1, no 0, a mark

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The automatic checks: what careline's stored facts say about one call.
 
 Each check of :class:`~console.core.scripts.evaluation_forms.AutomaticCheck`

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The evaluator's desk: what ``careline qa`` does, without the screen.
 
 Builds the review queue, opens a call's evaluation (pre-filled from the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Evaluations in the local store: drafts, answers, submission, acknowledgement.
 
 A supervisor starts an evaluation of a call with a form: a draft whose

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """What the local store knows about a call, gathered for the automatic checks.
 
 A call's facts come from three places careline already writes: the ``calls``

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The evaluated call's recording (issue 20), as one line beside the form.
 
 ``careline qa`` does not play recordings itself: the line says whether the call

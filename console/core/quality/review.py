@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The review queue: the calls chosen for review, with their findings and evaluation state.
 
 Takes the answered calls of a period (from the local store, or the hub's),

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The score of an evaluation: weighted sections, N/A left out, automatic fails.
 
 A yes/no question scores 1 for yes and 0 for no; a scale question

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Choosing calls to review: a seeded random sample per agent per week, plus targeted calls.
 
 The sample is reproducible: the same seed, agent, week and calls give the

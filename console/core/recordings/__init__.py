@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Call recordings on the console's side: the key, the store's rows, the audit, retention.
 
 The engine records and encrypts (``sip/recording.py``); the console hands it the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The demo's recorded queue: appointments, announced with a short chime, kept a day.
 
 The demo's recordings and their key live apart from a real console's

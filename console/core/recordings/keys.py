@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The recordings key: 32 bytes the console hands the engine, never written in a log.
 
 With an encrypted store the key is derived from the store's passphrase

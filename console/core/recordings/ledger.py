@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The recordings' rows and audit: the engine's ``recording`` events in, store rows out.
 
 One row per recorded call (``recordings``), one per pause (``recording_pauses``)

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Playing a recording back: its timeline to jump to, and faster speech at the same pitch.
 
 The timeline is the recording's own marks (start, pause and resume with their

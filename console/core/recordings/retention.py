@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Retention: a recording older than its queue's ``retention_days`` is deleted, and audited.
 
 Run by the console at start and every hour, and by ``careline recordings purge``.

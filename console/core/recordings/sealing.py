@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """A recording's file key sealed for the QA team: only their private key opens it.
 
 The hub keeps recordings still encrypted; with each goes its file key sealed

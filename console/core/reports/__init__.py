@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The quality report: weekly trends of service, handle time, abandonment, QA
 score and patient feedback per queue and agent (``careline report``, the
 wallboard's trends), read from the local store or the hub.

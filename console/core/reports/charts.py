@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Sparklines and bars as text, in Unicode block glyphs or plain ASCII."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The report and the comment list for spreadsheets: CSV and JSON.
 
 Rows carry the counts beside the figures (so weeks can be added up

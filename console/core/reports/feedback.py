@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Survey answers as feedback: which answers are scores or comments (the
 ``measures:`` of the library's scripts), and reading them from an
 interaction's answer log.

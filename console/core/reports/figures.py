@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The report's numbers: what is counted per week, queue and agent, and the
 figures derived from the counts.
 

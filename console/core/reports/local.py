@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Reading a report from the local store: the floor's call events in the
 outbox (the same records the hub receives), and the interactions of survey
 scripts.

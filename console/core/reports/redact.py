@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Free-text feedback made safe to hand on: nothing that looks like a name, a
 phone or other long number, a record number or a date (of birth) survives,
 and what was taken out is said.

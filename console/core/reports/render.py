@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The report on a terminal: per group (the floor, each queue, each agent) one
 line per figure, with its sparkline over the weeks, its value over all the
 weeks shown and a bar. Fits 80 columns; ASCII-only when asked or when the

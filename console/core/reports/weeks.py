@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Which weeks a report covers: UTC weeks starting on Monday, the last one being
 the week that holds the report's end."""
 

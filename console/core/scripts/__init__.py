@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Scripted guidance and wrap-up: call scripts, red flags and wrap-up forms.
 
 The UI's entry points, all plain Python (no Textual), each imported from its

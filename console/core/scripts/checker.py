@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """``careline scripts check``: every rule a script or form must follow beyond its schema.
 
 The models check each field; this module checks how the fields fit

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The checker's rules for evaluation forms (``kind: evaluation``).
 
 Beyond the schema: the section weights add up to 100, every section with

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Evaluation forms: the YAML documents of ``scripts_library/evaluations/`` (``kind: evaluation``).
 
 A supervisor scores a call against a form: sections with a weight each (the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Wrap-up forms: choosing one, pre-filling it from the script, validating it.
 
 Form values are a flat mapping: ``"disposition"`` (a disposition id),

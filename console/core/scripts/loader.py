@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Reading the script library: YAML files into :class:`Script` and :class:`Form` models.
 
 Like the configuration loader (:mod:`console.core.config`), every problem

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Typed models of call scripts and wrap-up forms (the YAML in ``scripts_library/``).
 
 Every model forbids unknown fields, so a misspelt key is an error with its

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Placeholders in what an agent says: ``{patient.first_name}``, ``{org.crisis_line}``…
 
 A template is author-written text with ``{name}`` slots; ``{{`` and ``}}``

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Pre-visit preparation: which text to read out after a booking, with its facts filled in.
 
 A :class:`~console.core.scripts.models.Preparation` lists the services

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The questions a script step or a form field asks, and how each parses an answer.
 
 Shared with the documents (:mod:`console.core.scripts.models`): the answer

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Running a call script during a call: the state behind the guidance pane.
 
 A :class:`ScriptRun` walks one script for one call. The agent answers the

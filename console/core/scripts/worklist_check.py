@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The checker's rules for worklist documents (``kind: worklist``).
 
 Beyond the schema: the scripts a rule names exist, and the voicemail is short

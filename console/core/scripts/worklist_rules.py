@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Worklist rules: the YAML documents of ``scripts_library/worklists/`` (``kind: worklist``).
 
 A rule says whom a list calls and why: appointments some days ahead (a

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The rules a health-care caller must keep, as plain functions: enforced, not advised.
 
 An item is offered only when none of :class:`Blocker` applies. Each blocker

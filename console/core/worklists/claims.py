@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """One interface to the worklist claims a console works from, whichever holds them.
 
 Without a hub the items are in the local store (:class:`~console.core.worklists.store.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Generating worklist items from the directory: one pass per rule, idempotent.
 
 Each rule's candidates are one SQL query over the directory (appointments by

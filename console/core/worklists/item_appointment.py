@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The appointment a reminder item is about, for the call that works the item.
 
 Generation keeps it with the item (the directory's resource id, start, service

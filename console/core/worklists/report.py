@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """What ``careline worklist status`` and ``export`` show: counts and items, no PHI.
 
 An item's line carries its id, list, kind, state, due window, attempts,

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Worklist items in the local store: atomic claims, outcomes, opt-outs, status.
 
 Several consoles on one machine share the store: a claim is one ``BEGIN
