@@ -63,6 +63,24 @@ HOSTILE = [
     ),
     pytest.param("caf\udcc3 ok", "caf? ok", "", id="not UTF-8"),
     pytest.param("Waited too long, really slow", "Waited too long, really slow", "", id="clean"),
+    pytest.param(
+        "Kimberly was lovely, Beverly Fleming too; Manning and Mildred were not",
+        "[name] was lovely, [name] [name] too; [name] and [name] were not",
+        "5 names",
+        id="names shaped like -ly, -ing, -ed words",
+    ),
+    pytest.param(
+        "i spoke to kimberly fleming yesterday. this is manning. i am beverly",
+        "i [name] yesterday. [name]. [name]",
+        "3 names",
+        id="lower-case names after spoke to, this is, I am",
+    ),
+    pytest.param(
+        "Called twice, this is a poor line; I am very happy they called me back",
+        "Called twice, this is a poor line; I am very happy they called me back",
+        "",
+        id="common words after those phrases kept",
+    ),
 ]
 
 

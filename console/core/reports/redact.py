@@ -58,11 +58,17 @@ _RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
             r"\b(?i:mr|mrs|ms|miss|mx|dr|doctor|nurse|prof)\.?\s+[^\W\d_][\w'’-]*"
             r"(?:\s+[A-Z][\w'’-]*)*"
             r"|\b(?i:my name is|name's|my name's)\s+[^\W\d_][\w'’-]*(?:\s+[^\W\d_][\w'’-]*)?"
-            r"|\b(?i:this is|i am|i'm|called|named|ask for|spoke (?:to|with))"
-            r"\s+[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*)*"
         ),
     ),
 )
+_CUE = re.compile(
+    r"\b(?i:this is|i am|i'm|called|named|ask for|spoke (?:to|with))\s+"
+    r"(?P<first>[^\W\d_][\w'’-]*)(?P<rest>(?:\s+[A-Z][\w'’-]*)*)"
+    r"(?:(?P<gap>\s+)(?P<next>[^\W\d_][\w'’-]*))?"
+)
+"""A phrase that names someone next ("spoke to", "this is", "I am"…), the word after it
+(whatever its case: comments are often typed in lower case), the capitalised words that
+follow it, then one more word (a lower-case surname)."""
 
 # Words a sentence may start with, or that are capitalised without being names.
 _COMMON_WORDS = """
@@ -81,6 +87,13 @@ _COMMON_WORDS = """
     wouldn't yes yesterday yet you your monday tuesday wednesday thursday friday
     saturday sunday morning afternoon evening night week weekend month year english
     spanish covid er ed icu gp mri ct ekg ecg md rn np pa ok usa us uk
+    back early late home happy glad sure grateful unhappy upset angry calling writing
+    waited waiting booked booking called answered asked helped listened explained
+    needed wanted seemed pleased satisfied disappointed frustrated impressed worried
+    confused amazing annoying disappointing frustrating confusing nothing everything
+    finally eventually honestly unfortunately fortunately thankfully hopefully
+    absolutely definitely certainly seriously totally completely extremely really
+    usually recently actually basically clearly obviously only nearly
 """
 _COMMON = frozenset(_COMMON_WORDS.split())
 _WORD = re.compile(r"[^\W\d_][\w'’-]*")
@@ -123,10 +136,20 @@ def redact(text: str) -> Redacted:
 
         work = pattern.sub(hide, work)
 
+    def cue(match: re.Match[str]) -> str:
+        first, after = match["first"], match["next"]
+        if first[0].islower() and _common(first):
+            return match.group(0)  # "this is a…", "called me back": no name here
+        found["name"] += 1
+        if after is None or not _common(after):
+            return "[name]"
+        return f"[name]{match['gap']}{after}"
+
+    work = _CUE.sub(cue, work)
+
     def name(match: re.Match[str]) -> str:
         word = match.group(0)
-        plain = word.casefold().rstrip("'’-")
-        if word[0].isupper() and not _ordinary(plain) and not _in_marker(match):
+        if word[0].isupper() and not _common(word) and not _in_marker(match):
             found["name"] += 1
             return "[name]"
         return word
@@ -138,10 +161,11 @@ def redact(text: str) -> Redacted:
     return Redacted(single, tuple((k, found[k]) for k in order if found[k]), cut)
 
 
-def _ordinary(word: str) -> bool:
-    """A common word, or one shaped like a verb or adverb rather than a name
-    ("Waited", "Calling", "Really"): six letters or more ending -ed, -ing, -ly."""
-    return word in _COMMON or (len(word) >= 6 and word.endswith(("ed", "ing", "ly")))
+def _common(word: str) -> bool:
+    """Whether ``word`` is a common word (of :data:`_COMMON`), so not taken for a name
+    where one may stand. None is spared for its shape alone: "Kimberly", "Fleming",
+    "Mildred" end as verbs and adverbs do."""
+    return word.casefold().rstrip("'’-") in _COMMON
 
 
 def _in_marker(match: re.Match[str]) -> bool:
