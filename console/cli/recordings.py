@@ -3,7 +3,9 @@
 
 ``play`` decrypts a recording (this console's own, or with ``--hub`` one from the
 hub, opened with the QA private key), prints its timeline to jump to and plays it
-through the sound device at 1x or 1.5x; every playback is an audit row.
+through the sound device at 1x or 1.5x; every playback is an audit row. The
+opening, audit and playing are :mod:`console.core.recordings.player`'s, shared
+with ``careline qa``.
 """
 
 from __future__ import annotations
@@ -13,7 +15,6 @@ import asyncio
 import sys
 from collections.abc import Awaitable
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from console.cli.command import Command, Subcommands, config_of, with_store
@@ -21,10 +22,7 @@ from console.core.config import CarelineConfig
 from console.core.store import Store
 
 if TYPE_CHECKING:
-    from sip.recording_file import Recording
-
-PLAY_BLOCK_SECONDS = 0.1
-"""Audio handed to the device per write."""
+    from console.core.recordings.player import RecordingOpener
 
 
 def _config(args: argparse.Namespace) -> CarelineConfig:
@@ -182,92 +180,40 @@ def _play_arguments(play: argparse.ArgumentParser) -> None:
     _demo_option(play)
 
 
-async def _local(config: CarelineConfig, store: Store, call_id: str) -> tuple[Recording, list[str]]:
-    """This console's recording of the call, and when red flags were raised (its audit)."""
-    from console.core.config import store_key
-    from console.core.engine_settings import recordings_directory
-    from console.core.recordings.keys import recordings_key
-    from sip.recording_file import RecordingFileError, read_recording
-
-    rows = await store.fetch_all(
-        "SELECT file FROM recordings WHERE call_id = ? AND state <> 'deleted'", (call_id,)
-    )
-    if not rows:
-        raise RecordingFileError("no such recording here (deleted, or never made)")
-    directory = recordings_directory(config)
-    key = await asyncio.to_thread(recordings_key, directory, store_key(config))
-    recording = await asyncio.to_thread(read_recording, Path(rows[0][0]), key.key)
-    raised = await store.fetch_all("SELECT at FROM audit WHERE action = 'escalate'")
-    return recording, [str(row[0]) for row in raised]
-
-
-async def _from_hub(config: CarelineConfig, call_id: str) -> tuple[Recording, list[str]]:
-    """The hub's recording of the call (opened with the QA key), and its red flags' times
-    (from the call's interaction on the hub)."""
-    import psycopg
-
-    from console.core.config import ConfigError, hub_password, read_secret_file
-    from console.core.recordings.sealing import unseal
+def _hub_opener(config: CarelineConfig, call_id: str) -> RecordingOpener:
+    """The hub's recording of the call, opened with the QA private key."""
+    from console.core.config import ConfigError, hub_password
     from console.hub.connection import hub_connector
-    from console.hub.recordings import fetch, red_flag_times
-    from sip.recording_file import RecordingFileError, decrypt_recording
+    from console.hub.recording_playback import hub_opener
 
     if not config.hub.dsn or config.recording.qa_private_key is None:
         raise ConfigError("--hub needs hub.dsn and recording.qa_private_key")
-    private = read_secret_file(config.recording.qa_private_key, "recording.qa_private_key")
-    conn = await hub_connector(config.hub.dsn, hub_password(config) or None)()
-    try:
-        found = await fetch(conn, call_id)
-        raised = await red_flag_times(conn, call_id)
-    except psycopg.Error as exc:
-        raise RecordingFileError(f"the hub refused: {type(exc).__name__}") from None
-    finally:
-        await conn.close()
-    if found is None:
-        raise RecordingFileError("no such recording on the hub (or not yours to hear)")
-    recording = decrypt_recording(found.data, unseal(found.sealed_key, private.encode()))
-    return recording, raised
-
-
-def _play_pcm(pcm: bytes, rate: int, device: str) -> None:
-    from sip.headset.devices import load_sounddevice, resolve_device
-
-    sd = load_sounddevice()
-    output = resolve_device(device, "output")
-    block = int(rate * PLAY_BLOCK_SECONDS) * 2
-    with sd.RawOutputStream(
-        device=output["index"], samplerate=rate, channels=1, dtype="int16"
-    ) as stream:
-        for at in range(0, len(pcm), block):
-            stream.write(pcm[at : at + block])
+    connect = hub_connector(config.hub.dsn, hub_password(config) or None)
+    return hub_opener(connect, config.recording.qa_private_key, call_id)
 
 
 def _play(args: argparse.Namespace) -> int:
     from console.core.audit import AuditLog
-    from console.core.recordings.playback import red_flags, speed_up, timeline
-    from console.core.recordings.sealing import SealError
+    from console.core.config import store_key
+    from console.core.engine_settings import recordings_directory
+    from console.core.recordings.player import PlaybackError, local_opener, open_audited, play_pcm
     from sip.headset.errors import HeadsetError
-    from sip.recording_file import RecordingFileError
 
     config = _config(args)
 
     async def run(store: Store) -> int:
-        audit = AuditLog(store)
+        if args.hub:
+            opener = _hub_opener(config, args.call_id)
+        else:
+            directory = recordings_directory(config)
+            opener = local_opener(store, directory, store_key(config), args.call_id)
         try:
-            if args.hub:
-                recording, raised = await _from_hub(config, args.call_id)
-            else:
-                recording, raised = await _local(config, store, args.call_id)
-        except (RecordingFileError, SealError, OSError) as exc:
-            await audit.append(config.agent.id, "record_play", "recording", "fail")
+            opened = await open_audited(AuditLog(store), config.agent.id, args.call_id, opener)
+        except PlaybackError as exc:
             print(f"careline: cannot play {args.call_id}: {exc}", file=sys.stderr)
             return 1
-        await audit.append(config.agent.id, "record_play", "recording", "ok")
-        rate = recording.sample_rate
-        flags = red_flags(str(recording.header.get("created", "")), recording.seconds, raised)
-        moments = timeline(recording.marks, rate, flags)
-        state = "complete" if recording.complete else "cut short (the phone stopped mid-call)"
-        print(f"{args.call_id}: {recording.seconds:.1f} s, {state}")
+        moments = opened.moments
+        print(f"{args.call_id}: {opened.summary()}")
         for index, moment in enumerate(moments):
             print(f"  [{index}] {moment.label()}")
         if args.timeline:
@@ -278,10 +224,10 @@ def _play(args: argparse.Namespace) -> int:
                 print(f"careline: --from: the timeline has {len(moments)} moments", file=sys.stderr)
                 return 1
             start = moments[args.start].seconds
-        pcm = speed_up(recording.pcm[int(start * rate) * 2 :], rate, args.speed)
+        pcm = opened.audio_from(start, args.speed)
         print(f"playing from {start:.1f} s at {args.speed:g}x", flush=True)
         try:
-            await asyncio.to_thread(_play_pcm, pcm, rate, args.device)
+            await asyncio.to_thread(play_pcm, pcm, opened.rate, args.device)
         except HeadsetError as exc:
             print(f"careline: {exc}", file=sys.stderr)
             return 1

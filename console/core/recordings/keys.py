@@ -40,8 +40,11 @@ class RecordingsKeyError(OSError):
     """The key cannot be read or made (the message says where; never the key)."""
 
 
-def _private_file(path: Path, make: int) -> bytes:
-    """The bytes of ``path``, made of ``make`` random bytes (0600) when it does not exist."""
+def _private_file(path: Path, make: int, create: bool = True) -> bytes:
+    """The bytes of ``path``, made of ``make`` random bytes (0600) when it does not exist
+    (unless not ``create``: then a missing file is an error)."""
+    if not create and not path.exists():
+        raise RecordingsKeyError(f"no recordings key here ({path}): they cannot be opened")
     try:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         try:
@@ -66,13 +69,16 @@ def _private_file(path: Path, make: int) -> bytes:
     return data
 
 
-def recordings_key(directory: Path, store_key: StoreKey | None) -> RecordingsKey:
-    """The key of the recordings in ``directory`` (slow with a store key: run it in a thread)."""
+def recordings_key(
+    directory: Path, store_key: StoreKey | None, *, create: bool = True
+) -> RecordingsKey:
+    """The key of the recordings in ``directory`` (slow with a store key: run it in a thread);
+    made when it does not exist yet, unless not ``create`` (to play: nothing to open then)."""
     if store_key is None:
         return RecordingsKey(
-            _private_file(directory / KEY_FILE, KEY_BYTES), str(directory / KEY_FILE)
+            _private_file(directory / KEY_FILE, KEY_BYTES, create), str(directory / KEY_FILE)
         )
-    salt = _private_file(directory / SALT_FILE, 16)
+    salt = _private_file(directory / SALT_FILE, 16, create)
     key = hashlib.pbkdf2_hmac(
         "sha256", store_key.passphrase.encode(), b"careline recordings\0" + salt, ROUNDS, KEY_BYTES
     )
