@@ -94,7 +94,7 @@ async def test_a_supervisor_scores_a_call_and_the_agent_acknowledges_it(tmp_path
         text = screen_text(app)
         assert "red flag to transfer 30 s (limit 120 s)" in text  # the call beside the form
         assert "Recording: 2 min 55 s, consent by the patient" in text
-        assert f"careline recordings play {emergency}" in text
+        assert "p plays/stops · f 1x/1.5x · j jumps to a moment" in text  # played here
         screen = app.screen
         assert isinstance(screen, EvaluationScreen)
         assert screen.evaluation.values() == {

@@ -73,8 +73,10 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
 
 def settings_of(args: argparse.Namespace, config: CarelineConfig) -> QaSettings:
     """The :class:`~console.qa_view.session.QaSettings` for ``args``."""
+    from console.core.engine_settings import recordings_directory
     from console.core.paths import data_dir
     from console.core.quality.selection import week_of
+    from console.core.recordings.demo import DEMO_DIRECTORY
     from console.qa_view.session import QaSettings
 
     day = args.week or datetime.now(UTC).date()
@@ -95,6 +97,11 @@ def settings_of(args: argparse.Namespace, config: CarelineConfig) -> QaSettings:
         per_agent=args.per_agent,
         hub_dsn=dsn,
         hub_password=hub_password(config) if dsn else None,
+        # The demo's recordings lie apart, keyed without the store's key (recordings --demo).
+        recordings=data_dir() / DEMO_DIRECTORY if args.demo else recordings_directory(config),
+        recordings_store_key=None if args.demo else store_key(config),
+        qa_private_key=config.recording.qa_private_key,
+        output_device=config.audio.headset.output_device or "",
     )
 
 

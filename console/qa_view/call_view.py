@@ -3,9 +3,10 @@
 
 Plain text built from stored values, every one of them untrusted (cleaned by
 :func:`console.core.text.safe_text`, shown as text, never markup). The
-recording is a line saying how to play it (:data:`RecordingLookup`, from
-:mod:`console.core.quality.recordings`); a player in the screen would plug in
-there.
+recording is a line saying what it is and the keys that play it
+(:data:`RecordingLookup`, from :mod:`console.core.quality.recordings`); the
+player itself, its moments and where it is, is the panel above
+(:mod:`console.qa_view.recording_panel`).
 """
 
 from __future__ import annotations

@@ -4,7 +4,9 @@
 The cursor starts on the first question still unanswered (the automatic checks
 have answered theirs) and moves on to the next one after every answer, so an
 evaluator who agrees with the pre-fill presses one key per remaining question
-and ``s`` to submit. Every answer is saved as it is given.
+and ``s`` to submit. Every answer is saved as it is given. The call's recording
+plays beside the form (:mod:`console.qa_view.recording_panel`): ``p`` plays and
+stops, ``f`` switches 1x/1.5x, ``j`` jumps to a moment of its timeline.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from console.core.scripts.evaluation_forms import ScaleItem, TextItem, YesNoItem
 from console.core.text import safe_text
 from console.qa_view.call_view import call_lines
 from console.qa_view.desk_screen import DeskScreen
+from console.qa_view.recording_panel import RecordingPanel
 from console.widgets.footer import KeyFooter
 
 if TYPE_CHECKING:
@@ -52,6 +55,9 @@ class EvaluationScreen(DeskScreen):
         Binding("s", "submit", "Submit", id="qa.submit", tooltip="Score and send (final)"),
         Binding("c", "calibration", "Calibration", id="qa.calibrate", tooltip="Others' answers"),
         Binding("escape", "back", "Back", id="qa.back", tooltip="Back to the queue (kept)"),
+        Binding("p", "play", "Play", id="qa.play", tooltip="Play or stop the call's recording"),
+        Binding("f", "speed", "1x/1.5x", id="qa.speed", tooltip="Play the recording faster"),
+        Binding("j", "jump", "Jump", id="qa.jump", tooltip="Play from a moment of the timeline"),
         *_marks(),
     ]
 
@@ -66,6 +72,7 @@ class EvaluationScreen(DeskScreen):
         yield Static(id="status", markup=False)
         with Horizontal():
             with VerticalScroll(id="call"):
+                yield RecordingPanel(self.entry.pick.call_id, self.session.listen)
                 yield Static(id="call-text", markup=False)
             with Vertical(id="form-side"):
                 yield DataTable(id="form", cursor_type="row")
@@ -230,6 +237,29 @@ class EvaluationScreen(DeskScreen):
 
         evaluations, rows = await self.desk.calibration(self.entry.pick.call_id)
         await self.app.push_screen(CalibrationScreen(evaluations, rows))
+
+    async def action_play(self) -> None:
+        """Play the call's recording from where it stopped, or stop it."""
+        await self.query_one(RecordingPanel).toggle()
+
+    async def action_speed(self) -> None:
+        """The recording at 1x or 1.5x (the same pitch)."""
+        await self.query_one(RecordingPanel).toggle_speed()
+
+    async def action_jump(self) -> None:
+        """Pick a moment of the recording's timeline and play from it."""
+        from console.qa_view.moment_picker import MomentPicker
+
+        panel = self.query_one(RecordingPanel)
+        opened, fresh = await panel.open()
+        if opened is None:
+            return
+
+        async def picked(seconds: float | None) -> None:
+            if seconds is not None:  # opened by this key: its row is the playback's
+                await panel.play_from(seconds, audited=fresh)
+
+        self.app.push_screen(MomentPicker(opened.moments), picked)
 
     def action_back(self) -> None:
         """Back to the queue; the draft is kept."""

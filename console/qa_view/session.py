@@ -7,13 +7,34 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from console.core.audit import AuditLog
 from console.core.quality.desk import AgentEvaluations, QaDesk
+from console.core.recordings.player import RecordingOpener
 from console.core.scripts.evaluation_forms import EvaluationForm
 from console.core.scripts.loader import Library
 from console.core.store import Store
 from console.core.store_connection import StoreKey
 from console.qa_view.call_view import RecordingLookup
+
+if TYPE_CHECKING:
+    from console.hub.connection import Connect
+
+
+@dataclass(frozen=True)
+class RecordingAccess:
+    """How the evaluator hears a call's recording (:mod:`console.core.recordings.player`)."""
+
+    opener: Callable[[str], RecordingOpener]
+    """Given a call id, what opens its recording (raises ``ConfigError`` at once when no
+    key is configured to open it)."""
+    audit: AuditLog
+    """Where every playback is an audit row (the local store's log)."""
+    listener: str
+    """Who listens (the evaluator), as the audit rows name them."""
+    device: str = ""
+    """The output device ("" the system default)."""
 
 
 @dataclass
@@ -33,7 +54,9 @@ class QaSession:
     agent: AgentEvaluations | None = None
     """``--mine``: where the agent's evaluations are (the local store or the hub)."""
     recording: RecordingLookup | None = None
-    """The recording hook (see :mod:`console.qa_view.call_view`)."""
+    """What the call's recording is (see :mod:`console.qa_view.call_view`)."""
+    listen: RecordingAccess | None = None
+    """How it is played beside the form (None: it cannot be played here)."""
 
 
 SessionOpener = Callable[[], Awaitable[QaSession]]
@@ -65,6 +88,14 @@ class QaSettings:
     hub_password: str | None = None
     library: Path | None = None
     """The script library (None: the shipped one)."""
+    recordings: Path | None = None
+    """This console's recordings (None: beside the store)."""
+    recordings_store_key: StoreKey | None = None
+    """What their key derives from (the store's key; None: the key file beside them)."""
+    qa_private_key: Path | None = None
+    """``recording.qa_private_key``: opens the hub's recordings."""
+    output_device: str = ""
+    """Where recordings play ("" the default device)."""
 
 
 def _recordings(store: Store, *, hub: bool) -> RecordingLookup:
@@ -74,6 +105,21 @@ def _recordings(store: Store, *, hub: bool) -> RecordingLookup:
         return hub_recording(call_id) if hub else await local_recording(store, call_id)
 
     return lookup
+
+
+def _listen(settings: QaSettings, store: Store, connect: Connect | None) -> RecordingAccess:
+    from console.core.recordings.player import local_opener
+
+    directory = settings.recordings or settings.store_path.parent / "recordings"
+
+    def opener(call_id: str) -> RecordingOpener:
+        if connect is None:
+            return local_opener(store, directory, settings.recordings_store_key, call_id)
+        from console.hub.recording_playback import hub_opener
+
+        return hub_opener(connect, settings.qa_private_key, call_id)
+
+    return RecordingAccess(opener, AuditLog(store), settings.user, settings.output_device)
 
 
 def pick_form(library: Library, form_id: str | None) -> EvaluationForm:
@@ -95,7 +141,7 @@ def session_opener(settings: QaSettings) -> SessionOpener:
         library = load_library(settings.library)
         form = pick_form(library, settings.form_id)
         store = await Store.open(settings.store_path, settings.store_key)
-        hub = calls = None
+        hub = calls = connect = None
         if settings.hub_dsn:
             from console.hub.connection import hub_connector
             from console.hub.evaluations import HubEvaluations
@@ -105,6 +151,7 @@ def session_opener(settings: QaSettings) -> SessionOpener:
             hub, calls = HubEvaluations(connect), HubCalls(connect)
         session = QaSession(settings.start, settings.end, store.close)
         session.recording = _recordings(store, hub=calls is not None)
+        session.listen = _listen(settings, store, connect)
         if settings.mine:
             from console.hub.evaluations import HubAgentEvaluations
 

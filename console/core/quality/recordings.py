@@ -1,10 +1,11 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
-"""The evaluated call's recording (issue 20), as one line beside the form.
+"""The evaluated call's recording (issue 20), as a line beside the form.
 
-``careline qa`` does not play recordings itself: the line says whether the call
-was recorded, how long, and the command that plays it (``careline recordings
-play``, which audits the playing). No patient data: the call id, times and the
-recording's state only.
+The line says whether the call was recorded, how long, with whose consent, and
+the keys that play it in ``careline qa`` (the evaluation screen's player,
+:mod:`console.qa_view.recording_panel`, which opens, audits and plays it with
+:mod:`console.core.recordings.player`, as ``careline recordings play`` does).
+No patient data: the call id, times and the recording's state only.
 """
 
 from __future__ import annotations
@@ -12,7 +13,10 @@ from __future__ import annotations
 from console.core.store import Store
 
 RecordingNote = tuple[str, str]
-"""What the recording is, and the command that plays it ("" when nothing can be played)."""
+"""What the recording is, and how to play it ("" when nothing can be played)."""
+
+PLAY_KEYS = "p plays/stops · f 1x/1.5x · j jumps to a moment"
+"""The evaluation screen's player keys."""
 
 
 async def local_recording(store: Store, call_id: str) -> RecordingNote | None:
@@ -27,9 +31,11 @@ async def local_recording(store: Store, call_id: str) -> RecordingNote | None:
         return f"{state} (nothing to play)", ""
     length = f"{int(seconds or 0) // 60} min {int(seconds or 0) % 60:02d} s"
     consent = f", consent by the {consent_by}" if mode == "consent" and consent_by else ""
-    return f"{length}{consent}", f"careline recordings play {call_id}"
+    return f"{length}{consent}", PLAY_KEYS
 
 
 def hub_recording(call_id: str) -> RecordingNote:
-    """What to run for a call read from the hub (the hub holds the sealed recordings)."""
-    return "on the hub, if the call was recorded", f"careline recordings play {call_id} --hub"
+    """A call read from the hub: the hub holds the sealed recordings (the QA private key
+    opens them)."""
+    del call_id  # the hub is asked when it is played
+    return "on the hub, if the call was recorded", PLAY_KEYS
