@@ -33,6 +33,7 @@ import hashlib
 import json
 import os
 import struct
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -51,6 +52,7 @@ __all__ = [
     "decrypt_recording",
     "file_key",
     "read_recording",
+    "recording_marks",
     "salt_of",
 ]
 
@@ -252,16 +254,18 @@ def salt_of(raw: bytes) -> bytes:
         raise RecordingFileError("the header's salt is not hex") from None
 
 
-def decrypt_recording(raw: bytes, key: bytes) -> Recording:
-    """Decrypt a recording's bytes with its own file key (see :func:`read_recording`)."""
+def _chunks(raw: bytes, pos: int, key: bytes, kinds: bytes) -> Iterator[tuple[bytes, bytes]]:
+    """The kind and plaintext of each chunk of ``kinds`` (one-byte kinds) from ``pos``.
+
+    Every chunk is checked for its place (kind, length, nothing after the end), but
+    only those of ``kinds`` are decrypted, each authenticated on its own.
+    """
     from cryptography.exceptions import InvalidTag
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-    header, pos = read_header(raw)
     aead = AESGCM(key)
     digest = hashlib.sha256(raw[:pos]).digest()
-    recording = Recording(header)
-    audio: list[bytes] = []
+    ended = False
     index = 0
     while pos + _CHUNK.size <= len(raw):
         kind, length = _CHUNK.unpack_from(raw, pos)
@@ -270,23 +274,49 @@ def decrypt_recording(raw: bytes, key: bytes) -> Recording:
             raise RecordingTamperedError(f"chunk {index} is damaged")
         if start + length > len(raw):
             break  # cut short: everything before it stands
-        if recording.summary is not None:
+        if ended:
             raise RecordingTamperedError("data after the end of the recording")
-        try:
-            plain = aead.decrypt(
-                _nonce(index), raw[start : start + length], _aad(digest, index, kind)
-            )
-        except InvalidTag:
-            raise RecordingTamperedError(
-                f"chunk {index} failed authentication (a wrong key, or the file was altered)"
-            ) from None
+        ended = kind == END
+        if kind in kinds:
+            try:
+                plain = aead.decrypt(
+                    _nonce(index), raw[start : start + length], _aad(digest, index, kind)
+                )
+            except InvalidTag:
+                raise RecordingTamperedError(
+                    f"chunk {index} failed authentication (a wrong key, or the file was altered)"
+                ) from None
+            yield kind, plain
+        index += 1
+        pos = start + length
+
+
+def decrypt_recording(raw: bytes, key: bytes) -> Recording:
+    """Decrypt a recording's bytes with its own file key (see :func:`read_recording`)."""
+    return _gathered(raw, key, AUDIO + MARK + END)
+
+
+def recording_marks(raw: bytes, key: bytes) -> Recording:
+    """A recording's header, marks and end summary, its audio left encrypted (``pcm`` empty).
+
+    Decrypts and authenticates only the mark and end chunks (each chunk has its own
+    tag); the audio chunks are only walked over, so a changed audio chunk, or a mark
+    relabelled as audio, goes unseen here (:func:`decrypt_recording` sees both); a
+    changed mark or end does not. For the marks alone, without the cost of the audio.
+    """
+    return _gathered(raw, key, MARK + END)
+
+
+def _gathered(raw: bytes, key: bytes, kinds: bytes) -> Recording:
+    header, pos = read_header(raw)
+    recording = Recording(header)
+    audio: list[bytes] = []
+    for kind, plain in _chunks(raw, pos, key, kinds):
         if kind == AUDIO:
             audio.append(plain)
         elif kind == MARK:
             recording.marks.append(json.loads(plain))
         else:
             recording.summary = json.loads(plain)
-        index += 1
-        pos = start + length
     recording.pcm = b"".join(audio)
     return recording

@@ -4,7 +4,8 @@
 A file cut anywhere decrypts up to its last whole chunk; a changed byte anywhere
 (header, a chunk's kind, length or sealed bytes), chunks swapped, or another key
 fail authentication; a full disk raises as the disk does, leaving a file that
-still decrypts up to what reached it.
+still decrypts up to what reached it. The marks alone read the same as from the whole
+file, and a changed mark fails there too.
 """
 
 from __future__ import annotations
@@ -20,7 +21,11 @@ from sip.recording_file import (
     RecordingFileError,
     RecordingTamperedError,
     RecordingWriter,
+    decrypt_recording,
+    file_key,
     read_recording,
+    recording_marks,
+    salt_of,
 )
 from tests.tiny_disk import TinyDisk
 
@@ -127,3 +132,23 @@ def test_a_full_disk_raises_and_what_reached_it_still_decrypts(tiny_disk: TinyDi
     recording = read_recording(path, KEY)
     assert not recording.complete
     assert recording.pcm.startswith(SECOND)
+
+
+def test_the_marks_alone_read_as_the_whole_file_and_a_changed_mark_fails(
+    tmp_path: Path,
+) -> None:
+    raw = written(tmp_path / "a.clrec")
+    key = file_key(KEY, salt_of(raw))
+    whole, alone = decrypt_recording(raw, key), recording_marks(raw, key)
+    assert (alone.header, alone.marks, alone.summary) == (whole.header, whole.marks, whole.summary)
+    assert alone.marks == [{"fact": "pause", "sample": 16000}]
+    assert alone.pcm == b""  # the audio stays encrypted
+    mark_at = raw.index(b"}") + 1 + 5 + len(SECOND) + 16  # after the first second's chunk
+    assert raw[mark_at : mark_at + 1] == b"M"
+    for offset in (0, 10):  # the mark's kind, then its sealed bytes
+        changed = bytearray(raw)
+        changed[mark_at + offset] ^= 0x01
+        with pytest.raises(RecordingTamperedError):
+            recording_marks(bytes(changed), key)
+    with pytest.raises(RecordingTamperedError):
+        recording_marks(raw, os.urandom(32))
