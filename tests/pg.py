@@ -40,6 +40,7 @@ from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
 from console.hub.schema import add_login, migrate
+from console.hub.teams import set_member
 
 PG_USER = "careline-pg"
 """The system user the test cluster runs as when the tests run as root."""
@@ -271,6 +272,17 @@ class Hub:
     def add_supervisor(self, name: str, password: str | None = None) -> str:
         """Create (or update) the supervisor login ``name``; returns its DSN."""
         return self._add(name, password, "supervisor")
+
+    def team(self, team: str, *logins: str) -> None:
+        """Put ``logins`` (added before) in ``team``, each in its group's role: a
+        supervisor of the team supervises its agents (hub version 7)."""
+
+        async def work() -> None:
+            async with await psycopg.AsyncConnection.connect(self.owner_dsn) as conn:
+                for login in logins:
+                    await set_member(conn, team, login)
+
+        run_async(work())
 
 
 @pytest.fixture(scope="session")

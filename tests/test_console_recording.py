@@ -154,6 +154,7 @@ async def test_a_stopped_recording_reaches_the_hub_sealed_for_qa(tmp_path: Path,
         await pilot.press("h")
         assert sipp.wait() == 0, sipp.report()
         sam = hub.add_supervisor("sam")
+        hub.team("north", "sam", "alice")  # a supervisor reads their teams' recordings
         found: list[HubRecording] = []
 
         async def on_hub() -> bool:

@@ -2,7 +2,8 @@
 """Listening in from the wallboard (issue 20): ``careline supervise``'s own phone starts at
 the first key; 1 on an agent who is on a call joins it in listen mode, 2 switches to
 whisper, x leaves; the agent's engine, on a real call with a patient engine, decides
-with a hub grant the wallboard made as the supervisor's login."""
+with a hub grant the wallboard made as the supervisor's login (for an agent of the
+supervisor's team)."""
 
 from __future__ import annotations
 
@@ -55,6 +56,7 @@ async def test_keys_on_an_agent_row_listen_switch_to_whisper_and_leave(
 ) -> None:
     alice = HubGrants(hub_connector(hub.add_agent("alice")), "alice")
     app: SupervisorApp = make(hub)
+    hub.team("north", "sup", "alice")  # a supervisor joins the calls of their teams' agents
     monitor = wallboard_monitor(tmp_path, hub.dsn("sup"))
     app.monitor = monitor
     with monitored_floor(tmp_path, engine_patient=True, phone=False) as floor:
@@ -137,6 +139,7 @@ async def test_a_supervisor_in_station_mode_hears_the_call_on_their_own_phone(
     """Headset or station, as for agents: the first key also calls the supervisor's phone."""
     alice = HubGrants(hub_connector(hub.add_agent("alice")), "alice")
     app: SupervisorApp = make(hub)
+    hub.team("north", "sup", "alice")  # a supervisor joins the calls of their teams' agents
     with (
         Baresip(
             tmp_path,
@@ -179,7 +182,9 @@ async def test_a_supervisor_in_station_mode_hears_the_call_on_their_own_phone(
 
 
 async def test_a_refused_key_tells_the_supervisor_why(hub: Hub, tmp_path: Path) -> None:
+    hub.add_agent("alice")
     app: SupervisorApp = make(hub)
+    hub.team("north", "sup", "alice")  # a supervisor joins the calls of their teams' agents
     monitor = wallboard_monitor(tmp_path, hub.dsn("sup"))
     app.monitor = monitor
     with monitored_floor(tmp_path, engine_patient=True, phone=False) as floor:

@@ -5,29 +5,21 @@ What goes up is the file as the engine wrote it (still encrypted), its file key
 sealed for the QA public key (:mod:`console.core.recordings.sealing`), and plain
 metadata: call, queue, mode, times and the timeline's marks (pauses, holds,
 transfers: no patient data). Row-level security: an agent inserts and reads its
-own; a supervisor reads all. A recording that cannot go now (no hub, the hub
-down) is tried again later; the local row says when it went.
+own; a supervisor reads those of their teams' agents (hub version 11), whose
+retention the hub caps. :mod:`console.hub.recording_upload` sends them: one that
+cannot go now (no hub, the hub down) is tried again later, one that never can
+is marked; the local row says when it went.
 """
 
 from __future__ import annotations
 
-import asyncio
-import json
-import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from pathlib import Path
+from datetime import datetime
 from typing import Any
 
 import psycopg
 
-from console.core.recordings.sealing import seal
-from console.core.store import Store
-from console.hub.connection import Connect, close_quietly, describe_failure
-from sip.protocol import utc_now_iso
-from sip.recording_file import decrypt_recording, file_key, salt_of
-
-log = logging.getLogger(__name__)
+from console.hub.recording_upload import upload_pending as upload_pending  # its old home
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,64 +39,7 @@ class HubRecording:
     data: bytes = b""
 
 
-_PENDING = (
-    "SELECT call_id, queue, mode, consent_by, file, started_at, ended_at, seconds, "
-    "retention_days FROM recordings WHERE state = 'stopped' AND uploaded_at IS NULL "
-    "ORDER BY started_at"
-)
 _COLUMNS = "call_id, agent_id, queue, mode, consent_by, started_at, ended_at, seconds, marks"
-
-
-def _time(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
-
-
-async def upload_pending(store: Store, connect: Connect, master: bytes, public_pem: bytes) -> int:
-    """Send every stopped recording not on the hub yet; how many went.
-
-    Stops at the first failure (the hub down: tried again later), logged without data.
-    """
-    rows = await store.fetch_all(_PENDING)
-    if not rows:
-        return 0
-    sent = 0
-    conn: psycopg.AsyncConnection[Any] | None = None
-    try:
-        conn = await connect()
-        for call_id, queue, mode, consent_by, file, started, ended, seconds, days in rows:
-            raw = await asyncio.to_thread(Path(file).read_bytes)
-            key = file_key(master, salt_of(raw))
-            marks = decrypt_recording(raw, key).marks
-            started_at, ended_at = _time(started), _time(ended)
-            await conn.execute(
-                "INSERT INTO careline.recordings (call_id, queue, mode, consent_by, started_at, "
-                "ended_at, seconds, marks, sealed_key, data, delete_after) "
-                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
-                (
-                    call_id,
-                    queue,
-                    mode,
-                    consent_by,
-                    started_at,
-                    ended_at,
-                    float(seconds or 0),
-                    json.dumps(marks),
-                    seal(key, public_pem),
-                    raw,
-                    started_at + timedelta(days=int(days)),
-                ),
-            )
-            async with store.transaction() as db:
-                await db.execute(
-                    "UPDATE recordings SET uploaded_at = ? WHERE call_id = ?",
-                    (utc_now_iso(), call_id),
-                )
-            sent += 1
-    except (psycopg.Error, OSError, ValueError) as exc:
-        log.warning("recordings not sent to the hub now: %s", describe_failure(exc))
-    finally:
-        await close_quietly(conn)
-    return sent
 
 
 async def listing(
@@ -115,7 +50,8 @@ async def listing(
     since: datetime | None = None,
     disposition: str | None = None,
 ) -> list[HubRecording]:
-    """The recordings this login may read (a supervisor: all), newest first, filtered;
+    """The recordings this login may read (a supervisor: their teams' agents'), newest
+    first, filtered;
     ``disposition``: those whose call's interaction (synced to the hub) ended so."""
     cursor = await conn.execute(
         f"SELECT {_COLUMNS} FROM careline.recordings AS r "
@@ -140,7 +76,8 @@ async def fetch(conn: psycopg.AsyncConnection[Any], call_id: str) -> HubRecordin
 
 
 async def purge_hub(conn: psycopg.AsyncConnection[Any]) -> list[str]:
-    """Delete the hub's recordings past their retention (a supervisor); their call ids."""
+    """Delete the hub's recordings past their retention (a supervisor: their teams' agents';
+    the owner: all); their call ids."""
     cursor = await conn.execute("SELECT careline.purge_recordings()")
     return [str(row[0]) for row in await cursor.fetchall()]
 
