@@ -36,6 +36,7 @@ REFUSALS: dict[str, tuple[int, str]] = {
     "malformed": (400, "malformed monitor request"),
     "unknown_grant": (403, "no such monitor grant"),
     "expired": (403, "monitor grant expired"),
+    "future_grant": (403, "monitor grant dated in the future"),
     "used": (403, "monitor grant already used"),
     "not_supervisor": (403, "monitor grant not made by a supervisor"),
     "unsafe_grant": (403, "monitor grant file is not safe"),

@@ -23,11 +23,13 @@ from console.core.interactions import InteractionStore
 from console.core.monitor_events import MonitorChanged, MonitorEnded, MonitorRequested
 from console.core.monitor_grants import new_grant_id, write_local_grant
 from console.core.monitoring import MonitorDesk, agent_contact
+from console.core.phone import PhoneError
 from console.core.store import Store
 from console.floor_view.rows import FloorEvent, check_row
+from console.messages import PhoneEvent
 from console.widgets.monitor_badge import MonitorBadge
 from sip.monitor_terms import MODES, REFUSALS
-from tests.console_app import make_app, screen_text, sip_port, talking, wait_for
+from tests.console_app import make_app, screen_text, sip_port, talking, toasts, wait_for
 from tests.monitor_calls import SUPERVISOR_UID, supervisor_engine
 from tests.support import Sipp
 
@@ -115,6 +117,30 @@ async def test_the_console_lets_a_supervisors_grant_in_shows_them_and_audits_eve
         ("monitor_mode", "ok", f"monitor: uid {SUPERVISOR_UID} (whisper)"),
         ("monitor_end", "ok", f"monitor: uid {SUPERVISOR_UID} (left)"),
     ]
+
+
+async def test_an_engine_error_with_markup_in_it_is_shown_to_the_agent_literally(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The engine's error text is not the console's markup: brackets in it neither garble
+    the toast nor take the console down."""
+    app = make_app(tmp_path)
+    hostile = "leg [/] gone [bold]x[/bold] [link=file:///etc/passwd]y"
+    async with app.run_test(size=(120, 36), notifications=True) as pilot:
+        await wait_for(pilot, lambda: app.phone.status.online, 20)
+        engine = app.services.phone.command
+
+        async def failing(cmd: str, **args: Any) -> dict[str, Any]:
+            if cmd == "monitor_refuse":
+                raise PhoneError("error", hostile)
+            return await engine(cmd, **args)
+
+        monkeypatch.setattr(app.services.phone, "command", failing)
+        request = {"event": "monitor.request", "monitor_id": "m-1", "grant": "A" * 22}
+        app.agent_screen.post_message(PhoneEvent(request))
+        await wait_for(pilot, lambda: "request failed" in " ".join(toasts(app)), what="said")
+        assert hostile in " ".join(toasts(app))
+        assert app.is_running
 
 
 async def test_a_policy_may_hide_listen_from_the_agent_but_never_from_the_audit(

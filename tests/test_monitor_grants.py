@@ -6,13 +6,17 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from console.controllers.monitoring import grant_book
+from console.core.config import load_config
 from console.core.monitor_grants import (
+    CLOCK_SKEW_SECONDS,
+    MAX_GRANT_SECONDS,
     GrantRefusedError,
     LocalGrants,
     MonitorGrant,
@@ -21,6 +25,7 @@ from console.core.monitor_grants import (
     sweep_local_grants,
     write_local_grant,
 )
+from console.core.store import Store
 
 SUPERVISOR = 4242
 CALL = "call-1"
@@ -34,14 +39,26 @@ def spool(tmp_path: Path) -> Path:
     return path
 
 
-def grants(spool: Path, now: datetime = NOW) -> LocalGrants:
-    return LocalGrants(spool, {SUPERVISOR}, "agent-7", clock=lambda: now)
+def grants(spool: Path, now: datetime = NOW, store: Store | None = None) -> LocalGrants:
+    return LocalGrants(spool, {SUPERVISOR}, "agent-7", clock=lambda: now, store=store)
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[Store]:
+    opened = await Store.open(tmp_path / "store.sqlite3")
+    yield opened
+    await opened.close()
 
 
 def made(spool: Path, **override: object) -> MonitorGrant:
-    args: dict[str, object] = {"agent_id": "agent-7", "call_id": CALL, "modes": ["listen"]}
+    args: dict[str, object] = {
+        "agent_id": "agent-7",
+        "call_id": CALL,
+        "modes": ["listen"],
+        "now": NOW,
+    }
     args.update(override)
-    grant = write_local_grant(spool, now=NOW, **args)  # type: ignore[arg-type]
+    grant = write_local_grant(spool, **args)  # type: ignore[arg-type]
     os.chown(spool / f"{grant.id}.json", SUPERVISOR, -1)
     return grant
 
@@ -158,3 +175,63 @@ def test_a_supervisors_stale_grant_files_are_swept_and_nobody_elses(spool: Path)
     assert sweep_local_grants(spool, NOW) == 1
     left = sorted(path.name for path in spool.iterdir())
     assert left == sorted(["notes.txt", f"{fresh.id}.json", f"{theirs.id}.json"])
+
+
+def test_a_grant_dated_in_the_future_is_refused_beyond_a_little_clock_skew(spool: Path) -> None:
+    """A grant file claiming to be made later than now would live longer than any grant."""
+    checker = grants(spool)
+    ahead = made(spool, now=NOW + timedelta(seconds=CLOCK_SKEW_SECONDS + 1), seconds=60)
+    assert refused(lambda: checker.check(ahead.id, "listen", [CALL])) == "future_grant"
+    far = made(spool, now=NOW + timedelta(days=365), seconds=60)
+    assert refused(lambda: checker.check(far.id, "listen", [CALL])) == "future_grant"
+    skewed = made(spool, now=NOW + timedelta(seconds=CLOCK_SKEW_SECONDS - 5), seconds=60)
+    assert checker.check(skewed.id, "listen", [CALL]).id == skewed.id
+
+
+def store_config(tmp_path: Path, spool: Path) -> Path:
+    config = tmp_path / "careline.yaml"
+    config.write_text(
+        f"agent:\n  id: agent-7\nmonitoring:\n  grant_dir: {spool}\n"
+        f"  supervisor_accounts: ['{SUPERVISOR}']\n"
+    )
+    return config
+
+
+async def test_a_used_grant_is_refused_after_the_agents_console_restarts(
+    spool: Path, tmp_path: Path
+) -> None:
+    """The agent's account cannot delete the supervisor's file: the console remembers in
+    its store which grants it let in, so a restart does not let the same grant in again."""
+    config = load_config(store_config(tmp_path, spool), environ={})
+    grant = made(spool)
+    path = tmp_path / "store.sqlite3"
+    for attempt in range(2):  # the console, then the console started again
+        store = await Store.open(path)
+        try:
+            book = grant_book(config, lambda: NOW, store)
+            assert book is not None
+            if attempt == 0:
+                assert (await book.verify(grant.id, "listen", [CALL])).id == grant.id
+            else:
+                with pytest.raises(GrantRefusedError) as caught:
+                    await book.verify(grant.id, "listen", [CALL])
+                assert caught.value.reason == "used"
+                fresh = made(spool)
+                assert (await book.verify(fresh.id, "listen", [CALL])).id == fresh.id
+        finally:
+            await store.close()
+
+
+async def test_used_grant_ids_are_forgotten_once_no_grant_could_still_be_valid(
+    spool: Path, store: Store
+) -> None:
+    first, second = made(spool), made(spool)
+    assert (await grants(spool, store=store).verify(first.id, "listen", [CALL])).id == first.id
+    assert (await grants(spool, store=store).verify(second.id, "listen", [CALL])).id == second.id
+    rows = await store.fetch_all("SELECT grant_id FROM monitor_grants_used ORDER BY grant_id")
+    assert [row[0] for row in rows] == sorted([first.id, second.id])
+    later = NOW + timedelta(seconds=MAX_GRANT_SECONDS + CLOCK_SKEW_SECONDS + 1)
+    third = made(spool, now=later)
+    assert (await grants(spool, later, store).verify(third.id, "listen", [CALL])).id == third.id
+    rows = await store.fetch_all("SELECT grant_id FROM monitor_grants_used")
+    assert [row[0] for row in rows] == [third.id]

@@ -23,6 +23,7 @@ from console.core.monitor_events import MonitorChanged, MonitorEnded, MonitorReq
 from console.core.monitor_grants import LocalGrants, supervisor_uids
 from console.core.monitoring import GrantBook, MonitorDesk
 from console.core.phone import PhoneError
+from console.core.store import Store
 from console.widgets.monitor_badge import MonitorBadge
 
 log = logging.getLogger(__name__)
@@ -37,7 +38,7 @@ class MonitorFlow(Controller):
         services = self.services
         config = services.config.monitoring
         self.monitors = MonitorDesk(
-            grants or grant_book(services.config, services.clock),
+            grants or grant_book(services.config, services.clock, services.store),
             AuditLog(services.store, clock=services.clock),
             services.config.agent.id,
             show_listen=config.show_listen,
@@ -50,7 +51,9 @@ class MonitorFlow(Controller):
             try:
                 await self.monitors.decide(event, live, self._command)
             except PhoneError as exc:  # the engine refuses it by itself after a while
-                self.screen.notify(f"A supervisor's request failed: {exc}", severity="warning")
+                self.screen.notify(
+                    f"A supervisor's request failed: {exc}", severity="warning", markup=False
+                )
         elif isinstance(event, MonitorChanged | MonitorEnded):
             await self.monitors.apply(event)
             self.screen.query_one(MonitorBadge).label = self.monitors.label()
@@ -69,9 +72,12 @@ class MonitorFlow(Controller):
         return await self.services.phone.command(name, **args)
 
 
-def grant_book(config: CarelineConfig, clock: Callable[[], datetime]) -> GrantBook | None:
+def grant_book(
+    config: CarelineConfig, clock: Callable[[], datetime], store: Store
+) -> GrantBook | None:
     """Where this console checks grants: the hub's when one is configured, else the local
-    grant files (``monitoring.grant_dir``), else nowhere (every request is refused)."""
+    grant files (``monitoring.grant_dir``; the ones let in are remembered in ``store``),
+    else nowhere (every request is refused)."""
     if config.hub.dsn:
         from console.hub.connection import hub_connector  # psycopg: only with a hub
         from console.hub.monitor_grants import HubGrants
@@ -90,4 +96,5 @@ def grant_book(config: CarelineConfig, clock: Callable[[], datetime]) -> GrantBo
         supervisor_uids(monitoring.supervisor_accounts),
         config.agent.id,
         clock=clock,
+        store=store,
     )

@@ -11,7 +11,10 @@ request only when :meth:`LocalGrants.check` finds the grant file:
 * owned by one of the configured supervisor OS accounts (only root or that
   account can make a file owned by it) and not group- or world-writable;
 * not expired, not older than :data:`MAX_GRANT_SECONDS` from its making to its
-  expiry, not used before (a grant lets one leg in);
+  expiry, not made later than now (beyond :data:`CLOCK_SKEW_SECONDS`: a grant dated
+  in the future would live longer), not used before (a grant lets one leg in; with
+  the agent's store, remembered there across console restarts, since the agent's
+  account cannot delete the supervisor's file);
 * for this agent and one of this agent's live calls, allowing the mode asked.
 
 Anything else raises :class:`GrantRefusedError` with a reason from
@@ -25,6 +28,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import json
+import logging
 import os
 import pwd
 import secrets
@@ -34,7 +38,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from console.core.store import Store
+from console.core.store_faults import StorageFaultError
 from sip.monitor_terms import GRANT_ID, MODES, MonitorMode
+
+log = logging.getLogger(__name__)
 
 GRANT_SECONDS = 60
 """How long a new grant may be used to connect."""
@@ -42,6 +50,9 @@ MAX_GRANT_SECONDS = 300
 """A grant living longer than this (from making to expiry) is refused as expired."""
 MAX_GRANT_BYTES = 4096
 """A larger grant file is refused unread."""
+CLOCK_SKEW_SECONDS = 30
+"""How far ahead of this machine's clock a grant may say it was made (the supervisor's
+clock may run a little fast); any later and it is refused (``future_grant``)."""
 
 
 class GrantRefusedError(Exception):
@@ -154,6 +165,11 @@ def supervisor_uids(accounts: Iterable[str | int]) -> frozenset[int]:
     return frozenset(uids)
 
 
+def _utc_text(moment: datetime) -> str:
+    """A fixed-width UTC time: stored ones compare in time order as text."""
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds")
+
+
 def _account_name(uid: int) -> str:
     try:
         return pwd.getpwuid(uid).pw_name
@@ -170,11 +186,15 @@ class LocalGrants:
         supervisors: Collection[int],
         agent_id: str,
         clock: Callable[[], datetime] | None = None,
+        store: Store | None = None,
     ) -> None:
+        """``store``: the agent's local store, where :meth:`verify` remembers the grants it
+        let in (None: only in memory, for this object's life)."""
         self._spool = spool
         self._supervisors = frozenset(supervisors)
         self._agent_id = agent_id
         self._clock = clock or (lambda: datetime.now(UTC))
+        self._store = store
         self._used: set[str] = set()
 
     def check(self, grant_id: str, mode: str, live_calls: Collection[str]) -> MonitorGrant:
@@ -188,6 +208,8 @@ class LocalGrants:
         uid, raw = self._read(self._spool / f"{grant_id}.json")
         grant = self._parse(grant_id, raw, _account_name(uid))
         now = self._clock()
+        if grant.created_at > now + timedelta(seconds=CLOCK_SKEW_SECONDS):
+            raise GrantRefusedError("future_grant")
         if grant.expires_at <= now or grant.expires_at - grant.created_at > timedelta(
             seconds=MAX_GRANT_SECONDS
         ):
@@ -202,8 +224,35 @@ class LocalGrants:
         return grant
 
     async def verify(self, grant_id: str, mode: str, live_calls: Collection[str]) -> MonitorGrant:
-        """:meth:`check`, as a :class:`console.core.monitoring.GrantBook` does it."""
-        return self.check(grant_id, mode, live_calls)
+        """:meth:`check`, as a :class:`console.core.monitoring.GrantBook` does it; a grant
+        that passes is also remembered as used in the store (refused if it was already)."""
+        grant = self.check(grant_id, mode, live_calls)
+        if self._store is not None and not await self._remember(self._store, grant_id):
+            raise GrantRefusedError("used")  # let in before this console (re)started
+        return grant
+
+    async def _remember(self, store: Store, grant_id: str) -> bool:
+        """Mark ``grant_id`` used in ``store``; False if it was already. Ids of grants that
+        can no longer be valid go: one used at ``t`` was made by ``t`` + the skew and
+        expired within :data:`MAX_GRANT_SECONDS` of its making."""
+        now = self._clock()
+        forget = now - timedelta(seconds=MAX_GRANT_SECONDS + CLOCK_SKEW_SECONDS)
+        try:
+            async with store.transaction() as db:
+                await db.execute(
+                    "DELETE FROM monitor_grants_used WHERE used_at < ?", (_utc_text(forget),)
+                )
+                cursor = await db.execute(
+                    "INSERT OR IGNORE INTO monitor_grants_used (grant_id, used_at) VALUES (?, ?)",
+                    (grant_id, _utc_text(now)),
+                )
+                added = cursor.rowcount == 1
+                await cursor.close()
+        except StorageFaultError:
+            # Nobody listens in on a grant whose use could not be remembered.
+            log.warning("could not remember a used monitor grant: refused")
+            raise GrantRefusedError("unknown_grant") from None
+        return added
 
     def _read(self, path: Path) -> tuple[int, bytes]:
         """The file's owner and bytes, opened so that nothing can be swapped in between."""
