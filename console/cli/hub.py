@@ -3,7 +3,7 @@
 
 ``init`` migrates the hub and creates the group roles; ``add-agent`` and
 ``add-supervisor`` create (or re-password) a login role; ``team`` puts a login in a
-team (supervisors see their teams' evaluations); ``status`` shows the
+team (supervisors reach only their teams' agents); ``status`` shows the
 schema version and row counts. Passwords come from files readable by their
 owner only (or PGPASSWORD / ~/.pgpass for the connection), never from the
 command line, and are never printed; errors are one line with an exit code:
@@ -324,10 +324,11 @@ HUB = Command(
             "add-agent": _login("agent"),
             "add-supervisor": _login("supervisor"),
             "team": Command(
-                help="put a login in a team (supervisors see their teams' evaluations)",
+                help="put a login in a team (supervisors reach only their teams' agents)",
                 description="Put an agent or supervisor login in TEAM, or take it out with "
                 "--remove. A supervisor reads and writes the evaluations of the agents of "
-                "every team they are in.",
+                "every team they are in, reports on them, reads their recordings and "
+                "listens in on their calls; a supervisor of no team reaches no agent.",
                 run=_runner(_team),
                 add_arguments=_team_arguments,
             ),

@@ -5,7 +5,9 @@ The table and its rules are hub migration 0009 (``monitor_grants``): only a
 supervisor login inserts (the supervisor column is the login), a grant is bound
 to one agent and one call, lives at most five minutes, and the agent's side uses
 it through ``careline.use_monitor_grant``, which decides by the hub's clock and
-marks it used. :class:`HubGrants` is the agent console's
+marks it used. Since version 11 the agent must be in one of the supervisor's
+teams, when the grant is made and again when it is used (``not_supervisor``
+otherwise). :class:`HubGrants` is the agent console's
 :class:`console.core.monitoring.GrantBook` on the hub.
 """
 

@@ -1,8 +1,10 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
-"""Teams on the hub: which supervisors see which agents' evaluations.
+"""Teams on the hub: which supervisors reach which agents.
 
 A supervisor reads and writes the evaluations of the agents in the teams they
-supervise (``careline.team_members``, migration ``0007_evaluations.sql``); the hub
+supervise (``careline.team_members``, migration ``0007_evaluations.sql``), reports
+on them, reads their recordings and listens in on their calls (the one rule:
+``careline.supervises_agent``, migration ``0011_team_scope.sql``); the hub
 owner keeps the teams with ``careline hub team``. A login joins a team in the role
 of its group (an agent login as an agent, a supervisor login as a supervisor).
 """
