@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import sqlite3
 import subprocess
 import sys
 import time
@@ -394,3 +395,22 @@ def test_hub_login_other_than_the_agent_id_fails(tmp_path: Path, hub: Hub) -> No
     assert "agent.id: alice" in checks["hub"]["fix"]
     assert "user=agent-17" in checks["hub"]["fix"]
     assert hub.passwords["alice"] not in output
+
+
+def test_recordings_that_will_never_reach_the_hub_are_counted() -> None:
+    """The upload marks one it can never send (its file gone, altered…) and goes on:
+    the doctor says how many, without a call id or anything of the call."""
+    assert doctor()[0] == 0
+    path = Path(os.environ["XDG_DATA_HOME"]) / "careline" / "careline.sqlite3"
+    with sqlite3.connect(path) as db:
+        db.execute(
+            "INSERT INTO recordings (call_id, agent_id, mode, file, state, started_at, "
+            "retention_days, upload_failed) VALUES ('c-1', 'a', 'consent', '/x', 'stopped', "
+            "'2026-03-02T09:00:00.000Z', 90, 'its file is gone')"
+        )
+
+    _, checks, _ = doctor()
+
+    assert checks["store"]["status"] == "warn"
+    assert "1 recording(s) will never go to the hub" in checks["store"]["detail"]
+    assert "c-1" not in checks["store"]["detail"]

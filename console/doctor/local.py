@@ -24,6 +24,10 @@ async def check_config(path: Path | None, found: Findings) -> Check:
 
 
 # ------------------------------------------------------------------- store
+_UNSENDABLE = "SELECT count(*) FROM recordings WHERE upload_failed IS NOT NULL"
+"""Recordings marked as never to go to the hub (console.hub.recording_upload)."""
+
+
 async def check_store(config: CarelineConfig) -> Check:
     from console.core.audit import AuditLog
     from console.core.config import store_key
@@ -51,9 +55,10 @@ async def check_store(config: CarelineConfig) -> Check:
         version = (await store.fetch_all("PRAGMA user_version"))[0][0]
         quick = [row[0] for row in await store.fetch_all("PRAGMA quick_check")]
         verdict = await AuditLog(store).verify()
+        shipped = len(migrations())
+        unsent = (await store.fetch_all(_UNSENDABLE))[0][0] if version == shipped else 0
     finally:
         await store.close()
-    shipped = len(migrations())
     mode_now = stat.S_IMODE(path.stat().st_mode)
     facts = [
         str(journal).upper(),
@@ -99,5 +104,14 @@ async def check_store(config: CarelineConfig) -> Check:
             "warn",
             f"{summary}: was {mode_before:04o}, readable by others (set to 0600 now)",
             f"keep it 0600 (chmod 600 {path}); check whatever copied or restored it",
+        )
+    if unsent:
+        return Check(
+            "store",
+            "warn",
+            f"{summary}: {unsent} recording(s) will never go to the hub (their files gone, "
+            "unreadable or altered, or the hub refused them)",
+            "the console's log names each call and why; each stays on this workstation "
+            "until its retention deletes it",
         )
     return Check("store", "ok", summary)
