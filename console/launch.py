@@ -34,7 +34,7 @@ from console.core.demo import (
 from console.core.demo_monitoring import DEMO_AGENT_ID, DEMO_STORE, demo_monitoring
 from console.core.demo_worklist import demo_answerers_json, demo_worklist_config
 from console.core.engine_settings import engine_starter
-from console.core.paths import data_dir, log_dir, runtime_dir
+from console.core.paths import data_dir, log_dir, socket_path
 from console.core.patients.directory import PatientDirectory
 from console.core.pin import PinError, sign_in_pin
 from console.core.recordings.demo import demo_recording
@@ -155,7 +155,7 @@ def run_console(
         load_signing_key(config.ehr)  # a bad key file: one line (ConfigError), nothing starts
     wiring = _wiring(
         config,
-        socket_path=config.engine.socket or runtime_dir() / "engine.sock",
+        socket_path=config.engine.socket or socket_path("engine.sock"),
         store_path=config.store.path or data_dir() / "careline.sqlite3",
         key=store_key(config),
         log_name="engine",
@@ -226,7 +226,7 @@ def run_demo(config: CarelineConfig, *, interval: float, ring_timeout: float) ->
         demo_config.model_copy(
             update={"sip": demo_config.sip.model_copy(update={"listen": f"127.0.0.1:{agent_port}"})}
         ),
-        socket_path=runtime_dir() / f"demo-{os.getpid()}.sock",
+        socket_path=socket_path(f"demo-{os.getpid()}.sock"),
         store_path=store_path,
         log_name="demo-engine",
         audio_mode=functools.partial(_demo_audio_mode, sound_probe),

@@ -38,6 +38,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -146,6 +147,7 @@ class Baresip(ServiceProcess):
         self._tokens = 0
         self._send_lock = threading.Lock()
         self._closed = False
+        self._sound_link: Path | None = None
 
     # -- life cycle ---------------------------------------------------------------
 
@@ -180,7 +182,7 @@ class Baresip(ServiceProcess):
             f"call_max_calls\t\t{self.max_calls}",
         ]
         if self.record_to is not None:
-            lines.append(f"snd_path\t\t{self.sound_dir}")
+            lines.append(f"snd_path\t\t{self._short_sound_path()}")
         (self.config_dir / "config").write_text("\n".join(lines) + "\n", "utf-8")
         params = ";regint=0"
         if self.auto_answer:
@@ -189,6 +191,15 @@ class Baresip(ServiceProcess):
         account = f"<sip:{self.user}@127.0.0.1:{self.sip_port}>{params}\n"
         (self.config_dir / "accounts").write_text(account, "utf-8")
         (self.config_dir / "contacts").write_text("", "utf-8")
+
+    def _short_sound_path(self) -> Path:
+        """A short path to :attr:`sound_dir` (a symlink in /tmp): sndfile names its dumps
+        after both call parties in a 128-byte buffer and writes nothing when the path is
+        longer, as a pytest-xdist worker's tmp_path makes it."""
+        if self._sound_link is None:
+            self._sound_link = Path(tempfile.mkdtemp(prefix="bs-")) / "s"
+            self._sound_link.symlink_to(self.sound_dir, target_is_directory=True)
+        return self._sound_link
 
     def start(self, timeout: float = 10.0) -> None:
         """Write the config dir, start ``baresip -f DIR`` and wait until ctrl_tcp accepts.
@@ -270,6 +281,9 @@ class Baresip(ServiceProcess):
 
     def _close(self) -> None:
         self._closed = True
+        if self._sound_link is not None:  # the link only: the dumps stay in tmp_path
+            shutil.rmtree(self._sound_link.parent, ignore_errors=True)
+            self._sound_link = None
         if self._sock is not None:
             with contextlib.suppress(OSError):
                 self._sock.shutdown(socket.SHUT_RDWR)

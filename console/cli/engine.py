@@ -100,14 +100,14 @@ def _config(args: argparse.Namespace) -> int:
 
 def _paths(args: argparse.Namespace) -> int:
     from console.core.config import user_config_file
-    from console.core.paths import default_config_file, log_dir, runtime_dir
+    from console.core.paths import default_config_file, log_dir, socket_path
 
     config = config_of(args)
     print(f"defaults:    {default_config_file()}")
     print(f"user config: {user_config_file()}")
     print(f"store:       {store_path(config)}")
     print(f"logs:        {log_dir()}")
-    print(f"socket:      {config.engine.socket or runtime_dir() / 'engine.sock'}")
+    print(f"socket:      {config.engine.socket or socket_path('engine.sock')}")
     return 0
 
 

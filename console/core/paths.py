@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
@@ -40,10 +41,38 @@ def runtime_dir() -> Path:
     not set (common over SSH without a systemd session).
     """
     if os.environ.get("XDG_RUNTIME_DIR"):
-        path = user_runtime_path("careline")
-    else:
-        path = Path("/tmp") / f"careline-{os.getuid()}"
+        return _own_dir(user_runtime_path("careline"))
+    return _own_dir(_tmp_runtime())
+
+
+def _tmp_runtime() -> Path:
+    """The runtime directory without XDG_RUNTIME_DIR: short, per user."""
+    return Path("/tmp") / f"careline-{os.getuid()}"
+
+
+def _own_dir(path: Path) -> Path:
     path.mkdir(mode=0o700, parents=True, exist_ok=True)
     if path.stat().st_uid != os.getuid():
         raise PermissionError(f"{path} belongs to another user")
     return path
+
+
+SUN_PATH_MAX = 107
+"""The longest path a Unix socket can have on Linux (sun_path is 108 bytes with its NUL)."""
+
+
+def socket_path(name: str) -> Path:
+    """Where the socket ``name`` lives: in :func:`runtime_dir` (see :func:`short_socket`)."""
+    path = short_socket(runtime_dir() / name)
+    _own_dir(path.parent)
+    return path
+
+
+def short_socket(path: Path) -> Path:
+    """``path``, unless it is too long for a Unix socket (a deep XDG_RUNTIME_DIR): then a
+    name in the short per-user /tmp directory that stays unique to the path it stands for.
+    Creates nothing (the doctor asks where the socket would be)."""
+    if len(os.fsencode(path)) <= SUN_PATH_MAX:
+        return path
+    digest = hashlib.sha256(os.fsencode(path)).hexdigest()[:16]
+    return _tmp_runtime() / f"{digest}.sock"

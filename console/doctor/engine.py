@@ -30,8 +30,10 @@ def _socket_path(config: CarelineConfig) -> Path:
         return config.engine.socket.expanduser()
     from platformdirs import user_runtime_path
 
+    from console.core.paths import short_socket
+
     if os.environ.get("XDG_RUNTIME_DIR"):
-        return user_runtime_path("careline") / "engine.sock"
+        return short_socket(user_runtime_path("careline") / "engine.sock")
     return Path("/tmp") / f"careline-{os.getuid()}" / "engine.sock"
 
 
