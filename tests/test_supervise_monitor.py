@@ -8,9 +8,13 @@ supervisor's team)."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
+from textual.pilot import Pilot
 
 from console.core.config import load_config
 from console.floor_view.app import SupervisorApp
@@ -51,50 +55,131 @@ async def agent_decides(floor: Floor, alice: HubGrants) -> None:
     await asyncio.to_thread(floor.accept, request, grant)
 
 
-async def test_keys_on_an_agent_row_listen_switch_to_whisper_and_leave(
-    hub: Hub, tmp_path: Path
-) -> None:
+async def alice_on_a_call(hub: Hub, floor: Floor) -> Agents:
+    """Alice talks with the floor's patient, as her console publishes it to the hub."""
+    floor.call_in()
+    agents = Agents(hub)
+    contact = f"sip:agent@127.0.0.1:{floor.agent.port}"
+    await agents.state(
+        "alice", "Alice", "available", 60, on_call=30, call_id=floor.patient_call, contact=contact
+    )
+    return agents
+
+
+async def no_more_requests(floor: Floor) -> None:
+    """No other monitor request reached the agent's engine (a second leg would have)."""
+    await asyncio.sleep(1.5)
+    await asyncio.to_thread(floor.agent.command, "ping")  # reads what came meanwhile
+    assert [e for e in floor.agent.events if e["event"] == "monitor.request"] == []
+
+
+async def monitor_keys_done(app: SupervisorApp) -> None:
+    """Every listening-in key's work has finished."""
+    keys = [worker for worker in app.workers if worker.group == "monitor"]
+    if keys:  # (none given, Textual waits for every worker: the floor's never ends)
+        await app.workers.wait_for_complete(keys)
+
+
+class Watching(NamedTuple):
+    """A wallboard on a hub where Alice, of the supervisor's team, talks with a patient."""
+
+    app: SupervisorApp
+    pilot: Pilot[int]
+    monitor: FloorMonitor
+    floor: Floor
+    alice: HubGrants
+    """Alice's console's grant book."""
+
+
+@asynccontextmanager
+async def watching_alice(hub: Hub, tmp_path: Path) -> AsyncIterator[Watching]:
+    """The supervisor's wallboard (no phone yet) with Alice's row on a call."""
     alice = HubGrants(hub_connector(hub.add_agent("alice")), "alice")
     app: SupervisorApp = make(hub)
     hub.team("north", "sup", "alice")  # a supervisor joins the calls of their teams' agents
     monitor = wallboard_monitor(tmp_path, hub.dsn("sup"))
     app.monitor = monitor
     with monitored_floor(tmp_path, engine_patient=True, phone=False) as floor:
-        floor.call_in()
-        agents = Agents(hub)
-        contact = f"sip:agent@127.0.0.1:{floor.agent.port}"
-        await agents.state(
-            "alice",
-            "Alice",
-            "available",
-            60,
-            on_call=30,
-            call_id=floor.patient_call,
-            contact=contact,
-        )
+        agents = await alice_on_a_call(hub, floor)
         async with app.run_test(size=(120, 40)) as pilot:
             await settle(pilot, agents.last_seq)
-            assert not monitor.started  # the wallboard came up without a phone
-            await pilot.press("1")
-            await agent_decides(floor, alice)
-            await wait_for(pilot, lambda: "Listening to Alice" in monitor.status(), 20, "on")
-            assert app.query_one("#monitor-line").display
-            await pilot.press("2")
-            state = await asyncio.to_thread(
-                floor.agent.wait_event,
-                "monitor.state",
-                10,
-                monitor_id=floor.monitor_id,
-                mode="whisper",
-            )
-            assert state["supervisor"] == "sup"
-            await wait_for(pilot, lambda: "Whispering to Alice" in monitor.status(), what="whisper")
-            await pilot.press("x")
-            ended = await asyncio.to_thread(
-                floor.agent.wait_event, "monitor.ended", 10, monitor_id=floor.monitor_id
-            )
-            assert ended["reason"] == "left"
-            await wait_for(pilot, lambda: monitor.status() == "Left Alice's call", what="left")
+            yield Watching(app, pilot, monitor, floor, alice)
+
+
+async def test_keys_on_an_agent_row_listen_switch_to_whisper_and_leave(
+    hub: Hub, tmp_path: Path
+) -> None:
+    async with watching_alice(hub, tmp_path) as (app, pilot, monitor, floor, alice):
+        assert not monitor.started  # the wallboard came up without a phone
+        await pilot.press("1")
+        await agent_decides(floor, alice)
+        await wait_for(pilot, lambda: "Listening to Alice" in monitor.status(), 20, "on")
+        assert app.query_one("#monitor-line").display
+        await pilot.press("2")
+        state = await asyncio.to_thread(
+            floor.agent.wait_event,
+            "monitor.state",
+            10,
+            monitor_id=floor.monitor_id,
+            mode="whisper",
+        )
+        assert state["supervisor"] == "sup"
+        await wait_for(pilot, lambda: "Whispering to Alice" in monitor.status(), what="whisper")
+        await pilot.press("x")
+        ended = await asyncio.to_thread(
+            floor.agent.wait_event, "monitor.ended", 10, monitor_id=floor.monitor_id
+        )
+        assert ended["reason"] == "left"
+        await wait_for(pilot, lambda: monitor.status() == "Left Alice's call", what="left")
+
+
+async def test_two_quick_keys_make_one_leg_in_the_last_mode_and_x_leaves_it(
+    hub: Hub, tmp_path: Path
+) -> None:
+    """The second key comes while the first still starts the phone: it changes the mode
+    the leg joins in, and makes no second grant or leg (one the supervisor could not
+    leave, open to the call in whisper or barge)."""
+    async with watching_alice(hub, tmp_path) as (app, pilot, monitor, floor, alice):
+        await pilot.press("1", "2")
+        joining = "Joining Alice's call to whisper… (x cancels)"
+        await wait_for(pilot, lambda: monitor.status() == joining, what="joining")
+        request = await asyncio.to_thread(floor.agent.wait_event, "monitor.request", 20)
+        assert request["mode"] == "whisper"
+        grant = await alice.verify(request["grant"], request["mode"], [floor.patient_call])
+        await asyncio.to_thread(floor.accept, request, grant)
+        await wait_for(pilot, lambda: "Whispering to Alice" in monitor.status(), 20, "on")
+        await monitor_keys_done(app)
+        await no_more_requests(floor)
+        legs = await asyncio.to_thread(floor.agent.command, "status")
+        assert len(legs["result"]["monitors"]) == 1
+        await pilot.press("x")
+        ended = await asyncio.to_thread(
+            floor.agent.wait_event, "monitor.ended", 10, monitor_id=floor.monitor_id
+        )
+        assert ended["reason"] == "left"
+        await wait_for(pilot, lambda: monitor.status() == "Left Alice's call", what="left")
+        status = await asyncio.to_thread(floor.agent.command, "status")
+        assert status["result"]["monitors"] == []
+
+
+async def test_x_while_joining_stops_the_join_and_the_next_key_joins(
+    hub: Hub, tmp_path: Path
+) -> None:
+    async with watching_alice(hub, tmp_path) as (app, pilot, monitor, floor, alice):
+        await pilot.press("1", "x")
+        stopped = "Stopped joining Alice's call"
+        await wait_for(pilot, lambda: monitor.status() == stopped, what="stopped")
+        await monitor_keys_done(app)  # the phone came up meanwhile; nothing was called
+        await no_more_requests(floor)
+        assert monitor.live() is None
+        await pilot.press("1")
+        await agent_decides(floor, alice)
+        await wait_for(pilot, lambda: "Listening to Alice" in monitor.status(), 20, "on")
+        await pilot.press("x")
+        ended = await asyncio.to_thread(
+            floor.agent.wait_event, "monitor.ended", 10, monitor_id=floor.monitor_id
+        )
+        assert ended["reason"] == "left"
 
 
 async def test_an_agent_not_on_a_call_cannot_be_joined_and_the_phone_never_starts(
@@ -155,18 +240,7 @@ async def test_a_supervisor_in_station_mode_hears_the_call_on_their_own_phone(
         monitor = floor_monitor(load_config(config, environ={}), hub.dsn("sup"))
         assert monitor is not None
         app.monitor = monitor
-        floor.call_in()
-        agents = Agents(hub)
-        contact = f"sip:agent@127.0.0.1:{floor.agent.port}"
-        await agents.state(
-            "alice",
-            "Alice",
-            "available",
-            60,
-            on_call=30,
-            call_id=floor.patient_call,
-            contact=contact,
-        )
+        agents = await alice_on_a_call(hub, floor)
         async with app.run_test(size=(120, 40)) as pilot:
             await settle(pilot, agents.last_seq)
             await pilot.press("1")
@@ -182,34 +256,15 @@ async def test_a_supervisor_in_station_mode_hears_the_call_on_their_own_phone(
 
 
 async def test_a_refused_key_tells_the_supervisor_why(hub: Hub, tmp_path: Path) -> None:
-    hub.add_agent("alice")
-    app: SupervisorApp = make(hub)
-    hub.team("north", "sup", "alice")  # a supervisor joins the calls of their teams' agents
-    monitor = wallboard_monitor(tmp_path, hub.dsn("sup"))
-    app.monitor = monitor
-    with monitored_floor(tmp_path, engine_patient=True, phone=False) as floor:
-        floor.call_in()
-        agents = Agents(hub)
-        contact = f"sip:agent@127.0.0.1:{floor.agent.port}"
-        await agents.state(
-            "alice",
-            "Alice",
-            "available",
-            60,
-            on_call=30,
-            call_id=floor.patient_call,
-            contact=contact,
+    async with watching_alice(hub, tmp_path) as (app, pilot, monitor, floor, _):
+        await pilot.press("1")
+        request = await asyncio.to_thread(floor.agent.wait_event, "monitor.request", 20)
+        await asyncio.to_thread(
+            floor.agent.command,
+            "monitor_refuse",
+            monitor=request["monitor_id"],
+            reason="expired",
         )
-        async with app.run_test(size=(120, 40)) as pilot:
-            await settle(pilot, agents.last_seq)
-            await pilot.press("1")
-            request = await asyncio.to_thread(floor.agent.wait_event, "monitor.request", 20)
-            await asyncio.to_thread(
-                floor.agent.command,
-                "monitor_refuse",
-                monitor=request["monitor_id"],
-                reason="expired",
-            )
-            said = "Could not join Alice's call: monitor grant expired"
-            await wait_for(pilot, lambda: monitor.status() == said, 10, "the reason")
-            assert said in str(app.query_one("#monitor-line").render())
+        said = "Could not join Alice's call: monitor grant expired"
+        await wait_for(pilot, lambda: monitor.status() == said, 10, "the reason")
+        assert said in str(app.query_one("#monitor-line").render())

@@ -6,7 +6,10 @@ station, as an agent's) only at the first key, so the wallboard starts as fast
 without a phone. A key on an agent who is on a call makes a grant for that
 agent and call (:class:`GrantMaker`: a local grant file or the hub) and calls the
 agent's engine with it; once connected the same keys switch mode (a digit in the
-call: 1 listen, 2 whisper, 3 barge) and one key leaves. In listen mode the
+call: 1 listen, 2 whisper, 3 barge) and one key leaves. One leg at a time: the leg
+exists (``joining``) from the key on, so a key pressed while the grant is made and
+the phone starts only changes the mode it will join in, and ``x`` then stops the
+join (a call already placed for it is hung up). In listen mode the
 supervisor's microphone is muted at their own engine too: whoever answers that
 call hears nothing of the supervisor's room.
 
@@ -93,14 +96,18 @@ class Leg:
     call_id: str
     """The leg's id on the supervisor's engine."""
     mode: MonitorMode
+    """The mode it is in (while ``joining``: the mode it will join in)."""
     state: str = "calling"
-    """``calling``, ``on`` or ``ended``."""
+    """``joining`` (grant and phone on the way, no call yet), ``calling``, ``on`` or
+    ``ended``."""
     detail: str = ""
     """Why it ended (the agent's engine's reason, e.g. "monitor grant expired")."""
     asked_at: float = 0.0
     """When the key was pressed (monotonic s)."""
     heard_at: float | None = None
     """When the leg's audio started (monotonic s)."""
+    stopped: bool = False
+    """The supervisor left (``x``) before it was on."""
 
 
 class MonitorError(Exception):
@@ -151,37 +158,74 @@ class FloorMonitor:
         return self._phone
 
     def live(self) -> Leg | None:
-        """The leg that is calling or on, if any."""
+        """The leg that is joining, calling or on, if any."""
         return self.leg if self.leg is not None and self.leg.state != "ended" else None
 
     async def join(self, agent: AgentRow, mode: MonitorMode) -> None:
-        """Join ``agent``'s call in ``mode``, or switch to it on the agent already joined."""
+        """Join ``agent``'s call in ``mode``, or switch to it on the agent already joined
+        (while still joining: join in ``mode`` instead)."""
         live = self.live()
         if live is not None:
             if live.agent_id != agent.agent_id:
                 raise MonitorError("leave the call you are on first (x)")
+            if live.state == "joining":
+                live.mode = mode  # the last key wins: no second grant, no second leg
+                self.on_change()
+                return
             await self.switch(mode)
             return
         if not agent.on_call or not agent.call_id or not agent.contact:
             raise MonitorError("that agent is not on a call careline can join")
-        asked = time.monotonic()
+        before = self.leg
+        # The leg exists before the first await: a key pressed meanwhile finds it.
+        leg = Leg(agent.agent_id, agent.name, "", mode, "joining", asked_at=time.monotonic())
+        self.leg = leg
+        self.on_change()
+        try:
+            call_id = await self._place(leg, agent)
+        except BaseException:
+            if self.leg is leg:
+                self.leg = before  # nothing was joined: the line says what it said
+                self.on_change()
+            raise
+        if call_id is None:
+            return  # stopped before the call was placed
+        leg.call_id = call_id
+        if leg.stopped:  # x while the call was being placed: no leg is left behind
+            await self._hang_up(leg)
+            return
+        leg.state = "calling"
+        self.on_change()
+
+    async def _place(self, leg: Leg, agent: AgentRow) -> str | None:
+        """Make the grant, start the phone, call the agent's engine in the leg's mode
+        (as it is by then); the call's id, or None when the leg was stopped first."""
         # The grant first: a wallboard that cannot make one starts no phone.
         grant = await self._grants.make(agent.agent_id, agent.call_id, MODES)
+        if leg.stopped:
+            return None
         phone = await self._ready()
+        if leg.stopped:
+            return None
         try:
             reply = await phone.command(
-                "monitor", target=agent.contact, grant=grant, mode=mode, muted=mode == "listen"
+                "monitor",
+                target=agent.contact,
+                grant=grant,
+                mode=leg.mode,
+                muted=leg.mode == "listen",
             )
         except PhoneError as exc:
             raise MonitorError(f"cannot call the agent's phone: {exc}") from None
-        self.leg = Leg(agent.agent_id, agent.name, str(reply["call_id"]), mode, asked_at=asked)
-        self.on_change()
+        return str(reply["call_id"])
 
     async def switch(self, mode: MonitorMode) -> None:
         """Press the digit of ``mode`` in the call; the microphone is open unless listening."""
         leg = self.live()
-        if leg is None or leg.state != "on" or self._phone is None:
-            raise MonitorError("not on a call yet")
+        if leg is None or self._phone is None:
+            raise MonitorError("not on a call")
+        if leg.state != "on":
+            raise MonitorError("still joining: switch once you are on")
         if mode == leg.mode:
             return
         phone = self._phone
@@ -191,9 +235,19 @@ class FloorMonitor:
         self.on_change()
 
     async def leave(self) -> None:
-        """Hang up the leg (one key)."""
+        """Hang up the leg (one key); while still joining, stop the join."""
         leg = self.live()
-        if leg is None or self._phone is None:
+        if leg is None:
+            return
+        if leg.state == "joining":
+            leg.stopped = True  # the join sees it at its next step
+            leg.state = "ended"
+            self.on_change()
+            return
+        await self._hang_up(leg)
+
+    async def _hang_up(self, leg: Leg) -> None:
+        if self._phone is None:
             return
         try:
             await self._phone.command("hangup", call=leg.call_id)
@@ -212,6 +266,10 @@ class FloorMonitor:
         if leg is None:
             return ""
         name = safe_text(leg.agent_name, 32)
+        if leg.state == "joining":
+            return f"Joining {name}'s call to {leg.mode}… (x cancels)"
+        if leg.stopped:
+            return f"Stopped joining {name}'s call"
         if leg.state == "calling":
             return f"Calling into {name}'s call… (x cancels)"
         if leg.state == "on":
@@ -234,8 +292,8 @@ class FloorMonitor:
             audio = status.get("audio")
             self.audio_mode = str(audio.get("mode", "")) if isinstance(audio, dict) else ""
         leg = self.leg
-        if leg is None or message.get("call_id") != leg.call_id:
-            return
+        if leg is None or not leg.call_id or message.get("call_id") != leg.call_id:
+            return  # (a leg still joining has no call yet)
         event = message.get("event")
         if event == "call.state" and message.get("state") == "active" and leg.state == "calling":
             leg.state = "on"
