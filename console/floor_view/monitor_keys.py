@@ -96,6 +96,8 @@ class MonitorKeys(_App):
         if self.monitor is None or agent is None or wanted is None:
             return
         # In a worker: the first key starts a phone, and the wallboard must not freeze.
+        # Not exclusive: cancelling a join mid-call would leave its leg behind; the
+        # monitor itself lets one leg join at a time (a key while joining sets its mode).
         self.run_worker(self._monitor_step(self.monitor.join(agent, wanted)), group="monitor")
 
     def action_leave(self) -> None:
