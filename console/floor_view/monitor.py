@@ -29,7 +29,7 @@ from typing import Any, Protocol
 from console.core.config import CarelineConfig
 from console.core.engine_settings import engine_starter
 from console.core.monitor_grants import GRANT_SECONDS, sweep_local_grants, write_local_grant
-from console.core.paths import log_dir, runtime_dir
+from console.core.paths import log_dir, socket_path
 from console.core.phone import EventHandler, PhoneClient, PhoneError, StatusHandler
 from console.core.text import safe_text
 from console.floor_view.figures import AgentRow
@@ -324,15 +324,16 @@ def floor_monitor(config: CarelineConfig, hub_dsn: str | None) -> FloorMonitor |
 
     def phone(on_event: EventHandler, on_status: StatusHandler) -> PhoneClient:
         # Its own engine on any free port: an agent's engine may run on this machine.
+        sock = socket_path("supervise-engine.sock")
         start = engine_starter(
             config,
-            socket_path=runtime_dir() / "supervise-engine.sock",
+            socket_path=sock,
             log_path=log_dir() / "supervise-engine.log",
             listen=f"{host}:0",
         )
         return PhoneClient(
             start,
-            runtime_dir() / "supervise-engine.sock",
+            sock,
             on_event=on_event,
             on_status=on_status,
             stderr_path=log_dir() / "supervise-engine.err",
