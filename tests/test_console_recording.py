@@ -9,6 +9,7 @@ import base64
 from pathlib import Path
 
 import psycopg
+import pytest
 from textual.pilot import Pilot
 
 from console.app import CarelineApp
@@ -23,10 +24,11 @@ from console.dialogs.verify import VerifyDialog
 from console.hub.recordings import HubRecording, fetch, listing
 from console.widgets.recording_badge import RecordingBadge
 from sip.recording_file import decrypt_recording, read_recording
+from tests.audio_tone import write_tone_wav
 from tests.console_app import make_app, screen_text, sip_port, talking, wait_for
 from tests.patients import patient_record
 from tests.pg import Hub
-from tests.recording_calls import hub_login_yaml
+from tests.recording_calls import ANNOUNCEMENT_TONE, hub_login_yaml
 from tests.support import Sipp
 
 PHONE = "+12025550142"
@@ -177,3 +179,56 @@ async def test_a_stopped_recording_reaches_the_hub_sealed_for_qa(tmp_path: Path,
     assert fetched is not None
     key = unseal(fetched.sealed_key, (tmp_path / "qa.pem").read_bytes())
     assert decrypt_recording(fetched.data, key).complete
+
+
+@pytest.mark.parametrize("starts", ["awaiting_consent", "announcing"])
+async def test_a_form_open_before_the_recording_starts_pauses_it_when_it_starts(
+    tmp_path: Path, starts: str
+) -> None:
+    """The verify form opens while the recording waits for the patient's 1 (consent) or for
+    its announcement to end: when it starts, the form pauses it, so the answers to the
+    verification questions are not recorded; closing the form resumes it (review 1f)."""
+    directory = tmp_path / "recordings"
+    await seed(tmp_path / "store.sqlite3")
+    text, scenario = config(directory), "uac_consents_late.xml"  # the patient's 1 after 4 s
+    if starts == "announcing":
+        wav = tmp_path / "announcement.wav"
+        write_tone_wav(wav, ANNOUNCEMENT_TONE, 4.0, rate=16000)
+        text = text.replace("mode: consent", f"mode: announce\n      announcement: {wav}")
+        scenario = "uac_agent_hangs_up.xml"
+    app = make_app(tmp_path, text)
+    async with app.run_test(size=(200, 40)) as pilot:
+        await wait_for(pilot, lambda: app.phone.status.online, 20)
+        sipp = Sipp(tmp_path, scenario, sip_port(app), callers=[("M Lopez", PHONE)])
+        await wait_for(pilot, lambda: bool(app.agent_screen.queue.ringing()), what="ringing")
+        await pilot.press("a")
+        badge = app.agent_screen.query_one(RecordingBadge)
+        await wait_for(pilot, lambda: badge.state == starts, what=starts)
+        await pilot.press("v")
+        await wait_for(pilot, lambda: isinstance(app.screen, VerifyDialog), what="verify form")
+        assert badge.state == starts, "the form must open before the recording starts"
+        await wait_for(pilot, lambda: badge.state == "paused", 15, "started, paused by the form")
+        assert isinstance(app.screen, VerifyDialog)
+        await pilot.pause(1.0)
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: badge.state == "recording", what="resumed after the form")
+        await pilot.pause(0.5)
+        await pilot.press("h")
+        assert sipp.wait() == 0, sipp.report()
+        await wait_for(pilot, lambda: badge.state == "", what="badge gone with the call")
+        await pilot.pause(0.5)
+    store = await Store.open(tmp_path / "store.sqlite3")
+    try:
+        pauses = await store.fetch_all(
+            "SELECT reason, resumed_at IS NOT NULL FROM recording_pauses ORDER BY paused_at"
+        )
+        (row,) = await store.fetch_all("SELECT file FROM recordings")
+    finally:
+        await store.close()
+    assert [tuple(p) for p in pauses] == [("verify", 1)]
+    recording = read_recording(Path(row[0]), recordings_key(directory, None).key)
+    assert [(m["fact"], m.get("reason")) for m in recording.marks] == [
+        ("start", None),
+        ("pause", "verify"),
+        ("resume", "form"),
+    ]

@@ -131,8 +131,13 @@ class RecordingFlow(Controller):
         live = self.queue.get(call_id)
         if live is not None:
             self._queues.setdefault(call_id, live.queue)
+        before = self._facts.get(call_id)
         self._facts[call_id] = event
         await self.ledger.apply(event, self._queues.get(call_id, ""))
+        if state == "recording" and (before is None or before.state != "recording"):
+            # It starts (the patient's 1, the announcement over) under a form already open:
+            # the form pauses it now, as it would have had it opened later.
+            self.screen_changed(self.screen.app.screen)
         if state == "stopped":
             self._upload_soon()
         if state in ("stopped", "refused", "failed") and live is None:
