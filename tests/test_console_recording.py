@@ -73,6 +73,15 @@ async def consented(
     return sipp, badge
 
 
+async def hang_up(pilot: Pilot[int], sipp: Sipp, badge: RecordingBadge) -> None:
+    """The agent hangs up (h) a little after the last step; the recording ends with the call."""
+    await pilot.pause(0.5)
+    await pilot.press("h")
+    assert sipp.wait() == 0, sipp.report()
+    await wait_for(pilot, lambda: badge.state == "", what="badge gone with the call")
+    await pilot.pause(0.5)
+
+
 async def test_the_agent_records_consent_pauses_and_the_verify_form_pauses_too(
     tmp_path: Path,
 ) -> None:
@@ -100,11 +109,7 @@ async def test_the_agent_records_consent_pauses_and_the_verify_form_pauses_too(
         assert "PAUSED" in str(badge.render())
         await pilot.press("R")
         await wait_for(pilot, lambda: badge.state == "recording", what="resumed by the key")
-        await pilot.pause(0.5)
-        await pilot.press("h")
-        assert sipp.wait() == 0, sipp.report()
-        await wait_for(pilot, lambda: badge.state == "", what="badge gone with the call")
-        await pilot.pause(0.5)
+        await hang_up(pilot, sipp, badge)
     store = await Store.open(tmp_path / "store.sqlite3")
     try:
         (row,) = await store.fetch_all(
@@ -212,11 +217,7 @@ async def test_a_form_open_before_the_recording_starts_pauses_it_when_it_starts(
         await pilot.pause(1.0)
         await pilot.press("escape")
         await wait_for(pilot, lambda: badge.state == "recording", what="resumed after the form")
-        await pilot.pause(0.5)
-        await pilot.press("h")
-        assert sipp.wait() == 0, sipp.report()
-        await wait_for(pilot, lambda: badge.state == "", what="badge gone with the call")
-        await pilot.pause(0.5)
+        await hang_up(pilot, sipp, badge)
     store = await Store.open(tmp_path / "store.sqlite3")
     try:
         pauses = await store.fetch_all(
