@@ -22,6 +22,7 @@ from console.cli.command import (
     Command,
     config_of,
     hub_owner_option,
+    iso_day,
     whole_number,
     with_store,
 )
@@ -39,13 +40,6 @@ if TYPE_CHECKING:
 DEFAULT_WEEKS = 12
 
 
-def _day(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
-
-
 def _arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--weeks",
@@ -54,9 +48,9 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help=f"the last N weeks (default {DEFAULT_WEEKS}; with --from: up to --to)",
     )
-    parser.add_argument("--from", dest="first", type=_day, metavar="DATE", help="from this day")
+    parser.add_argument("--from", dest="first", type=iso_day, metavar="DATE", help="from this day")
     parser.add_argument(
-        "--to", dest="last", type=_day, metavar="DATE", help="up to this day (default: today)"
+        "--to", dest="last", type=iso_day, metavar="DATE", help="up to this day (default: today)"
     )
     parser.add_argument(
         "--queue", action="append", default=[], metavar="Q", help="only queue Q (repeatable)"
