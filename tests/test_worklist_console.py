@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import AsyncIterator
 from datetime import datetime
 from pathlib import Path
@@ -25,6 +26,7 @@ from console.widgets.status_bar import StatusBar
 from tests.baresip import Baresip
 from tests.console_app import make_app, screen_text, shows_toast, wait_for
 from tests.support import Sipp, free_udp_port
+from tests.tiny_disk import TinyDisk
 from tests.worklist_console import (
     APPOINTMENT_START,
     BIRTH,
@@ -338,6 +340,39 @@ async def test_a_worklist_that_cannot_be_reached_is_said_and_nothing_is_lost(
         await pilot.press("1")
         await wait_for(pilot, lambda: screen.worklist.attempt is None, what="saved")
         await pilot.pause(0.3)
+        assert (await item(app))[:3] == ("done", 1, "confirmed")
+        assert patient.wait() == 0, patient.report()
+
+
+async def test_a_full_disk_when_the_outcome_is_saved_is_said_and_it_is_asked_again(
+    tmp_path: Path, sipp_port: int, tiny_disk: TinyDisk
+) -> None:
+    """The disk holding the local list is full when the agent picks the outcome: the
+    console stays up, says why and asks for it again; once space returns, the outcome
+    picked again is saved."""
+    app = make_app(tmp_path, config(f"127.0.0.1:{sipp_port}"))
+    app.wiring = dataclasses.replace(app.wiring, store_path=tiny_disk.path / "store.sqlite3")
+    app.held.retry_s = 0.3
+    async with app.run_test(size=(120, 36), notifications=True) as pilot:
+        await wait_for(pilot, lambda: app.phone.status.online, 20, "phone online")
+        await seed(app)
+        patient = Sipp(tmp_path, "uas_target_answers.xml", port=sipp_port)
+        patient.wait_listening()
+        screen = app.agent_screen
+        await dial_and_answer(app, pilot)
+        await pilot.press("h")
+        await wait_for(pilot, lambda: isinstance(app.screen, OutcomePicker), 15, "outcome")
+        tiny_disk.fill()
+        await pilot.press("1")  # confirmed: the list cannot take it now
+        await wait_for(pilot, lambda: shows_toast(app, "Outcome not saved"), what="not saved")
+        assert shows_toast(app, "is full")
+        await wait_for(pilot, lambda: isinstance(app.screen, OutcomePicker), what="asked again")
+        assert app.is_running
+        assert (await item(app))[2] is None
+        tiny_disk.free()
+        await pilot.press("1")
+        await wait_for(pilot, lambda: screen.worklist.attempt is None, what="saved")
+        await wait_for(pilot, lambda: app.held.count == 0, 10, "held writes saved")
         assert (await item(app))[:3] == ("done", 1, "confirmed")
         assert patient.wait() == 0, patient.report()
 

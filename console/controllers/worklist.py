@@ -47,6 +47,7 @@ from console.core.scripts.placeholders import render
 from console.core.scripts.preparations import PreVisit
 from console.core.scripts.runner import ScriptRun
 from console.core.scripts.worklist_rules import WorklistRule
+from console.core.store_faults import StoreError, fault_words
 from console.core.worklists.claims import WorklistClaimer, WorklistUnavailableError
 from console.core.worklists.item_appointment import (
     ClaimAppointments,
@@ -76,8 +77,9 @@ POLL_S = 30.0
 """How often an idle worklist mode looks for an item that became due (window, spacing)."""
 
 
-UNREACHABLE = (WorklistUnavailableError, ValueError)
-"""What the claims raise when the hub is down or refuses a value: said, never a crash."""
+UNREACHABLE = (WorklistUnavailableError, ValueError, StoreError)
+"""What the claims raise when the hub is down or refuses a value, or the local store
+refuses the write (a full disk, a lock): said, never a crash."""
 
 
 class WorklistFlow(Controller):
@@ -422,8 +424,16 @@ class WorklistFlow(Controller):
                 await claims.opt_out(attempt.claim.patient_id, now, "call")  # at once
         except UNREACHABLE as exc:
             # Nothing stored: ask again, so the outcome is saved once the list is back.
+            why = (
+                fault_words(exc)
+                if isinstance(exc, StoreError)
+                else f"the worklist cannot be reached: {exc}"
+            )
+            # A change already made is said now: the next pick does not make it again (nor
+            # say it). One that failed is not: the next pick tries it again.
+            made = f" {settled.note}" if settled.changes else ""
             self.screen.notify(
-                f"Outcome not saved: the worklist cannot be reached ({exc}). Try again.",
+                f"Outcome not saved ({why}). Try again.{made}",
                 severity="error",
                 markup=False,
                 timeout=15,

@@ -62,3 +62,14 @@ def storage_fault(exc: BaseException) -> StorageFaultError | None:
     if code not in _FAULTS:
         return None
     return StorageFaultError(_FAULTS[code])
+
+
+def fault_words(exc: BaseException) -> str:
+    """Why a write or a read failed, for the agent: the disk's condition when it is one,
+    else only the error's kind (its message may hold patient data)."""
+    fault = storage_fault(exc)
+    if fault is not None:
+        return str(fault)
+    if isinstance(exc, StoreError):
+        return str(exc)  # written for the agent (see StoreError)
+    return f"an unexpected error ({type(exc).__name__})"
