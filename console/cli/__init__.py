@@ -43,7 +43,7 @@ from console.cli.report import REPORT
 from console.cli.scripts import SCRIPTS
 from console.cli.worklist import WORKLIST
 from console.core.config import ConfigError
-from console.core.store import StoreError
+from console.core.store_faults import StoreError
 
 COMMANDS: dict[str, Command] = {
     "run": RUN,

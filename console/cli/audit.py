@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from console.cli.command import EXIT_USAGE, Command, Subcommands, config_of, iso_day, with_store
-from console.core.config import CarelineConfig
 
 if TYPE_CHECKING:
     from console.core.audit import AuditLog
+    from console.core.config import CarelineConfig
 
 EXIT_TAMPERED = 1
 

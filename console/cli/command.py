@@ -10,16 +10,14 @@ inside its ``run``.
 from __future__ import annotations
 
 import argparse
-import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from console.core.config import CarelineConfig, load_config, with_audio_mode
-
 if TYPE_CHECKING:
+    from console.core.config import CarelineConfig
     from console.core.store import Store
 
 EXIT_USAGE = 2
@@ -133,11 +131,15 @@ def iso_day(text: str) -> date:
 
 def config_of(args: argparse.Namespace) -> CarelineConfig:
     """The configuration ``--config`` names (or the layered default), ``--audio`` applied."""
+    from console.core.config import load_config, with_audio_mode
+
     return with_audio_mode(load_config(args.config), getattr(args, "audio_mode", None))
 
 
 def with_store(config: CarelineConfig, work: Callable[[Store], Awaitable[int]]) -> int:
     """Open the local store, run ``work`` on it, close it; ``work``'s exit code."""
+    import asyncio
+
     from console.core.config import store_key
     from console.core.store import Store
 

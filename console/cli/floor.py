@@ -15,9 +15,9 @@ import argparse
 from typing import TYPE_CHECKING
 
 from console.cli.command import Command, Subcommands, config_of, store_path
-from console.core.config import CarelineConfig, hub_password, store_key
 
 if TYPE_CHECKING:  # loaded by the run functions: `careline demo` need not import them
+    from console.core.config import CarelineConfig
     from console.floor_view.source import FloorSource
     from console.floor_view.stats import Thresholds
 
@@ -77,6 +77,8 @@ def source_opener(args: argparse.Namespace, config: CarelineConfig) -> FloorSour
 
 def hub_dsn(args: argparse.Namespace, config: CarelineConfig) -> str | None:
     """The hub to read (``--dsn``, else ``hub.dsn``) with its password, or None."""
+    from console.core.config import hub_password
+
     dsn: str | None = args.dsn or config.hub.dsn or None
     if dsn:
         password = hub_password(config)
@@ -123,6 +125,8 @@ class _HubOpener(FloorSourceOpener):
 
 class _LocalOpener(FloorSourceOpener):
     def __init__(self, config: CarelineConfig) -> None:
+        from console.core.config import store_key
+
         self.path = store_path(config)
         self.key = store_key(config)
         self.agent_id = config.agent.id

@@ -19,11 +19,10 @@ from typing import TYPE_CHECKING
 from console.cli.command import Command, Subcommands, config_of, with_store
 from console.cli.patients_sync import DESCRIPTION as SYNC_DESCRIPTION
 from console.cli.patients_sync import sync_arguments
-from console.core.config import CarelineConfig
-from console.core.patients.import_batches import BATCH_SIZE, MAX_REJECTED
-from console.core.patients.importers import FORMATS
+from console.core.patients.import_options import BATCH_SIZE, FORMATS, MAX_REJECTED
 
 if TYPE_CHECKING:
+    from console.core.config import CarelineConfig
     from console.core.patients.directory import PatientDirectory
     from console.core.store import Store
 

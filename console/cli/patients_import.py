@@ -18,7 +18,8 @@ from typing import Literal
 
 from console.core.patients.directory import PatientDirectory
 from console.core.patients.generate import generate
-from console.core.patients.import_batches import MAX_REJECTED, ImportReport, import_positioned
+from console.core.patients.import_batches import ImportReport, import_positioned
+from console.core.patients.import_options import MAX_REJECTED
 from console.core.patients.importers import (
     Format,
     ImportFileError,

@@ -19,21 +19,14 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from console.cli.command import EXIT_USAGE, config_of, hub_owner_option, with_store
-from console.core.config import CarelineConfig
-from console.core.ehr.directory_sync import (
-    MAX_PAGE_SIZE,
-    PAGE_SIZE,
-    SYNCED_TYPES,
-    DirectorySink,
-    DirectorySync,
-    LocalDirectorySink,
-    SyncReport,
-)
+from console.core.ehr.sync_limits import MAX_PAGE_SIZE, PAGE_SIZE, SYNCED_TYPES
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the sync loads when it runs, not with every `careline` start
     import psycopg
 
+    from console.core.config import CarelineConfig
     from console.core.ehr.auth import SigningKey
+    from console.core.ehr.directory_sync import DirectorySink, SyncReport
     from console.core.store import Store
 
 EXIT_REJECTED = 1
@@ -118,6 +111,8 @@ def _usage(message: str) -> int:
 async def _local(
     config: CarelineConfig, args: argparse.Namespace, key: SigningKey, store: Store
 ) -> int:
+    from console.core.ehr.directory_sync import LocalDirectorySink
+
     sink = LocalDirectorySink(store)
     report = await _run(config, args, key, sink)
     _print_report("local store", report)
@@ -156,6 +151,7 @@ async def _run(
     config: CarelineConfig, args: argparse.Namespace, key: SigningKey, sink: DirectorySink
 ) -> SyncReport:
     from console.core.ehr.client import FhirClient
+    from console.core.ehr.directory_sync import DirectorySync
 
     client = FhirClient(config.ehr, key)
     progress = ProgressLine()

@@ -13,9 +13,9 @@ from datetime import UTC, datetime, time
 from typing import TYPE_CHECKING
 
 from console.cli.command import Command, config_of, iso_day, store_path
-from console.core.config import CarelineConfig, hub_password, store_key
 
 if TYPE_CHECKING:
+    from console.core.config import CarelineConfig
     from console.qa_view.session import QaSettings
 
 EXIT_NO_FORM = 2
@@ -73,6 +73,7 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
 
 def settings_of(args: argparse.Namespace, config: CarelineConfig) -> QaSettings:
     """The :class:`~console.qa_view.session.QaSettings` for ``args``."""
+    from console.core.config import hub_password, store_key
     from console.core.engine_settings import recordings_directory
     from console.core.paths import data_dir
     from console.core.quality.selection import week_of

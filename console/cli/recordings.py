@@ -18,11 +18,11 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from console.cli.command import Command, Subcommands, config_of, with_store
-from console.core.config import CarelineConfig
-from console.core.store import Store
 
 if TYPE_CHECKING:
+    from console.core.config import CarelineConfig
     from console.core.recordings.player import RecordingOpener
+    from console.core.store import Store
 
 
 def _config(args: argparse.Namespace) -> CarelineConfig:

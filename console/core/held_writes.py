@@ -32,7 +32,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from console.core.store import StorageFaultError, storage_fault
+from console.core.store_faults import StorageFaultError, storage_fault
 
 log = logging.getLogger(__name__)
 

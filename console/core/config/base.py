@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
-"""What every part of the configuration shares: its error, its model base, its limits."""
+"""What every part of the configuration shares: its model base and its limits."""
 
 from __future__ import annotations
 
@@ -13,10 +13,6 @@ ENV_NAME = r"^[A-Z_][A-Z0-9_]*$"
 """What a setting naming an environment variable must look like."""
 CONFIG_LIMITS = Limits(max_bytes=1_000_000)
 """A configuration is a few kilobytes: past these it is a mistake or an attack, not a config."""
-
-
-class ConfigError(Exception):
-    """A configuration problem, worded for the person who wrote the file."""
 
 
 class Section(BaseModel):

@@ -16,7 +16,8 @@ from platformdirs import user_config_path
 from pydantic import ValidationError
 
 from console.core.bounded_load import LimitError, compose_yaml, read_text
-from console.core.config.base import CONFIG_LIMITS, ENV_PREFIX, ConfigError
+from console.core.config.base import CONFIG_LIMITS, ENV_PREFIX
+from console.core.config.errors import ConfigError
 from console.core.config.sections import CarelineConfig
 from console.core.paths import default_config_file
 

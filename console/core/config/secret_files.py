@@ -8,7 +8,7 @@ import stat
 from collections.abc import Mapping
 from pathlib import Path
 
-from console.core.config.base import ConfigError
+from console.core.config.errors import ConfigError
 from console.core.config.phone import AccountConfig
 from console.core.config.sections import CarelineConfig
 from console.core.store import StoreKey

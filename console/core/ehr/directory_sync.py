@@ -64,19 +64,13 @@ from console.core.ehr.errors import (
     EhrUnavailableError,
     MalformedResourceError,
 )
+from console.core.ehr.sync_limits import MAX_PAGE_SIZE, PAGE_SIZE, SYNCED_TYPES
 from console.core.patients.importers import record_from_fhir
 from console.core.patients.records import RecordError, Rejection
 
 if TYPE_CHECKING:  # httpx loads with the client, when a sync runs, not with the CLI
     from console.core.ehr.client import FhirClient, Resource, SearchPage
 
-SYNCED_TYPES = ("Patient", "PractitionerRole", "CareTeam", "MedicationRequest", "Appointment")
-"""What the directory keeps, patients first (their clinical resources may come in any
-order: they are stored against the patient's key)."""
-PAGE_SIZE = 200
-"""Resources asked for per page (``_count``)."""
-MAX_PAGE_SIZE = 1000
-"""The largest ``_count`` asked for."""
 OVERLAP = timedelta(seconds=60)
 """How far before a run's start the next run looks again."""
 MAX_LISTED = 100

@@ -24,8 +24,8 @@ import itertools
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
-from console.core.patients import directory as _directory
 from console.core.patients.directory import SUMMARY_COLUMNS, PatientDirectory, summary_from_row
+from console.core.patients.import_options import BATCH_SIZE, MAX_REJECTED
 from console.core.patients.importers import Positioned
 from console.core.patients.records import (
     ImportItem,
@@ -36,11 +36,6 @@ from console.core.patients.records import (
 )
 from console.core.store import Store, StoreError
 
-BATCH_SIZE = min(500, _directory.BATCH_SIZE)
-"""Records checked and written together: one directory write, so one transaction per
-kind (patients, other resources)."""
-MAX_REJECTED = 100
-"""Rejections after which an import stops (``--max-rejected``)."""
 MOSTLY_BAD_FROM = 20
 """Smallest batch judged by its share of rejections (a short file is just listed)."""
 

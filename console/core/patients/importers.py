@@ -45,6 +45,7 @@ from console.core.patients.fhir_patient import (
     patient_from_fhir,
     record_from_fhir,
 )
+from console.core.patients.import_options import FORMATS, Format
 from console.core.patients.records import (
     ImportItem,
     RecordError,
@@ -67,8 +68,6 @@ __all__ = [
     "record_from_fhir",
 ]
 
-Format = Literal["fhir", "ndjson", "csv"]
-FORMATS: tuple[Format, ...] = ("fhir", "ndjson", "csv")
 
 MAX_FILE_BYTES = 4 << 30
 """Largest import file. CSV and NDJSON are read a line at a time, so this bounds only
