@@ -3,8 +3,12 @@
 answerable, in a real terminal (tmux).
 
 First paint: the baseline is the smallest Textual app with a footer, launched the
-same way. First call answerable: a caller's INVITE is on the wire from the moment
-the console is launched (resent every 20 ms, as UDP retransmissions, until the
+same way. The console's first frame is its startup screen (the agent screen's panes,
+careline starting in the queue pane); the agent screen itself, its footer's keys on
+screen, is reported beside it.
+
+First call answerable: a caller's INVITE is on the wire from the moment the console
+is launched (resent every 20 ms, as UDP retransmissions, until the
 engine answers it); timed until the ringing row and the footer's Answer key are
 on screen. Its baseline is the same console's launch → first paint, same run.
 Run: .venv/bin/python -m bench.launch_to_paint [--runs 5]
@@ -20,15 +24,18 @@ from tests.rawsip import RawCaller
 from tests.support import free_udp_port
 
 
-def time_to_text(command: list[str], env: dict[str, str], text: str) -> float:
-    """Milliseconds from starting ``command`` in tmux until ``text`` is on screen."""
+def time_to_text(command: list[str], env: dict[str, str], *texts: str) -> list[float]:
+    """Milliseconds from starting ``command`` in tmux until each of ``texts`` is on screen."""
     start = time.perf_counter()
+    times = []
     with tmux_console(command, env, quit_wait=0.5) as session:
-        while text not in session.screen():
-            if time.perf_counter() - start > 60:
-                raise RuntimeError(f"{text!r} never appeared")
-            time.sleep(0.005)
-        return (time.perf_counter() - start) * 1000
+        for text in texts:
+            while text not in session.screen():
+                if time.perf_counter() - start > 60:
+                    raise RuntimeError(f"{text!r} never appeared")
+                time.sleep(0.005)
+            times.append((time.perf_counter() - start) * 1000)
+    return times
 
 
 def time_to_answerable(env: dict[str, str]) -> tuple[float, float]:
@@ -73,19 +80,28 @@ def time_to_answerable(env: dict[str, str]) -> tuple[float, float]:
 def main() -> None:
     """Measure and print."""
     args = bench_parser(__doc__).options()
-    careline, baseline = [], []
+    careline, agent_screen, baseline = [], [], []
     for _ in range(args.runs):
         with isolated_home() as env:
-            baseline.append(
+            baseline.extend(
                 time_to_text(
                     [sys.executable, "-c", BASELINE_TEXTUAL_APP], env, "Call queue (baseline)"
                 )
             )
         with isolated_home() as env:
-            careline.append(
-                time_to_text([sys.executable, "-m", "console", "demo"], env, "Call queue")
+            first, ready = time_to_text(
+                [sys.executable, "-m", "console", "demo"], env, "Call queue", "Dial"
             )
+        careline.append(first)
+        agent_screen.append(ready)
     report("careline demo launch to first paint", "ms", careline, baseline, "minimal Textual app")
+    report(
+        "careline demo launch to the agent screen (its keys in the footer)",
+        "ms",
+        agent_screen,
+        baseline,
+        "minimal Textual app",
+    )
     painted, answerable = [], []
     for _ in range(args.runs):
         with isolated_home() as env:

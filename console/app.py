@@ -4,13 +4,17 @@
 :func:`create_app` is the one factory shared by the CLI and the tests. The
 app opens the store, starts the phone client, routes engine facts to the
 agent screen as messages, and on exit asks before hanging up live calls.
+
+Started by the launcher (:func:`launching_app`), it paints its first frame
+before anything else: the startup screen (:mod:`console.screens.startup`)
+stands while a thread reads the configuration, checks the store and loads the
+agent screen's modules; everything that is not Textual itself is imported
+there, not at the top of this module.
 """
 
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from textual import events
@@ -20,40 +24,27 @@ from textual.message import Message
 
 from console.commands import AgentActions
 from console.core.clock import Clock, utc_now
-from console.core.config import CarelineConfig
-from console.core.ehr.orders import Orders
-from console.core.ehr.refills import Refills
-from console.core.ehr.scheduling import Scheduling
 from console.core.held_writes import HeldWrites
-from console.core.phone import EngineCommand, PhoneClient, PhoneStatus
-from console.core.store import Store, StoreKey
+from console.core.phone import PhoneClient, PhoneStatus
 from console.crash import fatal_error_without_locals
 from console.dialogs.confirm import ConfirmDialog
-from console.hub_link import start_sync
-from console.idle import SessionLock
 from console.messages import HubSyncChanged, PhoneEvent, PhoneStatusChanged, StorageChanged
-from console.screens.agent import AgentScreen
-from console.services import Services
-from console.themes import THEMES
+from console.screens.startup import StartupScreen
+from console.startup import LaunchAbandonedError, Preparation, Prepare
+from console.themes import DEFAULT_THEME, THEMES
+from console.wiring import AppWiring
 
 if TYPE_CHECKING:
+    from console.core.config import CarelineConfig
     from console.core.ehr.client import FhirClient
+    from console.core.ehr.orders import Orders
+    from console.core.ehr.refills import Refills
+    from console.core.ehr.scheduling import Scheduling
+    from console.core.store import Store
     from console.hub.sync import SyncWorker
-
-
-@dataclass(frozen=True, slots=True)
-class AppWiring:
-    """Where the app finds its engine and store (resolved by the launcher)."""
-
-    engine_argv: EngineCommand
-    socket_path: Path
-    store_path: Path
-    engine_stderr: Path | None = None
-    store_key: StoreKey | None = None
-    """Key of an encrypted store; None: plain SQLite."""
-    local_scheduling: bool = False
-    """Book, request refills and read pending tests in the store's own tables (the demo)
-    instead of through the EHR link."""
+    from console.idle import SessionLock
+    from console.screens.agent import AgentScreen
+    from console.services import Services
 
 
 class CarelineApp(App[int]):
@@ -93,31 +84,41 @@ class CarelineApp(App[int]):
 
     def __init__(
         self,
-        config: CarelineConfig,
-        wiring: AppWiring,
+        config: CarelineConfig | None,
+        wiring: AppWiring | None,
         *,
         clock: Clock | None = None,
         start_phone: bool = True,
+        prepare: Prepare | None = None,
     ) -> None:
         super().__init__()
-        self.config = config
-        # The theme before the first frame: set in on_mount it made Textual parse every
-        # style sheet twice (once per theme), a tenth of a second before the first paint.
         for theme in THEMES.values():
             self.register_theme(theme)
-        self.theme = config.ui.theme
-        self.wiring = wiring
+        # careline's own theme from the first frame: the configured one, when it is
+        # another, comes with the configuration (set in on_mount, even the same theme
+        # made Textual parse every style sheet twice, a tenth of a second).
+        self.theme = DEFAULT_THEME
         self.now: Clock = clock or utc_now
         """Current time (UTC); tests freeze it for snapshots."""
         self.start_phone = start_phone
-        self.phone = PhoneClient(
-            wiring.engine_argv,
-            wiring.socket_path,
-            on_event=self._phone_event,
-            on_status=self._phone_status,
-            restart_delay=config.engine.restart_delay,
-            stderr_path=wiring.engine_stderr,
-        )
+        self._prepare = prepare
+        self._closing = False
+        """Set as the app unmounts: the launcher's thread then starts nothing more."""
+        self.launch_error: BaseException | None = None
+        """What stopped the launcher's preparation (the launcher reports it)."""
+        self.attach_only = False
+        """Only attach to an engine left running; never start one (``careline attach``)."""
+        # Set by _configure: at once for the tests, after the first frame for the launcher.
+        self.configured = False
+        """Whether the configuration is in (config, wiring, phone and session_lock set)."""
+        self.config: CarelineConfig
+        self.wiring: AppWiring
+        self.phone: PhoneClient
+        """The phone engine's client."""
+        self.session_lock: SessionLock
+        """The sign-in at start and the idle lock (console/idle.py)."""
+        if config is not None and wiring is not None:
+            self._configure(config, wiring)
         self.held = HeldWrites(on_change=self._held_changed, on_saved=self._held_saved)
         """Writes the disk refused (full, failing), kept in memory and retried."""
         self._dropped_shown = 0
@@ -131,8 +132,6 @@ class CarelineApp(App[int]):
         """The hub sync, when a hub is configured."""
         self._ehr: FhirClient | None = None
         """The EHR link's client, when one is configured (closed on exit)."""
-        self.session_lock = SessionLock(self, config)
-        """The sign-in at start and the idle lock (console/idle.py)."""
         self.audio_choice: str | None = None
         """The audio mode asked for at launch (``--audio``), handed to the agent screen;
         the agent's later choices (``u``) live in its audio controller."""
@@ -149,10 +148,75 @@ class CarelineApp(App[int]):
         assert self._agent_screen is not None, "agent screen used before the app was mounted"
         return self._agent_screen
 
+    def _configure(self, config: CarelineConfig, wiring: AppWiring) -> None:
+        """Take the configuration and wiring: the theme, the phone client, the lock."""
+        from console.idle import SessionLock
+
+        self.config = config
+        self.wiring = wiring
+        if config.ui.theme != self.theme:
+            self.theme = config.ui.theme
+        self.phone = PhoneClient(
+            wiring.engine_argv,
+            wiring.socket_path,
+            on_event=self._phone_event,
+            on_status=self._phone_status,
+            restart_delay=config.engine.restart_delay,
+            stderr_path=wiring.engine_stderr,
+        )
+        self.phone.attach_only = self.attach_only
+        self.session_lock = SessionLock(self, config)
+        self.configured = True
+
     async def on_mount(self) -> None:
-        """Start the phone, open the store, show the agent screen."""
-        self.set_keymap(dict(self.config.keymap))
+        """Show the agent screen, or first the startup screen while the launcher prepares."""
+        if self._prepare is None:
+            await self._start()
+            return
+        startup = StartupScreen()
+        await self.push_screen(startup)
+        # After the first frame is on the terminal: the preparation's imports hold the
+        # interpreter most of the time they run, and would hold that frame back.
+        self.call_after_refresh(self.run_worker, self._launch(startup), exit_on_error=False)
+
+    async def _launch(self, startup: StartupScreen) -> None:
+        """Prepare in a thread behind the startup screen, then start; a failure ends the
+        app with the error kept for the launcher."""
+        assert self._prepare is not None
+        preparation = Preparation(
+            self, startup, configure=self._configure_and_start_engine, closing=lambda: self._closing
+        )
+        try:
+            await preparation.run(self._prepare)
+        except LaunchAbandonedError:
+            return
+        except Exception as exc:  # reported by the launcher once the terminal is back
+            self.launch_error = exc
+            self.exit(return_code=1)
+            return
+        # The agent screen (and the sign-in over it) replace the startup screen in one
+        # frame: the agent's panes are never seen before the sign-in covers them.
+        with self.batch_update():
+            await self.pop_screen()
+            await self._start()
+
+    def _configure_and_start_engine(self, config: CarelineConfig, wiring: AppWiring) -> None:
+        """Take the launcher's configuration and start the engine at once: it boots
+        (pjsua2, a third of a second, in its own process) beside the rest of the
+        preparation; what it says before the agent screen exists waits in _early."""
+        self._configure(config, wiring)
         if self.start_phone:
+            self.phone.start()
+
+    async def _start(self) -> None:
+        """Start the phone, open the store, show the agent screen."""
+        from console.core.store import Store
+        from console.hub_link import start_sync
+        from console.screens.agent import AgentScreen
+        from console.services import Services
+
+        self.set_keymap(dict(self.config.keymap))
+        if self.start_phone and not self.phone.started:
             # First: the engine takes longer to start (pjsua2, a third of a second) than
             # the store and the first frame, and starts beside them in its own process.
             # What it says before the agent screen exists waits in _early.
@@ -228,17 +292,21 @@ class CarelineApp(App[int]):
 
     async def on_event(self, event: events.Event) -> None:
         """Any key or mouse input restarts the idle lock's time."""
-        if isinstance(event, events.Key | events.MouseEvent):
+        if self.configured and isinstance(event, events.Key | events.MouseEvent):
             self.session_lock.touch()
         await super().on_event(event)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Quitting and the command palette wait while the screen is locked."""
+        """Quitting and the command palette wait while the screen is locked (while
+        careline starts, only quitting is offered)."""
+        if not self.configured:
+            return action in ("quit_console", "quit")
         return self.session_lock.allows(action) and super().check_action(action, parameters)
 
     async def action_lock(self) -> None:
         """Lock the screen now (ctrl+l)."""
-        await self.session_lock.lock()
+        if self.configured:
+            await self.session_lock.lock()
 
     def show_sync(self, label: tuple[str, bool]) -> None:
         """Put the hub sync's state in the status bar."""
@@ -246,9 +314,11 @@ class CarelineApp(App[int]):
 
     async def on_unmount(self) -> None:
         """Stop the engine by PID, write what the disk held back if it can, close the store."""
+        self._closing = True
         if self._agent_screen is not None:
             await self._agent_screen.worklist.release_on_exit()  # before the store closes
-        await self.phone.stop()
+        if self.configured:
+            await self.phone.stop()
         if self._ehr is not None:
             await self._ehr.aclose()
         await self.held.close()
@@ -361,3 +431,12 @@ def create_app(
     engine events by hand at a frozen time.
     """
     return CarelineApp(config, wiring, clock=clock, start_phone=start_phone)
+
+
+def launching_app(prepare: Prepare) -> CarelineApp:
+    """The console as ``careline run`` and ``demo`` start it: the first frame at once,
+    then ``prepare`` (in a thread) and the agent screen."""
+    return CarelineApp(None, None, prepare=prepare)
+
+
+__all__ = ["AppWiring", "CarelineApp", "create_app", "launching_app"]

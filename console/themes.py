@@ -54,3 +54,5 @@ THEMES: dict[str, Theme] = {
         ),
     )
 }
+DEFAULT_THEME = "careline"
+"""The theme of the first frame, and of ``ui.theme`` unless configured otherwise."""

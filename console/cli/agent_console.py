@@ -1,12 +1,14 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 """``careline run``, ``attach`` and ``demo``: the agent console, through :mod:`console.launch`.
 
-Textual and the phone engine are imported only when one of these runs.
+Textual and the phone engine are imported only when one of these runs, and the
+configuration is read behind the console's first frame (:mod:`console.launch`).
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 
 from console.cli.command import Command, config_of
 
@@ -15,7 +17,7 @@ def _open(args: argparse.Namespace, *, attach_only: bool) -> int:
     from console.launch import run_console
 
     return run_console(
-        config_of(args),
+        functools.partial(config_of, args),
         attach_only=attach_only,
         audio_choice=getattr(args, "audio_mode", None),
     )
@@ -49,7 +51,9 @@ def _demo_arguments(demo: argparse.ArgumentParser) -> None:
 def _demo(args: argparse.Namespace) -> int:
     from console.launch import run_demo
 
-    return run_demo(config_of(args), interval=args.interval, ring_timeout=args.ring_timeout)
+    return run_demo(
+        functools.partial(config_of, args), interval=args.interval, ring_timeout=args.ring_timeout
+    )
 
 
 RUN = Command(

@@ -118,6 +118,11 @@ class PhoneClient:
         """Start supervising (spawn the engine, connect, restart on death)."""
         self._task = asyncio.get_running_loop().create_task(self._supervise())
 
+    @property
+    def started(self) -> bool:
+        """Whether :meth:`start` was called."""
+        return self._task is not None
+
     async def stop(self) -> None:
         """Stop the engine: a shutdown command, then SIGTERM, then SIGKILL, by PID.
 
