@@ -7,12 +7,14 @@ the demo's own) with the booking controller's picker, reasons and audit: resched
 moves it (the slot picker, the same clinician's slots first), cancelled cancels it
 with a reason (its slot frees). Only for a patient verified on the call. Without a
 backend the outcome is recorded and the agent told to change the appointment
-elsewhere. Nothing here loses the outcome: a failed change is said and the outcome
-saved all the same; only backing out of a picker (Esc) asks for the outcome again.
+elsewhere. Nothing here loses the outcome: a failed change (the backend refused, or
+the local store: a full disk) is said and the outcome saved all the same; only backing
+out of a picker (Esc) asks for the outcome again.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -23,9 +25,12 @@ from console.core.appointment_changes import AppointmentChange
 from console.core.ehr.errors import EhrError
 from console.core.ehr.scheduling import Booking, Scheduling
 from console.core.patients.records import PatientSummary
+from console.core.store_faults import StoreError, fault_words
 from console.core.worklists.item_appointment import ItemAppointment
 from console.core.worklists.store import Outcome
 from console.dialogs.slot_picker import BOOK_LATER
+
+log = logging.getLogger(__name__)
 
 CHANGES = frozenset({Outcome.RESCHEDULED, Outcome.CANCELLED})
 """The outcomes that change the appointment a reminder is about."""
@@ -149,6 +154,10 @@ class ReminderChange(Controller):
             await self.services.audit(patient.id, "view", "fail", ("appointments",))
             done(Settled(note=f"The appointment was not changed: the EHR: {exc}"))
             return
+        except StoreError as exc:  # the demo's scheduling is the local store
+            log.warning("the reminded appointment could not be read: %s", type(exc).__name__)
+            done(Settled(note=f"The appointment was not changed ({fault_words(exc)})."))
+            return
         await self.services.audit(patient.id, "view", "ok", ("appointments",))
         booking = find_booking(found, appointment)
         if booking is None:
@@ -210,10 +219,13 @@ class ReminderChange(Controller):
                 return
             try:
                 await self.booking.cancel_booking(patient, booking, reason)
-            except EhrError as exc:
+            except (EhrError, StoreError) as exc:
+                # The demo's scheduling writes to the local store: its refusal (a full disk)
+                # is said like the EHR's; the words name the disk's condition, never the data.
+                why = fault_words(exc) if isinstance(exc, StoreError) else str(exc)
                 done(
                     Settled(
-                        note=f"Not cancelled ({exc}): the outcome is recorded; cancel it in "
+                        note=f"Not cancelled ({why}): the outcome is recorded; cancel it in "
                         "the EHR, or a callback does it later.",
                         callbacks=(CHANGE_LATER,),
                     )
