@@ -2,8 +2,9 @@
 """Rescheduled and cancelled after a reminder call, on the demo's own scheduling: a real
 console and engine, a SIPp patient who answers, and LocalScheduling on the console's
 store (whose bookings are numbered apart from the directory's copy, so the reminded
-appointment is found by its start). A store that refuses the change or its lookup
-never closes the console and never loses the outcome."""
+appointment is found by its start). One that cannot be told apart from another booking
+at that time is left alone; a store that refuses the change or its lookup never closes
+the console and never loses the outcome."""
 
 from __future__ import annotations
 
@@ -18,12 +19,13 @@ import pytest
 from textual.pilot import Pilot
 
 from console.app import CarelineApp
-from console.controllers.reminder_change import CHANGE_LATER
+from console.controllers.reminder_change import CHANGE_LATER, matching_bookings
 from console.core.ehr.local_scheduling import LocalScheduling
 from console.core.ehr.scheduling import Booking, SlotQuery
 from console.core.patients.directory import PatientDirectory
 from console.core.store import Store
 from console.core.store_faults import StorageFaultError
+from console.core.worklists.item_appointment import ItemAppointment
 from console.dialogs.choice import ChoicePicker
 from console.dialogs.worklist import OutcomePicker
 from tests.console_app import make_app, shows_toast, wait_for
@@ -91,6 +93,37 @@ async def callback_reasons(app: CarelineApp) -> list[str]:
     """The reasons of the callbacks due in the next two days."""
     later = app.services.clock() + timedelta(days=2)
     return [callback.reason for callback in await app.services.interactions.callbacks(later)]
+
+
+def test_the_reminded_id_picks_its_booking_and_a_start_only_one_alone() -> None:
+    start = tomorrow_nine()
+    ours = Booking("a-1", "1", "booked", start, start + timedelta(minutes=20), ("s-1",))
+    other = dataclasses.replace(ours, appointment_id="a-2", slot_ids=("s-2",))
+    by_id = ItemAppointment("Appointment/a-1", start)
+    assert matching_bookings([other, ours], by_id) == [ours]
+    unknown = ItemAppointment("Appointment/mrn-7", start)  # the demo's directory copy
+    assert matching_bookings([ours], unknown) == [ours]
+    assert matching_bookings([other, ours], unknown) == [other, ours]  # which? neither
+    later = ItemAppointment("Appointment/mrn-7", start + timedelta(hours=1))
+    assert matching_bookings([ours], later) == []
+
+
+async def test_an_appointment_not_told_apart_from_another_at_its_time_is_left_alone(
+    tmp_path: Path,
+) -> None:
+    """Maria has two bookings at the reminded time, neither by the reminded id: which one
+    the reminder is about cannot be known, so neither is cancelled (the outcome is saved,
+    and the agent told to change it in the EHR)."""
+    path = tmp_path / "store.sqlite3"
+    booked = await maria_booked(path, ("Dr Amara Osei", "Dr Ben Carter"))
+    async with demo_reminder_call(tmp_path, path, booked[0]) as (app, pilot, patient, item):
+        await pilot.press("3")  # cancelled: which of the two nine o'clocks?
+        outcome, appointments = await saved(app, pilot, item)
+        assert not isinstance(app.screen, ChoicePicker)  # no reason asked: nothing cancelled
+        assert shows_toast(app, "cannot be identified")
+        assert await statuses(app) == ["booked", "booked"]
+        assert patient.wait() == 0, patient.report()
+    assert (outcome, appointments) == ("cancelled", [])
 
 
 async def test_a_full_disk_while_cancelling_is_said_and_the_outcome_asked_again(

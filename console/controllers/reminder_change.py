@@ -7,9 +7,12 @@ the demo's own) with the booking controller's picker, reasons and audit: resched
 moves it (the slot picker, the same clinician's slots first), cancelled cancels it
 with a reason (its slot frees). Only for a patient verified on the call. Without a
 backend the outcome is recorded and the agent told to change the appointment
-elsewhere. Nothing here loses the outcome: a failed change (the backend refused, or
-the local store: a full disk) is said and the outcome saved all the same; only backing
-out of a picker (Esc) asks for the outcome again.
+elsewhere. The appointment is the backend's booking with its id; only when none has it
+(the demo's own scheduling numbers its bookings apart from the directory's copy), the
+one booking at its start: with more than one there, none is changed. Nothing here
+loses the outcome: a failed change (the backend refused, or the local store: a full
+disk) is said and the outcome saved all the same (so is one whose appointment cannot
+be told apart); only backing out of a picker (Esc) asks for the outcome again.
 """
 
 from __future__ import annotations
@@ -53,6 +56,14 @@ NO_APPOINTMENT = (
 NO_EHR_ID = (
     "This patient has no EHR id: the outcome is recorded; change the appointment in the EHR."
 )
+NOT_BOOKED = (
+    "The reminded appointment is no longer booked in the EHR (changed already?): the "
+    "outcome is recorded; check it there."
+)
+NOT_TOLD_APART = (
+    "The reminded appointment cannot be identified (the patient has more than one booking "
+    "at that time): nothing was changed; the outcome is recorded; change it in the EHR."
+)
 CHANGE_LATER = "Change the reminded appointment when the system is back"
 """The reason of the callback left when the backend cannot move the appointment now."""
 _LOOK_BACK = timedelta(hours=12)
@@ -89,13 +100,15 @@ def already_changed(appointment: ItemAppointment | None, made: Sequence[Appointm
     )
 
 
-def find_booking(found: Sequence[Booking], appointment: ItemAppointment) -> Booking | None:
-    """The backend's booking of ``appointment``: the same id, else the same start (the
-    demo's own scheduling numbers its bookings apart from the directory's copy)."""
-    for booking in found:
-        if booking.appointment_id == appointment.ehr_id:
-            return booking
-    return next((booking for booking in found if booking.start == appointment.start), None)
+def matching_bookings(found: Sequence[Booking], appointment: ItemAppointment) -> list[Booking]:
+    """The backend's bookings that may be ``appointment``: the one with its id; only when
+    the backend knows no booking by that id (the demo's own scheduling numbers its
+    bookings apart from the directory's copy), those at its start. More than one means
+    it cannot be told which: the caller changes none."""
+    by_id = [booking for booking in found if booking.appointment_id == appointment.ehr_id]
+    if by_id:
+        return by_id[:1]
+    return [booking for booking in found if booking.start == appointment.start]
 
 
 class ReminderChange(Controller):
@@ -159,18 +172,15 @@ class ReminderChange(Controller):
             done(Settled(note=f"The appointment was not changed ({fault_words(exc)})."))
             return
         await self.services.audit(patient.id, "view", "ok", ("appointments",))
-        booking = find_booking(found, appointment)
-        if booking is None:
-            done(
-                Settled(
-                    note="The reminded appointment is no longer booked in the EHR (changed "
-                    "already?): the outcome is recorded; check it there."
-                )
-            )
+        matches = matching_bookings(found, appointment)
+        if not matches:
+            done(Settled(note=NOT_BOOKED))
+        elif len(matches) > 1:
+            done(Settled(note=NOT_TOLD_APART))
         elif outcome is Outcome.RESCHEDULED:
-            self._move(patient, booking, appointment, done, again)
+            self._move(patient, matches[0], appointment, done, again)
         else:
-            self._cancel(patient, booking, done, again)
+            self._cancel(patient, matches[0], done, again)
 
     def _move(
         self,
