@@ -41,12 +41,13 @@ from sip.intake import CallIntake
 from sip.library import (
     StartError,
     account_config,
+    call_capacity,
     create_transports,
     endpoint_config,
-    measure_call_capacity,
 )
 from sip.library_report import describe as describe_library
 from sip.library_report import summary as library_summary
+from sip.loop_pace import LoopPace
 from sip.media import MediaSource
 from sip.monitor import Monitors, is_monitor
 from sip.protocol import (
@@ -72,13 +73,6 @@ log = logging.getLogger(__name__)
 Sink = Callable[[dict[str, Any]], None]
 """Where events or a reply go; must be thread-safe and must not block."""
 
-POLL_MS = 5
-"""How long one ``libHandleEvents`` call may wait while a call is up; bounds the latency
-of the agent's keys (answer, hold…)."""
-IDLE_POLL_MS = 50
-"""The same with no call up. A SIP message or a due timer still wakes the loop at once;
-only a command waits, at most this long (a dial, a state change). Polling every 5 ms
-with nothing to do cost an idle engine 1 % of a CPU in Python between polls."""
 DRAIN_SECONDS = 2.0
 """How long teardown waits for hung-up calls to reach DISCONNECTED."""
 
@@ -102,6 +96,7 @@ class PhoneEngine:
         self._stop = threading.Event()
         self._seq = 0
         self._deferred = DeferredActions()
+        self._pace = LoopPace()
         self.endpoint: PjEndpoint | None = None
         self.account: PjAccount | None = None
         self.audio: AgentAudio | None = None
@@ -138,6 +133,7 @@ class PhoneEngine:
     def submit(self, message: dict[str, Any], reply: Sink) -> None:
         """Queue a command; ``reply`` gets exactly one reply dict (any thread)."""
         self._commands.put((message, reply))
+        self._pace.wake()
 
     def request_stop(self) -> None:
         """Ask the engine loop to hang up, drain and stop (signal-handler safe)."""
@@ -228,11 +224,13 @@ class PhoneEngine:
                     raise StartError(str(exc)) from None
             transports = create_transports(ep, s)
             self.ports = dict(transports.ports)
+            if "udp" in self.ports:
+                self._pace.wake_through(s.listen_host, self.ports["udp"])
             ep.libStart()
             # The null device is the media clock; the agent's audio is the engine's
             # own (a PortAudio headset port or a station leg), never pjsua's devices.
             ep.audDevManager().setNullDev()
-            measured = measure_call_capacity(ep, s.listen_host) if "udp" in self.ports else None
+            measured = call_capacity(ep, s.listen_host if "udp" in self.ports else None)
             self.capacity_measured = measured is not None
             self.max_calls = measured if measured else 4
             try:
@@ -314,6 +312,7 @@ class PhoneEngine:
                 self.account.shutdown()
             self.account = None
         ep.engine = None
+        self._pace.close()
         gc.collect()
         ep.libDestroy()
         self.endpoint = None
@@ -328,13 +327,12 @@ class PhoneEngine:
         self._deferred.add(delay, action)
 
     def _poll_ms(self) -> int:
-        """How long the next ``libHandleEvents`` may wait (see :data:`IDLE_POLL_MS`)."""
-        if self.calls or not self._commands.empty():
-            return POLL_MS
-        due_in = self._deferred.due_in()
-        if due_in is not None:
-            return max(POLL_MS, min(IDLE_POLL_MS, int(due_in * 1000)))
-        return IDLE_POLL_MS
+        """How long the next ``libHandleEvents`` may wait (see :mod:`sip.loop_pace`)."""
+        return self._pace.wait_ms(
+            calls_up=bool(self.calls),
+            commands_waiting=not self._commands.empty(),
+            due_in=self._deferred.due_in(),
+        )
 
     def _end_turn(self) -> None:
         self.book.ended_this_turn.clear()
@@ -457,7 +455,8 @@ class PhoneEngine:
 
     # ----------------------------------------------------------------- commands
     def _drain_commands(self) -> None:
-        while True:
+        # Most turns (every RTP packet wakes the loop) find no command: ask cheaply first.
+        while not self._commands.empty():
             try:
                 message, reply = self._commands.get_nowait()
             except queue.Empty:

@@ -6,6 +6,7 @@ Everything here runs on the engine thread, before or during startup.
 
 from __future__ import annotations
 
+import ctypes
 import gc
 import logging
 import socket
@@ -195,6 +196,32 @@ def _registration(acfg: pj.AccountConfig, account: AccountSettings, transports: 
         acfg.sipConfig.proxies.append(proxy if ";lr" in proxy else proxy + ";lr")
     if account.transport in transports.ids:
         acfg.sipConfig.transportId = transports.ids[account.transport]
+
+
+def call_capacity(ep: pj.Endpoint, host: str | None) -> int | None:
+    """How many calls the library holds at once, after ``libInit``: its own count, or,
+    from a pjsua2 that does not export it, :func:`measure_call_capacity` on ``host`` (a
+    UDP transport there is needed; None without one, or if the probe could not run)."""
+    own = library_call_slots()
+    if own is not None:
+        return own
+    return measure_call_capacity(ep, host) if host is not None else None
+
+
+def library_call_slots() -> int | None:
+    """pjsua's own call limit (``pjsua_call_get_max_count``, after ``libInit``): the
+    ``maxCalls`` asked for, capped at the compile-time ``PJSUA_MAX_CALLS`` — exactly what
+    placing calls until "too many" finds, without placing 32 of them. Placing them left
+    about 5 MiB in the idle engine (pools and transactions pjsip keeps a while).
+    None when the loaded binding does not export the function."""
+    try:
+        count = ctypes.CDLL(pj._pjsua2.__file__).pjsua_call_get_max_count
+    except (AttributeError, OSError):
+        return None
+    count.restype = ctypes.c_uint
+    count.argtypes = []
+    slots = int(count())
+    return slots if slots > 0 else None
 
 
 def measure_call_capacity(ep: pj.Endpoint, host: str) -> int | None:

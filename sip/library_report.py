@@ -138,7 +138,7 @@ def probe() -> dict[str, Any]:
     """Start a throwaway endpoint on 127.0.0.1 and describe it (for ``careline doctor``)."""
     import pjsua2 as pj
 
-    from sip.library import endpoint_config, measure_call_capacity
+    from sip.library import call_capacity, endpoint_config
     from sip.settings import EngineSettings
 
     ep = pj.Endpoint()
@@ -150,7 +150,7 @@ def probe() -> dict[str, Any]:
         ep.transportCreate(pj.PJSIP_TRANSPORT_UDP, cfg)
         ep.libStart()
         ep.audDevManager().setNullDev()
-        slots = measure_call_capacity(ep, "127.0.0.1")
+        slots = call_capacity(ep, "127.0.0.1")
         return describe(ep, slots or 0, measured=slots is not None)
     finally:
         ep.libDestroy()
