@@ -1,11 +1,14 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 """Recording in the real console (real engine, SIPp patient): the badge, the pause key,
-consent asked of the agent, the verification form pausing it, the store's rows and audit."""
+consent asked of the agent, the verification form pausing it, the store's rows and audit;
+a full disk during the hourly purge or the upload to the hub, said once and caught up."""
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import dataclasses
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import psycopg
@@ -25,11 +28,20 @@ from console.hub.recordings import HubRecording, fetch, listing
 from console.widgets.recording_badge import RecordingBadge
 from sip.recording_file import decrypt_recording, read_recording
 from tests.audio_tone import write_tone_wav
-from tests.console_app import make_app, screen_text, sip_port, talking, wait_for
+from tests.console_app import (
+    make_app,
+    screen_text,
+    shows_toast,
+    sip_port,
+    talking,
+    toasts,
+    wait_for,
+)
 from tests.patients import patient_record
 from tests.pg import Hub
 from tests.recording_calls import ANNOUNCEMENT_TONE, hub_login_yaml
 from tests.support import Sipp
+from tests.tiny_disk import TinyDisk
 
 PHONE = "+12025550142"
 
@@ -233,3 +245,105 @@ async def test_a_form_open_before_the_recording_starts_pauses_it_when_it_starts(
         ("pause", "verify"),
         ("resume", "form"),
     ]
+
+
+async def test_a_full_disk_during_the_purge_is_said_once_and_the_purge_finishes_later(
+    tmp_path: Path, tiny_disk: TinyDisk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A recording comes past its retention while the store's disk is full: the hourly
+    purge (every second here) cannot mark it deleted. The console stays up and says so
+    once; once space returns, the next purge deletes it, audited once."""
+    monkeypatch.setattr("console.controllers.recording.PURGE_EVERY_SECONDS", 1.0)
+    path = tiny_disk.path / "store.sqlite3"
+    old = tmp_path / "old.rec"
+    old.write_bytes(b"sealed audio")
+    expires = datetime.now(UTC) - timedelta(days=7) + timedelta(seconds=12)
+    store = await Store.open(path)
+    try:
+        async with store.transaction() as db:
+            await db.execute(
+                "INSERT INTO recordings (call_id, agent_id, mode, file, state, started_at, "
+                "retention_days) VALUES ('old-call', 'agent', 'consent', ?, 'stopped', ?, 7)",
+                (str(old), expires.strftime("%Y-%m-%dT%H:%M:%SZ")),
+            )
+    finally:
+        await store.close()
+    app = make_app(tmp_path, config(tmp_path / "recordings"))
+    app.wiring = dataclasses.replace(app.wiring, store_path=path)
+    app.held.retry_s = 0.3
+    said = "Old recordings not deleted now"
+    async with app.run_test(size=(160, 40), notifications=True) as pilot:
+        tiny_disk.fill()  # before it expires: every purge from then on meets a full disk
+        await wait_for(pilot, lambda: shows_toast(app, said), 25, "the purge's failure said")
+        assert "full" in next(toast for toast in toasts(app) if said in toast)
+        await pilot.pause(2.5)  # more purges fail: said once
+        assert app.is_running
+        assert sum(said in toast for toast in toasts(app)) == 1
+        states = await app.services.store.fetch_all("SELECT state FROM recordings")
+        assert states == [("stopped",)]
+        tiny_disk.free()
+
+        async def deleted() -> bool:
+            rows = await app.services.store.fetch_all("SELECT state FROM recordings")
+            return rows == [("deleted",)]
+
+        deadline = asyncio.get_running_loop().time() + 10
+        while not await deleted():
+            assert asyncio.get_running_loop().time() < deadline, "never deleted"
+            await pilot.pause(0.2)
+        await wait_for(pilot, lambda: app.held.count == 0, 5, "held audit saved")
+        audit = await app.services.store.fetch_all(
+            "SELECT outcome FROM audit WHERE action = 'record_delete'"
+        )
+        assert audit == [("ok",)]
+    assert not old.exists()
+
+
+async def test_a_full_disk_when_an_upload_is_marked_sent_is_said_once_and_retried(
+    tmp_path: Path, hub: Hub, tiny_disk: TinyDisk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The hub takes a stopped recording but the store's disk is full when the console
+    marks it sent: the console stays up and says so once; once space returns, the next
+    round marks it (the hub keeps one copy)."""
+    monkeypatch.setattr("console.controllers.recording.PURGE_EVERY_SECONDS", 1.0)
+    keys = tmp_path / "keys"
+    keys.mkdir()
+    new_key_pair(keys / "qa.pem", keys / "qa.pub")
+    public = tmp_path / "qa.pub"  # not there until the disk is full: nothing goes before
+    hub.add_agent("alice")
+    text = hub_login_yaml(tmp_path, hub, "alice") + config(tmp_path / "recordings")
+    app = make_app(tmp_path, text + f"  qa_public_key: {public}\n")
+    app.wiring = dataclasses.replace(app.wiring, store_path=tiny_disk.path / "store.sqlite3")
+    app.held.retry_s = 0.3
+    said = "Recordings not sent to the hub now"
+
+    async def states() -> list[tuple[object, ...]]:
+        rows = await app.services.store.fetch_all(
+            "SELECT state, uploaded_at IS NOT NULL FROM recordings"
+        )
+        return [tuple(row) for row in rows]
+
+    async def until(what: str, wanted: list[tuple[object, ...]]) -> None:
+        deadline = asyncio.get_running_loop().time() + 15
+        while await states() != wanted:
+            assert asyncio.get_running_loop().time() < deadline, what
+            await pilot.pause(0.2)
+
+    async with app.run_test(size=(160, 40), notifications=True) as pilot:
+        sipp, badge = await consented(app, pilot, tmp_path)
+        await pilot.pause(0.5)
+        await hang_up(pilot, sipp, badge)
+        await until("the recording stopped on disk", [("stopped", 0)])
+        tiny_disk.fill()
+        public.write_bytes((keys / "qa.pub").read_bytes())
+        await wait_for(pilot, lambda: shows_toast(app, said), 15, "the upload's failure said")
+        await pilot.pause(2.5)  # more rounds fail: said once
+        assert app.is_running
+        assert sum(said in toast for toast in toasts(app)) == 1
+        assert await states() == [("stopped", 0)]
+        tiny_disk.free()
+        await until("marked sent", [("stopped", 1)])
+    sam = hub.add_supervisor("sam")
+    hub.team("north", "sam", "alice")  # a supervisor reads their teams' recordings
+    async with await psycopg.AsyncConnection.connect(sam) as conn:
+        assert len(await listing(conn)) == 1  # sent twice, kept once

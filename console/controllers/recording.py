@@ -8,13 +8,17 @@ resumes it with one key (or, while the patient's yes is awaited, asks whether
 they agreed), pauses it by itself while a form the queue names is open (the
 verification dialog by default) and resumes it when that closes, stores each
 step (:class:`~console.core.recordings.ledger.RecordingLedger`), and deletes
-what is past its retention at start and every hour.
+what is past its retention at start and every hour. A store that refuses the
+purge's or the upload's own write (a full disk, a lock) is said once, never a
+crash: both are tried again within the hour, and nothing is lost meanwhile (a
+recording not marked deleted or sent stays listed for the next round).
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import logging
 
 from console.controllers.base import Context, Controller
 from console.core.audit import AuditLog
@@ -25,9 +29,12 @@ from console.core.phone import PhoneError
 from console.core.recordings.keys import RecordingsKeyError, recordings_key
 from console.core.recordings.ledger import RecordingLedger
 from console.core.recordings.retention import PURGE_EVERY_SECONDS, purge
+from console.core.store_faults import fault_words
 from console.dialogs.confirm import ConfirmDialog
 from console.widgets.recording_badge import RecordingBadge
 from sip.protocol import utc_now_iso
+
+log = logging.getLogger(__name__)
 
 CONSENT_QUESTION = "Did the patient agree to this call being recorded?"
 
@@ -53,6 +60,9 @@ class RecordingFlow(Controller):
         """Calls this controller paused because a form opened: the form's id."""
         self._master: bytes | None = None
         """The recordings key, once derived (to seal recordings for the hub's QA)."""
+        self._failing: set[str] = set()
+        """Background jobs ("purge", "upload") whose failure the agent was told of (once,
+        until one works again)."""
 
     # -------------------------------------------------------------- lifecycle
     def mount(self) -> None:
@@ -85,12 +95,40 @@ class RecordingFlow(Controller):
         except (ConfigError, OSError) as exc:
             self.screen.notify(f"Recordings cannot reach the hub: {exc}", markup=False)
             return
-        await upload_pending(self.services.store, connect, self._master, public)
+        try:
+            await upload_pending(self.services.store, connect, self._master, public)
+        except Exception as exc:  # a background job must not close the console
+            # The local store refused (full, locked): what was not marked sent goes next time.
+            self._failed("upload", "Recordings not sent to the hub now", exc)
+            return
+        self._failing.discard("upload")
 
     async def _purge(self) -> None:
         services = self.services
         now = services.clock()
-        await purge(services.store, AuditLog(services.store), services.config.agent.id, now)
+        audit = AuditLog(services.store)
+        try:
+            await purge(services.store, audit, services.config.agent.id, now)
+        except Exception as exc:  # a background job must not close the console
+            # A recording not marked deleted stays listed: the next purge finishes it (its
+            # file already gone counts as deleted), and only then writes its audit row.
+            self._failed("purge", "Old recordings not deleted now", exc)
+            return
+        self._failing.discard("purge")
+
+    def _failed(self, job: str, what: str, exc: Exception) -> None:
+        """Say once (until ``job`` works again) why a background job failed; it is tried
+        again at the next round (within the hour)."""
+        log.warning("recordings %s failed: %s", job, type(exc).__name__)  # the kind: no data
+        if job in self._failing:
+            return
+        self._failing.add(job)
+        self.screen.notify(
+            f"{what}: {fault_words(exc)}. Tried again within the hour; nothing is lost.",
+            severity="warning",
+            markup=False,
+            timeout=15,
+        )
 
     def phone_status(self, online: bool) -> None:
         """A phone that comes online (first start, restart, reattach) gets the key again."""
