@@ -9,7 +9,12 @@ there is no sign-in, :class:`~console.messages.SignedIn` goes to the agent
 screen: once per console start.
 
 Lock: any key or mouse event (:meth:`SessionLock.touch`) restarts the idle
-time. Locking pushes a :class:`~console.screens.lock.LockScreen` over every
+time. While signing in or locked the session looks four times a second that its
+screen is on top; otherwise only for the idle time, a few times per idle period
+and at most every :data:`IDLE_CHECK_S` (an idle console must not wake up
+four times a second for a lock minutes away).
+
+Locking pushes a :class:`~console.screens.lock.LockScreen` over every
 screen (dialogs included) and audits ``lock``; a dialog that opens while locked
 (or before sign-in) gets another lock (or sign-in) screen on top. Calls are
 never touched.
@@ -23,6 +28,7 @@ from typing import Any
 from textual.app import App
 from textual.message import Message
 from textual.message_pump import MessagePump
+from textual.timer import Timer
 
 from console.core.audit import Action, AuditLog, Outcome
 from console.core.calls import CallQueue
@@ -32,6 +38,12 @@ from console.messages import SignedIn, Unlocked
 from console.screens.lock import LockScreen
 from console.screens.sign_in import SignInScreen
 from console.services import Services
+
+GUARD_S = 0.25
+"""While signing in or locked: how often the session checks its screen is on top."""
+IDLE_CHECK_S = 5.0
+"""Otherwise: the longest time between two looks at the idle time (the lock comes at
+most this late)."""
 
 _BLOCKED_WHILE_LOCKED = frozenset({"quit_console", "command_palette"})
 _PIN_ACTIONS: tuple[Action, ...] = ("sign_in", "unlock")
@@ -57,6 +69,7 @@ class SessionLock:
         self._queue = CallQueue()
         """The agent's live calls (the lock and sign-in screens count them)."""
         self._agent_screen: MessagePump | None = None
+        self._timer: Timer | None = None
 
     async def start(self, services: Services, queue: CallQueue, agent_screen: MessagePump) -> None:
         """Cover the console with the sign-in (or say the agent is signed in); then
@@ -79,8 +92,21 @@ class SessionLock:
             self.app.clear_notifications()
             await self._carry_over_failures()
             await self.app.push_screen(self._sign_in_screen(pin))
-        period = min(0.25, self.idle_seconds / 4) if self.idle_seconds else 0.25
-        self.app.set_interval(period, self._tick)
+        self._retime()
+
+    def _retime(self) -> None:
+        """(Re)start the session's timer at the period its state needs (none when it
+        neither guards a screen nor counts idle time)."""
+        if self._timer is not None:
+            self._timer.stop()
+            self._timer = None
+        if self.locked or self.signing_in:
+            period = GUARD_S
+        elif self.idle_seconds:
+            period = min(IDLE_CHECK_S, self.idle_seconds / 4)
+        else:
+            return
+        self._timer = self.app.set_interval(period, self._tick, name="session")
 
     async def _carry_over_failures(self) -> None:
         # A new terminal (careline attach) must not start the count of wrong PINs afresh.
@@ -114,13 +140,16 @@ class SessionLock:
             return
         idle = time.monotonic() - self._last_input
         if self.idle_seconds and idle >= self.idle_seconds:
-            await self.lock()
+            # In the app's own turn, not in this timer's task: locking restarts the
+            # timer, and stopping it would cancel the lock's audit row half-way.
+            self.app.call_later(self.lock)
 
     async def lock(self) -> None:
         """Lock now (no-op when already locked or not signed in yet) and audit it."""
         if self.locked or self.signing_in:
             return
         self.locked = True
+        self._retime()
         self.app.clear_notifications()  # a toast may name a caller
         await self.app.push_screen(self._screen())
         await self._started().audit(None, "lock", "ok", ("session",))
@@ -151,6 +180,7 @@ class SessionLock:
     async def _attempt(self, outcome: Outcome) -> None:
         if outcome != "fail":
             self.locked = False
+            self._retime()
             self.touch()
         await self._started().audit(None, "unlock", outcome, ("session",))
         if outcome != "fail":
@@ -162,6 +192,7 @@ class SessionLock:
         await self._started().audit(None, "sign_in", outcome, ("session",))
         if outcome == "pass":
             self.signing_in = False
+            self._retime()
             self.touch()
             self._signed_in()
 

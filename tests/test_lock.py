@@ -30,6 +30,7 @@ from console.core.pin import (
 from console.core.store import Store
 from console.dialogs.confirm import ConfirmDialog
 from console.dialogs.wrap_up import WrapUpDialog
+from console.idle import GUARD_S, IDLE_CHECK_S
 from console.messages import PhoneEvent, PhoneStatusChanged
 from console.screens.lock import LockScreen
 from console.screens.sign_in import SignInScreen
@@ -287,3 +288,30 @@ def locked(state: str) -> Callable[[Pilot[int]], Any]:
 def test_lock_screen_snapshot(snap_compare: Any, tmp_path: Path) -> None:
     app = make(tmp_path, pin=pin_file(tmp_path))
     assert snap_compare(app, terminal_size=(80, 24), run_before=locked("two_calls_one_held"))
+
+
+def session_period(app: CarelineApp) -> float | None:
+    """The period of the session's timer, None when it has none."""
+    timer = app.session_lock._timer
+    return None if timer is None else float(timer._interval)
+
+
+async def test_an_idle_console_looks_at_its_idle_time_rarely_and_guards_a_lock_often(
+    tmp_path: Path,
+) -> None:
+    """Four wake-ups a second cost an idle console a third of its CPU: the session checks
+    its idle time at most every IDLE_CHECK_S, and its screen four times a second only
+    while it is locked."""
+    app = make(tmp_path, idle_minutes="15", pin=pin_file(tmp_path))
+    async with app.run_test(size=(120, 36)) as pilot:
+        assert session_period(app) == IDLE_CHECK_S
+        await pilot.press("ctrl+l")
+        await wait_for(pilot, lambda: isinstance(app.screen, LockScreen), what="lock")
+        assert session_period(app) == GUARD_S
+        await pilot.press(*PIN, "enter")
+        await wait_for(pilot, lambda: not isinstance(app.screen, LockScreen), what="unlock")
+        assert session_period(app) == IDLE_CHECK_S
+    never = make(tmp_path / "never", idle_minutes="0")
+    (tmp_path / "never").mkdir()
+    async with never.run_test(size=(120, 36)):
+        assert session_period(never) is None  # nothing to count, nothing to guard
