@@ -149,6 +149,9 @@ async def test_the_lease_is_the_consoles_claim_minutes_not_the_floors(
 ) -> None:
     set_rules(hub, claim_seconds=60)
     first, second = put_items(hub, {"patient": "p1"}, {"patient": "p2"})
+    # Offered in this order: equal due days and times would leave it to their random ids.
+    due(hub, first, 0)
+    due(hub, second, 1)
     alice: Agent = await agents("alice", RULES.model_copy(update={"claim_minutes": 7}))
     claim = await alice.claim()
     assert claim is not None
