@@ -4,13 +4,14 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 
 from console.core.audit import AuditLog
 from console.core.demo import demo_care, demo_patients
 from console.core.patients.directory import PatientDirectory
-from console.core.patients.records import PatientRecord
+from console.core.patients.records import ImportItem, PatientRecord
 from console.core.store import Store
 from console.dialogs.patient_search import PatientSearchDialog
 from console.dialogs.verify import VerifyDialog
@@ -38,7 +39,7 @@ def haddads() -> list[PatientRecord]:
     ]
 
 
-async def seed(path: Path, records: list[PatientRecord]) -> None:
+async def seed(path: Path, records: Iterable[ImportItem]) -> None:
     store = await Store.open(path)
     try:
         await PatientDirectory(store, "US").import_records(records)
@@ -115,12 +116,7 @@ async def test_family_phone_lists_first_names_and_unknown_caller(tmp_path: Path)
 async def test_verified_card_shows_context_and_past_calls_and_audits_one_view(
     tmp_path: Path,
 ) -> None:
-    store = await Store.open(tmp_path / "store.sqlite3")
-    try:
-        today = datetime.now(UTC).date()
-        await PatientDirectory(store, "US").import_records([*demo_patients(), *demo_care(today)])
-    finally:
-        await store.close()
+    await seed(tmp_path / "store.sqlite3", [*demo_patients(), *demo_care(datetime.now(UTC).date())])
     maria = [("Maria Lopez", "+12025550142")]
     app = make_app(tmp_path)
     async with app.run_test(size=(160, 48)) as pilot:

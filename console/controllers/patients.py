@@ -12,9 +12,13 @@ the claimed patient is the one match and the item's reason what it is about
 
 from __future__ import annotations
 
+import asyncio
+import functools
+
 from console.controllers.base import Context, Controller
 from console.core.calls import LiveCall
 from console.core.patients.context import PatientContext, greeting_hints, load_context
+from console.core.patients.phones import load_metadata
 from console.core.patients.records import PatientSummary
 from console.core.patients.search import SearchResult, search_patients
 from console.dialogs.patient_search import PatientSearchDialog
@@ -61,22 +65,44 @@ class PatientFlow(Controller):
         return None
 
     # ------------------------------------------------------------ screen pop
+    def load_phone_metadata(self) -> None:
+        """Load the phone-number metadata in a thread, so that the first caller's
+        lookup does not (the console calls this after its first frame)."""
+        region = self.services.directory.region
+        self.screen.run_worker(
+            functools.partial(load_metadata, region),
+            thread=True,
+            group="phone-metadata",
+            exit_on_error=False,  # the first lookup then loads it, as it always could
+        )
+
     def lookup(self, call_id: str, number: str) -> None:
         """Start the screen pop in a worker: ringing never waits for the directory."""
         self.screen.run_worker(self._lookup(call_id, number), group="patient-lookup")
 
     async def _lookup(self, call_id: str, number: str) -> None:
         found = await self.services.directory.find_by_phone(number)
-        hints: tuple[str, ...] = ()
-        if len(found) == 1:
-            hints = await greeting_hints(self.services.store, found[0], self.services.clock())
         if self.queue.get(call_id) is None:
             return  # the call ended meanwhile
         self.matches[call_id] = found
-        self.hints[call_id] = hints
-        await self.services.audit(None, "search", "ok")
-        self.refresh()
-        self.screen.refresh_bindings()
+        # The greeting is painted while its audit row is written, not after: the row
+        # queues behind the call's own records (each a synchronous=FULL commit), which
+        # cost the greeting up to a frame. The write is under way before the card can
+        # be painted, and shielded, so that it is written even if this worker is
+        # cancelled; a disk that refuses it holds it in memory (HeldWrites).
+        audit = asyncio.ensure_future(self.services.audit(None, "search", "ok"))
+        try:
+            self.refresh()
+            self.screen.refresh_bindings()
+            if len(found) == 1:
+                # The greeting needs only the name: the hints (two more reads, which
+                # wait for the GIL while a frame is laid out) follow it, not hold it.
+                hints = await greeting_hints(self.services.store, found[0], self.services.clock())
+                if self.queue.get(call_id) is not None and hints:
+                    self.hints[call_id] = hints
+                    self.refresh()
+        finally:
+            await asyncio.shield(audit)
 
     async def pop_outbound(self, call_id: str, patient: PatientSummary, about: str) -> None:
         """A worklist call to ``patient`` was placed: the card greets them by first name and
