@@ -4,9 +4,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import re
+import socket
+import subprocess
+import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
@@ -59,6 +64,53 @@ def make_app(tmp_path: Path, config_text: str = "", *, wrap_up: str = "off") -> 
     app = create_app(config, wiring)
     app.sip_port = port  # type: ignore[attr-defined]
     return app
+
+
+@contextlib.contextmanager
+def engine_beside(app: CarelineApp) -> Iterator[subprocess.Popen[bytes]]:
+    """The app's engine started beside it, as an earlier console leaves one running: the
+    app attaches to it at start, so a link that drops leaves the engine and its calls up
+    and the app attaches again. Stopped by its PID at the end if the app did not stop it."""
+    command = app.wiring.engine_argv
+    assert callable(command)
+    start = command()
+    try:
+        engine = subprocess.Popen(
+            start.argv,
+            pass_fds=start.pass_fds,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    finally:
+        for fd in start.pass_fds:
+            os.close(fd)
+    try:
+        # Serving before the app starts: an app that found no engine would start its own.
+        deadline = time.monotonic() + 15
+        while not _answers(app.wiring.socket_path):
+            assert engine.poll() is None, f"the engine exited with {engine.returncode}"
+            assert time.monotonic() < deadline, "the engine never opened its socket"
+            time.sleep(0.05)
+        yield engine
+    finally:
+        if engine.poll() is None:
+            engine.terminate()
+            try:
+                engine.wait(10)
+            except subprocess.TimeoutExpired:
+                engine.kill()
+                engine.wait()
+
+
+def _answers(path: Path) -> bool:
+    with socket.socket(socket.AF_UNIX) as probe:
+        try:
+            probe.connect(str(path))
+        except OSError:
+            return False
+    return True
 
 
 def sip_port(app: CarelineApp) -> int:

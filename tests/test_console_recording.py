@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 """Recording in the real console (real engine, SIPp patient): the badge, the pause key,
-consent asked of the agent, the verification form pausing it, the store's rows and audit;
+consent asked of the agent, the verification form pausing it (also when the recording
+started unseen, the link to the engine down), the store's rows and audit;
 a full disk during the hourly purge or the upload to the hub, said once and caught up."""
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from console.widgets.recording_badge import RecordingBadge
 from sip.recording_file import decrypt_recording, read_recording
 from tests.audio_tone import write_tone_wav
 from tests.console_app import (
+    engine_beside,
     make_app,
     screen_text,
     shows_toast,
@@ -92,6 +94,40 @@ async def hang_up(pilot: Pilot[int], sipp: Sipp, badge: RecordingBadge) -> None:
     assert sipp.wait() == 0, sipp.report()
     await wait_for(pilot, lambda: badge.state == "", what="badge gone with the call")
     await pilot.pause(0.5)
+
+
+async def close_the_form(
+    app: CarelineApp, pilot: Pilot[int], sipp: Sipp, badge: RecordingBadge
+) -> None:
+    """The verify form, still open, has paused the recording: the agent closes it a second
+    later (the recording resumes) and hangs up."""
+    assert isinstance(app.screen, VerifyDialog)
+    await pilot.pause(1.0)
+    await pilot.press("escape")
+    await wait_for(pilot, lambda: badge.state == "recording", what="resumed after the form")
+    await hang_up(pilot, sipp, badge)
+
+
+async def paused_once_by_the_form(tmp_path: Path) -> object:
+    """After the call: its recording was paused once, by the verify form, and resumed when
+    the form closed, in the store and in the file's marks. Who consented, as stored."""
+    store = await Store.open(tmp_path / "store.sqlite3")
+    try:
+        pauses = await store.fetch_all(
+            "SELECT reason, resumed_at IS NOT NULL FROM recording_pauses ORDER BY paused_at"
+        )
+        (row,) = await store.fetch_all("SELECT consent_by, file FROM recordings")
+    finally:
+        await store.close()
+    assert [tuple(p) for p in pauses] == [("verify", 1)]
+    key = recordings_key(tmp_path / "recordings", None).key
+    recording = read_recording(Path(row[1]), key)
+    assert [(m["fact"], m.get("reason")) for m in recording.marks] == [
+        ("start", None),
+        ("pause", "verify"),
+        ("resume", "form"),
+    ]
+    return row[0]
 
 
 async def test_the_agent_records_consent_pauses_and_the_verify_form_pauses_too(
@@ -161,6 +197,41 @@ async def test_the_agent_records_consent_pauses_and_the_verify_form_pauses_too(
     assert reasons == ["verify", "form", "keypad", "form", "agent", "agent"]
 
 
+async def test_a_recording_that_started_while_the_link_was_down_is_resynced_at_hello(
+    tmp_path: Path,
+) -> None:
+    """The verify form is open while consent is awaited; the console's link to its
+    (attached) engine drops, and the patient's 1 starts the recording meanwhile, unseen.
+    At the engine's hello the console asks how the recording stands: it shows it, and the
+    form still open pauses it, so the verification answers are not recorded (review 1f)."""
+    directory = tmp_path / "recordings"
+    await seed(tmp_path / "store.sqlite3")
+    app = make_app(tmp_path, config(directory))
+    with engine_beside(app):
+        async with app.run_test(size=(200, 40)) as pilot:
+            await wait_for(pilot, lambda: app.phone.status.online, 20)
+            assert app.phone.attached
+            # The patient presses 1 four seconds after the answer.
+            sipp = Sipp(
+                tmp_path, "uac_consents_late.xml", sip_port(app), callers=[("M Lopez", PHONE)]
+            )
+            await wait_for(pilot, lambda: bool(app.agent_screen.queue.ringing()), what="ringing")
+            await pilot.press("a")
+            badge = app.agent_screen.query_one(RecordingBadge)
+            await wait_for(pilot, lambda: badge.state == "awaiting_consent", what="consent asked")
+            await pilot.press("v")
+            await wait_for(pilot, lambda: isinstance(app.screen, VerifyDialog), what="verify form")
+            app.phone.restart_delay = 8.0  # back well after the patient's 1
+            writer = app.phone._writer  # the link drops (the engine keeps the call)
+            assert writer is not None
+            writer.close()
+            await wait_for(pilot, lambda: not app.phone.status.online, what="link down")
+            await wait_for(pilot, lambda: app.phone.status.online, 20, "attached again")
+            await wait_for(pilot, lambda: badge.state == "paused", 10, "resynced, paused by form")
+            await close_the_form(app, pilot, sipp, badge)
+    assert await paused_once_by_the_form(tmp_path) == "patient"
+
+
 async def test_a_stopped_recording_reaches_the_hub_sealed_for_qa(tmp_path: Path, hub: Hub) -> None:
     new_key_pair(tmp_path / "qa.pem", tmp_path / "qa.pub")
     directory = tmp_path / "recordings"
@@ -225,26 +296,8 @@ async def test_a_form_open_before_the_recording_starts_pauses_it_when_it_starts(
         await wait_for(pilot, lambda: isinstance(app.screen, VerifyDialog), what="verify form")
         assert badge.state == starts, "the form must open before the recording starts"
         await wait_for(pilot, lambda: badge.state == "paused", 15, "started, paused by the form")
-        assert isinstance(app.screen, VerifyDialog)
-        await pilot.pause(1.0)
-        await pilot.press("escape")
-        await wait_for(pilot, lambda: badge.state == "recording", what="resumed after the form")
-        await hang_up(pilot, sipp, badge)
-    store = await Store.open(tmp_path / "store.sqlite3")
-    try:
-        pauses = await store.fetch_all(
-            "SELECT reason, resumed_at IS NOT NULL FROM recording_pauses ORDER BY paused_at"
-        )
-        (row,) = await store.fetch_all("SELECT file FROM recordings")
-    finally:
-        await store.close()
-    assert [tuple(p) for p in pauses] == [("verify", 1)]
-    recording = read_recording(Path(row[0]), recordings_key(directory, None).key)
-    assert [(m["fact"], m.get("reason")) for m in recording.marks] == [
-        ("start", None),
-        ("pause", "verify"),
-        ("resume", "form"),
-    ]
+        await close_the_form(app, pilot, sipp, badge)
+    await paused_once_by_the_form(tmp_path)
 
 
 async def test_a_full_disk_during_the_purge_is_said_once_and_the_purge_finishes_later(

@@ -19,12 +19,13 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
+from collections.abc import Sequence
 
 from console.controllers.base import Context, Controller
 from console.core.audit import AuditLog
 from console.core.calls import LiveCall
 from console.core.engine_settings import recordings_directory
-from console.core.events import AnyEvent, CallEnded, Hello, RecordingChanged
+from console.core.events import AnyEvent, CallEnded, Hello, RecordingChanged, decode
 from console.core.phone import PhoneError
 from console.core.recordings.keys import RecordingsKeyError, recordings_key
 from console.core.recordings.ledger import RecordingLedger
@@ -151,17 +152,21 @@ class RecordingFlow(Controller):
     # ----------------------------------------------------------------- events
     async def phone_event(self, event: AnyEvent) -> None:
         """A ``recording`` event: remember it, store it, show it. A hello closes the
-        recordings of calls the engine no longer has (it stopped with them)."""
+        recordings of calls the engine no longer has (it stopped with them) and asks how
+        those of the calls it still has stand (see :meth:`_resync`)."""
         if isinstance(event, Hello):
             calls = {call.id for call in event.calls}
             await self.ledger.phone_restarted(calls, event.time_text or utc_now_iso())
+            for gone in set(self._facts) - calls:
+                self._forget(gone)
+            if calls and self.config.any_recorded:
+                work = self._resync(tuple(calls))
+                self.screen.run_worker(work, group="recording-resync", exclusive=True)
             return
         if isinstance(event, CallEnded):
             # What the badge and the form pause kept of the call goes with it (a stopped
             # recording may still be said after the end: the ledger needs none of this).
-            self._facts.pop(event.call_id, None)
-            self._queues.pop(event.call_id, None)
-            self._by_form.pop(event.call_id, None)
+            self._forget(event.call_id)
             return
         if not isinstance(event, RecordingChanged):
             return
@@ -175,19 +180,51 @@ class RecordingFlow(Controller):
         if state == "recording" and (before is None or before.state != "recording"):
             # It starts (the patient's 1, the announcement over) under a form already open:
             # the form pauses it now, as it would have had it opened later.
-            self.screen_changed(self.screen.app.screen)
+            self._follow_forms(call_id)
         if state == "stopped":
             self._upload_soon()
         if state in ("stopped", "refused", "failed") and live is None:
-            self._facts.pop(call_id, None)
-            self._queues.pop(call_id, None)
-            self._by_form.pop(call_id, None)
+            self._forget(call_id)
         if state == "failed" and live is not None:
             self.screen.notify(
                 f"This call is NOT being recorded: {event.detail}",
                 severity="error",
                 markup=False,
             )
+        self.refresh()
+
+    def _forget(self, call_id: str) -> None:
+        self._facts.pop(call_id, None)
+        self._queues.pop(call_id, None)
+        self._by_form.pop(call_id, None)
+
+    async def _resync(self, calls: Sequence[str]) -> None:
+        """After a hello (this console attached, or its link to the engine came back):
+        each live call's recording as the engine has it now (events went unseen
+        meanwhile: the patient's 1, an announcement that ended), then the forms' rule
+        for the screen now shown."""
+        phone = self.services.phone
+        for call_id in calls:
+            try:
+                reply = await phone.command("recording", call=call_id, action="status")
+            except PhoneError:
+                continue  # not recorded, or the link went again (its next hello resyncs)
+            fact = decode({**reply, "event": "recording", "time": utc_now_iso()})
+            if not isinstance(fact, RecordingChanged) or fact.call_id != call_id:
+                continue
+            known = self._facts.get(call_id)
+            if known is not None and known.state == fact.state and known.paused == fact.paused:
+                self._follow_forms(call_id)
+                continue
+            live = self.queue.get(call_id)
+            if live is not None:
+                self._queues.setdefault(call_id, live.queue)
+            self._facts[call_id] = fact
+            if known is not None:
+                # What changed unseen is stored as if said now (a console that attached
+                # knows nothing of the call's recording: its rows are the earlier console's).
+                await self.ledger.apply(fact, self._queues.get(call_id, ""))
+            self._follow_forms(call_id)
         self.refresh()
 
     def refresh(self) -> None:
@@ -239,13 +276,20 @@ class RecordingFlow(Controller):
     def screen_changed(self, top: object) -> None:
         """A dialog opened over the agent's screen, or the screen is back on top: a form the
         call's queue names pauses the recording while it is open."""
-        recorded = self.recorded()
+        call = self.queue.active()
+        if call is not None:
+            self._follow_forms(call.id, top)
+
+    def _follow_forms(self, call_id: str, top: object | None = None) -> None:
+        """The forms' rule for one call, with ``top`` (default: the screen now shown) on top:
+        a form its queue names pauses its recording; back on the agent's screen, a recording
+        a form paused resumes. Only for the call on screen (the forms are about it)."""
+        call = self.queue.active()
+        fact = self._facts.get(call_id)
+        if call is None or call.id != call_id or fact is None or fact.state != "recording":
+            return
+        top = self.screen.app.screen if top is None else top
         form = str(getattr(top, "FORM_ID", ""))
-        if recorded is None:
-            return
-        call, fact = recorded
-        if fact.state != "recording":
-            return
         forms = self.config.for_queue(self._queues.get(call.id, call.queue)).pause_forms
         if form and form in forms and not fact.paused:
             self._by_form[call.id] = form
