@@ -9,6 +9,7 @@ the console and never loses the outcome."""
 from __future__ import annotations
 
 import dataclasses
+import sqlite3
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -24,7 +25,6 @@ from console.core.ehr.local_scheduling import LocalScheduling
 from console.core.ehr.scheduling import Booking, SlotQuery
 from console.core.patients.directory import PatientDirectory
 from console.core.store import Store
-from console.core.store_faults import StorageFaultError
 from console.core.worklists.item_appointment import ItemAppointment
 from console.dialogs.choice import ChoicePicker
 from console.dialogs.worklist import OutcomePicker
@@ -162,14 +162,15 @@ async def test_a_full_disk_while_cancelling_is_said_and_the_outcome_asked_again(
 async def test_a_store_that_cannot_read_the_bookings_is_said_and_the_outcome_saved(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The demo's scheduling cannot read Maria's bookings (its store refuses): the console
-    stays up, the appointment is left as it is and the outcome is saved, with why."""
+    """The demo's scheduling cannot read Maria's bookings (the disk fails the read: SQLite's
+    own error, as a read raises it): the console stays up, the appointment is left as it
+    is and the outcome is saved, with why."""
     path = tmp_path / "store.sqlite3"
     [booked] = await maria_booked(path, ("Dr Amara Osei",))
 
     async def refused(self: LocalScheduling, patient_id: str, *, since: datetime) -> list[Booking]:
         del self, patient_id, since
-        raise StorageFaultError("the disk holding the local store reported an I/O error")
+        raise sqlite3.OperationalError("disk I/O error")
 
     async with demo_reminder_call(tmp_path, path, booked) as (app, pilot, patient, item):
         monkeypatch.setattr(LocalScheduling, "bookings", refused)
