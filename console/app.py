@@ -94,9 +94,9 @@ class CarelineApp(App[int]):
         super().__init__()
         for theme in THEMES.values():
             self.register_theme(theme)
-        # careline's own theme from the first frame: the configured one, when it is
-        # another, comes with the configuration (set in on_mount, even the same theme
-        # made Textual parse every style sheet twice, a tenth of a second).
+        # careline's own theme from the first frame. A configured other theme is set when
+        # the configuration arrives; setting one costs a parse of every style sheet (a
+        # tenth of a second), so the default is never set twice.
         self.theme = DEFAULT_THEME
         self.now: Clock = clock or utc_now
         """Current time (UTC); tests freeze it for snapshots."""
