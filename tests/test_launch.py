@@ -24,6 +24,7 @@ from console.screens.startup import StartupScreen
 from console.startup import Ready, Step
 from tests.console_app import SIZE, make_app, wait_for
 from tests.support import ROOT
+from tests.tiny_disk import TinyDisk
 from tests.tmux import TmuxSession
 
 NOT_ON_THE_FIRST_FRAME = (
@@ -166,3 +167,42 @@ def test_on_a_terminal_what_stops_the_launch_is_said_after_the_first_frame(
         session.kill()
     assert said in " ".join(screen.split())
     assert not list(isolated_home.rglob("*.sqlite3"))  # nothing was created
+
+
+def test_on_a_terminal_a_store_on_a_full_disk_is_said_after_the_first_frame(
+    tmp_path: Path, isolated_home: Path, tiny_disk: TinyDisk
+) -> None:
+    """The store is opened behind the first frame: a full disk stops the launch with the
+    disk's condition on the restored terminal, never a traceback, and exit code 1."""
+    config = tmp_path / "careline.yaml"
+    config.write_text(f"store:\n  path: {tiny_disk.path / 'careline.sqlite3'}\n")
+    tiny_disk.fill()
+    session = terminal(["--config", str(config), "run"], isolated_home)
+    try:
+        screen = session.wait_for("CARELINE-EXIT 1", 30)
+    finally:
+        session.kill()
+    said = " ".join(screen.split())
+    assert "disk is full" in said or "No space left" in said, said
+    assert "Traceback" not in said
+    assert not list(isolated_home.rglob("engine.sock"))  # no engine left behind
+
+
+def test_on_a_terminal_a_store_that_is_not_a_database_is_said(
+    tmp_path: Path, isolated_home: Path
+) -> None:
+    """A store file that is something else (a bad copy, a wrong path) is named on the
+    restored terminal with exit code 1, and the file is left as it was."""
+    store = tmp_path / "careline.sqlite3"
+    store.write_bytes(b"not a database\n" * 512)
+    config = tmp_path / "careline.yaml"
+    config.write_text(f"store:\n  path: {store}\n")
+    session = terminal(["--config", str(config), "run"], isolated_home)
+    try:
+        screen = session.wait_for("CARELINE-EXIT 1", 30)
+    finally:
+        session.kill()
+    said = " ".join(screen.split())
+    assert str(store.name) in said, said
+    assert "Traceback" not in said
+    assert store.read_bytes() == b"not a database\n" * 512
