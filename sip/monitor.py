@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,7 +38,7 @@ import pjsua2 as pj
 
 from sip.agent_audio import AgentAudio
 from sip.callbacks import PjAccount, PjCall
-from sip.callbook import CallBook, EngineHost, hang_up
+from sip.callbook import CallBook, EngineHost, hang_up, new_record_id
 from sip.calls import CallControl
 from sip.media import active_audio
 from sip.monitor_terms import (
@@ -149,7 +148,7 @@ class Monitors:
     def on_request(self, account: PjAccount, pj_call_id: int, value: str) -> None:
         """A monitor INVITE: ask the console about its grant (or refuse it at once)."""
         host = self._host
-        rid = MONITOR_RID_PREFIX + uuid.uuid4().hex
+        rid = MONITOR_RID_PREFIX + new_record_id().replace("-", "")
         call = PjCall(host._callbacks(), account, pj_call_id, rid)
         self._book.pj_calls[rid] = call  # it holds a slot like any call
         leg = MonitorLeg(rid)

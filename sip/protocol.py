@@ -19,8 +19,8 @@ Three kinds of message travel:
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -177,8 +177,15 @@ class CommandError(Exception):
 
 
 def utc_now_iso() -> str:
-    """Current UTC time as ISO 8601 with millisecond precision and a ``Z``."""
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    """Current UTC time as ISO 8601 with millisecond precision and a ``Z``.
+
+    From ``time``, not ``datetime``: the engine stamps every event and needs nothing
+    else of ``datetime``, whose import was a quarter of a MiB of the idle engine.
+    """
+    now = time.time()
+    seconds = int(now)
+    millis = min(999, int((now - seconds) * 1000))
+    return f"{time.strftime('%Y-%m-%dT%H:%M:%S', time.gmtime(seconds))}.{millis:03d}Z"
 
 
 def encode(message: dict[str, Any]) -> bytes:

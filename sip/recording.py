@@ -22,18 +22,19 @@ call is recorded (the agent is told), never in plaintext. A hold (the call
 leaves the agent), a pause and the agent's mute are silence in the file, and
 each is a mark on its timeline with a transfer's steps. Everything runs on
 the engine thread.
+
+The file, the sink and the announcement's WAV reader are imported when a call is
+first recorded (or the key arrives): an engine that records nothing never loads
+them, nor ``hashlib`` (OpenSSL's digests, 2 MiB of an idle engine, measured).
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import contextlib
 import logging
-import wave
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pjsua2 as pj
 
@@ -41,9 +42,10 @@ from sip.agent_audio import AgentAudio
 from sip.callbook import CallBook, EngineHost
 from sip.media import active_audio
 from sip.protocol import CallState, CommandError, ErrorCode, Event
-from sip.recording_file import KEY_BYTES
-from sip.recording_sink import RecordingSink
 from sip.settings import QueueRecordingSettings
+
+if TYPE_CHECKING:
+    from sip.recording_sink import RecordingSink
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +59,8 @@ FILE_SUFFIX = ".clrec"
 
 def announcement_seconds(path: str) -> float:
     """How long a WAV announcement plays (its header says)."""
+    import wave
+
     with wave.open(path, "rb") as wav:
         return wav.getnframes() / float(wav.getframerate())
 
@@ -239,6 +243,8 @@ class CallRecordings:
     # ------------------------------------------------------------ announcement
     def _announce(self, rec: _Recorded) -> None:
         """Play the announcement to the patient; the agent joins when it has played."""
+        import wave
+
         path = rec.policy.announcement
         try:
             seconds = announcement_seconds(path)
@@ -304,6 +310,8 @@ class CallRecordings:
         record = self._book.calls.get(rec.rid)
         if record is None or record.state == CallState.ENDED:
             return
+        from sip.recording_sink import RecordingSink
+
         directory = Path(self._host.settings.recording.directory)
         try:
             if not self._host.settings.recording.directory:
@@ -430,6 +438,11 @@ def _slot(port: pj.AudioMedia) -> int | None:
 
 def _key_from(value: object) -> bytes:
     """The recordings key from its base64 text (never echoed in an error)."""
+    import base64
+    import binascii
+
+    from sip.recording_file import KEY_BYTES
+
     if not isinstance(value, str):
         raise CommandError(ErrorCode.BAD_REQUEST, "key must be base64 text")
     try:

@@ -16,7 +16,6 @@ thread then hangs up, drains and destroys the library in order.
 
 from __future__ import annotations
 
-import argparse
 import logging
 import os
 import queue
@@ -24,8 +23,9 @@ import signal
 import sys
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from sip.protocol import (
     MAX_LINE_BYTES,
@@ -37,6 +37,9 @@ from sip.protocol import (
 )
 from sip.settings import EngineSettings, SettingsError, read_settings
 from sip.socket_server import SocketServer
+
+if TYPE_CHECKING:
+    import argparse
 
 log = logging.getLogger(__name__)
 
@@ -207,7 +210,66 @@ SETTINGS_FD_OPTION = "--settings-fd"
 """The option of ``python -m sip`` naming the descriptor the settings document is read from."""
 
 
+@dataclass(frozen=True, slots=True)
+class EngineOptions:
+    """The command line of ``python -m sip``."""
+
+    settings_fd: int | None = None
+    """Read the settings document from this inherited descriptor."""
+    settings: Path | None = None
+    """Read the settings document from this file."""
+    no_stdio: bool = False
+    """Socket only: stdin and stdout are not the protocol."""
+    socket: Path | None = None
+    """Serve on this Unix socket."""
+    orphan_exit: float | None = None
+    """With a socket: exit after this many seconds with no client and no call."""
+
+
+_VALUE_OPTIONS: dict[str, tuple[str, Callable[[str], Any]]] = {
+    SETTINGS_FD_OPTION: ("settings_fd", int),
+    "--settings": ("settings", Path),
+    "--socket": ("socket", Path),
+    "--orphan-exit": ("orphan_exit", float),
+}
+"""The options that take a value: the field of :class:`EngineOptions` each sets, and how."""
+
+
+def parse_options(argv: list[str]) -> EngineOptions:
+    """The options in ``argv``, as :func:`_arguments` defines them.
+
+    The line careline writes (known options, each once, a value after each that takes
+    one, one settings source) is read here; anything else (``--help``, a mistake) goes
+    to argparse, which explains. argparse and what it loads (shutil, compression
+    modules, gettext) are about 1 MiB of an idle engine that never needs them.
+    """
+    values: dict[str, Any] = {}
+    rest = list(argv)
+    while rest:
+        flag = rest.pop(0)
+        if flag == "--no-stdio" and "no_stdio" not in values:
+            values["no_stdio"] = True
+            continue
+        name, convert = _VALUE_OPTIONS.get(flag, ("", str))
+        if not name or name in values or not rest or rest[0].startswith("-"):
+            return _parsed_by_argparse(argv)
+        try:
+            values[name] = convert(rest.pop(0))
+        except ValueError:
+            return _parsed_by_argparse(argv)
+    if ("settings_fd" in values) == ("settings" in values):
+        return _parsed_by_argparse(argv)
+    return EngineOptions(**values)
+
+
+def _parsed_by_argparse(argv: list[str]) -> EngineOptions:
+    """The options as argparse reads them (it exits with a usage message on a mistake)."""
+    return EngineOptions(**vars(_arguments().parse_args(argv)))
+
+
 def _arguments() -> argparse.ArgumentParser:
+    import argparse
+
     parser = argparse.ArgumentParser(
         prog="python -m sip",
         description=(
@@ -252,9 +314,13 @@ def _read_fd(fd: int) -> bytes:
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m sip``: read the settings document, then :func:`serve`; the exit code."""
-    args = _arguments().parse_args(argv)
+    args = parse_options(sys.argv[1:] if argv is None else argv)
     try:
-        data = _read_fd(args.settings_fd) if args.settings is None else args.settings.read_bytes()
+        if args.settings is not None:
+            data = args.settings.read_bytes()
+        else:
+            assert args.settings_fd is not None  # parse_options asks for exactly one source
+            data = _read_fd(args.settings_fd)
         settings = read_settings(data)
     except (OSError, SettingsError) as exc:
         print(f"careline engine: settings: {exc}", file=sys.stderr)
