@@ -11,10 +11,18 @@ for the wrap-up, which it pre-fills, and for the guidance pane, which reads
 out the preparation for the service booked. When the EHR is down or refuses,
 the picker and the ``k`` choices offer to book later: a callback, in the
 call's wrap-up, that lands in the callbacks list.
+
+The demo's scheduling (and any set-up with local scheduling) is the local store: a
+full disk, a lock or a failing read (which raises the database's own error, not
+StoreError) is said like the EHR's refusal, with the disk's condition and never the
+data, and never closes the console; the change was not made (its transaction rolled
+back), the card still shows the appointments as they are, and the same key tries again.
+The log names the error's kind only.
 """
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -38,10 +46,13 @@ from console.core.ehr.scheduling import (
 )
 from console.core.patients.records import PatientSummary
 from console.core.patients.verification import first_name
+from console.core.store_faults import StoreError, fault_words, storage_fault
 from console.core.text import safe_text
 from console.dialogs.choice import ChoicePicker
 from console.dialogs.slot_picker import BOOK_LATER, SlotPicker
 from console.widgets.patient_card import PatientCard
+
+log = logging.getLogger(__name__)
 
 NO_SCHEDULING = "Booking needs the EHR link (ehr.base_url in the configuration)."
 NOT_VERIFIED = "Verify the caller first (v): booking shows their appointments."
@@ -53,9 +64,21 @@ BOOK_LATER_NOTED = (
 BOOK_LATER_ALREADY = "This call's wrap-up already has the callback to book when the system is back."
 
 
-def can_book_later(error: EhrError) -> bool:
-    """The EHR is down or refused, not "someone was first": a later booking may work."""
+def can_book_later(error: Exception) -> bool:
+    """The EHR is down or refused (or the local store failed), not "someone was first":
+    a later booking may work."""
     return not isinstance(error, EhrConflictError)
+
+
+def store_failure(exc: Exception, doing: str) -> StoreError:
+    """``exc``, raised by a scheduling backend that is not the EHR's (the local store: a
+    full disk, a lock, a failing read that raises the database's own error), as a
+    :class:`StoreError` whose words are the disk's condition (or the error's kind, never
+    its message: it may hold patient data). Logged by ``doing`` and the kind only."""
+    log.warning("scheduling on the local store failed (%s): %s", doing, type(exc).__name__)
+    if isinstance(exc, StoreError):
+        return exc
+    return storage_fault(exc) or StoreError(fault_words(exc))
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +155,10 @@ class BookingFlow(Controller):
             found = await scheduling.bookings(patient.fhir_id, since=self.services.clock())
         except EhrError as exc:
             self.notes[call_id] = f"From the directory (the EHR: {exc})"
+            self.unreachable.add(call_id)
+            await self.services.audit(patient.id, "view", "fail", ("appointments",))
+        except Exception as exc:  # the local store: a failing read raises sqlite3's own error
+            self.notes[call_id] = f"From the directory ({store_failure(exc, 'bookings')})"
             self.unreachable.add(call_id)
             await self.services.audit(patient.id, "view", "fail", ("appointments",))
         else:
@@ -229,7 +256,9 @@ class BookingFlow(Controller):
                     booking = await scheduling.book(patient_ref, offer, request_id=request_id)
                 else:
                     booking = await scheduling.reschedule(moving, offer, request_id=request_id)
-            except EhrError:
+            except Exception:
+                # The EHR's refusal, or the local store's (the picker says which, and
+                # logs its kind): either way nothing was booked and it is audited.
                 await self.services.audit(patient.id, action, "fail", ("appointments",))
                 raise
             await self.services.audit(patient.id, action, "ok", ("appointments",))
@@ -239,13 +268,17 @@ class BookingFlow(Controller):
         name = safe_text(first_name(patient), 30)
         title = f"Book for {name}" if moving is None else f"Move {when(moving)} for {name}"
         today = self.services.clock().astimezone().date()
-        return SlotPicker(title, today, find, take, can_defer=can_book_later)
+        return SlotPicker(
+            title, today, find, take, can_defer=can_book_later, moves=moving is not None
+        )
 
     async def cancel_booking(
         self, patient: PatientSummary, booking: Booking, reason: str
     ) -> Booking:
         """Cancel ``booking`` of ``patient`` with ``reason`` (a :data:`CANCEL_REASONS` code),
-        audited either way; EhrError when the backend refuses or cannot be reached."""
+        audited either way; EhrError when the backend refuses or cannot be reached,
+        StoreError when the local store fails, whatever the database raised (its words
+        are the disk's condition: :func:`store_failure`). Either way it is not cancelled."""
         scheduling = self.scheduling
         if scheduling is None:
             raise EhrError(NO_SCHEDULING)
@@ -254,6 +287,9 @@ class BookingFlow(Controller):
         except EhrError:
             await self.services.audit(patient.id, "cancel", "fail", ("appointments",))
             raise
+        except Exception as exc:  # the local store: one transaction, rolled back
+            await self.services.audit(patient.id, "cancel", "fail", ("appointments",))
+            raise store_failure(exc, "cancel") from None
         await self.services.audit(patient.id, "cancel", "ok", ("appointments",))
         return cancelled
 
@@ -265,6 +301,15 @@ class BookingFlow(Controller):
                 cancelled = await self.cancel_booking(patient, booking, reason)
             except EhrError as exc:
                 self.screen.notify(f"Not cancelled: {exc}", severity="error", markup=False)
+                return
+            except StoreError as exc:
+                self.screen.notify(
+                    f"Not cancelled ({fault_words(exc)}): the appointment is still booked. "
+                    "k tries again.",
+                    severity="error",
+                    markup=False,
+                    timeout=15,
+                )
                 return
             self._shown(call.id, cancelled, replaced=booking)
             self._changed(call.id, "cancelled", booking, None)

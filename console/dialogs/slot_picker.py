@@ -7,11 +7,15 @@ EHR never freezes the screen; the status line says what is happening in
 words. A slot someone else took meanwhile is said so, and the list is
 fetched again at once. When the EHR is down or refuses (``can_defer`` says
 which errors), ``b`` closes the picker with :data:`BOOK_LATER`: the caller
-will be called back to book once it is back.
+will be called back to book once it is back. Any other failure of ``find`` or
+``take`` (the local store of the demo's scheduling: a full disk, a lock, a failing
+read) is said the same way, in the disk's condition (never the error's message, which
+may hold patient data), and never closes the console; the log names its kind only.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from datetime import date, timedelta, tzinfo
 
@@ -26,8 +30,11 @@ from textual.widgets.option_list import Option
 
 from console.core.ehr.errors import EhrError
 from console.core.ehr.scheduling import SLOT_LIMIT, Booking, SlotOffer, SlotTakenError
+from console.core.store_faults import fault_words
 from console.core.text import safe_text
 from console.dialogs.base import Dialog
+
+log = logging.getLogger(__name__)
 
 DAYS = 14
 """How many days the picker shows at a time (n: the next ones)."""
@@ -38,7 +45,7 @@ BOOK_LATER = "book_later"
 FindSlots = Callable[[date, int], Awaitable[list[SlotOffer]]]
 """Free slots from a day (local) for a number of days."""
 TakeSlot = Callable[[SlotOffer], Awaitable[Booking]]
-"""Book one slot (raises SlotTakenError or another EhrError)."""
+"""Book one slot (raises SlotTakenError or another EhrError; the local store, its own)."""
 
 _HINT = "Enter: book  ·  n/p: later/earlier days  ·  r: ask again  ·  Esc: close"
 _HINT_LATER = "b: book when the system is back  ·  r: ask again  ·  Esc: close"
@@ -103,14 +110,18 @@ class SlotPicker(Dialog[Booking | str | None]):
         take: TakeSlot,
         tz: tzinfo | None = None,
         *,
-        can_defer: Callable[[EhrError], bool] | None = None,
+        can_defer: Callable[[Exception], bool] | None = None,
+        moves: bool = False,
     ) -> None:
         """``title`` (whose and what, already safe text); slots from ``today`` on, in ``tz``;
-        ``can_defer``: whether an error lets the agent book later instead (None: never)."""
+        ``can_defer``: whether an error lets the agent book later instead (None: never);
+        ``moves``: ``take`` moves an appointment (the words say moved, not booked)."""
         super().__init__()
+        self.moves = moves
         self.can_defer = can_defer
         self.deferrable = False
-        """The last answer was an EHR failure that booking later may get past."""
+        """The last answer was a failure (the EHR's, or the local store's) that booking
+        later may get past."""
         self.title_text = title
         self.today = today
         self.first_day = today
@@ -140,8 +151,9 @@ class SlotPicker(Dialog[Booking | str | None]):
         status.update(text)
         status.set_class(error, "-error")
 
-    def failed(self, text: str, exc: EhrError) -> None:
-        """Say what went wrong; offer to book later when the EHR is down or refused."""
+    def failed(self, text: str, exc: Exception) -> None:
+        """Say what went wrong; offer to book later when ``can_defer`` says a later
+        booking may get past it (the EHR down or refusing, the local store failing)."""
         self.deferrable = self.can_defer is not None and self.can_defer(exc)
         if self.deferrable:
             text += "  b: call back to book when the system is back."
@@ -158,6 +170,10 @@ class SlotPicker(Dialog[Booking | str | None]):
             offers = await self.find(self.first_day, DAYS)
         except EhrError as exc:
             self.failed(f"{note}{exc}".strip(), exc)
+            return
+        except Exception as exc:  # the local store: a failing read raises sqlite3's own error
+            log.warning("free slots could not be read: %s", type(exc).__name__)
+            self.failed(f"{note}Free slots not read ({fault_words(exc)}). r: ask again.", exc)
             return
         self.deferrable = False
         self.query_one("#hint", Label).update(_HINT)
@@ -185,7 +201,7 @@ class SlotPicker(Dialog[Booking | str | None]):
         """Book ``offer``; on success close with the booking, else say why and stay."""
         self.busy = True
         start = offer.start.astimezone(self.tz)
-        self.say(f"Booking {start:%a %d %b %H:%M}…")
+        self.say(f"{'Moving to' if self.moves else 'Booking'} {start:%a %d %b %H:%M}…")
         try:
             booking = await self.take(offer)
         except SlotTakenError as exc:
@@ -193,6 +209,13 @@ class SlotPicker(Dialog[Booking | str | None]):
             return
         except EhrError as exc:
             self.failed(str(exc), exc)
+            return
+        except Exception as exc:  # the local store: a full disk, a lock, a failing read
+            # Its transaction rolled back: nothing changed, and a retry keeps the request
+            # id, so it books once. The kind only in the log: the message may hold data.
+            log.warning("a slot could not be booked: %s", type(exc).__name__)
+            done = "Not moved" if self.moves else "Not booked"
+            self.failed(f"{done} ({fault_words(exc)}). Enter tries again.", exc)
             return
         finally:
             self.busy = False
