@@ -47,7 +47,14 @@ from typing import IO, Any
 import pytest
 
 from tests.audio_tone import write_tone_wav
-from tests.support import ServiceProcess, free_udp_tcp_port, spawn_logged, stop_process
+from tests.support import (
+    PORT_FLOOR,
+    ServiceProcess,
+    claim_ports,
+    free_tcp_port,
+    spawn_logged,
+    stop_process,
+)
 
 __all__ = ["Baresip", "baresip_module_path", "free_sip_port", "free_tcp_port", "require_baresip"]
 
@@ -85,16 +92,10 @@ def baresip_module_path() -> Path:
     pytest.fail("baresip modules (ctrl_tcp.so) not found; is baresip-core installed?")
 
 
-def free_tcp_port() -> int:
-    """A TCP port on 127.0.0.1 that is free right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def free_sip_port() -> int:
-    """A port free for both UDP and TCP on 127.0.0.1 (baresip's sip_listen binds both)."""
-    return free_udp_tcp_port()
+    """A SIP port for baresip on 127.0.0.1: its sip_listen binds it for UDP and TCP,
+    and the port above it for SIP over TLS, so both are free (and handed out together)."""
+    return claim_ports(2)
 
 
 def netstring(payload: bytes) -> bytes:
@@ -171,7 +172,7 @@ class Baresip(ServiceProcess):
             f"audio_source\t\taufile,{self.tone_path}",
             "audio_player\t\taubridge,nil",
             "audio_alert\t\taubridge,nil",
-            "rtp_ports\t\t10000-30000",
+            f"rtp_ports\t\t10000-{PORT_FLOOR - 1}",  # below the ports the tests hand out
             f"module_path\t\t{baresip_module_path()}",
             *(f"module\t\t\t{name}" for name in modules),
             "module_tmp\t\taccount.so",

@@ -48,7 +48,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -68,7 +67,14 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from tests.kamailio import live_group_members
-from tests.support import ROOT, ServiceProcess, file_tail, spawn_logged, stop_process
+from tests.support import (
+    ROOT,
+    ServiceProcess,
+    file_tail,
+    free_tcp_port,
+    spawn_logged,
+    stop_process,
+)
 
 HOST = "127.0.0.1"
 SEKMET_ENV = "CARELINE_SEKMET"
@@ -103,13 +109,6 @@ def find_sekmet() -> Path:
             pytrace=False,
         )
     return path
-
-
-def free_tcp_port() -> int:
-    """A TCP port on 127.0.0.1 that is free right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,6 @@ import os
 import pwd
 import secrets
 import shutil
-import socket
 import subprocess
 import tempfile
 import threading
@@ -41,6 +40,7 @@ from psycopg.conninfo import make_conninfo
 
 from console.hub.schema import add_login, migrate
 from console.hub.teams import set_member
+from tests.support import free_tcp_port
 
 PG_USER = "careline-pg"
 """The system user the test cluster runs as when the tests run as root."""
@@ -68,12 +68,6 @@ def find_pg_bin() -> Path:
         "package, or set CARELINE_PG_BIN.",
         pytrace=False,
     )
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _ensure_user() -> tuple[int, int]:
@@ -126,7 +120,7 @@ class PgCluster:
         self.root = Path(tempfile.mkdtemp(prefix="careline-pg-"))
         self.data = self.root / "data"
         self.log = self.root / "postgres.log"
-        self.port = _free_port()
+        self.port = free_tcp_port()
         """The TCP port on 127.0.0.1."""
         self.superuser_password = secrets.token_urlsafe(18)
         self.superuser = SUPERUSER

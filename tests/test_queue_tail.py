@@ -8,7 +8,6 @@ import json
 import os
 import queue
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -24,7 +23,7 @@ import pytest
 from console.core.interactions import InteractionStore
 from console.core.store import Store
 from tests.pg import Hub
-from tests.support import ROOT
+from tests.support import ROOT, free_tcp_port
 
 AGENT = "agent-0"
 """The agent of the workstation whose local store the tail reads."""
@@ -280,9 +279,7 @@ def test_a_refused_login_ends_the_tail_with_status_2(hub: Hub) -> None:
 
 def test_an_unreachable_hub_is_retried(procs: list[subprocess.Popen[str]]) -> None:
     """Nothing listens on the port: the tail says so once and keeps trying."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_tcp_port()
     dsn = f"host=127.0.0.1 port={port} dbname=careline user=sup password=x connect_timeout=2"
     proc = subprocess.Popen(
         [sys.executable, "-m", "console", "queue", "tail", "--dsn", dsn],
