@@ -137,11 +137,12 @@ def make(hub: Hub) -> SupervisorApp:
 
 
 async def settle(pilot: Pilot[int], seq: int) -> None:
+    """Let the wallboard read the floor up to ``seq`` (20 s at most: a loaded machine's hub
+    is slow, and a key pressed before the agent's row is there does nothing), then paint."""
     app = pilot.app
     assert isinstance(app, SupervisorApp)
-    for _ in range(100):
-        if app.floor.last_seq >= seq:
-            break
+    deadline = asyncio.get_running_loop().time() + 20
+    while app.floor.last_seq < seq and asyncio.get_running_loop().time() < deadline:
         await pilot.pause(0.05)
     await pilot.pause(0.4)
 
