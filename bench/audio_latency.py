@@ -24,6 +24,7 @@ adds one way (its jitter buffers and the conference bridge, both legs).
 
 Run: .venv/bin/python -m bench.audio_latency --mode headset --runs 5
      .venv/bin/python -m bench.audio_latency --mode station --runs 5
+(``--seconds``: how long each run records bursts, 6 by default.)
 """
 
 from __future__ import annotations
@@ -95,15 +96,18 @@ def median_round_trip(recording: Path) -> float:
     return sorted(trips)[len(trips) // 2]
 
 
-def probe(recording: Path, env: dict[str, str], *extra: str) -> None:
-    """One run of tests/headset_probe.py (a pjsua2 process) recording bursts and echoes."""
-    argv = ["--seconds", str(SECONDS_PER_RUN), "--tone", "1000", "--burst-ms", str(BURST_MS)]
+def probe(recording: Path, env: dict[str, str], seconds: float, *extra: str) -> None:
+    """One run of tests/headset_probe.py (a pjsua2 process) recording bursts and echoes
+    for ``seconds``."""
+    argv = ["--seconds", str(seconds), "--tone", "1000", "--burst-ms", str(BURST_MS)]
     done = run_module("tests.headset_probe", *argv, "--record", str(recording), *extra, env=env)
     if done.returncode != 0:
         raise SystemExit(f"probe failed: {done.stdout[-500:]} {done.stderr[-500:]}")
 
 
-def measure_headset(workdir: Path, runs: int) -> tuple[list[float], list[float]]:
+def measure_headset(
+    workdir: Path, runs: int, seconds: float = SECONDS_PER_RUN
+) -> tuple[list[float], list[float]]:
     """(headset one-way ms, baseline one-way ms), one median per run."""
     fifo = workdir / "loop.fifo"
     os.mkfifo(fifo)
@@ -119,18 +123,21 @@ def measure_headset(workdir: Path, runs: int) -> tuple[list[float], list[float]]
         try:
             os.write(holder, bytes(RATE * LOOP_PREFILL_MS // 1000 * 2))
             recording = workdir / f"headset-{run}.wav"
-            probe(recording, env)
+            probe(recording, env, seconds)
         finally:
             os.close(holder)
         headset.append((median_round_trip(recording) - LOOP_PREFILL_MS) / 2)
         recording = workdir / f"echo-{run}.wav"
-        probe(recording, env, "--echo")
+        probe(recording, env, seconds, "--echo")
         baseline.append(median_round_trip(recording) / 2)
     return headset, baseline
 
 
-def station_round_trip(workdir: Path, name: str, *, through_engine: bool) -> float:
-    """Median round trip (ms) of one station-probe run, through the engine or direct."""
+def station_round_trip(
+    workdir: Path, name: str, *, through_engine: bool, seconds: float = SECONDS_PER_RUN
+) -> float:
+    """Median round trip (ms) of one station-probe run of ``seconds``, through the engine
+    or direct."""
     phone_port = free_udp_port()
     recording = workdir / f"{name}.wav"
     call = f"sip:phone@127.0.0.1:{phone_port}"
@@ -142,7 +149,7 @@ def station_round_trip(workdir: Path, name: str, *, through_engine: bool) -> flo
         engine.wait_event("engine.ready")
         call = f"sip:queue@127.0.0.1:{engine.port}"
     argv = [sys.executable, "-m", "bench.station_probe", "--listen", str(phone_port)]
-    argv += ["--call", call, "--seconds", str(SECONDS_PER_RUN), "--record", str(recording)]
+    argv += ["--call", call, "--seconds", str(seconds), "--record", str(recording)]
     argv += ["--burst-ms", str(BURST_MS)] + (["--wait-station"] if through_engine else [])
     probe_proc = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, text=True)
     try:
@@ -164,17 +171,22 @@ def station_round_trip(workdir: Path, name: str, *, through_engine: bool) -> flo
     return median_round_trip(recording)
 
 
-def measure_station(workdir: Path, runs: int) -> tuple[list[float], list[float]]:
+def measure_station(
+    workdir: Path, runs: int, seconds: float = SECONDS_PER_RUN
+) -> tuple[list[float], list[float]]:
     """(patient -> engine -> phone one-way ms, direct patient -> phone one-way ms) per run."""
     station: list[float] = []
     direct: list[float] = []
     for run in range(runs):
-        station.append(station_round_trip(workdir, f"station-{run}", through_engine=True) / 2)
-        direct.append(station_round_trip(workdir, f"direct-{run}", through_engine=False) / 2)
+        for name, through, trips in (("station", True, station), ("direct", False, direct)):
+            trip = station_round_trip(
+                workdir, f"{name}-{run}", through_engine=through, seconds=seconds
+            )
+            trips.append(trip / 2)
     return station, direct
 
 
-MODES: dict[str, Callable[[Path, int], tuple[list[float], list[float]]]] = {
+MODES: dict[str, Callable[[Path, int, float], tuple[list[float], list[float]]]] = {
     "headset": measure_headset,
     "station": measure_station,
 }
@@ -184,11 +196,15 @@ BASELINES = {"headset": "in-bridge echo port", "station": "patient calling the p
 
 def main() -> None:
     """Measure and print."""
-    parser = bench_parser(__doc__)
+    # Quick: 3 s of bursts a run (two timed after the first, which is dropped).
+    parser = bench_parser(__doc__, quick={"seconds": 3.0})
     parser.add_argument("--mode", choices=sorted(MODES), default="headset")
+    parser.add_argument(
+        "--seconds", type=float, default=SECONDS_PER_RUN, help="bursts recorded per run"
+    )
     args = parser.options()
     with tempfile.TemporaryDirectory(prefix="careline-bench-") as tmp:
-        values, baseline = MODES[args.mode](Path(tmp), args.runs)
+        values, baseline = MODES[args.mode](Path(tmp), args.runs, args.seconds)
     report(
         f"one-way audio latency, {args.mode} bridge",
         "ms",

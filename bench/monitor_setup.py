@@ -172,7 +172,8 @@ def measure_latency(workdir: Path, runs: int, seconds: float) -> tuple[list[floa
     direct: list[float] = []
     for run in range(runs):
         listen.append(listen_one_way_ms(workdir, f"listen-{run}", seconds))
-        direct.append(station_round_trip(workdir, f"direct-{run}", through_engine=False) / 2)
+        trip = station_round_trip(workdir, f"direct-{run}", through_engine=False, seconds=seconds)
+        direct.append(trip / 2)
     return listen, direct
 
 
