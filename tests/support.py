@@ -146,15 +146,31 @@ def free_udp_port() -> int:
     return claim_ports()
 
 
-def wait_udp_bound(port: int, seconds: float = 30.0) -> None:
-    """Return once something listens on UDP ``port`` of 127.0.0.1 (binding it fails)."""
-    deadline = time.monotonic() + seconds
-    while True:
+def udp_bound(port: int) -> bool:
+    """Whether something has bound UDP ``port`` of 127.0.0.1 (or of every address).
+
+    Read from /proc/net/udp: a probe that binds the port itself to find out would hold
+    it for a moment, and the program starting then would fail "Address already in use".
+    """
+    try:
+        table = Path("/proc/net/udp").read_text()
+    except OSError:  # no procfs: the probe that binds
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
             try:
                 sock.bind(("127.0.0.1", port))
             except OSError:
-                return
+                return True
+        return False
+    wanted = {f"0100007F:{port:04X}", f"00000000:{port:04X}"}
+    return any(line.split()[1] in wanted for line in table.splitlines()[1:])
+
+
+def wait_udp_bound(port: int, seconds: float = 30.0) -> None:
+    """Return once something listens on UDP ``port`` of 127.0.0.1 (:func:`udp_bound`)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        if udp_bound(port):
+            return
         if time.monotonic() > deadline:
             raise AssertionError(f"nothing listens on UDP port {port} after {seconds:.0f} s")
         time.sleep(0.05)
@@ -468,11 +484,8 @@ class Sipp:
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise AssertionError(f"SIPp exited {self.proc.returncode}: {self.report()}")
-            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-                try:
-                    sock.bind(("127.0.0.1", self.port))
-                except OSError:
-                    return
+            if udp_bound(self.port):
+                return
             time.sleep(0.05)
         raise AssertionError(f"SIPp did not bind 127.0.0.1:{self.port} in {timeout}s")
 

@@ -24,12 +24,12 @@ from console.core.demo_worklist import (
     demo_worklist_config,
 )
 from console.core.store import Store
-from console.launch import _load_demo_patients, free_udp_port
+from console.launch import _load_demo_patients
 from sip.demo_caller import STRANGER, VOICE
 from tests.audio_calls import capture
 from tests.audio_tone import dominant_frequency, read_wav_mono16, tone_level
 from tests.engine_calls import ended_as
-from tests.support import ROOT, EngineProcess
+from tests.support import ROOT, EngineProcess, free_udp_port, wait_udp_bound
 from tests.tmux import TmuxSession
 
 
@@ -88,8 +88,8 @@ def answerers(tmp_path: Path) -> Iterator[int]:
         ],
         cwd=ROOT,
     )
-    time.sleep(1.0)  # pjsua2 up and listening
     try:
+        wait_udp_bound(port)  # pjsua2 up and listening
         yield port
     finally:
         proc.terminate()

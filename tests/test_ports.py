@@ -7,12 +7,13 @@ failed "Address already in use" in CI with three workers."""
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
 
 from tests.baresip import free_sip_port
-from tests.support import ROOT, free_port_pair, free_udp_port
+from tests.support import ROOT, free_port_pair, free_udp_port, udp_bound
 
 PICKS = 300
 
@@ -65,3 +66,17 @@ def test_a_baresip_sip_port_leaves_the_port_above_it_for_tls() -> None:
     next, must not be that one."""
     port = free_sip_port()
     assert free_udp_port() != port + 1
+
+
+def test_a_bound_port_is_seen_without_binding_it() -> None:
+    """Waiting for a program to listen reads the kernel's table: a probe binding the port
+    itself could make the program fail to bind it."""
+    port = free_udp_port()
+    assert not udp_bound(port)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", port))
+        assert udp_bound(port)
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as other:
+            other.bind(("127.0.0.1", free_udp_port()))
+            assert udp_bound(port)
+    assert not udp_bound(port)
