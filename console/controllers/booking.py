@@ -22,7 +22,6 @@ The log names the error's kind only.
 
 from __future__ import annotations
 
-import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -46,13 +45,11 @@ from console.core.ehr.scheduling import (
 )
 from console.core.patients.records import PatientSummary
 from console.core.patients.verification import first_name
-from console.core.store_faults import StoreError, fault_words, storage_fault
+from console.core.store_faults import StoreError, fault_words, store_failure
 from console.core.text import safe_text
 from console.dialogs.choice import ChoicePicker
 from console.dialogs.slot_picker import BOOK_LATER, SlotPicker
 from console.widgets.patient_card import PatientCard
-
-log = logging.getLogger(__name__)
 
 NO_SCHEDULING = "Booking needs the EHR link (ehr.base_url in the configuration)."
 NOT_VERIFIED = "Verify the caller first (v): booking shows their appointments."
@@ -68,17 +65,6 @@ def can_book_later(error: Exception) -> bool:
     """The EHR is down or refused (or the local store failed), not "someone was first":
     a later booking may work."""
     return not isinstance(error, EhrConflictError)
-
-
-def store_failure(exc: Exception, doing: str) -> StoreError:
-    """``exc``, raised by a scheduling backend that is not the EHR's (the local store: a
-    full disk, a lock, a failing read that raises the database's own error), as a
-    :class:`StoreError` whose words are the disk's condition (or the error's kind, never
-    its message: it may hold patient data). Logged by ``doing`` and the kind only."""
-    log.warning("scheduling on the local store failed (%s): %s", doing, type(exc).__name__)
-    if isinstance(exc, StoreError):
-        return exc
-    return storage_fault(exc) or StoreError(fault_words(exc))
 
 
 @dataclass(frozen=True, slots=True)

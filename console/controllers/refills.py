@@ -11,6 +11,11 @@ configured turnaround); an ineligible one says why and offers a message to the
 care team instead. Every request and message is an audit row; a request
 retried on the same call carries the same request id, so the backend never
 writes it twice.
+
+The demo's backends are the local store: a full disk, a lock or a failing read (which
+raises the database's own error, not StoreError) is said like the EHR's failure, with
+the disk's condition and never the data, and never closes the console; nothing was sent
+(its transaction rolled back) and the same key tries again. The log names the kind only.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from console.core.ehr.orders import Expectation, Orders, turnaround
 from console.core.ehr.refills import NotEligibleError, Prescription, Refills
 from console.core.patients.records import PatientSummary
 from console.core.patients.verification import first_name
+from console.core.store_faults import store_failure
 from console.core.text import safe_text
 from console.dialogs.care_message import CareMessageDialog
 from console.dialogs.choice import ChoicePicker
@@ -39,6 +45,12 @@ NOT_VERIFIED = "Verify the caller first (v): refill requests show their prescrip
 NO_EHR_ID = "This patient has no EHR id (imported without one): request refills in the EHR."
 READING = "The prescriptions are still being read from the EHR: try again in a moment."
 NONE_CURRENT = "No current prescription on file to refill."
+
+
+def _why(exc: Exception, doing: str) -> str:
+    """What follows "not sent" in a toast: the EHR's words, or the local store's condition
+    (never the database's message: it may hold patient data)."""
+    return f": {exc}" if isinstance(exc, EhrError) else f" ({store_failure(exc, doing)})."
 
 
 class RefillFlow(Controller):
@@ -52,11 +64,13 @@ class RefillFlow(Controller):
         self.expectations: dict[str, tuple[Expectation, ...]] = {}
         """The patient's pending tests and results per call."""
         self.down: dict[str, str] = {}
-        """Why a call's prescriptions could not be read (the EHR failed), per call."""
+        """Why a call's prescriptions could not be read (the EHR or the local store failed),
+        per call, as the card and the key say it."""
         self.said: dict[str, str] = {}
         """What the agent was last told to tell the patient, per call (on the card)."""
         self.orders_down: dict[str, str] = {}
-        """Why a call's pending tests could not be read, per call."""
+        """Why a call's pending tests could not be read ("the EHR: …", or the local
+        store's condition), per call."""
         self._request_ids: dict[tuple[str, str], str] = {}
         """One request id per call and prescription, kept across retries: sent once."""
 
@@ -95,7 +109,7 @@ class RefillFlow(Controller):
         if not self.patients.verified[call.id].fhir_id:
             return NO_EHR_ID
         if call.id in self.down:
-            return f"Refill requests wait for the EHR: {self.down[call.id]}"
+            return self.down[call.id]
         if call.id not in self.prescriptions:
             return READING
         return None
@@ -115,7 +129,10 @@ class RefillFlow(Controller):
             try:
                 found = await refills.prescriptions(patient.fhir_id)
             except EhrError as exc:
-                self.down[call_id] = str(exc)
+                self.down[call_id] = f"Refill requests wait for the EHR: {exc}"
+                await self.services.audit(patient.id, "view", "fail", ("medications",))
+            except Exception as exc:  # the local store: a failing read raises sqlite3's own
+                self.down[call_id] = f"Refill requests wait: {store_failure(exc, 'medications')}"
                 await self.services.audit(patient.id, "view", "fail", ("medications",))
             else:
                 self.prescriptions[call_id] = tuple(found)
@@ -125,7 +142,10 @@ class RefillFlow(Controller):
             try:
                 pending = await orders.pending(patient.fhir_id, now=self.services.clock())
             except EhrError as exc:
-                self.orders_down[call_id] = str(exc)
+                self.orders_down[call_id] = f"the EHR: {exc}"
+                await self.services.audit(patient.id, "view", "fail", ("orders",))
+            except Exception as exc:  # the local store, as above
+                self.orders_down[call_id] = str(store_failure(exc, "orders"))
                 await self.services.audit(patient.id, "view", "fail", ("orders",))
             else:
                 self.expectations[call_id] = tuple(pending)
@@ -142,7 +162,7 @@ class RefillFlow(Controller):
         card.prescriptions = self.prescriptions.get(call_id)
         down = self.down.get(call_id)
         card.refill_note = (
-            f"Refill requests wait for the EHR: {down}\nThese are the directory's prescriptions."
+            f"{down}\nThese are the directory's prescriptions."
             if down
             else self.said.get(call_id, "")
         )
@@ -157,7 +177,7 @@ class RefillFlow(Controller):
             )
         )
         orders_down = self.orders_down.get(call_id, "")
-        card.orders_note = f"Cannot show them now (the EHR: {orders_down})" if orders_down else ""
+        card.orders_note = f"Cannot show them now ({orders_down})" if orders_down else ""
 
     # --------------------------------------------------------------- requesting
     def open(self) -> None:
@@ -218,10 +238,11 @@ class RefillFlow(Controller):
             self.patient_verified(call.id)
             self._offer_message(call, patient, prescription, str(exc))
             return
-        except EhrError as exc:
+        except Exception as exc:  # the EHR's refusal, or the local store's (rolled back)
             await self.services.audit(patient.id, "refill", "fail", ("medications",))
             self.screen.notify(
-                f"Refill of {name} not sent: {exc} Press l to try again (it is never sent twice).",
+                f"Refill of {name} not sent{_why(exc, 'refill')} "
+                "Press l to try again (it is never sent twice).",
                 severity="error",
                 markup=False,
                 timeout=15,
@@ -277,10 +298,13 @@ class RefillFlow(Controller):
             sent = await refills.message_care_team(
                 patient.fhir_id, text, request_id=request_id, about=prescription
             )
-        except EhrError as exc:
+        except Exception as exc:  # the EHR's refusal, or the local store's (rolled back)
             await self.services.audit(patient.id, "message", "fail", ("care_team",))
             self.screen.notify(
-                f"Message not sent: {exc}", severity="error", markup=False, timeout=15
+                f"Message not sent{_why(exc, 'message')}",
+                severity="error",
+                markup=False,
+                timeout=15,
             )
             return
         await self.services.audit(patient.id, "message", "ok", ("care_team",))

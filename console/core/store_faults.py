@@ -4,6 +4,9 @@
 from __future__ import annotations
 
 import errno
+import logging
+
+log = logging.getLogger(__name__)
 
 
 class StoreError(Exception):
@@ -73,3 +76,15 @@ def fault_words(exc: BaseException) -> str:
     if isinstance(exc, StoreError):
         return str(exc)  # written for the agent (see StoreError)
     return f"an unexpected error ({type(exc).__name__})"
+
+
+def store_failure(exc: BaseException, doing: str) -> StoreError:
+    """``exc``, raised by a backend kept on the local store (the demo's scheduling,
+    refills and orders: a full disk, a lock, a failing read that raises the database's
+    own error), as a :class:`StoreError` whose words are the disk's condition (or the
+    error's kind, never its message: it may hold patient data). Logged under ``doing``,
+    with the kind only."""
+    log.warning("the local store failed (%s): %s", doing, type(exc).__name__)
+    if isinstance(exc, StoreError):
+        return exc
+    return storage_fault(exc) or StoreError(fault_words(exc))
