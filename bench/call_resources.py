@@ -9,8 +9,12 @@ auto-answers), so every call carries audio both ways. Calls
 are added one by one and measured at each step of ``--calls`` (default 1, 8,
 16, 30: the hardened library's 32 slots less a consult and a spare), with the
 earlier calls still up. Memory is VmRSS; CPU is utime+stime from /proc over a
-fixed window.
+fixed window. The engine runs careline's default codec policy (G.722 first, so its
+conference bridge runs at 16 kHz and resamples each G.711 call both ways);
+``--codecs PCMU,PCMA`` gives it baresip's codecs here (an 8 kHz bridge, nothing
+resampled, see sip.codecs.bridge_rate).
 Run: .venv/bin/python -m bench.call_resources [--runs 3] [--calls 1,8,16,30] [--window 5]
+     [--codecs PCMU,PCMA]
 """
 
 from __future__ import annotations
@@ -78,20 +82,26 @@ def main() -> None:
     """Measure and print."""
     parser = bench_parser(__doc__, runs=3, window=5.0, quick={"calls": "1", "window": 0.5})
     parser.add_argument("--calls", default="1,8,16,30", help="numbers of calls to measure at")
+    parser.add_argument(
+        "--codecs", default="", help="the engine's sip.codecs, e.g. PCMU,PCMA (default: its own)"
+    )
     args = parser.options()
     steps = sorted({int(n) for n in args.calls.split(",")})
     engine_runs, baresip_runs = [], []
-    slots = 0
+    slots, bridge = 0, None
     for _ in range(args.runs):
         with tempfile.TemporaryDirectory() as tmp:
             workdir = Path(tmp)
             config = workdir / "engine.yaml"
+            codecs = f"  codecs: [{args.codecs}]\n" if args.codecs else ""
             config.write_text(
                 f"sip:\n  audio_source: tone:1000\n  queue_capacity: {min(30, max(steps))}\n"
+                + codecs
             )
             # Every call talks (answering holds nothing), as every baresip call does.
             engine = EngineProcess(workdir, "--config", str(config), "--keep-calls-talking")
-            slots = engine.wait_event("engine.ready")["max_calls"]
+            ready = engine.wait_event("engine.ready")
+            slots, bridge = ready["max_calls"], ready["library"].get("bridge_clock_rate")
             if max(steps) > slots - 1:
                 raise SystemExit(f"this engine's library holds {slots} calls: --calls too high")
             try:
@@ -125,7 +135,7 @@ def main() -> None:
                         workdir,
                     )
                 )
-    print(f"engine library: {slots} call slots")
+    print(f"engine library: {slots} call slots, bridge at {bridge} Hz")
     figures = [("engine RSS idle", "MiB")]
     figures += [
         (f"engine {name} at {calls} calls", unit) for calls in steps for name, unit in STEP_FIGURES

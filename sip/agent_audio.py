@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 import pjsua2 as pj
 
+from sip.codecs import WIDEBAND_RATE
 from sip.headset.errors import HeadsetError
 from sip.media import MediaSource
 from sip.settings import AudioSettings
@@ -56,8 +57,12 @@ class AgentAudio:
         settings: AudioSettings,
         source: MediaSource,
         on_change: Callable[[], None],
+        *,
+        clock_rate: int = WIDEBAND_RATE,
     ) -> None:
+        """``clock_rate``: the conference bridge's (a headset port is made at it)."""
         self.settings = settings
+        self.clock_rate = clock_rate
         self.mode = settings.mode
         self.detail = ""
         self.ok = True
@@ -135,7 +140,7 @@ class AgentAudio:
                 raise AudioModeError(str(exc)) from None
         from sip.headset import Headset
 
-        headset = Headset(self.settings.headset)
+        headset = Headset(self.settings.headset, clock_rate=self.clock_rate)
         try:
             headset.open()
         except Exception as exc:  # a headset problem must never stop the phone

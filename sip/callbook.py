@@ -42,6 +42,8 @@ class EngineHost(Protocol):
     audio: AgentAudio | None
     station: StationLeg
     max_calls: int
+    clock_rate: int
+    """The conference bridge's clock rate (what recordings and the agent's audio run at)."""
 
     @property
     def queue_capacity(self) -> int: ...

@@ -23,6 +23,12 @@ DEFAULT_CODECS: tuple[str, ...] = ("G722", "PCMU", "PCMA")
 RISKY = frozenset({"speex"})
 """Codecs allowed only with ``sip.allow_speex_despite_dropouts`` (see the module doc)."""
 
+NARROWBAND = frozenset({"pcmu", "pcma", "gsm", "ilbc", "g729", "amr"})
+"""Codecs (lower case) whose every variant samples at 8 kHz."""
+NARROWBAND_RATE = 8000
+WIDEBAND_RATE = 16000
+"""pjsua's default bridge rate: G.722's, and what Opus or wideband Speex is carried at."""
+
 # RTP payload types with a fixed meaning (RFC 3551) that an offer may list
 # without an rtpmap line.
 _STATIC_PAYLOADS = {
@@ -83,6 +89,24 @@ class Codec:
         if self.name.lower() == "g722":
             return True
         return self.clock_rate == other.clock_rate and self.channels == other.channels
+
+
+def bridge_rate(wanted: Sequence[str]) -> int:
+    """The conference bridge's clock rate for the codec policy ``wanted``.
+
+    8 kHz when every entry names a codec that samples at 8 kHz (G.711, GSM, iLBC, or a
+    name with ``/8000``): calls, the agent's audio and recordings then meet with no
+    resampling, which was half of the engine's CPU on a G.711 call. Otherwise
+    16 kHz, pjsua's default, so that a G.722 call keeps its band (G.711 calls are
+    then resampled both ways, with pjsua's large filter).
+    """
+    if not wanted:
+        return WIDEBAND_RATE
+    for entry in wanted:
+        name, _, rest = entry.partition("/")
+        if name.lower() not in NARROWBAND and rest.split("/")[0] != str(NARROWBAND_RATE):
+            return WIDEBAND_RATE
+    return NARROWBAND_RATE
 
 
 def check_name(entry: str) -> str:

@@ -103,6 +103,8 @@ class PhoneEngine:
         self.codecs: CodecPolicy | None = None
         self.ports: dict[str, int] = {}
         self.max_calls = 0
+        self.clock_rate = 0
+        """The conference bridge's clock rate, as configured (sip.codecs.bridge_rate)."""
         self.capacity_measured = False
         self.library: dict[str, Any] = {}
         """Which pjsua2 build runs here (see sip.library_report)."""
@@ -214,7 +216,9 @@ class PhoneEngine:
         ep.libCreate()
         self.endpoint = ep
         try:
-            ep.libInit(endpoint_config(s))
+            config = endpoint_config(s)
+            self.clock_rate = int(config.medConfig.clockRate)
+            ep.libInit(config)
             if not s.library_media_defaults:
                 try:
                     self.codecs = CodecPolicy(
@@ -234,7 +238,9 @@ class PhoneEngine:
             self.capacity_measured = measured is not None
             self.max_calls = measured if measured else 4
             try:
-                self.library = describe_library(ep, self.max_calls, measured=self.capacity_measured)
+                self.library = describe_library(
+                    ep, self.max_calls, measured=self.capacity_measured, clock_rate=self.clock_rate
+                )
             except Exception:  # a report must never stop the phone from starting
                 log.exception("could not describe the phone library")
             log.info("phone library: %s", library_summary(self.library))
@@ -246,7 +252,9 @@ class PhoneEngine:
                     self.max_calls,
                     self.queue_capacity,
                 )
-            self.audio = AgentAudio(s.audio, MediaSource(s.audio_source), self.audio_path.changed)
+            rate = self.clock_rate
+            source = MediaSource(s.audio_source, clock_rate=rate)
+            self.audio = AgentAudio(s.audio, source, self.audio_path.changed, clock_rate=rate)
             self.audio.start()
             self.recordings.follow(self.audio)
             self.monitors.follow(self.audio)

@@ -74,8 +74,11 @@ def sound_devices(ep: pj.Endpoint) -> list[str]:
         return []
 
 
-def describe(ep: pj.Endpoint, call_slots: int, *, measured: bool) -> dict[str, Any]:
-    """Everything a user or a supervisor needs to know about the library, as one dict."""
+def describe(ep: pj.Endpoint, slots: int, *, measured: bool, clock_rate: int) -> dict[str, Any]:
+    """Everything a user or a supervisor needs to know about the library, as one dict.
+
+    ``clock_rate`` is the conference bridge's, as the engine configured it.
+    """
     facts = build_facts()
     if facts:
         build = f"careline hardened {facts.get('key', '')}".strip()
@@ -93,9 +96,10 @@ def describe(ep: pj.Endpoint, call_slots: int, *, measured: bool) -> dict[str, A
         "openssl": openssl_version(),
         "tls": tls_versions(ep),
         "dtls": bool(facts.get("dtls", False)),
-        "call_slots": call_slots,
+        "call_slots": slots,
         "call_slots_measured": measured,
         "sound_devices": sound_devices(ep),
+        "bridge_clock_rate": clock_rate,
     }
 
 
@@ -144,14 +148,20 @@ def probe() -> dict[str, Any]:
     ep = pj.Endpoint()
     ep.libCreate()
     try:
-        ep.libInit(endpoint_config(EngineSettings(log_level=0)))
+        config = endpoint_config(EngineSettings(log_level=0))
+        ep.libInit(config)
         cfg = pj.TransportConfig()
         cfg.boundAddress = "127.0.0.1"
         ep.transportCreate(pj.PJSIP_TRANSPORT_UDP, cfg)
         ep.libStart()
         ep.audDevManager().setNullDev()
         slots = call_capacity(ep, "127.0.0.1")
-        return describe(ep, slots or 0, measured=slots is not None)
+        return describe(
+            ep,
+            slots or 0,
+            measured=slots is not None,
+            clock_rate=int(config.medConfig.clockRate),
+        )
     finally:
         ep.libDestroy()
 

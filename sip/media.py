@@ -12,7 +12,7 @@ import logging
 
 import pjsua2 as pj
 
-from sip.codecs import Codec
+from sip.codecs import WIDEBAND_RATE, Codec
 
 log = logging.getLogger(__name__)
 
@@ -71,11 +71,14 @@ def tone_generator(
 class MediaSource:
     """The agent-side audio for calls with no headset: silence, a tone, or a WAV file."""
 
-    def __init__(self, spec: str) -> None:
+    def __init__(self, spec: str, *, clock_rate: int = WIDEBAND_RATE) -> None:
+        """``clock_rate``: the conference bridge's; a tone is made at it, so the bridge
+        has nothing to resample (it would, once a tick, for every call)."""
         self.spec = spec
         self._port: pj.AudioMedia | None = None
         if spec.startswith("tone:"):
-            self._port = tone_generator(int(float(spec.removeprefix("tone:"))))
+            hz = int(float(spec.removeprefix("tone:")))
+            self._port = tone_generator(hz, clock_rate=clock_rate)
         elif spec != "silence":
             player = pj.AudioMediaPlayer()
             player.createPlayer(spec, 0)  # 0: loop

@@ -321,7 +321,7 @@ class CallRecordings:
                 directory / f"{rec.rid}{FILE_SUFFIX}",
                 self._key,
                 call_id=rec.rid,
-                clock_rate=int(pj.EpConfig().medConfig.clockRate),
+                clock_rate=self._host.clock_rate,
             )
         except OSError as exc:
             log.warning("recording cannot start: %s", exc.strerror or exc)
