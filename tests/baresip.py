@@ -47,14 +47,8 @@ from typing import IO, Any
 import pytest
 
 from tests.audio_tone import write_tone_wav
-from tests.support import (
-    PORT_FLOOR,
-    ServiceProcess,
-    claim_ports,
-    free_tcp_port,
-    spawn_logged,
-    stop_process,
-)
+from tests.ports import PORT_FLOOR, claim_ports, free_tcp_port
+from tests.support import ServiceProcess, spawn_logged, stop_process
 
 __all__ = ["Baresip", "baresip_module_path", "free_sip_port", "free_tcp_port", "require_baresip"]
 
