@@ -37,6 +37,9 @@ from sip.monitor_terms import MODE_DIGITS, MODES, MonitorMode
 
 ONLINE_TIMEOUT = 20.0
 """How long the first key waits for the supervisor's engine to come up."""
+EARLY_EVENTS = 32
+"""At most this many call events are kept for a joining leg (a busy engine's other
+calls' events among them); the join replays its own."""
 VERBS = {"listen": "Listening to", "whisper": "Whispering to", "barge": "Barged in on"}
 
 
@@ -134,6 +137,10 @@ class FloorMonitor:
         """The leg now (or the last one, ended)."""
         self.audio_mode = ""
         """How the supervisor hears (``headset``, ``station``, ``none``), once the phone says."""
+        self._early: list[dict[str, Any]] = []
+        """Call events read while a leg is joining: the engine's reply to ``monitor`` only
+        wakes the join, and the lines read behind it (the leg answered, or refused at once)
+        are handed on before the join knows the leg's call id; it replays them."""
 
     @property
     def started(self) -> bool:
@@ -180,14 +187,17 @@ class FloorMonitor:
         # The leg exists before the first await: a key pressed meanwhile finds it.
         leg = Leg(agent.agent_id, agent.name, "", mode, "joining", asked_at=time.monotonic())
         self.leg = leg
+        self._early.clear()
         self.on_change()
         try:
             call_id = await self._place(leg, agent)
         except BaseException:
+            self._early.clear()
             if self.leg is leg:
                 self.leg = before  # nothing was joined: the line says what it said
                 self.on_change()
             raise
+        early, self._early = self._early, []
         if call_id is None:
             return  # stopped before the call was placed
         leg.call_id = call_id
@@ -195,6 +205,9 @@ class FloorMonitor:
             await self._hang_up(leg)
             return
         leg.state = "calling"
+        for message in early:
+            if message.get("call_id") == call_id:
+                self._apply(leg, message)
         self.on_change()
 
     async def _place(self, leg: Leg, agent: AgentRow) -> str | None:
@@ -292,8 +305,18 @@ class FloorMonitor:
             audio = status.get("audio")
             self.audio_mode = str(audio.get("mode", "")) if isinstance(audio, dict) else ""
         leg = self.leg
-        if leg is None or not leg.call_id or message.get("call_id") != leg.call_id:
-            return  # (a leg still joining has no call yet)
+        if leg is not None and not leg.call_id and leg.state == "joining":
+            if message.get("call_id"):
+                # Perhaps the leg's, read behind the reply: the join replays it.
+                self._early = [*self._early[-(EARLY_EVENTS - 1) :], message]
+            return
+        if leg is None or message.get("call_id") != leg.call_id:
+            return
+        if self._apply(leg, message):
+            self.on_change()
+
+    def _apply(self, leg: Leg, message: dict[str, Any]) -> bool:
+        """Move ``leg`` on by one of its call's events; whether it changed."""
         event = message.get("event")
         if event == "call.state" and message.get("state") == "active" and leg.state == "calling":
             leg.state = "on"
@@ -305,8 +328,8 @@ class FloorMonitor:
             refused = isinstance(status, int) and status >= 400 and leg.heard_at is None
             leg.detail = str(reason)[:120] if refused and isinstance(reason, str) else ""
         else:
-            return
-        self.on_change()
+            return False
+        return True
 
 
 def floor_monitor(config: CarelineConfig, hub_dsn: str | None) -> FloorMonitor | None:
