@@ -281,7 +281,7 @@ class AgentScreen(Screen[None]):
         """A second passed: only the clocks move (the queue's time cells, the call's)."""
         now = self.services.clock()
         self.query_one(CallQueueTable).tick(self.queue.calls(), now)
-        self.query_one(ActiveCallPanel).now = now
+        self.query_one(ActiveCallPanel).tick(now)
 
     async def refresh_history(self) -> None:
         """Show the latest finished calls from the store."""

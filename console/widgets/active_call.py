@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from rich.cells import cell_len
 from rich.text import Text
+from textual.geometry import Region
 from textual.reactive import reactive
 from textual.widgets import Static
 
@@ -28,15 +30,43 @@ class ActiveCallPanel(Static):
     consult: reactive[LiveCall | None] = reactive(None, layout=True)
     """The other leg of a consult, when one is up."""
     now: reactive[datetime] = reactive(lambda: datetime.now(UTC))
-    """Time used for the durations; ticks once a second while a call is up."""
+    """Time used for the durations (setting it repaints the panel; :meth:`tick` repaints
+    only the lines whose durations moved)."""
 
     def __init__(self, *, max_caller_chars: int = 48, id: str | None = None) -> None:
         super().__init__(id=id, markup=False)
         self.max_caller_chars = max_caller_chars
+        self._clock_rows: list[int] = []
+        """The lines of the last render that show a duration."""
+        self._widest = 0
+        """The widest line of the last render, in cells."""
 
     def watch_call(self, call: LiveCall | None) -> None:
         """Style by whether there is a call."""
         self.set_class(call is not None, "-live")
+
+    def tick(self, now: datetime) -> None:
+        """The clock moved on to ``now``: repaint only the lines whose durations read
+        differently, not the panel; nothing when none does."""
+        before = self._clocks()
+        self.set_reactive(ActiveCallPanel.now, now)
+        after = self._clocks()
+        if after == before:
+            return
+        width = self.content_size.width
+        if [len(c) for c in after] != [len(c) for c in before] or self._widest > width:
+            self.refresh(layout=True)  # a longer duration may wrap a line: lines move
+            return
+        for row in self._clock_rows:
+            self.refresh(Region(0, row, width, 1))
+
+    def _clocks(self) -> tuple[str, ...]:
+        """The durations the panel shows at :attr:`now`."""
+        return tuple(
+            format_duration(call.seconds_talking(self.now))
+            for call in (self.call, self.consult)
+            if call is not None and call.state == "active"
+        )
 
     def _status(self, call: LiveCall) -> Text:
         text = Text()
@@ -83,6 +113,7 @@ class ActiveCallPanel(Static):
         if call.codec:
             text.append(f"  · {safe_text(call.codec, 20)}", style="dim")
         text.append("\n")
+        self._clock_rows = [text.plain.count("\n")]
         text.append_text(self._status(call))
         text.append("\n")
         if call.transfer_status:
@@ -95,9 +126,11 @@ class ActiveCallPanel(Static):
         if self.consult is not None:
             other = self.consult
             role = "consulting" if other.consult_for else "caller held"
+            self._clock_rows.append(text.plain.count("\n"))
             text.append(f"{role}: {caller_label(other.caller_name, other.caller_number, 30)} ")
             text.append_text(self._status(other))
             text.append("\n")
         if call.dtmf_sent:
             text.append(f"DTMF sent: {safe_text(call.dtmf_sent, 24)}\n", style="dim")
+        self._widest = max(cell_len(line) for line in text.plain.split("\n"))
         return text

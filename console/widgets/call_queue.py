@@ -86,10 +86,10 @@ class CallQueueTable(CallTable):
                 self._set(call.id, "wait", _time_cell(call, now))
 
     def _set(self, row: str, column: str, cell: Text) -> None:
-        # A DataTable redraws itself whole on every update_cell: only real changes go in.
+        # Only real changes go in, and each repaints its own cell, not the table.
         if self._shown.get((row, column)) != cell.markup:
             self._shown[(row, column)] = cell.markup
-            self.update_cell(row, column, cell)
+            self.repaint_cell(row, column, cell)
 
     def selected_call_id(self) -> str | None:
         """The call under the cursor, if any."""

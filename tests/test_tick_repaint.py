@@ -1,0 +1,171 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""The once-a-second tick with a call up repaints only the clocks that moved.
+
+The console runs without an engine at a clock the test moves (the layer above
+the engine: a fake is fine here, as in test_snapshots.py); the engine's facts
+are fed in as the protocol events it would send. What the tick repaints is read
+from the screen's compositor: the regions it renders in the frames after one tick.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual._compositor import Compositor
+from textual.geometry import Region
+from textual.pilot import Pilot
+
+from console.app import AppWiring, CarelineApp, create_app
+from console.core.config import load_config
+from console.core.phone import PhoneStatus
+from console.messages import PhoneEvent, PhoneStatusChanged
+from console.widgets.active_call import ActiveCallPanel
+from console.widgets.call_queue import CallQueueTable
+from tests.console_app import SIZE, screen_text
+from tests.engine_events import JAMES, MARIA, NOW, call, hello
+
+pytestmark = pytest.mark.usefixtures("utc_local_time")
+
+
+class Clock:
+    """A clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = NOW
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def make(tmp_path: Path, clock: Clock) -> CarelineApp:
+    """A console with no engine at ``clock``'s time."""
+    config = load_config(environ={"CARELINE_UI__BELL": "false", "CARELINE_AGENT__NAME": "Robin"})
+    wiring = AppWiring(
+        engine_argv=["true"],
+        socket_path=tmp_path / "none.sock",
+        store_path=tmp_path / "store.sqlite3",
+    )
+    return create_app(config, wiring, clock=clock, start_phone=False)
+
+
+@contextmanager
+def painted(app: CarelineApp) -> Iterator[list[Region]]:
+    """The screen regions the compositor renders while the block runs (and its frames)."""
+    regions: list[Region] = []
+    compositor = app.screen._compositor
+    render_update = Compositor.render_update
+
+    def spy(self: Compositor, *args: Any, **kwargs: Any) -> Any:
+        if self is compositor:
+            regions.extend(self._dirty_regions)
+        return render_update(self, *args, **kwargs)
+
+    Compositor.render_update = spy  # type: ignore[method-assign]
+    try:
+        yield regions
+    finally:
+        Compositor.render_update = render_update  # type: ignore[method-assign]
+
+
+async def on_screen(pilot: Pilot[int], calls: list[dict[str, Any]]) -> None:
+    """The phone online with ``calls`` at the engine, painted."""
+    screen = pilot.app.screen
+    screen.post_message(PhoneStatusChanged(PhoneStatus(True, "online", "127.0.0.1:5070")))
+    screen.post_message(PhoneEvent(hello(calls)))
+    await pilot.pause(0.3)
+
+
+async def one_tick(pilot: Pilot[int], clock: Clock, seconds: float = 1) -> None:
+    """The clock moves on and the agent screen's tick runs; its frame is painted."""
+    clock.now += timedelta(seconds=seconds)
+    app = pilot.app
+    assert isinstance(app, CarelineApp)
+    app.agent_screen._tick()
+    await pilot.pause()
+    await pilot.pause()
+
+
+def time_cell(table: CallQueueTable, row: int) -> Region:
+    """Where the queue's time cell of ``row`` is on the screen."""
+    cell = table._get_cell_region(table.cursor_coordinate._replace(row=row, column=2))
+    return cell.translate(table.content_region.offset)
+
+
+def line_of(widget: ActiveCallPanel, text: str) -> Region:
+    """The screen line of the panel that reads ``text``."""
+    lines = screen_text(widget.app).splitlines()
+    region = widget.content_region
+    for y in range(region.y, region.bottom):
+        if text in lines[y][region.x : region.right]:
+            return Region(region.x, y, region.width, 1)
+    raise AssertionError(f"{text!r} is not in the panel")
+
+
+def covered(region: Region, allowed: list[Region]) -> bool:
+    """Whether ``region`` lies inside one of ``allowed``."""
+    return any(place.contains_region(region) for place in allowed)
+
+
+async def test_one_held_call_tick_repaints_the_time_cell_and_the_timer_line_only(
+    tmp_path: Path,
+) -> None:
+    clock = Clock()
+    app = make(tmp_path, clock)
+    held = call(*MARIA, state="active", waited=200, talked=180, hold=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await on_screen(pilot, [held])
+        table = app.agent_screen.query_one(CallQueueTable)
+        panel = app.agent_screen.query_one(ActiveCallPanel)
+        assert "on hold 3:00" in screen_text(app)  # answered 180 s before NOW
+
+        with painted(app) as regions:
+            await one_tick(pilot, clock)
+        text = screen_text(app)
+        assert "on hold 3:01" in text
+        assert table.get_cell(MARIA[0], "wait").plain == "3:01"
+        assert [line for line in text.splitlines() if "3:01" in line]
+        allowed = [time_cell(table, 0), line_of(panel, "on hold 3:01")]
+        assert regions, "the tick repainted nothing"
+        assert all(covered(region, allowed) for region in regions), (regions, allowed)
+
+        # A tick that changes no reading repaints nothing at all.
+        with painted(app) as regions:
+            await one_tick(pilot, clock, 0.5)
+        assert regions == []
+
+
+async def test_tick_with_a_ringing_call_and_a_held_one_repaints_their_cells_only(
+    tmp_path: Path,
+) -> None:
+    clock = Clock()
+    app = make(tmp_path, clock)
+    calls = [
+        call(*MARIA, state="active", waited=200, talked=180, hold=True),
+        call(*JAMES, waited=12),
+    ]
+    async with app.run_test(size=SIZE) as pilot:
+        await on_screen(pilot, calls)
+        table = app.agent_screen.query_one(CallQueueTable)
+        panel = app.agent_screen.query_one(ActiveCallPanel)
+        with painted(app) as regions:
+            await one_tick(pilot, clock)
+        text = screen_text(app)
+        assert table.get_cell(JAMES[0], "wait").plain == "0:13"  # rang 12 s before NOW
+        assert "0:13" in text
+        assert "3:01" in text
+        rows = {table.get_row_index(MARIA[0]), table.get_row_index(JAMES[0])}
+        allowed = [time_cell(table, row) for row in rows] + [line_of(panel, "on hold 3:01")]
+        assert all(covered(region, allowed) for region in regions), (regions, allowed)
+
+        # The cursor still moves over the rows, and the rows still read right after it.
+        await pilot.press("tab")
+        await pilot.press("down")
+        await one_tick(pilot, clock)
+        text = screen_text(app)
+        assert "0:14" in text
+        assert "3:02" in text
