@@ -62,14 +62,14 @@ library: $(STAMP)
 fhir-server: $(FHIR_STAMP)
 
 # The suite waits on real components far more than it computes: most of it runs in
-# $(PYTEST_WORKERS) parallel workers (pytest-xdist; 2 on a 2-core machine: 3 finish about
-# 4 minutes sooner, but in CI the monitoring tests, three engines and a softphone each,
-# then timed out and an engine lost its port race). Tests marked realtime (audio
+# $(PYTEST_WORKERS) parallel workers (pytest-xdist; 3 on a 2-core machine, about 4 minutes
+# sooner than 2: the tests' ports come from one shared picker below the ephemeral range,
+# tests/ports.py, so workers cannot take each other's). Tests marked realtime (audio
 # drop-outs, latency, back-off timing) then run alone, on a machine nothing else loads;
 # one of them that fails is run once more (the report says RERUN): a single 20 ms dip
 # on a shared CI machine is noise, the same dip twice is a failure.
 # pytest's exit code 5 means no test ran: that is a failure here, never a pass.
-PYTEST_WORKERS ?= 2
+PYTEST_WORKERS ?= 3
 pytest: $(STAMP) library $(FHIR_STAMP)
 	@$(BIN)/pytest -n $(PYTEST_WORKERS) -m "not realtime" $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: no tests were collected" >&2; exit 1; fi; \
