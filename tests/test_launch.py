@@ -144,6 +144,19 @@ def terminal(command: list[str], home: Path) -> TmuxSession:
     return TmuxSession([sys.executable, "-m", "console", *command], env)
 
 
+def said_at_exit(tmp_path: Path, home: Path, setting: str, code: int) -> str:
+    """``careline run`` with ``setting`` as its configuration, in a real terminal, until it
+    exits with ``code``: what the restored terminal shows, on one line."""
+    config = tmp_path / "careline.yaml"
+    config.write_text(setting)
+    session = terminal(["--config", str(config), "run"], home)
+    try:
+        screen = session.wait_for(f"CARELINE-EXIT {code}", 30)
+    finally:
+        session.kill()
+    return " ".join(screen.split())
+
+
 @pytest.mark.parametrize(
     ("setting", "code", "said"),
     [
@@ -158,14 +171,7 @@ def terminal(command: list[str], home: Path) -> TmuxSession:
 def test_on_a_terminal_what_stops_the_launch_is_said_after_the_first_frame(
     tmp_path: Path, isolated_home: Path, setting: str, code: int, said: str
 ) -> None:
-    config = tmp_path / "careline.yaml"
-    config.write_text(setting)
-    session = terminal(["--config", str(config), "run"], isolated_home)
-    try:
-        screen = session.wait_for(f"CARELINE-EXIT {code}", 30)
-    finally:
-        session.kill()
-    assert said in " ".join(screen.split())
+    assert said in said_at_exit(tmp_path, isolated_home, setting, code)
     assert not list(isolated_home.rglob("*.sqlite3"))  # nothing was created
 
 
@@ -174,15 +180,9 @@ def test_on_a_terminal_a_store_on_a_full_disk_is_said_after_the_first_frame(
 ) -> None:
     """The store is opened behind the first frame: a full disk stops the launch with the
     disk's condition on the restored terminal, never a traceback, and exit code 1."""
-    config = tmp_path / "careline.yaml"
-    config.write_text(f"store:\n  path: {tiny_disk.path / 'careline.sqlite3'}\n")
     tiny_disk.fill()
-    session = terminal(["--config", str(config), "run"], isolated_home)
-    try:
-        screen = session.wait_for("CARELINE-EXIT 1", 30)
-    finally:
-        session.kill()
-    said = " ".join(screen.split())
+    setting = f"store:\n  path: {tiny_disk.path / 'careline.sqlite3'}\n"
+    said = said_at_exit(tmp_path, isolated_home, setting, 1)
     assert "disk is full" in said or "No space left" in said, said
     assert "Traceback" not in said
     assert not list(isolated_home.rglob("engine.sock"))  # no engine left behind
@@ -195,14 +195,7 @@ def test_on_a_terminal_a_store_that_is_not_a_database_is_said(
     restored terminal with exit code 1, and the file is left as it was."""
     store = tmp_path / "careline.sqlite3"
     store.write_bytes(b"not a database\n" * 512)
-    config = tmp_path / "careline.yaml"
-    config.write_text(f"store:\n  path: {store}\n")
-    session = terminal(["--config", str(config), "run"], isolated_home)
-    try:
-        screen = session.wait_for("CARELINE-EXIT 1", 30)
-    finally:
-        session.kill()
-    said = " ".join(screen.split())
+    said = said_at_exit(tmp_path, isolated_home, f"store:\n  path: {store}\n", 1)
     assert str(store.name) in said, said
     assert "Traceback" not in said
     assert store.read_bytes() == b"not a database\n" * 512
