@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from console.core.patients.fhir_clinical import LAST_FILL_URL
@@ -95,7 +95,12 @@ def test_refill_and_feedback_worklists_come_from_generated_patients() -> None:
     list gets items from the synthetic directory, through the real FHIR import."""
     imported = careline("patients", "generate", "--count", "3000", "--import", timeout=120)
     assert imported.returncode == 0, imported.stderr
-    made = careline("worklist", "generate", timeout=120)
+    # The reminders are for the next day's appointments, and the clinics are shut at the
+    # weekend: generate for the next Monday to Thursday, not for whatever day this is.
+    day = datetime.now(UTC).date() + timedelta(days=1)
+    while day.weekday() > 3:
+        day += timedelta(days=1)
+    made = careline("worklist", "generate", "--date", day.isoformat(), timeout=120)
     assert made.returncode == 0, made.stderr
     added = dict(re.findall(r"^([\w-]+): (\d+) added", made.stdout, re.MULTILINE))
     assert set(added) == {"appointment-reminders", "refill-reminders", "visit-feedback"}
