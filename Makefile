@@ -68,13 +68,14 @@ fhir-server: $(FHIR_STAMP)
 # drop-outs, latency, back-off timing) then run alone, on a machine nothing else loads;
 # one of them that fails is run once more (the report says RERUN): a single 20 ms dip
 # on a shared CI machine is noise, the same dip twice is a failure.
-# pytest's exit code 5 means no test ran: that is a failure here, never a pass.
+# pytest's exit code 5 means no test ran: that is a failure here, never a pass. The slowest
+# tests are listed (--durations) so the suite's time has names in every CI log.
 PYTEST_WORKERS ?= 3
 pytest: $(STAMP) library $(FHIR_STAMP)
-	@$(BIN)/pytest -n $(PYTEST_WORKERS) -m "not realtime" $(PYTEST_ARGS); rc=$$?; \
+	@$(BIN)/pytest -n $(PYTEST_WORKERS) -m "not realtime" --durations=20 $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: no tests were collected" >&2; exit 1; fi; \
 	[ $$rc -eq 0 ] || exit $$rc; \
-	$(BIN)/pytest -m realtime --reruns 1 --reruns-delay 2 $(PYTEST_ARGS); rc=$$?; \
+	$(BIN)/pytest -m realtime --reruns 1 --reruns-delay 2 --durations=10 $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: no realtime tests were collected" >&2; exit 1; fi; exit $$rc
 
 # Every bench/ script in full, then one markdown table (figure, median, min–max, baseline,

@@ -131,6 +131,11 @@ def main() -> int:
             file=sys.stderr,
             flush=True,
         )
+        # Each bench's figures as soon as it ends: a long run stopped halfway still
+        # leaves what it measured on the terminal.
+        for f in outcome.figures:
+            line = f"    {f.figure}: {f.median} ({f.spread}); {f.baseline}; {f.ratio}"
+            print(line, file=sys.stderr, flush=True)
         outcomes.append(outcome)
     mode = "quick mode: figures not meaningful" if args.quick else "full runs"
     print(f"{len(names)} benches ({mode}), {sum(o.seconds for o in outcomes):.0f} s\n")
