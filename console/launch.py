@@ -6,7 +6,7 @@
 calls in a separate demo database.
 
 On a terminal the console's first frame comes first: reading and validating the
-configuration (pydantic), checking the store and loading the demo's patients are the
+configuration, checking the store and loading the demo's patients are the
 launcher's *preparation*, which the app runs in a thread behind that frame
 (:func:`console.app.launching_app`). What stops the launch (a bad setting, store or
 PIN) is printed once the terminal is back, with the same line and exit code as

@@ -12,11 +12,11 @@ from contextlib import closing
 from pathlib import Path
 
 import pytest
-from pydantic import ValidationError
 
 from console.core.agent_state import AgentState
 from console.core.config import SipConfig
 from console.core.events import decode
+from console.core.schema import ValidationError
 from console.widgets.status_bar import StatusBar
 from sip.codecs import Codec, CodecPolicyError, best_for, offered, resolve
 from tests.careline_cli import careline

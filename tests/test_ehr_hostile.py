@@ -348,7 +348,7 @@ def test_the_key_file_must_be_private_and_the_right_kind(
 def test_a_bad_ehr_setting_is_named(tmp_path: Path, fields: dict[str, Any], words: str) -> None:
     values = {"client_id": "c", "private_key_file": tmp_path / "k.pem"} | fields
     with pytest.raises(ValueError, match=words):
-        EhrConfig(**values)
+        EhrConfig.model_validate(values)
 
 
 def test_the_shipped_defaults_have_no_ehr() -> None:

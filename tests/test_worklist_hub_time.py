@@ -233,7 +233,7 @@ async def test_a_killed_consoles_claim_is_released_after_its_lease_not_the_floor
 
 
 def test_claim_minutes_out_of_bounds_is_a_configuration_error() -> None:
-    from pydantic import ValidationError
+    from console.core.schema import ValidationError
 
     for minutes in (0, 241, -5):
         with pytest.raises(ValidationError):

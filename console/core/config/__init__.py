@@ -4,12 +4,12 @@
 Layers, later wins: ``config/careline.yaml`` (shipped defaults), the user's
 file (``--config`` or ``careline.yaml`` in the user config directory), then
 ``CARELINE_<SECTION>__<FIELD>`` environment variables. The merged result is
-validated by pydantic models with ``extra="forbid"``; a problem becomes a
+validated by models (:mod:`console.core.schema`) with ``extra="forbid"``; a problem becomes a
 :class:`ConfigError` naming the file, the line and the field.
 
 The names below load on first use (PEP 562): the CLI, the engine and the console's
-first frame name :class:`ConfigError` without paying for pydantic and the models
-(a third of the console's start-up, measured with ``python -X importtime``).
+first frame name :class:`ConfigError` without paying for the models (when they were
+pydantic's, a third of the console's start-up, measured with ``python -X importtime``).
 """
 
 from __future__ import annotations

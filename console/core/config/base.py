@@ -3,9 +3,8 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
-
 from console.core.bounded_load import Limits
+from console.core.schema import BaseModel, ConfigDict
 
 ENV_PREFIX = "CARELINE_"
 """Environment variables that override settings start with this."""

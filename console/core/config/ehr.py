@@ -13,9 +13,8 @@ from pathlib import Path
 from typing import Annotated, Literal, Self
 from urllib.parse import urlsplit
 
-from pydantic import Field, field_validator, model_validator
-
 from console.core.config.base import Section
+from console.core.schema import Field, field_validator, model_validator
 
 DEFAULT_SCOPES = (
     "system/Patient.rs system/Appointment.cruds system/Slot.rus system/Schedule.rs "

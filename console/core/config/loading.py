@@ -13,13 +13,13 @@ from typing import Any
 
 import yaml
 from platformdirs import user_config_path
-from pydantic import ValidationError
 
 from console.core.bounded_load import LimitError, compose_yaml, read_text
 from console.core.config.base import CONFIG_LIMITS, ENV_PREFIX
 from console.core.config.errors import ConfigError
 from console.core.config.sections import CarelineConfig
 from console.core.paths import default_config_file
+from console.core.schema import ValidationError
 
 
 def user_config_file() -> Path:

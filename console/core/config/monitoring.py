@@ -12,9 +12,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field
-
 from console.core.config.base import Section
+from console.core.schema import Field
 
 
 class MonitoringConfig(Section):

@@ -7,9 +7,8 @@ import re
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator, model_validator
-
 from console.core.config.base import ENV_NAME, Section
+from console.core.schema import Field, field_validator, model_validator
 from sip.codecs import DEFAULT_CODECS, RISKY, check_name
 
 

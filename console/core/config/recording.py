@@ -14,9 +14,8 @@ import wave
 from pathlib import Path
 from typing import Annotated, Literal, Self
 
-from pydantic import Field, field_validator, model_validator
-
 from console.core.config.base import Section
+from console.core.schema import Field, field_validator, model_validator
 
 PauseForm = Literal["verify", "keypad"]
 """A form that can pause a recording: ``verify`` (the verification dialog, paused by

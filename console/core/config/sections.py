@@ -7,14 +7,13 @@ import re
 from pathlib import Path
 from typing import Annotated, Literal, Self
 
-from pydantic import Field, field_validator, model_validator
-
 from console.core.config.base import ENV_NAME, Section
 from console.core.config.ehr import EhrConfig
 from console.core.config.monitoring import MonitoringConfig
 from console.core.config.phone import EngineConfig, SipConfig
 from console.core.config.recording import RecordingConfig
 from console.core.config.worklists import WorklistsConfig
+from console.core.schema import Field, field_validator, model_validator
 
 
 class AgentConfig(Section):

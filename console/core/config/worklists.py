@@ -13,9 +13,8 @@ from datetime import time
 from typing import Annotated, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, field_validator, model_validator
-
 from console.core.config.base import Section
+from console.core.schema import Field, field_validator, model_validator
 
 
 class WorklistsConfig(Section):
