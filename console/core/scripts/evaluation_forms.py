@@ -16,8 +16,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import Field
-
+from console.core.schema import Field
 from console.core.scripts.models import Line, _LibraryDocument
 from console.core.scripts.questions import FrozenModel, StepId
 

@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ValidationError
 
 from console.core.bounded_load import LimitError, Limits, compose_yaml, read_text
+from console.core.schema import BaseModel, ValidationError
 from console.core.scripts.evaluation_forms import EvaluationForm
 from console.core.scripts.models import Document, Form, Preparation, Script
 from console.core.scripts.worklist_rules import WorklistRule
@@ -109,7 +109,7 @@ class LineIndex:
         return None
 
     def visible(self, loc: Loc) -> Loc:
-        """``loc`` without the parts pydantic adds that are not in the file.
+        """``loc`` without the parts validation adds that are not in the file.
 
         A discriminated union puts the tag (``choice``) into the location;
         the author never wrote that key, so it is left out of the field name.

@@ -14,9 +14,8 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BeforeValidator, Field, model_validator
-
 from console.core.appointment_changes import ChangeKind
+from console.core.schema import BeforeValidator, Field, model_validator
 from console.core.scripts.questions import (
     Answer,
     AnswerError,

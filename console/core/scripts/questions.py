@@ -11,7 +11,7 @@ import re
 from datetime import UTC, date, datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from console.core.schema import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 Answer = bool | int | float | str | date | None
 """A parsed answer: yes/no → bool, number → int or float, date → date, choice/text → str."""

@@ -15,8 +15,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
-
+from console.core.schema import Field, model_validator
 from console.core.scripts.models import Line
 from console.core.scripts.questions import DocumentId, FrozenModel
 
