@@ -33,6 +33,7 @@ NOT_ON_THE_FIRST_FRAME = (
     "aiosqlite",
     "phonenumbers",
     "console.core.config.sections",
+    "console.core.schema",
     "console.core.store",
     "console.screens.agent",
     "console.services",
