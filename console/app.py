@@ -25,6 +25,7 @@ from textual.message import Message
 from console.commands import AgentActions
 from console.core.clock import Clock, utc_now
 from console.core.held_writes import HeldWrites
+from console.core.malloc_arenas import share_one_arena
 from console.core.phone import PhoneClient, PhoneStatus
 from console.crash import fatal_error_without_locals
 from console.dialogs.confirm import ConfirmDialog
@@ -430,12 +431,14 @@ def create_app(
     ``clock`` and ``start_phone=False`` exist for snapshot tests, which feed
     engine events by hand at a frozen time.
     """
+    share_one_arena()  # before the app starts its threads
     return CarelineApp(config, wiring, clock=clock, start_phone=start_phone)
 
 
 def launching_app(prepare: Prepare) -> CarelineApp:
     """The console as ``careline run`` and ``demo`` start it: the first frame at once,
     then ``prepare`` (in a thread) and the agent screen."""
+    share_one_arena()  # before the app starts its threads
     return CarelineApp(None, None, prepare=prepare)
 
 
