@@ -9,7 +9,6 @@ engine calls the agent's phone once they are signed in.
 from __future__ import annotations
 
 from console.controllers.base import Context, Controller
-from console.dialogs.choice import ChoicePicker
 
 
 class AudioControl(Controller):
@@ -72,6 +71,8 @@ class AudioControl(Controller):
             elif choice is not None:
                 self.choice = choice
                 self.host.send_command("audio", mode=choice)
+
+        from console.dialogs.choice import ChoicePicker
 
         title = f"Audio (now: {label or audio.mode})" + (f" — {detail}" if detail else "")
         self.screen.app.push_screen(ChoicePicker(title, choices), chosen)

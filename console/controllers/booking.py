@@ -26,6 +26,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 
@@ -47,9 +48,11 @@ from console.core.patients.records import PatientSummary
 from console.core.patients.verification import first_name
 from console.core.store_faults import StoreError, fault_words, store_failure
 from console.core.text import safe_text
-from console.dialogs.choice import ChoicePicker
-from console.dialogs.slot_picker import BOOK_LATER, SlotPicker
 from console.widgets.patient_card import PatientCard
+
+if TYPE_CHECKING:
+    from console.dialogs.choice import ChoicePicker
+    from console.dialogs.slot_picker import SlotPicker
 
 NO_SCHEDULING = "Booking needs the EHR link (ehr.base_url in the configuration)."
 NOT_VERIFIED = "Verify the caller first (v): booking shows their appointments."
@@ -190,6 +193,8 @@ class BookingFlow(Controller):
             else:
                 self._pick_slot(call, patient, choice.booking)
 
+        from console.dialogs.choice import ChoicePicker
+
         name = safe_text(first_name(patient), 30)
         self.screen.app.push_screen(ChoicePicker(f"Appointments for {name}", choices), chosen)
 
@@ -202,6 +207,8 @@ class BookingFlow(Controller):
             self._changed(call.id, "booked" if moving is None else "moved", booking, moving)
 
         def booked(booking: Booking | str | None) -> None:
+            from console.dialogs.slot_picker import BOOK_LATER  # the picker is loaded
+
             if booking == BOOK_LATER:
                 self.book_later(call.id)
             elif isinstance(booking, Booking):
@@ -250,6 +257,8 @@ class BookingFlow(Controller):
             await self.services.audit(patient.id, action, "ok", ("appointments",))
             taken(booking)
             return booking
+
+        from console.dialogs.slot_picker import SlotPicker
 
         name = safe_text(first_name(patient), 30)
         title = f"Book for {name}" if moving is None else f"Move {when(moving)} for {name}"
@@ -353,6 +362,8 @@ def own_first(offers: list[SlotOffer], own: set[str]) -> list[SlotOffer]:
 
 def cancel_reasons(booking: Booking) -> ChoicePicker[str]:
     """The picker of why ``booking`` is cancelled (:data:`CANCEL_REASONS`)."""
+    from console.dialogs.choice import ChoicePicker
+
     reasons = list(CANCEL_REASONS.items())
     return ChoicePicker[str](f"Why is {when(booking)} cancelled?", reasons)
 

@@ -9,14 +9,15 @@ held one) for the in-call keys.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from console.controllers.base import Context, Controller
 from console.controllers.wrap_up import WrapUpFlow
 from console.core.calls import LiveCall
 from console.core.wrap_up import CallbackChoice
-from console.dialogs.availability import AvailabilityPicker
-from console.dialogs.callbacks import CallbacksDialog
-from console.dialogs.dtmf_pad import DtmfPad
-from console.dialogs.target_picker import PickedTarget, TargetPicker
+
+if TYPE_CHECKING:
+    from console.dialogs.target_picker import PickedTarget
 
 
 class CallActions(Controller):
@@ -122,6 +123,8 @@ class CallActions(Controller):
             else:
                 self.host.send_command(then, call=call.id, target=target.number)
 
+        from console.dialogs.target_picker import TargetPicker
+
         directory = list(self.services.config.directory)
         self.screen.app.push_screen(TargetPicker(title, directory), chosen)
 
@@ -138,6 +141,8 @@ class CallActions(Controller):
         if self.current() is None:
             self._warn("There is no call to send tones on.")
         else:
+            from console.dialogs.dtmf_pad import DtmfPad
+
             self.screen.app.push_screen(DtmfPad(self.screen))
 
     def tone(self, digit: str) -> bool:
@@ -158,6 +163,8 @@ class CallActions(Controller):
                 state, reason = choice
                 self.host.send_command("availability", state=state, reason=reason)
 
+        from console.dialogs.availability import AvailabilityPicker
+
         current = agent.availability + (f" ({agent.reason})" if agent.reason else "")
         reasons = list(self.services.config.ui.not_ready_reasons)
         self.screen.app.push_screen(AvailabilityPicker(reasons, current), chosen)
@@ -174,5 +181,7 @@ class CallActions(Controller):
                 self.wrap_up.dial_callback(choice.callback)
             else:
                 self.screen.run_worker(self.wrap_up.callback_done(choice.callback))
+
+        from console.dialogs.callbacks import CallbacksDialog
 
         self.screen.app.push_screen(CallbacksDialog(due, now), chosen)

@@ -37,7 +37,6 @@ from console.core.scripts.preparations import (
     select_preparation,
 )
 from console.core.scripts.runner import RaisedRedFlag, ScriptRun, select_script
-from console.dialogs.script_picker import ScriptPicker
 from console.widgets.guidance import GuidancePane
 from console.widgets.red_flag import RedFlagBanner
 
@@ -324,6 +323,8 @@ class GuidanceFlow(Controller):
         def picked(script: Script | None) -> None:
             if script is not None:
                 self.switch(call.id, script)
+
+        from console.dialogs.script_picker import ScriptPicker
 
         scripts = self.library.scripts
         self.screen.app.push_screen(ScriptPicker(scripts, current[1].script.id), picked)

@@ -21,8 +21,6 @@ from console.core.patients.context import PatientContext, greeting_hints, load_c
 from console.core.patients.phones import load_metadata
 from console.core.patients.records import PatientSummary
 from console.core.patients.search import SearchResult, search_patients
-from console.dialogs.patient_search import PatientSearchDialog
-from console.dialogs.verify import VerifyDialog
 from console.messages import PatientVerified
 from console.widgets.patient_card import PatientCard
 
@@ -166,6 +164,8 @@ class PatientFlow(Controller):
             if chosen and self.queue.get(call.id) is not None:
                 self._verify_among(call, chosen)
 
+        from console.dialogs.patient_search import PatientSearchDialog
+
         self.screen.app.push_screen(PatientSearchDialog(audited_search), picked)
 
     def _verify_among(self, call: LiveCall, candidates: list[PatientSummary]) -> None:
@@ -182,6 +182,8 @@ class PatientFlow(Controller):
             if patient is None or self.queue.get(call.id) is None:
                 return
             await self._show(call, patient)
+
+        from console.dialogs.verify import VerifyDialog
 
         self.screen.app.push_screen(
             VerifyDialog(candidates, self.failures.get(call.id, 0), attempt), verified

@@ -36,8 +36,6 @@ from console.core.patients.records import PatientSummary
 from console.core.patients.verification import first_name
 from console.core.store_faults import store_failure
 from console.core.text import safe_text
-from console.dialogs.care_message import CareMessageDialog
-from console.dialogs.choice import ChoicePicker
 from console.widgets.patient_card import PatientCard
 
 NO_REFILLS = "Refill requests need the EHR link (ehr.base_url in the configuration)."
@@ -209,6 +207,8 @@ class RefillFlow(Controller):
             if prescription is not None and self.queue.get(call.id) is not None:
                 self._chosen(call, patient, prescription)
 
+        from console.dialogs.choice import ChoicePicker
+
         name = safe_text(first_name(patient), 30)
         self.screen.app.push_screen(ChoicePicker(f"Refill for {name}: which?", choices), chosen)
 
@@ -278,6 +278,8 @@ class RefillFlow(Controller):
                 self.screen.run_worker(
                     self._message(call, patient, prescription, text), group="refills"
                 )
+
+        from console.dialogs.care_message import CareMessageDialog
 
         self.screen.app.push_screen(
             CareMessageDialog(

@@ -31,7 +31,6 @@ from console.core.patients.records import PatientSummary
 from console.core.store_faults import StoreError, fault_words
 from console.core.worklists.item_appointment import ItemAppointment
 from console.core.worklists.store import Outcome
-from console.dialogs.slot_picker import BOOK_LATER
 
 log = logging.getLogger(__name__)
 
@@ -200,6 +199,8 @@ class ReminderChange(Controller):
             made.append(self.booking.change_made("moved", moved, booking))
 
         def closed(result: Booking | str | None) -> None:
+            from console.dialogs.slot_picker import BOOK_LATER  # the picker is loaded
+
             if isinstance(result, Booking):
                 done(Settled(tuple(made), f"Moved to {describe(result)}."))
             elif result == BOOK_LATER:

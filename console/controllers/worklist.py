@@ -29,6 +29,7 @@ import asyncio
 import contextlib
 from dataclasses import replace
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from console.controllers.base import Context, Controller
 from console.controllers.booking import BookingFlow
@@ -55,16 +56,10 @@ from console.core.worklists.item_appointment import (
     local_appointment,
 )
 from console.core.worklists.store import Claim, Outcome
-from console.dialogs.choice import ChoicePicker
-from console.dialogs.worklist import (
-    OUTCOME_LABELS,
-    OutcomeChoice,
-    OutcomePicker,
-    Preview,
-    PreviewChoice,
-    WorklistPreview,
-)
 from console.widgets.status_bar import StatusBar
+
+if TYPE_CHECKING:
+    from console.dialogs.worklist import OutcomeChoice, PreviewChoice, WorklistPreview
 
 SKIP_REASONS: tuple[tuple[int, str], ...] = (
     (60, "Not now: back on the list in an hour"),
@@ -220,6 +215,8 @@ class WorklistFlow(Controller):
             if not self._may_offer_now():
                 await self._release(claim)  # a hub that is down now: the lease lapses
                 return
+            from console.dialogs.worklist import Preview, WorklistPreview
+
             preview = Preview(
                 rule.title if rule else claim.list_id,
                 first_name(patient) if patient is not None else "the patient",
@@ -280,6 +277,9 @@ class WorklistFlow(Controller):
                 self.screen.run_worker(self.leave(), group="worklist")
 
     def _skip(self, attempt: Attempt) -> None:
+        from console.dialogs.choice import ChoicePicker
+        from console.dialogs.worklist import WorklistPreview
+
         def chosen(minutes: int | None) -> None:
             if minutes is None:  # back to the preview
                 self._preview = WorklistPreview(attempt.preview)
@@ -387,6 +387,8 @@ class WorklistFlow(Controller):
             self.screen.call_after_refresh(self._pick_outcome, attempt, proposal)
 
     def _pick_outcome(self, attempt: Attempt, proposal: Outcome | None) -> None:
+        from console.dialogs.worklist import OUTCOME_LABELS, OutcomePicker
+
         why = f" (proposed: {OUTCOME_LABELS[proposal]})" if proposal else ""
         title = f"How did the call to {attempt.preview.first_name} end?{why}"
 
@@ -444,6 +446,8 @@ class WorklistFlow(Controller):
         self.attempt = None
         if attempt.call_id is not None:
             self.guidance.patients.forget(attempt.call_id)  # a call that never showed up
+        from console.dialogs.worklist import OUTCOME_LABELS
+
         saved = (
             f"Outcome saved: {OUTCOME_LABELS[choice.outcome]}."
             if stored

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from console.controllers.wrap_up import script_record
 from console.core.appointment_changes import AppointmentChange, recorded
@@ -20,7 +21,9 @@ from console.core.scripts.runner import ScriptRun
 from console.core.scripts.worklist_rules import WorklistRule
 from console.core.worklists.item_appointment import ItemAppointment
 from console.core.worklists.store import Claim, Outcome
-from console.dialogs.worklist import OutcomeChoice, Preview
+
+if TYPE_CHECKING:
+    from console.dialogs.worklist import OutcomeChoice, Preview
 
 CALLBACK_HOURS = 2
 """When a callback the patient asked for is due."""

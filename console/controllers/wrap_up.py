@@ -39,7 +39,6 @@ from console.core.scripts.models import Answer, Form
 from console.core.scripts.runner import ScriptRun
 from console.core.text import caller_label
 from console.core.wrap_up import WrapUpResult
-from console.dialogs.wrap_up import WrapUpDialog
 
 
 @dataclass(frozen=True, slots=True)
@@ -278,6 +277,8 @@ class WrapUpFlow(Controller):
         settings = self.services.config.wrap_up
         call = wrap.body["call"]
         talked = divmod(int(call.get("talked", 0)), 60)
+        from console.dialogs.wrap_up import WrapUpDialog
+
         dialog = WrapUpDialog(
             form=form,
             title=f"{call['caller']} · talked {talked[0]}:{talked[1]:02d}"
