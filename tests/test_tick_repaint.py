@@ -9,13 +9,14 @@ from the screen's compositor: the regions it renders in the frames after one tic
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from rich.text import Text
 from textual._compositor import Compositor
 from textual.geometry import Region
 from textual.pilot import Pilot
@@ -90,6 +91,26 @@ async def one_tick(pilot: Pilot[int], clock: Clock, seconds: float = 1) -> None:
     await pilot.pause()
 
 
+@asynccontextmanager
+async def running(
+    tmp_path: Path, calls: list[dict[str, Any]]
+) -> AsyncIterator[tuple[CarelineApp, Pilot[int], Clock]]:
+    """A console at a clock the test moves, with ``calls`` at the engine, painted."""
+    clock = Clock()
+    app = make(tmp_path, clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await on_screen(pilot, calls)
+        yield app, pilot, clock
+
+
+def held_and_ringing() -> list[dict[str, Any]]:
+    """Maria on hold for 3:00 and James ringing for 0:12, at NOW."""
+    return [
+        call(*MARIA, state="active", waited=200, talked=180, hold=True),
+        call(*JAMES, waited=12),
+    ]
+
+
 def time_cell(table: CallQueueTable, row: int) -> Region:
     """Where the queue's time cell of ``row`` is on the screen."""
     cell = table._get_cell_region(table.cursor_coordinate._replace(row=row, column=2))
@@ -114,11 +135,8 @@ def covered(region: Region, allowed: list[Region]) -> bool:
 async def test_one_held_call_tick_repaints_the_time_cell_and_the_timer_line_only(
     tmp_path: Path,
 ) -> None:
-    clock = Clock()
-    app = make(tmp_path, clock)
     held = call(*MARIA, state="active", waited=200, talked=180, hold=True)
-    async with app.run_test(size=SIZE) as pilot:
-        await on_screen(pilot, [held])
+    async with running(tmp_path, [held]) as (app, pilot, clock):
         table = app.agent_screen.query_one(CallQueueTable)
         panel = app.agent_screen.query_one(ActiveCallPanel)
         assert "on hold 3:00" in screen_text(app)  # answered 180 s before NOW
@@ -142,14 +160,7 @@ async def test_one_held_call_tick_repaints_the_time_cell_and_the_timer_line_only
 async def test_tick_with_a_ringing_call_and_a_held_one_repaints_their_cells_only(
     tmp_path: Path,
 ) -> None:
-    clock = Clock()
-    app = make(tmp_path, clock)
-    calls = [
-        call(*MARIA, state="active", waited=200, talked=180, hold=True),
-        call(*JAMES, waited=12),
-    ]
-    async with app.run_test(size=SIZE) as pilot:
-        await on_screen(pilot, calls)
+    async with running(tmp_path, held_and_ringing()) as (app, pilot, clock):
         table = app.agent_screen.query_one(CallQueueTable)
         panel = app.agent_screen.query_one(ActiveCallPanel)
         with painted(app) as regions:
@@ -169,3 +180,33 @@ async def test_tick_with_a_ringing_call_and_a_held_one_repaints_their_cells_only
         text = screen_text(app)
         assert "0:14" in text
         assert "3:02" in text
+
+
+@pytest.mark.parametrize("consult", [False, True], ids=["held call", "consult"])
+async def test_a_tick_renders_the_panel_s_clock_lines_alone_as_a_full_render_would(
+    tmp_path: Path, consult: bool
+) -> None:
+    calls = [call(*MARIA, state="active", waited=200, talked=180, hold=True)]
+    if consult:  # the agent consults James about Maria: two clocks in the panel
+        calls.append(call(*JAMES, state="active", waited=30, talked=25, consult_for=MARIA[0]))
+    async with running(tmp_path, calls) as (app, pilot, clock):
+        panel = app.agent_screen.query_one(ActiveCallPanel)
+        renders: list[Text] = []
+        render = panel.render
+
+        def counted() -> Text:
+            renders.append(render())
+            return renders[-1]
+
+        panel.render = counted  # type: ignore[method-assign]
+        await one_tick(pilot, clock)
+        text = screen_text(app)
+        assert "3:01" in text
+        assert not consult or "0:26" in text
+        assert renders == [], "the whole panel was rendered again for its clocks"
+        ticked = list(panel._render_cache.lines)
+
+        panel.refresh()  # a whole render of the same facts paints the same lines
+        await pilot.pause()
+        assert len(renders) == 1
+        assert list(panel._render_cache.lines) == ticked

@@ -9,6 +9,7 @@ from rich.cells import cell_len
 from rich.text import Text
 from textual.geometry import Region
 from textual.reactive import reactive
+from textual.strip import Strip
 from textual.widgets import Static
 
 from console.core.calls import LiveCall, format_duration
@@ -40,6 +41,8 @@ class ActiveCallPanel(Static):
         """The lines of the last render that show a duration."""
         self._widest = 0
         """The widest line of the last render, in cells."""
+        self._moved: dict[int, tuple[str, str]] = {}
+        """Durations moved by ticks since the last render: (as rendered, as now), by line."""
 
     def watch_call(self, call: LiveCall | None) -> None:
         """Style by whether there is a call."""
@@ -54,19 +57,63 @@ class ActiveCallPanel(Static):
         if after == before:
             return
         width = self.content_size.width
-        if [len(c) for c in after] != [len(c) for c in before] or self._widest > width:
+        if [len(c) for c in after.values()] != [len(c) for c in before.values()] or (
+            self._widest > width
+        ):
             self.refresh(layout=True)  # a longer duration may wrap a line: lines move
             return
-        for row in self._clock_rows:
-            self.refresh(Region(0, row, width, 1))
+        for row, shown in after.items():
+            if shown != before[row]:
+                was = self._moved.get(row, (before[row], shown))[0]
+                self._moved[row] = (was, shown)
+                self.refresh(Region(0, row, width, 1))
 
-    def _clocks(self) -> tuple[str, ...]:
-        """The durations the panel shows at :attr:`now`."""
-        return tuple(
-            format_duration(call.seconds_talking(self.now))
-            for call in (self.call, self.consult)
+    def render_line(self, y: int) -> Strip:
+        """Line ``y`` of the panel; after a tick only the durations change.
+
+        Textual renders the whole text again when any part of a widget is due to be
+        repainted (``Widget.render_line``): the caller's lines, the codec and the
+        rest, once a second for one moving clock. A tick changes only durations, each
+        into one as long (:meth:`tick` asks for a layout otherwise): the new one is
+        written over the old in the last render's line, in the same cells and style.
+        Any other repaint (a new fact, a resize, a style) renders the whole text.
+        """
+        if self._dirty_regions and self._moved:
+            self._write_durations()
+        return super().render_line(y)
+
+    def _write_durations(self) -> None:
+        """When only the lines of moved durations are due, over a last render of this
+        size that shows each old duration once, write the new ones in (then nothing is
+        due any more); else nothing (the whole text is rendered again)."""
+        cache, moved = self._render_cache, self._moved
+        if cache.size != self.size or max(moved) >= len(cache.lines):
+            return
+        x, y = self.content_offset
+        width = self.content_size.width
+        if not self._dirty_regions <= {Region(x, y + row, width, 1) for row in moved}:
+            return
+        lines: dict[int, Strip] = {}
+        for row, (was, shown) in moved.items():
+            segments = list(cache.lines[row])
+            found = [i for i, segment in enumerate(segments) if segment.text == was]
+            if len(found) != 1:
+                return
+            segments[found[0]] = segments[found[0]]._replace(text=shown)
+            lines[row] = Strip(segments, cache.lines[row].cell_length)
+        for row, line in lines.items():
+            cache.lines[row] = line
+        moved.clear()
+        self._dirty_regions.clear()
+
+    def _clocks(self) -> dict[int, str]:
+        """The durations the panel shows at :attr:`now`, by line."""
+        shown = zip((self.call, self.consult), self._clock_rows, strict=False)
+        return {
+            row: format_duration(call.seconds_talking(self.now))
+            for call, row in shown
             if call is not None and call.state == "active"
-        )
+        }
 
     def _status(self, call: LiveCall) -> Text:
         text = Text()
@@ -94,8 +141,10 @@ class ActiveCallPanel(Static):
 
     def render(self) -> Text:
         """The caller as literal text, never markup."""
+        self._moved.clear()
         call = self.call
         if call is None:
+            self._clock_rows = []
             return Text(
                 "No call in progress.\nRinging calls appear in the queue; "
                 "press a to answer, p to dial.",
