@@ -210,3 +210,34 @@ async def test_a_tick_renders_the_panel_s_clock_lines_alone_as_a_full_render_wou
         await pilot.pause()
         assert len(renders) == 1
         assert list(panel._render_cache.lines) == ticked
+
+
+async def test_a_tick_writes_the_queue_s_times_into_their_lines_as_a_full_render_would(
+    tmp_path: Path,
+) -> None:
+    async with running(tmp_path, held_and_ringing()) as (app, pilot, clock):
+        await one_tick(pilot, clock)  # the table's first frames settle (its lines' keys)
+        table = app.agent_screen.query_one(CallQueueTable)
+        rows: list[int] = []
+        render_row = table._render_line_in_row
+
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            rows.append(args[1])
+            return render_row(*args, **kwargs)
+
+        table._render_line_in_row = counted  # type: ignore[method-assign]
+        await one_tick(pilot, clock)
+        text = screen_text(app)
+        assert "3:02" in text
+        assert "0:14" in text
+        assert rows == [], "rows were rendered again for their time cells"
+        whole = table.size.region
+        ticked = table.render_lines(whole)
+
+        # A whole render of the same rows paints the same lines.
+        for cache in (table._line_cache, table._row_render_cache, table._cell_render_cache):
+            cache.clear()
+        table.refresh()
+        await pilot.pause()
+        assert table.render_lines(whole) == ticked
+        assert rows
