@@ -27,6 +27,7 @@ from console.core.phone import PhoneStatus
 from console.messages import PhoneEvent, PhoneStatusChanged
 from console.widgets.active_call import ActiveCallPanel
 from console.widgets.call_queue import CallQueueTable
+from console.widgets.status_bar import StatusBar
 from tests.console_app import SIZE, screen_text
 from tests.engine_events import JAMES, MARIA, NOW, call, hello
 
@@ -241,3 +242,25 @@ async def test_a_tick_writes_the_queue_s_times_into_their_lines_as_a_full_render
         await pilot.pause()
         assert table.render_lines(whole) == ticked
         assert rows
+
+
+async def test_the_status_bar_repaints_only_when_its_text_moves(tmp_path: Path) -> None:
+    async with running(tmp_path, []) as (app, pilot, clock):
+        bar = app.agent_screen.query_one(StatusBar)
+        assert "10:00" in screen_text(app)
+
+        async def quarter(seconds: int) -> None:
+            clock.now += timedelta(seconds=seconds)
+            bar._tick()  # what its 15 s interval runs
+            await pilot.pause()
+            await pilot.pause()
+
+        with painted(app) as regions:
+            await quarter(15)  # 10:00:15: the clock and the minutes in state read the same
+        assert regions == []
+
+        with painted(app) as regions:
+            await quarter(45)
+        assert "10:01" in screen_text(app)
+        assert regions
+        assert all(bar.region.contains_region(region) for region in regions), regions

@@ -50,6 +50,8 @@ class StatusBar(Static):
     ) -> None:
         super().__init__(id=id)
         self.now = clock or (lambda: datetime.now(UTC))
+        self._shown = Text()
+        """The line as last rendered."""
 
     def on_mount(self) -> None:
         """Tick every 15 s: the clock and the time-in-state (minutes) need no more."""
@@ -57,8 +59,11 @@ class StatusBar(Static):
         self.set_interval(15, self._tick)
 
     def _tick(self) -> None:
+        # The clock repaints when it changes; the minutes in the state, when the line
+        # they are in reads differently (not every 15 s: most ticks change nothing).
         self.clock = self.now().astimezone().strftime("%H:%M")
-        self.refresh()
+        if self._line() != self._shown:
+            self.refresh()
 
     def watch_state(self, old: AgentState, state: AgentState) -> None:
         """Colour the bar by what matters most: offline phone, then not ready.
@@ -105,6 +110,11 @@ class StatusBar(Static):
 
     def render(self) -> Text:
         """Literal text only: names come from config, details from the engine."""
+        self._shown = self._line()
+        return self._shown
+
+    def _line(self) -> Text:
+        """The bar's line as it reads now."""
         s = self.state
         line = Text(no_wrap=True, overflow="ellipsis")
         line.append(" careline ", style="bold")
