@@ -20,6 +20,8 @@ from rich.text import Text
 from textual._compositor import Compositor
 from textual.geometry import Region
 from textual.pilot import Pilot
+from textual.strip import Strip
+from textual.widget import Widget
 
 from console.app import AppWiring, CarelineApp, create_app
 from console.core.config import load_config
@@ -27,6 +29,7 @@ from console.core.phone import PhoneStatus
 from console.messages import PhoneEvent, PhoneStatusChanged
 from console.widgets.active_call import ActiveCallPanel
 from console.widgets.call_queue import CallQueueTable
+from console.widgets.footer import KeyFooter
 from console.widgets.status_bar import StatusBar
 from tests.console_app import SIZE, screen_text
 from tests.engine_events import JAMES, MARIA, NOW, call, hello
@@ -264,3 +267,29 @@ async def test_the_status_bar_repaints_only_when_its_text_moves(tmp_path: Path) 
         assert "10:01" in screen_text(app)
         assert regions
         assert all(bar.region.contains_region(region) for region in regions), regions
+
+
+async def test_a_tick_renders_neither_the_notes_nor_the_footer_nor_the_patient_panes(
+    tmp_path: Path,
+) -> None:
+    """Textual renders again every widget whose clip meets the repaint; the clocks'
+    repaint must not reach the boxes below and beside them."""
+    held = call(*MARIA, state="active", waited=200, talked=180, hold=True)
+    async with running(tmp_path, [held]) as (app, pilot, clock):
+        rendered: list[Widget] = []
+        render_lines = Widget.render_lines
+
+        def spy(self: Widget, crop: Region) -> list[Strip]:
+            rendered.append(self)
+            return render_lines(self, crop)
+
+        Widget.render_lines = spy  # type: ignore[method-assign]
+        try:
+            await one_tick(pilot, clock)
+        finally:
+            Widget.render_lines = render_lines  # type: ignore[method-assign]
+        assert "3:01" in screen_text(app)
+        screen = app.agent_screen
+        spared = [screen.query_one(KeyFooter), *screen.query("#notes-pane, #patient-pane")]
+        spared.append(screen.query_one("#guidance-pane"))
+        assert not [widget for widget in spared if widget in rendered]

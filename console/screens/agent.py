@@ -148,16 +148,20 @@ class AgentScreen(Screen[None]):
                 with Vertical(id="call-pane", classes="pane"):
                     yield ActiveCallPanel(max_caller_chars=ui.max_caller_chars, id="active")
                     yield RecordingBadge(id="recording")
-                with VerticalScroll(id="patient-pane", classes="pane"):
-                    yield Label("Patient", classes="pane-title")
-                    yield PatientCard(id="patient")
-                with Vertical(id="guidance-pane", classes="pane"):
-                    yield Label("Guidance (g)", classes="pane-title")
-                    yield GuidancePane(id="guidance")
-        with Vertical(id="notes-pane", classes="pane"):
-            yield Label("Notes (n to type, Esc when done)", classes="pane-title")
-            yield TextArea(id="notes", soft_wrap=True, show_line_numbers=False)
-        yield KeyFooter()
+                with Vertical(id="case"):  # boxed below the call's clock, as #bottom is
+                    with VerticalScroll(id="patient-pane", classes="pane"):
+                        yield Label("Patient", classes="pane-title")
+                        yield PatientCard(id="patient")
+                    with Vertical(id="guidance-pane", classes="pane"):
+                        yield Label("Guidance (g)", classes="pane-title")
+                        yield GuidancePane(id="guidance")
+        # In one box: a repaint above it (the clocks, once a second) does not render
+        # the notes or the footer again, only the box (see careline.tcss).
+        with Vertical(id="bottom"):
+            with Vertical(id="notes-pane", classes="pane"):
+                yield Label("Notes (n to type, Esc when done)", classes="pane-title")
+                yield TextArea(id="notes", soft_wrap=True, show_line_numbers=False)
+            yield KeyFooter()
 
     async def on_mount(self) -> None:
         """Fill the history and start with the queue focused."""
