@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+
+from sip.plain import plain
 
 DEFAULT_CODECS: tuple[str, ...] = ("G722", "PCMU", "PCMA")
 """The policy when ``sip.codecs`` is not set: wideband first, then G.711."""
@@ -45,7 +46,7 @@ class CodecPolicyError(ValueError):
     """The configured codecs cannot be applied (message fit for the user)."""
 
 
-@dataclass(frozen=True, slots=True)
+@plain(frozen=True)
 class Codec:
     """An audio codec as the library names it: ``G722/16000/1``."""
 

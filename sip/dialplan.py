@@ -4,8 +4,8 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
+from sip.plain import plain
 from sip.settings import DialSettings
 
 _URI = re.compile(r"^sips?:[^\s<>\"]+$", re.IGNORECASE)
@@ -18,7 +18,7 @@ class DialError(ValueError):
     """The input cannot be dialled; the message says why."""
 
 
-@dataclass(frozen=True, slots=True)
+@plain(frozen=True)
 class DialTarget:
     """A resolved destination."""
 

@@ -11,12 +11,12 @@ import gc
 import logging
 import socket
 import time
-from dataclasses import dataclass
 
 import pjsua2 as pj
 
 from sip.codecs import bridge_rate
 from sip.library_facts import build_facts, tls_versions
+from sip.plain import plain
 from sip.settings import AccountSettings, EngineSettings
 from sip.sipmsg import parse_headers
 
@@ -41,7 +41,7 @@ class StartError(RuntimeError):
     """The library could not be started as configured (message fit for the user)."""
 
 
-@dataclass(frozen=True, slots=True)
+@plain(frozen=True)
 class Transports:
     """Transport ids and the ports they bound."""
 

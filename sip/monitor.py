@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from dataclasses import dataclass, field
 from typing import Any
 
 import pjsua2 as pj
@@ -52,6 +51,7 @@ from sip.monitor_terms import (
     monitor_header,
     parse_monitor_header,
 )
+from sip.plain import field, plain
 from sip.protocol import CallState, CommandError, ErrorCode, Event
 from sip.sipmsg import network_text, parse_headers
 
@@ -83,7 +83,7 @@ def monitor_request_in(raw: str) -> str | None:
     return values[0] if values else None
 
 
-@dataclass
+@plain()
 class MonitorLeg:
     """One supervisor's leg into this engine, from request to hang-up."""
 

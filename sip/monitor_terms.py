@@ -13,8 +13,9 @@ hanging up.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Final, Literal, get_args
+
+from sip.plain import plain
 
 MONITOR_HEADER: Final = "X-Careline-Monitor"
 """The SIP header that makes an INVITE a monitor request."""
@@ -56,7 +57,7 @@ class MonitorRequestError(ValueError):
     """A monitor header that is not ``<grant id>[;mode=<mode>]``."""
 
 
-@dataclass(frozen=True, slots=True)
+@plain(frozen=True)
 class MonitorRequest:
     """What a monitor INVITE asks for."""
 

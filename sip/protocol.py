@@ -20,9 +20,10 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
+
+from sip.plain import plain
 
 PROTOCOL_VERSION = 1
 """Bumped on any incompatible change; clients refuse a version they do not know."""
@@ -165,7 +166,7 @@ class ProtocolError(ValueError):
     """A line that is not a valid protocol message."""
 
 
-@dataclass(frozen=True, slots=True)
+@plain(frozen=True)
 class CommandError(Exception):
     """A command failed; becomes a failed reply with a typed code."""
 

@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -41,6 +40,7 @@ import pjsua2 as pj
 from sip.agent_audio import AgentAudio
 from sip.callbook import CallBook, EngineHost
 from sip.media import active_audio
+from sip.plain import field, plain
 from sip.protocol import CallState, CommandError, ErrorCode, Event
 from sip.settings import QueueRecordingSettings
 
@@ -65,7 +65,7 @@ def announcement_seconds(path: str) -> float:
         return wav.getnframes() / float(wav.getframerate())
 
 
-@dataclass
+@plain()
 class _Recorded:
     """One call's recording as the engine keeps it."""
 

@@ -3,13 +3,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
+from sip.plain import field, plain
 from sip.protocol import CallState, EndedBy, utc_now_iso
 
 
-@dataclass
+@plain()
 class CallRecord:
     """One call's facts and timeline; its ``snapshot()`` is the protocol's call object."""
 

@@ -23,10 +23,10 @@ import signal
 import sys
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
+from sip.plain import plain
 from sip.protocol import (
     MAX_LINE_BYTES,
     ErrorCode,
@@ -210,7 +210,7 @@ SETTINGS_FD_OPTION = "--settings-fd"
 """The option of ``python -m sip`` naming the descriptor the settings document is read from."""
 
 
-@dataclass(frozen=True, slots=True)
+@plain(frozen=True)
 class EngineOptions:
     """The command line of ``python -m sip``."""
 

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 """Plain settings for the phone engine, built by the CLI from validated config.
 
-Frozen dataclasses of plain values: no pjsua2 types and no config parsing
+Frozen plain classes (:mod:`sip.plain`) of plain values: no pjsua2 types and no config parsing
 here, so the engine can be started from a test or a script just as well.
 
 The console validates the YAML configuration (pydantic) and hands the engine
@@ -14,18 +14,20 @@ loads pydantic, YAML or the console's code.
 from __future__ import annotations
 
 import json
-import types
-from dataclasses import dataclass, field, fields, is_dataclass
 from pathlib import Path
-from typing import Any, Union, get_args, get_origin, get_type_hints
+from typing import TYPE_CHECKING
 
 from sip.codecs import DEFAULT_CODECS
+from sip.plain import fields, plain
+
+if TYPE_CHECKING:
+    from typing import Any
 
 SETTINGS_FORMAT = 1
 """Version of the settings document; an engine refuses a document of another version."""
 
 
-@dataclass(frozen=True, slots=True)
+@plain(frozen=True)
 class AccountSettings:
     """Registration to a registrar/PBX with digest authentication."""
 
@@ -49,7 +51,7 @@ class AccountSettings:
     """Transport used to reach the registrar: ``udp``, ``tcp`` or ``tls``."""
 
 
-@dataclass(frozen=True, slots=True)
+@plain(frozen=True)
 class TlsSettings:
     """SIP over TLS: 1.2 and, where the library has it, 1.3."""
 
@@ -69,7 +71,7 @@ class TlsSettings:
     """Require and verify a client certificate on incoming TLS."""
 
 
-@dataclass(frozen=True, slots=True)
+@plain(frozen=True)
 class DialSettings:
     """How typed numbers become SIP URIs."""
 
@@ -83,7 +85,7 @@ class DialSettings:
     """Prepended to external E.164 numbers (e.g. a trunk prefix); empty: none."""
 
 
-@dataclass(frozen=True, slots=True)
+@plain(frozen=True)
 class HeadsetSettings:
     """The PortAudio devices of the headset bridge."""
 
@@ -95,13 +97,13 @@ class HeadsetSettings:
     """Most audio queued each way before the oldest is dropped."""
 
 
-@dataclass(frozen=True, slots=True)
+@plain(frozen=True)
 class AudioSettings:
     """How the agent hears and is heard."""
 
     mode: str = "none"
     """``headset``, ``station`` or ``none`` (the audio source is sent into calls)."""
-    headset: HeadsetSettings = field(default_factory=HeadsetSettings)
+    headset: HeadsetSettings = HeadsetSettings()
     """Headset devices (mode ``headset``)."""
     station_number: str = ""
     """The agent's own phone (mode ``station``), dialled with the dial plan."""
@@ -109,7 +111,7 @@ class AudioSettings:
     """How long the station phone may ring."""
 
 
-@dataclass(frozen=True, slots=True)
+@plain(frozen=True)
 class QueueRecordingSettings:
     """Whether and how one queue's calls are recorded (see sip.recording)."""
 
@@ -122,7 +124,7 @@ class QueueRecordingSettings:
     """A WAV file played to the patient before the agent joins; empty: none."""
 
 
-@dataclass(frozen=True, slots=True)
+@plain(frozen=True)
 class RecordingSettings:
     """Call recording: where the encrypted files go and which queues are recorded."""
 
@@ -132,7 +134,7 @@ class RecordingSettings:
     """Each recorded queue; a queue not listed (and no ``*``) is not recorded."""
 
 
-@dataclass(frozen=True, slots=True)
+@plain(frozen=True)
 class EngineSettings:
     """Everything the engine needs to start."""
 
@@ -170,11 +172,11 @@ class EngineSettings:
     """Headers of an incoming INVITE passed to the console as plain strings."""
     accept_incoming_transfer: bool = False
     """Follow a REFER from the remote party (an agent phone normally declines it)."""
-    dial: DialSettings = field(default_factory=DialSettings)
+    dial: DialSettings = DialSettings()
     """Dial plan."""
     audio_source: str = "silence"
     """What the engine sends into calls: ``silence``, ``tone:HZ`` or a WAV path."""
-    audio: AudioSettings = field(default_factory=AudioSettings)
+    audio: AudioSettings = AudioSettings()
     """The agent's audio path."""
     library_media_defaults: bool = False
     """pjsua's own codec order and VAD instead of ``codecs``: the audio benchmark's baseline."""
@@ -190,7 +192,7 @@ class EngineSettings:
     """pjsip log verbosity in the log file (0-6); 3+ logs caller identity in call dumps."""
     log_sip_messages: bool = False
     """Write whole SIP messages to the log. Off by default: they carry caller identity."""
-    recording: RecordingSettings = field(default_factory=RecordingSettings)
+    recording: RecordingSettings = RecordingSettings()
     """Call recording (off for every queue unless listed)."""
 
 
@@ -229,8 +231,8 @@ def read_settings(data: bytes) -> EngineSettings:
 
 
 def _plain(value: object) -> Any:
-    if is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _plain(getattr(value, f.name)) for f in fields(value)}
+    if fields(type(value)):
+        return {name: _plain(getattr(value, name)) for name in fields(type(value))}
     if isinstance(value, tuple):
         return [_plain(item) for item in value]
     if isinstance(value, Path):
@@ -241,50 +243,66 @@ def _plain(value: object) -> Any:
 def _build(cls: type, data: object, where: str) -> object:
     if not isinstance(data, dict):
         raise SettingsError(f"{where}: expected an object")
-    hints = get_type_hints(cls)
-    unknown = sorted(set(data) - {f.name for f in fields(cls)})
+    names = fields(cls)
+    unknown = sorted(set(data) - set(names))
     if unknown:
         raise SettingsError(f"{where}: unknown setting {unknown[0]!r}")
+    hints = cls.__annotations__
     values = {name: _value(hints[name], value, f"{where}.{name}") for name, value in data.items()}
     try:
         return cls(**values)
     except TypeError:  # a required field left out
-        missing = [f.name for f in fields(cls) if f.name not in values]
+        missing = [name for name in names if name not in values]
         raise SettingsError(f"{where}: missing setting {missing[0]!r}") from None
 
 
-_SCALARS: dict[object, tuple[type, ...]] = {
-    str: (str,),
-    bool: (bool,),
-    int: (int,),
-    float: (int, float),
+_SCALARS: dict[str, tuple[type, ...]] = {
+    "str": (str,),
+    "bool": (bool,),
+    "int": (int,),
+    "float": (int, float),
 }
 
 
-def _value(hint: Any, value: object, where: str) -> object:
-    origin = get_origin(hint)
-    if origin is Union or origin is types.UnionType:
-        options = [option for option in get_args(hint) if option is not type(None)]
-        if value is None and len(options) < len(get_args(hint)):
-            return None
-        [hint] = options
-        return _value(hint, value, where)
-    if origin is tuple:
+def _value(hint: str, value: object, where: str) -> object:
+    """``value`` read as a field annotated ``hint``: the annotation's text (``from __future__
+    import annotations``), one of the few forms the settings use: a scalar, a settings
+    class, ``X | None``, ``tuple[X, ...]``; not :mod:`typing`'s introspection, which an
+    idle engine would load for this alone."""
+    if hint.endswith(" | None"):
+        return None if value is None else _value(hint.removesuffix(" | None"), value, where)
+    if hint.startswith("tuple[") and hint.endswith(", ...]"):
         if not isinstance(value, list):
             raise SettingsError(f"{where}: expected a list")
-        item = get_args(hint)[0]
+        item = hint.removeprefix("tuple[").removesuffix(", ...]")
         return tuple(_value(item, each, f"{where}[{i}]") for i, each in enumerate(value))
-    if isinstance(hint, type) and is_dataclass(hint):
-        return _build(hint, value, where)
-    if hint is Path:
+    if hint in _SECTIONS:
+        return _build(_SECTIONS[hint], value, where)
+    if hint == "Path":
         if not isinstance(value, str):
             raise SettingsError(f"{where}: expected a path")
         return Path(value)
     wanted = _SCALARS.get(hint)
     if wanted is None:
         raise SettingsError(f"{where}: no reader for {hint!r}")
-    if not isinstance(value, wanted) or (hint is not bool and isinstance(value, bool)):
-        raise SettingsError(f"{where}: expected {hint.__name__}, got {type(value).__name__}")
-    if hint is float and isinstance(value, int):
+    if not isinstance(value, wanted) or (hint != "bool" and isinstance(value, bool)):
+        raise SettingsError(f"{where}: expected {hint}, got {type(value).__name__}")
+    if hint == "float" and isinstance(value, int):
         return float(value)
     return value
+
+
+_SECTIONS: dict[str, type] = {
+    cls.__name__: cls
+    for cls in (
+        AccountSettings,
+        TlsSettings,
+        DialSettings,
+        HeadsetSettings,
+        AudioSettings,
+        QueueRecordingSettings,
+        RecordingSettings,
+        EngineSettings,
+    )
+}
+"""The settings classes a field may name, by the name its annotation uses."""

@@ -9,7 +9,8 @@ input, caps every value's length, and returns plain strings. Rendering safety
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+
+from sip.plain import plain
 
 MAX_VALUE_CHARS = 2048
 """Longest header value kept; longer values are cut (the rest is dropped)."""
@@ -31,7 +32,7 @@ def network_text(value: object) -> str:
     return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
-@dataclass(frozen=True, slots=True)
+@plain(frozen=True)
 class Party:
     """A name-addr split into what the agent's screen needs."""
 

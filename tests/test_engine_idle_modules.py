@@ -7,7 +7,9 @@ runs in a fresh interpreter; a thread in it waits for the engine's hello (sent
 once the library is up) and writes every module then loaded. What is loaded only
 on first use must not be there: the recording file and sink (and ``hashlib``,
 OpenSSL's digests), the headset bridge, argparse (and shutil and the compression
-modules it brings), ``uuid`` and ``datetime``.
+modules it brings), ``uuid`` and ``datetime``. Nor what the engine does without:
+``dataclasses`` (:mod:`sip.plain` makes its value classes; dataclasses loads
+``inspect``, ``ast``, ``dis``, ``tokenize``).
 """
 
 from __future__ import annotations
@@ -42,6 +44,11 @@ NOT_AT_IDLE = (
     "lzma",
     "uuid",  # the first call's id
     "datetime",
+    "dataclasses",  # sip.plain's classes instead: dataclasses loads these
+    "inspect",
+    "ast",
+    "dis",
+    "tokenize",
 )
 """Modules an idle engine without a headset or recording must not have loaded."""
 
