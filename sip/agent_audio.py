@@ -24,7 +24,6 @@ in the headset port.
 from __future__ import annotations
 
 import contextlib
-import logging
 import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -32,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 import pjsua2 as pj
 
 from sip.codecs import WIDEBAND_RATE
+from sip.engine_log import logger
 from sip.headset.errors import HeadsetError
 from sip.media import MediaSource
 from sip.settings import AudioSettings
@@ -39,7 +39,7 @@ from sip.settings import AudioSettings
 if TYPE_CHECKING:
     from sip.headset import Headset
 
-log = logging.getLogger(__name__)
+log = logger(__name__)
 
 MODES = ("headset", "station", "none")
 """Every audio mode, in the order the console offers them."""

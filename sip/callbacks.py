@@ -7,16 +7,16 @@ would abort the process. The objects here never leave the engine thread.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from typing import Any, Protocol
 
 import pjsua2 as pj
 
 from sip.codecs import sdp_body
+from sip.engine_log import logger
 from sip.sipmsg import network_text
 
-log = logging.getLogger(__name__)
+log = logger(__name__)
 
 
 class EngineCallbacks(Protocol):

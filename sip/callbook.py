@@ -9,7 +9,6 @@ are handed: what they may read of it and the two things they may ask of it.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Iterator
 from typing import Any, Protocol
 
@@ -17,13 +16,14 @@ import pjsua2 as pj
 
 from sip.agent_audio import AgentAudio
 from sip.callbacks import EngineCallbacks, PjAccount, PjCall
+from sip.engine_log import logger
 from sip.protocol import CallState, CommandError, ErrorCode, Event, utc_now_iso
 from sip.records import CallRecord
 from sip.settings import EngineSettings
 from sip.sipmsg import network_text
 from sip.station import StationLeg
 
-log = logging.getLogger(__name__)
+log = logger(__name__)
 
 LOST_CALL_CHECKS = 2
 """Once-a-second checks a call must fail before its record is ended as lost by the library."""

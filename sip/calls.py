@@ -13,7 +13,6 @@ never an exception into pjsip.
 from __future__ import annotations
 
 import contextlib
-import logging
 import re
 from typing import Any
 
@@ -22,6 +21,7 @@ import pjsua2 as pj
 from sip.callbacks import PjCall
 from sip.callbook import CallBook, EngineHost, hang_up, new_record_id, outbound_record, require
 from sip.dialplan import DialError, DialTarget, asserted_identity, resolve
+from sip.engine_log import logger
 from sip.hold import HoldControl
 from sip.library import PJ_ETOOMANY
 from sip.media import Capture, active_audio, stream_codec
@@ -37,7 +37,7 @@ from sip.protocol import (
 from sip.records import CallRecord
 from sip.sipmsg import network_text, parse_name_addr
 
-log = logging.getLogger(__name__)
+log = logger(__name__)
 
 MAX_CODEC_FACTS = 50
 """Codec facts kept per call; past this, only a codec that changed is recorded."""

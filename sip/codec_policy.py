@@ -20,14 +20,14 @@ priorities once per turn as well, should a path skip both callbacks.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 
 import pjsua2 as pj
 
 from sip.codecs import Codec, CodecPolicyError, best_for, offered, resolve
+from sip.engine_log import logger
 
-log = logging.getLogger(__name__)
+log = logger(__name__)
 
 TOP_PRIORITY = 250
 """pjsua priorities run 1-255 (0 disables); the policy counts down from here."""

@@ -3,11 +3,12 @@
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Callable
 
-log = logging.getLogger(__name__)
+from sip.engine_log import logger
+
+log = logger(__name__)
 
 
 class DeferredActions:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import logging
 import queue
 import threading
 import time
@@ -36,6 +35,7 @@ from sip.codec_policy import CodecPolicy, enabled_codecs
 from sip.codecs import CodecPolicyError
 from sip.commands import command_table
 from sip.deferred import DeferredActions
+from sip.engine_log import logger
 from sip.hold import HoldControl
 from sip.intake import CallIntake
 from sip.library import (
@@ -68,7 +68,7 @@ from sip.settings import EngineSettings
 from sip.station import STATION_RID, StationLeg
 from sip.transfer import Transfers
 
-log = logging.getLogger(__name__)
+log = logger(__name__)
 
 Sink = Callable[[dict[str, Any]], None]
 """Where events or a reply go; must be thread-safe and must not block."""

@@ -8,7 +8,6 @@ call is really in. Everything runs on the engine thread.
 
 from __future__ import annotations
 
-import logging
 import time
 from typing import Any
 
@@ -16,11 +15,12 @@ import pjsua2 as pj
 
 from sip.callbacks import PjCall
 from sip.callbook import CallBook, EngineHost, require
+from sip.engine_log import logger
 from sip.media import active_audio
 from sip.protocol import CallState, CommandError, ErrorCode, Event
 from sip.records import CallRecord
 
-log = logging.getLogger(__name__)
+log = logger(__name__)
 
 REINVITE_RETRY_SECONDS = 3.0
 """How long a hold/resume waits for a pending INVITE transaction on the same call."""

@@ -9,7 +9,6 @@ away too, with the reason a supervisor can act on.
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 import pjsua2 as pj
@@ -19,6 +18,7 @@ from sip.callbook import CallBook, EngineHost, hang_up, new_record_id
 from sip.calls import CallControl
 from sip.codec_policy import CodecPolicy
 from sip.codecs import codec_mismatch, offered, sdp_body
+from sip.engine_log import logger
 from sip.protocol import (
     Availability,
     CallState,
@@ -31,7 +31,7 @@ from sip.protocol import (
 from sip.records import CallRecord
 from sip.sipmsg import caller_of, parse_headers, parse_name_addr, request_uri
 
-log = logging.getLogger(__name__)
+log = logger(__name__)
 
 
 class CallIntake:

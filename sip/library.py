@@ -8,19 +8,19 @@ from __future__ import annotations
 
 import ctypes
 import gc
-import logging
 import socket
 import time
 
 import pjsua2 as pj
 
 from sip.codecs import bridge_rate
+from sip.engine_log import logger
 from sip.library_facts import build_facts, tls_versions
 from sip.plain import plain
 from sip.settings import AccountSettings, EngineSettings
 from sip.sipmsg import parse_headers
 
-log = logging.getLogger(__name__)
+log = logger(__name__)
 
 PJ_ETOOMANY = 70010
 """pj_status_t of "too many objects": no free call slot."""

@@ -12,16 +12,16 @@ the functions that ask the library, so the console can use it without loading it
 from __future__ import annotations
 
 import ctypes
-import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from sip.engine_log import logger
 from sip.library_facts import build_facts, tls_versions
 
 if TYPE_CHECKING:
     import pjsua2 as pj
 
-log = logging.getLogger(__name__)
+log = logger(__name__)
 
 
 def openssl_version() -> str | None:

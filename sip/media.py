@@ -8,13 +8,12 @@ tone generator or WAV player and capture is a WAV recorder, all native
 
 from __future__ import annotations
 
-import logging
-
 import pjsua2 as pj
 
 from sip.codecs import WIDEBAND_RATE, Codec
+from sip.engine_log import logger
 
-log = logging.getLogger(__name__)
+log = logger(__name__)
 
 
 def active_audio(call: pj.Call) -> pj.AudioMedia | None:

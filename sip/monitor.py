@@ -30,7 +30,6 @@ one: the agent must always be able to consult a nurse or dial out.
 from __future__ import annotations
 
 import contextlib
-import logging
 from typing import Any
 
 import pjsua2 as pj
@@ -39,6 +38,7 @@ from sip.agent_audio import AgentAudio
 from sip.callbacks import PjAccount, PjCall
 from sip.callbook import CallBook, EngineHost, hang_up, new_record_id
 from sip.calls import CallControl
+from sip.engine_log import logger
 from sip.media import active_audio
 from sip.monitor_terms import (
     DIGIT_MODES,
@@ -55,7 +55,7 @@ from sip.plain import field, plain
 from sip.protocol import CallState, CommandError, ErrorCode, Event
 from sip.sipmsg import network_text, parse_headers
 
-log = logging.getLogger(__name__)
+log = logger(__name__)
 
 MONITOR_RID_PREFIX = "monitor-"
 """The record id of every monitor leg starts so (no patient call's id does)."""

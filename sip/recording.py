@@ -31,7 +31,6 @@ them, nor ``hashlib`` (OpenSSL's digests, 2 MiB of an idle engine, measured).
 from __future__ import annotations
 
 import contextlib
-import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -39,6 +38,7 @@ import pjsua2 as pj
 
 from sip.agent_audio import AgentAudio
 from sip.callbook import CallBook, EngineHost
+from sip.engine_log import logger
 from sip.media import active_audio
 from sip.plain import field, plain
 from sip.protocol import CallState, CommandError, ErrorCode, Event
@@ -47,7 +47,7 @@ from sip.settings import QueueRecordingSettings
 if TYPE_CHECKING:
     from sip.recording_sink import RecordingSink
 
-log = logging.getLogger(__name__)
+log = logger(__name__)
 
 CONSENT_DIGIT = "1"
 """The digit a patient presses to agree to the recording."""

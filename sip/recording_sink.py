@@ -19,18 +19,18 @@ from __future__ import annotations
 
 import errno
 import functools
-import logging
 import queue
 import threading
 from pathlib import Path
 from typing import Any
 
+from sip.engine_log import logger
 from sip.headset.frames import FRAME_MS
 from sip.headset.port import vector_reader
 from sip.protocol import utc_now_iso
 from sip.recording_file import RecordingWriter
 
-log = logging.getLogger(__name__)
+log = logger(__name__)
 
 CHUNK_FRAMES = 50
 """Frames encrypted and written together (1 s): what a killed engine can lose at most."""

@@ -16,7 +16,6 @@ thread then hangs up, drains and destroys the library in order.
 
 from __future__ import annotations
 
-import logging
 import os
 import queue
 import signal
@@ -26,6 +25,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
+from sip.engine_log import logger
+from sip.engine_log import write_to as write_log_to
 from sip.plain import plain
 from sip.protocol import (
     MAX_LINE_BYTES,
@@ -41,7 +42,7 @@ from sip.socket_server import SocketServer
 if TYPE_CHECKING:
     import argparse
 
-log = logging.getLogger(__name__)
+log = logger(__name__)
 
 LOG_ROTATE_BYTES = 8 * 1024 * 1024
 """An engine log past this size at start is kept as ``<name>.1`` and a new one begun."""
@@ -148,12 +149,8 @@ def serve(
     from sip.engine import EngineStartError, PhoneEngine  # loads pjsua2
 
     native = NativeOutput(settings.log_path)
-    # fd 2 now points at the log file (or /dev/null), so stderr logging lands there.
-    logging.basicConfig(
-        level=logging.INFO,
-        stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    # fd 2 now points at the log file (or /dev/null), so the log lines land there.
+    write_log_to(sys.stderr)
     writer = StdoutWriter(native.stdout) if stdio else None
     server: SocketServer | None = None
 

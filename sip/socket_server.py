@@ -10,7 +10,6 @@ socket, as the engine thread does for pjsua2.
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
 import queue
 import selectors
@@ -23,6 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from sip.engine_log import logger
 from sip.protocol import (
     PROTOCOL_VERSION,
     ErrorCode,
@@ -34,7 +34,7 @@ from sip.protocol import (
     utc_now_iso,
 )
 
-log = logging.getLogger(__name__)
+log = logger(__name__)
 
 MAX_CLIENT_BACKLOG = 1 << 20
 """A socket client that lets this many bytes pile up unread is disconnected."""

@@ -11,7 +11,6 @@ one of the library's call slots.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -19,11 +18,12 @@ import pjsua2 as pj
 
 from sip.callbacks import EngineCallbacks, PjCall
 from sip.dialplan import DialError, resolve
+from sip.engine_log import logger
 from sip.media import active_audio
 from sip.settings import EngineSettings
 from sip.sipmsg import network_text
 
-log = logging.getLogger(__name__)
+log = logger(__name__)
 
 STATION_RID = "station"
 """The record id the station leg's PjCall carries (no patient call ever has it)."""

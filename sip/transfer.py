@@ -10,7 +10,6 @@ leg and its original point at each other (``consult_id``/``consult_for``).
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 import pjsua2 as pj
@@ -18,12 +17,13 @@ import pjsua2 as pj
 from sip.callbacks import PjCall
 from sip.callbook import CallBook, EngineHost, hang_up, outbound_record, require
 from sip.calls import CallControl
+from sip.engine_log import logger
 from sip.hold import HoldControl
 from sip.protocol import CallState, CommandError, EndedBy, ErrorCode, Event
 from sip.records import CallRecord
 from sip.sipmsg import parse_name_addr
 
-log = logging.getLogger(__name__)
+log = logger(__name__)
 
 TRANSFER_TIMEOUT = 45.0
 """Seconds a transfer may stay without a final NOTIFY before the caller is taken back."""

@@ -9,7 +9,8 @@ on first use must not be there: the recording file and sink (and ``hashlib``,
 OpenSSL's digests), the headset bridge, argparse (and shutil and the compression
 modules it brings), ``uuid`` and ``datetime``. Nor what the engine does without:
 ``dataclasses`` (:mod:`sip.plain` makes its value classes; dataclasses loads
-``inspect``, ``ast``, ``dis``, ``tokenize``).
+``inspect``, ``ast``, ``dis``, ``tokenize``) and ``logging`` (:mod:`sip.engine_log`
+writes the engine's log lines; logging loads ``traceback``, ``textwrap``, ``string``).
 """
 
 from __future__ import annotations
@@ -49,6 +50,10 @@ NOT_AT_IDLE = (
     "ast",
     "dis",
     "tokenize",
+    "logging",  # sip.engine_log writes the engine's lines: logging loads these
+    "traceback",
+    "textwrap",
+    "string",
 )
 """Modules an idle engine without a headset or recording must not have loaded."""
 
