@@ -12,7 +12,7 @@ the functions that ask the library, so the console can use it without loading it
 from __future__ import annotations
 
 import ctypes
-from pathlib import Path
+import os
 from typing import TYPE_CHECKING, Any
 
 from sip.engine_log import logger
@@ -41,24 +41,35 @@ def openssl_version() -> str | None:
     return None
 
 
-def _libcrypto_candidates() -> list[Path]:
+def _libcrypto_candidates() -> list[str]:
     # The hardened build records the libcrypto its binding links; the PyPI wheel
     # bundles its own (renamed) one beside the package. Else: whatever is mapped.
+    # (os.path, not pathlib: this runs in every engine start, pathlib is not needed.)
     import pjsua2 as pj
 
     linked = str(build_facts().get("libcrypto") or "")
-    if linked and Path(linked).exists():
-        return [Path(linked)]
-    package = Path(pj.__file__).resolve().parent
-    bundled = sorted((package.parent / "pjsua2_python.libs").glob("libcrypto*.so*"))
+    if linked and os.path.exists(linked):
+        return [linked]
+    site = os.path.dirname(os.path.dirname(os.path.realpath(pj.__file__)))
+    libs = os.path.join(site, "pjsua2_python.libs")
+    try:
+        names = os.listdir(libs)
+    except OSError:
+        names = []
+    bundled = sorted(
+        os.path.join(libs, name)
+        for name in names
+        if name.startswith("libcrypto") and ".so" in name.removeprefix("libcrypto")
+    )
     if bundled:
         return bundled
-    mapped: list[Path] = []
+    mapped: list[str] = []
     try:
-        for line in Path("/proc/self/maps").read_text().splitlines():
-            path = line.split(maxsplit=5)[-1] if line.count(" ") >= 5 else ""
-            if "/libcrypto" in path and Path(path) not in mapped:
-                mapped.append(Path(path))
+        with open("/proc/self/maps") as maps:
+            for line in maps:
+                path = line.rstrip("\n").split(maxsplit=5)[-1] if line.count(" ") >= 5 else ""
+                if "/libcrypto" in path and path not in mapped:
+                    mapped.append(path)
     except OSError:
         pass
     return mapped

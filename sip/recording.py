@@ -31,7 +31,6 @@ them, nor ``hashlib`` (OpenSSL's digests, 2 MiB of an idle engine, measured).
 from __future__ import annotations
 
 import contextlib
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pjsua2 as pj
@@ -310,6 +309,8 @@ class CallRecordings:
         record = self._book.calls.get(rec.rid)
         if record is None or record.state == CallState.ENDED:
             return
+        from pathlib import Path
+
         from sip.recording_sink import RecordingSink
 
         directory = Path(self._host.settings.recording.directory)

@@ -22,7 +22,6 @@ import signal
 import sys
 import threading
 from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from sip.engine_log import logger
@@ -42,18 +41,20 @@ from sip.socket_server import SocketServer
 if TYPE_CHECKING:
     import argparse
 
+    from _typeshed import StrPath
+
 log = logger(__name__)
 
 LOG_ROTATE_BYTES = 8 * 1024 * 1024
 """An engine log past this size at start is kept as ``<name>.1`` and a new one begun."""
 
 
-def rotate_log(path: Path, limit: int = LOG_ROTATE_BYTES) -> None:
+def rotate_log(path: StrPath, limit: int = LOG_ROTATE_BYTES) -> None:
     """Keep the log bounded: every run appends (a crashed run's log survives the
     restart), and one previous generation is kept when it grows past ``limit``."""
     try:
-        if path.stat().st_size > limit:
-            os.replace(path, path.with_name(path.name + ".1"))
+        if os.stat(path).st_size > limit:
+            os.replace(path, f"{os.fspath(path)}.1")
     except OSError:
         pass  # no log yet, or it cannot be moved: appending to it is still right
 
@@ -66,7 +67,7 @@ class NativeOutput:
     console's terminal or the JSON stream.
     """
 
-    def __init__(self, log_path: Path | None) -> None:
+    def __init__(self, log_path: StrPath | None) -> None:
         sys.stdout.flush()
         sys.stderr.flush()
         self.stdout = os.fdopen(os.dup(1), "wb", buffering=0)
@@ -136,7 +137,7 @@ def serve(
     settings: EngineSettings,
     *,
     stdio: bool,
-    socket_path: Path | None,
+    socket_path: str | None,
     orphan_exit: float | None = None,
 ) -> int:
     """Run the engine process until SIGTERM/SIGINT or a shutdown command.
@@ -213,11 +214,11 @@ class EngineOptions:
 
     settings_fd: int | None = None
     """Read the settings document from this inherited descriptor."""
-    settings: Path | None = None
+    settings: str | None = None
     """Read the settings document from this file."""
     no_stdio: bool = False
     """Socket only: stdin and stdout are not the protocol."""
-    socket: Path | None = None
+    socket: str | None = None
     """Serve on this Unix socket."""
     orphan_exit: float | None = None
     """With a socket: exit after this many seconds with no client and no call."""
@@ -225,8 +226,8 @@ class EngineOptions:
 
 _VALUE_OPTIONS: dict[str, tuple[str, Callable[[str], Any]]] = {
     SETTINGS_FD_OPTION: ("settings_fd", int),
-    "--settings": ("settings", Path),
-    "--socket": ("socket", Path),
+    "--settings": ("settings", str),
+    "--socket": ("socket", str),
     "--orphan-exit": ("orphan_exit", float),
 }
 """The options that take a value: the field of :class:`EngineOptions` each sets, and how."""
@@ -283,13 +284,11 @@ def _arguments() -> argparse.ArgumentParser:
         metavar="FD",
         help="read the settings document from this inherited descriptor (to its end)",
     )
-    source.add_argument(
-        "--settings", type=Path, metavar="FILE", help="read the settings document from FILE"
-    )
+    source.add_argument("--settings", metavar="FILE", help="read the settings document from FILE")
     parser.add_argument(
         "--no-stdio", action="store_true", help="do not use stdin/stdout (socket only)"
     )
-    parser.add_argument("--socket", type=Path, metavar="PATH", help="serve on this Unix socket")
+    parser.add_argument("--socket", metavar="PATH", help="serve on this Unix socket")
     parser.add_argument(
         "--orphan-exit",
         type=float,
@@ -314,7 +313,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_options(sys.argv[1:] if argv is None else argv)
     try:
         if args.settings is not None:
-            data = args.settings.read_bytes()
+            with open(args.settings, "rb") as document:
+                data = document.read()
         else:
             assert args.settings_fd is not None  # parse_options asks for exactly one source
             data = _read_fd(args.settings_fd)

@@ -14,7 +14,7 @@ loads pydantic, YAML or the console's code.
 from __future__ import annotations
 
 import json
-from pathlib import Path
+import os
 from typing import TYPE_CHECKING
 
 from sip.codecs import DEFAULT_CODECS
@@ -186,7 +186,7 @@ class EngineSettings:
     """Allow the ``capture`` command (writes call audio to WAV): tests and QA only."""
     user_agent: str = "careline"
     """User-Agent header value."""
-    log_path: Path | None = None
+    log_path: str | None = None
     """Engine log file; native output (pjlib banner, asserts) is sent here too."""
     log_level: int = 2
     """pjsip log verbosity in the log file (0-6); 3+ logs caller identity in call dumps."""
@@ -235,8 +235,8 @@ def _plain(value: object) -> Any:
         return {name: _plain(getattr(value, name)) for name in fields(type(value))}
     if isinstance(value, tuple):
         return [_plain(item) for item in value]
-    if isinstance(value, Path):
-        return str(value)
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
     return value
 
 
@@ -278,10 +278,6 @@ def _value(hint: str, value: object, where: str) -> object:
         return tuple(_value(item, each, f"{where}[{i}]") for i, each in enumerate(value))
     if hint in _SECTIONS:
         return _build(_SECTIONS[hint], value, where)
-    if hint == "Path":
-        if not isinstance(value, str):
-            raise SettingsError(f"{where}: expected a path")
-        return Path(value)
     wanted = _SCALARS.get(hint)
     if wanted is None:
         raise SettingsError(f"{where}: no reader for {hint!r}")

@@ -19,7 +19,6 @@ import struct
 import threading
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from sip.engine_log import logger
@@ -49,24 +48,27 @@ def peer_uid(sock: socket.socket) -> int:
     return int(struct.unpack("3i", creds)[1])
 
 
-def prepare_socket_path(path: Path) -> None:
+def prepare_socket_path(path: str) -> None:
     """Create the socket's private directory and clear a stale socket file.
 
     Raises :class:`RuntimeError` if a live engine already answers there.
     """
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    if path.exists() or path.is_symlink():
-        if not stat.S_ISSOCK(path.lstat().st_mode):
-            raise RuntimeError(f"{path} exists and is not a socket")
-        probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        try:
-            probe.connect(str(path))
-        except OSError:
-            path.unlink()
-        else:
-            raise RuntimeError(f"an engine is already running at {path}")
-        finally:
-            probe.close()
+    os.makedirs(os.path.dirname(path) or ".", mode=0o700, exist_ok=True)
+    try:
+        mode = os.lstat(path).st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        return
+    if not stat.S_ISSOCK(mode):
+        raise RuntimeError(f"{path} exists and is not a socket")
+    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        probe.connect(path)
+    except OSError:
+        os.unlink(path)
+    else:
+        raise RuntimeError(f"an engine is already running at {path}")
+    finally:
+        probe.close()
 
 
 class _Client:
@@ -90,7 +92,7 @@ class SocketServer:
     """
 
     def __init__(
-        self, path: Path, submit: Callable[[dict[str, Any], Callable[[dict[str, Any]], None]], None]
+        self, path: str, submit: Callable[[dict[str, Any], Callable[[dict[str, Any]], None]], None]
     ) -> None:
         self.path = path
         self._submit = submit
@@ -119,7 +121,7 @@ class SocketServer:
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         old = os.umask(0o177)
         try:
-            listener.bind(str(self.path))
+            listener.bind(self.path)
         except BaseException:
             listener.close()
             raise
@@ -144,7 +146,7 @@ class SocketServer:
         if self._thread.is_alive():
             self._thread.join(timeout=2)
         with contextlib.suppress(FileNotFoundError):
-            self.path.unlink()
+            os.unlink(self.path)
 
     def _hand_over(self, client: _Client | None, line: bytes, attach: bool = False) -> None:
         """Queue ``line`` for ``client`` (None: every attached client) from any thread."""

@@ -10,7 +10,8 @@ OpenSSL's digests), the headset bridge, argparse (and shutil and the compression
 modules it brings), ``uuid`` and ``datetime``. Nor what the engine does without:
 ``dataclasses`` (:mod:`sip.plain` makes its value classes; dataclasses loads
 ``inspect``, ``ast``, ``dis``, ``tokenize``) and ``logging`` (:mod:`sip.engine_log`
-writes the engine's log lines; logging loads ``traceback``, ``textwrap``, ``string``).
+writes the engine's log lines; logging loads ``traceback``, ``textwrap``, ``string``)
+and ``pathlib`` (paths are strings; pathlib loads ``urllib.parse`` and ``ipaddress``).
 """
 
 from __future__ import annotations
@@ -54,6 +55,9 @@ NOT_AT_IDLE = (
     "traceback",
     "textwrap",
     "string",
+    "pathlib",  # os.path and plain paths: pathlib loads urllib.parse and ipaddress
+    "urllib",
+    "ipaddress",
 )
 """Modules an idle engine without a headset or recording must not have loaded."""
 
@@ -82,7 +86,7 @@ raise SystemExit(main(["--settings", settings, "--no-stdio", "--socket", sock]))
 def idle_engine_modules(tmp_path: Path) -> set[str]:
     """Every module an idle engine (no headset, nothing recorded) has loaded."""
     settings = tmp_path / "settings.json"
-    engine = EngineSettings(listen_port=free_udp_port(), log_path=tmp_path / "engine.log")
+    engine = EngineSettings(listen_port=free_udp_port(), log_path=str(tmp_path / "engine.log"))
     settings.write_text(json.dumps(settings_document(engine)))
     out = tmp_path / "modules.txt"
     sock = tmp_path / "run" / "engine.sock"

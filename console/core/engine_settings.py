@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 """Turning the validated configuration into the engine's plain settings.
 
-``careline engine`` validates the configuration here (pydantic, YAML), then
+``careline engine`` validates the configuration here (the YAML file, against its models), then
 :func:`exec_engine` replaces the process with the lean engine process
 (``python -m sip``), which reads the settings as a plain JSON document from
 a pipe: the engine keeps the same PID, stdin, stdout and stderr, and none of
@@ -148,7 +148,7 @@ def build_engine_settings(
         library_media_defaults=library_media_defaults,
         hold_on_answer=hold_on_answer,
         user_agent=sip.user_agent,
-        log_path=log_path,
+        log_path=str(log_path) if log_path is not None else None,
         log_level=sip.log_level,
         log_sip_messages=sip.log_sip_messages,
         recording=recording_settings(config),
