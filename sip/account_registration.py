@@ -10,13 +10,17 @@ from __future__ import annotations
 
 import contextlib
 import time
-from typing import Any
 
 import pjsua2 as pj
 
-from sip.callbook import EngineHost
 from sip.protocol import CommandError, ErrorCode, Event
 from sip.registration import describe_registration
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from sip.callbook import EngineHost
 
 UNREGISTER_SECONDS = 2.0
 """How long teardown waits for the un-REGISTER to be answered."""

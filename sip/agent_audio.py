@@ -26,7 +26,6 @@ from __future__ import annotations
 import contextlib
 import sys
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
 
 import pjsua2 as pj
 
@@ -36,7 +35,10 @@ from sip.headset.errors import HeadsetError
 from sip.media import MediaSource
 from sip.settings import AudioSettings
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from sip.headset import Headset
 
 log = logger(__name__)

@@ -11,14 +11,18 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable
-from typing import Any
 
 import pjsua2 as pj
 
 from sip.agent_audio import AudioModeError
-from sip.callbook import EngineHost
 from sip.protocol import CommandError, ErrorCode, Event
 from sip.station import StationError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from sip.callbook import EngineHost
 
 
 class AudioPath:

@@ -10,18 +10,23 @@ are handed: what they may read of it and the two things they may ask of it.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Any, Protocol
 
 import pjsua2 as pj
 
 from sip.agent_audio import AgentAudio
-from sip.callbacks import EngineCallbacks, PjAccount, PjCall
+from sip.callbacks import PjAccount, PjCall
 from sip.engine_log import logger
 from sip.protocol import CallState, CommandError, ErrorCode, Event, utc_now_iso
 from sip.records import CallRecord
 from sip.settings import EngineSettings
 from sip.sipmsg import network_text
 from sip.station import StationLeg
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Protocol
+
+    from sip.callbacks import EngineCallbacks
 
 log = logger(__name__)
 
@@ -30,27 +35,27 @@ LOST_CALL_CHECKS = 2
 UNPLACED_CALL_CHECKS = 5
 """The same for a call the library never gave an id (a followed REFER it could not place)."""
 
-Handler = Callable[[dict[str, Any]], dict[str, Any]]
-"""Runs one command: its message in, its result out (or a CommandError)."""
+if TYPE_CHECKING:
+    Handler = Callable[[dict[str, Any]], dict[str, Any]]
+    """Runs one command: its message in, its result out (or a CommandError)."""
 
+    class EngineHost(Protocol):
+        """What the call parts read of the engine (live: most of it changes as it runs)."""
 
-class EngineHost(Protocol):
-    """What the call parts read of the engine (live: most of it changes as it runs)."""
+        settings: EngineSettings
+        account: PjAccount | None
+        audio: AgentAudio | None
+        station: StationLeg
+        max_calls: int
+        clock_rate: int
+        """The conference bridge's clock rate (what recordings and the agent's audio run at)."""
 
-    settings: EngineSettings
-    account: PjAccount | None
-    audio: AgentAudio | None
-    station: StationLeg
-    max_calls: int
-    clock_rate: int
-    """The conference bridge's clock rate (what recordings and the agent's audio run at)."""
+        @property
+        def queue_capacity(self) -> int: ...
 
-    @property
-    def queue_capacity(self) -> int: ...
-
-    def emit(self, event: Event, **payload: Any) -> None: ...
-    def defer(self, delay: float, action: Callable[[], None]) -> None: ...
-    def _callbacks(self) -> EngineCallbacks: ...
+        def emit(self, event: Event, **payload: Any) -> None: ...
+        def defer(self, delay: float, action: Callable[[], None]) -> None: ...
+        def _callbacks(self) -> EngineCallbacks: ...
 
 
 def hang_up(call: PjCall, code: int) -> None:

@@ -14,12 +14,11 @@ from __future__ import annotations
 
 import contextlib
 import re
-from typing import Any
 
 import pjsua2 as pj
 
 from sip.callbacks import PjCall
-from sip.callbook import CallBook, EngineHost, hang_up, new_record_id, outbound_record, require
+from sip.callbook import CallBook, hang_up, new_record_id, outbound_record, require
 from sip.dialplan import DialError, DialTarget, asserted_identity, resolve
 from sip.engine_log import logger
 from sip.hold import HoldControl
@@ -36,6 +35,12 @@ from sip.protocol import (
 )
 from sip.records import CallRecord
 from sip.sipmsg import network_text, parse_name_addr
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from sip.callbook import EngineHost
 
 log = logger(__name__)
 

@@ -8,11 +8,8 @@ each handler takes the command's message and returns its result, or raises
 
 from __future__ import annotations
 
-from typing import Any, Protocol
-
 from sip.account_registration import AccountRegistration
 from sip.audio_path import AudioPath
-from sip.callbook import Handler
 from sip.calls import CallControl
 from sip.hold import HoldControl
 from sip.intake import CallIntake
@@ -21,21 +18,26 @@ from sip.protocol import Command
 from sip.recording import CallRecordings
 from sip.transfer import Transfers
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Protocol
 
-class EngineParts(Protocol):
-    """The engine and the parts of it whose methods run commands."""
+    from sip.callbook import Handler
 
-    control: CallControl
-    hold: HoldControl
-    transfers: Transfers
-    intake: CallIntake
-    registration: AccountRegistration
-    audio_path: AudioPath
-    recordings: CallRecordings
-    monitors: Monitors
+    class EngineParts(Protocol):
+        """The engine and the parts of it whose methods run commands."""
 
-    def status(self) -> dict[str, Any]: ...
-    def request_stop(self) -> None: ...
+        control: CallControl
+        hold: HoldControl
+        transfers: Transfers
+        intake: CallIntake
+        registration: AccountRegistration
+        audio_path: AudioPath
+        recordings: CallRecordings
+        monitors: Monitors
+
+        def status(self) -> dict[str, Any]: ...
+        def request_stop(self) -> None: ...
 
 
 def command_table(engine: EngineParts) -> dict[Command, Handler]:

@@ -21,15 +21,14 @@ import queue
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
 
 import pjsua2 as pj
 
 from sip.account_registration import AccountRegistration
 from sip.agent_audio import AgentAudio
 from sip.audio_path import AudioPath
-from sip.callbacks import EngineCallbacks, PjAccount, PjCall, PjEndpoint
-from sip.callbook import CallBook, Handler, hang_up
+from sip.callbacks import PjAccount, PjCall, PjEndpoint
+from sip.callbook import CallBook, hang_up
 from sip.calls import CallControl
 from sip.codec_policy import CodecPolicy, enabled_codecs
 from sip.codecs import CodecPolicyError
@@ -68,10 +67,16 @@ from sip.settings import EngineSettings
 from sip.station import STATION_RID, StationLeg
 from sip.transfer import Transfers
 
-log = logger(__name__)
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
-Sink = Callable[[dict[str, Any]], None]
-"""Where events or a reply go; must be thread-safe and must not block."""
+    Sink = Callable[[dict[str, Any]], None]
+    """Where events or a reply go; must be thread-safe and must not block."""
+    from sip.callbacks import EngineCallbacks
+    from sip.callbook import Handler
+
+log = logger(__name__)
 
 DRAIN_SECONDS = 2.0
 """How long teardown waits for hung-up calls to reach DISCONNECTED."""

@@ -9,16 +9,21 @@ call is really in. Everything runs on the engine thread.
 from __future__ import annotations
 
 import time
-from typing import Any
 
 import pjsua2 as pj
 
 from sip.callbacks import PjCall
-from sip.callbook import CallBook, EngineHost, require
+from sip.callbook import CallBook, require
 from sip.engine_log import logger
 from sip.media import active_audio
 from sip.protocol import CallState, CommandError, ErrorCode, Event
 from sip.records import CallRecord
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from sip.callbook import EngineHost
 
 log = logger(__name__)
 

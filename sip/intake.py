@@ -9,12 +9,10 @@ away too, with the reason a supervisor can act on.
 
 from __future__ import annotations
 
-from typing import Any
-
 import pjsua2 as pj
 
 from sip.callbacks import PjAccount, PjCall
-from sip.callbook import CallBook, EngineHost, hang_up, new_record_id
+from sip.callbook import CallBook, hang_up, new_record_id
 from sip.calls import CallControl
 from sip.codec_policy import CodecPolicy
 from sip.codecs import codec_mismatch, offered, sdp_body
@@ -30,6 +28,12 @@ from sip.protocol import (
 )
 from sip.records import CallRecord
 from sip.sipmsg import caller_of, parse_headers, parse_name_addr, request_uri
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from sip.callbook import EngineHost
 
 log = logger(__name__)
 

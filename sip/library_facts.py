@@ -8,9 +8,10 @@ report, this module imports pjsua2 only inside the functions that ask the librar
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     import pjsua2 as pj
 
 TLS13_SUITES = frozenset({0x1301, 0x1302, 0x1303})

@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import ctypes
 import os
-from typing import TYPE_CHECKING, Any
 
 from sip.engine_log import logger
 from sip.library_facts import build_facts, tls_versions
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     import pjsua2 as pj
 
 log = logger(__name__)

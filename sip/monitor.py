@@ -30,13 +30,12 @@ one: the agent must always be able to consult a nurse or dial out.
 from __future__ import annotations
 
 import contextlib
-from typing import Any
 
 import pjsua2 as pj
 
 from sip.agent_audio import AgentAudio
 from sip.callbacks import PjAccount, PjCall
-from sip.callbook import CallBook, EngineHost, hang_up, new_record_id
+from sip.callbook import CallBook, hang_up, new_record_id
 from sip.calls import CallControl
 from sip.engine_log import logger
 from sip.media import active_audio
@@ -45,7 +44,6 @@ from sip.monitor_terms import (
     MODES,
     MONITOR_HEADER,
     REFUSALS,
-    MonitorMode,
     MonitorRequest,
     MonitorRequestError,
     monitor_header,
@@ -54,6 +52,13 @@ from sip.monitor_terms import (
 from sip.plain import field, plain
 from sip.protocol import CallState, CommandError, ErrorCode, Event
 from sip.sipmsg import network_text, parse_headers
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from sip.callbook import EngineHost
+    from sip.monitor_terms import MonitorMode
 
 log = logger(__name__)
 

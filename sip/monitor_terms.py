@@ -13,18 +13,22 @@ hanging up.
 from __future__ import annotations
 
 import re
-from typing import Final, Literal, get_args
 
 from sip.plain import plain
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Final, Literal
+
+    MonitorMode = Literal["listen", "whisper", "barge"]
+    """listen: hears patient and agent, heard by nobody; whisper: also speaks to the agent
+    only; barge: speaks to both."""
 
 MONITOR_HEADER: Final = "X-Careline-Monitor"
 """The SIP header that makes an INVITE a monitor request."""
 
-MonitorMode = Literal["listen", "whisper", "barge"]
-"""listen: hears patient and agent, heard by nobody; whisper: also speaks to the agent
-only; barge: speaks to both."""
-MODES: tuple[MonitorMode, ...] = get_args(MonitorMode)
-"""Every mode, in the order of their digits."""
+MODES: tuple[MonitorMode, ...] = ("listen", "whisper", "barge")
+"""Every mode (each of :data:`MonitorMode`), in the order of their digits."""
 DIGIT_MODES: dict[str, MonitorMode] = {"1": "listen", "2": "whisper", "3": "barge"}
 """The digit a supervisor presses in the call to switch to each mode."""
 MODE_DIGITS: dict[MonitorMode, str] = {mode: digit for digit, mode in DIGIT_MODES.items()}
@@ -94,3 +98,13 @@ def monitor_header(grant: str, mode: MonitorMode) -> str:
     if mode not in MODES:
         raise MonitorRequestError("unknown monitor mode")
     return f"{grant};mode={mode}"
+
+
+def __getattr__(name: str) -> object:
+    """``MonitorMode`` for code that imports it at run time (the console): built then, from
+    :mod:`typing`, which the engine does not load for a type that only checkers read."""
+    if name == "MonitorMode":
+        from typing import Literal
+
+        return Literal[MODES]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

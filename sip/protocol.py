@@ -21,9 +21,12 @@ from __future__ import annotations
 import json
 import time
 from enum import StrEnum
-from typing import Any
 
 from sip.plain import plain
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 PROTOCOL_VERSION = 1
 """Bumped on any incompatible change; clients refuse a version they do not know."""

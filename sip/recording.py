@@ -31,19 +31,22 @@ them, nor ``hashlib`` (OpenSSL's digests, 2 MiB of an idle engine, measured).
 from __future__ import annotations
 
 import contextlib
-from typing import TYPE_CHECKING, Any
 
 import pjsua2 as pj
 
 from sip.agent_audio import AgentAudio
-from sip.callbook import CallBook, EngineHost
+from sip.callbook import CallBook
 from sip.engine_log import logger
 from sip.media import active_audio
 from sip.plain import field, plain
 from sip.protocol import CallState, CommandError, ErrorCode, Event
 from sip.settings import QueueRecordingSettings
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
+    from sip.callbook import EngineHost
     from sip.recording_sink import RecordingSink
 
 log = logger(__name__)

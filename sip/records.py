@@ -3,10 +3,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from sip.plain import field, plain
 from sip.protocol import CallState, EndedBy, utc_now_iso
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 @plain()

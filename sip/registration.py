@@ -3,10 +3,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from sip.protocol import utc_now_iso
 from sip.settings import AccountSettings
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 _REASONS = {
     401: "authentication failed: the registrar did not accept the credentials (401)",

@@ -22,7 +22,6 @@ import signal
 import sys
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, BinaryIO
 
 from sip.engine_log import logger
 from sip.engine_log import write_to as write_log_to
@@ -38,8 +37,10 @@ from sip.protocol import (
 from sip.settings import EngineSettings, SettingsError, read_settings
 from sip.socket_server import SocketServer
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     import argparse
+    from typing import Any, BinaryIO
 
     from _typeshed import StrPath
 

@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import json
 import os
-from typing import TYPE_CHECKING
 
 from sip.codecs import DEFAULT_CODECS
 from sip.plain import fields, plain
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 

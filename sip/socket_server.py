@@ -19,7 +19,6 @@ import struct
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
 
 from sip.engine_log import logger
 from sip.protocol import (
@@ -32,6 +31,10 @@ from sip.protocol import (
     reply_error,
     utc_now_iso,
 )
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 log = logger(__name__)
 

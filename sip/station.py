@@ -12,16 +12,21 @@ one of the library's call slots.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Protocol
 
 import pjsua2 as pj
 
-from sip.callbacks import EngineCallbacks, PjCall
+from sip.callbacks import PjCall
 from sip.dialplan import DialError, resolve
 from sip.engine_log import logger
 from sip.media import active_audio
 from sip.settings import EngineSettings
 from sip.sipmsg import network_text
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Protocol
+
+    from sip.callbacks import EngineCallbacks
 
 log = logger(__name__)
 
@@ -29,15 +34,17 @@ STATION_RID = "station"
 """The record id the station leg's PjCall carries (no patient call ever has it)."""
 
 
-class StationHost(Protocol):
-    """What the station leg needs of the engine."""
+if TYPE_CHECKING:
 
-    settings: EngineSettings
-    account: pj.Account | None
+    class StationHost(Protocol):
+        """What the station leg needs of the engine."""
 
-    def _callbacks(self) -> EngineCallbacks: ...
-    def defer(self, delay: float, action: Callable[[], None]) -> None: ...
-    def hangup_pj(self, call: PjCall, code: int) -> None: ...
+        settings: EngineSettings
+        account: pj.Account | None
+
+        def _callbacks(self) -> EngineCallbacks: ...
+        def defer(self, delay: float, action: Callable[[], None]) -> None: ...
+        def hangup_pj(self, call: PjCall, code: int) -> None: ...
 
 
 class StationError(RuntimeError):

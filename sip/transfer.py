@@ -10,18 +10,22 @@ leg and its original point at each other (``consult_id``/``consult_for``).
 
 from __future__ import annotations
 
-from typing import Any
-
 import pjsua2 as pj
 
 from sip.callbacks import PjCall
-from sip.callbook import CallBook, EngineHost, hang_up, outbound_record, require
+from sip.callbook import CallBook, hang_up, outbound_record, require
 from sip.calls import CallControl
 from sip.engine_log import logger
 from sip.hold import HoldControl
 from sip.protocol import CallState, CommandError, EndedBy, ErrorCode, Event
 from sip.records import CallRecord
 from sip.sipmsg import parse_name_addr
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from sip.callbook import EngineHost
 
 log = logger(__name__)
 

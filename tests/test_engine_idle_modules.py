@@ -11,7 +11,8 @@ modules it brings), ``uuid`` and ``datetime``. Nor what the engine does without:
 ``dataclasses`` (:mod:`sip.plain` makes its value classes; dataclasses loads
 ``inspect``, ``ast``, ``dis``, ``tokenize``) and ``logging`` (:mod:`sip.engine_log`
 writes the engine's log lines; logging loads ``traceback``, ``textwrap``, ``string``)
-and ``pathlib`` (paths are strings; pathlib loads ``urllib.parse`` and ``ipaddress``).
+``pathlib`` (paths are strings; pathlib loads ``urllib.parse`` and ``ipaddress``) and
+``typing`` (only type checkers read the annotations: ``TYPE_CHECKING = False`` guards it).
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ NOT_AT_IDLE = (
     "pathlib",  # os.path and plain paths: pathlib loads urllib.parse and ipaddress
     "urllib",
     "ipaddress",
+    "typing",  # annotations only: typing is imported under TYPE_CHECKING
 )
 """Modules an idle engine without a headset or recording must not have loaded."""
 

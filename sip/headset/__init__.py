@@ -36,9 +36,11 @@ ctypes' port plumbing (about 1 MiB of its idle memory, measured).
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any
 
+TYPE_CHECKING = False  # (typing itself is not loaded by an idle engine)
 if TYPE_CHECKING:
+    from typing import Any
+
     from sip.headset.bridge import Headset
     from sip.headset.devices import check_portaudio, list_devices, resolve_device, stream_rate
     from sip.headset.errors import HeadsetError
