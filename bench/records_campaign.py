@@ -292,6 +292,10 @@ def _check(run_dir: Path, store: Path, tally: Tally) -> None:
             tally.failures.append(f"{run_dir.name}: answered call {call_id} has no interaction")
 
 
+def _exit_on_sigterm(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the campaign and print its figures."""
     parser = bench_parser(__doc__, runs=200, quick={"no_fault_runs": 1, "seed": 3})
@@ -304,6 +308,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.child:
         mode, run_dir, store = args.child
         return asyncio.run(_child(Path(run_dir), Path(store), mode))
+    # A full campaign runs for half an hour, so it gets stopped (kill, a CI job's
+    # time-out): SIGTERM unwinds like an error, so the finally blocks below stop this
+    # run's console, engines and SIPp, unmount the tmpfs and remove the directory.
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     rng = random.Random(args.seed)
     tally = Tally()
     with tempfile.TemporaryDirectory(prefix="careline-campaign-") as tmp:
