@@ -23,6 +23,8 @@ NOT_AT_IDLE = (
     "console.dialogs.callbacks",  # c
     "console.dialogs.care_message",  # m
     "console.dialogs.choice",  # u, k, l, the worklist's skip…
+    "console.dialogs.dtmf_pad",  # #
+    "console.dialogs.help",  # ?
     "console.dialogs.patient_search",  # s
     "console.dialogs.script_picker",  # g
     "console.dialogs.slot_picker",  # k
@@ -31,8 +33,11 @@ NOT_AT_IDLE = (
     "console.dialogs.worklist",  # w
     "console.dialogs.wrap_up",  # the end of a call (wrap-up on)
     "console.widgets.wrap_up_form",
+    "rich._emoji_codes",  # Rich's emoji table (0.8 MiB): plain labels are not markup
+    "csv",  # the audit's export
 )
-"""Modules an idle console must not have loaded: each dialog loads when it first opens."""
+"""Modules an idle console must not have loaded: each dialog loads when it first opens,
+and what a plain label or a rare command needs is not loaded for it."""
 
 IDLE_CONSOLE = """
 import os, signal, sys

@@ -18,7 +18,6 @@ Rows hold ids, never patient names or details.
 from __future__ import annotations
 
 import asyncio
-import csv
 import hashlib
 import json
 import os
@@ -334,6 +333,8 @@ def _write_csv_file(path: Path, rows: list[AuditRow]) -> None:
 
 
 def _write_csv(stream: TextIO, rows: list[AuditRow]) -> None:
+    import csv  # an export is rare: an idle console does not hold the csv module
+
     writer = csv.writer(stream, lineterminator="\n")
     writer.writerow(COLUMNS)
     for row in rows:

@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -12,16 +10,7 @@ from textual.containers import Vertical
 from textual.widgets import DataTable, Label
 
 from console.dialogs.base import Dialog
-
-
-@dataclass(frozen=True, slots=True)
-class KeyHelp:
-    """One line of the help screen."""
-
-    keys: str
-    description: str
-    binding_id: str
-    tooltip: str
+from console.widgets.key_help import KeyHelp
 
 
 class HelpScreen(Dialog[None]):
@@ -56,7 +45,7 @@ class HelpScreen(Dialog[None]):
     def on_mount(self) -> None:
         """Fill the table."""
         table = self.query_one(DataTable)
-        table.add_columns("Key", "Action", "Id (for keymap)", "What it does")
+        table.add_columns(*map(Text, ("Key", "Action", "Id (for keymap)", "What it does")))
         for row in self.rows:
             table.add_row(
                 Text(row.keys, style="bold"),

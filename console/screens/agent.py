@@ -8,7 +8,7 @@ event means is decided by the desk (``console/core/desk.py``).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual import events, on, work
 from textual.app import ComposeResult
@@ -35,8 +35,6 @@ from console.core.agent_state import AgentState
 from console.core.calls import CallQueue
 from console.core.desk import Desk
 from console.core.phone import PhoneError
-from console.dialogs.dtmf_pad import DtmfPad
-from console.dialogs.help import HelpScreen, KeyHelp
 from console.messages import (
     HubSyncChanged,
     PatientVerified,
@@ -53,11 +51,15 @@ from console.widgets.call_queue import CallQueueTable
 from console.widgets.footer import KeyFooter
 from console.widgets.guidance import GuidancePane
 from console.widgets.history import CallHistory
+from console.widgets.key_help import KeyHelp
 from console.widgets.monitor_badge import MonitorBadge
 from console.widgets.patient_card import PatientCard
 from console.widgets.recording_badge import RecordingBadge
 from console.widgets.red_flag import RedFlagBanner
 from console.widgets.status_bar import StatusBar
+
+if TYPE_CHECKING:  # the keypad loads when it first opens
+    from console.dialogs.dtmf_pad import DtmfPad
 
 HEARTBEAT_S = 60.0
 """Seconds between agent-state records when nothing changes (supervisors' "last heard")."""
@@ -384,8 +386,8 @@ class AgentScreen(Screen[None]):
     def action_dtmf(self) -> None:
         self.calls.keypad()
 
-    @on(DtmfPad.Digit)
-    def _dtmf_digit(self, message: DtmfPad.Digit) -> None:
+    def on_dtmf_pad_digit(self, message: DtmfPad.Digit) -> None:
+        """A key pressed on the keypad goes to the call as a tone."""
         if self.calls.tone(message.digit):
             self._refresh_calls()
 
@@ -451,6 +453,8 @@ class AgentScreen(Screen[None]):
         return palette_entries(self.BINDINGS)
 
     def action_help(self) -> None:
+        from console.dialogs.help import HelpScreen  # loads when help first opens
+
         self.app.push_screen(HelpScreen(self.key_rows()))
 
     def send_command(self, cmd: str, **args: Any) -> None:

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 
 from textual.binding import Binding, BindingType
 
-from console.dialogs.help import KeyHelp
+from console.widgets.key_help import KeyHelp
 
 AGENT_BINDINGS: list[BindingType] = [
     Binding(

@@ -39,7 +39,9 @@ class CallTable(DataTable[Text]):
     def on_mount(self) -> None:
         """Set up the columns."""
         for label, key in self.COLUMNS:
-            self.add_column(label, key=key)
+            # A label is plain text: a str would be parsed as Rich markup, which loads
+            # Rich's emoji table (0.8 MiB) into every console for a column's title.
+            self.add_column(Text(label), key=key)
 
     def caller_cell(self, name: str, number: str) -> Text:
         """The caller column's text for a call from ``name`` at ``number``."""

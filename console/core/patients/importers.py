@@ -20,7 +20,6 @@ and :mod:`.fhir_patient` (with the checks both make, :mod:`.record_checks`).
 from __future__ import annotations
 
 import codecs
-import csv
 import json
 import stat
 from collections.abc import Iterator, Mapping
@@ -355,6 +354,8 @@ def _from_fhir(
 
 
 def _read_csv(path: Path, region: str, today: date) -> Iterator[Positioned]:
+    import csv  # an import is rare: an idle console does not hold the csv module
+
     with path.open(encoding="utf-8-sig", newline="") as handle:
         lines = BoundedLines(handle, MAX_LINE_CHARS)
         reader = csv.reader(lines)
