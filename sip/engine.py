@@ -167,19 +167,8 @@ class PhoneEngine:
             log.info("engine listening on %s", self._listen_text())
             if on_ready is not None:
                 on_ready()
-            self.emit(
-                Event.READY,
-                listen=self._listen_text(),
-                transports=dict(self.ports),
-                transport="udp" if "udp" in self.ports else next(iter(self.ports)),
-                max_calls=self.max_calls,
-                capacity_measured=self.capacity_measured,
-                queue_capacity=self.queue_capacity,
-                audio=self.audio_path.fact(),
-                codecs=self.codec_labels(),
-                library=dict(self.library),
-                protocol=PROTOCOL_VERSION,
-            )
+            transport = "udp" if "udp" in self.ports else next(iter(self.ports))
+            self.emit(Event.READY, transport=transport, **self._facts())
             assert self.endpoint is not None
             next_check = time.monotonic() + 1
             while not self._stop.is_set():
@@ -367,19 +356,25 @@ class PhoneEngine:
     def status(self) -> dict[str, Any]:
         """Engine facts and every live call."""
         return {
+            **self._facts(),
+            "availability": self.intake.availability_fact(),
+            "registration": dict(self.registration.fact),
+            "calls": self.snapshot(),
+            "monitors": self.monitors.facts(),
+        }
+
+    def _facts(self) -> dict[str, Any]:
+        # What both the ready event and status report, so the two never disagree.
+        return {
             "protocol": PROTOCOL_VERSION,
             "listen": self._listen_text(),
             "transports": dict(self.ports),
             "max_calls": self.max_calls,
             "capacity_measured": self.capacity_measured,
             "queue_capacity": self.queue_capacity,
-            "availability": self.intake.availability_fact(),
-            "registration": dict(self.registration.fact),
             "audio": self.audio_path.fact(),
             "codecs": self.codec_labels(),
             "library": dict(self.library),
-            "calls": self.snapshot(),
-            "monitors": self.monitors.facts(),
         }
 
     def codec_labels(self) -> list[str]:
