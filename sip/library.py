@@ -6,7 +6,6 @@ Everything here runs on the engine thread, before or during startup.
 
 from __future__ import annotations
 
-import ctypes
 import gc
 import socket
 import time
@@ -15,7 +14,7 @@ import pjsua2 as pj
 
 from sip.codecs import bridge_rate
 from sip.engine_log import logger
-from sip.library_facts import build_facts, tls_versions
+from sip.library_facts import build_facts, compiled_max_calls, tls_versions
 from sip.plain import plain
 from sip.settings import AccountSettings, EngineSettings
 from sip.sipmsg import parse_headers
@@ -222,6 +221,18 @@ def library_call_slots() -> int | None:
     placing calls until "too many" finds, without placing 32 of them. Placing them left
     about 5 MiB in the idle engine (pools and transactions pjsip keeps a while).
     None when the loaded binding does not export the function."""
+    compiled = compiled_max_calls()
+    if compiled is not None:
+        # The hardened build records its cap: the same answer, without loading ctypes
+        # (about 0.3 MiB the idle engine keeps) to call the function.
+        return min(REQUESTED_MAX_CALLS, compiled) or None
+    return exported_call_slots()
+
+
+def exported_call_slots() -> int | None:
+    """``pjsua_call_get_max_count()`` itself, through ctypes; None when not exported."""
+    import ctypes  # only for a pjsua2 that did not record its cap (the PyPI wheel)
+
     try:
         count = ctypes.CDLL(pj._pjsua2.__file__).pjsua_call_get_max_count
     except (AttributeError, OSError):

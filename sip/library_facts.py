@@ -27,6 +27,19 @@ def build_facts() -> dict[str, Any]:
     return dict(facts) if isinstance(facts, dict) else {}
 
 
+def compiled_max_calls() -> int | None:
+    """``PJSUA_MAX_CALLS`` as the hardened build compiled it (its recorded ``config_site``),
+    or None when the build recorded no plain number for it (any other pjsua2)."""
+    config_site = build_facts().get("config_site")
+    if not isinstance(config_site, str):
+        return None
+    for line in config_site.splitlines():
+        words = line.split()
+        if words[:2] == ["#define", "PJSUA_MAX_CALLS"] and len(words) == 3 and words[2].isdigit():
+            return int(words[2])
+    return None
+
+
 def tls_versions(ep: pj.Endpoint) -> list[str]:
     """The TLS versions the library can speak (1.2 always; 1.3 when its suites exist)."""
     import pjsua2 as pj

@@ -11,7 +11,6 @@ the functions that ask the library, so the console can use it without loading it
 
 from __future__ import annotations
 
-import ctypes
 import os
 
 from sip.engine_log import logger
@@ -26,21 +25,60 @@ if TYPE_CHECKING:
 log = logger(__name__)
 
 
+VERSION_CHUNK = 64 * 1024
+"""How much of libcrypto is read at a time: under glibc's mmap threshold, so the
+buffers go back to the heap the engine reuses rather than staying resident."""
+
+
+VERSION_MAX = 128
+"""Longer than any OpenSSL version text (``OpenSSL 3.0.19 27 Jan 2026``)."""
+
+
 def openssl_version() -> str | None:
-    """The OpenSSL that pjsua2 runs with, asked of the loaded libcrypto itself."""
+    """The OpenSSL that pjsua2 runs with: the version text of the loaded libcrypto itself."""
     for path in _libcrypto_candidates():
         try:
-            lib = ctypes.CDLL(str(path))
+            version = _version_text(path)
         except OSError:
             continue
-        for name in ("OpenSSL_version", "SSLeay_version"):  # 1.1+ / 1.0.x
-            func = getattr(lib, name, None)
-            if func is not None:
-                func.restype = ctypes.c_char_p
-                func.argtypes = [ctypes.c_int]
-                raw = func(0)
-                return raw.decode(errors="replace").strip() if raw else None
+        if version is not None:
+            return version
     return None
+
+
+def _version_text(path: str) -> str | None:
+    """``OPENSSL_VERSION_TEXT`` as compiled into the libcrypto at ``path`` — what its
+    ``OpenSSL_version(0)`` returns — read from the file rather than called through ctypes
+    (which the idle engine would then keep loaded, about 0.3 MiB)."""
+    marker = b"OpenSSL "
+    with open(path, "rb") as lib:
+        tail = b""
+        while chunk := lib.read(VERSION_CHUNK):
+            window = tail + chunk
+            start = window.find(marker)
+            while start >= 0:
+                end = window.find(b"\0", start)
+                if end < 0:
+                    break  # the text runs into the next chunk: seen again there
+                version = _as_version(window[start:end])
+                if version is not None:
+                    return version
+                start = window.find(marker, start + 1)
+            # A version text cut by the chunk's end is read whole with the next chunk.
+            cut = start >= 0 and len(window) - start <= VERSION_MAX
+            tail = window[start:] if cut else window[-VERSION_MAX:]
+    return None
+
+
+def _as_version(text: bytes) -> str | None:
+    """``text`` when it is a version text, e.g. ``OpenSSL 3.0.19 27 Jan 2026`` or
+    ``OpenSSL 1.0.2u  20 Dec 2019`` (name, version, day, month, year), else None."""
+    words = text.split()
+    if len(words) != 5 or not words[1][:1].isdigit():
+        return None
+    if not (words[2].isdigit() and words[3].isalpha() and words[4].isdigit()):
+        return None
+    return text.decode(errors="replace").strip()
 
 
 def _libcrypto_candidates() -> list[str]:

@@ -12,7 +12,8 @@ modules it brings), ``uuid`` and ``datetime``. Nor what the engine does without:
 ``inspect``, ``ast``, ``dis``, ``tokenize``) and ``logging`` (:mod:`sip.engine_log`
 writes the engine's log lines; logging loads ``traceback``, ``textwrap``, ``string``)
 ``pathlib`` (paths are strings; pathlib loads ``urllib.parse`` and ``ipaddress``) and
-``typing`` (only type checkers read the annotations: ``TYPE_CHECKING = False`` guards it).
+``typing`` (only type checkers read the annotations: ``TYPE_CHECKING = False`` guards it),
+and ``ctypes`` (the hardened build records its call slots; the OpenSSL version is text).
 """
 
 from __future__ import annotations
@@ -60,6 +61,8 @@ NOT_AT_IDLE = (
     "urllib",
     "ipaddress",
     "typing",  # annotations only: typing is imported under TYPE_CHECKING
+    "ctypes",  # the build's own facts give the call slots; OpenSSL's version is read as text
+    "_ctypes",
 )
 """Modules an idle engine without a headset or recording must not have loaded."""
 
