@@ -4,11 +4,11 @@
 Frozen plain classes (:mod:`sip.plain`) of plain values: no pjsua2 types and no config parsing
 here, so the engine can be started from a test or a script just as well.
 
-The console validates the YAML configuration (pydantic) and hands the engine
-process these settings as a plain JSON *settings document*
-(:func:`settings_document`); the engine reads it back with
+The console validates the YAML configuration (:mod:`console.core.schema`, careline's
+own small model layer) and hands the engine process these settings as a plain JSON
+*settings document* (:func:`settings_document`); the engine reads it back with
 :func:`settings_from_document`, in plain Python, so the engine process never
-loads pydantic, YAML or the console's code.
+loads YAML, that model layer or anything else of the console's code.
 """
 
 from __future__ import annotations

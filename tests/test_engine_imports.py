@@ -1,8 +1,8 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 """The engine process stays lean: pjsua2 and the standard library, not the console's weight.
 
-``careline engine`` validates the YAML configuration (pydantic) and then
-replaces itself with ``python -m sip``, which reads a plain JSON settings
+``careline engine`` validates the YAML configuration (:mod:`console.core.schema`) and
+then replaces itself with ``python -m sip``, which reads a plain JSON settings
 document. These tests start the engine the ways careline does (the console's
 own command line on a socket; ``careline engine --config FILE`` in stdio mode)
 with ``PYTHONPROFILEIMPORTTIME`` set, and read back every module the engine
