@@ -44,8 +44,7 @@ from sip.library import (
     create_transports,
     endpoint_config,
 )
-from sip.library_report import describe as describe_library
-from sip.library_report import summary as library_summary
+from sip.library_report import report_at_start
 from sip.loop_pace import LoopPace
 from sip.media import MediaSource
 from sip.monitor import Monitors, is_monitor
@@ -231,13 +230,9 @@ class PhoneEngine:
             measured = call_capacity(ep, s.listen_host if "udp" in self.ports else None)
             self.capacity_measured = measured is not None
             self.max_calls = measured if measured else 4
-            try:
-                self.library = describe_library(
-                    ep, self.max_calls, measured=self.capacity_measured, clock_rate=self.clock_rate
-                )
-            except Exception:  # a report must never stop the phone from starting
-                log.exception("could not describe the phone library")
-            log.info("phone library: %s", library_summary(self.library))
+            self.library = report_at_start(
+                ep, self.max_calls, measured=self.capacity_measured, clock_rate=self.clock_rate
+            )
             if s.queue_capacity > self.queue_capacity:
                 log.warning(
                     "sip.queue_capacity %d is more than this library's %d call slots allow: "

@@ -154,6 +154,20 @@ def describe(ep: pj.Endpoint, slots: int, *, measured: bool, clock_rate: int) ->
     }
 
 
+def report_at_start(
+    ep: pj.Endpoint, slots: int, *, measured: bool, clock_rate: int
+) -> dict[str, Any]:
+    """:func:`describe`, for the engine starting: logged as one line, and empty rather
+    than raising (a report must never stop the phone from starting)."""
+    try:
+        library = describe(ep, slots, measured=measured, clock_rate=clock_rate)
+    except Exception:
+        log.exception("could not describe the phone library")
+        library = {}
+    log.info("phone library: %s", summary(library))
+    return library
+
+
 def summary(library: object) -> str:
     """One plain line for a status bar or a doctor check, e.g. ``pjsua2 2.15.1 (careline
     hardened) · OpenSSL 3.0.19 · TLS 1.2/1.3 · DTLS-SRTP · 32 call slots · no sound devices``.
