@@ -328,3 +328,15 @@ def test_a_script_of_thousands_of_steps_is_refused_not_analysed(tmp_path: Path) 
         f"{tmp_path}/demo.yaml:5: steps: more than 1,000 steps: split the script "
         "(not checked further)"
     ]
+
+
+@pytest.mark.parametrize("key", ["null", "1.5", "2024-01-01", "true"])
+def test_a_top_level_key_that_is_not_text_is_a_problem_not_a_crash(
+    tmp_path: Path, key: str
+) -> None:
+    # YAML reads these keys as None, a float, a date and a bool: a hostile or mistyped
+    # library file must be reported like any other, never stop the console.
+    found = problems(tmp_path, f"{key}: x\nkind: script\nid: demo\nversion: 1\n")
+    assert found, "the stray key was accepted"
+    assert all(p.startswith(f"{tmp_path}/demo.yaml:") for p in found)
+    assert any("Keys should be strings" in p or "not permitted" in p for p in found), found

@@ -185,11 +185,15 @@ class BaseModel:
             checked = field.check(value[name], (*loc, name), errors)
             if checked is not FAIL:
                 values[name] = checked
-        if schema.forbid:
-            for key in value:
-                if key not in schema.names:
-                    message = "Extra inputs are not permitted"
-                    error(errors, "extra_forbidden", (*loc, key), message, value[key])
+        for key in value if schema.forbid else ():
+            if not isinstance(key, str):
+                # YAML makes keys of null, numbers, dates: refused as pydantic does, and
+                # named as text in the location, which callers join into a field name.
+                part = key if type(key) is int else repr(key)
+                error(errors, "invalid_key", (*loc, part), "Keys should be strings", key)
+            elif key not in schema.names:
+                message = "Extra inputs are not permitted"
+                error(errors, "extra_forbidden", (*loc, key), message, value[key])
         if len(errors) > found:
             return FAIL
         model = cls.__new__(cls)

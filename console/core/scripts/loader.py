@@ -48,7 +48,7 @@ def field_name(loc: Loc) -> str:
         if isinstance(part, int):
             out += f"[{part}]"
         else:
-            out += f".{part}" if out else part
+            out += f".{part}" if out else str(part)
     return out
 
 
