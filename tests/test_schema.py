@@ -124,6 +124,17 @@ def test_mutable_defaults_are_not_shared() -> None:
 
 
 @pytest.mark.parametrize(
+    ("data", "kind"),
+    [({"flag": " true "}, "bool_parsing"), ({"at": " 08:00"}, "time_parsing")]
+    + [({"size": size}, "int_parsing_size") for size in (1e308, 2.0**63, -(2.0**63))],
+)
+def test_padding_and_huge_floats_are_refused_as_pydantic_refuses_them(
+    data: dict[str, Any], kind: str
+) -> None:
+    assert [found for found, _, _ in errors_of({"id": "x", **data})] == [kind]
+
+
+@pytest.mark.parametrize(
     ("data", "error"),
     [
         (

@@ -118,7 +118,7 @@ def bool_checker(value: Any, loc: Loc, errors: list[ErrorDetails]) -> Any:
             error(errors, "bool_parsing", loc, _BOOL_PARSING, value)
             return FAIL
     elif isinstance(value, str):
-        text = value.strip().lower()
+        text = value.lower()  # no stripping: pydantic refuses " true "
         if text in _TRUE or text in _FALSE:
             return text in _TRUE
         error(errors, "bool_parsing", loc, _BOOL_PARSING, value)
@@ -128,6 +128,10 @@ def bool_checker(value: Any, loc: Loc, errors: list[ErrorDetails]) -> Any:
 
 
 _BOOL_PARSING = "Input should be a valid boolean, unable to interpret input"
+
+
+_INT_FROM_FLOAT_LIMIT = 2.0**63
+"""A whole float this large is refused as an int, as pydantic does (1e308 is no count)."""
 
 
 def int_checker(value: Any, loc: Loc, errors: list[ErrorDetails]) -> Any:
@@ -140,6 +144,9 @@ def int_checker(value: Any, loc: Loc, errors: list[ErrorDetails]) -> Any:
         elif not value.is_integer():
             message = "Input should be a valid integer, got a number with a fractional part"
             error(errors, "int_from_float", loc, message, value)
+        elif abs(value) >= _INT_FROM_FLOAT_LIMIT:
+            message = "Unable to parse input string as an integer, exceeded maximum size"
+            error(errors, "int_parsing_size", loc, message, value)
         else:
             return int(value)
         return FAIL
@@ -298,7 +305,7 @@ def time_checker(value: Any, loc: Loc, errors: list[ErrorDetails]) -> Any:
     if isinstance(value, time):
         return value
     if isinstance(value, str):
-        found = _TIME_TEXT.fullmatch(value.strip())
+        found = _TIME_TEXT.fullmatch(value)
         if found:
             hour, minute, second, fraction = found.groups()
             micro = int((fraction or "0").ljust(6, "0"))
