@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from console.app import AppWiring, CarelineApp, create_app, launching_app
+from console.core.malloc_arenas import share_one_arena
 from console.core.paths import data_dir, log_dir, socket_path
 from console.startup import Prepare, Ready, Step
 
@@ -211,6 +212,9 @@ def _run_app(
     """Run the console: on a terminal its first frame at once and ``prepare`` behind it,
     otherwise ``prepare`` first. What stops the launch is raised (a ``ConfigError`` or
     ``StoreError``: the CLI prints it) or printed here (:class:`LaunchRefusedError`)."""
+    # Before prepare: off a terminal it runs the store check and the demo's seeding in
+    # threads first, and a thread that ends leaves its arena to the next one.
+    share_one_arena()
     try:
         if _on_terminal():
             app = launching_app(prepare)
