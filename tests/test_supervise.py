@@ -24,6 +24,7 @@ from textual.pilot import Pilot
 from console.floor_view.app import LiveTable, SupervisorApp, create_supervisor
 from console.floor_view.source import HubFloor
 from tests.pg import Hub
+from tests.still_screen import until_still
 from tests.tmux import TmuxSession
 
 NOW = datetime(2026, 11, 26, 10, 0, 0, tzinfo=UTC)
@@ -145,6 +146,7 @@ async def settle(pilot: Pilot[int], seq: int) -> None:
     while app.floor.last_seq < seq and asyncio.get_running_loop().time() < deadline:
         await pilot.pause(0.05)
     await pilot.pause(0.4)
+    await until_still(pilot)  # the tables fill and size their columns frames later
 
 
 @asynccontextmanager

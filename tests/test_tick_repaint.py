@@ -9,16 +9,14 @@ from the screen's compositor: the regions it renders in the frames after one tic
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from rich.text import Text
-from textual._compositor import Compositor
 from textual.geometry import Region
 from textual.pilot import Pilot
 from textual.strip import Strip
@@ -34,6 +32,7 @@ from console.widgets.footer import KeyFooter
 from console.widgets.status_bar import StatusBar
 from tests.console_app import SIZE, screen_text
 from tests.engine_events import JAMES, MARIA, NOW, call, hello
+from tests.still_screen import painted, until_still
 
 pytestmark = pytest.mark.usefixtures("utc_local_time")
 
@@ -59,25 +58,6 @@ def make(tmp_path: Path, clock: Clock) -> CarelineApp:
     return create_app(config, wiring, clock=clock, start_phone=False)
 
 
-@contextmanager
-def painted(app: CarelineApp) -> Iterator[list[Region]]:
-    """The screen regions the compositor renders while the block runs (and its frames)."""
-    regions: list[Region] = []
-    compositor = app.screen._compositor
-    render_update = Compositor.render_update
-
-    def spy(self: Compositor, *args: Any, **kwargs: Any) -> Any:
-        if self is compositor:
-            regions.extend(self._dirty_regions)
-        return render_update(self, *args, **kwargs)
-
-    Compositor.render_update = spy  # type: ignore[method-assign]
-    try:
-        yield regions
-    finally:
-        Compositor.render_update = render_update  # type: ignore[method-assign]
-
-
 async def on_screen(pilot: Pilot[int], calls: list[dict[str, Any]]) -> None:
     """The phone online with ``calls`` at the engine, painted."""
     screen = pilot.app.screen
@@ -87,13 +67,7 @@ async def on_screen(pilot: Pilot[int], calls: list[dict[str, Any]]) -> None:
     # Then until nothing is left to paint (the footer follows the calls a frame or
     # more later; on a loaded machine, later than 0.3 s): what a tick repaints is
     # measured from a still screen.
-    deadline = asyncio.get_running_loop().time() + 10
-    while True:
-        with painted(pilot.app) as regions:
-            await pilot.pause(0.2)
-        if not regions:
-            return
-        assert asyncio.get_running_loop().time() < deadline, f"still painting {regions}"
+    await until_still(pilot)
 
 
 async def one_tick(pilot: Pilot[int], clock: Clock, seconds: float = 1) -> None:
