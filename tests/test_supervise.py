@@ -23,6 +23,7 @@ from textual.pilot import Pilot
 
 from console.floor_view.app import LiveTable, SupervisorApp, create_supervisor
 from console.floor_view.source import HubFloor
+from tests.console_app import wait_for
 from tests.pg import Hub
 from tests.still_screen import until_still
 from tests.tmux import TmuxSession
@@ -138,14 +139,14 @@ def make(hub: Hub) -> SupervisorApp:
 
 
 async def settle(pilot: Pilot[int], seq: int) -> None:
-    """Let the wallboard read the floor up to ``seq`` (20 s at most: a loaded machine's hub
-    is slow, and a key pressed before the agent's row is there does nothing), then paint."""
+    """Let the wallboard read the floor up to ``seq`` and draw it (20 s at most: a loaded
+    machine's hub is slow, and a key pressed before the agent's row is there does
+    nothing), then paint."""
     app = pilot.app
     assert isinstance(app, SupervisorApp)
-    deadline = asyncio.get_running_loop().time() + 20
-    while app.floor.last_seq < seq and asyncio.get_running_loop().time() < deadline:
-        await pilot.pause(0.05)
-    await pilot.pause(0.4)
+    await wait_for(
+        pilot, lambda: app.floor.last_seq >= seq and app.up_to_date, 20, f"rows up to {seq}"
+    )
     await until_still(pilot)  # the tables fill and size their columns frames later
 
 
@@ -163,6 +164,20 @@ async def wallboard(
 def cells(app: SupervisorApp, table_id: str) -> list[list[str]]:
     table = app.query_one(table_id, LiveTable)
     return [[cell.plain for cell in table.get_row(row.key)] for row in table.ordered_rows]
+
+
+async def test_settle_waits_for_the_draw_a_throttle_put_off(hub: Hub) -> None:
+    """Rows read just after a draw wait for the next tick; a test that presses a key on
+    them must wait for that draw too (CI: a key on a row not yet drawn did nothing)."""
+    agents = Agents(hub)
+    await agents.state("ann", "Ann", "available", 30)
+    app = make(hub)
+    app.refresh_s = 3.0  # a long throttle, as a loaded machine's late tick
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot, agents.last_seq)
+        await agents.state("bo", "Bo", "available", 30)
+        await settle(pilot, agents.last_seq)
+        assert [row[0] for row in cells(app, "#agents")] == ["Ann", "Bo"]
 
 
 async def test_wallboard_updates_rows_in_place_filters_and_sorts(hub: Hub) -> None:

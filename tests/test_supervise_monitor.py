@@ -18,7 +18,7 @@ from textual.pilot import Pilot
 
 from console.core.config import load_config
 from console.floor_view.app import SupervisorApp
-from console.floor_view.monitor import FloorMonitor, LocalGrantMaker, floor_monitor
+from console.floor_view.monitor import FloorMonitor, GrantMaker, LocalGrantMaker, floor_monitor
 from console.hub.connection import hub_connector
 from console.hub.monitor_grants import HubGrants
 from tests.audio_calls import PATIENT_TONE
@@ -78,6 +78,22 @@ async def monitor_keys_done(app: SupervisorApp) -> None:
     keys = [worker for worker in app.workers if worker.group == "monitor"]
     if keys:  # (none given, Textual waits for every worker: the floor's never ends)
         await app.workers.wait_for_complete(keys)
+
+
+JOINING = "Joining Alice's call to {}… (x cancels)"
+
+
+class HeldGrants:
+    """A grant maker that makes its grants only once :attr:`release` is set."""
+
+    def __init__(self, grants: GrantMaker) -> None:
+        self.grants = grants
+        self.release = asyncio.Event()
+
+    async def make(self, agent_id: str, call_id: str, modes: tuple[str, ...]) -> str:
+        """The wrapped maker's grant, once released."""
+        await self.release.wait()
+        return await self.grants.make(agent_id, call_id, modes)
 
 
 class Watching(NamedTuple):
@@ -140,9 +156,15 @@ async def test_two_quick_keys_make_one_leg_in_the_last_mode_and_x_leaves_it(
     the leg joins in, and makes no second grant or leg (one the supervisor could not
     leave, open to the call in whisper or barge)."""
     async with watching_alice(hub, tmp_path) as (app, pilot, monitor, floor, alice):
-        await pilot.press("1", "2")
-        joining = "Joining Alice's call to whisper… (x cancels)"
-        await wait_for(pilot, lambda: monitor.status() == joining, what="joining")
+        # The grant is held until the second key is in: under load, a phone that came up
+        # between two keys made the second a switch ("still joining"), not a join's mode.
+        held = HeldGrants(monitor.grants)
+        monitor.grants = held
+        await pilot.press("1")
+        await wait_for(pilot, lambda: monitor.status() == JOINING.format("listen"), what="1")
+        await pilot.press("2")
+        await wait_for(pilot, lambda: monitor.status() == JOINING.format("whisper"), what="2")
+        held.release.set()
         request = await asyncio.to_thread(floor.agent.wait_event, "monitor.request", 20)
         assert request["mode"] == "whisper"
         grant = await alice.verify(request["grant"], request["mode"], [floor.patient_call])
@@ -166,10 +188,15 @@ async def test_x_while_joining_stops_the_join_and_the_next_key_joins(
     hub: Hub, tmp_path: Path
 ) -> None:
     async with watching_alice(hub, tmp_path) as (app, pilot, monitor, floor, alice):
-        await pilot.press("1", "x")
+        held = HeldGrants(monitor.grants)  # x comes while joining, however loaded
+        monitor.grants = held
+        await pilot.press("1")
+        await wait_for(pilot, lambda: monitor.status() == JOINING.format("listen"), what="1")
+        await pilot.press("x")
         stopped = "Stopped joining Alice's call"
         await wait_for(pilot, lambda: monitor.status() == stopped, what="stopped")
-        await monitor_keys_done(app)  # the phone came up meanwhile; nothing was called
+        held.release.set()
+        await monitor_keys_done(app)  # the grant came after x: nothing was called
         await no_more_requests(floor)
         assert monitor.live() is None
         await pilot.press("1")

@@ -279,6 +279,11 @@ class SupervisorApp(MonitorKeys, App[int]):
         yield KeyFooter()
 
     @property
+    def up_to_date(self) -> bool:
+        """Whether the panels show all that was read (no draw waits for the next tick)."""
+        return not self._dirty
+
+    @property
     def compact(self) -> bool:
         """Whether the terminal is small enough for the compact layout."""
         return self.has_class("-compact")

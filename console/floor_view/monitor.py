@@ -127,7 +127,8 @@ class FloorMonitor:
         on_change: Callable[[], None] = lambda: None,
     ) -> None:
         self._make_phone = phone
-        self._grants = grants
+        self.grants = grants
+        """Makes each leg's grant (kept public: a test holds it to press keys meanwhile)."""
         self.on_change = on_change
         """Called after every change of :attr:`leg` (the app redraws its line)."""
         self._phone: PhoneClient | None = None
@@ -214,7 +215,7 @@ class FloorMonitor:
         """Make the grant, start the phone, call the agent's engine in the leg's mode
         (as it is by then); the call's id, or None when the leg was stopped first."""
         # The grant first: a wallboard that cannot make one starts no phone.
-        grant = await self._grants.make(agent.agent_id, agent.call_id, MODES)
+        grant = await self.grants.make(agent.agent_id, agent.call_id, MODES)
         if leg.stopped:
             return None
         phone = await self._ready()
