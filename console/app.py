@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 from textual import events
 from textual.app import App
 from textual.binding import Binding
+from textual.driver import Driver
 from textual.message import Message
 
 from console.commands import AgentActions
@@ -32,6 +33,7 @@ from console.dialogs.confirm import ConfirmDialog
 from console.messages import HubSyncChanged, PhoneEvent, PhoneStatusChanged, StorageChanged
 from console.screens.startup import StartupScreen
 from console.startup import LaunchAbandonedError, Preparation, Prepare
+from console.terminal_input import quiet_driver
 from console.themes import DEFAULT_THEME, THEMES
 from console.wiring import AppWiring
 
@@ -379,6 +381,10 @@ class CarelineApp(App[int]):
     async def _held_saved(self) -> None:
         if self._agent_screen is not None:
             await self._agent_screen.refresh_history()
+
+    def get_driver_class(self) -> type[Driver]:
+        """Textual's driver; on a Linux terminal, one whose input thread sleeps."""
+        return quiet_driver(super().get_driver_class())
 
     def _fatal_error(self) -> None:
         """Exit after an unhandled exception, printing the traceback without the

@@ -57,6 +57,10 @@ class TmuxSession:
         """Type keys (tmux key names or literal text)."""
         self._tmux("send-keys", "-t", self.name, *keys)
 
+    def type_bytes(self, data: bytes) -> None:
+        """Type raw bytes, UTF-8 or not (as a terminal in another locale would send)."""
+        self._tmux("send-keys", "-t", self.name, "-H", *(f"{byte:02x}" for byte in data))
+
     def wait_for(self, text: str, timeout: float = 20.0) -> str:
         """Wait until ``text`` is on screen; returns the screen."""
         deadline = time.monotonic() + timeout

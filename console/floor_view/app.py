@@ -32,6 +32,7 @@ from textual import events
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
+from textual.driver import Driver
 from textual.widgets import DataTable, Static
 from textual.widgets.data_table import ColumnKey
 
@@ -51,6 +52,7 @@ from console.floor_view.stats import (
 )
 from console.floor_view.trends import TrendsPane
 from console.floor_view.worklists import WorklistProgress
+from console.terminal_input import quiet_driver
 from console.widgets.footer import KeyFooter
 
 SORTS = ("state", "time", "name")
@@ -258,6 +260,10 @@ class SupervisorApp(MonitorKeys, App[int]):
         self.worklists: list[WorklistProgress] = []
         """Each worklist's progress: the hub's items with a hub, else the local store's."""
         self._worklists_read_at = 0.0
+
+    def get_driver_class(self) -> type[Driver]:
+        """Textual's driver; on a Linux terminal, one whose input thread sleeps."""
+        return quiet_driver(super().get_driver_class())
 
     def _fatal_error(self) -> None:
         """A crash prints no frame's locals: they hold floor payloads and agent names."""

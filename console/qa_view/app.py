@@ -9,9 +9,11 @@ screens own their handlers.
 from __future__ import annotations
 
 from textual.app import App
+from textual.driver import Driver
 
 from console.crash import fatal_error_without_locals
 from console.qa_view.session import QaSession, SessionOpener
+from console.terminal_input import quiet_driver
 
 
 class QaApp(App[int]):
@@ -24,6 +26,10 @@ class QaApp(App[int]):
         super().__init__()
         self._open_session = open_session
         self.session: QaSession | None = None
+
+    def get_driver_class(self) -> type[Driver]:
+        """Textual's driver; on a Linux terminal, one whose input thread sleeps."""
+        return quiet_driver(super().get_driver_class())
 
     def _fatal_error(self) -> None:
         """A crash prints no frame's locals: they hold call facts and answers."""
