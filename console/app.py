@@ -20,20 +20,17 @@ from typing import TYPE_CHECKING
 from textual import events
 from textual.app import App
 from textual.binding import Binding
-from textual.driver import Driver
 from textual.message import Message
 
+from console.base_app import BaseApp
 from console.commands import AgentActions
 from console.core.clock import Clock, utc_now
 from console.core.held_writes import HeldWrites
 from console.core.malloc_arenas import share_one_arena
 from console.core.phone import PhoneClient, PhoneStatus
-from console.crash import fatal_error_without_locals
-from console.dialogs.confirm import ConfirmDialog
 from console.messages import HubSyncChanged, PhoneEvent, PhoneStatusChanged, StorageChanged
 from console.screens.startup import StartupScreen
 from console.startup import LaunchAbandonedError, Preparation, Prepare
-from console.terminal_input import quiet_driver
 from console.themes import DEFAULT_THEME, THEMES
 from console.wiring import AppWiring
 
@@ -50,7 +47,7 @@ if TYPE_CHECKING:
     from console.services import Services
 
 
-class CarelineApp(App[int]):
+class CarelineApp(BaseApp):
     """The agent console."""
 
     CSS_PATH = "careline.tcss"
@@ -382,15 +379,6 @@ class CarelineApp(App[int]):
         if self._agent_screen is not None:
             await self._agent_screen.refresh_history()
 
-    def get_driver_class(self) -> type[Driver]:
-        """Textual's driver; on a Linux terminal, one whose input thread sleeps."""
-        return quiet_driver(super().get_driver_class())
-
-    def _fatal_error(self) -> None:
-        """Exit after an unhandled exception, printing the traceback without the
-        frames' local variables: they hold callers' names, numbers and notes."""
-        fatal_error_without_locals(self)
-
     def _phone_event(self, event: dict[str, object]) -> None:
         self._to_agent_screen(PhoneEvent(event))
 
@@ -417,6 +405,8 @@ class CarelineApp(App[int]):
         if not warnings:
             self.exit(0)
             return
+
+        from console.dialogs.confirm import ConfirmDialog  # loads when first asked
 
         def decided(confirmed: bool | None) -> None:
             if confirmed:

@@ -23,7 +23,7 @@ never touched.
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual.app import App
 from textual.message import Message
@@ -35,9 +35,13 @@ from console.core.calls import CallQueue
 from console.core.config import CarelineConfig
 from console.core.pin import AgentPin, PinAttempts, PinError, agent_pin, sign_in_pin
 from console.messages import SignedIn, Unlocked
-from console.screens.lock import LockScreen
-from console.screens.sign_in import SignInScreen
 from console.services import Services
+
+if TYPE_CHECKING:  # the screens load when first shown: most consoles never lock
+    from textual.screen import Screen
+
+    from console.screens.lock import LockScreen
+    from console.screens.sign_in import SignInScreen
 
 GUARD_S = 0.25
 """While signing in or locked: how often the session checks its screen is on top."""
@@ -70,6 +74,8 @@ class SessionLock:
         """The agent's live calls (the lock and sign-in screens count them)."""
         self._agent_screen: MessagePump | None = None
         self._timer: Timer | None = None
+        self._cover: Screen[Any] | None = None
+        """The sign-in or lock screen pushed last (it must stay on top)."""
 
     async def start(self, services: Services, queue: CallQueue, agent_screen: MessagePump) -> None:
         """Cover the console with the sign-in (or say the agent is signed in); then
@@ -91,7 +97,7 @@ class SessionLock:
             self.signing_in = True
             self.app.clear_notifications()
             await self._carry_over_failures()
-            await self.app.push_screen(self._sign_in_screen(pin))
+            await self._push_cover(self._sign_in_screen(pin))
         self._retime()
 
     def _retime(self) -> None:
@@ -131,12 +137,12 @@ class SessionLock:
 
     async def _tick(self) -> None:
         if self.signing_in and self._sign_in_pin is not None:
-            if not isinstance(self.app.screen, SignInScreen):
-                await self.app.push_screen(self._sign_in_screen(self._sign_in_pin))
+            if self.app.screen is not self._cover:
+                await self._push_cover(self._sign_in_screen(self._sign_in_pin))
             return
         if self.locked:
-            if not isinstance(self.app.screen, LockScreen):
-                await self.app.push_screen(self._screen())
+            if self.app.screen is not self._cover:
+                await self._push_cover(self._screen())
             return
         idle = time.monotonic() - self._last_input
         if self.idle_seconds and idle >= self.idle_seconds:
@@ -151,10 +157,16 @@ class SessionLock:
         self.locked = True
         self._retime()
         self.app.clear_notifications()  # a toast may name a caller
-        await self.app.push_screen(self._screen())
+        await self._push_cover(self._screen())
         await self._started().audit(None, "lock", "ok", ("session",))
 
+    async def _push_cover(self, screen: Screen[Any]) -> None:
+        self._cover = screen
+        await self.app.push_screen(screen)
+
     def _screen(self) -> LockScreen:
+        from console.screens.lock import LockScreen
+
         config = self.config
         pin = agent_pin(config.agent.id, config.session.pin_file)
         return LockScreen(
@@ -168,6 +180,8 @@ class SessionLock:
         )
 
     def _sign_in_screen(self, pin: AgentPin) -> SignInScreen:
+        from console.screens.sign_in import SignInScreen
+
         queue = self._queue
         return SignInScreen(
             pin,

@@ -35,6 +35,15 @@ NOT_AT_IDLE = (
     "console.widgets.wrap_up_form",
     "rich._emoji_codes",  # Rich's emoji table (0.8 MiB): plain labels are not markup
     "csv",  # the audit's export
+    "console.cli.patients",  # the other subcommands: loaded when they run
+    "console.cli.hub",
+    "console.cli.doctor",
+    "console.screens.lock",  # when the console locks
+    "console.widgets.pin_entry",
+    "console.screens.sign_in",  # when a sign-in is set up
+    "console.dialogs.confirm",  # quitting with live calls, the recording's consent
+    "console.core.patients.importers",  # an import of patients (CSV, FHIR)
+    "wave",  # an announcement's check
 )
 """Modules an idle console must not have loaded: each dialog loads when it first opens,
 and what a plain label or a rare command needs is not loaded for it."""

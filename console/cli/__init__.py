@@ -6,7 +6,7 @@ everything it prints (:mod:`.patients`, :mod:`.audit`, :mod:`.scripts`,
 :mod:`.floor`, :mod:`.hub`, :mod:`.pin`, :mod:`.recordings`, :mod:`.audio`, :mod:`.doctor`,
 :mod:`.engine`, :mod:`.agent_console`, :mod:`.qa`); the domain stays in
 :mod:`console.core`. A new command is a :class:`~console.cli.command.Command`
-added to :data:`COMMANDS`.
+named in :data:`COMMANDS`.
 
 Nothing here imports Textual or pjsua2 at import time: ``careline engine``
 runs the phone engine process from here, and it should not carry a UI
@@ -17,12 +17,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from importlib import import_module
 
 from console import __version__
-from console.cli.agent_console import ATTACH, DEMO, RUN
-from console.cli.audio import AUDIO
-from console.cli.audit import AUDIT
 from console.cli.command import (
     EXIT_USAGE,
     Command,
@@ -31,48 +29,61 @@ from console.cli.command import (
     add_config,
     run_command,
 )
-from console.cli.doctor import DOCTOR
-from console.cli.engine import CONFIG, ENGINE, PATHS
-from console.cli.floor import QUEUE, SUPERVISE
-from console.cli.hub import HUB
-from console.cli.patients import PATIENTS
-from console.cli.pin import PIN
-from console.cli.qa import QA
-from console.cli.recordings import RECORDINGS
-from console.cli.report import REPORT
-from console.cli.scripts import SCRIPTS
-from console.cli.worklist import WORKLIST
 from console.core.config import ConfigError
 from console.core.store_faults import StoreError
 
-COMMANDS: dict[str, Command] = {
-    "run": RUN,
-    "attach": ATTACH,
-    "demo": DEMO,
-    "engine": ENGINE,
-    "config": CONFIG,
-    "patients": PATIENTS,
-    "audit": AUDIT,
-    "recordings": RECORDINGS,
-    "scripts": SCRIPTS,
-    "worklist": WORKLIST,
-    "queue": QUEUE,
-    "supervise": SUPERVISE,
-    "qa": QA,
-    "report": REPORT,
-    "hub": HUB,
-    "pin": PIN,
-    "audio": AUDIO,
-    "doctor": DOCTOR,
-    "paths": PATHS,
+COMMANDS: dict[str, str] = {
+    "run": "agent_console:RUN",
+    "attach": "agent_console:ATTACH",
+    "demo": "agent_console:DEMO",
+    "engine": "engine:ENGINE",
+    "config": "engine:CONFIG",
+    "patients": "patients:PATIENTS",
+    "audit": "audit:AUDIT",
+    "recordings": "recordings:RECORDINGS",
+    "scripts": "scripts:SCRIPTS",
+    "worklist": "worklist:WORKLIST",
+    "queue": "floor:QUEUE",
+    "supervise": "floor:SUPERVISE",
+    "qa": "qa:QA",
+    "report": "report:REPORT",
+    "hub": "hub:HUB",
+    "pin": "pin:PIN",
+    "audio": "audio:AUDIO",
+    "doctor": "doctor:DOCTOR",
+    "paths": "engine:PATHS",
 }
-"""Every ``careline`` subcommand, in ``careline --help`` order; ``run`` is the default."""
+"""Every ``careline`` subcommand, in ``careline --help`` order: the module of this
+package and the name of its :class:`Command`; ``run`` is the default. A command's
+module is imported when that command runs (or for the whole ``--help``): the
+console's start does not load the other sixteen."""
 
 DEFAULT_COMMAND = "run"
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser for ``careline`` and all its subcommands."""
+def command(name: str) -> Command:
+    """The :class:`Command` called ``name`` (its module imported now)."""
+    module, _, attribute = COMMANDS[name].partition(":")
+    found = getattr(import_module(f"{__name__}.{module}"), attribute)
+    assert isinstance(found, Command), COMMANDS[name]
+    return found
+
+
+def chosen_command(argv: Sequence[str]) -> str | None:
+    """The subcommand ``argv`` runs, read as argparse reads it (``--config FILE`` may come
+    first; none named: ``run``); None when only the whole parser can tell (``--help``,
+    ``--version``, an unknown word or option)."""
+    words = iter(argv)
+    for word in words:
+        if word == "--config":
+            next(words, None)
+        elif not word.startswith("--config="):
+            return word if word in COMMANDS else None
+    return DEFAULT_COMMAND
+
+
+def build_parser(names: Iterable[str] | None = None) -> argparse.ArgumentParser:
+    """The argument parser for ``careline`` and its subcommands ``names`` (default: all)."""
     parser = argparse.ArgumentParser(
         prog="careline",
         description=(
@@ -83,21 +94,24 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"careline {__version__}")
     add_config(parser, top=True)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name, command in COMMANDS.items():
-        child = sub.add_parser(name, help=command.help, description=command.description)
-        if command.config_option:
+    for name in COMMANDS if names is None else names:
+        child_command = command(name)
+        child = sub.add_parser(name, help=child_command.help, description=child_command.description)
+        if child_command.config_option:
             add_config(child)
-        if command.audio_option:
+        if child_command.audio_option:
             add_audio_mode(child)
-        add_command(child, command)
+        add_command(child, child_command)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``careline`` console script; returns the exit code."""
-    args = build_parser().parse_args(argv)
+    words = sys.argv[1:] if argv is None else argv
+    name = chosen_command(words)
+    args = build_parser(None if name is None else [name]).parse_args(words)
     try:
-        return run_command(COMMANDS[args.command or DEFAULT_COMMAND], args)
+        return run_command(command(args.command or DEFAULT_COMMAND), args)
     except ConfigError as exc:
         print(f"careline: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -108,4 +122,4 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
-__all__ = ["COMMANDS", "Command", "build_parser", "main"]
+__all__ = ["COMMANDS", "Command", "build_parser", "chosen_command", "command", "main"]

@@ -31,7 +31,6 @@ from console.core.recordings.keys import RecordingsKeyError, recordings_key
 from console.core.recordings.ledger import RecordingLedger
 from console.core.recordings.retention import PURGE_EVERY_SECONDS, purge
 from console.core.store_faults import fault_words
-from console.dialogs.confirm import ConfirmDialog
 from console.widgets.recording_badge import RecordingBadge
 from sip.protocol import utc_now_iso
 
@@ -262,6 +261,7 @@ class RecordingFlow(Controller):
             return
         call, fact = recorded
         if fact.state == "awaiting_consent":
+            from console.dialogs.confirm import ConfirmDialog  # loads when first asked
 
             def decided(agreed: bool | None) -> None:
                 action = "consent" if agreed else "refuse"

@@ -29,16 +29,15 @@ from typing import Any, ClassVar
 from rich.cells import cell_len
 from rich.text import Text
 from textual import events
-from textual.app import App, ComposeResult
+from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
-from textual.driver import Driver
 from textual.widgets import DataTable, Static
 from textual.widgets.data_table import ColumnKey
 
+from console.base_app import BaseApp
 from console.core.clock import Clock
 from console.core.text import safe_text
-from console.crash import fatal_error_without_locals
 from console.floor_view.monitor_keys import MONITOR_BINDINGS, MONITOR_HELP, MonitorKeys
 from console.floor_view.source import FloorSource, HubFloor, HubLoginRefusedError
 from console.floor_view.stats import (
@@ -52,7 +51,6 @@ from console.floor_view.stats import (
 )
 from console.floor_view.trends import TrendsPane
 from console.floor_view.worklists import WorklistProgress
-from console.terminal_input import quiet_driver
 from console.widgets.footer import KeyFooter
 
 SORTS = ("state", "time", "name")
@@ -202,7 +200,7 @@ def _key_of(cell: object) -> str:
     return cell.row_key if isinstance(cell, KeyedText) else str(cell)
 
 
-class SupervisorApp(MonitorKeys, App[int]):
+class SupervisorApp(MonitorKeys, BaseApp):
     """The supervisor's wallboard of queues and agents."""
 
     CSS_PATH = "supervise.tcss"
@@ -260,14 +258,6 @@ class SupervisorApp(MonitorKeys, App[int]):
         self.worklists: list[WorklistProgress] = []
         """Each worklist's progress: the hub's items with a hub, else the local store's."""
         self._worklists_read_at = 0.0
-
-    def get_driver_class(self) -> type[Driver]:
-        """Textual's driver; on a Linux terminal, one whose input thread sleeps."""
-        return quiet_driver(super().get_driver_class())
-
-    def _fatal_error(self) -> None:
-        """A crash prints no frame's locals: they hold floor payloads and agent names."""
-        fatal_error_without_locals(self)
 
     def compose(self) -> ComposeResult:
         """Status line, queues, sparkline, agents, alerts, help, footer."""

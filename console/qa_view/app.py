@@ -8,15 +8,11 @@ screens own their handlers.
 
 from __future__ import annotations
 
-from textual.app import App
-from textual.driver import Driver
-
-from console.crash import fatal_error_without_locals
+from console.base_app import BaseApp
 from console.qa_view.session import QaSession, SessionOpener
-from console.terminal_input import quiet_driver
 
 
-class QaApp(App[int]):
+class QaApp(BaseApp):
     """Evaluating calls, or reading one's evaluations."""
 
     CSS_PATH = "qa.tcss"
@@ -26,14 +22,6 @@ class QaApp(App[int]):
         super().__init__()
         self._open_session = open_session
         self.session: QaSession | None = None
-
-    def get_driver_class(self) -> type[Driver]:
-        """Textual's driver; on a Linux terminal, one whose input thread sleeps."""
-        return quiet_driver(super().get_driver_class())
-
-    def _fatal_error(self) -> None:
-        """A crash prints no frame's locals: they hold call facts and answers."""
-        fatal_error_without_locals(self)
 
     async def on_mount(self) -> None:
         """Open the session; the first screen."""

@@ -10,7 +10,6 @@ recorded). Recordings are encrypted as they are written (see
 
 from __future__ import annotations
 
-import wave
 from pathlib import Path
 from typing import Annotated, Literal, Self
 
@@ -49,6 +48,8 @@ class QueueRecordingConfig(Section):
     def _wav(cls, value: Path | None) -> Path | None:
         if value is None:
             return None
+        import wave  # only a configuration with an announcement needs it
+
         path = value.expanduser()
         try:
             with wave.open(str(path), "rb") as wav:

@@ -9,12 +9,11 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import aiosqlite
 
 from console.core.patients.context import write_clinical
-from console.core.patients.importers import Format, open_source, read_source
 from console.core.patients.phones import normalise
 from console.core.patients.records import (
     FLAGS,
@@ -25,6 +24,9 @@ from console.core.patients.records import (
     Rejection,
 )
 from console.core.store import Store
+
+if TYPE_CHECKING:
+    from console.core.patients.import_options import Format
 
 BATCH_SIZE = 1000
 """Records per write transaction: large enough to amortise the fsync of
@@ -75,6 +77,9 @@ class PatientDirectory:
         progress: Progress | None = None,
     ) -> ImportSummary:
         """Import one file; raises ``ImportFileError`` if it cannot be read at all."""
+        # The readers (CSV, FHIR) load for an import, not with every console's directory.
+        from console.core.patients.importers import open_source, read_source
+
         source = await asyncio.to_thread(open_source, path, fmt)
         # Parsing runs in a worker thread a batch at a time, so a large file
         # never stalls the event loop between write transactions.

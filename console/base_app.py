@@ -1,0 +1,24 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""What every careline Textual app shares (the agent console, the wallboard, ``careline
+qa``): how a crash ends it, and the terminal driver it runs on."""
+
+from __future__ import annotations
+
+from textual.app import App
+from textual.driver import Driver
+
+from console.crash import fatal_error_without_locals
+from console.terminal_input import quiet_driver
+
+
+class BaseApp(App[int]):
+    """A careline app: see the module."""
+
+    def get_driver_class(self) -> type[Driver]:
+        """Textual's driver; on a Linux terminal, one whose input thread sleeps."""
+        return quiet_driver(super().get_driver_class())
+
+    def _fatal_error(self) -> None:
+        """Exit after an unhandled exception, printing the traceback without the frames'
+        local variables: they hold callers' names, numbers, notes and floor payloads."""
+        fatal_error_without_locals(self)
