@@ -343,7 +343,9 @@ async def test_without_sign_in_the_console_starts_at_once(
 
 
 async def test_a_dialog_opened_before_sign_in_is_covered_again(tmp_path: Path) -> None:
-    app = make(tmp_path, pin=pin_file(tmp_path), sign_in="auto", idle_minutes="0.005")
+    # Idle lock after 1.2 s: long enough for a loaded machine to see the dialog between
+    # the sign-in and the next lock (at 0.3 s, CI's poll came after the lock).
+    app = make(tmp_path, pin=pin_file(tmp_path), sign_in="auto", idle_minutes="0.02")
     async with app.run_test(size=(120, 36)) as pilot:
         first = app.screen
         assert isinstance(first, SignInScreen)
@@ -352,15 +354,15 @@ async def test_a_dialog_opened_before_sign_in_is_covered_again(tmp_path: Path) -
         await wait_for(pilot, lambda: app.screen is late, what="dialog")
         await wait_for(pilot, lambda: isinstance(app.screen, SignInScreen), 3, "sign-in on top")
         assert app.screen is not first
-        await pilot.pause(0.6)  # past the idle time: no lock screen over the sign-in
+        await pilot.pause(1.5)  # past the idle time: no lock screen over the sign-in
         assert isinstance(app.screen, SignInScreen)
         await pilot.press(*PIN, "enter")
         await wait_for(pilot, lambda: app.screen is late, what="the dialog after sign-in")
         late.dismiss(False)
         await wait_for(pilot, lambda: first not in app.screen_stack, what="first sign-in gone")
         assert not any(isinstance(s, SignInScreen) for s in app.screen_stack)
-        # Signed in, the idle lock works again (0.3 s here).
-        await wait_for(pilot, lambda: app.session_lock.locked, 3, "idle lock after sign-in")
+        # Signed in, the idle lock works again.
+        await wait_for(pilot, lambda: app.session_lock.locked, 5, "idle lock after sign-in")
 
 
 async def test_a_store_from_before_sign_in_upgrades_and_keeps_its_chain(tmp_path: Path) -> None:
