@@ -9,7 +9,8 @@ auto-answers), so every call carries audio both ways. Calls
 are added one by one and measured at each step of ``--calls`` (default 1, 8,
 16, 30: the hardened library's 32 slots less a consult and a spare), with the
 earlier calls still up. Memory is VmRSS; CPU is utime+stime from /proc over a
-fixed window. The engine runs careline's default codec policy (G.722 first, so its
+fixed window, and also taken as what the calls add over the subject's own idle CPU.
+The engine runs careline's default codec policy (G.722 first, so its
 conference bridge runs at 16 kHz and resamples each G.711 call both ways);
 ``--codecs PCMU,PCMA`` gives it baresip's codecs here (an 8 kHz bridge, nothing
 resampled, see sip.codecs.bridge_rate).
@@ -50,18 +51,28 @@ def baresip_answerer(peer: Baresip) -> Callable[[], None]:
     return answer
 
 
-STEP_FIGURES = [("RSS", "MiB"), ("RSS per call", "MiB"), ("CPU per call", "%")]
-"""What is measured at each number of calls (name, unit)."""
+STEP_FIGURES = [
+    ("RSS", "MiB"),
+    ("RSS per call", "MiB"),
+    ("CPU per call", "%"),
+    ("CPU per call over idle", "%"),
+]
+"""What is measured at each number of calls (name, unit). "CPU per call" is the whole
+process's CPU over the calls up; "over idle" takes the same subject's idle CPU off
+first: what a call adds (the engine's idle bridge clock and poll loop cost about 0.5 %
+of a core, baresip's idle nothing, and at one call that difference is most of the
+first figure)."""
 
 
 def one_run(
     pid: int, uri: str, answer: Callable[[], None], steps: list[int], window: float, workdir: Path
 ) -> list[float]:
-    """Idle MiB, then at each entry of ``steps`` the :data:`STEP_FIGURES` of the subject
-    ``pid``: RSS MiB, MiB per call above idle, CPU % per call."""
-    time.sleep(1.0)
+    """Idle MiB and CPU %, then at each entry of ``steps`` the :data:`STEP_FIGURES` of the
+    subject ``pid``: RSS MiB, MiB per call above idle, CPU % per call, and above idle."""
+    time.sleep(3.0)  # past the start's own work
     idle = rss_mib(pid)
-    figures = [idle]
+    idle_cpu = cpu_percent(pid, window)
+    figures = [idle, idle_cpu]
     with ExitStack() as stack:
         up = 0
         for target in steps:
@@ -74,7 +85,7 @@ def one_run(
             time.sleep(1.0)  # let jitter buffers and streams settle
             cpu = cpu_percent(pid, window)
             busy = rss_mib(pid)
-            figures += [busy, (busy - idle) / target, cpu / target]
+            figures += [busy, (busy - idle) / target, cpu / target, (cpu - idle_cpu) / target]
     return figures
 
 
@@ -136,7 +147,7 @@ def main() -> None:
                     )
                 )
     print(f"engine library: {slots} call slots, bridge at {bridge} Hz")
-    figures = [("engine RSS idle", "MiB")]
+    figures = [("engine RSS idle", "MiB"), ("engine CPU idle", "%")]
     figures += [
         (f"engine {name} at {calls} calls", unit) for calls in steps for name, unit in STEP_FIGURES
     ]
