@@ -180,9 +180,8 @@ class AgentScreen(Screen[None]):
         self.set_interval(HEARTBEAT_S / 2, self._heartbeat)
 
     async def _heartbeat(self) -> None:
-        # Behind: a store another program holds locked must not hold the screen up.
         await self.services.floor.agent_state(
-            self.agent, self.queue.active(), heartbeat_s=HEARTBEAT_S, behind=True
+            self.agent, self.queue.active(), heartbeat_s=HEARTBEAT_S
         )
 
     def on_resize(self, event: events.Resize) -> None:
