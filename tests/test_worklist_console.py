@@ -126,6 +126,44 @@ async def test_a_failed_call_proposes_its_outcome_and_is_retried_later(
     assert patient.wait() == 0, patient.report()
 
 
+async def test_a_call_that_ends_before_the_dial_reply_still_asks_for_its_outcome(
+    console: tuple[CarelineApp, Pilot[int]], tmp_path: Path, sipp_port: int
+) -> None:
+    """The engine's events for a dialled call may be read before its reply to ``dial``
+    (the reply only wakes the dial worker): a busy patient's call has then ended before
+    the worklist knows its call id, and its outcome must still be asked for."""
+    app, pilot = console
+    await seed(app)
+    patient = Sipp(tmp_path, "uas_target_busy.xml", port=sipp_port)
+    patient.wait_listening()
+    await start_worklist(app, pilot)
+    screen, phone = app.agent_screen, app.services.phone
+    ended = asyncio.Event()
+    apply, command = screen.desk.apply, phone.command
+
+    def seen(event: Any) -> Any:
+        if type(event).__name__ == "CallEnded":
+            ended.set()
+        return apply(event)
+
+    async def late_reply(cmd: str, **args: Any) -> dict[str, Any]:
+        reply = await command(cmd, **args)
+        if cmd == "dial":
+            await asyncio.wait_for(ended.wait(), 20)  # the desk has let the call go
+        return reply
+
+    screen.desk.apply = seen  # type: ignore[method-assign]
+    phone.command = late_reply  # type: ignore[method-assign]
+    await pilot.press("enter")
+    await wait_for(pilot, lambda: isinstance(app.screen, OutcomePicker), 20, "outcome picker")
+    assert "proposed: Busy" in screen_text(app)
+    await pilot.press("enter")
+    await wait_for(pilot, lambda: screen.worklist.attempt is None, what="saved")
+    assert (await item(app))[:3] == ("pending", 1, "busy")
+    assert not screen.guidance.runs  # no script left running for the ended call
+    assert patient.wait() == 0, patient.report()
+
+
 async def test_opted_out_blocks_the_patient_at_once(
     console: tuple[CarelineApp, Pilot[int]], tmp_path: Path, sipp_port: int
 ) -> None:

@@ -141,7 +141,7 @@ class WorklistFlow(Controller):
         if self._preview is not None:
             self._preview.dismiss("leave")
         attempt = self.attempt
-        if attempt is not None and attempt.call_id is None:
+        if attempt is not None and attempt.call_id is None and attempt.early is None:
             self.attempt = None
             await self._release(attempt.claim)
         self._set_outbound(False)
@@ -318,17 +318,24 @@ class WorklistFlow(Controller):
     # ---------------------------------------------------------------- call
     async def _dial(self, attempt: Attempt) -> None:
         number = attempt.preview.number
+        attempt.early = []
         try:
             # The clinic's number, not the agent's line: the patient sees who calls.
             caller_id = self.services.config.worklists.caller_id
             reply = await self.services.phone.command("dial", number=number, caller_id=caller_id)
         except PhoneError as exc:
+            attempt.early = None
             self.screen.notify(f"Could not dial: {exc}", severity="error", markup=False)
             self._pick_outcome(attempt, Outcome.WRONG_NUMBER)
             return
         call_id = str(reply.get("call_id", ""))
+        early, attempt.early = attempt.early, None
         attempt.call_id = call_id
         attempt.dialled_at = self.services.clock()
+        for event in early:
+            self.phone_event(event)  # what the engine said of the call before its reply
+        if attempt.ended:
+            return  # over already (busy, refused): its outcome is being asked for
         self._run_script(attempt, call_id)
         if attempt.patient is not None:
             # A screen pop for the claimed patient: first name and why, until verified.
@@ -374,11 +381,17 @@ class WorklistFlow(Controller):
     def phone_event(self, event: AnyEvent) -> None:
         """An engine event, before the desk applies it: the worklist call answered or ended."""
         attempt = self.attempt
-        if attempt is None or attempt.call_id is None:
+        if attempt is None:
+            return
+        if attempt.early is not None and isinstance(event, CallStateChanged | CallEnded):
+            attempt.early.append(event)  # replayed once the dial reply names the call
+            return
+        if attempt.call_id is None or attempt.ended:
             return
         if isinstance(event, CallStateChanged) and event.call_id == attempt.call_id:
             attempt.answered = attempt.answered or event.state == "active"
         elif isinstance(event, CallEnded) and event.call_id == attempt.call_id:
+            attempt.ended = True
             # Before the desk lets the call go (and its patient data with it).
             attempt.runs = self.guidance.take(attempt.call_id)
             attempt.verified = self.guidance.patients.verified.get(attempt.call_id)

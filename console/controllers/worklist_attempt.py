@@ -23,6 +23,7 @@ from console.core.worklists.item_appointment import ItemAppointment
 from console.core.worklists.store import Claim, Outcome
 
 if TYPE_CHECKING:
+    from console.core.events import CallEnded, CallStateChanged
     from console.dialogs.worklist import OutcomeChoice, Preview
 
 CALLBACK_HOURS = 2
@@ -55,8 +56,14 @@ class Attempt:
     appointment: ItemAppointment | None = None
     """The appointment a reminder is about (None: the item names none)."""
     call_id: str | None = None
+    early: list[CallStateChanged | CallEnded] | None = None
+    """Call events read while the engine's reply to ``dial`` was awaited (None: not
+    dialling). The reply only wakes the dial worker, so the events read behind it (a 486,
+    the call answered) reach :meth:`WorklistFlow.phone_event` before the call id does."""
     dialled_at: datetime | None = None
     answered: bool = False
+    ended: bool = False
+    """The call ended (its outcome is being asked for): a replayed event changes nothing."""
     timed_out: bool = False
     runs: tuple[ScriptRun, ...] = ()
     verified: PatientSummary | None = None
