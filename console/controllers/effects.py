@@ -2,7 +2,10 @@
 """Runs the desk's effects (``console/core/desk.py``) on the screen and the disk.
 
 The desk decides what an engine event means; this runs what it decided, in
-its order, by handing each effect to the controller that owns it.
+its order, by handing each effect to the controller that owns it. The floor's
+records and the call's rows are written behind (``HeldWrites.behind``, in order
+with every other write): a slow disk or a store another program holds locked
+never keeps the screen from showing a call ringing or answered.
 """
 
 from __future__ import annotations
@@ -79,7 +82,7 @@ class DeskEffects(Controller):
             case CallGone(call_id=call_id):
                 self._ending[call_id] = parts.lost_calls.let_go(call_id)
             case FloorCall(kind=kind, call=call, at=at):
-                await services.floor.call_event(kind, call, at=at)
+                await services.floor.call_event(kind, call, at=at, behind=True)
             case CallOver(call_id=call_id, call=call, at=at):
                 ending = self._ending.pop(call_id, CallEnding())
                 if call is not None and effect.wrap_up:
@@ -88,8 +91,10 @@ class DeskEffects(Controller):
                 elif call is not None and call.direction == "outbound":
                     await parts.wrap_up.outbound_ended(call, at)
             case Record(event=event):
-                if await services.recorder.record(event):
-                    await self.host.refresh_history()
+                if await services.recorder.record(event, behind=True):
+                    self.screen.run_worker(
+                        self._history_once_written(), group="history", exclusive=True
+                    )
             case TurnedAway(event=event, at=at):
                 await parts.lost_calls.turned_away(event, at)
             case PhoneLost(calls=calls):
@@ -105,11 +110,17 @@ class DeskEffects(Controller):
         elif step is Step.ENGINE_HELLO:
             parts.audio.engine_hello()
         elif step is Step.FLOOR_AGENT:
-            await self.services.floor.agent_state(self.desk.agent, self.queue.active())
+            await self.services.floor.agent_state(self.desk.agent, self.queue.active(), behind=True)
         elif step is Step.SAVE_NOTES:
             await parts.notes.save()  # under the new call's id, now that it is recorded
         elif step is Step.CLOSE_LEFT_OPEN:
             await parts.lost_calls.close_left_open()
+
+    async def _history_once_written(self) -> None:
+        """The finished call in the history once its row is written (a held row: once
+        the store takes it, through ``HeldWrites.on_saved``)."""
+        await self.services.held.settled()
+        await self.host.refresh_history()
 
     def _for_call(self, work: CallWork, call: LiveCall) -> None:
         parts = self.parts

@@ -32,6 +32,7 @@ extra ``reason`` field.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -80,11 +81,17 @@ class FloorReporter:
         return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
     async def agent_state(
-        self, agent: AgentState, active: LiveCall | None, *, heartbeat_s: float | None = None
+        self,
+        agent: AgentState,
+        active: LiveCall | None,
+        *,
+        heartbeat_s: float | None = None,
+        behind: bool = False,
     ) -> None:
         """Publish the agent's state if it changed since the last one published, or
         (with ``heartbeat_s``) if nothing was published for that long: supervisors
-        tell a quiet console from a lost one by it."""
+        tell a quiet console from a lost one by it. With ``behind``, the record is
+        written behind (:meth:`HeldWrites.behind`): this returns without waiting for it."""
         on_call = active is not None
         # No phone, no calls: the floor sees the agent offline whatever they chose.
         availability = agent.shown_availability if agent.phone_online else "offline"
@@ -113,10 +120,13 @@ class FloorReporter:
         if active is not None:
             payload["call_id"] = active.id
             payload["contact"] = self._contact()
-        await self._publish("agent_state", self.agent_id, payload)
+        await self._publish("agent_state", self.agent_id, payload, behind=behind)
 
-    async def call_event(self, event: str, call: LiveCall, *, at: datetime | None = None) -> None:
-        """Publish one event of an inbound call's life (``wrapped``: see :meth:`wrapped`)."""
+    async def call_event(
+        self, event: str, call: LiveCall, *, at: datetime | None = None, behind: bool = False
+    ) -> None:
+        """Publish one event of an inbound call's life (``wrapped``: see :meth:`wrapped`);
+        ``behind`` as for :meth:`agent_state`."""
         if call.direction != "inbound" or event not in CALL_EVENTS:
             return
         moment = at or self._clock()
@@ -128,7 +138,9 @@ class FloorReporter:
         else:
             wait = 0.0
         talk = (moment - answered).total_seconds() if event == "ended" and answered else 0.0
-        await self._call_record(call.id, call.queue, event, moment, wait_s=wait, talk_s=talk)
+        await self._call_record(
+            call.id, call.queue, event, moment, wait_s=wait, talk_s=talk, behind=behind
+        )
 
     async def turned_away(self, call_id: str, queue: str, reason: str, at: datetime) -> None:
         """A call was refused without ringing, for ``reason`` (the engine's code)."""
@@ -149,6 +161,7 @@ class FloorReporter:
         talk_s: float = 0.0,
         acw_s: float = 0.0,
         reason: str | None = None,
+        behind: bool = False,
     ) -> None:
         payload: dict[str, Any] = {
             "agent_id": self.agent_id,
@@ -162,8 +175,14 @@ class FloorReporter:
         }
         if reason is not None:
             payload["reason"] = reason
-        await self._publish("call_event", call_id, payload)
+        await self._publish("call_event", call_id, payload, behind=behind)
 
-    async def _publish(self, kind: OutboxKind, entity: str, payload: dict[str, Any]) -> None:
+    async def _publish(
+        self, kind: OutboxKind, entity: str, payload: dict[str, Any], *, behind: bool = False
+    ) -> None:
         # A full disk holds the record (in order) rather than failing the call.
-        await self._held.run("floor event", lambda: self._outbox.publish(kind, entity, payload))
+        write = functools.partial(self._outbox.publish, kind, entity, payload)
+        if behind:
+            self._held.behind("floor event", write)
+        else:
+            await self._held.run("floor event", write)

@@ -11,7 +11,12 @@ console sends every write of its own through :meth:`HeldWrites.run`:
   write until the held ones are on disk, so that they land in the order made
   (a call's answer never before its ring);
 - a retry every ``retry_s`` seconds writes what is held, oldest first, and
-  stops at the first refusal.
+  stops at the first refusal;
+- :meth:`HeldWrites.behind` makes a write in turn without waiting for it: the
+  records of an engine event (a call ringing, answered) never keep the screen
+  from showing it while the disk is slow or another program holds the store's
+  lock (SQLite's busy timeout). Every write asked for later, behind or run,
+  goes after it.
 
 A write given a ``key`` replaces a held write with the same key instead of
 queueing behind it (the notes of one call: only the latest text matters).
@@ -26,11 +31,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from console.core.store_faults import StorageFaultError, storage_fault
 
@@ -75,6 +81,9 @@ class HeldWrites:
         """Why writes are held (None when nothing is)."""
         self.dropped = 0
         """Held writes the store later refused for good (not a disk fault): logged, counted."""
+        self._behind: asyncio.Task[Any] | None = None
+        """The last write put in line (by :meth:`behind`, or by :meth:`run` behind those):
+        the next one starts when it is done."""
 
     @property
     def count(self) -> int:
@@ -94,6 +103,52 @@ class HeldWrites:
     ) -> T | None:
         """``write()``'s result, or None when it is held (the disk refused it, or
         older writes are still held). Other errors propagate as before."""
+        if self._behind is not None and not self._behind.done():
+            # Writes made behind are still to come: this one goes after them. Shielded:
+            # a caller that gives up does not take the write out of the line.
+            now = functools.partial(self._write_now, what, write, key)
+            return await asyncio.shield(self._in_turn(now))
+        return await self._write_now(what, write, key)
+
+    def behind(
+        self, what: str, write: Callable[[], Awaitable[object]], *, key: object | None = None
+    ) -> None:
+        """Make ``write`` after every write asked for before it, without waiting for it
+        (held as :meth:`run` holds it). A failure that is not the disk is logged (its
+        kind only) and counted in :attr:`dropped`: nobody waits to be told."""
+        self._in_turn(functools.partial(self._write_behind, what, write, key))
+
+    async def settled(self) -> None:
+        """Wait until every write asked for so far is made or held."""
+        if self._behind is not None:
+            await asyncio.wait([self._behind])
+
+    def _in_turn(self, write: Callable[[], Awaitable[T]]) -> asyncio.Task[T]:
+        """``write()`` in a task that starts once the last one asked for has finished."""
+        before = self._behind
+
+        async def after() -> T:
+            if before is not None:
+                await asyncio.wait([before])
+            return await write()
+
+        task = asyncio.get_running_loop().create_task(after())
+        self._behind = task
+        return task
+
+    async def _write_behind(
+        self, what: str, write: Callable[[], Awaitable[object]], key: object | None
+    ) -> None:
+        try:
+            await self._write_now(what, write, key)
+        except Exception as exc:  # noqa: BLE001 - nobody awaits it: say so, go on with the rest
+            self.dropped += 1
+            log.error("a %s could not be written: %s", what, type(exc).__name__)
+            self._changed()
+
+    async def _write_now(
+        self, what: str, write: Callable[[], Awaitable[T]], key: object | None
+    ) -> T | None:
         async with self._lock:
             if self._held:
                 self._hold(_Held(what, write, key))
@@ -137,7 +192,9 @@ class HeldWrites:
         return not self._held
 
     async def close(self) -> None:
-        """Stop retrying (what is still held stays in :attr:`count`)."""
+        """Make what is asked for behind, then stop retrying (what is still held stays in
+        :attr:`count`)."""
+        await self.settled()
         if self._retry is not None:
             self._retry.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -42,24 +42,28 @@ class CallRecorder:
         self.agent_id = agent_id
         self.held = held or HeldWrites()
 
-    async def record(self, event: AnyEvent) -> bool:
-        """Store what ``event`` says; True if a call was finished (history changed)."""
+    async def record(self, event: AnyEvent, *, behind: bool = False) -> bool:
+        """Store what ``event`` says; True if a call was finished (history changed).
+        With ``behind``, the rows are written behind (:meth:`HeldWrites.behind`): this
+        returns without waiting for the disk."""
         store, agent_id = self.store, self.agent_id
         match event:
             case CallAppeared(call=call) | CallReplaced(new_call=call):
                 await self._write(
-                    functools.partial(store.call_started, agent_id, dict(call.record))
+                    functools.partial(store.call_started, agent_id, dict(call.record)), behind
                 )
             case Hello(calls=calls):
                 for call in calls:
                     await self._write(
-                        functools.partial(store.call_started, agent_id, dict(call.record))
+                        functools.partial(store.call_started, agent_id, dict(call.record)),
+                        behind,
                     )
             case CallStateChanged(call_id=call_id, state="active"):
                 await self._write(
                     functools.partial(
                         store.call_answered, call_id, event.time_text or utc_now_iso()
-                    )
+                    ),
+                    behind,
                 )
             case CallEnded():
                 await self._write(
@@ -70,13 +74,17 @@ class CallRecorder:
                         ended_by=event.ended_by,
                         sip_status=event.sip_status,
                         ended_at=event.time_text or utc_now_iso(),
-                    )
+                    ),
+                    behind,
                 )
                 return True
         return False
 
-    async def _write(self, write: Callable[[], Awaitable[None]]) -> None:
-        await self.held.run("call record", write)
+    async def _write(self, write: Callable[[], Awaitable[None]], behind: bool = False) -> None:
+        if behind:
+            self.held.behind("call record", write)
+        else:
+            await self.held.run("call record", write)
 
     async def save_notes(self, call_id: str, notes: str) -> None:
         """Save the agent's notes for a call (a held save is replaced by a newer one)."""

@@ -180,8 +180,9 @@ class AgentScreen(Screen[None]):
         self.set_interval(HEARTBEAT_S / 2, self._heartbeat)
 
     async def _heartbeat(self) -> None:
+        # Behind: a store another program holds locked must not hold the screen up.
         await self.services.floor.agent_state(
-            self.agent, self.queue.active(), heartbeat_s=HEARTBEAT_S
+            self.agent, self.queue.active(), heartbeat_s=HEARTBEAT_S, behind=True
         )
 
     def on_resize(self, event: events.Resize) -> None:
