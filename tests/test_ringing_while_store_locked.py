@@ -107,6 +107,61 @@ def test_a_call_rings_and_is_answered_at_once_while_another_program_holds_the_st
         stop_processes_of(isolated_home)
 
 
+def interactions(store: Path) -> list[tuple[object, ...]]:
+    """The stored interactions' dispositions (the wrap-up's outcome)."""
+    with sqlite3.connect(store) as db:
+        return db.execute("SELECT disposition FROM interactions").fetchall()
+
+
+@pytest.mark.realtime  # screen timings against the clock: run alone
+@pytest.mark.parametrize("wrap_up", ["off", "optional"])
+def test_a_call_ends_on_screen_at_once_while_another_program_holds_the_store(
+    tmp_path: Path, isolated_home: Path, wrap_up: str
+) -> None:
+    """The caller hangs up while the store is locked: the wrap-up opens at once (its draft
+    waits behind), or with wrap-up off the call leaves the queue at once (its interaction
+    waits behind); all of it is on disk once the other program lets go."""
+    console = TerminalConsole.make(tmp_path, wrap_up)
+    session = TmuxSession(console.command("run"), console.env)
+    sipp: Sipp | None = None
+    other = None
+    try:
+        session.wait_for("phone online", 30)
+        sipp = Sipp(tmp_path, "uac_caller_hangs_up.xml", console.port, callers=[CALLER])
+        seconds_until(session, queue_row("ringing"), 15)
+        session.keys("a")
+        seconds_until(session, queue_row("talking"), 15)
+        other = sqlite3.connect(console.store, isolation_level=None, timeout=10)
+        other.execute("BEGIN IMMEDIATE")  # the caller hangs up 1.5 s after the answer
+        assert sipp.wait() == 0, sipp.report()
+        if wrap_up == "optional":
+            shown = seconds_until(session, lambda screen: "Esc skip" in screen, 15)
+        else:
+            shown = seconds_until(session, lambda screen: "No calls waiting." in screen, 15)
+        assert shown < AT_ONCE_S, f"the call's end took {shown:.2f} s to show"
+        if wrap_up == "optional":
+            session.keys("Escape")  # skipped: recorded with the default disposition
+            seconds_until(session, lambda screen: "Esc skip" not in screen, 15)
+        other.execute("ROLLBACK")
+        other.close()
+        other = None
+        deadline = time.monotonic() + 20  # held writes are retried every 5 s
+        while len(interactions(console.store)) != 1 or len(stored(console.store)[1]) != 4:
+            assert time.monotonic() < deadline, f"not all written: {stored(console.store)}"
+            time.sleep(0.2)
+        assert stored(console.store) == (
+            [("Maria Lopez", 1, "completed")],
+            [("offered",), ("answered",), ("ended",), ("wrapped",)],
+        )
+    finally:
+        if other is not None:
+            other.close()
+        session.kill()
+        if sipp is not None:
+            sipp.stop()
+        stop_processes_of(isolated_home)
+
+
 async def test_a_write_made_behind_returns_at_once_and_later_writes_go_after_it(
     store: Store,
 ) -> None:

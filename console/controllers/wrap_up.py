@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import uuid
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from console.controllers.base import Context, Controller
@@ -213,10 +214,12 @@ class WrapUpFlow(Controller):
                 "dialog": None,
             }
         )
+        # Both written behind (HeldWrites.behind): the screen shows the call's end at once,
+        # even while the disk is slow or another program holds the store.
         if self.services.config.wrap_up.mode == "off":
-            await self._write(wrap, None)
+            await self._write(wrap, None, behind=True)
             return
-        await self._save_now(wrap)  # a crash from here on reopens this wrap-up
+        self._save_behind(wrap)  # once on disk, a crash from here on reopens this wrap-up
         self.waiting.append(wrap)
         self._open_next()
 
@@ -332,17 +335,20 @@ class WrapUpFlow(Controller):
         finally:
             self._saving = False
 
-    async def _save_now(self, wrap: WrapUp) -> None:
-        await self._save_draft(wrap.call_id, wrap.body)
+    def _save_behind(self, wrap: WrapUp) -> None:
+        what, write, key = self._draft_write(wrap.call_id, dict(wrap.body))
+        self.services.held.behind(what, write, key=key)
 
     async def _save_draft(self, call_id: str, body: dict[str, Any]) -> None:
+        what, write, key = self._draft_write(call_id, body)
+        await self.services.held.run(what, write, key=key)
+
+    def _draft_write(
+        self, call_id: str, body: dict[str, Any]
+    ) -> tuple[str, Callable[[], Awaitable[object]], tuple[str, str]]:
         # Held in memory on a full disk; a newer draft of the call replaces a held one.
         interactions = self.services.interactions
-        await self.services.held.run(
-            "wrap-up draft",
-            lambda: interactions.save_draft(call_id, body),
-            key=("draft", call_id),
-        )
+        return "wrap-up draft", partial(interactions.save_draft, call_id, body), ("draft", call_id)
 
     # ------------------------------------------------------------ callbacks
     def dial_callback(self, callback: Callback) -> None:
@@ -409,7 +415,12 @@ class WrapUpFlow(Controller):
             self.services.clock() + timedelta(hours=hours), owner, BOOK_LATER_REASON
         )
 
-    async def _write(self, wrap: WrapUp, result: WrapUpResult | None) -> None:
+    async def _write(
+        self, wrap: WrapUp, result: WrapUpResult | None, *, behind: bool = False
+    ) -> None:
+        """Store the wrap-up as an interaction. ``behind`` (a call's end, wrap-up off): in turn
+        without waiting for the disk; a record the store later refuses is counted and said
+        as every held write's is."""
         self._pending_drafts.pop(wrap.call_id, None)
         settings = self.services.config.wrap_up
         try:
@@ -420,10 +431,12 @@ class WrapUpFlow(Controller):
                 settings.default_disposition,
                 self._owed(wrap),
             )
-            interactions = self.services.interactions
-            saved = await self.services.held.run(
-                "wrap-up", lambda: interactions.finish(interaction, follow_ups)
-            )
+            finish = partial(self.services.interactions.finish, interaction, follow_ups)
+            if behind:
+                self.services.held.behind("wrap-up", finish)
+                saved: object | None = True
+            else:
+                saved = await self.services.held.run("wrap-up", finish)
         except InteractionError as exc:
             # The draft stays: the wrap-up reopens at the next start.
             self.screen.notify(
@@ -443,7 +456,7 @@ class WrapUpFlow(Controller):
         call = wrap.body["call"]
         acw = self.services.clock() - datetime.fromisoformat(call["ended_at"])
         await self.services.floor.wrapped(
-            call["id"], str(call.get("queue", "")), acw.total_seconds()
+            call["id"], str(call.get("queue", "")), acw.total_seconds(), behind=behind
         )
         if result is not None and result.follow_up is not None:
             self.screen.notify("Callback scheduled (b lists callbacks).", markup=False)

@@ -146,9 +146,14 @@ class FloorReporter:
         """A call was refused without ringing, for ``reason`` (the engine's code)."""
         await self._call_record(call_id, queue, "turned_away", at, reason=reason)
 
-    async def wrapped(self, call_id: str, queue: str, acw_s: float) -> None:
-        """The wrap-up of a call was saved after ``acw_s`` seconds of after-call work."""
-        await self._call_record(call_id, queue, "wrapped", self._clock(), acw_s=acw_s)
+    async def wrapped(
+        self, call_id: str, queue: str, acw_s: float, *, behind: bool = False
+    ) -> None:
+        """The wrap-up of a call was saved after ``acw_s`` seconds of after-call work;
+        ``behind`` as for :meth:`agent_state`."""
+        await self._call_record(
+            call_id, queue, "wrapped", self._clock(), acw_s=acw_s, behind=behind
+        )
 
     async def _call_record(
         self,
