@@ -11,11 +11,13 @@ status bar) and are all on disk, in order, once the other program lets go.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import sqlite3
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -62,6 +64,53 @@ def stored(store: Path) -> tuple[list[tuple[object, ...]], list[tuple[object, ..
     return calls, events
 
 
+@dataclass
+class LockedStoreRig:
+    """A real console in tmux, the SIPp caller once placed, and the other program's
+    connection to the console's store (it takes the lock with ``BEGIN IMMEDIATE``)."""
+
+    console: TerminalConsole
+    session: TmuxSession
+    other: sqlite3.Connection
+    sipp: Sipp | None = None
+
+    def call(self, tmp_path: Path) -> Sipp:
+        """Maria calls (and hangs up 1.5 s after she is answered)."""
+        self.sipp = Sipp(tmp_path, "uac_caller_hangs_up.xml", self.console.port, callers=[CALLER])
+        return self.sipp
+
+    def let_go(self) -> None:
+        """The other program ends its transaction: the lock goes."""
+        self.other.execute("ROLLBACK")
+
+    def written(self, done: Callable[[], bool]) -> None:
+        """Wait until ``done`` (held writes are retried every 5 s)."""
+        deadline = time.monotonic() + 20
+        while not done():
+            assert time.monotonic() < deadline, f"not all written: {stored(self.console.store)}"
+            time.sleep(0.2)
+
+
+@contextlib.contextmanager
+def locked_store_rig(tmp_path: Path, home: Path, wrap_up: str) -> Iterator[LockedStoreRig]:
+    """:class:`LockedStoreRig` with the phone online; everything stopped at the end."""
+    console = TerminalConsole.make(tmp_path, wrap_up)
+    session = TmuxSession(console.command("run"), console.env)
+    rig = None
+    try:
+        session.wait_for("phone online", 30)
+        other = sqlite3.connect(console.store, isolation_level=None, timeout=10)
+        rig = LockedStoreRig(console, session, other)
+        yield rig
+    finally:
+        if rig is not None:
+            rig.other.close()
+            if rig.sipp is not None:
+                rig.sipp.stop()
+        session.kill()
+        stop_processes_of(home)
+
+
 @pytest.mark.realtime  # screen timings against the clock: run alone
 @pytest.mark.parametrize("locked_from", ["before the ring", "while it rings"])
 def test_a_call_rings_and_is_answered_at_once_while_another_program_holds_the_store(
@@ -69,42 +118,25 @@ def test_a_call_rings_and_is_answered_at_once_while_another_program_holds_the_st
 ) -> None:
     """``locked_from``: when the other program takes the lock (the first write to meet it is
     the ring's, or the answer's)."""
-    console = TerminalConsole.make(tmp_path, "off")
-    session = TmuxSession(console.command("run"), console.env)
-    sipp: Sipp | None = None
-    other = None
-    try:
-        session.wait_for("phone online", 30)
-        other = sqlite3.connect(console.store, isolation_level=None, timeout=10)
+    with locked_store_rig(tmp_path, isolated_home, "off") as rig:
+        session = rig.session
         if locked_from == "before the ring":
-            other.execute("BEGIN IMMEDIATE")  # the write lock, held until ROLLBACK
-        sipp = Sipp(tmp_path, "uac_caller_hangs_up.xml", console.port, callers=[CALLER])
+            rig.other.execute("BEGIN IMMEDIATE")  # the write lock, held until ROLLBACK
+        sipp = rig.call(tmp_path)
         ringing = seconds_until(session, queue_row("ringing"), 15)
         assert ringing < AT_ONCE_S, f"the ringing row took {ringing:.2f} s"
         if locked_from == "while it rings":
-            other.execute("BEGIN IMMEDIATE")
+            rig.other.execute("BEGIN IMMEDIATE")
         session.keys("a")
         talking = seconds_until(session, queue_row("talking"), 15)
         assert talking < AT_ONCE_S, f"the answered call took {talking:.2f} s to show"
         assert sipp.wait() == 0, sipp.report()
         session.wait_for("NOT SAVED", 15)  # the busy timeout ran out: the agent is told
-        other.execute("ROLLBACK")
-        other.close()
-        other = None
-        deadline = time.monotonic() + 20  # held writes are retried every 5 s
+        rig.let_go()
         events = [("offered",), ("answered",), ("ended",), ("wrapped",)]  # wrap-up off: at once
-        while stored(console.store)[1] != events:
-            assert time.monotonic() < deadline, f"not all written: {stored(console.store)}"
-            time.sleep(0.2)
-        assert stored(console.store)[0] == [("Maria Lopez", 1, "completed")]
+        rig.written(lambda: stored(rig.console.store)[1] == events)
+        assert stored(rig.console.store)[0] == [("Maria Lopez", 1, "completed")]
         seconds_until(session, lambda screen: "NOT SAVED" not in screen, 10)
-    finally:
-        if other is not None:
-            other.close()
-        session.kill()
-        if sipp is not None:
-            sipp.stop()
-        stop_processes_of(isolated_home)
 
 
 def interactions(store: Path) -> list[tuple[object, ...]]:
@@ -121,45 +153,30 @@ def test_a_call_ends_on_screen_at_once_while_another_program_holds_the_store(
     """The caller hangs up while the store is locked: the wrap-up opens at once (its draft
     waits behind), or with wrap-up off the call leaves the queue at once (its interaction
     waits behind); all of it is on disk once the other program lets go."""
-    console = TerminalConsole.make(tmp_path, wrap_up)
-    session = TmuxSession(console.command("run"), console.env)
-    sipp: Sipp | None = None
-    other = None
-    try:
-        session.wait_for("phone online", 30)
-        sipp = Sipp(tmp_path, "uac_caller_hangs_up.xml", console.port, callers=[CALLER])
+    with locked_store_rig(tmp_path, isolated_home, wrap_up) as rig:
+        session = rig.session
+        sipp = rig.call(tmp_path)
         seconds_until(session, queue_row("ringing"), 15)
         session.keys("a")
         seconds_until(session, queue_row("talking"), 15)
-        other = sqlite3.connect(console.store, isolation_level=None, timeout=10)
-        other.execute("BEGIN IMMEDIATE")  # the caller hangs up 1.5 s after the answer
+        rig.other.execute("BEGIN IMMEDIATE")  # the caller hangs up 1.5 s after the answer
         assert sipp.wait() == 0, sipp.report()
-        if wrap_up == "optional":
-            shown = seconds_until(session, lambda screen: "Esc skip" in screen, 15)
-        else:
-            shown = seconds_until(session, lambda screen: "No calls waiting." in screen, 15)
+        ended = "Esc skip" if wrap_up == "optional" else "No calls waiting."
+        shown = seconds_until(session, lambda screen: ended in screen, 15)
         assert shown < AT_ONCE_S, f"the call's end took {shown:.2f} s to show"
         if wrap_up == "optional":
             session.keys("Escape")  # skipped: recorded with the default disposition
             seconds_until(session, lambda screen: "Esc skip" not in screen, 15)
-        other.execute("ROLLBACK")
-        other.close()
-        other = None
-        deadline = time.monotonic() + 20  # held writes are retried every 5 s
-        while len(interactions(console.store)) != 1 or len(stored(console.store)[1]) != 4:
-            assert time.monotonic() < deadline, f"not all written: {stored(console.store)}"
-            time.sleep(0.2)
-        assert stored(console.store) == (
+        rig.let_go()
+        rig.written(
+            lambda: (
+                len(interactions(rig.console.store)) == 1 and len(stored(rig.console.store)[1]) == 4
+            )
+        )
+        assert stored(rig.console.store) == (
             [("Maria Lopez", 1, "completed")],
             [("offered",), ("answered",), ("ended",), ("wrapped",)],
         )
-    finally:
-        if other is not None:
-            other.close()
-        session.kill()
-        if sipp is not None:
-            sipp.stop()
-        stop_processes_of(isolated_home)
 
 
 async def test_a_write_made_behind_returns_at_once_and_later_writes_go_after_it(
