@@ -29,6 +29,7 @@ from tests.tmux import TmuxSession
 from tests.tmux_console import TerminalConsole, stop_processes_of
 
 CALLER = ("Maria Lopez", "+12025550142")
+NOTES = "needs a refill"
 
 AT_ONCE_S = 2.0
 """How long the screen may take to show a change (the store's busy timeout is 5 s)."""
@@ -74,9 +75,9 @@ class LockedStoreRig:
     other: sqlite3.Connection
     sipp: Sipp | None = None
 
-    def call(self, tmp_path: Path) -> Sipp:
-        """Maria calls (and hangs up 1.5 s after she is answered)."""
-        self.sipp = Sipp(tmp_path, "uac_caller_hangs_up.xml", self.console.port, callers=[CALLER])
+    def call(self, tmp_path: Path, scenario: str = "uac_caller_hangs_up.xml") -> Sipp:
+        """Maria calls (by default she hangs up 1.5 s after she is answered)."""
+        self.sipp = Sipp(tmp_path, scenario, self.console.port, callers=[CALLER])
         return self.sipp
 
     def let_go(self) -> None:
@@ -150,20 +151,29 @@ def interactions(store: Path) -> list[tuple[object, ...]]:
 def test_a_call_ends_on_screen_at_once_while_another_program_holds_the_store(
     tmp_path: Path, isolated_home: Path, wrap_up: str
 ) -> None:
-    """The caller hangs up while the store is locked: the wrap-up opens at once (its draft
-    waits behind), or with wrap-up off the call leaves the queue at once (its interaction
-    waits behind); all of it is on disk once the other program lets go."""
+    """The agent hangs up while the store is locked, with notes typed whose save is due:
+    the wrap-up opens at once (its draft waits behind), or with wrap-up off the call leaves
+    the queue at once (its interaction waits behind); all of it is on disk once the other
+    program lets go."""
     with locked_store_rig(tmp_path, isolated_home, wrap_up) as rig:
         session = rig.session
-        sipp = rig.call(tmp_path)
+        sipp = rig.call(tmp_path, "uac_agent_hangs_up.xml")
         seconds_until(session, queue_row("ringing"), 15)
         session.keys("a")
         seconds_until(session, queue_row("talking"), 15)
-        rig.other.execute("BEGIN IMMEDIATE")  # the caller hangs up 1.5 s after the answer
-        assert sipp.wait() == 0, sipp.report()
+        time.sleep(0.5)  # the notes box reads the call's stored notes (read-only till then)
+        session.keys("n")
+        seconds_until(session, lambda screen: "n Notes" not in screen, 5)  # the box has focus
+        session.keys("-l", NOTES)
+        session.wait_for(NOTES, 5)
+        session.keys("Escape")  # saved a second after the typing: the lock is in its way
+        rig.other.execute("BEGIN IMMEDIATE")
+        time.sleep(0.3)  # a lone Esc is a key after ESCDELAY: Esc h at once would be alt+h
+        session.keys("h")
         ended = "Esc skip" if wrap_up == "optional" else "No calls waiting."
         shown = seconds_until(session, lambda screen: ended in screen, 15)
         assert shown < AT_ONCE_S, f"the call's end took {shown:.2f} s to show"
+        assert sipp.wait() == 0, sipp.report()
         if wrap_up == "optional":
             session.keys("Escape")  # skipped: recorded with the default disposition
             seconds_until(session, lambda screen: "Esc skip" not in screen, 15)
@@ -177,6 +187,9 @@ def test_a_call_ends_on_screen_at_once_while_another_program_holds_the_store(
             [("Maria Lopez", 1, "completed")],
             [("offered",), ("answered",), ("ended",), ("wrapped",)],
         )
+        with sqlite3.connect(rig.console.store) as db:
+            assert db.execute("SELECT notes FROM calls").fetchall() == [(NOTES,)]
+            assert db.execute("SELECT notes FROM interactions").fetchall() == [(NOTES,)]
 
 
 async def test_a_write_made_behind_returns_at_once_and_later_writes_go_after_it(

@@ -114,7 +114,7 @@ class NotesFlow(Controller):
         if self._saved.get(call_id) == text:
             return
         self._saved[call_id] = text
-        await self.services.recorder.save_notes(call_id, text)
+        self.services.recorder.save_notes(call_id, text)
 
     def renamed(self, old_id: str, new_id: str) -> None:
         """The call goes on under a new id (``call.replaced``): so do its notes

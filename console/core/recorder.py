@@ -86,10 +86,14 @@ class CallRecorder:
         else:
             await self.held.run("call record", write)
 
-    async def save_notes(self, call_id: str, notes: str) -> None:
-        """Save the agent's notes for a call (a held save is replaced by a newer one)."""
-        await self.held.run(
-            "notes", lambda: self.store.save_notes(call_id, notes), key=("notes", call_id)
+    def save_notes(self, call_id: str, notes: str) -> None:
+        """Save the agent's notes for a call, behind (:meth:`HeldWrites.behind`): the notes
+        box saves on a timer and when it changes call, and neither may keep the screen
+        waiting for the disk. A held save is replaced by a newer one."""
+        self.held.behind(
+            "notes",
+            functools.partial(self.store.save_notes, call_id, notes),
+            key=("notes", call_id),
         )
 
     async def link_patient(self, call_id: str, patient_id: str) -> None:
