@@ -98,7 +98,7 @@ class LostCallsFlow(Controller):
     ) -> None:
         """Close one lost call: for the floor, its wrap-up (answered inbound), then its row."""
         self.finished.add(call.id)
-        await self.services.floor.call_event(end_kind(call, "console"), call, at=at)
+        await self.services.floor.call_event(end_kind(call, "console"), call, at=at, behind=True)
         if call.direction == "inbound" and call.answered_at is not None:
             if draft is not None:
                 self.wrap_up.reopen(draft)

@@ -143,8 +143,9 @@ class FloorReporter:
         )
 
     async def turned_away(self, call_id: str, queue: str, reason: str, at: datetime) -> None:
-        """A call was refused without ringing, for ``reason`` (the engine's code)."""
-        await self._call_record(call_id, queue, "turned_away", at, reason=reason)
+        """A call was refused without ringing, for ``reason`` (the engine's code); written
+        behind, as a call's other events are."""
+        await self._call_record(call_id, queue, "turned_away", at, reason=reason, behind=True)
 
     async def wrapped(
         self, call_id: str, queue: str, acw_s: float, *, behind: bool = False

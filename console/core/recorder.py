@@ -110,9 +110,9 @@ class CallRecorder:
 
     async def lost(self, call: LiveCall, at: datetime) -> None:
         """Close a call that died with the engine or the console as ``lost``
-        (``at``: when it was found lost, or the last moment it was known alive)."""
-        await self.held.run(
-            "call record",
+        (``at``: when it was found lost, or the last moment it was known alive); behind,
+        as the other records of an engine event are."""
+        await self._write(
             functools.partial(
                 self.store.call_ended,
                 {"id": call.id},
@@ -121,6 +121,7 @@ class CallRecorder:
                 sip_status=None,
                 ended_at=utc_text(at),
             ),
+            behind=True,
         )
 
     async def turned_away(self, event: CallTurnedAway) -> str:
@@ -128,8 +129,11 @@ class CallRecorder:
         call_id = str(uuid.uuid4())  # the engine gives a refused INVITE no call id
         reason = turned_away_reason(event.reason)
         record = dict(event.record)
+        # Behind: a burst of refused calls while the store is locked (or the disk slow)
+        # must not hold the screen from the next call that rings.
         await self._write(
-            functools.partial(self.store.call_turned_away, self.agent_id, call_id, record, reason)
+            functools.partial(self.store.call_turned_away, self.agent_id, call_id, record, reason),
+            behind=True,
         )
         return call_id
 
