@@ -13,10 +13,9 @@ import asyncio
 import contextlib
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from textual.pilot import Pilot
 
 from console.app import CarelineApp
@@ -55,20 +54,18 @@ HOLD_LOCK = (
 )
 
 
-@pytest.fixture
-async def console(tmp_path: Path) -> AsyncIterator[tuple[CarelineApp, Pilot[int]]]:
-    """The real console with a real engine, online; held writes retried often."""
+async def test_refused_calls_never_hold_the_screen_while_another_program_holds_the_store(
+    tmp_path: Path,
+) -> None:
     app = make_app(tmp_path)
-    app.held.retry_s = 0.3
+    app.held.retry_s = 0.3  # once the lock goes, what was held is written soon
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: app.phone.status.online, 20, "phone online")
-        yield app, pilot
+        await refused_then_one_rings(app, pilot, tmp_path)
 
 
-async def test_refused_calls_never_hold_the_screen_while_another_program_holds_the_store(
-    console: tuple[CarelineApp, Pilot[int]], tmp_path: Path
-) -> None:
-    app, pilot = console
+async def refused_then_one_rings(app: CarelineApp, pilot: Pilot[int], tmp_path: Path) -> None:
+    """Calls refused while the store is locked, then one that rings; all stored after."""
     screen = app.agent_screen
     await app.phone.command("availability", state="not_ready", reason="Lunch")
     with locked_by_another_program(app.wiring.store_path):
