@@ -24,6 +24,12 @@ from tests.tmux_console import TerminalConsole, stop_processes_of
 AGENT_TONE = 1000.0
 
 
+def lost_rows(store: Path) -> list[tuple[object, ...]]:
+    """Each call's end reason, and whether it was answered."""
+    with sqlite3.connect(store) as db:
+        return db.execute("SELECT end_reason, answered_at IS NOT NULL FROM calls").fetchall()
+
+
 def stored_notes(store: Path) -> list[tuple[str]]:
     """The notes of every call in the console's store."""
     with sqlite3.connect(store) as db:
@@ -192,8 +198,9 @@ def test_a_power_cut_mid_call_is_closed_as_lost_and_wrapped_up_at_the_next_start
         second = TmuxSession(console.command("run"), console.env)
         screen = second.wait_for("CALL LOST", 30)  # its wrap-up is open
         assert "wants a call back about results" in screen
-        with sqlite3.connect(console.store) as db:
-            rows = db.execute("SELECT end_reason, answered_at IS NOT NULL FROM calls").fetchall()
-        assert rows == [("lost", 1)]
+        deadline = time.monotonic() + 5  # the row is written behind the screen: soon after
+        while (rows := lost_rows(console.store)) != [("lost", 1)]:
+            assert time.monotonic() < deadline, rows
+            time.sleep(0.05)
     finally:
         clean_up(isolated_home, first, second, sipp=sipp)

@@ -58,6 +58,7 @@ async def seeded(tmp_path: Path) -> tuple[Path, str]:
                 seconds=175.0 if state == "stopped" else None,
             )
             await ledger.apply(event, "general")
+        await ledger.held.settled()  # written behind, as in the console: on disk from here
     finally:
         await store.close()
     return path, emergency

@@ -77,6 +77,7 @@ async def recorded_week(tmp_path: Path) -> tuple[Path, Path]:
             event = decode({**raw, "time": CREATED, "file": str(file), "seconds": SECONDS})
             assert isinstance(event, RecordingChanged)
             await ledger.apply(event, "general")
+        await ledger.held.settled()  # written behind, as in the console: on disk from here
         raised = datetime(2026, 12, 2, 9, 0, 12, tzinfo=UTC)  # a red flag two seconds in
         await AuditLog(store).append("alice", "escalate", "red_flag", "ok", at=raised)
     finally:

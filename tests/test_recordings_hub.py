@@ -64,6 +64,7 @@ async def recorded(
     await ledger.apply(start, "appointments")
     stopped = event("stopped", f"2026-03-02T09:{minute:02}:50.000Z", call, seconds=50.0)
     await ledger.apply(stopped, "appointments")
+    await ledger.held.settled()  # written behind, as in the console: on disk from here
     return path
 
 

@@ -55,6 +55,7 @@ async def stored_recording(tmp_path: Path) -> Path:
             event = decode({**raw, "time": "2026-03-02T09:00:00.000Z", "file": str(path)})
             assert isinstance(event, RecordingChanged)
             await ledger.apply(event, "q")
+        await ledger.held.settled()  # written behind, as in the console: on disk from here
         raised = datetime(2026, 3, 2, 9, 0, 2, tzinfo=UTC)  # a red flag two seconds in
         await AuditLog(store).append("qa-1", "escalate", "red_flag", "ok", "p-1", at=raised)
     finally:

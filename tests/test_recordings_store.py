@@ -103,6 +103,7 @@ async def test_retention_deletes_what_is_past_it_and_audits_each_deletion(
             event("recording", stamp, file=str(path), call_id=call_id), "appointments"
         )
         await ledger.apply(event("stopped", stamp, call_id=call_id), "appointments")
+    await ledger.held.settled()  # written behind, as in the console: on disk for the purge
     before = len(await audit_actions(store))
     purged = await purge(store, AuditLog(store), "agent-7", start + timedelta(days=30, seconds=1))
     assert purged.deleted == [CALL]
@@ -141,6 +142,7 @@ async def test_careline_recordings_purge_deletes_and_audits(tmp_path: Path) -> N
         ledger = RecordingLedger(store, AuditLog(store), "agent-7", CONFIG)
         await ledger.apply(event("recording", "2020-01-01T00:00:00.000Z", file=str(old)), "q")
         await ledger.apply(event("stopped", "2020-01-01T00:01:00.000Z"), "q")
+        await ledger.held.settled()  # written behind: on disk before the store closes
     finally:
         await store.close()
     config = tmp_path / "c.yaml"
@@ -163,6 +165,7 @@ async def test_careline_recordings_purge_deletes_and_audits(tmp_path: Path) -> N
 async def test_a_recording_cut_short_by_the_engine_is_closed_at_its_hello(store: Store) -> None:
     ledger = RecordingLedger(store, AuditLog(store), "agent-7", CONFIG)
     await ledger.apply(event("recording", "2026-01-05T10:00:00.000Z", file="/r/a.clrec"), "q")
+    await ledger.held.settled()  # on disk, where the restarted console finds it
     again = RecordingLedger(store, AuditLog(store), "agent-7", CONFIG)  # a console restarted
     await again.phone_restarted({CALL}, "2026-01-05T10:00:30.000Z")  # still live: kept open
     row = await again.for_call(CALL)

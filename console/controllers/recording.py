@@ -96,6 +96,7 @@ class RecordingFlow(Controller):
             self.screen.notify(f"Recordings cannot reach the hub: {exc}", markup=False)
             return
         try:
+            await self.services.held.settled()  # the stopped row, written behind, is read
             await upload_pending(self.services.store, connect, self._master, public)
         except Exception as exc:  # a background job must not close the console
             # The local store refused (full, locked): what was not marked sent goes next time.

@@ -110,9 +110,9 @@ class RecordingLedger:
         rows = await self.store.fetch_all(
             "SELECT call_id FROM recordings WHERE state = 'recording'"
         )
-        for (call_id,) in rows:
-            if str(call_id) in live:
-                continue
+        # With those this console started, whose rows may still be on their way to disk.
+        open_ids = {str(call_id) for (call_id,) in rows} | set(self._paused)
+        for call_id in sorted(open_ids - live):
             lost = RecordingChanged(
                 name="recording",
                 time_text=at,
@@ -123,6 +123,8 @@ class RecordingLedger:
             await self.apply(lost, "")
 
     async def _open_row(self, call_id: str) -> bool:
+        # Not settled first: asked only for a call another console started (this one's are
+        # in _paused), and on the engine's event path.
         rows = await self.store.fetch_all(
             "SELECT 1 FROM recordings WHERE call_id = ? AND state = 'recording'", (call_id,)
         )
@@ -131,6 +133,7 @@ class RecordingLedger:
     # ------------------------------------------------------------------ reads
     async def for_call(self, call_id: str) -> RecordingRow | None:
         """The recording of one call (an interaction's ``call_id``), if it was recorded."""
+        await self.held.settled()  # what was asked for before is read
         rows = await self.store.fetch_all(
             f"SELECT {_ROW} FROM recordings WHERE call_id = ?", (call_id,)
         )
@@ -138,6 +141,7 @@ class RecordingLedger:
 
     async def for_interaction(self, interaction_id: str) -> RecordingRow | None:
         """The recording of an interaction's call (the interactions' recordings list)."""
+        await self.held.settled()  # what was asked for before is read
         columns = ", ".join(f"r.{name}" for name in _ROW.split(", "))
         rows = await self.store.fetch_all(
             f"SELECT {columns} FROM recordings AS r JOIN interactions AS i "
@@ -148,6 +152,7 @@ class RecordingLedger:
 
     async def pauses(self, call_id: str) -> list[PauseRow]:
         """A recording's pauses, in order."""
+        await self.held.settled()  # what was asked for before is read
         rows = await self.store.fetch_all(
             "SELECT paused_at, resumed_at, reason FROM recording_pauses WHERE call_id = ? "
             "ORDER BY paused_at",
@@ -156,12 +161,14 @@ class RecordingLedger:
         return [PauseRow(*row) for row in rows]
 
     # ----------------------------------------------------------------- writes
+    # Both behind (HeldWrites.behind, in order with every other write): a recording's
+    # events come with the engine's, and never keep the screen waiting for the disk.
     async def _write(self, write: Callable[[], Awaitable[None]]) -> None:
-        await self.held.run("recording", write)
+        self.held.behind("recording", write)
 
     async def _audit(self, action: Action, outcome: Outcome, at: str) -> None:
         when = datetime.fromisoformat(at.replace("Z", "+00:00"))
-        await self.held.run(
+        self.held.behind(
             "audit entry",
             functools.partial(
                 self.audit.append, self.agent_id, action, "recording", outcome, None, at=when
