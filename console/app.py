@@ -195,10 +195,15 @@ class CarelineApp(BaseApp):
             self.exit(return_code=1)
             return
         # The agent screen (and the sign-in over it) replace the startup screen in one
-        # frame: the agent's panes are never seen before the sign-in covers them.
-        with self.batch_update():
-            await self.pop_screen()
-            await self._start()
+        # frame: the agent's panes are never seen before the sign-in covers them. A start
+        # that fails ends the app (fails closed): a half-started console may lack its cover.
+        try:
+            with self.batch_update():
+                await self.pop_screen()
+                await self._start()
+        except Exception as exc:  # reported by the launcher once the terminal is back
+            self.launch_error = exc
+            self.exit(return_code=1)
 
     def _configure_and_start_engine(self, config: CarelineConfig, wiring: AppWiring) -> None:
         """Take the launcher's configuration and start the engine at once: it boots

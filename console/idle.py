@@ -96,8 +96,13 @@ class SessionLock:
             self._sign_in_pin = pin
             self.signing_in = True
             self.app.clear_notifications()
-            await self._carry_over_failures()
+            # The cover and its guard first: nothing that can fail comes between the agent
+            # screen and the sign-in over it. The count of wrong PINs is shared with the
+            # sign-in, so carried over after it is up, it holds from the first attempt.
             await self._push_cover(self._sign_in_screen(pin))
+            self._retime()
+            await self._carry_over_failures()
+            return
         self._retime()
 
     def _retime(self) -> None:

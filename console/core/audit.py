@@ -242,8 +242,17 @@ class AuditLog:
         count = 0
         while count < len(rows) and rows[count][0] == "fail":
             count += 1
-        last = datetime.fromisoformat(str(rows[0][1]).replace("Z", "+00:00")) if count else None
-        return count, last
+        return count, self._failed_at(rows[0][1]) if count else None
+
+    def _failed_at(self, text: object) -> datetime:
+        """When the last failure was. A time that is not one (a row forged with file access,
+        the log being append-only, not unwritable) counts as now: the pause is the longest,
+        never skipped."""
+        try:
+            moment = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+        except ValueError:
+            return self._clock()
+        return moment if moment.tzinfo is not None else self._clock()
 
     async def head(self) -> tuple[int, str] | None:
         """The last row's ``(seq, hash)``, to keep outside the store; None when empty."""
