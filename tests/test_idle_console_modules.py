@@ -44,6 +44,10 @@ NOT_AT_IDLE = (
     "console.dialogs.confirm",  # quitting with live calls, the recording's consent
     "console.core.patients.importers",  # an import of patients (CSV, FHIR)
     "wave",  # an announcement's check
+    "hashlib",  # OpenSSL's digests: the audit chain, PINs, grants hash when they write
+    "hmac",
+    "secrets",
+    "sip.recording_file",  # the recordings' format: when one is played or its key is made
 )
 """Modules an idle console must not have loaded: each dialog loads when it first opens,
 and what a plain label or a rare command needs is not loaded for it."""

@@ -18,7 +18,6 @@ Rows hold ids, never patient names or details.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 import os
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
@@ -141,6 +140,8 @@ def row_hash(prev_hash: str, fields: Mapping[str, object]) -> str:
         separators=(",", ":"),
         ensure_ascii=False,
     )
+    import hashlib  # here, not at the top: an idle console hashes nothing (OpenSSL's)
+
     return hashlib.sha256((prev_hash + canonical).encode("utf-8")).hexdigest()
 
 

@@ -31,7 +31,6 @@ import json
 import logging
 import os
 import pwd
-import secrets
 import stat
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
@@ -90,6 +89,8 @@ class MonitorGrant:
 
 def new_grant_id() -> str:
     """A fresh opaque grant id (192 random bits, URL-safe)."""
+    import secrets  # here: loads hmac and OpenSSL's hashlib, which idle needs not
+
     return secrets.token_urlsafe(24)
 
 

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 from pathlib import Path
 
@@ -74,5 +73,7 @@ def short_socket(path: Path) -> Path:
     Creates nothing (the doctor asks where the socket would be)."""
     if len(os.fsencode(path)) <= SUN_PATH_MAX:
         return path
+    import hashlib  # here: hashlib (OpenSSL) is not needed to paint, nor for most paths
+
     digest = hashlib.sha256(os.fsencode(path)).hexdigest()[:16]
     return _tmp_runtime() / f"{digest}.sock"

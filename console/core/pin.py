@@ -13,10 +13,7 @@ growing pause (:class:`PinAttempts`), shared by both.
 from __future__ import annotations
 
 import base64
-import hashlib
-import hmac
 import os
-import secrets
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -68,6 +65,9 @@ def _b64(data: bytes) -> str:
 
 def hash_pin(pin: str) -> str:
     """A salted scrypt hash of ``pin``: ``scrypt$n$r$p$salt_b64$hash_b64``."""
+    import hashlib  # here: OpenSSL's hashlib is not needed until a PIN is set or checked
+    import secrets
+
     salt = secrets.token_bytes(16)
     digest = hashlib.scrypt(
         pin.encode("utf-8"), salt=salt, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P, dklen=_DKLEN
@@ -77,6 +77,9 @@ def hash_pin(pin: str) -> str:
 
 def check_pin(pin: str, stored: str) -> bool:
     """True when ``pin`` matches the ``stored`` hash (constant-time compare)."""
+    import hashlib
+    import hmac
+
     try:
         scheme, n, r, p, salt_b64, hash_b64 = stored.split("$")
         if scheme != "scrypt":

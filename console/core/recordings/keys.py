@@ -11,13 +11,11 @@ as exposed as the store itself (the doctor's advice: encrypt the store).
 
 from __future__ import annotations
 
-import hashlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from console.core.store import StoreKey
-from sip.recording_file import KEY_BYTES
 
 ROUNDS = 600_000
 """PBKDF2 rounds (OWASP's 2023 advice for HMAC-SHA256); about a third of a second here."""
@@ -74,10 +72,15 @@ def recordings_key(
 ) -> RecordingsKey:
     """The key of the recordings in ``directory`` (slow with a store key: run it in a thread);
     made when it does not exist yet, unless not ``create`` (to play: nothing to open then)."""
+    # Here: the recording file's module (and OpenSSL's hashlib) is not needed to paint.
+    from sip.recording_file import KEY_BYTES
+
     if store_key is None:
         return RecordingsKey(
             _private_file(directory / KEY_FILE, KEY_BYTES, create), str(directory / KEY_FILE)
         )
+    import hashlib
+
     salt = _private_file(directory / SALT_FILE, 16, create)
     key = hashlib.pbkdf2_hmac(
         "sha256", store_key.passphrase.encode(), b"careline recordings\0" + salt, ROUNDS, KEY_BYTES
