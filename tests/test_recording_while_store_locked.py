@@ -12,6 +12,8 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
+
 from console.core.store import Store
 from console.dialogs.confirm import ConfirmDialog
 from console.widgets.recording_badge import RecordingBadge
@@ -25,6 +27,7 @@ AT_ONCE_S = 2.0
 """How long the next call may take to ring (the store's busy timeout is 5 s)."""
 
 
+@pytest.mark.realtime  # the screen timed against the clock: run alone
 async def test_a_recorded_call_never_holds_the_next_ring_while_the_store_is_locked(
     tmp_path: Path,
 ) -> None:

@@ -16,6 +16,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 from textual.pilot import Pilot
 
 from console.app import CarelineApp
@@ -54,6 +55,7 @@ HOLD_LOCK = (
 )
 
 
+@pytest.mark.realtime  # the screen timed against the clock: run alone
 async def test_refused_calls_never_hold_the_screen_while_another_program_holds_the_store(
     tmp_path: Path,
 ) -> None:
