@@ -145,9 +145,24 @@ async def settle(pilot: Pilot[int], seq: int) -> None:
     app = pilot.app
     assert isinstance(app, SupervisorApp)
     await wait_for(
-        pilot, lambda: app.floor.last_seq >= seq and app.up_to_date, 20, f"rows up to {seq}"
+        pilot,
+        lambda: app.floor.last_seq >= seq and app.up_to_date and columns_sized(app),
+        20,
+        f"rows up to {seq}, their columns sized",
     )
     await until_still(pilot)  # the tables fill and size their columns frames later
+
+
+def columns_sized(app: SupervisorApp) -> bool:
+    """Whether every table has measured its rows: a DataTable sizes its columns for new rows
+    when it is next idle, and a loaded machine drew (and a snapshot caught) the rows in
+    columns as wide as their labels ("Ann L" for Ann Lee)."""
+    for table in app.query(LiveTable):
+        for row in table.ordered_rows:
+            pairs = zip(table.get_row(row.key), table.ordered_columns, strict=True)
+            if any(cell.cell_len > column.content_width for cell, column in pairs):
+                return False
+    return True
 
 
 @asynccontextmanager
