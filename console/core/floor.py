@@ -188,7 +188,4 @@ class FloorReporter:
     ) -> None:
         # A full disk holds the record (in order) rather than failing the call.
         write = functools.partial(self._outbox.publish, kind, entity, payload)
-        if behind:
-            self._held.behind("floor event", write)
-        else:
-            await self._held.run("floor event", write)
+        await self._held.write("floor event", write, behind=behind)

@@ -110,6 +110,21 @@ class HeldWrites:
             return await asyncio.shield(self._in_turn(now))
         return await self._write_now(what, write, key)
 
+    async def write(
+        self,
+        what: str,
+        write: Callable[[], Awaitable[object]],
+        *,
+        behind: bool,
+        key: object | None = None,
+    ) -> None:
+        """:meth:`behind` when ``behind``, else :meth:`run` (its result not wanted): for
+        the writers whose callers choose (an engine event's records go behind)."""
+        if behind:
+            self.behind(what, write, key=key)
+        else:
+            await self.run(what, write, key=key)
+
     def behind(
         self, what: str, write: Callable[[], Awaitable[object]], *, key: object | None = None
     ) -> None:

@@ -81,10 +81,7 @@ class CallRecorder:
         return False
 
     async def _write(self, write: Callable[[], Awaitable[None]], behind: bool = False) -> None:
-        if behind:
-            self.held.behind("call record", write)
-        else:
-            await self.held.run("call record", write)
+        await self.held.write("call record", write, behind=behind)
 
     def save_notes(self, call_id: str, notes: str) -> None:
         """Save the agent's notes for a call, behind (:meth:`HeldWrites.behind`): the notes
