@@ -37,7 +37,7 @@ async def test_a_recorded_call_never_holds_the_next_ring_while_the_store_is_lock
     app.held.retry_s = 0.3  # once the lock goes, what was held is written soon
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         await wait_for(pilot, lambda: app.phone.status.online, 20, "phone online")
-        with locked_by_another_program(app.wiring.store_path):
+        async with locked_by_another_program(app.wiring.store_path):
             loop = asyncio.get_running_loop()
             sipp = Sipp(tmp_path, "uac_agent_hangs_up.xml", sip_port(app), callers=[CALLER])
             queue, badge = app.agent_screen.queue, app.agent_screen.query_one(RecordingBadge)

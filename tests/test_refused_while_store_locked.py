@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import subprocess
 import sys
-from collections.abc import Iterator
+from asyncio.subprocess import PIPE
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -28,22 +28,24 @@ REFUSED = 3
 CALLER = ("Maria Lopez", "+12025550142")
 
 
-@contextlib.contextmanager
-def locked_by_another_program(store: Path) -> Iterator[None]:
+@contextlib.asynccontextmanager
+async def locked_by_another_program(store: Path) -> AsyncIterator[None]:
     """Another process holds ``store``'s write lock (``BEGIN IMMEDIATE``) until the block
     ends. A connection of this process would not do: SQLite tells a conflict between
-    connections of one process at once, not after the busy timeout as between programs."""
-    holder = subprocess.Popen(
-        [sys.executable, "-c", HOLD_LOCK, str(store)], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+    connections of one process at once, not after the busy timeout as between programs.
+    Awaited, never blocking the loop: the console's own write transaction, waiting on the
+    loop for its next step, would hold the lock the other program waits for."""
+    holder = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", HOLD_LOCK, str(store), stdin=PIPE, stdout=PIPE
     )
     assert holder.stdin is not None
     assert holder.stdout is not None
     try:
-        assert holder.stdout.readline() == b"locked\n"
+        assert await holder.stdout.readline() == b"locked\n"
         yield
     finally:
         holder.stdin.close()  # the transaction ends with the process
-        holder.wait(10)
+        await asyncio.wait_for(holder.wait(), 10)
 
 
 HOLD_LOCK = (
@@ -70,7 +72,7 @@ async def refused_then_one_rings(app: CarelineApp, pilot: Pilot[int], tmp_path: 
     """Calls refused while the store is locked, then one that rings; all stored after."""
     screen = app.agent_screen
     await app.phone.command("availability", state="not_ready", reason="Lunch")
-    with locked_by_another_program(app.wiring.store_path):
+    async with locked_by_another_program(app.wiring.store_path):
         callers = [(f"Eve {n}", f"+1555012{n}") for n in range(REFUSED)]
         refused = Sipp(
             tmp_path, "uac_queue_call.xml", sip_port(app), callers=callers, calls=REFUSED
