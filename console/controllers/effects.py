@@ -10,8 +10,11 @@ never keeps the screen from showing a call ringing or answered.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+
+from textual.css.query import NoMatches
 
 from console.controllers.audio import AudioControl
 from console.controllers.base import Context, Controller
@@ -120,7 +123,8 @@ class DeskEffects(Controller):
         """The finished call in the history once its row is written (a held row: once
         the store takes it, through ``HeldWrites.on_saved``)."""
         await self.services.held.settled()
-        await self.host.refresh_history()
+        with contextlib.suppress(NoMatches):  # the console closed while the rows were written
+            await self.host.refresh_history()
 
     def _for_call(self, work: CallWork, call: LiveCall) -> None:
         parts = self.parts
