@@ -44,6 +44,14 @@ def test_user_config_dir_file_is_picked_up(isolated_home: Path) -> None:
         ),
         ("sip:\n  listen: [1, 2\n", "line 3, column 1: YAML syntax error"),
         ("- just\n- a list\n", "line 1: the top level must be a mapping"),
+        (
+            "worklists:\n  default_time_zone: Mars/Olympus_Mons\n",
+            "line 2: worklists.default_time_zone: unknown time zone 'Mars/Olympus_Mons'",
+        ),
+        (
+            "worklists:\n  default_time_zone: ../../etc/passwd\n",
+            "worklists.default_time_zone: unknown time zone '../../etc/passwd'",
+        ),
     ],
 )
 def test_bad_file_is_one_clear_message(tmp_path: Path, text: str, expected: str) -> None:
@@ -53,6 +61,20 @@ def test_bad_file_is_one_clear_message(tmp_path: Path, text: str, expected: str)
         load_config(path, environ={})
     assert str(info.value).startswith(str(path))
     assert expected in str(info.value)
+
+
+def test_the_calling_rules_zone_is_a_real_one_by_default_or_as_set(tmp_path: Path) -> None:
+    """The default zone is taken unchecked (a console that sets none does not load
+    zoneinfo): it must be one; a zone that is set is checked."""
+    from zoneinfo import ZoneInfo
+
+    from console.core.config.worklists import DEFAULT_TIME_ZONE
+
+    assert ZoneInfo(DEFAULT_TIME_ZONE).key == DEFAULT_TIME_ZONE
+    assert load_config(environ={}).worklists.default_time_zone == DEFAULT_TIME_ZONE
+    path = tmp_path / "c.yaml"
+    path.write_text("worklists:\n  default_time_zone: Europe/Dublin\n")
+    assert load_config(path, environ={}).worklists.default_time_zone == "Europe/Dublin"
 
 
 def test_bad_environment_variable_is_named() -> None:

@@ -48,6 +48,8 @@ NOT_AT_IDLE = (
     "hmac",
     "secrets",
     "sip.recording_file",  # the recordings' format: when one is played or its key is made
+    "zoneinfo",  # a worklist's calling hours (and the sysconfig it reads): when one is worked
+    "sysconfig",
 )
 """Modules an idle console must not have loaded: each dialog loads when it first opens,
 and what a plain label or a rare command needs is not loaded for it."""

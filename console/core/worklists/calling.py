@@ -12,7 +12,18 @@ from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from functools import lru_cache
-from zoneinfo import ZoneInfo
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from zoneinfo import ZoneInfo
+
+
+def _zone(name: str) -> ZoneInfo:
+    """The IANA zone ``name``. zoneinfo (and the sysconfig it reads) load with the first
+    rule checked, not with every console start: an idle console works no worklist."""
+    from zoneinfo import ZoneInfo
+
+    return ZoneInfo(name)
 
 
 class Blocker(StrEnum):
@@ -78,7 +89,7 @@ def patient_zones(numbers: Iterable[str], default: str) -> tuple[str, ...]:
 def in_window(now: datetime, zones: Iterable[str], start: time, end: time) -> bool:
     """Whether ``now`` (aware) is inside [start, end) local time in every zone."""
     for zone in zones:
-        local = now.astimezone(ZoneInfo(zone)).time()
+        local = now.astimezone(_zone(zone)).time()
         if not start <= local < end:
             return False
     return True
@@ -98,7 +109,7 @@ def due_ended(due_until: str, now: datetime, zones: Iterable[str]) -> bool:
     if last == date.max:
         return False  # the end of the calendar: no day after it
     ends = [
-        datetime.combine(last + timedelta(days=1), time(0), tzinfo=ZoneInfo(zone)) for zone in zones
+        datetime.combine(last + timedelta(days=1), time(0), tzinfo=_zone(zone)) for zone in zones
     ]
     ends = ends or [datetime.combine(last + timedelta(days=1), time(0), tzinfo=UTC)]
     return now >= min(ends)
@@ -109,8 +120,8 @@ def local_day_start(now: datetime, zones: Iterable[str]) -> datetime:
     so a call near midnight counts for the day it was in wherever the patient is)."""
     starts = []
     for zone in zones:
-        local = now.astimezone(ZoneInfo(zone))
-        midnight = datetime.combine(local.date(), time(0), tzinfo=ZoneInfo(zone))
+        local = now.astimezone(_zone(zone))
+        midnight = datetime.combine(local.date(), time(0), tzinfo=_zone(zone))
         starts.append(midnight.astimezone(UTC))
     return min(starts)
 
