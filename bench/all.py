@@ -22,8 +22,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-HELPERS = frozenset({"__init__", "all", "common", "station_probe"})
-"""Modules of bench/ that are not benchmarks (station_probe is a child of audio_latency)."""
+HELPERS = frozenset({"__init__", "all", "baseline_layout", "common", "station_probe"})
+"""Modules of bench/ that are not benchmarks (station_probe is a child of audio_latency,
+baseline_layout a baseline of idle_memory)."""
 QUICK_TIMEOUT = 300.0
 """Seconds a bench gets in quick mode; a full run has no limit (a build takes minutes)."""
 

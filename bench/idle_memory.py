@@ -3,8 +3,10 @@
 
 `careline run` in tmux with an isolated home; RSS read from /proc after the
 phone is online and things settle. Baselines, same machine, same run: the
-smallest Textual app (for the console) and a bare pjsua2 endpoint with one
-UDP transport and the null audio device (for the engine).
+smallest Textual app (for the console), and a plain Textual app with the agent
+screen's widgets and no careline code (``bench.baseline_layout``: what is left
+over it is careline's code, libraries and state); for the engine, a bare
+pjsua2 endpoint with one UDP transport and the null audio device.
 Run: .venv/bin/python -m bench.idle_memory [--runs 5]
 """
 
@@ -14,6 +16,7 @@ import subprocess
 import sys
 import time
 
+from bench import baseline_layout
 from bench.common import (
     BASELINE_TEXTUAL_APP,
     bare_pjsua2,
@@ -26,6 +29,9 @@ from bench.common import (
 )
 from tests.support import free_udp_port
 from tests.tmux import TmuxSession
+
+LAYOUT_APP = ("-m", "bench.baseline_layout")
+"""The agent screen's widgets without careline (run from the checkout, like the console)."""
 
 
 def careline_once() -> tuple[float, float]:
@@ -44,12 +50,14 @@ def careline_once() -> tuple[float, float]:
             session.kill()
 
 
-def textual_baseline_once() -> float:
-    """MiB of the smallest Textual app, idle."""
+def textual_baseline_once(
+    command: tuple[str, ...] = ("-c", BASELINE_TEXTUAL_APP), up: str = "Call queue (baseline)"
+) -> float:
+    """MiB of a Textual app (the smallest one unless told), idle."""
     with isolated_home() as env:
-        session = TmuxSession([sys.executable, "-c", BASELINE_TEXTUAL_APP], env)
+        session = TmuxSession([sys.executable, *command], env)
         try:
-            session.wait_for("Call queue (baseline)", 30)
+            session.wait_for(up, 30)
             time.sleep(2)
             [pid] = processes_at_home(env["HOME"])
             return rss_mib(pid)
@@ -70,14 +78,22 @@ def pjsua2_baseline_once() -> float:
 def main() -> None:
     """Measure and print."""
     args = bench_parser(__doc__).options()
-    consoles, engines, textual, pjsua = [], [], [], []
+    consoles, engines, textual, layout, pjsua = [], [], [], [], []
     for _ in range(args.runs):
         console, engine = careline_once()
         consoles.append(console)
         engines.append(engine)
         textual.append(textual_baseline_once())
+        layout.append(textual_baseline_once(LAYOUT_APP, baseline_layout.TITLE))
         pjsua.append(pjsua2_baseline_once())
     report("console RSS, idle", "MiB", consoles, textual, "minimal Textual app")
+    report(
+        "console RSS, idle, over its screen's widgets",
+        "MiB",
+        consoles,
+        layout,
+        "Textual app with the agent screen's widgets",
+    )
     report("engine RSS, idle", "MiB", engines, pjsua, "bare pjsua2 endpoint")
 
 
