@@ -321,7 +321,7 @@ class CarelineApp(BaseApp):
         """Stop the engine by PID, write what the disk held back if it can, close the store."""
         self._closing = True
         if self._agent_screen is not None:
-            await self._agent_screen.worklist.release_on_exit()  # before the store closes
+            await self._agent_screen.release_worklist()  # before the store closes
         if self.configured:
             await self.phone.stop()
         if self._ehr is not None:

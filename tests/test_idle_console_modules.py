@@ -48,6 +48,9 @@ NOT_AT_IDLE = (
     "hmac",
     "secrets",
     "sip.recording_file",  # the recordings' format: when one is played or its key is made
+    "console.controllers.worklist",  # W: the worklist mode, built when first worked
+    "console.controllers.worklist_attempt",
+    "console.controllers.reminder_change",
     "zoneinfo",  # a worklist's calling hours (and the sysconfig it reads): when one is worked
     "sysconfig",
 )

@@ -29,7 +29,6 @@ from console.controllers.notes import NotesFlow
 from console.controllers.patients import PatientFlow
 from console.controllers.recording import RecordingFlow
 from console.controllers.refills import RefillFlow
-from console.controllers.worklist import WorklistFlow
 from console.controllers.wrap_up import WrapUpFlow
 from console.core.agent_state import AgentState
 from console.core.calls import CallQueue
@@ -58,7 +57,8 @@ from console.widgets.recording_badge import RecordingBadge
 from console.widgets.red_flag import RedFlagBanner
 from console.widgets.status_bar import StatusBar
 
-if TYPE_CHECKING:  # the keypad loads when it first opens
+if TYPE_CHECKING:  # the keypad loads when it first opens, the worklist when first worked
+    from console.controllers.worklist import WorklistFlow
     from console.dialogs.dtmf_pad import DtmfPad
 
 HEARTBEAT_S = 60.0
@@ -112,14 +112,32 @@ class AgentScreen(Screen[None]):
         """The call keys."""
         self.monitoring = MonitorFlow(context)
         """Supervisors joining the agent's calls: grants checked, who is on shown, audited."""
-        self.worklist = WorklistFlow(context, self.guidance, self.wrap_up, self.booking)
-        """Preview dialling of the outbound worklist (W)."""
+        self._flow_context = context  # (not _context: Textual's MessagePump has one)
+        self._worklist: WorklistFlow | None = None
         self.recording = RecordingFlow(context)
         """The call's recording: its badge, pause (R), consent, forms that pause it."""
         parts = Parts(
             self.patients, self.guidance, self.wrap_up, self.notes, self.lost_calls, self.audio
         )
         self.effects = DeskEffects(context, parts, self._refresh_calls)
+
+    @property
+    def worklist(self) -> WorklistFlow:
+        """Preview dialling of the outbound worklist (W). Built when first asked for: until
+        the agent works the list it has nothing to do, and its code (the claims, the
+        reminder changes, the outcome dialogs' logic) stays out of an idle console."""
+        if self._worklist is None:
+            from console.controllers.worklist import WorklistFlow
+
+            self._worklist = WorklistFlow(
+                self._flow_context, self.guidance, self.wrap_up, self.booking
+            )
+        return self._worklist
+
+    async def release_worklist(self) -> None:
+        """The console is quitting: a worklist item claimed goes back to the list."""
+        if self._worklist is not None:
+            await self._worklist.release_on_exit()
 
     @property
     def queue(self) -> CallQueue:
@@ -201,7 +219,8 @@ class AgentScreen(Screen[None]):
     @on(PhoneEvent)
     async def _phone_event(self, message: PhoneEvent) -> None:
         await self.monitoring.phone_event(message.event)  # a request waits for no repaint
-        self.worklist.phone_event(message.event)  # before the desk lets an ended call go
+        if self._worklist is not None:  # before the desk lets an ended call go
+            self._worklist.phone_event(message.event)
         effects = self.desk.apply(message.event)
         self.query_one(StatusBar).state = self.agent
         await self.effects.run(effects)
@@ -227,7 +246,8 @@ class AgentScreen(Screen[None]):
     @on(PatientVerified)
     def _patient_verified(self, message: PatientVerified) -> None:
         self.guidance.patient_changed(message.call_id)
-        self.worklist.patient_verified(message.call_id)  # a reminder's own appointment
+        if self._worklist is not None:  # a reminder's own appointment
+            self._worklist.patient_verified(message.call_id)
         self.booking.patient_verified(message.call_id)
         self.refills.patient_verified(message.call_id)
 
@@ -261,7 +281,8 @@ class AgentScreen(Screen[None]):
         self.booking.refresh()
         self.refills.refresh()
         self.guidance.refresh()
-        self.worklist.refresh()
+        if self._worklist is not None:
+            self._worklist.refresh()
         self.recording.refresh()
         # Rebuilding the footer is not free: only when the set of usable keys changes.
         usable = (
