@@ -8,6 +8,12 @@ the patient pane refreshed), and later a call that rings while the agent
 moves focus does the same: each rebuild but the last is thrown away unseen.
 This footer coalesces them: however many changes arrive before the next
 refresh, the keys are rebuilt once, from the bindings as they are then.
+
+A rebuild also lets go of the keys it replaced. Textual binds each key to the
+footer's ``compact`` setting, and the footer keeps the binding (and the key,
+with its styles and painted lines) until ``compact`` next changes, which on a
+console it never does: every ring, answer and hang-up left the old keys in
+memory (``tests/test_footer.py``).
 """
 
 from __future__ import annotations
@@ -27,6 +33,12 @@ class KeyFooter(Footer):
             return
         self._rebuild_pending = True
         self.call_after_refresh(self._rebuild, screen)
+
+    async def recompose(self) -> None:
+        """Rebuild the keys, then drop the bindings of the keys just removed: Textual
+        drops a binding whose widget has closed when the bound setting is next set."""
+        await super().recompose()
+        self.mutate_reactive(Footer.compact)
 
     def _rebuild(self, screen: Screen[object]) -> None:
         self._rebuild_pending = False
