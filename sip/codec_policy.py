@@ -89,7 +89,7 @@ def describe(wanted: Sequence[str], *, allow_risky: bool) -> dict[str, object]:
     For ``careline doctor`` (run in a child process: only ``sip`` loads pjsua2):
     ``enabled`` (labels in order) and ``available``, or ``error``.
     """
-    from sip.library import endpoint_config
+    from sip.library import destroy_endpoint, endpoint_config
     from sip.settings import EngineSettings
 
     ep = pj.Endpoint()
@@ -103,7 +103,7 @@ def describe(wanted: Sequence[str], *, allow_risky: bool) -> dict[str, object]:
             return {"error": str(exc), "available": available}
         return {"enabled": [codec.label for codec in enabled_codecs(ep)], "available": available}
     finally:
-        ep.libDestroy()
+        destroy_endpoint(ep, answers_due=False)  # nothing was sent
 
 
 if __name__ == "__main__":  # python -m sip.codec_policy [--allow-risky] CODEC...

@@ -32,6 +32,7 @@ from typing import Any
 
 import pjsua2 as pj
 
+from sip.library import destroy_endpoint
 from sip.server import NativeOutput
 from sip.sipmsg import request_uri
 
@@ -294,6 +295,10 @@ class DemoCaller:
             ):
                 ep.libHandleEvents(20)
         finally:
+            # A call still up is hung up by the library, which then waits for its answer.
+            answers_due = any(line.call and line.call.isActive() for line in lines) or any(
+                call.isActive() for call in targets.calls
+            )
             # Calls before accounts, everything before libDestroy (DESIGN.md).
             for line in lines:
                 line.call = None
@@ -307,7 +312,7 @@ class DemoCaller:
             targets.shutdown()
             del targets
             gc.collect()
-            ep.libDestroy()
+            destroy_endpoint(ep, answers_due=answers_due)
             wav.unlink(missing_ok=True)
             stranger_wav.unlink(missing_ok=True)
             workdir.rmdir()

@@ -42,6 +42,7 @@ from sip.library import (
     account_config,
     call_capacity,
     create_transports,
+    destroy_endpoint,
     endpoint_config,
 )
 from sip.library_report import report_at_start
@@ -110,6 +111,7 @@ class PhoneEngine:
         self.clock_rate = 0
         """The conference bridge's clock rate, as configured (sip.codecs.bridge_rate)."""
         self.capacity_measured = False
+        self._answers_due = False  # the teardown sent what the library should see answered
         self.library: dict[str, Any] = {}
         """Which pjsua2 build runs here (see sip.library_report)."""
         self.registration = AccountRegistration(self)
@@ -268,6 +270,10 @@ class PhoneEngine:
         ep = self.endpoint
         if ep is None:
             return
+        # Answers are due only to what this teardown sends (BYEs, refusals, un-REGISTER).
+        self._answers_due = bool(self.pj_calls or self.monitors.legs or self.station.live) or (
+            self.registration.fact.get("state") == "registered"
+        )
         self.monitors.end_all()
         self._hang_up_all()
         self.station.disconnect()
@@ -311,7 +317,7 @@ class PhoneEngine:
         ep.engine = None
         self._pace.close()
         gc.collect()
-        ep.libDestroy()
+        destroy_endpoint(ep, answers_due=self._answers_due)
         self.endpoint = None
 
     def reconcile(self) -> None:

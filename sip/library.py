@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
-"""Starting pjsua2: endpoint, transports, the agent's account, the call-capacity probe.
+"""Starting pjsua2: endpoint, transports, the agent's account, the call-capacity probe;
+and destroying the endpoint.
 
 Everything here runs on the engine thread, before or during startup.
 """
@@ -81,6 +82,19 @@ def endpoint_config(settings: EngineSettings) -> pj.EpConfig:
         # and the crashed run's log is exactly what is needed then.
         cfg.logConfig.fileFlags = pj.PJ_O_APPEND
     return cfg
+
+
+def destroy_endpoint(ep: pj.Endpoint, *, answers_due: bool) -> None:
+    """``libDestroy``, waiting for the network only when answers are due.
+
+    pjsua's destroy hangs up, then handles events for one second "to allow
+    unregistration and ICE/TURN transports shutdown to complete" (pjsua_core.c). An
+    endpoint that sent nothing at its end (a probe, an engine with no call and no
+    registration) has no answer to wait for, and each ``careline doctor`` check,
+    engine stop and console quit paid that second for nothing: ``answers_due=False``
+    skips the wait (``PJSUA_DESTROY_NO_RX_MSG``; what is due still goes out).
+    """
+    ep.libDestroy(0 if answers_due else pj.PJSUA_DESTROY_NO_RX_MSG)
 
 
 def create_transports(ep: pj.Endpoint, settings: EngineSettings) -> Transports:

@@ -207,7 +207,7 @@ def probe() -> dict[str, Any]:
     """Start a throwaway endpoint on 127.0.0.1 and describe it (for ``careline doctor``)."""
     import pjsua2 as pj
 
-    from sip.library import call_capacity, endpoint_config
+    from sip.library import call_capacity, destroy_endpoint, endpoint_config
     from sip.settings import EngineSettings
 
     ep = pj.Endpoint()
@@ -228,7 +228,7 @@ def probe() -> dict[str, Any]:
             clock_rate=int(config.medConfig.clockRate),
         )
     finally:
-        ep.libDestroy()
+        destroy_endpoint(ep, answers_due=False)  # a probe: nothing of it needs an answer
 
 
 if __name__ == "__main__":  # python -m sip.library_report
