@@ -75,5 +75,16 @@ class TinyDisk:
         self._ballast.unlink(missing_ok=True)
 
     def unmount(self) -> None:
-        """Unmount (lazily, so a file a failed test left open cannot block it)."""
-        subprocess.run(["umount", "-l", str(self.path)], check=False)
+        """Unmount (lazily, so a file a failed test left open cannot block it).
+
+        A tmpfs left mounted outlives the test run (pytest then cannot remove its
+        directory), so a failed unmount is tried once more and then fails the test
+        with umount's own words.
+        """
+        for _ in range(2):
+            done = subprocess.run(
+                ["umount", "-l", str(self.path)], capture_output=True, text=True, check=False
+            )
+            if not os.path.ismount(self.path):
+                return
+        pytest.fail(f"the tiny disk at {self.path} stayed mounted: {done.stderr.strip()}")
