@@ -75,8 +75,8 @@ def _engine() -> tuple[PhoneEngine, _Endpoint]:
 def test_an_endpoint_is_destroyed_without_the_wait_only_when_no_answer_is_due() -> None:
     quiet, due = _Endpoint(), _Endpoint()
 
-    destroy_endpoint(quiet, answers_due=False)  # type: ignore[arg-type]
-    destroy_endpoint(due, answers_due=True)  # type: ignore[arg-type]
+    destroy_endpoint(quiet, answers_due=False)
+    destroy_endpoint(due, answers_due=True)
 
     assert quiet.destroyed_with == [pj.PJSUA_DESTROY_NO_RX_MSG]
     assert due.destroyed_with == [0]  # the library's own wait, for the answers
