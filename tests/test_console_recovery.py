@@ -19,6 +19,7 @@ from console.core.config import load_config
 from console.core.phone import PhoneStatus
 from console.dialogs.wrap_up import WrapUpDialog
 from console.messages import PhoneEvent, PhoneStatusChanged
+from console.widgets.history import CallHistory
 from tests.console_app import screen_text, wait_for
 from tests.engine_events import MARIA, NOW, call, event, hello, incoming
 from tests.tiny_disk import TinyDisk
@@ -101,3 +102,30 @@ async def test_a_dropped_link_to_an_attached_engine_loses_no_call(tmp_path: Path
         screen.post_message(PhoneEvent(hello([])))
         await wait_for(pilot, lambda: isinstance(app.screen, WrapUpDialog), 5, "wrap-up")
         assert "CALL LOST" in screen_text(app)
+
+
+async def test_held_writes_saved_while_the_console_closes_its_screen_raise_nothing(
+    tmp_path: Path, tiny_disk: TinyDisk
+) -> None:
+    # At quit Textual takes the screen's widgets down before the app's own unmount stops
+    # the retries: a retry landing in between saved the writes, then failed redrawing the
+    # history ("retrying held writes failed: NoMatches" in the log).
+    app = make(tmp_path, tiny_disk.path / "store.sqlite3")
+    app.held.retry_s = 3600  # flushed by hand below
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen = app.agent_screen
+        screen.post_message(PhoneStatusChanged(ONLINE))
+        screen.post_message(PhoneEvent(hello([call(*MARIA, state="active")])))
+        await wait_for(pilot, lambda: screen.queue.active() is not None, 3, "talking")
+        tiny_disk.fill()
+        screen.post_message(
+            PhoneEvent(event("call.ended", "c1", reason="completed", ended_by="caller"))
+        )
+        await wait_for(pilot, lambda: app.held.count > 0, 5, "the call's end held")
+        await screen.query_one(CallHistory).remove()  # as the screen is closing
+        tiny_disk.free()
+
+        assert await app.held.flush()
+
+        rows = await app.services.store.fetch_all("SELECT end_reason FROM calls")
+        assert rows == [("completed",)]

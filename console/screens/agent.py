@@ -314,7 +314,8 @@ class AgentScreen(Screen[None]):
     async def refresh_history(self) -> None:
         """Show the latest finished calls from the store."""
         rows = await self.services.store.recent_calls(self.services.config.ui.history_size)
-        self.query_one(CallHistory).show(rows)
+        for history in self.query(CallHistory):  # none once the console is closing
+            history.show(rows)
 
     # ---------------------------------------------------------------- guidance
     @on(GuidancePane.RedFlags)
