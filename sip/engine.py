@@ -111,7 +111,6 @@ class PhoneEngine:
         self.clock_rate = 0
         """The conference bridge's clock rate, as configured (sip.codecs.bridge_rate)."""
         self.capacity_measured = False
-        self._answers_due = False  # the teardown sent what the library should see answered
         self.library: dict[str, Any] = {}
         """Which pjsua2 build runs here (see sip.library_report)."""
         self.registration = AccountRegistration(self)
@@ -271,7 +270,7 @@ class PhoneEngine:
         if ep is None:
             return
         # Answers are due only to what this teardown sends (BYEs, refusals, un-REGISTER).
-        self._answers_due = bool(self.pj_calls or self.monitors.legs or self.station.live) or (
+        answers_due = bool(self.pj_calls or self.monitors.legs or self.station.live) or (
             self.registration.fact.get("state") == "registered"
         )
         self.monitors.end_all()
@@ -284,7 +283,7 @@ class PhoneEngine:
         while not self._commands.empty():
             message, reply = self._commands.get_nowait()
             reply(reply_error(message.get("id"), ErrorCode.SHUTTING_DOWN, "engine stopped"))
-        self._destroy_library()
+        self._destroy_library(answers_due=answers_due)
 
     def _hang_up_all(self) -> None:
         # Its own frame on purpose: a loop variable left holding a Call in
@@ -295,7 +294,7 @@ class PhoneEngine:
                 record.ended_locally_by = EndedBy.ENGINE
             hang_up(call, 503 if record and record.state == CallState.RINGING else 200)
 
-    def _destroy_library(self) -> None:
+    def _destroy_library(self, *, answers_due: bool = False) -> None:
         ep = self.endpoint
         if ep is None:
             return
@@ -317,7 +316,7 @@ class PhoneEngine:
         ep.engine = None
         self._pace.close()
         gc.collect()
-        destroy_endpoint(ep, answers_due=self._answers_due)
+        destroy_endpoint(ep, answers_due=answers_due)
         self.endpoint = None
 
     def reconcile(self) -> None:

@@ -2,7 +2,7 @@
 """Starting pjsua2: endpoint, transports, the agent's account, the call-capacity probe;
 and destroying the endpoint.
 
-Everything here runs on the engine thread, before or during startup.
+Everything here runs on the engine thread: at startup, and at its end.
 """
 
 from __future__ import annotations
