@@ -256,19 +256,25 @@ def cpu_percents(pids: Sequence[int], window: float) -> list[float]:
     return [(cpu_seconds(pid) - b) / window * 100 for pid, b in zip(pids, before, strict=True)]
 
 
-def bare_pjsua2(seconds: float) -> str:
+def bare_pjsua2(seconds: float, *, time_destroy: bool = False) -> str:
     """A Python program: a bare pjsua2 endpoint (one UDP transport on 127.0.0.1, the null
     audio device, polled every 10 ms on its one thread), idle for ``seconds``; the
-    baseline of the engine's idle memory and CPU."""
+    baseline of the engine's idle memory and CPU. With ``time_destroy`` it prints how
+    many milliseconds its ``libDestroy()`` (pjsua2's default flags) took."""
+    destroy = (
+        "start = time.perf_counter(); ep.libDestroy()\n"
+        "os.write(out, f'{(time.perf_counter() - start) * 1000:.3f}\\n'.encode())\n"
+        if time_destroy
+        else "ep.libDestroy()\n"
+    )
     return (
         "import os, time, pjsua2 as pj\n"
-        "fd = os.open(os.devnull, os.O_WRONLY); os.dup2(fd, 1); os.dup2(fd, 2)\n"
+        "out = os.dup(1); fd = os.open(os.devnull, os.O_WRONLY); os.dup2(fd, 1); os.dup2(fd, 2)\n"
         "ep = pj.Endpoint(); ep.libCreate(); c = pj.EpConfig(); c.uaConfig.threadCnt = 0\n"
         "c.uaConfig.mainThreadOnly = True; c.logConfig.consoleLevel = 0; ep.libInit(c)\n"
         "t = pj.TransportConfig(); t.boundAddress = '127.0.0.1'; t.port = 0\n"
         "ep.transportCreate(pj.PJSIP_TRANSPORT_UDP, t); ep.libStart()\n"
         "ep.audDevManager().setNullDev()\n"
         f"end = time.time() + {seconds}\n"
-        "while time.time() < end: ep.libHandleEvents(10)\n"
-        "ep.libDestroy()\n"
+        "while time.time() < end: ep.libHandleEvents(10)\n" + destroy
     )

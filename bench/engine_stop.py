@@ -22,21 +22,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.common import bench_parser, isolated_home, report
+from bench.common import bare_pjsua2, bench_parser, isolated_home, report
 from tests.support import EngineProcess
-
-BARE_DESTROY = (
-    "import os, time, pjsua2 as pj\n"
-    "out = os.dup(1); fd = os.open(os.devnull, os.O_WRONLY); os.dup2(fd, 1); os.dup2(fd, 2)\n"
-    "ep = pj.Endpoint(); ep.libCreate(); c = pj.EpConfig(); c.uaConfig.threadCnt = 0\n"
-    "c.uaConfig.mainThreadOnly = True; c.logConfig.consoleLevel = 0; ep.libInit(c)\n"
-    "t = pj.TransportConfig(); t.boundAddress = '127.0.0.1'; t.port = 0\n"
-    "ep.transportCreate(pj.PJSIP_TRANSPORT_UDP, t); ep.libStart()\n"
-    "ep.audDevManager().setNullDev()\n"
-    "start = time.perf_counter(); ep.libDestroy()\n"
-    "os.write(out, f'{(time.perf_counter() - start) * 1000:.3f}\\n'.encode())\n"
-)
-"""A bare endpoint destroyed as pjsua2 does by default; prints milliseconds."""
 
 
 def engine_stop_ms() -> float:
@@ -59,7 +46,10 @@ def engine_stop_ms() -> float:
 def bare_destroy_ms() -> float:
     """Milliseconds of a bare endpoint's default ``libDestroy()``."""
     done = subprocess.run(
-        [sys.executable, "-c", BARE_DESTROY], capture_output=True, text=True, timeout=60
+        [sys.executable, "-c", bare_pjsua2(0, time_destroy=True)],
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     if done.returncode != 0:
         raise RuntimeError(f"the bare endpoint failed: {done.stderr.strip()[-300:]}")
