@@ -15,18 +15,18 @@ from typing import ClassVar
 
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.screen import Screen
 from textual.widgets import Label
 
 from console.core.audit import Outcome
 from console.core.pin import PinAttempts
+from console.dialogs.base import ClosesOnce
 from console.widgets.pin_entry import CallCount, PinEntry
 
 Attempted = Callable[[Outcome], Awaitable[None]]
 """Told of every PIN attempt on a :class:`PinScreen`, to audit it."""
 
 
-class PinScreen(Screen[None]):
+class PinScreen(ClosesOnce[None]):
     """A full screen that covers the console until a PIN opens it (sign-in, lock).
 
     A full :class:`Screen`, not a modal, so nothing of the screens below is
@@ -57,6 +57,8 @@ class PinScreen(Screen[None]):
 
     async def on_pin_entry_checked(self, event: PinEntry.Checked) -> None:
         """Audit the attempt; dismiss on the outcomes in :attr:`OPENS`."""
+        if not self.is_active:
+            return  # an Enter that came with the one that opened it: no attempt
         await self.on_attempt(event.outcome)
         if event.outcome in self.OPENS:
             self.dismiss()
