@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -13,6 +14,11 @@ from console.core.store import Store
 from tests.audio_calls import patient_engine
 from tests.support import EngineProcess
 from tests.tiny_disk import TinyDisk
+
+if TYPE_CHECKING:
+    from textual.pilot import Pilot
+
+    from console.app import CarelineApp
 
 # The real PostgreSQL cluster and per-test hub databases (fixtures pg_cluster, hub).
 pytest_plugins = ["tests.pg", "tests.alsa"]
@@ -78,3 +84,25 @@ def tiny_disk(tmp_path: Path) -> Iterator[TinyDisk]:
     disk = TinyDisk(tmp_path / "disk")
     yield disk
     disk.unmount()
+
+
+@pytest.fixture
+def sipp_port() -> int:
+    """A free UDP port for a SIPp patient, known before the console starts (its dial domain)."""
+    from tests.support import free_udp_port
+
+    return free_udp_port()
+
+
+@pytest.fixture
+async def worklist_console(
+    tmp_path: Path, sipp_port: int
+) -> AsyncIterator[tuple[CarelineApp, Pilot[int]]]:
+    """A console that dials worklist patients at the SIPp on ``sipp_port``, phone online."""
+    from tests.console_app import make_app, wait_for
+    from tests.worklist_console import config
+
+    app = make_app(tmp_path, config(f"127.0.0.1:{sipp_port}"))
+    async with app.run_test(size=(120, 36), notifications=True) as pilot:
+        await wait_for(pilot, lambda: app.phone.status.online, 20, "phone online")
+        yield app, pilot

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import AsyncIterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -25,7 +24,7 @@ from console.widgets.guidance import GuidancePane
 from console.widgets.status_bar import StatusBar
 from tests.baresip import Baresip
 from tests.console_app import make_app, screen_text, shows_toast, wait_for
-from tests.support import Sipp, free_udp_port
+from tests.support import Sipp
 from tests.tiny_disk import TinyDisk
 from tests.worklist_console import (
     APPOINTMENT_START,
@@ -43,24 +42,10 @@ from tests.worklist_console import (
 )
 
 
-@pytest.fixture
-def sipp_port() -> int:
-    """The patients' SIPp port, known before the console starts (its dial domain)."""
-    return free_udp_port()
-
-
-@pytest.fixture
-async def console(tmp_path: Path, sipp_port: int) -> AsyncIterator[tuple[CarelineApp, Pilot[int]]]:
-    app = make_app(tmp_path, config(f"127.0.0.1:{sipp_port}"))
-    async with app.run_test(size=(120, 36), notifications=True) as pilot:
-        await wait_for(pilot, lambda: app.phone.status.online, 20, "phone online")
-        yield app, pilot
-
-
 async def test_answered_call_runs_the_script_and_saves_confirmed(
-    console: tuple[CarelineApp, Pilot[int]], tmp_path: Path, sipp_port: int
+    worklist_console: tuple[CarelineApp, Pilot[int]], tmp_path: Path, sipp_port: int
 ) -> None:
-    app, pilot = console
+    app, pilot = worklist_console
     await seed(app, given=HOSTILE)
     patient = Sipp(tmp_path, "uas_target_answers.xml", port=sipp_port)
     patient.wait_listening()
@@ -102,14 +87,14 @@ async def test_answered_call_runs_the_script_and_saves_confirmed(
     ],
 )
 async def test_a_failed_call_proposes_its_outcome_and_is_retried_later(
-    console: tuple[CarelineApp, Pilot[int]],
+    worklist_console: tuple[CarelineApp, Pilot[int]],
     tmp_path: Path,
     sipp_port: int,
     scenario: str,
     proposed: str,
     outcome: str,
 ) -> None:
-    app, pilot = console
+    app, pilot = worklist_console
     await seed(app)
     patient = Sipp(tmp_path, scenario, port=sipp_port)
     patient.wait_listening()
@@ -127,12 +112,12 @@ async def test_a_failed_call_proposes_its_outcome_and_is_retried_later(
 
 
 async def test_a_call_that_ends_before_the_dial_reply_still_asks_for_its_outcome(
-    console: tuple[CarelineApp, Pilot[int]], tmp_path: Path, sipp_port: int
+    worklist_console: tuple[CarelineApp, Pilot[int]], tmp_path: Path, sipp_port: int
 ) -> None:
     """The engine's events for a dialled call may be read before its reply to ``dial``
     (the reply only wakes the dial worker): a busy patient's call has then ended before
     the worklist knows its call id, and its outcome must still be asked for."""
-    app, pilot = console
+    app, pilot = worklist_console
     await seed(app)
     patient = Sipp(tmp_path, "uas_target_busy.xml", port=sipp_port)
     patient.wait_listening()
@@ -165,9 +150,9 @@ async def test_a_call_that_ends_before_the_dial_reply_still_asks_for_its_outcome
 
 
 async def test_opted_out_blocks_the_patient_at_once(
-    console: tuple[CarelineApp, Pilot[int]], tmp_path: Path, sipp_port: int
+    worklist_console: tuple[CarelineApp, Pilot[int]], tmp_path: Path, sipp_port: int
 ) -> None:
-    app, pilot = console
+    app, pilot = worklist_console
     await seed(app)
     async with app.services.store.transaction() as db:
         await db.execute(
@@ -198,9 +183,9 @@ async def test_opted_out_blocks_the_patient_at_once(
 
 
 async def test_skip_puts_the_item_back_for_later_and_esc_leaves(
-    console: tuple[CarelineApp, Pilot[int]],
+    worklist_console: tuple[CarelineApp, Pilot[int]],
 ) -> None:
-    app, pilot = console
+    app, pilot = worklist_console
     await seed(app)
     await start_worklist(app, pilot)
     await pilot.press("s")
@@ -215,59 +200,6 @@ async def test_skip_puts_the_item_back_for_later_and_esc_leaves(
     await pilot.press("W")  # stop
     await pilot.pause(0.2)
     assert "Outbound" not in str(app.agent_screen.query_one(StatusBar).render())
-
-
-async def test_a_ringing_inbound_call_takes_the_previews_place(
-    console: tuple[CarelineApp, Pilot[int]], tmp_path: Path
-) -> None:
-    from tests.console_app import sip_port
-
-    app, pilot = console
-    await seed(app)
-    await start_worklist(app, pilot)
-    caller = Sipp(tmp_path, "uac_ring.xml", sip_port(app))
-    await wait_for(pilot, lambda: bool(app.agent_screen.queue.ringing()), what="ringing")
-    await wait_for(pilot, lambda: not isinstance(app.screen, WorklistPreview), what="yielded")
-    await wait_for(pilot, lambda: app.agent_screen.worklist.attempt is None, what="released")
-    await pilot.pause(0.3)
-    assert (await item(app))[:2] == ("pending", 0)
-    await pilot.press("a")
-    await wait_for(pilot, lambda: app.agent_screen.queue.active() is not None, what="answered")
-    assert not isinstance(app.screen, WorklistPreview)  # not offered while a call is up
-    await pilot.press("h")
-    caller.wait()
-
-
-async def test_a_call_ringing_while_the_offer_is_prepared_holds_it_back(
-    console: tuple[CarelineApp, Pilot[int]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The item is claimed, then a caller rings while its rule and name are read: the
-    preview must not open over the ringing call (CI once saw that race end-to-end)."""
-    from tests.console_app import sip_port
-
-    app, pilot = console
-    await seed(app)
-    flow = app.agent_screen.worklist
-    gate = asyncio.Event()
-    load_rules = flow._load_rules
-
-    async def slow_rules() -> Any:
-        await gate.wait()  # the call rings between the claim and the preview
-        return await load_rules()
-
-    monkeypatch.setattr(flow, "_load_rules", slow_rules)
-    await pilot.press("W")
-    await wait_for(pilot, lambda: flow.attempt is None and flow._busy, what="claiming")
-    caller = Sipp(tmp_path, "uac_ring.xml", sip_port(app))
-    await wait_for(pilot, lambda: bool(app.agent_screen.queue.ringing()), what="ringing")
-    gate.set()
-    await wait_for(pilot, lambda: not flow._busy, what="offer settled")
-    await pilot.pause(0.3)
-    assert not isinstance(app.screen, WorklistPreview)
-    assert flow.attempt is None
-    assert (await item(app))[:2] == ("pending", 0)  # back on the list, no attempt counted
-    await pilot.press("d")
-    caller.wait()
 
 
 async def test_a_baresip_patient_who_hangs_up_mid_script(tmp_path: Path) -> None:
@@ -416,12 +348,12 @@ async def test_a_full_disk_when_the_outcome_is_saved_is_said_and_it_is_asked_aga
 
 
 async def test_the_call_is_a_screen_pop_and_v_verifies_the_claimed_patient(
-    console: tuple[CarelineApp, Pilot[int]], tmp_path: Path, sipp_port: int
+    worklist_console: tuple[CarelineApp, Pilot[int]], tmp_path: Path, sipp_port: int
 ) -> None:
     """Before verification the card greets by first name and says why (as an inbound
     screen pop), the script names no day; v checks two identifiers against the claimed
     patient, audited; then the details show (a view, audited) and the day is said."""
-    app, pilot = console
+    app, pilot = worklist_console
     await seed(app, given=HOSTILE)
     async with app.services.store.transaction() as db:  # a hub's reason is untrusted too
         await db.execute(

@@ -20,12 +20,12 @@ name and says why the call is made; ``v`` verifies whoever answered against that
 patient (the same dialog and audit as an inbound call), and only then does the
 card show the details and the script say the day and time of the appointment a
 reminder is about. ``rescheduled`` and ``cancelled`` change that appointment
-(:mod:`console.controllers.reminder_change`).
+(:mod:`console.controllers.reminder_change`). What an offer shows besides its claim is
+read by :mod:`console.controllers.worklist_offer`.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -36,25 +36,16 @@ from console.controllers.booking import BookingFlow
 from console.controllers.guidance import GuidanceFlow, org_context
 from console.controllers.reminder_change import ReminderChange, Settled
 from console.controllers.worklist_attempt import Attempt, outbound_record, proposed_outcome
+from console.controllers.worklist_offer import OfferReader
 from console.controllers.wrap_up import WrapUpFlow
 from console.core.events import AnyEvent, CallEnded, CallStateChanged
 from console.core.interactions import InteractionError
-from console.core.patients.directory import SUMMARY_COLUMNS, summary_from_row
-from console.core.patients.records import PatientSummary
-from console.core.patients.verification import first_name
 from console.core.phone import PhoneError
-from console.core.scripts.loader import load_library
 from console.core.scripts.placeholders import render
 from console.core.scripts.preparations import PreVisit
 from console.core.scripts.runner import ScriptRun
-from console.core.scripts.worklist_rules import WorklistRule
 from console.core.store_faults import StoreError, fault_words
-from console.core.worklists.claims import WorklistClaimer, WorklistUnavailableError
-from console.core.worklists.item_appointment import (
-    ClaimAppointments,
-    ItemAppointment,
-    local_appointment,
-)
+from console.core.worklists.claims import UNREACHABLE, WorklistClaimer
 from console.core.worklists.store import Claim, Outcome
 from console.widgets.status_bar import StatusBar
 
@@ -70,11 +61,6 @@ SKIP_REASONS: tuple[tuple[int, str], ...] = (
 attempt and the item is never closed by it, only put back for later."""
 POLL_S = 30.0
 """How often an idle worklist mode looks for an item that became due (window, spacing)."""
-
-
-UNREACHABLE = (WorklistUnavailableError, ValueError, StoreError)
-"""What the claims raise when the hub is down or refuses a value, or the local store
-refuses the write (a full disk, a lock): said, never a crash."""
 
 
 class WorklistFlow(Controller):
@@ -98,7 +84,8 @@ class WorklistFlow(Controller):
         """The item claimed now (previewed, being called, or waiting for its outcome)."""
         self._busy = False
         self._preview: WorklistPreview | None = None
-        self._rules: dict[str, WorklistRule] | None = None
+        self.reader = OfferReader(context.services)
+        """Reads what an offer shows besides its claim."""
         self._unreachable = False
         """The claims could not be reached at the last try (said once, not every poll)."""
 
@@ -138,8 +125,7 @@ class WorklistFlow(Controller):
     async def leave(self) -> None:
         """Leave worklist mode; a claimed item not yet dialled goes back to the list."""
         self.working = False
-        if self._preview is not None:
-            self._preview.dismiss("leave")
+        self._close_preview("leave")
         attempt = self.attempt
         if attempt is not None and attempt.call_id is None and attempt.early is None:
             self.attempt = None
@@ -180,7 +166,7 @@ class WorklistFlow(Controller):
         """The calls changed (or time passed): yield to a ringing call, or offer an item."""
         settings = self.services.config.worklists
         if self._preview is not None and settings.inbound_first and self.queue.ringing():
-            self._preview.dismiss("yield")
+            self._close_preview("yield")
             return
         if self._may_offer():
             self._busy = True
@@ -206,27 +192,17 @@ class WorklistFlow(Controller):
             self._unreachable = False
             if claim is None:
                 return
-            rule = (await self._load_rules()).get(claim.list_id)
-            patient = await self._patient(claim.patient_id)
-            appointment = await self._appointment(claim)
+            attempt = await self.reader.attempt(claims, claim)
             # Checked after the last await: a call that rang while the claim, the rule, the
             # name or the appointment was read holds the item back (refresh saw no preview
             # to dismiss).
             if not self._may_offer_now():
                 await self._release(claim)  # a hub that is down now: the lease lapses
                 return
-            from console.dialogs.worklist import Preview, WorklistPreview
+            from console.dialogs.worklist import WorklistPreview
 
-            preview = Preview(
-                rule.title if rule else claim.list_id,
-                first_name(patient) if patient is not None else "the patient",
-                claim.reason,
-                claim.numbers[0] if claim.numbers else "",
-                claim.attempt,
-                claim.max_attempts,
-            )
-            self.attempt = Attempt(claim, preview, rule, patient, appointment)
-            self._preview = WorklistPreview(preview)
+            self.attempt = attempt
+            self._preview = WorklistPreview(attempt.preview)
             self.screen.app.push_screen(self._preview, self._previewed)
         finally:
             self._busy = False
@@ -236,36 +212,32 @@ class WorklistFlow(Controller):
         inbound_first = self.services.config.worklists.inbound_first
         return self.working and not (inbound_first and len(self.queue))
 
-    async def _load_rules(self) -> dict[str, WorklistRule]:
-        """The worklist rules by id: the shipped ones, then the configured library's."""
-        if self._rules is None:
-            libraries = [await asyncio.to_thread(load_library)]
-            custom = self.services.config.guidance.scripts
-            if custom is not None:
-                libraries.append(await asyncio.to_thread(load_library, custom.expanduser()))
-            self._rules = {rule.id: rule for lib in libraries for rule in lib.worklists}
-        return self._rules
+    def _close_preview(self, choice: PreviewChoice) -> None:
+        """Close the preview with ``choice`` if it is still the screen on top.
 
-    async def _patient(self, patient_id: str) -> PatientSummary | None:
-        rows = await self.services.store.fetch_all(
-            f"SELECT {SUMMARY_COLUMNS} FROM patients p WHERE p.id = ?", (patient_id,)
-        )
-        return summary_from_row(rows[0]) if rows else None
-
-    async def _appointment(self, claim: Claim) -> ItemAppointment | None:
-        """The appointment the item is about: from the hub for the hub's items."""
-        try:
-            if isinstance(self.claims, ClaimAppointments):
-                return await self.claims.appointment(claim)
-            return await local_appointment(self.services.store, claim)
-        except UNREACHABLE:
-            return None  # the call still works; the script says "the upcoming appointment"
+        Its callback runs later: two call events before it, or a call's event just after
+        the agent's own key closed it, must not close it again (a dialog closes once:
+        :class:`~console.dialogs.base.ClosesOnce`). A preview under another dialog stays,
+        and its Enter cannot dial while a call rings (``_previewed``)."""
+        preview = self._preview
+        if preview is not None and preview.is_active:
+            self._preview = None
+            preview.dismiss(choice)
 
     def _previewed(self, choice: PreviewChoice | None) -> None:
         self._preview = None
         attempt = self.attempt
         if attempt is None:
             return
+        if choice == "dial" and not self._may_offer_now():
+            # A call rang, or the mode was left, while a dialog covered the preview.
+            choice = "yield"
+            if self.working:
+                self.screen.notify(
+                    "Not dialled: a call is ringing and comes first. The item goes back "
+                    "to the list.",
+                    markup=False,
+                )
         if choice == "dial":
             self.screen.run_worker(self._dial(attempt), group="worklist")
         elif choice == "skip":

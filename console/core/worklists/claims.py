@@ -15,6 +15,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
+from console.core.store_faults import StoreError
 from console.core.worklists.store import Claim, Outcome
 
 
@@ -22,6 +23,11 @@ class WorklistUnavailableError(Exception):
     """The shared claims could not be reached (the hub is down or too slow). The message
     names the failure, never patient data or a password. An opt-out is kept locally and
     sent later; a claim the hub made but could not report lapses with its lease."""
+
+
+UNREACHABLE = (WorklistUnavailableError, ValueError, StoreError)
+"""What the claims raise when the hub is down or refuses a value, or the local store
+refuses the write (a full disk, a lock): to be said, never a crash."""
 
 
 @runtime_checkable
