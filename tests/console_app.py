@@ -17,6 +17,7 @@ from typing import Any
 from xml.etree import ElementTree
 
 from rich.cells import cell_len
+from textual import events
 from textual.app import App
 from textual.pilot import Pilot
 
@@ -188,3 +189,17 @@ async def scripted_call(
     await wait_for(pilot, lambda: pane.run is not None, what="script")
     assert pane.run is not None
     return sipp, pane.run
+
+
+def press_together(app: App[Any], *keys: str) -> None:
+    """Keys that arrive in one read of the terminal (a fast typist, an SSH link): all
+    queued at the App before any is handled, as Textual's driver posts them."""
+    named = {"enter": "\r", "escape": "\x1b", "tab": "\t", "space": " "}
+    for key in keys:
+        if key in named:
+            character: str | None = named[key]
+        elif key.startswith("ctrl+") and len(key) == 6:
+            character = chr(ord(key[-1]) - ord("a") + 1)
+        else:
+            character = key if len(key) == 1 else None
+        app.post_message(events.Key(key, character))

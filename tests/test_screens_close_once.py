@@ -6,10 +6,6 @@ so a second close popped the agent's screen and left a blank terminal."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
-
-from textual import events
-from textual.app import App
 
 from console.core.quality.selection import week_of
 from console.core.store import Store
@@ -20,16 +16,9 @@ from console.qa_view.queue_screen import QueueScreen
 from console.qa_view.session import QaSettings, session_opener
 from console.screens.agent import AgentScreen
 from console.screens.lock import LockScreen
-from tests.console_app import wait_for
+from tests.console_app import press_together, wait_for
 from tests.qa_calls import MONDAY, a_week
 from tests.test_lock import audit_rows, make
-
-
-def press_together(app: App[Any], *keys: str) -> None:
-    """Keys that arrive in one read of the terminal: queued before any is handled."""
-    for key in keys:
-        character = {"enter": "\r", "escape": "\x1b"}.get(key, key)
-        app.post_message(events.Key(key, character))
 
 
 async def test_a_double_enter_on_a_picker_picks_once_and_keeps_the_agent_screen(

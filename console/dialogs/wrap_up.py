@@ -54,10 +54,11 @@ class WrapUpDialog(Dialog[WrapUpResult | None]):
     ``optional`` mode only).
     """
 
+    # Ctrl+S is not a priority binding: a priority key is acted on as it arrives, ahead
+    # of the keys typed before it that the focused box has not handled yet, and saved
+    # the form without its last letters or its new disposition.
     BINDINGS = [
-        Binding(
-            "ctrl+s", "save", "Save", priority=True, id="wrap_up.save", tooltip="Save the wrap-up"
-        ),
+        Binding("ctrl+s", "save", "Save", id="wrap_up.save", tooltip="Save the wrap-up"),
         Binding(
             "enter",
             "save",
