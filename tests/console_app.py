@@ -193,9 +193,10 @@ async def scripted_call(
 
 def press_together(app: App[Any], *keys: str) -> None:
     """Keys that arrive in one read of the terminal (a fast typist, an SSH link): all
-    queued at the App before any is handled, as Textual's driver posts them."""
+    queued at the App before any is handled, as Textual's driver posts them. A key is a
+    Textual key name or one character (" " is the space bar)."""
     named = {"enter": "\r", "escape": "\x1b", "tab": "\t", "space": " "}
-    for key in keys:
+    for key in ("space" if key == " " else key for key in keys):
         if key in named:
             character: str | None = named[key]
         elif key.startswith("ctrl+") and len(key) == 6:

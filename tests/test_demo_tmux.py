@@ -62,9 +62,9 @@ def test_demo_rings_answers_hangs_up_and_quits_cleanly(isolated_home: Path) -> N
         session.keys("o")  # and back
         session.wait_for("● talking", 10)
         time.sleep(0.5)
-        session.keys("n")
-        time.sleep(0.3)  # the focus moves on the next frame; tmux would deliver all at once
-        session.keys("-l", "Asked about [b]refill[/b]")
+        # n and the notes in one write, as a fast typist over SSH sends them: the words
+        # are notes, not call keys ("h" in them would hang up).
+        session.keys("-l", "nAsked about [b]refill[/b] then hold")
         session.keys("Escape")
         time.sleep(0.3)  # ESC followed at once by a key reads as Alt+key, as in any terminal
         session.keys("c")  # consult the demo nurse line
@@ -75,7 +75,7 @@ def test_demo_rings_answers_hangs_up_and_quits_cleanly(isolated_home: Path) -> N
         session.wait_for("● talking", 15)  # the nurse line answered (not "dialling…")
         session.keys("f")  # complete the attended transfer
         screen = session.wait_for("ctrl+s save", 20)  # the wrap-up opens for the transferred caller
-        assert "Asked about [b]refill[/b]" in screen  # its notes, shown literally
+        assert "Asked about [b]refill[/b] then hold" in screen  # its notes, shown literally
         session.keys("t")  # disposition: transferred (its hot key)
         time.sleep(0.3)
         session.keys("C-s")

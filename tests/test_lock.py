@@ -32,6 +32,7 @@ from console.dialogs.confirm import ConfirmDialog
 from console.dialogs.wrap_up import WrapUpDialog
 from console.idle import GUARD_S, IDLE_CHECK_S
 from console.messages import PhoneEvent, PhoneStatusChanged
+from console.screens.agent import AgentScreen
 from console.screens.lock import LockScreen
 from console.screens.sign_in import SignInScreen
 from console.widgets.patient_card import PatientCard
@@ -79,6 +80,17 @@ def make(
         store_path=tmp_path / "store.sqlite3",
     )
     return create_app(config, wiring, clock=lambda: NOW, start_phone=False)
+
+
+async def maria_talking(app: CarelineApp, pilot: Pilot[int]) -> AgentScreen:
+    """The phone online and Maria Lopez's call up (told as the engine would, no engine);
+    the agent screen."""
+    screen = app.agent_screen
+    screen.post_message(PhoneStatusChanged(PhoneStatus(True, "online", "127.0.0.1:5070")))
+    talking_call = call("c1", "Maria Lopez", "+12025550142", state="active", talked=5)
+    screen.post_message(PhoneEvent(hello([talking_call])))
+    await wait_for(pilot, lambda: screen.calls.current() is not None, what="a call up")
+    return screen
 
 
 async def audit_rows(
@@ -223,11 +235,7 @@ async def test_a_wrap_up_that_waited_behind_the_lock_opens_once_unlocked(tmp_pat
     open under the lock's dismissal, which then closed the wrap-up and crashed."""
     app = make(tmp_path)
     async with app.run_test(size=(120, 36)) as pilot:
-        screen = app.agent_screen
-        screen.post_message(PhoneStatusChanged(PhoneStatus(True, "online", "127.0.0.1:5070")))
-        talking_call = call("c1", "Maria Lopez", "+12025550142", state="active", talked=5)
-        screen.post_message(PhoneEvent(hello([talking_call])))
-        await wait_for(pilot, lambda: len(screen.queue) == 1, what="a call up")
+        screen = await maria_talking(app, pilot)
         await pilot.press("ctrl+l")
         await wait_for(pilot, lambda: isinstance(app.screen, LockScreen), what="lock")
         hang_up = event("call.ended", "c1", reason="completed", ended_by="caller")

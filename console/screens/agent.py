@@ -15,7 +15,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import DataTable, Label, TextArea
+from textual.widgets import DataTable, Input, Label, TextArea
 
 from console.controllers.audio import AudioControl
 from console.controllers.base import Context
@@ -369,6 +369,8 @@ class AgentScreen(Screen[None]):
         if action == "escalate":
             current = self.guidance.current()
             return current is not None and bool(current[1].red_flags)
+        if action == "notes":  # a priority key: in a text box, n is a letter
+            return not isinstance(self.focused, Input | TextArea)
         return True
 
     # ----------------------------------------------------------------- actions
@@ -462,7 +464,8 @@ class AgentScreen(Screen[None]):
         )
 
     def action_notes(self) -> None:
-        self.query_one("#notes", TextArea).focus()
+        # At once, not on the next frame (Widget.focus): the keys after n go to the box.
+        self.set_focus(self.query_one("#notes", TextArea))
 
     def action_leave_notes(self) -> None:
         self.query_one(CallQueueTable).focus()

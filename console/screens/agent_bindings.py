@@ -169,7 +169,12 @@ AGENT_BINDINGS: list[BindingType] = [
         show=False,  # rarely needed; the status bar and its alerts name the key
         tooltip="Headset, your own phone (station) or no audio; call your phone again",
     ),
-    Binding("n", "notes", "Notes", id="notes.focus", tooltip="Type notes for this call"),
+    # A priority key is acted on as it arrives: the words typed with it (one read over
+    # SSH) then reach the notes box, not the call keys ("hold on" hung up and held).
+    # It applies only outside a text box (AgentScreen.check_action), so n stays a letter.
+    Binding(
+        "n", "notes", "Notes", id="notes.focus", priority=True, tooltip="Type notes for this call"
+    ),
     Binding(
         "escape",
         "leave_notes",

@@ -1,0 +1,52 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""Notes typed right after ``n`` are notes, even when the keys arrive together.
+
+Over SSH (or from a fast typist) ``n`` and the first words come in one read. They used
+to reach the call keys before the notes box had the focus: "hold on" hung the caller
+up and put the call on hold twice."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.widgets import TextArea
+
+from console.screens.agent import AgentScreen
+from tests.console_app import press_together, wait_for
+from tests.test_lock import make, maria_talking
+
+
+def spy_commands(screen: AgentScreen, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The engine commands the screen sends from now on (and sends them)."""
+    sent: list[str] = []
+    send = screen.send_command
+
+    def spy(cmd: str, **args: Any) -> None:
+        sent.append(cmd)
+        send(cmd, **args)
+
+    monkeypatch.setattr(screen, "send_command", spy)
+    return sent
+
+
+async def test_words_typed_with_n_go_into_the_notes_not_to_the_call(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = make(tmp_path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen = await maria_talking(app, pilot)
+        sent = spy_commands(screen, monkeypatch)
+        press_together(app, "n", *"hold on")
+        notes = screen.query_one("#notes", TextArea)
+        await wait_for(pilot, lambda: notes.text == "hold on", what="the notes")
+        await pilot.pause(0.3)
+        assert sent == []  # no hang-up, no hold
+        await pilot.press(*" then n", "escape")  # n, typed in the box, is a letter
+        await wait_for(pilot, lambda: notes.text == "hold on then n", what="more notes")
+        await pilot.pause(0.3)
+        assert app.focused is not notes
+        await pilot.press("n")  # outside the box, n goes back into it
+        await wait_for(pilot, lambda: app.focused is notes, what="back in the notes")
+        assert notes.text == "hold on then n"
