@@ -286,7 +286,9 @@ class WrapUpDialog(Dialog[WrapUpResult | None]):
             return
         self._show_follow_up(not self.entry.follow_up_on)
         if self.entry.follow_up_on:
-            self.query_one("#due", Input).focus()
+            # At once, not on the next frame (Widget.focus): ctrl+f is a priority key, and
+            # the due time typed with it must not reach the disposition's hot keys.
+            self.set_focus(self.query_one("#due", Input))
 
     def _result(
         self, values: Mapping[str, object], errors: list[FieldError], *, expired: bool
@@ -355,7 +357,7 @@ class WrapUpDialog(Dialog[WrapUpResult | None]):
             self._say("The wrap-up time was already extended once.")
         else:
             self.query_one("#extend-row").display = True
-            self.query_one("#extend-reason", Input).focus()
+            self.set_focus(self.query_one("#extend-reason", Input))  # at once, as for ctrl+f
             self._say("Why do you need more time? Enter to confirm.")
 
     def _confirm_extension(self, reason: str) -> None:
