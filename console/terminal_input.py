@@ -95,8 +95,16 @@ class QuietLinuxDriver(LinuxDriver):
         selector.register(exit_event.fileno, selectors.EVENT_READ)
 
         def read(final: bool = False) -> None:
-            for event in parser.feed(decode(os.read(tty, 4096), final=final)):
-                self.process_message(event)
+            data = os.read(tty, 4096)
+            if not data:  # the input ended (a pipe, a closed terminal): stop watching it
+                selector.unregister(tty)
+                return
+            # Never feed the parser no text: that is the end of input to it, and it
+            # closes. A read can decode to none: half of a character split between reads.
+            text = decode(data, final=final)
+            if text:
+                for event in parser.feed(text):
+                    self.process_message(event)
 
         awake_until = 0.0
         try:

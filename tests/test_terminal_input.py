@@ -167,6 +167,50 @@ async def test_bytes_that_are_not_utf8_are_shown_as_such_not_a_crash() -> None:
         assert app.errors == []
 
 
+async def test_a_character_split_between_two_reads_is_one_key_and_reading_goes_on() -> None:
+    """A slow link delivers the two bytes of "é" in two reads. The first decodes to no
+    text, and an empty feed is the end of input to Textual's parser: it closed, the next
+    read raised, and the console crashed (CI caught it when a read fell between them)."""
+    async with reading(QuietLinuxDriver) as (_, thread, terminal, messages, app):
+        os.write(terminal, "é".encode()[:1])
+        await asyncio.sleep(0.3)  # read on its own
+        os.write(terminal, "é".encode()[1:] + b"z")
+        assert await asyncio.to_thread(keys, messages, 2) == ["é", "z"]
+        assert thread.is_alive()
+        assert app.errors == []
+
+
+async def test_input_at_its_end_is_no_crash_and_no_busy_loop() -> None:
+    """Standard input that ends (a pipe, a closed terminal) reads as no bytes at once, for
+    ever: the thread stops reading it and sleeps until the app closes."""
+    read_end, write_end = os.pipe()
+    app = FakeApp()
+    keys: list[Message] = []
+
+    class Recording(QuietLinuxDriver):
+        def process_message(self, message: Message) -> None:
+            keys.append(message)
+
+    driver = Recording(cast(App[Any], app))
+    driver.fileno = read_end
+    thread = threading.Thread(target=driver._run_input_thread, daemon=True)
+    thread.start()
+    try:
+        os.write(write_end, b"q")
+        os.close(write_end)
+        await asyncio.sleep(constants.ESCAPE_DELAY + 0.6)  # it polled a while for Esc
+        assert await idle_wakes(thread, 1.0) <= 1
+        assert thread.is_alive()
+        assert app.errors == []
+        assert [key.key for key in keys if isinstance(key, events.Key)] == ["q"]
+    finally:
+        driver.exit_event.set()
+        thread.join(2)
+        driver.close()
+        os.close(read_end)
+    assert not thread.is_alive()
+
+
 def test_a_console_in_a_terminal_takes_bytes_that_are_not_utf8_and_goes_on() -> None:
     with isolated_home() as env:
         env["CARELINE_SIP__LISTEN"] = f"127.0.0.1:{free_udp_port()}"
@@ -175,6 +219,10 @@ def test_a_console_in_a_terminal_takes_bytes_that_are_not_utf8_and_goes_on() -> 
             session.wait_for("phone online", 30)
             session.type_bytes(b"\xff\xc3(")
             time.sleep(0.5)
+            session.type_bytes("é".encode()[:1])  # "é" over a slow link: two reads
+            time.sleep(0.3)
+            session.type_bytes("é".encode()[1:])
+            time.sleep(0.3)
             assert "Traceback" not in session.screen()
             session.keys("q")  # the console still reads its keys: it quits, with 0
             session.wait_for("CARELINE-EXIT 0", 20)
