@@ -32,7 +32,7 @@ from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
-from textual.widgets import DataTable, Static
+from textual.widgets import Static
 from textual.widgets.data_table import ColumnKey
 
 from console.base_app import BaseApp
@@ -52,6 +52,7 @@ from console.floor_view.stats import (
 from console.floor_view.trends import TrendsPane
 from console.floor_view.worklists import WorklistProgress
 from console.widgets.footer import KeyFooter
+from console.widgets.measured_table import MeasuredTable
 
 SORTS = ("state", "time", "name")
 """Agent orders ``s`` cycles through."""
@@ -156,7 +157,7 @@ def agent_cells(row: AgentRow) -> dict[str, Text]:
     }
 
 
-class LiveTable(DataTable[Text]):
+class LiveTable(MeasuredTable[Text]):
     """A DataTable kept equal to a keyed set of rows by in-place cell updates."""
 
     def __init__(self, columns: tuple[tuple[str, str], ...], **kwargs: Any) -> None:

@@ -12,15 +12,15 @@ from textual.cache import LRUCache
 from textual.coordinate import Coordinate
 from textual.geometry import Region
 from textual.strip import Strip
-from textual.widgets import DataTable
 from textual.widgets.data_table import ColumnKey, RowKey
 
 from console.core.text import caller_label
+from console.widgets.measured_table import MeasuredTable
 
 K = TypeVar("K")
 
 
-class CallTable(DataTable[Text]):
+class CallTable(MeasuredTable[Text]):
     """A row-cursor table of calls whose columns are :attr:`COLUMNS`, in order.
 
     Callers are shown as :func:`~console.core.text.caller_label` cuts them to
