@@ -11,6 +11,7 @@ from textual.widgets import DataTable, Label
 
 from console.dialogs.base import Dialog
 from console.widgets.key_help import KeyHelp
+from console.widgets.measured_table import MeasuredTable
 
 
 class HelpScreen(Dialog[None]):
@@ -35,7 +36,7 @@ class HelpScreen(Dialog[None]):
             yield Label(
                 "careline keys — every action is also in the command palette (Ctrl+P)", markup=False
             )
-            yield DataTable(cursor_type="row", zebra_stripes=True)
+            yield MeasuredTable(cursor_type="row", zebra_stripes=True)
             yield Label(
                 "Remap a key in your config: keymap: {call.hold: f5}  ·  Esc closes",
                 classes="hint",

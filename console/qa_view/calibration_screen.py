@@ -16,6 +16,7 @@ from console.core.quality.calibration import ItemSpread, score_spread
 from console.core.quality.evaluations import Evaluation
 from console.core.text import safe_text
 from console.dialogs.base import Dialog
+from console.widgets.measured_table import MeasuredTable
 
 WIDE = 0.5
 """A spread from here up is shown as a disagreement to talk through."""
@@ -48,7 +49,7 @@ class CalibrationScreen(Dialog[None]):
                 f" · score spread {score_spread(submitted):g}",
                 markup=False,
             )
-            yield DataTable(id="spread", cursor_type="row")
+            yield MeasuredTable(id="spread", cursor_type="row")
             yield Label("Esc closes", classes="hint", markup=False)
 
     def on_mount(self) -> None:

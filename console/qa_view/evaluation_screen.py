@@ -28,6 +28,7 @@ from console.qa_view.call_view import call_lines
 from console.qa_view.desk_screen import DeskScreen
 from console.qa_view.recording_panel import RecordingPanel
 from console.widgets.footer import KeyFooter
+from console.widgets.measured_table import MeasuredTable
 
 if TYPE_CHECKING:
     from console.core.quality.review import QueueEntry
@@ -75,7 +76,7 @@ class EvaluationScreen(DeskScreen):
                 yield RecordingPanel(self.entry.pick.call_id, self.session.listen)
                 yield Static(id="call-text", markup=False)
             with Vertical(id="form-side"):
-                yield DataTable(id="form", cursor_type="row")
+                yield MeasuredTable(id="form", cursor_type="row")
                 yield Static(id="question", markup=False)
         yield KeyFooter()
 

@@ -15,6 +15,7 @@ from textual.widgets import DataTable, Static
 from console.core.quality.evaluations import Evaluation, EvaluationError
 from console.core.text import safe_text
 from console.widgets.footer import KeyFooter
+from console.widgets.measured_table import MeasuredTable
 
 if TYPE_CHECKING:
     from console.core.quality.desk import AgentEvaluations
@@ -72,7 +73,7 @@ class MineScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         """Status, the list, the selected evaluation, the footer."""
         yield Static(id="status", markup=False)
-        yield DataTable(id="mine", cursor_type="row")
+        yield MeasuredTable(id="mine", cursor_type="row")
         with VerticalScroll(id="detail"):
             yield Static(id="detail-text", markup=False)
         yield KeyFooter()

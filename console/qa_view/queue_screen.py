@@ -15,6 +15,7 @@ from console.core.quality.review import QueueEntry
 from console.core.text import safe_text
 from console.qa_view.desk_screen import DeskScreen
 from console.widgets.footer import KeyFooter
+from console.widgets.measured_table import MeasuredTable
 
 if TYPE_CHECKING:
     from console.qa_view.session import QaSession
@@ -69,7 +70,7 @@ class QueueScreen(DeskScreen):
     def compose(self) -> ComposeResult:
         """Status line, the queue, the footer."""
         yield Static(id="status", markup=False)
-        yield DataTable(id="queue", cursor_type="row", zebra_stripes=True)
+        yield MeasuredTable(id="queue", cursor_type="row", zebra_stripes=True)
         yield KeyFooter()
 
     async def on_mount(self) -> None:
