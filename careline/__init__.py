@@ -36,6 +36,9 @@ def use_private_packages() -> None:
 def main() -> int:
     """Entry point of the ``careline`` console script; returns the exit code."""
     use_private_packages()
+    from console.core.bytecode import run_optimized
+
+    run_optimized()  # under -OO once compiled (same process): about 2 MiB less
     from console.cli import main as run
 
     return run()

@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import NoReturn
 
+from console.core.bytecode import ENGINE_MODULES, interpreter_flags
 from console.core.config import (
     CarelineConfig,
     ConfigError,
@@ -184,7 +185,8 @@ def lean_engine_argv(
     orphan_exit: float | None,
 ) -> list[str]:
     """The argv of the engine process (``python -m sip``) reading its settings from a descriptor."""
-    argv = [sys.executable, "-m", "sip", "--settings-fd", str(settings_fd)]
+    argv = [sys.executable, *interpreter_flags(ENGINE_MODULES), "-m", "sip"]
+    argv += ["--settings-fd", str(settings_fd)]
     if not stdio:
         argv.append("--no-stdio")
     if socket_path is not None:
