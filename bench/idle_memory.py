@@ -5,8 +5,11 @@
 phone is online and things settle. Baselines, same machine, same run: the
 smallest Textual app (for the console), and a plain Textual app with the agent
 screen's widgets and no careline code (``bench.baseline_layout``: what is left
-over it is careline's code, libraries and state); for the engine, a bare
-pjsua2 endpoint with one UDP transport and the null audio device.
+over it is careline's code, libraries and state; started with the console's
+interpreter flags, ``-OO`` once compiled, see :mod:`console.core.bytecode`); for the
+engine, a bare pjsua2 endpoint with one UDP transport and the null audio device. The
+minimal app and the bare endpoint are also run with the console's and the engine's
+flags, like for like (``-OO`` leaves docstrings out of their libraries too).
 Run: .venv/bin/python -m bench.idle_memory [--runs 5]
 """
 
@@ -27,11 +30,17 @@ from bench.common import (
     report,
     rss_mib,
 )
+from console.core.bytecode import CONSOLE_MODULES, ENGINE_MODULES, interpreter_flags
 from tests.support import free_udp_port
 from tests.tmux import TmuxSession
 
-LAYOUT_APP = ("-m", "bench.baseline_layout")
-"""The agent screen's widgets without careline (run from the checkout, like the console)."""
+CONSOLE_FLAGS = tuple(interpreter_flags(CONSOLE_MODULES))
+"""The interpreter flags the console runs with (``-OO`` once compiled)."""
+ENGINE_FLAGS = tuple(interpreter_flags(ENGINE_MODULES))
+"""The same for its engine."""
+LAYOUT_APP = (*CONSOLE_FLAGS, "-m", "bench.baseline_layout")
+"""The agent screen's widgets without careline (run from the checkout, like the console,
+and optimized as it is, so that the difference is careline's alone)."""
 
 
 def careline_once() -> tuple[float, float]:
@@ -65,9 +74,9 @@ def textual_baseline_once(
             session.kill()
 
 
-def pjsua2_baseline_once() -> float:
-    """MiB of a bare pjsua2 endpoint, idle."""
-    proc = subprocess.Popen([sys.executable, "-c", bare_pjsua2(4)])
+def pjsua2_baseline_once(flags: tuple[str, ...] = ()) -> float:
+    """MiB of a bare pjsua2 endpoint, idle (run with the interpreter ``flags``)."""
+    proc = subprocess.Popen([sys.executable, *flags, "-c", bare_pjsua2(4)])
     try:
         time.sleep(2.5)
         return rss_mib(proc.pid)
@@ -79,6 +88,8 @@ def main() -> None:
     """Measure and print."""
     args = bench_parser(__doc__).options()
     consoles, engines, textual, layout, pjsua = [], [], [], [], []
+    # Like for like: -OO takes the docstrings out of Textual's and pjsua2's code too.
+    textual_flagged, pjsua_flagged = [], []
     for _ in range(args.runs):
         console, engine = careline_once()
         consoles.append(console)
@@ -86,7 +97,20 @@ def main() -> None:
         textual.append(textual_baseline_once())
         layout.append(textual_baseline_once(LAYOUT_APP, baseline_layout.TITLE))
         pjsua.append(pjsua2_baseline_once())
+        if CONSOLE_FLAGS:
+            flagged = (*CONSOLE_FLAGS, "-c", BASELINE_TEXTUAL_APP)
+            textual_flagged.append(textual_baseline_once(flagged))
+        if ENGINE_FLAGS:
+            pjsua_flagged.append(pjsua2_baseline_once(ENGINE_FLAGS))
     report("console RSS, idle", "MiB", consoles, textual, "minimal Textual app")
+    if textual_flagged:
+        report(
+            "console RSS, idle, against the minimal app run as the console is",
+            "MiB",
+            consoles,
+            textual_flagged,
+            f"minimal Textual app under {' '.join(CONSOLE_FLAGS)}",
+        )
     report(
         "console RSS, idle, over its screen's widgets",
         "MiB",
@@ -95,6 +119,14 @@ def main() -> None:
         "Textual app with the agent screen's widgets",
     )
     report("engine RSS, idle", "MiB", engines, pjsua, "bare pjsua2 endpoint")
+    if pjsua_flagged:
+        report(
+            "engine RSS, idle, against the endpoint run as the engine is",
+            "MiB",
+            engines,
+            pjsua_flagged,
+            f"bare pjsua2 endpoint under {' '.join(ENGINE_FLAGS)}",
+        )
 
 
 if __name__ == "__main__":
