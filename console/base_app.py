@@ -1,17 +1,18 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 """What every careline Textual app shares (the agent console, the wallboard, ``careline
-qa``): how a crash ends it, and the terminal driver it runs on."""
+qa``): how a crash ends it, the terminal driver it runs on, and where keys typed ahead go
+(:mod:`console.widgets.typeahead`)."""
 
 from __future__ import annotations
 
-from textual.app import App
 from textual.driver import Driver
 
 from console.crash import fatal_error_without_locals
 from console.terminal_input import quiet_driver
+from console.widgets.typeahead import TypeAheadApp
 
 
-class BaseApp(App[int]):
+class BaseApp(TypeAheadApp):
     """A careline app: see the module."""
 
     def get_driver_class(self) -> type[Driver]:

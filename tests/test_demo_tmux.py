@@ -67,10 +67,10 @@ def test_demo_rings_answers_hangs_up_and_quits_cleanly(isolated_home: Path) -> N
         session.keys("-l", "nAsked about [b]refill[/b] then hold")
         session.keys("Escape")
         time.sleep(0.3)  # ESC followed at once by a key reads as Alt+key, as in any terminal
-        session.keys("c")  # consult the demo nurse line
-        session.wait_for("Consult (caller waits on hold)", 10)
-        session.keys("-l", "nurse")
-        session.keys("Enter")
+        # c (consult), the demo nurse line's name and Enter in one write: the name goes
+        # into the picker that c opens (it once went nowhere, and Enter took the first
+        # entry of the directory).
+        session.keys("-l", "cnurse\r")
         session.wait_for("caller held:", 15)
         session.wait_for("● talking", 15)  # the nurse line answered (not "dialling…")
         session.keys("f")  # complete the attended transfer

@@ -7,12 +7,16 @@ up and put the call on hold twice."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
+from textual.pilot import Pilot
 from textual.widgets import TextArea
 
+from console.app import CarelineApp
 from console.screens.agent import AgentScreen
 from tests.console_app import press_together, wait_for
 from tests.test_lock import make, maria_talking
@@ -31,13 +35,21 @@ def spy_commands(screen: AgentScreen, monkeypatch: pytest.MonkeyPatch) -> list[s
     return sent
 
 
-async def test_words_typed_with_n_go_into_the_notes_not_to_the_call(
+@asynccontextmanager
+async def maria_on_the_line(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+) -> AsyncIterator[tuple[CarelineApp, Pilot[int], AgentScreen, list[str]]]:
+    """A console with Maria Lopez's call up: (app, pilot, agent screen, commands sent)."""
     app = make(tmp_path)
     async with app.run_test(size=(120, 36)) as pilot:
         screen = await maria_talking(app, pilot)
-        sent = spy_commands(screen, monkeypatch)
+        yield app, pilot, screen, spy_commands(screen, monkeypatch)
+
+
+async def test_words_typed_with_n_go_into_the_notes_not_to_the_call(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with maria_on_the_line(tmp_path, monkeypatch) as (app, pilot, screen, sent):
         press_together(app, "n", *"hold on")
         notes = screen.query_one("#notes", TextArea)
         await wait_for(pilot, lambda: notes.text == "hold on", what="the notes")

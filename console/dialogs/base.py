@@ -4,8 +4,10 @@ closes once."""
 
 from __future__ import annotations
 
-from typing import TypeVar
+import time
+from typing import Any, TypeVar
 
+from textual import events
 from textual.await_complete import AwaitComplete
 from textual.screen import ModalScreen, Screen
 
@@ -38,6 +40,11 @@ class Dialog(ModalScreen[ResultT], ClosesOnce[ResultT]):
     surface background; a dialog sets its own width (and max sizes) with
     ``<Name> > Vertical { … }`` in its ``DEFAULT_CSS``, which wins over this.
     Labels with the ``hint`` class are muted.
+
+    Keys typed with the key that opens it (one read of the terminal: a fast typist, an
+    SSH link) reach the dialog before its field has the focus; they wait, and go to the
+    field once it has it, ahead of any key typed after: ``p`` and a number together dial
+    the number.
     """
 
     DEFAULT_CSS = """
@@ -47,3 +54,60 @@ class Dialog(ModalScreen[ResultT], ClosesOnce[ResultT]):
     }
     Dialog .hint { color: $text-muted; }
     """
+
+    _settled = False
+    """Whether the dialog has taken its first focus; keys before it wait in ``_typed_ahead``."""
+    _typed_ahead: list[events.Key] | None = None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._opened_at = time.monotonic()  # the clock Textual stamps events with
+        """When the dialog was made: a key stamped before it was typed ahead of it."""
+
+    def take_typed_ahead(self, key: events.Key) -> bool:
+        """Take ``key`` if it was typed for this dialog: a key the screen below left
+        unhandled, stamped before the dialog was made (it came with the key that opened
+        it: the screen below handles keys in order, so it came after that key). It goes to
+        the dialog's field; returns whether it was taken."""
+        if key.time >= self._opened_at:
+            return False
+        self._receive(key)
+        return True
+
+    def _forward_event(self, event: events.Event) -> None:
+        # Textual forwards a key to the focused widget, or to the screen when none is
+        # focused yet: on a dialog just pushed, before its on_mount's focus has landed.
+        if isinstance(event, events.Key) and not self._settled and not event.is_forwarded:
+            self._receive(event)
+            return
+        super()._forward_event(event)
+
+    def _receive(self, key: events.Key) -> None:
+        if self._settled:
+            self._hand_on(key)
+        else:
+            if self._typed_ahead is None:
+                self._typed_ahead = []
+            self._typed_ahead.append(key)
+
+    def _on_mount(self, event: events.Mount) -> None:  # noqa: ARG002 - Textual's handler
+        # After the subclass's on_mount (Textual calls it first), whose focus() is queued at
+        # the App: settling queued behind it finds the focus there.
+        self.app.call_later(self._settle)
+
+    def _settle(self) -> None:
+        """Hand the keys typed ahead to the focused field (or the dialog), in order."""
+        self._settled = True
+        waiting, self._typed_ahead = self._typed_ahead or [], None
+        if not self.is_current:
+            return  # closed (or covered) first: the keys were for it, not for what is below
+        for key in waiting:
+            self._hand_on(key)
+
+    def _hand_on(self, key: events.Key) -> None:
+        # A new event: stamped now, so it is never taken again on its way up.
+        fresh = events.Key(key.key, key.character)
+        if self.focused is None:
+            self.post_message(fresh)
+        else:
+            self.focused._forward_event(fresh)

@@ -56,6 +56,7 @@ from console.widgets.patient_card import PatientCard
 from console.widgets.recording_badge import RecordingBadge
 from console.widgets.red_flag import RedFlagBanner
 from console.widgets.status_bar import StatusBar
+from console.widgets.typeahead import send_typed_ahead_to
 
 if TYPE_CHECKING:  # the keypad loads when it first opens, the worklist when first worked
     from console.controllers.worklist import WorklistFlow
@@ -369,7 +370,7 @@ class AgentScreen(Screen[None]):
         if action == "escalate":
             current = self.guidance.current()
             return current is not None and bool(current[1].red_flags)
-        if action == "notes":  # a priority key: in a text box, n is a letter
+        if action == "notes":  # in a text box, n is a letter
             return not isinstance(self.focused, Input | TextArea)
         return True
 
@@ -464,8 +465,11 @@ class AgentScreen(Screen[None]):
         )
 
     def action_notes(self) -> None:
-        # At once, not on the next frame (Widget.focus): the keys after n go to the box.
-        self.set_focus(self.query_one("#notes", TextArea))
+        # At once, not on the next frame (Widget.focus): keys typed after n go to the box,
+        # and those typed with it, still on their way through the call keys, follow them.
+        notes = self.query_one("#notes", TextArea)
+        self.set_focus(notes)
+        send_typed_ahead_to(notes)
 
     def action_leave_notes(self) -> None:
         self.query_one(CallQueueTable).focus()

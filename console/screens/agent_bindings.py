@@ -169,12 +169,10 @@ AGENT_BINDINGS: list[BindingType] = [
         show=False,  # rarely needed; the status bar and its alerts name the key
         tooltip="Headset, your own phone (station) or no audio; call your phone again",
     ),
-    # A priority key is acted on as it arrives: the words typed with it (one read over
-    # SSH) then reach the notes box, not the call keys ("hold on" hung up and held).
-    # It applies only outside a text box (AgentScreen.check_action), so n stays a letter.
-    Binding(
-        "n", "notes", "Notes", id="notes.focus", priority=True, tooltip="Type notes for this call"
-    ),
+    # The words typed with n (one read over SSH) go into the notes box, not to the call
+    # keys ("hold on" hung up and held): AgentScreen.action_notes. Not a priority key: one
+    # would overtake keys typed before it (c, then "nurse", opened the notes).
+    Binding("n", "notes", "Notes", id="notes.focus", tooltip="Type notes for this call"),
     Binding(
         "escape",
         "leave_notes",

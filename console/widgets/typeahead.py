@@ -1,0 +1,71 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""Keys typed with the key that opens a dialog or focuses a text box go there, in order.
+
+Over SSH (or from a fast typist) a key and the words after it arrive in one read of the
+terminal. Textual hands them all to the widget that has the focus then (the call queue),
+which leaves them unhandled, so each comes back up to the App's key bindings in the
+order typed: the first opens the picker or focuses the notes, and the rest were taken
+as more key bindings ("n" then "hold on" hung up and held) or dropped under a dialog
+("p" then a number left the box empty). Here they are the new target's: a key stamped
+before the target took over, still on its way up unhandled, came with the key that
+made it take over (they are handled in the order typed, so it came after it).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Protocol, runtime_checkable
+
+from textual import events
+from textual.app import App
+from textual.widget import Widget
+
+
+@runtime_checkable
+class TakesTypedAhead(Protocol):
+    """A screen (a dialog) that takes the keys typed ahead of it."""
+
+    def take_typed_ahead(self, key: events.Key) -> bool:
+        """Take ``key`` if it was typed for this screen; returns whether it was taken."""
+        ...  # pragma: no cover - a protocol
+
+
+class TypeAheadApp(App[int]):
+    """An app that gives keys typed ahead to the dialog on top or the box just focused."""
+
+    _typed_ahead_to: tuple[float, Widget] | None = None
+    """(since when, where): see :meth:`send_typed_ahead_to`."""
+
+    def send_typed_ahead_to(self, target: Widget) -> None:
+        """Keys typed before now that are still on their way up unhandled go to ``target``
+        (a text box a key has just focused)."""
+        self._typed_ahead_to = (time.monotonic(), target)  # the clock events are stamped with
+
+    async def _on_key(self, event: events.Key) -> None:
+        # Textual calls this before App._on_key (the bindings), which a taken key skips.
+        screen = self.screen
+        if isinstance(screen, TakesTypedAhead):
+            taken = screen.take_typed_ahead(event)
+        else:
+            taken = self._to_typed_ahead_target(event)
+        if taken:
+            event.prevent_default()
+            event.stop()
+
+    def _to_typed_ahead_target(self, event: events.Key) -> bool:
+        if self._typed_ahead_to is None:
+            return False
+        since, target = self._typed_ahead_to
+        if event.time >= since or target is not self.focused:
+            self._typed_ahead_to = None  # a key typed later, or the box left: it is over
+            return False
+        target._forward_event(events.Key(event.key, event.character))  # stamped now
+        return True
+
+
+def send_typed_ahead_to(target: Widget) -> None:
+    """What a screen calls when a key has focused ``target``: the keys typed with that key
+    follow it there (in an app that routes them; elsewhere nothing happens)."""
+    app = target.app
+    if isinstance(app, TypeAheadApp):
+        app.send_typed_ahead_to(target)

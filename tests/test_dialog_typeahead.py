@@ -1,0 +1,84 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""Keys typed with the key that opens a dialog go into the dialog, in order.
+
+Over SSH (or from a fast typist) ``p`` and the number to dial come in one read. The
+dialog was on top before its search box had the focus, and the number went nowhere:
+the agent saw an empty box. Keys for a dialog without a field (``y`` after ``q``)
+still answer it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from textual.widgets import Input, TextArea
+
+from console.dialogs.target_picker import TargetPicker
+from tests.console_app import press_together, wait_for
+from tests.test_lock import make, maria_talking
+from tests.test_notes_typeahead import maria_on_the_line
+
+
+async def test_a_number_typed_with_p_is_dialled(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = make(tmp_path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        dialled: list[object] = []
+        monkeypatch.setattr(
+            app.agent_screen, "send_command", lambda cmd, **args: dialled.append((cmd, args))
+        )
+        press_together(app, "p", *"5551234", "enter")
+        await wait_for(pilot, lambda: bool(dialled), what="the dial command")
+        assert dialled == [
+            ("dial", {"number": "5551234"})
+        ]  # what was typed, not the directory's first
+        assert not isinstance(app.screen, TargetPicker)
+
+
+async def test_typed_ahead_keys_keep_their_order_with_keys_typed_after(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with maria_on_the_line(tmp_path, monkeypatch) as (app, pilot, screen, sent):
+        press_together(app, "t", *"555")
+        press_together(app, *"12")
+        await wait_for(pilot, lambda: isinstance(app.screen, TargetPicker), what="the picker")
+        field = app.screen.query_one(Input)
+        await wait_for(pilot, lambda: field.value == "55512", what="the typed number")
+        await pilot.pause(0.2)
+        assert field.value == "55512"
+        assert sent == []  # nothing went to the call meanwhile
+
+
+async def test_escape_typed_with_the_opening_key_closes_the_dialog(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with maria_on_the_line(tmp_path, monkeypatch) as (app, pilot, screen, sent):
+        press_together(app, "t", *"55", "escape")
+        await pilot.pause(0.5)
+        assert app.screen is screen
+        assert sent == []
+
+
+async def test_a_dialog_without_a_field_still_takes_its_answer_in_the_same_read(
+    tmp_path: Path,
+) -> None:
+    app = make(tmp_path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await maria_talking(app, pilot)
+        press_together(app, "q", "y")  # a call is up: quitting asks first
+        await wait_for(pilot, lambda: not app.is_running, what="the console to quit")
+
+
+async def test_an_n_typed_into_a_dialog_is_a_letter_not_the_notes_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``c`` and "nurse" together: the n is the name's, not the key that opens the notes
+    (which, acted on as it arrived, once overtook the c and took the rest of the name)."""
+    async with maria_on_the_line(tmp_path, monkeypatch) as (app, pilot, screen, sent):
+        press_together(app, "c", *"nurse")
+        await wait_for(pilot, lambda: isinstance(app.screen, TargetPicker), what="the picker")
+        field = app.screen.query_one(Input)
+        await wait_for(pilot, lambda: field.value == "nurse", what="the typed name")
+        assert screen.query_one("#notes", TextArea).text == ""
+        assert sent == []
