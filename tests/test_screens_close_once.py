@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from textual.containers import Vertical
+
 from console.core.quality.selection import week_of
 from console.core.store import Store
 from console.dialogs.choice import ChoicePicker
@@ -46,6 +48,10 @@ async def test_a_dialog_still_dims_the_screen_below_instead_of_hiding_it(tmp_pat
         app.push_screen(ChoicePicker[int]("Pick one", [(1, "one")]))
         await wait_for(pilot, lambda: isinstance(app.screen, ChoicePicker), what="picker")
         assert 0 < app.screen.styles.background.a < 1
+        # and Dialog's own frame: centred, bordered (its CSS once went missing, and a
+        # dialog drew unframed at the top left, over the status bar)
+        assert app.screen.styles.align == ("center", "middle")
+        assert app.screen.query_one(Vertical).styles.border_top[0] == "thick"
 
 
 async def test_a_double_enter_at_the_lock_unlocks_once_and_keeps_the_agent_screen(
