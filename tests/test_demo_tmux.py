@@ -65,8 +65,11 @@ def test_demo_rings_answers_hangs_up_and_quits_cleanly(isolated_home: Path) -> N
         # n and the notes in one write, as a fast typist over SSH sends them: the words
         # are notes, not call keys ("h" in them would hang up).
         session.keys("-l", "nAsked about [b]refill[/b] then hold")
+        session.wait_for("then hold", 10)
+        # ESC followed at once by a key reads as Alt+key, as in any terminal: the next
+        # write waits until the notes are left (the call keys are back in the footer).
         session.keys("Escape")
-        time.sleep(0.3)  # ESC followed at once by a key reads as Alt+key, as in any terminal
+        session.wait_for(" c Consult", 10)
         # c (consult), the demo nurse line's name and Enter in one write: the name goes
         # into the picker that c opens (it once went nowhere, and Enter took the first
         # entry of the directory).

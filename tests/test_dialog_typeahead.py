@@ -11,8 +11,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from textual.widgets import Input, TextArea
+from textual import events
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import Input, OptionList, TextArea
 
+from console.dialogs.base import Dialog
 from console.dialogs.target_picker import TargetPicker
 from tests.console_app import press_together, wait_for
 from tests.test_lock import make, maria_talking
@@ -82,3 +86,36 @@ async def test_an_n_typed_into_a_dialog_is_a_letter_not_the_notes_key(
         await wait_for(pilot, lambda: field.value == "nurse", what="the typed name")
         assert screen.query_one("#notes", TextArea).text == ""
         assert sent == []
+
+
+class Reopens(Dialog[None]):
+    """A dialog that acts on "3" in its own key handler, without stopping the key, by
+    closing and opening its successor (the worklist's outcome picker asks again so)."""
+
+    def __init__(self, acted: list[str]) -> None:
+        super().__init__()
+        self.acted = acted
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield OptionList("one", "two")
+
+    def on_key(self, event: events.Key) -> None:
+        if event.character == "3":
+            self.acted.append("3")
+            self.dismiss()
+            self.app.push_screen(Reopens(self.acted))
+
+
+async def test_a_key_a_dialog_acted_on_is_not_typed_ahead_of_the_next_one(
+    tmp_path: Path,
+) -> None:
+    app = make(tmp_path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        acted: list[str] = []
+        app.push_screen(Reopens(acted))
+        await wait_for(pilot, lambda: isinstance(app.screen, Reopens), what="the dialog")
+        await pilot.pause(0.2)
+        await pilot.press("3")
+        await pilot.pause(0.5)
+        assert acted == ["3"]  # once: the next dialog did not take it again (in a loop)

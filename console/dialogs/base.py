@@ -64,12 +64,14 @@ class Dialog(ModalScreen[ResultT], ClosesOnce[ResultT]):
         self._opened_at = time.monotonic()  # the clock Textual stamps events with
         """When the dialog was made: a key stamped before it was typed ahead of it."""
 
-    def take_typed_ahead(self, key: events.Key) -> bool:
-        """Take ``key`` if it was typed for this dialog: a key the screen below left
-        unhandled, stamped before the dialog was made (it came with the key that opened
-        it: the screen below handles keys in order, so it came after that key). It goes to
-        the dialog's field; returns whether it was taken."""
-        if key.time >= self._opened_at:
+    def take_typed_ahead(self, key: events.Key, arrived_on: Screen[object] | None) -> bool:
+        """Take ``key`` if it was typed for this dialog: a key that arrived on the screen
+        below it, which left it unhandled, stamped before the dialog was made (it came
+        with the key that opened it: the screen below handles keys in order, so it came
+        after that key). It goes to the dialog's field; returns whether it was taken."""
+        stack = self.app.screen_stack
+        below = stack[-2] if len(stack) > 1 and stack[-1] is self else None
+        if key.time >= self._opened_at or arrived_on is None or arrived_on is not below:
             return False
         self._receive(key)
         return True

@@ -14,19 +14,26 @@ made it take over (they are handled in the order typed, so it came after it).
 from __future__ import annotations
 
 import time
+from collections import deque
+from contextlib import suppress
 from typing import Protocol, runtime_checkable
 
 from textual import events
-from textual.app import App
+from textual.app import App, ScreenStackError
+from textual.screen import Screen
 from textual.widget import Widget
+
+RECENT_KEYS = 64
+"""How many keys' arrival screens are remembered (a read of the terminal is fewer)."""
 
 
 @runtime_checkable
 class TakesTypedAhead(Protocol):
     """A screen (a dialog) that takes the keys typed ahead of it."""
 
-    def take_typed_ahead(self, key: events.Key) -> bool:
-        """Take ``key`` if it was typed for this screen; returns whether it was taken."""
+    def take_typed_ahead(self, key: events.Key, arrived_on: Screen[object] | None) -> bool:
+        """Take ``key`` (which arrived while ``arrived_on`` was on top) if it was typed for
+        this screen; returns whether it was taken."""
         ...  # pragma: no cover - a protocol
 
 
@@ -35,6 +42,24 @@ class TypeAheadApp(App[int]):
 
     _typed_ahead_to: tuple[float, Widget] | None = None
     """(since when, where): see :meth:`send_typed_ahead_to`."""
+    _arrivals: deque[tuple[events.Key, Screen[object]]] | None = None
+    """The last keys that arrived, each with the screen on top then."""
+
+    async def on_event(self, event: events.Event) -> None:
+        """Note the screen each key arrives on: only a key that arrived on the screen below
+        is typed ahead of a dialog (one that a dialog acted on and let go up is not)."""
+        if isinstance(event, events.Key) and not event.is_forwarded:
+            if self._arrivals is None:
+                self._arrivals = deque(maxlen=RECENT_KEYS)
+            with suppress(ScreenStackError):  # no screen yet: nothing is typed ahead
+                self._arrivals.append((event, self.screen))
+        await super().on_event(event)
+
+    def _arrived_on(self, key: events.Key) -> Screen[object] | None:
+        for seen, screen in reversed(self._arrivals or ()):
+            if seen is key:
+                return screen
+        return None
 
     def send_typed_ahead_to(self, target: Widget) -> None:
         """Keys typed before now that are still on their way up unhandled go to ``target``
@@ -44,19 +69,20 @@ class TypeAheadApp(App[int]):
     async def _on_key(self, event: events.Key) -> None:
         # Textual calls this before App._on_key (the bindings), which a taken key skips.
         screen = self.screen
+        arrived_on = self._arrived_on(event)
         if isinstance(screen, TakesTypedAhead):
-            taken = screen.take_typed_ahead(event)
+            taken = screen.take_typed_ahead(event, arrived_on)
         else:
-            taken = self._to_typed_ahead_target(event)
+            taken = self._to_typed_ahead_target(event, arrived_on)
         if taken:
             event.prevent_default()
             event.stop()
 
-    def _to_typed_ahead_target(self, event: events.Key) -> bool:
+    def _to_typed_ahead_target(self, event: events.Key, arrived_on: Screen[object] | None) -> bool:
         if self._typed_ahead_to is None:
             return False
         since, target = self._typed_ahead_to
-        if event.time >= since or target is not self.focused:
+        if event.time >= since or target is not self.focused or arrived_on is not target.screen:
             self._typed_ahead_to = None  # a key typed later, or the box left: it is over
             return False
         target._forward_event(events.Key(event.key, event.character))  # stamped now
