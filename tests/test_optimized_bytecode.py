@@ -101,3 +101,17 @@ def test_a_real_console_and_its_engine_run_optimized() -> None:
             session.kill()
     assert commands[0].startswith(f"{sys.executable} -OO -m console run"), commands
     assert commands[1].startswith(f"{sys.executable} -OO -m sip "), commands
+
+
+def test_an_interpreter_that_cannot_be_started_again_runs_as_it_is(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """No executable to replace this process with (an embedding, a deleted venv): careline
+    runs unoptimized instead of failing to start."""
+
+    def cannot(path: str, _argv: list[str]) -> None:
+        raise FileNotFoundError(path)
+
+    monkeypatch.setattr(os, "execv", cannot)
+    monkeypatch.setattr(bytecode, "compiled", lambda _modules: True)
+    bytecode.run_optimized()  # returns: the caller goes on

@@ -63,9 +63,13 @@ def optimized_argv(orig_argv: Sequence[str], executable: str) -> list[str]:
 
 def run_optimized() -> None:
     """Replace this process (same PID, same terminal) with itself under ``-OO``, when it is
-    not already optimized and the console's bytecode is compiled; otherwise return."""
+    not already optimized and the console's bytecode is compiled; otherwise (or when the
+    interpreter cannot be started again) return."""
     if sys.flags.optimize >= OPTIMIZATION or not compiled(CONSOLE_MODULES):
         return
     sys.stdout.flush()
     sys.stderr.flush()
-    os.execv(sys.executable, optimized_argv(sys.orig_argv, sys.executable))
+    try:
+        os.execv(sys.executable, optimized_argv(sys.orig_argv, sys.executable))
+    except OSError:
+        return  # no executable to run (an embedding, a venv deleted under it): as it is
