@@ -4,8 +4,7 @@ closes once."""
 
 from __future__ import annotations
 
-import time
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from textual import events
 from textual.await_complete import AwaitComplete
@@ -59,19 +58,14 @@ class Dialog(ModalScreen[ResultT], ClosesOnce[ResultT]):
     """Whether the dialog has taken its first focus; keys before it wait in ``_typed_ahead``."""
     _typed_ahead: list[events.Key] | None = None
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._opened_at = time.monotonic()  # the clock Textual stamps events with
-        """When the dialog was made: a key stamped before it was typed ahead of it."""
-
     def take_typed_ahead(self, key: events.Key, arrived_on: Screen[object] | None) -> bool:
-        """Take ``key`` if it was typed for this dialog: a key that arrived on the screen
-        below it, which left it unhandled, stamped before the dialog was made (it came
-        with the key that opened it: the screen below handles keys in order, so it came
-        after that key). It goes to the dialog's field; returns whether it was taken."""
+        """Take ``key`` if it was typed for this dialog: a key that arrived while the screen
+        below it was on top, and that it left unhandled (it came with the key that opened
+        the dialog: the screen below handles keys in order, so it came after that key).
+        It goes to the dialog's field; returns whether it was taken."""
         stack = self.app.screen_stack
         below = stack[-2] if len(stack) > 1 and stack[-1] is self else None
-        if key.time >= self._opened_at or arrived_on is None or arrived_on is not below:
+        if below is None or arrived_on is not below:
             return False
         self._receive(key)
         return True
