@@ -59,7 +59,8 @@ async def test_escape_typed_with_the_opening_key_closes_the_dialog(
 ) -> None:
     async with maria_on_the_line(tmp_path, monkeypatch) as (app, pilot, screen, sent):
         press_together(app, "t", *"55", "escape")
-        await pilot.pause(0.5)
+        await wait_for(pilot, lambda: app.screen is screen, what="the dialog closed")
+        await pilot.pause(0.3)
         assert app.screen is screen
         assert sent == []
 
