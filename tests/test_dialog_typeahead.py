@@ -118,5 +118,6 @@ async def test_a_key_a_dialog_acted_on_is_not_typed_ahead_of_the_next_one(
         await wait_for(pilot, lambda: isinstance(app.screen, Reopens), what="the dialog")
         await pilot.pause(0.2)
         await pilot.press("3")
+        await wait_for(pilot, lambda: bool(acted), what="the dialog to act")
         await pilot.pause(0.5)
         assert acted == ["3"]  # once: the next dialog did not take it again (in a loop)
