@@ -3,10 +3,11 @@
 
 from __future__ import annotations
 
+import inspect
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -19,6 +20,32 @@ if TYPE_CHECKING:
     from textual.pilot import Pilot
 
     from console.app import CarelineApp
+
+
+@pytest.fixture
+def snap_compare(snap_compare: Callable[..., bool]) -> Callable[..., bool]:
+    """pytest-textual-snapshot's ``snap_compare``, with every text cursor held steady
+    before the picture is taken.
+
+    A focused Input's cursor blinks every 0.5 s: on a loaded machine more than that
+    can pass between the focus and the picture, which then shows the cursor off.
+    Textual keeps a cursor that does not blink drawn.
+    """
+
+    def compare(app: Any, *args: Any, run_before: Any = None, **kwargs: Any) -> bool:
+        async def steady(pilot: Pilot[Any]) -> None:
+            if run_before is not None:
+                result = run_before(pilot)
+                if inspect.isawaitable(result):
+                    await result
+            for widget in pilot.app.screen.query("Input, TextArea"):
+                widget.cursor_blink = False  # type: ignore[attr-defined]
+            await pilot.pause()
+
+        return snap_compare(app, *args, run_before=steady, **kwargs)
+
+    return compare
+
 
 # The real PostgreSQL cluster and per-test hub databases (fixtures pg_cluster, hub).
 pytest_plugins = ["tests.pg", "tests.alsa"]

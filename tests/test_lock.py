@@ -289,6 +289,9 @@ def locked(state: str) -> Callable[[Pilot[int]], Any]:
         await pilot.press("ctrl+l")
         await pilot.pause(0.3)
         await pilot.wait_for_scheduled_animations()
+        # Past one blink of the PIN box's cursor, as on a loaded machine: the picture
+        # must not depend on when it is taken (tests/conftest.py holds cursors steady).
+        await pilot.pause(0.6)
 
     return run_before
 
