@@ -10,7 +10,10 @@ interpreter flags, ``-OO`` once compiled, see :mod:`console.core.bytecode`); for
 engine, a bare pjsua2 endpoint with one UDP transport and the null audio device. The
 minimal app and the bare endpoint are also run with the console's and the engine's
 flags, like for like (``-OO`` leaves docstrings out of their libraries too).
-Run: .venv/bin/python -m bench.idle_memory [--runs 5]
+Each process idles ``--settle`` seconds before its RSS is read (the console a second
+more, for its first timers; the bare endpoint half a second more, as it has no screen
+to wait for); ``--quick`` barely settles: it checks the bench runs, not its figures.
+Run: .venv/bin/python -m bench.idle_memory [--runs 5] [--settle 2]
 """
 
 from __future__ import annotations
@@ -43,14 +46,18 @@ LAYOUT_APP = (*CONSOLE_FLAGS, "-m", "bench.baseline_layout")
 and optimized as it is, so that the difference is careline's alone)."""
 
 
-def careline_once() -> tuple[float, float]:
-    """(console MiB, engine MiB) for one idle launch."""
+SETTLE_S = 2.0
+"""How long each process idles before its RSS is read (``--settle``)."""
+
+
+def careline_once(settle: float = SETTLE_S) -> tuple[float, float]:
+    """(console MiB, engine MiB) for one idle launch, ``settle`` + 1 s after it is online."""
     with isolated_home() as env:
         env["CARELINE_SIP__LISTEN"] = f"127.0.0.1:{free_udp_port()}"
         session = TmuxSession([sys.executable, "-m", "console", "run"], env)
         try:
             session.wait_for("phone online", 30)
-            time.sleep(3)
+            time.sleep(settle + 1)
             console, engine = console_and_engine(env["HOME"])
             return rss_mib(console), rss_mib(engine)
         finally:
@@ -60,25 +67,28 @@ def careline_once() -> tuple[float, float]:
 
 
 def textual_baseline_once(
-    command: tuple[str, ...] = ("-c", BASELINE_TEXTUAL_APP), up: str = "Call queue (baseline)"
+    command: tuple[str, ...] = ("-c", BASELINE_TEXTUAL_APP),
+    up: str = "Call queue (baseline)",
+    settle: float = SETTLE_S,
 ) -> float:
-    """MiB of a Textual app (the smallest one unless told), idle."""
+    """MiB of a Textual app (the smallest one unless told), idle ``settle`` s after it is up."""
     with isolated_home() as env:
         session = TmuxSession([sys.executable, *command], env)
         try:
             session.wait_for(up, 30)
-            time.sleep(2)
+            time.sleep(settle)
             [pid] = processes_at_home(env["HOME"])
             return rss_mib(pid)
         finally:
             session.kill()
 
 
-def pjsua2_baseline_once(flags: tuple[str, ...] = ()) -> float:
-    """MiB of a bare pjsua2 endpoint, idle (run with the interpreter ``flags``)."""
-    proc = subprocess.Popen([sys.executable, *flags, "-c", bare_pjsua2(4)])
+def pjsua2_baseline_once(flags: tuple[str, ...] = (), settle: float = SETTLE_S) -> float:
+    """MiB of a bare pjsua2 endpoint, idle ``settle`` + 0.5 s (run with the interpreter
+    ``flags``)."""
+    proc = subprocess.Popen([sys.executable, *flags, "-c", bare_pjsua2(settle + 2)])
     try:
-        time.sleep(2.5)
+        time.sleep(settle + 0.5)
         return rss_mib(proc.pid)
     finally:
         proc.wait(10)
@@ -86,22 +96,25 @@ def pjsua2_baseline_once(flags: tuple[str, ...] = ()) -> float:
 
 def main() -> None:
     """Measure and print."""
-    args = bench_parser(__doc__).options()
+    parser = bench_parser(__doc__, quick={"settle": 0.2})
+    parser.add_argument("--settle", type=float, default=SETTLE_S, help="seconds idle before RSS")
+    args = parser.options()
+    settle = args.settle
     consoles, engines, textual, layout, pjsua = [], [], [], [], []
     # Like for like: -OO takes the docstrings out of Textual's and pjsua2's code too.
     textual_flagged, pjsua_flagged = [], []
     for _ in range(args.runs):
-        console, engine = careline_once()
+        console, engine = careline_once(settle)
         consoles.append(console)
         engines.append(engine)
-        textual.append(textual_baseline_once())
-        layout.append(textual_baseline_once(LAYOUT_APP, baseline_layout.TITLE))
-        pjsua.append(pjsua2_baseline_once())
+        textual.append(textual_baseline_once(settle=settle))
+        layout.append(textual_baseline_once(LAYOUT_APP, baseline_layout.TITLE, settle))
+        pjsua.append(pjsua2_baseline_once(settle=settle))
         if CONSOLE_FLAGS:
             flagged = (*CONSOLE_FLAGS, "-c", BASELINE_TEXTUAL_APP)
-            textual_flagged.append(textual_baseline_once(flagged))
+            textual_flagged.append(textual_baseline_once(flagged, settle=settle))
         if ENGINE_FLAGS:
-            pjsua_flagged.append(pjsua2_baseline_once(ENGINE_FLAGS))
+            pjsua_flagged.append(pjsua2_baseline_once(ENGINE_FLAGS, settle))
     report("console RSS, idle", "MiB", consoles, textual, "minimal Textual app")
     if textual_flagged:
         report(
