@@ -211,15 +211,18 @@ def measure(store: Path, runs: int) -> Timings:
         caller = RawCaller(port)
         try:
             session.wait_for("phone online", 300)  # a new migration may index the store first
+            last_card = ""
             for run in range(runs):
                 who = single[run % len(single)]
                 number = formats(who.e164)[run % 6]
-                ringing, card = call(session, caller, number, who.card)
+                ringing, card = call(session, caller, number, who.card, last_card)
                 timings.ringing.append(ringing)
                 timings.card.append(card)
+                last_card = who.card
             for _ in range(runs):
-                _, card = call(session, caller, shared.e164, shared.card)
+                _, card = call(session, caller, shared.e164, shared.card, last_card)
                 timings.shared_card.append(card)
+                last_card = shared.card
         finally:
             caller.close()
             session.keys("q")
@@ -228,8 +231,16 @@ def measure(store: Path, runs: int) -> Timings:
     return timings
 
 
-def call(session: TmuxSession, caller: RawCaller, number: str, card: str) -> tuple[float, float]:
-    """One call from ``number``: ms to the ringing row and to ``card``; then declined."""
+def call(
+    session: TmuxSession, caller: RawCaller, number: str, card: str, last_card: str
+) -> tuple[float, float]:
+    """One call from ``number``: ms to the ringing row and to ``card``; then declined.
+
+    ``last_card``: the card of the call before ("" for the first), whose row and toast
+    must be gone first. Waiting before a call, not after it, spares the last call's
+    wait (the toast stays 4 s)."""
+    if last_card:
+        settle(session, last_card)
     sent = time.perf_counter()
     dialog = caller.invite(number=number, name="Bench Caller")
     ringing = None
@@ -245,8 +256,14 @@ def call(session: TmuxSession, caller: RawCaller, number: str, card: str) -> tup
     done = elapsed
     session.keys("d")  # decline it, as an agent would
     caller.ack(dialog, caller.final_response(dialog))
-    # The next call starts on an empty queue and with no "Incoming call" toast
-    # left: toasts stack over the patient pane and would hide the next card.
+    return (ringing if ringing is not None else done), done
+
+
+def settle(session: TmuxSession, card: str) -> None:
+    """Wait until the declined call with ``card`` and its toast are off the screen.
+
+    The next call starts on an empty queue and with no "Incoming call" toast left:
+    toasts stack over the patient pane and would hide the next card."""
     deadline = time.perf_counter() + 15
     while time.perf_counter() < deadline:
         screen = session.screen()
@@ -256,7 +273,6 @@ def call(session: TmuxSession, caller: RawCaller, number: str, card: str) -> tup
     else:
         raise RuntimeError(f"the declined call or its toast stayed on screen:\n{screen}")
     time.sleep(0.3)
-    return (ringing if ringing is not None else done), done
 
 
 def main() -> None:
