@@ -69,16 +69,17 @@ library: $(STAMP)
 fhir-server: $(FHIR_STAMP)
 
 # The suite waits on real components far more than it computes: most of it runs in
-# $(PYTEST_WORKERS) parallel workers (pytest-xdist; 2 on a 2-core machine: 3 is about 3
-# minutes sooner, but on 2 cores it loaded the machine enough that screen tests waiting on
-# a hub or a SIPp re-INVITE failed now and then; the tests' ports come from one shared
-# picker below the ephemeral range, tests/ports.py). Tests marked realtime (audio
+# $(PYTEST_WORKERS) parallel workers (pytest-xdist; the tests' ports come from one shared
+# picker below the ephemeral range, tests/ports.py). 3 on a 2-core machine: with 2 the
+# cores sat 40-85 % idle and the part took 850 s, with 3 it takes 650 s and they are
+# 10-25 % idle; 4 would only queue for them. (At 3, a snapshot caught a focused box's
+# cursor blinked off; tests/conftest.py now holds cursors steady.) Tests marked realtime (audio
 # drop-outs, latency, back-off timing) then run alone, on a machine nothing else loads;
 # one of them that fails is run once more (the report says RERUN): a single 20 ms dip
 # on a shared CI machine is noise, the same dip twice is a failure.
 # pytest's exit code 5 means no test ran: that is a failure here, never a pass. The slowest
 # tests are listed (--durations) so the suite's time has names in every CI log.
-PYTEST_WORKERS ?= 2
+PYTEST_WORKERS ?= 3
 pytest: $(STAMP) library $(FHIR_STAMP)
 	@$(BIN)/pytest -n $(PYTEST_WORKERS) -m "not realtime" --durations=20 $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: no tests were collected" >&2; exit 1; fi; \
