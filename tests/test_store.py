@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from pathlib import Path
 
 import aiosqlite
@@ -82,4 +84,33 @@ async def test_call_lifecycle_round_trip(tmp_path: Path) -> None:
         assert stored is not None
         assert "ring" in stored[0]  # kept when the end carries none
     finally:
+        await store.close()
+
+
+async def test_a_read_costs_a_busy_event_loop_one_turn(tmp_path: Path) -> None:
+    # The console's loop is busy for a frame at a time while a call rings (Textual lays
+    # out and paints); a read that hops to its connection's thread and back three times
+    # (execute, fetch, close) waits three frames: the patient card came 40-80 ms after
+    # the ringing row. One hop, one turn.
+    store = await Store.open(tmp_path / "s.sqlite3")
+    loop = asyncio.get_running_loop()
+    turns = 0
+    reading = True
+
+    def frame() -> None:
+        nonlocal turns
+        turns += 1
+        time.sleep(0.05)  # the frame's work; the GIL is free for the connection's thread
+        if reading:
+            loop.call_soon(frame)
+
+    try:
+        await store.fetch_all("SELECT 1")  # the connection's thread is up
+        loop.call_soon(frame)
+        rows = await store.fetch_all("SELECT ?", (7,))
+        reading = False
+        assert rows == [(7,)]
+        assert turns <= 2, f"the read took {turns} turns of the busy loop"
+    finally:
+        reading = False
         await store.close()

@@ -162,10 +162,12 @@ class Store:
                 await self._writer.execute("ROLLBACK")
 
     async def fetch_all(self, sql: str, params: Iterable[Any] = ()) -> list[tuple[Any, ...]]:
-        """Rows of one query on the reader connection (runs beside a write)."""
-        cursor = await self._reader.execute(sql, tuple(params))
-        rows = await cursor.fetchall()
-        await cursor.close()
+        """Rows of one query on the reader connection (runs beside a write).
+
+        One trip to the connection's thread and back (execute, fetch and close there):
+        each trip waits for the event loop's next turn, and while a call rings a turn is
+        a frame being painted."""
+        rows = await self._reader.execute_fetchall(sql, tuple(params))
         return [tuple(row) for row in rows]
 
     async def _write(self, sql: str, params: tuple[Any, ...]) -> None:
