@@ -84,7 +84,7 @@ pytest: $(STAMP) library $(FHIR_STAMP)
 	@$(BIN)/pytest -n $(PYTEST_WORKERS) -m "not realtime" --durations=20 $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: no tests were collected" >&2; exit 1; fi; \
 	[ $$rc -eq 0 ] || exit $$rc; \
-	$(BIN)/pytest -m realtime --reruns 1 --reruns-delay 2 --durations=10 $(PYTEST_ARGS); rc=$$?; \
+	$(BIN)/pytest -m realtime --reruns 1 --reruns-delay 2 -raR --durations=10 $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: no realtime tests were collected" >&2; exit 1; fi; exit $$rc
 
 # Every bench/ script in full, then one markdown table (figure, median, min–max, baseline,
