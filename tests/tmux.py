@@ -71,6 +71,16 @@ class TmuxSession:
             time.sleep(0.1)
         raise AssertionError(f"{text!r} never appeared; screen:\n{self.screen()}")
 
+    def wait_gone(self, text: str, timeout: float = 20.0) -> str:
+        """Wait until ``text`` is off the screen; returns the screen."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            screen = self.screen()
+            if text not in screen:
+                return screen
+            time.sleep(0.1)
+        raise AssertionError(f"{text!r} never went; screen:\n{self.screen()}")
+
     def kill(self) -> None:
         """Kill the tmux server (and so whatever still runs in it)."""
         self._tmux("kill-server")
