@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import pytest
 
@@ -63,23 +63,22 @@ class TmuxSession:
 
     def wait_for(self, text: str, timeout: float = 20.0) -> str:
         """Wait until ``text`` is on screen; returns the screen."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            screen = self.screen()
-            if text in screen:
-                return screen
-            time.sleep(0.1)
-        raise AssertionError(f"{text!r} never appeared; screen:\n{self.screen()}")
+        return self._wait(lambda screen: text in screen, f"{text!r} never appeared", timeout)
 
     def wait_gone(self, text: str, timeout: float = 20.0) -> str:
         """Wait until ``text`` is off the screen; returns the screen."""
+        return self._wait(lambda screen: text not in screen, f"{text!r} never went", timeout)
+
+    def _wait(self, done: Callable[[str], bool], failure: str, timeout: float) -> str:
+        """Poll the screen every 0.1 s until ``done`` holds for it; ``failure`` is the
+        assertion's words when ``timeout`` runs out first."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             screen = self.screen()
-            if text not in screen:
+            if done(screen):
                 return screen
             time.sleep(0.1)
-        raise AssertionError(f"{text!r} never went; screen:\n{self.screen()}")
+        raise AssertionError(f"{failure}; screen:\n{self.screen()}")
 
     def kill(self) -> None:
         """Kill the tmux server (and so whatever still runs in it)."""
