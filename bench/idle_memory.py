@@ -10,6 +10,8 @@ interpreter flags, ``-OO`` once compiled, see :mod:`console.core.bytecode`); for
 engine, a bare pjsua2 endpoint with one UDP transport and the null audio device. The
 minimal app and the bare endpoint are also run with the console's and the engine's
 flags, like for like (``-OO`` leaves docstrings out of their libraries too).
+The console starts twice in its home and is measured at both: the first start composes
+its YAML and caches it, every later one (an agent's every day) reads the cache.
 Each process idles ``--settle`` seconds before its RSS is read (the console a second
 more, for its first timers; the bare endpoint half a second more, as it has no screen
 to wait for); ``--quick`` barely settles: it checks the bench runs, not its figures.
@@ -32,6 +34,7 @@ from bench.common import (
     processes_at_home,
     report,
     rss_mib,
+    stop_processes,
 )
 from console.core.bytecode import CONSOLE_MODULES, ENGINE_MODULES, interpreter_flags
 from tests.support import free_udp_port
@@ -50,20 +53,35 @@ SETTLE_S = 2.0
 """How long each process idles before its RSS is read (``--settle``)."""
 
 
-def careline_once(settle: float = SETTLE_S) -> tuple[float, float]:
-    """(console MiB, engine MiB) for one idle launch, ``settle`` + 1 s after it is online."""
+def careline_once(settle: float = SETTLE_S) -> tuple[float, float, float]:
+    """(console MiB at its first start in a new home, console MiB at its next start, engine
+    MiB), each read ``settle`` + 1 s after the phone is online.
+
+    Every start after an agent's first reads its configuration and script library from the
+    parsed-documents cache the first one wrote (:mod:`console.core.parsed_yaml`), without
+    PyYAML: the second start is the agent's every day, the first is reported beside it.
+    """
     with isolated_home() as env:
         env["CARELINE_SIP__LISTEN"] = f"127.0.0.1:{free_udp_port()}"
-        session = TmuxSession([sys.executable, "-m", "console", "run"], env)
-        try:
-            session.wait_for("phone online", 30)
-            time.sleep(settle + 1)
-            console, engine = console_and_engine(env["HOME"])
-            return rss_mib(console), rss_mib(engine)
-        finally:
-            session.keys("q")
-            time.sleep(1)
-            session.kill()
+        first, _ = _idle_console(env, settle)
+        console, engine = _idle_console(env, settle)
+        return first, console, engine
+
+
+def _idle_console(env: dict[str, str], settle: float) -> tuple[float, float]:
+    """(console MiB, engine MiB) of one idle start; then the console and its engine stop."""
+    session = TmuxSession([sys.executable, "-m", "console", "run"], env)
+    try:
+        session.wait_for("phone online", 30)
+        time.sleep(settle + 1)
+        console, engine = console_and_engine(env["HOME"])
+        return rss_mib(console), rss_mib(engine)
+    finally:
+        session.keys("q")
+        time.sleep(1)
+        session.kill()
+        # The engine outlives its console by design: the next start must start its own.
+        stop_processes(processes_at_home(env["HOME"]))
 
 
 def textual_baseline_once(
@@ -100,11 +118,12 @@ def main() -> None:
     parser.add_argument("--settle", type=float, default=SETTLE_S, help="seconds idle before RSS")
     args = parser.options()
     settle = args.settle
-    consoles, engines, textual, layout, pjsua = [], [], [], [], []
+    firsts, consoles, engines, textual, layout, pjsua = [], [], [], [], [], []
     # Like for like: -OO takes the docstrings out of Textual's and pjsua2's code too.
     textual_flagged, pjsua_flagged = [], []
     for _ in range(args.runs):
-        console, engine = careline_once(settle)
+        first, console, engine = careline_once(settle)
+        firsts.append(first)
         consoles.append(console)
         engines.append(engine)
         textual.append(textual_baseline_once(settle=settle))
@@ -116,6 +135,13 @@ def main() -> None:
         if ENGINE_FLAGS:
             pjsua_flagged.append(pjsua2_baseline_once(ENGINE_FLAGS, settle))
     report("console RSS, idle", "MiB", consoles, textual, "minimal Textual app")
+    report(
+        "console RSS, idle, at its first start in a new home (its YAML composed)",
+        "MiB",
+        firsts,
+        textual,
+        "minimal Textual app",
+    )
     if textual_flagged:
         report(
             "console RSS, idle, against the minimal app run as the console is",

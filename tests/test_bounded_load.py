@@ -24,10 +24,10 @@ from console.core.bounded_load import (
     Limits,
     LineTooLongError,
     check_json_depth,
-    compose_yaml,
     loads_json,
     read_text,
 )
+from console.core.bounded_yaml import compose_yaml
 from console.core.scripts.loader import load_library
 from tests.limited_run import LimitedRun, run_limited
 

@@ -14,9 +14,12 @@ HEADER = "kind: script\nid: demo\ntitle: Demo\nversion: 1\n"
 
 
 def problems(tmp_path: Path, text: str, name: str = "demo.yaml") -> list[str]:
+    """The checker's messages; the same read cold and from the parsed cache (lines too)."""
     path = tmp_path / name
     path.write_text(text, encoding="utf-8")
-    return [str(problem) for problem in check_path(tmp_path)]
+    cold = [str(problem) for problem in check_path(tmp_path)]
+    assert [str(problem) for problem in check_path(tmp_path)] == cold
+    return cold
 
 
 def test_not_utf8_is_reported_not_raised(tmp_path: Path) -> None:

@@ -5,11 +5,10 @@ Every place careline reads a YAML or JSON file it did not write (the
 configuration, call scripts and forms, patient imports) reads it through
 here. A file is read in bounded chunks, so ``/dev/zero``, a FIFO that never
 ends or a file of many gigabytes stops at the size limit instead of filling
-memory. YAML is composed with its nesting depth counted before each level is
-entered, and with aliases counted and their expansion measured, so a
-"billion laughs" document or ten thousand opening brackets is refused before
-anything recurses or multiplies. JSON nesting is measured by a scan of its
-brackets outside strings before :func:`json.loads` sees the text.
+memory. YAML is composed within :class:`Limits` by :mod:`console.core.bounded_yaml`
+(the one module that imports PyYAML, which an idle console does without); JSON
+nesting is measured by a scan of its brackets outside strings before
+:func:`json.loads` sees the text.
 
 A limit that is hit raises :class:`LimitError`, whose message says which
 limit and, where it can, the line; callers add the file name.
@@ -24,8 +23,6 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
-
-import yaml
 
 _CHUNK = 1 << 16
 
@@ -42,6 +39,23 @@ class LimitError(ValueError):
 
     def __str__(self) -> str:
         return f"line {self.line}: {self.reason}" if self.line is not None else self.reason
+
+
+class YamlError(ValueError):
+    """A YAML document that does not parse (PyYAML's error, in terms that need no PyYAML)."""
+
+    def __init__(
+        self, problem: str, *, syntax: bool, line: int | None = None, column: int | None = None
+    ) -> None:
+        super().__init__(problem)
+        self.problem = problem
+        """What is wrong, as PyYAML words it."""
+        self.syntax = syntax
+        """A syntax error (PyYAML marked where, when it could); False: another YAML error."""
+        self.line = line
+        """1-based line of the problem, when known."""
+        self.column = column
+        """1-based column of the problem, when known."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,93 +129,6 @@ class BoundedLines:
                 pass
             raise LineTooLongError(self.number, self._max)
         return line
-
-
-class _BoundedLoader(yaml.SafeLoader):
-    """PyYAML's safe loader, counting depth, aliases and expanded values as it composes."""
-
-    def __init__(self, text: str, limits: Limits) -> None:
-        super().__init__(text)
-        self._limits = limits
-        self._depth = 0
-        self._aliases = 0
-        # id(node) -> (values once aliases are expanded, height); only finished nodes
-        self._measured: dict[int, tuple[int, int]] = {}
-
-    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
-        limits = self._limits
-        mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
-        if self.check_event(yaml.AliasEvent):
-            self._aliases += 1
-            if self._aliases > limits.max_aliases:
-                raise LimitError(
-                    f"more than {limits.max_aliases} YAML aliases (*name)", mark.line + 1
-                )
-            node = super().compose_node(parent, index)
-            if node is None or id(node) not in self._measured:
-                raise LimitError(
-                    "a YAML alias refers to a list or mapping it is inside", mark.line + 1
-                )
-            return node
-        self._depth += 1
-        if self._depth > limits.max_depth:
-            raise LimitError(f"nested more than {limits.max_depth} levels deep", mark.line + 1)
-        try:
-            node = super().compose_node(parent, index)
-        finally:
-            self._depth -= 1
-        if node is None:
-            return None
-        values, height = 1, 1
-        for child in _children(node):
-            child_values, child_height = self._measured[id(child)]
-            values += child_values
-            height = max(height, child_height + 1)
-        if height > limits.max_depth:
-            raise LimitError(
-                f"nested more than {limits.max_depth} levels deep once aliases are expanded",
-                mark.line + 1,
-            )
-        if values > limits.max_values:
-            raise LimitError(
-                f"more than {limits.max_values:,} values once aliases are expanded",
-                mark.line + 1,
-            )
-        self._measured[id(node)] = (values, height)
-        return node
-
-    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
-        # A value YAML recognises but Python cannot build (a 5,000-digit
-        # integer, 2024-02-30 as a date) is a problem in the file, at a line.
-        try:
-            return super().construct_object(node, deep)
-        except (ValueError, OverflowError) as exc:
-            raise yaml.constructor.ConstructorError(
-                None, None, f"cannot read this value ({exc})", node.start_mark
-            ) from None
-
-
-def _children(node: yaml.Node) -> list[yaml.Node]:
-    if isinstance(node, yaml.SequenceNode):
-        return list(node.value)
-    if isinstance(node, yaml.MappingNode):
-        return [part for pair in node.value for part in pair]
-    return []
-
-
-def compose_yaml(text: str, limits: Limits) -> tuple[yaml.Node | None, Any]:
-    """The composed node (for line numbers) and the constructed data of one YAML document.
-
-    Raises :class:`LimitError` past a limit, ``yaml.YAMLError`` for a
-    syntax error (a ``MarkedYAMLError`` when the position is known).
-    """
-    loader = _BoundedLoader(text, limits)
-    try:
-        node = loader.get_single_node()
-        data = loader.construct_document(node) if node is not None else None
-    finally:
-        loader.dispose()
-    return node, data
 
 
 _JSON_STRING = re.compile(r'"(?:[^"\\]++|\\.)*+(?:"|\Z)', re.DOTALL)

@@ -11,13 +11,13 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml
 from platformdirs import user_config_path
 
-from console.core.bounded_load import LimitError, compose_yaml, read_text
+from console.core.bounded_load import LimitError, YamlError, read_text
 from console.core.config.base import CONFIG_LIMITS, ENV_PREFIX
 from console.core.config.errors import ConfigError
 from console.core.config.sections import CarelineConfig
+from console.core.parsed_yaml import DocumentLines, ParsedYaml
 from console.core.paths import default_config_file
 from console.core.schema import ValidationError
 
@@ -28,9 +28,9 @@ def user_config_file() -> Path:
 
 
 class _Source:
-    """One YAML document with the line of every key, for error messages."""
+    """One YAML document, with the line of every key for error messages."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, parsed: ParsedYaml) -> None:
         self.path = path
         try:
             text = read_text(path, CONFIG_LIMITS.max_bytes)
@@ -41,37 +41,24 @@ class _Source:
         except (OSError, UnicodeDecodeError) as exc:
             raise ConfigError(f"{path}: cannot read: {exc}") from None
         try:
-            node, data = compose_yaml(text, CONFIG_LIMITS)
+            node, data = parsed.parse(text)
         except LimitError as exc:
             raise ConfigError(f"{path}: {exc}") from None
-        except yaml.MarkedYAMLError as exc:
-            mark = exc.problem_mark
-            where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "?"
+        except YamlError as exc:
+            if not exc.syntax:
+                raise ConfigError(f"{path}: YAML error: {exc.problem}") from None
+            where = f"line {exc.line}, column {exc.column}" if exc.line is not None else "?"
             raise ConfigError(f"{path}: {where}: YAML syntax error: {exc.problem}") from None
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"{path}: YAML error: {exc}") from None
         if data is None:
             data = {}
         if not isinstance(data, dict):
             raise ConfigError(f"{path}: line 1: the top level must be a mapping of sections")
         self.data: dict[str, Any] = data
-        self.lines: dict[tuple[str, ...], int] = {}
-        if node is not None:
-            self._index(node, ())
-
-    def _index(self, node: yaml.Node, prefix: tuple[str, ...]) -> None:
-        if isinstance(node, yaml.MappingNode):
-            for key, value in node.value:
-                path = (*prefix, str(key.value))
-                self.lines[path] = key.start_mark.line + 1
-                self._index(value, path)
+        self.lines = DocumentLines(text, CONFIG_LIMITS, node)
 
     def line_of(self, loc: tuple[str, ...]) -> int | None:
         """The line of the deepest key of ``loc`` this file defines."""
-        for depth in range(len(loc), 0, -1):
-            if loc[:depth] in self.lines:
-                return self.lines[loc[:depth]]
-        return None
+        return self.lines.line_of(loc)
 
 
 def _merge(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
@@ -84,17 +71,19 @@ def _merge(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
     return merged
 
 
-def _env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
+def _env_overrides(environ: Mapping[str, str], parsed: ParsedYaml) -> dict[str, Any]:
     overrides: dict[str, Any] = {}
     for name, raw in environ.items():
         if not name.startswith(ENV_PREFIX) or "__" not in name:
             continue
         section, _, field = name[len(ENV_PREFIX) :].lower().partition("__")
         try:
-            value = compose_yaml(raw, CONFIG_LIMITS)[1] if raw.strip() else None
+            # A value that may be a secret (a DSN with its password) is never cached.
+            keep = not _may_be_secret(field)
+            value = parsed.parse(raw, keep=keep)[1] if raw.strip() else None
         except LimitError as exc:
             raise ConfigError(f"environment variable {name}: {exc}") from None
-        except yaml.YAMLError:
+        except YamlError:
             value = raw
         overrides.setdefault(section, {})[field] = value
     return overrides
@@ -110,20 +99,26 @@ def load_config(
     is used if it exists. Raises :class:`ConfigError`.
     """
     environ = os.environ if environ is None else environ
-    defaults = _Source(default_config_file())
-    sources = [defaults]
+    parsed = ParsedYaml("config", CONFIG_LIMITS)
+    sources = [_Source(default_config_file(), parsed)]
     user = path if path is not None else user_config_file()
     if path is not None or user.exists():
-        sources.append(_Source(user))
+        sources.append(_Source(user, parsed))
     merged: dict[str, Any] = {}
     for source in sources:
         merged = _merge(merged, source.data)
-    env = _env_overrides(environ)
+    env = _env_overrides(environ, parsed)
+    parsed.save()
     merged = _merge(merged, env)
     try:
         return CarelineConfig.model_validate(merged)
     except ValidationError as exc:
         raise ConfigError(_describe(exc, sources, env)) from None
+
+
+def _may_be_secret(field: str) -> bool:
+    """Whether a setting's value may hold a secret (a DSN with a password in it, a key)."""
+    return any(word in field for word in ("dsn", "password", "key", "secret"))
 
 
 def _describe(exc: ValidationError, sources: list[_Source], env: dict[str, Any]) -> str:
@@ -137,8 +132,7 @@ def _describe(exc: ValidationError, sources: list[_Source], env: dict[str, Any])
         problem = error["msg"].removeprefix("Value error, ")
         # Echo what was given, except where it may hold a secret (a DSN with
         # a password in it, a key): the message ends up in terminals and logs.
-        secret = any(word in field for word in ("dsn", "password", "key", "secret"))
-        if "input" in error and not isinstance(error["input"], dict) and not secret:
+        if "input" in error and not isinstance(error["input"], dict) and not _may_be_secret(field):
             problem += f" (got {error['input']!r})"
     if len(loc) >= 2 and loc[0] in env and loc[1] in env[loc[0]]:
         where = f"environment variable {ENV_PREFIX}{loc[0].upper()}__{loc[1].upper()}"

@@ -7,7 +7,9 @@ file: a YAML syntax error, a wrong type or an unknown key becomes a
 :class:`Problem`, and the other files still load. Unlike the configuration,
 these documents are mostly lists (steps, options, dispositions), so the line
 index here also covers list items, and every validation error is reported,
-not only the first, because an author fixes a script in one go.
+not only the first, because an author fixes a script in one go. A file read
+before, unchanged, comes from the parsed-documents cache (:mod:`console.core.parsed_yaml`)
+without composing its YAML again.
 """
 
 from __future__ import annotations
@@ -16,9 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from console.core.bounded_load import LimitError, Limits, compose_yaml, read_text
+from console.core.bounded_load import LimitError, Limits, YamlError, read_text
+from console.core.parsed_yaml import DocumentLines, ParsedYaml, digest
 from console.core.schema import BaseModel, ValidationError
 from console.core.scripts.evaluation_forms import EvaluationForm
 from console.core.scripts.models import Document, Form, Preparation, Script
@@ -72,56 +73,6 @@ class Problem:
         )
 
 
-class LineIndex:
-    """The line of every key and list item of one YAML document."""
-
-    def __init__(self) -> None:
-        self.lines: dict[Loc, int] = {}
-        self.duplicates: list[tuple[Loc, int]] = []
-
-    @classmethod
-    def of(cls, node: yaml.Node | None) -> LineIndex:
-        """Index the composed document ``node``."""
-        index = cls()
-        if node is not None:
-            index._walk(node, ())
-        return index
-
-    def _walk(self, node: yaml.Node, prefix: Loc) -> None:
-        if isinstance(node, yaml.MappingNode):
-            for key, value in node.value:
-                loc = (*prefix, str(key.value))
-                if loc in self.lines:
-                    self.duplicates.append((loc, key.start_mark.line + 1))
-                self.lines[loc] = key.start_mark.line + 1
-                self._walk(value, loc)
-        elif isinstance(node, yaml.SequenceNode):
-            for number, item in enumerate(node.value):
-                loc = (*prefix, number)
-                self.lines[loc] = item.start_mark.line + 1
-                self._walk(item, loc)
-
-    def line_of(self, loc: Loc) -> int | None:
-        """The line of the deepest part of ``loc`` present in the file."""
-        for depth in range(len(loc), 0, -1):
-            if loc[:depth] in self.lines:
-                return self.lines[loc[:depth]]
-        return None
-
-    def visible(self, loc: Loc) -> Loc:
-        """``loc`` without the parts validation adds that are not in the file.
-
-        A discriminated union puts the tag (``choice``) into the location;
-        the author never wrote that key, so it is left out of the field name.
-        """
-        kept: list[str | int] = []
-        for number, part in enumerate(loc):
-            candidate = (*kept, part)
-            if candidate in self.lines or number == len(loc) - 1:
-                kept.append(part)
-        return tuple(kept)
-
-
 @dataclass(frozen=True)
 class LoadedDocument:
     """A library file that parsed into a model, with its line index."""
@@ -130,7 +81,7 @@ class LoadedDocument:
     """The file."""
     document: Document | WorklistRule | EvaluationForm
     """The script, form, preparation, worklist rule or evaluation form."""
-    lines: LineIndex = field(compare=False)
+    lines: DocumentLines = field(compare=False)
     """Where each field is, for the checker's messages."""
 
     def problem(self, loc: Loc, message: str) -> Problem:
@@ -187,8 +138,9 @@ class Library:
         raise KeyError(form_id)
 
 
-def load_document(path: Path) -> LoadedDocument | list[Problem]:
-    """One YAML file as a script or form, or the problems that stop it loading."""
+def load_document(path: Path, parsed: ParsedYaml) -> LoadedDocument | list[Problem]:
+    """One YAML file as a script or form, or the problems that stop it loading; ``parsed``
+    is the bundle of the library's documents parsed before."""
     try:
         text = read_text(path, LIMITS.max_bytes)
     except LimitError as exc:
@@ -200,24 +152,25 @@ def load_document(path: Path) -> LoadedDocument | list[Problem]:
     except OSError as exc:
         return [Problem(path, None, "", f"cannot read: {exc.strerror or exc}")]
     try:
-        node, data = compose_yaml(text, LIMITS)
+        node, data = parsed.parse(text)
     except LimitError as exc:
         return [Problem(path, exc.line, "", exc.reason)]
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        line = mark.line + 1 if mark else None
-        where = f"column {mark.column + 1}: " if mark else ""
-        return [Problem(path, line, "", f"{where}YAML syntax error: {exc.problem}")]
-    except yaml.YAMLError as exc:
-        return [Problem(path, None, "", f"YAML error: {exc}")]
+    except YamlError as exc:
+        if not exc.syntax:
+            return [Problem(path, None, "", f"YAML error: {exc.problem}")]
+        where = f"column {exc.column}: " if exc.column is not None else ""
+        return [Problem(path, exc.line, "", f"{where}YAML syntax error: {exc.problem}")]
     if not isinstance(data, dict):
         kind = "empty" if data is None else f"a {type(data).__name__}, not a mapping"
         return [Problem(path, 1, "", f"the file is {kind}; expected kind: {_KINDS}")]
-    lines = LineIndex.of(node)
+    lines = DocumentLines(text, LIMITS, node)
+    # A document from the bundle had no key twice: one that had is never kept in it.
     problems = [
         Problem(path, line, field_name(loc), "duplicate key (the later one would win silently)")
-        for loc, line in lines.duplicates
+        for loc, line in (lines.duplicates if node is not None else ())
     ]
+    if problems:
+        parsed.forget(text)
     model: type[BaseModel]
     if data.get("kind") == "script":
         model = Script
@@ -243,7 +196,7 @@ def load_document(path: Path) -> LoadedDocument | list[Problem]:
     return LoadedDocument(path, document, lines)
 
 
-def _problem(path: Path, lines: LineIndex, error: Any) -> Problem:
+def _problem(path: Path, lines: DocumentLines, error: Any) -> Problem:
     loc = lines.visible(tuple(error["loc"]))
     kind = error["type"]
     value = error.get("input")
@@ -288,10 +241,17 @@ def load_library(path: Path | None = None) -> Library:
         return Library(problems=(Problem(root, None, "", "no such file or directory"),))
     documents: list[LoadedDocument] = []
     problems: list[Problem] = []
+    parsed = ParsedYaml(_bundle_name(root), LIMITS)
     for file in library_files(root):
-        result = load_document(file)
+        result = load_document(file, parsed)
         if isinstance(result, LoadedDocument):
             documents.append(result)
         else:
             problems.extend(result)
+    parsed.save()
     return Library(tuple(documents), tuple(problems))
+
+
+def _bundle_name(root: Path) -> str:
+    """The parsed-documents bundle of the library at ``root`` (one per place read)."""
+    return f"scripts-{digest(str(root.resolve()))[:16]}"

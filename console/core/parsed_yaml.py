@@ -1,0 +1,234 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""YAML documents careline has parsed before, kept as JSON between runs.
+
+Every start of the console reads the same YAML: the shipped defaults, the agent's
+configuration, the call-script library. Composing it was most of what reading them
+cost: PyYAML's import (about 1.3 MiB of an idle console's resident memory) and the
+heap its composing leaves behind (about 0.6 MiB), and some 100 ms of the launch. So
+the data of each document read is kept in a JSON bundle in the user's cache directory,
+and a start whose documents are all unchanged does not import PyYAML at all.
+
+What keeps the cache from ever changing what careline reads:
+
+- an entry's key is a digest of the document's text and of the limits it was read
+  under: an edited file, or a stricter reader, misses and is composed again;
+- only data that JSON gives back exactly is kept (no dates, no keys that are not
+  strings): anything else is composed every time;
+- a bundle that cannot be read, is larger or deeper than careline would write, or is
+  of another format is ignored, and rewritten;
+- a bundle keeps only the documents its last reading used, so it never grows; it is
+  written to a temporary file first and moved into place, and a failure to write it
+  (a read-only home, a full disk) costs only the next start its parse.
+
+A hit gives the data without the composed node, so the line of a key is found by
+:class:`DocumentLines`, which composes the text again only when a message needs one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from platformdirs import user_cache_path
+
+from console.core.bounded_load import LimitError, Limits, YamlError, loads_json, read_text
+
+try:  # hashlib's own BLAKE2, without the 0.6 MiB that hashlib's OpenSSL binding costs
+    from _blake2 import blake2b
+except ImportError:  # an interpreter without it
+    from hashlib import blake2b
+
+if TYPE_CHECKING:
+    import yaml
+
+    from console.core.bounded_yaml import Loc
+
+FORMAT = 1
+"""The bundle format; raise it when what a document composes to changes (the loader)."""
+MAX_BUNDLE_BYTES = 64 << 20
+"""Largest bundle read or written: far past any library (the shipped one is ~0.3 MB)."""
+_MISSING = object()
+
+
+def digest(text: str, salt: str = "") -> str:
+    """A hex digest of ``text`` (and ``salt``) that names a document or a bundle."""
+    hashed = blake2b(text.encode("utf-8", "surrogatepass"), digest_size=20)
+    hashed.update(salt.encode("utf-8", "surrogatepass"))
+    return hashed.hexdigest()
+
+
+def cache_dir() -> Path:
+    """Where the bundles are: ``parsed`` in the user's cache directory (not created here)."""
+    return user_cache_path("careline") / "parsed"
+
+
+class ParsedYaml:
+    """One bundle of parsed documents: :meth:`parse` each text, then :meth:`save`."""
+
+    def __init__(self, name: str, limits: Limits, directory: Path | None = None) -> None:
+        """``name`` is the bundle's file name (without ``.json``); documents are composed
+        within ``limits``; ``directory`` defaults to :func:`cache_dir`."""
+        self.path = (directory or cache_dir()) / f"{name}.json"
+        self.limits = limits
+        self._stored: dict[str, str] | None = None  # read at the first parse
+        self._used: dict[str, str] = {}  # digest -> the document's data as JSON
+        self._changed = False
+
+    def parse(self, text: str, *, keep: bool = True) -> tuple[yaml.Node | None, Any]:
+        """The data of the YAML document ``text``: ``(None, data)`` from the bundle, or
+        ``(node, data)`` composed now (the node gives lines; see :meth:`forget`).
+        ``keep=False``: composed, and never written to disk (a value that may be a secret).
+
+        Raises :class:`LimitError` past a limit, :class:`YamlError` when it does not parse.
+        """
+        key = self._key(text) if keep else ""
+        data = self._lookup(key) if keep else _MISSING
+        if data is not _MISSING:
+            return None, data
+        from console.core.bounded_yaml import compose_yaml
+
+        node, data = compose_yaml(text, self.limits)
+        if keep:
+            self._keep(key, data)
+        return node, data
+
+    def forget(self, text: str) -> None:
+        """Leave ``text`` out of the bundle (a reader refuses it for a reason only its
+        composed node shows, such as a key given twice)."""
+        if self._used.pop(self._key(text), None) is not None:
+            self._changed = True
+
+    def save(self) -> None:
+        """Write the bundle when this reading changed it: the documents parsed since it was
+        opened, no others. Never raises: an unwritten bundle costs the next start its parse."""
+        stored = self._stored or {}
+        if not self._changed and stored.keys() == self._used.keys():
+            return
+        body = json.dumps({"format": FORMAT, "documents": self._used})
+        if len(body) > MAX_BUNDLE_BYTES:
+            return
+        try:
+            self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            handle, temporary = tempfile.mkstemp(prefix=".", dir=self.path.parent)
+        except OSError:
+            return
+        try:
+            with os.fdopen(handle, "w", encoding="ascii") as out:
+                out.write(body)
+            os.replace(temporary, self.path)
+        except OSError:
+            Path(temporary).unlink(missing_ok=True)
+            return
+        self._stored = dict(self._used)
+        self._changed = False
+
+    def _key(self, text: str) -> str:
+        limits = self.limits
+        return digest(
+            text, f"{limits.max_bytes},{limits.max_depth},{limits.max_values},{limits.max_aliases}"
+        )
+
+    def _lookup(self, key: str) -> Any:
+        if self._stored is None:
+            self._stored = self._read()
+        document = self._used.get(key) or self._stored.get(key)
+        if document is None:
+            return _MISSING
+        try:
+            data = loads_json(document, self.limits.max_depth)
+        except ValueError:  # a forged entry: compose the text instead
+            self._changed = True
+            return _MISSING
+        self._used[key] = document
+        return data
+
+    def _keep(self, key: str, data: Any) -> None:
+        try:
+            document = json.dumps(data, allow_nan=False)
+        except (TypeError, ValueError):  # a date, a set, bytes, NaN: not JSON
+            return
+        if json.loads(document) != data:  # a key that is not a string
+            return
+        self._used[key] = document
+        self._changed = True
+
+    def _read(self) -> dict[str, str]:
+        """The stored documents; none when the bundle is missing, unreadable or not ours."""
+        try:
+            text = read_text(self.path, MAX_BUNDLE_BYTES)
+            bundle = loads_json(text, 3)
+        except (OSError, ValueError):  # also LimitError, UnicodeDecodeError, JSONDecodeError
+            return {}
+        if not isinstance(bundle, dict) or bundle.get("format") != FORMAT:
+            return {}
+        documents = bundle.get("documents")
+        if not isinstance(documents, dict):
+            return {}
+        return {k: v for k, v in documents.items() if isinstance(v, str)}
+
+
+class DocumentLines:
+    """The line of each key and list item of one YAML document, found when first asked.
+
+    A document from the bundle has no composed node: its text is composed again, once,
+    only when a message needs a line (a document that read without a problem never does).
+    """
+
+    def __init__(self, text: str, limits: Limits, node: yaml.Node | None = None) -> None:
+        """``node``: the document as composed, when it was (else it is composed on demand)."""
+        self._text = text
+        self._limits = limits
+        self._lines: dict[Loc, int] | None = None
+        self._duplicates: list[tuple[Loc, int]] = []
+        if node is not None:
+            self._index(node)
+
+    def _index(self, node: yaml.Node | None) -> dict[Loc, int]:
+        from console.core.bounded_yaml import key_lines
+
+        self._lines, self._duplicates = key_lines(node)
+        return self._lines
+
+    @property
+    def lines(self) -> dict[Loc, int]:
+        """Each key's and list item's 1-based line, by its path."""
+        if self._lines is not None:
+            return self._lines
+        from console.core.bounded_yaml import compose_yaml
+
+        try:
+            node = compose_yaml(self._text, self._limits)[0]
+        except (LimitError, YamlError):  # it composed once; were it to fail, no lines
+            node = None
+        return self._index(node)
+
+    @property
+    def duplicates(self) -> list[tuple[Loc, int]]:
+        """Keys given twice in one mapping: their path and the later one's line."""
+        _ = self.lines
+        return self._duplicates
+
+    def line_of(self, loc: Loc) -> int | None:
+        """The line of the deepest part of ``loc`` present in the document."""
+        lines = self.lines
+        for depth in range(len(loc), 0, -1):
+            if loc[:depth] in lines:
+                return lines[loc[:depth]]
+        return None
+
+    def visible(self, loc: Loc) -> Loc:
+        """``loc`` without the parts validation adds that are not in the document.
+
+        A discriminated union puts the tag (``choice``) into the location; the author
+        never wrote that key, so it is left out of the field name.
+        """
+        lines = self.lines
+        kept: list[str | int] = []
+        for number, part in enumerate(loc):
+            candidate = (*kept, part)
+            if candidate in lines or number == len(loc) - 1:
+                kept.append(part)
+        return tuple(kept)
