@@ -18,6 +18,7 @@ import console.controllers.patients as patients_controller
 from console.core.demo import demo_care, demo_patients
 from console.core.patients.context import greeting_hints
 from console.core.store import Store
+from console.widgets.patient_card import PatientCard
 from tests.console_app import make_app, screen_text, sip_port, wait_for
 from tests.support import Sipp
 from tests.test_console_patients import FAMILY_PHONE, patient, seed
@@ -125,5 +126,70 @@ async def test_greeting_does_not_wait_for_the_hints(
             lambda: "Likely about: upcoming appointment" in screen_text(app),
             what="hints",
         )
+        await pilot.press("d")
+        assert sipp.wait() == 0, sipp.report()
+
+
+def _card_when_the_ringing_row_is_drawn(app: Any) -> list[object]:
+    """What the patient card holds each time the call panes are redrawn with a call
+    ringing: the first entry is the frame that first shows the ringing row."""
+    screen = app.screen
+    card = screen.query_one(PatientCard)
+    repaint = screen.effects.repaint
+    seen: list[object] = []
+
+    def watching() -> None:
+        if screen.queue.ringing():
+            seen.append(card.matches)
+        repaint()
+
+    screen.effects.repaint = watching
+    return seen
+
+
+async def test_the_greeting_is_drawn_with_the_ringing_row(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The ringing row waits for the directory (a few milliseconds; up to
+    GREETING_WAIT_S), so the caller's name is on the card in the row's own frame, not a
+    frame or two after it (issue 17: INVITE → greeting)."""
+    monkeypatch.setattr(patients_controller, "GREETING_WAIT_S", 30.0)  # a loaded CI machine
+    await seed(tmp_path / "store.sqlite3", [patient("MRN-7", "Maria", "Lopez", "1961-03-09")])
+    app = make_app(tmp_path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_for(pilot, lambda: app.phone.status.online, 20)
+        seen = _card_when_the_ringing_row_is_drawn(app)
+        sipp = Sipp(tmp_path, "uac_ring.xml", sip_port(app), callers=[("M", FAMILY_PHONE)])
+        await wait_for(pilot, lambda: "Greet: Maria" in screen_text(app), what="greeting")
+        first = seen[0]
+        assert isinstance(first, tuple)
+        assert [match.given_names for match in first] == ["Maria"]
+        await pilot.press("d")
+        assert sipp.wait() == 0, sipp.report()
+
+
+async def test_a_slow_directory_does_not_hold_the_ringing_row(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past GREETING_WAIT_S the row is drawn without the card, which follows."""
+    monkeypatch.setattr(patients_controller, "GREETING_WAIT_S", 0.05)
+    await seed(tmp_path / "store.sqlite3", [patient("MRN-7", "Maria", "Lopez", "1961-03-09")])
+    app = make_app(tmp_path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_for(pilot, lambda: app.phone.status.online, 20)
+        directory = app.services.directory
+        find = directory.find_by_phone
+
+        async def slow_directory(number: str) -> Any:
+            await asyncio.sleep(2)
+            return await find(number)
+
+        directory.find_by_phone = slow_directory  # type: ignore[method-assign,assignment]
+        seen = _card_when_the_ringing_row_is_drawn(app)
+        sipp = Sipp(tmp_path, "uac_ring.xml", sip_port(app), callers=[("M", FAMILY_PHONE)])
+        await wait_for(pilot, lambda: "ringing" in screen_text(app), what="the ringing row")
+        assert seen[0] is None
+        assert "Greet: Maria" not in screen_text(app)
+        await wait_for(pilot, lambda: "Greet: Maria" in screen_text(app), what="greeting")
         await pilot.press("d")
         assert sipp.wait() == 0, sipp.report()

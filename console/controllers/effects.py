@@ -5,7 +5,10 @@ The desk decides what an engine event means; this runs what it decided, in
 its order, by handing each effect to the controller that owns it. The floor's
 records and the call's rows are written behind (``HeldWrites.behind``, in order
 with every other write): a slow disk or a store another program holds locked
-never keeps the screen from showing a call ringing or answered.
+never keeps the screen from showing a call ringing or answered. The one wait
+before a ringing row is drawn is the directory's, and it is bounded
+(:data:`~console.controllers.patients.GREETING_WAIT_S`): the greeting is drawn with
+the row.
 """
 
 from __future__ import annotations
@@ -75,7 +78,7 @@ class DeskEffects(Controller):
             case Step():
                 await self._step(effect)
             case ForCall(work=work, call=call):
-                self._for_call(work, call)
+                await self._for_call(work, call)
             case Notice(text=text, title=title, severity=severity, timeout=timeout):
                 self.screen.notify(
                     text, title=title, severity=severity, timeout=timeout, markup=False
@@ -126,10 +129,11 @@ class DeskEffects(Controller):
         with contextlib.suppress(NoMatches):  # the console closed while the rows were written
             await self.host.refresh_history()
 
-    def _for_call(self, work: CallWork, call: LiveCall) -> None:
+    async def _for_call(self, work: CallWork, call: LiveCall) -> None:
         parts = self.parts
         if work is CallWork.LOOK_UP_PATIENT and not parts.patients.looked_up(call.id):
-            parts.patients.lookup(call.id, call.caller_number)
+            # Before the repaint, briefly: the greeting is drawn with the ringing row.
+            await parts.patients.lookup(call.id, call.caller_number)
         elif work is CallWork.RING:
             self._ring(call)
         elif work is CallWork.START_GUIDANCE:

@@ -13,6 +13,7 @@ the claimed patient is the one match and the item's reason what it is about
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 
 from console.controllers.base import Context, Controller
@@ -23,6 +24,12 @@ from console.core.patients.records import PatientSummary
 from console.core.patients.search import SearchResult, search_patients
 from console.messages import PatientVerified
 from console.widgets.patient_card import PatientCard
+
+GREETING_WAIT_S = 0.04
+"""How long a ringing call's row waits for the directory to find its caller, so that the
+greeting is drawn in the row's own frame (the lookup takes a few milliseconds; a frame
+drawn meanwhile would hold the card back a frame or two). A slower directory, a disk
+another program keeps busy, never holds the row back longer: the card follows it."""
 
 
 class PatientFlow(Controller):
@@ -74,12 +81,22 @@ class PatientFlow(Controller):
             exit_on_error=False,  # the first lookup then loads it, as it always could
         )
 
-    def lookup(self, call_id: str, number: str) -> None:
-        """Start the screen pop in a worker: ringing never waits for the directory."""
-        self.screen.run_worker(self._lookup(call_id, number), group="patient-lookup")
+    async def lookup(self, call_id: str, number: str) -> None:
+        """Start the screen pop in a worker, and give it up to :data:`GREETING_WAIT_S` to
+        fill the card before returning (the caller then draws the ringing row)."""
+        greeted = asyncio.Event()
+        self.screen.run_worker(self._lookup(call_id, number, greeted), group="patient-lookup")
+        # Past the wait the row goes first; the card follows when the directory answers.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(greeted.wait(), GREETING_WAIT_S)
 
-    async def _lookup(self, call_id: str, number: str) -> None:
-        found = await self.services.directory.find_by_phone(number)
+    async def _lookup(self, call_id: str, number: str, greeted: asyncio.Event) -> None:
+        try:
+            found = await self.services.directory.find_by_phone(number)
+        finally:
+            # Found or failed, the row waits no longer. The card is filled below before
+            # this task next yields, so the waiting row is drawn after it, in its frame.
+            greeted.set()
         if self.queue.get(call_id) is None:
             return  # the call ended meanwhile
         self.matches[call_id] = found
