@@ -29,6 +29,18 @@ async def _searches(store: Store) -> int:
     return int(rows[0][0])
 
 
+def slow_directory(app: Any, seconds: float) -> None:
+    """Make the console's directory take ``seconds`` longer to answer a lookup."""
+    directory = app.services.directory
+    find = directory.find_by_phone
+
+    async def slow(number: str) -> Any:
+        await asyncio.sleep(seconds)
+        return await find(number)
+
+    directory.find_by_phone = slow
+
+
 async def test_greeting_is_painted_while_its_audit_row_is_written(tmp_path: Path) -> None:
     await seed(tmp_path / "store.sqlite3", [patient("MRN-7", "Maria", "Lopez", "1961-03-09")])
     app = make_app(tmp_path)
@@ -44,16 +56,9 @@ async def test_greeting_is_painted_while_its_audit_row_is_written(tmp_path: Path
             return await append(*args, **kwargs)
 
         log.append = slow_disk  # type: ignore[method-assign]
-        directory = app.services.directory
-        find = directory.find_by_phone
-
-        async def slow_directory(number: str) -> Any:
-            # The lookup ends after the ringing row's own repaints: only the screen pop
-            # itself can show the greeting.
-            await asyncio.sleep(0.5)
-            return await find(number)
-
-        directory.find_by_phone = slow_directory  # type: ignore[method-assign,assignment]
+        # The lookup ends after the ringing row's own repaints: only the screen pop
+        # itself can show the greeting.
+        slow_directory(app, 0.5)
         sipp = Sipp(tmp_path, "uac_ring.xml", sip_port(app), callers=[("M", FAMILY_PHONE)])
         await wait_for(pilot, lambda: "Greet: Maria" in screen_text(app), what="greeting")
         assert await _searches(app.services.store) == 0  # painted before the row was on disk
@@ -177,14 +182,7 @@ async def test_a_slow_directory_does_not_hold_the_ringing_row(
     app = make_app(tmp_path)
     async with app.run_test(size=(120, 36)) as pilot:
         await wait_for(pilot, lambda: app.phone.status.online, 20)
-        directory = app.services.directory
-        find = directory.find_by_phone
-
-        async def slow_directory(number: str) -> Any:
-            await asyncio.sleep(2)
-            return await find(number)
-
-        directory.find_by_phone = slow_directory  # type: ignore[method-assign,assignment]
+        slow_directory(app, 2)
         seen = _card_when_the_ringing_row_is_drawn(app)
         sipp = Sipp(tmp_path, "uac_ring.xml", sip_port(app), callers=[("M", FAMILY_PHONE)])
         await wait_for(pilot, lambda: "ringing" in screen_text(app), what="the ringing row")
