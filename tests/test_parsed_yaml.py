@@ -13,6 +13,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -207,13 +208,72 @@ def test_an_unwritable_cache_costs_nothing_but_the_parse(
     assert list((full / "careline" / "parsed").iterdir()) == []
 
 
-def test_a_setting_that_may_be_secret_never_reaches_the_cache() -> None:
-    """Even one the configuration then refuses (a DSN with its password in it)."""
-    dsn = "host=127.0.0.1 dbname=careline user=alice password=hunter2"
-    with pytest.raises(ConfigError, match="put the password in hub.password_file"):
-        load_config(environ={"CARELINE_HUB__DSN": dsn, "CARELINE_UI__BELL": "false"})
+def test_a_setting_that_may_be_secret_never_reaches_the_cache(tmp_path: Path) -> None:
+    """From the environment, a setting named like a secret (dsn, password, key) is never
+    written; a configuration refused (a password in its DSN) is not written at all."""
+    dsn = "host=127.0.0.1 dbname=careline user=alice"
+    config = load_config(environ={"CARELINE_HUB__DSN": dsn, "CARELINE_UI__BELL": "false"})
+    assert config.hub.dsn == dsn
     [bundle] = bundle_files()
-    assert "hunter2" not in bundle.read_text()
+    assert "alice" not in bundle.read_text()
     assert "false" in json.loads(bundle.read_text())["documents"].values()
     assert oct(bundle.stat().st_mode & 0o777) == "0o600"
     assert oct(bundle.parent.stat().st_mode & 0o777) == "0o700"
+
+    bundle.unlink()
+    refused = tmp_path / "careline.yaml"
+    refused.write_text("hub:\n  dsn: host=127.0.0.1 user=alice password=hunter2\n")
+    with pytest.raises(ConfigError, match="put the password in hub.password_file"):
+        load_config(refused, environ={})
+    assert bundle_files() == []
+
+
+def test_text_and_limits_never_share_a_key() -> None:
+    assert parsed_yaml.digest("a: 1", "12000,64,1,1") != parsed_yaml.digest("a: 11", "2000,64,1,1")
+
+
+def test_a_bundle_another_loader_made_is_ignored(tmp_path: Path) -> None:
+    """After an upgrade of PyYAML or of careline's composing code, documents are composed
+    again (a newer YAML reads ``yes`` otherwise, say)."""
+    cache = ParsedYaml("t", LIMITS, tmp_path)
+    cache.parse("a: yes\n")
+    cache.save()
+    bundle = json.loads(cache.path.read_text())
+    bundle["loader"] = "another"
+    cache.path.write_text(json.dumps(bundle))
+    node, data = ParsedYaml("t", LIMITS, tmp_path).parse("a: yes\n")
+    assert node is not None
+    assert data == {"a": True}
+
+
+@pytest.mark.parametrize("whose", ["bundle", "directory"])
+def test_a_bundle_others_can_write_is_ignored(tmp_path: Path, whose: str) -> None:
+    folder = tmp_path / "parsed"
+    cache = ParsedYaml("t", LIMITS, folder)
+    cache.parse("a: 1\n")
+    cache.save()
+    (cache.path if whose == "bundle" else folder).chmod(0o666 if whose == "bundle" else 0o777)
+    node, _ = ParsedYaml("t", LIMITS, folder).parse("a: 1\n")
+    assert node is not None, "composed, not read from a file others could have written"
+
+
+def test_an_unchanged_reading_does_not_write_and_old_bundles_go(tmp_path: Path) -> None:
+    (tmp_path / "lib").mkdir()
+    (tmp_path / "lib" / "demo.yaml").write_text(SCRIPT.format(text="Hi") + "title: Again\n")
+    (tmp_path / "lib" / "ok.yaml").write_text(SCRIPT.replace("demo", "ok").format(text="Hi"))
+    load_library(tmp_path / "lib")
+    [bundle] = bundle_files()
+    old = bundle.parent / "scripts-0000000000000000.json"
+    old.write_text("{}")
+    leftover = bundle.parent / ".abc.tmp"
+    leftover.write_text("{")
+    month_ago = time.time() - 31 * 86400
+    for path in (bundle, old, leftover):
+        os.utime(path, (month_ago, month_ago))
+    load_library(tmp_path / "lib")  # the same files: the duplicate key is found again
+    assert bundle.stat().st_mtime == month_ago, "nothing changed: not rewritten"
+    (tmp_path / "lib" / "ok.yaml").write_text(SCRIPT.replace("demo", "ok").format(text="Yo"))
+    load_library(tmp_path / "lib")
+    assert bundle.stat().st_mtime > month_ago
+    assert not old.exists()
+    assert not leftover.exists()

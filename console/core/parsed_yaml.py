@@ -12,13 +12,18 @@ What keeps the cache from ever changing what careline reads:
 
 - an entry's key is a digest of the document's text and of the limits it was read
   under: an edited file, or a stricter reader, misses and is composed again;
+- a bundle records the loader it was made by (PyYAML's and careline's composing code,
+  by their files): after an upgrade of either it is ignored;
 - only data that JSON gives back exactly is kept (no dates, no keys that are not
   strings): anything else is composed every time;
-- a bundle that cannot be read, is larger or deeper than careline would write, or is
-  of another format is ignored, and rewritten;
-- a bundle keeps only the documents its last reading used, so it never grows; it is
-  written to a temporary file first and moved into place, and a failure to write it
-  (a read-only home, a full disk) costs only the next start its parse.
+- a bundle that cannot be read, is larger or deeper than careline would write, is of
+  another format, or is not the user's own (another owner, or writable by others, as
+  is its directory) is ignored, and rewritten where the directory is the user's;
+- the bundle is the user's own file, like their configuration, and is trusted as it is;
+- a bundle keeps only the documents its last reading used, and bundles not written for
+  30 days are removed; a bundle is written to a temporary file first and moved into
+  place, and a failure to write it (a read-only home, a full disk) costs only the next
+  start its parse.
 
 A hit gives the data without the composed node, so the line of a key is found by
 :class:`DocumentLines`, which composes the text again only when a message needs one.
@@ -28,7 +33,10 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import tempfile
+import time
+from importlib.util import find_spec
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -46,18 +54,43 @@ if TYPE_CHECKING:
 
     from console.core.bounded_yaml import Loc
 
-FORMAT = 1
+FORMAT = 2
 """The bundle format; raise it when what a document composes to changes (the loader)."""
 MAX_BUNDLE_BYTES = 64 << 20
 """Largest bundle read or written: far past any library (the shipped one is ~0.3 MB)."""
+KEEP_DAYS = 30
+"""A bundle not written for this long (a library read once, a test's folder) is removed."""
 _MISSING = object()
 
 
 def digest(text: str, salt: str = "") -> str:
-    """A hex digest of ``text`` (and ``salt``) that names a document or a bundle."""
-    hashed = blake2b(text.encode("utf-8", "surrogatepass"), digest_size=20)
-    hashed.update(salt.encode("utf-8", "surrogatepass"))
+    """A hex digest of ``text`` under ``salt`` (length-prefixed, so that no two pairs of
+    text and salt are hashed alike) that names a document or a bundle."""
+    hashed = blake2b(f"{len(salt)}:{salt}:".encode("utf-8", "surrogatepass"), digest_size=20)
+    hashed.update(text.encode("utf-8", "surrogatepass"))
     return hashed.hexdigest()
+
+
+def loader_stamp() -> str:
+    """What composed the documents: PyYAML's and careline's composing code, by their files'
+    size and time (found without importing them), so that an upgrade starts afresh."""
+    parts = [str(FORMAT)]
+    yaml_spec = find_spec("yaml")
+    for origin in (yaml_spec.origin if yaml_spec else None, _COMPOSER):
+        try:
+            info = os.stat(origin) if origin else None
+        except OSError:
+            info = None
+        parts.append(f"{origin}:{info.st_size}:{info.st_mtime_ns}" if info else f"{origin}:-")
+    return digest("|".join(parts))
+
+
+_COMPOSER = str(Path(__file__).with_name("bounded_yaml.py"))
+
+
+def _ours(info: os.stat_result) -> bool:
+    """Whether a file or directory is the user's own and no one else can write it."""
+    return info.st_uid == os.getuid() and not info.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
 
 
 def cache_dir() -> Path:
@@ -75,7 +108,6 @@ class ParsedYaml:
         self.limits = limits
         self._stored: dict[str, str] | None = None  # read at the first parse
         self._used: dict[str, str] = {}  # digest -> the document's data as JSON
-        self._changed = False
 
     def parse(self, text: str, *, keep: bool = True) -> tuple[yaml.Node | None, Any]:
         """The data of the YAML document ``text``: ``(None, data)`` from the bundle, or
@@ -98,21 +130,22 @@ class ParsedYaml:
     def forget(self, text: str) -> None:
         """Leave ``text`` out of the bundle (a reader refuses it for a reason only its
         composed node shows, such as a key given twice)."""
-        if self._used.pop(self._key(text), None) is not None:
-            self._changed = True
+        self._used.pop(self._key(text), None)
 
     def save(self) -> None:
         """Write the bundle when this reading changed it: the documents parsed since it was
         opened, no others. Never raises: an unwritten bundle costs the next start its parse."""
-        stored = self._stored or {}
-        if not self._changed and stored.keys() == self._used.keys():
+        if self._stored is None or self._used == self._stored:
             return
-        body = json.dumps({"format": FORMAT, "documents": self._used})
+        body = json.dumps({"format": FORMAT, "loader": loader_stamp(), "documents": self._used})
         if len(body) > MAX_BUNDLE_BYTES:
             return
+        folder = self.path.parent
         try:
-            self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-            handle, temporary = tempfile.mkstemp(prefix=".", dir=self.path.parent)
+            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+            if not _ours(folder.stat()):
+                return  # another's, or open to others: nothing of ours goes there
+            handle, temporary = tempfile.mkstemp(prefix=".", suffix=".tmp", dir=folder)
         except OSError:
             return
         try:
@@ -123,7 +156,7 @@ class ParsedYaml:
             Path(temporary).unlink(missing_ok=True)
             return
         self._stored = dict(self._used)
-        self._changed = False
+        _prune(folder, keep=self.path)
 
     def _key(self, text: str) -> str:
         limits = self.limits
@@ -139,8 +172,7 @@ class ParsedYaml:
             return _MISSING
         try:
             data = loads_json(document, self.limits.max_depth)
-        except ValueError:  # a forged entry: compose the text instead
-            self._changed = True
+        except ValueError:  # a forged entry: compose the text instead (and rewrite it)
             return _MISSING
         self._used[key] = document
         return data
@@ -153,21 +185,42 @@ class ParsedYaml:
         if json.loads(document) != data:  # a key that is not a string
             return
         self._used[key] = document
-        self._changed = True
 
     def _read(self) -> dict[str, str]:
         """The stored documents; none when the bundle is missing, unreadable or not ours."""
         try:
+            if not (_ours(self.path.parent.stat()) and _ours(self.path.stat())):
+                return {}
             text = read_text(self.path, MAX_BUNDLE_BYTES)
             bundle = loads_json(text, 3)
         except (OSError, ValueError):  # also LimitError, UnicodeDecodeError, JSONDecodeError
             return {}
         if not isinstance(bundle, dict) or bundle.get("format") != FORMAT:
             return {}
+        if bundle.get("loader") != loader_stamp():
+            return {}
         documents = bundle.get("documents")
         if not isinstance(documents, dict):
             return {}
         return {k: v for k, v in documents.items() if isinstance(v, str)}
+
+
+def _prune(folder: Path, keep: Path) -> None:
+    """Remove the bundles (and temporary files a killed write left) in ``folder`` that were
+    not written for :data:`KEEP_DAYS`, ``keep`` aside."""
+    oldest = time.time() - KEEP_DAYS * 86400
+    try:
+        entries = list(folder.iterdir())
+    except OSError:
+        return
+    for entry in entries:
+        if entry == keep or entry.suffix not in (".json", ".tmp"):
+            continue
+        try:
+            if entry.lstat().st_mtime < oldest:
+                entry.unlink()
+        except OSError:
+            continue
 
 
 class DocumentLines:

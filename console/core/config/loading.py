@@ -108,12 +108,15 @@ def load_config(
     for source in sources:
         merged = _merge(merged, source.data)
     env = _env_overrides(environ, parsed)
-    parsed.save()
     merged = _merge(merged, env)
     try:
-        return CarelineConfig.model_validate(merged)
+        config = CarelineConfig.model_validate(merged)
     except ValidationError as exc:
         raise ConfigError(_describe(exc, sources, env)) from None
+    # Only a configuration that validated is kept: one refused for a password in its DSN
+    # is not copied into the cache.
+    parsed.save()
+    return config
 
 
 def _may_be_secret(field: str) -> bool:
