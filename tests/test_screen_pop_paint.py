@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -15,9 +16,12 @@ from typing import Any
 import pytest
 
 import console.controllers.patients as patients_controller
+from console.core.calls import LiveCall
 from console.core.demo import demo_care, demo_patients
+from console.core.desk import CallWork, ForCall
 from console.core.patients.context import greeting_hints
 from console.core.store import Store
+from console.screens.agent import AgentScreen
 from console.widgets.patient_card import PatientCard
 from tests.console_app import make_app, screen_text, sip_port, wait_for
 from tests.support import Sipp
@@ -191,3 +195,27 @@ async def test_a_slow_directory_does_not_hold_the_ringing_row(
         await wait_for(pilot, lambda: "Greet: Maria" in screen_text(app), what="greeting")
         await pilot.press("d")
         assert sipp.wait() == 0, sipp.report()
+
+
+async def test_calls_the_engine_comes_back_with_share_one_wait_for_their_cards(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An engine that comes back (Hello) with several calls has each looked up before the
+    repaint: on a slow directory their rows wait GREETING_WAIT_S once, not once a call."""
+    monkeypatch.setattr(patients_controller, "GREETING_WAIT_S", 0.3)
+    app = make_app(tmp_path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_for(pilot, lambda: app.phone.status.online, 20)
+        slow_directory(app, 5)
+        screen = app.screen
+        assert isinstance(screen, AgentScreen)
+        now = datetime.now(UTC)
+        calls = [
+            LiveCall(f"c{n}", "", f"+1202555014{n}", "sip:desk@127.0.0.1", "ringing", now)
+            for n in range(4)
+        ]
+        for call in calls:
+            screen.queue.add(call)
+        started = time.monotonic()
+        await screen.effects.run([ForCall(CallWork.LOOK_UP_PATIENT, call) for call in calls])
+        assert time.monotonic() - started < 0.9  # one wait of 0.3 s, not four (1.2 s)

@@ -24,7 +24,7 @@ from console.controllers.base import Context, Controller
 from console.controllers.guidance import GuidanceFlow
 from console.controllers.lost_calls import LostCallsFlow
 from console.controllers.notes import NotesFlow
-from console.controllers.patients import PatientFlow
+from console.controllers.patients import PatientFlow, greeting_deadline
 from console.controllers.wrap_up import CallEnding, WrapUpFlow
 from console.core.calls import LiveCall
 from console.core.desk import (
@@ -66,9 +66,12 @@ class DeskEffects(Controller):
         """Redraw the call panes from the desk (the screen's own)."""
         self._ending: dict[str, CallEnding] = {}
         """Per call gone: what its wrap-up needs (patient, script runs, appointment changes)."""
+        self._greeting_deadline = 0.0
+        """Until when the effects being run wait for the patient cards (event loop time)."""
 
     async def run(self, effects: Sequence[Effect]) -> None:
         """Run ``effects`` in order."""
+        self._greeting_deadline = greeting_deadline()
         for effect in effects:
             await self._run(effect)
 
@@ -133,7 +136,7 @@ class DeskEffects(Controller):
         parts = self.parts
         if work is CallWork.LOOK_UP_PATIENT and not parts.patients.looked_up(call.id):
             # Before the repaint, briefly: the greeting is drawn with the ringing row.
-            await parts.patients.lookup(call.id, call.caller_number)
+            await parts.patients.lookup(call.id, call.caller_number, self._greeting_deadline)
         elif work is CallWork.RING:
             self._ring(call)
         elif work is CallWork.START_GUIDANCE:

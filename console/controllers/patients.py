@@ -29,7 +29,15 @@ GREETING_WAIT_S = 0.04
 """How long a ringing call's row waits for the directory to find its caller, so that the
 greeting is drawn in the row's own frame (the lookup takes a few milliseconds; a frame
 drawn meanwhile would hold the card back a frame or two). A slower directory, a disk
-another program keeps busy, never holds the row back longer: the card follows it."""
+another program keeps busy, holds the row back no longer (the lookup's own few
+milliseconds of work aside, which no wait can interrupt): the card follows it."""
+
+
+def greeting_deadline() -> float:
+    """The event loop's time until which the ringing rows drawn next wait for their cards:
+    :data:`GREETING_WAIT_S` from now, shared by every call of one engine event (an engine
+    that comes back with ten calls holds their rows no longer than one)."""
+    return asyncio.get_running_loop().time() + GREETING_WAIT_S
 
 
 class PatientFlow(Controller):
@@ -81,14 +89,16 @@ class PatientFlow(Controller):
             exit_on_error=False,  # the first lookup then loads it, as it always could
         )
 
-    async def lookup(self, call_id: str, number: str) -> None:
-        """Start the screen pop in a worker, and give it up to :data:`GREETING_WAIT_S` to
-        fill the card before returning (the caller then draws the ringing row)."""
+    async def lookup(self, call_id: str, number: str, until: float) -> None:
+        """Start the screen pop in a worker, and wait for it to fill the card until the event
+        loop's time ``until`` at most (:func:`greeting_deadline`); the caller then draws the
+        ringing row."""
         greeted = asyncio.Event()
         self.screen.run_worker(self._lookup(call_id, number, greeted), group="patient-lookup")
+        wait = until - asyncio.get_running_loop().time()
         # Past the wait the row goes first; the card follows when the directory answers.
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(greeted.wait(), GREETING_WAIT_S)
+            await asyncio.wait_for(greeted.wait(), max(0.0, wait))
 
     async def _lookup(self, call_id: str, number: str, greeted: asyncio.Event) -> None:
         try:
