@@ -96,8 +96,9 @@ def compose_yaml(text: str, limits: Limits) -> tuple[yaml.Node | None, Any]:
 
     Raises :class:`LimitError` past a limit, :class:`YamlError` when it does not parse.
     """
-    loader = _BoundedLoader(text, limits)
+    loader: _BoundedLoader | None = None
     try:
+        loader = _BoundedLoader(text, limits)  # refuses a non-printable character already
         node = loader.get_single_node()
         data = loader.construct_document(node) if node is not None else None
     except yaml.MarkedYAMLError as exc:
@@ -111,7 +112,8 @@ def compose_yaml(text: str, limits: Limits) -> tuple[yaml.Node | None, Any]:
     except yaml.YAMLError as exc:
         raise YamlError(str(exc), syntax=False) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     return node, data
 
 
