@@ -162,6 +162,9 @@ async def test_idle_lock_hides_phi_and_unlocks(
     finally:
         await store.close()
     app = make(tmp_path, idle_minutes="0.02", pin=pin_file(tmp_path))  # 1.2 s
+    # Not idle until the card is verified: on a loaded machine the start, the screen pop
+    # and the keys typed can take longer than the 1.2 s, and the lock would take them.
+    app.session_lock.idle_seconds = 3600
     async with app.run_test(size=(120, 36)) as pilot:
         screen = app.agent_screen
         screen.post_message(PhoneStatusChanged(PhoneStatus(True, "online", "127.0.0.1:5070")))
@@ -172,6 +175,7 @@ async def test_idle_lock_hides_phi_and_unlocks(
         await wait_for(pilot, lambda: card.matches is not None, what="screen pop")
         await pilot.press("v", *"1961-03-09", "enter", *"lopez", "enter")
         await wait_for(pilot, lambda: card.context is not None, what="verified card")
+        app.session_lock.idle_seconds = 1.2  # the session's timer checks every 0.3 s
         secrets = ("Maria", "Lopez", "2025550142", "1961")
         assert "Lopez" in screen_text(app)
         await wait_for(pilot, lambda: isinstance(app.screen, LockScreen), 5, "idle lock")
