@@ -31,6 +31,7 @@ A hit gives the data without the composed node, so the line of a key is found by
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import stat
@@ -57,7 +58,7 @@ if TYPE_CHECKING:
 FORMAT = 2
 """The bundle format; raise it when what a document composes to changes (the loader)."""
 MAX_BUNDLE_BYTES = 64 << 20
-"""Largest bundle read or written: far past any library (the shipped one is ~0.3 MB)."""
+"""Largest bundle read or written: far past any library (the shipped one's is ~50 KB)."""
 KEEP_DAYS = 30
 """A bundle not written for this long (a library read once, a test's folder) is removed."""
 _MISSING = object()
@@ -71,9 +72,11 @@ def digest(text: str, salt: str = "") -> str:
     return hashed.hexdigest()
 
 
+@functools.cache
 def loader_stamp() -> str:
     """What composed the documents: PyYAML's and careline's composing code, by their files'
-    size and time (found without importing them), so that an upgrade starts afresh."""
+    size and time (found without importing them), so that an upgrade starts afresh.
+    Looked up once a process: an upgrade under a running console counts at its next start."""
     parts = [str(FORMAT)]
     yaml_spec = find_spec("yaml")
     for origin in (yaml_spec.origin if yaml_spec else None, _COMPOSER):
