@@ -11,6 +11,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Mapping
+from pathlib import Path
 
 import pytest
 
@@ -80,9 +81,17 @@ class TmuxSession:
             time.sleep(0.1)
         raise AssertionError(f"{failure}; screen:\n{self.screen()}")
 
+    def socket_path(self) -> str:
+        """Where the session's tmux server listens."""
+        return self._tmux("display-message", "-p", "#{socket_path}").strip()
+
     def kill(self) -> None:
-        """Kill the tmux server (and so whatever still runs in it)."""
+        """Kill the tmux server (and so whatever still runs in it), and remove its socket,
+        which tmux 3.3 leaves behind."""
+        socket = self.socket_path()
         self._tmux("kill-server")
+        if socket:
+            Path(socket).unlink(missing_ok=True)
 
 
 def console_pid(config: str) -> int:
