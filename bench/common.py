@@ -146,8 +146,13 @@ def isolated_home() -> Iterator[dict[str, str]]:
         try:
             yield env
         finally:
-            # Whatever ran there (an engine outlives its console by design) ends with it.
-            stop_processes(processes_at_home(str(home)))
+            stop_home(env)
+
+
+def stop_home(env: Mapping[str, str]) -> None:
+    """Stop whatever still runs with ``env``'s home (an engine outlives its console by
+    design): the bench leaves the home, or starts a console there afresh."""
+    stop_processes(processes_at_home(env["HOME"]))
 
 
 def processes_at_home(home: str) -> list[int]:

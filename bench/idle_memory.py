@@ -34,7 +34,7 @@ from bench.common import (
     processes_at_home,
     report,
     rss_mib,
-    stop_processes,
+    stop_home,
 )
 from console.core.bytecode import CONSOLE_MODULES, ENGINE_MODULES, interpreter_flags
 from tests.support import free_udp_port
@@ -80,8 +80,7 @@ def _idle_console(env: dict[str, str], settle: float) -> tuple[float, float]:
         session.keys("q")
         time.sleep(1)
         session.kill()
-        # The engine outlives its console by design: the next start must start its own.
-        stop_processes(processes_at_home(env["HOME"]))
+        stop_home(env)  # the next start starts its own engine
 
 
 def textual_baseline_once(

@@ -28,9 +28,8 @@ from bench.common import (
     BASELINE_TEXTUAL_APP,
     bench_parser,
     isolated_home,
-    processes_at_home,
     report,
-    stop_processes,
+    stop_home,
     tmux_console,
 )
 from tests.rawsip import RawCaller
@@ -49,11 +48,6 @@ def time_to_text(command: list[str], env: dict[str, str], *texts: str) -> list[f
                 time.sleep(0.005)
             times.append((time.perf_counter() - start) * 1000)
     return times
-
-
-def stop_home(env: dict[str, str]) -> None:
-    """Stop what a console left running in ``env``'s home (its engine outlives it)."""
-    stop_processes(processes_at_home(env["HOME"]))
 
 
 def time_to_answerable(env: dict[str, str]) -> tuple[float, float]:
