@@ -41,6 +41,10 @@ class LimitError(ValueError):
         return f"line {self.line}: {self.reason}" if self.line is not None else self.reason
 
 
+Loc = tuple[str | int, ...]
+"""A position in a YAML document: keys and list indexes."""
+
+
 class YamlError(ValueError):
     """A YAML document that does not parse (PyYAML's error, in terms that need no PyYAML)."""
 

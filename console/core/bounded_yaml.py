@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from console.core.bounded_load import LimitError, Limits, YamlError
+from console.core.bounded_load import LimitError, Limits, Loc, YamlError
 
 
 class _BoundedLoader(yaml.SafeLoader):
@@ -115,10 +115,6 @@ def compose_yaml(text: str, limits: Limits) -> tuple[yaml.Node | None, Any]:
         if loader is not None:
             loader.dispose()
     return node, data
-
-
-Loc = tuple[str | int, ...]
-"""A position in a YAML document: keys and list indexes."""
 
 
 def key_lines(node: yaml.Node | None) -> tuple[dict[Loc, int], list[tuple[Loc, int]]]:

@@ -43,7 +43,7 @@ from typing import TYPE_CHECKING, Any
 
 from platformdirs import user_cache_path
 
-from console.core.bounded_load import LimitError, Limits, YamlError, loads_json, read_text
+from console.core.bounded_load import LimitError, Limits, Loc, YamlError, loads_json, read_text
 
 try:  # hashlib's own BLAKE2, without the 0.6 MiB that hashlib's OpenSSL binding costs
     from _blake2 import blake2b
@@ -53,7 +53,6 @@ except ImportError:  # an interpreter without it
 if TYPE_CHECKING:
     import yaml
 
-    from console.core.bounded_yaml import Loc
 
 FORMAT = 2
 """The bundle format; raise it when what a document composes to changes (the loader)."""

@@ -16,13 +16,13 @@ import difflib
 from collections.abc import Iterator
 from pathlib import Path
 
+from console.core.bounded_load import Loc
 from console.core.scripts.evaluation_check import check_evaluation_form
 from console.core.scripts.evaluation_forms import EvaluationForm
 from console.core.scripts.forms import BOOKING_FACTS, BOOKING_PREFIX
 from console.core.scripts.loader import (
     Library,
     LoadedDocument,
-    Loc,
     Problem,
     load_library,
 )

@@ -18,15 +18,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from console.core.bounded_load import LimitError, Limits, YamlError, read_text
+from console.core.bounded_load import LimitError, Limits, Loc, YamlError, read_text
 from console.core.parsed_yaml import DocumentLines, ParsedYaml, digest
 from console.core.schema import BaseModel, ValidationError
 from console.core.scripts.evaluation_forms import EvaluationForm
 from console.core.scripts.models import Document, Form, Preparation, Script
 from console.core.scripts.worklist_rules import WorklistRule
-
-Loc = tuple[str | int, ...]
-"""A position in a YAML document: keys and list indexes."""
 
 SUFFIXES = (".yaml", ".yml")
 # A script is a few kilobytes and a few hundred values; past these limits a
