@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from bench.common import command_line, console_and_engine, isolated_home
-from console.core import bytecode
+from console.core import bytecode, malloc_arenas
 from console.core.engine_settings import lean_engine_argv
 from tests.support import free_udp_port
 from tests.tmux import TmuxSession
@@ -61,7 +61,7 @@ def test_an_entry_point_replaces_itself_with_the_optimized_interpreter(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     calls: list[tuple[str, list[str]]] = []
-    monkeypatch.setattr(os, "execv", lambda path, argv: calls.append((path, argv)))
+    monkeypatch.setattr(os, "execve", lambda path, argv, _env: calls.append((path, argv)))
     monkeypatch.setattr(sys, "orig_argv", ["python", "-m", "console", "run"])
     monkeypatch.setattr(bytecode, "compiled", lambda _modules: False)
     bytecode.run_optimized()
@@ -95,12 +95,49 @@ def test_a_real_console_and_its_engine_run_optimized() -> None:
             session.wait_for("phone online", 30)
             console, engine = console_and_engine(env["HOME"])
             commands = command_line(console), command_line(engine)
+            # One malloc arena from its start: no ctypes to set it (console.core.malloc_arenas)
+            started_with = _environment(console)
+            mapped = Path(f"/proc/{console}/maps").read_text()
+            engine_environment = _environment(engine)
             session.keys("q")
             session.wait_for("CARELINE-EXIT 0", 20)
         finally:
             session.kill()
     assert commands[0].startswith(f"{sys.executable} -OO -m console run"), commands
     assert commands[1].startswith(f"{sys.executable} -OO -m sip "), commands
+    assert started_with.get(malloc_arenas.ARENA_LIMIT) == "1"
+    assert "_ctypes" not in mapped
+    assert malloc_arenas.ARENA_LIMIT not in engine_environment
+    assert malloc_arenas.SET_AT_START not in engine_environment
+
+
+def _environment(pid: int) -> dict[str, str]:
+    """The environment ``pid`` was started with."""
+    raw = Path(f"/proc/{pid}/environ").read_bytes().decode(errors="replace")
+    return dict(item.partition("=")[::2] for item in raw.split("\0") if item)
+
+
+def test_the_optimized_start_limits_the_arenas_for_the_console_alone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The console's optimized start gets glibc's one-arena limit in its environment; the
+    console takes it out of its own (its engine and demo caller start without it) and then
+    needs no ctypes to set it. A limit the user set is theirs."""
+    environ = malloc_arenas.one_arena_environment({"PATH": "/bin"})
+    assert environ == {"PATH": "/bin", "MALLOC_ARENA_MAX": "1", "CARELINE_ONE_ARENA": "1"}
+    assert malloc_arenas.one_arena_environment({"MALLOC_ARENA_MAX": "4"}) == {
+        "MALLOC_ARENA_MAX": "4"
+    }
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+    malloc_arenas.limited_at_start.cache_clear()
+    try:
+        assert malloc_arenas.limited_at_start()
+        assert "MALLOC_ARENA_MAX" not in os.environ
+        assert "CARELINE_ONE_ARENA" not in os.environ
+        assert malloc_arenas.limited_at_start()  # remembered
+    finally:
+        malloc_arenas.limited_at_start.cache_clear()
 
 
 def test_an_interpreter_that_cannot_be_started_again_runs_as_it_is(
@@ -109,9 +146,9 @@ def test_an_interpreter_that_cannot_be_started_again_runs_as_it_is(
     """No executable to replace this process with (an embedding, a deleted venv): careline
     runs unoptimized instead of failing to start."""
 
-    def cannot(path: str, _argv: list[str]) -> None:
+    def cannot(path: str, _argv: list[str], _env: dict[str, str]) -> None:
         raise FileNotFoundError(path)
 
-    monkeypatch.setattr(os, "execv", cannot)
+    monkeypatch.setattr(os, "execve", cannot)
     monkeypatch.setattr(bytecode, "compiled", lambda _modules: True)
     bytecode.run_optimized()  # returns: the caller goes on

@@ -22,6 +22,8 @@ from collections.abc import Iterable, Sequence
 from importlib.machinery import SOURCE_SUFFIXES
 from importlib.util import cache_from_source, find_spec
 
+from console.core.malloc_arenas import limited_at_start, one_arena_environment
+
 OPTIMIZE_FLAG = "-OO"
 """The interpreter option, and :data:`OPTIMIZATION` its level in a bytecode file's name."""
 OPTIMIZATION = 2
@@ -65,11 +67,13 @@ def run_optimized() -> None:
     """Replace this process (same PID, same terminal) with itself under ``-OO``, when it is
     not already optimized and the console's bytecode is compiled; otherwise (or when the
     interpreter cannot be started again) return."""
+    limited_at_start()  # the new process's first step: see console.core.malloc_arenas
     if sys.flags.optimize >= OPTIMIZATION or not compiled(CONSOLE_MODULES):
         return
     sys.stdout.flush()
     sys.stderr.flush()
     try:
-        os.execv(sys.executable, optimized_argv(sys.orig_argv, sys.executable))
+        argv = optimized_argv(sys.orig_argv, sys.executable)
+        os.execve(sys.executable, argv, one_arena_environment(os.environ))
     except OSError:
         return  # no executable to run (an embedding, a venv deleted under it): as it is
