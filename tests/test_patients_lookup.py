@@ -4,14 +4,12 @@
 from __future__ import annotations
 
 import itertools
-import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import phonenumbers
 import pytest
 
-from console.core.patients import phones
 from console.core.patients.directory import PatientDirectory
 from console.core.patients.generate import fictional_numbers, generate
 from console.core.patients.importers import patient_from_fhir
@@ -99,25 +97,3 @@ def test_generator_is_deterministic_and_varied() -> None:
 
 def test_generator_prefix_is_stable_for_a_smaller_count() -> None:
     assert list(generate(50, seed=7)) == list(itertools.islice(generate(500, seed=7), 50))
-
-
-async def test_the_first_number_loads_the_library_in_a_thread_and_later_ones_do_not(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """The console's first number (a screen pop) loads the phone-number library and its
-    metadata (about 25 ms) off the event loop, where the ringing row's bounded wait passes
-    it by; once loaded, a number is normalised in place (well under a millisecond)."""
-    monkeypatch.setattr(phones, "_LOADED", threading.Event())  # as in a new process
-    threads: list[threading.Thread] = []
-    real = phones.normalise
-
-    def recorded(text: str, region: str) -> str | None:
-        threads.append(threading.current_thread())
-        return real(text, region)
-
-    monkeypatch.setattr(phones, "normalise", recorded)
-    assert await phones.normalised("(202) 555-0142", "US") == "+12025550142"
-    assert await phones.normalised("+1 202 555 0143", "US") == "+12025550143"
-    assert await phones.normalised("not a number", "US") is None
-    assert threads[0] is not threading.main_thread()
-    assert threads[1:] == [threading.main_thread()] * 2

@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 
 from console.controllers.base import Context, Controller
 from console.core.calls import LiveCall
 from console.core.patients.context import PatientContext, greeting_hints, load_context
+from console.core.patients.phones import load_metadata
 from console.core.patients.records import PatientSummary
 from console.core.patients.search import SearchResult, search_patients
 from console.messages import PatientVerified
@@ -76,6 +78,17 @@ class PatientFlow(Controller):
         return None
 
     # ------------------------------------------------------------ screen pop
+    def load_phone_metadata(self) -> None:
+        """Load the phone-number metadata in a thread, so that the first caller's
+        lookup does not (the console calls this after its first frame)."""
+        region = self.services.directory.region
+        self.screen.run_worker(
+            functools.partial(load_metadata, region),
+            thread=True,
+            group="phone-metadata",
+            exit_on_error=False,  # the first lookup then loads it, as it always could
+        )
+
     async def lookup(self, call_id: str, number: str, until: float) -> None:
         """Start the screen pop in a worker, and wait for it to fill the card until the event
         loop's time ``until`` at most (:func:`greeting_deadline`); the caller then draws the

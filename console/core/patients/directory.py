@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import aiosqlite
 
 from console.core.patients.context import write_clinical
-from console.core.patients.phones import normalised
+from console.core.patients.phones import normalise
 from console.core.patients.records import (
     FLAGS,
     ImportItem,
@@ -120,7 +120,7 @@ class PatientDirectory:
         ``text`` may be in any common format, a ``tel:`` or SIP URI, or a SIP
         user part; it is normalised to E.164 first. Not a number: [].
         """
-        e164 = await normalised(text, self.region)
+        e164 = normalise(text, self.region)
         if e164 is None:
             return []
         rows = await self._store.fetch_all(

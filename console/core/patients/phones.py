@@ -3,16 +3,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
-import threading
 
 _URI_SCHEME = re.compile(r"^(?:tel|sips?):", re.IGNORECASE)
 # Separators people type between digit groups; phonenumbers copes with most,
 # but dots and slashes inside a SIP user part are cheaper to drop up front.
 _SEPARATORS = re.compile(r"[\s().\-/]")
-_LOADED = threading.Event()
-"""Set once this process has loaded the phone-number library (:func:`normalise` has run)."""
 
 
 def normalise(text: str, region: str) -> str | None:
@@ -34,29 +30,27 @@ def normalise(text: str, region: str) -> str | None:
     if not value or len(value) > 20:
         return None
     # Here, not at the top: the library and its metadata load with the first number
-    # (a screen pop, an import), not with every console start (about 0.6 MiB idle).
+    # (a screen pop, an import), not with every console start.
     import phonenumbers
 
     try:
         parsed = phonenumbers.parse(value, region)
-        valid = phonenumbers.is_valid_number(parsed)
     except phonenumbers.NumberParseException:
         return None
-    finally:
-        _LOADED.set()
-    if not valid:
+    if not phonenumbers.is_valid_number(parsed):
         return None
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
-async def normalised(text: str, region: str) -> str | None:
-    """:func:`normalise`, for the event loop.
+def load_metadata(region: str) -> None:
+    """Load the phone-number library and ``region``'s metadata now.
 
-    The process's first number loads the phone-number library and its metadata (about
-    25 ms, measured) in a thread, where the loop goes on: the ringing row it would hold
-    up waits for the lookup only so long (``GREETING_WAIT_S``). Every later number is
-    normalised in place, in well under a millisecond.
+    Importing phonenumbers costs about 25 ms (measured here), and a lazy import paid
+    it on the first caller's number, before their greeting: the console calls this
+    in a thread once its first frame is up (about 3 MiB resident).
     """
-    if _LOADED.is_set():
-        return normalise(text, region)
-    return await asyncio.to_thread(normalise, text, region)
+    import phonenumbers
+
+    example = phonenumbers.example_number(region)  # None for an unknown region
+    if example is not None:
+        phonenumbers.is_valid_number(example)  # loads the region's metadata
