@@ -10,16 +10,19 @@ spread over the whole 1.2 MiB name database, and each probe maps a piece of it i
 process: an idle console's eleven keys kept 0.6 MiB of it resident (``bench.idle_memory``:
 48.6 → 47.9 MiB).
 
-Every name Textual asks about a key is a printable ASCII character's, one of its own key
-names (``escape``, ``f5``, ``pageup``) or a single character. :class:`KeyNames` answers
-those from :data:`ASCII_NAMES` and :data:`CONTROL_NAMES` and hands anything else to
-:mod:`unicodedata`; :func:`name_keys_without_the_table` puts it where Textual looks.
+Nearly every name Textual asks about a key is a printable ASCII character's, one of its
+own key names (``escape``, ``f5``, ``pageup``), a single character, or holds a character
+no Unicode name has (``super+c``, ``<any>``: names are letters, digits, spaces and
+hyphens). :class:`KeyNames` answers those from :data:`ASCII_NAMES` and
+:data:`CONTROL_NAMES` and hands anything else to :mod:`unicodedata`;
+:func:`name_keys_without_the_table` puts it where Textual looks.
 Textual is pinned (pyproject.toml), and ``tests/test_key_names.py`` checks every answer
 against :mod:`unicodedata`: an upgrade that asks differently fails there.
 """
 
 from __future__ import annotations
 
+import string
 import unicodedata
 
 import textual.keys
@@ -69,6 +72,10 @@ CONTROL_NAMES = {
 }
 """Textual's key names that are also Unicode names (or aliases) of control characters."""
 
+NAME_CHARACTERS = frozenset(string.ascii_letters + string.digits + " -")
+"""What Unicode's character names, aliases and named sequences are written with (in any
+case: :mod:`unicodedata` ignores it)."""
+
 
 class KeyNames:
     """What :mod:`textual.keys` asks of :mod:`unicodedata`, answered without its name table
@@ -86,12 +93,14 @@ class KeyNames:
 
     def lookup(self, name: str) -> str:
         """The character named ``name`` (in any case); KeyError if none is."""
-        upper = name.upper()  # unicodedata ignores case
+        # No character has a one-letter name or alias, or one written with "+" or "_".
+        if len(name) <= 1 or not NAME_CHARACTERS.issuperset(name):
+            raise KeyError(f"undefined character name '{name}'")
+        upper = name.upper()  # unicodedata ignores case (ASCII's: all a name may hold)
         found = self._characters.get(upper)
         if found is not None:
             return found
-        # No character has a one-letter name or alias.
-        if len(name) <= 1 or upper in self._not_names:
+        if upper in self._not_names:
             raise KeyError(f"undefined character name '{name}'")
         return unicodedata.lookup(name)
 

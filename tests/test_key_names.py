@@ -35,6 +35,8 @@ def _names_textual_asks() -> set[str]:
             names.add(spelling.rpartition("+")[2])
     names.update(chr(code) for code in range(0x20, 0x7F))
     names.update(("é", "€", "snowman", "SNOWMAN", "LATIN SMALL LETTER A", "not a name", ""))
+    names.update(("super+c", "alt+x", "ctrl+shift+a", "a_b", "ſpace", "ß", "line feed", "lf"))
+    names.update(("CJK UNIFIED IDEOGRAPH-4e00", "keycap number sign", "Byte Order Mark"))
     return names
 
 

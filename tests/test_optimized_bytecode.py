@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import compileall
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -60,15 +61,18 @@ def test_a_missing_or_built_in_module_does_not_stop_the_check() -> None:
 def test_an_entry_point_replaces_itself_with_the_optimized_interpreter(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    calls: list[tuple[str, list[str]]] = []
-    monkeypatch.setattr(os, "execve", lambda path, argv, _env: calls.append((path, argv)))
+    calls: list[tuple[str, list[str], dict[str, str]]] = []
+    monkeypatch.setattr(os, "execve", lambda path, argv, env: calls.append((path, argv, env)))
     monkeypatch.setattr(sys, "orig_argv", ["python", "-m", "console", "run"])
+    monkeypatch.delenv("MALLOC_ARENA_MAX", raising=False)
     monkeypatch.setattr(bytecode, "compiled", lambda _modules: False)
     bytecode.run_optimized()
     assert calls == []  # not compiled: runs as it is
     monkeypatch.setattr(bytecode, "compiled", lambda _modules: True)
     bytecode.run_optimized()
-    assert calls == [(sys.executable, [sys.executable, "-OO", "-m", "console", "run"])]
+    [(path, argv, env)] = calls
+    assert (path, argv) == (sys.executable, [sys.executable, "-OO", "-m", "console", "run"])
+    assert env == {**os.environ, "MALLOC_ARENA_MAX": "1", "CARELINE_ONE_ARENA": "1"}
 
 
 def test_the_engine_is_started_optimized_only_when_compiled(
@@ -128,16 +132,52 @@ def test_the_optimized_start_limits_the_arenas_for_the_console_alone(
     assert malloc_arenas.one_arena_environment({"MALLOC_ARENA_MAX": "4"}) == {
         "MALLOC_ARENA_MAX": "4"
     }
-    for name, value in environ.items():
-        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("MALLOC_ARENA_MAX", "1")
+    monkeypatch.setenv("CARELINE_ONE_ARENA", "1")
     malloc_arenas.limited_at_start.cache_clear()
     try:
         assert malloc_arenas.limited_at_start()
         assert "MALLOC_ARENA_MAX" not in os.environ
         assert "CARELINE_ONE_ARENA" not in os.environ
         assert malloc_arenas.limited_at_start()  # remembered
+        malloc_arenas.limited_at_start.cache_clear()
+        monkeypatch.setenv("CARELINE_ONE_ARENA", "1")  # the marker alone is no limit
+        assert not malloc_arenas.limited_at_start()
     finally:
         malloc_arenas.limited_at_start.cache_clear()
+
+
+ARENA_CHECK = (
+    "import os, sys\n"
+    "from console.core.malloc_arenas import share_one_arena\n"
+    "share_one_arena()\n"
+    "print('ctypes' in sys.modules, os.environ.get('MALLOC_ARENA_MAX'),"
+    " os.environ.get('CARELINE_ONE_ARENA'))\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("environment", "printed"),
+    [
+        ({"MALLOC_ARENA_MAX": "1", "CARELINE_ONE_ARENA": "1"}, "False None None"),
+        ({"MALLOC_ARENA_MAX": "4"}, "False 4 None"),  # the user's limit stands, inherited
+        ({}, "True None None"),  # started another way: mallopt through ctypes
+    ],
+)
+def test_the_arena_limit_needs_no_ctypes_when_set_at_start(
+    environment: dict[str, str], printed: str
+) -> None:
+    ours = ("MALLOC_ARENA_MAX", "CARELINE_ONE_ARENA")
+    env = {name: value for name, value in os.environ.items() if name not in ours}
+    done = subprocess.run(
+        [sys.executable, "-c", ARENA_CHECK],
+        env={**env, **environment},
+        cwd=Path(__file__).parent.parent,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert done.stdout.strip() == printed
 
 
 def test_an_interpreter_that_cannot_be_started_again_runs_as_it_is(

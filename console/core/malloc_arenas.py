@@ -10,10 +10,13 @@ Python's own small objects never come from malloc arenas, and the threads alloca
 little and seldom, so one shared arena costs no measurable time.
 
 glibc takes the limit from ``MALLOC_ARENA_MAX`` when a process starts, or from
-``mallopt`` later. The console replaces itself with its optimized self at start
-(:func:`console.core.bytecode.run_optimized`), and that start gets the variable
-(:func:`one_arena_environment`); a console started any other way calls ``mallopt``
-through ctypes, whose import alone costs about 0.3 MiB. A limit the user set is theirs.
+``mallopt`` later. Every careline command replaces itself with its optimized self at
+start (:func:`console.core.bytecode.run_optimized`), and that start gets the variable
+(:func:`one_arena_environment`): the console, and the other commands too (an import, a
+report, the wallboard), which allocate from few threads. The processes they start (the
+phone engine, the demo caller, audio probes) go without it. A console started any other
+way calls ``mallopt`` through ctypes, whose import alone costs about 0.3 MiB. A limit
+the user set is theirs.
 """
 
 from __future__ import annotations
@@ -28,7 +31,8 @@ M_ARENA_MAX = -8
 ARENA_LIMIT = "MALLOC_ARENA_MAX"
 """The environment variable glibc reads the same limit from when a process starts."""
 SET_AT_START = "CARELINE_ONE_ARENA"
-"""Beside :data:`ARENA_LIMIT` when careline put it there: for the console alone."""
+"""Beside :data:`ARENA_LIMIT` when careline put it there: for the command it starts alone,
+not for what that command starts."""
 
 
 def one_arena_environment(environ: Mapping[str, str]) -> dict[str, str]:
@@ -47,8 +51,8 @@ def limited_at_start() -> bool:
     without them, as ever."""
     if os.environ.pop(SET_AT_START, None) is None:
         return False
-    os.environ.pop(ARENA_LIMIT, None)
-    return True
+    # The marker alone (copied from a console's environment) is no limit in force.
+    return os.environ.pop(ARENA_LIMIT, None) == "1"
 
 
 @functools.cache  # once a process: the launcher and the app both make sure
