@@ -7,12 +7,14 @@ up and put the call on hold twice."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
+from textual import events
 from textual.pilot import Pilot
 from textual.widgets import TextArea
 
@@ -62,3 +64,34 @@ async def test_words_typed_with_n_go_into_the_notes_not_to_the_call(
         await pilot.press("n")  # outside the box, n goes back into it
         await wait_for(pilot, lambda: app.focused is notes, what="back in the notes")
         assert notes.text == "hold on then n"
+
+
+async def test_words_that_arrive_while_earlier_ones_are_on_their_way_keep_their_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The terminal's next read comes in just as ``n`` has focused the box, while the words
+    of the first read are still going up from the call queue: they used to overtake them
+    ("Asked about refill then hold" became "An holdsked about refill the")."""
+    async with maria_on_the_line(tmp_path, monkeypatch) as (app, pilot, screen, sent):
+        queue = screen.query_one("#queue")
+        handle = queue.on_event
+
+        async def slowly(event: events.Event) -> None:  # a loaded machine: keys queue up here
+            if isinstance(event, events.Key):
+                await asyncio.sleep(0.01)
+            await handle(event)
+
+        monkeypatch.setattr(queue, "on_event", slowly)
+        focus_notes = app.send_typed_ahead_to
+
+        def and_the_next_read(target: Any) -> None:
+            focus_notes(target)
+            press_together(app, *" then hold")
+
+        monkeypatch.setattr(app, "send_typed_ahead_to", and_the_next_read)
+        press_together(app, "n", *"Asked about refill")
+        notes = screen.query_one("#notes", TextArea)
+        await wait_for(pilot, lambda: len(notes.text) >= 28, what="the notes")
+        await pilot.pause(0.3)
+        assert notes.text == "Asked about refill then hold"
+        assert sent == []

@@ -9,6 +9,13 @@ as more key bindings ("n" then "hold on" hung up and held) or dropped under a di
 ("p" then a number left the box empty). Here they are the new target's: a key stamped
 before the target took over, still on its way up unhandled, came with the key that
 made it take over (they are handled in the order typed, so it came after it).
+
+A box gets the printable keys typed ahead of it at once, in order, when the key that
+focused it is handled: had they gone there only as each came back up, the terminal's
+next read (going straight to the box) overtook those still on their way ("Asked about
+refill then hold" became "An holdsked about refill the" on a loaded machine). Each comes
+back up later and is dropped then. Past the first key that is not printable (which the
+old focus may take for itself: Enter, the arrows) the rest go the slow way, as before.
 """
 
 from __future__ import annotations
@@ -44,6 +51,10 @@ class TypeAheadApp(App[int]):
     """(since when, where): see :meth:`send_typed_ahead_to`."""
     _arrivals: deque[tuple[events.Key, Screen[object]]] | None = None
     """The last keys that arrived, each with the screen on top then."""
+    _key_in_hand: events.Key | None = None
+    """The key back up at the App while its bindings run (None between keys)."""
+    _sent_ahead: list[events.Key] | None = None
+    """Keys given to the typed-ahead box at once, to be dropped when they come back up."""
 
     async def on_event(self, event: events.Event) -> None:
         """Note the screen each key arrives on: only a key that arrived on the screen below
@@ -53,6 +64,13 @@ class TypeAheadApp(App[int]):
                 self._arrivals = deque(maxlen=RECENT_KEYS)
             with suppress(ScreenStackError):  # no screen yet: nothing is typed ahead
                 self._arrivals.append((event, self.screen))
+        elif isinstance(event, events.Key):  # back up: the App's bindings run in here
+            self._key_in_hand = event
+            try:
+                await super().on_event(event)
+            finally:
+                self._key_in_hand = None
+            return
         await super().on_event(event)
 
     def _arrived_on(self, key: events.Key) -> Screen[object] | None:
@@ -63,14 +81,28 @@ class TypeAheadApp(App[int]):
 
     def send_typed_ahead_to(self, target: Widget) -> None:
         """Keys typed before now that are still on their way up unhandled go to ``target``
-        (a text box a key has just focused)."""
+        (a text box a key has just focused): the printable ones after the key in hand at
+        once, in order (see the module)."""
         self._typed_ahead_to = (time.monotonic(), target)  # the clock events are stamped with
+        self._sent_ahead = []
+        after = False
+        for key, screen in self._arrivals or ():
+            if key is self._key_in_hand:
+                after = True
+            elif after and screen is target.screen:
+                if not key.is_printable:
+                    break  # the old focus may take it: it, and what follows, come back first
+                self._sent_ahead.append(key)
+                target._forward_event(events.Key(key.key, key.character))
 
     async def _on_key(self, event: events.Key) -> None:
         # Textual calls this before App._on_key (the bindings), which a taken key skips.
         screen = self.screen
         arrived_on = self._arrived_on(event)
-        if isinstance(screen, TakesTypedAhead):
+        if self._sent_ahead and any(key is event for key in self._sent_ahead):
+            self._sent_ahead = [key for key in self._sent_ahead if key is not event]
+            taken = True  # the box has it already, whatever is on top now
+        elif isinstance(screen, TakesTypedAhead):
             taken = screen.take_typed_ahead(event, arrived_on)
         else:
             taken = self._to_typed_ahead_target(event, arrived_on)
