@@ -8,7 +8,9 @@ still answer it."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
+from typing import Any
 
 import pytest
 from textual import events
@@ -121,3 +123,36 @@ async def test_a_key_a_dialog_acted_on_is_not_typed_ahead_of_the_next_one(
         await wait_for(pilot, lambda: bool(acted), what="the dialog to act")
         await pilot.pause(0.5)
         assert acted == ["3"]  # once: the next dialog did not take it again (in a loop)
+
+
+async def test_keys_that_arrive_while_earlier_ones_are_on_their_way_keep_their_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The terminal's next read comes in just as ``c`` has opened the picker, while the
+    first read's letters are still going up from the call queue: they used to overtake
+    them (the demo's "c", "nurse" and Enter once consulted nobody)."""
+    async with maria_on_the_line(tmp_path, monkeypatch) as (app, pilot, screen, sent):
+        queue = screen.query_one("#queue")
+        handle = queue.on_event
+
+        async def slowly(event: events.Event) -> None:  # a loaded machine: keys queue up here
+            if isinstance(event, events.Key):
+                await asyncio.sleep(0.01)
+            await handle(event)
+
+        monkeypatch.setattr(queue, "on_event", slowly)
+        push = app.push_screen
+
+        def and_the_next_read(*args: Any, **kwargs: Any) -> Any:
+            pushed = push(*args, **kwargs)
+            press_together(app, *"rse")
+            return pushed
+
+        monkeypatch.setattr(app, "push_screen", and_the_next_read)
+        press_together(app, "c", *"nu")
+        await wait_for(pilot, lambda: isinstance(app.screen, TargetPicker), what="the picker")
+        field = app.screen.query_one(Input)
+        await wait_for(pilot, lambda: len(field.value) >= 5, what="the typed name")
+        await pilot.pause(0.3)
+        assert field.value == "nurse"
+        assert sent == []

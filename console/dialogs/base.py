@@ -70,6 +70,10 @@ class Dialog(ModalScreen[ResultT], ClosesOnce[ResultT]):
         self._receive(key)
         return True
 
+    def holds_keys(self) -> bool:
+        """Whether keys typed now wait behind those typed ahead (until the dialog settles)."""
+        return not self._settled
+
     def _forward_event(self, event: events.Event) -> None:
         # Textual forwards a key to the focused widget, or to the screen when none is
         # focused yet: on a dialog just pushed, before its on_mount's focus has landed.

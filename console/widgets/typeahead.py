@@ -10,12 +10,14 @@ as more key bindings ("n" then "hold on" hung up and held) or dropped under a di
 before the target took over, still on its way up unhandled, came with the key that
 made it take over (they are handled in the order typed, so it came after it).
 
-A box gets the printable keys typed ahead of it at once, in order, when the key that
-focused it is handled: had they gone there only as each came back up, the terminal's
-next read (going straight to the box) overtook those still on their way ("Asked about
-refill then hold" became "An holdsked about refill the" on a loaded machine). Each comes
-back up later and is dropped then. Past the first key that is not printable (which the
-old focus may take for itself: Enter, the arrows) the rest go the slow way, as before.
+A box (or a dialog) gets the printable keys typed ahead of it at once, in order, when
+the key that focused (or opened) it is handled: had they gone there only as each came
+back up, the terminal's next read (going straight to the box) overtook those still on
+their way ("Asked about refill then hold" became "An holdsked about refill the" on a
+loaded machine). Each comes back up later and is dropped then. Past the first key that
+is not printable (which the old focus may take for itself: Enter, the arrows) the rest
+go the slow way, as before. Text typed while a dialog still holds keys typed ahead of it
+waits behind them, even once its field has the focus.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from __future__ import annotations
 import time
 from collections import deque
 from contextlib import suppress
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from textual import events
 from textual.app import App, ScreenStackError
@@ -41,6 +43,11 @@ class TakesTypedAhead(Protocol):
     def take_typed_ahead(self, key: events.Key, arrived_on: Screen[object] | None) -> bool:
         """Take ``key`` (which arrived while ``arrived_on`` was on top) if it was typed for
         this screen; returns whether it was taken."""
+        ...  # pragma: no cover - a protocol
+
+    def holds_keys(self) -> bool:
+        """Whether a key typed now must wait behind those typed ahead of it (the screen
+        hands them on once its field has the focus)."""
         ...  # pragma: no cover - a protocol
 
 
@@ -64,6 +71,12 @@ class TypeAheadApp(App[int]):
                 self._arrivals = deque(maxlen=RECENT_KEYS)
             with suppress(ScreenStackError):  # no screen yet: nothing is typed ahead
                 self._arrivals.append((event, self.screen))
+                screen = self.screen
+                if isinstance(screen, TakesTypedAhead) and screen.holds_keys() and _text(event):
+                    # Its field may have the focus already: text typed now would overtake
+                    # the text typed ahead, still waiting in the dialog.
+                    screen._forward_event(event)
+                    return
         elif isinstance(event, events.Key):  # back up: the App's bindings run in here
             self._key_in_hand = event
             try:
@@ -84,16 +97,35 @@ class TypeAheadApp(App[int]):
         (a text box a key has just focused): the printable ones after the key in hand at
         once, in order (see the module)."""
         self._typed_ahead_to = (time.monotonic(), target)  # the clock events are stamped with
-        self._sent_ahead = []
+        for key in self._send_ahead(target.screen):
+            target._forward_event(key)
+
+    def push_screen(self, screen: Any, *args: Any, **kwargs: Any) -> Any:
+        """Textual's, and a dialog a key opens gets the printable keys typed with it at once,
+        in order (see the module)."""
+        below = self.screen if self.screen_stack else None
+        pushed = super().push_screen(screen, *args, **kwargs)
+        if isinstance(screen, TakesTypedAhead) and below is not None:
+            for key in self._send_ahead(below):
+                screen.take_typed_ahead(key, below)
+        return pushed
+
+    def _send_ahead(self, typed_on: Screen[object]) -> list[events.Key]:
+        """Copies of the printable keys that arrived on ``typed_on`` after the key in hand
+        (none between keys), up to the first other key; each is dropped when it comes back."""
+        copies: list[events.Key] = []
         after = False
         for key, screen in self._arrivals or ():
+            if self._key_in_hand is None:
+                break
             if key is self._key_in_hand:
                 after = True
-            elif after and screen is target.screen:
+            elif after and screen is typed_on:
                 if not key.is_printable:
                     break  # the old focus may take it: it, and what follows, come back first
-                self._sent_ahead.append(key)
-                target._forward_event(events.Key(key.key, key.character))
+                self._sent_ahead = [*(self._sent_ahead or ()), key]
+                copies.append(events.Key(key.key, key.character))
+        return copies
 
     async def _on_key(self, event: events.Key) -> None:
         # Textual calls this before App._on_key (the bindings), which a taken key skips.
@@ -119,6 +151,11 @@ class TypeAheadApp(App[int]):
             return False
         target._forward_event(events.Key(event.key, event.character))  # stamped now
         return True
+
+
+def _text(key: events.Key) -> bool:
+    """Whether ``key`` edits text: a character, Backspace or Enter (which ends a field)."""
+    return key.is_printable or key.key in ("backspace", "enter")
 
 
 def send_typed_ahead_to(target: Widget) -> None:
