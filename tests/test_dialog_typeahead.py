@@ -8,7 +8,6 @@ still answer it."""
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +21,7 @@ from console.dialogs.base import Dialog
 from console.dialogs.target_picker import TargetPicker
 from tests.console_app import press_together, wait_for
 from tests.test_lock import make, maria_talking
-from tests.test_notes_typeahead import maria_on_the_line
+from tests.test_notes_typeahead import maria_on_the_line, slow_call_queue
 
 
 async def test_a_number_typed_with_p_is_dialled(
@@ -132,15 +131,7 @@ async def test_keys_that_arrive_while_earlier_ones_are_on_their_way_keep_their_o
     first read's letters are still going up from the call queue: they used to overtake
     them (the demo's "c", "nurse" and Enter once consulted nobody)."""
     async with maria_on_the_line(tmp_path, monkeypatch) as (app, pilot, screen, sent):
-        queue = screen.query_one("#queue")
-        handle = queue.on_event
-
-        async def slowly(event: events.Event) -> None:  # a loaded machine: keys queue up here
-            if isinstance(event, events.Key):
-                await asyncio.sleep(0.01)
-            await handle(event)
-
-        monkeypatch.setattr(queue, "on_event", slowly)
+        slow_call_queue(screen, monkeypatch)
         push = app.push_screen
 
         def and_the_next_read(*args: Any, **kwargs: Any) -> Any:
