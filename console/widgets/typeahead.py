@@ -75,7 +75,8 @@ class TypeAheadApp(App[int]):
                 if isinstance(screen, TakesTypedAhead) and screen.holds_keys() and _text(event):
                     # Its field may have the focus already: text typed now would overtake
                     # the text typed ahead, still waiting in the dialog.
-                    screen._forward_event(event)
+                    if not await self._check_bindings(event.key, priority=True):
+                        screen._forward_event(event)
                     return
         elif isinstance(event, events.Key):  # back up: the App's bindings run in here
             self._key_in_hand = event
@@ -105,7 +106,7 @@ class TypeAheadApp(App[int]):
         in order (see the module)."""
         below = self.screen if self.screen_stack else None
         pushed = super().push_screen(screen, *args, **kwargs)
-        if isinstance(screen, TakesTypedAhead) and below is not None:
+        if isinstance(screen, TakesTypedAhead) and below is not None and self.screen is screen:
             for key in self._send_ahead(below):
                 screen.take_typed_ahead(key, below)
         return pushed
@@ -114,10 +115,10 @@ class TypeAheadApp(App[int]):
         """Copies of the printable keys that arrived on ``typed_on`` after the key in hand
         (none between keys), up to the first other key; each is dropped when it comes back."""
         copies: list[events.Key] = []
+        if self._key_in_hand is None or isinstance(typed_on, TakesTypedAhead):
+            return copies  # a dialog may act on a printable key itself (a hot key), and stop it
         after = False
         for key, screen in self._arrivals or ():
-            if self._key_in_hand is None:
-                break
             if key is self._key_in_hand:
                 after = True
             elif after and screen is typed_on:
