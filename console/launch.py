@@ -25,7 +25,6 @@ import socket
 import subprocess
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -33,6 +32,7 @@ from typing import TYPE_CHECKING
 from console.app import AppWiring, CarelineApp, create_app, launching_app
 from console.core.malloc_arenas import share_one_arena
 from console.core.paths import data_dir, log_dir, socket_path
+from console.core.records import dataclass
 from console.startup import Prepare, Ready, Step
 
 if TYPE_CHECKING:

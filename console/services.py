@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Protocol
 
 from console.core.audit import Action, AuditLog, Category, Outcome
@@ -26,6 +25,7 @@ from console.core.monitoring import agent_contact
 from console.core.patients.directory import PatientDirectory
 from console.core.phone import PhoneClient
 from console.core.recorder import CallRecorder
+from console.core.records import dataclass
 from console.core.store import Store, StoreKey
 from console.core.worklists.claims import WorklistClaimer
 

@@ -4,9 +4,10 @@ to the app (:mod:`console.app`) and to what prepares its start (:mod:`console.st
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from console.core.records import dataclass
 
 if TYPE_CHECKING:
     from console.core.phone import EngineCommand

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from console.core.records import dataclass
 
 if TYPE_CHECKING:
     from console.core.config import CarelineConfig

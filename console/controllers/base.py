@@ -10,13 +10,13 @@ screen mediates everything else through messages (``console/messages.py``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, Protocol
 
 from textual.screen import Screen
 
 from console.core.calls import CallQueue, LiveCall
 from console.core.desk import Desk
+from console.core.records import dataclass
 from console.services import Services
 from console.widgets.call_queue import CallQueueTable
 

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING
 
@@ -46,6 +45,7 @@ from console.core.ehr.scheduling import (
 )
 from console.core.patients.records import PatientSummary
 from console.core.patients.verification import first_name
+from console.core.records import dataclass
 from console.core.store_faults import StoreError, fault_words, store_failure
 from console.core.text import safe_text
 from console.widgets.patient_card import PatientCard

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
 from textual.css.query import NoMatches
 
@@ -41,6 +40,7 @@ from console.core.desk import (
     Step,
     TurnedAway,
 )
+from console.core.records import dataclass
 from console.core.text import caller_label
 
 

@@ -16,7 +16,6 @@ to arrive) from the library, for the agent to read to the patient.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from pathlib import Path
 
 from console.controllers.base import Context, Controller
@@ -27,6 +26,7 @@ from console.core.config import DirectoryEntry, GuidanceConfig
 from console.core.patients.context import PatientContext
 from console.core.patients.records import PatientSummary
 from console.core.patients.verification import first_name
+from console.core.records import dataclass
 from console.core.scripts.loader import Library, load_library
 from console.core.scripts.models import Form, Preparation, Script, TransferKind
 from console.core.scripts.placeholders import render

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import timedelta
 
 from console.controllers.base import Context, Controller
@@ -28,6 +27,7 @@ from console.core.appointment_changes import AppointmentChange
 from console.core.ehr.errors import EhrError
 from console.core.ehr.scheduling import Booking, Scheduling
 from console.core.patients.records import PatientSummary
+from console.core.records import dataclass
 from console.core.store_faults import StoreError, fault_words
 from console.core.worklists.item_appointment import ItemAppointment
 from console.core.worklists.store import Outcome

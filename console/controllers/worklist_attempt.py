@@ -9,7 +9,6 @@ is the interaction and the callbacks its outcome is recorded as;
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -17,6 +16,7 @@ from console.controllers.wrap_up import script_record
 from console.core.appointment_changes import AppointmentChange, recorded
 from console.core.interactions import FollowUp, Interaction
 from console.core.patients.records import PatientSummary
+from console.core.records import dataclass
 from console.core.scripts.runner import ScriptRun
 from console.core.scripts.worklist_rules import WorklistRule
 from console.core.worklists.item_appointment import ItemAppointment

@@ -18,7 +18,6 @@ from __future__ import annotations
 import uuid
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
@@ -35,6 +34,7 @@ from console.core.appointment_changes import (
 )
 from console.core.calls import LiveCall
 from console.core.interactions import Callback, Draft, FollowUp, Interaction, InteractionError
+from console.core.records import dataclass
 from console.core.scripts.forms import FollowUpTask, prefill, select_form
 from console.core.scripts.models import Answer, Form
 from console.core.scripts.runner import ScriptRun

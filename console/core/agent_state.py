@@ -8,7 +8,7 @@ sentence: "why am I not getting calls?".
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 
 from console.core.events import (
@@ -20,6 +20,7 @@ from console.core.events import (
     Hello,
     RegistrationChanged,
 )
+from console.core.records import dataclass
 from console.core.text import caller_label, safe_text
 from sip.library_report import summary as library_summary
 

@@ -15,9 +15,10 @@ than an error.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal, get_args
+
+from console.core.records import dataclass
 
 ChangeKind = Literal["booked", "moved", "cancelled", "book_later"]
 """``booked`` a new appointment, ``moved`` one (a new appointment, the old cancelled),

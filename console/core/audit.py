@@ -21,11 +21,11 @@ import asyncio
 import json
 import os
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal, TextIO
 
+from console.core.records import dataclass
 from console.core.store import Store
 
 Action = Literal[

@@ -20,9 +20,10 @@ import codecs
 import itertools
 import json
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
+
+from console.core.records import dataclass
 
 _CHUNK = 1 << 16
 

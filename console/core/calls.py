@@ -10,9 +10,11 @@ updated only from protocol events, so it is the same after a reconnect (the
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from datetime import UTC, datetime
 from typing import Any
+
+from console.core.records import dataclass
 
 _PRIORITY_RANK = {"emergency": 0, "urgent": 1, "normal": 2, "non-urgent": 3}
 """RFC 3261 Priority values, most pressing first; anything else counts as normal."""

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import uuid
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import TYPE_CHECKING
 
@@ -22,6 +21,7 @@ from console.core.patients.records import (
     PatientRecord,
     PractitionerRoleRecord,
 )
+from console.core.records import dataclass
 
 if TYPE_CHECKING:
     from console.core.ehr.local_scheduling import LocalScheduling

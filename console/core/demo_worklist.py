@@ -16,13 +16,13 @@ rescheduled or cancelled changes it there.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from console.core.config import WorklistsConfig
 from console.core.patients.records import AppointmentRecord, ClinicalRecord, PatientRecord
+from console.core.records import dataclass
 
 if TYPE_CHECKING:
     from console.core.scripts.models import Preparation

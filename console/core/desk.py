@@ -17,7 +17,7 @@ lost, its calls' notes are saved and the calls closed before the repaint.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 from enum import Enum, auto
 from typing import Literal
@@ -43,6 +43,7 @@ from console.core.events import (
     Ignored,
 )
 from console.core.floor import end_kind
+from console.core.records import dataclass
 
 
 class Step(Enum):

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import datetime
 from typing import Any
 
@@ -30,6 +30,7 @@ from console.core.monitor_events import (
     MonitorRequested,
     decode_monitor,
 )
+from console.core.records import dataclass
 
 log = logging.getLogger(__name__)
 

@@ -35,9 +35,9 @@ import functools
 import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from console.core.records import dataclass
 from console.core.store_faults import StorageFaultError, storage_fault
 
 log = logging.getLogger(__name__)

@@ -6,10 +6,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from console.core.records import dataclass
 from sip.monitor_terms import MODES
 
 MONITOR_EVENTS = ("monitor.request", "monitor.state", "monitor.ended")

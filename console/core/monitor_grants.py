@@ -33,10 +33,10 @@ import os
 import pwd
 import stat
 from collections.abc import Callable, Collection, Iterable
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from console.core.records import dataclass
 from console.core.store import Store
 from console.core.store_faults import StorageFaultError
 from sip.monitor_terms import GRANT_ID, MODES, MonitorMode

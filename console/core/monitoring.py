@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Collection
-from dataclasses import dataclass
 from typing import Any, Protocol
 
 from console.core.audit import Action, AuditLog, Outcome
@@ -26,6 +25,7 @@ from console.core.monitor_events import (
     decode_monitor,
 )
 from console.core.monitor_grants import GrantRefusedError, MonitorGrant
+from console.core.records import dataclass
 from console.core.text import safe_text
 
 log = logging.getLogger(__name__)

@@ -19,11 +19,11 @@ import signal
 import sys
 import traceback
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from console.core.config import ConfigError
+from console.core.records import dataclass
 from sip.protocol import PROTOCOL_VERSION, ProtocolError, decode, encode
 
 log = logging.getLogger(__name__)

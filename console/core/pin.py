@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import base64
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 from platformdirs import user_config_path
 
 from console.core.config import ConfigError, read_secret_file
+from console.core.records import dataclass
 
 SCRYPT_N = 2**14
 SCRYPT_R = 8

@@ -21,12 +21,12 @@ import re
 import sqlite3
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import aiosqlite
 
+from console.core.records import dataclass
 from console.core.store_connection import StoreKey, configure, connect
 from console.core.store_faults import StorageFaultError, StoreError, storage_fault
 

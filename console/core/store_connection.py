@@ -11,12 +11,13 @@ import asyncio
 import functools
 import sqlite3
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
 import aiosqlite
 
+from console.core.records import dataclass
 from console.core.store_faults import StoreError
 
 if TYPE_CHECKING:

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Literal
 
 from console.core.interactions import Callback
+from console.core.records import dataclass
 from console.core.scripts.forms import FollowUpTask
 from console.core.scripts.models import Answer
 

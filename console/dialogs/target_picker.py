@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -15,6 +13,7 @@ from textual.widgets import Input, Label, OptionList
 from textual.widgets.option_list import Option
 
 from console.core.config import DirectoryEntry
+from console.core.records import dataclass
 from console.core.text import safe_text
 from console.dialogs.base import Dialog
 

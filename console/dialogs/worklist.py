@@ -9,7 +9,6 @@ literal text.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Literal
 
 from rich.text import Text
@@ -20,6 +19,7 @@ from textual.containers import Vertical
 from textual.widgets import Label, OptionList
 from textual.widgets.option_list import Option
 
+from console.core.records import dataclass
 from console.core.text import safe_text
 from console.core.worklists.store import Outcome
 from console.dialogs.base import Dialog

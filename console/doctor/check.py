@@ -6,11 +6,12 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import datetime
 from typing import Any, Literal
 
 from console.core.config import CarelineConfig
+from console.core.records import dataclass
 
 Status = Literal["ok", "warn", "fail", "skip"]
 

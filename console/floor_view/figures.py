@@ -4,7 +4,7 @@ durations, percentages and sparklines are written (plain Python, no Textual)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from console.core.records import dataclass
 
 SPARK_BARS = "▁▂▃▄▅▆▇█"
 """Sparkline glyphs, lowest to highest."""

@@ -22,7 +22,6 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -31,6 +30,7 @@ from console.core.engine_settings import engine_starter
 from console.core.monitor_grants import GRANT_SECONDS, sweep_local_grants, write_local_grant
 from console.core.paths import log_dir, socket_path
 from console.core.phone import EventHandler, PhoneClient, PhoneError, StatusHandler
+from console.core.records import dataclass
 from console.core.text import safe_text
 from console.floor_view.figures import AgentRow
 from sip.monitor_terms import MODE_DIGITS, MODES, MonitorMode

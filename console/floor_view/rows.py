@@ -21,11 +21,11 @@ from __future__ import annotations
 import json
 import math
 import re
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from console.core.floor import CALL_EVENTS
+from console.core.records import dataclass
 
 FLOOR_KINDS = ("agent_state", "call_event")
 """The outbox kinds the floor reads (see :mod:`console.core.floor`)."""

@@ -32,10 +32,11 @@ from __future__ import annotations
 import bisect
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import datetime, timedelta
 from types import MappingProxyType
 
+from console.core.records import dataclass
 from console.floor_view.figures import (
     SPARK_BARS,
     AgentRow,

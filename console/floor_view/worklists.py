@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from datetime import UTC, datetime
 
+from console.core.records import dataclass
 from console.core.store import Store
 
 REACHED = ("confirmed", "rescheduled", "cancelled", "opted_out")

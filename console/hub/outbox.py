@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from console.core.records import dataclass
 from console.core.store import Store
 
 OutboxRecord = tuple[Any, ...]

@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -26,6 +25,7 @@ from typing import Any
 import psycopg
 
 from console.core.recordings.sealing import SealError, load_public_key, seal
+from console.core.records import dataclass
 from console.core.store import Store
 from console.hub.connection import Connect, close_quietly, describe_failure
 from sip.protocol import utc_now_iso

@@ -13,12 +13,12 @@ is marked; the local row says when it went.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import psycopg
 
+from console.core.records import dataclass
 from console.hub.recording_upload import upload_pending as upload_pending  # its old home
 
 

@@ -17,12 +17,13 @@ statement the server could log.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from importlib import resources
 from typing import Any, Literal
 
 import psycopg
 from psycopg import sql
+
+from console.core.records import dataclass
 
 AGENT_GROUP = "careline_agent"
 """Group role every agent login role is a member of."""

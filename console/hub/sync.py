@@ -49,7 +49,6 @@ import logging
 import random
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -58,6 +57,7 @@ import psycopg
 from console.core.patients.directory import PatientDirectory
 from console.core.patients.importers import record_from_fhir
 from console.core.patients.records import ImportItem, RecordError, Rejection
+from console.core.records import dataclass
 from console.core.store import Store, storage_fault
 from console.hub.connection import (
     ERROR_CHARS,

@@ -4,10 +4,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
 
+from console.core.records import dataclass
 from console.core.store import Store
 from console.hub.outbox import outbox_counts
 

@@ -13,8 +13,6 @@ back as a message. Leaving the screen (or quitting) stops it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from rich.text import Text
 from textual.message import Message
 from textual.widgets import Static
@@ -22,6 +20,7 @@ from textual.widgets import Static
 from console.core.config import ConfigError
 from console.core.recordings.playback import SPEEDS
 from console.core.recordings.player import OpenRecording, Playback, PlaybackError, open_audited
+from console.core.records import dataclass
 from console.core.text import safe_text
 from console.qa_view.session import RecordingAccess
 

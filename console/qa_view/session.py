@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -12,6 +11,7 @@ from typing import TYPE_CHECKING
 from console.core.audit import AuditLog
 from console.core.quality.desk import AgentEvaluations, QaDesk
 from console.core.recordings.player import RecordingOpener
+from console.core.records import dataclass
 from console.core.scripts.evaluation_forms import EvaluationForm
 from console.core.scripts.loader import Library
 from console.core.store import Store

@@ -7,7 +7,7 @@ rows at start-up (every binding id), while the dialog loads when help first open
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from console.core.records import dataclass
 
 
 @dataclass(frozen=True, slots=True)

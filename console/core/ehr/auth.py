@@ -16,7 +16,6 @@ import logging
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -27,6 +26,7 @@ from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
 from console.core.config import ConfigError, EhrConfig, read_secret_file
 from console.core.ehr.errors import EhrSignInError, EhrUnavailableError
+from console.core.records import dataclass
 
 log = logging.getLogger(__name__)
 

@@ -19,7 +19,6 @@ import logging
 import re
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -37,6 +36,7 @@ from console.core.ehr.errors import (
     EhrUnavailableError,
     MalformedResourceError,
 )
+from console.core.records import dataclass
 
 log = logging.getLogger(__name__)
 # httpx logs every request's full URL at INFO: ids and search parameters are patient data.

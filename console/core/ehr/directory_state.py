@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from console.core.patients.directory import write_items
 from console.core.patients.records import ImportItem, ImportSummary
+from console.core.records import dataclass
 from console.core.store import Store, StoreError
 
 if TYPE_CHECKING:  # httpx loads with the client, when a sync runs, not with the CLI

@@ -44,7 +44,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -67,6 +67,7 @@ from console.core.ehr.errors import (
 from console.core.ehr.sync_limits import MAX_PAGE_SIZE, PAGE_SIZE, SYNCED_TYPES
 from console.core.patients.importers import record_from_fhir
 from console.core.patients.records import RecordError, Rejection
+from console.core.records import dataclass
 
 if TYPE_CHECKING:  # httpx loads with the client, when a sync runs, not with the CLI
     from console.core.ehr.client import FhirClient, Resource, SearchPage

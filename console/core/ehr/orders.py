@@ -13,9 +13,10 @@ say when results usually come. The EHR's form is
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, Protocol
+
+from console.core.records import dataclass
 
 PENDING_REPORT_STATUSES = ("registered", "partial", "preliminary", "final")
 """DiagnosticReport statuses the card shows (final ones only while recent)."""

@@ -14,12 +14,12 @@ client.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Protocol
 
 from console.core.ehr.errors import EhrRefusedError
 from console.core.patients.context import CURRENT_MEDICATION_STATUSES, Medication
+from console.core.records import dataclass
 
 MESSAGE_LIMIT = 500
 """Characters of agent-typed text a message to the care team may carry."""

@@ -14,13 +14,13 @@ load at start, the EHR link only when it is used.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
 from console.core.ehr.errors import (
     EhrConflictError,
 )
+from console.core.records import dataclass
 
 CANCEL_REASONS: dict[str, str] = {
     "pat": "Patient asked",

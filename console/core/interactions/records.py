@@ -8,7 +8,7 @@ No ``repr`` here shows patient data, notes or answers.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import datetime
 from typing import Any
 
@@ -25,6 +25,7 @@ from console.core.interactions.values import (
     urgency_rank,
     utc_text,
 )
+from console.core.records import dataclass
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, repr=False)

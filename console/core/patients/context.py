@@ -11,7 +11,7 @@ ten. Every shape here hides its data from ``repr``.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, fields
+from dataclasses import fields
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -26,6 +26,7 @@ from console.core.patients.records import (
     PatientSummary,
     PractitionerRoleRecord,
 )
+from console.core.records import dataclass
 from console.core.store import Store
 
 UPCOMING_STATUSES = ("proposed", "pending", "booked", "arrived", "checked-in", "waitlist")

@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 import random
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import cache
 from pathlib import Path
@@ -29,6 +28,7 @@ import phonenumbers
 
 from console.core.patients.importers import FLAG_SYSTEM, INTERPRETER_EXTENSION
 from console.core.patients.synthetic_care import CareGenerator, practitioner_roles
+from console.core.records import dataclass
 
 REFERENCE_DAY = date(2026, 1, 1)
 """Ages are computed from this day, not today, so the output never drifts."""

@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from console.core.patients.directory import SUMMARY_COLUMNS, PatientDirectory, summary_from_row
 from console.core.patients.import_options import BATCH_SIZE, MAX_REJECTED
@@ -34,6 +34,7 @@ from console.core.patients.records import (
     PatientSummary,
     Rejection,
 )
+from console.core.records import dataclass
 from console.core.store import Store, StoreError
 
 MOSTLY_BAD_FROM = 20

@@ -23,7 +23,6 @@ import codecs
 import json
 import stat
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -50,6 +49,7 @@ from console.core.patients.records import (
     RecordError,
     Rejection,
 )
+from console.core.records import dataclass
 
 __all__ = [
     "FLAG_SYSTEM",

@@ -7,8 +7,10 @@ a log line must not carry PHI with it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import date
+
+from console.core.records import dataclass
 
 FLAGS = ("hearing_impaired", "minor", "guardian_restriction", "do_not_disclose")
 """The patient flags the directory knows, in the order the store keeps them."""

@@ -24,13 +24,13 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
 from typing import Any
 
 from console.core.patients.directory import SUMMARY_COLUMNS, summary_from_row
 from console.core.patients.phones import normalise
 from console.core.patients.records import PatientSummary
 from console.core.patients.verification import parse_date
+from console.core.records import dataclass
 from console.core.store import Store
 
 HINT = "type at least two letters of a name, a date of birth, an MRN or a phone number"

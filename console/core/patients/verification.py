@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
 from datetime import date
 
 from console.core.patients.records import PatientSummary
+from console.core.records import dataclass
 
 MAX_ATTEMPTS = 3
 """Failed attempts on one call before the agent is told to stop and offer a callback."""

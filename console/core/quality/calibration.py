@@ -11,10 +11,10 @@ a disagreement too (``na_split``).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from console.core.quality.evaluations import Evaluation
 from console.core.quality.scoring import NA, YES
+from console.core.records import dataclass
 from console.core.scripts.evaluation_forms import EvaluationForm, ScaleItem, TextItem, YesNoItem
 
 

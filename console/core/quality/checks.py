@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
 from console.core.calls import parse_time
 from console.core.quality.facts import CallFacts
+from console.core.records import dataclass
 from console.core.scripts.evaluation_forms import AutomaticCheck, Thresholds
 from console.core.scripts.loader import Library
 from console.core.scripts.models import Form

@@ -13,13 +13,14 @@ are calibration (:func:`console.core.quality.calibration.spread`).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import UTC, datetime
 from typing import Any
 
 from console.core.interactions.values import new_id, utc_text
 from console.core.quality.checks import PREFILL, CheckResult
 from console.core.quality.scoring import EvaluationAnswerError, Score, check_answer, score
+from console.core.records import dataclass
 from console.core.scripts.evaluation_forms import AutomaticCheck, EvaluationForm, YesNoItem
 from console.core.store import Store
 

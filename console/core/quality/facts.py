@@ -12,11 +12,12 @@ patient data is read beyond ids and what the checks need.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import datetime
 from typing import Any
 
 from console.core.calls import parse_time
+from console.core.records import dataclass
 from console.core.store import Store
 
 _CALL_COLUMNS = """

@@ -11,12 +11,12 @@ tells, for each, how far the evaluator's evaluation of it has got.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from console.core.quality.checks import CheckResult, run_checks
 from console.core.quality.evaluations import Evaluation, EvaluationStore
 from console.core.quality.facts import CallFacts
 from console.core.quality.selection import Pick, satisfaction_steps, select
+from console.core.records import dataclass
 from console.core.scripts.evaluation_forms import AutomaticCheck, EvaluationForm
 from console.core.scripts.loader import Library
 

@@ -12,8 +12,8 @@ the call a fail.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 
+from console.core.records import dataclass
 from console.core.scripts.evaluation_forms import (
     EvaluationForm,
     Item,

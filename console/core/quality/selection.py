@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from console.core.quality.checks import CheckResult
 from console.core.quality.facts import CallFacts
+from console.core.records import dataclass
 from console.core.scripts.evaluation_forms import AutomaticCheck, Thresholds
 from console.core.scripts.loader import Library
 

@@ -12,9 +12,10 @@ as exposed as the store itself (the doctor's advice: encrypt the store).
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 
+from console.core.records import dataclass
 from console.core.store import StoreKey
 
 ROUNDS = 600_000

@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import datetime
 
 from console.core.audit import Action, AuditLog, Outcome
 from console.core.config.recording import RecordingConfig
 from console.core.events import RecordingChanged
 from console.core.held_writes import HeldWrites
+from console.core.records import dataclass
 from console.core.store import Store
 from sip.protocol import utc_now_iso
 

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import array
 import operator
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+
+from console.core.records import dataclass
 
 SLICE_MS = 30
 """Length of each slice kept when playing faster."""

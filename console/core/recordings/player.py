@@ -23,12 +23,13 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from console.core.audit import AuditLog, Outcome
 from console.core.recordings.playback import Moment, red_flags, speed_up, timeline
+from console.core.records import dataclass
 from console.core.store import Store
 from console.core.store_connection import StoreKey
 

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
 from console.core.audit import AuditLog, utc_stamp
+from console.core.records import dataclass
 from console.core.store import Store
 
 log = logging.getLogger(__name__)

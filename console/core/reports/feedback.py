@@ -12,9 +12,9 @@ moved to the agent of that call.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from datetime import date
 
+from console.core.records import dataclass
 from console.core.reports.figures import SurveyMeasure, SurveyScore
 from console.core.scripts.models import Script
 

@@ -22,10 +22,11 @@ kept beside the figures so that a spreadsheet can add weeks up correctly.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field, fields
+from dataclasses import field, fields
 from datetime import date
 from typing import Literal
 
+from console.core.records import dataclass
 from console.core.reports.weeks import ReportWeeks
 
 Level = Literal["floor", "queue", "agent"]

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from console.core.interactions.values import utc_text
+from console.core.records import dataclass
 from console.core.reports.feedback import Comment, MeasuredStep, SurveyCall, read_survey
 from console.core.reports.figures import (
     CallCounts,

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from dataclasses import dataclass
 
+from console.core.records import dataclass
 from console.core.text import safe_text
 
 MAX_COMMENT_CHARS = 500

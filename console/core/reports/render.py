@@ -9,11 +9,11 @@ are cleaned and rendered as text, never as markup.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from rich.cells import set_cell_size
 
+from console.core.records import dataclass
 from console.core.reports.charts import bar, sparkline
 from console.core.reports.figures import LEVELS, ReportData, Series, Tally, sum_of
 from console.core.text import safe_text

@@ -4,8 +4,9 @@ the week that holds the report's end."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+
+from console.core.records import dataclass
 
 MAX_WEEKS = 260
 """The most weeks one report covers (five years)."""

@@ -15,7 +15,6 @@ import copy
 import json
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import date, time
 from enum import Enum
 from pathlib import PurePath
@@ -30,6 +29,7 @@ from typing import (
     get_type_hints,
 )
 
+from console.core.records import dataclass
 from console.core.schema.checkers import compile_type, with_validators
 from console.core.schema.errors import ErrorDetails, Loc, ValidationError, error
 from console.core.schema.fields import MISSING, VALIDATOR, ConfigDict, Field, FieldInfo

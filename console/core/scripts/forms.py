@@ -11,10 +11,10 @@ already parsed; validation parses them the same way a script answer is.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 
 from console.core.appointment_changes import AppointmentChange
+from console.core.records import dataclass
 from console.core.scripts.models import (
     Answer,
     AnswerError,

@@ -14,12 +14,13 @@ without composing its YAML again.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import Any
 
 from console.core.bounded_load import LimitError, Limits, Loc, YamlError, read_text
 from console.core.parsed_yaml import DocumentLines, ParsedYaml, digest
+from console.core.records import dataclass
 from console.core.schema import BaseModel, ValidationError
 from console.core.scripts.evaluation_forms import EvaluationForm
 from console.core.scripts.models import Document, Form, Preparation, Script

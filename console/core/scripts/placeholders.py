@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 
+from console.core.records import dataclass
 from console.core.text import safe_text
 
 # Longest value substituted, in terminal cells: a name is never a paragraph.

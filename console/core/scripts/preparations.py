@@ -12,10 +12,10 @@ text, the EHR's names shown literally.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from datetime import timedelta, tzinfo
 
 from console.core.appointment_changes import AppointmentChange
+from console.core.records import dataclass
 from console.core.scripts.models import Preparation
 from console.core.scripts.placeholders import render
 

@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
+from console.core.records import dataclass
 from console.core.scripts.models import (
     Answer,
     AnswerError,

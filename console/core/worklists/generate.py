@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import aiosqlite
 
+from console.core.records import dataclass
 from console.core.scripts.models import Preparation
 from console.core.scripts.worklist_rules import ListKind, WorklistRule
 from console.core.store import Store

@@ -12,10 +12,10 @@ is what ``rescheduled`` moves and ``cancelled`` cancels.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol, runtime_checkable
 
+from console.core.records import dataclass
 from console.core.store import Store
 from console.core.text import safe_text
 from console.core.worklists.store import Claim

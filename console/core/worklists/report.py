@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, field
 from datetime import datetime
 
+from console.core.records import dataclass
 from console.core.store import Store
 from console.core.worklists.calling import LASTING, Blocker
 from console.core.worklists.store import WorklistStore

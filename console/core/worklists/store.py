@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
 import aiosqlite
 
 from console.core.config.worklists import WorklistsConfig
+from console.core.records import dataclass
 from console.core.store import Store
 from console.core.worklists.calling import (
     LASTING,
