@@ -19,7 +19,10 @@ from textual.widgets import Input, OptionList, TextArea
 
 from console.dialogs.base import Dialog
 from console.dialogs.target_picker import TargetPicker
+from console.dialogs.wrap_up import WrapUpDialog
+from console.messages import PhoneEvent
 from tests.console_app import press_together, wait_for
+from tests.engine_events import event
 from tests.test_lock import make, maria_talking
 from tests.test_notes_typeahead import maria_on_the_line, slow_call_queue
 
@@ -147,3 +150,32 @@ async def test_keys_that_arrive_while_earlier_ones_are_on_their_way_keep_their_o
         await pilot.pause(0.3)
         assert field.value == "nurse"
         assert sent == []
+
+
+async def test_a_key_typed_for_the_screen_below_is_not_taken_by_a_dialog_that_opened_by_itself(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``r`` (State) pressed as the caller hangs up: the key is still on its way up from
+    the call queue when the wrap-up opens. It was typed for the agent's screen, not for the
+    wrap-up, where ``r`` chose "resolved" for the agent."""
+    async with maria_on_the_line(tmp_path, monkeypatch) as (app, pilot, screen, _sent):
+        queue = screen.query_one("#queue")
+        handle = queue.on_event
+
+        async def after_the_wrap_up_opens(event: events.Event) -> None:
+            if isinstance(event, events.Key):
+                await wait_for(pilot, lambda: isinstance(app.screen, WrapUpDialog), 5, "wrap-up")
+            await handle(event)
+
+        monkeypatch.setattr(queue, "on_event", after_the_wrap_up_opens)
+        press_together(app, "r")
+        screen.post_message(
+            PhoneEvent(event("call.ended", "c1", reason="completed", ended_by="caller"))
+        )
+        await wait_for(pilot, lambda: isinstance(app.screen, WrapUpDialog), what="the wrap-up")
+        wrap_up = next(s for s in app.screen_stack if isinstance(s, WrapUpDialog))
+        await pilot.pause(0.5)
+        assert app.screen is wrap_up  # and no State picker over it
+        assert wrap_up.disposition is None
+        await pilot.press("r")  # typed on the wrap-up, it is the wrap-up's
+        await wait_for(pilot, lambda: wrap_up.disposition == "resolved", what="resolved")

@@ -18,11 +18,18 @@ loaded machine). Each comes back up later and is dropped then. Past the first ke
 is not printable (which the old focus may take for itself: Enter, the arrows) the rest
 go the slow way, as before. Text typed while a dialog still holds keys typed ahead of it
 waits behind them, even once its field has the focus.
+
+Only the keys typed after the key that opened a dialog are its. A dialog that opens by
+itself (the wrap-up when the caller hangs up, a worklist preview, the recording consent;
+one a worker opens) takes none of the keys still on their way up from the screen below:
+they were typed for that screen, which the dialog now covers, and they are dropped
+(``r`` for State, pressed as the caller hung up, chose "resolved" in the wrap-up).
 """
 
 from __future__ import annotations
 
 import time
+import weakref
 from collections import deque
 from contextlib import suppress
 from typing import Any, Protocol, runtime_checkable
@@ -62,6 +69,8 @@ class TypeAheadApp(App[int]):
     """The key back up at the App while its bindings run (None between keys)."""
     _sent_ahead: list[events.Key] | None = None
     """Keys given to the typed-ahead box at once, to be dropped when they come back up."""
+    _openers: weakref.WeakKeyDictionary[object, events.Key | None] | None = None
+    """The key that opened each dialog on the stack (None: it opened by itself)."""
 
     async def on_event(self, event: events.Event) -> None:
         """Note the screen each key arrives on: only a key that arrived on the screen below
@@ -106,6 +115,10 @@ class TypeAheadApp(App[int]):
         in order (see the module)."""
         below = self.screen if self.screen_stack else None
         pushed = super().push_screen(screen, *args, **kwargs)
+        if isinstance(screen, TakesTypedAhead):
+            if self._openers is None:
+                self._openers = weakref.WeakKeyDictionary()
+            self._openers[screen] = self._key_in_hand
         if isinstance(screen, TakesTypedAhead) and below is not None and self.screen is screen:
             for key in self._send_ahead(below):
                 screen.take_typed_ahead(key, below)
@@ -136,12 +149,30 @@ class TypeAheadApp(App[int]):
             self._sent_ahead = [key for key in self._sent_ahead if key is not event]
             taken = True  # the box has it already, whatever is on top now
         elif isinstance(screen, TakesTypedAhead):
-            taken = screen.take_typed_ahead(event, arrived_on)
+            if self._typed_after_opener(screen, event):
+                taken = screen.take_typed_ahead(event, arrived_on)
+            else:  # typed for the screen below before the dialog covered it: dropped
+                stack = self.screen_stack
+                taken = arrived_on is not None and len(stack) > 1 and arrived_on is stack[-2]
         else:
             taken = self._to_typed_ahead_target(event, arrived_on)
         if taken:
             event.prevent_default()
             event.stop()
+
+    def _typed_after_opener(self, dialog: object, key: events.Key) -> bool:
+        """Whether ``key`` arrived after the key that opened ``dialog`` (never, for one that
+        opened by itself)."""
+        opener = self._openers.get(dialog) if self._openers is not None else None
+        if opener is None:
+            return False
+        after = False
+        for seen, _screen in self._arrivals or ():
+            if seen is opener:
+                after = True
+            elif seen is key:
+                return after
+        return False
 
     def _to_typed_ahead_target(self, event: events.Key, arrived_on: Screen[object] | None) -> bool:
         if self._typed_ahead_to is None:
