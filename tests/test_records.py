@@ -12,7 +12,8 @@ import importlib
 import math
 import pkgutil
 import weakref
-from typing import Any
+from dataclasses import InitVar
+from typing import Any, ClassVar
 
 import pytest
 
@@ -27,6 +28,18 @@ class Sample:
     d: float = field(default=0.0, hash=False)
     e: object = None
 """
+
+SHAPES = {
+    "five fields": SAMPLE,
+    "one field": "class Sample:\n    a: int\n",
+    "no field": "class Sample:\n    pass\n",
+    "one compared, two hashed": (
+        "class Sample:\n    a: int\n    b: str = field(default='x', compare=False, hash=True)\n"
+        "    u: ClassVar[int] = 3\n    v: InitVar[int] = 0\n"
+        "    def __post_init__(self, v):\n        object.__setattr__(self, 'b', self.b * (v + 1))\n"
+    ),
+}
+"""Class texts: the methods read 0, 1 or more fields, through a tuple or not."""
 
 OPTIONS = [
     {},
@@ -46,6 +59,7 @@ OPTIONS = [
 def _define(decorator: Any, options: dict[str, Any], source: str = SAMPLE) -> Any:
     """The class ``source`` defines, made by ``decorator(**options)``."""
     namespace: dict[str, Any] = {"field": dataclasses.field, "__name__": __name__}
+    namespace.update(ClassVar=ClassVar, InitVar=InitVar)  # the module's: string annotations
     exec(source, namespace)  # noqa: S102 - the test's own class text
     cls = namespace[source.split("class ", 1)[1].split(":", 1)[0].split("(", 1)[0]]
     return decorator(**options)(cls)
@@ -78,9 +92,10 @@ def _outcome(action: Any) -> tuple[str, Any]:
         return (type(error).__name__, str(error))
 
 
+@pytest.mark.parametrize("shape", SHAPES)
 @pytest.mark.parametrize("options", OPTIONS, ids=lambda o: ",".join(o) or "plain")
-def test_each_method_answers_as_the_standard_ones(options: dict[str, Any]) -> None:
-    standard, careline = _pair(options)
+def test_each_method_answers_as_the_standard_ones(options: dict[str, Any], shape: str) -> None:
+    standard, careline = _pair(options, SHAPES[shape])
     nan = math.nan
     cases = [((1, "y", [1], 2.5, None), (1, "y", [2], 2.5, None)), ((1,), (2,))]
     cases.append(((1, "y", [], nan, None), (1, "y", [], nan, None)))
@@ -99,7 +114,9 @@ def test_each_method_answers_as_the_standard_ones(options: dict[str, Any]) -> No
             assert (hash(c1) == hash(c2)) == (hash(s1) == hash(s2))
         if options.get("order"):
             assert (c1 < c2, c1 <= c2) == (s1 < s2, s1 <= s2)
-        for action in (lambda o: setattr(o, "a", 9), lambda o: delattr(o, "b")):
+        names = {f.name for f in dataclasses.fields(careline)}
+        actions = [(lambda o: setattr(o, "a", 9), "a"), (lambda o: delattr(o, "b"), "b")]
+        for action in (act for act, name in actions if name in names):  # others: below
             fresh_c, fresh_s = _make(careline, *first), _make(standard, *first)
             assert _outcome(lambda a=action, o=fresh_c: a(o)) == _outcome(
                 lambda a=action, o=fresh_s: a(o)
@@ -107,7 +124,8 @@ def test_each_method_answers_as_the_standard_ones(options: dict[str, Any]) -> No
             if options.get("repr", True):
                 assert _outcome(lambda o=fresh_c: repr(o)) == _outcome(lambda o=fresh_s: repr(o))
         assert _fields(copy.deepcopy(c1)) == _fields(copy.deepcopy(s1))
-        assert _fields(dataclasses.replace(c1, b="z")) == _fields(dataclasses.replace(s1, b="z"))
+        changed = (_outcome(lambda o=o: _fields(dataclasses.replace(o, a=7))) for o in (c1, s1))
+        assert next(changed) == next(changed)
     assert careline.__match_args__ == standard.__match_args__
     assert [f.name for f in dataclasses.fields(careline)] == [
         f.name for f in dataclasses.fields(standard)
@@ -167,6 +185,25 @@ def test_subclasses_compare_and_show_their_own_fields() -> None:
     assert child(1) == child(1)
     assert child(1, f=6) != child(1)
     assert hash(child(1)) != hash(child(1, f=6))
+
+
+@pytest.mark.parametrize("parent_made_by", ["standard", "careline"])
+def test_a_class_compares_as_the_standard_one_whichever_decorator_made_its_parent(
+    parent_made_by: str,
+) -> None:
+    made_by = {"standard": dataclasses.dataclass, "careline": records.dataclass}
+    parent = _define(made_by[parent_made_by], {"frozen": True})
+    children = []
+    for decorator in (dataclasses.dataclass, records.dataclass):
+        namespace = {"Parent": parent, "__name__": __name__}
+        exec("class Child(Parent):\n    f: int = 5\n", namespace)  # noqa: S102
+        children.append(decorator(frozen=True)(namespace["Child"]))
+    standard, careline = children
+    shapes: list[tuple[object, ...]] = [(1,), (1, "x", [], 0.0, None, 6)]
+    for args in shapes:
+        s, c = standard(*args), careline(*args)
+        assert (repr(c), hash(c), c == careline(*args)) == (repr(s), hash(s), s == standard(*args))
+        assert c != parent(1)
 
 
 def test_the_methods_are_shared_not_compiled_per_class() -> None:

@@ -14,19 +14,20 @@ off an idle console (``bench.idle_memory``).
 
 Call sites read like the standard decorator (``@dataclass(frozen=True, slots=True)``)
 and the type checker sees the standard one. The behaviour is the standard one's
-(``tests/test_records.py`` holds them side by side) but for one detail no careline
-code relies on: a frozen class's instances refuse every attribute assignment, where
-the standard ones let a subclass that is not a dataclass set names that are not
-fields. The console's code imports ``dataclass`` from here (a lint rule says so);
-the engine and the script library keep the standard one (they cannot import the
-console, and the engine's memory goal is met without it).
+(``tests/test_records.py`` holds them side by side) but for what no careline code relies
+on: a frozen class's instances refuse every attribute assignment with
+``FrozenInstanceError`` (the standard one lets a subclass that is not a dataclass set
+names that are not fields; its slotted classes raise ``TypeError`` for such a name); and
+Rich's pretty printer, which recognises a generated repr by its code, prints these on
+one line. The console's code imports ``dataclass`` from here (a lint rule says so); the
+engine and the script library keep the standard one (they cannot import the console,
+and the engine's memory goal is met without it).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import threading
-from collections.abc import Callable
 from dataclasses import MISSING, FrozenInstanceError
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any
@@ -71,15 +72,17 @@ def _no_values(_instance: object) -> tuple[()]:
     return ()
 
 
-def _values(names: list[str]) -> Callable[[object], tuple[Any, ...]]:
+def _values(names: list[str]) -> staticmethod[[object], tuple[Any, ...]]:
     """A function from an instance to the tuple of its ``names``' values: what the
-    standard methods compare and hash (in a tuple an item is equal to itself, even NaN)."""
+    standard methods compare and hash (in a tuple an item is equal to itself, even NaN,
+    as in Python 3.11's generated methods). A static method: a plain function kept on
+    the class would be bound to the instance it is read from."""
     if not names:
-        return _no_values
+        return staticmethod(_no_values)
     if len(names) == 1:
         one = attrgetter(names[0])
-        return lambda instance: (one(instance),)
-    return attrgetter(*names)  # a tuple already
+        return staticmethod(lambda instance: (one(instance),))
+    return staticmethod(attrgetter(*names))  # a tuple already
 
 
 def _share_methods(cls: type, body: dict[str, Any], options: dict[str, Any]) -> None:
