@@ -8,6 +8,7 @@ still answer it."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -152,6 +153,49 @@ async def test_keys_that_arrive_while_earlier_ones_are_on_their_way_keep_their_o
         assert sent == []
 
 
+async def the_wrap_up_on_top(app: Any) -> None:
+    """Wait (up to 5 s) for the wrap-up to be on top, from inside one of the app's tasks,
+    where the pilot cannot wait (it waits for them)."""
+    for _ in range(500):
+        if isinstance(app.screen, WrapUpDialog):
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("the wrap-up never opened")
+
+
+def hold_keys_until_the_wrap_up(
+    app: Any, screen: Any, monkeypatch: pytest.MonkeyPatch, *passed: str
+) -> None:
+    """The call queue holds each key (but ``passed``) until the wrap-up is up: typed for the
+    agent's screen, they come back up to the App over the wrap-up."""
+    queue = screen.query_one("#queue")
+    handle = queue.on_event
+
+    async def after_the_wrap_up_opens(message: events.Event) -> None:
+        if isinstance(message, events.Key) and message.key not in passed:
+            await the_wrap_up_on_top(app)
+        await handle(message)
+
+    monkeypatch.setattr(queue, "on_event", after_the_wrap_up_opens)
+
+
+def the_caller_hangs_up(screen: Any) -> None:
+    screen.post_message(
+        PhoneEvent(event("call.ended", "c1", reason="completed", ended_by="caller"))
+    )
+
+
+async def no_disposition_chosen_yet(app: Any, pilot: Any) -> None:
+    """The wrap-up is up with no disposition and nothing over it; ``r`` typed on it is its."""
+    await wait_for(pilot, lambda: isinstance(app.screen, WrapUpDialog), what="the wrap-up")
+    wrap_up = next(s for s in app.screen_stack if isinstance(s, WrapUpDialog))
+    await pilot.pause(0.5)
+    assert app.screen is wrap_up  # and no State picker over it
+    assert wrap_up.disposition is None
+    await pilot.press("r")
+    await wait_for(pilot, lambda: wrap_up.disposition == "resolved", what="resolved")
+
+
 async def test_a_key_typed_for_the_screen_below_is_not_taken_by_a_dialog_that_opened_by_itself(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -159,23 +203,25 @@ async def test_a_key_typed_for_the_screen_below_is_not_taken_by_a_dialog_that_op
     the call queue when the wrap-up opens. It was typed for the agent's screen, not for the
     wrap-up, where ``r`` chose "resolved" for the agent."""
     async with maria_on_the_line(tmp_path, monkeypatch) as (app, pilot, screen, _sent):
-        queue = screen.query_one("#queue")
-        handle = queue.on_event
-
-        async def after_the_wrap_up_opens(event: events.Event) -> None:
-            if isinstance(event, events.Key):
-                await wait_for(pilot, lambda: isinstance(app.screen, WrapUpDialog), 5, "wrap-up")
-            await handle(event)
-
-        monkeypatch.setattr(queue, "on_event", after_the_wrap_up_opens)
+        hold_keys_until_the_wrap_up(app, screen, monkeypatch)
         press_together(app, "r")
-        screen.post_message(
-            PhoneEvent(event("call.ended", "c1", reason="completed", ended_by="caller"))
-        )
-        await wait_for(pilot, lambda: isinstance(app.screen, WrapUpDialog), what="the wrap-up")
-        wrap_up = next(s for s in app.screen_stack if isinstance(s, WrapUpDialog))
-        await pilot.pause(0.5)
-        assert app.screen is wrap_up  # and no State picker over it
-        assert wrap_up.disposition is None
-        await pilot.press("r")  # typed on the wrap-up, it is the wrap-up's
-        await wait_for(pilot, lambda: wrap_up.disposition == "resolved", what="resolved")
+        the_caller_hangs_up(screen)
+        await no_disposition_chosen_yet(app, pilot)
+
+
+async def test_a_dialog_pushed_while_a_key_waits_in_its_action_is_not_that_keys(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``b`` (the callbacks, read from the store) and ``r`` typed together as the caller
+    hangs up: the wrap-up opens (on the agent's screen's phone event) while ``b``'s action
+    waits. It is not ``b``'s dialog, and ``r`` was not typed for it."""
+    async with maria_on_the_line(tmp_path, monkeypatch) as (app, pilot, screen, _sent):
+        hold_keys_until_the_wrap_up(app, screen, monkeypatch, "b")
+
+        async def callbacks_while_the_caller_hangs_up() -> None:
+            the_caller_hangs_up(screen)
+            await the_wrap_up_on_top(app)
+
+        monkeypatch.setattr(screen, "action_callbacks", callbacks_while_the_caller_hangs_up)
+        press_together(app, "b", "r")
+        await no_disposition_chosen_yet(app, pilot)

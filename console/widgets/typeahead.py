@@ -19,15 +19,18 @@ is not printable (which the old focus may take for itself: Enter, the arrows) th
 go the slow way, as before. Text typed while a dialog still holds keys typed ahead of it
 waits behind them, even once its field has the focus.
 
-Only the keys typed after the key that opened a dialog are its. A dialog that opens by
-itself (the wrap-up when the caller hangs up, a worklist preview, the recording consent;
-one a worker opens) takes none of the keys still on their way up from the screen below:
-they were typed for that screen, which the dialog now covers, and they are dropped
-(``r`` for State, pressed as the caller hung up, chose "resolved" in the wrap-up).
+Only the keys typed after the key that opened a dialog are its: the key whose bindings
+the App was running, in its own task, when the dialog was pushed. A dialog pushed
+otherwise (the wrap-up when the caller hangs up, a worklist preview, the recording
+consent; one a worker or another dialog's answer opens) takes none of the keys still on
+their way up from the screens below it: they were typed for those screens, which the
+dialog now covers, and they are dropped (``r`` for State, pressed as the caller hung up,
+chose "resolved" in the wrap-up).
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 import weakref
 from collections import deque
@@ -70,7 +73,10 @@ class TypeAheadApp(App[int]):
     _sent_ahead: list[events.Key] | None = None
     """Keys given to the typed-ahead box at once, to be dropped when they come back up."""
     _openers: weakref.WeakKeyDictionary[object, events.Key | None] | None = None
-    """The key that opened each dialog on the stack (None: it opened by itself)."""
+    """The key that opened each dialog on the stack (None: it was pushed otherwise)."""
+    _key_task: asyncio.Task[object] | None = None
+    """The task running the key in hand's bindings: a dialog another task pushes
+    meanwhile (the agent's screen, on a phone event) was not opened by that key."""
 
     async def on_event(self, event: events.Event) -> None:
         """Note the screen each key arrives on: only a key that arrived on the screen below
@@ -88,7 +94,7 @@ class TypeAheadApp(App[int]):
                         screen._forward_event(event)
                     return
         elif isinstance(event, events.Key):  # back up: the App's bindings run in here
-            self._key_in_hand = event
+            self._key_in_hand, self._key_task = event, asyncio.current_task()
             try:
                 await super().on_event(event)
             finally:
@@ -118,21 +124,26 @@ class TypeAheadApp(App[int]):
         if isinstance(screen, TakesTypedAhead):
             if self._openers is None:
                 self._openers = weakref.WeakKeyDictionary()
-            self._openers[screen] = self._key_in_hand
+            self._openers[screen] = self._acting_key()
         if isinstance(screen, TakesTypedAhead) and below is not None and self.screen is screen:
             for key in self._send_ahead(below):
                 screen.take_typed_ahead(key, below)
         return pushed
 
+    def _acting_key(self) -> events.Key | None:
+        """The key in hand, if this is its task running its bindings (None otherwise)."""
+        return self._key_in_hand if asyncio.current_task() is self._key_task else None
+
     def _send_ahead(self, typed_on: Screen[object]) -> list[events.Key]:
         """Copies of the printable keys that arrived on ``typed_on`` after the key in hand
         (none between keys), up to the first other key; each is dropped when it comes back."""
         copies: list[events.Key] = []
-        if self._key_in_hand is None or isinstance(typed_on, TakesTypedAhead):
+        acting = self._acting_key()
+        if acting is None or isinstance(typed_on, TakesTypedAhead):
             return copies  # a dialog may act on a printable key itself (a hot key), and stop it
         after = False
         for key, screen in self._arrivals or ():
-            if key is self._key_in_hand:
+            if key is acting:
                 after = True
             elif after and screen is typed_on:
                 if not key.is_printable:
@@ -151,9 +162,8 @@ class TypeAheadApp(App[int]):
         elif isinstance(screen, TakesTypedAhead):
             if self._typed_after_opener(screen, event):
                 taken = screen.take_typed_ahead(event, arrived_on)
-            else:  # typed for the screen below before the dialog covered it: dropped
-                stack = self.screen_stack
-                taken = arrived_on is not None and len(stack) > 1 and arrived_on is stack[-2]
+            else:  # typed for a screen below before the dialog covered it: dropped
+                taken = any(below is arrived_on for below in self.screen_stack[:-1])
         else:
             taken = self._to_typed_ahead_target(event, arrived_on)
         if taken:
