@@ -13,8 +13,9 @@ import pytest
 from console.core.patients.directory import PatientDirectory
 from console.core.patients.generate import fictional_numbers, generate
 from console.core.patients.importers import patient_from_fhir
-from console.core.patients.phones import normalise
+from console.core.patients.phones import normalise, written_e164
 from console.core.store import Store
+from tests.patients import patient_record
 
 
 @pytest.mark.parametrize(
@@ -51,6 +52,30 @@ def test_region_applies_to_national_numbers_only() -> None:
     assert normalise("+1 202 555 0142", "GB") == "+12025550142"
 
 
+@pytest.mark.parametrize(
+    ("text", "written"),
+    [
+        ("+12025550142", "+12025550142"),
+        ("+1 (202) 555-0142", "+12025550142"),
+        ("tel:+1-202-555-0142;ext=12", "+12025550142"),
+        ("sip:+12025550142@pbx.example;user=phone", "+12025550142"),
+        ("+4402079460958", "+4402079460958"),  # as written: not yet canonical
+        ("2025550142", None),  # national: the region and the library tell
+        ("12025550142", None),
+        ("+012025550142", None),  # no country code starts with 0
+        ("+12345", None),  # too short for any number
+        ("+1234567890123456", None),  # over E.164's 15 digits
+        ("+1202555O142", None),
+        ("+１２０２５５５０１４２", None),  # full-width digits: the library's to read
+        ("", None),
+    ],
+)
+def test_a_number_written_in_e164_is_read_without_the_library(
+    text: str, written: str | None
+) -> None:
+    assert written_e164(text) == written
+
+
 @pytest.fixture
 async def directory(tmp_path: Path) -> AsyncIterator[PatientDirectory]:
     store = await Store.open(tmp_path / "s.sqlite3")
@@ -78,6 +103,18 @@ async def test_family_phone_finds_every_member_and_no_one_else(
     unused = next(number for number in fictional_numbers() if number not in homes)
     assert await directory.find_by_phone(unused) == []
     assert await directory.find_by_phone("not a number") == []
+
+
+async def test_a_number_written_in_e164_but_not_canonical_still_finds_its_patient(
+    directory: PatientDirectory,
+) -> None:
+    """The lookup tries the number as written first (no library needed); a miss goes
+    through the library, which drops the trunk 0 a PBX may leave after the country code."""
+    london = patient_record("MRN-44", "Ada", "Byron", "1990-12-10", phone="+442079460958")
+    await directory.import_records([london])
+    for text in ("+442079460958", "+4402079460958", "+44 (0)20 7946 0958", "sip:+4402079460958@x"):
+        assert [p.mrn for p in await directory.find_by_phone(text)] == ["MRN-44"], text
+    assert await directory.find_by_phone("+442079460959") == []
 
 
 def test_generator_is_deterministic_and_varied() -> None:

@@ -19,7 +19,7 @@ import functools
 from console.controllers.base import Context, Controller
 from console.core.calls import LiveCall
 from console.core.patients.context import PatientContext, greeting_hints, load_context
-from console.core.patients.phones import load_metadata
+from console.core.patients.phones import library_loaded, load_metadata
 from console.core.patients.records import PatientSummary
 from console.core.patients.search import SearchResult, search_patients
 from console.messages import PatientVerified
@@ -57,6 +57,8 @@ class PatientFlow(Controller):
         """Failed verification attempts per call."""
         self.about: dict[str, str] = {}
         """Why an outbound (worklist) call is made, per call: the card says it."""
+        self._metadata_asked = False
+        """Whether :meth:`load_phone_metadata` has started its load."""
 
     def looked_up(self, call_id: str) -> bool:
         """Whether the screen pop for this call has been done."""
@@ -79,14 +81,18 @@ class PatientFlow(Controller):
 
     # ------------------------------------------------------------ screen pop
     def load_phone_metadata(self) -> None:
-        """Load the phone-number metadata in a thread, so that the first caller's
-        lookup does not (the console calls this after its first frame)."""
-        region = self.services.directory.region
+        """Load the phone-number library and the region's metadata in a thread, once (the
+        first card calls this when it is up): a later caller's number in another shape
+        than E.164 is then normalised in place, not held up by the load (about 25 ms).
+        An idle console goes without them (:mod:`console.core.patients.phones`)."""
+        if self._metadata_asked or library_loaded():
+            return
+        self._metadata_asked = True
         self.screen.run_worker(
-            functools.partial(load_metadata, region),
+            functools.partial(load_metadata, self.services.directory.region),
             thread=True,
             group="phone-metadata",
-            exit_on_error=False,  # the first lookup then loads it, as it always could
+            exit_on_error=False,  # the next lookup then loads it, as it always could
         )
 
     async def lookup(self, call_id: str, number: str, until: float) -> None:
@@ -128,6 +134,7 @@ class PatientFlow(Controller):
                     self.refresh()
         finally:
             await asyncio.shield(audit)
+        self.load_phone_metadata()  # the first card is up: now the library may load
 
     async def pop_outbound(self, call_id: str, patient: PatientSummary, about: str) -> None:
         """A worklist call to ``patient`` was placed: the card greets them by first name and

@@ -191,7 +191,6 @@ class AgentScreen(Screen[None]):
         self.notes.mount()
         self.recording.mount()
         self.call_after_refresh(self.guidance.load)  # after the first frame: see load()
-        self.call_after_refresh(self.patients.load_phone_metadata)
         self._refresh_calls()
         await self.refresh_history()
         await self.wrap_up.restore()

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import aiosqlite
 
 from console.core.patients.context import write_clinical
-from console.core.patients.phones import normalise
+from console.core.patients.phones import normalised, written_e164
 from console.core.patients.records import (
     FLAGS,
     ImportItem,
@@ -118,11 +118,22 @@ class PatientDirectory:
         """Every patient with this number (a family phone gives several); [] if none.
 
         ``text`` may be in any common format, a ``tel:`` or SIP URI, or a SIP
-        user part; it is normalised to E.164 first. Not a number: [].
+        user part; it is normalised to E.164 first. Not a number: []. A number written
+        in E.164 is looked up as written first, without the phone-number library
+        (:func:`~console.core.patients.phones.written_e164`); only a miss loads it.
         """
-        e164 = normalise(text, self.region)
-        if e164 is None:
+        written = written_e164(text)
+        if written is not None:
+            found = await self._with_phone(written)
+            if found:
+                return found
+        e164 = await normalised(text, self.region)
+        if e164 is None or e164 == written:
             return []
+        return await self._with_phone(e164)
+
+    async def _with_phone(self, e164: str) -> list[PatientSummary]:
+        """Every patient with the E.164 number ``e164``."""
         rows = await self._store.fetch_all(
             f"""SELECT {SUMMARY_COLUMNS}
                 FROM patient_phones ph JOIN patients p ON p.id = ph.patient_id
