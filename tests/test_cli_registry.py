@@ -1,15 +1,17 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 """The ``careline`` command registry: a command's module loads only when it runs (issue 17:
-the console's start built all nineteen subcommands' parsers and loaded their modules)."""
+the console's start built all nineteen subcommands' parsers and loaded their modules), and
+a console started without options is not parsed by argparse at all."""
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
 
 import pytest
 
-from console.cli import COMMANDS, Command, chosen_command, command
+from console.cli import COMMANDS, Command, build_parser, chosen_command, command, plain_start
 from tests.careline_cli import careline
 from tests.support import ROOT
 
@@ -37,22 +39,66 @@ def test_the_command_chosen_is_read_as_argparse_reads_it(
     assert chosen_command(argv) == chosen
 
 
+PLAIN = [[], ["run"], ["attach"], ["demo"]]
+"""Every start read without the parser."""
+
+
+@pytest.mark.parametrize("argv", PLAIN)
+def test_a_start_without_options_reads_as_the_parser_reads_it(argv: list[str]) -> None:
+    read = plain_start(argv)
+    assert read is not None
+    assert vars(read) == vars(build_parser().parse_args(argv))
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["run", "--audio", "none"],
+        ["--config", "x.yaml"],
+        ["--config", "x.yaml", "run"],
+        ["demo", "--interval", "1"],
+        ["--help"],
+        ["run", "--help"],
+        ["--version"],
+        ["paths"],  # no plain form: its parse is not worth one
+        ["bogus"],
+        ["run", "run"],
+        [""],
+    ],
+)
+def test_anything_else_goes_to_the_parser(argv: list[str]) -> None:
+    assert plain_start(argv) is None
+
+
+def test_a_plain_console_start_loads_no_argparse() -> None:
+    """argparse and the gettext it loads weigh about 0.35 MiB of an idle console."""
+    code = (
+        "import console.cli, console.launch, console.app, console.screens.agent\n"
+        "for argv in ([], ['run'], ['attach'], ['demo']):\n"
+        "    assert console.cli.plain_start(argv) is not None\n"
+    )
+    assert _loaded_after(code, ("argparse", "gettext")) == []
+
+
 def test_every_registered_command_is_a_command_of_its_module() -> None:
     assert all(isinstance(command(name), Command) for name in COMMANDS)
 
 
 def test_a_command_loads_its_own_module_only() -> None:
-    code = (
-        "import sys\n"
-        "from console.cli import main\n"
-        "assert main(['paths']) == 0\n"
-        "print(sorted(m for m in sys.modules if m.startswith('console.cli.')))\n"
+    code = "from console.cli import main\nassert main(['paths']) == 0\n"
+    assert _loaded_after(code, ("console.cli.",)) == ["console.cli.command", "console.cli.engine"]
+
+
+def _loaded_after(code: str, prefixes: tuple[str, ...]) -> list[str]:
+    """The modules starting with one of ``prefixes`` loaded once ``code`` ran in a new
+    interpreter."""
+    script = (
+        f"{code}\nimport sys\nprint(sorted(m for m in sys.modules if m.startswith({prefixes!r})))"
     )
     result = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True
     )
-    loaded = result.stdout.strip().splitlines()[-1]
-    assert loaded == "['console.cli.command', 'console.cli.engine']"
+    return list(ast.literal_eval(result.stdout.strip().splitlines()[-1]))
 
 
 def test_the_whole_help_and_an_unknown_command_still_list_every_command() -> None:

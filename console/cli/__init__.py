@@ -15,10 +15,11 @@ toolkit. Each command imports what it needs when it runs.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Iterable, Sequence
 from importlib import import_module
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, cast
 
 from console import __version__
 from console.cli.command import (
@@ -31,6 +32,9 @@ from console.cli.command import (
 )
 from console.core.config import ConfigError
 from console.core.store_faults import StoreError
+
+if TYPE_CHECKING:
+    import argparse
 
 COMMANDS: dict[str, str] = {
     "run": "agent_console:RUN",
@@ -82,8 +86,29 @@ def chosen_command(argv: Sequence[str]) -> str | None:
     return DEFAULT_COMMAND
 
 
+def plain_start(argv: Sequence[str]) -> argparse.Namespace | None:
+    """What the parser would make of ``argv`` when it names at most a command and no option
+    (``careline``, ``careline run``, ``careline demo``: an agent's every start), read
+    without it; None for anything else, which only the parser reads.
+
+    The console idles in the process that parsed its command line, and argparse with the
+    gettext it loads weighs about 0.35 MiB there (measured): only ``--help``, an option or
+    a usage error loads them.
+    """
+    if not argv:
+        return cast("argparse.Namespace", SimpleNamespace(config=None, command=None))
+    if len(argv) > 1 or argv[0] not in COMMANDS:
+        return None
+    plain = command(argv[0]).plain
+    if plain is None:
+        return None
+    return cast("argparse.Namespace", SimpleNamespace(config=None, command=argv[0], **plain))
+
+
 def build_parser(names: Iterable[str] | None = None) -> argparse.ArgumentParser:
     """The argument parser for ``careline`` and its subcommands ``names`` (default: all)."""
+    import argparse
+
     parser = argparse.ArgumentParser(
         prog="careline",
         description=(
@@ -108,8 +133,10 @@ def build_parser(names: Iterable[str] | None = None) -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``careline`` console script; returns the exit code."""
     words = sys.argv[1:] if argv is None else argv
-    name = chosen_command(words)
-    args = build_parser(None if name is None else [name]).parse_args(words)
+    args = plain_start(words)
+    if args is None:
+        name = chosen_command(words)
+        args = build_parser(None if name is None else [name]).parse_args(words)
     try:
         return run_command(command(args.command or DEFAULT_COMMAND), args)
     except ConfigError as exc:
@@ -122,4 +149,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
-__all__ = ["COMMANDS", "Command", "build_parser", "chosen_command", "command", "main"]
+__all__ = [
+    "COMMANDS",
+    "Command",
+    "build_parser",
+    "chosen_command",
+    "command",
+    "main",
+    "plain_start",
+]

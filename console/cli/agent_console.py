@@ -7,10 +7,18 @@ configuration is read behind the console's first frame (:mod:`console.launch`).
 
 from __future__ import annotations
 
-import argparse
 import functools
+from typing import TYPE_CHECKING
 
 from console.cli.command import Command, config_of
+
+if TYPE_CHECKING:
+    import argparse
+
+DEMO_INTERVAL_S = 3.0
+"""``careline demo --interval``'s default."""
+DEMO_RING_TIMEOUT_S = 45.0
+"""``careline demo --ring-timeout``'s default."""
 
 
 def _open(args: argparse.Namespace, *, attach_only: bool) -> int:
@@ -35,14 +43,14 @@ def _demo_arguments(demo: argparse.ArgumentParser) -> None:
     demo.add_argument(
         "--interval",
         type=float,
-        default=3.0,
+        default=DEMO_INTERVAL_S,
         metavar="SECONDS",
         help="pause between one demo call ending and the next ringing (default 3)",
     )
     demo.add_argument(
         "--ring-timeout",
         type=float,
-        default=45.0,
+        default=DEMO_RING_TIMEOUT_S,
         metavar="SECONDS",
         help="how long a demo caller waits for an answer before giving up (default 45)",
     )
@@ -61,6 +69,7 @@ RUN = Command(
     description="Open the agent console: starts the phone engine and the UI.",
     run=_run,
     audio_option=True,
+    plain={"audio_mode": None},
 )
 ATTACH = Command(
     help="bring the console back to the phone engine left running (calls kept)",
@@ -71,6 +80,7 @@ ATTACH = Command(
     ),
     run=_attach,
     audio_option=True,
+    plain={"audio_mode": None},
 )
 DEMO = Command(
     help="try careline with simulated patients calling in (no PBX or hub needed)",
@@ -82,4 +92,5 @@ DEMO = Command(
     run=_demo,
     add_arguments=_demo_arguments,
     audio_option=True,
+    plain={"audio_mode": None, "interval": DEMO_INTERVAL_S, "ring_timeout": DEMO_RING_TIMEOUT_S},
 )

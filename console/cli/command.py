@@ -9,8 +9,7 @@ inside its ``run``.
 
 from __future__ import annotations
 
-import argparse
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -18,6 +17,10 @@ from typing import TYPE_CHECKING
 from console.core.records import dataclass
 
 if TYPE_CHECKING:
+    # Only where a parser is built: a plain console start goes without argparse (and the
+    # gettext it loads), about 0.35 MiB of an idle console (see console.cli.plain_start).
+    import argparse
+
     from console.core.config import CarelineConfig
     from console.core.store import Store
 
@@ -30,7 +33,7 @@ def no_arguments(parser: argparse.ArgumentParser) -> None:
     del parser
 
 
-Run = Callable[[argparse.Namespace], int]
+Run = Callable[["argparse.Namespace"], int]
 """Runs a command; returns the exit code (ConfigError and StoreError are caught in main)."""
 
 
@@ -52,6 +55,10 @@ class Command:
     """At the top level: whether it takes ``--config`` (``paths`` reads the top one only)."""
     audio_option: bool = False
     """At the top level: whether it takes ``--audio`` (the commands that start an engine)."""
+    plain: Mapping[str, object] | None = None
+    """At the top level: the command's own parsed arguments when it is given without any
+    option, for a start that skips the parser (:func:`console.cli.plain_start`); None: it
+    is always parsed. Held equal to the parser's by the tests."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +98,8 @@ def whole_number(option: str, low: int, high: int) -> Callable[[str], int]:
     """An argparse type for ``option``: a whole number from ``low`` to ``high``."""
 
     def parse(text: str) -> int:
+        import argparse
+
         if not text.strip().isdigit() or not low <= int(text) <= high:
             raise argparse.ArgumentTypeError(f"{option} is {low} to {high}")
         return int(text)
@@ -100,6 +109,8 @@ def whole_number(option: str, low: int, high: int) -> Callable[[str], int]:
 
 def add_config(parser: argparse.ArgumentParser, *, top: bool = False) -> None:
     """The ``--config FILE`` option."""
+    import argparse
+
     # Subcommands suppress the default so that `careline --config F engine`
     # keeps F instead of the subparser resetting it to None.
     parser.add_argument(
@@ -127,6 +138,8 @@ def iso_day(text: str) -> date:
     try:
         return date.fromisoformat(text)
     except ValueError:
+        import argparse
+
         raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
 
 
