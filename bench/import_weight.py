@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 """What the idle console's imports weigh alone: its modules loaded into a bare interpreter.
 
-The console (`careline run`, tmux, an isolated home) and the layout baseline
+The console (`careline run`, tmux, an isolated home, its second start there: the first
+composes its YAML, every later one reads the cache) and the layout baseline
 (``bench.baseline_layout``: the agent screen's widgets, no careline code) each run
 under ``-X importtime`` until idle; the modules each loaded are then imported, and
 nothing else run, into a fresh interpreter whose RSS is read. The difference is
@@ -24,7 +25,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from bench.common import bench_parser, isolated_home, report
+from bench.common import bench_parser, isolated_home, report, stop_home
 from tests.support import ROOT, free_udp_port
 from tests.tmux import TmuxSession
 
@@ -92,6 +93,10 @@ def main() -> None:
     args = bench_parser(__doc__, runs=3).options()
     with isolated_home() as env:
         env["CARELINE_SIP__LISTEN"] = f"127.0.0.1:{free_udp_port()}"
+        # The first start in a home composes its YAML and caches it; every later one (an
+        # agent's every day, bench.idle_memory's headline) reads the cache without PyYAML.
+        loaded_modules(["-m", "console", "run"], env, "phone online")
+        stop_home(env)  # the engine outlives its console: the next start starts its own
         console = loaded_modules(["-m", "console", "run"], env, "phone online")
     with isolated_home() as env:
         layout = loaded_modules(["-m", "bench.baseline_layout"], env, "layout baseline")
