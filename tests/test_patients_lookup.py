@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import itertools
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -16,6 +18,7 @@ from console.core.patients.importers import patient_from_fhir
 from console.core.patients.phones import normalise, written_e164
 from console.core.store import Store
 from tests.patients import patient_record
+from tests.support import ROOT
 
 
 @pytest.mark.parametrize(
@@ -74,6 +77,29 @@ def test_a_number_written_in_e164_is_read_without_the_library(
     text: str, written: str | None
 ) -> None:
     assert written_e164(text) == written
+
+
+def test_the_first_number_loads_the_library_in_a_thread() -> None:
+    """In a fresh interpreter (this one has the library): the event loop's first number
+    is normalised in a thread, which loads the library; the next ones in place."""
+    code = (
+        "import asyncio, sys, threading\n"
+        "from console.core.patients import phones\n"
+        "threads = []\n"
+        "normalise = phones.normalise\n"
+        "def watched(*args):\n"
+        "    threads.append(threading.current_thread() is threading.main_thread())\n"
+        "    return normalise(*args)\n"
+        "phones.normalise = watched\n"
+        "assert not phones.library_loaded() and 'phonenumbers' not in sys.modules\n"
+        "async def main():\n"
+        "    return [await phones.normalised(n, 'US') for n in ('2025550142', '(202) 555-0117')]\n"
+        "print(asyncio.run(main()), threads, phones.library_loaded())\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == "['+12025550142', '+12025550117'] [False, True] True"
 
 
 @pytest.fixture

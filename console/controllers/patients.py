@@ -82,9 +82,9 @@ class PatientFlow(Controller):
     # ------------------------------------------------------------ screen pop
     def load_phone_metadata(self) -> None:
         """Load the phone-number library and the region's metadata in a thread, once (the
-        first card calls this when it is up): a later caller's number in another shape
-        than E.164 is then normalised in place, not held up by the load (about 25 ms).
-        An idle console goes without them (:mod:`console.core.patients.phones`)."""
+        first screen pop calls this once its frame is drawn): a later caller's number in
+        another shape than E.164 is then normalised in place, not held up by the load
+        (about 25 ms). An idle console goes without them (:mod:`console.core.patients.phones`)."""
         if self._metadata_asked or library_loaded():
             return
         self._metadata_asked = True
@@ -113,6 +113,9 @@ class PatientFlow(Controller):
             # Found or failed, the row waits no longer. The card is filled below before
             # this task next yields, so the waiting row is drawn after it, in its frame.
             greeted.set()
+            # Then the library may load (once): after that frame, not competing with it
+            # for the interpreter, and whether or not the call is still there.
+            self.screen.call_after_refresh(self.load_phone_metadata)
         if self.queue.get(call_id) is None:
             return  # the call ended meanwhile
         self.matches[call_id] = found
@@ -134,7 +137,6 @@ class PatientFlow(Controller):
                     self.refresh()
         finally:
             await asyncio.shield(audit)
-        self.load_phone_metadata()  # the first card is up: now the library may load
 
     async def pop_outbound(self, call_id: str, patient: PatientSummary, about: str) -> None:
         """A worklist call to ``patient`` was placed: the card greets them by first name and

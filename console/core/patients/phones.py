@@ -4,7 +4,7 @@
 The phone-number library and its metadata weigh about 0.6 MiB of an idle console
 (bench.idle_memory) and take about 25 ms to load (measured here), so they load with the
 first number that needs them, not with the console: a caller whose number comes in
-E.164, as most PBXs send it, is looked up as written (:func:`written_e164`) without them.
+E.164, as many PBXs and trunks send it, is looked up as written (:func:`written_e164`) without them.
 """
 
 from __future__ import annotations
