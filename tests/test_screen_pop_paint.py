@@ -77,18 +77,25 @@ async def test_greeting_is_painted_while_its_audit_row_is_written(tmp_path: Path
         assert sipp.wait() == 0, sipp.report()
 
 
-LIBRARY_CHECK = """
-import asyncio, sys, time
+CONSOLE_SCRIPT = """
+import asyncio, sys
 from pathlib import Path
 from tests.console_app import make_app, screen_text, sip_port, wait_for
 from tests.support import Sipp
 from tests.test_console_patients import FAMILY_PHONE
+from tests.test_screen_pop_paint import slow_directory
 
 async def main() -> None:
     tmp = Path(sys.argv[1])
     app = make_app(tmp)
     async with app.run_test(size=(120, 36)) as pilot:
         await wait_for(pilot, lambda: app.phone.status.online, 20)
+{body}
+asyncio.run(main())
+"""
+"""A fresh interpreter's console, online, then ``body`` (indented to run in its pilot)."""
+
+LIBRARY_CHECK = """
         await pilot.pause(1.5)  # its first timers and after-refresh work have run
         print("idle:", "phonenumbers" in sys.modules)
         directory = app.services.directory
@@ -110,23 +117,9 @@ async def main() -> None:
         print("after:", True)
         await pilot.press("d")
         assert sipp.wait() == 0, sipp.report()
-
-asyncio.run(main())
 """
 
 GONE_CHECK = """
-import asyncio, sys
-from pathlib import Path
-from tests.console_app import make_app, screen_text, sip_port, wait_for
-from tests.support import Sipp
-from tests.test_console_patients import FAMILY_PHONE
-from tests.test_screen_pop_paint import slow_directory
-
-async def main() -> None:
-    tmp = Path(sys.argv[1])
-    app = make_app(tmp)
-    async with app.run_test(size=(120, 36)) as pilot:
-        await wait_for(pilot, lambda: app.phone.status.online, 20)
         slow_directory(app, 2.0)  # the caller gives up after 1 s, before the answer
         sipp = Sipp(tmp, "uac_cancel.xml", sip_port(app), callers=[("M", FAMILY_PHONE)])
         await asyncio.to_thread(sipp.wait)
@@ -135,18 +128,17 @@ async def main() -> None:
             pilot, lambda: "phonenumbers.data.region_US" in sys.modules, 10, "the library"
         )
         print("greeted:", "Greet: Maria" in screen_text(app))
-
-asyncio.run(main())
 """
 
 
-def _console_script(script: str, tmp_path: Path) -> list[str]:
-    """The last lines ``script`` printed, run on a console over a store with Maria Lopez."""
+def _console_script(body: str, tmp_path: Path) -> list[str]:
+    """The lines ``body`` printed, run on a console over a store with Maria Lopez
+    (:data:`CONSOLE_SCRIPT`)."""
     # Seeded here: a patient import normalises its numbers, so it loads the library.
     maria = patient("MRN-7", "Maria", "Lopez", "1961-03-09")
     asyncio.run(seed(tmp_path / "store.sqlite3", [maria]))
     done = subprocess.run(
-        [sys.executable, "-c", script, str(tmp_path)],
+        [sys.executable, "-c", CONSOLE_SCRIPT.format(body=body), str(tmp_path)],
         capture_output=True,
         text=True,
         timeout=120,
