@@ -4,7 +4,8 @@
 The phone-number library and its metadata weigh about 0.6 MiB of an idle console
 (bench.idle_memory) and take about 25 ms to load (measured here), so they load with the
 first number that needs them, not with the console: a caller whose number comes in
-E.164, as many PBXs and trunks send it, is looked up as written (:func:`written_e164`) without them.
+E.164, as many PBXs and trunks send it, is looked up as written (:func:`written_e164`)
+without them.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ _SEPARATORS = re.compile(r"[\s().\-/]")
 # digits only (re.ASCII): other scripts' digits are the library's to read.
 _E164 = re.compile(r"\+[1-9][0-9]{6,14}", re.ASCII)
 _LOADED = threading.Event()
-"""Set once this process has loaded the phone-number library (:func:`normalise` ran)."""
+"""Set once this process has loaded the phone-number library (by :func:`normalise` or
+:func:`load_metadata`)."""
 
 
 def _bare(text: str) -> str:
