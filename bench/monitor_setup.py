@@ -121,6 +121,19 @@ def measure_setup(workdir: Path, runs: int) -> tuple[list[float], list[float]]:
     return keyed, plain
 
 
+def probe_arguments(
+    probe_port: int, agent_port: int, seconds: float, recording: Path, grant_id: str
+) -> list[str]:
+    """``bench.station_probe``'s arguments to call the agent's engine and listen in."""
+    return [
+        *("--listen", str(probe_port), "--call", f"sip:queue@127.0.0.1:{agent_port}"),
+        *("--seconds", str(seconds), "--record", str(recording), "--burst-ms", str(BURST_MS)),
+        # Joined: a grant id is URL-safe base64, and one in 64 starts with "-", which
+        # argparse would take for an option (the probe then stopped with a usage error).
+        f"--monitor={grant_id}",
+    ]
+
+
 def listen_one_way_ms(workdir: Path, name: str, seconds: float) -> float:
     """One probe run listening in: the median one-way trip patient -> engine -> supervisor."""
     spool = workdir / f"{name}-grants"
@@ -131,13 +144,15 @@ def listen_one_way_ms(workdir: Path, name: str, seconds: float) -> float:
     recording = workdir / f"{name}.wav"
     try:
         grant_id = new_grant_id()
-        argv = [sys.executable, "-m", "bench.station_probe", "--listen", str(probe_port)]
-        argv += ["--call", f"sip:queue@127.0.0.1:{agent.port}", "--seconds", str(seconds)]
-        argv += ["--record", str(recording), "--burst-ms", str(BURST_MS)]
         # The grant names the agent's call, known once it rings: the probe is told the
         # grant's id up front, and the grant is made under that id when the call rings.
-        argv += ["--monitor", grant_id]
-        probe = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, text=True)
+        argv = probe_arguments(probe_port, agent.port, seconds, recording, grant_id)
+        probe = subprocess.Popen(
+            [sys.executable, "-m", "bench.station_probe", *argv],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         try:
             call_id = str(agent.wait_event("call.incoming", 20)["call"]["id"])
             write_local_grant(

@@ -164,8 +164,8 @@ def listen_in(
     return leg
 
 
-def main() -> int:
-    """Entry point; prints one JSON line last."""
+def argument_parser() -> argparse.ArgumentParser:
+    """The probe's command line."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--listen", type=int, required=True, help="the phone's SIP UDP port")
     parser.add_argument("--call", required=True, help="the URI the patient calls")
@@ -174,7 +174,12 @@ def main() -> int:
     parser.add_argument("--burst-ms", type=int, default=10)
     parser.add_argument("--record", required=True)
     parser.add_argument("--monitor", default="", help="listen in with this grant id too")
-    result = run(parser.parse_args())
+    return parser
+
+
+def main() -> int:
+    """Entry point; prints one JSON line last."""
+    result = run(argument_parser().parse_args())
     print(json.dumps(result), flush=True)
     return 0 if result["ok"] else 1
 
